@@ -1,0 +1,112 @@
+"""Load a trail: discover files, parse them (in parallel for big trails), fill a Store.
+
+Parsing is CPU-bound Python (orjson + per-event normalisation), so big loads fan out
+to worker processes; each returns a compact FileBatch, and the store is only touched
+by the caller's thread.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from .batch import FileBatch, parse_file
+from .discovery import Discovery, TrailFile, discover
+from .reader import DEFAULT_MAX_BYTES
+from .store import Store
+
+# Below this many bytes on disk, process start-up costs more than it saves.
+PARALLEL_MIN_BYTES = 16 << 20
+
+
+@dataclass(slots=True)
+class Progress:
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    events: int = 0
+
+
+def _parse(args: tuple[str, str, int]) -> FileBatch:
+    return parse_file(*args)
+
+
+_ctx: mp.context.BaseContext | None = None
+
+
+def _context() -> mp.context.BaseContext:
+    # forkserver: workers fork from a clean single-threaded server, so loading from the
+    # explorer (which runs threads) never forks a threaded process.
+    global _ctx
+    if _ctx is None:
+        _ctx = mp.get_context("forkserver")
+        _ctx.set_forkserver_preload(["tui.core.batch"])
+    return _ctx
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def iter_batches(
+    files: Iterable[TrailFile],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    jobs: int | None = None,
+) -> Iterator[FileBatch]:
+    """Parse files, yielding batches in the order given (deterministic store order)."""
+    files = list(files)
+    jobs = default_jobs() if jobs is None else jobs
+    total = sum(f.size for f in files)
+    work = [(f.path, f.kind, max_bytes) for f in files]
+    if jobs <= 1 or len(files) < 4 or total < PARALLEL_MIN_BYTES:
+        for w in work:
+            yield _parse(w)
+        return
+    with _context().Pool(jobs) as pool:
+        yield from pool.imap(_parse, work, chunksize=1)
+
+
+def load(
+    paths: Iterable[str | os.PathLike],
+    *,
+    store: Store | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    jobs: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    commit_every: int | None = None,
+) -> Store:
+    """Discover and load every file under `paths` into a store (new or given).
+
+    `commit_every` commits after that many pending events so readers see events
+    stream in; None commits once at the end (fastest).
+    """
+    disc = discover(paths)
+    store = store if store is not None else Store()
+    record_discovery(store, disc)
+    prog = Progress(files_total=len(disc.files), bytes_total=sum(f.size for f in disc.files))
+    pending = 0
+    for b in iter_batches(disc.files, max_bytes, jobs):
+        store.add(b)
+        prog.files_done += 1
+        prog.bytes_done += b.size
+        prog.events += b.n
+        pending += b.n
+        if commit_every is not None and pending >= commit_every:
+            store.commit()
+            pending = 0
+        if on_progress is not None:
+            on_progress(prog)
+    store.commit()
+    return store
+
+
+def record_discovery(store: Store, disc: Discovery) -> None:
+    store.digests.extend(f.path for f in disc.digests)
+    store.ignored.extend(disc.ignored)
+    store.errors.extend(disc.errors)

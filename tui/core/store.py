@@ -1,0 +1,604 @@
+"""The in-memory event store: dictionary-coded columns, time order, dedupe, search.
+
+Layout: one row per stored event, in arrival order. Each indexed field is an int32
+column of codes into that field's value dictionary, so a filter is a vectorised
+compare and a facet is a bincount. `order` lists rows sorted by (eventTime, eventID).
+Each file keeps its events' canonical JSON twice, zstd-compressed: in original case
+(the detail view and jsonl export slice it) and ASCII-lowercased (free-text search).
+
+Mutation (`add`, `commit`) happens on one thread; readers on that same thread. The
+explorer honours that by committing from its UI thread.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+import zstandard
+
+from .batch import CONFLICT, HOSTILE, LENIENT, NO_ID, FileBatch
+from .fields import FIELD_INDEX, FIELDS
+from .normalize import NO_TIME
+
+NFIELDS = len(FIELDS)
+_KEY = np.dtype([("t", ">u8"), ("e", "S16")])  # sorts bytewise like (time, eventID)
+_SIGN = np.uint64(1 << 63)
+
+
+class _Column:
+    """A growable numpy array with amortised O(1) append."""
+
+    __slots__ = ("buf", "n")
+
+    def __init__(self, dtype: np.dtype | type, cap: int = 1024) -> None:
+        self.buf = np.empty(cap, dtype)
+        self.n = 0
+
+    def append(self, arr: np.ndarray) -> None:
+        k = len(arr)
+        if self.n + k > len(self.buf):
+            cap = max(len(self.buf) * 2, self.n + k)
+            nb = np.empty(cap, self.buf.dtype)
+            nb[: self.n] = self.buf[: self.n]
+            self.buf = nb
+        self.buf[self.n : self.n + k] = arr
+        self.n += k
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.buf[: self.n]
+
+
+class ValueDict:
+    """Distinct values of one field; code = position in `values`."""
+
+    __slots__ = ("values", "index", "_folded", "_folded_n")
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.index: dict[str, int] = {}
+        self._folded: dict[str, list[int]] = {}
+        self._folded_n = 0
+
+    def code(self, v: str) -> int:
+        c = self.index.get(v)
+        if c is None:
+            c = self.index[v] = len(self.values)
+            self.values.append(v)
+        return c
+
+    def codes_folded(self, folded: str) -> list[int]:
+        """Codes whose value equals `folded` case-insensitively."""
+        if self._folded_n < len(self.values):
+            for c in range(self._folded_n, len(self.values)):
+                self._folded.setdefault(self.values[c].casefold(), []).append(c)
+            self._folded_n = len(self.values)
+        return self._folded.get(folded, [])
+
+
+@dataclass(slots=True)
+class FileInfo:
+    path: str
+    kind: str
+    state: str
+    reason: str
+    fmt: str = ""
+    events: int = 0  # events stored from this file (after dedupe)
+    records: int = 0  # good records read
+    bad_records: int = 0
+    bad_samples: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    lenient: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    inode: int = 0
+    dev: int = 0
+    offsets: np.ndarray | None = None
+    text_orig: bytes = b""
+    text_low: bytes = b""
+    line_rows: np.ndarray | None = None  # row per canonical line, -1 if dropped as duplicate
+    gone: bool = False  # deleted from disk after loading (the events stay)
+
+
+@dataclass(slots=True)
+class CommitResult:
+    rows: np.ndarray  # new rows (arrival order)
+    duplicates: int
+    conflicts: int
+    new_values: dict[str, list[int]]  # field -> codes first seen in this commit
+
+
+class Store:
+    def __init__(self) -> None:
+        self.dicts = [ValueDict() for _ in FIELDS]
+        for d in self.dicts:
+            d.code("")  # code 0 is always the empty value
+        self._codes = [_Column(np.int32) for _ in FIELDS]
+        self._times = _Column(np.int64)
+        self._keys = _Column(_KEY)
+        self._idh = _Column(np.uint64)
+        self._file = _Column(np.int32)
+        self._line = _Column(np.int32)
+        self._flags = _Column(np.uint8)
+        self.order = np.empty(0, np.int64)
+        self._sorted_keys = np.empty(0, _KEY)
+        self._id_sorted = np.empty(0, np.uint64)
+        self._id_rows = np.empty(0, np.int64)
+        self.files: list[FileInfo] = []
+        self.file_index: dict[str, int] = {}
+        self._pending: list[tuple[int, FileBatch]] = []
+        self.generation = 0
+        self.duplicates = 0
+        self.conflicts = 0
+        self.dup_samples: list[str] = []
+        self.digests: list[str] = []
+        self.ignored: list[tuple[str, str]] = []
+        self.errors: list[tuple[str, str]] = []
+        self._dctx = zstandard.ZstdDecompressor()
+        self._chunk_cache: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
+        self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
+
+    # ------------------------------------------------------------------ ingest
+    def add(self, batch: FileBatch) -> int:
+        """Register a parsed file; its events become visible at the next commit."""
+        fi = FileInfo(
+            path=batch.path,
+            kind=batch.kind,
+            state=batch.state,
+            reason=batch.reason,
+            fmt=batch.fmt,
+            records=batch.n,
+            bad_records=batch.bad_records,
+            bad_samples=batch.bad_samples,
+            lenient=batch.lenient,
+            size=batch.size,
+            mtime_ns=batch.mtime_ns,
+            inode=batch.inode,
+            dev=batch.dev,
+        )
+        fid = len(self.files)
+        self.files.append(fi)
+        self.file_index[batch.path] = fid
+        if batch.n:
+            fi.offsets = batch.offsets
+            fi.text_orig = batch.text_orig
+            fi.text_low = batch.text_low
+            self._pending.append((fid, batch))
+        return fid
+
+    @property
+    def pending_events(self) -> int:
+        return sum(b.n for _, b in self._pending)
+
+    def commit(self) -> CommitResult:
+        """Dedupe pending events against the store, append them and merge the order."""
+        pending, self._pending = self._pending, []
+        empty = CommitResult(np.empty(0, np.int64), 0, 0, {})
+        if not pending:
+            return empty
+        before = [len(d.values) for d in self.dicts]
+        # Map each batch's local codes to global ones via its distinct values.
+        codes = []
+        for _, b in pending:
+            g = np.empty_like(b.codes)
+            for f in range(NFIELDS):
+                d = self.dicts[f]
+                lut = np.fromiter(map(d.code, b.uniques[f]), np.int32, len(b.uniques[f]))
+                g[f] = lut[b.codes[f]]
+            codes.append(g)
+        P_codes = np.concatenate(codes, axis=1)
+        P_times = np.concatenate([b.times for _, b in pending])
+        P_eid = np.frombuffer(b"".join(b.eid16 for _, b in pending), "S16")
+        P_idh = np.concatenate([b.idh for _, b in pending])
+        P_flags = np.concatenate([b.flags for _, b in pending])
+        P_file = np.concatenate([np.full(b.n, fid, np.int32) for fid, b in pending])
+        P_line = np.concatenate([np.arange(b.n, dtype=np.int32) for _, b in pending])
+        batch_of = {fid: b for fid, b in pending}
+
+        keep, dups, conflicts = self._dedupe(P_idh, P_eid, P_flags, P_file, P_line, batch_of)
+
+        base = self._times.n
+        if not keep.all():
+            P_codes = P_codes[:, keep]
+            P_times, P_eid, P_idh = P_times[keep], P_eid[keep], P_idh[keep]
+            P_flags, P_file, P_line = P_flags[keep], P_file[keep], P_line[keep]
+        k = len(P_times)
+        rows = np.arange(base, base + k, dtype=np.int64)
+        for f in range(NFIELDS):
+            self._codes[f].append(P_codes[f])
+        self._times.append(P_times)
+        keys = np.empty(k, _KEY)
+        keys["t"] = P_times.astype(np.uint64) ^ _SIGN
+        keys["e"] = P_eid
+        self._keys.append(keys)
+        self._idh.append(P_idh)
+        self._flags.append(P_flags)
+        self._file.append(P_file)
+        self._line.append(P_line)
+
+        # Per-file line -> row maps (dropped duplicates stay -1).
+        for fid, b in pending:
+            self.files[fid].line_rows = np.full(b.n, -1, np.int64)
+        for fid, line, row in zip(P_file.tolist(), P_line.tolist(), rows.tolist(), strict=True):
+            self.files[fid].line_rows[line] = row  # type: ignore[index]
+        for fid, _ in pending:
+            fi = self.files[fid]
+            fi.events = int((fi.line_rows >= 0).sum())  # type: ignore[operator]
+            fi.duplicates = fi.records - fi.events
+
+        self._merge_order(rows, keys)
+        with_id = P_idh != 0
+        self._merge_ids(P_idh[with_id], rows[with_id])
+        self.duplicates += dups
+        self.conflicts += conflicts
+        self.generation += 1
+        new_values = {
+            FIELDS[f].name: list(range(before[f], len(self.dicts[f].values)))
+            for f in range(NFIELDS)
+            if len(self.dicts[f].values) > before[f]
+        }
+        if len(self._ip_kind) and "ip" in new_values:
+            self._ip_kind = np.zeros(0, np.uint8)  # rebuilt lazily
+        return CommitResult(rows, dups, conflicts, new_values)
+
+    def _merge_order(self, rows: np.ndarray, keys: np.ndarray) -> None:
+        n_old = len(self.order)
+        if n_old == 0 or len(rows) * 8 > n_old:
+            allkeys = self._keys.view
+            self.order = np.argsort(allkeys, kind="stable").astype(np.int64)
+            self._sorted_keys = allkeys[self.order]
+            return
+        s = np.argsort(keys, kind="stable")
+        pos = np.searchsorted(self._sorted_keys, keys[s], side="right")
+        self.order = np.insert(self.order, pos, rows[s])
+        self._sorted_keys = np.insert(self._sorted_keys, pos, keys[s])
+
+    def _merge_ids(self, idh: np.ndarray, rows: np.ndarray) -> None:
+        if not len(idh):
+            return
+        if len(idh) * 8 > len(self._id_sorted):
+            allh = np.concatenate([self._id_sorted, idh])
+            allr = np.concatenate([self._id_rows, rows])
+            s = np.argsort(allh, kind="stable")
+            self._id_sorted, self._id_rows = allh[s], allr[s]
+            return
+        s = np.argsort(idh, kind="stable")
+        pos = np.searchsorted(self._id_sorted, idh[s], side="right")
+        self._id_sorted = np.insert(self._id_sorted, pos, idh[s])
+        self._id_rows = np.insert(self._id_rows, pos, rows[s])
+
+    def _dedupe(self, idh, eid, flags, file, line, batch_of) -> tuple[np.ndarray, int, int]:
+        """Drop exact re-deliveries; flag records that share an eventID but differ.
+
+        A record is a duplicate when an earlier one has the same eventID and the same
+        canonical content. Candidates come from a 64-bit id hash; equality is then
+        confirmed on the eventID prefix and on the full canonical bytes.
+        """
+        n = len(idh)
+        keep = np.ones(n, bool)
+        ids = np.flatnonzero(idh != 0)
+        if not len(ids):
+            return keep, 0, 0
+        h = idh[ids]
+        s = np.argsort(h, kind="stable")
+        hs = h[s]
+        within = np.zeros(len(ids), bool)
+        if len(hs) > 1:
+            eq = hs[1:] == hs[:-1]
+            within[s[1:][eq]] = True
+            within[s[:-1][eq]] = True
+        if len(self._id_sorted):
+            pos = np.searchsorted(self._id_sorted, h)
+            pos_c = np.minimum(pos, len(self._id_sorted) - 1)
+            existing = self._id_sorted[pos_c] == h
+        else:
+            existing = np.zeros(len(ids), bool)
+        cand = ids[within | existing]
+        if not len(cand):
+            return keep, 0, 0
+
+        dups = conflicts = 0
+        seen: dict[int, list[tuple[str, int]]] = {}  # hash -> [("row", r) | ("p", i)]
+        cache: dict[int, bytes] = {}
+
+        def pending_canon(i: int) -> bytes:
+            fid = int(file[i])
+            data = cache.get(fid)
+            if data is None:
+                data = cache[fid] = self._dctx.decompress(batch_of[fid].text_orig)
+            off = batch_of[fid].offsets
+            ln = int(line[i])
+            return data[off[ln] : off[ln + 1] - 1]
+
+        for i in cand.tolist():
+            hv = int(idh[i])
+            members = seen.get(hv)
+            if members is None:
+                members = seen[hv] = []
+                lo = np.searchsorted(self._id_sorted, np.uint64(hv), "left")
+                hi = np.searchsorted(self._id_sorted, np.uint64(hv), "right")
+                members.extend(("row", int(r)) for r in self._id_rows[lo:hi])
+            mine = pending_canon(i)
+            same_id = []
+            duplicate_of = None
+            for kind, ref in members:
+                other_eid = self._keys.buf[ref]["e"] if kind == "row" else eid[ref]
+                if other_eid != eid[i]:
+                    continue  # hash collision between different ids
+                same_id.append((kind, ref))
+                other = self.canonical(ref) if kind == "row" else pending_canon(ref)
+                if other == mine:
+                    duplicate_of = (kind, ref)
+                    break
+            if duplicate_of is not None:
+                keep[i] = False
+                dups += 1
+                if len(self.dup_samples) < 20:
+                    kind, ref = duplicate_of
+                    where = self.location(ref) if kind == "row" else self._ploc(ref, file, line)
+                    self.dup_samples.append(f"{self._ploc(i, file, line)} repeats {where}")
+                continue
+            if same_id:
+                conflicts += 1
+                flags[i] |= CONFLICT
+                for kind, ref in same_id:
+                    if kind == "row":
+                        self._flags.buf[ref] |= CONFLICT
+                    else:
+                        flags[ref] |= CONFLICT
+            members.append(("p", i))
+        return keep, dups, conflicts
+
+    def _ploc(self, i: int, file: np.ndarray, line: np.ndarray) -> str:
+        return f"{self.files[int(file[i])].path} record {int(line[i]) + 1}"
+
+    # ------------------------------------------------------------ plain access
+    def __len__(self) -> int:
+        return self._times.n
+
+    def row_count(self) -> int:
+        return self._times.n
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._times.view
+
+    @property
+    def flags(self) -> np.ndarray:
+        return self._flags.view
+
+    def codes(self, field: str) -> np.ndarray:
+        return self._codes[FIELD_INDEX[field]].view
+
+    def value(self, row: int, field: str) -> str:
+        f = FIELD_INDEX[field]
+        return self.dicts[f].values[self._codes[f].buf[row]]
+
+    def values(self, field: str) -> list[str]:
+        return self.dicts[FIELD_INDEX[field]].values
+
+    def time_ms(self, row: int) -> int:
+        return int(self._times.buf[row])
+
+    def file_of(self, row: int) -> FileInfo:
+        return self.files[int(self._file.buf[row])]
+
+    def location(self, row: int) -> str:
+        return f"{self.file_of(row).path} record {int(self._line.buf[row]) + 1}"
+
+    def _chunk(self, fid: int, low: bool = False) -> bytes:
+        key = (fid, int(low))
+        data = self._chunk_cache.get(key)
+        if data is None:
+            fi = self.files[fid]
+            data = self._dctx.decompress(fi.text_low if low else fi.text_orig)
+            self._chunk_cache[key] = data
+            if len(self._chunk_cache) > 48:
+                self._chunk_cache.popitem(last=False)
+        else:
+            self._chunk_cache.move_to_end(key)
+        return data
+
+    def canonical(self, row: int) -> bytes:
+        """The event's original JSON, compact, values exact."""
+        fid = int(self._file.buf[row])
+        ln = int(self._line.buf[row])
+        off = self.files[fid].offsets
+        return self._chunk(fid)[off[ln] : off[ln + 1] - 1]  # type: ignore[index]
+
+    def event(self, row: int) -> dict:
+        raw = self.canonical(row)
+        if self._flags.buf[row] & LENIENT:
+            return json.loads(raw)
+        return orjson.loads(raw)
+
+    def iter_canonical(self, rows: Iterable[int]) -> Iterator[bytes]:
+        for r in rows:
+            yield self.canonical(int(r))
+
+    # ------------------------------------------------------------------ views
+    def ordered(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Rows (optionally only those in `mask`) in time order."""
+        if mask is None:
+            return self.order
+        return self.order[mask[self.order]]
+
+    def counts(
+        self, field: str, mask: np.ndarray | None = None, top: int | None = None
+    ) -> list[tuple[str, int]]:
+        """(value, count) pairs, most frequent first (ties by value)."""
+        f = FIELD_INDEX[field]
+        col = self._codes[f].view
+        if mask is not None:
+            col = col[mask]
+        vals = self.dicts[f].values
+        bc = np.bincount(col, minlength=len(vals))
+        nz = np.flatnonzero(bc)
+        if top is not None and len(nz) > top:
+            part = np.argpartition(-bc[nz], top)[:top]
+            nz = nz[part]
+        order = sorted(nz.tolist(), key=lambda c: (-int(bc[c]), vals[c]))
+        return [(vals[c], int(bc[c])) for c in order]
+
+    def time_range(self, mask: np.ndarray | None = None) -> tuple[int, int] | None:
+        t = self._times.view if mask is None else self._times.view[mask]
+        t = t[t != NO_TIME]
+        if not len(t):
+            return None
+        return int(t.min()), int(t.max())
+
+    # ------------------------------------------------- query target protocol
+    def mask_all(self) -> np.ndarray:
+        return np.ones(self._times.n, bool)
+
+    def mask_codes(self, field: str, codes: Sequence[int]) -> np.ndarray:
+        col = self._codes[FIELD_INDEX[field]].view
+        if len(codes) == 0:
+            return np.zeros(len(col), bool)
+        if len(codes) == 1:
+            return col == codes[0]
+        lut = np.zeros(len(self.dicts[FIELD_INDEX[field]].values), bool)
+        lut[list(codes)] = True
+        return lut[col]
+
+    def mask_field(self, field: str, matcher) -> np.ndarray:
+        d = self.dicts[FIELD_INDEX[field]]
+        if matcher.parts is None:
+            codes = d.codes_folded(matcher.folded)
+        else:
+            codes = [c for c, v in enumerate(d.values) if matcher.matches(v)]
+        return self.mask_codes(field, codes)
+
+    def mask_time(self, lo_ms: int | None, hi_ms: int | None) -> np.ndarray:
+        t = self._times.view
+        m = t != NO_TIME
+        if lo_ms is not None:
+            m &= t >= lo_ms
+        if hi_ms is not None:
+            m &= t < hi_ms
+        return m
+
+    _HAS_FLAGS = {"controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT}
+
+    def has_names(self) -> Sequence[str]:
+        return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS]
+
+    def mask_has(self, name: str) -> np.ndarray:
+        if name in self._HAS_FLAGS:
+            return (self._flags.view & self._HAS_FLAGS[name]) != 0
+        if name == "eventid":
+            return (self._flags.view & NO_ID) == 0
+        if name == "time":
+            return self._times.view != NO_TIME
+        return self._codes[FIELD_INDEX[name]].view != 0
+
+    _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id")
+
+    def is_names(self) -> Sequence[str]:
+        return self._IS
+
+    def mask_is(self, name: str) -> np.ndarray:
+        if name in ("ip", "ipv4", "ipv6", "service-ip", "internal"):
+            bit = {"ipv4": 1, "ipv6": 2, "ip": 3, "service-ip": 4, "internal": 8}[name]
+            return (self._ip_kinds()[self.codes("ip")] & bit) != 0
+        if name == "readonly":
+            return self.mask_codes("readonly", self.dicts[FIELD_INDEX["readonly"]].codes_folded("true"))
+        if name == "insight":
+            d = self.dicts[FIELD_INDEX["eventtype"]]
+            return self.mask_codes("eventtype", d.codes_folded("awscloudtrailinsight"))
+        if name == "dup-id":
+            return (self._flags.view & CONFLICT) != 0
+        raise KeyError(name)
+
+    def _ip_kinds(self) -> np.ndarray:
+        vals = self.dicts[FIELD_INDEX["ip"]].values
+        if len(self._ip_kind) < len(vals):
+            old = self._ip_kind
+            new = np.zeros(len(vals), np.uint8)
+            new[: len(old)] = old
+            for c in range(len(old), len(vals)):
+                new[c] = ip_kind(vals[c])
+            self._ip_kind = new
+        return self._ip_kind
+
+    def newest_time_ms(self) -> int | None:
+        r = self.time_range()
+        return None if r is None else r[1]
+
+    def mask_text(self, phrase: str) -> np.ndarray:
+        """Rows whose canonical JSON contains `phrase` (ASCII case-insensitive).
+
+        The phrase is matched as it would appear inside a JSON string, so quotes and
+        backslashes in it match the escaped form in the text.
+        """
+        n = self._times.n
+        needle = orjson.dumps(phrase)[1:-1].lower()
+        cached = self._text_cache.get(phrase)
+        start, mask = (0, np.zeros(n, bool)) if cached is None else cached
+        if len(mask) < n:
+            grown = np.zeros(n, bool)
+            grown[: len(mask)] = mask
+            mask = grown
+        if not needle:
+            mask[:] = True
+            return mask
+        rx = re.compile(re.escape(needle) + rb"[^\n]*")
+        dctx = self._dctx
+        for fid in range(start, len(self.files)):
+            fi = self.files[fid]
+            if fi.line_rows is None or not fi.text_low:
+                continue
+            data = dctx.decompress(fi.text_low)
+            if needle not in data:
+                continue
+            pos = np.fromiter((m.start() for m in rx.finditer(data)), np.int64)
+            lines = np.searchsorted(fi.offsets, pos, side="right") - 1
+            rows = fi.line_rows[lines]
+            mask[rows[rows >= 0]] = True
+        self._text_cache[phrase] = (self._committed_files(), mask)
+        if len(self._text_cache) > 16:
+            self._text_cache.popitem(last=False)
+        return mask.copy()
+
+    def _committed_files(self) -> int:
+        # Files before the first pending one are fully committed (pending files are
+        # always the newest, since add() appends and commit() takes them all).
+        return self._pending[0][0] if self._pending else len(self.files)
+
+    # ------------------------------------------------------------------ stats
+    def file_states(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for fi in self.files:
+            out[fi.state] = out.get(fi.state, 0) + 1
+        return out
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """Files not (fully) loaded, with reasons, and walk errors."""
+        out = [
+            (fi.path, f"{fi.state}: {fi.reason}" if fi.reason else fi.state)
+            for fi in self.files
+            if fi.state != "loaded" or fi.bad_records
+        ]
+        out.extend((p, f"error: {r}") for p, r in self.errors)
+        return out
+
+
+def ip_kind(v: str) -> int:
+    """Bits: 1 IPv4, 2 IPv6, 4 an AWS service name, 8 'AWS Internal'."""
+    if not v:
+        return 0
+    if v == "AWS Internal":
+        return 8
+    try:
+        a = ipaddress.ip_address(v)
+    except ValueError:
+        return 4 if v.endswith(".amazonaws.com") else 0
+    return 1 if a.version == 4 else 2
