@@ -74,6 +74,7 @@ class FileBatch:
     uniques: list[list[str]] = field(default_factory=list)  # per field: distinct values
     codes: np.ndarray = field(default_factory=lambda: np.empty((NFIELDS, 0), np.int32))
     offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    low_offsets: np.ndarray | None = None  # when lower-casing changed byte lengths
     text_orig: bytes = b""  # zstd of the canonical JSON lines, original case
     text_low: bytes = b""  # zstd of the same lines, ASCII-lowercased (same offsets)
 
@@ -171,5 +172,15 @@ def build_batch(path: str, kind: str, r: ReadResult) -> FileBatch:
     b.offsets = offsets
     cctx = _compressor()
     b.text_orig = cctx.compress(blob)
-    b.text_low = cctx.compress(blob.lower())
+    if blob.isascii():
+        low = blob.lower()  # same length, so the same offsets
+    else:
+        # Unicode lower-casing can change byte lengths: keep separate line offsets.
+        lows = [c.decode("utf-8", "surrogatepass").lower().encode("utf-8", "surrogatepass") for c in canons]
+        low = b"\n".join(lows) + b"\n"
+        if len(low) != len(blob):
+            lo = np.zeros(n + 1, np.int64)
+            np.cumsum(np.fromiter(map(len, lows), np.int64, n) + 1, out=lo[1:])
+            b.low_offsets = lo
+    b.text_low = cctx.compress(low)
     return b

@@ -101,6 +101,7 @@ class FileInfo:
     inode: int = 0
     dev: int = 0
     offsets: np.ndarray | None = None
+    low_offsets: np.ndarray | None = None
     text_orig: bytes = b""
     text_low: bytes = b""
     line_rows: np.ndarray | None = None  # row per canonical line, -1 if dropped as duplicate
@@ -169,6 +170,7 @@ class Store:
         self.file_index[batch.path] = fid
         if batch.n:
             fi.offsets = batch.offsets
+            fi.low_offsets = batch.low_offsets
             fi.text_orig = batch.text_orig
             fi.text_low = batch.text_low
             self._pending.append((fid, batch))
@@ -534,13 +536,13 @@ class Store:
         return None if r is None else r[1]
 
     def mask_text(self, phrase: str) -> np.ndarray:
-        """Rows whose canonical JSON contains `phrase` (ASCII case-insensitive).
+        """Rows whose canonical JSON contains `phrase`, case-insensitively.
 
         The phrase is matched as it would appear inside a JSON string, so quotes and
         backslashes in it match the escaped form in the text.
         """
         n = self._times.n
-        needle = orjson.dumps(phrase)[1:-1].lower()
+        needle = orjson.dumps(phrase)[1:-1].decode().lower().encode()
         cached = self._text_cache.get(phrase)
         start, mask = (0, np.zeros(n, bool)) if cached is None else cached
         if len(mask) < n:
@@ -560,7 +562,8 @@ class Store:
             if needle not in data:
                 continue
             pos = np.fromiter((m.start() for m in rx.finditer(data)), np.int64)
-            lines = np.searchsorted(fi.offsets, pos, side="right") - 1
+            offs = fi.offsets if fi.low_offsets is None else fi.low_offsets
+            lines = np.searchsorted(offs, pos, side="right") - 1
             rows = fi.line_rows[lines]
             mask[rows[rows >= 0]] = True
         self._text_cache[phrase] = (self._committed_files(), mask)

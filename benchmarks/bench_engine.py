@@ -1,0 +1,171 @@
+"""Engine benchmark: ingest time, events/s, peak RSS, and query latencies.
+
+    python benchmarks/bench_engine.py [--sizes 100000,1000000] [--repeat 3] [--runs 30]
+
+Generates the synthetic trails under benchmarks/data/ on first use (git-ignored).
+Each ingest runs in a fresh child process so its peak RSS is its own; the child also
+times the queries. Prints medians over --repeat ingests; latencies are p50/p95 over
+--runs evaluations. Also times a floor for comparison in the same run: gunzip +
+orjson.loads of every file in one process, keeping nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+FILTERS = {
+    "indexed filter": "service:s3.amazonaws.com",
+    "indexed filter (3 terms)": "cred:role-session -error:\"\" region:us-east-1",
+    "wildcard filter": "principal:*admin*",
+    "time window": "since:-6h",
+}
+TEXT = {
+    "free text (rare)": "198.51.100.77",
+    "free text (common)": "describeinstances",
+}
+
+CHILD = r"""
+import json, os, resource, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from tui.core.loader import load
+from tui.core.query import parse
+path, runs, jobs = sys.argv[2], int(sys.argv[3]), (int(sys.argv[4]) or None)
+filters, texts = json.loads(sys.argv[5]), json.loads(sys.argv[6])
+t0 = time.perf_counter()
+store = load([path], jobs=jobs)
+ingest = time.perf_counter() - t0
+rss_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+rss_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+def lat(fn):
+    xs = []
+    for _ in range(runs):
+        s = time.perf_counter(); fn(); xs.append((time.perf_counter() - s) * 1000)
+    xs.sort()
+    return {"p50": xs[len(xs) // 2], "p95": xs[min(len(xs) - 1, int(len(xs) * 0.95))]}
+
+out = {"events": len(store), "files": len(store.files), "ingest_s": ingest,
+       "rss_main": rss_main, "rss_worker_max": rss_child, "lat": {}, "matches": {}}
+for name, text in filters.items():
+    q = parse(text)
+    out["matches"][name] = int(q.evaluate(store).sum())
+    out["lat"][name] = lat(lambda: store.ordered(q.evaluate(store)))
+mask = parse("has:error").evaluate(store)
+def facets():
+    for f in ("service", "principal", "ip"):
+        store.counts(f, mask, top=50)
+out["lat"]["facet counts (3 fields, filtered)"] = lat(facets)
+out["lat"]["facet counts (3 fields, all)"] = lat(
+    lambda: [store.counts(f, None, top=50) for f in ("service", "principal", "ip")])
+for name, text in texts.items():
+    q = parse('"%s"' % text)
+    def run():
+        store._text_cache.clear()
+        return q.evaluate(store)
+    out["matches"][name] = int(run().sum())
+    xs = []
+    for _ in range(max(3, runs // 6)):
+        s = time.perf_counter(); run(); xs.append((time.perf_counter() - s) * 1000)
+    xs.sort()
+    out["lat"][name] = {"p50": xs[len(xs) // 2], "p95": xs[-1]}
+out["rss_after_queries"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps(out))
+"""
+
+FLOOR = r"""
+import os, sys, time, orjson
+from zlib_ng import zlib_ng
+t0 = time.perf_counter(); n = 0
+for dp, dn, fn in os.walk(sys.argv[1]):
+    for f in fn:
+        if f.endswith(".json.gz"):
+            d = orjson.loads(zlib_ng.decompress(open(os.path.join(dp, f), "rb").read(), 47))
+            n += len(d.get("Records", []))
+print(time.perf_counter() - t0, n)
+"""
+
+
+def ensure_data(n: int, data_dir: Path) -> Path:
+    out = data_dir / f"trail-{n}"
+    marker = out / ".complete"
+    if not marker.exists():
+        from benchmarks.gen_trail import generate
+
+        print(f"generating {n:,} events into {out} ...", file=sys.stderr)
+        generate(out, n, seed=1)
+        marker.write_text("ok")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--jobs", type=int, default=0, help="parser processes (0 = cores)")
+    ap.add_argument("--data-dir", default=str(HERE / "data"))
+    ap.add_argument("--json", help="also write results here")
+    args = ap.parse_args()
+    results = {}
+    for n in [int(x) for x in args.sizes.split(",")]:
+        path = ensure_data(n, Path(args.data_dir))
+        du = sum(f.stat().st_size for f in path.rglob("*.gz"))
+        runs = []
+        for _ in range(args.repeat):
+            p = subprocess.run(
+                [sys.executable, "-c", CHILD, str(ROOT), str(path), str(args.runs),
+                 str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT)],
+                capture_output=True, text=True, check=True,
+            )
+            runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+        floor = subprocess.run(
+            [sys.executable, "-c", FLOOR, str(path)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
+        r0 = runs[0]
+        ingest = med("ingest_s")
+        res = {
+            "events": r0["events"], "files": r0["files"], "gz_bytes": du,
+            "ingest_s_median": ingest, "ingest_s_all": [r["ingest_s"] for r in runs],
+            "events_per_s": r0["events"] / ingest,
+            "peak_rss_main_mb": med("rss_main") / 2**20,
+            "peak_rss_worker_mb": med("rss_worker_max") / 2**20,
+            "peak_rss_after_queries_mb": med("rss_after_queries") / 2**20,
+            "floor_gunzip_orjson_1proc_s": float(floor[0]),
+            "lat_ms": {k: {q: statistics.median(r["lat"][k][q] for r in runs) for q in ("p50", "p95")}
+                       for k in r0["lat"]},
+            "matches": r0["matches"],
+        }
+        results[n] = res
+        print(f"\n== {n:,} events ({r0['files']} files, {du / 2**20:.0f} MiB gz) ==")
+        print(f"ingest (median of {args.repeat}): {ingest:.2f} s   "
+              f"[{', '.join(f'{x:.2f}' for x in res['ingest_s_all'])}]  "
+              f"{res['events_per_s']:,.0f} events/s")
+        print(f"floor: gunzip+orjson.loads, 1 process, nothing kept: {res['floor_gunzip_orjson_1proc_s']:.2f} s"
+              f"  (ingest/floor = {ingest / res['floor_gunzip_orjson_1proc_s']:.2f})")
+        print(f"peak RSS: main {res['peak_rss_main_mb']:.0f} MB (after queries "
+              f"{res['peak_rss_after_queries_mb']:.0f} MB), each parser worker <= "
+              f"{res['peak_rss_worker_mb']:.0f} MB")
+        for k, v in res["lat_ms"].items():
+            m = res["matches"].get(k)
+            print(f"  {k:38s} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms"
+                  + (f"   ({m:,} matches)" if m is not None else ""))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,309 @@
+"""The store on real gzip trail files: order, dedupe, indexes, search, originals."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+
+import numpy as np
+import orjson
+import pytest
+
+from tests.trailgen import REALDATA, event, seed_events, trail_path, write_records
+from tui.core import loader
+from tui.core.batch import CONFLICT, HOSTILE, parse_file
+from tui.core.discovery import discover
+from tui.core.fields import FIELD_NAMES
+from tui.core.loader import load
+from tui.core.normalize import NO_TIME, format_time
+from tui.core.query import parse
+from tui.core.store import Store
+
+
+def rows_where(store: Store, text: str) -> list[dict]:
+    return [store.event(int(r)) for r in store.ordered(parse(text).evaluate(store))]
+
+
+def test_time_order_across_unordered_files_ties_by_event_id(tmp_path):
+    t = "2026-11-20T10:00:00Z"
+    a = [event("A", "2026-11-20T10:00:05Z"), event("B", t, event_id="bbbb"), event("C", t, event_id="aaaa")]
+    b = [event("D", "2026-11-20T09:59:59Z"), event("E", "2026-11-20T10:00:01Z")]
+    random.Random(3).shuffle(a)
+    write_records(trail_path(tmp_path, when="20261120T1010Z"), a)
+    write_records(trail_path(tmp_path, when="20261120T1005Z", suffix="x" * 16), b)
+    store = load([tmp_path])
+    names = [store.value(int(r), "event") for r in store.ordered()]
+    assert names == ["D", "C", "B", "E", "A"]  # C before B: eventID aaaa < bbbb
+    assert list(store.times[store.ordered()]) == sorted(store.times)
+
+
+def test_duplicate_delivery_stored_once_and_counted(tmp_path):
+    ev = event("PutObject", source="s3.amazonaws.com")
+    other = event("GetObject", source="s3.amazonaws.com")
+    write_records(trail_path(tmp_path, suffix="a" * 16), [ev, other])
+    write_records(trail_path(tmp_path, suffix="b" * 16), [dict(ev)])
+    store = load([tmp_path])
+    assert len(store) == 2
+    assert store.duplicates == 1
+    assert store.conflicts == 0
+    assert "repeats" in store.dup_samples[0]
+    per_file = sorted((f.records, f.events, f.duplicates) for f in store.files)
+    assert per_file == [(1, 0, 1), (2, 2, 0)]
+
+
+def test_same_event_id_different_content_both_kept_and_flagged(tmp_path):
+    ev = event("DeleteTrail", source="cloudtrail.amazonaws.com")
+    tampered = dict(ev, sourceIPAddress="203.0.113.66")
+    write_records(trail_path(tmp_path, suffix="a" * 16), [ev])
+    write_records(trail_path(tmp_path, suffix="b" * 16), [tampered])
+    store = load([tmp_path])
+    assert len(store) == 2 and store.duplicates == 0 and store.conflicts == 1
+    assert (store.flags & CONFLICT).all()
+    assert len(rows_where(store, "has:conflict")) == 2
+
+
+def test_records_without_event_id_are_never_merged(tmp_path):
+    ev = event("X")
+    del ev["eventID"]
+    write_records(trail_path(tmp_path), [ev, dict(ev)])
+    store = load([tmp_path])
+    assert len(store) == 2 and store.duplicates == 0
+    assert len(rows_where(store, "-has:eventid")) == 2
+
+
+def test_duplicates_within_one_commit_and_across_commits_agree(tmp_path):
+    evs = [event(f"E{i}", f"2026-11-20T10:{i % 60:02d}:00Z") for i in range(300)]
+    for k in range(6):
+        random.Random(k).shuffle(evs)
+        write_records(trail_path(tmp_path, suffix=f"{k:016d}"), evs[: 200 + k * 20])
+    bulk = load([tmp_path])
+    inc = Store()
+    for f in discover([tmp_path]).files:
+        inc.add(parse_file(f.path, f.kind))
+        inc.commit()
+    assert len(bulk) == len(inc) == 300
+    assert bulk.duplicates == inc.duplicates == sum(200 + k * 20 for k in range(6)) - 300
+    canon = lambda s: [s.canonical(int(r)) for r in s.ordered()]  # noqa: E731
+    assert canon(bulk) == canon(inc)
+
+
+def test_parallel_load_equals_serial(tmp_path, monkeypatch):
+    for k in range(8):
+        write_records(
+            trail_path(tmp_path, suffix=f"{k:016d}"),
+            [event(f"E{k}-{i}", f"2026-11-2{k % 3}T1{i % 10}:00:00Z") for i in range(50)],
+        )
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    par = load([tmp_path], jobs=2)
+    ser = load([tmp_path], jobs=1)
+    assert len(par) == len(ser) == 400
+    assert [par.canonical(int(r)) for r in par.ordered()] == [
+        ser.canonical(int(r)) for r in ser.ordered()
+    ]
+    for f in FIELD_NAMES:
+        assert par.counts(f) == ser.counts(f)
+
+
+def test_identity_types_principal_and_credential_kind(tmp_path):
+    ids = {
+        "root": {"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"},
+        "iam-user": {"type": "IAMUser", "userName": "bob", "principalId": "AIDA1", "accountId": "111122223333"},
+        "role-session": {
+            "type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/Admin/s1",
+            "accessKeyId": "ASIA1",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/Admin", "userName": "Admin"}},
+        },
+        "federated": {"type": "FederatedUser", "principalId": "111122223333:fed", "arn": "arn:aws:sts::111122223333:federated-user/fed"},
+        "aws-service": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
+        "anonymous": {"type": "AWSAccount", "accountId": "ANONYMOUS_PRINCIPAL", "principalId": ""},
+        "other": {"type": "SomeFutureType", "principalId": "p1"},
+    }
+    recs = [event(f"E-{k}", identity=v) for k, v in ids.items()]
+    recs.append({"eventName": "NoIdentity", "eventTime": "2026-11-20T10:00:00Z", "eventID": "z"})
+    write_records(trail_path(tmp_path), recs)
+    store = load([tmp_path])
+    got = {store.value(r, "event"): (store.value(r, "cred"), store.value(r, "principal")) for r in range(len(store))}
+    assert got["E-root"] == ("root", "arn:aws:iam::111122223333:root")
+    assert got["E-iam-user"] == ("iam-user", "bob")
+    assert got["E-role-session"] == ("role-session", "arn:aws:sts::111122223333:assumed-role/Admin/s1")
+    assert got["E-federated"][0] == "federated"
+    assert got["E-aws-service"] == ("aws-service", "ec2.amazonaws.com")
+    assert got["E-anonymous"] == ("anonymous", "ANONYMOUS_PRINCIPAL")
+    assert got["E-other"] == ("other", "p1")
+    assert got["NoIdentity"] == ("other", "unknown")
+    role_rows = rows_where(store, "role:arn:aws:iam::111122223333:role/Admin")
+    assert [e["eventName"] for e in role_rows] == ["E-role-session"]
+    assert [e["eventName"] for e in rows_where(store, "key:ASIA1")] == ["E-role-session"]
+
+
+def test_seed_events_from_cloudtrail_docs(tmp_path):
+    seeds = seed_events()
+    assert len(seeds) == 2
+    write_records(trail_path(tmp_path, region="us-west-2", when="20180614T2305Z"), seeds)
+    store = load([tmp_path])
+    assert len(store) == 2
+    by_name = {store.value(r, "event"): r for r in range(len(store))}
+    gd = by_name["CreateThreatIntelSet"]
+    assert store.value(gd, "service") == "guardduty.amazonaws.com"
+    assert store.value(gd, "ip") == "54.240.230.177"
+    assert store.value(gd, "cred") == "role-session"
+    assert store.value(gd, "account") == "444455556666"
+    aa = by_name["CreateAnalyzer"]
+    assert store.value(aa, "principal") == "arn:aws:iam::111122223333:user/Alice"
+    assert format_time(store.time_ms(aa)) == "2018-06-14T22:57:36Z"
+    # The original event is value-exact.
+    assert {store.event(r)["eventID"] for r in range(2)} == {s["eventID"] for s in seeds}
+    for r in range(2):
+        assert store.event(r) in seeds
+
+
+def test_indexed_filters_and_facet_counts(tmp_path):
+    recs = []
+    for i in range(200):
+        recs.append(event(
+            "GetObject" if i % 4 else "PutObject", f"2026-11-20T10:{i % 60:02d}:{i % 7:02d}Z",
+            source="s3.amazonaws.com" if i % 2 else "ec2.amazonaws.com",
+            ip=f"10.0.0.{i % 5}", error="AccessDenied" if i % 10 == 0 else None,
+        ))
+    write_records(trail_path(tmp_path), recs)
+    store = load([tmp_path])
+    assert dict(store.counts("service")) == {"s3.amazonaws.com": 100, "ec2.amazonaws.com": 100}
+    m = parse("service:S3.AMAZONAWS.COM has:error").evaluate(store)
+    expect = [e for e in recs if e["eventSource"].startswith("s3") and "errorCode" in e]
+    assert int(m.sum()) == len(expect)
+    counts = dict(store.counts("ip", parse("event:PutObject").evaluate(store)))
+    brute: dict[str, int] = {}
+    for e in recs:
+        if e["eventName"] == "PutObject":
+            brute[e["sourceIPAddress"]] = brute.get(e["sourceIPAddress"], 0) + 1
+    assert counts == brute
+    assert store.counts("error")[0] == ("", 180)
+    assert int(parse("ip:10.0.0.* -ip:10.0.0.4").evaluate(store).sum()) == 160
+
+
+def test_free_text_matches_brute_force_over_raw_events(tmp_path):
+    rng = random.Random(5)
+    words = ["Alpha", "beta", 'quo"te', "back\\slash", "ÜNÏCODE", "Café", "[@click=app.quit]"]
+    recs = []
+    for i in range(300):
+        ev = event(f"E{i}", f"2026-11-20T10:{i % 60:02d}:00Z")
+        ev["requestParameters"] = {"note": " ".join(rng.sample(words, 2))}
+        recs.append(ev)
+    write_records(trail_path(tmp_path, suffix="a" * 16), recs[:150])
+    write_records(trail_path(tmp_path, suffix="b" * 16), recs[150:])
+    store = load([tmp_path])
+    for w in ["alpha", "BETA", 'quo"te', "back\\slash", "café", "ünïcode", "[@click", "e1", "zzz"]:
+        got = {store.event(int(r))["eventID"] for r in np.flatnonzero(store.mask_text(w))}
+        want = {e["eventID"] for e in recs if any(w.lower() in s.lower() for s in strings(e))}
+        assert got == want, w
+    q = parse('"alpha beta" OR quo*te')
+    assert int(q.evaluate(store).sum()) > 0
+
+
+def strings(v):
+    """Every string in a JSON value, keys included."""
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            yield k
+            yield from strings(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from strings(x)
+
+
+def test_hostile_events_are_flagged(tmp_path):
+    recs = [event("Clean"), event("Bad", userAgent="x\x1b[31mred\u202e")]
+    write_records(trail_path(tmp_path), recs)
+    store = load([tmp_path])
+    flagged = [store.value(r, "event") for r in range(len(store)) if store.flags[r] & HOSTILE]
+    assert flagged == ["Bad"]
+    assert [e["eventName"] for e in rows_where(store, "has:controls")] == ["Bad"]
+
+
+def test_missing_time_sorts_first_and_is_excluded_by_bounds(tmp_path):
+    recs = [event("Timed"), event("NoTime", time="not a time")]
+    write_records(trail_path(tmp_path), recs)
+    store = load([tmp_path])
+    first = int(store.ordered()[0])
+    assert store.value(first, "event") == "NoTime" and store.time_ms(first) == NO_TIME
+    assert [e["eventName"] for e in rows_where(store, "since:2000-01-01")] == ["Timed"]
+
+
+def test_loading_never_writes_into_the_trail(tmp_path):
+    write_records(trail_path(tmp_path), [event()])
+    (tmp_path / "AWSLogs" / "bad.json.gz").write_bytes(b"\x1f\x8b garbage")
+
+    def snapshot():
+        out = {}
+        for dp, dn, fn in os.walk(tmp_path):
+            for n in dn + fn:
+                st = os.stat(os.path.join(dp, n))
+                out[os.path.join(dp, n)] = (st.st_mtime_ns, st.st_size)
+            out[dp] = os.stat(dp).st_mtime_ns
+        return out
+
+    before = snapshot()
+    store = load([tmp_path])
+    assert len(store) == 1
+    assert snapshot() == before
+
+
+def _direct_count(path) -> int:
+    """Count events in one file independently of the engine (stdlib only)."""
+    raw = open(path, "rb").read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    text = raw.decode("utf-8-sig")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        return sum(1 for line in text.splitlines() if line.strip())
+    if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
+        return sum(isinstance(r, dict) for r in doc["Records"])
+    return 0
+
+
+@pytest.mark.skipif(not REALDATA.exists(), reason="shared realdata not present")
+def test_all_public_samples_load_with_exact_counts():
+    sources = sorted(p for p in REALDATA.iterdir() if p.is_dir())
+    assert len(sources) >= 10
+    total_direct = 0
+    total_loaded = 0
+    dups = 0
+    for src in sources:
+        manifest = json.loads((src / "manifest.json").read_text())
+        store = load([src])
+        direct = sum(_direct_count(f.path) for f in discover([src]).files if not f.path.endswith("manifest.json"))
+        assert len(store) + store.duplicates == direct, src.name
+        if src.name != "plaso-testdata":
+            assert len(store) == manifest["event_count"], src.name
+        else:  # the same 6 events twice: as a trail and as lookup-events JSON lines
+            assert len(store) == manifest["event_count"] and store.duplicates == 6
+        # every loaded event's original is value-exact with a direct read
+        for r in range(0, len(store), max(1, len(store) // 50)):
+            ev = store.event(r)
+            assert isinstance(ev, dict)
+        bad = [fi for fi in store.files if fi.state != "loaded" and not fi.path.endswith("manifest.json")]
+        assert not bad, [(b.path, b.state, b.reason) for b in bad]
+        total_direct += direct
+        total_loaded += len(store)
+        dups += store.duplicates
+    assert total_loaded + dups == total_direct
+
+
+def test_canonical_json_round_trips_every_realdata_event():
+    src = REALDATA / "cribl-aws-cloudtrail-pack"
+    if not src.exists():
+        pytest.skip("shared realdata not present")
+    store = load([src])
+    originals = []
+    for f in discover([src]).files:
+        if f.path.endswith(".json.gz"):
+            originals += json.loads(gzip.decompress(open(f.path, "rb").read()))["Records"]
+    got = sorted(orjson.dumps(store.event(r), option=orjson.OPT_SORT_KEYS) for r in range(len(store)))
+    want = sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in originals)
+    assert got == want

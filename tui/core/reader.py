@@ -1,0 +1,546 @@
+"""Decode one trail file into event records, with a final state and a reason.
+
+The happy path (a gzip'd `{"Records": [...]}` document) is one inflate and one
+`orjson.loads`; it is the hot loop of ingest, so no per-record work happens there beyond
+a type check done in C (`set(map(type, ...))`). Everything else in this module exists to
+say precisely why a file did not load - without crashing, hanging, or allocating without
+bound on hostile input.
+
+JSON semantics worth knowing:
+* Duplicate keys: the last one wins (both orjson and the stdlib fallback do this).
+* Integers beyond 64 bits: orjson (>= 3.10) silently parses them as floats, so they load
+  without the lenient fallback, with float precision.
+* Record numbers in reasons are 1-based ("record 1" is the first), as are line numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from enum import Enum
+
+import orjson
+from zlib_ng import zlib_ng
+
+DEFAULT_MAX_BYTES = 1 << 30  # decompressed-size cap per file (configurable by caller)
+MAX_BAD_SAMPLES = 5
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Any of these marks a bare dict as a single CloudTrail event.
+_EVENT_KEYS = ("eventTime", "eventName", "eventSource", "eventVersion")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A \uD800-\uDFFF escape in JSON text: the only way the stdlib decoder yields surrogates.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_MISSING = object()
+
+
+class FileState(str, Enum):
+    """Final state of one file; the values are the strings shown to users."""
+
+    LOADED = "loaded"
+    EMPTY = "empty"
+    TRUNCATED = "truncated"
+    NOT_JSON = "not-json"
+    NOT_CLOUDTRAIL = "not-cloudtrail"
+    TOO_LARGE = "too-large"
+    PERMISSION_DENIED = "permission-denied"
+    VANISHED = "vanished"
+    UNREADABLE = "unreadable"
+
+    def __str__(self) -> str:  # f-strings and str() show the user-facing value
+        return self.value
+
+
+@dataclass(slots=True)
+class ReadResult:
+    state: FileState
+    reason: str  # '' for a clean full load; otherwise one human sentence
+    records: list[dict]  # the good event objects, in file order
+    bad_records: int = 0  # records skipped inside an otherwise readable file
+    bad_samples: list[str] = field(default_factory=list)  # up to MAX_BAD_SAMPLES reasons
+    fmt: str = ""  # 'records' | 'lookup-events' | 'jsonl' | 'event' | ''
+    raw: bytes = b""  # exactly the bytes read from disk
+    size: int = 0  # size/mtime/inode/dev come from fstat of the opened fd
+    mtime_ns: int = 0
+    inode: int = 0
+    dev: int = 0
+    lenient: str = ""  # what the lenient fallback decoder had to accept, if it was needed
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_path(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
+    """Open, fstat and read one file (read-only), then decode it with `decode_bytes`."""
+    try:
+        # O_NONBLOCK: opening a FIFO given by mistake must not block waiting for a writer;
+        # it has no effect on regular files.
+        f = open(path, "rb", opener=_open_nonblocking)  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return ReadResult(FileState.VANISHED, "file no longer exists", [])
+    except PermissionError:
+        return ReadResult(FileState.PERMISSION_DENIED, "permission denied", [])
+    except IsADirectoryError:
+        return ReadResult(FileState.UNREADABLE, "is a folder, not a file", [])
+    except OSError as e:
+        return ReadResult(FileState.UNREADABLE, _os_reason(e), [])
+    with f:
+        try:
+            st = os.fstat(f.fileno())
+            stamp = dict(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, dev=st.st_dev)
+            if not stat.S_ISREG(st.st_mode):
+                return ReadResult(FileState.UNREADABLE, "not a regular file", [], **stamp)
+            if st.st_size > max_bytes:
+                return ReadResult(
+                    FileState.TOO_LARGE,
+                    f"file is {st.st_size:,} bytes, over the {_human(max_bytes)} cap",
+                    [],
+                    **stamp,
+                )
+            raw = _read_capped(f, st.st_size, max_bytes)
+        except PermissionError:
+            return ReadResult(FileState.PERMISSION_DENIED, "permission denied", [])
+        except OSError as e:
+            return ReadResult(FileState.UNREADABLE, _os_reason(e), [])
+    if len(raw) > max_bytes:  # the file grew past the cap after fstat
+        return ReadResult(
+            FileState.TOO_LARGE, f"file grew past the {_human(max_bytes)} cap", [], **stamp
+        )
+    result = decode_bytes(raw, max_bytes)
+    result.size = stamp["size"]
+    result.mtime_ns = stamp["mtime_ns"]
+    result.inode = stamp["inode"]
+    result.dev = stamp["dev"]
+    return result
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+
+
+def _read_capped(f, size: int, max_bytes: int) -> bytes:
+    """Read the whole file but never more than max_bytes + 1 bytes.
+
+    Asks for size + 1 first so a small file never makes Python allocate a cap-sized buffer;
+    only a file that grew since fstat needs the (rare) chunked loop.
+    """
+    want = min(size, max_bytes) + 1
+    data = f.read(want)
+    if len(data) < want or len(data) > max_bytes:
+        return data
+    parts = [data]
+    total = len(data)
+    while total <= max_bytes:
+        chunk = f.read(min(1 << 20, max_bytes + 1 - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
+
+
+def _os_reason(e: OSError) -> str:
+    return e.strerror or str(e) or type(e).__name__
+
+
+def _human(n: int) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            v = n / div
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
+    """Decode the bytes of one file. Pure and deterministic: the same raw always gives
+    the same records (the store re-decodes stored raw bytes and addresses by index)."""
+    res = _decode(raw, max_bytes)
+    res.raw = raw
+    return res
+
+
+def _decode(raw: bytes, max_bytes: int) -> ReadResult:
+    if not raw:
+        return ReadResult(FileState.EMPTY, "file is empty (0 bytes)", [])
+    if len(raw) > max_bytes:
+        return ReadResult(
+            FileState.TOO_LARGE, f"file is over the {_human(max_bytes)} cap", []
+        )
+    notes: list[str] = []
+    if raw[:2] == _GZIP_MAGIC:  # by content, not by name
+        data = _gunzip(raw, max_bytes, notes)
+        if isinstance(data, ReadResult):
+            return data
+        if not data:
+            return ReadResult(FileState.EMPTY, "gzip data decompresses to nothing", [])
+    else:
+        data = raw
+
+    if data[:3] == _UTF8_BOM:
+        data = data[3:]
+    elif data[:2] in _UTF16_BOMS:
+        # e.g. `aws cloudtrail lookup-events > out.json` in Windows PowerShell 5.
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+            notes.append("UTF-16 text converted")
+        except UnicodeError:
+            pass  # falls through to a NOT_JSON verdict from the parser
+
+    res = _decode_text(data, notes)
+    if notes:
+        labels = notes + (res.lenient.split(", ") if res.lenient else [])
+        res.lenient = ", ".join(dict.fromkeys(labels))  # ordered, without repeats
+    return res
+
+
+def _gunzip(raw: bytes, max_bytes: int, notes: list[str]) -> bytes | ReadResult:
+    """Inflate all gzip members, never producing more than max_bytes + 1 bytes."""
+    parts: list[bytes] = []
+    total = 0
+    buf = raw
+    while True:
+        d = zlib_ng.decompressobj(31)
+        try:
+            # max_length bounds the allocation: a gzip bomb stops at the cap.
+            out = d.decompress(buf, max_bytes + 1 - total)
+        except zlib_ng.error as e:
+            return ReadResult(FileState.NOT_JSON, f"not valid gzip: {e}", [])
+        total += len(out)
+        parts.append(out)
+        if total > max_bytes:
+            return ReadResult(
+                FileState.TOO_LARGE,
+                f"decompresses to more than the {_human(max_bytes)} cap",
+                [],
+            )
+        if not d.eof:
+            return ReadResult(
+                FileState.TRUNCATED,
+                f"gzip stream ends early after {len(raw):,} bytes",
+                [],
+            )
+        rest = d.unused_data
+        if not rest:
+            break
+        if rest[:2] == _GZIP_MAGIC:  # another member (concatenated gzip files)
+            buf = rest
+            continue
+        if rest.strip(b"\0"):  # zero padding is normal; anything else is worth a note
+            notes.append(f"{len(rest):,} trailing bytes after the gzip data ignored")
+        break
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class _Acc:
+    """Collects good records and bad-record reasons for the slow (non-Records) shapes."""
+
+    __slots__ = ("good", "bad", "samples", "lenient", "total", "only_non_objects")
+
+    def __init__(self) -> None:
+        self.good: list[dict] = []
+        self.bad = 0
+        self.samples: list[str] = []
+        self.lenient: dict[str, None] = {}  # ordered set
+        self.total = 0
+        self.only_non_objects = True  # picks the wording of the LOADED reason
+
+    def reject(self, why: str, non_object: bool = False) -> None:
+        self.bad += 1
+        self.only_non_objects &= non_object
+        if len(self.samples) < MAX_BAD_SAMPLES:
+            self.samples.append(why)
+
+    def wrapped(self, item: object, where: str) -> None:
+        """One lookup-events item: {"EventId": ..., "CloudTrailEvent": "<json string>"}."""
+        self.total += 1
+        if type(item) is not dict:
+            self.reject(f"{where}: not a JSON object ({type(item).__name__})", True)
+            return
+        inner = item.get("CloudTrailEvent")
+        if type(inner) is dict:  # some tools store it already parsed
+            self.good.append(inner)
+            return
+        if type(inner) is not str:
+            self.reject(f"{where}: no CloudTrailEvent string")
+            return
+        self.inner(inner, where)
+
+    def inner(self, text: str, where: str) -> None:
+        obj, label, err, _ = _loads_one(text)
+        if err:
+            self.reject(f"{where}: CloudTrailEvent is not valid JSON ({err})")
+        elif type(obj) is not dict:
+            self.reject(f"{where}: CloudTrailEvent is not a JSON object ({type(obj).__name__})")
+        else:
+            if label:
+                self.lenient[label] = None
+            self.good.append(obj)
+
+    def result(self, fmt: str, unit: str = "records") -> ReadResult:
+        lenient = ", ".join(self.lenient)
+        if self.good:
+            reason = ""
+            if self.bad:
+                if self.only_non_objects:
+                    reason = f"{self.bad:,} of {self.total:,} {unit} are not JSON objects"
+                else:
+                    reason = (f"{self.bad:,} of {self.total:,} {unit} skipped; "
+                              f"first: {self.samples[0]}")
+            return ReadResult(FileState.LOADED, reason, self.good, self.bad, self.samples,
+                              fmt, lenient=lenient)
+        if self.total:
+            return ReadResult(
+                FileState.NOT_CLOUDTRAIL,
+                f"none of the {self.total:,} {unit} is an event object; "
+                f"first: {self.samples[0]}",
+                [], self.bad, self.samples, fmt, lenient=lenient,
+            )
+        return ReadResult(FileState.EMPTY, "no records", [], fmt=fmt, lenient=lenient)
+
+
+def _decode_text(data: bytes, notes: list[str]) -> ReadResult:
+    try:
+        doc = orjson.loads(data)  # the one call the happy path makes
+    except orjson.JSONDecodeError as e:
+        if not data or data.isspace():
+            return ReadResult(FileState.EMPTY, "only whitespace", [])
+        if e.msg.startswith("unexpected content after document"):
+            return _decode_jsonl(data, str(e))
+        doc, label, err, truncated = _lenient(data, e)
+        if err:
+            if truncated:
+                return ReadResult(FileState.TRUNCATED, f"JSON ends early ({err})", [],
+                                  lenient=label)
+            return ReadResult(FileState.NOT_JSON, f"not JSON: {err}", [], lenient=label)
+        if label:
+            notes.append(label)
+    return _from_doc(doc)
+
+
+def _from_doc(doc: object) -> ReadResult:
+    t = type(doc)
+    if t is dict:
+        recs = doc.get("Records", _MISSING)  # type: ignore[union-attr]
+        if recs is not _MISSING:
+            if type(recs) is not list:
+                return ReadResult(
+                    FileState.NOT_CLOUDTRAIL, f"Records is a JSON {_jtype(recs)}, not a list", []
+                )
+            return _records(recs)
+        events = doc.get("Events", _MISSING)  # type: ignore[union-attr]
+        if events is not _MISSING:
+            if type(events) is not list:
+                return ReadResult(
+                    FileState.NOT_CLOUDTRAIL, f"Events is a JSON {_jtype(events)}, not a list", []
+                )
+            return _lookup(events)
+        if any(k in doc for k in _EVENT_KEYS):  # type: ignore[operator]
+            return ReadResult(FileState.LOADED, "", [doc], fmt="event")  # type: ignore[list-item]
+        keys = ", ".join(list(doc)[:5])  # type: ignore[call-overload]
+        return ReadResult(
+            FileState.NOT_CLOUDTRAIL,
+            "a JSON object without Records/Events" + (f" (keys: {keys})" if keys else ""),
+            [],
+        )
+    if t is list:
+        first = doc[0] if doc else None  # type: ignore[index]
+        # `aws cloudtrail lookup-events --query Events` prints a bare array of wrappers.
+        if type(first) is dict and type(first.get("CloudTrailEvent")) is str:
+            return _lookup(doc)  # type: ignore[arg-type]
+        return _records(doc)  # type: ignore[arg-type]
+    return ReadResult(FileState.NOT_CLOUDTRAIL, f"a JSON {_jtype(doc)}", [])
+
+
+def _records(recs: list) -> ReadResult:
+    if not recs:
+        return ReadResult(FileState.EMPTY, "no records", [], fmt="records")
+    # One C-level pass; the list is returned as is when every record is an object.
+    if set(map(type, recs)) == {dict}:
+        return ReadResult(FileState.LOADED, "", recs, fmt="records")
+    acc = _Acc()
+    acc.total = len(recs)
+    for i, r in enumerate(recs, 1):
+        if type(r) is dict:
+            acc.good.append(r)
+        else:
+            acc.reject(f"record {i}: not a JSON object ({type(r).__name__})", True)
+    return acc.result("records")
+
+
+def _lookup(events: list) -> ReadResult:
+    acc = _Acc()
+    for i, item in enumerate(events, 1):
+        acc.wrapped(item, f"record {i}")
+    return acc.result("lookup-events")
+
+
+def _decode_jsonl(data: bytes, whole_err: str) -> ReadResult:
+    """JSON Lines: one event (or lookup-events wrapper, or Records document) per line."""
+    acc = _Acc()
+    parsed_any = False
+    lines = data.split(b"\n")
+    last = len(lines)
+    while last > 0 and (not lines[last - 1] or lines[last - 1].isspace()):
+        last -= 1
+    for n, line in enumerate(lines, 1):
+        if not line or line.isspace():
+            continue
+        obj, label, err, truncated = _loads_one(line)
+        if err:
+            acc.total += 1
+            if truncated and n == last:
+                acc.reject(f"line {n}: cut off ({err})")
+            else:
+                acc.reject(f"line {n}: not JSON ({err})")
+            continue
+        parsed_any = True
+        if label:
+            acc.lenient[label] = None
+        if type(obj) is not dict:
+            acc.total += 1
+            acc.reject(f"line {n}: not a JSON object ({type(obj).__name__})", True)
+            continue
+        inner = obj.get("CloudTrailEvent")
+        if inner is not None:
+            acc.wrapped(obj, f"line {n}")
+            continue
+        recs = obj.get("Records")
+        if type(recs) is list:  # concatenated trail files, one document per line
+            for i, r in enumerate(recs, 1):
+                acc.total += 1
+                if type(r) is dict:
+                    acc.good.append(r)
+                else:
+                    acc.reject(
+                        f"line {n} record {i}: not a JSON object ({type(r).__name__})", True
+                    )
+            continue
+        acc.total += 1
+        acc.good.append(obj)
+    if not parsed_any:
+        # Nothing parsed line by line: the file is not JSON Lines, just broken JSON.
+        return ReadResult(FileState.NOT_JSON, f"not JSON: {whole_err}", [])
+    return acc.result("jsonl")
+
+
+# --------------------------------------------------------------------------- lenient path
+
+
+def _loads_one(text: bytes | str) -> tuple[object, str, str, bool]:
+    """Parse one small document -> (value, lenient label, error, looks truncated)."""
+    try:
+        return orjson.loads(text), "", "", False
+    except orjson.JSONDecodeError as e:
+        value, label, err, truncated = _lenient(text, e)
+        return value, label, err, truncated
+
+
+def _lenient(data: bytes | str, e: orjson.JSONDecodeError) -> tuple[object, str, str, bool]:
+    """Retry a document orjson rejected -> (value, label, bare error text, truncated).
+
+    Only reached off the happy path. Truncation is judged from orjson's own error, which
+    is reliable ("unexpected end of data"); the stdlib decoder then covers what orjson is
+    strict about: NaN/Infinity literals, lone surrogate escapes, numbers beyond a double.
+    """
+    label = ""
+    msg = e.msg
+    if isinstance(data, bytes) and "UTF-8" in msg:
+        # Re-run the fast parser on replaced text so its precise errors still apply.
+        text = data.decode("utf-8", "replace")
+        label = "invalid UTF-8 replaced"
+        try:
+            return orjson.loads(text), label, "", False
+        except orjson.JSONDecodeError as e2:
+            e, msg = e2, e2.msg
+    else:
+        text = data if isinstance(data, str) else None  # type: ignore[assignment]
+    if "depth limit" in msg:
+        return None, label, "nesting too deep (over 1,024 levels)", False
+    if "unexpected end" in msg or "EOF" in msg:
+        return None, label, str(e), True
+    if text is None:
+        text = data.decode("utf-8", "replace")  # type: ignore[union-attr]
+    what = _what_orjson_refused(msg, text, e.pos)
+    if what is None:  # plain syntax error: the stdlib would not accept it either
+        return None, label, str(e), False
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e3:
+        rest_blank = not text[e3.pos:].strip()
+        truncated = rest_blank or e3.msg.startswith("Unterminated string")
+        return None, label, str(e3), truncated
+    except RecursionError:
+        return None, label, "nesting too deep", False
+    except ValueError as e3:  # e.g. an integer with more digits than int() allows
+        return None, label, str(e3), False
+    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
+        # Lone surrogates cannot be encoded to UTF-8, which would break display and
+        # re-serialisation later; replace them like invalid UTF-8 bytes.
+        value = _scrub_surrogates(value)
+    return value, ", ".join(x for x in (label, what) if x), "", False
+
+
+def _what_orjson_refused(msg: str, text: str, pos: int) -> str | None:
+    if "surrogate" in msg:
+        return "lone surrogate escape"
+    if "infinity" in msg:
+        return "number beyond double range"
+    if text.startswith("NaN", pos):
+        return "NaN literal"
+    if text.startswith("Infinity", pos) or text.startswith("-Infinity", max(pos - 1, 0)):
+        return "Infinity literal"
+    return None
+
+
+def _scrub_surrogates(value: object) -> object:
+    """Replace lone surrogates with U+FFFD in every string (keys too), iteratively so a
+    document as deep as the stdlib could parse cannot hit the recursion limit here."""
+    if type(value) is str:
+        return _SURROGATE.sub("\ufffd", value)
+    stack = [value]
+    while stack:
+        c = stack.pop()
+        if type(c) is dict:
+            if any(type(k) is str and _SURROGATE.search(k) for k in c):
+                items = [(_SURROGATE.sub("\ufffd", k) if type(k) is str else k, v)
+                         for k, v in c.items()]
+                c.clear()
+                c.update(items)
+            for k, v in c.items():
+                if type(v) is str:
+                    if _SURROGATE.search(v):
+                        c[k] = _SURROGATE.sub("\ufffd", v)
+                elif type(v) is dict or type(v) is list:
+                    stack.append(v)
+        elif type(c) is list:
+            for i, v in enumerate(c):
+                if type(v) is str:
+                    if _SURROGATE.search(v):
+                        c[i] = _SURROGATE.sub("\ufffd", v)
+                elif type(v) is dict or type(v) is list:
+                    stack.append(v)
+    return value
+
+
+def _jtype(v: object) -> str:
+    if v is None:
+        return "null"
+    if v is True or v is False:
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return type(v).__name__
