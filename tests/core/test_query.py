@@ -900,3 +900,17 @@ def test_docs_list_every_field_and_alias():
     for f in FIELDS:
         for name in (f.name, *f.aliases):
             assert f"`{name}`" in doc, f"docs/query.md does not mention field {name!r}"
+
+
+def test_control_characters_round_trip_as_visible_escapes():
+    """Values with control/invisible characters become \\x/\\u escapes in filter text, so
+    the filter bar never holds raw control bytes, and parse() turns them back."""
+    from tui.core.sanitize import is_clean
+
+    for v in ["a\x1bb", "x\u202ey", "\x9b31m", "tab\there", "\U000e0041z", "nul\x00", "C:\\x41"]:
+        text = add_term("", "ua", v)
+        assert is_clean(text), text
+        root = parse(text).root
+        assert root.matcher.parts is None and root.matcher.text == v
+    assert parse(r'"\u202e"').root.phrase == "\u202e"
+    assert parse(r"\xZZ").root.phrase == r"\xZZ"  # not an escape: stays literal

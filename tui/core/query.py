@@ -21,6 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .sanitize import is_clean
+
 from .fields import FIELD_NAMES, resolve_field
 
 __all__ = [
@@ -76,7 +78,19 @@ class QueryTarget(Protocol):
 
 
 def _escape_literal(s: str) -> str:
-    return s.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*")
+    s = s.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*")
+    if is_clean(s):
+        return s
+    return "".join(_hex_form(ch) if not is_clean(ch) else ch for ch in s)
+
+
+def _hex_form(ch: str) -> str:
+    cp = ord(ch)
+    if cp < 0x100:
+        return f"\\x{cp:02x}"
+    if cp < 0x10000:
+        return f"\\u{cp:04x}"
+    return f"\\U{cp:08x}"
 
 
 @dataclass(frozen=True)
@@ -223,6 +237,27 @@ class _Tok:
 
 
 _OPERATORS = {"AND": "and", "OR": "or", "|": "or", "NOT": "not"}
+_HEX_LEN = {"x": 2, "u": 4, "U": 8}
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _hex_escape(s: str, i: int) -> tuple[str, int] | None:
+    """`\\xHH`, `\\uHHHH`, `\\UHHHHHHHH` at s[i] -> (char, source length), else None.
+
+    These are the escapes the display uses for control and invisible characters, so a
+    value copied from the screen (or added by a facet pick) round-trips as the same
+    character, and filter text never carries raw control bytes to the terminal.
+    """
+    k = _HEX_LEN.get(s[i + 1]) if i + 1 < len(s) else None
+    if k is None:
+        return None
+    digits = s[i + 2 : i + 2 + k]
+    if len(digits) != k or not _HEX.issuperset(digits):
+        return None
+    cp = int(digits, 16)
+    if cp > 0x10FFFF:
+        return None
+    return chr(cp), 2 + k
 
 
 def _tokenize(s: str) -> list[_Tok]:
@@ -259,6 +294,12 @@ def _tokenize(s: str) -> list[_Tok]:
                 w.where.append(i)
                 i += 2
                 continue
+            if c == "\\" and (hx := _hex_escape(s, i)) is not None:
+                w.chars.append(hx[0])
+                w.flags.append(_ESCAPED)
+                w.where.append(i)
+                i += hx[1]
+                continue
             if c == '"':
                 opened = i
                 w.quotes.append(len(w.chars))
@@ -272,6 +313,12 @@ def _tokenize(s: str) -> list[_Tok]:
                         w.flags.append(_ESCAPED)
                         w.where.append(i)
                         i += 2
+                        continue
+                    if c == "\\" and (hx := _hex_escape(s, i)) is not None:
+                        w.chars.append(hx[0])
+                        w.flags.append(_ESCAPED)
+                        w.where.append(i)
+                        i += hx[1]
                         continue
                     i += 1
                     if c == '"':

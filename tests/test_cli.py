@@ -1,0 +1,107 @@
+"""The headless CLI, run as a real process: output formats, JSON keys, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.trailgen import event, trail_path, write_records
+
+
+def run(*args: str, check_rc: int | None = 0) -> subprocess.CompletedProcess:
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120
+    )
+    if check_rc is not None:
+        assert p.returncode == check_rc, (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
+    return p
+
+
+@pytest.fixture
+def trail(tmp_path):
+    recs = [
+        event("ListBuckets", "2026-11-20T10:00:00Z", source="s3.amazonaws.com", ip="203.0.113.9"),
+        event("GetObject", "2026-11-20T10:01:00Z", source="s3.amazonaws.com", ip="203.0.113.9",
+              error="AccessDenied"),
+        event("DescribeInstances", "2026-11-20T10:02:00Z", ip="198.51.100.1",
+              requestParameters={"n": 1.5, "big": 12345678901234, "s": "line\nbreak"}),
+    ]
+    write_records(trail_path(tmp_path, when="20261120T1005Z"), recs)
+    write_records(trail_path(tmp_path, suffix="b" * 16), [recs[0]])  # a re-delivery
+    bad = trail_path(tmp_path, suffix="c" * 16)
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    digest = tmp_path / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/x_CloudTrail-Digest_y.json.gz"
+    digest.parent.mkdir(parents=True)
+    digest.write_bytes(b"{}")
+    (trail_path(tmp_path).parent / "inflight.json.gz.1a2b3c4d").write_bytes(b"")
+    return tmp_path, recs
+
+
+def test_stats_json_has_the_documented_keys(trail):
+    root, recs = trail
+    p = run("stats", str(root), "--json")
+    d = json.loads(p.stdout)
+    assert d["events"] == 3 and d["duplicates"] == 1
+    assert d["files"]["loaded"] == 2 and d["files"]["digest"] == 1 and d["files"]["ignored"] == 1
+    assert [s["path"] for s in d["skipped"]] == [str(trail_path(root, suffix="c" * 16))]
+    assert "gzip" in d["skipped"][0]["reason"]
+    assert d["time_range"] == {"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T10:02:00Z"}
+    assert d["by_service"] == {"s3.amazonaws.com": 2, "ec2.amazonaws.com": 1}
+    assert d["by_ip"] == {"203.0.113.9": 2, "198.51.100.1": 1}
+    assert d["by_principal"] == {"arn:aws:iam::111122223333:user/alice": 3}
+    for key in ("by_event", "by_account", "by_region", "by_error", "by_type", "by_cred",
+                "by_key", "by_role", "by_ua"):
+        assert key in d
+    assert d["by_error"] == {"": 2, "AccessDenied": 1}
+
+
+def test_stats_text(trail):
+    root, _ = trail
+    out = run("stats", str(root)).stdout
+    assert "events      3" in out and "duplicates  1" in out
+    assert "skipped or partly loaded (1)" in out
+
+
+def test_query_jsonl_prints_original_events_exactly_in_time_order(trail):
+    root, recs = trail
+    p = run("query", str(root), "", "--format", "jsonl")
+    lines = p.stdout.splitlines()
+    assert [json.loads(x) for x in lines] == recs  # values exact, time order
+    one = run("query", str(root), "has:error", "--format", "jsonl").stdout
+    assert json.loads(one)["eventName"] == "GetObject"
+
+
+def test_query_formats_count_csv_table_and_limit(trail):
+    root, _ = trail
+    assert run("query", str(root), "service:s3.amazonaws.com", "--format", "count").stdout == "2\n"
+    rows = list(csv.reader(io.StringIO(run("query", str(root), "--format", "csv").stdout)))
+    assert rows[0][:3] == ["time", "service", "event"]
+    assert [r[2] for r in rows[1:]] == ["ListBuckets", "GetObject", "DescribeInstances"]
+    table = run("query", str(root), "ip:203.0.113.9", "--limit", "1").stdout.splitlines()
+    assert len(table) == 2 and "ListBuckets" in table[1]
+    assert run("query", str(root), "--filter", '"line\\nbreak" OR zzz', "--format", "count").stdout == "0\n"
+
+
+def test_exit_codes(trail, tmp_path_factory):
+    root, _ = trail
+    p = run("query", str(root), "service:(", check_rc=2)
+    assert "column" in p.stderr and "^" in p.stderr
+    run("query", str(root), "has:nonsense", check_rc=2)
+    empty = tmp_path_factory.mktemp("empty")
+    (empty / "junk.json").write_text("not json")
+    p = run("stats", str(empty), check_rc=1)
+    p = run("query", str(empty / "nope"), check_rc=1)
+    run("stats", check_rc=2)
+    run("--bogus-flag", check_rc=2)
+
+
+def test_table_output_is_sanitised(tmp_path):
+    write_records(trail_path(tmp_path), [event("Evil\x1b[2J\u202e[@click=app.quit]")])
+    out = run("query", str(tmp_path)).stdout
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "Evil\\x1b[2J\\u202e[@click=ap…" in out
