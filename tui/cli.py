@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import numpy as np
 import orjson
 
 from .core.fields import FIELD_NAMES, FIELDS
@@ -49,6 +50,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=None, help="parser processes (default: cores)")
 
 
+def _follow_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)")
+    p.add_argument(
+        "--rescan", type=float, default=5.0, metavar="SECONDS",
+        help="full rescan interval while following (default 5)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="trailscope",
@@ -59,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explore", help="open the explorer (the default command)")
     ex.add_argument("paths", nargs="+", metavar="PATH")
     ex.add_argument("--filter", "-f", default="", help="initial filter")
+    ex.add_argument("--no-follow", action="store_true", help="do not watch for new files")
+    _follow_opts(ex)
     _common(ex)
 
     st = sub.add_parser("stats", help="summarise a trail")
@@ -79,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("jsonl", "csv", "table", "count"), default="table", dest="fmt"
     )
     q.add_argument("--limit", type=int, default=None, help="at most N events")
+    q.add_argument(
+        "--follow", action="store_true", help="keep watching and print new matching events"
+    )
+    q.add_argument(
+        "--new-only", action="store_true", help="with --follow: skip events already present"
+    )
+    _follow_opts(q)
     _common(q)
     return ap
 
@@ -90,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif argv and argv[0] in ("-f", "--filter"):
         argv.insert(0, "explore")
     ap = build_parser()
+    # Values may hold lone surrogates (kept exactly from lenient files): never crash on
+    # them when printing.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:
@@ -222,11 +245,73 @@ def cmd_query(args) -> int:
     rows = store.ordered(mask)
     if args.limit is not None:
         rows = rows[: max(0, args.limit)]
+    if args.follow:
+        if args.new_only:
+            rows = rows[:0]
+        if args.fmt in ("csv", "table", "jsonl"):
+            write_rows(store, rows, args.fmt, sys.stdout)
+        return follow_query(store, q, positional, args)
     write_rows(store, rows, args.fmt, sys.stdout)
     return EXIT_OK
 
 
-def write_rows(store: Store, rows, fmt: str, out) -> None:
+def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
+    """Stream new matching events as files land, like `tail -f | jq`, until interrupted."""
+    import asyncio
+    import signal
+
+    from .core.tail import FollowEvent, TailTracker, follow
+
+    tracker = TailTracker(paths)
+    tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in store.files)
+    fmt = "jsonl" if args.fmt == "count" else args.fmt
+    printed = 0
+
+    def on_event(ev: FollowEvent) -> None:
+        nonlocal printed
+        if ev.note:
+            sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
+        for p in ev.changes.gone:
+            store.mark_gone(p)
+            sys.stderr.write(f"trailscope: file deleted (its events stay): {clean(p)}\n")
+        rewritten = set(ev.changes.rewritten)
+        for b in ev.batches:
+            if b.path in rewritten:
+                b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
+                sys.stderr.write(f"trailscope: file rewritten in place: {clean(b.path)}\n")
+            store.add(b)
+        if not ev.batches:
+            return
+        res = store.commit()
+        if not len(res.rows):
+            return
+        mask = q.evaluate(store)
+        new = res.rows[mask[res.rows]]
+        new = new[np.argsort(store._keys.view[new], kind="stable")]
+        if args.limit is not None:
+            new = new[: max(0, args.limit - printed)]
+        printed += len(new)
+        for r in new.tolist():  # flushed per event so pipes see each one at once
+            write_rows(store, np.array([r]), fmt, sys.stdout, header=False)
+        if args.limit is not None and printed >= args.limit:
+            stop.set()
+
+    async def main_loop() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
+                     max_bytes=args.max_file_size)
+
+    stop = asyncio.Event()
+    asyncio.run(main_loop())
+    return EXIT_OK
+
+
+def write_rows(store: Store, rows, fmt: str, out, header: bool = True) -> None:
     if fmt == "count":
         out.write(f"{len(rows)}\n")
         return
@@ -243,7 +328,8 @@ def write_rows(store: Store, rows, fmt: str, out) -> None:
         # Raw values (no sanitising): CSV is for other tools; the csv module quotes.
         sio = io.StringIO()
         wr = csv.writer(sio)
-        wr.writerow(["time", *FIELD_NAMES])
+        if header:
+            wr.writerow(["time", *FIELD_NAMES])
         for r in rows.tolist():
             wr.writerow([format_time(store.time_ms(r))] + [store.value(r, f) for f in FIELD_NAMES])
             if sio.tell() > 1 << 16:
@@ -255,7 +341,8 @@ def write_rows(store: Store, rows, fmt: str, out) -> None:
         return
     # table: sanitised for the terminal, one event per line
     widths = {"service": 24, "event": 28, "principal": 48, "ip": 18, "region": 14, "error": 24}
-    out.write("time                  " + " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS) + "\n")
+    if header:
+        out.write("time                  " + " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS) + "\n")
     for r in rows.tolist():
         cells = [
             clean(store.value(r, f), widths[f]).ljust(widths[f]) for f in TABLE_FIELDS
@@ -273,7 +360,13 @@ def cmd_explore(args) -> int:
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
 
     app = TrailscopeApp(
-        args.paths, initial_filter=args.filter, max_bytes=args.max_file_size, jobs=args.jobs
+        args.paths,
+        initial_filter=args.filter,
+        max_bytes=args.max_file_size,
+        jobs=args.jobs,
+        watch=not args.no_follow,
+        poll=args.poll,
+        rescan_s=args.rescan,
     )
     app.run()
     return app.return_code or EXIT_OK

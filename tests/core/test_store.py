@@ -307,3 +307,16 @@ def test_canonical_json_round_trips_every_realdata_event():
     got = sorted(orjson.dumps(store.event(r), option=orjson.OPT_SORT_KEYS) for r in range(len(store)))
     want = sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in originals)
     assert got == want
+
+
+def test_lenient_values_stay_exact_through_store_and_export(tmp_path):
+    raw = b'{"Records":[{"eventName":"x\\ud800y","eventTime":"2026-11-20T10:00:00Z","n":NaN,"eventID":"a"}]}'
+    p = trail_path(tmp_path)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(gzip.compress(raw))
+    store = load([tmp_path])
+    assert len(store) == 1 and store.files[0].lenient
+    ev = store.event(0)
+    assert ev["eventName"] == "x\ud800y" and ev["n"] != ev["n"]  # surrogate kept, NaN kept
+    assert store.canonical(0) == b'{"eventName":"x\\ud800y","eventTime":"2026-11-20T10:00:00Z","n":NaN,"eventID":"a"}'
+    assert [e["eventID"] for e in rows_where(store, "has:lenient")] == ["a"]

@@ -33,7 +33,6 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Any of these marks a bare dict as a single CloudTrail event.
 _EVENT_KEYS = ("eventTime", "eventName", "eventSource", "eventVersion")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # A \uD800-\uDFFF escape in JSON text: the only way the stdlib decoder yields surrogates.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _MISSING = object()
@@ -80,7 +79,7 @@ def read_path(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> Re
     try:
         # O_NONBLOCK: opening a FIFO given by mistake must not block waiting for a writer;
         # it has no effect on regular files.
-        f = open(path, "rb", opener=_open_nonblocking)  # noqa: SIM115 - closed below
+        f = open(path, "rb", opener=_open_nonblocking)  # closed by the `with` below
     except FileNotFoundError:
         return ReadResult(FileState.VANISHED, "file no longer exists", [])
     except PermissionError:
@@ -481,10 +480,8 @@ def _lenient(data: bytes | str, e: orjson.JSONDecodeError) -> tuple[object, str,
         return None, label, "nesting too deep", False
     except ValueError as e3:  # e.g. an integer with more digits than int() allows
         return None, label, str(e3), False
-    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
-        # Lone surrogates cannot be encoded to UTF-8, which would break display and
-        # re-serialisation later; replace them like invalid UTF-8 bytes.
-        value = _scrub_surrogates(value)
+    # Lone surrogates are kept as they are (evidence): the store re-serialises lenient
+    # records with ensure_ascii (\\udXXX escapes) and the display escapes them.
     return value, ", ".join(x for x in (label, what) if x), "", False
 
 
@@ -498,36 +495,6 @@ def _what_orjson_refused(msg: str, text: str, pos: int) -> str | None:
     if text.startswith("Infinity", pos) or text.startswith("-Infinity", max(pos - 1, 0)):
         return "Infinity literal"
     return None
-
-
-def _scrub_surrogates(value: object) -> object:
-    """Replace lone surrogates with U+FFFD in every string (keys too), iteratively so a
-    document as deep as the stdlib could parse cannot hit the recursion limit here."""
-    if type(value) is str:
-        return _SURROGATE.sub("\ufffd", value)
-    stack = [value]
-    while stack:
-        c = stack.pop()
-        if type(c) is dict:
-            if any(type(k) is str and _SURROGATE.search(k) for k in c):
-                items = [(_SURROGATE.sub("\ufffd", k) if type(k) is str else k, v)
-                         for k, v in c.items()]
-                c.clear()
-                c.update(items)
-            for k, v in c.items():
-                if type(v) is str:
-                    if _SURROGATE.search(v):
-                        c[k] = _SURROGATE.sub("\ufffd", v)
-                elif type(v) is dict or type(v) is list:
-                    stack.append(v)
-        elif type(c) is list:
-            for i, v in enumerate(c):
-                if type(v) is str:
-                    if _SURROGATE.search(v):
-                        c[i] = _SURROGATE.sub("\ufffd", v)
-                elif type(v) is dict or type(v) is list:
-                    stack.append(v)
-    return value
 
 
 def _jtype(v: object) -> str:

@@ -362,6 +362,14 @@ class Store:
     def _ploc(self, i: int, file: np.ndarray, line: np.ndarray) -> str:
         return f"{self.files[int(file[i])].path} record {int(line[i]) + 1}"
 
+    def mark_gone(self, path: str) -> bool:
+        """The file was deleted after loading: its events stay, the status says so."""
+        fid = self.file_index.get(path)
+        if fid is None or self.files[fid].gone:
+            return False
+        self.files[fid].gone = True
+        return True
+
     # ------------------------------------------------------------ plain access
     def __len__(self) -> int:
         return self._times.n
