@@ -47,6 +47,18 @@ class Changes:
     missing_roots: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
+    def add(self, f: TrailFile) -> None:
+        if all(x.path != f.path for x in self.to_read):
+            self.to_read.append(f)
+
+    def merge(self, other: Changes) -> None:
+        for f in other.to_read:
+            self.add(f)
+        self.gone += [p for p in other.gone if p not in self.gone]
+        self.rewritten += [p for p in other.rewritten if p not in self.rewritten]
+        self.missing_roots = other.missing_roots or self.missing_roots
+        self.errors += other.errors
+
     def __bool__(self) -> bool:
         return bool(self.to_read or self.gone or self.missing_roots or self.errors)
 
@@ -116,13 +128,13 @@ class TailTracker:
         if f.path in self.gone:
             self.gone.discard(f.path)  # it came back
         if m is None:
-            ch.to_read.append(f)
+            ch.add(f)
             return
         if (m.size, m.mtime_ns) == (f.size, f.mtime_ns) and m.state == "loaded":
             return
-        if m.state == "loaded":
+        if m.state == "loaded" and f.path not in ch.rewritten:
             ch.rewritten.append(f.path)
-        ch.to_read.append(f)
+        ch.add(f)
 
     def accept(self, b: FileBatch, now: float | None = None) -> bool:
         """After reading: True to put the batch in the store, False to retry later."""
@@ -140,6 +152,9 @@ class TailTracker:
             return False
         m.state = "loaded"
         return True
+
+    def forget(self, path: str) -> None:
+        self.marks.pop(path, None)
 
     def waiting(self) -> list[str]:
         return [p for p, m in self.marks.items() if m.state == "waiting"]
@@ -183,7 +198,13 @@ async def follow(
         batches = await asyncio.to_thread(read_files, ch.to_read, max_bytes)
         accepted = [b for b in batches if tracker.accept(b)]
         if accepted or ch or note:
-            on_event(FollowEvent(accepted, ch, note))
+            try:
+                on_event(FollowEvent(accepted, ch, note))
+            except BaseException:
+                # Not delivered: forget them so the next round reads them again.
+                for b in accepted:
+                    tracker.forget(b.path)
+                raise
 
     while not stop.is_set():
         roots = [p for p in tracker.paths if os.path.exists(p)]
@@ -214,18 +235,10 @@ async def follow(
                 ch = tracker.changes_for(paths) if paths else Changes()
                 waiting = tracker.waiting()
                 if waiting:  # incomplete files: look again even without an event
-                    known = {f.path for f in ch.to_read}
-                    more = tracker.changes_for(waiting)
-                    ch.to_read += [f for f in more.to_read if f.path not in known]
+                    ch.merge(tracker.changes_for(waiting))
                 if now - last_rescan >= rescan_s:
-                    full = tracker.rescan()
+                    ch.merge(tracker.rescan())
                     last_rescan = now
-                    known = {f.path for f in ch.to_read}
-                    ch.to_read += [f for f in full.to_read if f.path not in known]
-                    ch.gone += full.gone
-                    ch.rewritten += full.rewritten
-                    ch.missing_roots = full.missing_roots
-                    ch.errors += full.errors
                 await process(ch)
                 failures = 0
                 if any(not os.path.exists(r) for r in roots):
