@@ -1,0 +1,498 @@
+"""Pilot tests for the virtualised event list (widgets/event_list.py)."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from textual.app import App, ComposeResult
+
+from tui.core.batch import CONFLICT, HOSTILE
+from tui.core.loader import load
+from tui.core.normalize import format_time
+from tui.core.store import Store
+from widgets.event_list import EventList, column_layout, short_principal, short_service
+from widgets.messages import EventHighlighted
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_logs"
+FALLBACK = Path("/work/shared/realdata/grycap-cloudtrail-tracker")
+SIZE = (120, 30)
+
+
+def _trail_dir() -> Path:
+    if SAMPLE.is_dir() and any(SAMPLE.rglob("*.json.gz")):
+        return SAMPLE
+    return FALLBACK
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    s = load([str(_trail_dir())])
+    assert len(s) > 100
+    return s
+
+
+class ListApp(App[None]):
+    """A bare app around one EventList, recording what it posts."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.highlighted: list[int | None] = []
+
+    def compose(self) -> ComposeResult:
+        yield EventList(self.store, id="events")
+
+    def on_mount(self) -> None:
+        self.query_one(EventList).focus()
+
+    def on_event_highlighted(self, message: EventHighlighted) -> None:
+        self.highlighted.append(message.row)
+
+
+def screen_lines(el: EventList) -> list[str]:
+    return [el.render_line(y).text for y in range(el.scrollable_content_region.height)]
+
+
+def cursor_visible(el: EventList) -> bool:
+    top = int(el.scroll_offset.y)
+    return top <= el.cursor_index < top + el._page()
+
+
+# ----------------------------------------------------------------- pure helpers
+def test_short_principal_and_service() -> None:
+    assert short_principal("arn:aws:sts::1:assumed-role/Admin/alice") == "assumed-role/Admin/alice"
+    assert short_principal("arn:aws:iam::111122223333:user/Bob") == "user/Bob"
+    assert short_principal("arn:aws:iam::111122223333:root") == "root"
+    assert short_principal("ec2.amazonaws.com") == "ec2.amazonaws.com"
+    assert short_principal("ANONYMOUS_PRINCIPAL") == "ANONYMOUS_PRINCIPAL"
+    assert short_service("s3.amazonaws.com") == "s3"
+    assert short_service("custom.example") == "custom.example"
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 160, 250])
+def test_layout_fits(width: int) -> None:
+    cols = column_layout(width)
+    used = 1 + sum(w for _, w in cols) + len(cols)
+    assert used == width
+    keys = [k for k, _ in cols]
+    assert keys[:4] == ["time", "service", "event", "principal"]
+    if width <= 80:
+        assert "region" not in keys
+    if width >= 120:
+        assert {"ip", "region", "error"} <= set(keys)
+
+
+# ------------------------------------------------------------------- navigation
+async def test_first_row_and_render(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        first = int(order[0])
+        assert store.time_ms(first) == int(store.times.min())  # the earliest event
+        assert el.cursor_index == 0 and el.cursor_row == first
+        assert app.highlighted == [first]
+        lines = screen_lines(el)
+        assert "Time (UTC)" in lines[0] and "Principal" in lines[0]
+        ms = store.time_ms(first)
+        assert format_time(ms - ms % 1000) in lines[1]
+        assert short_service(store.value(first, "service"))[:8] in lines[1]
+        assert store.value(first, "event")[:10] in lines[1]
+        # every visible row shows its own time, in order
+        for y in range(1, len(lines)):
+            r = int(order[y - 1])
+            t = store.time_ms(r)
+            assert format_time(t - t % 1000) in lines[y]
+        assert all(len(line) == el.scrollable_content_region.width for line in lines)
+        # the screenshot path renders too
+        assert "Principal" in app.export_screenshot()
+
+
+async def test_keys_move_and_post(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        await pilot.press("j")
+        assert el.cursor_index == 1 and app.highlighted[-1] == int(order[1])
+        await pilot.press("down")
+        assert el.cursor_index == 2 and app.highlighted[-1] == int(order[2])
+        await pilot.press("k", "up")
+        assert el.cursor_index == 0
+        n_before = len(app.highlighted)
+        await pilot.press("up", "k")  # already at the top: no move, no repeat message
+        assert el.cursor_index == 0 and len(app.highlighted) == n_before
+        assert app.highlighted == [int(order[i]) for i in (0, 1, 2, 1, 0)]
+
+        await pilot.press("G")
+        assert el.cursor_index == len(order) - 1 and el.at_end
+        assert app.highlighted[-1] == int(order[-1])
+        assert cursor_visible(el)
+        await pilot.pause()
+        last_line = screen_lines(el)[-1]
+        t = store.time_ms(int(order[-1]))
+        assert format_time(t - t % 1000) in last_line
+        await pilot.press("g")
+        assert el.cursor_index == 0 and el.scroll_offset.y == 0
+        await pilot.press("end")
+        assert el.cursor_index == len(order) - 1
+        await pilot.press("home")
+        assert el.cursor_index == 0 and not el.at_end
+
+
+async def test_paging(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        page = el._page()
+        assert page == SIZE[1] - 1  # full height minus the header
+        await pilot.press("pagedown")
+        assert el.cursor_index == page and cursor_visible(el)
+        assert el.scroll_offset.y == page
+        await pilot.press("ctrl+f")
+        assert el.cursor_index == 2 * page and cursor_visible(el)
+        await pilot.press("pageup")
+        assert el.cursor_index == page and cursor_visible(el)
+        await pilot.press("ctrl+b", "ctrl+b")
+        assert el.cursor_index == 0 and el.scroll_offset.y == 0
+        # j past the bottom of the screen scrolls one line
+        for _ in range(page):
+            await pilot.press("j")
+        assert el.cursor_index == page and el.scroll_offset.y == 1 and cursor_visible(el)
+
+
+async def test_click_selects(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        await pilot.pause()
+        await pilot.click(EventList, offset=(30, 4))
+        assert el.cursor_index == 3
+        await pilot.click(EventList, offset=(30, 0))  # the header selects nothing
+        assert el.cursor_index == 3
+
+
+# --------------------------------------------------------------------- set_rows
+async def test_set_rows_keeps_cursor(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        el.move_to_index(min(200, len(order) - 20))  # far enough down to have scrolled
+        await pilot.pause()
+        row = el.cursor_row
+        screen_pos = el.cursor_index - int(el.scroll_offset.y)
+
+        # subset that still contains the row: cursor stays on it, at the same screen line
+        keep = order[(np.arange(len(order)) % 2 == 0) | (order == row)]
+        el.set_rows(keep)
+        await pilot.pause()
+        assert el.cursor_row == row
+        assert el.cursor_index - int(el.scroll_offset.y) == screen_pos
+        n_msgs = len(app.highlighted)
+        el.set_rows(keep)  # same rows again: nothing new to announce
+        await pilot.pause()
+        assert len(app.highlighted) == n_msgs
+
+        # subset without it: nearest by time
+        without = order[order != row]
+        el.set_rows(without)
+        await pilot.pause()
+        t = store.time_ms(row)
+        best = np.abs(store.times[without] - t).min()
+        assert abs(store.time_ms(el.cursor_row) - t) == best
+        assert app.highlighted[-1] == el.cursor_row
+        assert cursor_visible(el)
+
+        # a far-away subset (only late events): cursor on its first (nearest) row
+        late = order[len(order) // 2 :]
+        el.move_to_index(0)
+        el.set_rows(late)
+        await pilot.pause()
+        assert el.cursor_index == 0 and cursor_visible(el)
+
+        # keep=False: a fresh view starts at the top
+        el.set_rows(order)
+        el.move_to_index(100)
+        el.set_rows(order[::3], keep=False)
+        await pilot.pause()
+        assert el.cursor_index == 0 and el.scroll_offset.y == 0
+
+
+async def test_empty_and_loading(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        await pilot.pause()
+        el.set_rows(np.empty(0, np.int64))
+        await pilot.pause()
+        assert el.cursor_row is None and app.highlighted[-1] is None
+        assert any("no events match" in line for line in screen_lines(el))
+        await pilot.press("j", "G", "pagedown")  # keys on an empty list are harmless
+        el.jump_to_time(0)
+        assert el.cursor_row is None
+        el.loading_text = "loading…"
+        await pilot.pause()
+        lines = screen_lines(el)
+        assert any("loading…" in line for line in lines)
+        assert not any("no events match" in line for line in lines)
+
+
+async def test_jump_and_move_to_row(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        times = store.times[order]
+        el.set_rows(order)
+        await pilot.pause()
+        target = int(times[len(order) // 2]) + 1
+        el.jump_to_time(target)
+        expected = int(np.searchsorted(times, target, side="left"))
+        assert el.cursor_index == expected and cursor_visible(el)
+        assert store.time_ms(el.cursor_row) >= target
+        el.jump_to_time(int(times[-1]) + 10_000)  # after everything: last row
+        assert el.cursor_index == len(order) - 1
+        el.jump_to_time(-(2**62))
+        assert el.cursor_index == 0
+        row = int(order[77])
+        assert el.move_to_row(row) and el.cursor_index == 77 and cursor_visible(el)
+        assert not el.move_to_row(len(store) + 5)
+        assert el.cursor_index == 77
+
+
+async def test_markers_and_refresh(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        errs = [int(r) for r in order if store.value(int(r), "error") and not store.flags[r]]
+        if errs:
+            el.move_to_row(errs[0])
+            await pilot.pause()
+            y = el.cursor_index - int(el.scroll_offset.y) + 1
+            line = el.render_line(y).text
+            assert line.startswith("✗")
+            assert store.value(errs[0], "error")[:8] in line
+        conflicts = [int(r) for r in order if store.flags[r] & CONFLICT]
+        if conflicts:
+            el.move_to_row(conflicts[0])
+            await pilot.pause()
+            y = el.cursor_index - int(el.scroll_offset.y) + 1
+            assert el.render_line(y).text[0] in "≠⚠"
+        before = screen_lines(el)
+        el.refresh_rows()
+        await pilot.pause()
+        assert screen_lines(el) == before  # re-rendered from scratch, same content
+
+
+async def test_follow_keeps_the_end(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.follow = True
+        el.set_rows(order[:100])
+        el.action_last()
+        assert el.at_end
+        el.set_rows(order[:150])  # new events arrived: stay on the newest
+        await pilot.pause()
+        assert el.cursor_index == 149 and el.at_end and cursor_visible(el)
+        el.move_to_index(10)
+        el.set_rows(order[:200])  # not at the end: stay put
+        assert el.cursor_index == 10 and not el.at_end
+
+
+async def test_no_color_cursor_is_reverse(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        await pilot.pause()
+        assert app.no_color
+        assert el.get_component_rich_style("event-list--cursor").reverse
+        assert el.get_component_rich_style("event-list--header").bold
+
+
+# ------------------------------------------------------------------ hostile data
+PAYLOAD_EVENT = "[@click=app.quit]x[/]"
+PAYLOAD_UA = "[/x] \x1b[31mred\x9b2J \u202eevil"
+
+
+def _write_trail(root: Path, records: list[dict]) -> Path:
+    path = (
+        root / "AWSLogs" / "111122223333" / "CloudTrail" / "us-east-1" / "2026" / "11" / "20"
+        / "111122223333_CloudTrail_us-east-1_20261120T1005Z_abcdefghijklmnop.json.gz"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(orjson.dumps({"Records": records}), mtime=0))
+    return root
+
+
+def _event(i: int, name: str, arn: str, ua: str, error: str | None = None) -> dict:
+    ev = {
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "arn": arn, "accountId": "111122223333"},
+        "eventTime": f"2026-11-20T10:0{i}:00Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": ua,
+        "eventID": f"00000000-0000-0000-0000-00000000000{i}",
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333",
+    }
+    if error:
+        ev["errorCode"] = error
+    return ev
+
+
+def _has_control(s: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Cf") for c in s)
+
+
+async def test_hostile_content(tmp_path: Path) -> None:
+    records = [
+        _event(1, PAYLOAD_EVENT, "arn:aws:iam::111122223333:user/[/x]", PAYLOAD_UA),
+        _event(2, "Get\x1b[31mUser", "arn:aws:iam::111122223333:user/\u202eevil\x9b", "ua"),
+        _event(3, "ListUsers", "arn:aws:iam::111122223333:user/[@click=app.quit]q[/]", "ua",
+               error="[/error]\x1b[0m"),
+        _event(4, "ListRoles", "arn:aws:iam::111122223333:user/bob", "ua"),
+    ]
+    store = load([str(_write_trail(tmp_path, records))])
+    assert len(store) == 4
+    assert (store.flags & HOSTILE).any()
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        lines = screen_lines(el)
+        joined = "\n".join(lines)
+        assert PAYLOAD_EVENT in lines[1]  # markup shown literally, not parsed
+        assert "user/[/x]" in lines[1]
+        assert "user/[@click=app.qu" in joined  # cropped to the column, still literal
+        assert "[/error]" in joined
+        for line in lines:
+            assert not _has_control(line), repr(line)
+        for y in range(len(lines)):  # the segments carry no click actions either
+            for seg in el.render_line(y):
+                assert not _has_control(seg.text)
+                assert seg.style is None or not (seg.style.meta or {}).get("@click")
+        hostile = [i for i, r in enumerate(order) if store.flags[r] & HOSTILE]
+        assert hostile and all(lines[i + 1].startswith("⚠") for i in hostile)
+        err_i = next(i for i, r in enumerate(order) if store.value(int(r), "error"))
+        assert lines[err_i + 1][0] in "✗⚠"
+        # clicking the hostile rows selects them and does not quit
+        await pilot.click(EventList, offset=(40, 1))
+        await pilot.click(EventList, offset=(60, 3))
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert el.cursor_index == 2
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "\u202e" not in svg and "\x9b" not in svg
+        # every row in cursor style too
+        for i in range(len(order)):
+            el.move_to_index(i)
+            await pilot.pause()
+            assert not any(_has_control(line) for line in screen_lines(el))
+
+
+# ------------------------------------------------------------------------ scale
+async def test_million_rows(store: Store) -> None:
+    order = store.ordered()
+    n = 1_000_000
+    # np.repeat keeps time order (each event repeated), which jump/nearest rely on.
+    rows = np.repeat(order, math.ceil(n / len(order)))[:n]
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        await pilot.pause()
+        t0 = time.perf_counter()
+        el.set_rows(rows)
+        t_set = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await pilot.pause()
+        t_paint = time.perf_counter() - t0
+        assert el.virtual_size.height == n + 1
+
+        el._cache.clear()
+        t0 = time.perf_counter()
+        screen = screen_lines(el)
+        t_screen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        screen_lines(el)
+        t_cached = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        await pilot.press("end")
+        await pilot.pause()
+        t_end = time.perf_counter() - t0
+        assert el.cursor_index == n - 1
+        assert el.scroll_offset.y == n + 1 - SIZE[1]
+        last = screen_lines(el)[-1]
+        t = store.time_ms(int(rows[-1]))
+        assert format_time(t - t % 1000) in last
+
+        # filtering the 1M list: keep the cursor (vectorised search), then lose it
+        half = rows[::2].copy()
+        t0 = time.perf_counter()
+        el.set_rows(half)
+        t_keep = time.perf_counter() - t0
+        assert el.cursor_row == int(rows[-1])
+        el.move_to_index(250_000)
+        target_row = el.cursor_row
+        others = rows[rows != target_row]
+        t0 = time.perf_counter()
+        el.set_rows(others)
+        t_nearest = time.perf_counter() - t0
+        assert el.cursor_row is not None
+        t0 = time.perf_counter()
+        el.jump_to_time(store.time_ms(int(rows[n // 3])))
+        t_jump = time.perf_counter() - t0
+        assert store.time_ms(el.cursor_row) == store.time_ms(int(rows[n // 3]))
+        await pilot.pause()
+        assert len(screen) == SIZE[1]
+
+        # The repeated rows above hit the row cache; time a screen of distinct rows.
+        el.set_rows(order, keep=False)
+        await pilot.pause()
+        el._cache.clear()
+        t0 = time.perf_counter()
+        screen_lines(el)
+        t_distinct = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await pilot.pause()
+        t_idle = time.perf_counter() - t0
+    print(
+        f"\n1M rows: set_rows {t_set * 1e3:.1f} ms, first paint {t_paint * 1e3:.1f} ms, "
+        f"screen render (repeated rows) {t_screen * 1e3:.1f} ms, "
+        f"(distinct rows, cold) {t_distinct * 1e3:.1f} ms, (cached) {t_cached * 1e3:.2f} ms, "
+        f"idle pilot.pause {t_idle * 1e3:.1f} ms, "
+        f"end key {t_end * 1e3:.1f} ms, set_rows keep {t_keep * 1e3:.1f} ms, "
+        f"set_rows nearest {t_nearest * 1e3:.1f} ms, jump_to_time {t_jump * 1e3:.2f} ms"
+    )

@@ -1,0 +1,791 @@
+"""The selected event's detail: the facts a responder reads first (who, what, where,
+when, outcome, flags) above the full original JSON, as one keyboard-driven tree.
+
+Every string from the log reaches the tree through `widgets.safe` as a `Text`; labels
+are never `str` (Tree parses a str label as markup). Styles are semantic tokens (the
+component class names below) resolved at render time, so a theme change restyles the
+tree without a rebuild.
+
+Big events must not freeze the UI: containers fill lazily (on first expand) and at most
+`MAX_CHILDREN` at a time, strings are cut at `MAX_STR` characters with a visible length,
+and `enter` on a long value shows it wrapped (up to `FULL_CAP` characters).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import ClassVar, NamedTuple
+
+import orjson
+from rich.style import Style
+from rich.text import Span, Text
+from textual.binding import BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from tui.actions import bindings
+from tui.core.batch import CONFLICT, HOSTILE, LENIENT, NO_ID
+from tui.core.normalize import NO_TIME, format_time, text
+from tui.core.store import Store, ip_kind
+
+from .messages import CopyRequest, FilterRequest
+from .safe import safe_text
+
+__all__ = [
+    "ContainerRef",
+    "DetailPane",
+    "InfoRef",
+    "MoreRef",
+    "NullRef",
+    "SectionRef",
+    "ValueRef",
+]
+
+MAX_STR = 300  # characters of a string shown inline
+MAX_KEY = 100  # characters of a JSON key shown
+MAX_CHILDREN = 200  # children added per container (and per "more" step)
+FULL_CAP = 65_536  # characters shown when a long value is opened with enter
+FULL_MAX_LINES = 2_000
+WRAP_MIN = 20  # a long value opens (enter) when longer than this or multi-line
+
+# Style tokens: component class names, resolved in render_label (see module docstring).
+S_SECTION = "detail--section"
+S_LABEL = "detail--label"
+S_VALUE = "detail--value"
+S_KEY = "detail--key"
+S_INDEX = "detail--index"
+S_STRING = "detail--string"
+S_NUMBER = "detail--number"
+S_LITERAL = "detail--literal"
+S_COUNT = "detail--count"
+S_HINT = "detail--hint"
+S_ALERT = "detail--alert"
+S_EMPTY = "detail--empty"
+
+
+class ValueRef(NamedTuple):
+    """Data of a node whose value is a scalar: the indexed field it filters on (None =
+    free text), the value as the store indexes it, and its JSON path ('' if derived)."""
+
+    field: str | None
+    value: str
+    path: str
+
+
+class NullRef(ValueRef):
+    """A JSON null (value ''; copies as 'null')."""
+
+    __slots__ = ()
+
+
+class InfoRef(ValueRef):
+    """A derived fact (formatted time, file location): copyable, not filterable."""
+
+    __slots__ = ()
+
+
+@dataclass(eq=False, slots=True)
+class ContainerRef:
+    """Data of an object/array node; children are added lazily."""
+
+    obj: dict | list
+    path: str
+    depth: int
+    shown: int = 0  # children added so far
+    built: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class MoreRef:
+    """The "… N more" leaf of a capped container: enter adds the next batch."""
+
+    container: ContainerRef
+
+
+@dataclass(eq=False, slots=True)
+class SectionRef:
+    name: str
+
+
+NodeData = ValueRef | ContainerRef | MoreRef | SectionRef | None
+
+# Raw JSON paths whose leaf is exactly an indexed field.
+PATH_FIELDS: dict[str, str] = {
+    "eventSource": "service",
+    "eventName": "event",
+    "sourceIPAddress": "ip",
+    "awsRegion": "region",
+    "recipientAccountId": "account",
+    "errorCode": "error",
+    "userIdentity.type": "type",
+    "userIdentity.accessKeyId": "key",
+    "userIdentity.arn": "principal",
+    "userAgent": "ua",
+    "eventType": "eventtype",
+    "eventCategory": "category",
+    "readOnly": "readonly",
+    "userIdentity.sessionContext.sessionIssuer.arn": "role",
+    "userIdentity.userName": "user",
+}
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSUMED = re.compile(r"arn:[^:]*:sts::[^:]*:assumed-role/[^/]+/(.+)")
+
+_FLAG_TEXT: tuple[tuple[int, str], ...] = (
+    (HOSTILE, "values contain control characters, shown as escapes"),
+    (CONFLICT, "shares its eventID with a different record"),
+    (LENIENT, "lenient decode (the file needed a tolerant JSON decoder)"),
+    (NO_ID, "no eventID (never deduplicated)"),
+)
+
+
+def _d(v: object) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def child_path(parent: str, key: str | int) -> str:
+    """JSON-path-ish spelling: a.b, a[0], a["odd key"]."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _IDENT.fullmatch(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def _compact(obj: object) -> str:
+    try:
+        return orjson.dumps(obj).decode()
+    except (TypeError, orjson.JSONEncodeError):  # ints beyond 64 bits, NaN from lenient decode
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _str_text(value: str, style: str, *, quoted: bool) -> Text:
+    """A data string, cut at MAX_STR with a visible '… (N chars)'."""
+    q = '"' if quoted else ""
+    out = Text(q, style)
+    if len(value) > MAX_STR:
+        out.append(safe_text(value[:MAX_STR], style))
+        out.append(f"… ({len(value):,} chars)", S_HINT)
+        return out
+    out.append(safe_text(value, style))
+    out.append(q, style)
+    return out
+
+
+def scalar_text(v: object) -> Text:
+    if isinstance(v, str):
+        return _str_text(v, S_STRING, quoted=True)
+    if v is None:
+        return Text("null", S_LITERAL)
+    if isinstance(v, bool):
+        return Text("true" if v else "false", S_LITERAL)
+    if isinstance(v, (int, float)):
+        try:
+            return Text(text(v), S_NUMBER)
+        except ValueError:  # an int too long for str()
+            return Text("<huge number>", S_HINT)
+    return _str_text(text(v), S_VALUE, quoted=False)
+
+
+def _count_text(obj: dict | list) -> Text:
+    n = len(obj)
+    return Text(f"{{{n:,}}}" if isinstance(obj, dict) else f"[{n:,}]", S_COUNT)
+
+
+def _auto_expand(depth: int, n: int) -> bool:
+    # Top level open; nested objects open while shallow and small; deeper ones only
+    # when tiny, so a big event opens to one screen of structure.
+    return depth <= 0 or (depth <= 2 and n <= 25) or (depth <= 4 and n <= 3)
+
+
+def _key_hint(key: str) -> Text | None:
+    if key.startswith("AKIA"):
+        return Text("long-term (AKIA)", S_HINT)
+    if key.startswith("ASIA"):
+        return Text("temporary (ASIA)", S_HINT)
+    return None
+
+
+def _ip_hint(ip: str) -> Text | None:
+    if not ip:
+        return None
+    k = ip_kind(ip)
+    if k & 8:
+        return Text("(AWS Internal)", S_HINT)
+    if k & 4:
+        return Text("(not an IP: AWS service)", S_HINT)
+    if not k & 3:
+        return Text("(not an IP address)", S_HINT)
+    return None
+
+
+@dataclass(slots=True)
+class _Fact:
+    label: str  # trusted, from this module
+    ref: ValueRef
+    display: Text | None = None  # shown instead of the value (e.g. "success")
+    hint: Text | None = None
+    style: str = S_VALUE
+
+
+@dataclass(slots=True)
+class _Section:
+    name: str
+    title: str
+    facts: list[_Fact] = field(default_factory=list)
+    subtrees: list[tuple[str, str, object]] = field(default_factory=list)  # label, path, obj
+    notes: list[str] = field(default_factory=list)  # trusted alert lines
+
+
+class DetailPane(Tree[NodeData]):
+    """The detail tree. The app calls `show(row)`; keys post FilterRequest/CopyRequest."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings("detail")
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        S_SECTION,
+        S_LABEL,
+        S_VALUE,
+        S_KEY,
+        S_INDEX,
+        S_STRING,
+        S_NUMBER,
+        S_LITERAL,
+        S_COUNT,
+        S_HINT,
+        S_ALERT,
+        S_EMPTY,
+    }
+
+    # Bold/italic carry the distinctions when NO_COLOR strips the colours.
+    DEFAULT_CSS = """
+    DetailPane {
+        height: 1fr;
+        width: 1fr;
+        padding: 0 0 0 1;
+        & > .detail--section { text-style: bold; color: $text-primary; }
+        & > .detail--label { color: $text-muted; }
+        & > .detail--value { }
+        & > .detail--key { text-style: bold; color: $text-accent; }
+        & > .detail--index { color: $text-muted; }
+        & > .detail--string { color: $text-success; }
+        & > .detail--number { color: $text-warning; }
+        & > .detail--literal { text-style: italic; color: $text-secondary; }
+        & > .detail--count { color: $text-muted; }
+        & > .detail--hint { text-style: italic; color: $text-muted; }
+        & > .detail--alert { text-style: bold; color: $text-error; }
+        & > .detail--empty { text-style: italic; color: $text-muted; }
+    }
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(Text("event"), name=name, id=id, classes=classes)
+        self.store = store
+        self.show_root = False
+        self.guide_depth = 2
+        self.row: int | None = None
+        self._event: object = None
+        self._collapsed: set[str] = set()  # section names the user closed (kept across events)
+        self._node_keys: dict[object, tuple] = {}  # node id -> stable key (cursor restore)
+        self._section_name = ""  # section being built
+        self.border_title = "Detail"
+        self._styles: dict[str, Style] = {}  # token -> resolved style (reset on restyle)
+        self._shown: tuple[int | None, int | None] | None = None  # (row, flags) on screen
+        self.show(None)
+
+    # ------------------------------------------------------------------ building
+    def show(self, row: int | None, *, force: bool = False) -> None:
+        """Show store row `row` (None: the empty state).
+
+        Showing the row already shown is a no-op unless its flags changed (a later commit
+        can mark a conflict) or `force`, so view refreshes keep the user's open nodes."""
+        row = None if row is None else int(row)
+        shown = (row, None if row is None else int(self.store.flags[row]))
+        if shown == self._shown and not force:
+            return
+        self._shown = shown
+        old_key = self._key_of(self.cursor_node)
+        self.row = row
+        self.clear()
+        self._node_keys = {}
+        self._event = None
+        first: TreeNode[NodeData] | None = None
+        if row is None:
+            first = self.root.add_leaf(Text("no event selected", S_EMPTY))
+        else:
+            try:
+                self._event = self.store.event(row)
+            except Exception as e:  # a damaged chunk must not take the app down
+                self.row = None
+                first = self.root.add_leaf(
+                    Text.assemble(("event unavailable: ", S_ALERT), safe_text(str(e), max_len=200))
+                )
+            else:
+                keyed = self._build_event(row, self._event)
+                first = keyed.get(old_key) if old_key is not None else None
+        self.refresh_bindings()
+        # Build now so node line numbers are valid for the cursor move.
+        if self.last_line < 0:
+            return
+        if first is None:
+            first = self.get_node_at_line(0)
+            self.scroll_to(0, 0, animate=False)
+        self.move_cursor(first, animate=False)
+
+    def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
+        keyed: dict[tuple, TreeNode[NodeData]] = {}
+        for sec in self._summary(row, ev):
+            if not (sec.facts or sec.subtrees or sec.notes):
+                continue
+            self._section_name = sec.name
+            node = self.root.add(
+                Text(sec.title, S_SECTION),
+                SectionRef(sec.name),
+                expand=sec.name not in self._collapsed,
+            )
+            self._remember(node, (sec.name,), keyed)
+            labels = [f.label for f in sec.facts] + [t for t, _, _ in sec.subtrees]
+            width = max(map(len, labels), default=0) + 2
+            for fact in sec.facts:
+                label = Text(fact.label.ljust(width), S_LABEL)
+                if fact.display is not None:
+                    label.append(fact.display)
+                else:
+                    label.append(_str_text(fact.ref.value, fact.style, quoted=False))
+                if fact.hint is not None:
+                    label.append("  ")
+                    label.append(fact.hint)
+                leaf = node.add_leaf(label, fact.ref)
+                self._remember(leaf, (sec.name, "fact", fact.label), keyed)
+            for note in sec.notes:
+                node.add_leaf(Text(note, S_ALERT))
+            for title, path, obj in sec.subtrees:
+                self._add_value(
+                    node, Text(title.ljust(width), S_LABEL), path, obj, 1, keyed, head=True
+                )
+        self._section_name = "json"
+        title = Text("Event JSON", S_SECTION)
+        self._add_value(self.root, title, "", ev, 0, keyed, collapsed="json" in self._collapsed)
+        return keyed
+
+    def _remember(self, node: TreeNode[NodeData], key: tuple, keyed: dict | None) -> None:
+        self._node_keys[node.id] = key
+        if keyed is not None:
+            keyed.setdefault(key, node)
+
+    def _key_of(self, node: TreeNode[NodeData] | None) -> tuple | None:
+        return None if node is None else self._node_keys.get(node.id)
+
+    def _add_value(
+        self,
+        parent: TreeNode[NodeData],
+        key_text: Text,
+        path: str,
+        v: object,
+        depth: int,
+        keyed: dict | None = None,
+        *,
+        collapsed: bool = False,
+        head: bool = False,
+    ) -> TreeNode[NodeData]:
+        """Add `v` under `parent` as a leaf (scalar) or a lazily filled container.
+
+        `head`: `key_text` is an already padded summary label (no ': ' separator)."""
+        section = self._section_name
+        if isinstance(v, (dict, list)):
+            label = key_text.copy()
+            if label.plain and not head:
+                label.append(" ")
+            label.append(_count_text(v))
+            ref = ContainerRef(v, path, depth)
+            if not v:
+                node = parent.add_leaf(label, ref)
+            else:
+                expand = _auto_expand(depth, len(v)) and not collapsed
+                node = parent.add(label, ref, expand=expand)
+                if expand:
+                    self._fill(node, ref)
+            self._remember(node, (section, path), keyed)
+            return node
+        label = key_text.copy()
+        if label.plain and not head:
+            label.append(": ", S_KEY)
+        label.append(scalar_text(v))
+        try:
+            vs = text(v)
+        except ValueError:  # an int with more digits than int->str allows
+            vs = "<huge number>"
+        ref_cls = NullRef if v is None else ValueRef
+        ref = ref_cls(self._field_for(path, vs), vs, path)
+        node = parent.add_leaf(label, ref)
+        self._remember(node, (section, path), keyed)
+        return node
+
+    def _fill(self, node: TreeNode[NodeData], ref: ContainerRef) -> None:
+        """Add the next MAX_CHILDREN children of a container (and a "more" leaf)."""
+        ref.built = True
+        obj = ref.obj
+        start, stop = ref.shown, ref.shown + MAX_CHILDREN
+        items: Iterable[tuple[str | int, object]]
+        if isinstance(obj, dict):
+            items = islice(obj.items(), start, stop)
+        else:
+            items = zip(range(start, stop), obj[start:stop], strict=False)
+        for k, v in items:
+            if isinstance(k, int):
+                kt = Text(f"[{k}]", S_INDEX)
+            else:
+                kt = safe_text(str(k), S_KEY, max_len=MAX_KEY)
+            self._add_value(node, kt, child_path(ref.path, k), v, ref.depth + 1)
+        ref.shown = min(stop, len(obj))
+        rest = len(obj) - ref.shown
+        if rest > 0:
+            more = Text(f"… {rest:,} more", S_HINT)
+            more.append(f" (enter: next {min(rest, MAX_CHILDREN):,})", S_HINT)
+            node.add_leaf(more, MoreRef(ref))
+
+    def _field_for(self, path: str, value: str) -> str | None:
+        """The indexed field for a raw JSON path, if filtering on it selects this event."""
+        f = PATH_FIELDS.get(path)
+        return self._indexed(f, value)
+
+    def _indexed(self, f: str | None, value: str) -> str | None:
+        # Only claim a field when the store indexed this very value for this row (e.g. a
+        # sessionIssuer that is not a Role is not the 'role' field), so `f` always matches.
+        if f is None or self.row is None:
+            return None
+        return f if self.store.value(self.row, f).casefold() == value.casefold() else None
+
+    # ------------------------------------------------------------------ summary
+    def _summary(self, row: int, ev: object) -> list[_Section]:
+        st = self.store
+        e = _d(ev)
+        ui = _d(e.get("userIdentity"))
+        sc = _d(ui.get("sessionContext"))
+        issuer = _d(sc.get("sessionIssuer"))
+        attrs = _d(sc.get("attributes"))
+
+        def fact(
+            sec: _Section,
+            label: str,
+            value: object,
+            path: str,
+            f: str | None = None,
+            *,
+            hint: Text | None = None,
+            style: str = S_VALUE,
+            always: bool = False,
+            cls: type[ValueRef] = ValueRef,
+        ) -> None:
+            vs = text(value)
+            if not vs and not always:
+                return
+            ref = cls(self._indexed(f, vs), vs, path)
+            sec.facts.append(_Fact(label, ref, hint=hint, style=style))
+
+        who = _Section("who", "Who")
+        principal = st.value(row, "principal")
+        ppath = ""
+        for p, v in (
+            ("userIdentity.arn", ui.get("arn")),
+            ("userIdentity.invokedBy", ui.get("invokedBy")),
+            ("userIdentity.onBehalfOf.userId", _d(ui.get("onBehalfOf")).get("userId")),
+            ("userIdentity.userName", ui.get("userName")),
+            ("userIdentity.principalId", ui.get("principalId")),
+            ("userIdentity.accountId", ui.get("accountId")),
+        ):
+            if v and text(v) == principal:
+                ppath = p
+                break
+        fact(who, "Principal", principal, ppath, "principal", always=True, style=S_STRING)
+        fact(who, "Identity type", ui.get("type"), "userIdentity.type", "type")
+        fact(who, "Credential", st.value(row, "cred"), "", "cred")
+        key = text(ui.get("accessKeyId"))
+        fact(who, "Access key", key, "userIdentity.accessKeyId", "key", hint=_key_hint(key))
+        itype = text(issuer.get("type"))
+        fact(
+            who,
+            "Role / issuer",
+            issuer.get("arn"),
+            "userIdentity.sessionContext.sessionIssuer.arn",
+            "role",
+            hint=Text.assemble(("(", S_HINT), safe_text(itype, S_HINT, max_len=40), (")", S_HINT))
+            if itype
+            else None,
+        )
+        arn = text(ui.get("arn"))
+        m = _ASSUMED.fullmatch(arn)
+        if m:
+            fact(who, "Session name", m.group(1), "userIdentity.arn")
+        mfa = attrs.get("mfaAuthenticated")
+        if mfa is not None:
+            fact(who, "MFA", mfa, "userIdentity.sessionContext.attributes.mfaAuthenticated")
+        else:
+            used = _d(e.get("additionalEventData")).get("MFAUsed")
+            fact(who, "MFA", used, "additionalEventData.MFAUsed", hint=Text("(sign-in)", S_HINT))
+        fact(who, "Session start", attrs.get("creationDate"),
+             "userIdentity.sessionContext.attributes.creationDate")
+        if "sourceIdentity" in sc:
+            fact(who, "Source identity", sc.get("sourceIdentity"),
+                 "userIdentity.sessionContext.sourceIdentity")
+        else:
+            fact(who, "Source identity", ui.get("sourceIdentity"), "userIdentity.sourceIdentity")
+        fact(who, "Invoked by", ui.get("invokedBy"), "userIdentity.invokedBy")
+        user = st.value(row, "user")
+        upath = (
+            "userIdentity.userName" if ui.get("userName")
+            else "userIdentity.sessionContext.sessionIssuer.userName"
+        )
+        fact(who, "User name", user, upath, "user")
+        fact(who, "Principal ID", ui.get("principalId"), "userIdentity.principalId")
+        fact(who, "Account", ui.get("accountId"), "userIdentity.accountId", "account")
+
+        what = _Section("what", "What")
+        fact(what, "Service", e.get("eventSource"), "eventSource", "service", always=True)
+        fact(what, "Event", e.get("eventName"), "eventName", "event", always=True, style=S_STRING)
+        fact(what, "Event type", e.get("eventType"), "eventType", "eventtype")
+        fact(what, "Category", e.get("eventCategory"), "eventCategory", "category")
+        fact(what, "Read-only", st.value(row, "readonly"), "readOnly", "readonly")
+        fact(what, "Event ID", e.get("eventID"), "eventID")
+        fact(what, "Request ID", e.get("requestID"), "requestID")
+        for title, k in (("Request", "requestParameters"), ("Resources", "resources")):
+            if k in e:
+                what.subtrees.append((title, k, e[k]))
+
+        where = _Section("where", "Where")
+        ip = text(e.get("sourceIPAddress"))
+        fact(where, "Source IP", ip, "sourceIPAddress", "ip", hint=_ip_hint(ip), always=True,
+             style=S_STRING)
+        fact(where, "Region", e.get("awsRegion"), "awsRegion", "region")
+        fact(where, "Recipient", e.get("recipientAccountId"), "recipientAccountId", "account")
+        fact(where, "User agent", e.get("userAgent"), "userAgent", "ua")
+        fact(where, "VPC endpoint", e.get("vpcEndpointId"), "vpcEndpointId")
+        fact(where, "Endpoint acct", e.get("vpcEndpointAccountId"), "vpcEndpointAccountId")
+        if "tlsDetails" in e:
+            where.subtrees.append(("TLS", "tlsDetails", e["tlsDetails"]))
+
+        when = _Section("when", "When")
+        fact(when, "Event time", e.get("eventTime"), "eventTime", always=True)
+        ms = st.time_ms(row)
+        fact(when, "UTC", format_time(ms), "", cls=InfoRef,
+             hint=Text("(unparsed)", S_HINT) if ms == NO_TIME else None)
+        fact(when, "File", st.location(row), "", cls=InfoRef)
+
+        outcome = _Section("outcome", "Outcome")
+        code = text(e.get("errorCode"))
+        fact(outcome, "Error", code, "errorCode", "error", style=S_ALERT)
+        fact(outcome, "Message", e.get("errorMessage"), "errorMessage")
+        if not code and not text(e.get("errorMessage")):
+            # Filtering on it narrows to successful calls: error:"".
+            outcome.facts.append(
+                _Fact("Result", ValueRef(self._indexed("error", ""), "", "errorCode"),
+                      display=Text("success", S_STRING))
+            )
+        if "responseElements" in e:
+            outcome.subtrees.append(("Response", "responseElements", e["responseElements"]))
+
+        flags = _Section("flags", "Flags")
+        fv = int(st.flags[row])
+        flags.notes = [msg for bit, msg in _FLAG_TEXT if fv & bit]
+        return [who, what, where, when, outcome, flags]
+
+    # ------------------------------------------------------------------ rendering
+    def render_label(self, node: TreeNode[NodeData], base_style: Style, style: Style) -> Text:
+        out = super().render_label(node, base_style, style)
+        spans = out.spans
+        styles = self._styles
+        for i, sp in enumerate(spans):
+            token = sp.style
+            if isinstance(token, str) and token.startswith("detail--"):
+                resolved = styles.get(token)
+                if resolved is None:
+                    resolved = styles[token] = self.get_component_rich_style(
+                        token, partial=True, default=Style.null()
+                    )
+                spans[i] = Span(sp.start, sp.end, resolved)
+        return out
+
+    def get_label_width(self, node: TreeNode[NodeData]) -> int:
+        # Called for every line on each rebuild; styles do not change the width.
+        label: Text = node.label  # type: ignore[assignment]  # process_label made it Text
+        return label.cell_len + (len(self.ICON_NODE) if node.allow_expand else 0)
+
+    def notify_style_update(self) -> None:
+        self._styles = {}
+        super().notify_style_update()
+
+    # ------------------------------------------------------------------ events
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        node = event.node
+        data = node.data
+        if isinstance(data, ContainerRef) and not data.built:
+            self._section_name = self._section_of(node)
+            self._fill(node, data)
+        if isinstance(data, SectionRef):
+            self._collapsed.discard(data.name)
+        elif node.parent is self.root and isinstance(data, ContainerRef):
+            self._collapsed.discard("json")
+
+    def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[NodeData]) -> None:
+        node = event.node
+        if isinstance(node.data, SectionRef):
+            self._collapsed.add(node.data.name)
+        elif node.parent is self.root:
+            self._collapsed.add("json")
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
+        self.refresh_bindings()
+
+    def _section_of(self, node: TreeNode[NodeData]) -> str:
+        while node.parent is not None and node.parent is not self.root:
+            node = node.parent
+        return node.data.name if isinstance(node.data, SectionRef) else "json"
+
+    def _prepare(self, node: TreeNode[NodeData]) -> bool:
+        """Make `node` expandable if it can open: fill a lazy container, or add the
+        wrapped full text of a long value. True when it has something to show."""
+        data = node.data
+        if isinstance(data, ContainerRef):
+            if not data.built:
+                self._section_name = self._section_of(node)
+                self._fill(node, data)
+            return bool(node.children)
+        if isinstance(data, ValueRef) and not node.allow_expand and not node.children:
+            value = data.value
+            if isinstance(data, NullRef) or (len(value) <= WRAP_MIN and "\n" not in value):
+                return False
+            self._add_wrapped(node, value)
+            node.allow_expand = True
+            return True
+        return node.allow_expand
+
+    def _add_wrapped(self, node: TreeNode[NodeData], value: str) -> None:
+        depth = 0
+        p = node
+        while p.parent is not None:
+            depth += 1
+            p = p.parent
+        indent = (depth + 1) * self.guide_depth + 1
+        width = max(WRAP_MIN, self.scrollable_content_region.width - indent)
+        console = self.app.console
+        lines = 0
+        for part in value[:FULL_CAP].split("\n"):
+            for line in safe_text(part, S_STRING).wrap(console, width, overflow="fold"):
+                if lines >= FULL_MAX_LINES:
+                    break
+                node.add_leaf(line if line.plain else Text(" "), node.data)
+                lines += 1
+        if len(value) > FULL_CAP or lines >= FULL_MAX_LINES:
+            node.add_leaf(
+                Text(f"… ({len(value):,} chars in all; c copies the whole value)", S_HINT),
+                node.data,
+            )
+
+    # ------------------------------------------------------------------ actions
+    def action_select_cursor(self) -> None:
+        node = self.cursor_node
+        if node is not None:
+            data = node.data
+            if isinstance(data, MoreRef):
+                self._more(node, data)
+                return
+            self._prepare(node)
+        super().action_select_cursor()
+
+    def _more(self, node: TreeNode[NodeData], data: MoreRef) -> None:
+        parent = node.parent
+        if parent is None:
+            return
+        first_new = data.container.shown
+        node.remove()
+        self._section_name = self._section_of(parent)
+        self._fill(parent, data.container)
+        if self.last_line >= 0 and first_new < len(parent.children):
+            self.move_cursor(parent.children[first_new], animate=False)
+
+    def action_expand_node(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if not node.is_expanded:
+            if self._prepare(node):
+                node.expand()
+        elif node.children:
+            self.move_cursor(node.children[0], animate=False)
+
+    def action_collapse_node(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent, animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_event":
+            return self.row is not None
+        if action in ("filter_value", "exclude_value"):
+            if self.row is None:
+                return False
+            data = self._cursor_data()
+            if isinstance(data, InfoRef) or not isinstance(data, ValueRef):
+                return None
+            return None if data.field is None and not data.value else True
+        if action == "copy_value":
+            if self.row is None:
+                return False
+            return True if isinstance(self._cursor_data(), (ValueRef, ContainerRef)) else None
+        return True
+
+    def _cursor_data(self) -> NodeData:
+        node = self.cursor_node
+        return None if node is None else node.data
+
+    def _filter(self, negate: bool) -> None:
+        data = self._cursor_data()
+        if not isinstance(data, ValueRef) or isinstance(data, InfoRef):
+            return
+        if data.field is None and not data.value:
+            return
+        self.post_message(FilterRequest(data.field, data.value, negate=negate))
+
+    def action_filter_value(self) -> None:
+        self._filter(False)
+
+    def action_exclude_value(self) -> None:
+        self._filter(True)
+
+    def action_copy_value(self) -> None:
+        data = self._cursor_data()
+        if isinstance(data, NullRef):
+            self.post_message(CopyRequest("null", what="value"))
+        elif isinstance(data, ValueRef):
+            self.post_message(CopyRequest(data.value, what="value"))
+        elif isinstance(data, ContainerRef):
+            if data.path == "" and self.row is not None:
+                self.action_copy_event()
+                return
+            kind = "object" if isinstance(data.obj, dict) else "array"
+            self.post_message(CopyRequest(_compact(data.obj), what=f"{kind} JSON"))
+
+    def action_copy_event(self) -> None:
+        if self.row is None:
+            return
+        raw = self.store.canonical(self.row)
+        try:
+            js = raw.decode()
+        except UnicodeDecodeError:  # lenient files may hold invalid UTF-8
+            js = raw.decode("utf-8", "replace")
+        self.post_message(CopyRequest(js, what="event JSON"))
