@@ -31,7 +31,7 @@ FILTERS = {
     "time window": "since:-6h",
 }
 TEXT = {
-    "free text (rare)": "198.51.100.77",
+    "free text (rare)": "203.0.113.250",
     "free text (common)": "describeinstances",
 }
 

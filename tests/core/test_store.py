@@ -320,3 +320,40 @@ def test_lenient_values_stay_exact_through_store_and_export(tmp_path):
     assert ev["eventName"] == "x\ud800y" and ev["n"] != ev["n"]  # surrogate kept, NaN kept
     assert store.canonical(0) == b'{"eventName":"x\\ud800y","eventTime":"2026-11-20T10:00:00Z","n":NaN,"eventID":"a"}'
     assert [e["eventID"] for e in rows_where(store, "has:lenient")] == ["a"]
+
+
+def test_ties_on_the_sort_key_resolve_by_full_event_id_in_bulk_and_incremental(tmp_path):
+    rng = random.Random(9)
+    ids = [f"abc{rng.randrange(16**6):06x}-{i}" for i in range(120)]  # shared 3-char prefix
+    files = []
+    for k in range(24):  # small files: later commits take the incremental merge path
+        recs = [event(f"E{i}", "2026-11-20T10:00:00Z", event_id=ids[i]) for i in range(k, 120, 24)]
+        rng.shuffle(recs)
+        files.append(write_records(trail_path(tmp_path, suffix=f"{k:016d}"), recs))
+    expect = sorted(ids)
+    bulk = load([tmp_path])
+    assert [bulk.event(int(r))["eventID"] for r in bulk.ordered()] == expect
+    inc = Store()
+    for f in discover([tmp_path]).files:
+        inc.add(parse_file(f.path, f.kind))
+        inc.commit()
+    assert [inc.event(int(r))["eventID"] for r in inc.ordered()] == expect
+    assert list(inc.in_time_order(np.arange(len(inc))[::-1])) == list(inc.ordered())
+
+
+def test_originals_are_read_back_from_disk_and_changes_are_detected(tmp_path):
+    from tui.core.store import OriginalUnavailable
+
+    p = write_records(trail_path(tmp_path), [event("A"), event("B", "2026-11-20T10:00:01Z")])
+    store = load([tmp_path])
+    assert store.files[0].orig == b""  # not kept in memory: the file is the original
+    assert store.event(1)["eventName"] == "B"
+    store._chunk_cache.clear()
+    write_records(p, [event("X")])  # rewritten in place after loading
+    os.utime(p, ns=(1, 1))
+    with pytest.raises(OriginalUnavailable, match="changed on disk"):
+        store.event(0)
+    assert store.value(0, "event") == "A"  # the index still knows what was loaded
+    os.remove(p)
+    with pytest.raises(OriginalUnavailable, match="vanished"):
+        store.event(0)

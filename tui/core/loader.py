@@ -7,12 +7,13 @@ by the caller's thread.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from .batch import FileBatch, parse_file
+from .batch import FileBatch, parse_file, use_persistent_encoder
 from .discovery import Discovery, TrailFile, discover
 from .reader import DEFAULT_MAX_BYTES
 from .store import Store
@@ -34,16 +35,24 @@ def _parse(args: tuple[str, str, int]) -> FileBatch:
     return parse_file(*args)
 
 
+def _worker_init() -> None:
+    # Parsing allocates millions of short-lived, acyclic containers (decoded events):
+    # the cyclic GC only burns time on them (measured ~30% of parse time).
+    gc.disable()
+    use_persistent_encoder()
+
+
 _ctx: mp.context.BaseContext | None = None
 
 
 def _context() -> mp.context.BaseContext:
-    # forkserver: workers fork from a clean single-threaded server, so loading from the
-    # explorer (which runs threads) never forks a threaded process.
+    # spawn: workers start clean, so loading from the explorer (which runs threads)
+    # never forks a threaded process. Measured here: forkserver workers ran 4-6x slower
+    # than spawn or fork on the same files (benchmarks/bench_engine.py), for reasons we
+    # did not pin down; spawn's start-up (~0.3 s) overlaps discovery.
     global _ctx
     if _ctx is None:
-        _ctx = mp.get_context("forkserver")
-        _ctx.set_forkserver_preload(["tui.core.batch"])
+        _ctx = mp.get_context("spawn")
     return _ctx
 
 
@@ -68,7 +77,7 @@ def iter_batches(
         for w in work:
             yield _parse(w)
         return
-    with _context().Pool(jobs) as pool:
+    with _context().Pool(jobs, initializer=_worker_init) as pool:
         yield from pool.imap(_parse, work, chunksize=1)
 
 

@@ -76,6 +76,22 @@ class ReadResult:
 
 def read_path(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
     """Open, fstat and read one file (read-only), then decode it with `decode_bytes`."""
+    got = read_raw(path, max_bytes)
+    if isinstance(got, ReadResult):
+        return got
+    raw, stamp = got
+    result = decode_bytes(raw, max_bytes)
+    result.size = stamp["size"]
+    result.mtime_ns = stamp["mtime_ns"]
+    result.inode = stamp["inode"]
+    result.dev = stamp["dev"]
+    return result
+
+
+def read_raw(
+    path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[bytes, dict[str, int]] | ReadResult:
+    """The file's bytes and its fstat stamp, or a ReadResult saying why not."""
     try:
         # O_NONBLOCK: opening a FIFO given by mistake must not block waiting for a writer;
         # it has no effect on regular files.
@@ -110,12 +126,7 @@ def read_path(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> Re
         return ReadResult(
             FileState.TOO_LARGE, f"file grew past the {_human(max_bytes)} cap", [], **stamp
         )
-    result = decode_bytes(raw, max_bytes)
-    result.size = stamp["size"]
-    result.mtime_ns = stamp["mtime_ns"]
-    result.inode = stamp["inode"]
-    result.dev = stamp["dev"]
-    return result
+    return raw, stamp
 
 
 def _open_nonblocking(path: str, flags: int) -> int:
@@ -167,6 +178,20 @@ def decode_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
 
 
 def _decode(raw: bytes, max_bytes: int) -> ReadResult:
+    got = inflate(raw, max_bytes)
+    if isinstance(got, ReadResult):
+        return got
+    data, notes = got
+    res = _decode_text(data, notes)
+    if notes:
+        labels = notes + (res.lenient.split(", ") if res.lenient else [])
+        res.lenient = ", ".join(dict.fromkeys(labels))  # ordered, without repeats
+    return res
+
+
+def inflate(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, list[str]] | ReadResult:
+    """The JSON text of a file's bytes (gunzipped if gzip by magic, BOM removed), with
+    notes on anything lenient, or a ReadResult saying why there is none."""
     if not raw:
         return ReadResult(FileState.EMPTY, "file is empty (0 bytes)", [])
     if len(raw) > max_bytes:
@@ -192,12 +217,7 @@ def _decode(raw: bytes, max_bytes: int) -> ReadResult:
             notes.append("UTF-16 text converted")
         except UnicodeError:
             pass  # falls through to a NOT_JSON verdict from the parser
-
-    res = _decode_text(data, notes)
-    if notes:
-        labels = notes + (res.lenient.split(", ") if res.lenient else [])
-        res.lenient = ", ".join(dict.fromkeys(labels))  # ordered, without repeats
-    return res
+    return data, notes
 
 
 def _gunzip(raw: bytes, max_bytes: int, notes: list[str]) -> bytes | ReadResult:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +26,20 @@ import zstandard
 from .batch import CONFLICT, HOSTILE, LENIENT, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
+from .reader import inflate, read_raw
+
+
+class OriginalUnavailable(Exception):
+    """The event's original JSON cannot be shown: its file vanished or changed."""
 
 NFIELDS = len(FIELDS)
-_KEY = np.dtype([("t", ">u8"), ("e", "S16")])  # sorts bytewise like (time, eventID)
-_SIGN = np.uint64(1 << 63)
+# Sort key: 44 bits of milliseconds since 1970 (to the year 2527; NO_TIME and earlier
+# times clamp to 0) above the first 20 bits of the eventID. Integer argsort is several
+# times faster than sorting (time, id) records; the rare rows whose keys tie are then
+# put in exact (time, eventID, arrival) order by `_fix_ties`.
+_TIME_BITS = 44
+_ID_BITS = 20
+_TIME_MAX = (1 << _TIME_BITS) - 1
 
 
 class _Column:
@@ -44,7 +54,7 @@ class _Column:
     def append(self, arr: np.ndarray) -> None:
         k = len(arr)
         if self.n + k > len(self.buf):
-            cap = max(len(self.buf) * 2, self.n + k)
+            cap = max(len(self.buf) * 3 // 2, self.n + k)  # 1.5x: less slack at 1M rows
             nb = np.empty(cap, self.buf.dtype)
             nb[: self.n] = self.buf[: self.n]
             self.buf = nb
@@ -74,6 +84,16 @@ class ValueDict:
             self.values.append(v)
         return c
 
+    def lut(self, values: list[str]) -> np.ndarray:
+        """Codes for `values`, adding the ones not seen before."""
+        get = self.index.get
+        out = [get(v, -1) for v in values]
+        if -1 in out:
+            for i, c in enumerate(out):
+                if c == -1:
+                    out[i] = self.code(values[i])
+        return np.array(out, np.int32)
+
     def codes_folded(self, folded: str) -> list[int]:
         """Codes whose value equals `folded` case-insensitively."""
         if self._folded_n < len(self.values):
@@ -100,10 +120,13 @@ class FileInfo:
     mtime_ns: int = 0
     inode: int = 0
     dev: int = 0
-    offsets: np.ndarray | None = None
-    low_offsets: np.ndarray | None = None
-    text_orig: bytes = b""
+    orig: bytes = b""  # see FileBatch: originals, decoded by orig_codec
+    orig_codec: str = "zstd"
+    ostarts: np.ndarray | None = None
+    oends: np.ndarray | None = None
     text_low: bytes = b""
+    lstarts: np.ndarray | None = None
+    lends: np.ndarray | None = None
     line_rows: np.ndarray | None = None  # row per canonical line, -1 if dropped as duplicate
     gone: bool = False  # deleted from disk after loading (the events stay)
 
@@ -123,16 +146,19 @@ class Store:
             d.code("")  # code 0 is always the empty value
         self._codes = [_Column(np.int32) for _ in FIELDS]
         self._times = _Column(np.int64)
-        self._keys = _Column(_KEY)
+        self._keys = _Column(np.uint64)
+        self._eid = _Column(np.dtype("S16"))
         self._idh = _Column(np.uint64)
         self._file = _Column(np.int32)
         self._line = _Column(np.int32)
         self._flags = _Column(np.uint8)
         self.order = np.empty(0, np.int64)
-        self._sorted_keys = np.empty(0, _KEY)
+        self._sorted_keys = np.empty(0, np.uint64)
         self._id_sorted = np.empty(0, np.uint64)
         self._id_rows = np.empty(0, np.int64)
         self.files: list[FileInfo] = []
+        self._encoders: dict[int, list[list[int]]] = {}
+        self._enc_cache: dict[int, list[np.ndarray]] = {}
         self.file_index: dict[str, int] = {}
         self._pending: list[tuple[int, FileBatch]] = []
         self.generation = 0
@@ -143,7 +169,7 @@ class Store:
         self.ignored: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
         self._dctx = zstandard.ZstdDecompressor()
-        self._chunk_cache: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._chunk_cache: OrderedDict[int, bytes] = OrderedDict()
         self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
 
@@ -168,13 +194,29 @@ class Store:
         fid = len(self.files)
         self.files.append(fi)
         self.file_index[batch.path] = fid
+        if batch.enc_token:
+            self._learn(batch)
         if batch.n:
-            fi.offsets = batch.offsets
-            fi.low_offsets = batch.low_offsets
-            fi.text_orig = batch.text_orig
-            fi.text_low = batch.text_low
+            # A file's own gzip bytes are not kept: originals are read back from disk
+            # when shown (the issue allows it; it halves memory). Other originals
+            # (lookup-events, JSON Lines, lenient files) are canonical text kept here.
+            if batch.orig_codec != "gzip":
+                fi.orig = batch.orig
+            fi.orig_codec = batch.orig_codec
+            fi.ostarts, fi.oends = batch.ostarts, batch.oends
+            fi.text_low, fi.lstarts, fi.lends = batch.text_low, batch.lstarts, batch.lends
             self._pending.append((fid, batch))
         return fid
+
+    def _learn(self, b: FileBatch) -> None:
+        """Extend the encoder's code translation with the values it sent first here."""
+        trans = self._encoders.setdefault(b.enc_token, [[] for _ in range(NFIELDS)])
+        for f in range(NFIELDS):
+            t = trans[f]
+            if b.enc_base[f] != len(t):
+                raise RuntimeError("encoder batches arrived out of order")
+            d = self.dicts[f]
+            t.extend(d.code(v) for v in b.uniques[f])
 
     @property
     def pending_events(self) -> int:
@@ -191,10 +233,13 @@ class Store:
         codes = []
         for _, b in pending:
             g = np.empty_like(b.codes)
-            for f in range(NFIELDS):
-                d = self.dicts[f]
-                lut = np.fromiter(map(d.code, b.uniques[f]), np.int32, len(b.uniques[f]))
-                g[f] = lut[b.codes[f]]
+            if b.enc_token:
+                trans = self._enc_arrays(b.enc_token)
+                for f in range(NFIELDS):
+                    g[f] = trans[f][b.codes[f]]
+            else:
+                for f in range(NFIELDS):
+                    g[f] = self.dicts[f].lut(b.uniques[f])[b.codes[f]]
             codes.append(g)
         P_codes = np.concatenate(codes, axis=1)
         P_times = np.concatenate([b.times for _, b in pending])
@@ -217,20 +262,23 @@ class Store:
         for f in range(NFIELDS):
             self._codes[f].append(P_codes[f])
         self._times.append(P_times)
-        keys = np.empty(k, _KEY)
-        keys["t"] = P_times.astype(np.uint64) ^ _SIGN
-        keys["e"] = P_eid
+        keys = sort_keys(P_times, P_eid)
         self._keys.append(keys)
+        self._eid.append(P_eid)
         self._idh.append(P_idh)
         self._flags.append(P_flags)
         self._file.append(P_file)
         self._line.append(P_line)
 
-        # Per-file line -> row maps (dropped duplicates stay -1).
+        # Per-file line -> row maps (dropped duplicates stay -1). Rows of one file are
+        # contiguous in P, in line order.
         for fid, b in pending:
             self.files[fid].line_rows = np.full(b.n, -1, np.int64)
-        for fid, line, row in zip(P_file.tolist(), P_line.tolist(), rows.tolist(), strict=True):
-            self.files[fid].line_rows[line] = row  # type: ignore[index]
+        if k:
+            cuts = np.flatnonzero(P_file[1:] != P_file[:-1]) + 1
+            for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, k].tolist(), strict=True):
+                fi = self.files[int(P_file[lo])]
+                fi.line_rows[P_line[lo:hi]] = rows[lo:hi]  # type: ignore[index]
         for fid, _ in pending:
             fi = self.files[fid]
             fi.events = int((fi.line_rows >= 0).sum())  # type: ignore[operator]
@@ -251,17 +299,48 @@ class Store:
             self._ip_kind = np.zeros(0, np.uint8)  # rebuilt lazily
         return CommitResult(rows, dups, conflicts, new_values)
 
+    def _enc_arrays(self, token: int) -> list[np.ndarray]:
+        lists = self._encoders[token]
+        cached = self._enc_cache.get(token)
+        if cached is None or any(len(a) != len(t) for a, t in zip(cached, lists, strict=True)):
+            cached = self._enc_cache[token] = [np.array(t, np.int32) for t in lists]
+        return cached
+
     def _merge_order(self, rows: np.ndarray, keys: np.ndarray) -> None:
         n_old = len(self.order)
         if n_old == 0 or len(rows) * 8 > n_old:
             allkeys = self._keys.view
-            self.order = np.argsort(allkeys, kind="stable").astype(np.int64)
+            self.order = np.argsort(allkeys, kind="stable")
             self._sorted_keys = allkeys[self.order]
+            self._fix_ties(np.arange(len(self.order)))
             return
         s = np.argsort(keys, kind="stable")
         pos = np.searchsorted(self._sorted_keys, keys[s], side="right")
         self.order = np.insert(self.order, pos, rows[s])
         self._sorted_keys = np.insert(self._sorted_keys, pos, keys[s])
+        self._fix_ties(pos + np.arange(len(pos)))
+
+    def _fix_ties(self, positions: np.ndarray) -> None:
+        """Exact (time, eventID, row) order inside runs of equal sort keys that touch
+        `positions` (positions in `order`)."""
+        sk = self._sorted_keys
+        if len(sk) < 2:
+            return
+        tie = sk[1:] == sk[:-1]
+        if not tie.any():
+            return
+        # Only runs containing a touched position need work.
+        touched = np.zeros(len(sk), bool)
+        touched[positions] = True
+        starts = np.flatnonzero(np.r_[True, ~tie])  # run starts
+        ends = np.r_[starts[1:], len(sk)]
+        multi = (ends - starts) > 1
+        run_touched = np.add.reduceat(touched, starts) > 0
+        times, eids = self._times.buf, self._eid.buf
+        for lo, hi in zip(starts[multi & run_touched].tolist(), ends[multi & run_touched].tolist(), strict=True):
+            seg = self.order[lo:hi].tolist()
+            seg.sort(key=lambda r: (int(times[r]), bytes(eids[r]), r))
+            self.order[lo:hi] = seg
 
     def _merge_ids(self, idh: np.ndarray, rows: np.ndarray) -> None:
         if not len(idh):
@@ -314,11 +393,12 @@ class Store:
         def pending_canon(i: int) -> bytes:
             fid = int(file[i])
             data = cache.get(fid)
+            b = batch_of[fid]
             if data is None:
-                data = cache[fid] = self._dctx.decompress(batch_of[fid].text_orig)
-            off = batch_of[fid].offsets
+                blob = b.orig if b.orig_codec != "gzip" else self._reread(self.files[fid])
+                data = cache[fid] = self._decode_orig(blob, b.orig_codec)
             ln = int(line[i])
-            return data[off[ln] : off[ln + 1] - 1]
+            return data[b.ostarts[ln] : b.oends[ln]]
 
         for i in cand.tolist():
             hv = int(idh[i])
@@ -328,16 +408,22 @@ class Store:
                 lo = np.searchsorted(self._id_sorted, np.uint64(hv), "left")
                 hi = np.searchsorted(self._id_sorted, np.uint64(hv), "right")
                 members.extend(("row", int(r)) for r in self._id_rows[lo:hi])
-            mine = pending_canon(i)
+            try:
+                mine = pending_canon(i)
+            except OriginalUnavailable:
+                mine = None
             same_id = []
             duplicate_of = None
             for kind, ref in members:
-                other_eid = self._keys.buf[ref]["e"] if kind == "row" else eid[ref]
+                other_eid = self._eid.buf[ref] if kind == "row" else eid[ref]
                 if other_eid != eid[i]:
                     continue  # hash collision between different ids
                 same_id.append((kind, ref))
-                other = self.canonical(ref) if kind == "row" else pending_canon(ref)
-                if other == mine:
+                try:
+                    other = self.original(ref) if kind == "row" else pending_canon(ref)
+                except OriginalUnavailable:
+                    other = None  # cannot prove it is the same: keep both, flagged
+                if mine is not None and other == mine:
                     duplicate_of = (kind, ref)
                     break
             if duplicate_of is not None:
@@ -404,28 +490,57 @@ class Store:
     def location(self, row: int) -> str:
         return f"{self.file_of(row).path} record {int(self._line.buf[row]) + 1}"
 
-    def _chunk(self, fid: int, low: bool = False) -> bytes:
-        key = (fid, int(low))
-        data = self._chunk_cache.get(key)
+    def _decode_orig(self, blob: bytes, codec: str) -> bytes:
+        if codec == "gzip":
+            got = inflate(blob)
+            if isinstance(got, tuple):
+                return got[0]
+            raise OriginalUnavailable(f"stored original no longer inflates: {got.reason}")
+        return self._dctx.decompress(blob)
+
+    def _original_text(self, fid: int) -> bytes:
+        data = self._chunk_cache.get(fid)
         if data is None:
             fi = self.files[fid]
-            data = self._dctx.decompress(fi.text_low if low else fi.text_orig)
-            self._chunk_cache[key] = data
+            blob = fi.orig if fi.orig_codec != "gzip" else self._reread(fi)
+            data = self._decode_orig(blob, fi.orig_codec)
+            self._chunk_cache[fid] = data
             if len(self._chunk_cache) > 48:
                 self._chunk_cache.popitem(last=False)
         else:
-            self._chunk_cache.move_to_end(key)
+            self._chunk_cache.move_to_end(fid)
         return data
 
-    def canonical(self, row: int) -> bytes:
-        """The event's original JSON, compact, values exact."""
+    @staticmethod
+    def _reread(fi: FileInfo) -> bytes:
+        """The file's bytes from disk, if it is still the file that was loaded."""
+        got = read_raw(fi.path)
+        if not isinstance(got, tuple):
+            raise OriginalUnavailable(f"{fi.path}: {got.state}: {got.reason}")
+        raw, stamp = got
+        if (stamp["size"], stamp["mtime_ns"], stamp["inode"]) != (fi.size, fi.mtime_ns, fi.inode):
+            raise OriginalUnavailable(f"{fi.path}: changed on disk since it was loaded")
+        return raw
+
+    def original(self, row: int) -> bytes:
+        """The event's JSON exactly as it was read (a file's own bytes where possible)."""
         fid = int(self._file.buf[row])
         ln = int(self._line.buf[row])
-        off = self.files[fid].offsets
-        return self._chunk(fid)[off[ln] : off[ln + 1] - 1]  # type: ignore[index]
+        fi = self.files[fid]
+        return self._original_text(fid)[fi.ostarts[ln] : fi.oends[ln]]  # type: ignore[index]
+
+    def canonical(self, row: int) -> bytes:
+        """The event's JSON on one line, values exact (the original unless it spans lines)."""
+        raw = self.original(row)
+        if b"\n" in raw or b"\r" in raw:
+            ev = self.event(row)
+            if self._flags.buf[row] & LENIENT:
+                return json.dumps(ev, ensure_ascii=True, separators=(",", ":")).encode()
+            return orjson.dumps(ev)
+        return raw
 
     def event(self, row: int) -> dict:
-        raw = self.canonical(row)
+        raw = self.original(row)
         if self._flags.buf[row] & LENIENT:
             return json.loads(raw)
         return orjson.loads(raw)
@@ -440,6 +555,16 @@ class Store:
         if mask is None:
             return self.order
         return self.order[mask[self.order]]
+
+    def in_time_order(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` sorted like the store order (time, eventID, arrival)."""
+        rows = np.asarray(rows, np.int64)
+        if len(rows) < 2:
+            return rows
+        return np.array(
+            sorted(rows.tolist(), key=lambda r: (int(self._times.buf[r]), bytes(self._eid.buf[r]), r)),
+            np.int64,
+        )
 
     def counts(
         self, field: str, mask: np.ndarray | None = None, top: int | None = None
@@ -560,19 +685,27 @@ class Store:
         if not needle:
             mask[:] = True
             return mask
-        rx = re.compile(re.escape(needle) + rb"[^\n]*")
         dctx = self._dctx
+        nlen = len(needle)
         for fid in range(start, len(self.files)):
             fi = self.files[fid]
             if fi.line_rows is None or not fi.text_low:
                 continue
             data = dctx.decompress(fi.text_low)
-            if needle not in data:
+            at = data.find(needle)
+            if at < 0:
                 continue
-            pos = np.fromiter((m.start() for m in rx.finditer(data)), np.int64)
-            offs = fi.offsets if fi.low_offsets is None else fi.low_offsets
-            lines = np.searchsorted(offs, pos, side="right") - 1
-            rows = fi.line_rows[lines]
+            starts = fi.lstarts.tolist()  # type: ignore[union-attr]
+            ends = fi.lends.tolist()  # type: ignore[union-attr]
+            hits = []
+            while at >= 0:
+                k = bisect_right(starts, at) - 1
+                if k >= 0 and at + nlen <= ends[k]:
+                    hits.append(k)
+                    at = data.find(needle, ends[k])  # next event
+                else:  # between events (separators): keep looking
+                    at = data.find(needle, at + 1)
+            rows = fi.line_rows[hits]
             mask[rows[rows >= 0]] = True
         self._text_cache[phrase] = (self._committed_files(), mask)
         if len(self._text_cache) > 16:
@@ -600,6 +733,13 @@ class Store:
         ]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
+
+
+def sort_keys(times: np.ndarray, eid16: np.ndarray) -> np.ndarray:
+    """uint64 keys that order like (time, eventID) except inside rare ties."""
+    t = np.clip(times, 0, _TIME_MAX).astype(np.uint64)
+    prefix = np.frombuffer(eid16.tobytes(), ">u8")[::2] if len(eid16) else np.empty(0, ">u8")
+    return (t << np.uint64(_ID_BITS)) | (prefix.astype(np.uint64) >> np.uint64(64 - _ID_BITS))
 
 
 def ip_kind(v: str) -> int:

@@ -1,0 +1,188 @@
+"""The fast path for the common shape, a `{"Records": [...]}` document.
+
+msgspec decodes only the fields the indexes need into slotted structs (skipping the
+rest of each event without building dicts), and separately yields each record's exact
+bytes as `msgspec.Raw` views. Measured on 1.4 KB CloudTrail events: ~2x faster than
+`orjson.loads` into dicts plus `orjson.dumps` per event for the canonical text, and the
+stored originals are the file's own bytes. Anything this path does not accept (NaN,
+lone surrogates, odd shapes, a userIdentity that is not an object...) returns None and
+the file goes through the general reader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from .fields import (
+    CRED_ANONYMOUS,
+    CRED_OTHER,
+    CRED_SERVICE,
+)
+from .normalize import _CRED_BY_TYPE, text
+
+
+class _Issuer(msgspec.Struct):
+    type: Any = None
+    arn: Any = None
+    userName: Any = None
+
+
+class _Session(msgspec.Struct):
+    sessionIssuer: _Issuer | None = None
+
+
+class _OnBehalfOf(msgspec.Struct):
+    userId: Any = None
+
+
+class _Identity(msgspec.Struct):
+    type: Any = None
+    arn: Any = None
+    principalId: Any = None
+    accountId: Any = None
+    accessKeyId: Any = None
+    userName: Any = None
+    invokedBy: Any = None
+    sessionContext: _Session | None = None
+    onBehalfOf: _OnBehalfOf | None = None
+
+
+class Rec(msgspec.Struct):
+    eventTime: Any = None
+    eventSource: Any = None
+    eventName: Any = None
+    awsRegion: Any = None
+    sourceIPAddress: Any = None
+    userAgent: Any = None
+    errorCode: Any = None
+    readOnly: Any = None
+    eventType: Any = None
+    eventCategory: Any = None
+    eventID: Any = None
+    recipientAccountId: Any = None
+    userIdentity: _Identity | None = None
+
+
+class _Typed(msgspec.Struct):
+    Records: list[Rec]
+
+
+class _Raw(msgspec.Struct):
+    Records: list[msgspec.Raw]
+
+
+_typed = msgspec.json.Decoder(_Typed)
+_raw = msgspec.json.Decoder(_Raw)
+_NO_ID = _Identity()
+_NO_ISSUER = _Issuer()
+
+
+def decode_records(data: bytes) -> tuple[list[Rec], np.ndarray, np.ndarray] | None:
+    """(records, starts, ends) with each record's byte span in `data`, or None."""
+    try:
+        recs = _typed.decode(data).Records
+        raws = _raw.decode(data).Records
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError):
+        return None
+    n = len(recs)
+    if n == 0 or n != len(raws):
+        return None
+    lens = np.fromiter(map(len, raws), np.int64, n)
+    spans = _spans(data, raws, lens)
+    if spans is None:
+        return None
+    return recs, spans[0], spans[1]
+
+
+def _spans(data: bytes, raws: list, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    # Records of a compact document follow each other with one comma between them;
+    # that is checked (vectorised) rather than assumed. Anything else (pretty-printed
+    # files) finds each record after the previous one.
+    first = data.find(bytes(raws[0]))
+    if first < 0:
+        return None
+    starts = np.empty(len(lens), np.int64)
+    starts[0] = first
+    np.cumsum(lens[:-1] + 1, out=starts[1:])
+    starts[1:] += first
+    ends = starts + lens
+    buf = np.frombuffer(data, np.uint8)
+    if ends[-1] <= len(buf) and (
+        (buf[starts] == ord("{")).all()
+        and (buf[ends - 1] == ord("}")).all()
+        and (len(ends) == 1 or (buf[ends[:-1]] == ord(",")).all())
+    ):
+        return starts, ends
+    pos = 0
+    for i, r in enumerate(raws):
+        b = bytes(r)
+        at = data.find(b, pos)
+        if at < 0:
+            return None
+        starts[i] = at
+        pos = at + len(b)
+    return starts, starts + lens
+
+
+def values(r: Rec) -> tuple[str, ...]:
+    """Same contract as `normalize.event_values`, over a decoded struct."""
+    ui = r.userIdentity or _NO_ID
+    sc = ui.sessionContext
+    issuer = (sc.sessionIssuer if sc is not None else None) or _NO_ISSUER
+    role = issuer.arn if issuer.type == "Role" else ""
+    account = r.recipientAccountId or ui.accountId or ""
+    user = ui.userName or issuer.userName or ""
+    ro = r.readOnly
+    if ro is True:
+        ro_s = "true"
+    elif ro is False:
+        ro_s = "false"
+    elif ro.__class__ is str:
+        ro_s = ro.lower()
+    else:
+        ro_s = text(ro)
+    # principal: first non-empty of arn, invokedBy, onBehalfOf.userId, userName,
+    # principalId, accountId (see normalize.principal_of)
+    principal = (
+        ui.arn
+        or ui.invokedBy
+        or (ui.onBehalfOf.userId if ui.onBehalfOf is not None else None)
+        or ui.userName
+        or ui.principalId
+        or ui.accountId
+        or "unknown"
+    )
+    t = ui.type
+    cred = _CRED_BY_TYPE.get(t) if t.__class__ is str else None
+    if cred is None:
+        cred = CRED_OTHER
+        if t == "AWSAccount" or not t:
+            if ui.accountId == "ANONYMOUS_PRINCIPAL" or ui.principalId == "Anonymous":
+                cred = CRED_ANONYMOUS
+            elif not t and ui.invokedBy:
+                cred = CRED_SERVICE
+    vals = [
+        r.eventSource,
+        r.eventName,
+        principal,
+        r.sourceIPAddress,
+        r.awsRegion,
+        account,
+        r.errorCode,
+        t,
+        cred,
+        ui.accessKeyId,
+        role,
+        r.userAgent,
+        user,
+        r.eventType,
+        r.eventCategory,
+        ro_s,
+    ]
+    for i, v in enumerate(vals):
+        if v.__class__ is not str:
+            vals[i] = text(v)
+    return tuple(vals)
