@@ -287,7 +287,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
             return
         mask = q.evaluate(store)
         new = res.rows[mask[res.rows]]
-        new = new[np.argsort(store._keys.view[new], kind="stable")]
+        new = store.in_time_order(new)
         if args.limit is not None:
             new = new[: max(0, args.limit - printed)]
         printed += len(new)

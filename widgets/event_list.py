@@ -201,6 +201,7 @@ class EventList(ScrollView, can_focus=True):
         "event-list--error",
         "event-list--dim",
         "event-list--warning",
+        "event-list--fresh",
     }
 
     # Colours come from the theme; bold/underline/reverse keep every state readable
@@ -238,6 +239,10 @@ class EventList(ScrollView, can_focus=True):
         color: $text-warning;
         text-style: bold;
     }
+    EventList > .event-list--fresh {
+        color: $text-success;
+        text-style: bold underline;
+    }
     EventList > .event-list--dim {
         color: $text-muted;
     }
@@ -258,6 +263,7 @@ class EventList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
         self.follow = False  # live tail: keep the cursor on the newest row (app-driven)
+        self.fresh_codes: dict[str, set[int]] = {}  # field -> codes first seen while tailing
         self._rows: np.ndarray = np.empty(0, np.int64)
         self._cursor = 0
         self._cache: OrderedDict[tuple, Strip] = OrderedDict()
@@ -450,6 +456,7 @@ class EventList(ScrollView, can_focus=True):
                 "error": get("event-list--error", partial=True),
                 "warning": get("event-list--warning", partial=True),
                 "dim": get("event-list--dim", partial=True),
+                "fresh": get("event-list--fresh", partial=True),
             }
         return self._styles
 
@@ -527,7 +534,12 @@ class EventList(ScrollView, can_focus=True):
                 shown = format_time(ms - ms % 1000) if ms != NO_TIME else "?"
                 segments.append(Segment(shown[:w].ljust(w)))
             else:
-                segments.extend(self._cell(key, int(store.codes(key)[row]), w))
+                code = int(store.codes(key)[row])
+                cell = self._cell(key, code, w)
+                if code in self.fresh_codes.get(key, ()):
+                    # A value first seen while tailing (new IP, principal...).
+                    cell = [Segment(seg.text, (seg.style or Style()) + styles["fresh"]) for seg in cell]
+                segments.extend(cell)
         strip = Strip(segments, used)
         if used != width:  # only when too narrow for the essential columns
             strip = strip.crop_extend(0, width, None)

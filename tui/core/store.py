@@ -556,6 +556,13 @@ class Store:
             return self.order
         return self.order[mask[self.order]]
 
+    def distinct(self, field: str, mask: np.ndarray | None = None) -> int:
+        """How many distinct values the field has among the masked rows."""
+        col = self._codes[FIELD_INDEX[field]].view
+        if mask is not None:
+            col = col[mask]
+        return int(np.count_nonzero(np.bincount(col, minlength=1)))
+
     def in_time_order(self, rows: np.ndarray) -> np.ndarray:
         """`rows` sorted like the store order (time, eventID, arrival)."""
         rows = np.asarray(rows, np.int64)

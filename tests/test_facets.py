@@ -1,0 +1,271 @@
+"""FacetList / FacetPanel driven with Pilot on a real store and a hostile trail."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from tui.core.fields import FIELD_NAMES
+from tui.core.loader import load
+from tui.core.store import Store
+from widgets.facets import NARROW_LIMIT, FacetList, FacetPanel
+from widgets.messages import FilterRequest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOP = 5
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    sample = ROOT / "sample_logs"
+    if any(sample.rglob("*_CloudTrail_*.json.gz")):
+        return load([str(sample)])
+    return load([str(ROOT.parent / "shared" / "realdata" / "grycap-cloudtrail-tracker")])
+
+
+class FacetApp(App):
+    """Plays the app's part: counts for the whole store, recomputed on FieldChanged."""
+
+    def __init__(self, store: Store, fields: tuple[str, ...] = ("service", "principal", "ip")):
+        super().__init__()
+        self.store = store
+        self.fields = fields
+        self.filters: list[tuple[str | None, str, bool]] = []
+        self.field_changes: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield FacetPanel(self.store, lambda f: self.store.counts(f), self.fields)
+
+    def on_mount(self) -> None:
+        panel = self.query_one(FacetPanel)
+        panel.set_all({f: self.store.counts(f, top=TOP) for f in panel.fields}, len(self.store))
+        panel.lists[0].focus()
+
+    def on_filter_request(self, m: FilterRequest) -> None:
+        self.filters.append((m.field, m.value, m.negate))
+
+    def on_facet_list_field_changed(self, m: FacetList.FieldChanged) -> None:
+        self.field_changes.append(m.field)
+        m.facet.set_counts(self.store.counts(m.field, top=TOP), len(self.store))
+
+
+def prompts(fl: FacetList) -> list[str]:
+    opts = fl.query_one("FacetOptions")
+    return [opts.get_option_at_index(i).prompt.plain for i in range(opts.option_count)]
+
+
+def screen_text(app: App) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_counts_in_order_and_sum(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(FacetPanel)
+        assert panel.fields == ("service", "principal", "ip")
+        assert len(panel.lists) == 3
+        svc = panel.lists[0]
+        expected = store.counts("service", top=TOP)
+        assert svc.rows == expected
+        lines = prompts(svc)
+        assert len(lines) == len(expected)
+        for line, (value, count) in zip(lines, expected, strict=True):
+            shown = value if value else "(none)"
+            assert line.startswith(shown[: len(line) - 20])
+            assert f" {count:,}" in line
+        count_rx = re.compile(r" ([\d,]+)[ █▉▊▋▌▍▎▏]*$")
+        counts = [int(count_rx.search(line)[1].replace(",", "")) for line in lines]
+        assert counts == [c for _, c in expected]
+        assert counts == sorted(counts, reverse=True)
+        # Every event has exactly one value per field: all counts add up to the store.
+        assert sum(c for _, c in store.counts("service")) == len(store)
+        title = svc.query_one(".facet-list--title").render().plain
+        assert title.startswith("Service  (")
+
+
+async def test_enter_and_exclude_post_filter_requests(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        svc = app.query_one(FacetPanel).lists[0]
+        rows = svc.rows
+        await pilot.press("enter")
+        await pilot.press("down", "enter")
+        await pilot.press("j", "x")
+        await pilot.press("k", "minus")
+        await pilot.pause()
+        assert app.filters == [
+            ("service", rows[0][0], False),
+            ("service", rows[1][0], False),
+            ("service", rows[2][0], True),
+            ("service", rows[1][0], True),
+        ]
+
+
+async def test_cycle_field_posts_field_changed(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(FacetPanel)
+        svc = panel.lists[0]
+        await pilot.press("]")
+        await pilot.pause()
+        nxt = FIELD_NAMES[FIELD_NAMES.index("service") + 1]
+        assert svc.field == nxt == "event"
+        assert app.field_changes == ["event"]
+        assert panel.fields == ("event", "principal", "ip")
+        assert svc.rows == store.counts("event", top=TOP)
+        title = svc.query_one(".facet-list--title").render().plain
+        assert title.startswith("Event  (")
+        await pilot.press("[", "[")
+        await pilot.pause()
+        assert svc.field == FIELD_NAMES[-1]  # wraps around
+        assert app.field_changes == ["event", "service", FIELD_NAMES[-1]]
+        await pilot.press("enter")
+        assert app.filters[-1][0] == FIELD_NAMES[-1]
+
+
+async def test_narrow_over_all_values_then_escape(store: Store):
+    all_ips = store.counts("ip")
+    top = store.counts("ip", top=TOP)
+    top_values = {v for v, _ in top}
+    # A value outside the top N with a substring that picks it out.
+    target = next(v for v, _ in reversed(all_ips) if v and v not in top_values)
+    # The shortest tail of it that few values share (typed upper-case: case-insensitive).
+    folded = [v.casefold() for v, _ in all_ips]
+    needle = next(
+        target[-k:].upper()
+        for k in range(3, len(target) + 1)
+        if sum(target[-k:].casefold() in f for f in folded) <= 3
+    )
+    app = FacetApp(store, fields=("ip", "service", "event"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        ips = app.query_one(FacetPanel).lists[0]
+        assert target not in [v for v, _ in ips.rows]
+        await pilot.press("n")
+        assert ips.narrowing
+        await pilot.press(*needle)
+        await pilot.pause()
+        matches = [(v, c) for v, c in all_ips if needle.casefold() in v.casefold()]
+        assert ips.rows == matches[:NARROW_LIMIT]
+        assert target in [v for v, _ in ips.rows]
+        assert all(needle.casefold() in v.casefold() for v, _ in ips.rows)
+        title = ips.query_one(".facet-list--title").render().plain
+        assert f"{len(matches)} match" in title
+        # Enter in the input moves to the list; enter there filters on the narrowed row.
+        await pilot.press("enter")
+        idx = [v for v, _ in ips.rows].index(target)
+        await pilot.press(*["down"] * idx, "enter")
+        assert app.filters[-1] == ("ip", target, False)
+        # Escape leaves narrowing and restores the top counts.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not ips.narrowing
+        assert ips.rows == top
+        assert prompts(ips)[0].startswith(top[0][0][:10] or "(none)")
+        # A second escape is not ours: nothing breaks, nothing is posted.
+        await pilot.press("escape")
+        n = len(app.filters)
+        # Narrowing to nothing shows a disabled placeholder; enter posts nothing.
+        await pilot.press("n", *"qq~", "enter", "enter")
+        assert ips.rows == []
+        assert prompts(ips) == ["no matching values"]
+        assert len(app.filters) == n
+
+
+async def test_narrow_refreshes_when_counts_change(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        svc = app.query_one(FacetPanel).lists[0]
+        await pilot.press("n")
+        first = svc.rows
+        # The app's filter changes: counter now reports only one value.
+        svc._counter = lambda f: [("only.amazonaws.com", 3)]
+        svc.set_counts([("only.amazonaws.com", 3)], 3)
+        await pilot.pause()
+        assert svc.rows == [("only.amazonaws.com", 3)] != first
+
+
+def _hostile_trail(tmp_path: Path) -> Path:
+    d = tmp_path / "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20"
+    d.mkdir(parents=True)
+    base = {
+        "eventVersion": "1.08",
+        "eventTime": "2026-11-20T10:01:00Z",
+        "eventName": "GetObject",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+    }
+    hostile = [
+        ("[@click=app.quit]", "[/x]", "evil\x1b[2Juser"),
+        ("bad\x9bsvc", "rtl\u202eexe.gpj", "[bold]x[/bold]"),
+    ]
+    records = []
+    for i, (svc, ip, arn) in enumerate(hostile):
+        rec = dict(base, eventID=f"00000000-0000-0000-0000-00000000000{i}")
+        rec.update(eventSource=svc, sourceIPAddress=ip)
+        rec["userIdentity"] = {"type": "IAMUser", "arn": arn}
+        records.append(rec)
+    records.append(dict(base, eventID="00000000-0000-0000-0000-000000000009", eventSource=""))
+    name = "111122223333_CloudTrail_us-east-1_20261120T1005Z_abcdefghijklmnop.json.gz"
+    (d / name).write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    return tmp_path
+
+
+async def test_hostile_values_render_literally(tmp_path: Path):
+    hstore = load([str(_hostile_trail(tmp_path))])
+    assert len(hstore) == 3
+    app = FacetApp(hstore, fields=("service", "ip", "principal"))
+    async with app.run_test(size=(90, 36)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(FacetPanel)
+        svc, ip, who = panel.lists
+        text = screen_text(app)
+        assert "[@click=app.quit]" in text
+        assert "[/x]" in text
+        assert "[bold]x[/bold]" in text
+        assert "\\x1b" in text and "\\x9b" in text and "\\u202e" in text
+        for raw in ("\x1b", "\x9b", "\u202e"):
+            assert raw not in text
+        assert "(none)" in text  # the empty eventSource
+        # Clicking the hostile value does not run its "action"; it posts its exact value.
+        await pilot.click(svc.query_one("FacetOptions"), offset=(2, 0))
+        await pilot.pause()
+        assert app.is_running
+        assert app.filters[-1][0] == "service"
+        assert app.filters[-1][1] in {v for v, _ in hstore.counts("service")}
+        ip.focus()
+        await pilot.press("home", "enter")
+        assert app.filters[-1] == ("ip", ip.rows[0][0], False)
+        assert {v for v, _ in ip.rows} == {"", "[/x]", "rtl\u202eexe.gpj"}
+        # Narrowing on an escaped value's visible text matches its raw value too.
+        await pilot.press("n", *"x]")
+        await pilot.pause()
+        assert [v for v, _ in ip.rows] == ["[/x]"]
+        await pilot.press("escape")
+        # Narrow widths do not crash and keep one line per row.
+        await pilot.resize_terminal(30, 36)
+        await pilot.pause()
+        assert all(len(p) <= 30 for p in prompts(who))
+        assert app.is_running
+
+
+async def test_widths_and_long_values(store: Store):
+    for width in (24, 40, 160):
+        app = FacetApp(store)
+        async with app.run_test(size=(width, 30)) as pilot:
+            await pilot.pause()
+            for fl in app.query_one(FacetPanel).lists:
+                opts = fl.query_one("FacetOptions")
+                w = opts.scrollable_content_region.width
+                for line in prompts(fl):
+                    assert len(line) == w  # exactly one line, padded to the width

@@ -1,0 +1,315 @@
+"""Timeline widget driven with Pilot: bucketing, axis, cursor, zoom, range marking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.app import App, ComposeResult
+
+from tui.core.normalize import NO_TIME
+from tui.core.timeline import axis_labels
+from widgets.messages import TimeRangeRequest
+from widgets.timeline import Timeline
+
+ROOT = Path(__file__).resolve().parents[1]
+H = 3_600_000
+MIN = 60_000
+T0 = int(datetime(2026, 11, 18, tzinfo=UTC).timestamp() * 1000)
+
+
+def real_store():
+    from tui.core.loader import load
+
+    sample = ROOT / "sample_logs"
+    if any(sample.rglob("*_CloudTrail_*.json.gz")):
+        return load([str(sample)])
+    return load([str(ROOT.parent / "shared" / "realdata" / "grycap-cloudtrail-tracker")])
+
+
+class TimelineApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ranges: list[tuple[int, int]] = []
+        self.moves: list[Timeline.CursorMoved] = []
+
+    def compose(self) -> ComposeResult:
+        yield Timeline()
+
+    def on_mount(self) -> None:
+        self.query_one(Timeline).focus()
+
+    def on_time_range_request(self, m: TimeRangeRequest) -> None:
+        self.ranges.append((m.lo_ms, m.hi_ms))
+
+    def on_timeline_cursor_moved(self, m: Timeline.CursorMoved) -> None:
+        self.moves.append(m)
+
+
+def three_days() -> tuple[np.ndarray, np.ndarray]:
+    """One event a minute from 2026-11-18 00:00 to 2026-11-20 23:59 UTC; every 7th fails."""
+    times = T0 + np.arange(3 * 24 * 60, dtype=np.int64) * MIN
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(times.size)  # unsorted input is fine
+    errors = (np.arange(times.size) % 7 == 0)[perm]
+    return times[perm], errors
+
+
+def lines(t: Timeline) -> list[str]:
+    return t.render().plain.split("\n")
+
+
+async def test_known_span_buckets_axis_and_scale():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+        h = t.hist
+        assert h is not None
+        assert t.content_size.width == 98
+        assert h.bucket_ms == H  # 3 days over 98 columns: 1h buckets
+        assert (h.start_ms, h.n) == (T0, 72)
+        assert int(h.counts.sum()) == times.size
+        assert int(h.errors.sum()) == int(errors.sum())
+        assert set(h.counts.tolist()) == {60}
+        out = lines(t)
+        assert len(out) == 7
+        # 4 bar rows: every bucket is full height, nothing past the last bucket.
+        for row in out[:4]:
+            assert row[:72] == "█" * 72
+            assert row[72:].strip() == ""
+        assert out[4][:72].strip("▔▀█") == ""  # errors row, hanging glyphs only
+        axis = out[5]
+        for col, text in axis_labels(T0, H, 98, 98):
+            if col < 72:
+                assert axis[col : col + len(text)] == text
+        assert axis.startswith("11-18 00:00")
+        assert "11-19" in axis and "11-20" in axis
+        scale = out[6]
+        assert scale.startswith("bucket 1h · max 60/bucket · 4,320 events")
+        assert "2026-11-18 00:00 → 2026-11-21 00:00 UTC" in scale
+        assert "618 errors" in scale  # ceil(4320 / 7)
+        assert "zoom" not in scale
+
+
+async def test_real_store_counts_sum_to_events():
+    store = real_store()
+    errs = store.codes("error") != 0
+    app = TimelineApp()
+    async with app.run_test(size=(120, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(store.times, errs, None)
+        await pilot.pause()
+        h = t.hist
+        assert h is not None and 1 <= h.n <= t.content_size.width
+        timed = int(np.count_nonzero(store.times != NO_TIME))
+        assert int(h.counts.sum()) == timed
+        assert int(h.errors.sum()) == int(np.count_nonzero(errs & (store.times != NO_TIME)))
+
+
+async def test_cursor_moves_and_enter_posts_bucket_range():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+        assert t.cursor == 71  # no selection: the latest bucket
+        await pilot.press("left", "left", "h", "right", "l", "left")
+        assert t.cursor == 69
+        last = app.moves[-1]
+        assert (last.lo_ms, last.hi_ms, last.count) == (T0 + 69 * H, T0 + 70 * H, 60)
+        await pilot.press("enter")
+        assert app.ranges == [(T0 + 69 * H, T0 + 70 * H)]
+        # Clamped at the edges.
+        await pilot.press("end", "right", "right")
+        assert t.cursor == 71
+        await pilot.press("home", "left")
+        assert t.cursor == 0
+        await pilot.press("enter")
+        assert app.ranges[-1] == (T0, T0 + H)
+
+
+async def test_zoom_in_halves_span_around_cursor_and_shrinks_bucket():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+        await pilot.press("home", "shift+right", "shift+right", "shift+right", *["l"] * 6)
+        assert t.cursor == 36
+        full_lo, full_hi = t.full_range
+        center = T0 + 36 * H + H // 2
+        before = t.hist.bucket_ms
+        await pilot.press("plus")
+        lo, hi = t.view_range
+        assert hi - lo == round((full_hi - full_lo) / 2)
+        assert lo <= center < hi
+        assert t.hist.bucket_ms < before
+        lo_c, hi_c = t.cursor_range()
+        assert lo_c <= center < hi_c  # the cursor stays on the same instant
+        assert "zoom 2x" in lines(t)[6]
+        inside = (times >= t.hist.start_ms) & (times < t.hist.end_ms)
+        assert int(t.hist.counts.sum()) == int(inside.sum())
+        await pilot.press("equals_sign")
+        assert t.view_range[1] - t.view_range[0] == round((full_hi - full_lo) / 4)
+        await pilot.press("minus")
+        assert t.view_range[1] - t.view_range[0] == round((full_hi - full_lo) / 2)
+        # Enter on a zoomed bucket posts that (smaller) bucket.
+        await pilot.press("enter")
+        assert app.ranges[-1] == t.cursor_range()
+        assert app.ranges[-1][1] - app.ranges[-1][0] == t.hist.bucket_ms
+        await pilot.press("0")
+        assert not t.zoomed and t.hist.bucket_ms == H
+        # Zooming out of the full span is a no-op; zooming out of 2x returns to full.
+        await pilot.press("plus", "minus")
+        assert not t.zoomed and t.view_range == t.full_range
+
+
+async def test_zoomed_pan_past_edge():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+        await pilot.press("plus")
+        lo0, _ = t.view_range
+        await pilot.press("home", "left")
+        lo1, _ = t.view_range
+        assert lo1 < lo0  # panned earlier instead of stopping
+        await pilot.press(*["shift+left"] * 8)
+        assert t.view_range[0] == t.full_range[0]  # never past the data
+        assert t.cursor == 0
+
+
+async def test_range_mark_posts_whole_range_and_escape_clears():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+        await pilot.press("left", "space", "left", "left", "left", "left")
+        assert t.marked_range() == (T0 + 66 * H, T0 + 71 * H)
+        scale = lines(t)[6]
+        assert scale.startswith("range 11-20 18:00 → 11-20 23:00: 300 events · bucket 1h")
+        await pilot.press("enter")
+        assert app.ranges == [(T0 + 66 * H, T0 + 71 * H)]
+        assert t.marked_range() is None  # posting consumes the mark
+        # The range works in either direction, and `v` marks too.
+        await pilot.press("v", "right", "right")
+        assert t.marked_range() == (T0 + 66 * H, T0 + 69 * H)
+        await pilot.press("escape")
+        assert t.marked_range() is None
+        await pilot.press("enter")
+        assert app.ranges[-1] == (T0 + 68 * H, T0 + 69 * H)
+        # A second space ends the range: it filters like enter.
+        await pilot.press("space", "left", "space")
+        assert app.ranges[-1] == (T0 + 67 * H, T0 + 69 * H)
+        assert t.marked_range() is None
+
+
+async def test_selected_bucket_marker():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        sel = T0 + 10 * H + 5 * MIN
+        t.set_data(times, errors, sel)
+        await pilot.pause()
+        assert t.cursor == 10  # the cursor starts on the selected event
+        axis = lines(t)[5]
+        assert axis[10] == "▲" and axis.count("▲") == 1
+        t.set_selected(T0 + 50 * H)
+        await pilot.pause()
+        axis = lines(t)[5]
+        assert axis[50] == "▲" and axis.count("▲") == 1
+        t.set_selected(None)
+        assert "▲" not in lines(t)[5]
+
+
+async def test_empty_single_and_untimed():
+    app = TimelineApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        t = app.query_one(Timeline)
+        await pilot.pause()
+        assert t.render().plain == "no events"  # before any data
+        t.set_data(np.zeros(0, np.int64), None, None)
+        await pilot.pause()
+        assert t.render().plain == "no events"
+        await pilot.press("left", "plus", "minus", "0", "space", "enter", "escape")
+        assert app.ranges == []
+
+        one = T0 + 1234
+        t.set_data(np.array([one]), np.array([True]), one)
+        await pilot.pause()
+        assert t.hist.n == 1 and t.hist.counts.tolist() == [1]
+        out = lines(t)
+        assert out[0][0] == "█" and out[4][0] == "█" and out[5][0] == "▲"
+        await pilot.press("plus", "enter")  # zoom on one second: nothing finer, no crash
+        assert app.ranges[-1][0] <= one < app.ranges[-1][1]
+
+        t.set_data(np.array([NO_TIME, one, NO_TIME]), None, None)
+        await pilot.pause()
+        assert int(t.hist.counts.sum()) == 1
+        assert "2 without time" in lines(t)[6]
+        t.set_data(np.array([NO_TIME]), None, None)
+        await pilot.pause()
+        assert "without a time" in t.render().plain
+
+
+@pytest.mark.parametrize("width", [40, 57, 140, 300])
+async def test_widths(width: int):
+    times, errors = three_days()
+    times = np.concatenate([times, times[:100] - 200 * 24 * H])  # a long, lumpy span
+    errors = np.concatenate([errors, errors[:100]])
+    app = TimelineApp()
+    async with app.run_test(size=(width, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, int(times[0]))
+        await pilot.pause()
+        cw = t.content_size.width
+        assert 1 <= t.hist.n <= cw
+        assert int(t.hist.counts.sum()) == times.size
+        out = lines(t)
+        assert len(out) == 7 and all(len(line) <= cw for line in out)
+        assert out[6].startswith("bucket ")
+        await pilot.press("plus", "plus", "plus", "left", "space", "left", "enter")
+        assert len(app.ranges) == 1
+
+
+async def test_resize_rebuckets():
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+        assert t.hist.bucket_ms == H
+        await pilot.resize_terminal(50, 12)
+        await pilot.pause()
+        assert t.hist.bucket_ms == 2 * H and t.hist.n == 36
+        assert t.cursor == 35  # still the last bucket
+
+
+async def test_large_input_is_fast():
+    import time
+
+    rng = np.random.default_rng(0)
+    times = T0 + rng.integers(0, 30 * 24 * H, 1_000_000)
+    errs = rng.random(1_000_000) < 0.02
+    app = TimelineApp()
+    async with app.run_test(size=(200, 12)) as pilot:
+        t = app.query_one(Timeline)
+        start = time.perf_counter()
+        t.set_data(times, errs, None)
+        t.render()
+        assert time.perf_counter() - start < 0.5
+        await pilot.pause()
+        assert int(t.hist.counts.sum()) == 1_000_000

@@ -1,0 +1,561 @@
+"""The explorer app: wires the engine to the panes.
+
+State lives here and flows down: the Store, the current Query, the current view
+(mask + ordered rows). Widgets post messages up (FilterRequest, EventHighlighted...).
+
+Threads: files are parsed by `loader.iter_batches` in a worker thread (which fans out
+to processes) and arrive as messages; a 4 Hz pump on the UI thread commits them into
+the store. View computation (filter, order, facet counts) runs in a thread worker; the
+pump never commits while one runs, so the store only changes on the UI thread while
+nobody else reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from widgets.detail import DetailPane
+from widgets.event_list import EventList
+from widgets.facets import FacetList, FacetPanel
+from widgets.filter_bar import FilterBar, FilterInput
+from widgets.messages import CopyRequest, EventHighlighted, FilterRequest, TimeRangeRequest
+from widgets.status import StatusInfo, StatusLine
+from widgets.timeline import Timeline
+
+from .actions import ACTIONS, SCOPES, bindings, key_label
+from .core.batch import FileBatch
+from .core.discovery import Discovery, discover
+from .core.loader import iter_batches, record_discovery
+from .core.normalize import NO_TIME
+from .core.query import Query, QueryError, add_term, parse, time_range_term
+from .core.reader import DEFAULT_MAX_BYTES
+from .core.sanitize import clean
+from .core.store import Store
+from .core.tail import FollowEvent, TailTracker, follow
+from .screens import HelpScreen, JumpScreen, SkippedScreen
+from .timeparse import parse_jump_time
+
+FACET_TOP = 60
+PUMP_SECONDS = 0.25
+FRESH_FIELDS = ("ip", "principal", "key", "ua")  # never-seen values are highlighted
+FRESH_SECONDS = 120.0
+
+
+class Discovered(Message):
+    def __init__(self, disc: Discovery) -> None:
+        super().__init__()
+        self.disc = disc
+
+
+class TailEvent(Message):
+    def __init__(self, event: FollowEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class BatchesReady(Message):
+    def __init__(self, batches: list[FileBatch], done: bool) -> None:
+        super().__init__()
+        self.batches = batches
+        self.done = done
+
+
+@dataclass(slots=True)
+class View:
+    seq: int
+    query: Query
+    mask: np.ndarray
+    rows: np.ndarray
+    counts: dict[str, list[tuple[str, int]]]
+    distinct: dict[str, int]
+    times: np.ndarray
+    errors: np.ndarray
+    generation: int
+
+
+class ViewReady(Message):
+    def __init__(self, view: View | None, error: QueryError | None = None) -> None:
+        super().__init__()
+        self.view = view
+        self.error = error
+
+
+class TrailscopeApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "trailscope"
+    BINDINGS = bindings("app")
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        *,
+        initial_filter: str = "",
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        jobs: int | None = None,
+        store: Store | None = None,
+        watch: bool = True,
+        poll: bool = False,
+        rescan_s: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.paths = list(paths)
+        self.watch = watch
+        self.poll = poll
+        self.rescan_s = rescan_s
+        self.tailing = False
+        self._tail_stop: asyncio.Event | None = None
+        self._arrivals: deque[tuple[float, int]] = deque()  # (monotonic, events) while tailing
+        self.fresh: dict[str, dict[int, float]] = {}  # field -> code -> expiry (monotonic)
+        self.max_bytes = max_bytes
+        self.jobs = jobs
+        self.store = store if store is not None else Store()
+        self._preloaded = store is not None
+        self.query_obj: Query = parse("")
+        self.initial_filter = initial_filter
+        self.view: View | None = None
+        self.filter_history: list[str] = []
+        self.status = StatusInfo()
+        self.loading = not self._preloaded
+        self._files_total = 0
+        self._bytes_total = 0
+        self._bytes_done = 0
+        self._view_seq = 0
+        self._view_running = False
+        self._view_dirty = False
+        self._inflight = 0  # loader messages not yet handled (back-pressure)
+        self._inflight_lock = threading.Lock()
+        self._stacked = False
+        self.follow = False
+
+    # ---------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield FilterBar(id="filter-bar")
+        with Horizontal(id="body"):
+            yield FacetPanel(self.store, self._facet_counter, id="facets")
+            with Container(id="work"):
+                with Vertical(id="center"):
+                    yield EventList(self.store, id="events")
+                    yield Timeline(id="timeline")
+                yield DetailPane(self.store, id="detail")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._apply_layout(self.size.width)
+        self.events_list.loading_text = "loading…" if self.loading else ""
+        if self.initial_filter:
+            self.filter_input.value = self.initial_filter
+            self._set_filter(self.initial_filter, remember=True)
+        self.events_list.focus()
+        self.set_interval(PUMP_SECONDS, self._pump)
+        self.set_interval(1.0, self._tick)
+        if self._preloaded:
+            self.request_view()
+            if self.watch:
+                self._start_tail()
+        else:
+            self._load()
+        self._update_status()
+
+    def on_resize(self, event) -> None:
+        self._apply_layout(event.size.width)
+
+    def _apply_layout(self, width: int) -> None:
+        # Beside the list when there is room for both, below it otherwise.
+        stacked = self._stacked or width < 180
+        self.query_one("#work").set_class(stacked, "-stacked")
+        self.screen.set_class(width < 100, "-narrow")
+        self.screen.set_class(self.size.height < 32, "-short")
+
+    @property
+    def events_list(self) -> EventList:
+        return self.query_one("#events", EventList)
+
+    @property
+    def filter_input(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    # ---------------------------------------------------------------- loading
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        disc = discover(self.paths)
+        self._post_loader(Discovered(disc))
+        buf: list[FileBatch] = []
+        last = time.monotonic()
+        for b in iter_batches(disc.files, self.max_bytes, self.jobs):
+            buf.append(b)
+            now = time.monotonic()
+            if now - last > 0.1 or len(buf) >= 64:
+                self._post_loader(BatchesReady(buf, False))
+                buf, last = [], now
+            while self._inflight > 8:  # the UI is behind: let it catch up
+                time.sleep(0.02)
+        self._post_loader(BatchesReady(buf, True))
+
+    def _post_loader(self, msg: Message) -> None:
+        with self._inflight_lock:
+            self._inflight += 1
+        self.post_message(msg)
+
+    def _loader_handled(self) -> None:
+        with self._inflight_lock:
+            self._inflight -= 1
+
+    def on_discovered(self, msg: Discovered) -> None:
+        self._loader_handled()
+        record_discovery(self.store, msg.disc)
+        self._files_total = len(msg.disc.files)
+        self._bytes_total = sum(f.size for f in msg.disc.files)
+        self._update_status()
+
+    def on_batches_ready(self, msg: BatchesReady) -> None:
+        self._loader_handled()
+        for b in msg.batches:
+            self.store.add(b)
+            self._bytes_done += b.size
+        if msg.done:
+            self.loading = False
+            self.events_list.loading_text = ""
+            self._pump()
+            if self.watch:
+                self._start_tail()
+        self._update_status()
+
+    def _pump(self) -> None:
+        """Commit pending events and refresh the view, unless a view is being computed."""
+        if self._view_running or not self.store._pending:
+            return
+        res = self.store.commit()
+        if self.tailing and len(res.rows):
+            now = time.monotonic()
+            self._arrivals.append((now, len(res.rows)))
+            for field, codes in res.new_values.items():
+                if field in FRESH_FIELDS:
+                    marks = self.fresh.setdefault(field, {})
+                    for c in codes:
+                        marks[c] = now + FRESH_SECONDS
+            self._push_fresh()
+        if len(res.rows) or self.view is None:
+            self.request_view()
+        self._update_status()
+
+    # ---------------------------------------------------------------- tailing
+    def _start_tail(self) -> None:
+        if self.tailing:
+            return
+        self.tailing = True
+        tracker = TailTracker(self.paths)
+        tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in self.store.files)
+        self._tail(tracker)
+
+    @work(exclusive=True, group="tail")
+    async def _tail(self, tracker: TailTracker) -> None:
+        self._tail_stop = asyncio.Event()
+
+        def deliver(ev: FollowEvent) -> None:
+            # Runs on the app's event loop (this is an async worker): post, don't touch.
+            self.post_message(TailEvent(ev))
+
+        await follow(
+            tracker,
+            deliver,
+            stop=self._tail_stop,
+            poll=self.poll,
+            rescan_s=self.rescan_s,
+            max_bytes=self.max_bytes,
+        )
+
+    def on_tail_event(self, msg: TailEvent) -> None:
+        ev = msg.event
+        if ev.note:
+            self.notify(clean(ev.note), title="live tail", markup=False, timeout=6)
+        for p in ev.changes.gone:
+            self.store.mark_gone(p)
+        rewritten = set(ev.changes.rewritten)
+        for b in ev.batches:
+            if b.path in rewritten:
+                b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
+                self.notify(f"file rewritten in place: {clean(b.path)}", severity="warning",
+                            markup=False, timeout=8)
+            self.store.add(b)
+        self._pump()
+        self._update_status()
+
+    def _tick(self) -> None:
+        """Once a second: expire 'new value' highlights, update the rate."""
+        now = time.monotonic()
+        changed = False
+        for marks in self.fresh.values():
+            for c in [c for c, t in marks.items() if t <= now]:
+                del marks[c]
+                changed = True
+        if changed:
+            self._push_fresh()
+        while self._arrivals and self._arrivals[0][0] < now - 60:
+            self._arrivals.popleft()
+        if self.tailing:
+            self._update_status()
+
+    def _push_fresh(self) -> None:
+        self.events_list.fresh_codes = {f: set(m) for f, m in self.fresh.items() if m}
+        self.events_list.refresh_rows()
+        self.query_one(FacetPanel).set_fresh(
+            {f: {self.store.values(f)[c] for c in m} for f, m in self.fresh.items() if m}
+        )
+
+    # ------------------------------------------------------------------- view
+    def request_view(self) -> None:
+        if self._view_running:
+            self._view_dirty = True
+            return
+        self._view_seq += 1
+        self._view_running = True
+        self.status.busy = True
+        fields = tuple(self.query_one(FacetPanel).fields)
+        self._compute_view(self._view_seq, self.query_obj, fields)
+
+    @work(thread=True, group="view")
+    def _compute_view(self, seq: int, query: Query, fields: tuple[str, ...]) -> None:
+        store = self.store
+        try:
+            mask = query.evaluate(store)
+        except QueryError as e:
+            self.post_message(ViewReady(None, e))
+            return
+        rows = store.ordered(mask)
+        counts = {f: store.counts(f, mask, top=FACET_TOP) for f in fields}
+        distinct = {f: store.distinct(f, mask) for f in fields}
+        times = store.times[rows]
+        errors = store.codes("error")[rows] != 0
+        self.post_message(
+            ViewReady(View(seq, query, mask, rows, counts, distinct, times, errors, store.generation))
+        )
+
+    def on_view_ready(self, msg: ViewReady) -> None:
+        self._view_running = False
+        self.status.busy = False
+        if msg.error is not None:
+            # Evaluation-time errors (e.g. unknown has: name): keep the previous result.
+            e = msg.error
+            self.query_one(FilterBar).show_error(str(e), e.position, self.query_obj.text)
+            if self.view is not None:
+                self.query_obj = self.view.query
+        elif msg.view is not None and msg.view.seq == self._view_seq:
+            self._apply_view(msg.view)
+        if self._view_dirty:
+            self._view_dirty = False
+            self.request_view()
+        elif self.store._pending:
+            self._pump()
+        self._update_status()
+
+    def _apply_view(self, v: View) -> None:
+        previous = self.view
+        self.view = v
+        lst = self.events_list
+        at_end = lst.at_end
+        lst.set_rows(v.rows, keep=True)
+        if previous is not None and previous.query is v.query and len(v.rows) > len(previous.rows):
+            # Same filter, more rows: events arrived. Follow, or count them for "+N new".
+            if self.follow and at_end:
+                lst.move_to_index(len(v.rows) - 1)
+            elif self.tailing:
+                self.status.new_pending += len(v.rows) - len(previous.rows)
+        if lst.at_end:
+            self.status.new_pending = 0
+        self.query_one(FacetPanel).set_all(v.counts, len(v.rows), v.distinct)
+        sel = lst.cursor_row
+        self.query_one(Timeline).set_data(
+            v.times, v.errors, None if sel is None else self.store.time_ms(sel)
+        )
+
+    def _facet_counter(self, field: str) -> list[tuple[str, int]]:
+        mask = None if self.view is None else self.view.mask
+        if mask is not None and len(mask) != len(self.store):
+            mask = None
+        return self.store.counts(field, mask)
+
+    # ----------------------------------------------------------------- filter
+    def _set_filter(self, text: str, remember: bool = True) -> bool:
+        bar = self.query_one(FilterBar)
+        try:
+            q = parse(text)
+        except QueryError as e:
+            bar.show_error(str(e), e.position, text)
+            return False
+        bar.clear_error()
+        if remember and (not self.filter_history or self.filter_history[-1] != self.query_obj.text):
+            self.filter_history.append(self.query_obj.text)
+        self.query_obj = q
+        self.filter_input.remember(text)
+        self.request_view()
+        self._update_status()
+        return True
+
+    @on(FilterInput.Applied)
+    def _on_filter_applied(self, msg: FilterInput.Applied) -> None:
+        if self._set_filter(msg.text):
+            self.events_list.focus()
+
+    @on(FilterInput.Left)
+    def _on_filter_left(self, _msg: FilterInput.Left) -> None:
+        self.events_list.focus()
+
+    def _extend_filter(self, build) -> None:
+        try:
+            text = build(self.query_obj.text)
+        except (QueryError, ValueError) as e:
+            self.notify(clean(str(e)), severity="error", markup=False)
+            return
+        self.filter_input.value = text
+        self._set_filter(text)
+
+    @on(FilterRequest)
+    def _on_filter_request(self, msg: FilterRequest) -> None:
+        if msg.field is None:
+            from .core.query import quote_value
+
+            phrase = quote_value(msg.value)
+            if not phrase.startswith('"'):
+                phrase = f'"{phrase}"'
+            self._extend_filter(
+                lambda t: (f"{t} " if t.strip() else "") + ("-" if msg.negate else "") + phrase
+            )
+        else:
+            self._extend_filter(lambda t: add_term(t, msg.field, msg.value, msg.negate))
+
+    @on(TimeRangeRequest)
+    def _on_time_range(self, msg: TimeRangeRequest) -> None:
+        term = time_range_term(msg.lo_ms, msg.hi_ms)
+        self._extend_filter(lambda t: f"{t} {term}".strip())
+
+    @on(CopyRequest)
+    def _on_copy(self, msg: CopyRequest) -> None:
+        self.copy_to_clipboard(msg.text)
+        n = len(msg.text)
+        self.notify(f"copied {clean(msg.what)} ({n:,} characters)", markup=False, timeout=3)
+
+    @on(EventHighlighted)
+    def _on_highlighted(self, msg: EventHighlighted) -> None:
+        if self.events_list.at_end:
+            self.status.new_pending = 0
+        self.query_one(DetailPane).show(msg.row)
+        tl = self.query_one(Timeline)
+        tl.set_selected(None if msg.row is None else self.store.time_ms(msg.row))
+
+    @on(FacetList.FieldChanged)
+    def _on_facet_field(self, msg: FacetList.FieldChanged) -> None:
+        self.request_view()
+
+    # ---------------------------------------------------------------- actions
+    def action_focus_filter(self) -> None:
+        self.filter_input.focus()
+
+    def action_focus_list(self) -> None:
+        self.events_list.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_skipped(self) -> None:
+        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored)))
+
+    def action_undo_filter(self) -> None:
+        if not self.filter_history:
+            self.notify("no earlier filter", timeout=2)
+            return
+        text = self.filter_history.pop()
+        self.filter_input.value = text
+        self._set_filter(text, remember=False)
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.value = ""
+        self._set_filter("")
+
+    def action_jump_time(self) -> None:
+        def done(value: str | None) -> None:
+            if not value:
+                return
+            ms = parse_jump_time(value, self.store.newest_time_ms())
+            if ms is None:
+                self.notify(
+                    "not a time: use 2026-11-20T10:05, 2026-11-20 or -2h", severity="error"
+                )
+                return
+            self.events_list.jump_to_time(ms)
+            self.events_list.focus()
+
+        self.push_screen(JumpScreen(), done)
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self.events_list.follow = self.follow
+        if self.follow:
+            self.action_jump_newest()
+        self._update_status()
+
+    def action_jump_newest(self) -> None:
+        lst = self.events_list
+        if self.view is not None and len(self.view.rows):
+            lst.move_to_index(len(self.view.rows) - 1)
+        self.status.new_pending = 0
+        self._update_status()
+
+    def action_toggle_layout(self) -> None:
+        self._stacked = not self._stacked
+        self._apply_layout(self.size.width)
+
+    def action_toggle_facets(self) -> None:
+        f = self.query_one("#facets")
+        f.display = not f.display
+
+    # --------------------------------------------------------------- palette
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for a in ACTIONS:
+            if not a.palette:
+                continue
+            yield SystemCommand(
+                f"{a.title}  ({key_label(a.keys)})",
+                f"{SCOPES[a.scope]}: {a.help}",
+                lambda a=a: self.run_action(a.action),
+            )
+
+    # ----------------------------------------------------------------- status
+    def _update_status(self) -> None:
+        s = self.status
+        store = self.store
+        s.total = len(store)
+        s.matching = 0 if self.view is None else len(self.view.rows)
+        skipped = store.skipped()
+        s.files_skipped = len(skipped)
+        s.files_loaded = sum(1 for f in store.files if f.state == "loaded")
+        s.loading = self.loading
+        s.load_fraction = (self._bytes_done / self._bytes_total) if self._bytes_total else 0.0
+        s.filter_text = self.query_obj.text
+        s.follow = self.follow
+        s.gone = sum(1 for f in store.files if f.gone)
+        if self.tailing:
+            window = [n for t, n in self._arrivals if t >= time.monotonic() - 60]
+            s.rate_per_min = float(sum(window))
+        else:
+            s.rate_per_min = None
+        self.query_one(StatusLine).show(s)
+
+
+def first_time(times: np.ndarray) -> int | None:
+    t = times[times != NO_TIME]
+    return int(t.min()) if len(t) else None

@@ -1,0 +1,100 @@
+"""Modal screens: help (from the action table), skipped files, jump to time."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from widgets.safe import label, safe_text
+
+from .actions import SCOPES, by_scope, key_label
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 110; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._table(), id="help-table")
+
+    @staticmethod
+    def _table() -> Table:
+        t = Table(title="trailscope — keys", expand=True, box=None, show_header=False, padding=(0, 1))
+        t.add_column("key", style="bold", no_wrap=True, width=22)
+        t.add_column("action")
+        for scope, title in SCOPES.items():
+            t.add_row(Text(""), Text(""))
+            t.add_row(Text(title, style="reverse"), Text(""))
+            for a in by_scope(scope):
+                t.add_row(Text(key_label(a.keys)), Text(a.help))
+        t.add_row(Text(""), Text(""))
+        t.add_row(Text("Tab / Shift+Tab"), Text("Move between panes"))
+        t.add_row(Text("ctrl+p"), Text("Command palette (every action above)"))
+        t.add_row(Text(""), Text("Filters: see docs/query.md — e.g. cred:root has:error since:-1h"))
+        return t
+
+
+class SkippedScreen(ModalScreen[None]):
+    """Files not (fully) loaded, each with its reason. Paths and reasons are data."""
+
+    DEFAULT_CSS = """
+    SkippedScreen { align: center middle; }
+    SkippedScreen > Vertical { width: 95%; height: 90%; border: round $warning; background: $surface; }
+    SkippedScreen #skipped-title { height: auto; padding: 0 1; }
+    SkippedScreen OptionList { height: 1fr; border: none; }
+    """
+    BINDINGS = [Binding("escape,q,S", "dismiss", "Close")]
+
+    def __init__(self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.skipped = skipped
+        self.extra = extra
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                label(
+                    (f"{len(self.skipped):,} file(s) skipped or partly loaded", "bold"),
+                    (f"   ·   {len(self.extra):,} ignored by name", "dim"),
+                    ("   (Esc to close)", "dim"),
+                ),
+                id="skipped-title",
+            )
+            opts: list[Option] = []
+            for path, reason in self.skipped:
+                opts.append(Option(label(path, ("\n    ", ""), safe_text(reason, "italic"))))
+            for path, reason in self.extra:
+                opts.append(Option(label(path, ("\n    ", ""), safe_text(reason, "dim italic"))))
+            if not opts:
+                opts.append(Option(Text("nothing was skipped", style="dim"), disabled=True))
+            yield OptionList(*opts, id="skipped-list")
+
+
+class JumpScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    JumpScreen { align: center middle; }
+    JumpScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Jump to time (UTC): 2026-11-20T10:05, 2026-11-20, -2h (from newest)"))
+            yield Input(placeholder="time", id="jump-input")
+            yield Static(id="jump-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,472 @@
+"""Facet lists: the top values of a field under the current filter, one keypress from a
+filter term.
+
+`FacetList` shows one field; `[`/`]` switch it to the neighbouring field of
+`tui.core.fields.FIELDS`. `n` narrows over *all* of the field's values (not only the top
+ones shown) through the app-provided `counter`. `FacetPanel` stacks three lists.
+
+Values are log data: each row is built from `safe_text` pieces, never from markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.actions import bindings
+from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
+
+from .messages import FilterRequest
+from .safe import label, safe_text
+
+if TYPE_CHECKING:
+    from tui.core.store import Store
+
+__all__ = ["Counter", "FacetList", "FacetPanel"]
+
+Counter = Callable[[str], list[tuple[str, int]]]
+"""field -> every (value, count) of that field under the current filter, most first."""
+
+NARROW_LIMIT = 50  # rows shown while narrowing
+_PARTIAL = " ▏▎▍▌▋▊▉"  # left-aligned eighth blocks for the share bar
+_NONE = "(none)"
+
+
+def _share_bar(count: int, total: int, width: int) -> str:
+    """`width` cells of eighth blocks for count/total; any non-zero share shows."""
+    if width <= 0:
+        return ""
+    eighths = 0 if total <= 0 else round(count / total * width * 8)
+    if count > 0:
+        eighths = max(1, eighths)
+    eighths = min(eighths, width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (_PARTIAL[part] if part else "")
+    return bar.ljust(width)
+
+
+class FacetOptions(OptionList):
+    """The rows of a FacetList: an OptionList that also speaks vi and tells its owner
+    when its width changes (row prompts are laid out for an exact width)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, owner: FacetList) -> None:
+        super().__init__(compact=True)
+        self._owner = owner
+        self._last_width = -1
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
+        if width != self._last_width:
+            self._last_width = width
+            self._owner._show_rows()
+
+
+class FacetList(Vertical):
+    """Top values of one field with counts; enter filters on a value, x excludes it."""
+
+    # Keys come from the shared action table (help screen and footer agree). Enter on a
+    # row reaches the OptionList first (OptionSelected, also from a click); `pick` covers
+    # enter anywhere else in the facet.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *bindings("facets"),
+        Binding("escape", "leave_narrow", "Stop narrowing", show=False),
+        Binding("down", "to_list", "To list", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "facet-list--count",
+        "facet-list--bar",
+        "facet-list--none",
+        "facet-list--empty",
+    }
+
+    DEFAULT_CSS = """
+    FacetList {
+        height: 1fr;
+        min-height: 3;
+        & > .facet-list--title {
+            height: 1;
+            padding: 0 1;
+            background: $panel;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+        &:focus-within > .facet-list--title { background: $primary-muted; }
+        & > Input { height: 1; margin: 0 1; display: none; }
+        & > Input.-narrowing { display: block; }
+        & > FacetOptions {
+            height: 1fr;
+            max-height: 100%;
+            scrollbar-gutter: stable;
+            scrollbar-size-vertical: 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+        & > .facet-list--count { color: $foreground; }
+        & > .facet-list--bar { color: $accent; }
+        & > .facet-list--none { color: $foreground-muted; text-style: italic; }
+        & > .facet-list--empty { color: $foreground-muted; text-style: italic; }
+    }
+    /* Without colour the blurred/focused row backgrounds vanish: keep the row visible. */
+    FacetList:nocolor > FacetOptions > .option-list--option-highlighted {
+        text-style: reverse;
+    }
+    """
+
+    class FieldChanged(Message):
+        """The list now shows `field`; the app should `set_counts` for it."""
+
+        def __init__(self, facet: FacetList, field: str) -> None:
+            super().__init__()
+            self.facet = facet
+            self.field = field
+
+        @property
+        def control(self) -> FacetList:
+            return self.facet
+
+    def __init__(
+        self,
+        store: Store,
+        field: str,
+        counter: Counter | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        if field not in FIELD_BY_NAME:
+            raise ValueError(f"unknown field {field!r}")
+        super().__init__(name=name, id=id, classes=classes)
+        self.store = store
+        self.field = field
+        self._counter = counter
+        self._counts: list[tuple[str, int]] = []
+        self._total = 0
+        self._distinct: int | None = None
+        self._rows: list[tuple[str, int]] = []  # what the option list shows, by index
+        self.fresh: set[str] = set()  # values first seen while tailing (highlighted)
+        self._narrowing = False
+        self._matches = 0
+        # All (value, count) pairs of the field and their folded forms, fetched once per
+        # narrowing session and dropped whenever the filter or the field changes.
+        self._all: list[tuple[str, int]] | None = None
+        self._folded: list[str] | None = None
+        self._title = Static(classes="facet-list--title")
+        self._input = Input(placeholder="narrow: type part of a value", compact=True)
+        self._list = FacetOptions(self)
+
+    def compose(self) -> ComposeResult:
+        yield self._title
+        yield self._input
+        yield self._list
+
+    def on_mount(self) -> None:
+        self._show_title()
+
+    # ----------------------------------------------------------------- data in
+    def set_counts(
+        self, counts: Sequence[tuple[str, int]], total: int, distinct: int | None = None
+    ) -> None:
+        """Show `counts` (most frequent first) out of `total` events under the filter.
+
+        `distinct` is the field's number of distinct values under the filter when the app
+        knows it (counts may be only the top N); it defaults to len(counts).
+        """
+        self._counts = list(counts)
+        self._total = total
+        self._distinct = distinct
+        self._all = self._folded = None  # the filter changed: narrowing must refetch
+        if self._narrowing:
+            self._apply_narrow(self._input.value)
+        else:
+            self._rows = self._counts
+            self._show_rows()
+        self._show_title()
+
+    @property
+    def narrowing(self) -> bool:
+        return self._narrowing
+
+    @property
+    def rows(self) -> list[tuple[str, int]]:
+        """The (value, count) rows on screen, in order."""
+        return list(self._rows)
+
+    @property
+    def highlighted_value(self) -> str | None:
+        i = self._list.highlighted
+        if i is None or not 0 <= i < len(self._rows):
+            return None
+        return self._rows[i][0]
+
+    def focus(self, scroll_visible: bool = True) -> FacetList:
+        """Focus the rows (the list itself is only a container)."""
+        self._list.focus(scroll_visible)
+        return self
+
+    # --------------------------------------------------------------- rendering
+    def _style(self, name: str) -> Style:
+        """A component's own style; colours taken from the full style, where any alpha
+        (e.g. `$foreground-muted`) is already blended (the partial style drops alpha)."""
+        part = self.get_component_rich_style(name, partial=True)
+        full = self.get_component_rich_style(name)
+        return part + Style(color=full.color if part.color else None)
+
+    def _show_title(self) -> None:
+        f = FIELD_BY_NAME[self.field]
+        distinct = self._distinct if self._distinct is not None else len(self._counts)
+        parts: list[tuple[str, str | Style] | str | Text] = [
+            (f.label, "bold"),
+            (f"  ({distinct:,})", ""),
+        ]
+        if self._narrowing:
+            shown = len(self._rows)
+            more = f", first {shown}" if self._matches > shown else ""
+            plural = "es" if self._matches != 1 else ""
+            parts.append((f"  {self._matches:,} match{plural}{more}", "italic"))
+        parts.append(("  ◂[ ]▸", "dim"))
+        self._title.update(label(*parts))
+
+    def _row_prompt(self, value: str, count: int, width: int, count_w: int) -> Text:
+        bar_w = 8 if width >= 36 else 4 if width >= 24 else 0
+        value_w = max(1, width - count_w - 1 - (bar_w + 1 if bar_w else 0))
+        if value == "":
+            shown = Text(_NONE, style=self._style("facet-list--none"))
+        elif value.startswith("arn:") and len(value) > value_w:
+            # ARNs differ at the end (role/user names): keep the tail.
+            full = safe_text(value, max_len=4096)
+            shown = Text("…") + full[-(value_w - 1) :] if value_w > 1 else Text("…")
+        else:
+            shown = safe_text(value, max_len=value_w)
+        if value in self.fresh:
+            # New while tailing: bold + underline reads without colour too.
+            shown.stylize("bold underline")
+        if shown.cell_len > value_w:  # wide characters: max_len counts characters
+            shown.truncate(value_w, overflow="ellipsis")
+        shown.truncate(value_w, pad=True)
+        shown.append(" " + f"{count:,}".rjust(count_w), style=self._style("facet-list--count"))
+        if bar_w:
+            shown.append(" ")
+            bar = _share_bar(count, self._total, bar_w)
+            shown.append(bar, style=self._style("facet-list--bar"))
+        shown.no_wrap = True
+        return shown
+
+    def _show_rows(self) -> None:
+        """Rebuild the option prompts for the current rows and width, keeping the
+        highlighted value when it is still there."""
+        if not self.is_mounted:
+            return
+        keep = self.highlighted_value
+        width = self._list.scrollable_content_region.width
+        if width <= 0:
+            return  # not laid out yet; the list's resize calls back
+        options: list[Option]
+        if self._rows:
+            count_w = max(len(f"{c:,}") for _, c in self._rows)
+            options = [Option(self._row_prompt(v, c, width, count_w)) for v, c in self._rows]
+        else:
+            msg = "no matching values" if self._narrowing else "no events"
+            options = [Option(Text(msg, style=self._style("facet-list--empty")), disabled=True)]
+        self._list.set_options(options)
+        if self._rows:
+            index = 0
+            if keep is not None:
+                index = next((i for i, (v, _) in enumerate(self._rows) if v == keep), 0)
+            self._list.highlighted = index
+
+    # ------------------------------------------------------------------ narrowing
+    def _all_values(self) -> list[tuple[str, int]]:
+        if self._all is None:
+            if self._counter is not None:
+                self._all = list(self._counter(self.field))
+            else:  # no filter known: every event counts
+                self._all = self.store.counts(self.field)
+            self._folded = [v.casefold() for v, _ in self._all]
+        return self._all
+
+    def _apply_narrow(self, text: str) -> None:
+        values = self._all_values()
+        assert self._folded is not None
+        needle = text.casefold()
+        if not needle:
+            self._matches = len(values)
+            self._rows = values[:NARROW_LIMIT]
+        else:
+            hits = [i for i, f in enumerate(self._folded) if needle in f]
+            self._matches = len(hits)
+            self._rows = [values[i] for i in hits[:NARROW_LIMIT]]
+        self._show_rows()
+        self._show_title()
+
+    def _leave_narrow(self) -> None:
+        self._narrowing = False
+        self._input.remove_class("-narrowing")
+        with self._input.prevent(Input.Changed):
+            self._input.value = ""
+        self._rows = self._counts
+        self._show_rows()
+        self._show_title()
+
+    @on(Input.Changed)
+    def _on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._narrowing:
+            self._apply_narrow(event.value)
+
+    @on(Input.Submitted)
+    def _on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._list.focus()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_narrow":
+            return self._narrowing  # otherwise escape is someone else's
+        if action == "to_list":
+            return self._input.has_focus
+        if action == "pick":
+            return not self._input.has_focus  # enter in the input means "done typing"
+        return True
+
+    def action_narrow(self) -> None:
+        if not self._narrowing:
+            self._narrowing = True
+            self._input.add_class("-narrowing")
+            self._apply_narrow(self._input.value)
+        self._input.focus()
+        self.refresh_bindings()
+
+    def action_leave_narrow(self) -> None:
+        refocus = self.has_focus_within
+        self._leave_narrow()
+        if refocus:
+            self._list.focus()
+        self.refresh_bindings()
+
+    def action_to_list(self) -> None:
+        self._list.focus()
+
+    def action_prev_field(self) -> None:
+        self.action_cycle(-1)
+
+    def action_next_field(self) -> None:
+        self.action_cycle(1)
+
+    def action_cycle(self, step: int) -> None:
+        i = FIELD_NAMES.index(self.field)
+        self.set_field(FIELD_NAMES[(i + step) % len(FIELD_NAMES)])
+
+    def set_field(self, field: str) -> None:
+        """Show `field`: rows are filled at once from `counter`, and `FieldChanged` lets
+        the app push its own counts."""
+        if field not in FIELD_BY_NAME:
+            raise ValueError(f"unknown field {field!r}")
+        if self._narrowing:
+            self._leave_narrow()
+        self.field = field
+        self._all = self._folded = None
+        self._distinct = None
+        if self._counter is not None:
+            self._counts = list(self._counter(field))
+            self._distinct = len(self._counts)
+            self._counts = self._counts[:NARROW_LIMIT]
+        else:
+            self._counts = []
+        self._rows = self._counts
+        self._show_rows()
+        self._show_title()
+        self.post_message(self.FieldChanged(self, field))
+
+    def action_pick(self) -> None:
+        value = self.highlighted_value
+        if value is not None:
+            self.post_message(FilterRequest(self.field, value, negate=False))
+
+    def action_exclude(self) -> None:
+        value = self.highlighted_value
+        if value is not None:
+            self.post_message(FilterRequest(self.field, value, negate=True))
+
+    @on(OptionList.OptionSelected)
+    def _on_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._rows):
+            self.post_message(FilterRequest(self.field, self._rows[event.option_index][0]))
+
+    @on(OptionList.OptionHighlighted)
+    def _on_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()  # internal detail; the app hears FilterRequest / FieldChanged
+
+
+class FacetPanel(Vertical):
+    """Three FacetLists stacked, each an equal share of the height."""
+
+    DEFAULT_CSS = """
+    FacetPanel {
+        height: 1fr;
+        & > FacetList { height: 1fr; }
+    }
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        counter: Counter | None = None,
+        fields: Iterable[str] = ("service", "principal", "ip"),
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._lists = [FacetList(store, f, counter) for f in fields]
+
+    def compose(self) -> ComposeResult:
+        yield from self._lists
+
+    @property
+    def lists(self) -> list[FacetList]:
+        return list(self._lists)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field each list currently shows, top to bottom."""
+        return tuple(fl.field for fl in self._lists)
+
+    def set_fresh(self, values_by_field: Mapping[str, set[str]]) -> None:
+        """Highlight values first seen while tailing (per field)."""
+        for fl in self._lists:
+            fresh = set(values_by_field.get(fl.field, ()))
+            if fresh != fl.fresh:
+                fl.fresh = fresh
+                fl._show_rows()
+
+    def set_all(
+        self,
+        counts_by_field: Mapping[str, Sequence[tuple[str, int]]],
+        total: int,
+        distinct_by_field: Mapping[str, int] | None = None,
+    ) -> None:
+        """Give each list the counts for its field (lists whose field is missing keep
+        theirs)."""
+        for fl in self._lists:
+            if fl.field in counts_by_field:
+                distinct = None if distinct_by_field is None else distinct_by_field.get(fl.field)
+                fl.set_counts(counts_by_field[fl.field], total, distinct)

@@ -1,0 +1,60 @@
+"""The status line: counts, files, load progress, follow state and the active filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.widgets import Static
+
+from .safe import label
+
+
+@dataclass(slots=True)
+class StatusInfo:
+    total: int = 0
+    matching: int = 0
+    files_loaded: int = 0
+    files_skipped: int = 0
+    files_total: int = 0
+    loading: bool = False
+    load_fraction: float = 0.0
+    filter_text: str = ""
+    follow: bool = False
+    new_pending: int = 0
+    rate_per_min: float | None = None
+    busy: bool = False
+    gone: int = 0
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine { height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def show(self, s: StatusInfo) -> None:
+        parts: list = [
+            (f"{s.matching:,}", "bold"),
+            (f" / {s.total:,} events", ""),
+            ("  ·  files ", "dim"),
+            (f"{s.files_loaded:,} loaded", ""),
+        ]
+        if s.files_skipped:
+            parts += [(f", {s.files_skipped:,} skipped", "bold"), (" (S)", "dim")]
+        if s.gone:
+            parts += [(f", {s.gone:,} gone", "bold")]
+        if s.loading:
+            pct = int(s.load_fraction * 100)
+            parts += [("  ·  ", "dim"), (f"loading {pct}%", "reverse")]
+        if s.busy:
+            parts += [("  ·  ", "dim"), ("searching…", "italic")]
+        if s.follow:
+            parts += [("  ·  ", "dim"), ("FOLLOW", "reverse bold")]
+        if s.new_pending:
+            parts += [("  ·  ", "dim"), (f"+{s.new_pending:,} new (N)", "bold")]
+        if s.rate_per_min is not None:
+            parts += [("  ·  ", "dim"), (f"{s.rate_per_min:,.0f}/min", "")]
+        if s.filter_text:
+            parts += [("  ·  filter ", "dim")]
+            # The filter text may hold pasted log content: a plain str part is sanitised.
+            parts.append(s.filter_text)
+        self.update(label(*parts))
