@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 from bisect import bisect_right
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -692,13 +694,16 @@ class Store:
         if not needle:
             mask[:] = True
             return mask
-        dctx = self._dctx
         nlen = len(needle)
-        for fid in range(start, len(self.files)):
+        todo = [
+            fid
+            for fid in range(start, len(self.files))
+            if self.files[fid].line_rows is not None and self.files[fid].text_low
+        ]
+        # Inflating dominates (zstd releases the GIL): two threads inflate ahead while
+        # this thread searches, in file order.
+        for fid, data in zip(todo, _inflate_all([self.files[f].text_low for f in todo]), strict=True):
             fi = self.files[fid]
-            if fi.line_rows is None or not fi.text_low:
-                continue
-            data = dctx.decompress(fi.text_low)
             at = data.find(needle)
             if at < 0:
                 continue
@@ -740,6 +745,38 @@ class Store:
         ]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
+
+
+_tls = threading.local()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _inflate(blob: bytes) -> bytes:
+    d = getattr(_tls, "dctx", None)
+    if d is None:
+        d = _tls.dctx = zstandard.ZstdDecompressor()
+    return d.decompress(blob)
+
+
+def _inflate_all(blobs: list[bytes]) -> Iterator[bytes]:
+    """Inflate in order with a small read-ahead on two threads (bounded memory)."""
+    global _pool
+    if len(blobs) < 8:
+        yield from map(_inflate, blobs)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(2, thread_name_prefix="trailscope-inflate")
+    ahead: deque = deque()
+    it = iter(blobs)
+    for blob in it:
+        ahead.append(_pool.submit(_inflate, blob))
+        if len(ahead) >= 6:
+            break
+    for blob in it:
+        yield ahead.popleft().result()
+        ahead.append(_pool.submit(_inflate, blob))
+    while ahead:
+        yield ahead.popleft().result()
 
 
 def sort_keys(times: np.ndarray, eid16: np.ndarray) -> np.ndarray:
