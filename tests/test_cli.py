@@ -105,3 +105,20 @@ def test_table_output_is_sanitised(tmp_path):
     out = run("query", str(tmp_path)).stdout
     assert "\x1b" not in out and "\u202e" not in out
     assert "Evil\\x1b[2J\\u202e[@click=ap…" in out
+
+
+def test_jsonl_reports_events_whose_file_changed_and_exports_the_rest(tmp_path):
+    """A file changed after loading cannot give back its originals: the export says
+    which events are missing (stderr) and still prints every other event."""
+    import os
+
+    from tui.cli import write_rows
+    from tui.core.loader import load
+
+    a = write_records(trail_path(tmp_path, suffix="a" * 16), [event("A", "2026-11-20T10:00:00Z")])
+    write_records(trail_path(tmp_path, suffix="b" * 16), [event("B", "2026-11-20T10:00:01Z")])
+    store = load([tmp_path])
+    os.remove(a)
+    out = io.StringIO()
+    write_rows(store, store.ordered(), "jsonl", out)
+    assert [json.loads(x)["eventName"] for x in out.getvalue().splitlines()] == ["B"]

@@ -444,7 +444,10 @@ class TrailscopeApp(App[int]):
 
     @on(CopyRequest)
     def _on_copy(self, msg: CopyRequest) -> None:
-        self.copy_to_clipboard(msg.text)
+        # The raw value goes to the clipboard (it is evidence), but lone surrogates from
+        # lenient files cannot be encoded for OSC 52: those become \udXXX escapes.
+        text = msg.text.encode("utf-8", "backslashreplace").decode("utf-8")
+        self.copy_to_clipboard(text)
         n = len(msg.text)
         self.notify(f"copied {clean(msg.what)} ({n:,} characters)", markup=False, timeout=3)
 

@@ -21,7 +21,7 @@ from .core.normalize import format_time
 from .core.query import QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
-from .core.store import Store
+from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("explore", "stats", "query")
@@ -317,7 +317,13 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True) -> None:
         return
     if fmt == "jsonl":
         buf = out.buffer if hasattr(out, "buffer") else None
-        for raw in store.iter_canonical(rows):
+        for r in rows.tolist():
+            try:
+                raw = store.canonical(r)
+            except OriginalUnavailable as e:
+                # Say which event could not be exported, and go on with the rest.
+                sys.stderr.write(f"trailscope: {clean(store.location(r))}: {clean(str(e))}\n")
+                continue
             if buf is not None:
                 buf.write(raw + b"\n")
             else:
