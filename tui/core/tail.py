@@ -192,6 +192,7 @@ async def follow(
     import watchfiles  # imported here: the rest of the engine does not need it
 
     last_rescan = 0.0
+    rescan_cost = 0.0
     failures = 0
 
     async def process(ch: Changes, note: str = "") -> None:
@@ -236,8 +237,10 @@ async def follow(
                 waiting = tracker.waiting()
                 if waiting:  # incomplete files: look again even without an event
                     ch.merge(tracker.changes_for(waiting))
-                if now - last_rescan >= rescan_s:
+                if now - last_rescan >= max(rescan_s, 10 * rescan_cost):
+                    # Adaptive: on a huge tree a full walk must not eat the CPU.
                     ch.merge(tracker.rescan())
+                    rescan_cost = time.monotonic() - now
                     last_rescan = now
                 await process(ch)
                 failures = 0
