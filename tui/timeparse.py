@@ -1,31 +1,26 @@
-"""Parse a time typed by a user (jump-to-time): ISO at any precision, or relative."""
+"""Parse a time typed by a user (jump to time) with the filter language's time forms."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+import time
 
-_REL = re.compile(r"^-(\d+)([smhdw])$")
-_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+from .core.query import QueryError, Time, parse
 
 
-def parse_jump_time(text: str, newest_ms: int | None) -> int | None:
-    """ms since epoch, or None. `-2h` counts back from the newest event."""
-    t = text.strip()
-    m = _REL.match(t)
-    if m:
-        if newest_ms is None:
-            return None
-        return newest_ms - int(m.group(1)) * _UNIT_MS[m.group(2)]
-    t = t.replace(" ", "T", 1) if len(t) > 10 else t
-    if t.endswith(("Z", "z")):
-        t = t[:-1] + "+00:00"
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}", t):
-        t += ":00"
-    try:
-        d = datetime.fromisoformat(t)
-    except ValueError:
+def parse_jump_time(text: str, newest_ms: int | None, now_ms: int | None = None) -> int | None:
+    """ms since epoch for anything `since:` accepts (ISO at any precision, `-2h` before
+    the newest event, `now-15m`), or None."""
+    text = text.strip()
+    if not text:
         return None
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=UTC)
-    return round(d.timestamp() * 1000)
+    try:
+        root = parse(f'since:"{text}"' if " " in text else f"since:{text}").root
+    except QueryError:
+        return None
+    if not isinstance(root, Time):
+        return None
+    if root.anchor == "abs":
+        return root.ms
+    if root.anchor == "newest":
+        return None if newest_ms is None else newest_ms + root.ms
+    return (round(time.time() * 1000) if now_ms is None else now_ms) + root.ms

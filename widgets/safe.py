@@ -28,6 +28,24 @@ def _as_str(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _pieces(
+    value: object, style: object, max_len: int | None, escape_style: object
+) -> tuple[str, list[tuple[int, int, object]]]:
+    """The sanitised text and its (start, end, style) spans: the base style over all
+    of it, the escape style layered over each escape that sanitising added."""
+    segments = clean_segments(_as_str(value), max_len)
+    plain = "".join(piece for piece, _ in segments)
+    spans: list[tuple[int, int, object]] = []
+    if style and plain:
+        spans.append((0, len(plain), style))
+    pos = 0
+    for piece, is_escape in segments:
+        if is_escape and escape_style:
+            spans.append((pos, pos + len(piece), escape_style))
+        pos += len(piece)
+    return plain, spans
+
+
 def safe_text(
     value: object,
     style: str | Style = "",
@@ -40,18 +58,9 @@ def safe_text(
     `style` and `escape_style` come from code, never from data. Styles are layered as
     spans (base first, escapes on top) so theme names keep working in either.
     """
-    segments = clean_segments(_as_str(value), max_len)
-    plain = "".join(piece for piece, _ in segments)
-    spans: list[TextSpan] = []
-    if style and plain:
-        spans.append(TextSpan(0, len(plain), style))
-    pos = 0
-    for piece, is_escape in segments:
-        if is_escape and escape_style:
-            spans.append(TextSpan(pos, pos + len(piece), escape_style))
-        pos += len(piece)
+    plain, spans = _pieces(value, style, max_len, escape_style)
     # Text(plain) is literal: the constructor never parses markup or emoji codes.
-    return Text(plain, spans=spans)
+    return Text(plain, spans=[TextSpan(a, b, st) for a, b, st in spans])  # type: ignore[arg-type]
 
 
 def safe_content(
@@ -62,17 +71,8 @@ def safe_content(
     escape_style: str = ESCAPE_STYLE,
 ) -> Content:
     """Like `safe_text`, as textual Content (for Label, Static, DataTable cells...)."""
-    segments = clean_segments(_as_str(value), max_len)
-    plain = "".join(piece for piece, _ in segments)
-    spans: list[ContentSpan] = []
-    if style and plain:
-        spans.append(ContentSpan(0, len(plain), style))
-    pos = 0
-    for piece, is_escape in segments:
-        if is_escape and escape_style:
-            spans.append(ContentSpan(pos, pos + len(piece), escape_style))
-        pos += len(piece)
-    return Content(plain, spans)
+    plain, spans = _pieces(value, style, max_len, escape_style)
+    return Content(plain, [ContentSpan(a, b, st) for a, b, st in spans])  # type: ignore[arg-type]
 
 
 def label(*parts: tuple[str, str | Style] | str | Text) -> Text:

@@ -221,6 +221,11 @@ class _Word:
     where: list[int]  # source offset of each char
     quotes: list[int]  # len(chars) at each opening quote, to tell `x:""` from `x:`
 
+    def add_escaped(self, ch: str, at: int) -> None:
+        self.chars.append(ch)
+        self.flags.append(_ESCAPED)
+        self.where.append(at)
+
     def bare_text(self) -> str | None:
         """The word if it has no quotes or escapes at all, else None."""
         if self.quotes or any(self.flags):
@@ -239,6 +244,14 @@ class _Tok:
 _OPERATORS = {"AND": "and", "OR": "or", "|": "or", "NOT": "not"}
 _HEX_LEN = {"x": 2, "u": 4, "U": 8}
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _escape_at(s: str, i: int) -> tuple[str, int] | None:
+    """The escape starting at the backslash s[i]: (char, source length), or None when
+    that backslash is literal."""
+    if i + 1 < len(s) and s[i + 1] in _ESCAPABLE:
+        return s[i + 1], 2
+    return _hex_escape(s, i)
 
 
 def _hex_escape(s: str, i: int) -> tuple[str, int] | None:
@@ -288,17 +301,9 @@ def _tokenize(s: str) -> list[_Tok]:
             c = s[i]
             if c.isspace() or c in "()":
                 break
-            if c == "\\" and i + 1 < n and s[i + 1] in _ESCAPABLE:
-                w.chars.append(s[i + 1])
-                w.flags.append(_ESCAPED)
-                w.where.append(i)
-                i += 2
-                continue
-            if c == "\\" and (hx := _hex_escape(s, i)) is not None:
-                w.chars.append(hx[0])
-                w.flags.append(_ESCAPED)
-                w.where.append(i)
-                i += hx[1]
+            if c == "\\" and (esc := _escape_at(s, i)) is not None:
+                w.add_escaped(esc[0], i)
+                i += esc[1]
                 continue
             if c == '"':
                 opened = i
@@ -308,17 +313,9 @@ def _tokenize(s: str) -> list[_Tok]:
                     if i >= n:
                         raise QueryError('unterminated quote: add the closing "', opened)
                     c = s[i]
-                    if c == "\\" and i + 1 < n and s[i + 1] in _ESCAPABLE:
-                        w.chars.append(s[i + 1])
-                        w.flags.append(_ESCAPED)
-                        w.where.append(i)
-                        i += 2
-                        continue
-                    if c == "\\" and (hx := _hex_escape(s, i)) is not None:
-                        w.chars.append(hx[0])
-                        w.flags.append(_ESCAPED)
-                        w.where.append(i)
-                        i += hx[1]
+                    if c == "\\" and (esc := _escape_at(s, i)) is not None:
+                        w.add_escaped(esc[0], i)
+                        i += esc[1]
                         continue
                     i += 1
                     if c == '"':
