@@ -122,3 +122,30 @@ def test_jsonl_reports_events_whose_file_changed_and_exports_the_rest(tmp_path):
     out = io.StringIO()
     write_rows(store, store.ordered(), "jsonl", out)
     assert [json.loads(x)["eventName"] for x in out.getvalue().splitlines()] == ["B"]
+
+
+def test_progress_goes_to_stderr_only_when_it_is_a_terminal(trail):
+    import os
+    import pty
+
+    root, _ = trail
+    master, slave = pty.openpty()
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "stats", str(root), "--json"],
+        stdout=subprocess.PIPE, stderr=slave, timeout=120,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert p.returncode == 0 and json.loads(p.stdout)["events"] == 3  # stdout stays clean
+    assert b"loading" in b"".join(chunks) and b"files" in b"".join(chunks)
+    piped = run("stats", str(root), "--json")
+    assert "loading" not in piped.stderr
