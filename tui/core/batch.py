@@ -92,13 +92,6 @@ class FileBatch:
     lends: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
 
-def _id_hash(b: bytes) -> int:
-    # crc32 and adler32 side by side: 64 bits, stable across processes (unlike hash()),
-    # and cheap on short ids. Equality is confirmed on the bytes before anything is dropped.
-    h = (zlib.crc32(b) << 32) | zlib.adler32(b)
-    return h or 1
-
-
 def _canonical_lenient(rec: dict) -> bytes:
     # Records that needed the stdlib decoder may hold NaN, >64-bit ints or lone
     # surrogates, which orjson cannot write without changing them. ensure_ascii keeps
@@ -178,32 +171,124 @@ def _encode(b: FileBatch, rows: list[tuple[str, ...]]) -> None:
     b.uniques = uniques
 
 
-def _times_and_ids(b: FileBatch, times_in, ids_in) -> np.ndarray:
+def _times_and_ids(b: FileBatch, times_in: list, ids_in: list) -> np.ndarray:
     """Fill times/eid16/idh; returns the flags array (NO_ID set where needed)."""
     n = b.n
-    times = np.empty(n, np.int64)
-    cache: dict[str, int] = {}  # events of one file share most of their seconds
-    for i, t in enumerate(times_in):
-        ms = cache.get(t) if t.__class__ is str else None
-        if ms is None:
-            ms = parse_time_ms(t)
-            if t.__class__ is str:
-                cache[t] = ms
-        times[i] = ms
+    b.times = times_ms(times_in)
+    flags = np.zeros(n, np.uint8)
+    fast = _ids_fast(ids_in)
+    if fast is not None:
+        b.eid16, b.idh = fast
+        return flags
     eids = bytearray(16 * n)
     idh = np.zeros(n, np.uint64)
-    flags = np.zeros(n, np.uint8)
     for i, e in enumerate(ids_in):
         if e and e.__class__ is str:
             eb = e.encode("utf-8", "surrogatepass")
             eids[16 * i : 16 * i + min(16, len(eb))] = eb[:16]
-            idh[i] = _id_hash(eb)
+            idh[i] = id_hash(eb)
         else:
             flags[i] = NO_ID
-    b.times = times
     b.eid16 = bytes(eids)
     b.idh = idh
     return flags
+
+
+# ---------------------------------------------------------------- vectorised parts
+# Per-event Python work is what bounds ingest, so the two per-event conversions that
+# have a fixed common form (eventTime, eventID) are done on whole columns with numpy,
+# with the scalar code as the fallback for anything unusual.
+
+_ID_WIDTH = 40
+_FNV_PRIME = np.uint64(0x100000001B3)
+_FNV_SEED = np.uint64(0xCBF29CE484222325)
+
+
+def _hash_padded(words: np.ndarray) -> np.ndarray:
+    """64-bit FNV-style hash of (n, 5) uint64 words (an id NUL-padded to 40 bytes)."""
+    h = np.full(len(words), _FNV_SEED, np.uint64)
+    for k in range(words.shape[1]):
+        h ^= words[:, k]
+        h *= _FNV_PRIME
+    h[h == 0] = 1  # 0 means "no eventID"
+    return h
+
+
+def id_hash(eb: bytes) -> int:
+    """The eventID hash (stable across processes, unlike hash()); 0 is never returned.
+    Equality is confirmed on the bytes before anything is dropped as a duplicate."""
+    if len(eb) <= _ID_WIDTH and eb.isascii() and b"\0" not in eb:
+        words = np.frombuffer(eb.ljust(_ID_WIDTH, b"\0"), np.uint64).reshape(1, -1)
+        return int(_hash_padded(words)[0])
+    h = (zlib.crc32(eb) << 32) | zlib.adler32(eb)
+    return h or 1
+
+
+def _ids_fast(ids: list) -> tuple[bytes, np.ndarray] | None:
+    """(eid16, idh) for a column of ASCII ids up to 40 bytes, else None."""
+    if not ids or not all(e.__class__ is str and e for e in ids):
+        return None
+    if max(map(len, ids)) > _ID_WIDTH:
+        return None
+    try:
+        arr = np.array(ids, dtype=f"S{_ID_WIDTH}")  # raises on non-ASCII
+    except UnicodeEncodeError:
+        return None
+    raw = arr.view(np.uint8).reshape(len(ids), _ID_WIDTH)
+    if (raw == 0).sum() != sum(_ID_WIDTH - len(e) for e in ids):
+        return None  # an id holding NUL bytes: let the scalar path decide
+    return raw[:, :16].tobytes(), _hash_padded(arr.view(np.uint64).reshape(len(ids), -1))
+
+
+_DAYS_BEFORE_MONTH = np.array([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], np.int64)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+_DIGIT_COLS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+
+
+def times_ms(values: list) -> np.ndarray:
+    """eventTime column -> ms since epoch (NO_TIME where unusable); the common
+    `YYYY-MM-DDTHH:MM:SSZ` form is parsed with numpy, the rest by `parse_time_ms`."""
+    n = len(values)
+    out = np.empty(n, np.int64)
+    ok = np.fromiter((v.__class__ is str and len(v) == 20 for v in values), bool, n)
+    idx = np.flatnonzero(ok)
+    if len(idx):
+        try:
+            arr = np.array([values[i] for i in idx.tolist()], dtype="S20")
+        except UnicodeEncodeError:
+            arr = None
+            ok[:] = False
+        if arr is not None:
+            c = arr.view(np.uint8).reshape(len(idx), 20).astype(np.int64)
+            d = c - 48
+            good = (
+                (c[:, 4] == 45) & (c[:, 7] == 45) & (c[:, 10] == 84)
+                & (c[:, 13] == 58) & (c[:, 16] == 58) & (c[:, 19] == 90)
+                & ((d[:, _DIGIT_COLS] >= 0) & (d[:, _DIGIT_COLS] <= 9)).all(axis=1)
+            )
+            y = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+            mo = d[:, 5] * 10 + d[:, 6]
+            dd = d[:, 8] * 10 + d[:, 9]
+            hh = d[:, 11] * 10 + d[:, 12]
+            mi = d[:, 14] * 10 + d[:, 15]
+            ss = d[:, 17] * 10 + d[:, 18]
+            leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+            mo_c = np.clip(mo, 0, 12)
+            dim = _DAYS_IN_MONTH[mo_c] + ((mo_c == 2) & leap)
+            good &= (mo >= 1) & (mo <= 12) & (dd >= 1) & (dd <= dim) & (y >= 1)
+            good &= (hh < 24) & (mi < 60) & (ss < 61)
+            # days since 1970-01-01 for the proleptic Gregorian calendar
+            yp = y - 1
+            days = (
+                yp * 365 + yp // 4 - yp // 100 + yp // 400 - 719162
+                + _DAYS_BEFORE_MONTH[mo_c] + ((mo_c > 2) & leap) + dd - 1
+            )
+            ms = ((days * 86400) + hh * 3600 + mi * 60 + ss) * 1000
+            out[idx[good]] = ms[good]
+            ok[idx[~good]] = False
+    for i in np.flatnonzero(~ok).tolist():
+        out[i] = parse_time_ms(values[i])
+    return out
 
 
 def _flag_hostile(flags: np.ndarray, text: bytes, starts, ends) -> None:
