@@ -50,6 +50,7 @@ from .timeparse import parse_jump_time
 
 FACET_TOP = 60
 PUMP_SECONDS = 0.25
+DETAIL_DELAY = 0.06  # seconds the list cursor rests before the detail pane follows
 FRESH_FIELDS = ("ip", "principal", "key", "ua")  # never-seen values are highlighted
 FRESH_SECONDS = 120.0
 
@@ -139,6 +140,8 @@ class TrailscopeApp(App[int]):
         self._inflight_lock = threading.Lock()
         self._stacked = False
         self.follow = False
+        self._detail_row: int | None = None
+        self._detail_timer = None
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -351,8 +354,13 @@ class TrailscopeApp(App[int]):
             # Evaluation-time errors (e.g. unknown has: name): keep the previous result.
             e = msg.error
             self.query_one(FilterBar).show_error(str(e), e.position, self.query_obj.text)
+            # Back to the bar (the caret is at the error), as after a parse error.
+            self.filter_input.focus()
             if self.view is not None:
                 self.query_obj = self.view.query
+                # The failed filter never took effect: forget the history step to it.
+                if self.filter_history and self.filter_history[-1] == self.view.query.text:
+                    self.filter_history.pop()
         elif msg.view is not None and msg.view.seq == self._view_seq:
             self._apply_view(msg.view)
         if self._view_dirty:
@@ -367,8 +375,17 @@ class TrailscopeApp(App[int]):
         self.view = v
         lst = self.events_list
         at_end = lst.at_end
-        lst.set_rows(v.rows, keep=True)
-        if previous is not None and previous.query is v.query and len(v.rows) > len(previous.rows):
+        grew = (
+            previous is not None
+            and previous.query is v.query
+            and len(v.rows) > len(previous.rows)
+        )
+        # Events arriving with the cursor on the first row (as it starts while loading)
+        # keep it on the first row, like follow keeps it on the last: otherwise older
+        # events loaded later would be scrolled off above an arbitrary first batch.
+        at_top = grew and lst.cursor_index == 0 and not (self.follow and at_end)
+        lst.set_rows(v.rows, keep=not at_top)
+        if grew:
             # Same filter, more rows: events arrived. Follow, or count them for "+N new".
             if self.follow and at_end:
                 lst.move_to_index(len(v.rows) - 1)
@@ -453,11 +470,24 @@ class TrailscopeApp(App[int]):
 
     @on(EventHighlighted)
     def _on_highlighted(self, msg: EventHighlighted) -> None:
+        if not self.is_running:
+            return  # shutting down: the panes may already be gone
         if self.events_list.at_end:
             self.status.new_pending = 0
-        self.query_one(DetailPane).show(msg.row)
-        tl = self.query_one(Timeline)
-        tl.set_selected(None if msg.row is None else self.store.time_ms(msg.row))
+        # Rebuilding the detail tree costs more than moving the list cursor: while keys
+        # repeat (j held down, paging), show the event once the cursor rests.
+        self._detail_row = msg.row
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_detail)
+
+    def _show_detail(self) -> None:
+        self._detail_timer = None
+        if not self.is_running:
+            return
+        row = self._detail_row
+        self.query_one(DetailPane).show(row)
+        self.query_one(Timeline).set_selected(None if row is None else self.store.time_ms(row))
 
     @on(FacetList.FieldChanged)
     def _on_facet_field(self, msg: FacetList.FieldChanged) -> None:

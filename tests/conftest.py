@@ -1,0 +1,122 @@
+"""Shared fixtures and helpers for the explorer (TrailscopeApp) tests.
+
+`explorer` starts the real app on sample_logs (no tailing) and yields its Pilot once
+the first view is on screen. `settle` waits for the view worker after a filter change.
+Every wait is a poll with short pauses, bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_logs"
+DEFAULT_SIZE = (160, 45)
+
+
+async def wait_for(
+    pilot: Pilot, cond: Callable[[], bool], timeout: float = 10.0, step: float = 0.05,
+    what: str = "condition",
+) -> None:
+    """Pause the pilot until `cond()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(step)
+
+
+def is_loaded(app) -> bool:
+    return not app.loading and app.view is not None and not app._view_running
+
+
+async def wait_loaded(pilot: Pilot, timeout: float = 20.0) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: is_loaded(app) and not app.store._pending, timeout,
+                   what="the trail to load")
+    await pilot.pause()
+
+
+async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
+    """Wait until the view worker is idle and nothing is waiting to be committed, then
+    let the resulting messages (ViewReady -> set_rows -> EventHighlighted) run."""
+    app = app or pilot.app
+    await pilot.pause(0.02)  # let bubbling messages (e.g. FieldChanged) start the worker
+    await wait_for(
+        pilot,
+        lambda: not app._view_running and not app._view_dirty and not app.store._pending,
+        timeout, step=0.02, what="the view to settle",
+    )
+    await pilot.pause()
+    # the detail pane follows the list cursor once it rests (see DETAIL_DELAY)
+    await wait_for(pilot, lambda: app._detail_timer is None, timeout, step=0.02,
+                   what="the detail pane to follow the cursor")
+    await pilot.pause()
+
+
+def status_text(app) -> str:
+    from widgets.status import StatusLine
+
+    return str(app.query_one(StatusLine).render())
+
+
+def screen_text(app) -> str:
+    """The whole terminal as plain text (modal screens over their background), built the
+    way `App.export_screenshot` builds its SVG."""
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), force_terminal=True,
+        color_system="truecolor", record=True, legacy_windows=False, safe_box=False,
+    )
+    update = app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens
+    )
+    console.print(update)
+    return console.export_text(styles=False)
+
+
+async def paste(pilot: Pilot, text: str) -> None:
+    """Paste `text` into the focused widget (a bracketed paste, as a terminal sends it)."""
+    from textual import events
+
+    focused = pilot.app.focused
+    assert focused is not None
+    focused.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+def run(app, size=DEFAULT_SIZE):
+    """`app.run_test` with notifications on (toasts are part of what is tested)."""
+    return app.run_test(size=size, notifications=True)
+
+
+def make_app(paths=None, **kw):
+    from tui.app import TrailscopeApp
+
+    kw.setdefault("watch", False)
+    return TrailscopeApp([str(p) for p in (paths or [SAMPLE])], **kw)
+
+
+@pytest.fixture
+async def explorer(request) -> AsyncIterator[Pilot]:
+    """The app on sample_logs, loaded. Size via `@pytest.mark.size(w, h)` if needed."""
+    marker = request.node.get_closest_marker("size")
+    size = tuple(marker.args) if marker else DEFAULT_SIZE
+    app = make_app()
+    async with run(app, size) as pilot:
+        await wait_loaded(pilot)
+        yield pilot
+        # Let in-flight work land before run_test tears the screen down (a handler
+        # running after the teardown would find no widgets).
+        await settle(pilot)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "size(width, height): terminal size for `explorer`")

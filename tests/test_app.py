@@ -1,0 +1,874 @@
+"""End-to-end Pilot tests of the explorer (tui/app.py): the real app, real trails, real keys.
+
+Each test asserts on the app's state (filter, view rows, focus, clipboard...) and on what
+is on screen (status line, rendered terminal text). Expected numbers are computed
+independently from the store with the query engine, never read back from the widgets.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from rich.cells import cell_len
+from textual.command import CommandPalette
+from textual.widgets import Input, OptionList
+
+from tests.conftest import (
+    SAMPLE,
+    make_app,
+    paste,
+    run,
+    screen_text,
+    settle,
+    status_text,
+    wait_for,
+    wait_loaded,
+)
+from tests.trailgen import event, trail_path, write_records
+from tui.actions import ACTIONS, key_label
+from tui.core.fields import FIELD_NAMES
+from tui.core.query import add_term, parse, quote_value, time_range_term
+from tui.screens import HelpScreen, JumpScreen, SkippedScreen
+from tui.timeparse import parse_jump_time
+from widgets.detail import DetailPane, InfoRef, ValueRef
+from widgets.event_list import EventList
+from widgets.facets import FacetPanel
+from widgets.filter_bar import FilterBar, FilterInput
+from widgets.timeline import Timeline
+
+HOSTILE_MARKUP = "[@click=app.quit]"
+RAW_CONTROLS = ("\x1b", "\x9b", "\u202e")
+
+
+# ------------------------------------------------------------------------ helpers
+def expected_rows(app, text: str) -> int:
+    return int(parse(text).evaluate(app.store).sum())
+
+
+def walk(node):
+    yield node
+    for child in node.children:
+        yield from walk(child)
+
+
+def find_node(tree: DetailPane, pred):
+    """The first node (in tree order) whose data satisfies `pred`."""
+    for node in walk(tree.root):
+        if pred(node.data):
+            return node
+    raise AssertionError("no such node in the detail tree")
+
+
+async def tree_cursor_to(pilot, tree: DetailPane, node) -> None:
+    """Put the detail cursor on `node`: jump next to it, then the last step by key."""
+    assert tree.has_focus
+    assert node.line > 0
+    tree.move_cursor(tree.get_node_at_line(node.line - 1), animate=False)
+    await pilot.pause()
+    await pilot.press("down")
+    assert tree.cursor_node is node
+
+
+async def apply_filter(pilot, text: str) -> None:
+    """Type (paste) `text` into the filter bar and apply it."""
+    await pilot.press("slash", "end", "ctrl+u")
+    await paste(pilot, text)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert not pilot.app.query_one(FilterBar).has_class("-error")
+    assert pilot.app.query_obj.text == text
+    assert isinstance(pilot.app.focused, EventList)
+
+
+def hostile_row(store) -> int:
+    rows = [r for r in range(len(store)) if "\x1b" in store.value(r, "ua")]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def write_trail(root: Path, files: int, per_file: int) -> int:
+    """`files` gzip trail files of `per_file` events each, over a few hours."""
+    n = 0
+    for f in range(files):
+        recs = []
+        for i in range(per_file):
+            s = f * per_file + i
+            recs.append(event(
+                name=("GetObject", "PutObject", "ListBuckets", "AssumeRole")[s % 4],
+                time=f"2026-11-20T{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z",
+                ip=f"198.51.100.{s % 200}",
+                error="AccessDenied" if s % 17 == 0 else None,
+            ))
+        minute = f % 60
+        write_records(
+            trail_path(root, when=f"20261120T{10 + f // 60:02d}{minute:02d}Z",
+                       suffix=f"file{f:012d}"),
+            recs,
+        )
+        n += per_file
+    return n
+
+
+def line_of_cursor(lst: EventList) -> int:
+    """Screen y of the list's cursor row."""
+    return lst.content_region.y + 1 + lst.cursor_index - int(lst.scroll_offset.y)
+
+
+# ------------------------------------------------------------------------- 1. load
+async def test_load_shows_counts_in_status(explorer) -> None:
+    app = explorer.app
+    assert len(app.store) == 394
+    assert len(app.view.rows) == 394
+    status = status_text(app)
+    assert "394 / 394 events" in status
+    assert "files 139 loaded" in status
+    assert "loading" not in status and "skipped" not in status
+    assert isinstance(app.focused, EventList)
+    shown = screen_text(app)
+    assert "394 / 394 events" in shown
+    assert "Time (UTC)" in shown and "Source IP" in shown
+    # The first (oldest) event is on screen and in the detail pane.
+    first = int(app.view.rows[0])
+    assert app.events_list.cursor_row == first
+    assert app.query_one(DetailPane).row == first
+    assert app.store.value(first, "event") in shown
+
+
+async def test_first_frame_before_loading_finishes(tmp_path: Path) -> None:
+    total = write_trail(tmp_path, files=60, per_file=150)
+    app = make_app([tmp_path])
+    async with run(app, (120, 36)) as pilot:
+        # run_test hands over once the screen is up: the loader is still at work.
+        assert app.loading
+        assert app.query_one(EventList).is_mounted
+        first = screen_text(app)
+        assert "Time (UTC)" in first
+        assert "loading" in first  # "loading…" in the list and/or "loading N%" in status
+        assert "loading" in status_text(app)
+        await wait_loaded(pilot)
+        assert len(app.store) == total
+        assert f"{total:,} / {total:,} events" in status_text(app)
+        assert "files 60 loaded" in status_text(app)
+        assert "loading" not in screen_text(app)
+
+
+# ------------------------------------------------------------------------ 2. filter
+async def test_filter_apply_and_bad_filter(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    await pilot.press("slash")
+    assert isinstance(app.focused, FilterInput)
+    await pilot.press(*"has:error", "enter")
+    await settle(pilot)
+    want = expected_rows(app, "has:error")
+    assert want == 16
+    assert len(app.view.rows) == want
+    assert app.query_obj.text == "has:error"
+    assert (app.store.codes("error")[app.view.rows] != 0).all()
+    assert isinstance(app.focused, EventList)  # the list has focus again
+    assert f"{want} / 394 events" in status_text(app)
+    assert "filter has:error" in status_text(app)
+    shown = screen_text(app)
+    assert f"{want} / 394 events" in shown
+    assert "✗" in shown  # error rows are marked in the gutter
+
+    # A bad filter: the error shows inline and the result stays.
+    rows_before = app.view.rows.copy()
+    bar = app.query_one(FilterBar)
+    inp = app.filter_input
+    assert not bar.has_class("-error")
+
+    await pilot.press("slash", "ctrl+u", *"service:(", "enter")
+    await settle(pilot)
+    assert bar.has_class("-error")
+    err = str(bar.query_one("#filter-error").render())
+    assert "column 9" in err and "service:" in err
+    assert "column 9" in screen_text(app)  # the error line is displayed
+    assert inp.cursor_position == 8  # the caret sits at the error
+    assert np.array_equal(app.view.rows, rows_before)
+    assert app.query_obj.text == "has:error"
+    assert isinstance(app.focused, FilterInput)  # stays in the bar to fix it
+    assert inp.value == "service:("
+    assert "filter has:error" in status_text(app)
+
+    # An unknown has: name fails at evaluation time: same contract.
+    await pilot.press("end", "ctrl+u")
+    await paste(pilot, "has:nope")
+    await pilot.press("enter")
+    await settle(pilot)
+    assert bar.has_class("-error")
+    assert isinstance(app.focused, FilterInput)
+    assert "nope" in str(bar.query_one("#filter-error").render())
+    assert np.array_equal(app.view.rows, rows_before)
+    assert app.query_obj.text == "has:error"
+    assert "filter has:error" in status_text(app)
+
+    # A good filter clears the error line.
+    await pilot.press("end", "ctrl+u")
+    await paste(pilot, "has:error")
+    await pilot.press("enter")
+    await settle(pilot)
+    assert not bar.has_class("-error")
+    assert "column" not in screen_text(app)
+    assert isinstance(app.focused, EventList)
+
+
+async def test_filter_history_escape_undo_clear(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    s3 = "service:s3.amazonaws.com"
+    inp = app.filter_input
+    await apply_filter(pilot, "has:error")
+    await apply_filter(pilot, s3)
+    assert len(app.view.rows) == expected_rows(app, s3)
+
+    # Up/down walk the history in the input.
+    await pilot.press("slash", "ctrl+u")
+    assert inp.value == ""
+    await pilot.press("up")
+    assert inp.value == s3
+    await pilot.press("up")
+    assert inp.value == "has:error"
+    await pilot.press("up")
+    assert inp.value == "has:error"  # oldest: stays
+    await pilot.press("down")
+    assert inp.value == s3
+    await pilot.press("down")
+    assert inp.value == ""
+
+    # Escape leaves the bar without applying what is typed.
+    await pilot.press(*"x:y", "escape")
+    await settle(pilot)
+    assert isinstance(app.focused, EventList)
+    assert app.query_obj.text == s3
+    assert inp.value == "x:y"  # the text stays
+
+    # u: back to the previous filter; u again: back to no filter.
+    await pilot.press("u")
+    await settle(pilot)
+    assert app.query_obj.text == "has:error"
+    assert inp.value == "has:error"
+    assert len(app.view.rows) == 16
+    assert "16 / 394 events" in status_text(app)
+    await pilot.press("u")
+    await settle(pilot)
+    assert app.query_obj.text == ""
+    assert len(app.view.rows) == 394
+    await pilot.press("u")  # nothing earlier
+    await wait_for(pilot, lambda: "no earlier filter" in screen_text(app), 3, what="toast")
+
+    # ctrl+x clears.
+    await apply_filter(pilot, "has:error")
+    assert len(app.view.rows) == 16
+    await pilot.press("ctrl+x")
+    await settle(pilot)
+    assert app.query_obj.text == "" and inp.value == ""
+    assert len(app.view.rows) == 394
+    assert "filter" not in status_text(app)
+
+
+# ------------------------------------------------------------------------ 3. facets
+async def test_facet_pick_and_exclude(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    panel = app.query_one(FacetPanel)
+    fl = panel.lists[0]
+    assert fl.field == "service"
+    top = app.store.counts("service", None)
+    assert [v for v, _ in fl.rows[:5]] == [v for v, _ in top[:5]]
+
+    fl.focus()
+    await pilot.pause()
+    assert fl.has_focus_within
+    await pilot.press("down")
+    value = fl.highlighted_value
+    assert value == top[1][0]
+    await pilot.press("enter")
+    await settle(pilot)
+    assert app.query_obj.text == f"service:{quote_value(value)}"
+    assert len(app.view.rows) == top[1][1] == expected_rows(app, app.query_obj.text)
+    assert all(app.store.value(int(r), "service") == value for r in app.view.rows)
+    assert f"{top[1][1]} / 394 events" in status_text(app)
+
+    await pilot.press("ctrl+x")
+    await settle(pilot)
+    fl.focus()
+    await pilot.pause()
+    await pilot.press("down")
+    assert fl.highlighted_value == value
+    await pilot.press("x")
+    await settle(pilot)
+    assert app.query_obj.text == f"-service:{quote_value(value)}"
+    assert len(app.view.rows) == 394 - top[1][1]
+    assert not any(app.store.value(int(r), "service") == value for r in app.view.rows)
+    # The facet now counts under the new filter: the excluded value is gone from it.
+    assert value not in [v for v, _ in fl.rows]
+
+
+async def test_facet_switch_field_and_narrow(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    fl = app.query_one(FacetPanel).lists[0]
+    fl.focus()
+    await pilot.pause()
+    await pilot.press("right_square_bracket")
+    await settle(pilot)
+    assert fl.field == FIELD_NAMES[FIELD_NAMES.index("service") + 1] == "event"
+    all_events = app.store.counts("event", None)
+    assert [v for v, _ in fl.rows[:10]] == [v for v, _ in all_events[:10]]
+    assert " Event  (61)" in screen_text(app)
+    await pilot.press("left_square_bracket")
+    await settle(pilot)
+    assert fl.field == "service"
+    await pilot.press("right_square_bracket")
+    await settle(pilot)
+
+    # A value the facet does not list (it shows the top values only).
+    shown = {v for v, _ in fl.rows}
+    hidden = [(v, c) for v, c in all_events if v not in shown]
+    assert hidden, "the sample has more event names than a facet lists"
+    value, count = hidden[-1]
+    # Type a short tail of it, as a user would (narrowing ignores case).
+    part = next(value[-k:].lower() for k in range(3, len(value) + 1)
+                if sum(value[-k:].lower() in v.lower() for v, _ in all_events) <= 3)
+    await pilot.press("n")
+    assert fl.narrowing
+    assert isinstance(app.focused, Input)
+    await pilot.press(*part)
+    await pilot.pause()
+    assert value in [v for v, _ in fl.rows]
+    assert all(part in v.lower() for v, _ in fl.rows)
+    assert sorted(fl.rows) == sorted((v, c) for v, c in all_events if part in v.lower())
+    assert "match" in screen_text(app)  # the title counts the matches
+    await pilot.press("enter")  # done typing: back to the rows
+    assert isinstance(app.focused, OptionList)
+    for _ in range(len(fl.rows)):
+        if fl.highlighted_value == value:
+            break
+        await pilot.press("down")
+    assert fl.highlighted_value == value
+    await pilot.press("enter")
+    await settle(pilot)
+    assert app.query_obj.text == f"event:{quote_value(value)}"
+    assert len(app.view.rows) == count == expected_rows(app, app.query_obj.text)
+    await pilot.press("escape")  # stop narrowing
+    assert not fl.narrowing
+
+
+# ------------------------------------------------------------------- 4/5. detail
+async def test_detail_pivot_filter_and_exclude(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    await pilot.press("G")
+    await settle(pilot)
+    lst = app.events_list
+    assert lst.cursor_index == 393
+    row = lst.cursor_row
+    ip = app.store.value(row, "ip")
+    detail = app.query_one(DetailPane)
+    assert detail.row == row
+    await pilot.press("tab", "tab")  # list -> timeline -> detail
+    assert app.focused is detail
+
+    node = find_node(detail, lambda d: isinstance(d, ValueRef) and d.field == "ip")
+    assert node.data.value == ip and node.data.path == "sourceIPAddress"
+    await tree_cursor_to(pilot, detail, node)
+    await pilot.press("f")
+    await settle(pilot)
+    assert app.query_obj.text == f"ip:{quote_value(ip)}"
+    want = expected_rows(app, app.query_obj.text)
+    assert len(app.view.rows) == want >= 1
+    assert all(app.store.value(int(r), "ip") == ip for r in app.view.rows)
+    assert row in app.view.rows and detail.row == row
+    assert app.focused is detail
+    assert f"filter ip:{ip}" in status_text(app)
+
+    await pilot.press("u")
+    await settle(pilot)
+    assert app.query_obj.text == ""
+    assert detail.cursor_node.data.field == "ip"
+    await pilot.press("x")
+    await settle(pilot)
+    assert app.query_obj.text == f"-ip:{quote_value(ip)}"
+    assert len(app.view.rows) == 394 - want
+    assert all(app.store.value(int(r), "ip") != ip for r in app.view.rows)
+
+
+async def test_detail_copy_value_and_event(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    await pilot.press("down", "down", "down")
+    await settle(pilot)
+    row = app.events_list.cursor_row
+    detail = app.query_one(DetailPane)
+    assert detail.row == row
+    detail.focus()
+    await pilot.pause()
+
+    node = find_node(detail, lambda d: isinstance(d, ValueRef) and d.field == "event")
+    await tree_cursor_to(pilot, detail, node)
+    await pilot.press("c")
+    await pilot.pause()
+    assert app.clipboard == app.store.value(row, "event") == node.data.value
+    await wait_for(pilot, lambda: "copied value" in screen_text(app), 3, what="the toast")
+
+    # A derived fact (the file location) copies its text but does not filter.
+    info = find_node(detail, lambda d: isinstance(d, InfoRef) and d.value.startswith(str(SAMPLE)))
+    await tree_cursor_to(pilot, detail, info)
+    await pilot.press("c")
+    await pilot.pause()
+    assert app.clipboard == app.store.location(row)
+    await pilot.press("f")
+    await settle(pilot)
+    assert app.query_obj.text == ""
+
+    await pilot.press("C")
+    await pilot.pause()
+    canonical = app.store.canonical(row).decode()
+    assert app.clipboard == canonical
+    assert orjson.loads(app.clipboard)["eventName"] == app.store.value(row, "event")
+    await wait_for(pilot, lambda: "copied event JSON" in screen_text(app), 3, what="the toast")
+
+
+# ---------------------------------------------------------------------- 6. timeline
+async def _focus_timeline(pilot) -> Timeline:
+    await pilot.press("tab")  # from the list
+    tl = pilot.app.query_one(Timeline)
+    assert pilot.app.focused is tl
+    return tl
+
+
+def _count_in(app, lo: int, hi: int) -> int:
+    t = app.store.times
+    return int(((t >= lo) & (t < hi)).sum())
+
+
+async def _to_busy_bucket(pilot, tl: Timeline, key: str = "left", limit: int = 12) -> None:
+    """Move the timeline cursor (by key) until its bucket holds events."""
+    for _ in range(limit):
+        if tl.hist.counts[tl.cursor] > 0:
+            return
+        await pilot.press(key)
+    assert tl.hist.counts[tl.cursor] > 0
+
+
+async def test_timeline_zoom_move_and_filter_bucket(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    # The 2018 guide examples stretch the span to 8 years: look at the 2026 story only.
+    await apply_filter(pilot, "since:2026-11-18")
+    await pilot.press("G")
+    tl = await _focus_timeline(pilot)
+    bucket = tl.hist.bucket_ms
+    assert tl.hist.counts[tl.cursor] > 0  # the cursor starts on the selected event
+    assert "bucket" in screen_text(app)
+    await pilot.press("plus")
+    assert tl.zoomed and tl.hist.bucket_ms < bucket
+    assert "zoom 2" in screen_text(app)
+    await _to_busy_bucket(pilot, tl)
+    start = tl.cursor_range()
+    step = tl.hist.bucket_ms
+    there, back, sign = ("left", "right", -1) if tl.cursor > 0 else ("right", "left", 1)
+    await pilot.press(there)
+    assert tl.cursor_range() == (start[0] + sign * step, start[1] + sign * step)
+    await pilot.press(back)
+    assert tl.cursor_range() == start
+    lo, hi = tl.cursor_range()
+    in_bucket = int(tl.hist.counts[tl.cursor])
+
+    await pilot.press("enter")
+    await settle(pilot)
+    term = time_range_term(lo, hi)
+    assert app.query_obj.text == f"since:2026-11-18 {term}"
+    times = app.store.times[app.view.rows]
+    assert len(times) == in_bucket == _count_in(app, lo, hi)
+    assert ((times >= lo) & (times < hi)).all()
+    assert f"filter since:2026-11-18 {term}" in status_text(app)
+
+
+async def test_timeline_range_filter(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    await apply_filter(pilot, "since:2026-11-18")
+    await pilot.press("G")
+    tl = await _focus_timeline(pilot)
+    await pilot.press("plus", "left", "left", "left")
+    await _to_busy_bucket(pilot, tl)
+    first = tl.cursor_range()
+    await pilot.press("space")
+    assert "range" in screen_text(app)  # the scale line reads out the range
+    await pilot.press("right", "right")
+    last = tl.cursor_range()
+    assert last[0] > first[0]
+    await pilot.press("enter")
+    await settle(pilot)
+    lo, hi = first[0], last[1]
+    assert app.query_obj.text == f"since:2026-11-18 {time_range_term(lo, hi)}"
+    times = app.store.times[app.view.rows]
+    assert len(times) == _count_in(app, lo, hi) > 0
+    assert ((times >= lo) & (times < hi)).all()
+
+
+# ---------------------------------------------------------------- 7. help / palette
+async def test_help_and_command_palette(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    await pilot.press("question_mark")
+    await pilot.pause()
+    assert isinstance(app.screen, HelpScreen)
+    pages = [screen_text(app)]
+    assert "trailscope — keys" in pages[0]
+    for _ in range(5):  # scroll the help through its pages
+        await pilot.press("pagedown")
+        await pilot.pause()
+        pages.append(screen_text(app))
+        if pages[-1] == pages[-2]:
+            break
+    seen = "\n".join(pages)
+    for spec in ACTIONS:
+        assert spec.help in seen, spec.id
+    for title in ("Everywhere", "Filter bar", "Event list", "Facets", "Detail tree", "Timeline"):
+        assert title in seen
+    for spec in ACTIONS:  # every key is listed, in its human spelling
+        assert key_label(spec.keys) in seen, spec.id
+    for keys in ("ctrl+x", "x / -", "end / G / shift+g", "+ / =", "space / v"):
+        assert keys in seen
+    await pilot.press("escape")
+    await pilot.pause()
+    assert not isinstance(app.screen, HelpScreen)
+    assert "trailscope — keys" not in screen_text(app)
+
+    # The command palette offers the same actions.
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
+    await pilot.press(*"Skipped")
+    await wait_for(pilot, lambda: "Skipped files  (S)" in screen_text(app), 5,
+                   what="the Skipped files command")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), 3, what="the screen")
+    shown = screen_text(app)
+    assert "0 file(s) skipped or partly loaded" in shown
+    assert "README.md" in shown  # sample_logs/README.md is ignored by name
+    await pilot.press("escape")
+    await pilot.pause()
+    assert not isinstance(app.screen, SkippedScreen)
+
+
+# ------------------------------------------------------------------- 8. skipped
+async def test_skipped_files_screen(tmp_path: Path) -> None:
+    write_records(trail_path(tmp_path, suffix="good000000000000"),
+                  [event("A"), event("B", "2026-11-20T10:01:00Z")])
+    corrupt = trail_path(tmp_path, when="20261120T1010Z", suffix="corrupt000000000")
+    corrupt.write_bytes(b"\x1f\x8b\x08\x00garbage, not deflate data" * 4)
+    truncated = trail_path(tmp_path, when="20261120T1015Z", suffix="truncated0000000")
+    whole = gzip.compress(orjson.dumps({"Records": [event("C")] * 40}), mtime=0)
+    truncated.write_bytes(whole[: len(whole) // 2])
+    final = trail_path(tmp_path, when="20261120T1020Z", suffix="inflight00000000")
+    inflight = final.with_name(final.name + ".1a2b3c4d")  # aws s3 sync temp name
+    inflight.write_bytes(b"half a download")
+
+    app = make_app([tmp_path])
+    async with run(app, (250, 40)) as pilot:  # wide enough for the whole tmp paths
+        await wait_loaded(pilot)
+        assert len(app.store) == 2
+        status = status_text(app)
+        assert "2 / 2 events" in status
+        assert "files 1 loaded, 2 skipped (S)" in status
+        await pilot.press("S")
+        await pilot.pause()
+        assert isinstance(app.screen, SkippedScreen)
+        assert sorted(p for p, _ in app.screen.skipped) == sorted([str(corrupt), str(truncated)])
+        shown = screen_text(app)
+        assert "2 file(s) skipped or partly loaded" in shown
+        assert "1 ignored by name" in shown
+        assert corrupt.name in shown and truncated.name in shown
+        assert "not valid gzip" in shown
+        assert "truncated: gzip stream ends early" in shown
+        assert "in-flight download" in shown  # listed, but not counted as skipped
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SkippedScreen)
+
+
+# ------------------------------------------------------------------ 9. jump to time
+async def test_jump_to_time(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    await pilot.press("t")
+    assert isinstance(app.screen, JumpScreen)
+    await paste(pilot, "2026-11-19T12:00")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert not isinstance(app.screen, JumpScreen)
+    target = parse_jump_time("2026-11-19T12:00", None)
+    lst = app.events_list
+    i = lst.cursor_index
+    times = app.store.times[app.view.rows]
+    assert times[i] >= target
+    assert i > 0 and times[i - 1] < target  # the first such event
+    assert isinstance(app.focused, EventList)
+    assert app.query_one(DetailPane).row == lst.cursor_row
+    line = screen_text(app).splitlines()[line_of_cursor(lst)]
+    assert "2026-11-19T12:" in line  # the cursor row is on screen
+
+    await pilot.press("t")
+    await paste(pilot, "yesterday")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "not a time" in screen_text(app), 3, what="the error toast")
+    assert lst.cursor_index == i
+
+
+# ----------------------------------------------------------------------- 10. layout
+@pytest.mark.size(200, 50)
+async def test_layout_beside_below_and_toggle(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    work = app.query_one("#work")
+    lst, detail = app.query_one(EventList), app.query_one(DetailPane)
+
+    def beside() -> bool:
+        return detail.region.x >= lst.region.right and detail.region.y < lst.region.bottom
+
+    def below() -> bool:
+        return detail.region.y >= lst.region.bottom and detail.region.width >= lst.region.width
+
+    # Wide: the detail sits beside the list; ctrl+d puts it below and back.
+    assert not work.has_class("-stacked") and beside()
+    await pilot.press("ctrl+d")
+    await pilot.pause()
+    assert work.has_class("-stacked") and below()
+    await pilot.press("ctrl+d")
+    await pilot.pause()
+    assert not work.has_class("-stacked") and beside()
+    # 80x24: below the list.
+    await pilot.resize_terminal(80, 24)
+    await pilot.pause()
+    assert app.size == (80, 24)
+    assert work.has_class("-stacked") and below()
+    assert "Time (UTC)" in screen_text(app) and "Detail" in screen_text(app)
+    await pilot.resize_terminal(200, 50)
+    await pilot.pause()
+    assert not work.has_class("-stacked") and beside()
+
+
+# ---------------------------------------------------------------------- 11. hostile
+async def test_hostile_event_through_every_pane(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    quits: list[int] = []
+    real_quit = app.action_quit
+
+    async def spy_quit() -> None:
+        quits.append(1)
+        await real_quit()
+
+    app.action_quit = spy_quit  # what a [@click=app.quit] would run
+
+    row = hostile_row(app.store)
+    ua = app.store.value(row, "ua")
+    assert HOSTILE_MARKUP in ua and all(c in ua for c in RAW_CONTROLS)
+
+    # List: select it.
+    lst = app.events_list
+    assert lst.move_to_row(row)
+    await pilot.pause()
+    assert lst.cursor_row == row
+    cursor_line = screen_text(app).splitlines()[line_of_cursor(lst)]
+    assert "⚠" in cursor_line and app.store.value(row, "event") in cursor_line
+
+    # Detail: shown escaped; f filters on it.
+    await settle(pilot)
+    detail = app.query_one(DetailPane)
+    assert detail.row == row
+    detail.focus()
+    await pilot.pause()
+    node = find_node(detail, lambda d: isinstance(d, ValueRef) and d.field == "ua")
+    assert node.data.value == ua
+    await tree_cursor_to(pilot, detail, node)
+    await pilot.press("f")
+    await settle(pilot)
+    assert app.query_obj.text == add_term("", "ua", ua)
+    assert list(app.view.rows) == [row]
+    status = status_text(app)
+    assert "1 / 394 events" in status
+    assert 'filter ua:"aws-cli/1.33.4 \\x1b[31mGRANTED\\x1b[0m \\x9b2J \\u202etxt.exe' in status
+    assert not any(c in status for c in RAW_CONTROLS)
+
+    # Facets: show the ua field in the first facet ([ steps back through the fields).
+    fl = app.query_one(FacetPanel).lists[0]
+    fl.focus()
+    await pilot.pause()
+    steps = (FIELD_NAMES.index("service") - FIELD_NAMES.index("ua")) % len(FIELD_NAMES)
+    await pilot.press(*["left_square_bracket"] * steps)
+    await settle(pilot)
+    assert fl.field == "ua"
+    assert [v for v, _ in fl.rows] == [ua]
+
+    def check_screen() -> str:
+        shown = screen_text(app)
+        svg = app.export_screenshot()
+        for out in (shown, svg):
+            assert HOSTILE_MARKUP in out
+            for c in RAW_CONTROLS:
+                assert c not in out
+        return shown
+
+    shown = check_screen()
+    lines = shown.splitlines()
+    assert "\\x1b[31mGRANTED" in shown and "\\u202etxt.exe" in shown
+    # The filter bar, the detail's User agent line and the status line show the markup
+    # as text; the (narrow) facet row shows the value's escaped start.
+    assert shown.count(HOSTILE_MARKUP) == 3
+    assert any("User agent" in ln and HOSTILE_MARKUP in ln for ln in lines)
+    assert any(ln.startswith("aws-cli/1.33.4 \\x1b") for ln in lines)
+    markup_at = [
+        (cell_len(ln[:x]) + 1, y)
+        for y, ln in enumerate(lines)
+        for x in [ln.find(HOSTILE_MARKUP)]
+        if x >= 0
+    ]
+    assert len(markup_at) == 3
+
+    # A toast over it all (copy: the clipboard gets the raw value, escapes and all).
+    detail.focus()
+    await pilot.pause()
+    assert detail.cursor_node is node
+    await pilot.press("c")
+    await pilot.pause()
+    assert app.clipboard == ua
+    await wait_for(pilot, lambda: "copied value" in screen_text(app), 3, what="the toast")
+    check_screen()
+
+    # Click on every place the markup was drawn: nothing happens.
+    for col, y in markup_at:
+        await pilot.click(offset=(col, y))
+        await pilot.pause()
+    await pilot.click(EventList, offset=(10, 1))  # and the event's own list row
+    await pilot.pause(0.1)
+    assert app.is_running and app.return_code is None
+    assert quits == []
+
+
+# ---------------------------------------------------------------------- 12. NO_COLOR
+async def test_no_color_cursor_still_visible(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        assert app.no_color
+        await pilot.press("down", "down")
+        await pilot.pause()
+        lst = app.events_list
+        strips = app.screen._compositor.render_strips()
+        x0, x1 = lst.content_region.x, lst.content_region.right
+
+        def styles(y: int) -> list:
+            out, x = [], 0
+            for seg in strips[y]:
+                if x0 <= x < x1 and seg.text.strip():
+                    out.append(seg.style)
+                x += seg.cell_length
+            return out
+
+        cur = line_of_cursor(lst)
+        assert any(s is not None and s.reverse for s in styles(cur))
+        assert not any(s is not None and s.reverse for s in styles(cur + 1))
+        assert not any(s is not None and s.reverse for s in styles(cur - 1))
+
+
+# ---------------------------------------------------------------------- 13. live tail
+def _deliver(final: Path, records: list[dict]) -> None:
+    """Write a trail file the way `aws s3 sync` does: temp name, then rename."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(final.name + ".0a1b2c3d")
+    tmp.write_bytes(gzip.compress(orjson.dumps({"Records": records}), mtime=0))
+    os.rename(tmp, final)
+
+
+async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
+    base = [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", source="s3.amazonaws.com")
+            for i in range(20)]
+    write_records(trail_path(tmp_path, when="20261120T1025Z", suffix="first00000000000"), base)
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        lst = app.events_list
+        assert len(app.view.rows) == 20 and lst.cursor_index == 0
+
+        await pilot.press("F")
+        assert app.follow
+        assert lst.cursor_index == 19
+        assert "FOLLOW" in status_text(app)
+        focused = app.focused
+        assert isinstance(focused, EventList)
+
+        new_ip = "203.0.113.250"
+        new_key = "AKIAFRESHKEY0001"
+        identity = {"type": "IAMUser", "principalId": "AIDANEW", "accountId": "111122223333",
+                    "arn": "arn:aws:iam::111122223333:user/mallory", "userName": "mallory",
+                    "accessKeyId": new_key}
+        _deliver(trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
+                 [event("CreateAccessKey", "2026-11-20T10:59:00Z", ip=new_ip,
+                        identity=identity, source="iam.amazonaws.com")])
+        await wait_for(pilot, lambda: app.view is not None and len(app.view.rows) == 21,
+                       10, what="the new event")
+        await settle(pilot)
+        assert len(app.store) == 21
+        newest = int(app.view.rows[-1])
+        assert app.store.value(newest, "ip") == new_ip
+        # Follow with the cursor at the end: the cursor moves to the newest row.
+        assert lst.cursor_index == 20 and lst.cursor_row == newest
+        assert app.query_one(DetailPane).row == newest
+        assert app.focused is focused
+        await wait_for(pilot, lambda: "21 / 21 events" in status_text(app), 3, what="status")
+        assert "/min" in status_text(app)
+        assert "new (N)" not in status_text(app)
+        # Values first seen while tailing are marked.
+        ip_code = app.store.values("ip").index(new_ip)
+        old_ip_code = app.store.values("ip").index("198.51.100.7")
+        assert ip_code in lst.fresh_codes["ip"]
+        assert old_ip_code not in lst.fresh_codes["ip"]
+        assert app.store.values("principal").index(identity["arn"]) in lst.fresh_codes["principal"]
+        assert app.store.values("key").index(new_key) in lst.fresh_codes["key"]
+        ip_facet = app.query_one(FacetPanel).lists[2]
+        assert ip_facet.field == "ip" and new_ip in ip_facet.fresh
+
+        # Scrolled away (g), with the filter bar focused: arrivals are counted, the
+        # cursor and the focus stay put.
+        await pilot.press("g")
+        assert lst.cursor_index == 0
+        first_row = lst.cursor_row
+        await pilot.press("slash", *"abc")
+        focused = app.focused
+        assert isinstance(focused, FilterInput)
+        _deliver(trail_path(tmp_path, when="20261120T1105Z", suffix="third00000000000"),
+                 [event("GetObject", "2026-11-20T11:01:00Z", source="s3.amazonaws.com"),
+                  event("GetObject", "2026-11-20T11:02:00Z", source="s3.amazonaws.com")])
+        await wait_for(pilot, lambda: len(app.view.rows) == 23, 10, what="two more events")
+        await settle(pilot)
+        assert lst.cursor_index == 0 and lst.cursor_row == first_row
+        assert app.focused is focused and focused.value == "abc"
+        await wait_for(pilot, lambda: "+2 new (N)" in status_text(app), 3, what="+2 new")
+        assert "23 / 23 events" in status_text(app)
+
+        await pilot.press("escape", "N")
+        assert lst.cursor_index == 22
+        assert lst.cursor_row == int(app.view.rows[-1])
+        assert "new (N)" not in status_text(app)
+
+
+async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
+    base = [event("ListBuckets", f"2026-11-20T10:{i:02d}:00Z") for i in range(5)]
+    write_records(trail_path(tmp_path, when="20261120T1010Z", suffix="first00000000000"), base)
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        lst = app.events_list
+        await pilot.press("G")
+        assert lst.cursor_index == 4 and not app.follow
+        row = lst.cursor_row
+        # A new day folder: found by the watcher or the periodic rescan.
+        _deliver(trail_path(tmp_path, when="20261121T0005Z", suffix="second0000000000"),
+                 [event("ListBuckets", "2026-11-21T00:01:00Z")])
+        await wait_for(pilot, lambda: len(app.view.rows) == 6, 10, what="the new event")
+        await settle(pilot)
+        assert lst.cursor_row == row and lst.cursor_index == 4
+        await wait_for(pilot, lambda: "+1 new (N)" in status_text(app), 3, what="+1 new")
+        await pilot.press("N")
+        assert lst.cursor_index == 5
+        assert "new (N)" not in status_text(app)
