@@ -41,7 +41,7 @@ async def wait_loaded(pilot: Pilot, timeout: float = 20.0) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: is_loaded(app) and not app.store._pending, timeout,
                    what="the trail to load")
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
@@ -56,7 +56,14 @@ async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
     )
     await pilot.pause()
     # the detail pane follows the list cursor once it rests (see DETAIL_DELAY)
-    await wait_for(pilot, lambda: app._detail_timer is None, timeout, step=0.02,
+    from widgets.detail import DetailPane
+
+    def detail_synced() -> bool:
+        return app._detail_timer is None and (
+            app.query_one(DetailPane).row == app.events_list.cursor_row
+        )
+
+    await wait_for(pilot, detail_synced, timeout, step=0.02,
                    what="the detail pane to follow the cursor")
     await pilot.pause()
 
