@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
-from tests.trailgen import REALDATA, event, seed_events, trail_path, write_records
+from tests.trailgen import REALDATA, SEEDS, event, seed_events, trail_path, write_records
 from tui.core import loader
 from tui.core.batch import CONFLICT, HOSTILE, parse_file
 from tui.core.discovery import discover
@@ -138,6 +138,7 @@ def test_identity_types_principal_and_credential_kind(tmp_path):
     assert [e["eventName"] for e in rows_where(store, "key:ASIA1")] == ["E-role-session"]
 
 
+@pytest.mark.skipif(not SEEDS.exists(), reason="shared seeds not present")
 def test_seed_events_from_cloudtrail_docs(tmp_path):
     seeds = seed_events()
     assert len(seeds) == 2
