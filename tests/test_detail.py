@@ -14,6 +14,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets.tree import TreeNode
 
+from tests.trailgen import REALDATA
+from tests.trailgen import SEEDS as _SEEDS
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.loader import load
 from tui.core.store import Store
@@ -31,8 +33,8 @@ from widgets.messages import CopyRequest, FilterRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
-SEEDS = Path("/work/shared/seeds")
-REAL = Path("/work/shared/realdata")
+SEEDS = _SEEDS
+REAL = REALDATA
 SIZE = (100, 40)
 ACCOUNT = "111122223333"
 

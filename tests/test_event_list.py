@@ -13,6 +13,7 @@ import orjson
 import pytest
 from textual.app import App, ComposeResult
 
+from tests.trailgen import REALDATA
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.loader import load
 from tui.core.normalize import format_time
@@ -22,7 +23,7 @@ from widgets.messages import EventHighlighted
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
-FALLBACK = Path("/work/shared/realdata/grycap-cloudtrail-tracker")
+FALLBACK = REALDATA / "grycap-cloudtrail-tracker"
 SIZE = (120, 30)
 
 
