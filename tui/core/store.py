@@ -558,13 +558,6 @@ class Store:
             return self.order
         return self.order[mask[self.order]]
 
-    def distinct(self, field: str, mask: np.ndarray | None = None) -> int:
-        """How many distinct values the field has among the masked rows."""
-        col = self._codes[FIELD_INDEX[field]].view
-        if mask is not None:
-            col = col[mask]
-        return int(np.count_nonzero(np.bincount(col, minlength=1)))
-
     def in_time_order(self, rows: np.ndarray) -> np.ndarray:
         """`rows` sorted like the store order (time, eventID, arrival)."""
         rows = np.asarray(rows, np.int64)
@@ -579,6 +572,13 @@ class Store:
         self, field: str, mask: np.ndarray | None = None, top: int | None = None
     ) -> list[tuple[str, int]]:
         """(value, count) pairs, most frequent first (ties by value)."""
+        return self.facet(field, mask, top)[0]
+
+    def facet(
+        self, field: str, mask: np.ndarray | None = None, top: int | None = None
+    ) -> tuple[list[tuple[str, int]], int]:
+        """The top (value, count) pairs and the number of distinct values, from one
+        bincount."""
         f = FIELD_INDEX[field]
         col = self._codes[f].view
         if mask is not None:
@@ -586,11 +586,12 @@ class Store:
         vals = self.dicts[f].values
         bc = np.bincount(col, minlength=len(vals))
         nz = np.flatnonzero(bc)
+        distinct = len(nz)
         if top is not None and len(nz) > top:
             part = np.argpartition(-bc[nz], top)[:top]
             nz = nz[part]
         order = sorted(nz.tolist(), key=lambda c: (-int(bc[c]), vals[c]))
-        return [(vals[c], int(bc[c])) for c in order]
+        return [(vals[c], int(bc[c])) for c in order], distinct
 
     def time_range(self, mask: np.ndarray | None = None) -> tuple[int, int] | None:
         t = self._times.view if mask is None else self._times.view[mask]
