@@ -173,6 +173,7 @@ class TrailscopeApp(App[int]):
         self.set_interval(1.0, self._tick)
         if self._preloaded:
             self.request_view()
+            self._settle_gc()
             if self.watch:
                 self._start_tail()
         else:
@@ -309,8 +310,11 @@ class TrailscopeApp(App[int]):
                 self.notify(f"file rewritten in place: {clean(b.path)}", severity="warning",
                             markup=False, timeout=8)
             self.store.add(b)
-        self._pump()
+        # The 4 Hz pump commits: one view recompute per tick however many files land.
         self._update_status()
+
+    def on_unmount(self) -> None:
+        gc.enable()  # in case the app closes while still loading
 
     def _settle_gc(self) -> None:
         """After loading: everything alive now (store, widgets) lives long. Freezing it
@@ -318,6 +322,9 @@ class TrailscopeApp(App[int]):
         ~800k tracked objects paused the UI for 270 ms each (benchmarks/bench_app.py)."""
         gc.collect()
         gc.freeze()
+        # Rarer young collections: rendering churns through many small objects, and
+        # each collection walks them all.
+        gc.set_threshold(50_000, 20, 20)
         gc.enable()
 
     def _tick(self) -> None:
