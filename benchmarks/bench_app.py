@@ -1,0 +1,811 @@
+"""Explorer keypress latency, headless: time to first frame, load time, keypress -> frame.
+
+    python benchmarks/bench_app.py [--events 1000000] [--presses 60] [--filters 20]
+
+Starts `TrailscopeApp([trail], watch=False)` under `App.run_test(size=(160, 50))` on a
+synthetic trail (benchmarks/data/trail-N, generated on first use like bench_engine.py),
+waits until every event is loaded and the full view is on screen, then presses keys:
+list moves (`j`, `pagedown`, `G`, `g`), detail-tree moves (`down`/`up` with the tree
+focused), the filter bar (`/`, typing, `enter` on an indexed filter), `ctrl+x` (clear
+the filter: back to every event) and a facet pick (`enter` on a facet row). It prints
+p50/p95/max per action. A script, not a test: the numbers are only as steady as the
+machine.
+
+Two ways of timing a keypress are printed side by side.
+
+1. "Pilot": t0; `await pilot.press(key)`; for actions that end in the view worker
+   (filter apply, clear, facet pick) poll until the new view is applied (`app.view` is
+   the view of the new query with a newer seq, `app._view_running` False); then
+   `await pilot.pause()`; stop. `pilot.press` sends the key the way a terminal driver
+   does (`driver.send_message(Key)`), then waits for every widget's message queue to
+   drain and twice calls `wait_for_idle(0)`, which sleeps in 20 ms steps until the
+   process's CPU time stops advancing; `pilot.pause()` waits once more the same way
+   and then forces a screen update. So this number includes at least ~60 ms of the
+   harness's own sleeps. That floor is measured with a key that has no binding (`z`)
+   and printed as "Pilot floor".
+
+2. "frame": every frame is time-stamped. The screen renders from its 60 Hz update
+   timer (when a widget asked for a repaint) and hands the compositor update to
+   `App._display`, which is a no-op when headless; the benchmark wraps `_display` on
+   the app instance to first do what a real terminal driver does with the update
+   (`render_segments`: build the escape sequences; only writing them out is skipped)
+   and then record `perf_counter()`. A keypress's latency is the time from sending
+   the key to the end of the first frame in which (a) the action's effect is in the
+   app state and (b) the widgets that show it have no repaint, layout or scroll
+   pending (their flags, or an Update / Layout / UpdateScroll message still queued at
+   the screen), so that frame contains it. Two effects are timed per key:
+   "first frame": the primary effect, on the widget that shows it (the list cursor
+   moved; the new view is in the list; the character is in the input; the tree
+   cursor moved); "full effect": everything the key changes (for list moves and
+   filters also the detail pane showing the cursor's event, facets, timeline, status
+   line), with every widget on the screen except the key-hint Footer drawn. The two
+   differ because the list posts `EventHighlighted` and the detail pane is rebuilt
+   from it afterwards, usually in a later frame. "+footer" is the full effect with the
+   Footer included: Textual rebuilds it whenever the focus moves (`/`, filter apply).
+   Measured twice: while Pilot drives ("frame under Pilot"), and "direct": the key is
+   sent with the same `driver.send_message` call but without Pilot's sleeps, and the
+   app is left to settle (no frame for 30 ms, no view being computed) before the next
+   key. The direct numbers are the ones to compare with the target (keypress to updated
+   frame <= 50 ms p95 with 1M events); the verdict is printed for both effects.
+
+Full (generation 2) garbage collections stop the UI thread for a while with a million
+events loaded; the benchmark counts them (gc.callbacks) and marks how many direct
+samples overlapped one ("gc2"), since they make most of the tail.
+
+A breakdown of the direct samples follows: calls timed on the instances (the key to
+`_apply_view` starting = parse + view worker + message hop; `_apply_view` and its
+parts; `DetailPane.show`; Textual's layout + render of the screen).
+
+Nothing in the app is changed. Intrusions: the wrappers above (a few microseconds per
+call) and `FilterInput.cursor_blink = False` (a blinking cursor repaints every 0.5 s,
+which would only add noise to "the first frame after the key"). And, before the app
+starts, multiprocessing's resource tracker is started (see `start_resource_tracker`):
+without it the explorer cannot load a trail big enough for its parallel loader
+(>= 16 MiB), under Pilot or in a real terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+FILTERS = (
+    "service:s3.amazonaws.com",
+    "region:us-east-1",
+    'cred:role-session -error:"" region:us-east-1',
+)
+NOOP_KEY = "z"  # no binding anywhere in the explorer's list scope
+SETTLE_S = 0.03
+TIMEOUT_S = 60.0
+
+perf = time.perf_counter
+
+
+# --------------------------------------------------------------------- harness
+# Shared with bench_tail.py --app.
+
+
+class Probe:
+    """One keypress waiting for the frame that shows its effect.
+
+    `t_frame`: the end of the first frame where `ready()` holds and every one of
+    `widgets()` is drawn from its current state (see FrameClock.clean): the effect is on
+    screen. `t_all`: the same for every widget on the screen, the key-hint footer
+    included (it is rebuilt when the focus moves).
+    """
+
+    __slots__ = ("t0", "ready", "widgets", "t_frame", "t_all", "track_all", "done",
+                 "done_all", "label")
+
+    def __init__(self, t0: float, ready: Callable[[], bool],
+                 widgets: Callable[[], Iterable], label: str = "",
+                 track_all: bool = True) -> None:
+        self.t0 = t0
+        self.ready = ready
+        self.widgets = widgets
+        self.t_frame: float | None = None
+        self.t_all: float | None = None
+        self.track_all = track_all
+        self.done = asyncio.Event()
+        self.done_all = asyncio.Event()
+        self.label = label
+
+    @property
+    def ms(self) -> float | None:
+        return None if self.t_frame is None else (self.t_frame - self.t0) * 1000
+
+    @property
+    def ms_all(self) -> float | None:
+        return None if self.t_all is None else (self.t_all - self.t0) * 1000
+
+    async def wait(self, timeout: float = TIMEOUT_S, all_widgets: bool = False) -> bool:
+        try:
+            await asyncio.wait_for((self.done_all if all_widgets else self.done).wait(),
+                                   timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class FrameClock:
+    """Time-stamps every frame the (headless) app renders and resolves Probes."""
+
+    def __init__(self, app, encode: bool = True) -> None:
+        from textual._compositor import CompositorUpdate, LayoutUpdate
+        from textual.messages import Layout, Update, UpdateScroll
+
+        self.app = app
+        self.frames: list[float] = []
+        self.frame_cost: list[float] = []  # ms spent encoding each update (driver's share)
+        self.probes: list[Probe] = []
+        self.on_frame: list[Callable[[float], None]] = []
+        self._msg_types = (Update, Layout, UpdateScroll)
+        self._full = False
+        self._drawn: set[int] = set()
+        original = app._display
+
+        def display(screen, renderable) -> None:
+            if renderable is None or app._batch_count:
+                return original(screen, renderable)
+            t = perf()
+            if encode and isinstance(renderable, CompositorUpdate):
+                renderable.render_segments(app.console)
+            original(screen, renderable)
+            now = perf()
+            self.frames.append(now)
+            self.frame_cost.append((now - t) * 1000)
+            # Widgets repainted by this frame: their lines were rendered just now, from
+            # their current state (Widget.refresh clears a widget's line cache at once).
+            self._full = isinstance(renderable, LayoutUpdate)
+            self._drawn = {id(w) for w in getattr(screen, "_dirty_widgets", ())}
+            if self.probes:
+                self._check(now)
+            for fn in self.on_frame:
+                fn(now)
+
+        app._display = display  # instance attribute: the screen calls app._display(...)
+
+    def probe(self, t0: float, ready: Callable[[], bool],
+              widgets: Callable[[], Iterable] | None = None, label: str = "",
+              track_all: bool = True) -> Probe:
+        p = Probe(t0, ready, widgets if widgets is not None else self.effect_widgets, label,
+                  track_all)
+        self.probes.append(p)
+        return p
+
+    def all_widgets(self) -> list:
+        return list(self.app.screen.walk_children(with_self=False))
+
+    def effect_widgets(self) -> list:
+        """Every widget on the screen except the key-hint footer."""
+        from textual.widgets import Footer
+
+        skip = set()
+        for f in self.app.screen.query(Footer):
+            skip.update(id(w) for w in f.walk_children(with_self=True))
+        return [w for w in self.app.screen.walk_children(with_self=False) if id(w) not in skip]
+
+    def _check(self, now: float) -> None:
+        keep = []
+        for p in self.probes:
+            try:
+                if not p.ready():
+                    keep.append(p)
+                    continue
+                if p.t_frame is None and self.clean(p.widgets()):
+                    p.t_frame = now
+                    p.done.set()
+                if p.t_frame is not None and p.track_all and p.t_all is None \
+                        and self.clean(self.all_widgets()):
+                    p.t_all = now
+                    p.done_all.set()
+            except Exception:  # noqa: BLE001 - e.g. queried before the screen is composed
+                pass
+            if p.t_frame is None or (p.track_all and p.t_all is None):
+                keep.append(p)
+        self.probes = keep
+
+    def clean(self, widgets: Iterable) -> bool:
+        """Each widget is drawn from its current state: repainted by the frame being
+        shown, or with no repaint/layout/scroll waiting for a later frame."""
+        if self._full:
+            return True  # a full-screen update re-rendered every widget
+        ids = set()
+        for w in widgets:
+            if id(w) in self._drawn:
+                continue
+            if w._repaint_required or w._layout_required or w._scroll_required:
+                return False
+            ids.add(id(w))
+        queue = self.app.screen._message_queue  # textual._queue.Queue: a deque in .values
+        for m in list(queue.values):
+            if isinstance(m, self._msg_types):
+                target = getattr(m, "widget", None)
+                if target is None or id(target) in ids:
+                    return False
+        return True
+
+    async def settle(self, quiet: float = SETTLE_S, busy: Callable[[], bool] | None = None,
+                     timeout: float = TIMEOUT_S) -> None:
+        """Until no frame was drawn for `quiet` seconds (and `busy()` is False)."""
+        end = perf() + timeout
+        while perf() < end:
+            n = len(self.frames)
+            await asyncio.sleep(quiet)
+            if len(self.frames) == n and (busy is None or not busy()):
+                return
+
+
+def code_version() -> str:
+    """The commit the benchmark runs against (the app changes under active development)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (+ uncommitted changes)" if dirty else "")
+
+
+def detail_delay() -> float | None:
+    """The app's deliberate delay before the detail pane follows the list, if it has one."""
+    import tui.app
+
+    return getattr(tui.app, "DETAIL_DELAY", None)
+
+
+def time_calls(obj, name: str, sink: list[tuple[float, float]]) -> None:
+    """Record (start, end) of every call of obj.name (wrapped on the instance)."""
+    original = getattr(obj, name)
+
+    def wrapper(*a, **kw):
+        t = perf()
+        try:
+            return original(*a, **kw)
+        finally:
+            sink.append((t, perf()))
+
+    setattr(obj, name, wrapper)
+
+
+def time_outer_calls(obj, names: Iterable[str], sink: list[tuple[float, float]]) -> None:
+    """Like time_calls for several methods that call each other: outermost calls only."""
+    depth = [0]
+    for name in names:
+        original = getattr(obj, name)
+
+        def wrapper(*a, _original=original, **kw):
+            depth[0] += 1
+            t = perf()
+            try:
+                return _original(*a, **kw)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    sink.append((t, perf()))
+
+        setattr(obj, name, wrapper)
+
+
+def make_key(key: str):
+    """The Key event Pilot would send for `key` (same name and character rules)."""
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    original = REPLACED_KEYS.get(key, key)
+    try:
+        char = unicodedata.lookup(_get_unicode_name_from_key(original))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    return events.Key(key, char)
+
+
+def send_key(app, key: str) -> None:
+    """Send a key like the terminal driver (and Pilot) do, without waiting."""
+    ev = make_key(key)
+    ev.set_sender(app)
+    app._driver.send_message(ev)
+
+
+def pct(xs: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1) of a non-empty list."""
+    s = sorted(xs)
+    return s[max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))]
+
+
+def stats(xs: list[float]) -> dict | None:
+    if not xs:
+        return None
+    return {"n": len(xs), "p50": statistics.median(xs), "p95": pct(xs, 0.95), "max": max(xs)}
+
+
+def fmt_stats(s: dict | None, width: int = 7) -> str:
+    if s is None:
+        return " ".join(["-".rjust(width)] * 3)
+    return " ".join(f"{s[k]:{width}.1f}" for k in ("p50", "p95", "max"))
+
+
+async def wait_until(pred: Callable[[], bool], timeout: float = TIMEOUT_S,
+                     step: float = 0.001) -> bool:
+    end = perf() + timeout
+    while perf() < end:
+        try:
+            if pred():
+                return True
+        except Exception:  # noqa: BLE001 - app not composed yet
+            pass
+        await asyncio.sleep(step)
+    return False
+
+
+# --------------------------------------------------------------------- benchmark
+class Bench:
+    def __init__(self, app, pilot, clock: FrameClock) -> None:
+        from tui.app import FacetPanel
+        from widgets.detail import DetailPane
+
+        self.app = app
+        self.pilot = pilot
+        self.clock = clock
+        self.lst = app.events_list
+        self.detail = app.query_one(DetailPane)
+        self.facets = app.query_one(FacetPanel)
+        self.results: dict[str, dict[str, list[float]]] = {}
+        self.timeouts: dict[str, int] = {}
+        # Where the time of a "direct" sample goes: calls timed on the instances.
+        from widgets.timeline import Timeline
+
+        self.spans: dict[str, list[tuple[float, float]]] = {
+            "_apply_view": [], "EventList.set_rows": [], "FacetPanel.set_all": [],
+            "Timeline.set_data": [], "DetailPane.show": [], "screen layout+render": [],
+        }
+        time_outer_calls(app.screen, ("_refresh_layout", "_compositor_refresh"),
+                         self.spans["screen layout+render"])
+        time_calls(app, "_apply_view", self.spans["_apply_view"])
+        time_calls(self.lst, "set_rows", self.spans["EventList.set_rows"])
+        time_calls(self.facets, "set_all", self.spans["FacetPanel.set_all"])
+        time_calls(app.query_one(Timeline), "set_data", self.spans["Timeline.set_data"])
+        time_calls(self.detail, "show", self.spans["DetailPane.show"])
+        self.breakdown: dict[str, list[dict[str, float]]] = {}
+        # Full (generation 2) garbage collections: they stop the UI thread.
+        self.gc2: list[tuple[float, float]] = []
+        self.gc_hits: dict[str, int] = {}
+        self._gc_start: float | None = None
+        gc.callbacks.append(self._gc_callback)
+
+    def _rec(self, action: str, kind: str, ms: float | None) -> None:
+        r = self.results.setdefault(
+            action,
+            {"pilot": [], "frame_pilot": [], "frame_first": [], "frame": [], "frame_all": []})
+        if ms is None:
+            self.timeouts[f"{action} ({kind})"] = self.timeouts.get(f"{action} ({kind})", 0) + 1
+        else:
+            r[kind].append(ms)
+
+    def _busy(self) -> bool:
+        app = self.app
+        return app._view_running or app._view_dirty or bool(app.store._pending)
+
+    async def sample(self, action: str, key: str, ready: Callable[[], bool], mode: str,
+                     *, first: Callable[[], bool] | None = None,
+                     first_widgets: Callable[[], Iterable] | None = None,
+                     frame: bool = True, wait_state: bool = False) -> None:
+        """One keypress, timed by `mode` ("pilot" or "direct").
+
+        `ready`: the whole effect is in the app state (e.g. cursor moved *and* the detail
+        pane shows the new row); checked with every widget but the footer. `first`: the
+        primary effect only (e.g. the cursor moved), checked with `first_widgets` (e.g.
+        the list) -- the first frame that shows the key at all.
+        """
+        if mode == "pilot":
+            t0 = perf()
+            probe = self.clock.probe(t0, ready, label=action) if frame else None
+            await self.pilot.press(key)
+            if wait_state and not await wait_until(ready):
+                self._rec(action, "pilot", None)
+                return
+            await self.pilot.pause()
+            self._rec(action, "pilot", (perf() - t0) * 1000)
+            if probe is not None:
+                await probe.wait(5.0)
+                if probe in self.clock.probes:
+                    self.clock.probes.remove(probe)
+                self._rec(action, "frame_pilot", probe.ms)
+            return
+        await self.clock.settle(busy=self._busy)
+        t0 = perf()
+        pfirst = (self.clock.probe(t0, first, first_widgets, label=action, track_all=False)
+                  if first is not None else None)
+        probe = self.clock.probe(t0, ready, label=action)
+        send_key(self.app, key)
+        await probe.wait()
+        await probe.wait(5.0, all_widgets=True)
+        for p in (pfirst, probe):
+            if p is not None and p in self.clock.probes:
+                self.clock.probes.remove(p)
+        self._rec(action, "frame_first", (pfirst or probe).ms)
+        self._rec(action, "frame", probe.ms)
+        self._rec(action, "frame_all", probe.ms_all)
+        if probe.ms is None:
+            return
+        if any(t0 <= s <= probe.t_frame or s <= t0 <= e for s, e in self.gc2):
+            self.gc_hits[action] = self.gc_hits.get(action, 0) + 1
+        parts: dict[str, float] = {}
+        applies = [a for a in self.spans["_apply_view"] if t0 <= a[0] <= probe.t_frame]
+        if applies:
+            parts["key -> view ready (worker)"] = (applies[0][0] - t0) * 1000
+        for name, spans in self.spans.items():
+            parts[name] = sum(e - s for s, e in spans if t0 <= s <= probe.t_frame) * 1000
+        self.breakdown.setdefault(action, []).append(parts)
+
+    # -------------------------------------------------------------- predicates
+    def moved(self, before: int) -> Callable[[], bool]:
+        lst, detail = self.lst, self.detail
+        return lambda: lst.cursor_index != before and detail.row == lst.cursor_row
+
+    def moved_first(self, before: int) -> Callable[[], bool]:
+        lst = self.lst
+        return lambda: lst.cursor_index != before
+
+    def list_only(self) -> list:
+        return [self.lst]
+
+    def view_applied(self, text: str, seq0: int, detail: bool = True) -> Callable[[], bool]:
+        app, lst, pane = self.app, self.lst, self.detail
+
+        def ready() -> bool:
+            v = app.view
+            return (
+                v is not None and v.seq > seq0 and v.seq == app._view_seq
+                and not app._view_running and not app._view_dirty
+                and v.query.text == text and v.query is app.query_obj
+                and (not detail or pane.row == lst.cursor_row)
+            )
+
+        return ready
+
+    def _gc_callback(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_start = perf()
+        elif self._gc_start is not None:
+            self.gc2.append((self._gc_start, perf()))
+            self._gc_start = None
+
+    def close(self) -> None:
+        if self._gc_callback in gc.callbacks:
+            gc.callbacks.remove(self._gc_callback)
+
+    # ------------------------------------------------------------------ actions
+    async def noop(self, n: int, mode: str) -> None:
+        for _ in range(n):
+            await self.sample(f"no-op key ({NOOP_KEY!r}, no binding)", NOOP_KEY, lambda: True,
+                              mode, frame=False)
+
+    async def list_moves(self, key: str, n: int, mode: str, action: str) -> None:
+        await self.focus(self.lst)
+        for _ in range(n):
+            before = self.lst.cursor_index
+            if key in ("j", "pagedown") and self.lst.at_end:
+                await self.sample("(reset)", "g", self.moved(before), mode)
+                before = self.lst.cursor_index
+            await self.sample(action, key, self.moved(before), mode,
+                              first=self.moved_first(before), first_widgets=self.list_only)
+
+    async def ends(self, n: int, mode: str) -> None:
+        await self.focus(self.lst)
+        for i in range(n):
+            before = self.lst.cursor_index
+            key = "G" if before == 0 else "g"
+            await self.sample(f"list {key} ({'last' if key == 'G' else 'first'})", key,
+                              self.moved(before), mode, first=self.moved_first(before),
+                              first_widgets=self.list_only)
+
+    async def detail_moves(self, n: int, mode: str) -> None:
+        d = self.detail
+        await self.focus(d)
+        down = True
+        for _ in range(n):
+            cur = d.cursor_line
+            if down and cur >= d.last_line:
+                down = False
+            elif not down and cur <= 0:
+                down = True
+            key = "down" if down else "up"
+            expected = cur + (1 if down else -1)
+            await self.sample("detail tree down/up", key,
+                              lambda e=expected: d.cursor_line == e, mode)
+
+    async def filter_apply(self, text: str, mode: str) -> None:
+        app = self.app
+        await self.focus(self.lst)
+        inp = app.filter_input
+        await self.sample("focus filter (/)", "slash", lambda: inp.has_focus, mode)
+        typed = ""
+        for ch in text:
+            typed += ch
+            await self.sample("filter typing (1 char)", ch,
+                              lambda t=typed: inp.value == t, mode)
+        seq0 = app._view_seq
+        await self.sample("filter apply (enter, indexed)", "enter",
+                          self.view_applied(text, seq0), mode, wait_state=True,
+                          first=self.view_applied(text, seq0, detail=False),
+                          first_widgets=self.list_only)
+
+    async def clear_filter(self, mode: str) -> None:
+        seq0 = self.app._view_seq
+        await self.sample("clear filter (ctrl+x, all events)", "ctrl+x",
+                          self.view_applied("", seq0), mode, wait_state=True,
+                          first=self.view_applied("", seq0, detail=False),
+                          first_widgets=self.list_only)
+
+    async def facet_pick(self, index: int, mode: str) -> None:
+        from tui.core.query import add_term
+
+        app = self.app
+        await self.focus(self.lst)
+        await self.clear_filter(mode)
+        fl = self.facets.lists[0]
+        await self.focus(fl._list)
+        rows = fl.rows
+        fl._list.highlighted = index % max(1, min(10, len(rows)))
+        await self.pilot.pause()
+        value = fl.highlighted_value
+        expected = add_term(app.query_obj.text, fl.field, value, False)
+        seq0 = app._view_seq
+        await self.sample("facet pick (enter)", "enter", self.view_applied(expected, seq0),
+                          mode, wait_state=True,
+                          first=self.view_applied(expected, seq0, detail=False),
+                          first_widgets=self.list_only)
+
+    async def focus(self, widget) -> None:
+        if not widget.has_focus:
+            widget.focus()
+            await self.pilot.pause()
+            await self.clock.settle(busy=self._busy)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker before Textual redirects stderr.
+
+    The explorer's loader parses big trails (>= 16 MiB) in a spawn Pool. The first Pool
+    of a process starts the resource tracker, passing it `sys.stderr.fileno()`; inside
+    a running Textual app stderr is Textual's capture object whose fileno() is -1, so
+    the Pool fails with "ValueError: bad value(s) in fds_to_keep" and the load worker
+    dies (the app then shows "loading..." forever). It happens with `app.run()` in a
+    real terminal too. Starting the tracker first -- as any process that used
+    multiprocessing before opening the explorer would have -- sidesteps it.
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
+async def wait_loaded(app, probe: Probe, timeout: float = 600.0) -> float:
+    """Frame time at which the fully loaded view was first on screen."""
+    end = perf() + timeout
+    while perf() < end:
+        if await probe.wait(0.5):
+            return probe.t_frame
+        if app._exception is not None:
+            raise SystemExit(f"the app failed while loading: {app._exception!r}")
+    raise SystemExit(f"the trail did not finish loading in {timeout:.0f} s")
+
+
+async def run(args) -> dict:
+    from benchmarks.bench_engine import ensure_data
+    from tui.app import TrailscopeApp
+
+    trail = ensure_data(args.events, Path(args.data_dir))
+    start_resource_tracker()
+    app = TrailscopeApp([str(trail)], watch=False)
+    clock = FrameClock(app)
+    out: dict = {"events_requested": args.events, "trail": str(trail),
+                 "code": code_version(), "detail_delay_s": detail_delay()}
+
+    def fully_loaded() -> bool:
+        v = app.view
+        return (
+            not app.loading and v is not None and not app._view_running
+            and not app._view_dirty and not app.store._pending and app._inflight == 0
+            and v.generation == app.store.generation
+            and len(app.events_list.rows) == len(app.store)
+        )
+
+    loaded_probe = clock.probe(perf(), fully_loaded, label="loaded")
+    t_start = perf()
+    loaded_probe.t0 = t_start
+    w, h = (int(x) for x in args.size.split("x"))
+    async with app.run_test(size=(w, h)) as pilot:
+        t_ready = perf()
+        await pilot.pause()
+        t_pause = perf()
+        app.filter_input.cursor_blink = False
+        first = clock.frames[0] if clock.frames else None
+        t_loaded = await wait_loaded(app, loaded_probe)
+        out.update(
+            events=len(app.store), files=len(app.store.files),
+            first_frame_s=None if first is None else first - t_start,
+            run_test_ready_s=t_ready - t_start, first_pause_s=t_pause - t_start,
+            loaded_s=t_loaded - t_start,
+            frames_during_load=sum(1 for f in clock.frames if f <= t_loaded),
+            encode_ms_median=statistics.median(clock.frame_cost) if clock.frame_cost else None,
+        )
+        print(f"\n== explorer, {out['events']:,} events ({out['files']:,} files), "
+              f"{w}x{h} headless; code {out['code']} ==")
+        print(f"first frame (screen composed, 'loading…'):  {out['first_frame_s']:.3f} s"
+              f"   [run_test ready {out['run_test_ready_s']:.3f} s, first pilot.pause() "
+              f"returned {out['first_pause_s']:.3f} s]")
+        print(f"fully loaded (all events committed, full view on screen): "
+              f"{out['loaded_s']:.2f} s  ({out['events'] / out['loaded_s']:,.0f} events/s, "
+              f"{out['frames_during_load']} frames drawn while loading)")
+        await clock.settle()
+        t = perf()
+        freed = gc.collect()
+        t1 = perf()
+        gc.collect()
+        out["gc_collect_after_load_ms"] = [(t1 - t) * 1000, (perf() - t1) * 1000, freed]
+        print(f"gc.collect() once loaded: {out['gc_collect_after_load_ms'][0]:.0f} ms (freed "
+              f"{freed:,}), again at once: {out['gc_collect_after_load_ms'][1]:.0f} ms; "
+              f"{len(gc.get_objects()):,} tracked objects")
+        await clock.settle()
+
+        b = Bench(app, pilot, clock)
+        objects_before = len(gc.get_objects())
+        t_meas = perf()
+        n = args.presses
+        await b.noop(n, "pilot")
+        for mode in ("pilot", "direct"):
+            await b.list_moves("j", n, mode, "list j (down)")
+        for mode in ("pilot", "direct"):
+            await b.list_moves("pagedown", n, mode, "list pagedown")
+        for mode in ("pilot", "direct"):
+            await b.ends(n, mode)
+        for mode in ("pilot", "direct"):
+            await b.detail_moves(n, mode)
+        for mode in ("pilot", "direct"):
+            for i in range(args.filters):
+                await b.filter_apply(FILTERS[i % len(FILTERS)], mode)
+        for mode in ("pilot", "direct"):
+            for i in range(args.filters):
+                await b.facet_pick(i, mode)
+        b.close()
+        for d in (b.results, b.breakdown, b.gc_hits):
+            d.pop("(reset)", None)
+        pauses = [(e - s_) * 1000 for s_, e in b.gc2]
+        out["gc"] = {
+            "tracked_objects_before": objects_before,
+            "tracked_objects_after": len(gc.get_objects()),
+            "gen2_collections": len(pauses), "measure_s": perf() - t_meas,
+            "gen2_pause_ms": stats(pauses), "samples_hit": b.gc_hits,
+        }
+        out["frame_encode_ms_median"] = statistics.median(clock.frame_cost)
+        out["actions"] = {a: {k: stats(v) for k, v in r.items()} for a, r in b.results.items()}
+        out["breakdown_ms_median"] = {
+            a: {k: statistics.median(d.get(k, 0.0) for d in rows)
+                for k in dict.fromkeys(k for d in rows for k in d)}
+            for a, rows in b.breakdown.items()
+        }
+        out["timeouts"] = b.timeouts
+    return out
+
+
+def report(out: dict) -> None:
+    acts = out["actions"]
+    hits = out["gc"]["samples_hit"]
+    floor = acts.get(f"no-op key ({NOOP_KEY!r}, no binding)", {}).get("pilot")
+    print("\nkeypress latency, ms  (n = Pilot samples / direct samples)")
+    h3, h2 = "p50     p95     max", "p50     p95"
+    print(f"{'action':34s} {'n':>7s}  {'Pilot press+pause':^23s}  {'under Pilot':^15s}"
+          f"  {'first frame (direct)':^23s}  {'full effect (direct)':^23s}  {'+footer':>7s}"
+          f"  {'gc2':>3s}")
+    print(f"{'':34s} {'':7s}  {h3:>23s}  {h2:>15s}  {h3:>23s}  {h3:>23s}  {'p95':>7s}")
+
+    def two(d: dict | None) -> str:
+        return " ".join(["-".rjust(7)] * 2) if d is None else f"{d['p50']:7.1f} {d['p95']:7.1f}"
+
+    for a, r in acts.items():
+        n_p = r["pilot"]["n"] if r["pilot"] else 0
+        n_d = r["frame"]["n"] if r["frame"] else 0
+        fa = r.get("frame_all")
+        print(f"{a:34s} {n_p:>3d}/{n_d:<3d}  {fmt_stats(r['pilot'])}  {two(r['frame_pilot'])}  "
+              f"{fmt_stats(r['frame_first'])}  {fmt_stats(r['frame'])}  "
+              f"{fa['p95'] if fa else float('nan'):7.1f}  {hits.get(a, 0):3d}")
+    print("  Pilot press+pause: await pilot.press(key); [poll until the view is applied];"
+          " await pilot.pause().")
+    print("  under Pilot: key -> full-effect frame, in the Pilot pass.")
+    print("  first frame: key -> first frame showing the key's primary effect (list cursor moved /"
+          " new view in the list /\n    character in the input / tree cursor moved), that widget"
+          " drawn.")
+    print("  full effect: key -> first frame with everything it changes drawn (for list moves and"
+          " filters: the detail\n    pane shows the cursor's event; facets, timeline, status) --"
+          " every widget but the key-hint footer.")
+    print("  +footer: the same including the footer (rebuilt when the focus moves).  gc2: direct"
+          " samples during which a\n    full (generation 2) garbage collection ran.")
+    if out.get("detail_delay_s"):
+        print(f"  The app updates the detail pane (and the timeline's cursor) only once the list"
+              f" cursor has rested\n    DETAIL_DELAY = {out['detail_delay_s'] * 1000:.0f} ms: the full"
+              f" effect of a list move includes that deliberate wait.")
+    g = out["gc"]
+    gp = g["gen2_pause_ms"]
+    print(f"\nfull GCs while measuring: {g['gen2_collections']} in {g['measure_s']:.0f} s, pause "
+          + ("-" if gp is None else f"p50 {gp['p50']:.0f} ms, max {gp['max']:.0f} ms")
+          + f"; tracked objects {g['tracked_objects_before']:,} -> {g['tracked_objects_after']:,}")
+    if floor:
+        print(f"Pilot floor (press + pause of a key with no binding): p50 {floor['p50']:.1f} ms,"
+              f" p95 {floor['p95']:.1f} ms: the harness's own sleeps (wait_for_idle, 20 ms steps),"
+              f" not app work")
+    print(f"encoding one frame's escape sequences (the driver's share, included in 'frame'): "
+          f"median {out['frame_encode_ms_median']:.2f} ms")
+    bd = out["breakdown_ms_median"]
+    cols = ["key -> view ready (worker)", "_apply_view", "EventList.set_rows",
+            "FacetPanel.set_all", "Timeline.set_data", "DetailPane.show",
+            "screen layout+render"]
+    short = ["key->view ready", "_apply_view", "set_rows", "facets.set_all", "timeline",
+             "detail.show", "layout+render"]
+    print("\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
+          " to _apply_view starting\n(parse, view worker thread, message hop); _apply_view includes"
+          " set_rows, facets.set_all and timeline.set_data;\nlayout+render: Textual's"
+          " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):")
+    print(f"{'action':36s} " + " ".join(f"{c:>15s}" for c in short))
+    for a, d in bd.items():
+        if not any(d.get(c, 0) >= 0.05 for c in cols):
+            continue
+        print(f"{a:36s} " + " ".join(
+            f"{d[c]:15.1f}" if c in d else f"{'-':>15s}" for c in cols))
+    if out["timeouts"]:
+        print(f"timeouts (no matching frame within {TIMEOUT_S:.0f} s, or 5 s for +footer):"
+              f" {out['timeouts']}")
+    keys = [a for a in acts if a.startswith(("list ", "filter apply"))]
+    print(f"\ntarget: keypress -> updated frame <= 50 ms p95 with {out['events']:,} events (list"
+          f" moves and indexed filter apply):")
+    for col, label in (("frame_first", "first frame showing the key"),
+                       ("frame", "full effect (detail pane etc.)")):
+        worst = max((acts[a][col]["p95"], a) for a in keys if acts[a][col])
+        print(f"  {label}: worst p95 {worst[0]:.1f} ms [{worst[1]}] -> "
+              f"{'met' if worst[0] <= 50 else 'NOT met'}")
+    over = [(a, r["frame"]["p95"]) for a, r in acts.items() if r["frame"] and r["frame"]["p95"] > 50]
+    if over:
+        print("  full effect above 50 ms p95: " + "; ".join(f"{a} {v:.0f} ms" for a, v in over))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--presses", type=int, default=60, help="samples per key action and mode")
+    ap.add_argument("--filters", type=int, default=20,
+                    help="filter applies and facet picks per mode (each filter is typed)")
+    ap.add_argument("--size", default="160x50")
+    ap.add_argument("--data-dir", default=str(HERE / "data"))
+    ap.add_argument("--json", help="also write results here")
+    args = ap.parse_args()
+    out = asyncio.run(run(args))
+    report(out)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
