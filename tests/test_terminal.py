@@ -44,9 +44,13 @@ def test_hostile_trail_in_tmux_keeps_screen_and_title_intact(tmp_path):
               sourceIPAddress="[@click=app.quit]", errorCode="[bold]Denied[/bold]"),
     ]
     write_records(trail_path(tmp_path), recs)
+    for k in range(4):  # enough files for the parallel loader (forced on below)
+        write_records(trail_path(tmp_path, suffix=f"{k:016d}"), [event(f"More{k}", "2026-11-20T09:00:00Z")])
     session = f"ts-{uuid.uuid4().hex[:8]}"
     cmd = f"{sys.executable} -m tui {tmp_path} --no-follow"
-    env_cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color {cmd}"  # pytest sets them
+    # Parser processes forced on: starting them under Textual's redirected stderr
+    # once left the app stuck on "loading..." (multiprocessing's resource tracker).
+    env_cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color TRAILSCOPE_PARALLEL_MIN_BYTES=0 {cmd}"  # pytest sets them
     # Size the window first, then start the app in it (a detached session may start
     # at tmux's default 80x24 whatever -x/-y say).
     tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", "sleep 120")
@@ -55,7 +59,7 @@ def test_hostile_trail_in_tmux_keeps_screen_and_title_intact(tmp_path):
         tmux("resize-window", "-t", session, "-x", "200", "-y", "50")
         tmux("respawn-pane", "-k", "-t", session, env_cmd)
         tmux("select-pane", "-t", session, "-T", "trailscope-test")
-        screen = wait_for(session, "2 / 2 events")
+        screen = wait_for(session, "6 / 6 events")
         # the list shows the hostile event name with visible escapes, brackets literal
         assert "Evil\\x1b[2J[/x]" in screen, screen
         # go to the hostile event: the detail pane shows the UA escaped, the IP literal
@@ -70,7 +74,7 @@ def test_hostile_trail_in_tmux_keeps_screen_and_title_intact(tmp_path):
         time.sleep(0.5)  # the filter bar takes focus
         tmux("send-keys", "-t", session, "-l", "has:controls")
         tmux("send-keys", "-t", session, "Enter")
-        screen = wait_for(session, "1 / 2 events")
+        screen = wait_for(session, "1 / 6 events")
         assert "filter has:controls" in screen
         # nothing changed the pane title, and the screen was not cleared by ESC[2J
         assert tmux("display-message", "-p", "-t", session, "#{pane_title}").strip() == "trailscope-test"

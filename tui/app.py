@@ -113,6 +113,14 @@ class TrailscopeApp(App[int]):
         rescan_s: float = 5.0,
     ) -> None:
         super().__init__()
+        # Parser processes need multiprocessing's resource tracker, which is started
+        # with stderr's file descriptor; once Textual runs, stderr is redirected to an
+        # object whose fileno() is -1 and starting it fails ("bad value(s) in
+        # fds_to_keep"), leaving the app on "loading..." for trails over 16 MiB.
+        # Start it now, while stderr is real.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
         self.paths = list(paths)
         self.watch = watch
         self.poll = poll

@@ -19,7 +19,7 @@ from .reader import DEFAULT_MAX_BYTES
 from .store import Store
 
 # Below this many bytes on disk, process start-up costs more than it saves.
-PARALLEL_MIN_BYTES = 16 << 20
+PARALLEL_MIN_BYTES = int(os.environ.get("TRAILSCOPE_PARALLEL_MIN_BYTES", 16 << 20))
 
 
 @dataclass(slots=True)
