@@ -40,7 +40,6 @@ from .actions import ACTIONS, SCOPES, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.loader import iter_batches, record_discovery
-from .core.normalize import NO_TIME
 from .core.query import Query, QueryError, add_term, parse, time_range_term
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
@@ -627,7 +626,3 @@ class TrailscopeApp(App[int]):
             s.rate_per_min = None
         self.query_one(StatusLine).show(s)
 
-
-def first_time(times: np.ndarray) -> int | None:
-    t = times[times != NO_TIME]
-    return int(t.min()) if len(t) else None

@@ -547,10 +547,6 @@ class Store:
             return json.loads(raw)
         return orjson.loads(raw)
 
-    def iter_canonical(self, rows: Iterable[int]) -> Iterator[bytes]:
-        for r in rows:
-            yield self.canonical(int(r))
-
     # ------------------------------------------------------------------ views
     def ordered(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Rows (optionally only those in `mask`) in time order."""
