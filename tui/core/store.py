@@ -18,7 +18,7 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
