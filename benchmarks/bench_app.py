@@ -192,10 +192,8 @@ class FrameClock:
 
     def effect_widgets(self) -> list:
         """Every widget on the screen except the key-hint footer."""
-        from textual.widgets import Footer
-
         skip = set()
-        for f in self.app.screen.query(Footer):
+        for f in self.app.screen.query("Footer, KeyHints"):
             skip.update(id(w) for w in f.walk_children(with_self=True))
         return [w for w in self.app.screen.walk_children(with_self=False) if id(w) not in skip]
 

@@ -497,3 +497,33 @@ async def test_million_rows(store: Store) -> None:
         f"end key {t_end * 1e3:.1f} ms, set_rows keep {t_keep * 1e3:.1f} ms, "
         f"set_rows nearest {t_nearest * 1e3:.1f} ms, jump_to_time {t_jump * 1e3:.2f} ms"
     )
+
+
+async def test_new_rows_repaint_without_laying_out_the_screen(store: Store) -> None:
+    """Changing the row count updates the scrollbar and scroll range without a screen
+    layout (QuietScroll): layouts re-render every widget and cost ~17 ms each."""
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.ordered()
+        el.set_rows(order)
+        await pilot.pause()
+        layouts = []
+        original = app.screen._refresh_layout
+        app.screen._refresh_layout = lambda *a, **k: (layouts.append(1), original(*a, **k))
+        for n in (len(order) // 2, len(order), 200):
+            el.set_rows(order[:n])
+            await pilot.pause()
+            assert el.vertical_scrollbar.window_virtual_size == n + 1
+            await pilot.press("end")
+            await pilot.pause()
+            assert el.cursor_index == n - 1
+            assert el.scroll_offset.y == el.max_scroll_y == n + 1 - el.scrollable_content_region.height
+            last = int(order[n - 1])
+            assert format_time(store.time_ms(last))[:19] in screen_lines(el)[-1]
+        assert layouts == []
+        # Fewer rows than the screen: the scrollbar goes, which does need a layout.
+        el.set_rows(order[:3])
+        await pilot.pause()
+        assert not el.show_vertical_scrollbar
+        assert len(layouts) >= 1

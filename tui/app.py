@@ -5,9 +5,10 @@ State lives here and flows down: the Store, the current Query, the current view
 
 Threads: files are parsed by `loader.iter_batches` in a worker thread (which fans out
 to processes) and arrive as messages; a 4 Hz pump on the UI thread commits them into
-the store. View computation (filter, order, facet counts) runs in a thread worker; the
-pump never commits while one runs, so the store only changes on the UI thread while
-nobody else reads it.
+the store. Views (filter, order, facet counts: `core.view`) are computed on the UI
+thread, except free text not yet cached, which runs in a thread worker; the pump never
+commits while one runs, so the store only changes on the UI thread while nobody else
+reads it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from textual import on, work
@@ -26,12 +26,12 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from widgets.detail import DetailPane
 from widgets.event_list import EventList
 from widgets.facets import FacetList, FacetPanel
 from widgets.filter_bar import FilterBar, FilterInput
+from widgets.key_hints import KeyHints
 from widgets.messages import CopyRequest, EventHighlighted, FilterRequest, TimeRangeRequest
 from widgets.status import StatusInfo, StatusLine
 from widgets.timeline import Timeline
@@ -45,10 +45,12 @@ from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
+from .core.view import View, compute_view, top_values
 from .screens import HelpScreen, JumpScreen, SkippedScreen
 from .timeparse import parse_jump_time
 
 FACET_TOP = 60
+SYNC_TEXT_FILES = 64  # free text over more unsearched files than this uses a thread
 PUMP_SECONDS = 0.25
 DETAIL_DELAY = 0.03  # seconds the list cursor rests before the detail pane follows
 FRESH_FIELDS = ("ip", "principal", "key", "ua")  # never-seen values are highlighted
@@ -72,19 +74,6 @@ class BatchesReady(Message):
         super().__init__()
         self.batches = batches
         self.done = done
-
-
-@dataclass(slots=True)
-class View:
-    seq: int
-    query: Query
-    mask: np.ndarray
-    rows: np.ndarray
-    counts: dict[str, list[tuple[str, int]]]
-    distinct: dict[str, int]
-    times: np.ndarray
-    errors: np.ndarray
-    generation: int
 
 
 class ViewReady(Message):
@@ -163,7 +152,7 @@ class TrailscopeApp(App[int]):
                     yield Timeline(id="timeline")
                 yield DetailPane(self.store, id="detail")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyHints(id="keys")
 
     def on_mount(self) -> None:
         if not self._preloaded:
@@ -358,40 +347,55 @@ class TrailscopeApp(App[int]):
 
     # ------------------------------------------------------------------- view
     def request_view(self) -> None:
+        """Recompute the view for the current filter and store. Indexed filters take a
+        few ms even at a million events, so they run right here: a thread would only
+        fight the renderer for the GIL (measured: ~70 ms key -> view at 100k). Free
+        text that is not cached yet (a second or more) goes to a worker thread."""
         if self._view_running:
             self._view_dirty = True
             return
         self._view_seq += 1
-        self._view_running = True
-        self.status.busy = True
+        query = self.query_obj
         fields = tuple(self.query_one(FacetPanel).fields)
-        self._compute_view(self._view_seq, self.query_obj, fields)
+        previous = self.view if self.view is not None and self.view.query == query else None
+        if any(self.store.text_backlog(p) > SYNC_TEXT_FILES for p in query.text_pieces()):
+            self._view_running = True
+            self.status.busy = True
+            self._compute_view(self._view_seq, query, fields, previous)
+            return
+        try:
+            view = compute_view(self.store, query, fields, previous)
+        except QueryError as e:
+            self._view_done(None, e)
+            return
+        view.seq = self._view_seq
+        self._view_done(view, None)
 
     @work(thread=True, group="view")
-    def _compute_view(self, seq: int, query: Query, fields: tuple[str, ...]) -> None:
-        store = self.store
+    def _compute_view(self, seq: int, query: Query, fields: tuple[str, ...], previous: View | None) -> None:
         try:
-            mask = query.evaluate(store)
+            view = compute_view(self.store, query, fields, previous)
         except QueryError as e:
             self.post_message(ViewReady(None, e))
             return
-        rows = store.ordered(mask)
-        counts, distinct = {}, {}
-        for f in fields:
-            counts[f], distinct[f] = store.facet(f, mask, FACET_TOP)
-        times = store.times[rows]
-        errors = store.codes("error")[rows] != 0
-        self.post_message(
-            ViewReady(View(seq, query, mask, rows, counts, distinct, times, errors, store.generation))
-        )
+        view.seq = seq
+        self.post_message(ViewReady(view))
 
     def on_view_ready(self, msg: ViewReady) -> None:
         self._view_running = False
         self.status.busy = False
-        if msg.error is not None:
+        self._view_done(msg.view, msg.error)
+        if self._view_dirty:
+            self._view_dirty = False
+            self.request_view()
+        elif self.store._pending:
+            self._pump()
+        self._update_status()
+
+    def _view_done(self, view: View | None, error: QueryError | None) -> None:
+        if error is not None:
             # Evaluation-time errors (e.g. unknown has: name): keep the previous result.
-            e = msg.error
-            self.query_one(FilterBar).show_error(str(e), e.position, self.query_obj.text)
+            self.query_one(FilterBar).show_error(str(error), error.position, self.query_obj.text)
             # Back to the bar (the caret is at the error), as after a parse error.
             self.filter_input.focus()
             if self.view is not None:
@@ -399,14 +403,8 @@ class TrailscopeApp(App[int]):
                 # The failed filter never took effect: forget the history step to it.
                 if self.filter_history and self.filter_history[-1] == self.view.query.text:
                     self.filter_history.pop()
-        elif msg.view is not None and msg.view.seq == self._view_seq:
-            self._apply_view(msg.view)
-        if self._view_dirty:
-            self._view_dirty = False
-            self.request_view()
-        elif self.store._pending:
-            self._pump()
-        self._update_status()
+        elif view is not None and view.seq == self._view_seq:
+            self._apply_view(view)
 
     def _apply_view(self, v: View) -> None:
         previous = self.view
@@ -431,17 +429,24 @@ class TrailscopeApp(App[int]):
                 self.status.new_pending += len(v.rows) - len(previous.rows)
         if lst.at_end:
             self.status.new_pending = 0
-        self.query_one(FacetPanel).set_all(v.counts, len(v.rows), v.distinct)
+        panel = self.query_one(FacetPanel)
+        for fl in panel.lists:
+            counts, distinct = v.facet(self.store, fl.field, FACET_TOP)
+            fl.set_counts(counts, len(v.rows), distinct)
         sel = lst.cursor_row
         self.query_one(Timeline).set_data(
             v.times, v.errors, None if sel is None else self.store.time_ms(sel)
         )
 
+    def _current_view(self) -> View | None:
+        v = self.view
+        return v if v is not None and v.generation == self.store.generation else None
+
     def _facet_counter(self, field: str) -> list[tuple[str, int]]:
-        mask = None if self.view is None else self.view.mask
-        if mask is not None and len(mask) != len(self.store):
-            mask = None
-        return self.store.counts(field, mask)
+        v = self._current_view()
+        if v is None:
+            return self.store.counts(field)
+        return top_values(v.counts(self.store, field), self.store.values(field), None)[0]
 
     # ----------------------------------------------------------------- filter
     def _set_filter(self, text: str, remember: bool = True) -> bool:
@@ -458,7 +463,7 @@ class TrailscopeApp(App[int]):
         self.filter_input.remember(text)
         self.request_view()
         self._update_status()
-        return True
+        return self.query_obj is q  # an evaluation error puts the previous filter back
 
     @on(FilterInput.Applied)
     def _on_filter_applied(self, msg: FilterInput.Applied) -> None:
@@ -529,7 +534,12 @@ class TrailscopeApp(App[int]):
 
     @on(FacetList.FieldChanged)
     def _on_facet_field(self, msg: FacetList.FieldChanged) -> None:
-        self.request_view()
+        v = self._current_view()
+        if v is None:
+            self.request_view()
+            return
+        counts, distinct = v.facet(self.store, msg.field, FACET_TOP)
+        msg.facet.set_counts(counts, len(v.rows), distinct)
 
     # ---------------------------------------------------------------- actions
     def action_focus_filter(self) -> None:

@@ -33,6 +33,7 @@ from tui.core.normalize import NO_TIME, format_time, text
 from tui.core.store import Store, ip_kind
 
 from .messages import CopyRequest, FilterRequest
+from .quiet_scroll import QuietScroll
 from .safe import safe_text
 
 __all__ = [
@@ -241,8 +242,16 @@ class _Section:
     notes: list[str] = field(default_factory=list)  # trusted alert lines
 
 
-class DetailPane(Tree[NodeData]):
+class DetailPane(QuietScroll, Tree[NodeData]):
     """The detail tree. The app calls `show(row)`; keys post FilterRequest/CopyRequest."""
+
+    def _invalidate(self) -> None:
+        # Tree asks for a screen layout on every node added (hundreds per event shown);
+        # this pane's box is fixed by CSS, so a repaint is enough (see QuietScroll).
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("detail")
 

@@ -36,6 +36,7 @@ from tui.core.normalize import NO_TIME, format_time
 from tui.core.store import Store
 
 from .messages import EventHighlighted
+from .quiet_scroll import QuietScroll
 from .safe import safe_text
 
 __all__ = ["EventList", "short_principal", "short_service", "column_layout"]
@@ -186,7 +187,7 @@ def _fit_principal(text: Text, width: int) -> Text:
     return _fit(out, width)
 
 
-class EventList(ScrollView, can_focus=True):
+class EventList(QuietScroll, ScrollView, can_focus=True):
     """Events in display order with a cursor; posts `EventHighlighted` as it moves.
 
     Gutter markers: `⚠` the event holds control/invisible characters (shown escaped),

@@ -80,16 +80,13 @@ class FilterBar(Vertical):
         return self.query_one(FilterInput)
 
     def show_error(self, message: str, position: int | None, text: str) -> None:
-        """Show a parse error under the input, with a caret at the column."""
-        err = self.query_one("#filter-error", Static)
-        if position is None:
-            err.update(label(("✗ ", "bold"), message))
-        else:
-            # The query text is user input but may hold pasted log content: keep it data.
-            err.update(label(("✗ ", "bold"), message))
+        """Show a parse error under the input, with the caret at its column."""
+        self.query_one("#filter-error", Static).update(label(("✗ ", "bold"), message))
+        if position is not None:
             self.input.cursor_position = min(position, len(text))
         self.add_class("-error")
 
     def clear_error(self) -> None:
-        self.remove_class("-error")
-        self.query_one("#filter-error", Static).update("")
+        if self.has_class("-error"):  # each update of the line costs a screen layout
+            self.remove_class("-error")
+            self.query_one("#filter-error", Static).update("")

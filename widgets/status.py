@@ -57,4 +57,4 @@ class StatusLine(Static):
             parts += [("  ·  filter ", "dim")]
             # The filter text may hold pasted log content: a plain str part is sanitised.
             parts.append(s.filter_text)
-        self.update(label(*parts))
+        self.update(label(*parts), layout=False)  # one line, always: no screen layout

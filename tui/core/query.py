@@ -791,6 +791,13 @@ class Query:
             return set()
         return {n.field for n in _walk(self.root) if isinstance(n, Term)}
 
+    def text_pieces(self) -> set[str]:
+        """The free-text literals the query searches the raw events for (the slow part of
+        evaluating it; see `Store.text_backlog`)."""
+        if self.root is None:
+            return set()
+        return {p for n in _walk(self.root) if isinstance(n, Text) for p in n.pieces}
+
     @property
     def is_relative(self) -> bool:
         """True when the result depends on the newest event or the clock (re-evaluate on

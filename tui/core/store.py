@@ -174,6 +174,7 @@ class Store:
         self._chunk_cache: OrderedDict[int, bytes] = OrderedDict()
         self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
+        self._ordered_cache: dict[str, tuple[int, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
@@ -554,6 +555,20 @@ class Store:
             return self.order
         return self.order[mask[self.order]]
 
+    def times_in_order(self) -> np.ndarray:
+        """`times[order]`, kept until the next commit (views select from it)."""
+        return self._in_order("times", lambda: self._times.view[self.order])
+
+    def errors_in_order(self) -> np.ndarray:
+        """`has:error` per row of `order`, kept until the next commit."""
+        return self._in_order("errors", lambda: self._codes[FIELD_INDEX["error"]].view[self.order] != 0)
+
+    def _in_order(self, name: str, build) -> np.ndarray:
+        got = self._ordered_cache.get(name)
+        if got is None or got[0] != self.generation:
+            got = self._ordered_cache[name] = (self.generation, build())
+        return got[1]
+
     def in_time_order(self, rows: np.ndarray) -> np.ndarray:
         """`rows` sorted like the store order (time, eventID, arrival)."""
         rows = np.asarray(rows, np.int64)
@@ -720,6 +735,12 @@ class Store:
         if len(self._text_cache) > 16:
             self._text_cache.popitem(last=False)
         return mask.copy()
+
+    def text_backlog(self, phrase: str) -> int:
+        """How many committed files `mask_text(phrase)` would still have to search (the
+        rest is cached): 0 means it answers at once."""
+        cached = self._text_cache.get(phrase)
+        return self._committed_files() - (0 if cached is None else cached[0])
 
     def _committed_files(self) -> int:
         # Files before the first pending one are fully committed (pending files are

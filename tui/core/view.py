@@ -1,0 +1,105 @@
+"""What a pane set shows for one filter: the matching rows in time order, per-field value
+counts, and the timeline's inputs -- computed from a Store and a Query, headless.
+
+The explorer recomputes a view on every filter change and, while tailing, on every
+commit, so both paths are kept to a few vectorised passes over the store:
+
+- rows come from one gather of the mask in store order (`mask[order]`), and the
+  timeline's times/error flags from the store's cached time-ordered columns with the
+  same boolean selection, instead of gathering by row number;
+- facet counts are full `bincount`s per shown field, so when only new rows were added
+  and the old rows' verdicts did not change (any filter without relative time), a
+  refresh counts only the new rows and adds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .query import Query
+from .store import Store
+
+__all__ = ["View", "compute_view", "top_values"]
+
+
+@dataclass(slots=True, eq=False)
+class View:
+    query: Query
+    mask: np.ndarray  # over store rows (len == len(store) at `generation`)
+    rows: np.ndarray  # matching rows in time order
+    times: np.ndarray  # times_ms of `rows`, same order
+    errors: np.ndarray  # bool: rows[i] failed
+    generation: int
+    bins: dict[str, np.ndarray] = field(default_factory=dict)  # field -> count per code
+    seq: int = 0  # the app's request number
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def counts(self, store: Store, name: str) -> np.ndarray:
+        """Count per value code of `name` among the matching rows (computed once)."""
+        got = self.bins.get(name)
+        if got is None:
+            col = store.codes(name)
+            sel = col if len(self.rows) == len(col) else col[self.mask]
+            got = self.bins[name] = np.bincount(sel, minlength=len(store.values(name)))
+        return got
+
+    def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
+        """The `top` (value, count) pairs, most first, and the number of distinct values."""
+        return top_values(self.counts(store, name), store.values(name), top)
+
+
+def top_values(
+    bins: np.ndarray, values: list[str], top: int | None
+) -> tuple[list[tuple[str, int]], int]:
+    """(value, count) pairs from a bincount, most frequent first (ties by value), and
+    how many values occur at all."""
+    nz = np.flatnonzero(bins)
+    distinct = len(nz)
+    if top is not None and len(nz) > top:
+        cut = np.partition(bins[nz], len(nz) - top)[len(nz) - top]
+        nz = nz[bins[nz] >= cut]  # keeps every tie at the cut, so the value order decides
+    order = sorted(nz.tolist(), key=lambda c: (-int(bins[c]), values[c]))
+    if top is not None:
+        order = order[:top]
+    return [(values[c], int(bins[c])) for c in order], distinct
+
+
+def compute_view(
+    store: Store,
+    query: Query,
+    fields: Iterable[str] = (),
+    previous: View | None = None,
+    now_ms: int | None = None,
+) -> View:
+    """Evaluate `query` over `store` and count `fields`. Raises QueryError.
+
+    `previous` (a view of the same query on an earlier generation) lets the counts be
+    updated from the new rows only, when every old row kept its verdict.
+    """
+    mask = query.evaluate(store, now_ms)
+    n = len(mask)
+    if n == 0 or mask.all():
+        rows, times, errors = store.order, store.times_in_order(), store.errors_in_order()
+    else:
+        sel = mask[store.order]
+        rows = store.order[sel]
+        times = store.times_in_order()[sel]
+        errors = store.errors_in_order()[sel]
+    view = View(query, mask, rows, times, errors, store.generation)
+    old = previous if previous is not None and previous.query == query else None
+    if old is not None and len(old.mask) <= n and np.array_equal(old.mask, mask[: len(old.mask)]):
+        start = len(old.mask)
+        new_mask = mask[start:]
+        for name, bins in list(old.bins.items()):  # the UI thread may add to it
+            size = len(store.values(name))
+            added = np.bincount(store.codes(name)[start:][new_mask], minlength=size)
+            added[: len(bins)] += bins
+            view.bins[name] = added
+    for name in fields:
+        view.counts(store, name)
+    return view
