@@ -5,8 +5,8 @@ The explorer recomputes a view on every filter change and, while tailing, on eve
 commit, so both paths are kept to a few vectorised passes over the store:
 
 - rows come from one gather of the mask in store order (`mask[order]`), and the
-  timeline's times/error flags from the store's cached time-ordered columns with the
-  same boolean selection, instead of gathering by row number;
+  timeline's times/error flags from the store's time-ordered columns at the same
+  positions, instead of gathering by row number;
 - facet counts are full `bincount`s per shown field, so when only new rows were added
   and the old rows' verdicts did not change (any filter without relative time), a
   refresh counts only the new rows and adds.
@@ -43,9 +43,16 @@ class View:
         """Count per value code of `name` among the matching rows (computed once)."""
         got = self.bins.get(name)
         if got is None:
-            col = store.codes(name)
-            sel = col if len(self.rows) == len(col) else col[self.mask]
-            got = self.bins[name] = np.bincount(sel, minlength=len(store.values(name)))
+            col, size = store.codes(name), len(store.values(name))
+            if len(self.rows) == len(col):
+                got = np.bincount(col, minlength=size)
+            elif len(self.rows) * 2 <= len(col):
+                # Gathering by row number beats a boolean selection (1 vs 3.5 ms at 1M).
+                got = np.bincount(col[self.rows], minlength=size)
+            else:  # most rows match: count the few that do not, and subtract
+                got = np.bincount(col, minlength=size)
+                got -= np.bincount(col[np.flatnonzero(~self.mask)], minlength=size)
+            self.bins[name] = got
         return got
 
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
@@ -86,7 +93,8 @@ def compute_view(
     if n == 0 or mask.all():
         rows, times, errors = store.order, store.times_in_order(), store.errors_in_order()
     else:
-        sel = mask[store.order]
+        # Positions (not a boolean selection) for the three takes: ~3x faster at 1M.
+        sel = np.flatnonzero(mask[store.order])
         rows = store.order[sel]
         times = store.times_in_order()[sel]
         errors = store.errors_in_order()[sel]
