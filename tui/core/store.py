@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
-from bisect import bisect_right
-from collections import OrderedDict, deque
-from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +26,7 @@ from .batch import CONFLICT, HOSTILE, LENIENT, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
 from .reader import inflate, read_raw
+from .textsearch import search_blobs
 
 
 class OriginalUnavailable(Exception):
@@ -726,31 +724,16 @@ class Store:
         if not needle:
             mask[:] = True
             return mask
-        nlen = len(needle)
         todo = [
-            fid
+            self.files[fid]
             for fid in range(start, len(self.files))
             if self.files[fid].line_rows is not None and self.files[fid].text_low
         ]
-        # Inflating dominates (zstd releases the GIL): two threads inflate ahead while
-        # this thread searches, in file order.
-        for fid, data in zip(todo, _inflate_all([self.files[f].text_low for f in todo]), strict=True):
-            fi = self.files[fid]
-            at = data.find(needle)
-            if at < 0:
-                continue
-            starts = fi.lstarts.tolist()  # type: ignore[union-attr]
-            ends = fi.lends.tolist()  # type: ignore[union-attr]
-            hits = []
-            while at >= 0:
-                k = bisect_right(starts, at) - 1
-                if k >= 0 and at + nlen <= ends[k]:
-                    hits.append(k)
-                    at = data.find(needle, ends[k])  # next event
-                else:  # between events (separators): keep looking
-                    at = data.find(needle, at + 1)
-            rows = fi.line_rows[hits]
-            mask[rows[rows >= 0]] = True
+        blobs = [(fi.text_low, fi.lstarts, fi.lends) for fi in todo]
+        for fi, hits in zip(todo, search_blobs(blobs, needle), strict=True):  # type: ignore[arg-type]
+            if hits:
+                rows = fi.line_rows[hits]  # type: ignore[index]
+                mask[rows[rows >= 0]] = True
         self._text_cache[phrase] = (self._committed_files(), mask)
         if len(self._text_cache) > 16:
             self._text_cache.popitem(last=False)
@@ -783,38 +766,6 @@ class Store:
         ]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
-
-
-_tls = threading.local()
-_pool: ThreadPoolExecutor | None = None
-
-
-def _inflate(blob: bytes) -> bytes:
-    d = getattr(_tls, "dctx", None)
-    if d is None:
-        d = _tls.dctx = zstandard.ZstdDecompressor()
-    return d.decompress(blob)
-
-
-def _inflate_all(blobs: list[bytes]) -> Iterator[bytes]:
-    """Inflate in order with a small read-ahead on two threads (bounded memory)."""
-    global _pool
-    if len(blobs) < 8:
-        yield from map(_inflate, blobs)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(2, thread_name_prefix="trailscope-inflate")
-    ahead: deque = deque()
-    it = iter(blobs)
-    for blob in it:
-        ahead.append(_pool.submit(_inflate, blob))
-        if len(ahead) >= 6:
-            break
-    for blob in it:
-        yield ahead.popleft().result()
-        ahead.append(_pool.submit(_inflate, blob))
-    while ahead:
-        yield ahead.popleft().result()
 
 
 def sort_keys(times: np.ndarray, eid16: np.ndarray) -> np.ndarray:
