@@ -39,7 +39,7 @@ from widgets.timeline import Timeline
 from .actions import ACTIONS, SCOPES, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
-from .core.loader import iter_batches, record_discovery
+from .core.loader import iter_batches, parser_process, record_discovery
 from .core.query import Query, QueryError, add_term, parse, time_range_term
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
@@ -284,14 +284,19 @@ class TrailscopeApp(App[int]):
             # Runs on the app's event loop (this is an async worker): post, don't touch.
             self.post_message(TailEvent(ev))
 
-        await follow(
-            tracker,
-            deliver,
-            stop=self._tail_stop,
-            poll=self.poll,
-            rescan_s=self.rescan_s,
-            max_bytes=self.max_bytes,
-        )
+        parser = parser_process()
+        try:
+            await follow(
+                tracker,
+                deliver,
+                stop=self._tail_stop,
+                poll=self.poll,
+                rescan_s=self.rescan_s,
+                max_bytes=self.max_bytes,
+                executor=parser,
+            )
+        finally:
+            parser.shutdown(wait=False, cancel_futures=True)
 
     def on_tail_event(self, msg: TailEvent) -> None:
         ev = msg.event

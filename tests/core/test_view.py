@@ -146,3 +146,25 @@ def test_time_ordered_columns_stay_exact_across_commits(tmp_path):
         assert np.array_equal(store.errors_in_order(), store.codes("error")[store.order] != 0)
     keys = [(store.time_ms(r), store._eid.buf[r].tobytes(), r) for r in store.order.tolist()]
     assert keys == sorted(keys)
+
+
+def test_new_values_reported_for_batches_from_the_parser_process(tmp_path):
+    """Live tail in the explorer parses in a worker process whose persistent encoder
+    teaches the store new values at add() time; commit must still report them as new
+    (the explorer highlights never-seen IPs and principals from this)."""
+    from tui.core.discovery import TrailFile
+    from tui.core.loader import parser_process
+    from tui.core.tail import read_files
+
+    store = Store()
+    first = write_records(trail_path(tmp_path, suffix="a" * 16), [event(ip="198.51.100.7")])
+    second = write_records(trail_path(tmp_path, suffix="b" * 16),
+                           [event(ip="198.51.100.7"), event(ip="203.0.113.250")])
+    with parser_process() as pool:
+        for path, expect in ((first, {"198.51.100.7"}), (second, {"203.0.113.250"})):
+            tf = TrailFile(str(path), "log", path.stat().st_size, path.stat().st_mtime_ns)
+            (batch,) = pool.submit(read_files, [tf]).result(timeout=60)
+            assert batch.enc_token  # really the persistent-encoder path
+            store.add(batch)
+            res = store.commit()
+            assert {store.values("ip")[c] for c in res.new_values["ip"]} == expect

@@ -173,6 +173,7 @@ class Store:
         self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
         self._ordered_cache: dict[str, tuple[int, np.ndarray]] = {}
+        self._dict_sizes = [len(d.values) for d in self.dicts]
 
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
@@ -229,7 +230,9 @@ class Store:
         empty = CommitResult(np.empty(0, np.int64), 0, 0, {})
         if not pending:
             return empty
-        before = [len(d.values) for d in self.dicts]
+        # Values learnt since the last commit are new: batches from a persistent
+        # encoder teach the dicts at add() time, others here.
+        before = self._dict_sizes
         # Map each batch's local codes to global ones via its distinct values.
         codes = []
         for _, b in pending:
@@ -296,6 +299,7 @@ class Store:
             for f in range(NFIELDS)
             if len(self.dicts[f].values) > before[f]
         }
+        self._dict_sizes = [len(d.values) for d in self.dicts]
         if len(self._ip_kind) and "ip" in new_values:
             self._ip_kind = np.zeros(0, np.uint8)  # rebuilt lazily
         return CommitResult(rows, dups, conflicts, new_values)

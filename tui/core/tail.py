@@ -18,6 +18,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 
 from .batch import FileBatch, parse_file
@@ -187,8 +188,12 @@ async def follow(
     rescan_s: float = 5.0,
     retry_s: float = 0.5,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    executor: Executor | None = None,
 ) -> None:
-    """Watch until `stop` is set, calling `on_event` with every accepted batch."""
+    """Watch until `stop` is set, calling `on_event` with every accepted batch.
+
+    Files are parsed in `executor` when given (the explorer passes a worker process, so
+    parsing never competes with its UI thread for the GIL), else in a thread."""
     import watchfiles  # imported here: the rest of the engine does not need it
 
     last_rescan = 0.0
@@ -196,7 +201,17 @@ async def follow(
     failures = 0
 
     async def process(ch: Changes, note: str = "") -> None:
-        batches = await asyncio.to_thread(read_files, ch.to_read, max_bytes)
+        nonlocal executor
+        batches = None
+        if executor is not None and ch.to_read:
+            loop = asyncio.get_running_loop()
+            try:
+                batches = await loop.run_in_executor(executor, read_files, ch.to_read, max_bytes)
+            except BrokenExecutor as e:  # the worker died: go on in a thread
+                executor = None
+                note = (note + "; " if note else "") + f"parser process failed ({e}); parsing in a thread"
+        if batches is None:
+            batches = await asyncio.to_thread(read_files, ch.to_read, max_bytes)
         accepted = [b for b in batches if tracker.accept(b)]
         if accepted or ch or note:
             try:
