@@ -140,6 +140,7 @@ class TrailscopeApp(App[int]):
         self._detail_row: int | None = None
         self._last_commit = 0.0
         self._detail_timer = None
+        self._last_highlight = 0.0  # monotonic time of the last cursor move
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -525,9 +526,16 @@ class TrailscopeApp(App[int]):
         # Rebuilding the detail tree costs more than moving the list cursor: while keys
         # repeat (j held down, paging), show the event once the cursor rests.
         self._detail_row = msg.row
+        now = time.monotonic()
+        repeating = now - self._last_highlight < DETAIL_DELAY * 3
+        self._last_highlight = now
         if self._detail_timer is not None:
             self._detail_timer.stop()
-        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_detail)
+            self._detail_timer = None
+        if repeating:
+            self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_detail)
+        else:  # a single move: the detail pane joins the list in the same frame
+            self._show_detail()
 
     def _show_detail(self) -> None:
         self._detail_timer = None
