@@ -739,12 +739,13 @@ def report(out: dict) -> None:
     print("  full effect: key -> first frame with everything it changes drawn (for list moves and"
           " filters: the detail\n    pane shows the cursor's event; facets, timeline, status) --"
           " every widget but the key-hint footer.")
-    print("  +footer: the same including the footer (rebuilt when the focus moves).  gc2: direct"
+    print("  +footer: the same including the key-hint line.  gc2: direct"
           " samples during which a\n    full (generation 2) garbage collection ran.")
     if out.get("detail_delay_s"):
-        print(f"  The app updates the detail pane (and the timeline's cursor) only once the list"
-              f" cursor has rested\n    DETAIL_DELAY = {out['detail_delay_s'] * 1000:.0f} ms: the full"
-              f" effect of a list move includes that deliberate wait.")
+        print(f"  A single list move updates the detail pane in the same handler; only moves that"
+              f" repeat within\n    {out['detail_delay_s'] * 3000:.0f} ms (held keys) wait for the"
+              f" cursor to rest DETAIL_DELAY = {out['detail_delay_s'] * 1000:.0f} ms. Direct samples"
+              f" are single moves.")
     g = out["gc"]
     gp = g["gen2_pause_ms"]
     print(f"\nfull GCs while measuring: {g['gen2_collections']} in {g['measure_s']:.0f} s, pause "
