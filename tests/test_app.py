@@ -16,7 +16,7 @@ import orjson
 import pytest
 from rich.cells import cell_len
 from textual.command import CommandPalette
-from textual.widgets import Input, OptionList
+from textual.widgets import Input
 
 from tests.conftest import (
     SAMPLE,
@@ -37,7 +37,8 @@ from tui.screens import HelpScreen, JumpScreen, SkippedScreen
 from tui.timeparse import parse_jump_time
 from widgets.detail import DetailPane, InfoRef, ValueRef
 from widgets.event_list import EventList
-from widgets.facets import FacetPanel
+from widgets.facets import FacetOptions, FacetPanel
+from widgets.key_hints import KeyHints
 from widgets.filter_bar import FilterBar, FilterInput
 from widgets.timeline import Timeline
 
@@ -296,7 +297,7 @@ async def test_facet_pick_and_exclude(explorer) -> None:
     await settle(pilot)
     fl.focus()
     await pilot.pause()
-    await pilot.press("down")
+    # The highlight stays on the value while the counts change under it.
     assert fl.highlighted_value == value
     await pilot.press("x")
     await settle(pilot)
@@ -342,7 +343,7 @@ async def test_facet_switch_field_and_narrow(explorer) -> None:
     assert sorted(fl.rows) == sorted((v, c) for v, c in all_events if part in v.lower())
     assert "match" in screen_text(app)  # the title counts the matches
     await pilot.press("enter")  # done typing: back to the rows
-    assert isinstance(app.focused, OptionList)
+    assert isinstance(app.focused, FacetOptions)
     for _ in range(len(fl.rows)):
         if fl.highlighted_value == value:
             break
@@ -548,6 +549,38 @@ async def test_help_and_command_palette(explorer) -> None:
     await pilot.press("escape")
     await pilot.pause()
     assert not isinstance(app.screen, SkippedScreen)
+
+
+async def test_key_hints_follow_focus_without_new_widgets(explorer) -> None:
+    """The bottom line lists the focused pane's keys; a focus move re-renders text only
+    (Textual's Footer mounted new key widgets on every focus move and kept some)."""
+    pilot, app = explorer, explorer.app
+    hints = app.query_one(KeyHints)
+
+    def line() -> str:
+        return hints.render().plain
+
+    assert app.focused is app.events_list
+    assert "Last" in line() and "Quit" in line() and "Follow" in line()
+    assert "Last" in screen_text(app).splitlines()[-1]
+    widgets = len(list(app.query("*")))
+    await pilot.press("slash")
+    await pilot.pause()
+    # The bar takes printable keys, so only the others' hints remain.
+    assert "Last" not in line() and "Quit" not in line() and "Filter" in line()
+    app.query_one(FacetPanel).lists[0].focus()
+    await pilot.pause()
+    assert "Exclude" in line()
+    for _ in range(5):
+        await pilot.press("slash", "escape")
+    await pilot.pause()
+    assert app.focused is app.events_list
+    assert len(list(app.query("*"))) == widgets
+    # A click on a hint presses its key.
+    x = line().index("Last")
+    await pilot.click(hints, offset=(x, 0))
+    await pilot.pause()
+    assert app.events_list.cursor_index == len(app.view.rows) - 1
 
 
 # ------------------------------------------------------------------- 8. skipped

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.scroll_view import ScrollView
 
 from tui.core.fields import FIELD_NAMES
 from tui.core.loader import load
 from tui.core.store import Store
-from widgets.facets import NARROW_LIMIT, FacetList, FacetPanel
+from widgets.facets import NARROW_LIMIT, FacetList, FacetOptions, FacetPanel
 from widgets.messages import FilterRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +56,7 @@ class FacetApp(App):
 
 
 def prompts(fl: FacetList) -> list[str]:
-    opts = fl.query_one("FacetOptions")
-    return [opts.get_option_at_index(i).prompt.plain for i in range(opts.option_count)]
+    return fl.query_one(FacetOptions).line_texts()
 
 
 def screen_text(app: App) -> str:
@@ -176,7 +176,8 @@ async def test_narrow_over_all_values_then_escape(store: Store):
         # Narrowing to nothing shows a disabled placeholder; enter posts nothing.
         await pilot.press("n", *"qq~", "enter", "enter")
         assert ips.rows == []
-        assert prompts(ips) == ["no matching values"]
+        assert [p.rstrip() for p in prompts(ips)] == ["no matching values"]
+        assert ips.query_one(FacetOptions).highlighted is None
         assert len(app.filters) == n
 
 
@@ -269,3 +270,161 @@ async def test_widths_and_long_values(store: Store):
                 w = opts.scrollable_content_region.width
                 for line in prompts(fl):
                     assert len(line) == w  # exactly one line, padded to the width
+
+
+# ------------------------------------------------------------ FacetOptions (Line API)
+def _many(n: int = 60) -> list[tuple[str, int]]:
+    return [(f"svc{i:02d}.amazonaws.com", 1000 - i) for i in range(n)]
+
+
+async def _sixty(pilot, app: FacetApp) -> tuple[FacetList, FacetOptions, list[tuple[str, int]]]:
+    await pilot.pause()
+    svc = app.query_one(FacetPanel).lists[0]
+    rows = _many()
+    svc.set_counts(rows, sum(c for _, c in rows))
+    await pilot.pause()
+    return svc, svc.query_one(FacetOptions), rows
+
+
+def _visible(opts: FacetOptions, index: int) -> bool:
+    top = int(opts.scroll_offset.y)
+    return top <= index < top + opts.scrollable_content_region.height
+
+
+async def test_keys_move_and_clamp(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        svc, opts, rows = await _sixty(pilot, app)
+        page = opts.scrollable_content_region.height
+        last = len(rows) - 1
+        assert 1 < page < len(rows)
+        assert opts.highlighted == 0
+        await pilot.press("up", "k")  # no wrap-around
+        assert opts.highlighted == 0
+        await pilot.press("down", "j", "j", "k")
+        assert opts.highlighted == 2
+        await pilot.press("pagedown")
+        assert opts.highlighted == 2 + page and _visible(opts, 2 + page)
+        await pilot.press("end")
+        assert opts.highlighted == last and svc.highlighted_value == rows[-1][0]
+        await pilot.press("pagedown", "down", "j")
+        assert opts.highlighted == last
+        assert opts.scroll_offset.y == len(rows) - page  # the last row on the last line
+        assert rows[-1][0] in screen_text(app)
+        await pilot.press("pageup")
+        assert opts.highlighted == last - page and _visible(opts, last - page)
+        await pilot.press("home", "pageup", "up")
+        assert opts.highlighted == 0 and opts.scroll_offset.y == 0
+        await pilot.press("end", "enter")
+        assert app.filters[-1] == ("service", rows[-1][0], False)
+        # A click picks the row under the mouse, scrolled or not.
+        opts.scroll_to(y=10, animate=False)
+        await pilot.pause()
+        await pilot.click(opts, offset=(2, 3))
+        assert opts.highlighted == 13
+        assert app.filters[-1] == ("service", rows[13][0], False)
+        # Another field starts at its first row.
+        await pilot.press("down", "right_square_bracket")
+        await pilot.pause()
+        assert svc.field == "event" and opts.highlighted == 0
+
+
+async def test_empty_list_has_no_cursor_and_posts_nothing(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        svc = app.query_one(FacetPanel).lists[0]
+        opts = svc.query_one(FacetOptions)
+        svc.set_counts([], 0)
+        await pilot.pause()
+        assert opts.highlighted is None and svc.highlighted_value is None
+        assert [t.rstrip() for t in opts.line_texts()] == ["no events"]
+        assert "no events" in screen_text(app)
+        await pilot.press("down", "end", "pagedown", "home", "enter", "x")
+        await pilot.click(opts, offset=(2, 0))
+        await pilot.pause()
+        assert opts.highlighted is None
+        assert app.filters == []
+        opts.highlighted = 3  # nothing to highlight
+        assert opts.highlighted is None
+
+
+async def test_highlighted_value_kept_across_updates(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        svc, opts, rows = await _sixty(pilot, app)
+        total = sum(c for _, c in rows)
+        await pilot.press("down", "down", "down")
+        value = rows[3][0]
+        others = rows[:3] + rows[4:]
+        svc.set_counts([rows[3], *others], total)  # now first
+        await pilot.pause()
+        assert svc.highlighted_value == value and opts.highlighted == 0
+        svc.set_counts([*others[:50], rows[3], *others[50:]], total)  # far down: scrolled to
+        await pilot.pause()
+        assert opts.highlighted == 50 and _visible(opts, 50)
+        assert value in screen_text(app)
+        svc.set_counts(others, total)  # gone: back to the first row
+        await pilot.pause()
+        assert opts.highlighted == 0 and svc.highlighted_value == others[0][0]
+        # Shorter lists clamp the view.
+        svc.set_counts(others[:2], total)
+        await pilot.pause()
+        assert opts.scroll_offset.y == 0 and len(opts.line_texts()) == 2
+
+
+async def test_updates_repaint_without_mounting_or_layout(store: Store, monkeypatch):
+    app = FacetApp(store)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(FacetPanel)
+        opts = [fl.query_one(FacetOptions) for fl in panel.lists]
+        assert all(isinstance(o, ScrollView) for o in opts)
+
+        def counts(i: int) -> dict[str, list[tuple[str, int]]]:
+            return {f: [(f"{f}-{i}-{j}", 1000 - j) for j in range(60)] for f in panel.fields}
+
+        panel.set_all(counts(0), 60_000)  # the first long list brings scrollbars (a layout)
+        await pilot.pause()
+        widgets = len(list(app.query("*")))
+        layouts = built = 0
+        refresh_layout = app.screen._refresh_layout  # Textual-private: the screen reflow
+
+        def count_layout(*args, **kwargs):
+            nonlocal layouts
+            layouts += 1
+            return refresh_layout(*args, **kwargs)
+
+        row_prompt = FacetList._row_prompt
+
+        def count_prompt(self, *args):
+            nonlocal built
+            built += 1
+            return row_prompt(self, *args)
+
+        monkeypatch.setattr(app.screen, "_refresh_layout", count_layout)
+        monkeypatch.setattr(FacetList, "_row_prompt", count_prompt)
+        for i in range(1, 6):
+            panel.set_all(counts(i), 60_000)
+            await pilot.pause()
+        assert len(list(app.query("*"))) == widgets
+        assert layouts == 0
+        # Only the lines on screen were built, once per update.
+        assert 0 < built <= 5 * sum(o.scrollable_content_region.height for o in opts)
+        assert opts[0].line_texts()[0].startswith("service-5-0 ")
+
+
+async def test_theme_change_restyles_cursor(store: Store):
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        opts = app.query_one(FacetPanel).lists[0].query_one(FacetOptions)
+        assert app.focused is opts and opts.highlighted == 0
+
+        def cursor_bg():
+            return list(opts.render_line(0))[-1].style.bgcolor
+
+        before = cursor_bg()
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert cursor_bg() != before

@@ -13,26 +13,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
 
 from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
 
 from .messages import FilterRequest
+from .quiet_scroll import QuietScroll
 from .safe import label, safe_text
 
 if TYPE_CHECKING:
     from tui.core.store import Store
 
-__all__ = ["Counter", "FacetList", "FacetPanel"]
+__all__ = ["Counter", "FacetList", "FacetOptions", "FacetPanel"]
 
 Counter = Callable[[str], list[tuple[str, int]]]
 """field -> every (value, count) of that field under the current filter, most first."""
@@ -55,33 +59,211 @@ def _share_bar(count: int, total: int, width: int) -> str:
     return bar.ljust(width)
 
 
-class FacetOptions(OptionList):
-    """The rows of a FacetList: an OptionList that also speaks vi and tells its owner
-    when its width changes (row prompts are laid out for an exact width)."""
+class FacetOptions(QuietScroll, ScrollView, can_focus=True):
+    """The rows of a FacetList: a Line-API list with a cursor.
+
+    A data change only stores the row count, sets the virtual size and repaints (an
+    OptionList re-measured and re-laid out every option). Lines are built by the owner
+    (`FacetList._line`) for the current width, and only when they come into view. With no
+    rows, line 0 shows the owner's placeholder, which cannot be highlighted.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("pagedown", "page_down", "Page Down", show=False),
+        Binding("pageup", "page_up", "Page Up", show=False),
+        Binding("enter", "select", "Select", show=False),
     ]
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"facet-options--highlighted"}
+
+    # The look of a compact OptionList, so themes style the rows as before.
+    DEFAULT_CSS = """
+    FacetOptions {
+        color: $foreground;
+        background: $surface;
+        overflow-x: hidden;
+        &:focus { background-tint: $foreground 5%; }
+        & > .facet-options--highlighted {
+            color: $foreground;
+            background: $block-cursor-blurred-background;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .facet-options--highlighted {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+
+    class Selected(Message):
+        """Enter or a click on row `index`."""
+
+        def __init__(self, options: FacetOptions, index: int) -> None:
+            super().__init__()
+            self.options = options
+            self.index = index
+
+        @property
+        def control(self) -> FacetOptions:
+            return self.options
+
     def __init__(self, owner: FacetList) -> None:
-        super().__init__(compact=True)
+        super().__init__()
         self._owner = owner
+        self._count = 0
+        self._highlighted: int | None = None
+        self._cache: dict[tuple[int, int, bool], Strip] = {}
+        self._styles: dict[bool, Style] = {}  # row base style, by highlighted
         self._last_width = -1
+
+    # ---------------------------------------------------------------- data in
+    def set_rows(self, count: int, highlighted: int | None = None) -> None:
+        """Show `count` rows with the cursor on `highlighted` (clamped)."""
+        self._count = count
+        self._cache.clear()
+        self.virtual_size = Size(0, max(1, count))  # the placeholder needs a line
+        self._highlighted = None
+        self.highlighted = highlighted
+        self.refresh()
+
+    @property
+    def highlighted(self) -> int | None:
+        return self._highlighted
+
+    @highlighted.setter
+    def highlighted(self, index: int | None) -> None:
+        if index is None or not self._count:
+            index = None
+        else:
+            index = max(0, min(index, self._count - 1))
+        old, self._highlighted = self._highlighted, index
+        if old != index:
+            for i in (old, index):  # only the two changed lines
+                if i is not None:
+                    self.refresh_line(i)
+        self._scroll_to_highlight()
+
+    def line_texts(self) -> list[str]:
+        """Plain text of every line as rendered at the current width (for tests)."""
+        width = self.scrollable_content_region.width
+        return [self._render_row(i, width, False).text for i in range(max(1, self._count))]
+
+    # ------------------------------------------------------------------ actions
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height)
+
+    def _move(self, delta: int) -> None:
+        h = self._highlighted
+        self.highlighted = 0 if h is None else h + delta
+
+    def action_cursor_down(self) -> None:
+        self._move(1)
+
+    def action_cursor_up(self) -> None:
+        self._move(-1)
+
+    def action_page_down(self) -> None:
+        self._move(self._page())
+
+    def action_page_up(self) -> None:
+        self._move(-self._page())
+
+    def action_first(self) -> None:
+        self.highlighted = 0
+
+    def action_last(self) -> None:
+        self.highlighted = self._count - 1
+
+    def action_select(self) -> None:
+        if self._highlighted is not None:
+            self.post_message(self.Selected(self, self._highlighted))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = int(self.scroll_offset.y) + offset.y
+        if 0 <= index < self._count:
+            self.highlighted = index
+            self.action_select()
+
+    # ---------------------------------------------------------------- internals
+    def _scroll_to_highlight(self) -> None:
+        i = self._highlighted
+        height = self.scrollable_content_region.height
+        if i is None or not self.is_mounted or height <= 0:
+            return  # not laid out yet: on_resize comes back here
+        top = int(self.scroll_offset.y)
+        if i < top:
+            self.scroll_to(y=i, animate=False, force=True)
+        elif i >= top + height:
+            self.scroll_to(y=i - height + 1, animate=False, force=True)
 
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
-        if width != self._last_width:
+        if width != self._last_width:  # row prompts are laid out for an exact width
             self._last_width = width
-            self._owner._show_rows()
+            self._cache.clear()
+        self._scroll_to_highlight()
+
+    def on_focus(self) -> None:
+        self._restyle()  # focus tints the background and recolours the cursor
+
+    def on_blur(self) -> None:
+        self._restyle()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._restyle()  # theme or pseudo-class change
+
+    def _restyle(self) -> None:
+        self._styles.clear()
+        self._cache.clear()
+        self.refresh()
+
+    # ---------------------------------------------------------------- rendering
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_offset.y) + y
+        if index >= max(1, self._count):
+            return Strip.blank(width, self._base_style(False))
+        key = (index, width, index == self._highlighted)
+        strip = self._cache.get(key)
+        if strip is None:
+            if len(self._cache) > 256:  # a few screens; cheap to rebuild
+                self._cache.clear()
+            strip = self._cache[key] = self._render_row(index, width, key[2])
+        return strip
+
+    def _render_row(self, index: int, width: int, highlighted: bool) -> Strip:
+        text = self._owner._line(index, width)
+        if text.cell_len > width:  # narrower than the count column
+            text.truncate(width, overflow="ellipsis")
+        base = self._base_style(highlighted)
+        # Text.render leaves the Text's own style to its caller; spans override both.
+        own = text.style if isinstance(text.style, Style) else Style.parse(text.style)
+        strip = Strip(list(Segment.apply_style(text.render(self.app.console), base + own)))
+        return strip.extend_cell_length(width, base)
+
+    def _base_style(self, highlighted: bool) -> Style:
+        style = self._styles.get(highlighted)
+        if style is None:
+            names = ("facet-options--highlighted",) if highlighted else ()
+            style = self._styles[highlighted] = self.get_visual_style(*names).rich_style
+        return style
 
 
 class FacetList(Vertical):
     """Top values of one field with counts; enter filters on a value, x excludes it."""
 
     # Keys come from the shared action table (help screen and footer agree). Enter on a
-    # row reaches the OptionList first (OptionSelected, also from a click); `pick` covers
-    # enter anywhere else in the facet.
+    # row reaches FacetOptions first (Selected, also from a click); `pick` covers enter
+    # anywhere else in the facet.
     BINDINGS: ClassVar[list[BindingType]] = [
         *bindings("facets"),
         Binding("escape", "leave_narrow", "Stop narrowing", show=False),
@@ -114,8 +296,6 @@ class FacetList(Vertical):
             max-height: 100%;
             scrollbar-gutter: stable;
             scrollbar-size-vertical: 1;
-            text-wrap: nowrap;
-            text-overflow: ellipsis;
         }
         & > .facet-list--count { color: $foreground; }
         & > .facet-list--bar { color: $accent; }
@@ -123,7 +303,7 @@ class FacetList(Vertical):
         & > .facet-list--empty { color: $foreground-muted; text-style: italic; }
     }
     /* Without colour the blurred/focused row backgrounds vanish: keep the row visible. */
-    FacetList:nocolor > FacetOptions > .option-list--option-highlighted {
+    FacetList:nocolor > FacetOptions > .facet-options--highlighted {
         text-style: reverse;
     }
     """
@@ -159,7 +339,10 @@ class FacetList(Vertical):
         self._counts: list[tuple[str, int]] = []
         self._total = 0
         self._distinct: int | None = None
-        self._rows: list[tuple[str, int]] = []  # what the option list shows, by index
+        self._rows: list[tuple[str, int]] = []  # the current rows, by index
+        self._shown: list[tuple[str, int]] = []  # the rows the list was last given
+        self._count_w = 1  # cells of the widest count in _shown
+        self._styles: dict[str, Style] = {}  # _style() by component name
         self.fresh: set[str] = set()  # values first seen while tailing (highlighted)
         self._narrowing = False
         self._matches = 0
@@ -211,9 +394,9 @@ class FacetList(Vertical):
     @property
     def highlighted_value(self) -> str | None:
         i = self._list.highlighted
-        if i is None or not 0 <= i < len(self._rows):
+        if i is None or not 0 <= i < len(self._shown):
             return None
-        return self._rows[i][0]
+        return self._shown[i][0]
 
     def focus(self, scroll_visible: bool = True) -> FacetList:
         """Focus the rows (the list itself is only a container)."""
@@ -224,9 +407,16 @@ class FacetList(Vertical):
     def _style(self, name: str) -> Style:
         """A component's own style; colours taken from the full style, where any alpha
         (e.g. `$foreground-muted`) is already blended (the partial style drops alpha)."""
-        part = self.get_component_rich_style(name, partial=True)
-        full = self.get_component_rich_style(name)
-        return part + Style(color=full.color if part.color else None)
+        style = self._styles.get(name)
+        if style is None:  # rows ask for these per line drawn
+            part = self.get_component_rich_style(name, partial=True)
+            full = self.get_component_rich_style(name)
+            style = self._styles[name] = part + Style(color=full.color if part.color else None)
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()  # theme change
 
     def _show_title(self) -> None:
         f = FIELD_BY_NAME[self.field]
@@ -241,7 +431,7 @@ class FacetList(Vertical):
             plural = "es" if self._matches != 1 else ""
             parts.append((f"  {self._matches:,} match{plural}{more}", "italic"))
         parts.append(("  ◂[ ]▸", "dim"))
-        self._title.update(label(*parts))
+        self._title.update(label(*parts), layout=False)  # one line, its box fixed by CSS
 
     def _row_prompt(self, value: str, count: int, width: int, count_w: int) -> Text:
         bar_w = 8 if width >= 36 else 4 if width >= 24 else 0
@@ -268,28 +458,25 @@ class FacetList(Vertical):
         shown.no_wrap = True
         return shown
 
-    def _show_rows(self) -> None:
-        """Rebuild the option prompts for the current rows and width, keeping the
-        highlighted value when it is still there."""
-        if not self.is_mounted:
-            return
-        keep = self.highlighted_value
-        width = self._list.scrollable_content_region.width
-        if width <= 0:
-            return  # not laid out yet; the list's resize calls back
-        options: list[Option]
+    def _show_rows(self, keep: bool = True) -> None:
+        """Hand the current rows to the list (data and a repaint only; lines are built as
+        they are drawn). With `keep`, the highlighted value stays highlighted when it is
+        still listed; otherwise the first row is."""
+        value = self.highlighted_value if keep else None  # read before _shown changes
+        self._shown = self._rows
+        index = None
         if self._rows:
-            count_w = max(len(f"{c:,}") for _, c in self._rows)
-            options = [Option(self._row_prompt(v, c, width, count_w)) for v, c in self._rows]
-        else:
+            self._count_w = max(len(f"{c:,}") for _, c in self._rows)
+            index = next((i for i, (v, _) in enumerate(self._rows) if v == value), 0)
+        self._list.set_rows(len(self._rows), index)
+
+    def _line(self, index: int, width: int) -> Text:
+        """Line `index` of the list at `width` cells (FacetOptions asks lazily)."""
+        if not self._shown:
             msg = "no matching values" if self._narrowing else "no events"
-            options = [Option(Text(msg, style=self._style("facet-list--empty")), disabled=True)]
-        self._list.set_options(options)
-        if self._rows:
-            index = 0
-            if keep is not None:
-                index = next((i for i, (v, _) in enumerate(self._rows) if v == keep), 0)
-            self._list.highlighted = index
+            return Text(msg, style=self._style("facet-list--empty"))
+        value, count = self._shown[index]
+        return self._row_prompt(value, count, width, self._count_w)
 
     # ------------------------------------------------------------------ narrowing
     def _all_values(self) -> list[tuple[str, int]]:
@@ -390,7 +577,7 @@ class FacetList(Vertical):
         else:
             self._counts = []
         self._rows = self._counts
-        self._show_rows()
+        self._show_rows(keep=False)  # another field's value is not "the same row"
         self._show_title()
         self.post_message(self.FieldChanged(self, field))
 
@@ -404,15 +591,11 @@ class FacetList(Vertical):
         if value is not None:
             self.post_message(FilterRequest(self.field, value, negate=True))
 
-    @on(OptionList.OptionSelected)
-    def _on_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if 0 <= event.option_index < len(self._rows):
-            self.post_message(FilterRequest(self.field, self._rows[event.option_index][0]))
-
-    @on(OptionList.OptionHighlighted)
-    def _on_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    @on(FacetOptions.Selected)
+    def _on_selected(self, event: FacetOptions.Selected) -> None:
         event.stop()  # internal detail; the app hears FilterRequest / FieldChanged
+        if 0 <= event.index < len(self._shown):
+            self.post_message(FilterRequest(self.field, self._shown[event.index][0]))
 
 
 class FacetPanel(Vertical):

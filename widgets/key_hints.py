@@ -64,6 +64,11 @@ class KeyHints(Widget):
                 continue
             seen.add(binding.action)
             out.append((self.app.get_key_display(binding), binding.description, enabled))
+        # The command palette's binding is hidden; Textual's Footer adds it at the end.
+        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.app.ENABLE_COMMAND_PALETTE and palette is not None:
+            _node, binding, enabled, _tip = palette
+            out.append((self.app.get_key_display(binding), binding.description, enabled))
         return out
 
     def render(self) -> Text:
