@@ -52,7 +52,8 @@ from .timeparse import parse_jump_time
 FACET_TOP = 60
 SYNC_TEXT_FILES = 64  # free text over more unsearched files than this uses a thread
 PUMP_SECONDS = 0.25
-DETAIL_DELAY = 0.03  # seconds the list cursor rests before the detail pane follows
+DETAIL_DELAY = 0.03  # seconds the list cursor rests before the detail pane follows...
+HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
 FRESH_FIELDS = ("ip", "principal", "key", "ua")  # never-seen values are highlighted
 FRESH_SECONDS = 120.0
 
@@ -527,7 +528,7 @@ class TrailscopeApp(App[int]):
         # repeat (j held down, paging), show the event once the cursor rests.
         self._detail_row = msg.row
         now = time.monotonic()
-        repeating = now - self._last_highlight < DETAIL_DELAY * 3
+        repeating = now - self._last_highlight < HELD_KEY_S
         self._last_highlight = now
         if self._detail_timer is not None:
             self._detail_timer.stop()

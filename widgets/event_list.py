@@ -211,7 +211,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     EventList {
         height: 1fr;
         overflow-x: hidden;
-        overflow-y: auto;
+        overflow-y: scroll;  /* never toggled: a toggle lays out the whole screen */
         scrollbar-size-vertical: 1;
     }
     EventList > .event-list--header {

@@ -294,7 +294,7 @@ class FacetList(Vertical):
         & > FacetOptions {
             height: 1fr;
             max-height: 100%;
-            scrollbar-gutter: stable;
+            overflow-y: scroll;  /* never toggled: a toggle lays out the whole screen */
             scrollbar-size-vertical: 1;
         }
         & > .facet-list--count { color: $foreground; }
