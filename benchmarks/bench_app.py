@@ -486,6 +486,8 @@ class Bench:
                 and not app._view_running and not app._view_dirty
                 and v.query.text == text and v.query is app.query_obj
                 and (not detail or pane.row == lst.cursor_row)
+                # facets and timeline follow the list one frame later
+                and (not detail or getattr(app, "_panels_pending", None) is None)
             )
 
         return ready

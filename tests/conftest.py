@@ -51,7 +51,8 @@ async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
     await pilot.pause(0.02)  # let bubbling messages (e.g. FieldChanged) start the worker
     await wait_for(
         pilot,
-        lambda: not app._view_running and not app._view_dirty and not app.store._pending,
+        lambda: not app._view_running and not app._view_dirty and not app.store._pending
+        and app._panels_pending is None,
         timeout, step=0.02, what="the view to settle",
     )
     await pilot.pause()
