@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -905,3 +906,42 @@ async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
         await pilot.press("N")
         assert lst.cursor_index == 5
         assert "new (N)" not in status_text(app)
+
+
+async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monkeypatch) -> None:
+    """While keys come in, arrivals are committed (queryable) but the panes are redrawn
+    only once the keys pause (or after MAX_VIEW_DEFER_S)."""
+    import tui.app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_VIEW_DEFER_S", 60.0)
+    monkeypatch.setattr(app_module, "INPUT_QUIET_S", 1.5)  # slack for a slow machine
+    base = [event("ListBuckets", f"2026-11-20T10:{i:02d}:00Z") for i in range(30)]
+    write_records(trail_path(tmp_path, when="20261120T1030Z", suffix="first00000000000"), base)
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        _deliver(trail_path(tmp_path, when="20261120T1035Z", suffix="second0000000000"),
+                 [event("PutObject", "2026-11-20T10:31:00Z") for _ in range(4)])
+        deadline = time.monotonic() + 10
+        while len(app.store) < 34 and time.monotonic() < deadline:
+            await pilot.press("j", "k")
+            await pilot.pause(0.05)
+        assert len(app.store) == 34  # committed: a query sees them
+        for _ in range(8):  # keys keep coming: the list is not redrawn under them
+            await pilot.press("j", "k")
+            await pilot.pause(0.05)
+            assert len(app.view.rows) == 30
+        # Keys pause: the arrivals show up.
+        await wait_for(pilot, lambda: len(app.view.rows) == 34, 5, what="the deferred redraw")
+        await wait_for(pilot, lambda: "34 / 34 events" in status_text(app), 3, what="status")
+
+        # With the default cap, a key held down forever still lets arrivals in.
+        monkeypatch.setattr(app_module, "MAX_VIEW_DEFER_S", 0.5)
+        _deliver(trail_path(tmp_path, when="20261120T1040Z", suffix="third00000000000"),
+                 [event("PutObject", "2026-11-20T10:32:00Z")])
+        deadline = time.monotonic() + 10
+        while len(app.view.rows) < 35 and time.monotonic() < deadline:
+            await pilot.press("j")
+            await pilot.pause(0.05)
+        assert len(app.view.rows) == 35

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
@@ -54,6 +54,8 @@ SYNC_TEXT_FILES = 64  # free text over more unsearched files than this uses a th
 PUMP_SECONDS = 0.25
 DETAIL_DELAY = 0.03  # seconds the list cursor rests before the detail pane follows...
 HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
+INPUT_QUIET_S = 0.3  # while tailing, keys this recent put off redrawing arrivals...
+MAX_VIEW_DEFER_S = 1.0  # ...for at most this long
 FRESH_FIELDS = ("ip", "principal", "key", "ua")  # never-seen values are highlighted
 FRESH_SECONDS = 120.0
 
@@ -143,6 +145,10 @@ class TrailscopeApp(App[int]):
         self._detail_timer = None
         self._last_highlight = 0.0  # monotonic time of the last cursor move
         self._panels_pending: View | None = None  # facets/timeline still to update
+        self._view_stale = False  # committed events not in the view yet
+        self._fresh_changed = False
+        self._last_input = 0.0  # monotonic time of the last key
+        self._last_view_at = 0.0
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -245,30 +251,56 @@ class TrailscopeApp(App[int]):
         self._update_status()
 
     def _pump(self) -> None:
-        """Commit pending events and refresh the view, unless a view is being computed."""
-        if self._view_running or not self.store._pending:
+        """Commit pending events (they are queryable from then on) and refresh the view,
+        unless a view is being computed."""
+        if self._view_running:
             return
         now = time.monotonic()
-        if self.loading and len(self.store) and now - self._last_commit < 2.0:
+        if self.store._pending and not (
+            self.loading
+            and len(self.store)
+            and now - self._last_commit < 2.0
             # While a big trail streams in, commit when the pending part is a good
-            # fraction of the store: each commit merges in O(n) and recomputes the view,
-            # so committing every 250 ms would make loading quadratic.
-            if self.store.pending_events < max(20_000, len(self.store) // 4):
-                return
-        self._last_commit = now
-        res = self.store.commit()
-        if self.tailing and len(res.rows):
-            now = time.monotonic()
-            self._arrivals.append((now, len(res.rows)))
-            for field, codes in res.new_values.items():
-                if field in FRESH_FIELDS:
-                    marks = self.fresh.setdefault(field, {})
-                    for c in codes:
-                        marks[c] = now + FRESH_SECONDS
+            # fraction of the store: each commit merges in O(n) and recomputes the
+            # view, so committing every 250 ms would make loading quadratic.
+            and self.store.pending_events < max(20_000, len(self.store) // 4)
+        ):
+            self._last_commit = now
+            res = self.store.commit()
+            if len(res.rows) or self.view is None:
+                self._view_stale = True
+            if self.tailing and len(res.rows):
+                self._arrivals.append((now, len(res.rows)))
+                for field, codes in res.new_values.items():
+                    if field in FRESH_FIELDS:
+                        marks = self.fresh.setdefault(field, {})
+                        for c in codes:
+                            marks[c] = now + FRESH_SECONDS
+                        self._fresh_changed = True
+        if not self._view_stale:
+            return
+        if (
+            self.tailing
+            and now - self._last_input < INPUT_QUIET_S
+            and now - self._last_view_at < MAX_VIEW_DEFER_S
+        ):
+            # Keys are coming in: arrivals are committed (queryable) but redrawn a
+            # little later, so a held key never queues behind a full redraw of every
+            # pane (measured at 5k events/s: list keys p95 137 ms before this).
+            self._update_status()
+            return
+        self._view_stale = False
+        self._last_view_at = now
+        if self._fresh_changed:
+            self._fresh_changed = False
             self._push_fresh()
-        if len(res.rows) or self.view is None:
-            self.request_view()
+        self.request_view()
         self._update_status()
+
+    def on_event(self, event: events.Event):
+        if isinstance(event, events.Key):
+            self._last_input = time.monotonic()
+        return super().on_event(event)
 
     # ---------------------------------------------------------------- tailing
     def _start_tail(self) -> None:
@@ -362,6 +394,7 @@ class TrailscopeApp(App[int]):
         if self._view_running:
             self._view_dirty = True
             return
+        self._view_stale = False  # whatever is committed goes into this view
         self._view_seq += 1
         query = self.query_obj
         fields = tuple(self.query_one(FacetPanel).fields)
@@ -457,8 +490,8 @@ class TrailscopeApp(App[int]):
         )
 
     def _current_view(self) -> View | None:
-        v = self.view
-        return v if v is not None and v.generation == self.store.generation else None
+        # The view on screen, even if events arrived since (the counts match the list).
+        return self.view
 
     def _facet_counter(self, field: str) -> list[tuple[str, int]]:
         v = self._current_view()

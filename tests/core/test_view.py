@@ -168,3 +168,20 @@ def test_new_values_reported_for_batches_from_the_parser_process(tmp_path):
             store.add(batch)
             res = store.commit()
             assert {store.values("ip")[c] for c in res.new_values["ip"]} == expect
+
+
+def test_counts_of_a_view_after_the_store_grew(trail, tmp_path_factory):
+    """The explorer keeps showing a view while newer events are committed; counting a
+    field for it then covers the rows it was computed on, not the new ones."""
+    store = load([trail])
+    q = parse("has:error")
+    view = compute_view(store, q)
+    before = dict(view.facet(store, "ip", None)[0])
+    extra = tmp_path_factory.mktemp("grow")
+    path = write_records(trail_path(extra, suffix="g" * 16),
+                         [event(ip="192.0.2.99", error="Denied") for _ in range(5)])
+    store.add(parse_file(str(path)))
+    store.commit()
+    assert dict(view.facet(store, "ip", None)[0]) == before
+    assert dict(view.facet(store, "service", None)[0]) == dict(
+        Counter(store.value(int(r), "service") for r in view.rows))

@@ -43,7 +43,9 @@ class View:
         """Count per value code of `name` among the matching rows (computed once)."""
         got = self.bins.get(name)
         if got is None:
-            col, size = store.codes(name), len(store.values(name))
+            # The store may have grown since (the explorer defers redraws while keys
+            # come in): count over the rows this view was computed on.
+            col, size = store.codes(name)[: len(self.mask)], len(store.values(name))
             if len(self.rows) == len(col):
                 got = np.bincount(col, minlength=size)
             elif len(self.rows) * 2 <= len(col):
