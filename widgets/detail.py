@@ -275,6 +275,10 @@ class DetailPane(QuietScroll, Tree[NodeData]):
     DetailPane {
         height: 1fr;
         width: 1fr;
+        /* Fixed scrollbars: one appearing or going lays out the whole screen. Lines
+           wider than the pane are cut; enter shows a long value wrapped in full. */
+        overflow-x: hidden;
+        overflow-y: scroll;
         padding: 0 0 0 1;
         & > .detail--section { text-style: bold; color: $text-primary; }
         & > .detail--label { color: $text-muted; }

@@ -338,8 +338,9 @@ class Store:
 
     def _fix_ties(self, positions: np.ndarray) -> list[tuple[int, int]]:
         """Exact (time, eventID, row) order inside runs of equal sort keys that touch
-        `positions` (positions in `order`). Only the neighbours of those positions are
-        compared: a whole-array scan cost ~20 ms per tail commit at 1M events."""
+        `positions` (positions in `order`); returns the runs re-sorted. Only the
+        neighbours of those positions are compared, and all touched runs are sorted in
+        one lexsort (a Python sort per run cost ~7% of the UI thread while tailing)."""
         sk = self._sorted_keys
         n = len(sk)
         if n < 2 or not len(positions):
@@ -348,19 +349,19 @@ class Store:
         tied = np.zeros(len(p), bool)
         tied[p > 0] |= sk[p[p > 0] - 1] == sk[p[p > 0]]
         tied[p < n - 1] |= sk[p[p < n - 1] + 1] == sk[p[p < n - 1]]
-        times, eids = self._times.buf, self._eid.buf
-        done = -1
-        runs = []
-        for q in p[tied].tolist():
-            if q < done:
-                continue  # inside a run already sorted
-            lo = int(np.searchsorted(sk, sk[q], "left"))
-            done = int(np.searchsorted(sk, sk[q], "right"))
-            seg = self.order[lo:done].tolist()
-            seg.sort(key=lambda r: (int(times[r]), bytes(eids[r]), r))
-            self.order[lo:done] = seg
-            runs.append((lo, done))
-        return runs
+        if not tied.any():
+            return []
+        keys = np.unique(sk[p[tied]])
+        lo = np.searchsorted(sk, keys, "left")
+        hi = np.searchsorted(sk, keys, "right")
+        lens = hi - lo
+        run = np.repeat(np.arange(len(keys)), lens)
+        pos = np.repeat(lo - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
+        rows = self.order[pos]
+        # Within each run: by time, then eventID bytes, then row (arrival).
+        s = np.lexsort((rows, self._eid.view[rows], self._times.view[rows], run))
+        self.order[pos] = rows[s]
+        return list(zip(lo.tolist(), hi.tolist(), strict=True))
 
     def _merge_ids(self, idh: np.ndarray, rows: np.ndarray) -> None:
         if not len(idh):
