@@ -405,7 +405,9 @@ class TrailscopeApp(App[int]):
             self._compute_view(self._view_seq, query, fields, previous)
             return
         try:
-            view = compute_view(self.store, query, fields, previous)
+            # Facet counts are taken when the facets are drawn (_apply_panels), after
+            # the list's frame.
+            view = compute_view(self.store, query, (), previous)
         except QueryError as e:
             self._view_done(None, e)
             return
@@ -519,7 +521,7 @@ class TrailscopeApp(App[int]):
     @on(FilterInput.Applied)
     def _on_filter_applied(self, msg: FilterInput.Applied) -> None:
         if self._set_filter(msg.text):
-            self.events_list.focus()
+            self.events_list.focus(scroll_visible=False)
 
     @on(FilterInput.Left)
     def _on_filter_left(self, _msg: FilterInput.Left) -> None:
