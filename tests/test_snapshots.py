@@ -48,7 +48,7 @@ def test_detail_view(snap_compare) -> None:
         # The event with the hostile user agent: its escapes show in the detail pane.
         row = next(r for r in range(len(store)) if "\x1b" in store.value(r, "ua"))
         assert app.events_list.move_to_row(row)
-        await pilot.pause()
+        await settle(pilot)  # the detail pane shows that row (it may wait for a rest)
         await pilot.press("tab", "tab")  # list -> timeline -> detail
         detail = app.query_one(DetailPane)
         assert app.focused is detail
