@@ -14,6 +14,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widget import Widget
 
 __all__ = ["KeyHints"]
@@ -39,6 +40,8 @@ class KeyHints(Widget):
         super().__init__(name=name, id=id)
         self._spans: list[tuple[int, int, str]] = []  # (x0, x1, key) for clicks
         self._line: Text | None = None
+        self._shown: list[tuple[str, str, bool]] | None = None
+        self._strip: tuple[int, Strip] | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -47,13 +50,14 @@ class KeyHints(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen) -> None:
-        if screen is self.screen:
-            self._line = None
+        # Textual signals this after most keys; repaint only when the hints differ.
+        if screen is self.screen and self.hints() != self._shown:
+            self._line = self._strip = None
             self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._line = None  # theme change: the key styles differ
+        self._line = self._strip = None  # theme change: the key styles differ
 
     def hints(self) -> list[tuple[str, str, bool]]:
         """(key as shown, description, enabled) for each shown action, in binding order."""
@@ -72,18 +76,29 @@ class KeyHints(Widget):
         return out
 
     def render(self) -> Text:
-        # Rendered once per bindings change: the line is repainted with the screen
-        # far more often than the focus moves.
         if self._line is None:
-            self._line = self._build()
+            self._shown = self.hints()
+            self._line = self._build(self._shown)
         return self._line
 
-    def _build(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        # One cached strip per width: the compositor asks for this line with every
+        # frame that touches it, and rendering the Text each time cost ~0.9 ms.
+        width = self.size.width
+        if self._strip is None or self._strip[0] != width:
+            text = self.render().copy()
+            text.truncate(width, overflow="ellipsis", pad=True)
+            segments = list(text.render(self.app.console))
+            self._strip = (width, Strip(segments).crop_extend(0, width, self.rich_style)
+                           .apply_style(self.rich_style).simplify())
+        return self._strip[1] if y == 0 else Strip.blank(width, self.rich_style)
+
+    def _build(self, hints: list[tuple[str, str, bool]]) -> Text:
         key_style = self.get_component_rich_style("key-hints--key")
         desc_style = self.get_component_rich_style("key-hints--description")
         out = Text(no_wrap=True, overflow="ellipsis")
         self._spans = []
-        for key, desc, enabled in self.hints():
+        for key, desc, enabled in hints:
             dim = Style(dim=True) if not enabled else Style()
             start = out.cell_len
             out.append(f" {key} ", key_style + dim)
