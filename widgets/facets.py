@@ -461,7 +461,11 @@ class FacetList(Vertical):
     def _show_rows(self, keep: bool = True) -> None:
         """Hand the current rows to the list (data and a repaint only; lines are built as
         they are drawn). With `keep`, the highlighted value stays highlighted when it is
-        still listed; otherwise the first row is."""
+        still listed and the list has focus; otherwise the first row is."""
+        # Only a cursor the user placed (the list has focus) follows its value: an
+        # unattended list stays on its top row as counts change (while loading, the
+        # first top value would otherwise drag the cursor and the scroll down).
+        keep = keep and self._list.has_focus
         value = self.highlighted_value if keep else None  # read before _shown changes
         self._shown = self._rows
         index = None
