@@ -468,6 +468,38 @@ async def test_empty_state(seed_store: Store) -> None:
         assert pane.row is None
 
 
+async def test_original_unavailable_falls_back_to_indexed_fields(tmp_path: Path) -> None:
+    """The file was rewritten after loading (evidence changed): the pane says so and
+    still shows what the store indexed, and those values still filter and copy."""
+    root = write_trail(tmp_path, seed_records())
+    store = load([root])
+    row = int(store.ordered()[0])
+    name, ip = store.value(row, "event"), store.value(row, "ip")
+    path = next(root.rglob("*.json.gz"))
+    path.write_bytes(gzip.compress(orjson.dumps({"Records": []})))  # changed on disk
+    app = DetailApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(row)
+        await pilot.pause()
+        text = "\n".join(visible_lines(pane))
+        assert "original unavailable" in text and "changed on disk" in text
+        assert "Indexed fields" in text and name in text and ip in text
+        assert str(path) in text  # the location, to go and look
+        assert pane.row == row
+        leaf = next(n for n in walk(pane.root)
+                    if isinstance(n.data, ValueRef) and n.data.field == "ip")
+        pane.move_cursor(leaf, animate=False)
+        await pilot.press("f", "c")
+        await pilot.pause()
+        assert [(m.field, m.value, m.negate) for m in app.filters] == [("ip", ip, False)]
+        assert [m.text for m in app.copies] == [ip]
+        assert pane.check_action("copy_event", ()) is False
+        await pilot.press("C")  # no original to copy: nothing happens, nothing breaks
+        await pilot.pause()
+        assert len(app.copies) == 1 and app.is_running
+
+
 # ------------------------------------------------------------------ hostile
 def hostile_event() -> dict:
     ev = _seed("access-analyzer-CreateAnalyzer.json")

@@ -358,3 +358,24 @@ def test_originals_are_read_back_from_disk_and_changes_are_detected(tmp_path):
     os.remove(p)
     with pytest.raises(OriginalUnavailable, match="vanished"):
         store.event(0)
+
+
+def test_chunked_commits_give_the_same_store(tmp_path):
+    """load() commits every COMMIT_EVERY events (bounding peak memory); any chunking
+    must give the same order, dedupe and conflict flags as one commit."""
+    rng = random.Random(9)
+    shared = [event("Shared", f"2026-11-20T10:00:{i:02d}Z") for i in range(10)]
+    for f in range(8):
+        recs = [event(rng.choice(["A", "B", "C"]), f"2026-11-20T10:00:{rng.randrange(60):02d}Z",
+                      event_id=f"{rng.randrange(4):x}" * 8 + f"-{f}-{i}") for i in range(40)]
+        recs += [dict(e) for e in shared[f % 3:]]  # re-deliveries across files
+        if f == 5:
+            recs.append(dict(shared[0], sourceIPAddress="203.0.113.66"))  # same id, changed
+        write_records(trail_path(tmp_path, suffix=f"{f:016d}"), recs)
+    one = load([tmp_path], commit_every=None)
+    for chunk in (1, 7, 45):
+        many = load([tmp_path], commit_every=chunk)
+        assert len(many) == len(one) and many.duplicates == one.duplicates
+        assert many.conflicts == one.conflicts
+        assert [many.event(int(r)) for r in many.ordered()] == [one.event(int(r)) for r in one.ordered()]
+        assert np.array_equal(many.flags[many.ordered()], one.flags[one.ordered()])

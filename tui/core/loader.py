@@ -19,6 +19,8 @@ from .discovery import Discovery, TrailFile, discover
 from .reader import DEFAULT_MAX_BYTES
 from .store import Store
 
+COMMIT_EVERY = 100_000  # events per store commit while loading (see load)
+
 # Below this many bytes on disk, process start-up costs more than it saves.
 PARALLEL_MIN_BYTES = int(os.environ.get("TRAILSCOPE_PARALLEL_MIN_BYTES", 16 << 20))
 
@@ -95,13 +97,14 @@ def load(
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
-    commit_every: int | None = None,
+    commit_every: int | None = COMMIT_EVERY,
 ) -> Store:
     """Discover and load every file under `paths` into a store (new or given).
 
-    `commit_every` commits after that many pending events so readers see events
-    stream in; None commits once at the end (fastest).
-    """
+    `commit_every` commits after that many pending events (None: once at the end).
+    Committing in chunks bounds the commit's temporaries and lets the parsed batches
+    go as they are merged: measured at 1M events, peak RSS 669 MB in one commit,
+    426 MB in chunks of 100k, in the same time (15.7 s)."""
     disc = discover(paths)
     store = store if store is not None else Store()
     record_discovery(store, disc)
