@@ -29,6 +29,7 @@ from textual.widgets.tree import TreeNode
 
 from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE, LENIENT, NO_ID
+from tui.core.fields import FIELDS
 from tui.core.normalize import NO_TIME, format_time, text
 from tui.core.store import Store, ip_kind
 
@@ -339,11 +340,11 @@ class DetailPane(QuietScroll, Tree[NodeData]):
         else:
             try:
                 self._event = self.store.event(row)
-            except Exception as e:  # a damaged chunk must not take the app down
-                self.row = None
+            except Exception as e:  # a changed/vanished file must not take the app down
                 first = self.root.add_leaf(
-                    Text.assemble(("event unavailable: ", S_ALERT), safe_text(str(e), max_len=200))
+                    Text.assemble(("original unavailable: ", S_ALERT), safe_text(str(e), max_len=600))
                 )
+                self._add_indexed(row)
             else:
                 keyed = self._build_event(row, self._event)
                 first = keyed.get(old_key) if old_key is not None else None
@@ -355,6 +356,23 @@ class DetailPane(QuietScroll, Tree[NodeData]):
             first = self.get_node_at_line(0)
             self.scroll_to(0, 0, animate=False)
         self.move_cursor(first, animate=False)
+
+    def _add_indexed(self, row: int) -> None:
+        """What the store indexed for `row` (when its original cannot be read back): the
+        values still filter, exclude and copy like those of a full event."""
+        node = self.root.add(Text("Indexed fields", S_SECTION), SectionRef("indexed"), expand=True)
+        width = max(len(f.label) for f in FIELDS) + 2
+        ms = self.store.time_ms(row)
+        when = format_time(ms) if ms != NO_TIME else "?"
+        node.add_leaf(Text("Time".ljust(width), S_LABEL) + safe_text(when), InfoRef(None, when, ""))
+        for f in FIELDS:
+            value = self.store.value(row, f.name)
+            if value:
+                label = Text(f.label.ljust(width), S_LABEL)
+                label.append(_str_text(value, S_VALUE, quoted=False))
+                node.add_leaf(label, ValueRef(f.name, value, ""))
+        where = self.store.location(row)
+        node.add_leaf(Text("Location".ljust(width), S_LABEL) + safe_text(where), InfoRef(None, where, ""))
 
     def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
         keyed: dict[tuple, TreeNode[NodeData]] = {}
@@ -748,7 +766,7 @@ class DetailPane(QuietScroll, Tree[NodeData]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_event":
-            return self.row is not None
+            return self.row is not None and self._event is not None
         if action in ("filter_value", "exclude_value"):
             if self.row is None:
                 return False
@@ -794,7 +812,7 @@ class DetailPane(QuietScroll, Tree[NodeData]):
             self.post_message(CopyRequest(_compact(data.obj), what=f"{kind} JSON"))
 
     def action_copy_event(self) -> None:
-        if self.row is None:
+        if self.row is None or self._event is None:
             return
         raw = self.store.canonical(self.row)
         try:
