@@ -219,6 +219,31 @@ async def test_filter_apply_and_bad_filter(explorer) -> None:
     assert isinstance(app.focused, EventList)
 
 
+async def test_free_text_searches_in_a_worker_then_from_cache(explorer, monkeypatch) -> None:
+    """Uncached free text over many files runs in the view worker thread (the UI keeps
+    answering); once cached, the same phrase is answered inline."""
+    import tui.app as app_module
+
+    pilot, app = explorer, explorer.app
+    monkeypatch.setattr(app_module, "SYNC_TEXT_FILES", 0)  # sample_logs has ~140 files
+    threaded = []
+    original = app._compute_view
+    monkeypatch.setattr(app, "_compute_view", lambda *a: (threaded.append(a[1].text), original(*a)))
+    await pilot.press("slash", *'"getcalleridentity"', "enter")
+    await settle(pilot)
+    assert threaded == ['"getcalleridentity"']
+    want = int(sum(1 for r in range(len(app.store))
+                   if "getcalleridentity" in app.store.canonical(r).decode().lower()))
+    assert want > 0 and len(app.view.rows) == want
+    assert all(app.store.value(int(r), "event") == "GetCallerIdentity" for r in app.view.rows)
+    # The same phrase again (after another filter): cached, so computed inline.
+    await pilot.press("slash", "ctrl+u", *"has:error", "enter")
+    await settle(pilot)
+    await pilot.press("slash", "ctrl+u", *'"getcalleridentity"', "enter")
+    await settle(pilot)
+    assert threaded == ['"getcalleridentity"'] and len(app.view.rows) == want
+
+
 async def test_filter_history_escape_undo_clear(explorer) -> None:
     pilot, app = explorer, explorer.app
     s3 = "service:s3.amazonaws.com"
