@@ -577,6 +577,38 @@ async def test_help_and_command_palette(explorer) -> None:
     assert not isinstance(app.screen, SkippedScreen)
 
 
+async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
+    """A single list move draws the list and the detail pane in the same frame (the
+    frame is held until the detail pane has the event); a key that moves nothing does
+    not stall drawing."""
+    pilot, app = explorer, explorer.app
+    lst, pane = app.events_list, app.query_one(DetailPane)
+    frames: list[tuple[int | None, int | None]] = []
+    original = app.screen._compositor_refresh
+
+    def record() -> None:
+        frames.append((lst.cursor_row, pane.row))
+        original()
+
+    app.screen._compositor_refresh = record
+    for key in ("j", "j", "pagedown", "k"):
+        await pilot.pause(0.2)  # separate presses, not a held key
+        frames.clear()
+        before = lst.cursor_row
+        await pilot.press(key)
+        await wait_for(pilot, lambda: pane.row == lst.cursor_row != before, 3, what="the move")
+        await pilot.pause(0.1)
+        moved = [f for f in frames if f[0] != before]
+        assert moved and all(c == d for c, d in moved), (key, frames)
+    await pilot.press("g")
+    await pilot.pause(0.2)
+    frames.clear()
+    await pilot.press("k")  # at the top: nothing moves, nothing posted
+    await pilot.press("slash")
+    await wait_for(pilot, lambda: len(frames) > 0, 3, what="a frame after the no-op key")
+    assert isinstance(app.focused, FilterInput)
+
+
 async def test_key_hints_follow_focus_without_new_widgets(explorer) -> None:
     """The bottom line lists the focused pane's keys; a focus move re-renders text only
     (Textual's Footer mounted new key widgets on every focus move and kept some)."""
