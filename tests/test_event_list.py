@@ -528,3 +528,30 @@ async def test_new_rows_repaint_without_laying_out_the_screen(store: Store) -> N
         assert el.show_vertical_scrollbar
         assert el.vertical_scrollbar.window_virtual_size == 4
         assert layouts == []
+
+
+async def test_focus_moves_rerender_only_the_cursor_row(store: Store) -> None:
+    """Focus in/out changes the cursor's look; the other cached rows stay (a focus move
+    used to re-render a screenful of rows). A theme change still redraws them all."""
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        await pilot.pause()
+        calls: list[int] = []
+        original = el._render_row
+        el._render_row = lambda row, cursor, width: (calls.append(row), original(row, cursor, width))[1]
+        focused = el.render_line(1)
+        el.blur()
+        await pilot.pause()
+        assert not el.has_focus
+        blurred = el.render_line(1)
+        assert calls == [int(store.ordered()[0])]  # the cursor row only
+        assert focused.text == blurred.text and list(focused) != list(blurred)
+        el.focus()
+        await pilot.pause()
+        assert list(el.render_line(1)) == list(focused)
+        calls.clear()
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert len(calls) >= el.scrollable_content_region.height - 2

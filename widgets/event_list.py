@@ -272,6 +272,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self._generation = 0
         self._store_generation = store.generation
         self._styles: dict[str, Style] | None = None
+        self._styles_version: tuple = ()  # the non-cursor styles the caches were built with
         self._layout: tuple[int, list[tuple[str, int]]] | None = None
         self._posted: object = _UNSET
 
@@ -442,24 +443,35 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles = None  # theme or pseudo-class change: re-read component styles
-        self._cache.clear()
-        self._cells.clear()
+        # Theme or pseudo-class change: styles are re-read when next drawn, and the
+        # cached rows dropped only if more than the cursor's look changed (see
+        # _get_styles). A focus move changes only the cursor, whose rows are cached by
+        # cursor state; dropping everything re-rendered a screenful of rows per focus
+        # move.
+        self._styles = None
         self.refresh()
 
     def _get_styles(self) -> dict[str, Style]:
         if self._styles is None:
-            get = self.get_component_rich_style
-            self._styles = {
-                "base": self.rich_style,
-                "header": get("event-list--header"),
-                "cursor": get("event-list--cursor"),
-                "error": get("event-list--error", partial=True),
-                "warning": get("event-list--warning", partial=True),
-                "dim": get("event-list--dim", partial=True),
-                "fresh": get("event-list--fresh", partial=True),
-            }
+            self._styles = self._read_styles()
+            version = tuple(v for k, v in self._styles.items() if k != "cursor")
+            if version != self._styles_version:
+                self._styles_version = version
+                self._cache.clear()
+                self._cells.clear()
         return self._styles
+
+    def _read_styles(self) -> dict[str, Style]:
+        get = self.get_component_rich_style
+        return {
+            "base": self.rich_style,
+            "header": get("event-list--header"),
+            "cursor": get("event-list--cursor"),
+            "error": get("event-list--error", partial=True),
+            "warning": get("event-list--warning", partial=True),
+            "dim": get("event-list--dim", partial=True),
+            "fresh": get("event-list--fresh", partial=True),
+        }
 
     def _columns(self, width: int) -> list[tuple[str, int]]:
         if self._layout is None or self._layout[0] != width:
@@ -482,7 +494,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             self._cache.clear()
         row = int(self._rows[index])
         cursor = 0 if index != self._cursor else (2 if self.has_focus else 1)
-        key = (row, cursor, width, self._generation)
+        # The cursor row's look is part of its key: it alone changes when focus moves.
+        key = (row, cursor, width, self._generation, self._get_styles()["cursor"] if cursor else None)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._render_row(row, cursor > 0, width)
