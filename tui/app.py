@@ -517,12 +517,9 @@ class TrailscopeApp(App[int]):
             v.times, v.errors, None if sel is None else self.store.time_ms(sel)
         )
 
-    def _current_view(self) -> View | None:
-        # The view on screen, even if events arrived since (the counts match the list).
-        return self.view
-
     def _facet_counter(self, field: str) -> list[tuple[str, int]]:
-        v = self._current_view()
+        # The view on screen, even if events arrived since (its counts match the list).
+        v = self.view
         if v is None:
             return self.store.counts(field)
         return top_values(v.counts(self.store, field), self.store.values(field), None)[0]
@@ -621,7 +618,7 @@ class TrailscopeApp(App[int]):
 
     @on(FacetList.FieldChanged)
     def _on_facet_field(self, msg: FacetList.FieldChanged) -> None:
-        v = self._current_view()
+        v = self.view
         if v is None:
             self.request_view()
             return

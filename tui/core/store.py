@@ -330,10 +330,9 @@ class Store:
         for name, (gen, arr) in cache.items():
             if gen != self.generation:
                 continue
-            col = self._in_order_source(name)
-            arr = np.insert(arr, pos, col[rows[s]])
+            arr = np.insert(arr, pos, self._values_of(name, rows[s]))
             for lo, hi in runs:
-                arr[lo:hi] = col[self.order[lo:hi]]
+                arr[lo:hi] = self._values_of(name, self.order[lo:hi])
             self._ordered_cache[name] = (gen + 1, arr)  # commit() bumps the generation next
 
     def _fix_ties(self, positions: np.ndarray) -> list[tuple[int, int]]:
@@ -581,15 +580,16 @@ class Store:
         """`has:error` per row of `order` (as `times_in_order`)."""
         return self._in_order("errors")
 
-    def _in_order_source(self, name: str) -> np.ndarray:
+    def _values_of(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """'times' or 'errors' (has:error) of `rows`."""
         if name == "times":
-            return self._times.view
-        return self._codes[FIELD_INDEX["error"]].view != 0
+            return self._times.view[rows]
+        return self._codes[FIELD_INDEX["error"]].view[rows] != 0
 
     def _in_order(self, name: str) -> np.ndarray:
         got = self._ordered_cache.get(name)
         if got is None or got[0] != self.generation:
-            got = self._ordered_cache[name] = (self.generation, self._in_order_source(name)[self.order])
+            got = self._ordered_cache[name] = (self.generation, self._values_of(name, self.order))
         return got[1]
 
     def in_time_order(self, rows: np.ndarray) -> np.ndarray:
@@ -618,14 +618,7 @@ class Store:
         if mask is not None:
             col = col[mask]
         vals = self.dicts[f].values
-        bc = np.bincount(col, minlength=len(vals))
-        nz = np.flatnonzero(bc)
-        distinct = len(nz)
-        if top is not None and len(nz) > top:
-            part = np.argpartition(-bc[nz], top)[:top]
-            nz = nz[part]
-        order = sorted(nz.tolist(), key=lambda c: (-int(bc[c]), vals[c]))
-        return [(vals[c], int(bc[c])) for c in order], distinct
+        return top_values(np.bincount(col, minlength=len(vals)), vals, top)
 
     def time_range(self, mask: np.ndarray | None = None) -> tuple[int, int] | None:
         t = self._times.view if mask is None else self._times.view[mask]
@@ -771,6 +764,22 @@ class Store:
         ]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
+
+
+def top_values(
+    bins: np.ndarray, values: list[str], top: int | None
+) -> tuple[list[tuple[str, int]], int]:
+    """(value, count) pairs from a bincount, most frequent first (ties by value), and
+    how many values occur at all."""
+    nz = np.flatnonzero(bins)
+    distinct = len(nz)
+    if top is not None and len(nz) > top:
+        cut = np.partition(bins[nz], len(nz) - top)[len(nz) - top]
+        nz = nz[bins[nz] >= cut]  # keeps every tie at the cut, so the value order decides
+    order = sorted(nz.tolist(), key=lambda c: (-int(bins[c]), values[c]))
+    if top is not None:
+        order = order[:top]
+    return [(values[c], int(bins[c])) for c in order], distinct
 
 
 def sort_keys(times: np.ndarray, eid16: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .query import Query
-from .store import Store
+from .store import Store, top_values
 
 __all__ = ["View", "compute_view", "top_values"]
 
@@ -60,22 +60,6 @@ class View:
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
         """The `top` (value, count) pairs, most first, and the number of distinct values."""
         return top_values(self.counts(store, name), store.values(name), top)
-
-
-def top_values(
-    bins: np.ndarray, values: list[str], top: int | None
-) -> tuple[list[tuple[str, int]], int]:
-    """(value, count) pairs from a bincount, most frequent first (ties by value), and
-    how many values occur at all."""
-    nz = np.flatnonzero(bins)
-    distinct = len(nz)
-    if top is not None and len(nz) > top:
-        cut = np.partition(bins[nz], len(nz) - top)[len(nz) - top]
-        nz = nz[bins[nz] >= cut]  # keeps every tie at the cut, so the value order decides
-    order = sorted(nz.tolist(), key=lambda c: (-int(bins[c]), values[c]))
-    if top is not None:
-        order = order[:top]
-    return [(values[c], int(bins[c])) for c in order], distinct
 
 
 def compute_view(
