@@ -66,6 +66,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("facet-next", "right_square_bracket", "next_field", "Next field", "Show another field in this facet", "facets", palette=False),
     ActionSpec("facet-narrow", "n", "narrow", "Narrow", "Type to search all values of this field", "facets", palette=False),
     # --- detail
+    ActionSpec("detail-down", "down,j", "cursor_down", "Down", "Next line", "detail", palette=False),
+    ActionSpec("detail-up", "up,k", "cursor_up", "Up", "Previous line", "detail", palette=False),
+    ActionSpec("detail-pgdn", "pagedown,ctrl+f", "page_down", "Page down", "Next page", "detail", palette=False),
+    ActionSpec("detail-pgup", "pageup,ctrl+b", "page_up", "Page up", "Previous page", "detail", palette=False),
+    ActionSpec("detail-first", "home,g", "first", "First", "First line", "detail", palette=False),
+    ActionSpec("detail-last", "end,G,shift+g", "last", "Last", "Last line", "detail", palette=False),
     ActionSpec("detail-filter", "f", "filter_value", "Filter", "Add the value under the cursor to the filter", "detail", True, palette=False),
     ActionSpec("detail-exclude", "x", "exclude_value", "Exclude", "Exclude the value under the cursor", "detail", True, palette=False),
     ActionSpec("detail-copy", "c", "copy_value", "Copy", "Copy the value under the cursor (OSC 52 works over SSH)", "detail", True, palette=False),

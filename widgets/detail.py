@@ -2,9 +2,9 @@
 when, outcome, flags) above the full original JSON, as one keyboard-driven tree.
 
 Every string from the log reaches the tree through `widgets.safe` as a `Text`; labels
-are never `str` (Tree parses a str label as markup). Styles are semantic tokens (the
-component class names below) resolved at render time, so a theme change restyles the
-tree without a rebuild.
+are never `str`. Styles are semantic tokens (the component class names below) resolved
+at render time (see `widgets.line_tree`), so a theme change restyles the tree without a
+rebuild.
 
 Big events must not freeze the UI: containers fill lazily (on first expand) and at most
 `MAX_CHILDREN` at a time, strings are cut at `MAX_STR` characters with a visible length,
@@ -21,11 +21,8 @@ from itertools import islice
 from typing import ClassVar, NamedTuple
 
 import orjson
-from rich.style import Style
 from rich.text import Span, Text
 from textual.binding import BindingType
-from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
 
 from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE, LENIENT, NO_ID
@@ -34,7 +31,8 @@ from tui.core.normalize import NO_TIME, format_time, text
 from tui.core.store import Store, ip_kind
 
 from .messages import CopyRequest, FilterRequest
-from .quiet_scroll import QuietScroll
+from .line_tree import LineTree
+from .line_tree import TreeItem as TreeNode
 from .safe import safe_text
 
 __all__ = [
@@ -54,7 +52,7 @@ FULL_CAP = 65_536  # characters shown when a long value is opened with enter
 FULL_MAX_LINES = 2_000
 WRAP_MIN = 20  # a long value opens (enter) when longer than this or multi-line
 
-# Style tokens: component class names, resolved in render_label (see module docstring).
+# Style tokens: component class names, resolved when a line is drawn (LineTree).
 S_SECTION = "detail--section"
 S_LABEL = "detail--label"
 S_VALUE = "detail--value"
@@ -243,16 +241,8 @@ class _Section:
     notes: list[str] = field(default_factory=list)  # trusted alert lines
 
 
-class DetailPane(QuietScroll, Tree[NodeData]):
+class DetailPane(LineTree[NodeData]):
     """The detail tree. The app calls `show(row)`; keys post FilterRequest/CopyRequest."""
-
-    def _invalidate(self) -> None:
-        # Tree asks for a screen layout on every node added (hundreds per event shown);
-        # this pane's box is fixed by CSS, so a repaint is enough (see QuietScroll).
-        self._clear_line_cache()
-        self._updates += 1
-        self.root._reset()
-        self.refresh()
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("detail")
 
@@ -304,17 +294,14 @@ class DetailPane(QuietScroll, Tree[NodeData]):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(Text("event"), name=name, id=id, classes=classes)
+        super().__init__(name=name, id=id, classes=classes)
         self.store = store
-        self.show_root = False
-        self.guide_depth = 2
         self.row: int | None = None
         self._event: object = None
         self._collapsed: set[str] = set()  # section names the user closed (kept across events)
         self._node_keys: dict[object, tuple] = {}  # node id -> stable key (cursor restore)
         self._section_name = ""  # section being built
         self.border_title = "Detail"
-        self._styles: dict[str, Style] = {}  # token -> resolved style (reset on restyle)
         self._shown: tuple[int | None, int | None] | None = None  # (row, flags) on screen
         self.show(None)
 
@@ -352,7 +339,7 @@ class DetailPane(QuietScroll, Tree[NodeData]):
         # Build now so node line numbers are valid for the cursor move.
         if self.last_line < 0:
             return
-        if first is None:
+        if first is None or first.line < 0:
             first = self.get_node_at_line(0)
             self.scroll_to(0, 0, animate=False)
         self.move_cursor(first, animate=False)
@@ -631,34 +618,8 @@ class DetailPane(QuietScroll, Tree[NodeData]):
         flags.notes = [msg for bit, msg in _FLAG_TEXT if fv & bit]
         return [who, what, where, when, outcome, flags]
 
-    # ------------------------------------------------------------------ rendering
-    def render_label(self, node: TreeNode[NodeData], base_style: Style, style: Style) -> Text:
-        out = super().render_label(node, base_style, style)
-        spans = out.spans
-        styles = self._styles
-        for i, sp in enumerate(spans):
-            token = sp.style
-            if isinstance(token, str) and token.startswith("detail--"):
-                resolved = styles.get(token)
-                if resolved is None:
-                    resolved = styles[token] = self.get_component_rich_style(
-                        token, partial=True, default=Style.null()
-                    )
-                spans[i] = Span(sp.start, sp.end, resolved)
-        return out
-
-    def get_label_width(self, node: TreeNode[NodeData]) -> int:
-        # Called for every line on each rebuild; styles do not change the width.
-        label: Text = node.label  # type: ignore[assignment]  # process_label made it Text
-        return label.cell_len + (len(self.ICON_NODE) if node.allow_expand else 0)
-
-    def notify_style_update(self) -> None:
-        self._styles = {}
-        super().notify_style_update()
-
     # ------------------------------------------------------------------ events
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
-        node = event.node
+    def node_expanded(self, node: TreeNode[NodeData]) -> None:
         data = node.data
         if isinstance(data, ContainerRef) and not data.built:
             self._section_name = self._section_of(node)
@@ -668,14 +629,13 @@ class DetailPane(QuietScroll, Tree[NodeData]):
         elif node.parent is self.root and isinstance(data, ContainerRef):
             self._collapsed.discard("json")
 
-    def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[NodeData]) -> None:
-        node = event.node
+    def node_collapsed(self, node: TreeNode[NodeData]) -> None:
         if isinstance(node.data, SectionRef):
             self._collapsed.add(node.data.name)
         elif node.parent is self.root:
             self._collapsed.add("json")
 
-    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
+    def cursor_moved(self, node: TreeNode[NodeData] | None) -> None:
         self.refresh_bindings()
 
     def _section_of(self, node: TreeNode[NodeData]) -> str:
@@ -702,12 +662,7 @@ class DetailPane(QuietScroll, Tree[NodeData]):
         return node.allow_expand
 
     def _add_wrapped(self, node: TreeNode[NodeData], value: str) -> None:
-        depth = 0
-        p = node
-        while p.parent is not None:
-            depth += 1
-            p = p.parent
-        indent = (depth + 1) * self.guide_depth + 1
+        indent = self.indent_of(node)
         width = max(WRAP_MIN, self.scrollable_content_region.width - indent)
         console = self.app.console
         lines = 0
