@@ -7,16 +7,24 @@ by the caller's thread.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing as mp
+import multiprocessing.connection
 import os
+import queue
+import signal
+import threading
+import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
-from .batch import FileBatch, parse_file, use_persistent_encoder
+from .batch import FileBatch, build_batch, parse_file, use_persistent_encoder
 from .discovery import Discovery, TrailFile, discover
-from .reader import DEFAULT_MAX_BYTES
+from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult
 from .store import Store
 
 COMMIT_EVERY = 100_000  # events per store commit while loading (see load)
@@ -86,8 +94,240 @@ def iter_batches(
         for w in work:
             yield _parse(w)
         return
-    with _context().Pool(jobs, initializer=_worker_init) as pool:
-        yield from pool.imap(_parse, work, chunksize=1)
+    yield from _parse_parallel(work, jobs, sizes=[f.size for f in files])
+
+
+# ------------------------------------------------------------------ parser processes
+# Our own small process pool rather than multiprocessing.Pool or ProcessPoolExecutor:
+# when a worker dies abnormally (OOM killer, SIGKILL, a segfault in a C library on
+# hostile data), Pool.imap waits forever for the task the worker held; and
+# ProcessPoolExecutor fails every pending task, and blocks for good if the worker died
+# half-way through writing its result to the pipe all workers share (its manager thread
+# waits in recv() for the rest). Here each worker has its own pipes, so a death shows
+# as end-of-file on that worker's pipe alone, and a shared slot says which file it was
+# parsing: that file (only) is retried on another worker, and reported unreadable if it
+# kills a worker twice.
+
+WINDOW_PER_JOB = 4  # files handed out but not yet yielded, per worker (bounds memory)
+MAX_DEATHS = 2  # a file that kills this many parser processes is reported unreadable
+_MAX_FRUITLESS = 3  # workers in a row dying before parsing anything: not the data's fault
+
+
+def _worker_main(
+    tasks: Connection,
+    results: Connection,
+    current: ctypes.c_longlong,
+    parse: Callable[[tuple[str, str, int]], FileBatch],
+) -> None:
+    """A parser process: parse (index, args) tasks until the parent closes `tasks`."""
+    # Ctrl-C reaches the whole process group; the parent handles it and stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_init()
+    # Results go out from a thread so parsing goes on while the parent is busy (e.g.
+    # committing) and not reading; how far ahead is bounded by the parent's window.
+    out: queue.SimpleQueue = queue.SimpleQueue()
+    sender = threading.Thread(target=_send_results, args=(out, results), daemon=True)
+    sender.start()
+    try:
+        while True:
+            idx, args = tasks.recv()
+            current.value = idx  # read by the parent if we die here
+            try:
+                res = (idx, parse(args), None)
+            except Exception as e:
+                res = (idx, None, (e, traceback.format_exc()))
+            current.value = -1
+            out.put(res)
+    except (EOFError, OSError):
+        pass  # the parent closed our pipe (all done) or went away
+    out.put(None)
+    sender.join()
+
+
+def _send_results(out: queue.SimpleQueue, results: Connection) -> None:
+    while (res := out.get()) is not None:
+        try:
+            results.send(res)  # pickles before writing: a failure here writes nothing
+        except OSError:
+            return  # the parent went away
+        except Exception as e:  # an unpicklable batch or exception: say so, never go silent
+            try:
+                results.send((res[0], None, (RuntimeError(repr(e)), traceback.format_exc())))
+            except OSError:
+                return
+
+
+@dataclass(slots=True, eq=False)
+class _Worker:
+    proc: mp.process.BaseProcess
+    tasks: Connection  # parent -> worker: (index, args), then EOF
+    results: Connection  # worker -> parent: (index, batch, error)
+    current: ctypes.c_longlong  # shared: the index being parsed, -1 between files
+    sent: deque[int] = field(default_factory=deque)  # indices handed out, unanswered
+    last: int = -1  # the last index handed out
+    delivered: int = 0
+
+
+def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker:
+    ctx = _context()
+    task_r, task_w = ctx.Pipe(duplex=False)
+    res_r, res_w = ctx.Pipe(duplex=False)
+    current = ctx.RawValue("q", -1)
+    proc = ctx.Process(
+        target=_worker_main, args=(task_r, res_w, current, parse),
+        name="trailscope-parser", daemon=True,
+    )
+    proc.start()
+    # Only the worker may hold its ends: then its death is end-of-file on `res_r`.
+    task_r.close()
+    res_w.close()
+    return _Worker(proc, task_w, res_r, current)
+
+
+def _stop_workers(workers: Iterable[_Worker], now: bool) -> None:
+    """`now`: terminate (stopped early); otherwise let idle workers exit on EOF."""
+    workers = list(workers)
+    for w in workers:
+        if now and w.proc.is_alive():
+            w.proc.terminate()
+        w.tasks.close()
+    for w in workers:
+        w.proc.join(5)
+        if w.proc.is_alive():  # pragma: no cover - a worker stuck in C code
+            w.proc.kill()
+            w.proc.join()
+        w.results.close()
+
+
+def _how(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "cause unknown"
+    if exitcode < 0:
+        try:
+            return signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def death_verdict(deaths: list[int | None]) -> str | None:
+    """The reason to report a file as unreadable, given the exit codes of the parser
+    processes that died while parsing it; None while it should be tried again."""
+    if len(deaths) < MAX_DEATHS:
+        return None
+    times = "twice" if len(deaths) == 2 else f"{len(deaths)} times"
+    how = ", then ".join(dict.fromkeys(map(_how, deaths)))
+    return f"parser process died {times} on this file ({how})"
+
+
+def _parse_parallel(
+    work: list[tuple[str, str, int]],
+    jobs: int,
+    *,
+    sizes: list[int] | None = None,
+    parse: Callable[[tuple[str, str, int]], FileBatch] = _parse,
+    window: int | None = None,
+) -> Iterator[FileBatch]:
+    """Parse `work` in `jobs` worker processes, yielding batches in order.
+
+    At most `window` files are handed out but not yet yielded. A worker that dies is
+    replaced; the file it was parsing is retried and, once it has killed MAX_DEATHS
+    workers, yields an "unreadable" batch; the files it held but had not started go
+    back in the queue. `parse` must be a module-level function (pickled by name)."""
+    n = len(work)
+    window = max(1, window or WINDOW_PER_JOB * jobs)
+    depth = max(2, -(-window // jobs))  # per worker: one parsing, the rest queued
+    todo: deque[int] = deque(range(n))  # not handed out; kept sorted
+    done: dict[int, FileBatch] = {}
+    deaths: dict[int, list[int | None]] = {}
+    workers: list[_Worker] = []
+    nxt = fruitless = 0
+    finished = False
+    try:
+        while nxt < n:
+            if nxt in done:
+                b = done.pop(nxt)
+                nxt += 1
+                yield b
+                continue
+            while todo and len(workers) < jobs:
+                workers.append(_start_worker(parse))
+            # Hand out files in order, to the least loaded worker first. A worker's
+            # batches share its value numbering (batch.Encoder), so it must make them in
+            # the order they are yielded: it only takes files after its last one (a
+            # retried file goes to a fresh worker, or one that is not yet past it).
+            while todo and todo[0] < nxt + window:
+                free = [w for w in workers if w.last < todo[0] and len(w.sent) < depth]
+                if not free:
+                    break
+                w = min(free, key=lambda w: len(w.sent))
+                i = w.last = todo.popleft()
+                w.sent.append(i)
+                try:
+                    w.tasks.send((i, work[i]))
+                except OSError:
+                    pass  # it died: seen below, and its files go back in the queue
+            by_obj = {}
+            for w in workers:
+                by_obj[w.results] = by_obj[w.proc.sentinel] = w
+            ready = mp.connection.wait(list(by_obj))
+            for w in dict.fromkeys(by_obj[r] for r in ready):
+                dead = w.proc.sentinel in ready
+                err = None
+                try:
+                    # poll() is also true at end-of-file; a partial message is either
+                    # completed by a live worker or ends in EOFError/OSError.
+                    while err is None and w.results.poll():
+                        idx, batch, err = w.results.recv()
+                        w.sent.remove(idx)
+                        if err is None:
+                            done[idx] = batch
+                            w.delivered += 1
+                            fruitless = 0
+                except (EOFError, OSError):
+                    dead = True
+                if err is not None:  # parse_file raised: a bug, surfaced as in-process
+                    exc, tb = err
+                    exc.add_note(f"in a parser process, on {work[idx][0]}:\n{tb}")
+                    raise exc
+                if not dead:
+                    continue
+                workers.remove(w)
+                culprit, code = _bury(w)
+                if culprit is not None:
+                    codes = deaths.setdefault(culprit, [])
+                    codes.append(code)
+                    reason = death_verdict(codes)
+                    if reason is None:
+                        w.sent.append(culprit)  # try again, on another worker
+                    else:
+                        r = ReadResult(
+                            FileState.UNREADABLE, reason, [], size=sizes[culprit] if sizes else 0
+                        )
+                        done[culprit] = build_batch(work[culprit][0], work[culprit][1], r)
+                elif not w.delivered:
+                    fruitless += 1
+                    if fruitless >= _MAX_FRUITLESS:
+                        raise RuntimeError(
+                            f"parser processes keep dying before parsing anything ({_how(code)})"
+                        )
+                todo = deque(sorted([*todo, *w.sent]))
+        finished = True
+    finally:
+        _stop_workers(workers, now=not finished)
+
+
+def _bury(w: _Worker) -> tuple[int | None, int | None]:
+    """Reap a dead worker: (the index it was parsing, if any, taken out of w.sent; its
+    exit code)."""
+    w.proc.join(5)
+    code = w.proc.exitcode
+    culprit = w.current.value
+    _stop_workers([w], now=True)
+    if culprit in w.sent:
+        w.sent.remove(culprit)
+        return culprit, code
+    return None, code
 
 
 def load(
