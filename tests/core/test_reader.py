@@ -295,10 +295,20 @@ def test_valid_surrogate_pair_is_not_lenient(tmp_path):
     assert r.records[0]["eventName"] == "\U0001f600" and r.lenient == ""
 
 
-def test_big_integer(tmp_path):
-    # orjson >= 3.10 parses integers beyond 64 bits as floats instead of refusing them.
-    r = load(tmp_path, json.dumps({"Records": [{"eventName": "A", "n": 2**70}]}).encode())
-    assert r.state is FileState.LOADED and r.records[0]["n"] == float(2**70)
+def test_big_integer_kept_exact(tmp_path):
+    # orjson reads integers beyond 64 bits as floats; the reader re-parses such text
+    # with the stdlib so the value stays exact, and says so.
+    r = load(tmp_path, json.dumps({"Records": [{"eventName": "A", "n": 2**70, "m": [-(2**80)]}]}).encode())
+    assert r.state is FileState.LOADED and r.lenient == "integer beyond 64 bits"
+    assert r.records[0]["n"] == 2**70 and type(r.records[0]["n"]) is int
+    assert r.records[0]["m"] == [-(2**80)]
+    # JSON Lines: per line
+    lines = json.dumps(ev(0)).encode() + b"\n" + json.dumps(ev(1, n=10**25)).encode() + b"\n"
+    r = load(tmp_path, lines, name="b.jsonl")
+    assert r.records[1]["n"] == 10**25 and r.lenient == "integer beyond 64 bits"
+    # A 20-digit run inside a string alone takes the slow parse but changes nothing.
+    r = load(tmp_path, json.dumps({"Records": [{"eventName": "A", "s": "x:12345678901234567890,"}]}).encode())
+    assert r.records[0]["s"] == "x:12345678901234567890,"
     r = load(tmp_path, b'{"Records": [{"eventName": "A", "n": 1e400}]}')
     assert r.state is FileState.LOADED and r.lenient == "number beyond double range"
     assert r.records[0]["n"] == float("inf")

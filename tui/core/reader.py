@@ -325,9 +325,35 @@ class _Acc:
         return ReadResult(FileState.EMPTY, "no records", [], fmt=fmt, lenient=lenient)
 
 
+# orjson reads integers beyond 64 bits as floats, silently changing the value. Text
+# with a number token of 20+ digits is parsed by the stdlib instead (exact ints); a
+# match inside a string only costs the slower parse, never a different value.
+BIG_INT_LABEL = "integer beyond 64 bits"
+_BIG_INT_B = re.compile(rb"[\[:,]\s*-?\d{20,}\s*[,\]}]")
+_BIG_INT_S = re.compile(r"[\[:,]\s*-?\d{20,}\s*[,\]}]")
+
+
+def has_big_int(text: bytes | str) -> bool:
+    pattern = _BIG_INT_B if isinstance(text, bytes) else _BIG_INT_S
+    return pattern.search(text) is not None
+
+
+def _exact(text: bytes | str, value: object) -> tuple[object, str]:
+    """`value` (orjson's parse of `text`), re-parsed exactly if it may hold big ints."""
+    if not has_big_int(text):
+        return value, ""
+    try:
+        return json.loads(text), BIG_INT_LABEL
+    except (ValueError, RecursionError):  # deeper than the stdlib recurses: keep orjson's
+        return value, ""
+
+
 def _decode_text(data: bytes, notes: list[str]) -> ReadResult:
     try:
         doc = orjson.loads(data)  # the one call the happy path makes
+        doc, label = _exact(data, doc)
+        if label:
+            notes.append(label)
     except orjson.JSONDecodeError as e:
         if not data or data.isspace():
             return ReadResult(FileState.EMPTY, "only whitespace", [])
@@ -456,10 +482,11 @@ def _decode_jsonl(data: bytes, whole_err: str) -> ReadResult:
 def _loads_one(text: bytes | str) -> tuple[object, str, str, bool]:
     """Parse one small document -> (value, lenient label, error, looks truncated)."""
     try:
-        return orjson.loads(text), "", "", False
+        value = orjson.loads(text)
     except orjson.JSONDecodeError as e:
-        value, label, err, truncated = _lenient(text, e)
-        return value, label, err, truncated
+        return _lenient(text, e)
+    value, label = _exact(text, value)
+    return value, label, "", False
 
 
 def _lenient(data: bytes | str, e: orjson.JSONDecodeError) -> tuple[object, str, str, bool]:

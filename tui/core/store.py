@@ -25,7 +25,7 @@ import zstandard
 from .batch import CONFLICT, HOSTILE, LENIENT, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
-from .reader import inflate, read_raw
+from .reader import has_big_int, inflate, read_raw
 from .textsearch import search_blobs
 
 
@@ -561,7 +561,9 @@ class Store:
 
     def event(self, row: int) -> dict:
         raw = self.original(row)
-        if self._flags.buf[row] & LENIENT:
+        # The stdlib keeps NaN, lone surrogates and integers beyond 64 bits exact
+        # (orjson would refuse the first two and turn big integers into floats).
+        if self._flags.buf[row] & LENIENT or has_big_int(raw):
             return json.loads(raw)
         return orjson.loads(raw)
 
