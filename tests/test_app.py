@@ -296,6 +296,15 @@ async def test_filter_history_escape_undo_clear(explorer) -> None:
     assert len(app.view.rows) == 394
     assert "filter" not in status_text(app)
 
+    # ... also from inside the filter bar, where ctrl+x would otherwise be Input's cut.
+    await apply_filter(pilot, "has:error")
+    await pilot.press("slash", "end", *"abc")  # focusing selects all; end keeps the text
+    assert inp.has_focus and inp.value == "has:errorabc"
+    await pilot.press("ctrl+x")
+    await settle(pilot)
+    assert app.query_obj.text == "" and inp.value == ""
+    assert len(app.view.rows) == 394
+
 
 # ------------------------------------------------------------------------ 3. facets
 async def test_facet_pick_and_exclude(explorer) -> None:
@@ -923,7 +932,7 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
         await pilot.press("g")
         assert lst.cursor_index == 0
         first_row = lst.cursor_row
-        await pilot.press("slash", *"abc")
+        await pilot.press("slash", "end", *"abc")  # focusing selects all; end keeps the text
         focused = app.focused
         assert isinstance(focused, FilterInput)
         _deliver(trail_path(tmp_path, when="20261120T1105Z", suffix="third00000000000"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -30,6 +31,13 @@ class FilterInput(Input):
 
     def action_apply(self) -> None:
         self.post_message(self.Applied(self.value))
+
+    def action_cut(self) -> None:
+        # ctrl+x cuts a selection; with nothing selected it is the app's "clear filter"
+        # (SkipAction hands the key on), as the help screen says, focus or not.
+        if not self.selected_text:
+            raise SkipAction()
+        super().action_cut()
 
     def action_leave(self) -> None:
         self.post_message(self.Left())
