@@ -124,6 +124,9 @@ async def test_collapse_hands_cursor_to_ancestor_and_remove_clamps():
         tree.move_cursor(n["a3"])
         n["a3"].remove()
         assert tree.cursor_node is n["b"]  # same line, next node
+        n["a2"].collapse()
+        tree.move_cursor(n["a2x"])  # a hidden node: its ancestors open
+        assert n["a2"].is_expanded and tree.cursor_node is n["a2x"]
         tree.clear()
         assert tree.cursor_node is None and tree.last_line == -1
 

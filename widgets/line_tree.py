@@ -232,7 +232,12 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         return lines[line][0] if 0 <= line < len(lines) else None
 
     def move_cursor(self, node: TreeItem[T] | None, animate: bool = False) -> None:
-        """Put the cursor on `node` (visible: its ancestors are open) and scroll to it."""
+        """Put the cursor on `node`, opening its closed ancestors, and scroll to it."""
+        if node is not None:
+            p = node.parent
+            while p is not None and p is not self.root:
+                p.expand()
+                p = p.parent
         self._set_cursor(-1 if node is None else node.line)
 
     def indent_of(self, node: TreeItem[T]) -> int:
