@@ -14,7 +14,6 @@ shows the last row on the last screen line.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -38,6 +37,7 @@ from tui.core.store import Store
 from .messages import EventHighlighted
 from .quiet_scroll import QuietScroll
 from .safe import safe_text
+from .strip_cache import StripCache
 
 __all__ = ["EventList", "short_principal", "short_service", "column_layout"]
 
@@ -267,7 +267,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self.fresh_codes: dict[str, set[int]] = {}  # field -> codes first seen while tailing
         self._rows: np.ndarray = np.empty(0, np.int64)
         self._cursor = 0
-        self._cache: OrderedDict[tuple, Strip] = OrderedDict()
+        self._cache = StripCache(_CACHE_SIZE)
         self._cells: dict[tuple[str, int, int], list[Segment]] = {}
         self._generation = 0
         self._store_generation = store.generation
@@ -496,15 +496,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         cursor = 0 if index != self._cursor else (2 if self.has_focus else 1)
         # The cursor row's look is part of its key: it alone changes when focus moves.
         key = (row, cursor, width, self._generation, self._get_styles()["cursor"] if cursor else None)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._render_row(row, cursor > 0, width)
-            self._cache[key] = strip
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return strip
+        return self._cache.get(key, lambda: self._render_row(row, cursor > 0, width))
 
     def _header_strip(self, width: int) -> Strip:
         styles = self._get_styles()

@@ -17,7 +17,6 @@ Never `str` labels: nothing here parses markup.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import ClassVar, Generic, TypeVar
 
 from rich.cells import cell_len
@@ -30,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from .quiet_scroll import QuietScroll
+from .strip_cache import StripCache
 
 __all__ = ["LineTree", "TreeItem"]
 
@@ -190,7 +190,7 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         self._lines: list[tuple[TreeItem[T], str]] | None = []
         self._cursor_line = -1
         self._cursor_node: TreeItem[T] | None = None
-        self._cache: OrderedDict[tuple, Strip] = OrderedDict()
+        self._cache = StripCache(_CACHE_SIZE)
         self._styles: dict[object, Style] = {}
         self._repaint_asked = False
         self._styles_version: tuple = ()
@@ -422,15 +422,7 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         cursor = 0 if i != self._cursor_line else (2 if self.has_focus else 1)
         look = self.resolve_style("line-tree--cursor") if cursor else None
         key = (node.id, node._version, prefix, cursor, width, look)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._render_node(node, prefix, cursor, width)
-            self._cache[key] = strip
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return strip
+        return self._cache.get(key, lambda: self._render_node(node, prefix, cursor, width))
 
     def _render_node(self, node: TreeItem[T], prefix: str, cursor: int, width: int) -> Strip:
         # One Strip per line: Strip's crop/apply_style/simplify each build another
