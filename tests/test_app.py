@@ -1011,3 +1011,38 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monke
             await pilot.press("j")
             await pilot.pause(0.05)
         assert len(app.view.rows) == 35
+
+
+@pytest.mark.parametrize("same_frame", [True, False])
+async def test_filter_draws_list_facets_and_timeline_together_on_small_trails(
+    explorer, monkeypatch, same_frame
+) -> None:
+    """A new filter on a small trail reaches the list, the detail pane, the facets and
+    the timeline in one frame; above SAME_FRAME_EVENTS the list goes first and the
+    facets and timeline follow one frame later (and do follow)."""
+    import tui.app as app_module
+
+    pilot, app = explorer, explorer.app
+    if not same_frame:
+        monkeypatch.setattr(app_module, "SAME_FRAME_EVENTS", 0)
+    lst, pane = app.events_list, app.query_one(DetailPane)
+    facet = app.query_one(FacetPanel).lists[0]
+    timeline = app.query_one(Timeline)
+    frames: list[tuple[int, int, int, int]] = []  # list rows, facet total, timeline n, pane
+    original = app.screen._compositor_refresh
+
+    def record() -> None:
+        frames.append((len(lst.rows), facet._total, len(timeline._times), pane.row))
+        original()
+
+    app.screen._compositor_refresh = record
+    await apply_filter(pilot, "has:error")
+    n = len(app.view.rows)
+    assert 0 < n < len(app.store)
+    first = next(f for f in frames if f[0] == n)
+    done = (n, n, n, lst.cursor_row)
+    assert frames[-1] == done
+    if same_frame:
+        assert first == done, frames
+    else:
+        assert first[1] != n and first[2] != n, frames  # the panels came a frame later
