@@ -976,10 +976,12 @@ async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
 
 async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monkeypatch) -> None:
     """While keys come in, arrivals are committed (queryable) but the panes are redrawn
-    only once the keys pause (or after MAX_VIEW_DEFER_S)."""
+    only once the keys pause (or after MAX_VIEW_DEFER_S); once the list shows them,
+    facets and timeline still wait for the pause (or MAX_PANELS_DEFER_S)."""
     import tui.app as app_module
 
     monkeypatch.setattr(app_module, "MAX_VIEW_DEFER_S", 60.0)
+    monkeypatch.setattr(app_module, "MAX_PANELS_DEFER_S", 60.0)
     monkeypatch.setattr(app_module, "INPUT_QUIET_S", 1.5)  # slack for a slow machine
     base = [event("ListBuckets", f"2026-11-20T10:{i:02d}:00Z") for i in range(30)]
     write_records(trail_path(tmp_path, when="20261120T1030Z", suffix="first00000000000"), base)
@@ -1011,6 +1013,15 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monke
             await pilot.press("j")
             await pilot.pause(0.05)
         assert len(app.view.rows) == 35
+        # The list has them; facets and timeline wait until the keys pause.
+        facet = app.query_one(FacetPanel).lists[0]
+        timeline = app.query_one(Timeline)
+        for _ in range(6):
+            await pilot.press("j")
+            await pilot.pause(0.05)
+            assert facet._total == 34 and len(timeline._times) == 34
+        await wait_for(pilot, lambda: facet._total == 35 and len(timeline._times) == 35, 5,
+                       what="the facets after the keys pause")
 
 
 @pytest.mark.parametrize("same_frame", [True, False])

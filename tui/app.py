@@ -59,6 +59,7 @@ DETAIL_DELAY = 0.06  # seconds the list cursor rests before the detail pane foll
 HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
 INPUT_QUIET_S = 0.3  # while tailing, keys this recent put off redrawing arrivals...
 MAX_VIEW_DEFER_S = 1.0  # ...for at most this long
+MAX_PANELS_DEFER_S = 3.0  # and arrivals' facets/timeline while keys go on (see _apply_view)
 # Keys that move the list cursor (from the action table): their frame waits for the
 # detail pane (see _hold_frame).
 LIST_KEYS = frozenset(
@@ -153,6 +154,7 @@ class TrailscopeApp(App[int]):
         self._detail_timer = None
         self._last_highlight = 0.0  # monotonic time of the last cursor move
         self._panels_pending: View | None = None  # facets/timeline still to update
+        self._panels_since: float | None = None  # when arrivals' panels were put off
         self._frame_held = False
         self._view_stale = False  # committed events not in the view yet
         self._fresh_changed = False
@@ -513,6 +515,13 @@ class TrailscopeApp(App[int]):
                 self._detail_row = row
                 self._show_detail()
             self._apply_panels()
+        elif grew and self.tailing and time.monotonic() - self._last_input < INPUT_QUIET_S:
+            # Arrivals while keys come in: the list shows them now; facets and timeline
+            # wait for a pause in the keys (at most MAX_PANELS_DEFER_S), so a key is
+            # less likely to queue behind their ~20 ms frame.
+            if self._panels_since is None:
+                self._panels_since = time.monotonic()
+                self.set_timer(INPUT_QUIET_S, self._panels_when_quiet)
         else:
             # At 1M events computing the view and its counts takes 15-40 ms and one
             # frame with everything ~75 ms p50: the list (with the detail pane and
@@ -520,7 +529,19 @@ class TrailscopeApp(App[int]):
             # frame later.
             self.call_after_refresh(self._apply_panels)
 
+    def _panels_when_quiet(self) -> None:
+        since = self._panels_since
+        if since is None or self._panels_pending is None:
+            self._panels_since = None
+            return
+        now = time.monotonic()
+        if now - self._last_input < INPUT_QUIET_S and now - since < MAX_PANELS_DEFER_S:
+            self.set_timer(INPUT_QUIET_S, self._panels_when_quiet)
+            return
+        self._apply_panels()
+
     def _apply_panels(self) -> None:
+        self._panels_since = None
         v, self._panels_pending = self._panels_pending, None
         if v is None or v is not self.view or not self.is_running:
             return
