@@ -555,3 +555,29 @@ async def test_focus_moves_rerender_only_the_cursor_row(store: Store) -> None:
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause()
         assert len(calls) >= el.scrollable_content_region.height - 2
+
+
+async def test_a_move_within_the_page_repaints_only_the_two_cursor_rows(store: Store) -> None:
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        el.focus()
+        await pilot.pause()
+        drawn: list[int] = []
+        original = el.render_line
+
+        def counting(y: int):
+            drawn.append(y)
+            return original(y)
+
+        el.render_line = counting  # type: ignore[method-assign]
+        await pilot.press("j")
+        await pilot.pause()
+        assert sorted(drawn) == [1, 2], drawn  # rows 0 and 1, under the header line
+        screen = el.render_line(2).text
+        assert screen == original(2).text  # what is drawn is what a full repaint draws
+        drawn.clear()
+        el.move_to_index(len(el.rows) - 1)  # off the page: scrolls, every row redrawn
+        await pilot.pause()
+        assert len(set(drawn)) >= el.scrollable_content_region.height - 1

@@ -24,7 +24,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -334,10 +334,22 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         n = len(self._rows)
         index = max(0, min(int(index), n - 1)) if n else 0
         if index != self._cursor:
-            self._cursor = index
-            self.refresh()
+            old, self._cursor = self._cursor, index
+            top = self._scroll_index()
+            if top <= index < top + self._page():
+                # Only the two cursor rows change: repainting just them spares Textual
+                # re-processing every visible line (~0.1 ms each) on each j/k.
+                self._refresh_index(old)
+                self._refresh_index(index)
+            else:
+                self.refresh()  # it scrolls: every row moves
         self._ensure_cursor_visible()
         self._post_highlight()
+
+    def _refresh_index(self, index: int) -> None:
+        y = index - self._scroll_index() + _HEADER_LINES
+        if _HEADER_LINES <= y < self.scrollable_content_region.height:
+            self.refresh(Region(0, y, self.size.width, 1))
 
     def move_to_row(self, store_row: int) -> bool:
         """Put the cursor on `store_row` if it is listed; returns whether it is."""
