@@ -185,3 +185,23 @@ def test_counts_of_a_view_after_the_store_grew(trail, tmp_path_factory):
     assert dict(view.facet(store, "ip", None)[0]) == before
     assert dict(view.facet(store, "service", None)[0]) == dict(
         Counter(store.value(int(r), "service") for r in view.rows))
+
+
+def test_all_events_view_uses_the_stores_cached_counts(trail, tmp_path_factory):
+    store = load([trail])
+    q = parse("")
+    v1 = compute_view(store, q, ("service",))
+    v2 = compute_view(store, q, ("service",))
+    assert v1.bins["service"] is v2.bins["service"]  # counted once per generation
+    assert not v1.bins["service"].flags.writeable
+    want = Counter(store.value(r, "service") for r in range(len(store)))
+    assert dict(v1.facet(store, "service", None)[0]) == dict(want)
+    # A commit makes a new generation: counted again, including the new rows.
+    extra = tmp_path_factory.mktemp("more")
+    more = [event("GetObject", "2026-11-21T00:00:00Z", source="brandnew.amazonaws.com")]
+    store.add(parse_file(str(write_records(trail_path(extra, suffix="y" * 16), more))))
+    store.commit()
+    v3 = compute_view(store, q, ("service",))
+    assert v3.bins["service"] is not v1.bins["service"]
+    assert dict(v3.facet(store, "service", None)[0])["brandnew.amazonaws.com"] == 1
+    assert sum(c for _, c in v3.facet(store, "service", None)[0]) == len(store)

@@ -162,6 +162,7 @@ class Store:
         self.file_index: dict[str, int] = {}
         self._pending: list[tuple[int, FileBatch]] = []
         self.generation = 0
+        self._value_counts: dict[tuple[str, int], np.ndarray] = {}  # see value_counts
         self.duplicates = 0
         self.conflicts = 0
         self.dup_samples: list[str] = []
@@ -609,6 +610,20 @@ class Store:
     ) -> list[tuple[str, int]]:
         """(value, count) pairs, most frequent first (ties by value)."""
         return self.facet(field, mask, top)[0]
+
+    def value_counts(self, field: str) -> np.ndarray:
+        """Count per value code of `field` over every event (read-only; kept until the
+        next commit: clearing the filter at 1M events then costs no bincounts)."""
+        key = (field, self.generation)
+        got = self._value_counts.get(key)
+        if got is None:
+            f = FIELD_INDEX[field]
+            got = np.bincount(self._codes[f].view, minlength=len(self.dicts[f].values))
+            got.flags.writeable = False
+            if self._value_counts and next(iter(self._value_counts))[1] != self.generation:
+                self._value_counts = {}
+            self._value_counts[key] = got
+        return got
 
     def facet(
         self, field: str, mask: np.ndarray | None = None, top: int | None = None

@@ -46,7 +46,9 @@ class View:
             # The store may have grown since (the explorer defers redraws while keys
             # come in): count over the rows this view was computed on.
             col, size = store.codes(name)[: len(self.mask)], len(store.values(name))
-            if len(self.rows) == len(col):
+            if len(self.rows) == len(store) and self.generation == store.generation:
+                got = store.value_counts(name)  # every event matches: shared, cached
+            elif len(self.rows) == len(col):
                 got = np.bincount(col, minlength=size)
             elif len(self.rows) * 2 <= len(col):
                 # Gathering by row number beats a boolean selection (1 vs 3.5 ms at 1M).
