@@ -435,6 +435,9 @@ async def test_null_leaf_and_section_keys(seed_store: Store) -> None:
         await pilot.pause()
         assert not section(pane, "who").is_expanded
         assert section(pane, "what").is_expanded
+        await cursor_to(pilot, pane, section(pane, "who"))
+        await pilot.press("space")  # space toggles too (as in Textual's Tree)
+        assert section(pane, "who").is_expanded
 
 
 async def test_cursor_stays_on_same_fact(seed_store: Store) -> None:

@@ -78,7 +78,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("detail-copy-event", "C", "copy_event", "Copy event", "Copy the whole event JSON", "detail", palette=False),
     ActionSpec("detail-collapse", "left,left_square_bracket", "collapse_node", "Collapse", "Collapse the node, or go to its parent", "detail", palette=False),
     ActionSpec("detail-expand", "right,right_square_bracket", "expand_node", "Expand", "Expand the node, or go to its first child", "detail", palette=False),
-    ActionSpec("detail-open", "enter", "select_cursor", "Open", "Expand/collapse; show a long value wrapped in full", "detail", palette=False),
+    ActionSpec("detail-open", "enter,space", "select_cursor", "Open", "Expand/collapse; show a long value wrapped in full", "detail", palette=False),
     # --- timeline
     ActionSpec("tl-left", "left,h", "cursor_left", "Earlier", "Previous bucket", "timeline", palette=False),
     ActionSpec("tl-right", "right,l", "cursor_right", "Later", "Next bucket", "timeline", palette=False),
