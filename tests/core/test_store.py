@@ -402,3 +402,18 @@ def test_integers_beyond_64_bits_stay_exact(tmp_path, name):
     assert got == {"n": big, "neg": -(10**30), "s": "12345678901234567890123"}
     assert type(got["n"]) is int
     assert str(big).encode() in store.canonical(0)
+
+
+def test_canonical_of_a_pretty_printed_event_with_a_big_integer(tmp_path):
+    """A multi-line original is re-serialised for one-line output: big integers stay
+    exact there too (orjson cannot write them)."""
+    rec = event("PutObject", "2026-11-20T10:00:00Z", event_id="big-2")
+    rec["requestParameters"] = {"n": 2**70 + 3}
+    root = tmp_path / "trail"
+    path = trail_path(root)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(json.dumps({"Records": [rec]}, indent=2).encode()))
+    store = load([root])
+    assert len(store) == 1 and b"\n" in store.original(0)
+    line = store.canonical(0)
+    assert b"\n" not in line and json.loads(line)["requestParameters"]["n"] == 2**70 + 3

@@ -162,7 +162,7 @@ class Store:
         self.file_index: dict[str, int] = {}
         self._pending: list[tuple[int, FileBatch]] = []
         self.generation = 0
-        self._value_counts: dict[tuple[str, int], np.ndarray] = {}  # see value_counts
+        self._value_counts: dict[str, tuple[int, np.ndarray]] = {}  # see value_counts
         self.duplicates = 0
         self.conflicts = 0
         self.dup_samples: list[str] = []
@@ -554,19 +554,22 @@ class Store:
         """The event's JSON on one line, values exact (the original unless it spans lines)."""
         raw = self.original(row)
         if b"\n" in raw or b"\r" in raw:
-            ev = self.event(row)
-            if self._flags.buf[row] & LENIENT:
+            ev, exact = self._decode(row, raw)
+            if exact:  # what orjson cannot write unchanged
                 return json.dumps(ev, ensure_ascii=True, separators=(",", ":")).encode()
             return orjson.dumps(ev)
         return raw
 
     def event(self, row: int) -> dict:
-        raw = self.original(row)
-        # The stdlib keeps NaN, lone surrogates and integers beyond 64 bits exact
-        # (orjson would refuse the first two and turn big integers into floats).
+        return self._decode(row, self.original(row))[0]
+
+    def _decode(self, row: int, raw: bytes) -> tuple[dict, bool]:
+        """(the event, whether it needed the stdlib). The stdlib keeps NaN, lone
+        surrogates and integers beyond 64 bits exact (orjson refuses the first two and
+        turns big integers into floats)."""
         if self._flags.buf[row] & LENIENT or has_big_int(raw):
-            return json.loads(raw)
-        return orjson.loads(raw)
+            return json.loads(raw), True
+        return orjson.loads(raw), False
 
     # ------------------------------------------------------------------ views
     def ordered(self, mask: np.ndarray | None = None) -> np.ndarray:
@@ -614,16 +617,13 @@ class Store:
     def value_counts(self, field: str) -> np.ndarray:
         """Count per value code of `field` over every event (read-only; kept until the
         next commit: clearing the filter at 1M events then costs no bincounts)."""
-        key = (field, self.generation)
-        got = self._value_counts.get(key)
-        if got is None:
+        got = self._value_counts.get(field)
+        if got is None or got[0] != self.generation:
             f = FIELD_INDEX[field]
-            got = np.bincount(self._codes[f].view, minlength=len(self.dicts[f].values))
-            got.flags.writeable = False
-            if self._value_counts and next(iter(self._value_counts))[1] != self.generation:
-                self._value_counts = {}
-            self._value_counts[key] = got
-        return got
+            bins = np.bincount(self._codes[f].view, minlength=len(self.dicts[f].values))
+            bins.flags.writeable = False
+            got = self._value_counts[field] = (self.generation, bins)
+        return got[1]
 
     def facet(
         self, field: str, mask: np.ndarray | None = None, top: int | None = None
@@ -631,11 +631,10 @@ class Store:
         """The top (value, count) pairs and the number of distinct values, from one
         bincount."""
         f = FIELD_INDEX[field]
-        col = self._codes[f].view
-        if mask is not None:
-            col = col[mask]
         vals = self.dicts[f].values
-        return top_values(np.bincount(col, minlength=len(vals)), vals, top)
+        if mask is None:
+            return top_values(self.value_counts(field), vals, top)
+        return top_values(np.bincount(self._codes[f].view[mask], minlength=len(vals)), vals, top)
 
     def time_range(self, mask: np.ndarray | None = None) -> tuple[int, int] | None:
         t = self._times.view if mask is None else self._times.view[mask]
