@@ -45,7 +45,7 @@ from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import View, compute_view, top_values
+from .core.view import View, compute_view
 from .screens import HelpScreen, JumpScreen, SkippedScreen
 from .timeparse import parse_jump_time
 
@@ -428,16 +428,15 @@ class TrailscopeApp(App[int]):
         self._view_stale = False  # whatever is committed goes into this view
         self._view_seq += 1
         query = self.query_obj
-        fields = tuple(self.query_one(FacetPanel).fields)
         previous = self.view if self.view is not None and self.view.query == query else None
         if any(self.store.text_backlog(p) > SYNC_TEXT_FILES for p in query.text_pieces()):
             self._view_running = True
             self.status.busy = True
+            fields = tuple(self.query_one(FacetPanel).fields)  # counted in the thread too
             self._compute_view(self._view_seq, query, fields, previous)
             return
         try:
-            # Facet counts are taken when the facets are drawn (_apply_panels), after
-            # the list's frame.
+            # Facet counts are taken when the facets are drawn (_apply_panels).
             view = compute_view(self.store, query, (), previous)
         except QueryError as e:
             self._view_done(None, e)
@@ -559,7 +558,7 @@ class TrailscopeApp(App[int]):
         v = self.view
         if v is None:
             return self.store.counts(field)
-        return top_values(v.counts(self.store, field), self.store.values(field), None)[0]
+        return v.facet(self.store, field, None)[0]
 
     # ----------------------------------------------------------------- filter
     def _set_filter(self, text: str, remember: bool = True) -> bool:

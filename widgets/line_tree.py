@@ -110,11 +110,6 @@ class TreeItem(Generic[T]):
     def add_leaf(self, label: Text, data: T | None = None) -> TreeItem[T]:
         return self.add(label, data, allow_expand=False)
 
-    def set_label(self, label: Text) -> None:
-        self.label = label
-        self._version += 1
-        self._tree._structure_changed()
-
     def expand(self) -> None:
         if self.allow_expand and not self._expanded:
             self._expanded = True
@@ -139,11 +134,6 @@ class TreeItem(Generic[T]):
         if self.parent is not None:
             self.parent._children.remove(self)
             self.parent = None
-            self._tree._structure_changed()
-
-    def remove_children(self) -> None:
-        if self._children:
-            self._children = []
             self._tree._structure_changed()
 
     def __repr__(self) -> str:
@@ -302,15 +292,14 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         lines: list[tuple[TreeItem[T], str]] = []
         add = lines.append
         # Iterative walk: deep JSON must not hit the recursion limit.
-        stack: list[tuple[TreeItem[T], str, bool]] = [
-            (child, "", i == len(self.root._children) - 1)
-            for i, child in enumerate(self.root._children)
-        ][::-1]
-        top = {id(c) for c in self.root._children}
+        # Entries: (node, guides above it, last child?, top level?).
+        stack: list[tuple[TreeItem[T], str, bool, bool]] = [
+            (child, "", False, True) for child in reversed(self.root._children)
+        ]
         while stack:
-            node, above, last = stack.pop()
-            if id(node) in top:
-                prefix, below = "", ""
+            node, above, last, top = stack.pop()
+            if top:  # the root is not drawn: its children carry no guides
+                prefix = below = ""
             else:
                 prefix = above + ("└ " if last else "├ ")
                 below = above + ("  " if last else "│ ")
@@ -318,7 +307,7 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
             add((node, prefix))
             if node._expanded and node._children:
                 kids = node._children
-                stack.extend((kids[i], below, i == len(kids) - 1)
+                stack.extend((kids[i], below, i == len(kids) - 1, False)
                              for i in range(len(kids) - 1, -1, -1))
         # The cursor stays on its node; a node now hidden (or removed) hands it to its
         # nearest visible ancestor, else the cursor keeps its line.
@@ -392,7 +381,7 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
             if isinstance(token, Style):
                 return token
             name = str(token)
-            if name in self.COMPONENT_CLASSES or name in type(self)._component_names():
+            if name in self._component_names():
                 style = self.get_component_rich_style(name, partial=True, default=Style.null())
             else:
                 style = Style.parse(name) if name else Style.null()
