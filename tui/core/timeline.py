@@ -136,9 +136,9 @@ def histogram(
             valid = times[times != NO_TIME]
         if valid.size:
             if lo_ms is None:
-                lo_ms = int(valid.min())
+                lo_ms = int(valid[0] if presorted else valid.min())
             if hi_ms is None:
-                hi_ms = int(valid.max()) + 1
+                hi_ms = int(valid[-1] if presorted else valid.max()) + 1
         elif lo_ms is None and hi_ms is None:
             empty = _readonly(np.zeros(0, dtype=np.int64))
             return Histogram(0, bucket_ms or NICE_STEPS_MS[0], empty, empty)
