@@ -581,3 +581,53 @@ async def test_a_move_within_the_page_repaints_only_the_two_cursor_rows(store: S
         el.move_to_index(len(el.rows) - 1)  # off the page: scrolls, every row redrawn
         await pilot.pause()
         assert len(set(drawn)) >= el.scrollable_content_region.height - 1
+
+
+async def test_plain_cells_look_like_the_text_path(tmp_path: Path, monkeypatch) -> None:
+    """Printable ASCII cells are fitted as plain strings (fast); each must be cell for
+    cell what the Rich Text path draws: ellipses, principal tails, the error style."""
+    from rich.style import Style
+
+    def cells(segments) -> list[tuple[str, Style]]:
+        return [(ch, seg.style or Style.null()) for seg in segments for ch in seg.text]
+
+    role = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/priya.shah@example.com"
+    values = {
+        "principal": [role, "arn:aws:iam::111122223333:user/Bob", "arn:aws:iam::111122223333:root",
+                      "AWSService" * 9, "a/" + "b" * 80, "x" * 5000, "ünïcode/user"],
+        "service": ["s3.amazonaws.com", "averyveryverylongservicename.amazonaws.com", ""],
+        "error": ["AccessDenied", "Client.UnauthorizedOperation.WithAVeryLongSuffix", ""],
+        "ip": ["198.51.100.7", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "tab\there"],
+    }
+    records = []
+    for i, (field, value) in enumerate((f, v) for f, vs in values.items() for v in vs):
+        ev = _event(i % 10, "GetObject", "arn:aws:iam::111122223333:user/u", "ua")
+        ev["eventID"] = f"id-{i}"
+        if field == "principal":
+            ev["userIdentity"]["arn"] = value
+        elif field == "service":
+            ev["eventSource"] = value
+        elif field == "error":
+            ev["errorCode"] = value
+        else:
+            ev["sourceIPAddress"] = value
+        records.append(ev)
+    st = load([str(_write_trail(tmp_path, records))])
+    app = ListApp(st)
+    async with app.run_test(size=SIZE):
+        el = app.query_one(EventList)
+        plain_used = 0
+        for field, vals in values.items():
+            codes = {v: i for i, v in enumerate(st.values(field))}
+            for v in vals:
+                for width in (3, 8, 12, 20, 40):
+                    fast = el._plain_cell(field, v, width)
+                    slow = el._text_cell(field, v, width)
+                    if fast is None:
+                        assert not v.isascii() or len(v) > 4096 or "\t" in v
+                        continue
+                    plain_used += 1
+                    assert sum(len(s.text) for s in fast) == width
+                    assert cells(fast) == cells(slow), (field, v[:30], width)
+                    assert el._cell(field, codes[v], width) is not None
+        assert plain_used > 40

@@ -272,6 +272,53 @@ async def test_widths_and_long_values(store: Store):
                     assert len(line) == w  # exactly one line, padded to the width
 
 
+def _cells(strip) -> list[tuple[str, object]]:
+    """(character, effective style) per cell: how a terminal would show the line."""
+    from rich.style import Style
+
+    out = []
+    for seg in strip:
+        style = seg.style or Style.null()
+        out += [(ch, style) for ch in seg.text]
+    return out
+
+
+async def test_fast_rows_look_like_the_text_path(store: Store, monkeypatch):
+    """Plain ASCII rows are built as segments directly (the common case, fast); they
+    must be cell for cell what the general Rich Text path draws, cursor row included."""
+    arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess/priya.shah"
+    rows = [
+        ("s3.amazonaws.com", 1_234_567),
+        ("x" * 300, 5_000),
+        (arn, 321),
+        ("fresh.example.com", 7),
+        ("", 3),  # "(none)": the Text path
+        ("ünïcode.example", 2),  # the Text path
+        ("tab\there", 1),  # escapes: the Text path
+    ]
+    for width in (24, 30, 44, 80):
+        app = FacetApp(store)
+        async with app.run_test(size=(width, 30)) as pilot:
+            await pilot.pause()
+            fl = app.query_one(FacetPanel).lists[0]
+            fl.fresh = {"fresh.example.com", "x" * 300}
+            fl.set_counts(rows, 1_300_000)
+            await pilot.pause()
+            opts = fl.query_one(FacetOptions)
+            w = opts.scrollable_content_region.width
+            fast_used = 0
+            for i in range(len(rows)):
+                for cursor in (False, True):
+                    fast = opts._render_row(i, w, cursor)
+                    fast_used += fl._line_segments(i, w) is not None
+                    with monkeypatch.context() as m:
+                        m.setattr(FacetList, "_line_segments", lambda *a: None)
+                        slow = opts._render_row(i, w, cursor)
+                    assert fast.cell_length == slow.cell_length == w
+                    assert _cells(fast) == _cells(slow), (width, rows[i][0][:20], cursor)
+            assert fast_used >= 8  # the first four rows took the fast path
+
+
 # ------------------------------------------------------------ FacetOptions (Line API)
 def _many(n: int = 60) -> list[tuple[str, int]]:
     return [(f"svc{i:02d}.amazonaws.com", 1000 - i) for i in range(n)]
@@ -396,14 +443,22 @@ async def test_updates_repaint_without_mounting_or_layout(store: Store, monkeypa
             return refresh_layout(*args, **kwargs)
 
         row_prompt = FacetList._row_prompt
+        row_segments = FacetList._line_segments
 
         def count_prompt(self, *args):
             nonlocal built
             built += 1
             return row_prompt(self, *args)
 
+        def count_segments(self, *args):
+            nonlocal built
+            got = row_segments(self, *args)
+            built += got is not None  # otherwise _row_prompt builds it (counted there)
+            return got
+
         monkeypatch.setattr(app.screen, "_refresh_layout", count_layout)
         monkeypatch.setattr(FacetList, "_row_prompt", count_prompt)
+        monkeypatch.setattr(FacetList, "_line_segments", count_segments)
         for i in range(1, 6):
             panel.set_all(counts(i), 60_000)
             await pilot.pause()

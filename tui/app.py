@@ -46,7 +46,7 @@ from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import View, compute_view
-from .screens import HelpScreen, JumpScreen, SkippedScreen
+from .screens import HelpScreen, JumpScreen, MainScreen, SkippedScreen
 from .timeparse import parse_jump_time
 
 FACET_TOP = 60
@@ -162,6 +162,9 @@ class TrailscopeApp(App[int]):
         self._last_view_at = 0.0
 
     # ---------------------------------------------------------------- layout
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filter-bar")
         with Horizontal(id="body"):

@@ -1,4 +1,5 @@
-"""Modal screens: help (from the action table), skipped files, jump to time."""
+"""The main screen, and the modal ones: help (from the action table), skipped files,
+jump to time."""
 
 from __future__ import annotations
 
@@ -7,13 +8,28 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.reactive import Reactive
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from widgets.safe import label, safe_text
 
 from .actions import SCOPES, by_scope, key_label
+
+
+class MainScreen(Screen):
+    """The explorer's screen. Focus moves repaint only what they change.
+
+    Textual's `Screen.focused` is a repainting reactive: every focus change (applying
+    a filter moves it from the bar to the list) redrew every widget on the screen.
+    The widgets whose look depends on focus repaint themselves through their
+    `:focus`/`:focus-within` styles, so the whole-screen repaint only cost time:
+    measured at 160x50 on a filter apply, the frame went from 20-32 ms to ~16 ms.
+    """
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
 class HelpScreen(ModalScreen[None]):

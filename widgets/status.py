@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.widgets import Static
 
 from .safe import label
+from .text_line import TextLine
 
 
 @dataclass(slots=True)
@@ -26,7 +26,7 @@ class StatusInfo:
     gone: int = 0
 
 
-class StatusLine(Static):
+class StatusLine(TextLine):
     DEFAULT_CSS = """
     StatusLine { height: 1; padding: 0 1; background: $panel; }
     """
@@ -57,4 +57,4 @@ class StatusLine(Static):
             parts += [("  ·  filter ", "dim")]
             # The filter text may hold pasted log content: a plain str part is sanitised.
             parts.append(s.filter_text)
-        self.update(label(*parts), layout=False)  # one line, always: no screen layout
+        self.update(label(*parts))
