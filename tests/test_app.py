@@ -1024,18 +1024,10 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monke
                        what="the facets after the keys pause")
 
 
-@pytest.mark.parametrize("same_frame", [True, False])
-async def test_filter_draws_list_facets_and_timeline_together_on_small_trails(
-    explorer, monkeypatch, same_frame
-) -> None:
-    """A new filter on a small trail reaches the list, the detail pane, the facets and
-    the timeline in one frame; above SAME_FRAME_EVENTS the list goes first and the
-    facets and timeline follow one frame later (and do follow)."""
-    import tui.app as app_module
-
+async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explorer) -> None:
+    """A new filter reaches the list, the detail pane, the facets and the timeline in
+    the same frame (whatever the trail size: a second frame costs a screen tick)."""
     pilot, app = explorer, explorer.app
-    if not same_frame:
-        monkeypatch.setattr(app_module, "SAME_FRAME_EVENTS", 0)
     lst, pane = app.events_list, app.query_one(DetailPane)
     facet = app.query_one(FacetPanel).lists[0]
     timeline = app.query_one(Timeline)
@@ -1053,7 +1045,33 @@ async def test_filter_draws_list_facets_and_timeline_together_on_small_trails(
     first = next(f for f in frames if f[0] == n)
     done = (n, n, n, lst.cursor_row)
     assert frames[-1] == done
-    if same_frame:
-        assert first == done, frames
-    else:
-        assert first[1] != n and first[2] != n, frames  # the panels came a frame later
+    assert first == done, frames
+
+
+async def test_focus_moves_do_not_redraw_the_whole_screen(explorer) -> None:
+    """Applying a filter moves the focus from the bar to the list; Textual's Screen
+    would repaint every widget for that (a full update). Only what changed is drawn."""
+    pilot, app = explorer, explorer.app
+    compositor = app.screen._compositor
+    full = partial = 0
+    full_update, partial_update = compositor.render_full_update, compositor.render_partial_update
+
+    def count_full(*a, **kw):
+        nonlocal full
+        full += 1
+        return full_update(*a, **kw)
+
+    def count_partial(*a, **kw):
+        nonlocal partial
+        partial += 1
+        return partial_update(*a, **kw)
+
+    compositor.render_full_update, compositor.render_partial_update = count_full, count_partial
+    await pilot.press("slash")
+    await pilot.pause()
+    assert app.filter_input.has_focus
+    await apply_filter(pilot, "has:error")
+    assert app.events_list.has_focus
+    await pilot.press("tab")
+    await pilot.pause()
+    assert full == 0 and partial > 0

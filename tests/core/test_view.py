@@ -148,6 +148,52 @@ def test_time_ordered_columns_stay_exact_across_commits(tmp_path):
     assert keys == sorted(keys)
 
 
+def test_time_ordered_target_gives_the_store_masks_in_time_order(tmp_path):
+    """Queries evaluated over the time-ordered columns (what views use) give exactly the
+    store-order verdicts gathered through `order`, for every kind of term, across
+    commits that insert rows in the middle and flag stored rows as conflicting."""
+    rng = random.Random(5)
+    store = Store()
+    queries = [
+        "service:s3.amazonaws.com", "-ip:\"AWS Internal\" has:error", "ip:198.51.100.*",
+        "is:ipv4", "is:internal", "has:conflict", "is:dup-id", "has:eventid", "readonly:true",
+        "getobject OR event:AssumeRole", "since:2026-11-20T06:00:00Z until:2026-11-20T18:00:00Z",
+        "(service:ec2.amazonaws.com OR service:iam.amazonaws.com) -error:AccessDenied", "",
+    ]
+    loaded: list[dict] = []
+    for i in range(6):
+        # Later commits are small next to the store: their rows are inserted into the
+        # time-ordered columns (the path that must keep them exact).
+        evs = random_events(rng, 600 if i == 0 else 20)
+        for j, ev in enumerate(evs):
+            ev["eventID"] = f"id-{i}-{j}"
+            ev["readOnly"] = rng.choice([True, False])
+        if loaded:  # same eventID as a stored event, different content: both flagged
+            clash = dict(rng.choice(loaded))
+            clash["eventName"] = "Clash"
+            clash["eventTime"] = "2026-11-21T00:00:00Z"  # sorts apart from its twin
+            evs.append(clash)
+        loaded += evs
+        path = write_records(trail_path(tmp_path, suffix=f"{i:016d}"), evs)
+        store.add(parse_file(str(path)))
+        store.commit()
+        ordered = store.time_ordered()
+        for text in queries:
+            q = parse(text)
+            want = q.evaluate(store)[store.order]
+            assert np.array_equal(q.evaluate(ordered), want), (i, text)
+            view = compute_view(store, q, ("ip", "service"))
+            assert view.rows.tolist() == [int(r) for r in store.order[want]]
+            assert np.array_equal(np.flatnonzero(view.mask), np.sort(view.rows))
+            for name in ("ip", "service", "event"):
+                got = view.counts(store, name)
+                assert got.tolist() == np.bincount(
+                    store.codes(name)[view.rows], minlength=len(store.values(name))
+                ).tolist()
+        assert np.array_equal(store.codes_in_order("ip"), store.codes("ip")[store.order])
+    assert store.conflicts > 0
+
+
 def test_new_values_reported_for_batches_from_the_parser_process(tmp_path):
     """Live tail in the explorer parses in a worker process whose persistent encoder
     teaches the store new values at add() time; commit must still report them as new

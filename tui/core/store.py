@@ -139,7 +139,89 @@ class CommitResult:
     new_values: dict[str, list[int]]  # field -> codes first seen in this commit
 
 
-class Store:
+class _Masks:
+    """The query-target masks (see `query.QueryTarget`), over columns the subclass
+    supplies: in store order (`Store`) or in time order (`TimeOrdered`)."""
+
+    dicts: list[ValueDict]
+
+    def _col_codes(self, f: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _col_times(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _col_flags(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _ip_kinds(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def mask_all(self) -> np.ndarray:
+        return np.ones(len(self._col_times()), bool)
+
+    def mask_codes(self, field: str, codes: Sequence[int]) -> np.ndarray:
+        col = self._col_codes(FIELD_INDEX[field])
+        if len(codes) == 0:
+            return np.zeros(len(col), bool)
+        if len(codes) == 1:
+            return col == codes[0]
+        lut = np.zeros(len(self.dicts[FIELD_INDEX[field]].values), bool)
+        lut[list(codes)] = True
+        return lut[col]
+
+    def mask_field(self, field: str, matcher) -> np.ndarray:
+        d = self.dicts[FIELD_INDEX[field]]
+        if matcher.parts is None:
+            codes = d.codes_folded(matcher.folded)
+        else:
+            codes = [c for c, v in enumerate(d.values) if matcher.matches(v)]
+        return self.mask_codes(field, codes)
+
+    def mask_time(self, lo_ms: int | None, hi_ms: int | None) -> np.ndarray:
+        t = self._col_times()
+        m = t != NO_TIME
+        if lo_ms is not None:
+            m &= t >= lo_ms
+        if hi_ms is not None:
+            m &= t < hi_ms
+        return m
+
+    _HAS_FLAGS = {"controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT}
+
+    def has_names(self) -> Sequence[str]:
+        return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS]
+
+    def mask_has(self, name: str) -> np.ndarray:
+        if name in self._HAS_FLAGS:
+            return (self._col_flags() & self._HAS_FLAGS[name]) != 0
+        if name == "eventid":
+            return (self._col_flags() & NO_ID) == 0
+        if name == "time":
+            return self._col_times() != NO_TIME
+        return self._col_codes(FIELD_INDEX[name]) != 0
+
+    _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id")
+
+    def is_names(self) -> Sequence[str]:
+        return self._IS
+
+    def mask_is(self, name: str) -> np.ndarray:
+        if name in ("ip", "ipv4", "ipv6", "service-ip", "internal"):
+            bit = {"ipv4": 1, "ipv6": 2, "ip": 3, "service-ip": 4, "internal": 8}[name]
+            return (self._ip_kinds()[self._col_codes(FIELD_INDEX["ip"])] & bit) != 0
+        if name == "readonly":
+            return self.mask_codes("readonly", self.dicts[FIELD_INDEX["readonly"]].codes_folded("true"))
+        if name == "insight":
+            d = self.dicts[FIELD_INDEX["eventtype"]]
+            return self.mask_codes("eventtype", d.codes_folded("awscloudtrailinsight"))
+        if name == "dup-id":
+            return (self._col_flags() & CONFLICT) != 0
+        raise KeyError(name)
+
+
+
+class Store(_Masks):
     def __init__(self) -> None:
         self.dicts = [ValueDict() for _ in FIELDS]
         for d in self.dicts:
@@ -173,7 +255,7 @@ class Store:
         self._chunk_cache: OrderedDict[int, bytes] = OrderedDict()
         self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
-        self._ordered_cache: dict[str, tuple[int, np.ndarray]] = {}
+        self._ordered_cache: dict[str | int, tuple[int, np.ndarray]] = {}
         self._dict_sizes = [len(d.values) for d in self.dicts]
 
     # ------------------------------------------------------------------ ingest
@@ -461,6 +543,7 @@ class Store:
                 for kind, ref in same_id:
                     if kind == "row":
                         self._flags.buf[ref] |= CONFLICT
+                        self._ordered_cache.pop("flags", None)  # a stored row changed
                     else:
                         flags[ref] |= CONFLICT
             members.append(("p", i))
@@ -582,21 +665,34 @@ class Store:
         """`times[order]` (views select from it; commits keep it up to date)."""
         return self._in_order("times")
 
+    def codes_in_order(self, field: str) -> np.ndarray:
+        """`codes(field)[order]` (as `times_in_order`)."""
+        return self._in_order(FIELD_INDEX[field])
+
     def errors_in_order(self) -> np.ndarray:
         """`has:error` per row of `order` (as `times_in_order`)."""
         return self._in_order("errors")
 
-    def _values_of(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """'times' or 'errors' (has:error) of `rows`."""
+    def _values_of(self, name: str | int, rows: np.ndarray) -> np.ndarray:
+        """'times', 'errors' (has:error), 'flags' or field index `name` of `rows`."""
         if name == "times":
             return self._times.view[rows]
-        return self._codes[FIELD_INDEX["error"]].view[rows] != 0
+        if name == "errors":
+            return self._codes[FIELD_INDEX["error"]].view[rows] != 0
+        if name == "flags":
+            return self._flags.view[rows]
+        return self._codes[name].view[rows]  # type: ignore[index]
 
-    def _in_order(self, name: str) -> np.ndarray:
+    def _in_order(self, name: str | int) -> np.ndarray:
         got = self._ordered_cache.get(name)
         if got is None or got[0] != self.generation:
             got = self._ordered_cache[name] = (self.generation, self._values_of(name, self.order))
         return got[1]
+
+    def time_ordered(self) -> TimeOrdered:
+        """The store as a query target whose masks are in time order (position i is
+        row `order[i]`); see `TimeOrdered`."""
+        return TimeOrdered(self)
 
     def in_time_order(self, rows: np.ndarray) -> np.ndarray:
         """`rows` sorted like the store order (time, eventID, arrival)."""
@@ -644,67 +740,15 @@ class Store:
         return int(t.min()), int(t.max())
 
     # ------------------------------------------------- query target protocol
-    def mask_all(self) -> np.ndarray:
-        return np.ones(self._times.n, bool)
+    # (the masks themselves are in _Masks)
+    def _col_codes(self, f: int) -> np.ndarray:
+        return self._codes[f].view
 
-    def mask_codes(self, field: str, codes: Sequence[int]) -> np.ndarray:
-        col = self._codes[FIELD_INDEX[field]].view
-        if len(codes) == 0:
-            return np.zeros(len(col), bool)
-        if len(codes) == 1:
-            return col == codes[0]
-        lut = np.zeros(len(self.dicts[FIELD_INDEX[field]].values), bool)
-        lut[list(codes)] = True
-        return lut[col]
+    def _col_times(self) -> np.ndarray:
+        return self._times.view
 
-    def mask_field(self, field: str, matcher) -> np.ndarray:
-        d = self.dicts[FIELD_INDEX[field]]
-        if matcher.parts is None:
-            codes = d.codes_folded(matcher.folded)
-        else:
-            codes = [c for c, v in enumerate(d.values) if matcher.matches(v)]
-        return self.mask_codes(field, codes)
-
-    def mask_time(self, lo_ms: int | None, hi_ms: int | None) -> np.ndarray:
-        t = self._times.view
-        m = t != NO_TIME
-        if lo_ms is not None:
-            m &= t >= lo_ms
-        if hi_ms is not None:
-            m &= t < hi_ms
-        return m
-
-    _HAS_FLAGS = {"controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT}
-
-    def has_names(self) -> Sequence[str]:
-        return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS]
-
-    def mask_has(self, name: str) -> np.ndarray:
-        if name in self._HAS_FLAGS:
-            return (self._flags.view & self._HAS_FLAGS[name]) != 0
-        if name == "eventid":
-            return (self._flags.view & NO_ID) == 0
-        if name == "time":
-            return self._times.view != NO_TIME
-        return self._codes[FIELD_INDEX[name]].view != 0
-
-    _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id")
-
-    def is_names(self) -> Sequence[str]:
-        return self._IS
-
-    def mask_is(self, name: str) -> np.ndarray:
-        if name in ("ip", "ipv4", "ipv6", "service-ip", "internal"):
-            bit = {"ipv4": 1, "ipv6": 2, "ip": 3, "service-ip": 4, "internal": 8}[name]
-            return (self._ip_kinds()[self.codes("ip")] & bit) != 0
-        if name == "readonly":
-            return self.mask_codes("readonly", self.dicts[FIELD_INDEX["readonly"]].codes_folded("true"))
-        if name == "insight":
-            d = self.dicts[FIELD_INDEX["eventtype"]]
-            return self.mask_codes("eventtype", d.codes_folded("awscloudtrailinsight"))
-        if name == "dup-id":
-            return (self._flags.view & CONFLICT) != 0
-        raise KeyError(name)
+    def _col_flags(self) -> np.ndarray:
+        return self._flags.view
 
     def _ip_kinds(self) -> np.ndarray:
         vals = self.dicts[FIELD_INDEX["ip"]].values
@@ -816,3 +860,41 @@ def ip_kind(v: str) -> int:
     except ValueError:
         return 4 if v.endswith(".amazonaws.com") else 0
     return 1 if a.version == 4 else 2
+
+
+class TimeOrdered(_Masks):
+    """A store as a query target in time order: mask position i is row `order[i]`.
+
+    A view needs its rows in time order. Masks in store order had to be gathered
+    through `order` (1M random reads) and counted by gathering codes at random rows;
+    over the store's time-ordered columns (kept up to date by commits, built once per
+    column on first use) both become sequential passes.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.dicts = store.dicts
+
+    def _col_codes(self, f: int) -> np.ndarray:
+        return self.store._in_order(f)
+
+    def _col_times(self) -> np.ndarray:
+        return self.store.times_in_order()
+
+    def _col_flags(self) -> np.ndarray:
+        return self.store._in_order("flags")
+
+    def _ip_kinds(self) -> np.ndarray:
+        return self.store._ip_kinds()
+
+    def row_count(self) -> int:
+        return len(self.store)
+
+    def newest_time_ms(self) -> int | None:
+        return self.store.newest_time_ms()
+
+    def mask_text(self, phrase: str) -> np.ndarray:
+        return self.store.mask_text(phrase)[self.store.order]
+
+    def text_backlog(self, phrase: str) -> int:
+        return self.store.text_backlog(phrase)

@@ -35,6 +35,10 @@ class View:
     generation: int
     bins: dict[str, np.ndarray] = field(default_factory=dict)  # field -> count per code
     seq: int = 0  # the app's request number
+    # Positions of `rows` in the store's time order (None: every row), while
+    # `generation` is the store's: counts then read the time-ordered code columns
+    # sequentially instead of gathering codes at scattered rows.
+    sel: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -50,6 +54,8 @@ class View:
                 got = store.value_counts(name)  # every event matches: shared, cached
             elif len(self.rows) == len(col):
                 got = np.bincount(col, minlength=size)
+            elif self.sel is not None and self.generation == store.generation:
+                got = np.bincount(store.codes_in_order(name)[self.sel], minlength=size)
             elif len(self.rows) * 2 <= len(col):
                 # Gathering by row number beats a boolean selection (1 vs 3.5 ms at 1M).
                 got = np.bincount(col[self.rows], minlength=size)
@@ -76,17 +82,23 @@ def compute_view(
     `previous` (a view of the same query on an earlier generation) lets the counts be
     updated from the new rows only, when every old row kept its verdict.
     """
-    mask = query.evaluate(store, now_ms)
-    n = len(mask)
-    if n == 0 or mask.all():
+    # Evaluated over the time-ordered columns: the matching positions are then the
+    # view's order, with no gather of the mask through `order` (1M random reads).
+    in_order = query.evaluate(store.time_ordered(), now_ms)
+    n = len(in_order)
+    if n == 0 or in_order.all():
         rows, times, errors = store.order, store.times_in_order(), store.errors_in_order()
+        mask = np.ones(n, bool)
     else:
         # Positions (not a boolean selection) for the three takes: ~3x faster at 1M.
-        sel = np.flatnonzero(mask[store.order])
+        sel = np.flatnonzero(in_order)
         rows = store.order[sel]
         times = store.times_in_order()[sel]
         errors = store.errors_in_order()[sel]
+        mask = np.zeros(n, bool)  # the same verdicts by row, for incremental updates
+        mask[rows] = True
     view = View(query, mask, rows, times, errors, store.generation)
+    view.sel = None if len(rows) == n else sel
     old = previous if previous is not None and previous.query == query else None
     if old is not None and len(old.mask) <= n and np.array_equal(old.mask, mask[: len(old.mask)]):
         start = len(old.mask)
