@@ -564,23 +564,26 @@ async def test_a_move_within_the_page_repaints_only_the_two_cursor_rows(store: S
         el.set_rows(store.ordered())
         el.focus()
         await pilot.pause()
-        drawn: list[int] = []
-        original = el.render_line
+        built: list[int] = []  # rows whose strip was built (not taken from the cache)
+        original = el._render_row
 
-        def counting(y: int):
-            drawn.append(y)
-            return original(y)
+        def counting(row: int, cursor: bool, width: int):
+            built.append(row)
+            return original(row, cursor, width)
 
-        el.render_line = counting  # type: ignore[method-assign]
+        el._render_row = counting  # type: ignore[method-assign]
+        first_two = [int(r) for r in el.rows[:2]]
         await pilot.press("j")
         await pilot.pause()
-        assert sorted(drawn) == [1, 2], drawn  # rows 0 and 1, under the header line
-        screen = el.render_line(2).text
-        assert screen == original(2).text  # what is drawn is what a full repaint draws
-        drawn.clear()
-        el.move_to_index(len(el.rows) - 1)  # off the page: scrolls, every row redrawn
+        assert sorted(built) == sorted(first_two), built  # the old and new cursor rows
+        el._cache.clear()
+        full = [el.render_line(y).text for y in range(el.scrollable_content_region.height)]
+        on_screen = [s.text[: len(full[0])] for s in app.screen._compositor.render_strips()]
+        assert on_screen[1:3] == full[1:3]  # what is drawn is what a full repaint draws
+        built.clear()
+        el.move_to_index(len(el.rows) - 1)  # off the page: scrolls, every row rebuilt
         await pilot.pause()
-        assert len(set(drawn)) >= el.scrollable_content_region.height - 1
+        assert len(set(built)) >= el.scrollable_content_region.height - 2
 
 
 async def test_plain_cells_look_like_the_text_path(tmp_path: Path, monkeypatch) -> None:
@@ -631,3 +634,27 @@ async def test_plain_cells_look_like_the_text_path(tmp_path: Path, monkeypatch) 
                     assert cells(fast) == cells(slow), (field, v[:30], width)
                     assert el._cell(field, codes[v], width) is not None
         assert plain_used > 40
+
+
+async def test_direct_lines_match_textuals_styled_lines(store: Store) -> None:
+    """The list (and facet rows) hand their strips to the compositor directly when they
+    have no box decoration; that must draw exactly what Textual's styling path draws."""
+    from rich.style import Style
+    from textual.widget import Widget
+
+    def cells(strips) -> list[list[tuple[str, Style]]]:
+        return [[(ch, seg.style or Style.null()) for seg in s for ch in seg.text] for s in strips]
+
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        await pilot.press("j", "j")
+        await pilot.pause()
+        region = el.size.region
+        for crop in (region, region.crop_size((30, 5))):
+            direct = el.render_lines(crop)
+            el._styles_cache.clear()
+            styled = Widget.render_lines(el, crop)
+            assert len(direct) == crop.height
+            assert cells(direct) == cells(styled)

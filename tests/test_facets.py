@@ -483,3 +483,18 @@ async def test_theme_change_restyles_cursor(store: Store):
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause()
         assert cursor_bg() != before
+
+
+async def test_direct_lines_match_textuals_styled_lines(store: Store):
+    """Facet rows skip Textual's per-line styling (no box decoration): same drawing."""
+    from textual.widget import Widget
+
+    app = FacetApp(store)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        for fl in app.query_one(FacetPanel).lists:
+            opts = fl.query_one(FacetOptions)
+            crop = opts.size.region
+            direct = opts.render_lines(crop)
+            opts._styles_cache.clear()
+            assert [_cells(s) for s in direct] == [_cells(s) for s in Widget.render_lines(opts, crop)]

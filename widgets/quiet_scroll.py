@@ -8,17 +8,21 @@ content size, so this mixin updates those and repaints the pane. A scrollbar app
 or disappearing still changes the pane's content region, and Textual lays out for that
 as usual.
 
-Their vertical scrollbars also draw from cached strips (`StripScrollBar`).
+Their vertical scrollbars also draw from cached strips (`StripScrollBar`), and a pane
+with no box decoration hands its own strips to the compositor (`QuietScroll.render_lines`).
 """
 
 from __future__ import annotations
 
-from textual.geometry import Region, Size
+from rich.style import Style
+from textual.geometry import Region, Size, Spacing
 from textual.reactive import Reactive
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 __all__ = ["QuietScroll", "StripScrollBar"]
+
+_NO_GUTTER = Spacing(0, 0, 0, 0)
 
 
 class StripScrollBar(ScrollBar):
@@ -76,6 +80,32 @@ class QuietScroll:
     def watch_virtual_size(self, size: Size) -> None:
         if self.is_mounted and self.container_size:  # type: ignore[attr-defined]
             self._scroll_update(size)  # type: ignore[attr-defined]  # scrollbars + clamp
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The pane's own strips, when it has no padding, border, outline, tint or
+        opacity: what Textual's per-line styling would return for them unchanged, at a
+        fraction of its ~40 us per line (the panes cache their strips already).
+        Anything decorated goes through Textual as usual."""
+        styles = self.styles  # type: ignore[attr-defined]
+        if (
+            styles.gutter != _NO_GUTTER
+            or styles.tint.a
+            or styles.text_opacity != 1.0
+            or self.opacity != 1.0  # type: ignore[attr-defined]
+            or any(edge for edge, _ in styles.outline)
+            or styles.has_rule("hatch")
+        ):
+            return super().render_lines(crop)  # type: ignore[misc]
+        base_background, background = self.background_colors  # type: ignore[attr-defined]
+        inner = Style(bgcolor=(base_background + background).rich_color)
+        width = self.size.width  # type: ignore[attr-defined]
+        render_line = self.render_line  # type: ignore[attr-defined]
+        lines = [render_line(y).adjust_cell_length(width, inner) for y in crop.line_range]
+        for line_filter in self.get_line_filters():  # type: ignore[attr-defined]
+            lines = [line.apply_filter(line_filter, background) for line in lines]
+        if crop.column_span != (0, width):
+            lines = [line.crop(*crop.column_span) for line in lines]
+        return lines
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
