@@ -251,3 +251,22 @@ def test_all_events_view_uses_the_stores_cached_counts(trail, tmp_path_factory):
     assert v3.bins["service"] is not v1.bins["service"]
     assert dict(v3.facet(store, "service", None)[0])["brandnew.amazonaws.com"] == 1
     assert sum(c for _, c in v3.facet(store, "service", None)[0]) == len(store)
+
+
+def test_wildcard_terms_see_values_added_by_later_commits(tmp_path):
+    """Wildcard terms remember which values matched (views are recomputed on every
+    commit while tailing); values that arrive later are tested too."""
+    store = Store()
+    q = parse("ip:198.51.100.* -ip:*.8")
+    for i, ips in enumerate([["198.51.100.7", "203.0.113.9"], ["198.51.100.99", "198.51.100.8"],
+                             ["192.0.2.1", "198.51.100.123"]]):
+        evs = [event("GetObject", f"2026-11-20T10:0{i}:{j:02d}Z", ip=ip) for j, ip in enumerate(ips)]
+        store.add(parse_file(str(write_records(trail_path(tmp_path, suffix=f"{i:016d}"), evs))))
+        store.commit()
+        got = sorted(store.value(int(r), "ip") for r in compute_view(store, q).rows)
+        want = sorted(
+            store.value(r, "ip") for r in range(len(store))
+            if store.value(r, "ip").startswith("198.51.100.") and not store.value(r, "ip").endswith(".8")
+        )
+        assert got == want
+    assert got == ["198.51.100.123", "198.51.100.7", "198.51.100.99"]

@@ -69,13 +69,17 @@ class _Column:
 class ValueDict:
     """Distinct values of one field; code = position in `values`."""
 
-    __slots__ = ("values", "index", "_folded", "_folded_n")
+    __slots__ = ("values", "index", "_folded", "_folded_n", "_globs")
 
     def __init__(self) -> None:
         self.values: list[str] = []
         self.index: dict[str, int] = {}
         self._folded: dict[str, list[int]] = {}
         self._folded_n = 0
+        # Wildcard matcher -> (values tested, codes that matched): a view is recomputed
+        # on every commit while tailing, and testing ~50k source IPs against a glob
+        # costs ~20 ms, so each value is tested once per pattern.
+        self._globs: OrderedDict[object, tuple[int, list[int]]] = OrderedDict()
 
     def code(self, v: str) -> int:
         c = self.index.get(v)
@@ -93,6 +97,18 @@ class ValueDict:
                 if c == -1:
                     out[i] = self.code(values[i])
         return np.array(out, np.int32)
+
+    def codes_matching(self, matcher) -> list[int]:
+        """Codes whose value `matcher` (a wildcard `query.ValueMatcher`) accepts."""
+        done, codes = self._globs.pop(matcher, (0, []))
+        values = self.values
+        if done < len(values):
+            test = matcher.matches
+            codes = codes + [c for c in range(done, len(values)) if test(values[c])]
+        self._globs[matcher] = (len(values), codes)
+        if len(self._globs) > 32:
+            self._globs.popitem(last=False)
+        return codes
 
     def codes_folded(self, folded: str) -> list[int]:
         """Codes whose value equals `folded` case-insensitively."""
@@ -175,7 +191,7 @@ class _Masks:
         if matcher.parts is None:
             codes = d.codes_folded(matcher.folded)
         else:
-            codes = [c for c, v in enumerate(d.values) if matcher.matches(v)]
+            codes = d.codes_matching(matcher)
         return self.mask_codes(field, codes)
 
     def mask_time(self, lo_ms: int | None, hi_ms: int | None) -> np.ndarray:
