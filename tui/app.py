@@ -412,8 +412,9 @@ class TrailscopeApp(App[int]):
     def _push_fresh(self) -> None:
         self.events_list.fresh_codes = {f: set(m) for f, m in self.fresh.items() if m}
         self.events_list.refresh_rows()
+        values = self.store.values
         self.query_one(FacetPanel).set_fresh(
-            {f: {self.store.values(f)[c] for c in m} for f, m in self.fresh.items() if m}
+            {f: set(map(values(f).__getitem__, m)) for f, m in self.fresh.items() if m}
         )
 
     # ------------------------------------------------------------------- view

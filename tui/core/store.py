@@ -236,7 +236,6 @@ class _Masks:
         raise KeyError(name)
 
 
-
 class Store(_Masks):
     def __init__(self) -> None:
         self.dicts = [ValueDict() for _ in FIELDS]
@@ -406,8 +405,12 @@ class Store(_Masks):
     def _enc_arrays(self, token: int) -> list[np.ndarray]:
         lists = self._encoders[token]
         cached = self._enc_cache.get(token)
-        if cached is None or any(len(a) != len(t) for a, t in zip(cached, lists, strict=True)):
+        if cached is None:
             cached = self._enc_cache[token] = [np.array(t, np.int32) for t in lists]
+        else:  # the lists only grow: convert just the new tail of each
+            for f, (a, t) in enumerate(zip(cached, lists, strict=True)):
+                if len(a) != len(t):
+                    cached[f] = np.concatenate([a, np.array(t[len(a):], np.int32)])
         return cached
 
     def _merge_order(self, rows: np.ndarray, keys: np.ndarray) -> None:
@@ -422,33 +425,38 @@ class Store(_Masks):
         pos = np.searchsorted(self._sorted_keys, keys[s], side="right")
         self.order = np.insert(self.order, pos, rows[s])
         self._sorted_keys = np.insert(self._sorted_keys, pos, keys[s])
-        runs = self._fix_ties(pos + np.arange(len(pos)))
+        resorted = self._fix_ties(pos + np.arange(len(pos)))
         # The time-ordered columns views select from: insert too (a fresh gather over
-        # the whole store costs ~7 ms at 1M), then redo the re-sorted tie runs.
+        # the whole store costs ~7 ms at 1M), then redo the re-sorted tie runs (in one
+        # take per column: at 5k events/s most events share their second with others,
+        # and a loop over the runs cost ~10 ms per commit while tailing).
+        tied_rows = self.order[resorted]
         cache, self._ordered_cache = self._ordered_cache, {}
         for name, (gen, arr) in cache.items():
             if gen != self.generation:
                 continue
             arr = np.insert(arr, pos, self._values_of(name, rows[s]))
-            for lo, hi in runs:
-                arr[lo:hi] = self._values_of(name, self.order[lo:hi])
+            if len(resorted):
+                arr[resorted] = self._values_of(name, tied_rows)
             self._ordered_cache[name] = (gen + 1, arr)  # commit() bumps the generation next
 
-    def _fix_ties(self, positions: np.ndarray) -> list[tuple[int, int]]:
+    def _fix_ties(self, positions: np.ndarray) -> np.ndarray:
         """Exact (time, eventID, row) order inside runs of equal sort keys that touch
-        `positions` (positions in `order`); returns the runs re-sorted. Only the
-        neighbours of those positions are compared, and all touched runs are sorted in
-        one lexsort (a Python sort per run cost ~7% of the UI thread while tailing)."""
+        `positions` (positions in `order`); returns the positions of those runs (their
+        rows were re-sorted). Only the neighbours of those positions are compared, and
+        all touched runs are sorted in one lexsort (a Python sort per run cost ~7% of
+        the UI thread while tailing)."""
         sk = self._sorted_keys
         n = len(sk)
+        none = np.empty(0, np.int64)
         if n < 2 or not len(positions):
-            return []
+            return none
         p = np.asarray(positions, np.int64)
         tied = np.zeros(len(p), bool)
         tied[p > 0] |= sk[p[p > 0] - 1] == sk[p[p > 0]]
         tied[p < n - 1] |= sk[p[p < n - 1] + 1] == sk[p[p < n - 1]]
         if not tied.any():
-            return []
+            return none
         keys = np.unique(sk[p[tied]])
         lo = np.searchsorted(sk, keys, "left")
         hi = np.searchsorted(sk, keys, "right")
@@ -459,7 +467,7 @@ class Store(_Masks):
         # Within each run: by time, then eventID bytes, then row (arrival).
         s = np.lexsort((rows, self._eid.view[rows], self._times.view[rows], run))
         self.order[pos] = rows[s]
-        return list(zip(lo.tolist(), hi.tolist(), strict=True))
+        return pos
 
     def _merge_ids(self, idh: np.ndarray, rows: np.ndarray) -> None:
         if not len(idh):
