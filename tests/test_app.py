@@ -1075,3 +1075,32 @@ async def test_focus_moves_do_not_redraw_the_whole_screen(explorer) -> None:
     await pilot.press("tab")
     await pilot.pause()
     assert full == 0 and partial > 0
+
+
+async def test_filter_shows_the_cursor_event_at_once_even_with_a_detail_update_pending(
+    explorer,
+) -> None:
+    """Held keys (and arrivals' cursor moves while tailing) put the detail pane's update
+    off until the cursor rests; a new filter must not wait for that: its first frame
+    has the pane on the cursor's event (measured while tailing: one frame later)."""
+    pilot, app = explorer, explorer.app
+    lst, pane = app.events_list, app.query_one(DetailPane)
+    frames: list[tuple[int, int | None, int | None]] = []
+    original = app.screen._compositor_refresh
+
+    def record() -> None:
+        frames.append((len(lst.rows), pane.row, lst.cursor_row))
+        original()
+
+    await pilot.press("slash", "end", "ctrl+u")
+    await paste(pilot, "has:error")
+    # A deferred detail update, as a held key leaves behind (far in the future here).
+    app._detail_timer = app.set_timer(30.0, app._show_detail)
+    app.screen._compositor_refresh = record
+    await pilot.press("enter")
+    await settle(pilot)
+    n = len(app.view.rows)
+    assert 0 < n < len(app.store)
+    first = next(f for f in frames if f[0] == n)
+    assert first[1] == first[2] is not None, frames
+    assert app._detail_timer is None
