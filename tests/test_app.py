@@ -1104,3 +1104,20 @@ async def test_filter_shows_the_cursor_event_at_once_even_with_a_detail_update_p
     first = next(f for f in frames if f[0] == n)
     assert first[1] == first[2] is not None, frames
     assert app._detail_timer is None
+
+
+async def test_young_objects_are_collected_while_keys_pause(explorer) -> None:
+    """Once loaded, young-generation collections (tens of ms with a busy heap) run in
+    the pauses between keys rather than in the middle of handling one."""
+    import gc
+
+    import tui.app as app_module
+
+    pilot, app = explorer, explorer.app
+    assert gc.get_threshold()[0] == app_module.GC_YOUNG_THRESHOLD
+    keep = [[i] for i in range(app_module.IDLE_GC_MIN * 2)]  # young, tracked, alive
+    assert gc.get_count()[0] >= app_module.IDLE_GC_MIN
+    await pilot.press("j")  # a key: nothing is collected right after it
+    await pilot.pause(app_module.IDLE_GC_S * 3)
+    assert gc.get_count()[0] < app_module.IDLE_GC_MIN
+    assert len(keep) == app_module.IDLE_GC_MIN * 2
