@@ -338,35 +338,3 @@ async def test_presorted_data_is_checked_and_counted_the_same():
         await pilot.pause()
         assert not t._presorted
         assert t.hist.counts.sum() == len(shuffled)
-
-
-async def test_lines_drawn_as_rich_would_draw_them():
-    """The timeline cuts its lines into segments itself (it redraws on every list move);
-    with a marked range, a selected event and the cursor on top of each other, each
-    line must be cell for cell what Rich's Text.render gives."""
-    from rich.style import Style
-
-    from widgets.timeline import _segments
-
-    def cells(segments) -> list[tuple[str, Style]]:
-        return [(ch, seg.style or Style.null()) for seg in segments for ch in seg.text]
-
-    app = TimelineApp()
-    async with app.run_test(size=(100, 12)) as pilot:
-        t = app.query_one(Timeline)
-        times, errors = three_days()
-        t.set_data(times, errors, selected_ms=int(T0 + 30 * 60 * MIN))
-        await pilot.pause()
-        await pilot.press("right", "right", "v", "right", "right", "right")
-        await pilot.pause()
-        assert t.marked_range() is not None
-        checked = 0
-        for selected in (int(T0 + 30 * 60 * MIN), int(t.cursor_range()[0]), None):
-            t.set_selected(selected)
-            for line in t.render().split("\n", allow_blank=True):
-                fast = _segments(line)
-                if fast is None:
-                    continue
-                checked += 1
-                assert cells(fast) == cells(line.render(app.console)), line.plain
-        assert checked >= 15

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 import numpy as np
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
 from textual import events
@@ -63,32 +62,6 @@ def _fmt_short(ms: int, bucket_ms: int) -> str:
 
 def _fmt_zoom(z: float) -> str:
     return f"{z:,.0f}x" if z >= 10 else f"{z:.2g}x"
-
-
-def _segments(line: Text) -> list[Segment] | None:
-    """One line of `render()` as segments, cut where its spans start and end.
-
-    What `Text.render` gives for these lines (every style a `Style`, later spans on
-    top), at a tenth of its cost: the timeline redraws on every list move for the
-    selected-event marker. None when a style is a string: Rich resolves those."""
-    plain = line.plain
-    spans = line.spans
-    if not plain or not isinstance(line.style, Style) and line.style:
-        return None
-    if any(not isinstance(sp.style, Style) for sp in spans):
-        return None
-    n = len(plain)
-    cuts = sorted({0, n, *(min(sp.start, n) for sp in spans), *(min(sp.end, n) for sp in spans)})
-    base = line.style or Style()
-    out = []
-    for a, b in zip(cuts, cuts[1:]):
-        if a < b:
-            style = base
-            for sp in spans:
-                if sp.start <= a and b <= sp.end:
-                    style = style + sp.style
-            out.append(Segment(plain[a:b], style or None))
-    return out
 
 
 class Timeline(Widget, can_focus=True):
@@ -452,9 +425,7 @@ class Timeline(Widget, can_focus=True):
             base = self.rich_style
             console = self.app.console
             strips = self._strips = [
-                Strip(_segments(line) or list(line.render(console)))
-                .crop_extend(0, width, base)
-                .apply_style(base)
+                Strip(list(line.render(console))).crop_extend(0, width, base).apply_style(base)
                 for line in self.render().split("\n", allow_blank=True)
             ]
         return strips[y] if y < len(strips) else Strip.blank(width, self.rich_style)
