@@ -150,3 +150,13 @@ async def test_pilot_control_markup_str_would_quit() -> None:
         await pilot.click("#static", offset=(1, 0))
         await pilot.pause()
         assert app.return_code == 0 and not app.is_running
+
+
+def test_is_plain_only_for_printable_ascii_that_sanitising_leaves_alone():
+    from widgets.safe import is_plain
+
+    assert is_plain("arn:aws:iam::111122223333:user/[@click=app.quit]")  # markup is text here
+    for hostile in ("a\x1b[2Jb", "tab\there", "x\x7f", "rtl\u202eevil", "zero\u200bwidth"):
+        assert not is_plain(hostile)
+    assert not is_plain("ünïcode")  # may be wide or need escaping: the Text path decides
+    assert is_plain("x" * 4096) and not is_plain("x" * 4097)

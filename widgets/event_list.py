@@ -32,12 +32,11 @@ from textual.strip import Strip
 from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.normalize import NO_TIME, format_time
-from tui.core.sanitize import is_clean
 from tui.core.store import Store
 
 from .messages import EventHighlighted
 from .quiet_scroll import QuietScroll
-from .safe import safe_text
+from .safe import is_plain, safe_text
 from .strip_cache import StripCache
 
 __all__ = ["EventList", "short_principal", "short_service", "column_layout"]
@@ -610,7 +609,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """The cell for a printable ASCII value (nearly every CloudTrail value), built
         without a Rich Text: ~5x cheaper, and a new filter brings many new values onto
         the screen. None: `_text_cell` handles it."""
-        if len(value) > 4096 or not value.isascii() or not is_clean(value):
+        if not is_plain(value):
             return None
         if key == "principal":
             return [Segment(_fit_principal_plain(short_principal(value), width))]
@@ -621,7 +620,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             return [Segment(fitted)]
         # The error style covers the value (and its ellipsis), not the padding.
         n = min(len(value), width)
-        return [Segment(fitted[:n], self._get_styles()["error"]), Segment(fitted[n:])][: 2 if n < width else 1]
+        styled = Segment(fitted[:n], self._get_styles()["error"])
+        return [styled, Segment(fitted[n:])] if n < width else [styled]
 
     def _text_cell(self, key: str, value: str, width: int) -> list[Segment]:
         if key == "principal":

@@ -28,11 +28,10 @@ from textual.widgets import Input
 
 from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
-from tui.core.sanitize import is_clean
 
 from .messages import FilterRequest
 from .quiet_scroll import QuietScroll
-from .safe import label, safe_text
+from .safe import is_plain, label, safe_text
 from .text_line import TextLine
 
 if TYPE_CHECKING:
@@ -492,7 +491,7 @@ class FacetList(Vertical):
         if not self._shown:
             return None
         value, count = self._shown[index]
-        if not value or len(value) > 4096 or not value.isascii() or not is_clean(value):
+        if not value or not is_plain(value):
             return None
         count_w = self._count_w
         value_w, bar_w = self._widths(width, count_w)

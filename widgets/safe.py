@@ -17,11 +17,18 @@ from rich.text import Text
 from textual.content import Content
 from textual.content import Span as ContentSpan
 
-from tui.core.sanitize import clean_segments
+from tui.core.sanitize import clean_segments, is_clean
 
-__all__ = ["label", "safe_content", "safe_text"]
+__all__ = ["is_plain", "label", "safe_content", "safe_text"]
 
 ESCAPE_STYLE = "reverse"
+
+
+def is_plain(value: str, limit: int = 4096) -> bool:
+    """True for printable ASCII of at most `limit` characters: sanitising would leave it
+    unchanged and each character is one cell, so a renderer may fit it as a plain
+    string instead of building a `safe_text` (several times cheaper per value)."""
+    return len(value) <= limit and value.isascii() and is_clean(value)
 
 
 def _as_str(value: object) -> str:
