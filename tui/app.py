@@ -403,9 +403,12 @@ class TrailscopeApp(App[int]):
 
     def _idle_gc(self) -> None:
         """Collect young objects while no key is being handled."""
-        if gc.isenabled() and time.monotonic() - self._last_input >= IDLE_GC_S:
-            if gc.get_count()[0] >= IDLE_GC_MIN:
-                gc.collect(1)
+        if (
+            gc.isenabled()
+            and gc.get_count()[0] >= IDLE_GC_MIN
+            and time.monotonic() - self._last_input >= IDLE_GC_S
+        ):
+            gc.collect(1)
 
     def _tick(self) -> None:
         """Once a second: expire 'new value' highlights, update the rate."""
