@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tests.trailgen import REALDATA, event, trail_path, write_records
-from tui.core.batch import build_batch, parse_file
+from tui.core import batch
+from tui.core.batch import HOSTILE, build_batch, parse_file
 from tui.core.discovery import discover
 from tui.core.loader import load
 from tui.core.reader import read_path
@@ -72,3 +73,35 @@ def test_pretty_printed_file_keeps_exact_originals_and_one_line_export(tmp_path)
     assert b"2.50" in store.original(rows[1])  # the file's own bytes, as written
     assert b"\n" not in store.canonical(rows[1])
     assert json.loads(store.canonical(rows[1])) == recs[1]
+
+
+@pytest.fixture
+def native_switch():
+    """Restores the C scan toggle after a test flips it."""
+    before = batch._native
+    yield batch.use_native
+    batch._native = before
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-scan", "python"])
+def test_escaped_hostile_characters_flag_the_event(tmp_path, native_switch, native):
+    # Files may carry hostile characters as \u escapes (ensure_ascii writers), which
+    # a byte-level look for raw controls misses: a bidi override, a zero-width space
+    # in a key, a tag character (surrogate pair), next to harmless escapes.
+    recs = [
+        event("A", userAgent="\u202eevil"),
+        event("B", userAgent="caf\u00e9 \U0001f600 \"q\" \\ /"),
+        event("C", requestParameters={"k\u200b": 1}),
+        event("D", userAgent="\U000e0041tag"),
+        event("E", userAgent="tab\there"),
+        event("F", userAgent="\\u202e is just text here"),
+    ]
+    p = trail_path(tmp_path)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(gzip.compress(json.dumps({"Records": recs}, ensure_ascii=True).encode()))
+    native_switch(native)
+    b = parse_file(str(p))
+    assert b.orig_codec == "gzip"  # a fast path (C or msgspec), not the general one
+    hostile = [bool(f & HOSTILE) for f in b.flags]
+    assert hostile == [True, False, True, True, True, False]
+    same_batches(str(p))  # and the general path (orjson's raw UTF-8) agrees

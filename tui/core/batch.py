@@ -20,9 +20,30 @@ from .fields import FIELDS
 from .normalize import event_values, parse_time_ms
 from .fastpath import decode_records, values
 from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult, decode_bytes, inflate, read_raw
-from .sanitize import hostile_in_json
+from .sanitize import HOSTILE_RANGES, hostile_in_json
+
+try:  # the C scan (tui/core/_scan.c); optional, the Python path does the same work
+    from . import _scan
+except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
+    _scan = None
 
 NFIELDS = len(FIELDS)
+if _scan is not None and _scan.NFIELDS != NFIELDS:  # pragma: no cover - a stale build
+    _scan = None
+if _scan is not None:
+    _scan.set_hostile_ranges(HOSTILE_RANGES)
+_native = _scan is not None and os.environ.get("TRAILSCOPE_NATIVE", "1") != "0"
+
+
+def native_available() -> bool:
+    """Whether the C scan is built and importable."""
+    return _scan is not None
+
+
+def use_native(flag: bool) -> None:
+    """Turn the C scan on or off (tests compare the two; TRAILSCOPE_NATIVE=0 at start)."""
+    global _native
+    _native = bool(flag) and _scan is not None
 
 # Per-event flag bits (the store adds CONFLICT).
 HOSTILE = 1  # some string in the event holds control/invisible characters
@@ -108,6 +129,11 @@ def parse_file(path: str, kind: str = "log", max_bytes: int = DEFAULT_MAX_BYTES)
     inflated = inflate(raw, max_bytes)
     if not isinstance(inflated, ReadResult) and not inflated[1]:
         data = inflated[0]
+        if _native:
+            enc = _encoder.native if _encoder is not None else None
+            got = (enc or _scan.Encoder()).scan(data)
+            if got is not None:
+                return _native_batch(path, kind, raw, data, stamp, got)
         fast = decode_records(data)
         if fast is not None:
             return _fast_batch(path, kind, raw, data, stamp, *fast)
@@ -133,6 +159,8 @@ class Encoder:
 
     def __init__(self) -> None:
         self.token = int.from_bytes(os.urandom(8), "little") | 1
+        # With the C scan, its tables number every value (the Python paths included).
+        self.native = _scan.Encoder(seed=int.from_bytes(os.urandom(8), "little")) if _native else None
         self.dicts: list[dict[str, int]] = [{} for _ in range(NFIELDS)]
 
 
@@ -153,8 +181,13 @@ def _encode(b: FileBatch, rows: list[tuple[str, ...]]) -> None:
     enc = _encoder
     if enc is not None:
         b.enc_token = enc.token
-        b.enc_base = [len(d) for d in enc.dicts]
+        b.enc_base = enc.native.sizes() if enc.native else [len(d) for d in enc.dicts]
     for f, col in enumerate(zip(*rows, strict=True)):
+        if enc is not None and enc.native is not None:
+            got, fresh = enc.native.encode(f, list(col))
+            codes[f] = np.frombuffer(got, np.int32)
+            uniques.append(fresh)
+            continue
         if enc is None:
             u = dict.fromkeys(col)
             index = {v: i for i, v in enumerate(u)}
@@ -301,8 +334,9 @@ def _flag_hostile(flags: np.ndarray, text: bytes, starts, ends) -> None:
 def _lowered(b: FileBatch, text: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
     """The free-text corpus: ASCII text lowers in place (same spans); otherwise each
     event is lower-cased as Unicode and spans are recomputed."""
-    if text.isascii():
-        low, b.lstarts, b.lends = text.lower(), starts, ends
+    low = _scan.lower_ascii(text) if _native else (text.lower() if text.isascii() else None)
+    if low is not None:
+        b.lstarts, b.lends = starts, ends
     else:
         parts = [
             text[s:e].decode("utf-8", "surrogatepass").lower().encode("utf-8", "surrogatepass")
@@ -331,6 +365,32 @@ def _fast_batch(path, kind, raw, data, stamp, recs, starts, ends) -> FileBatch:
     b.flags = flags
     if raw[:2] == b"\x1f\x8b":
         # The original is the file itself: nothing to carry, read back when needed.
+        b.orig, b.orig_codec = b"", "gzip"
+    else:
+        b.orig, b.orig_codec = _compressor().compress(data), "zstd"
+    b.ostarts, b.oends = _span32(starts), _span32(ends)
+    _lowered(b, data, b.ostarts, b.oends)
+    return b
+
+
+def _native_batch(path, kind, raw, data, stamp, got) -> FileBatch:
+    """A FileBatch from the C scan's columns; the same as `_fast_batch` would give."""
+    base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile = got
+    b = _new_batch(path, kind, "loaded", "", fmt="records", **stamp)
+    b.n = n = len(times) // 8
+    if _encoder is not None:
+        b.enc_token, b.enc_base = _encoder.token, base
+    b.uniques = fresh
+    b.codes = np.frombuffer(codes, np.int32).reshape(NFIELDS, n)
+    b.times = np.frombuffer(times, np.int64)
+    b.eid16 = bytes(eid16)
+    b.idh = np.frombuffer(idh, np.uint64)
+    b.flags = (np.frombuffer(noid, np.uint8) * np.uint8(NO_ID)) | (
+        np.frombuffer(hostile, np.uint8) * np.uint8(HOSTILE)
+    )
+    starts = np.frombuffer(starts, np.int64)
+    ends = np.frombuffer(ends, np.int64)
+    if raw[:2] == b"\x1f\x8b":
         b.orig, b.orig_codec = b"", "gzip"
     else:
         b.orig, b.orig_codec = _compressor().compress(data), "zstd"

@@ -18,11 +18,13 @@ Pure module: no textual/rich imports.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 
 __all__ = [
     "HOSTILE_CATEGORIES",
+    "HOSTILE_RANGES",
     "clean",
     "clean_segments",
     "hostile_in_json",
@@ -106,6 +108,8 @@ def _hostile_ranges() -> list[tuple[int, int]]:
 
 
 _RANGES = _hostile_ranges()
+# Public: the inclusive code point ranges `clean` escapes (sorted, disjoint).
+HOSTILE_RANGES: tuple[tuple[int, int], ...] = tuple(_RANGES)
 
 
 def _str_class(ranges: list[tuple[int, int]]) -> str:
@@ -250,6 +254,16 @@ _JSON_ESCAPE = (
     rb"\\(?<!\\\\)(?:\\\\)*"
     rb"(?:[bfnrt]|u00(?:[01][0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]|[aA][dD]))"
 )
+# Any control-character or \uXXXX escape (same even-backslash rule); the \u ones are
+# checked code point by code point.
+_JSON_ANY_ESC_RX = re.compile(rb"\\(?<!\\\\)(?:\\\\)*(?:([bfnrt])|u([0-9a-fA-F]{4}))")
+
+# Raw bytes below 0x20 other than JSON whitespace: tab, LF and CR only ever appear
+# between tokens of valid JSON (pretty-printed files), never inside a string.
+_RAW_RANGES = [
+    r for lo, hi in _RANGES
+    for r in ([(lo, 0x08), (0x0B, 0x0C), (0x0E, hi)] if (lo, hi) == (0x00, 0x1F) else [(lo, hi)])
+]
 
 
 def _json_pattern(ranges: list[tuple[int, int]]) -> bytes:
@@ -268,23 +282,53 @@ def _json_pattern(ranges: list[tuple[int, int]]) -> bytes:
     return "|".join(alts).encode("ascii")
 
 
-_JSON_RX = re.compile(_json_pattern(_RANGES))
-_JSON_ESCAPE_RX = re.compile(_JSON_ESCAPE)
+_JSON_RX = re.compile(_json_pattern(_RAW_RANGES))
+_RANGE_STARTS = [lo for lo, _ in _RANGES]
+
+
+def _hostile_cp(cp: int) -> bool:
+    i = bisect.bisect_right(_RANGE_STARTS, cp) - 1
+    return i >= 0 and cp <= _RANGES[i][1]
+
+
+def _hostile_escape(text: bytes) -> bool:
+    """Whether an escape stands for a hostile character: a control (\\n, \\u001b) or
+    any other \\uXXXX (a surrogate pair read as one), since bidi overrides, tags and
+    zero-width characters arrive escaped in files too."""
+    skip = -1
+    for m in _JSON_ANY_ESC_RX.finditer(text):
+        if m.group(1) is not None:
+            return True
+        end = m.end()
+        if m.start() == skip:
+            continue  # the low half of a pair already read
+        cp = int(m.group(2), 16)
+        if 0xD800 <= cp <= 0xDBFF and text[end : end + 2] == b"\\u":
+            low = text[end + 2 : end + 6]
+            if len(low) == 4 and all(c in b"0123456789abcdefABCDEF" for c in low):
+                lo = int(low, 16)
+                if 0xDC00 <= lo <= 0xDFFF:
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                    skip = end
+        if _hostile_cp(cp):
+            return True
+    return False
 
 
 def hostile_in_json(canon: bytes) -> bool:
-    """True when a string (key or value) in this orjson output holds a character `clean`
-    would escape.
+    """True when a string (key or value) in this JSON text holds a character `clean`
+    would escape, raw or as an escape.
 
-    orjson writes C0 controls as JSON escapes (``\\n``, ``\\u001b``) and everything else
-    raw as UTF-8, so the answer is one regex search over the bytes. Runs over every
-    ingested event: pure-ASCII text (nearly all of CloudTrail) skips the full pattern,
-    whose multi-byte-class scan costs ~5 ns/byte in CPython's engine, and checks only
-    for a raw DEL and, if a backslash is present, the escape pattern (memchr-speed
-    literal prefix). Raw C0 bytes, which orjson never writes, count only in non-ASCII text.
+    Works on orjson output and on a file's own bytes. Runs over every ingested event
+    on the Python paths: pure-ASCII text (nearly all of CloudTrail) skips the full
+    pattern, whose multi-byte-class scan costs ~5 ns/byte in CPython's engine, and
+    checks only for a raw DEL and, if a backslash is present, the escapes (memchr-speed
+    literal prefix). The C scan (_scan.c) computes the same answer per character.
     """
     if canon.isascii():
         if b"\x7f" in canon:
             return True
-        return b"\\" in canon and _JSON_ESCAPE_RX.search(canon) is not None
-    return _JSON_RX.search(canon) is not None
+        return b"\\" in canon and _hostile_escape(canon)
+    if _JSON_RX.search(canon) is not None:  # raw characters and control escapes
+        return True
+    return b"\\" in canon and _hostile_escape(canon)
