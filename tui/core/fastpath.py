@@ -82,6 +82,13 @@ _NO_ISSUER = _Issuer()
 
 def decode_records(data: bytes) -> tuple[list[Rec], np.ndarray, np.ndarray] | None:
     """(records, starts, ends) with each record's byte span in `data`, or None."""
+    if not data.isascii():
+        # msgspec does not check UTF-8 in the strings it skips; the general path reads
+        # invalid UTF-8 leniently (and says so), so send such files there.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     try:
         recs = _typed.decode(data).Records
         raws = _raw.decode(data).Records

@@ -415,7 +415,10 @@ class Store(_Masks):
 
     def _merge_order(self, rows: np.ndarray, keys: np.ndarray) -> None:
         n_old = len(self.order)
-        if n_old == 0 or len(rows) * 8 > n_old:
+        # Inserting a sorted chunk is O(n + k log n); a full sort only pays when the
+        # chunk outweighs the store (measured at 1M: chunks of 100k went 0.38 -> 0.17 s
+        # in total against re-sorting whenever a chunk was over 1/8 of the store).
+        if n_old == 0 or len(rows) > n_old:
             allkeys = self._keys.view
             self.order = np.argsort(allkeys, kind="stable")
             self._sorted_keys = allkeys[self.order]
