@@ -7,7 +7,10 @@ Each ingest runs in a fresh child process so its peak RSS is its own; the child 
 times the queries. Prints medians over --repeat ingests; latencies are p50/p95 over
 --runs evaluations; filters are timed as the explorer computes them (a view: rows in time
 order with their times and error flags). Also times a floor for comparison in the same run: gunzip +
-orjson.loads of every file in one process, keeping nothing.
+orjson.loads of every file in one process, keeping nothing. Ingest reports the CPU seconds
+of the main process and of the parser processes (what bounds it on two cores).
+`--python-path` also ingests with the C scan turned off (TRAILSCOPE_NATIVE=0), alternating
+with the normal runs, and prints the ratio.
 """
 
 from __future__ import annotations
@@ -46,8 +49,15 @@ from tui.core.view import compute_view
 path, runs, jobs = sys.argv[2], int(sys.argv[3]), (int(sys.argv[4]) or None)
 filters, texts = json.loads(sys.argv[5]), json.loads(sys.argv[6])
 t0 = time.perf_counter()
+c0 = time.process_time()
 store = load([path], jobs=jobs)
 ingest = time.perf_counter() - t0
+cpu_main = time.process_time() - c0
+ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu_workers = ch.ru_utime + ch.ru_stime
+if os.environ.get("BENCH_INGEST_ONLY"):
+    print(json.dumps({"ingest_s": ingest, "cpu_main": cpu_main, "cpu_workers": cpu_workers}))
+    sys.exit(0)
 rss_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 rss_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
@@ -59,6 +69,7 @@ def lat(fn):
     return {"p50": xs[len(xs) // 2], "p95": xs[min(len(xs) - 1, int(len(xs) * 0.95))]}
 
 out = {"events": len(store), "files": len(store.files), "ingest_s": ingest,
+       "cpu_main": cpu_main, "cpu_workers": cpu_workers,
        "rss_main": rss_main, "rss_worker_max": rss_child, "lat": {}, "matches": {}}
 # As the explorer does: a view (matching rows in time order, their times and error
 # flags) evaluated over the store's time-ordered columns. The first use of a column
@@ -124,19 +135,23 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=0, help="parser processes (0 = cores)")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--json", help="also write results here")
+    ap.add_argument("--python-path", action="store_true",
+                    help="also ingest with the C scan off, alternating, and print the ratio")
     args = ap.parse_args()
     results = {}
     for n in [int(x) for x in args.sizes.split(",")]:
         path = ensure_data(n, Path(args.data_dir))
         du = sum(f.stat().st_size for f in path.rglob("*.gz"))
-        runs = []
+        runs, py_runs = [], []
+        child = [sys.executable, "-c", CHILD, str(ROOT), str(path), str(args.runs),
+                 str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT)]
         for _ in range(args.repeat):
-            p = subprocess.run(
-                [sys.executable, "-c", CHILD, str(ROOT), str(path), str(args.runs),
-                 str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT)],
-                capture_output=True, text=True, check=True,
-            )
+            p = subprocess.run(child, capture_output=True, text=True, check=True)
             runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+            if args.python_path:
+                env = {**os.environ, "TRAILSCOPE_NATIVE": "0", "BENCH_INGEST_ONLY": "1"}
+                p = subprocess.run(child, capture_output=True, text=True, check=True, env=env)
+                py_runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
         floor = subprocess.run(
             [sys.executable, "-c", FLOOR, str(path)], capture_output=True, text=True, check=True
         ).stdout.split()
@@ -160,6 +175,15 @@ def main() -> None:
         print(f"ingest (median of {args.repeat}): {ingest:.2f} s   "
               f"[{', '.join(f'{x:.2f}' for x in res['ingest_s_all'])}]  "
               f"{res['events_per_s']:,.0f} events/s")
+        print(f"ingest CPU: main {med('cpu_main'):.2f} s, parser processes {med('cpu_workers'):.2f} s")
+        if py_runs:
+            py = statistics.median(r["ingest_s"] for r in py_runs)
+            res["python_path_ingest_s_all"] = [r["ingest_s"] for r in py_runs]
+            print(f"ingest with the C scan off: {py:.2f} s "
+                  f"[{', '.join(f'{r:.2f}' for r in res['python_path_ingest_s_all'])}]  "
+                  f"(C scan / off = {ingest / py:.2f}; CPU: main "
+                  f"{statistics.median(r['cpu_main'] for r in py_runs):.2f} s, parser processes "
+                  f"{statistics.median(r['cpu_workers'] for r in py_runs):.2f} s)")
         print(f"floor: gunzip+orjson.loads, 1 process, nothing kept: {res['floor_gunzip_orjson_1proc_s']:.2f} s"
               f"  (ingest/floor = {ingest / res['floor_gunzip_orjson_1proc_s']:.2f})")
         print(f"peak RSS: main {res['peak_rss_main_mb']:.0f} MB (after queries "

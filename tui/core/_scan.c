@@ -70,6 +70,7 @@ typedef struct {
     size_t cap, count;
     char *arena;
     size_t arena_len, arena_cap;
+    Ent last; /* the previous lookup: a file's records often repeat a field's value */
 } Table;
 
 static inline uint64_t load_le(const unsigned char *p, size_t n)
@@ -110,6 +111,7 @@ static int table_init(Table *t)
         return -1;
     for (size_t i = 0; i < t->cap; i++)
         t->ents[i].code = -1;
+    t->last.code = -1;
     return 0;
 }
 
@@ -149,14 +151,18 @@ static int table_grow(Table *t)
 static int32_t table_code(Table *t, const unsigned char *key, size_t len, uint64_t seed,
                           PyObject *fresh)
 {
+    if (t->last.code >= 0 && t->last.len == len && memcmp(t->arena + t->last.off, key, len) == 0)
+        return t->last.code;
     uint64_t h = hash_bytes(key, len, seed);
     size_t mask = t->cap - 1, j = h & mask;
     for (;;) {
         Ent *e = &t->ents[j];
         if (e->code < 0)
             break;
-        if (e->h == h && e->len == len && memcmp(t->arena + e->off, key, len) == 0)
+        if (e->h == h && e->len == len && memcmp(t->arena + e->off, key, len) == 0) {
+            t->last = *e;
             return e->code;
+        }
         j = (j + 1) & mask;
     }
     if (len > UINT32_MAX || t->arena_len + len > UINT32_MAX || t->count >= INT32_MAX) {
@@ -189,6 +195,7 @@ static int32_t table_code(Table *t, const unsigned char *key, size_t len, uint64
     e->len = (uint32_t)len;
     int32_t code = e->code = (int32_t)t->count++;
     t->arena_len += len;
+    t->last = *e;
     if (t->count * 2 > t->cap && table_grow(t) < 0) { /* frees the old entries */
         PyErr_NoMemory();
         return -1;

@@ -108,7 +108,9 @@ def iter_batches(
 # parsing: that file (only) is retried on another worker, and reported unreadable if it
 # kills a worker twice.
 
-WINDOW_PER_JOB = 4  # files handed out but not yet yielded, per worker (bounds memory)
+WINDOW_PER_JOB = 32  # files handed out but not yet yielded, per worker (bounds memory)
+# Measured at 1M: with 4, both workers sat idle through each 100-150 ms commit of the
+# main process; 32 (about 4 MB of batches per worker): ingest 5.45 -> 5.04 s (medians of 4).
 MAX_DEATHS = 2  # a file that kills this many parser processes is reported unreadable
 _MAX_FRUITLESS = 3  # workers in a row dying before parsing anything: not the data's fault
 
