@@ -950,6 +950,24 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
         assert lst.cursor_row == int(app.view.rows[-1])
         assert "new (N)" not in status_text(app)
 
+        # The facet row of a new value is drawn marked; once the marks expire, the mark
+        # goes from the facet row and the list (they watch the app's marks live).
+        def ip_row_marked() -> bool:
+            y = [v for v, _ in ip_facet._shown].index(new_ip)
+            return any(seg.style is not None and seg.style.bold and seg.style.underline
+                       and seg.text.strip() and new_ip.startswith(seg.text.strip())
+                       for seg in ip_facet.query_one(FacetOptions).render_line(y))
+
+        assert ip_row_marked()
+        for marks in app.fresh.values():
+            for code in marks:
+                marks[code] = 0.0
+        app._tick()
+        await settle(pilot)
+        assert not ip_row_marked()
+        assert new_ip not in ip_facet.fresh
+        assert ip_code not in lst.fresh_codes.get("ip", ())
+
 
 async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
     base = [event("ListBuckets", f"2026-11-20T10:{i:02d}:00Z") for i in range(5)]

@@ -31,6 +31,12 @@ class MainScreen(Screen):
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
+    def _compositor_refresh(self) -> None:
+        super()._compositor_refresh()
+        after = getattr(self.app, "after_frame", None)
+        if after is not None:
+            after()
+
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """

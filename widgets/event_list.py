@@ -14,6 +14,7 @@ shows the last row on the last screen line.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -287,7 +288,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
         self.follow = False  # live tail: keep the cursor on the newest row (app-driven)
-        self.fresh_codes: dict[str, set[int]] = {}  # field -> codes first seen while tailing
+        # field -> codes first seen while tailing (live views of the app's marks)
+        self.fresh_codes: Mapping[str, Container[int]] = {}
         self._rows: np.ndarray = np.empty(0, np.int64)
         self._cursor = 0
         self._cache = StripCache(_CACHE_SIZE)

@@ -10,7 +10,7 @@ Values are log data: each row is built from `safe_text` pieces, never from marku
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -347,7 +347,8 @@ class FacetList(Vertical):
         self._shown: list[tuple[str, int]] = []  # the rows the list was last given
         self._count_w = 1  # cells of the widest count in _shown
         self._styles: dict[str, Style] = {}  # _style() by component name
-        self.fresh: set[str] = set()  # values first seen while tailing (highlighted)
+        self.fresh: Container[str] = ()  # values first seen while tailing (highlighted)
+        self._fresh_marked: tuple[bool, ...] = ()  # which shown rows were marked fresh
         self._narrowing = False
         self._matches = 0
         # All (value, count) pairs of the field and their folded forms, fetched once per
@@ -680,12 +681,14 @@ class FacetPanel(Vertical):
         """The field each list currently shows, top to bottom."""
         return tuple(fl.field for fl in self._lists)
 
-    def set_fresh(self, values_by_field: Mapping[str, set[str]]) -> None:
-        """Highlight values first seen while tailing (per field)."""
+    def set_fresh(self, values_by_field: Mapping[str, Container[str]]) -> None:
+        """Highlight values first seen while tailing (per field). Only the rows shown
+        are tested: the containers may be large (every new source IP) and live."""
         for fl in self._lists:
-            fresh = set(values_by_field.get(fl.field, ()))
-            if fresh != fl.fresh:
-                fl.fresh = fresh
+            fl.fresh = values_by_field.get(fl.field, ())
+            marked = tuple(v in fl.fresh for v, _ in fl._shown)
+            if marked != fl._fresh_marked:  # the containers are live: compare what shows
+                fl._fresh_marked = marked
                 fl._show_rows()
 
     def set_all(

@@ -612,6 +612,10 @@ class Store(_Masks):
     def values(self, field: str) -> list[str]:
         return self.dicts[FIELD_INDEX[field]].values
 
+    def code_of(self, field: str, value: str) -> int | None:
+        """The code of `value` in `field`, None if the store has never seen it."""
+        return self.dicts[FIELD_INDEX[field]].index.get(value)
+
     def time_ms(self, row: int) -> int:
         return int(self._times.buf[row])
 
