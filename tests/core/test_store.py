@@ -417,3 +417,42 @@ def test_canonical_of_a_pretty_printed_event_with_a_big_integer(tmp_path):
     assert len(store) == 1 and b"\n" in store.original(0)
     line = store.canonical(0)
     assert b"\n" not in line and json.loads(line)["requestParameters"]["n"] == 2**70 + 3
+
+
+def test_one_commit_of_batches_from_two_encoders_and_plain_ones(tmp_path, monkeypatch):
+    """A commit maps codes per encoder in one take per field: batches of two parser
+    processes (interleaved, as the loader yields them) and plain batches (live tail)
+    in the same commit must give the values, dedupe and order of plain batches alone."""
+    from tui.core import batch as batch_mod
+
+    rng = random.Random(4)
+    again = [event("Again", "2026-11-20T11:00:00Z", event_id=f"dup-{i}") for i in range(3)]
+    paths = []
+    for f in range(9):
+        recs = [event(rng.choice(["GetObject", "PutObject", f"Only{f}"]),
+                      f"2026-11-20T10:{rng.randrange(60):02d}:00Z", event_id=f"id-{f}-{i}",
+                      sourceIPAddress=f"198.51.100.{rng.randrange(9 + f)}") for i in range(30)]
+        recs += [dict(e) for e in again[: f % 4]]  # re-deliveries across files
+        paths.append(str(write_records(trail_path(tmp_path, suffix=f"{f:016d}"), recs)))
+    encoders = [batch_mod.Encoder(), batch_mod.Encoder()]
+    mixed = Store()
+    for f, p in enumerate(paths):
+        # files 0,1,3,4,6,7 alternate between the two encoders; 2, 5, 8 are plain
+        monkeypatch.setattr(batch_mod, "_encoder", None if f % 3 == 2 else encoders[f % 3 % 2])
+        mixed.add(parse_file(p))
+    monkeypatch.setattr(batch_mod, "_encoder", None)
+    mixed.commit()
+    plain = Store()
+    for p in paths:
+        plain.add(parse_file(p))
+    plain.commit()
+    assert len(mixed) == len(plain) and mixed.duplicates == plain.duplicates == 9
+    rows = lambda s: [  # noqa: E731
+        tuple(s.value(int(r), fld) for fld in FIELD_NAMES) for r in s.ordered()
+    ]
+    assert rows(mixed) == rows(plain)
+    for fld in FIELD_NAMES:
+        assert mixed.counts(fld) == plain.counts(fld)
+    # the id index found the re-deliveries: a later commit of them adds nothing
+    mixed.add(parse_file(paths[3]))
+    assert len(mixed.commit().rows) == 0

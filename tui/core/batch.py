@@ -160,7 +160,8 @@ class Encoder:
     def __init__(self) -> None:
         self.token = int.from_bytes(os.urandom(8), "little") | 1
         # With the C scan, its tables number every value (the Python paths included).
-        self.native = _scan.Encoder(seed=int.from_bytes(os.urandom(8), "little")) if _native else None
+        seed = int.from_bytes(os.urandom(8), "little")
+        self.native = _scan.Encoder(seed=seed) if _native else None
         self.dicts: list[dict[str, int]] = [{} for _ in range(NFIELDS)]
 
 

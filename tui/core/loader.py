@@ -359,6 +359,10 @@ def load(
         prog.events += b.n
         pending += b.n
         if commit_every is not None and pending >= commit_every:
+            if prog.events == pending and prog.bytes_done:
+                # First commit: room for the whole load, estimated from its bytes.
+                est = prog.events * prog.bytes_total // prog.bytes_done
+                store.reserve(len(store) + est * 9 // 8)
             store.commit()
             pending = 0
         if on_progress is not None:
