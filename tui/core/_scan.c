@@ -235,6 +235,24 @@ static inline void skip_ws(Cur *c)
         c->p++;
 }
 
+/* After a member or element: 1 when a ',' says another follows, 0 when `close` ends
+ * the container (consumed), BAIL otherwise. */
+static inline int next_item(Cur *c, unsigned char close)
+{
+    skip_ws(c);
+    if (c->p >= c->end)
+        return BAIL;
+    if (*c->p == ',') {
+        c->p++;
+        skip_ws(c);
+        return 1;
+    }
+    if (*c->p != close)
+        return BAIL;
+    c->p++;
+    return 0;
+}
+
 static inline int hexval(unsigned char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -373,6 +391,19 @@ static int scan_string(Cur *c, Val *out)
     return 0;
 }
 
+/* A member name and its ':' (with the whitespace around). */
+static int scan_key(Cur *c, Val *key)
+{
+    if (c->p >= c->end || *c->p != '"' || scan_string(c, key) < 0)
+        return BAIL;
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != ':')
+        return BAIL;
+    c->p++;
+    skip_ws(c);
+    return 0;
+}
+
 static int scan_number(Cur *c)
 {
     const unsigned char *p = c->p, *end = c->end, *s = p;
@@ -440,27 +471,16 @@ static int scan_value(Cur *c, Val *out, int depth)
         }
         for (;;) {
             if (close == '}') {
-                if (c->p >= c->end || *c->p != '"' || scan_string(c, NULL) < 0)
+                if (scan_key(c, NULL) < 0)
                     return BAIL;
-                skip_ws(c);
-                if (c->p >= c->end || *c->p != ':')
-                    return BAIL;
-                c->p++;
-                skip_ws(c);
             }
             if (scan_value(c, NULL, depth + 1) < 0)
                 return BAIL;
-            skip_ws(c);
-            if (c->p >= c->end)
+            int more = next_item(c, close);
+            if (more < 0)
                 return BAIL;
-            if (*c->p == ',') {
-                c->p++;
-                skip_ws(c);
+            if (more)
                 continue;
-            }
-            if (*c->p != close)
-                return BAIL;
-            c->p++;
             return 0;
         }
     }
@@ -536,13 +556,8 @@ static int scan_picked(Cur *c, Rec *r, int obj, int depth)
     }
     for (;;) {
         Val key;
-        if (c->p >= c->end || *c->p != '"' || scan_string(c, &key) < 0)
+        if (scan_key(c, &key) < 0)
             return BAIL;
-        skip_ws(c);
-        if (c->p >= c->end || *c->p != ':')
-            return BAIL;
-        c->p++;
-        skip_ws(c);
         if (key.esc)
             return BAIL; /* msgspec matches the unescaped name; keep it simple */
         int i = match_member(m, key.p, key.len);
@@ -568,17 +583,11 @@ static int scan_picked(Cur *c, Rec *r, int obj, int depth)
                     return BAIL;
             }
         }
-        skip_ws(c);
-        if (c->p >= c->end)
+        int more = next_item(c, '}');
+        if (more < 0)
             return BAIL;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
+        if (more)
             continue;
-        }
-        if (*c->p != '}')
-            return BAIL;
-        c->p++;
         return 0;
     }
 }
@@ -936,13 +945,8 @@ static int scan_document(Cur *c, Recs *rs)
         return BAIL;
     for (;;) {
         Val key;
-        if (c->p >= c->end || *c->p != '"' || scan_string(c, &key) < 0 || key.esc)
+        if (scan_key(c, &key) < 0 || key.esc)
             return BAIL;
-        skip_ws(c);
-        if (c->p >= c->end || *c->p != ':')
-            return BAIL;
-        c->p++;
-        skip_ws(c);
         if (key.len == 7 && memcmp(key.p, "Records", 7) == 0) {
             if (have_records || c->p >= c->end || *c->p != '[')
                 return BAIL;
@@ -961,34 +965,20 @@ static int scan_document(Cur *c, Recs *rs)
                     return BAIL;
                 r->end = c->p - c->base;
                 r->hostile = c->hostile;
-                skip_ws(c);
-                if (c->p >= c->end)
+                int more = next_item(c, ']');
+                if (more < 0)
                     return BAIL;
-                if (*c->p == ',') {
-                    c->p++;
-                    skip_ws(c);
-                    continue;
-                }
-                if (*c->p != ']')
-                    return BAIL;
-                c->p++;
-                break;
+                if (!more)
+                    break;
             }
         } else if (scan_value(c, NULL, 1) < 0) {
             return BAIL;
         }
-        skip_ws(c);
-        if (c->p >= c->end)
+        int more = next_item(c, '}');
+        if (more < 0)
             return BAIL;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
-            continue;
-        }
-        if (*c->p != '}')
-            return BAIL;
-        c->p++;
-        break;
+        if (!more)
+            break;
     }
     skip_ws(c);
     if (c->p != c->end || !have_records)

@@ -357,13 +357,8 @@ def _span32(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int32) if (not len(a) or a[-1] < 2**31) else a
 
 
-def _fast_batch(path, kind, raw, data, stamp, recs, starts, ends) -> FileBatch:
-    b = _new_batch(path, kind, "loaded", "", fmt="records", **stamp)
-    b.n = len(recs)
-    _encode(b, [values(r) for r in recs])
-    flags = _times_and_ids(b, [r.eventTime for r in recs], [r.eventID for r in recs])
-    _flag_hostile(flags, data, starts, ends)
-    b.flags = flags
+def _with_texts(b: FileBatch, raw: bytes, data: bytes, starts, ends) -> FileBatch:
+    """The fast paths' originals and free-text corpus for a Records document."""
     if raw[:2] == b"\x1f\x8b":
         # The original is the file itself: nothing to carry, read back when needed.
         b.orig, b.orig_codec = b"", "gzip"
@@ -372,6 +367,16 @@ def _fast_batch(path, kind, raw, data, stamp, recs, starts, ends) -> FileBatch:
     b.ostarts, b.oends = _span32(starts), _span32(ends)
     _lowered(b, data, b.ostarts, b.oends)
     return b
+
+
+def _fast_batch(path, kind, raw, data, stamp, recs, starts, ends) -> FileBatch:
+    b = _new_batch(path, kind, "loaded", "", fmt="records", **stamp)
+    b.n = len(recs)
+    _encode(b, [values(r) for r in recs])
+    flags = _times_and_ids(b, [r.eventTime for r in recs], [r.eventID for r in recs])
+    _flag_hostile(flags, data, starts, ends)
+    b.flags = flags
+    return _with_texts(b, raw, data, starts, ends)
 
 
 def _native_batch(path, kind, raw, data, stamp, got) -> FileBatch:
@@ -391,13 +396,7 @@ def _native_batch(path, kind, raw, data, stamp, got) -> FileBatch:
     )
     starts = np.frombuffer(starts, np.int64)
     ends = np.frombuffer(ends, np.int64)
-    if raw[:2] == b"\x1f\x8b":
-        b.orig, b.orig_codec = b"", "gzip"
-    else:
-        b.orig, b.orig_codec = _compressor().compress(data), "zstd"
-    b.ostarts, b.oends = _span32(starts), _span32(ends)
-    _lowered(b, data, b.ostarts, b.oends)
-    return b
+    return _with_texts(b, raw, data, starts, ends)
 
 
 def build_batch(path: str, kind: str, r: ReadResult) -> FileBatch:
