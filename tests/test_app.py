@@ -869,6 +869,51 @@ async def test_no_color_cursor_still_visible(monkeypatch) -> None:
         assert not any(s is not None and s.reverse for s in styles(cur - 1))
 
 
+async def test_sixteen_colour_terminal_keeps_text_and_cursor_visible() -> None:
+    """On a 16-colour terminal every colour is mapped to the nearest of the 16: no
+    text may land on its own background colour, and the cursor row must still stand
+    out from its neighbours (mapped with Rich's standard palette)."""
+    from rich.color import ColorSystem
+
+    def std(color):
+        if color is None or color.is_default:
+            return None
+        return color.downgrade(ColorSystem.STANDARD).number
+
+    app = make_app()
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("down", "down")
+        await pilot.pause()
+        strips = app.screen._compositor.render_strips()
+        checked = 0
+        for y, strip in enumerate(strips):
+            for seg in strip:
+                st = seg.style
+                if st is None or not seg.text.strip() or st.reverse:
+                    continue
+                fg, bg = std(st.color), std(st.bgcolor)
+                if fg is not None and bg is not None:
+                    checked += 1
+                    assert fg != bg, f"row {y}: {seg.text!r} unreadable in 16 colours"
+        assert checked > 100  # the screen really was looked at
+
+        lst = app.events_list
+        x0, x1 = lst.content_region.x, lst.content_region.right
+
+        def row_bgs(y: int) -> set:
+            out, x = set(), 0
+            for seg in strips[y]:
+                if x0 <= x < x1 and seg.style is not None:
+                    out.add(std(seg.style.bgcolor))
+                x += seg.cell_length
+            return out
+
+        cur = line_of_cursor(lst)
+        assert row_bgs(cur) != row_bgs(cur + 1)
+        assert row_bgs(cur) != row_bgs(cur - 1)
+
+
 # ---------------------------------------------------------------------- 13. live tail
 def _deliver(final: Path, records: list[dict]) -> None:
     """Write a trail file the way `aws s3 sync` does: temp name, then rename."""
