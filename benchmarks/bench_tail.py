@@ -353,7 +353,8 @@ async def run_app_async(args, root: Path) -> dict:
 
     perf = time.perf_counter
     start_resource_tracker()
-    app = TrailscopeApp([str(root)], watch=True)
+    # --preload: a trail already open when the files start landing (the usual incident).
+    app = TrailscopeApp([str(root), *args.preload], watch=True)
     clock = FrameClock(app)
     committed: dict[str, list[tuple[float, int]]] = {}  # name -> [(time.time(), generation)]
     visible: dict[str, float] = {}
@@ -538,6 +539,8 @@ def report_app(r: dict, args) -> None:
     print(f"\n== live tail in the explorer: TrailscopeApp(watch=True), headless 160x50, "
           f"target {args.rate:,.0f} events/s for {args.seconds:.0f} s, {args.per_file} events/file; "
           f"code {r['code']} ==")
+    if args.preload:
+        print(f"opened on top of: {', '.join(args.preload)}")
     print(f"writer: {w['files']:,} files, {w['events']:,} events in {w['seconds']:.1f} s "
           f"-> {w['events_per_s']:,.0f} events/s (schedule lag max {w['max_schedule_lag_ms']:.0f} ms)")
     drain = "NOT drained" if r["drain_s"] is None else f"{r['drain_s']:.2f} s"
@@ -591,6 +594,8 @@ def main() -> None:
     ap.add_argument("--dir", help="trail folder to write into (default: a fresh "
                     "benchmarks/data/tail-* folder, removed afterwards)")
     ap.add_argument("--json", help="also write results here")
+    ap.add_argument("--preload", action="append", default=[], metavar="PATH",
+                    help="(--app) also open this trail first, e.g. benchmarks/data/trail-1000000")
     args = ap.parse_args()
     if args.rate <= 0 or args.seconds <= 0 or args.per_file < 1:
         ap.error("--rate, --seconds and --per-file must be positive")

@@ -923,6 +923,40 @@ def _deliver(final: Path, records: list[dict]) -> None:
     os.rename(tmp, final)
 
 
+async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
+    """Each commit costs the UI thread O(store); on a big store the pump spaces them so
+    they take at most COMMIT_SHARE of its time (and waits MAX_COMMIT_GAP_S at most)."""
+    import tui.app as app_mod
+    from tui.core.batch import parse_file
+
+    write_records(trail_path(tmp_path, suffix="base000000000000"), [event("Base")])
+    app = make_app([tmp_path])
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        store = app.store
+        real_commit = store.commit
+
+        def slow_commit():  # as a commit on a ~1M-event store
+            time.sleep(0.03)
+            return real_commit()
+
+        store.commit = slow_commit
+        paths = [write_records(trail_path(tmp_path, suffix=f"more{k:012d}"), [event(f"E{k}")])
+                 for k in range(3)]
+        store.add(parse_file(str(paths[0])))
+        app._pump()
+        assert not store._pending  # committed, and measured
+        gap = app._commit_gap
+        assert 0.03 / app_mod.COMMIT_SHARE <= gap <= app_mod.MAX_COMMIT_GAP_S
+        store.add(parse_file(str(paths[1])))
+        app._pump()
+        assert store._pending  # too soon after a costly commit: left for later
+        await pilot.pause(gap)
+        app._pump()
+        assert not store._pending
+        assert len(store) == 3
+
+
 async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
     base = [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", source="s3.amazonaws.com")
             for i in range(20)]
