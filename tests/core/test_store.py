@@ -456,3 +456,57 @@ def test_one_commit_of_batches_from_two_encoders_and_plain_ones(tmp_path, monkey
     # the id index found the re-deliveries: a later commit of them adds nothing
     mixed.add(parse_file(paths[3]))
     assert len(mixed.commit().rows) == 0
+
+
+def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_arrays(tmp_path):
+    """Tailing: small commits after a bulk one insert into the time order, the
+    time-ordered columns and the id index in place. They must give the store one
+    commit gives, and arrays handed out before a commit (a view keeps them) must not
+    change under their holder."""
+    from tui.core.view import compute_view
+
+    rng = random.Random(5)
+    stamp = lambda s: f"2026-11-20T{10 + s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z"  # noqa: E731
+    big = [event(rng.choice("ABC"), stamp(rng.randrange(3600)), ip=f"10.0.0.{rng.randrange(9)}",
+                 error=rng.choice([None, None, "AccessDenied"])) for _ in range(2000)]
+    write_records(trail_path(tmp_path, suffix="0" * 16), big)
+    sent: list[dict] = []
+    for f in range(1, 61):  # arrivals among the newest ten minutes, some re-delivered
+        recs = [event(rng.choice("ABD"), stamp(3000 + rng.randrange(1200)),
+                      ip=f"10.0.1.{rng.randrange(50)}") for _ in range(20)]
+        recs += [dict(rng.choice(big)), *(dict(rng.choice(sent)) for _ in range(2) if sent)]
+        if f == 30:
+            recs.append(dict(big[7], sourceIPAddress="203.0.113.66"))  # same id, changed
+        sent.extend(recs[:20])
+        rng.shuffle(recs)
+        write_records(trail_path(tmp_path, when=f"20261120T11{f // 6:02d}Z", suffix=f"{f:016d}"), recs)
+    files = discover([tmp_path]).files
+    one = load([tmp_path], commit_every=None)
+
+    inc = Store()
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    for i, f in enumerate(sorted(files, key=lambda f: f.path)):
+        inc.add(parse_file(f.path, f.kind))
+        inc.commit()
+        # What the explorer does between commits: a filtered view (reads the
+        # time-ordered columns) and, every other time, the unfiltered one (keeps them).
+        compute_view(inc, parse("-ip:10.0.0.1"), ("event", "ip"))
+        if i % 2:
+            v = compute_view(inc, parse(""), ())
+            kept += [(a, a.copy()) for a in (v.rows, v.times, v.errors)]
+    for arr, copy in kept:
+        assert np.array_equal(arr, copy)
+
+    assert len(inc) == len(one) and inc.duplicates == one.duplicates > 0
+    assert inc.conflicts == one.conflicts == 1
+    order = inc.ordered()
+    assert [inc.event(int(r)) for r in order] == [one.event(int(r)) for r in one.ordered()]
+    assert np.array_equal(inc.flags[order], one.flags[one.ordered()])
+    assert np.array_equal(inc.times_in_order(), inc.times[order])
+    assert np.array_equal(inc.errors_in_order(), inc.codes("error")[order] != 0)
+    for name in ("event", "ip"):
+        assert np.array_equal(inc.codes_in_order(name), inc.codes(name)[order])
+    # A third delivery of anything already held is still recognised.
+    again = write_records(tmp_path / "again.json.gz", [sent[0], big[1]])
+    inc.add(parse_file(str(again)))
+    assert len(inc.commit().rows) == 0 and inc.duplicates == one.duplicates + 2

@@ -69,6 +69,107 @@ class _Column:
         return self.buf[: self.n]
 
 
+class _Sorted:
+    """An array kept in some order, with room at the end for sorted inserts.
+
+    Live arrivals land among the newest events, so only the part from the first
+    insertion point on moves: a commit at 1.3M events went from ten full copies
+    (np.insert, ~1.2 ms each) to moving a short tail. An array handed out by `lend`
+    is never changed afterwards (views keep them across commits): the next insert
+    moves to a new buffer instead."""
+
+    __slots__ = ("buf", "n", "lent")
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.buf = arr
+        self.n = len(arr)
+        self.lent = False
+
+    @property
+    def view(self) -> np.ndarray:
+        """The array, for use before the next insert."""
+        return self.buf[: self.n]
+
+    def lend(self) -> np.ndarray:
+        """The array, for keeping."""
+        self.lent = True
+        return self.buf[: self.n]
+
+    def insert(self, pos: np.ndarray, values: np.ndarray) -> None:
+        """`np.insert(view, pos, values)`, in place; `pos` is non-decreasing."""
+        n, k = self.n, len(values)
+        if not k:
+            return
+        p0 = int(pos[0])
+        tail = np.insert(self.buf[p0:n], pos - p0, values)
+        if self.lent or n + k > len(self.buf):
+            new = np.empty(n + k + (n + k) // 8, self.buf.dtype)  # untouched room is not resident
+            new[:p0] = self.buf[:p0]
+            self.buf, self.lent = new, False
+        self.buf[p0 : n + k] = tail
+        self.n = n + k
+
+
+class _IdIndex:
+    """eventID hash -> rows, to spot duplicates. Hashes are random, so an insert into
+    one sorted array moved nearly all of it (~3 ms a commit at 1.1M events while
+    tailing): new ids go into a small level, folded into the big one when it reaches
+    1/16 of it. Within a hash, rows come in arrival order."""
+
+    __slots__ = ("big_h", "big_r", "new_h", "new_r")
+
+    def __init__(self) -> None:
+        self._reset(np.empty(0, np.uint64), np.empty(0, np.int64))
+
+    def _reset(self, h: np.ndarray, r: np.ndarray) -> None:
+        self.big_h, self.big_r = _Sorted(h), _Sorted(r)
+        self.new_h = _Sorted(np.empty(0, np.uint64))
+        self.new_r = _Sorted(np.empty(0, np.int64))
+
+    def __len__(self) -> int:
+        return self.big_h.n + self.new_h.n
+
+    def add(self, h: np.ndarray, rows: np.ndarray) -> None:
+        """Add (hash, row) pairs, in (hash, row) order, rows newer than any held."""
+        if not len(h):
+            return
+        if len(h) * 8 > len(self):  # a bulk load: one sort beats inserting
+            allh = np.concatenate([self.big_h.view, self.new_h.view, h])
+            allr = np.concatenate([self.big_r.view, self.new_r.view, rows])
+            s = np.argsort(allh, kind="stable")
+            self._reset(allh[s], allr[s])
+            return
+        pos = np.searchsorted(self.new_h.view, h, side="right")
+        self.new_h.insert(pos, h)
+        self.new_r.insert(pos, rows)
+        if self.new_h.n * 16 > self.big_h.n:
+            pos = np.searchsorted(self.big_h.view, self.new_h.view, side="right")
+            self.big_h.insert(pos, self.new_h.view)
+            self.big_r.insert(pos, self.new_r.view)
+            self.new_h = _Sorted(np.empty(0, np.uint64))
+            self.new_r = _Sorted(np.empty(0, np.int64))
+
+    def contains(self, hs: np.ndarray) -> np.ndarray:
+        """Per hash of sorted `hs`: is it held?"""
+        found = np.zeros(len(hs), bool)
+        for level in (self.big_h.view, self.new_h.view):
+            if len(level):
+                # Sorted queries: numpy's binary search narrows from the previous hit.
+                pos = np.minimum(np.searchsorted(level, hs), len(level) - 1)
+                found |= level[pos] == hs
+        return found
+
+    def rows(self, hv: int) -> list[int]:
+        """The rows holding hash `hv`, oldest first."""
+        out: list[int] = []
+        key = np.uint64(hv)
+        for h, r in ((self.big_h, self.big_r), (self.new_h, self.new_r)):
+            lo = np.searchsorted(h.view, key, "left")
+            hi = np.searchsorted(h.view, key, "right")
+            out.extend(r.view[lo:hi].tolist())
+        return out
+
+
 class ValueDict:
     """Distinct values of one field; code = position in `values`."""
 
@@ -252,10 +353,9 @@ class Store(_Masks):
         self._file = _Column(np.int32)
         self._line = _Column(np.int32)
         self._flags = _Column(np.uint8)
-        self.order = np.empty(0, np.int64)
-        self._sorted_keys = np.empty(0, np.uint64)
-        self._id_sorted = np.empty(0, np.uint64)
-        self._id_rows = np.empty(0, np.int64)
+        self._order = _Sorted(np.empty(0, np.int64))  # rows in time order
+        self._sorted_keys = _Sorted(np.empty(0, np.uint64))  # their sort keys
+        self._ids = _IdIndex()
         self.files: list[FileInfo] = []
         self._encoders: dict[int, list[list[int]]] = {}
         self._enc_cache: dict[int, list[np.ndarray]] = {}
@@ -273,7 +373,7 @@ class Store(_Masks):
         self._chunk_cache: OrderedDict[int, bytes] = OrderedDict()
         self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
-        self._ordered_cache: dict[str | int, tuple[int, np.ndarray]] = {}
+        self._ordered_cache: dict[str | int, tuple[int, _Sorted]] = {}
         self._dict_sizes = [len(d.values) for d in self.dicts]
 
     # ------------------------------------------------------------------ ingest
@@ -391,7 +491,7 @@ class Store(_Masks):
             fi.duplicates = fi.records - fi.events
 
         self._merge_order(rows, keys)
-        self._merge_ids(id_hashes, base + id_rank)
+        self._ids.add(id_hashes, base + id_rank)
         self.duplicates += dups
         self.conflicts += conflicts
         self.generation += 1
@@ -445,33 +545,34 @@ class Store(_Masks):
         return cached
 
     def _merge_order(self, rows: np.ndarray, keys: np.ndarray) -> None:
-        n_old = len(self.order)
+        n_old = self._order.n
         # Inserting a sorted chunk is O(n + k log n); a full sort only pays when the
         # chunk outweighs the store (measured at 1M: chunks of 100k went 0.38 -> 0.17 s
         # in total against re-sorting whenever a chunk was over 1/8 of the store).
         if n_old == 0 or len(rows) > n_old:
             allkeys = self._keys.view
-            self.order = np.argsort(allkeys, kind="stable")
-            self._sorted_keys = allkeys[self.order]
-            self._fix_ties(np.arange(len(self.order)))
+            order = np.argsort(allkeys, kind="stable")
+            self._order = _Sorted(order)
+            self._sorted_keys = _Sorted(allkeys[order])
+            self._fix_ties(np.arange(len(order)))
             return
         s = np.argsort(keys, kind="stable")
-        pos = np.searchsorted(self._sorted_keys, keys[s], side="right")
-        self.order = np.insert(self.order, pos, rows[s])
-        self._sorted_keys = np.insert(self._sorted_keys, pos, keys[s])
+        pos = np.searchsorted(self._sorted_keys.view, keys[s], side="right")
+        self._order.insert(pos, rows[s])
+        self._sorted_keys.insert(pos, keys[s])
         resorted = self._fix_ties(pos + np.arange(len(pos)))
         # The time-ordered columns views select from: insert too (a fresh gather over
         # the whole store costs ~7 ms at 1M), then redo the re-sorted tie runs (in one
         # take per column: at 5k events/s most events share their second with others,
         # and a loop over the runs cost ~10 ms per commit while tailing).
-        tied_rows = self.order[resorted]
+        tied_rows = self._order.view[resorted]
         cache, self._ordered_cache = self._ordered_cache, {}
         for name, (gen, arr) in cache.items():
             if gen != self.generation:
                 continue
-            arr = np.insert(arr, pos, self._values_of(name, rows[s]))
+            arr.insert(pos, self._values_of(name, rows[s]))
             if len(resorted):
-                arr[resorted] = self._values_of(name, tied_rows)
+                arr.view[resorted] = self._values_of(name, tied_rows)
             self._ordered_cache[name] = (gen + 1, arr)  # commit() bumps the generation next
 
     def _fix_ties(self, positions: np.ndarray) -> np.ndarray:
@@ -480,7 +581,8 @@ class Store(_Masks):
         rows were re-sorted). Only the neighbours of those positions are compared, and
         all touched runs are sorted in one lexsort (a Python sort per run cost ~7% of
         the UI thread while tailing)."""
-        sk = self._sorted_keys
+        sk = self._sorted_keys.view
+        order = self._order.view  # not lent: a new buffer, or one nobody kept
         n = len(sk)
         none = np.empty(0, np.int64)
         if n < 2 or not len(positions):
@@ -497,25 +599,11 @@ class Store(_Masks):
         lens = hi - lo
         run = np.repeat(np.arange(len(keys)), lens)
         pos = np.repeat(lo - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
-        rows = self.order[pos]
+        rows = order[pos]
         # Within each run: by time, then eventID bytes, then row (arrival).
         s = np.lexsort((rows, self._eid.view[rows], self._times.view[rows], run))
-        self.order[pos] = rows[s]
+        order[pos] = rows[s]
         return pos
-
-    def _merge_ids(self, idh: np.ndarray, rows: np.ndarray) -> None:
-        """Add (hash, row) pairs, already in (hash, row) order, to the id index."""
-        if not len(idh):
-            return
-        if len(idh) * 8 > len(self._id_sorted):
-            allh = np.concatenate([self._id_sorted, idh])
-            allr = np.concatenate([self._id_rows, rows])
-            s = np.argsort(allh, kind="stable")
-            self._id_sorted, self._id_rows = allh[s], allr[s]
-            return
-        pos = np.searchsorted(self._id_sorted, idh, side="right")
-        self._id_sorted = np.insert(self._id_sorted, pos, idh)
-        self._id_rows = np.insert(self._id_rows, pos, rows)
 
     def _dedupe(
         self, idh, eid, flags, file, line, batch_of
@@ -542,10 +630,7 @@ class Store(_Masks):
             within[s[1:][eq]] = True
             within[s[:-1][eq]] = True
         existing = np.zeros(len(ids), bool)
-        if len(self._id_sorted):
-            # Sorted queries: numpy's binary search narrows from the previous hit.
-            pos = np.minimum(np.searchsorted(self._id_sorted, hs), len(self._id_sorted) - 1)
-            existing[s] = self._id_sorted[pos] == hs
+        existing[s] = self._ids.contains(hs)
         cand = ids[within | existing]
         if not len(cand):
             return keep, 0, 0, by_hash
@@ -569,9 +654,7 @@ class Store(_Masks):
             members = seen.get(hv)
             if members is None:
                 members = seen[hv] = []
-                lo = np.searchsorted(self._id_sorted, np.uint64(hv), "left")
-                hi = np.searchsorted(self._id_sorted, np.uint64(hv), "right")
-                members.extend(("row", int(r)) for r in self._id_rows[lo:hi])
+                members.extend(("row", r) for r in self._ids.rows(hv))
             try:
                 mine = pending_canon(i)
             except OriginalUnavailable:
@@ -720,23 +803,36 @@ class Store(_Masks):
         return orjson.loads(raw), False
 
     # ------------------------------------------------------------------ views
+    @property
+    def order(self) -> np.ndarray:
+        """Every row in time order (time, eventID, arrival); unchanged by later commits."""
+        return self._order.lend()
+
     def ordered(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Rows (optionally only those in `mask`) in time order."""
         if mask is None:
             return self.order
-        return self.order[mask[self.order]]
+        order = self._order.view
+        return order[mask[order]]
 
-    def times_in_order(self) -> np.ndarray:
-        """`times[order]` (views select from it; commits keep it up to date)."""
-        return self._in_order("times")
+    def order_at(self, sel: np.ndarray) -> np.ndarray:
+        """`order[sel]` (positions in time order -> rows)."""
+        return self._order.view[sel]
 
-    def codes_in_order(self, field: str) -> np.ndarray:
-        """`codes(field)[order]` (as `times_in_order`)."""
-        return self._in_order(FIELD_INDEX[field])
+    # The time-ordered columns views select from (commits keep them up to date). With
+    # `sel`, just those positions (a copy); without, the whole column, kept unchanged
+    # by later commits (so the next commit copies it rather than inserting in place).
+    def times_in_order(self, sel: np.ndarray | None = None) -> np.ndarray:
+        """`times[order]`."""
+        return self._in_order("times", sel)
 
-    def errors_in_order(self) -> np.ndarray:
-        """`has:error` per row of `order` (as `times_in_order`)."""
-        return self._in_order("errors")
+    def codes_in_order(self, field: str, sel: np.ndarray | None = None) -> np.ndarray:
+        """`codes(field)[order]`."""
+        return self._in_order(FIELD_INDEX[field], sel)
+
+    def errors_in_order(self, sel: np.ndarray | None = None) -> np.ndarray:
+        """`has:error` per row of `order`."""
+        return self._in_order("errors", sel)
 
     def _values_of(self, name: str | int, rows: np.ndarray) -> np.ndarray:
         """'times', 'errors' (has:error), 'flags' or field index `name` of `rows`."""
@@ -748,11 +844,14 @@ class Store(_Masks):
             return self._flags.view[rows]
         return self._codes[name].view[rows]  # type: ignore[index]
 
-    def _in_order(self, name: str | int) -> np.ndarray:
+    def _in_order(self, name: str | int, sel: np.ndarray | None = None, *, lend: bool = True) -> np.ndarray:
         got = self._ordered_cache.get(name)
         if got is None or got[0] != self.generation:
-            got = self._ordered_cache[name] = (self.generation, self._values_of(name, self.order))
-        return got[1]
+            col = _Sorted(self._values_of(name, self._order.view))
+            got = self._ordered_cache[name] = (self.generation, col)
+        if sel is not None:
+            return got[1].view[sel]
+        return got[1].lend() if lend else got[1].view
 
     def time_ordered(self) -> TimeOrdered:
         """The store as a query target whose masks are in time order (position i is
@@ -940,14 +1039,15 @@ class TimeOrdered(_Masks):
         self.store = store
         self.dicts = store.dicts
 
+    # Masks are new arrays: the columns are only read here, never kept.
     def _col_codes(self, f: int) -> np.ndarray:
-        return self.store._in_order(f)
+        return self.store._in_order(f, lend=False)
 
     def _col_times(self) -> np.ndarray:
-        return self.store.times_in_order()
+        return self.store._in_order("times", lend=False)
 
     def _col_flags(self) -> np.ndarray:
-        return self.store._in_order("flags")
+        return self.store._in_order("flags", lend=False)
 
     def _ip_kinds(self) -> np.ndarray:
         return self.store._ip_kinds()
@@ -959,7 +1059,7 @@ class TimeOrdered(_Masks):
         return self.store.newest_time_ms()
 
     def mask_text(self, phrase: str) -> np.ndarray:
-        return self.store.mask_text(phrase)[self.store.order]
+        return self.store.mask_text(phrase)[self.store._order.view]
 
     def text_backlog(self, phrase: str) -> int:
         return self.store.text_backlog(phrase)
