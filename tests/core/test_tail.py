@@ -198,6 +198,42 @@ async def test_root_disappears_and_comes_back(tmp_path):
         assert h.store.duplicates == 0
 
 
+async def test_full_rescans_do_not_stop_the_event_loop(tmp_path):
+    """The periodic rescan walks the whole tree (35 ms over the 1M benchmark trail):
+    it must run beside the loop, which in the explorer is the UI thread."""
+    write_records(trail_path(tmp_path), [event("A")])
+    h = Harness(tmp_path, rescan_s=0.2)
+    real = h.tracker.rescan
+    slow: list[tuple[float, float]] = []
+
+    def slow_rescan():
+        t0 = time.monotonic()
+        time.sleep(0.25)  # a slow walk, as on a huge tree or a network filesystem
+        got = real()
+        slow.append((t0, time.monotonic()))
+        return got
+
+    h.tracker.rescan = slow_rescan
+    ticks: list[float] = []
+
+    async def ticker():
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    tick_task = asyncio.create_task(ticker())
+    async with h:
+        land(trail_path(tmp_path, suffix="r" * 16), [event("B")])
+        await h.until(lambda: len(h.store) == 2 and len(slow) >= 3)
+    tick_task.cancel()
+    # The loop ticked all through every walk: no gap anywhere near a walk's length.
+    for t0, t1 in slow:
+        inside = [t for t in ticks if t0 <= t <= t1]
+        assert len(inside) >= 5
+        assert max(b - a for a, b in zip(inside, inside[1:], strict=False)) < 0.15
+    assert sorted(h.names()) == ["A", "B"] and h.store.duplicates == 0
+
+
 async def test_polling_mode_works(tmp_path):
     write_records(trail_path(tmp_path), [event("A")])
     async with Harness(tmp_path, poll=True) as h:
