@@ -32,6 +32,7 @@ from tests.conftest import (
 )
 from tests.trailgen import event, trail_path, write_records
 from tui.actions import ACTIONS, key_label
+from tui.app import FRESH_SECONDS
 from tui.core.fields import FIELD_NAMES
 from tui.core.query import add_term, parse, quote_value, time_range_term
 from tui.screens import HelpScreen, JumpScreen, SkippedScreen
@@ -1038,10 +1039,7 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
                        for seg in ip_facet.query_one(FacetOptions).render_line(y))
 
         assert ip_row_marked()
-        for marks in app.fresh.values():
-            for code in marks:
-                marks[code] = 0.0
-        app._tick()
+        app._tick(now=time.monotonic() + FRESH_SECONDS + 1)  # two minutes on
         await settle(pilot)
         assert not ip_row_marked()
         assert new_ip not in ip_facet.fresh

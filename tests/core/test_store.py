@@ -510,3 +510,29 @@ def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_array
     again = write_records(tmp_path / "again.json.gz", [sent[0], big[1]])
     inc.add(parse_file(str(again)))
     assert len(inc.commit().rows) == 0 and inc.duplicates == one.duplicates + 2
+
+
+def test_file_counts_kept_as_files_come_and_go(tmp_path):
+    """The status line's file counts are kept incrementally: they must equal a pass
+    over the files, for every kind of file and after deletions."""
+    good = write_records(trail_path(tmp_path, suffix="a" * 16), [event("A")])
+    write_records(trail_path(tmp_path, suffix="b" * 16), [event("B")])
+    bad_rec = trail_path(tmp_path, suffix="c" * 16)
+    bad_rec.write_bytes(gzip.compress(b'{"Records":[' + orjson.dumps(event("C")) + b',"not an event"]}'))
+    corrupt = trail_path(tmp_path, suffix="d" * 16)
+    corrupt.write_bytes(b"\x1f\x8bnot really gzip")
+    truncated = trail_path(tmp_path, suffix="e" * 16)
+    truncated.write_bytes(gzip.compress(orjson.dumps({"Records": [event("E")]}))[:-9])
+    store = load([tmp_path, tmp_path / "no-such-folder"])
+
+    def brute() -> tuple[int, int, int]:
+        return (sum(f.state == "loaded" for f in store.files), len(store.skipped()),
+                sum(f.gone for f in store.files))
+
+    loaded, skipped, gone = store.file_counts()
+    assert (loaded, skipped, gone) == brute()
+    assert loaded == 3 and gone == 0
+    assert skipped == 4  # a bad record, a corrupt file, a truncated one, a missing path
+    assert store.mark_gone(str(good)) and not store.mark_gone(str(good))
+    assert not store.mark_gone(str(tmp_path / "never-loaded.json.gz"))
+    assert store.file_counts() == brute() == (3, 4, 1)

@@ -357,6 +357,11 @@ class Store(_Masks):
         self._sorted_keys = _Sorted(np.empty(0, np.uint64))  # their sort keys
         self._ids = _IdIndex()
         self.files: list[FileInfo] = []
+        # Kept as files come and go: the status line reads them several times a second
+        # while tailing, and a pass over every file took ~0.5 ms per 2,600 files.
+        self._loaded_files = 0
+        self._problem_files = 0  # not (fully) loaded: see skipped()
+        self._gone_files = 0
         self._encoders: dict[int, list[list[int]]] = {}
         self._enc_cache: dict[int, list[np.ndarray]] = {}
         self.file_index: dict[str, int] = {}
@@ -396,6 +401,8 @@ class Store(_Masks):
         )
         fid = len(self.files)
         self.files.append(fi)
+        self._loaded_files += fi.state == "loaded"
+        self._problem_files += fi.state != "loaded" or bool(fi.bad_records)
         self.file_index[batch.path] = fid
         if batch.enc_token:
             self._learn(batch)
@@ -702,6 +709,7 @@ class Store(_Masks):
         if fid is None or self.files[fid].gone:
             return False
         self.files[fid].gone = True
+        self._gone_files += 1
         return True
 
     # ------------------------------------------------------------ plain access
@@ -978,6 +986,10 @@ class Store(_Masks):
         for fi in self.files:
             out[fi.state] = out.get(fi.state, 0) + 1
         return out
+
+    def file_counts(self) -> tuple[int, int, int]:
+        """(files loaded, entries in skipped(), files deleted since loading)."""
+        return self._loaded_files, self._problem_files + len(self.errors), self._gone_files
 
     def skipped(self) -> list[tuple[str, str]]:
         """Files not (fully) loaded, with reasons, and walk errors."""
