@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-$(STAMP): pyproject.toml constraints.txt
+# The C scan is built by the install: a changed _scan.c reinstalls, so a stale build
+# never runs the tests.
+$(STAMP): pyproject.toml constraints.txt tui/core/_scan.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'

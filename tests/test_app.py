@@ -1216,3 +1216,24 @@ async def test_young_objects_are_collected_while_keys_pause(explorer) -> None:
     await pilot.pause(app_module.IDLE_GC_S * 3)
     assert gc.get_count()[0] < app_module.IDLE_GC_MIN
     assert len(keep) == app_module.IDLE_GC_MIN * 2
+
+
+async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp_path: Path) -> None:
+    """The facet fields' time-ordered columns are built once the trail is loaded (not in
+    the first filter's keypress) and stay equal to codes[order] as events arrive."""
+    write_records(trail_path(tmp_path, suffix="first00000000000"),
+                  [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", ip=f"10.0.0.{i}") for i in range(20)])
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        store = app.store
+        fields = app.query_one(FacetPanel).fields
+        built = lambda: all(FIELD_NAMES.index(f) in store._ordered_cache for f in fields)  # noqa: E731
+        await wait_for(pilot, built, 5, what="the facet columns")
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        _deliver(trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
+                 [event("PutObject", "2026-11-20T10:05:30Z", ip="203.0.113.9")])
+        await wait_for(pilot, lambda: len(store) == 21, 10, what="the new event")
+        order = store.ordered()
+        for f in fields:
+            assert np.array_equal(store.codes_in_order(f), store.codes(f)[order])

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -851,6 +851,12 @@ class Store(_Masks):
         if name == "flags":
             return self._flags.view[rows]
         return self._codes[name].view[rows]  # type: ignore[index]
+
+    def prepare_in_order(self, fields: Iterable[str]) -> None:
+        """Build the time-ordered columns of `fields` now (each costs a gather over the
+        whole store; commits keep built ones current)."""
+        for f in fields:
+            self._in_order(FIELD_INDEX[f], lend=False)
 
     def _in_order(self, name: str | int, sel: np.ndarray | None = None, *, lend: bool = True) -> np.ndarray:
         got = self._ordered_cache.get(name)
