@@ -434,8 +434,8 @@ class TrailscopeApp(App[int]):
     def _warm_columns(self) -> None:
         """Build the facet fields' time-ordered columns once the trail is loaded, not in
         the first filter's keypress: filtered facet counts read them, and building three
-        took ~10 ms of that key at 1.3M events (the slowest filter apply of each tail
-        benchmark run). Commits keep them current from then on."""
+        took ~10 ms of that key at 1.3M events (in a traced tail benchmark run the first
+        two filter applies were the slowest two). Commits keep them current from then on."""
         try:
             fields = self.query_one(FacetPanel).fields
         except NoMatches:  # closing, or another screen is up: only the head start is lost
