@@ -958,6 +958,42 @@ async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
         assert len(store) == 3
 
 
+async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
+    """A commit due between a filter's handler and its frame runs after the frame (it
+    would add its cost to the key); with no frame coming (another screen is up), it
+    waits FILTER_FRAME_HOLD_S at most."""
+    import tui.app as app_mod
+    from tui.core.batch import parse_file
+
+    write_records(trail_path(tmp_path, suffix="base000000000000"), [event("Base")])
+    app = make_app([tmp_path])
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        store = app.store
+        frames = []
+        real_after = app.after_frame
+        app.after_frame = lambda: (frames.append(len(store._pending)), real_after())
+        paths = [write_records(trail_path(tmp_path, suffix=f"late{k:012d}"), [event(f"Late{k}")])
+                 for k in range(2)]
+        store.add(parse_file(str(paths[0])))
+        app._set_filter("event:Base")  # the view is applied now; its frame comes later
+        app._pump()
+        assert store._pending  # held for the frame
+        await wait_for(pilot, lambda: not store._pending, 3, what="the commit after the frame")
+        assert frames and frames[0] == 1  # the filter's frame was drawn before the commit
+        assert len(store) == 2 and len(app.view.rows) == 1
+
+        await pilot.press("question_mark")  # the main screen stops drawing
+        assert isinstance(app.screen, HelpScreen)
+        store.add(parse_file(str(paths[1])))
+        app._set_filter("event:Late0")
+        app._pump()
+        assert store._pending
+        await pilot.pause(app_mod.FILTER_FRAME_HOLD_S + 0.05)
+        app._pump()
+        assert not store._pending and len(store) == 3
+
+
 async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
     base = [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", source="s3.amazonaws.com")
             for i in range(20)]
