@@ -270,3 +270,31 @@ def test_wildcard_terms_see_values_added_by_later_commits(tmp_path):
         )
         assert got == want
     assert got == ["198.51.100.123", "198.51.100.7", "198.51.100.99"]
+
+
+def test_count_codes_matches_bincount() -> None:
+    """The facet-count kernel (C when built, numpy otherwise) counts exactly what
+    np.bincount of the gathered codes does, for the shapes views pass it."""
+    import tui.core.store as store_mod
+    from tui.core.batch import native_available
+    from tui.core.store import count_codes
+
+    assert (store_mod._count_at is not None) == native_available()
+    rng = np.random.default_rng(5)
+    for n, size, share in [(0, 1, 0.5), (1, 1, 1.0), (1000, 7, 0.1), (200_000, 5000, 0.3)]:
+        codes = rng.integers(0, size, n).astype(np.int32)
+        at = np.flatnonzero(rng.random(n) < share)
+        want = np.bincount(codes[at], minlength=size)
+        got = count_codes(codes, at, size)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        # Other dtypes and strided arrays take numpy's path, with the same answer.
+        assert np.array_equal(count_codes(codes.astype(np.int64), at, size), want)
+        assert np.array_equal(count_codes(codes, at.astype(np.int32), size), want)
+    if store_mod._count_at is not None:
+        codes = np.array([0, 1, 2], np.int32)
+        with pytest.raises(IndexError):
+            count_codes(codes, np.array([3], np.int64), 3)  # a position past the column
+        with pytest.raises(IndexError):
+            count_codes(codes, np.array([2], np.int64), 2)  # a code past the counts
+        with pytest.raises(IndexError):
+            count_codes(codes, np.array([-1], np.int64), 3)

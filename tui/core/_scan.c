@@ -12,6 +12,8 @@
  * invalid UTF-8, lone surrogates, deep nesting, ...). Nothing is written into the
  * encoder's tables until the whole document has parsed, so a bail leaves no trace.
  * tests/core/test_native.py checks the contract differentially.
+ *
+ * Also here, as the one native module: `count_at`, the facet-count kernel of views.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1141,6 +1143,45 @@ static PyObject *lower_ascii(PyObject *Py_UNUSED(module), PyObject *arg)
     return out;
 }
 
+/* count_at(out, codes, at): out[codes[i]] += 1 for each position i in `at`.
+ * out: int64, writable; codes: int32; at: int64 (C-contiguous; the caller checks the
+ * dtypes). np.bincount(codes[at]) without the gathered copy, and without the GIL: a
+ * filter's facet counts at 1M events, ~3x less time than numpy's two passes. */
+static PyObject *count_at(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer out, codes, at;
+    if (!PyArg_ParseTuple(args, "w*y*y*", &out, &codes, &at))
+        return NULL;
+    int64_t *o = out.buf;
+    const int32_t *c = codes.buf;
+    const int64_t *a = at.buf;
+    Py_ssize_t no = out.len / 8, nc = codes.len / 4, na = at.len / 8;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < na; i++) {
+        int64_t p = a[i];
+        if ((uint64_t)p >= (uint64_t)nc) {
+            bad = 1;
+            break;
+        }
+        int32_t v = c[p];
+        if (v < 0 || (Py_ssize_t)v >= no) {
+            bad = 2;
+            break;
+        }
+        o[v]++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&at);
+    if (bad) {
+        PyErr_SetString(PyExc_IndexError, bad == 1 ? "position out of range" : "code out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* set_hostile_ranges([(lo, hi), ...]): sorted, disjoint, inclusive. */
 static PyObject *set_hostile_ranges(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -1181,6 +1222,7 @@ static PyObject *set_hostile_ranges(PyObject *Py_UNUSED(module), PyObject *arg)
 static PyMethodDef module_methods[] = {
     {"set_hostile_ranges", set_hostile_ranges, METH_O, "the code points that count as hostile"},
     {"lower_ascii", lower_ascii, METH_O, "bytes.lower() of ASCII data, else None"},
+    {"count_at", count_at, METH_VARARGS, "count_at(out, codes, at): out[codes[i]] += 1 for i in at"},
     {NULL, NULL, 0, NULL}};
 
 static PyMethodDef Encoder_methods[] = {

@@ -28,6 +28,11 @@ from .normalize import NO_TIME
 from .reader import has_big_int, inflate, read_raw
 from .textsearch import search_blobs
 
+try:  # the C kernel (tui/core/_scan.c); numpy does the same in two passes
+    from ._scan import count_at as _count_at
+except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
+    _count_at = None
+
 
 class OriginalUnavailable(Exception):
     """The event's original JSON cannot be shown: its file vanished or changed."""
@@ -844,6 +849,12 @@ class Store(_Masks):
         """`has:error` per row of `order`."""
         return self._in_order("errors", sel)
 
+    def count_in_order(self, field: str, sel: np.ndarray) -> np.ndarray:
+        """Count per value code of `field` at positions `sel` of the time order
+        (`bincount(codes_in_order(field, sel))`, without the copy)."""
+        f = FIELD_INDEX[field]
+        return count_codes(self._in_order(f, lend=False), sel, len(self.dicts[f].values))
+
     def _values_of(self, name: str | int, rows: np.ndarray) -> np.ndarray:
         """'times', 'errors' (has:error), 'flags' or field index `name` of `rows`."""
         if name == "times":
@@ -1008,6 +1019,22 @@ class Store(_Masks):
         ]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
+
+
+def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    """`np.bincount(codes[at], minlength=size)` for codes below `size`: in one pass
+    without the gathered copy when the C kernel is built (~0.3 vs 0.8 ms for a 325k
+    selection of a 1.3M column)."""
+    if (
+        _count_at is None
+        or codes.dtype != np.int32
+        or at.dtype != np.int64
+        or not (codes.flags.c_contiguous and at.flags.c_contiguous)
+    ):
+        return np.bincount(codes[at], minlength=size)
+    out = np.zeros(size, np.int64)
+    _count_at(out, codes, at)
+    return out
 
 
 def top_values(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .query import Query
-from .store import Store, top_values
+from .store import Store, count_codes, top_values
 
 __all__ = ["View", "compute_view", "top_values"]
 
@@ -70,10 +70,10 @@ class View:
             elif len(self.rows) == len(col):
                 got = np.bincount(col, minlength=size)
             elif self.sel is not None and self.generation == store.generation:
-                got = np.bincount(store.codes_in_order(name, self.sel), minlength=size)
+                got = store.count_in_order(name, self.sel)
             elif len(self.rows) * 2 <= len(col):
-                # Gathering by row number beats a boolean selection (1 vs 3.5 ms at 1M).
-                got = np.bincount(col[self.rows], minlength=size)
+                # Counting by row number beats a boolean selection (1 vs 3.5 ms at 1M).
+                got = count_codes(col, self.rows, size)
             else:  # most rows match: count the few that do not, and subtract
                 got = np.bincount(col, minlength=size)
                 got -= np.bincount(col[np.flatnonzero(~self.mask)], minlength=size)
