@@ -338,3 +338,27 @@ async def test_presorted_data_is_checked_and_counted_the_same():
         await pilot.pause()
         assert not t._presorted
         assert t.hist.counts.sum() == len(shuffled)
+
+
+async def test_theme_change_recolours_the_drawn_bars():
+    """Component styles are kept between draws; a theme change must still reach them."""
+    times, errors = three_days()
+    app = TimelineApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        t = app.query_one(Timeline)
+        t.set_data(times, errors, None)
+        await pilot.pause()
+
+        def drawn_bar_colour():
+            seg = next(s for s in t.render_line(0) if "█" in s.text)
+            return seg.style.color
+
+        def theme_bar_colour():
+            return t.get_component_rich_style("timeline--bar").color
+
+        before = drawn_bar_colour()
+        assert before == theme_bar_colour()
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert theme_bar_colour() != before  # the themes differ here
+        assert drawn_bar_colour() == theme_bar_colour()
