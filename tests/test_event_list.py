@@ -658,3 +658,41 @@ async def test_direct_lines_match_textuals_styled_lines(store: Store) -> None:
             styled = Widget.render_lines(el, crop)
             assert len(direct) == crop.height
             assert cells(direct) == cells(styled)
+
+
+async def test_commits_redraw_only_rows_whose_flags_changed(tmp_path: Path) -> None:
+    """Drawn rows stay cached across commits (while tailing there are several a
+    second); a row a later commit marks as a conflict is drawn again, with its mark."""
+    from tests.trailgen import event, trail_path, write_records
+    from tui.core.batch import parse_file
+
+    evs = [event(f"Call{i}", f"2026-11-20T10:{i:02d}:00Z", event_id=f"id-{i:04d}")
+           for i in range(12)]
+    write_records(trail_path(tmp_path, suffix="first00000000000"), evs)
+    store = load([str(tmp_path)])
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        el.set_rows(store.ordered())
+        await pilot.pause()
+        first = screen_lines(el)
+        assert not any(line.startswith("≠") for line in first)
+        drawn: list[int] = []
+        real = el._render_row
+        el._render_row = lambda row, *a: (drawn.append(row), real(row, *a))[1]
+
+        # Same eventID as row 3, other content: both are kept and both flagged.
+        twin = event("CallTwin", "2026-11-20T10:03:00Z", event_id="id-0003")
+        late = event("Late", "2026-11-20T11:00:00Z", event_id="id-late")
+        store.add(parse_file(str(write_records(
+            trail_path(tmp_path, suffix="second0000000000"), [twin, late]))))
+        res = store.commit()
+        assert store.conflicts == 1
+        el.set_rows(store.ordered())
+        await pilot.pause()
+        lines = screen_lines(el)
+        flagged = [i for i, line in enumerate(lines) if line.startswith("≠")]
+        assert len(flagged) == 2  # the first delivery and its twin
+        old = next(r for r in range(len(evs)) if store.flags[r] & CONFLICT)
+        # Drawn again: the newly flagged old row and the two new rows, nothing else.
+        assert sorted(drawn) == sorted([old, *map(int, res.rows)])

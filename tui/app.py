@@ -347,7 +347,7 @@ class TrailscopeApp(App[int]):
         self._last_view_at = now
         if self._fresh_changed:
             self._fresh_changed = False
-            self._push_fresh()
+            self._push_fresh(expired=False)
         self.request_view()
         self._update_status()
 
@@ -483,18 +483,23 @@ class TrailscopeApp(App[int]):
             if self.fresh.get(field, {}).pop(c, None) is not None:
                 changed = True
         if changed:
-            self._push_fresh()
+            self._push_fresh(expired=True)
         while self._arrivals and self._arrivals[0][0] < now - 60:
             self._arrivals.popleft()
         if self.tailing:
             self._update_status()
 
-    def _push_fresh(self) -> None:
+    def _push_fresh(self, expired: bool) -> None:
         # Live views of the marks, not copies: while tailing at 5k events/s with
         # mostly new source IPs, copying ~30k marks per push took 7 ms of each commit.
         marks = {f: m for f, m in self.fresh.items() if m}
         self.events_list.fresh_codes = {f: m.keys() for f, m in marks.items()}
-        self.events_list.refresh_rows()
+        if expired:
+            self.events_list.refresh_rows()  # drawn rows may hold a code no longer marked
+        else:
+            # New marks are for values first seen in the latest commits: no row drawn
+            # before holds them, so the list's cached rows stay valid.
+            self.events_list.refresh()
         self.query_one(FacetPanel).set_fresh(
             {f: _FreshValues(self.store, f, m) for f, m in marks.items()}
         )

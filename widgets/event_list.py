@@ -295,7 +295,6 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self._cache = StripCache(_CACHE_SIZE)
         self._cells: dict[tuple[str, int, int], list[Segment]] = {}
         self._generation = 0
-        self._store_generation = store.generation
         self._styles: dict[str, Style] | None = None
         self._styles_version: tuple = ()  # the non-cursor styles the caches were built with
         self._layout: tuple[int, list[tuple[str, int]]] | None = None
@@ -391,7 +390,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self.move_to_index(min(i, len(self._rows) - 1))
 
     def refresh_rows(self) -> None:
-        """Re-render every row (after store flags or values changed)."""
+        """Re-render every row (after the highlighted values or the cells' look changed)."""
         self._generation += 1
         self._cache.clear()
         self._cells.clear()
@@ -526,13 +525,14 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         index = self._scroll_index() + y - _HEADER_LINES
         if index >= n:
             return Strip.blank(width, self._get_styles()["base"])
-        if self.store.generation != self._store_generation:
-            self._store_generation = self.store.generation  # flags may have changed
-            self._cache.clear()
         row = int(self._rows[index])
         cursor = 0 if index != self._cursor else (2 if self.has_focus else 1)
         # The cursor row's look is part of its key: it alone changes when focus moves.
-        key = (row, cursor, width, self._generation, self._get_styles()["cursor"] if cursor else None)
+        # So are its flags: a later commit can mark a drawn row as a conflict, and
+        # nothing else about a stored row changes (clearing the cache at each commit
+        # re-rendered a screenful of rows several times a second while tailing).
+        key = (row, int(self.store.flags[row]), cursor, width, self._generation,
+               self._get_styles()["cursor"] if cursor else None)
         return self._cache.get(key, lambda: self._render_row(row, cursor > 0, width))
 
     def _header_strip(self, width: int) -> Strip:
