@@ -529,6 +529,9 @@ async def run_app_async(args, root: Path) -> dict:
         "visible_windows": windows(vis_lat, writer.t_start or 0.0),
         "drain_s": drain_s, "keys_seconds": keys_s,
         "keys": {k: dist([v for _, v in xs]) for k, xs in kinds.items()},
+        # Every sample (ms, in send order): a 60 s run sends 18 filter applies, so its
+        # p95 is its slowest one; runs' samples can be pooled (see --pool).
+        "key_samples": {k: [v for _, v in xs] for k, xs in kinds.items()},
         "list_windows": windows(kinds.get("list j/k: list", []), writer.t_start or 0.0),
         "list_no_move": no_move, "unresolved": unresolved,
     }
@@ -580,6 +583,22 @@ def report_app(r: dict, args) -> None:
 
 
 # ---------------------------------------------------------------------- main
+def print_pooled(paths: list[str]) -> None:
+    """Keypress latencies of several runs as one sample: a 60 s run has 18 filter
+    applies, so its own p95 is one sample (its slowest); pooled runs give a p95 that is
+    a percentile again."""
+    pooled: dict[str, list[float]] = {}
+    codes = []
+    for path in paths:
+        res = json.loads(Path(path).read_text())
+        codes.append(res.get("code", "?"))
+        for k, xs in res.get("key_samples", {}).items():
+            pooled.setdefault(k, []).extend(xs)
+    print(f"pooled keypress -> frame over {len(paths)} runs (code {', '.join(dict.fromkeys(codes))}):")
+    for k, xs in pooled.items():
+        print(f"  {k:24s} {fmt(dist(xs))}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rate", type=float, default=5000.0, help="events per second")
@@ -596,7 +615,13 @@ def main() -> None:
     ap.add_argument("--json", help="also write results here")
     ap.add_argument("--preload", action="append", default=[], metavar="PATH",
                     help="(--app) also open this trail first, e.g. benchmarks/data/trail-1000000")
+    ap.add_argument("--pool", nargs="+", metavar="JSON",
+                    help="print the keypress latencies of earlier --app runs (their --json "
+                         "files) pooled, per key, and exit")
     args = ap.parse_args()
+    if args.pool:
+        print_pooled(args.pool)
+        return
     if args.rate <= 0 or args.seconds <= 0 or args.per_file < 1:
         ap.error("--rate, --seconds and --per-file must be positive")
     if args.dir:
