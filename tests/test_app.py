@@ -994,6 +994,42 @@ async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
         assert not store._pending and len(store) == 3
 
 
+async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) -> None:
+    """More marks for a field the list already watches leave its cached rows alone
+    (they are for values no drawn row holds); a field's first marks and expiring
+    marks redraw every row."""
+    write_records(trail_path(tmp_path, suffix="base000000000000"),
+                  [event(f"E{i}", f"2026-11-20T10:{i:02d}:00Z", ip=f"203.0.113.{i}")
+                   for i in range(5)])
+    app = make_app([tmp_path])
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        lst = app.events_list
+        store = app.store
+        ips = store.values("ip")
+        marks = app.fresh.setdefault("ip", {})
+        marks[ips.index("203.0.113.1")] = time.monotonic() + 60
+        gen = lst._generation
+        app._push_fresh(expired=False)  # the field's first marks
+        assert lst._generation == gen + 1
+        await pilot.pause()
+        assert lst._get_styles()["fresh"].underline
+
+        def underlined(ip: str) -> bool:
+            rows = [store.value(int(r), "ip") for r in app.view.rows]
+            y = rows.index(ip) + 1  # below the header line
+            return any(seg.style is not None and seg.style.underline
+                       for seg in lst.render_line(y))
+
+        assert underlined("203.0.113.1") and not underlined("203.0.113.3")
+        marks[ips.index("203.0.113.2")] = time.monotonic() + 60
+        app._push_fresh(expired=False)
+        assert lst._generation == gen + 1  # cached rows kept
+        marks.pop(ips.index("203.0.113.1"))
+        app._push_fresh(expired=True)
+        assert lst._generation == gen + 2
+
+
 async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
     base = [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", source="s3.amazonaws.com")
             for i in range(20)]

@@ -493,13 +493,17 @@ class TrailscopeApp(App[int]):
         # Live views of the marks, not copies: while tailing at 5k events/s with
         # mostly new source IPs, copying ~30k marks per push took 7 ms of each commit.
         marks = {f: m for f, m in self.fresh.items() if m}
-        self.events_list.fresh_codes = {f: m.keys() for f, m in marks.items()}
-        if expired:
-            self.events_list.refresh_rows()  # drawn rows may hold a code no longer marked
+        lst = self.events_list
+        new_field = not marks.keys() <= lst.fresh_codes.keys()
+        lst.fresh_codes = {f: m.keys() for f, m in marks.items()}
+        if expired or new_field:
+            # Drawn rows may hold a code no longer marked, or (a field's first marks,
+            # not in the list's live views until now) one drawn unmarked meanwhile.
+            lst.refresh_rows()
         else:
-            # New marks are for values first seen in the latest commits: no row drawn
-            # before holds them, so the list's cached rows stay valid.
-            self.events_list.refresh()
+            # New marks are for values first seen in the latest commits, and the list
+            # saw them as soon as they were made (live views): its cached rows stay.
+            lst.refresh()
         self.query_one(FacetPanel).set_fresh(
             {f: _FreshValues(self.store, f, m) for f, m in marks.items()}
         )
