@@ -76,7 +76,7 @@ class View:
                 got = count_codes(col, self.rows, size)
             else:  # most rows match: count the few that do not, and subtract
                 got = np.bincount(col, minlength=size)
-                got -= np.bincount(col[np.flatnonzero(~self.mask)], minlength=size)
+                got -= count_codes(col, np.flatnonzero(~self.mask), size)
             self.bins[name] = got
         return got
 
