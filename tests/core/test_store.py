@@ -360,7 +360,19 @@ def test_originals_are_read_back_from_disk_and_changes_are_detected(tmp_path):
         store.event(0)
 
 
-def test_chunked_commits_give_the_same_store(tmp_path):
+@pytest.fixture(params=["kernel", "numpy"])
+def insert_path(request, monkeypatch):
+    """Sorted inserts by the C kernel (when built) and by numpy's insert."""
+    import tui.core.store as store_mod
+
+    if request.param == "numpy":
+        monkeypatch.setattr(store_mod, "_insert_sorted", None)
+    elif store_mod._insert_sorted is None:  # pragma: no cover - built by `make test`
+        pytest.fail("the C extension is not built")
+    return request.param
+
+
+def test_chunked_commits_give_the_same_store(tmp_path, insert_path):
     """load() commits every COMMIT_EVERY events (bounding peak memory); any chunking
     must give the same order, dedupe and conflict flags as one commit."""
     rng = random.Random(9)
@@ -458,7 +470,9 @@ def test_one_commit_of_batches_from_two_encoders_and_plain_ones(tmp_path, monkey
     assert len(mixed.commit().rows) == 0
 
 
-def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_arrays(tmp_path):
+def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_arrays(
+    tmp_path, insert_path
+):
     """Tailing: small commits after a bulk one insert into the time order, the
     time-ordered columns and the id index in place. They must give the store one
     commit gives, and arrays handed out before a commit (a view keeps them) must not
@@ -536,3 +550,80 @@ def test_file_counts_kept_as_files_come_and_go(tmp_path):
     assert store.mark_gone(str(good)) and not store.mark_gone(str(good))
     assert not store.mark_gone(str(tmp_path / "never-loaded.json.gz"))
     assert store.file_counts() == brute() == (3, 4, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.int32, np.bool_, "S16"])
+def test_sorted_insert_matches_np_insert(insert_path, dtype):
+    """_Sorted.insert (the time order, sort keys, id index and time-ordered columns)
+    gives np.insert's array: in place when there is room, into a new buffer when the
+    array was handed out or is full; values at one position keep their order."""
+    from tui.core.store import _Sorted
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        n, k = int(rng.integers(0, 40)), int(rng.integers(0, 15))
+        base = rng.integers(0, 60, n)
+        vals = rng.integers(0, 60, k)
+        pos = np.sort(rng.integers(0, n + 1, k))
+        base, vals = base.astype(dtype), vals.astype(dtype)
+        want = np.insert(base, pos, vals)
+        buf = np.concatenate([base, np.zeros(int(rng.integers(0, 20)), base.dtype)])
+        arr = _Sorted(buf)
+        arr.n = n
+        lent = arr.lend() if trial % 3 == 0 else None
+        before = buf.copy()
+        arr.insert(pos, vals)
+        assert np.array_equal(arr.view, want), trial
+        if lent is not None:  # a handed-out array never changes
+            assert arr.buf is not buf and np.array_equal(buf, before)
+        elif n + k <= len(buf):
+            assert arr.buf is buf  # moved in place
+
+
+def test_insert_kernel_refuses_bad_positions():
+    """The kernel checks what it is given instead of writing out of bounds."""
+    import tui.core.store as store_mod
+
+    ins = store_mod._insert_sorted
+    if ins is None:  # pragma: no cover - built by `make test`
+        pytest.fail("the C extension is not built")
+    buf, one = np.zeros(8, np.int64), np.zeros(1, np.int64)
+    for pos, n in [([3, 2], 5), ([-1], 5), ([6], 5), ([0], 8)]:
+        p = np.array(pos, np.int64)
+        with pytest.raises(ValueError):
+            ins(buf, buf, n, p, np.zeros(len(p), np.int64))
+    with pytest.raises(ValueError):  # values of another item size
+        ins(buf, buf, 4, np.array([1], np.int64), np.zeros(1, np.int32))
+    ins(buf, buf, 4, np.array([4], np.int64), one + 9)
+    assert buf[:5].tolist() == [0, 0, 0, 0, 9]
+
+
+def test_hash_order_is_a_stable_argsort():
+    """The dedupe's hash order: equal hashes (re-deliveries) stay in arrival order."""
+    from tui.core.store import hash_order
+
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        n = int(rng.integers(0, 400))
+        hi = 2**63 if trial % 2 else int(rng.integers(1, 60))  # few or many ties
+        h = rng.integers(0, hi, n).astype(np.uint64)
+        assert np.array_equal(hash_order(h), np.argsort(h, kind="stable")), trial
+
+
+@pytest.mark.parametrize("env", [None, "1"])
+def test_store_turns_off_numpys_huge_page_advice_unless_told(env):
+    """Importing the store stops numpy's MADV_HUGEPAGE on big arrays (compaction
+    stalls on first touch); an explicit NUMPY_MADVISE_HUGEPAGE is left to numpy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, tui.core.store; "
+        "print(np._core.multiarray._get_madvise_hugepage())"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if env is not None:
+        environ["NUMPY_MADVISE_HUGEPAGE"] = env
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == ("True" if env == "1" else "False")

@@ -1182,6 +1182,58 @@ static PyObject *count_at(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* insert_sorted(dst, src, n, pos, values): dst[:n + k] = np.insert(src[:n], pos, values),
+ * for any fixed item size; `pos` is int64, non-decreasing, each in [0, n]; values at
+ * equal positions keep their order. dst may be src (in place; it needs room for n + k
+ * items). One backward pass of block moves: numpy's insert sorts the positions and
+ * builds a mask first, ~5x slower on the store's 1M-row order arrays. */
+static PyObject *insert_sorted(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer dst, src, pos, val;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "w*y*ny*y*", &dst, &src, &n, &pos, &val))
+        return NULL;
+    /* The buffer protocol gives each item's size even without its format. */
+    Py_ssize_t k = pos.len / 8, item = dst.itemsize;
+    const char *err = NULL;
+    if (item < 1 || src.itemsize != item || val.itemsize != item)
+        err = "the arrays' items differ in size";
+    else if (pos.itemsize != 8 || val.len != k * item)
+        err = "positions must be int64, one value per position";
+    else if (n < 0 || n * item > src.len || (n + k) * item > dst.len)
+        err = "the arrays are too short";
+    const int64_t *p = pos.buf;
+    for (Py_ssize_t i = 0; !err && i < k; i++)
+        if (p[i] < 0 || p[i] > n || (i && p[i] < p[i - 1]))
+            err = "positions must be non-decreasing and within the array";
+    if (!err) {
+        char *d = dst.buf;
+        const char *s = src.buf, *v = val.buf;
+        Py_BEGIN_ALLOW_THREADS
+        Py_ssize_t src_end = n, dst_end = n + k;
+        for (Py_ssize_t i = k - 1; i >= 0; i--) {
+            Py_ssize_t run = src_end - p[i];
+            dst_end -= run;
+            memmove(d + dst_end * item, s + p[i] * item, run * item);
+            dst_end -= 1;
+            memcpy(d + dst_end * item, v + i * item, item);
+            src_end = p[i];
+        }
+        if (d != s)  /* the part before the first position */
+            memmove(d, s, src_end * item);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&pos);
+    PyBuffer_Release(&val);
+    if (err) {
+        PyErr_SetString(PyExc_ValueError, err);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* set_hostile_ranges([(lo, hi), ...]): sorted, disjoint, inclusive. */
 static PyObject *set_hostile_ranges(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -1223,6 +1275,8 @@ static PyMethodDef module_methods[] = {
     {"set_hostile_ranges", set_hostile_ranges, METH_O, "the code points that count as hostile"},
     {"lower_ascii", lower_ascii, METH_O, "bytes.lower() of ASCII data, else None"},
     {"count_at", count_at, METH_VARARGS, "count_at(out, codes, at): out[codes[i]] += 1 for i in at"},
+    {"insert_sorted", insert_sorted, METH_VARARGS,
+     "insert_sorted(dst, src, n, pos, values): dst[:n+k] = np.insert(src[:n], pos, values)"},
     {NULL, NULL, 0, NULL}};
 
 static PyMethodDef Encoder_methods[] = {
