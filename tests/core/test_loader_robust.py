@@ -23,6 +23,7 @@ from tui.core import loader
 from tui.core.batch import FileBatch
 from tui.core.discovery import discover
 from tui.core.loader import death_verdict, load
+from tui.core.parser_side import parse_task
 from tui.core.store import Store
 
 WORKER = "trailscope-parser"  # the name loader gives its parser processes
@@ -38,7 +39,7 @@ def _die(path: str) -> None:
 def parse_poison_always_dies(args: tuple[str, str, int]) -> FileBatch:
     if os.path.basename(args[0]).startswith("poison"):
         _die(args[0])
-    return loader._parse(args)
+    return parse_task(args)
 
 
 def parse_poison_dies_once(args: tuple[str, str, int]) -> FileBatch:
@@ -50,18 +51,18 @@ def parse_poison_dies_once(args: tuple[str, str, int]) -> FileBatch:
             pass
         else:
             _die(args[0])
-    return loader._parse(args)
+    return parse_task(args)
 
 
 def parse_poison_raises(args: tuple[str, str, int]) -> FileBatch:
     if os.path.basename(args[0]).startswith("poison"):
         raise ValueError("parser bug")
-    return loader._parse(args)
+    return parse_task(args)
 
 
 def parse_and_mark(args: tuple[str, str, int]) -> FileBatch:
     Path(args[0] + ".parsed").touch()
-    return loader._parse(args)
+    return parse_task(args)
 
 
 # ------------------------------------------------------------------------- helpers

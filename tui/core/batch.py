@@ -169,7 +169,7 @@ _encoder: Encoder | None = None
 
 
 def use_persistent_encoder() -> None:
-    """Called in bulk-loader worker processes (see loader._worker_init)."""
+    """Called in bulk-loader worker processes (see parser_side.init_parser)."""
     global _encoder
     _encoder = Encoder()
 

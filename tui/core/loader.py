@@ -8,22 +8,19 @@ by the caller's thread.
 from __future__ import annotations
 
 import ctypes
-import gc
 import multiprocessing as mp
 import multiprocessing.connection
 import os
-import queue
 import signal
-import threading
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
-from .batch import FileBatch, build_batch, parse_file, use_persistent_encoder
+from .batch import FileBatch, build_batch
 from .discovery import Discovery, TrailFile, discover
+from .parser_side import init_parser, parse_task, parser_main
 from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult
 from .store import Store
 
@@ -40,17 +37,6 @@ class Progress:
     bytes_done: int = 0
     bytes_total: int = 0
     events: int = 0
-
-
-def _parse(args: tuple[str, str, int]) -> FileBatch:
-    return parse_file(*args)
-
-
-def _worker_init() -> None:
-    # Parsing allocates millions of short-lived, acyclic containers (decoded events):
-    # the cyclic GC only burns time on them (measured ~30% of parse time).
-    gc.disable()
-    use_persistent_encoder()
 
 
 _ctx: mp.context.BaseContext | None = None
@@ -70,7 +56,7 @@ def _context() -> mp.context.BaseContext:
 def parser_process() -> ProcessPoolExecutor:
     """One parser process for live tail in the explorer: parsing there leaves the UI
     thread the GIL (in a thread, each 500-event file held it for ~7 ms)."""
-    return ProcessPoolExecutor(1, mp_context=_context(), initializer=_worker_init)
+    return ProcessPoolExecutor(1, mp_context=_context(), initializer=init_parser)
 
 
 def default_jobs() -> int:
@@ -92,7 +78,7 @@ def iter_batches(
     work = [(f.path, f.kind, max_bytes) for f in files]
     if jobs <= 1 or len(files) < 4 or total < PARALLEL_MIN_BYTES:
         for w in work:
-            yield _parse(w)
+            yield parse_task(w)
         return
     yield from _parse_parallel(work, jobs, sizes=[f.size for f in files])
 
@@ -115,50 +101,6 @@ MAX_DEATHS = 2  # a file that kills this many parser processes is reported unrea
 _MAX_FRUITLESS = 3  # workers in a row dying before parsing anything: not the data's fault
 
 
-def _worker_main(
-    tasks: Connection,
-    results: Connection,
-    current: ctypes.c_longlong,
-    parse: Callable[[tuple[str, str, int]], FileBatch],
-) -> None:
-    """A parser process: parse (index, args) tasks until the parent closes `tasks`."""
-    # Ctrl-C reaches the whole process group; the parent handles it and stops us.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_init()
-    # Results go out from a thread so parsing goes on while the parent is busy (e.g.
-    # committing) and not reading; how far ahead is bounded by the parent's window.
-    out: queue.SimpleQueue = queue.SimpleQueue()
-    sender = threading.Thread(target=_send_results, args=(out, results), daemon=True)
-    sender.start()
-    try:
-        while True:
-            idx, args = tasks.recv()
-            current.value = idx  # read by the parent if we die here
-            try:
-                res = (idx, parse(args), None)
-            except Exception as e:
-                res = (idx, None, (e, traceback.format_exc()))
-            current.value = -1
-            out.put(res)
-    except (EOFError, OSError):
-        pass  # the parent closed our pipe (all done) or went away
-    out.put(None)
-    sender.join()
-
-
-def _send_results(out: queue.SimpleQueue, results: Connection) -> None:
-    while (res := out.get()) is not None:
-        try:
-            results.send(res)  # pickles before writing: a failure here writes nothing
-        except OSError:
-            return  # the parent went away
-        except Exception as e:  # an unpicklable batch or exception: say so, never go silent
-            try:
-                results.send((res[0], None, (RuntimeError(repr(e)), traceback.format_exc())))
-            except OSError:
-                return
-
-
 @dataclass(slots=True, eq=False)
 class _Worker:
     proc: mp.process.BaseProcess
@@ -176,7 +118,7 @@ def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker
     res_r, res_w = ctx.Pipe(duplex=False)
     current = ctx.RawValue("q", -1)
     proc = ctx.Process(
-        target=_worker_main, args=(task_r, res_w, current, parse),
+        target=parser_main, args=(task_r, res_w, current, parse),
         name="trailscope-parser", daemon=True,
     )
     proc.start()
@@ -227,7 +169,7 @@ def _parse_parallel(
     jobs: int,
     *,
     sizes: list[int] | None = None,
-    parse: Callable[[tuple[str, str, int]], FileBatch] = _parse,
+    parse: Callable[[tuple[str, str, int]], FileBatch] = parse_task,
     window: int | None = None,
 ) -> Iterator[FileBatch]:
     """Parse `work` in `jobs` worker processes, yielding batches in order.
