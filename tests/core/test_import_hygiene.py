@@ -1,5 +1,6 @@
 """The engine must be usable headless: importing it pulls in no Textual or Rich."""
 
+import os
 import subprocess
 import sys
 
@@ -43,3 +44,19 @@ def test_the_command_entry_point_imports_nothing_until_run():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == str(sorted({"tui", module}))
+
+
+def test_trailscope_keeps_openblas_to_one_thread_unless_told():
+    """Our package, imported first (the CLI imports numpy before the engine), stops
+    OpenBLAS starting its (spinning) thread pool; a value the user set is kept."""
+    code = (
+        "import os, tui.cli, numpy\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["1", "1"]  # one thread: the main one
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**env, "OPENBLAS_NUM_THREADS": "3"})
+    assert p.stdout.split()[0] == "3"
