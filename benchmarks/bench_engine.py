@@ -10,7 +10,9 @@ order with their times and error flags). Also times a floor for comparison in th
 orjson.loads of every file in one process, keeping nothing. Ingest reports the CPU seconds
 of the main process and of the parser processes (what bounds it on two cores).
 `--python-path` also ingests with the C scan turned off (TRAILSCOPE_NATIVE=0), alternating
-with the normal runs, and prints the ratio.
+with the normal runs, and prints the ratio. `--against DIR` does the same with the code
+of another checkout (e.g. `git worktree add /tmp/base <commit>`, with its C scan built or
+copied in): an A/B in one sitting, which this noisy machine needs.
 """
 
 from __future__ import annotations
@@ -137,12 +139,16 @@ def main() -> None:
     ap.add_argument("--json", help="also write results here")
     ap.add_argument("--python-path", action="store_true",
                     help="also ingest with the C scan off, alternating, and print the ratio")
+    ap.add_argument("--against", metavar="DIR",
+                    help="also ingest with the code in DIR (another checkout), alternating")
     args = ap.parse_args()
+    if args.against and not list(Path(args.against, "tui", "core").glob("_scan*.so")):
+        sys.exit(f"{args.against}: its C scan is not built (copy tui/core/_scan*.so in)")
     results = {}
     for n in [int(x) for x in args.sizes.split(",")]:
         path = ensure_data(n, Path(args.data_dir))
         du = sum(f.stat().st_size for f in path.rglob("*.gz"))
-        runs, py_runs = [], []
+        runs, py_runs, other_runs = [], [], []
         child = [sys.executable, "-c", CHILD, str(ROOT), str(path), str(args.runs),
                  str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT)]
         for _ in range(args.repeat):
@@ -152,6 +158,11 @@ def main() -> None:
                 env = {**os.environ, "TRAILSCOPE_NATIVE": "0", "BENCH_INGEST_ONLY": "1"}
                 p = subprocess.run(child, capture_output=True, text=True, check=True, env=env)
                 py_runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+            if args.against:
+                env = {**os.environ, "BENCH_INGEST_ONLY": "1"}
+                p = subprocess.run([*child[:3], str(Path(args.against).resolve()), *child[4:]],
+                                   capture_output=True, text=True, check=True, env=env)
+                other_runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
         floor = subprocess.run(
             [sys.executable, "-c", FLOOR, str(path)], capture_output=True, text=True, check=True
         ).stdout.split()
@@ -184,6 +195,14 @@ def main() -> None:
                   f"(C scan / off = {ingest / py:.2f}; CPU: main "
                   f"{statistics.median(r['cpu_main'] for r in py_runs):.2f} s, parser processes "
                   f"{statistics.median(r['cpu_workers'] for r in py_runs):.2f} s)")
+        if other_runs:
+            oth = statistics.median(r["ingest_s"] for r in other_runs)
+            res["against_ingest_s_all"] = [r["ingest_s"] for r in other_runs]
+            print(f"ingest with {args.against}: {oth:.2f} s "
+                  f"[{', '.join(f'{r:.2f}' for r in res['against_ingest_s_all'])}]  "
+                  f"(this / that = {ingest / oth:.2f}; CPU: main "
+                  f"{statistics.median(r['cpu_main'] for r in other_runs):.2f} s, parser processes "
+                  f"{statistics.median(r['cpu_workers'] for r in other_runs):.2f} s)")
         print(f"floor: gunzip+orjson.loads, 1 process, nothing kept: {res['floor_gunzip_orjson_1proc_s']:.2f} s"
               f"  (ingest/floor = {ingest / res['floor_gunzip_orjson_1proc_s']:.2f})")
         print(f"peak RSS: main {res['peak_rss_main_mb']:.0f} MB (after queries "
