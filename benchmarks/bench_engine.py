@@ -117,6 +117,16 @@ print(time.perf_counter() - t0, n)
 """
 
 
+def alternate_line(label: str, ratio: str, ingest: float, runs: list[dict]) -> str:
+    """The summary of ingests alternated with the normal ones (--python-path, --against)."""
+    med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
+    alt = med("ingest_s")
+    each = ", ".join(f"{r['ingest_s']:.2f}" for r in runs)
+    return (f"ingest with {label}: {alt:.2f} s [{each}]  "
+            f"({ratio} = {ingest / alt:.2f}; CPU: main {med('cpu_main'):.2f} s, "
+            f"parser processes {med('cpu_workers'):.2f} s)")
+
+
 def ensure_data(n: int, data_dir: Path) -> Path:
     out = data_dir / f"trail-{n}"
     marker = out / ".complete"
@@ -187,22 +197,13 @@ def main() -> None:
               f"[{', '.join(f'{x:.2f}' for x in res['ingest_s_all'])}]  "
               f"{res['events_per_s']:,.0f} events/s")
         print(f"ingest CPU: main {med('cpu_main'):.2f} s, parser processes {med('cpu_workers'):.2f} s")
-        if py_runs:
-            py = statistics.median(r["ingest_s"] for r in py_runs)
-            res["python_path_ingest_s_all"] = [r["ingest_s"] for r in py_runs]
-            print(f"ingest with the C scan off: {py:.2f} s "
-                  f"[{', '.join(f'{r:.2f}' for r in res['python_path_ingest_s_all'])}]  "
-                  f"(C scan / off = {ingest / py:.2f}; CPU: main "
-                  f"{statistics.median(r['cpu_main'] for r in py_runs):.2f} s, parser processes "
-                  f"{statistics.median(r['cpu_workers'] for r in py_runs):.2f} s)")
-        if other_runs:
-            oth = statistics.median(r["ingest_s"] for r in other_runs)
-            res["against_ingest_s_all"] = [r["ingest_s"] for r in other_runs]
-            print(f"ingest with {args.against}: {oth:.2f} s "
-                  f"[{', '.join(f'{r:.2f}' for r in res['against_ingest_s_all'])}]  "
-                  f"(this / that = {ingest / oth:.2f}; CPU: main "
-                  f"{statistics.median(r['cpu_main'] for r in other_runs):.2f} s, parser processes "
-                  f"{statistics.median(r['cpu_workers'] for r in other_runs):.2f} s)")
+        for label, ratio, key, alt in (
+            ("the C scan off", "C scan / off", "python_path_ingest_s_all", py_runs),
+            (args.against, "this / that", "against_ingest_s_all", other_runs),
+        ):
+            if alt:
+                res[key] = [r["ingest_s"] for r in alt]
+                print(alternate_line(label, ratio, ingest, alt))
         print(f"floor: gunzip+orjson.loads, 1 process, nothing kept: {res['floor_gunzip_orjson_1proc_s']:.2f} s"
               f"  (ingest/floor = {ingest / res['floor_gunzip_orjson_1proc_s']:.2f})")
         print(f"peak RSS: main {res['peak_rss_main_mb']:.0f} MB (after queries "
