@@ -14,7 +14,6 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets.tree import TreeNode
 
-from tests.trailgen import REALDATA
 from tests.trailgen import SEEDS as _SEEDS
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.loader import load
@@ -34,7 +33,6 @@ from widgets.messages import CopyRequest, FilterRequest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
 SEEDS = _SEEDS
-REAL = REALDATA
 SIZE = (100, 40)
 ACCOUNT = "111122223333"
 
@@ -674,9 +672,7 @@ async def test_long_value_opens_wrapped(seed_store: Store) -> None:
 
 # ------------------------------------------------------------------ real data
 def _trail_dir() -> Path:
-    if SAMPLE.is_dir() and any(SAMPLE.rglob("*.json.gz")):
-        return SAMPLE
-    return REAL / "awsdocs-examples"
+    return SAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import orjson
 import pytest
 from textual.app import App, ComposeResult
 
-from tests.trailgen import REALDATA
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.loader import load
 from tui.core.normalize import format_time
@@ -23,14 +22,11 @@ from widgets.messages import EventHighlighted
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
-FALLBACK = REALDATA / "grycap-cloudtrail-tracker"
 SIZE = (120, 30)
 
 
 def _trail_dir() -> Path:
-    if SAMPLE.is_dir() and any(SAMPLE.rglob("*.json.gz")):
-        return SAMPLE
-    return FALLBACK
+    return SAMPLE
 
 
 @pytest.fixture(scope="module")

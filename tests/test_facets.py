@@ -23,10 +23,7 @@ TOP = 5
 
 @pytest.fixture(scope="module")
 def store() -> Store:
-    sample = ROOT / "sample_logs"
-    if any(sample.rglob("*_CloudTrail_*.json.gz")):
-        return load([str(sample)])
-    return load([str(ROOT.parent / "shared" / "realdata" / "grycap-cloudtrail-tracker")])
+    return load([str(ROOT / "sample_logs")])
 
 
 class FacetApp(App):

@@ -23,10 +23,7 @@ T0 = int(datetime(2026, 11, 18, tzinfo=UTC).timestamp() * 1000)
 def real_store():
     from tui.core.loader import load
 
-    sample = ROOT / "sample_logs"
-    if any(sample.rglob("*_CloudTrail_*.json.gz")):
-        return load([str(sample)])
-    return load([str(ROOT.parent / "shared" / "realdata" / "grycap-cloudtrail-tracker")])
+    return load([str(ROOT / "sample_logs")])
 
 
 class TimelineApp(App):

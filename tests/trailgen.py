@@ -9,8 +9,11 @@ from pathlib import Path
 
 import orjson
 
+# The larger real public samples live beside the checkout (see its README); tests over
+# them carry `@pytest.mark.realdata` and skip when the folder is absent (conftest.py).
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+# The two AWS-documentation example events, kept in the repo (see its README).
+SEEDS = Path(__file__).resolve().parent / "data" / "aws-docs"
 
 
 def trail_path(

@@ -37,7 +37,7 @@ def test_fast_path_is_taken_for_records_documents(tmp_path):
     assert b.orig_codec == "gzip" and b.orig == b""  # the original is the file itself
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="shared realdata not present")
+@pytest.mark.realdata
 def test_fast_and_general_paths_agree_on_every_public_sample():
     files = [f.path for f in discover([REALDATA]).files if not f.path.endswith("manifest.json")]
     assert len(files) > 1000

@@ -717,13 +717,13 @@ def _inflated(p: Path) -> bytes:
     return data
 
 
-REAL_SOURCES = sorted(p.name for p in REALDATA.iterdir()) if REALDATA.is_dir() else ["<missing>"]
+REAL_SOURCES = sorted(p.name for p in REALDATA.iterdir()) if REALDATA.is_dir() else ["absent"]
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("source", REAL_SOURCES)
 def test_realdata(tmp_path, source):
     root = REALDATA / source
-    assert root.exists(), f"shared real samples not found at {REALDATA} (see its README)"
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     assert files
     for p in files:  # every file, CloudTrail or not: only sameness matters
@@ -762,7 +762,8 @@ def test_persistent_encoder_sequence(tmp_path, synthetic, native_calls):
     # Everything through one encoder, shuffled so accepted and bailed files interleave.
     paths = list(synthetic)
     paths += sorted(p for p in SAMPLE.rglob("*.json*"))
-    paths += sorted(p for p in REALDATA.rglob("*") if p.is_file())
+    if REALDATA.is_dir():  # more variety where the real samples are present
+        paths += sorted(p for p in REALDATA.rglob("*") if p.is_file())
     for i, name in enumerate(CASES):
         gz = bool(i % 2)
         paths.append(_write(tmp_path / f"{name}.json{'.gz' if gz else ''}", CASES[name], gz))

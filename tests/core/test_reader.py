@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.trailgen import REALDATA
 from tui.core.discovery import discover
 from tui.core.reader import (
     DEFAULT_MAX_BYTES,
@@ -20,7 +21,6 @@ from tui.core.reader import (
     read_path,
 )
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 
 
 def ev(i: int, **extra) -> dict:
@@ -479,7 +479,7 @@ def _sources() -> list[Path]:
     return sorted(p for p in REALDATA.iterdir() if (p / "manifest.json").is_file())
 
 
-@pytest.mark.skipif(not _sources(), reason=f"no real samples at {REALDATA}")
+@pytest.mark.realdata
 def test_all_real_samples_load():
     grand_total = expected_total = 0
     for src in _sources():

@@ -138,7 +138,6 @@ def test_identity_types_principal_and_credential_kind(tmp_path):
     assert [e["eventName"] for e in rows_where(store, "key:ASIA1")] == ["E-role-session"]
 
 
-@pytest.mark.skipif(not SEEDS.exists(), reason="shared seeds not present")
 def test_seed_events_from_cloudtrail_docs(tmp_path):
     seeds = seed_events()
     assert len(seeds) == 2
@@ -268,7 +267,7 @@ def _direct_count(path) -> int:
     return 0
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="shared realdata not present")
+@pytest.mark.realdata
 def test_all_public_samples_load_with_exact_counts():
     sources = sorted(p for p in REALDATA.iterdir() if p.is_dir())
     assert len(sources) >= 10
@@ -296,10 +295,9 @@ def test_all_public_samples_load_with_exact_counts():
     assert total_loaded + dups == total_direct
 
 
+@pytest.mark.realdata
 def test_canonical_json_round_trips_every_realdata_event():
     src = REALDATA / "cribl-aws-cloudtrail-pack"
-    if not src.exists():
-        pytest.skip("shared realdata not present")
     store = load([src])
     originals = []
     for f in discover([src]).files:
