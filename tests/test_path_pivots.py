@@ -4,6 +4,9 @@ path they came from, and `o` opens any path as a facet."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +215,7 @@ async def test_o_opens_any_path_as_a_facet(pivots) -> None:
     assert fl.field == "additionalEventData.MFAUsed"
     await wait_for(pilot, lambda: fl.rows != [], what="the path facet's counts")
     assert fl.rows == [("", 3), ("No", 3), ("Yes", 2)]  # "" = events without it
+    app._warm_columns()  # due after loading: it prepares fields' columns, not paths
     assert "additionalEventData.MFAUsed" in screen_text(app)
     # Pick "Yes" in the facet: the exact path term.
     options = fl.query_one(FacetOptions)
@@ -285,3 +289,22 @@ async def test_a_new_path_is_scanned_off_the_ui_thread(tmp_path: Path, monkeypat
         assert threads  # a path not scanned yet: the thread
         assert app.query_obj.text == "responseElements.ConsoleLogin:Success"
         assert len(app.view.rows) == 5
+
+
+def test_cli_query_takes_path_terms(tmp_path: Path) -> None:
+    """`trailscope query PATH 'additionalEventData.MFAUsed:No'`: the same engine."""
+    _trail(tmp_path)
+
+    def query(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tui", "query", str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    got = query("additionalEventData.MFAUsed:No", "--format", "jsonl")
+    assert got.returncode == 0, got.stderr
+    assert [json.loads(x)["eventID"] for x in got.stdout.splitlines()] == [
+        "login-0001", "login-0002", "login-0003"]
+    got = query(f"responseElements.credentials.accessKeyId:{MINTED} OR has:resources.ARN",
+                "--format", "count")
+    assert got.stdout.strip() == "1"
+    got = query("requestID:x", "--format", "count")
+    assert got.returncode == 2 and ".requestID:x" in got.stderr

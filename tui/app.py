@@ -451,7 +451,7 @@ class TrailscopeApp(App[int]):
             fields = self.query_one(FacetPanel).fields
         except NoMatches:  # closing, or another screen is up: only the head start is lost
             return
-        self.store.prepare_in_order(fields)
+        self.store.prepare_in_order(f for f in fields if f in FIELD_INDEX)  # not paths
 
     def after_frame(self) -> None:
         """Called by MainScreen once a frame is composed: the key that caused it has
