@@ -1336,13 +1336,18 @@ static inline uint32_t prefix_xor16(uint32_t x)
     return x & 0xFFFF;
 }
 
-/* Bits set in a 16-bit mask (inline: without -mpopcnt the builtin is a libgcc call). */
+/* Bits set in a 16-bit mask, by table: without -mpopcnt the builtin is a libgcc call. */
+static unsigned char POP8[256];
+
+static void init_pop8(void)
+{
+    for (int i = 0; i < 256; i++)
+        POP8[i] = (unsigned char)((i & 1) + POP8[i >> 1]);
+}
+
 static inline int pop16(uint32_t x)
 {
-    x = x - ((x >> 1) & 0x5555);
-    x = (x & 0x3333) + ((x >> 2) & 0x3333);
-    x = (x + (x >> 4)) & 0x0F0F;
-    return (int)((x + (x >> 8)) & 0x1F);
+    return POP8[x & 0xFF] + POP8[(x >> 8) & 0xFF];
 }
 #endif
 
@@ -1380,7 +1385,8 @@ static int pw_skip_container(Cur *c)
             continue;
         }
         uint32_t q = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq));
-        uint32_t in = prefix_xor16(q) ^ (instr ? 0xFFFFu : 0u);
+        uint32_t pre = prefix_xor16(q);
+        uint32_t in = pre ^ (instr ? 0xFFFFu : 0u);
         uint32_t op = (uint32_t)_mm_movemask_epi8(
                           _mm_or_si128(_mm_cmpeq_epi8(v, vo1), _mm_cmpeq_epi8(v, vo2))) & ~in;
         uint32_t cl = (uint32_t)_mm_movemask_epi8(
@@ -1397,10 +1403,10 @@ static int pw_skip_container(Cur *c)
                     return 0;
                 }
             }
-        } else {
+        } else if (op | cl) {
             depth += pop16(op) - pop16(cl);
         }
-        instr ^= pop16(q) & 1;
+        instr ^= (int)(pre >> 15) & 1; /* the parity of the block's quotes */
         p += 16;
     }
 #endif
@@ -1759,8 +1765,8 @@ static int cmp_i32(const void *a, const void *b)
 }
 
 /* Mark events [starts[k], ends[k]) that hold `nd` (starts ascending). Returns 1 when,
- * past the first 64 events, three in four hold it: a prefilter then costs more than it
- * saves (every event gets walked anyway), and the caller walks them all. */
+ * past the first 64 events, most hold it: walking an event costs about twice finding
+ * the needle in it, so the prefilter no longer pays, and the caller walks them all. */
 static int mark_needle(const unsigned char *text, size_t tlen, const int64_t *st,
                        const int64_t *en, Py_ssize_t n, const unsigned char *nd, size_t nlen,
                        unsigned char *marks)
@@ -1794,7 +1800,7 @@ static int mark_needle(const unsigned char *text, size_t tlen, const int64_t *st
         if ((size_t)st[k] <= at && at + nlen <= (size_t)en[k]) {
             hits += !marks[k];
             marks[k] = 1;
-            if (k >= 64 && hits * 4 > (k + 1) * 3)
+            if (k >= 64 && hits * 2 > k + 1)
                 return 1;
             pos = (size_t)en[k]; /* on to the next event */
         } else {
@@ -2048,6 +2054,29 @@ static PyObject *PathTable_blob(PathTable *self, PyObject *arg)
     return Py_BuildValue("(NN)", keys, offs);
 }
 
+/* trim(): give back the arena's and offsets' spare room (after a big scan; they grow
+ * by doubling). */
+static PyObject *PathTable_trim(PathTable *self, PyObject *Py_UNUSED(ignored))
+{
+    ptable_lock(self);
+    if (self->acap > self->alen && self->alen) {
+        unsigned char *na = PyMem_RawRealloc(self->arena, self->alen);
+        if (na) {
+            self->arena = na;
+            self->acap = self->alen;
+        }
+    }
+    if (self->ocap > self->count + 2 && self->count) {
+        uint64_t *no = PyMem_RawRealloc(self->offs, (self->count + 2) * sizeof(uint64_t));
+        if (no) {
+            self->offs = no;
+            self->ocap = self->count + 2;
+        }
+    }
+    PyThread_release_lock(self->lock);
+    Py_RETURN_NONE;
+}
+
 static Py_ssize_t PathTable_len(PathTable *self)
 {
     return (Py_ssize_t)self->count;
@@ -2065,6 +2094,7 @@ static PyMethodDef PathTable_methods[] = {
     {"lookup", (PyCFunction)PathTable_lookup, METH_O, "lookup(raw) -> code or -1"},
     {"raw", (PyCFunction)PathTable_raw, METH_O, "raw(code) -> raw key"},
     {"blob", (PyCFunction)PathTable_blob, METH_O, "blob(start) -> (keys, int64 offsets)"},
+    {"trim", (PyCFunction)PathTable_trim, METH_NOARGS, "give back spare room"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef PathTable_getset[] = {
@@ -2158,6 +2188,9 @@ PyMODINIT_FUNC PyInit__scan(void)
 {
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&PathTableType) < 0)
         return NULL;
+#ifdef __SSE2__
+    init_pop8();
+#endif
     PyObject *m = PyModule_Create(&scan_module);
     if (!m)
         return NULL;

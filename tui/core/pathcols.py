@@ -35,6 +35,12 @@ from .textsearch import find_all, inflate, pipelined
 if TYPE_CHECKING:
     from .store import Store
 
+
+def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    from .store import count_codes as kernel  # the store imports this module
+
+    return kernel(codes, at, size)
+
 try:  # the C scan (tui/core/_scan.c)
     from ._scan import PathTable as _CTable
 except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
@@ -45,6 +51,7 @@ __all__ = ["MAX_COLUMNS", "MEMORY_BUDGET", "PathColumn", "PathColumns"]
 MAX_COLUMNS = 8
 MEMORY_BUDGET = 512 << 20
 SPELL_MAX = 2_000  # values spelt from originals at once (see PathColumn.display)
+TRIM_AFTER = 64  # files: a scan of more gives back the table's spare room (not a tail's)
 _PLAIN = re.compile(r"[\x20-\x7e]*")
 
 
@@ -144,6 +151,8 @@ class PathColumn:
         self._globs: OrderedDict[object, tuple[int, np.ndarray]] = OrderedDict()
         self._all: tuple[int, np.ndarray, int] | None = None  # (entries, bins, rows with values)
         self.positions: tuple[int, int, np.ndarray] | None = None  # see Store.path_positions
+        self.dense: tuple[int, int, np.ndarray] | None = None  # see Store.path_dense
+        self.multi = False  # some event holds more than one value
 
     # ------------------------------------------------------------------ building
     @property
@@ -203,6 +212,8 @@ class PathColumn:
             self.files_done = stop
             if parts_r:
                 self._append(np.concatenate(parts_r), np.concatenate(parts_c))
+            if len(todo) > TRIM_AFTER and hasattr(self.table, "trim"):
+                self.table.trim()  # a first use: up to half its room is spare
             self._note_kinds()
 
     def _walk_fallback(self, store: Store, fi, text: bytes, events: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +240,8 @@ class PathColumn:
 
     def _append(self, rows: np.ndarray, codes: np.ndarray) -> None:
         k, n = len(rows), self._n
+        if not self.multi and k:
+            self.multi = bool((rows[1:] == rows[:-1]).any()) or (n > 0 and self._rows[n - 1] == rows[0])
         if n + k > len(self._rows):
             cap = max(n + k, len(self._rows) * 3 // 2)
             for name in ("_rows", "_codes"):
@@ -332,7 +345,30 @@ class PathColumn:
         m[r[r < n_rows]] = True
         return m
 
+    def mask_dense(self, dense: np.ndarray, matcher) -> np.ndarray:
+        """`mask` over a dense column (one code + 1 per position, 0 for none; for paths
+        with at most one value per event): the compares of an indexed field."""
+        if matcher.matches_any_nonempty:
+            return dense != 0
+        if matcher.parts is None and matcher.folded == "":
+            return dense == 0
+        want = self.codes_matching(matcher)
+        if len(want) == 1:
+            return dense == want[0] + 1
+        lut = np.zeros(len(self.table) + 1, bool)
+        lut[want + 1] = True
+        return lut[dense]
+
     # ------------------------------------------------------------------ facets
+    def counts_dense(self, dense: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, int]:
+        """`counts` over the positions `sel` of a dense column (see mask_dense)."""
+        c = count_codes(dense, sel, len(self.table) + 1)
+        bins = c[1:]
+        self._note_kinds()
+        if self._container >= 0:
+            bins[self._container] = 0
+        return bins, len(sel) - int(c[0])
+
     def counts(self, row_mask: np.ndarray | None) -> tuple[np.ndarray, int]:
         """(count per code, rows with any value) among rows where `row_mask` (store
         order; None: every row) is true. Object values are not counted as values."""

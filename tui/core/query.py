@@ -726,7 +726,8 @@ def _pick(name: str, names: Sequence[str], kind: str, pos: int) -> str:
         for n in names:
             if n.lower() == alias:
                 return n
-    raise QueryError(f"unknown {kind}:{name} (known: {', '.join(names) or 'none'})", pos)
+    hint = f"; the event's own key is a path: has:.{name}" if kind == "has" and low in _EVENT_KEYS else ""
+    raise QueryError(f"unknown {kind}:{name} (known: {', '.join(names) or 'none'}){hint}", pos)
 
 
 def _walk(node: Node) -> Iterator[Node]:

@@ -1089,6 +1089,19 @@ class Store(_Masks):
             got = col.positions = (self.generation, len(col.rows), self._row_ranks()[col.rows])
         return got[2]
 
+    def path_dense(self, col: PathColumn) -> np.ndarray | None:
+        """`col` as a dense column in time order (code + 1 per position, 0 for none;
+        kept until the next commit), or None when an event holds several values: masks
+        and counts are then the compares and the count kernel of an indexed field."""
+        if col.multi:
+            return None
+        got = col.dense
+        if got is None or got[0] != self.generation or got[1] != len(col.rows):
+            dense = np.zeros(len(self), np.int32)
+            dense[self.path_positions(col)] = col.codes + 1
+            got = col.dense = (self.generation, len(col.rows), dense)
+        return got[2]
+
     def path_facet(
         self, path: Path, mask: np.ndarray | None = None, top: int | None = None
     ) -> tuple[list[tuple[str, int]], int]:
@@ -1228,6 +1241,9 @@ class TimeOrdered(_Masks):
     def mask_path(self, path: Path, matcher) -> np.ndarray:
         store = self.store
         col = store.path_column(path)
+        dense = store.path_dense(col)
+        if dense is not None:
+            return col.mask_dense(dense, matcher)
         return col.mask(len(store), matcher, store.path_positions(col))
 
     def text_backlog(self, phrase: str) -> int:

@@ -100,8 +100,15 @@ class View:
         got = self.path_bins.get(name)
         if got is None:
             col = store.path_column(parse_path(name))
-            every = len(self.rows) == self.size == len(store)
-            got = self.path_bins[name] = col.counts(None if every else self.mask)
+            current = self.generation == store.generation
+            dense = store.path_dense(col) if current and self.sel is not None else None
+            if len(self.rows) == self.size == len(store):
+                got = col.counts(None)  # every event: kept per column
+            elif dense is not None:
+                got = col.counts_dense(dense, self.sel)  # type: ignore[arg-type]
+            else:
+                got = col.counts(self.mask)
+            self.path_bins[name] = got
         return got
 
 
