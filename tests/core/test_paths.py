@@ -321,6 +321,15 @@ def test_facets_over_a_path_show_values_as_spelt(store: Store) -> None:
             slow.sel = None  # as if the store had moved on: counted by row
             assert fast.facet(store, name, None) == slow.facet(store, name, None), (q, name)
     assert not store.path_column(parse_path("additionalEventData.MFAUsed")).multi
+
+
+def test_every_value_of_a_path_facet_is_capped(store: Store, monkeypatch) -> None:
+    from tui.core import pathcols
+
+    monkeypatch.setattr(pathcols, "ALL_MAX", 2)
+    top, distinct = store.path_facet(parse_path("resources.ARN"), None, None)
+    assert len(top) == 2 and distinct == 4  # three ARNs and the events without one
+    assert top[0] == ("", 5)
     assert store.path_column(parse_path("resources.ARN")).multi
 
 

@@ -51,6 +51,7 @@ __all__ = ["MAX_COLUMNS", "MEMORY_BUDGET", "PathColumn", "PathColumns"]
 MAX_COLUMNS = 8
 MEMORY_BUDGET = 512 << 20
 SPELL_MAX = 2_000  # values spelt from originals at once (see PathColumn.display)
+ALL_MAX = 20_000  # "every value" of a path facet (narrowing): the most frequent these
 TRIM_AFTER = 64  # files: a scan of more gives back the table's spare room (not a tail's)
 _PLAIN = re.compile(r"[\x20-\x7e]*")
 
@@ -395,7 +396,9 @@ class PathColumn:
         self, bins: np.ndarray, with_values: int, total: int, top: int | None, store: Store
     ) -> tuple[list[tuple[str, int]], int]:
         """The `top` (value, count) pairs, most first, each value as an event spelt it,
-        '' for the events without a value; and the number of distinct values."""
+        '' for the events without a value; and the number of distinct values. `top`
+        None stands for ALL_MAX (a path may hold a million values)."""
+        top = ALL_MAX if top is None else top
         nz = np.flatnonzero(bins)
         distinct = len(nz)
         if top is not None and len(nz) > top:
@@ -405,7 +408,7 @@ class PathColumn:
             above = nz[bins[nz] > cut]
             nz = np.concatenate([above, nz[bins[nz] == cut][: top - len(above)]])
         codes = nz.tolist()
-        shown = self.display(codes, store, spell=top is not None or len(codes) <= SPELL_MAX)
+        shown = self.display(codes, store, spell=len(codes) <= SPELL_MAX)
         merged: dict[str, list] = {}  # one row per value (a value may have two raw keys)
         for c in codes:
             v = shown[c]
@@ -419,7 +422,7 @@ class PathColumn:
             out.append(("", total - with_values))
             distinct += 1
         out.sort(key=lambda vc: (-vc[1], vc[0]))
-        return (out if top is None else out[:top]), distinct
+        return out[:top], distinct
 
     def display(self, codes: list[int], store: Store, spell: bool = True) -> dict[int, str]:
         """Each code's value as spelt in the original of one event holding it (read once
