@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import make_app, run, screen_text, settle, status_text, wait_for, wait_loaded
 from tests.trailgen import REALDATA, event, trail_path, write_records
-from tui.core.paths import format_path
+from tui.core.paths import format_path, parse_path
 from tui.core.query import parse, term_for
 from tui.core.sanitize import is_clean
 from widgets.detail import ContainerRef, DetailPane, ValueRef
@@ -308,3 +308,37 @@ def test_cli_query_takes_path_terms(tmp_path: Path) -> None:
     assert got.stdout.strip() == "1"
     got = query("requestID:x", "--format", "count")
     assert got.returncode == 2 and ".requestID:x" in got.stderr
+
+
+async def test_panels_leave_a_path_being_scanned_to_its_thread(tmp_path: Path, monkeypatch) -> None:
+    """While the view thread scans a new path facet, redrawing the panels for the view
+    before does not scan it on the UI thread (it would wait for the thread's lock)."""
+    import threading
+
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "SYNC_TEXT_FILES", 0)
+    gate = threading.Event()
+    real = tui.app.compute_view
+
+    def slow_compute_view(*a, **kw):
+        gate.wait(10)
+        return real(*a, **kw)
+
+    app = make_app([_trail(tmp_path)])
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        monkeypatch.setattr(tui.app, "compute_view", slow_compute_view)
+        pane = await to_event(pilot, "login-0001")
+        await cursor_to(pilot, pane, json_leaf(pane, "additionalEventData.MFAUsed"))
+        await pilot.press("o")
+        await pilot.pause(0.1)
+        assert app._view_running
+        path = parse_path("additionalEventData.MFAUsed")
+        app._panels_pending = app.view
+        app._apply_panels()  # the previous view's panels, as after a redraw
+        assert app.store.path_backlog(path) > 0  # not scanned here
+        gate.set()
+        fl = app.query_one(FacetPanel).lists[0]
+        await wait_for(pilot, lambda: fl.rows != [], what="the path facet's counts")
+        assert fl.rows == [("", 3), ("No", 3), ("Yes", 2)]

@@ -645,6 +645,8 @@ class TrailscopeApp(App[int]):
         if v is None or v is not self.view or not self.is_running:
             return
         for fl in self.query_one(FacetPanel).lists:
+            if self._path_pending(fl.field):
+                continue  # a path being scanned in the view thread: its view sets these
             counts, distinct = v.facet(self.store, fl.field, FACET_TOP)
             fl.set_counts(counts, len(v.rows), distinct)
         sel = self.events_list.cursor_row
