@@ -18,7 +18,7 @@ from tui.core.paths import format_path, parse_path
 from tui.core.query import parse, term_for
 from tui.core.sanitize import is_clean
 from widgets.detail import ContainerRef, DetailPane, ValueRef
-from widgets.facets import FacetList, FacetOptions, FacetPanel
+from widgets.facets import FacetOptions, FacetPanel
 
 MINTED = "ASIAMINTEDKEY00001"
 ODD_KEY = "x[@click=app.quit]\x1b[2J\u202e"

@@ -53,7 +53,6 @@ MEMORY_BUDGET = 512 << 20
 SPELL_MAX = 2_000  # values spelt from originals at once (see PathColumn.display)
 ALL_MAX = 20_000  # "every value" of a path facet (narrowing): the most frequent these
 TRIM_AFTER = 64  # files: a scan of more gives back the table's spare room (not a tail's)
-_PLAIN = re.compile(r"[\x20-\x7e]*")
 
 
 class PyTable:
@@ -187,12 +186,14 @@ class PathColumn:
                 if files[fid].line_rows is not None and files[fid].text_low
             ]
             jobs = [
-                (self.table, files[f].text_low, files[f].lstarts, files[f].lends, self._segs, self._finds)
+                (self.table, files[f].text_low, files[f].lstarts, files[f].lends, self._segs,
+                 self._finds)
                 for f in todo
             ]
             parts_r: list[np.ndarray] = []
             parts_c: list[np.ndarray] = []
-            for fid, (ev, codes, fallback, text) in zip(todo, pipelined(_scan_file, jobs), strict=True):
+            scans = pipelined(_scan_file, jobs)
+            for fid, (ev, codes, fallback, text) in zip(todo, scans, strict=True):
                 fi = files[fid]
                 line_rows: np.ndarray = fi.line_rows  # type: ignore[assignment]
                 ev_a = np.frombuffer(ev, np.int32)
@@ -217,7 +218,9 @@ class PathColumn:
                 self.table.trim()  # a first use: up to half its room is spare
             self._note_kinds()
 
-    def _walk_fallback(self, store: Store, fi, text: bytes, events: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def _walk_fallback(
+        self, store: Store, fi, text: bytes, events: list[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The Python walk over the originals of events the C scan handed back (every
         candidate without the C scan); over the lower-cased text when the original
         is gone."""
@@ -234,7 +237,8 @@ class PathColumn:
                     event = decode_event(text[fi.lstarts[k] : fi.lends[k]])
                 except ValueError:
                     continue
-            for code in sorted({self.table.insert(raw_key(v)) for v in values(event, self.path.key)}):
+            found = {self.table.insert(raw_key(v)) for v in values(event, self.path.key)}
+            for code in sorted(found):
                 rows.append(row)
                 codes.append(code)
         return np.array(rows, np.int64), np.array(codes, np.int32)
@@ -242,7 +246,9 @@ class PathColumn:
     def _append(self, rows: np.ndarray, codes: np.ndarray) -> None:
         k, n = len(rows), self._n
         if not self.multi and k:
-            self.multi = bool((rows[1:] == rows[:-1]).any()) or (n > 0 and self._rows[n - 1] == rows[0])
+            self.multi = bool((rows[1:] == rows[:-1]).any()) or (
+                n > 0 and self._rows[n - 1] == rows[0]
+            )
         if n + k > len(self._rows):
             cap = max(n + k, len(self._rows) * 3 // 2)
             for name in ("_rows", "_codes"):
@@ -270,8 +276,8 @@ class PathColumn:
         keys, offs = self.table.blob(self._kinds_done)
         starts = np.frombuffer(offs, np.int64)[:-1]
         kinds = np.frombuffer(keys, np.uint8)[starts]
-        for i in np.flatnonzero((kinds == ord("j")) | (kinds == ord("n")) | (kinds == ord("v"))).tolist():
-            self._specials.append(self._kinds_done + i)
+        special = (kinds == ord("j")) | (kinds == ord("n")) | (kinds == ord("v"))
+        self._specials += (self._kinds_done + np.flatnonzero(special)).tolist()
         found = np.flatnonzero(kinds == ord("o"))
         if len(found):
             self._container = self._kinds_done + int(found[0])
@@ -290,7 +296,7 @@ class PathColumn:
         if matcher.parts is None:
             folded = matcher.folded
             found = []
-            if folded.isascii() and _PLAIN.fullmatch(folded) and '"' not in folded and "\\" not in folded:
+            if raw_key(folded)[:1] == b"s":  # a plain value: one raw key spells it
                 c = self.table.lookup(b"s" + folded.encode())
                 if c >= 0:
                     found.append(c)

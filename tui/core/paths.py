@@ -104,7 +104,10 @@ def _quote_key(key: str) -> str:
             out.append(ch)
         else:
             cp = ord(ch)
-            out.append(f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}" if cp < 0x10000 else f"\\U{cp:08x}")
+            if cp < 0x100:
+                out.append(f"\\x{cp:02x}")
+            else:
+                out.append(f"\\u{cp:04x}" if cp < 0x10000 else f"\\U{cp:08x}")
     out.append('"]')
     return "".join(out)
 
@@ -161,7 +164,9 @@ def parse_path(src: str) -> Path:
             m = _BARE_CHARS.match(src, i)
             if m is None:
                 what = "the end" if i >= n else repr(src[i])
-                raise PathError(f"expected a key after '.', found {what} (quote odd keys: [\"...\"])", i)
+                raise PathError(
+                    f"expected a key after '.', found {what} (quote odd keys: [\"...\"])", i
+                )
             segs.append(m.group())
             i = m.end()
         first = False
