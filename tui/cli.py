@@ -24,7 +24,7 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query")
+COMMANDS = ("explore", "stats", "query", "verify")
 
 
 def _size(text: str) -> int:
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query}")
+    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,verify}")
     ex = sub.add_parser("explore", help="open the explorer (the default command)")
     ex.add_argument("paths", nargs="+", metavar="PATH")
     ex.add_argument("--filter", "-f", default="", help="initial filter")
@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _follow_opts(q)
     _common(q)
+
+    from . import verify_cmd
+
+    verify_cmd.add_parser(sub, _common)
     return ap
 
 
@@ -125,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_stats(args)
         if args.command == "query":
             return cmd_query(args)
+        if args.command == "verify":
+            from . import verify_cmd
+
+            return verify_cmd.run(args)
         return cmd_explore(args)
     except BrokenPipeError:
         # `trailscope query ... | head`: stop quietly like other Unix tools.
