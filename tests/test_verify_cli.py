@@ -46,6 +46,7 @@ def test_sample_logs_verify() -> None:
     assert not [x for x in d["findings"] if x["severity"] == "fail"]
     text = run(SAMPLE).stdout.decode()
     assert "Result: CONSISTENT" in text and "not proof that AWS wrote" in text
+    assert "Log files checked against the digests" in text
     assert "6 verified" in text
 
 
@@ -129,3 +130,15 @@ def test_json_has_the_documented_keys(chain: Chain) -> None:
                                   "expected_sha256", "sha256", "signed"}
     assert d["digests"][0]["end"] == chain.bodies[0]["digestEndTime"]
     assert d["files"][0]["expected_sha256"] == d["files"][0]["sha256"]
+
+
+@pytest.mark.realdata
+def test_the_real_samples_have_no_digests_and_nothing_breaks() -> None:
+    """The public samples hold no digest file: every log file is 'not covered', exit 1."""
+    from tests.trailgen import REALDATA
+
+    d = json.loads(run(REALDATA, "--json", rc=1).stdout)
+    assert d["verdict"] == "nothing to verify" and d["counts"]["digests"] == 0
+    assert d["counts"]["files"] > 1000
+    assert {f["state"] for f in d["files"]} == {"not covered"}
+

@@ -62,6 +62,9 @@ def add_parser(sub, common) -> None:
     v.add_argument("--require-signed", action="store_true",
                    help="exit 3 unless every digest's signature verifies")
     common(v)
+    for action in v._actions:  # the shared option means something else here
+        if "--jobs" in action.option_strings:
+            action.help = "threads hashing files (default: cores, at most 8)"
 
 
 def run(args) -> int:
@@ -217,7 +220,7 @@ def write_text(rep, key_notes, out, problems_only: bool = False,
     named = [f for f in rep.files if f.digest is not None or f.fails]
     if problems_only:
         named = [f for f in named if f.state.value != "verified"]
-    w("\nLog files the digests name\n")
+    w("\nLog files checked against the digests\n")
     if named:
         rows = [("STATE", "FILE")]
         for f in named:

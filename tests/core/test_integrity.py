@@ -155,6 +155,8 @@ def test_a_deleted_digest_inside_the_chain(chain: Chain) -> None:
         "previous missing")
     # What it listed is now unverified, not called verified.
     assert {states(rep)[p.name] for p in chain.logs[1]} == {"not covered"}
+    assert {f.reason for f in rep.files if Path(f.path) in chain.logs[1]} == {
+        "delivered in the hours of a digest missing from the copy"}
 
 
 def test_two_deleted_digests_in_a_row(chain: Chain) -> None:

@@ -61,7 +61,7 @@ from .digest_signing import (
     verify_signature,
 )
 from .discovery import discover
-from .normalize import NO_TIME, format_time
+from .normalize import NO_TIME, format_time, parse_time_ms
 from .reader import DEFAULT_MAX_BYTES
 
 # A file whose delivery time (from its name, minute precision) lies this far inside the
@@ -231,7 +231,7 @@ def verify(
     for (_, (path, entries)), got in zip(targets, hashes, strict=True):
         rep.files.append(_file_check(path, entries, got, rep))
         named.add(_key(got[0]))  # the file hashed, maybe the listed one without .gz
-    _check_unlisted(found.files, named, digests, rep)
+    _check_unlisted(found.files, named, digests, missing, rep)
     rep.digests.sort(key=_digest_order)
     rep.files.sort(key=lambda f: f.path)
     return rep
@@ -537,7 +537,8 @@ def _file_check(
 
 
 def _check_unlisted(
-    files: Sequence, named: set[str], digests: list[DigestCheck], rep: Report
+    files: Sequence, named: set[str], digests: list[DigestCheck],
+    missing: list[DigestCheck], rep: Report,
 ) -> None:
     """Log files of the copy that no digest names.
 
@@ -551,6 +552,11 @@ def _check_unlisted(
         if d.body is not None and d.root is not None and d.body.start_ms != NO_TIME:
             place = (_key(d.root), d.org, d.account, d.region)
             per_trail[place][_trail_id(d)].append([d.body.start_ms, d.body.end_ms])
+    missing_ends: dict[tuple, list[int]] = defaultdict(list)  # deleted digests' hours
+    for d in missing:
+        if d.name is not None and d.root is not None:
+            missing_ends[(_key(d.root), d.org, d.account, d.region)].append(
+                parse_time_ms(_stamp_iso(d.name.stamp)))
     outside = 0
     for tf in files:
         if _key(tf.path) in named:
@@ -558,8 +564,8 @@ def _check_unlisted(
         p = tf.path.replace(os.sep, "/") if os.sep != "/" else tf.path
         i = p.rfind("/AWSLogs/")
         root = tf.path[: i + 1] if i >= 0 else ("" if p.startswith("AWSLogs/") else None)
-        trails = per_trail.get((_key(root), tf.org, tf.account, tf.region), {}) if (
-            root is not None) else {}
+        place = (_key(root), tf.org, tf.account, tf.region) if root is not None else None
+        trails = per_trail.get(place, {}) if place is not None else {}
         t = delivery_ms(tf.path)
         fc = FileCheck(tf.path, FileState.NOT_COVERED, account=tf.account, region=tf.region,
                        delivered=None if t is None else format_time(t))
@@ -584,14 +590,16 @@ def _check_unlisted(
                 fc.reason = "delivered before the first digest of its account and region"
             elif t > union[-1][1] - UNLISTED_MARGIN_MS:
                 fc.reason = "delivered after the newest digest of its account and region"
+            elif _in_missing_hours(t, union, missing_ends.get(place, ())):
+                fc.reason = "delivered in the hours of a digest missing from the copy"
             else:
                 fc.reason = "delivered while no digest was being written"
         if not fc.fails:
             outside += 1
         rep.files.append(fc)
     if outside:
-        rep.note("not-covered", "", f"{outside:,} log file(s) no digest lists (outside the "
-                 "hours the digests cover): not verified")
+        rep.note("not-covered", "", f"{outside:,} log file(s) that no digest lists and that "
+                 "none had to list: not verified")
 
 
 def _trail_id(d: DigestCheck) -> tuple:
@@ -610,6 +618,15 @@ def _merge(intervals: list[list[int]]) -> list[list[int]]:
         else:
             out.append([lo, hi])
     return out
+
+
+def _in_missing_hours(t: int, merged: list[list[int]], missing_ends: Sequence[int]) -> bool:
+    """Whether `t` lies in a hole between covered hours that a missing digest closed."""
+    hole_lo = max((hi for _, hi in merged if hi <= t), default=None)
+    hole_hi = min((lo for lo, _ in merged if lo >= t), default=None)
+    if hole_lo is None or hole_hi is None:
+        return False
+    return any(hole_lo < end <= hole_hi + UNLISTED_MARGIN_MS for end in missing_ends)
 
 
 def _inside(t: int, merged: list[list[int]]) -> bool:
