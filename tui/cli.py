@@ -33,7 +33,7 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report")
+COMMANDS = ("explore", "stats", "query", "report", "verify")
 
 
 def _size(text: str) -> int:
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report}")
+    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
     ex = sub.add_parser("explore", help="open the explorer (the default command)")
     ex.add_argument("paths", nargs="+", metavar="PATH")
     ex.add_argument("--filter", "-f", default="", help="initial filter")
@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     _follow_opts(q)
     _common(q)
     add_report_parser(sub, _common)
+
+    from . import verify_cmd
+
+    verify_cmd.add_parser(sub, _common)
     return ap
 
 
@@ -138,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_query(args)
         if args.command == "report":
             return cmd_report(args, _load)
+        if args.command == "verify":
+            from . import verify_cmd
+
+            return verify_cmd.run(args)
         return cmd_explore(args)
     except BrokenPipeError:
         # `trailscope query ... | head`: stop quietly like other Unix tools.
