@@ -142,8 +142,22 @@ async def test_load_shows_counts_in_status(explorer) -> None:
     assert app.store.value(first, "event") in shown
 
 
-async def test_first_frame_before_loading_finishes(tmp_path: Path) -> None:
+async def test_first_frame_before_loading_finishes(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    import tui.app as app_module
+
     total = write_trail(tmp_path, files=60, per_file=150)
+    # The parser holds its first file until the first frame has been checked, so a fast
+    # machine cannot finish loading before the test looks.
+    first_frame_seen = threading.Event()
+    parse = app_module.iter_batches
+
+    def held(*args, **kw):
+        first_frame_seen.wait(10)
+        yield from parse(*args, **kw)
+
+    monkeypatch.setattr(app_module, "iter_batches", held)
     app = make_app([tmp_path])
     async with run(app, (120, 36)) as pilot:
         # run_test hands over once the screen is up: the loader is still at work.
@@ -153,6 +167,7 @@ async def test_first_frame_before_loading_finishes(tmp_path: Path) -> None:
         assert "Time (UTC)" in first
         assert "loading" in first  # "loading…" in the list and/or "loading N%" in status
         assert "loading" in status_text(app)
+        first_frame_seen.set()
         await wait_loaded(pilot)
         assert len(app.store) == total
         assert f"{total:,} / {total:,} events" in status_text(app)
