@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 import zstandard
 
-from .batch import CONFLICT, HOSTILE, LENIENT, NO_ID, FileBatch
+from .batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
 from .reader import has_big_int, inflate, read_raw
@@ -371,7 +371,9 @@ class _Masks:
             m &= t < hi_ms
         return m
 
-    _HAS_FLAGS = {"controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT}
+    _HAS_FLAGS = {
+        "controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT, "malformed": MALFORMED,
+    }
 
     def has_names(self) -> Sequence[str]:
         return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS, "mark", "note"]
