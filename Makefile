@@ -12,12 +12,16 @@ $(STAMP): pyproject.toml constraints.txt tui/core/_scan.c
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: demo test bench
+.PHONY: demo test test-timing bench
 demo: $(STAMP)
 	$(BIN)/trailscope sample_logs
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Tests that assert wall-clock speed: meaningful only on an idle machine, so not in CI.
+test-timing: $(STAMP)
+	$(BIN)/python -m pytest -q -m timing
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

@@ -37,7 +37,7 @@ from tui.core.fields import FIELD_NAMES
 from tui.core.query import add_term, parse, quote_value, time_range_term
 from tui.screens import HelpScreen, JumpScreen, SkippedScreen
 from tui.timeparse import parse_jump_time
-from widgets.detail import DetailPane, InfoRef, ValueRef
+from widgets.detail import DetailPane, InfoRef, PairRef, ValueRef
 from widgets.event_list import EventList
 from widgets.facets import FacetOptions, FacetPanel
 from widgets.key_hints import KeyHints
@@ -142,8 +142,22 @@ async def test_load_shows_counts_in_status(explorer) -> None:
     assert app.store.value(first, "event") in shown
 
 
-async def test_first_frame_before_loading_finishes(tmp_path: Path) -> None:
+async def test_first_frame_before_loading_finishes(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    import tui.app as app_module
+
     total = write_trail(tmp_path, files=60, per_file=150)
+    # The parser holds its first file until the first frame has been checked, so a fast
+    # machine cannot finish loading before the test looks.
+    first_frame_seen = threading.Event()
+    parse = app_module.iter_batches
+
+    def held(*args, **kw):
+        first_frame_seen.wait(10)
+        yield from parse(*args, **kw)
+
+    monkeypatch.setattr(app_module, "iter_batches", held)
     app = make_app([tmp_path])
     async with run(app, (120, 36)) as pilot:
         # run_test hands over once the screen is up: the loader is still at work.
@@ -153,6 +167,7 @@ async def test_first_frame_before_loading_finishes(tmp_path: Path) -> None:
         assert "Time (UTC)" in first
         assert "loading" in first  # "loading…" in the list and/or "loading N%" in status
         assert "loading" in status_text(app)
+        first_frame_seen.set()
         await wait_loaded(pilot)
         assert len(app.store) == total
         assert f"{total:,} / {total:,} events" in status_text(app)
@@ -354,21 +369,24 @@ async def test_facet_switch_field_and_narrow(explorer) -> None:
     assert fl.field == FIELD_NAMES[FIELD_NAMES.index("service") + 1] == "event"
     all_events = app.store.counts("event", None)
     assert [v for v, _ in fl.rows[:10]] == [v for v, _ in all_events[:10]]
-    assert " Event  (61)" in screen_text(app)
+    # 60 APIs; the two Insights events count under the API they are about.
+    assert " Event  (60)" in screen_text(app)
     await pilot.press("left_square_bracket")
     await settle(pilot)
     assert fl.field == "service"
-    await pilot.press("right_square_bracket")
+    await pilot.press(*["right_square_bracket"] * 3)
     await settle(pilot)
+    assert fl.field == "ip"
 
     # A value the facet does not list (it shows the top values only).
+    all_ips = app.store.counts("ip", None)
     shown = {v for v, _ in fl.rows}
-    hidden = [(v, c) for v, c in all_events if v not in shown]
-    assert hidden, "the sample has more event names than a facet lists"
+    hidden = [(v, c) for v, c in all_ips if v not in shown]
+    assert hidden, "the sample has more source IPs than a facet lists"
     value, count = hidden[-1]
     # Type a short tail of it, as a user would (narrowing ignores case).
     part = next(value[-k:].lower() for k in range(3, len(value) + 1)
-                if sum(value[-k:].lower() in v.lower() for v, _ in all_events) <= 3)
+                if sum(value[-k:].lower() in v.lower() for v, _ in all_ips) <= 3)
     await pilot.press("n")
     assert fl.narrowing
     assert isinstance(app.focused, Input)
@@ -376,7 +394,7 @@ async def test_facet_switch_field_and_narrow(explorer) -> None:
     await pilot.pause()
     assert value in [v for v, _ in fl.rows]
     assert all(part in v.lower() for v, _ in fl.rows)
-    assert sorted(fl.rows) == sorted((v, c) for v, c in all_events if part in v.lower())
+    assert sorted(fl.rows) == sorted((v, c) for v, c in all_ips if part in v.lower())
     assert "match" in screen_text(app)  # the title counts the matches
     await pilot.press("enter")  # done typing: back to the rows
     assert isinstance(app.focused, FacetOptions)
@@ -387,7 +405,7 @@ async def test_facet_switch_field_and_narrow(explorer) -> None:
     assert fl.highlighted_value == value
     await pilot.press("enter")
     await settle(pilot)
-    assert app.query_obj.text == f"event:{quote_value(value)}"
+    assert app.query_obj.text == f"ip:{quote_value(value)}"
     assert len(app.view.rows) == count == expected_rows(app, app.query_obj.text)
     await pilot.press("escape")  # stop narrowing
     assert not fl.narrowing
@@ -429,6 +447,43 @@ async def test_detail_pivot_filter_and_exclude(explorer) -> None:
     assert app.query_obj.text == f"-ip:{quote_value(ip)}"
     assert len(app.view.rows) == 394 - want
     assert all(app.store.value(int(r), "ip") != ip for r in app.view.rows)
+
+
+async def test_insight_row_and_its_pair(explorer) -> None:
+    # The sample's Insights pair lists as the API it is about, and enter on the
+    # detail's "Paired End" line moves the list to the End event.
+    pilot, app = explorer, explorer.app
+    store = app.store
+    await apply_filter(pilot, "is:insight")
+    rows = [int(r) for r in app.view.rows]
+    assert len(rows) == 2
+    for r in rows:
+        assert (store.value(r, "service"), store.value(r, "event"), store.value(r, "principal")) \
+            == ("ec2.amazonaws.com", "DescribeInstances", "CloudTrail Insights")
+    assert "CloudTrail Insights" in screen_text(app)
+    start, end = sorted(rows, key=store.time_ms)
+    await apply_filter(pilot, "")
+    lst = app.events_list
+    assert lst.move_to_row(start)
+    await settle(pilot)
+    detail = app.query_one(DetailPane)
+    assert detail.row == start
+    await pilot.press("tab", "tab")
+    assert app.focused is detail
+    node = find_node(detail, lambda d: isinstance(d, PairRef))
+    await tree_cursor_to(pilot, detail, node)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert lst.cursor_row == end and detail.row == end
+    # hidden by the filter: the list stays, the user is told why
+    await apply_filter(pilot, "is:insight until:2026-11-19T14:25")
+    assert [int(r) for r in app.view.rows] == [start] and detail.row == start
+    await pilot.press("tab", "tab")
+    await tree_cursor_to(pilot, detail, find_node(detail, lambda d: isinstance(d, PairRef)))
+    await pilot.press("enter")
+    await settle(pilot)
+    assert lst.cursor_row == start
+    assert any("filter hides it" in n.message for n in app._notifications)
 
 
 async def test_detail_copy_value_and_event(explorer) -> None:

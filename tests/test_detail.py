@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widgets.tree import TreeNode
 
 from tests.trailgen import SEEDS as _SEEDS
-from tui.core.batch import CONFLICT, HOSTILE
+from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
 from tui.core.loader import load
 from tui.core.paths import format_path
 from tui.core.sanitize import is_clean
@@ -27,10 +27,11 @@ from widgets.detail import (
     InfoRef,
     MoreRef,
     NullRef,
+    PairRef,
     SectionRef,
     ValueRef,
 )
-from widgets.messages import CopyRequest, FilterRequest
+from widgets.messages import CopyRequest, EventRequest, FilterRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
@@ -110,6 +111,7 @@ class DetailApp(App[None]):
         self.store = store
         self.filters: list[FilterRequest] = []
         self.copies: list[CopyRequest] = []
+        self.requests: list[EventRequest] = []
 
     def compose(self) -> ComposeResult:
         yield DetailPane(self.store, id="detail")
@@ -122,6 +124,9 @@ class DetailApp(App[None]):
 
     def on_copy_request(self, message: CopyRequest) -> None:
         self.copies.append(message)
+
+    def on_event_request(self, message: EventRequest) -> None:
+        self.requests.append(message)
 
 
 def walk(node: TreeNode) -> Iterator[TreeNode]:
@@ -580,6 +585,121 @@ async def test_hostile_event_renders_literally(tmp_path: Path) -> None:
         assert app.is_running
 
 
+# ------------------------------------------------------------------ malformed / anonymous
+async def test_malformed_event_says_what(tmp_path: Path) -> None:
+    bad = _seed("access-analyzer-CreateAnalyzer.json")
+    bad["eventID"] = "malformed-0000-0000-0000-000000000001"
+    bad["userIdentity"] = ["not", "an object"]
+    bad["readOnly"] = "maybe\x1b[2J"
+    bad["eventVersion"] = "2.0"
+    good = _seed("access-analyzer-CreateAnalyzer.json")
+    store = load([str(write_trail(tmp_path, [bad, good]))], jobs=1)
+    row = row_of(store, bad["eventID"])
+    assert store.flags[row] & MALFORMED and not store.flags[1 - row] & MALFORMED
+    app = DetailApp(store)
+    async with app.run_test(size=(120, 50)) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(row)
+        await pilot.pause()
+        notes = [str(n.label) for n in section(pane, "flags").children]
+        assert notes[0] == "values contain control characters, shown as escapes"
+        assert notes[1] == "malformed: not the CloudTrail record format"
+        assert notes[2:] == [  # each problem, its value escaped
+            '  · eventVersion "2.0" has an unknown major version (known: 1.x)',
+            "  · userIdentity is an array, not an object",
+            '  · readOnly is the string "maybe\\u001b[2J", not true or false',
+        ]
+        assert no_controls("\n".join(visible_lines(pane)))
+        pane.show(1 - row)
+        await pilot.pause()
+        assert "Flags" not in [str(n.label) for n in pane.root.children]
+
+
+async def test_anonymous_caller_credential(tmp_path: Path) -> None:
+    ev = _seed("access-analyzer-CreateAnalyzer.json")
+    ev["userIdentity"] = {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
+    store = load([str(write_trail(tmp_path, [ev]))], jobs=1)
+    app = DetailApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(0)
+        await pilot.pause()
+        assert fact(pane, "who", "Principal").data[:2] == ("principal", "anonymous")
+        assert fact(pane, "who", "Credential").data == ("cred", "anonymous", "")
+        assert fact_text(pane, "who", "Credential").startswith("anonymous  (unsigned request")
+
+
+# ------------------------------------------------------------------ Insights
+def _insight_rows(store: Store) -> dict[str, int]:
+    rows = {}
+    for r in range(len(store)):
+        d = store.event(r).get("insightDetails")
+        if isinstance(d, dict):
+            rows[d["state"]] = r
+    return rows
+
+
+async def test_insight_section_and_pair(real_store: Store) -> None:
+    store = real_store  # sample_logs: a Start/End pair about ec2 DescribeInstances
+    rows = _insight_rows(store)
+    assert set(rows) == {"Start", "End"}
+    app = DetailApp(store)
+    async with app.run_test(size=(140, 50)) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(rows["End"])
+        await pilot.pause()
+        titles = [str(n.label) for n in pane.root.children]
+        assert titles[:4] == ["Insight", "What", "Where", "When"]
+        assert "Who" not in titles and "Outcome" not in titles  # no caller, no outcome
+        assert fact_text(pane, "insight", "Insight") == "ApiCallRateInsight  (API call rate)"
+        assert fact_text(pane, "insight", "State").startswith("End")
+        assert fact(pane, "insight", "Service").data[:2] == ("service", "ec2.amazonaws.com")
+        assert fact(pane, "insight", "API").data[:2] == ("event", "DescribeInstances")
+        assert fact_text(pane, "insight", "Rate").startswith(
+            "2.25 calls/min, 840× the baseline of 0.00268")
+        assert fact_text(pane, "insight", "Duration") == "8 min"
+        assert fact_text(pane, "insight", "Baseline").startswith("10,079 min (7.0 days)")
+        caller = fact(pane, "insight", "By caller")
+        assert caller.data[:2] == ("principal", "arn:aws:iam::111122223333:user/ci-deploy")
+        assert "not in the baseline" in str(caller.label)
+        assert fact(pane, "insight", "By error code").data[:2] == ("error", "")  # "null"
+        shared = fact(pane, "insight", "Shared ID")
+        assert shared.data == (None, "833d271d-702a-4337-bf45-f232fc213fdb", ".sharedEventID")
+
+        pair = fact(pane, "insight", "Paired Start")
+        assert isinstance(pair.data, PairRef) and pair.data.row == rows["Start"]
+        assert "2026-11-19T14:23:00Z" in str(pair.label)
+        await cursor_to(pilot, pane, pair)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [m.row for m in app.requests] == [rows["Start"]]
+
+        await cursor_to(pilot, pane, caller)  # f: the calls that made the spike
+        await pilot.press("f")
+        await pilot.pause()
+        assert (app.filters[-1].field, app.filters[-1].value) == (
+            "principal", "arn:aws:iam::111122223333:user/ci-deploy")
+
+        pane.show(rows["Start"])
+        await pilot.pause()
+        assert fact_text(pane, "insight", "State").startswith("Start")
+        assert fact(pane, "insight", "Paired End").data.row == rows["End"]
+
+
+async def test_insight_without_its_pair(tmp_path: Path) -> None:
+    src = next(SAMPLE.rglob("*CloudTrail-Insight*.json.gz"))
+    recs = [r for r in json.loads(gzip.decompress(src.read_bytes()))["Records"]
+            if r["insightDetails"]["state"] == "Start"]
+    store = load([str(write_trail(tmp_path, recs))], jobs=1)
+    app = DetailApp(store)
+    async with app.run_test(size=(140, 50)) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(0)
+        await pilot.pause()
+        assert fact_text(pane, "insight", "Paired End") == "not loaded"
+        assert isinstance(fact(pane, "insight", "Paired End").data, InfoRef)
+
+
 # ------------------------------------------------------------------ huge
 async def test_huge_event_is_capped(tmp_path: Path) -> None:
     ev = _seed("guardduty-CreateThreatIntelSet.json")
@@ -697,12 +817,15 @@ async def test_every_real_event_renders(real_store: Store, width: int) -> None:
             pane.show(row)
             lines = visible_lines(pane)
             slowest = max(slowest, time.perf_counter() - t0)
-            assert any("Who" in line for line in lines)
+            insight = store.value(row, "eventtype") == "AwsCloudTrailInsight"
+            # An Insights event has no caller: its own section comes first instead.
+            assert any(("Insight" if insight else "Who") in line for line in lines)
             assert no_controls("\n".join(lines))
             ev = store.event(row)
             assert str(json_root(pane).label) == f"Event JSON {{{len(ev)}}}"
-            principal = store.value(row, "principal")
-            assert fact(pane, "who", "Principal").data[:2] == ("principal", principal)
+            if not insight:
+                principal = store.value(row, "principal")
+                assert fact(pane, "who", "Principal").data[:2] == ("principal", principal)
         assert slowest < 0.5
         await pilot.pause()
 
@@ -715,15 +838,16 @@ async def test_real_identity_kinds(real_store: Store) -> None:
         seen: set[str] = set()
         for row in range(len(store)):
             kind = store.value(row, "cred")
-            if kind in seen:
-                continue
+            if kind in seen or store.value(row, "eventtype") == "AwsCloudTrailInsight":
+                continue  # (an Insights event has no caller: no Who section)
             seen.add(kind)
             pane.show(row)
             await pilot.pause()
             assert fact(pane, "who", "Credential").data == ("cred", kind, "")
             flags = int(store.flags[row])
             titles = [str(n.label) for n in pane.root.children]
-            assert ("Flags" in titles) == bool(flags & 15)
+            shown = HOSTILE | LENIENT | CONFLICT | NO_ID | MALFORMED
+            assert ("Flags" in titles) == bool(flags & shown)
         assert {"root", "iam-user", "role-session"} <= seen
 
 
@@ -799,3 +923,45 @@ async def test_no_color_keeps_distinctions(
         app.theme = "textual-light"
         await pilot.pause()
         assert "Who" in "\n".join(visible_lines(pane))
+
+
+async def test_odd_insight_renders_safely(tmp_path: Path) -> None:
+    # Mistyped parts, hostile strings and non-finite numbers (the lenient decoder
+    # reads NaN and 1e999) show as they are, never crash, never reach the terminal raw.
+    details = {
+        "state": "Start\x1b[2J", "eventSource": "ec2.amazonaws.com", "eventName": ["x"],
+        "insightType": "[@click=app.quit]x[/]",
+        "insightContext": {
+            "statistics": {"baseline": {"average": "NAN_HERE"}, "insight": {"average": "1"},
+                           "insightDuration": "INF_HERE"},
+            "attributions": [{"attribute": "\u202e\x1b]0;t\x07", "insight": [
+                {"value": "\x9bvalue", "average": "NAN_HERE"}]}, "bad", {"insight": "no"},
+                {"attribute": "userAgent", "insight": 5, "baseline": {"a": 1}}],
+        },
+    }
+    rec = {"eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z", "eventID": "odd-ins",
+           "eventType": "AwsCloudTrailInsight", "insightDetails": details,
+           "sharedEventID": 7}
+    raw = orjson.dumps({"Records": [rec]}).replace(b'"NAN_HERE"', b"NaN").replace(
+        b'"INF_HERE"', b"1e999")
+    d = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail-Insight" / "us-east-1" / "2026" / "11" / "20"
+    d.mkdir(parents=True)
+    (d / f"{ACCOUNT}_CloudTrail-Insight_us-east-1_20261120T1005Z_abcdefghijklmnop.json.gz"
+     ).write_bytes(gzip.compress(raw))
+    store = load([str(tmp_path)], jobs=1)
+    assert len(store) == 1 and store.flags[0] & LENIENT
+    app = DetailApp(store)
+    async with app.run_test(size=(140, 50)) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(0)
+        await pilot.pause()
+        await open_everything(pilot, pane)
+        assert no_controls("\n".join(str(n.label) for n in walk(pane.root)))
+        assert no_controls("\n".join(visible_lines(pane)))
+        assert fact_text(pane, "insight", "State") == "Start\\x1b[2J"
+        assert fact_text(pane, "insight", "Insight") == "[@click=app.quit]x[/]"
+        labels = [str(n.label).split("  ")[0] for n in section(pane, "insight").children]
+        assert "Rate" not in labels and "Duration" not in labels  # no usable numbers
+        other = fact(pane, "insight", "By other")
+        assert "\\u202e\\x1b]0;t\\x07" in str(other.label)
+        assert app.is_running

@@ -33,7 +33,14 @@ from widgets.event_list import EventList
 from widgets.facets import FacetList, FacetPanel
 from widgets.filter_bar import FilterBar, FilterInput
 from widgets.key_hints import KeyHints
-from widgets.messages import CopyRequest, EventHighlighted, FacetRequest, FilterRequest, TimeRangeRequest
+from widgets.messages import (
+    CopyRequest,
+    EventHighlighted,
+    EventRequest,
+    FacetRequest,
+    FilterRequest,
+    TimeRangeRequest,
+)
 from widgets.status import StatusInfo, StatusLine
 from widgets.timeline import Timeline
 
@@ -740,6 +747,11 @@ class TrailscopeApp(App[int]):
         self.copy_to_clipboard(text)
         n = len(msg.text)
         self.notify(f"copied {clean(msg.what)} ({n:,} characters)", markup=False, timeout=3)
+
+    @on(EventRequest)
+    def _on_event_request(self, msg: EventRequest) -> None:
+        if not self.events_list.move_to_row(msg.row):
+            self.notify("that event is not in the list: the filter hides it", timeout=4)
 
     @on(EventHighlighted)
     def _on_highlighted(self, msg: EventHighlighted) -> None:

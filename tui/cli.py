@@ -1,4 +1,5 @@
-"""Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`.
+"""Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
+`trailscope report` (the case commands live in case_cmd.py).
 
 Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage or query error.
 """
@@ -15,6 +16,14 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 
+from .case_cmd import (
+    QueryCase,
+    add_query_case_options,
+    add_report_parser,
+    case_exit_code,
+    cmd_report,
+)
+from .core.case import CaseError
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
@@ -24,7 +33,7 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query")
+COMMANDS = ("explore", "stats", "query", "report", "verify")
 
 
 def _size(text: str) -> int:
@@ -64,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query}")
+    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
     ex = sub.add_parser("explore", help="open the explorer (the default command)")
     ex.add_argument("paths", nargs="+", metavar="PATH")
     ex.add_argument("--filter", "-f", default="", help="initial filter")
@@ -96,8 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--new-only", action="store_true", help="with --follow: skip events already present"
     )
+    add_query_case_options(q)
     _follow_opts(q)
     _common(q)
+    add_report_parser(sub, _common)
+
+    from . import verify_cmd
+
+    verify_cmd.add_parser(sub, _common)
     return ap
 
 
@@ -125,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_stats(args)
         if args.command == "query":
             return cmd_query(args)
+        if args.command == "report":
+            return cmd_report(args, _load)
+        if args.command == "verify":
+            from . import verify_cmd
+
+            return verify_cmd.run(args)
         return cmd_explore(args)
     except BrokenPipeError:
         # `trailscope query ... | head`: stop quietly like other Unix tools.
@@ -227,6 +248,12 @@ def cmd_query(args) -> int:
         text = positional.pop()
     text = text or ""
     try:
+        qcase = QueryCase.from_args(args, positional)
+        text = qcase.filter_text(args.saved, text)
+    except CaseError as e:
+        sys.stderr.write(f"trailscope: {clean(str(e))}\n")
+        return case_exit_code(e)
+    try:
         q = parse(text)
     except QueryError as e:
         sys.stderr.write(f"trailscope: bad filter: {e}\n  {text}\n  {' ' * e.position}^\n")
@@ -237,6 +264,7 @@ def cmd_query(args) -> int:
         for p, r in store.skipped()[:20]:
             sys.stderr.write(f"  {clean(p)}: {clean(r)}\n")
         return EXIT_NOTHING
+    qcase.attach(store, q)
     try:
         mask = q.evaluate(store)
     except QueryError as e:

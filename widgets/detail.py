@@ -25,13 +25,14 @@ from rich.text import Span, Text
 from textual.binding import BindingType
 
 from tui.actions import bindings
-from tui.core.batch import CONFLICT, HOSTILE, LENIENT, NO_ID
-from tui.core.fields import FIELDS
-from tui.core.normalize import NO_TIME, format_time, text
+from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
+from tui.core.fields import CRED_ANONYMOUS, FIELDS
+from tui.core.insight import Insight, insight_of, paired_row
+from tui.core.normalize import NO_TIME, format_time, shape_problems, text
 from tui.core.paths import child_path
 from tui.core.store import Store, ip_kind
 
-from .messages import CopyRequest, FacetRequest, FilterRequest
+from .messages import CopyRequest, EventRequest, FacetRequest, FilterRequest
 from .line_tree import LineTree
 from .line_tree import TreeItem as TreeNode
 from .safe import safe_text
@@ -42,6 +43,7 @@ __all__ = [
     "InfoRef",
     "MoreRef",
     "NullRef",
+    "PairRef",
     "SectionRef",
     "ValueRef",
 ]
@@ -112,7 +114,14 @@ class SectionRef:
     name: str
 
 
-NodeData = ValueRef | ContainerRef | MoreRef | SectionRef | None
+@dataclass(eq=False, slots=True)
+class PairRef:
+    """The line naming an Insights event's other half: enter moves the list there."""
+
+    row: int
+
+
+NodeData = ValueRef | ContainerRef | MoreRef | SectionRef | PairRef | None
 
 # JSON paths (as spelt by tui.core.paths) whose leaf is exactly an indexed field.
 PATH_FIELDS: dict[str, str] = {
@@ -141,6 +150,14 @@ _FLAG_TEXT: tuple[tuple[int, str], ...] = (
     (LENIENT, "lenient decode (the file needed a tolerant JSON decoder)"),
     (NO_ID, "no eventID (never deduplicated)"),
 )
+
+# Insights: what an attribution's attribute is, and the field its value filters on.
+_ATTRIBUTED: dict[str, tuple[str, str]] = {
+    "userIdentityArn": ("By caller", "principal"),
+    "userAgent": ("By user agent", "ua"),
+    "errorCode": ("By error code", "error"),
+}
+MAX_ATTRIBUTED = 10  # values listed per attribute (the JSON below has them all)
 
 
 def _d(v: object) -> dict:
@@ -193,6 +210,19 @@ def _auto_expand(depth: int, n: int) -> bool:
     return depth <= 0 or (depth <= 2 and n <= 25) or (depth <= 4 and n <= 3)
 
 
+def _num(x: float | None) -> str:
+    """A rate or duration as CloudTrail gives it, to 3 significant digits."""
+    return "?" if x is None else f"{x:.3g}"
+
+
+def _minutes(x: float) -> str:
+    return f"{x:,.0f}" if x == int(x) else f"{x:,.1f}"
+
+
+def _ratio(r: float) -> str:
+    return f"{r:,.0f}×" if r >= 10 else f"{r:.1f}×"
+
+
 def _key_hint(key: str) -> Text | None:
     if key.startswith("AKIA"):
         return Text("long-term (AKIA)", S_HINT)
@@ -217,7 +247,7 @@ def _ip_hint(ip: str) -> Text | None:
 @dataclass(slots=True)
 class _Fact:
     label: str  # trusted, from this module
-    ref: ValueRef
+    ref: ValueRef | PairRef
     display: Text | None = None  # shown instead of the value (e.g. "success")
     hint: Text | None = None
     style: str = S_VALUE
@@ -229,7 +259,7 @@ class _Section:
     title: str
     facts: list[_Fact] = field(default_factory=list)
     subtrees: list[tuple[str, str, object]] = field(default_factory=list)  # label, path, obj
-    notes: list[str] = field(default_factory=list)  # trusted alert lines
+    notes: list[Text] = field(default_factory=list)  # alert lines (data in them sanitised)
 
 
 class DetailPane(LineTree[NodeData]):
@@ -379,7 +409,7 @@ class DetailPane(LineTree[NodeData]):
                 leaf = node.add_leaf(label, fact.ref)
                 self._remember(leaf, (sec.name, "fact", fact.label), keyed)
             for note in sec.notes:
-                node.add_leaf(Text(note, S_ALERT))
+                node.add_leaf(note)
             for title, path, obj in sec.subtrees:
                 self._add_value(
                     node, Text(title.ljust(width), S_LABEL), path, obj, 1, keyed, head=True
@@ -520,7 +550,9 @@ class DetailPane(LineTree[NodeData]):
                 break
         fact(who, "Principal", principal, ppath, "principal", always=True, style=S_STRING)
         fact(who, "Identity type", ui.get("type"), "userIdentity.type", "type")
-        fact(who, "Credential", st.value(row, "cred"), "", "cred")
+        cred = st.value(row, "cred")
+        unsigned = Text("(unsigned request: no credentials)", S_HINT)
+        fact(who, "Credential", cred, "", "cred", hint=unsigned if cred == CRED_ANONYMOUS else None)
         key = text(ui.get("accessKeyId"))
         fact(who, "Access key", key, "userIdentity.accessKeyId", "key", hint=_key_hint(key))
         itype = text(issuer.get("type"))
@@ -565,9 +597,12 @@ class DetailPane(LineTree[NodeData]):
         fact(who, "Principal ID", ui.get("principalId"), "userIdentity.principalId")
         fact(who, "Account", ui.get("accountId"), "userIdentity.accountId", "account")
 
+        ins = insight_of(e)
         what = _Section("what", "What")
-        fact(what, "Service", e.get("eventSource"), ".eventSource", "service", always=True)
-        fact(what, "Event", e.get("eventName"), ".eventName", "event", always=True, style=S_STRING)
+        if ins is None:  # an Insights event names its API in its own section
+            fact(what, "Service", e.get("eventSource"), ".eventSource", "service", always=True)
+            fact(what, "Event", e.get("eventName"), ".eventName", "event", always=True,
+                 style=S_STRING)
         fact(what, "Event type", e.get("eventType"), ".eventType", "eventtype")
         fact(what, "Category", e.get("eventCategory"), ".eventCategory", "category")
         fact(what, "Read-only", st.value(row, "readonly"), ".readOnly", "readonly")
@@ -579,7 +614,7 @@ class DetailPane(LineTree[NodeData]):
 
         where = _Section("where", "Where")
         ip = text(e.get("sourceIPAddress"))
-        fact(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip), always=True,
+        fact(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip), always=ins is None,
              style=S_STRING)
         fact(where, "Region", e.get("awsRegion"), ".awsRegion", "region")
         fact(where, "Recipient", e.get("recipientAccountId"), ".recipientAccountId", "account")
@@ -600,7 +635,7 @@ class DetailPane(LineTree[NodeData]):
         code = text(e.get("errorCode"))
         fact(outcome, "Error", code, ".errorCode", "error", style=S_ALERT)
         fact(outcome, "Message", e.get("errorMessage"), ".errorMessage")
-        if not code and not text(e.get("errorMessage")):
+        if not code and not text(e.get("errorMessage")) and ins is None:
             # Filtering on it narrows to successful calls: error:"".
             outcome.facts.append(
                 _Fact("Result", ValueRef(self._indexed("error", ""), "", ".errorCode"),
@@ -611,8 +646,91 @@ class DetailPane(LineTree[NodeData]):
 
         flags = _Section("flags", "Flags")
         fv = int(st.flags[row])
-        flags.notes = [msg for bit, msg in _FLAG_TEXT if fv & bit]
-        return [who, what, where, when, outcome, flags]
+        # Styled as spans: LineTree draws a label without spans unstyled.
+        flags.notes = [Text.assemble((msg, S_ALERT)) for bit, msg in _FLAG_TEXT if fv & bit]
+        if fv & MALFORMED:
+            flags.notes.append(
+                Text.assemble(("malformed: not the CloudTrail record format", S_ALERT)))
+            for problem in shape_problems(e):
+                flags.notes.append(Text("  · ", S_ALERT) + safe_text(problem, S_ALERT, max_len=200))
+        if ins is None:
+            return [who, what, where, when, outcome, flags]
+        sections = [self._insight(row, e, ins, fact), what, where, when, outcome, flags]
+        if ui:  # Insights events have no caller; show one if the record has it
+            sections.insert(1, who)
+        return sections
+
+    def _insight(self, row: int, e: dict, ins: Insight, fact) -> _Section:
+        """The Insights section: what went unusual, how far, who drove it, its pair."""
+        sec = _Section("insight", "Insight")
+        base = "insightDetails"
+        stats = f"{base}.insightContext.statistics"
+        kind = {"ApiCallRateInsight": "API call rate", "ApiErrorRateInsight": "API error rate"}
+        fact(sec, "Insight", ins.kind, f"{base}.insightType", always=True, style=S_STRING,
+             hint=Text(f"({kind[ins.kind]})", S_HINT) if ins.kind in kind else None)
+        began = {"Start": "(the unusual activity began)", "End": "(the unusual activity ended)"}
+        fact(sec, "State", ins.state, f"{base}.state", always=True, style=S_STRING,
+             hint=Text(began[ins.state], S_HINT) if ins.state in began else None)
+        fact(sec, "Service", ins.source, f"{base}.eventSource", "service", always=True)
+        fact(sec, "API", ins.name, f"{base}.eventName", "event", always=True, style=S_STRING)
+        if ins.error:  # the calls that fail with it: error:<code>
+            sec.facts.append(_Fact("Error code", ValueRef("error", ins.error, f"{base}.errorCode"),
+                                   style=S_ALERT))
+        per_min = "errors/min" if ins.kind == "ApiErrorRateInsight" else "calls/min"
+        if ins.average is not None or ins.baseline is not None:
+            rate = f"{_num(ins.average)} {per_min}, "
+            if ins.average is not None and ins.baseline is not None and ins.baseline > 0:
+                rate += f"{_ratio(ins.average / ins.baseline)} "
+            rate += f"the baseline of {_num(ins.baseline)}"
+            when = {"Start": "(in its first minute)", "End": "(over the whole insight)"}
+            hint = Text(when[ins.state], S_HINT) if ins.state in when else None
+            sec.facts.append(_Fact("Rate", InfoRef(None, rate, stats), hint=hint))
+        if ins.duration is not None:
+            d = f"{_minutes(ins.duration)} min"
+            sec.facts.append(_Fact("Duration", InfoRef(None, d, f"{stats}.insightDuration")))
+        if ins.baseline_duration is not None:
+            days = ins.baseline_duration / 1440
+            b = f"{_minutes(ins.baseline_duration)} min ({days:.1f} days) before the start"
+            sec.facts.append(_Fact("Baseline", InfoRef(None, b, f"{stats}.baselineDuration")))
+        shown: dict[str, int] = {}
+        for a in ins.attributions:
+            # (an attribute CloudTrail does not document: named in the hint, escaped)
+            label, f = _ATTRIBUTED.get(a.attribute, ("By other", None))
+            shown[label] = shown.get(label, 0) + 1
+            if shown[label] > MAX_ATTRIBUTED:
+                continue
+            value = "" if (f == "error" and a.value == "null") else a.value
+            display = Text("null (no error)", S_LITERAL) if value != a.value else None
+            hint = Text("(", S_HINT)
+            if f is None:
+                hint.append_text(safe_text(a.attribute, S_HINT, max_len=40))
+                hint.append(": ", S_HINT)
+            if a.baseline is None:
+                hint.append(f"{_num(a.average)} {per_min}; not in the baseline)", S_HINT)
+            else:
+                hint.append(f"{_num(a.average)} {per_min}; baseline {_num(a.baseline)})", S_HINT)
+            # Not an indexed field: the value lies somewhere in an attribution's nested
+            # lists, under no one path, so f gives free text.
+            where = f"{base}.insightContext.attributions" if f else ""
+            sec.facts.append(_Fact(label, ValueRef(f, value, where), display=display, hint=hint))
+        for label, n in shown.items():
+            if n > MAX_ATTRIBUTED:
+                sec.notes.append(Text.assemble(
+                    (f"{label}: {n - MAX_ATTRIBUTED:,} more in the Event JSON", S_HINT)))
+        fact(sec, "Shared ID", ins.shared_id, ".sharedEventID")
+        other = ins.other_state
+        if other:
+            pair = paired_row(self.store, row, ins)
+            if pair is None:
+                sec.facts.append(_Fact(f"Paired {other}", InfoRef(None, "not loaded", ""),
+                                       style=S_EMPTY))
+            else:
+                ms = self.store.time_ms(pair)
+                at = format_time(ms) if ms != NO_TIME else "?"
+                sec.facts.append(_Fact(f"Paired {other}", PairRef(pair),
+                                       display=safe_text(at, S_STRING),
+                                       hint=Text("(enter: go to it)", S_HINT)))
+        return sec
 
     # ------------------------------------------------------------------ events
     def node_expanded(self, node: TreeNode[NodeData]) -> None:
@@ -681,6 +799,9 @@ class DetailPane(LineTree[NodeData]):
             data = node.data
             if isinstance(data, MoreRef):
                 self._more(node, data)
+                return
+            if isinstance(data, PairRef):
+                self.post_message(EventRequest(data.row))
                 return
             self._prepare(node)
         super().action_select_cursor()

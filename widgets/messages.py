@@ -48,3 +48,11 @@ class EventHighlighted(Message):
     def __init__(self, row: int | None) -> None:
         super().__init__()
         self.row = row
+
+
+class EventRequest(Message):
+    """Move the event list's cursor to store row `row` (e.g. an Insights event's pair)."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__()
+        self.row = row

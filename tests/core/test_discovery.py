@@ -289,6 +289,7 @@ def test_layout_of(path, expect):
     assert layout_of(path) == expect
 
 
+@pytest.mark.timing
 def test_many_files_walk_fast(tmp_path):
     # File creation on this disk costs ~0.4 ms each, so build the big tree in tmpfs when
     # there is one; the walk itself is a few microseconds per file.

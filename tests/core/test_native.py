@@ -303,6 +303,21 @@ IDENTITIES = {
                          "accountId": "444455556666"},
     "no-type-invokedBy": {"invokedBy": "AWS Internal"},
     "no-type-anonymous": {"accountId": "ANONYMOUS_PRINCIPAL"},
+    # cred:anonymous: AWSAccount / Unknown / no type, with an anonymous account or
+    # principal id in any ASCII case
+    "AWSAccount-anonymous-real": {"type": "AWSAccount", "principalId": "",
+                                  "accountId": "anonymous"},
+    "AWSAccount-ANONYMOUS": {"type": "AWSAccount", "principalId": "ANONYMOUS"},
+    "AWSAccount-anonymous_principal": {"type": "AWSAccount", "accountId": "anonymous_principal"},
+    "Unknown-anonymous": {"type": "Unknown", "principalId": "anonymous"},
+    "IAMUser-anonymous": {"type": "IAMUser", "accountId": "anonymous", "userName": "anonymous"},
+    "Root-anonymous": {"type": "Root", "principalId": "anonymous"},
+    "anonymous-long-s": {"type": "AWSAccount", "accountId": "anonymou\u017f"},
+    "anonymous-kelvin": {"type": "AWSAccount", "accountId": "\u212aanonymous"},
+    "anonymous-escaped": obj({"type": "AWSAccount", "accountId": b'"anonym\\u006fus"'}),
+    "anonymous-number": {"type": "AWSAccount", "accountId": 0, "principalId": "anonymous"},
+    "anonymous1": {"type": "AWSAccount", "accountId": "anonymous1"},
+    "unknown-type-other": {"type": "Unknown", "principalId": "AIDAX", "accountId": ACCT},
     "empty-type-invokedBy": {"type": "", "invokedBy": "s3.amazonaws.com"},
     "null-type-invokedBy": {"type": None, "invokedBy": "s3.amazonaws.com"},
     "false-type-invokedBy": {"type": False, "invokedBy": "s3.amazonaws.com"},
@@ -408,6 +423,75 @@ READONLY = {
 }
 for name, v in READONLY.items():
     CASES[f"readonly-{name}"] = odd(readOnly=v)
+CASES["readonly-tRuE"] = odd(readOnly="tRuE")
+CASES["readonly-maybe"] = odd(readOnly="maybe")
+CASES["readonly-true-padded"] = odd(readOnly=" true")
+CASES["readonly-all-strings"] = doc(ev(1, readOnly="true"), ev(2, readOnly="False"),
+                                    ev(3, readOnly="no"))
+
+# -- eventVersion: `1.<digits>` is well formed, anything else is malformed
+VERSIONS = {
+    "1.0": "1.0", "1.05": "1.05", "1.10": "1.10", "2.0": "2.0", "10.1": "10.1",
+    "placeholder": "...", "no-minor": "1", "dot-only": "1.", "leading-zero": "01.05",
+    "letter": "1.0a", "arabic-digit": "1.\u0661", "fullwidth-digit": "1.\uff10",
+    "space": "1.05 ", "empty": "", "null": None, "missing": DROP, "number": 1.08,
+    "true": True, "object": {"v": "1.08"}, "escaped": b'"1\\u002e05"',
+    "long": "1." + "0" * 70,
+}
+for name, v in VERSIONS.items():
+    CASES[f"version-{name}"] = odd(eventVersion=v)
+CASES["version-mixed"] = doc(ev(1, eventVersion="1.08"), ev(2, eventVersion="2.1"),
+                             ev(3, eventVersion="1.08"), ev(4, eventVersion=DROP))
+
+# -- members that must be objects (or null): a string, array, number... is malformed
+for member in ("requestParameters", "responseElements", "insightDetails"):
+    for name, v in {"string": "x", "empty-string": "", "array": [1], "empty-array": [],
+                    "number": 3, "true": True, "null": None, "empty-object": {},
+                    "missing": DROP}.items():
+        CASES[f"shape-{member}-{name}"] = odd(**{member: v})
+CASES["dup-requestParameters-string-then-object"] = odd(
+    requestParameters="s", raw=b',"requestParameters":{"a":1}')
+CASES["dup-requestParameters-object-then-string"] = odd(raw=b',"requestParameters":"s"')
+
+# -- Insights events: service/event from insightDetails, principal "CloudTrail Insights"
+INSIGHT_DETAILS = {
+    "state": "Start", "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances",
+    "insightType": "ApiCallRateInsight",
+    "insightContext": {"statistics": {"baseline": {"average": 0.0026785714},
+                                      "insight": {"average": 2.25}, "baselineDuration": 10079},
+                       "attributions": [{"attribute": "userAgent", "insight": [
+                           {"value": "aws-cli/1.33.4", "average": 2.25}], "baseline": []}]},
+}
+
+
+def insight(n: int = 0, **over) -> bytes:
+    m = {"eventVersion": "1.08", "eventTime": "2024-05-01T12:0%d:00Z" % (n % 10),
+         "awsRegion": "us-east-1", "eventID": f"{n:08x}-0000-4000-8000-insight00000",
+         "eventType": "AwsCloudTrailInsight", "recipientAccountId": ACCT,
+         "sharedEventID": "833d271d-702a-4337-bf45-f232fc213fdb",
+         "insightDetails": INSIGHT_DETAILS, "eventCategory": "Insight"}
+    m.update(over)
+    return obj(m)
+
+
+CASES["insight-pair"] = doc(insight(1),
+                           insight(2, insightDetails=INSIGHT_DETAILS | {"state": "End"}))
+CASES["insight-among-calls"] = doc(ev(1), insight(2), ev(3))
+CASES["insight-own-eventSource"] = doc(insight(1, eventSource="cloudtrail.amazonaws.com"))
+CASES["insight-own-eventName-empty"] = doc(insight(1, eventName="", eventSource=None))
+CASES["insight-details-empty"] = doc(insight(1, insightDetails={}))
+CASES["insight-details-null"] = doc(insight(1, insightDetails=None))
+CASES["insight-details-array"] = doc(insight(1, insightDetails=[INSIGHT_DETAILS]))
+for name, v in {"number": 5, "null": None, "empty": "", "array": ["ec2"]}.items():
+    details = INSIGHT_DETAILS | {"eventSource": v}
+    CASES[f"insight-source-{name}"] = doc(insight(1, insightDetails=details))
+CASES["insight-name-escaped"] = doc(
+    insight(1, insightDetails=obj(INSIGHT_DETAILS | {"eventName": rb'"Describe\u0049nstances"'})))
+CASES["insight-with-identity"] = doc(insight(1, userIdentity=IAM_USER))
+CASES["insight-with-empty-identity"] = doc(insight(1, userIdentity={}))
+CASES["insight-dup-details"] = doc(insight(1, raw=b',"insightDetails":{"eventName":"Other"}'))
+CASES["insight-key-escaped"] = doc(insight(1, insightDetails=DROP,
+                                           raw=b',"insight\\u0044etails":{"eventName":"E"}'))
 
 # -- escapes in an indexed value (eventName), in a skipped value and in keys
 ESCAPES = {
@@ -799,6 +883,9 @@ def _fuzz_bases() -> list[bytes]:
         ev(20, readOnly="TRUE", errorCode="AccessDenied", eventTime="2024-02-29T23:59:60Z"),
         ev(21, requestParameters={"a": [1, 2.5, -0, 1e10, None, True, {"b": "\u202e"}]}),
         ev(22, userAgent=ESCAPES["pair"], eventID="x" * 40, recipientAccountId=DROP),
+        ev(23, eventVersion="2.0", readOnly="maybe",
+           userIdentity=IDENTITIES["AWSAccount-anonymous-real"]),
+        insight(24),
     ]
     compact = doc(*recs)
     return [compact, pretty(compact, 1, b"\r\n")]

@@ -4,7 +4,9 @@
  * validates the JSON, finds each record's byte span, picks out the indexed fields,
  * derives principal / account / credential kind / role / user exactly as
  * fastpath.values does, parses eventTime and hashes eventID like batch.times_ms and
- * batch.id_hash, and numbers the values with a persistent per-field table.
+ * batch.id_hash, flags malformed records like fastpath.malformed (members of the
+ * wrong JSON type bail, as fastpath's types refuse them), and numbers the values with
+ * a persistent per-field table.
  *
  * Contract: for any input it either returns the same results the Python path gives,
  * or returns None ("bail") and the Python path handles the file. It bails on anything
@@ -48,15 +50,17 @@ typedef struct {
 /* The captured members of one record. */
 enum {
     R_TIME, R_SOURCE, R_NAME, R_REGION, R_IP, R_UA, R_ERROR, R_RO, R_ETYPE, R_ECAT,
-    R_ID, R_RECIPIENT,
+    R_ID, R_RECIPIENT, R_VERSION,
     U_TYPE, U_ARN, U_PRINCIPAL, U_ACCOUNT, U_KEY, U_USER, U_INVOKED,
     I_TYPE, I_ARN, I_USER, O_USERID,
+    N_SOURCE, N_NAME, /* insightDetails.eventSource / eventName */
     NV
 };
 
 typedef struct {
     int64_t start, end; /* the record's byte span in the document */
     int hostile;        /* a string in it holds a character sanitize.clean escapes */
+    int insight;        /* insightDetails is an object (an Insights event) */
     Val v[NV];
 } Rec;
 
@@ -505,29 +509,39 @@ static int scan_value(Cur *c, Val *out, int depth)
     return scan_number(c);
 }
 
-/* The member names picked out of one object level: name -> slot in Rec.v (or a nested
- * object to descend into, slot < 0). */
+/* The member names picked out of one object level: name -> slot in Rec.v, or (slot
+ * < 0) a nested object to descend into, of kind `sub`. */
+enum { OBJ_RECORD, OBJ_UI, OBJ_SC, OBJ_ISSUER, OBJ_OBO, OBJ_INSIGHT, OBJ_ANY };
+
 typedef struct {
     const char *name;
     size_t len;
     int slot;
+    int sub;
 } Member;
-#define M(s, slot) {s, sizeof(s) - 1, slot}
+#define M(s, slot) {s, sizeof(s) - 1, slot, -1}
+#define SUB(s, sub) {s, sizeof(s) - 1, -1, sub}
 
 static const Member REC_MEMBERS[] = {
     M("eventTime", R_TIME), M("eventSource", R_SOURCE), M("eventName", R_NAME),
     M("awsRegion", R_REGION), M("sourceIPAddress", R_IP), M("userAgent", R_UA),
     M("errorCode", R_ERROR), M("readOnly", R_RO), M("eventType", R_ETYPE),
     M("eventCategory", R_ECAT), M("eventID", R_ID), M("recipientAccountId", R_RECIPIENT),
-    M("userIdentity", -1), {NULL, 0, 0}};
+    M("eventVersion", R_VERSION), SUB("userIdentity", OBJ_UI),
+    SUB("insightDetails", OBJ_INSIGHT), SUB("requestParameters", OBJ_ANY),
+    SUB("responseElements", OBJ_ANY), {NULL, 0, 0, 0}};
 static const Member UI_MEMBERS[] = {
     M("type", U_TYPE), M("arn", U_ARN), M("principalId", U_PRINCIPAL),
     M("accountId", U_ACCOUNT), M("accessKeyId", U_KEY), M("userName", U_USER),
-    M("invokedBy", U_INVOKED), M("sessionContext", -1), M("onBehalfOf", -2), {NULL, 0, 0}};
-static const Member SC_MEMBERS[] = {M("sessionIssuer", -1), {NULL, 0, 0}};
+    M("invokedBy", U_INVOKED), SUB("sessionContext", OBJ_SC), SUB("onBehalfOf", OBJ_OBO),
+    {NULL, 0, 0, 0}};
+static const Member SC_MEMBERS[] = {SUB("sessionIssuer", OBJ_ISSUER), {NULL, 0, 0, 0}};
 static const Member ISSUER_MEMBERS[] = {
-    M("type", I_TYPE), M("arn", I_ARN), M("userName", I_USER), {NULL, 0, 0}};
-static const Member OBO_MEMBERS[] = {M("userId", O_USERID), {NULL, 0, 0}};
+    M("type", I_TYPE), M("arn", I_ARN), M("userName", I_USER), {NULL, 0, 0, 0}};
+static const Member OBO_MEMBERS[] = {M("userId", O_USERID), {NULL, 0, 0, 0}};
+static const Member INSIGHT_MEMBERS[] = {
+    M("eventSource", N_SOURCE), M("eventName", N_NAME), {NULL, 0, 0, 0}};
+static const Member ANY_MEMBERS[] = {{NULL, 0, 0, 0}}; /* only "an object or null" */
 
 static int match_member(const Member *m, const unsigned char *name, size_t len)
 {
@@ -537,14 +551,13 @@ static int match_member(const Member *m, const unsigned char *name, size_t len)
     return -1;
 }
 
-enum { OBJ_RECORD, OBJ_UI, OBJ_SC, OBJ_ISSUER, OBJ_OBO };
+static const Member *const MEMBERS[] = {REC_MEMBERS, UI_MEMBERS,      SC_MEMBERS, ISSUER_MEMBERS,
+                                        OBO_MEMBERS, INSIGHT_MEMBERS, ANY_MEMBERS};
 
-static const Member *const MEMBERS[] = {REC_MEMBERS, UI_MEMBERS, SC_MEMBERS, ISSUER_MEMBERS,
-                                        OBO_MEMBERS};
-
-/* An object whose members we pick out (the record or one of its userIdentity parts).
- * msgspec typed these as Structs: a non-object (other than null, handled by the caller)
- * fails its validation, so we bail too. Duplicate or escaped member names: bail. */
+/* An object whose members we pick out (the record, its userIdentity parts, its
+ * insightDetails), or only check to be an object (requestParameters...). msgspec typed
+ * these as Structs: a non-object (other than null, handled by the caller) fails its
+ * validation, so we bail too. Duplicate or escaped member names: bail. */
 static int scan_picked(Cur *c, Rec *r, int obj, int depth)
 {
     const Member *m = MEMBERS[obj];
@@ -579,10 +592,9 @@ static int scan_picked(Cur *c, Rec *r, int obj, int depth)
                 if (scan_literal(c, "null", 4) < 0)
                     return BAIL;
             } else {
-                int sub = obj == OBJ_RECORD ? OBJ_UI
-                          : obj == OBJ_UI   ? (slot == -1 ? OBJ_SC : OBJ_OBO)
-                                            : OBJ_ISSUER;
-                if (scan_picked(c, r, sub, depth + 1) < 0)
+                if (m[i].sub == OBJ_INSIGHT)
+                    r->insight = 1;
+                if (scan_picked(c, r, m[i].sub, depth + 1) < 0)
                     return BAIL;
             }
         }
@@ -673,7 +685,7 @@ static int check_record(const Rec *r)
         if (k == V_OTHER || ((k == V_TRUE || k == V_FALSE) && i != R_RO))
             return BAIL;
     }
-    const int plain[] = {U_TYPE, U_ACCOUNT, U_PRINCIPAL, I_TYPE, R_RO};
+    const int plain[] = {U_TYPE, U_ACCOUNT, U_PRINCIPAL, I_TYPE, R_RO, R_VERSION};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (r->v[plain[i]].kind == V_STR && r->v[plain[i]].esc)
             return BAIL;
@@ -698,6 +710,42 @@ static const CredKind CRED_BY_TYPE[] = {
 
 static const Val EMPTY = {(const unsigned char *)"", 0, V_STR, 0};
 
+/* ASCII-case-insensitive equality with a lower-case constant. */
+static int is_str_ci(const Val *v, const char *s)
+{
+    size_t n = strlen(s);
+    if (v->kind != V_STR || v->esc || v->len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = v->p[i];
+        if (((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch) != (unsigned char)s[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* normalize._anon_id: an accountId / principalId naming an anonymous caller. */
+static int anon_id(const Val *v)
+{
+    return is_str_ci(v, "anonymous") || is_str_ci(v, "anonymous_principal");
+}
+
+/* normalize.version_ok / readonly_ok (check_record has already bailed on escaped or
+ * non-ASCII values and on types fastpath refuses). */
+static int malformed(const Rec *r)
+{
+    const Val *v = &r->v[R_VERSION];
+    if (v->kind == V_STR) {
+        if (v->len < 3 || v->p[0] != '1' || v->p[1] != '.')
+            return 1;
+        for (uint32_t i = 2; i < v->len; i++)
+            if (v->p[i] < '0' || v->p[i] > '9')
+                return 1;
+    }
+    const Val *ro = &r->v[R_RO];
+    return ro->kind == V_STR && !is_str_ci(ro, "true") && !is_str_ci(ro, "false");
+}
+
 static Val const_val(const char *s)
 {
     Val v = {(const unsigned char *)s, (uint32_t)strlen(s), V_STR, 0};
@@ -710,10 +758,16 @@ static inline const Val *or_empty(const Val *v) { return v->kind == V_STR ? v : 
 static void derive(const Rec *r, Val *out, unsigned char *ro_buf)
 {
     const Val *v = r->v;
-    out[F_SERVICE] = *or_empty(&v[R_SOURCE]);
-    out[F_EVENT] = *or_empty(&v[R_NAME]);
+    /* An Insights event: the API it is about, when the record names none itself. */
+    const Val *src = &v[R_SOURCE], *name = &v[R_NAME];
+    if (r->insight && (src->kind == V_NONE || (src->kind == V_STR && src->len == 0)))
+        src = &v[N_SOURCE];
+    if (r->insight && (name->kind == V_NONE || (name->kind == V_STR && name->len == 0)))
+        name = &v[N_NAME];
+    out[F_SERVICE] = *or_empty(src);
+    out[F_EVENT] = *or_empty(name);
     static const int who[] = {U_ARN, U_INVOKED, O_USERID, U_USER, U_PRINCIPAL, U_ACCOUNT};
-    out[F_PRINCIPAL] = const_val("unknown");
+    out[F_PRINCIPAL] = const_val(r->insight ? "CloudTrail Insights" : "unknown");
     for (int i = 0; i < 6; i++)
         if (truthy(&v[who[i]])) {
             out[F_PRINCIPAL] = v[who[i]];
@@ -736,8 +790,8 @@ static void derive(const Rec *r, Val *out, unsigned char *ro_buf)
             }
     if (!cred) {
         cred = "other";
-        if (is_str(t, "AWSAccount") || !truthy(t)) {
-            if (is_str(&v[U_ACCOUNT], "ANONYMOUS_PRINCIPAL") || is_str(&v[U_PRINCIPAL], "Anonymous"))
+        if (is_str(t, "AWSAccount") || is_str(t, "Unknown") || !truthy(t)) {
+            if (anon_id(&v[U_ACCOUNT]) || anon_id(&v[U_PRINCIPAL]))
                 cred = "anonymous";
             else if (!truthy(t) && truthy(&v[U_INVOKED]))
                 cred = "aws-service";
@@ -989,10 +1043,11 @@ static int scan_document(Cur *c, Recs *rs)
     return 0;
 }
 
-/* scan(data) -> None | (base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile)
+/* scan(data) -> None | (base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile,
+ * malformed)
  * base: per-field table sizes before this document; fresh: per field, the values first
  * seen here (codes base[f], base[f]+1, ...); codes: NF x n int32 (field-major);
- * starts/ends/times: int64; idh: uint64 (0 = no eventID); noid/hostile: uint8. */
+ * starts/ends/times: int64; idh: uint64 (0 = no eventID); noid/hostile/malformed: uint8. */
 static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
 {
     if (hostile_n < 0) {
@@ -1008,7 +1063,8 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
     Recs rs = {NULL, 0, 0};
     unsigned char *scratch = NULL;
     PyObject *base = NULL, *fresh = NULL, *codes = NULL, *starts = NULL, *ends = NULL,
-             *times = NULL, *eid16 = NULL, *idh = NULL, *noid = NULL, *hostile = NULL;
+             *times = NULL, *eid16 = NULL, *idh = NULL, *noid = NULL, *hostile = NULL,
+             *bad = NULL;
 
     int rc = scan_document(&c, &rs);
     if (rc == NOMEM) {
@@ -1025,14 +1081,16 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
     idh = PyByteArray_FromStringAndSize(NULL, n * 8);
     noid = PyByteArray_FromStringAndSize(NULL, n);
     hostile = PyByteArray_FromStringAndSize(NULL, n);
+    bad = PyByteArray_FromStringAndSize(NULL, n);
     codes = PyByteArray_FromStringAndSize(NULL, n * NF * 4);
-    if (!starts || !ends || !times || !eid16 || !idh || !noid || !hostile || !codes)
+    if (!starts || !ends || !times || !eid16 || !idh || !noid || !hostile || !bad || !codes)
         goto done;
     int64_t *st = (int64_t *)PyByteArray_AS_STRING(starts), *en = (int64_t *)PyByteArray_AS_STRING(ends);
     int64_t *tm = (int64_t *)PyByteArray_AS_STRING(times);
     unsigned char *ei = (unsigned char *)PyByteArray_AS_STRING(eid16);
     uint64_t *ih = (uint64_t *)PyByteArray_AS_STRING(idh);
     uint8_t *no = (uint8_t *)PyByteArray_AS_STRING(noid), *su = (uint8_t *)PyByteArray_AS_STRING(hostile);
+    uint8_t *mal = (uint8_t *)PyByteArray_AS_STRING(bad);
     size_t longest = 0;
     /* Phase 1b: per-record checks, times and ids (still no table writes). */
     for (size_t i = 0; i < n; i++) {
@@ -1044,6 +1102,7 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
             hash_id(&r->v[R_ID], &ih[i], ei + 16 * i) < 0)
             goto bail;
         no[i] = ih[i] == 0;
+        mal[i] = (uint8_t)malformed(r);
         for (int k = 0; k < NV; k++)
             if (r->v[k].len > longest)
                 longest = r->v[k].len;
@@ -1082,7 +1141,8 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
             cd[(size_t)f * n + i] = code;
         }
     }
-    result = PyTuple_Pack(10, base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile);
+    result = PyTuple_Pack(11, base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile,
+                          bad);
     goto done;
 bail:
     result = Py_NewRef(Py_None);
@@ -1097,6 +1157,7 @@ done:
     Py_XDECREF(idh);
     Py_XDECREF(noid);
     Py_XDECREF(hostile);
+    Py_XDECREF(bad);
     PyMem_Free(scratch);
     PyMem_Free(rs.recs);
     PyBuffer_Release(&buf);

@@ -17,8 +17,8 @@ import orjson
 import zstandard
 
 from .fields import FIELDS
-from .normalize import event_values, parse_time_ms
-from .fastpath import decode_records, values
+from .normalize import NO_TIME, event_values, parse_time_ms, shape_problems
+from .fastpath import decode_records, malformed, values
 from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult, decode_bytes, inflate, read_raw
 from .sanitize import HOSTILE_RANGES, hostile_in_json
 
@@ -50,6 +50,7 @@ HOSTILE = 1  # some string in the event holds control/invisible characters
 LENIENT = 2  # the file needed the lenient decoder (NaN, invalid UTF-8, huge ints...)
 CONFLICT = 4  # another record shares this eventID but differs
 NO_ID = 8  # the record has no eventID (never deduplicated)
+MALFORMED = 16  # the record breaks the CloudTrail format (normalize.shape_problems)
 
 # Level 1: measured on the benchmark trail, 11% of the text at ~750 MB/s, where the
 # negative (fast) levels gave 16-17% at about the same speed here.
@@ -374,14 +375,23 @@ def _fast_batch(path, kind, raw, data, stamp, recs, starts, ends) -> FileBatch:
     b.n = len(recs)
     _encode(b, [values(r) for r in recs])
     flags = _times_and_ids(b, [r.eventTime for r in recs], [r.eventID for r in recs])
+    bad = malformed(recs)
+    if bad is not None:
+        flags[bad] |= MALFORMED
+    _flag_untimed(flags, b.times)
     _flag_hostile(flags, data, starts, ends)
     b.flags = flags
     return _with_texts(b, raw, data, starts, ends)
 
 
+def _flag_untimed(flags: np.ndarray, times: np.ndarray) -> None:
+    # No usable eventTime is malformed too (the C scan only accepts usable ones).
+    flags[times == NO_TIME] |= MALFORMED
+
+
 def _native_batch(path, kind, raw, data, stamp, got) -> FileBatch:
     """A FileBatch from the C scan's columns; the same as `_fast_batch` would give."""
-    base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile = got
+    base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile, bad = got
     b = _new_batch(path, kind, "loaded", "", fmt="records", **stamp)
     b.n = n = len(times) // 8
     if _encoder is not None:
@@ -391,8 +401,10 @@ def _native_batch(path, kind, raw, data, stamp, got) -> FileBatch:
     b.times = np.frombuffer(times, np.int64)
     b.eid16 = bytes(eid16)
     b.idh = np.frombuffer(idh, np.uint64)
-    b.flags = (np.frombuffer(noid, np.uint8) * np.uint8(NO_ID)) | (
-        np.frombuffer(hostile, np.uint8) * np.uint8(HOSTILE)
+    b.flags = (
+        (np.frombuffer(noid, np.uint8) * np.uint8(NO_ID))
+        | (np.frombuffer(hostile, np.uint8) * np.uint8(HOSTILE))
+        | (np.frombuffer(bad, np.uint8) * np.uint8(MALFORMED))
     )
     starts = np.frombuffer(starts, np.int64)
     ends = np.frombuffer(ends, np.int64)
@@ -423,6 +435,10 @@ def build_batch(path: str, kind: str, r: ReadResult) -> FileBatch:
     b.n = n
     _encode(b, [event_values(x) for x in recs])
     flags = _times_and_ids(b, [x.get("eventTime") for x in recs], [x.get("eventID") for x in recs])
+    for i, x in enumerate(recs):
+        if shape_problems(x, check_time=False):
+            flags[i] |= MALFORMED
+    _flag_untimed(flags, b.times)
     if r.lenient:
         canons = [_canonical_lenient(x) for x in recs]
         flags |= LENIENT

@@ -17,13 +17,16 @@ class Field:
 # Order matters: it is the column order of the store's code matrix and of
 # `normalize.event_values`.
 FIELDS: tuple[Field, ...] = (
-    Field("service", "Service", "eventSource", ("source", "eventsource")),
-    Field("event", "Event", "eventName", ("name", "eventname")),
+    Field("service", "Service", "eventSource (Insights events: insightDetails.eventSource)",
+          ("source", "eventsource")),
+    Field("event", "Event", "eventName (Insights events: insightDetails.eventName)",
+          ("name", "eventname")),
     Field(
         "principal",
         "Principal",
         "first non-empty of userIdentity.arn, invokedBy, onBehalfOf.userId, userName, "
-        "principalId, accountId; else 'unknown'",
+        "principalId, accountId; else 'CloudTrail Insights' for an Insights event, "
+        "'unknown' for others",
         ("who",),
     ),
     Field("ip", "Source IP", "sourceIPAddress (verbatim)", ("sourceip", "sourceipaddress")),

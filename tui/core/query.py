@@ -30,6 +30,7 @@ __all__ = [
     "And",
     "Has",
     "Is",
+    "Mark",
     "Node",
     "Not",
     "Or",
@@ -49,7 +50,9 @@ __all__ = [
 ]
 
 # Keywords that take a value like a field but are not store columns.
-KEYWORDS: tuple[str, ...] = ("has", "is", "since", "until")
+KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "since", "until")
+# `has:` names that come from the case (marks and notes), not from the events.
+ANNOTATION_HAS: tuple[str, ...] = ("mark", "note")
 
 
 class QueryError(ValueError):
@@ -78,6 +81,7 @@ class QueryTarget(Protocol):
     def has_names(self) -> Sequence[str]: ...
     def mask_is(self, name: str) -> np.ndarray: ...
     def is_names(self) -> Sequence[str]: ...
+    def mask_mark(self, matcher: ValueMatcher) -> np.ndarray: ...
     def newest_time_ms(self) -> int | None: ...
 
 
@@ -201,6 +205,14 @@ class Is:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """`mark:LABEL`: events marked with a matching label in the case."""
+
+    matcher: ValueMatcher
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Not:
     child: Node
 
@@ -215,7 +227,7 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node = Term | PathTerm | Text | Time | Has | Is | Not | And | Or
+Node = Term | PathTerm | Text | Time | Has | Is | Mark | Not | And | Or
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -592,6 +604,8 @@ class _Parser:
             return Has(value, w.pos)
         if name == "is":
             return Is(value, w.pos)
+        if name == "mark":
+            return Mark(_matcher(w, vstart), w.pos)
         return Term(name, _matcher(w, vstart), w.pos)
 
     def path(self, src: str, pos: int) -> Path:
@@ -703,7 +717,7 @@ def _cost(node: Node) -> int:
     # and free text (a scan of the raw corpus) last.
     if isinstance(node, Time):
         return 0
-    if isinstance(node, (Has, Is)):
+    if isinstance(node, (Has, Is, Mark)):
         return 1
     if isinstance(node, Term):
         return 2
@@ -762,6 +776,8 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
         return t.mask_has(_pick(node.name, t.has_names(), "has", node.pos)), False
     if isinstance(node, Is):
         return t.mask_is(_pick(node.name, t.is_names(), "is", node.pos)), False
+    if isinstance(node, Mark):
+        return t.mask_mark(node.matcher), False
     if isinstance(node, Not):
         m, _ = _eval(node.child, ctx)
         return np.logical_not(m), True
@@ -868,6 +884,17 @@ class Query:
         if self.root is None:
             return set()
         return {n.path for n in _walk(self.root) if isinstance(n, PathTerm)}
+
+    @property
+    def uses_marks(self) -> bool:
+        """True when the result depends on the case's marks or notes (`mark:`,
+        `has:mark`, `has:note`): re-evaluate after the user marks or annotates."""
+        if self.root is None:
+            return False
+        return any(
+            isinstance(n, Mark) or (isinstance(n, Has) and n.name.lower() in ANNOTATION_HAS)
+            for n in _walk(self.root)
+        )
 
     @property
     def is_relative(self) -> bool:

@@ -18,12 +18,13 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import orjson
 import zstandard
 
-from .batch import CONFLICT, HOSTILE, LENIENT, NO_ID, FileBatch
+from .batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
 from .pathcols import PathColumn, PathColumns
@@ -304,6 +305,19 @@ class CommitResult:
     new_values: dict[str, list[int]]  # field -> codes first seen in this commit
 
 
+class AnnotationSource(Protocol):
+    """Marks and notes over store rows (`annotations.Annotations` binds a case file):
+    what `mark:`, `has:mark` and `has:note` select. Rows are sorted, unique, and below
+    the store's row count at the time of the call."""
+
+    def rows_marked(self, matcher=None) -> np.ndarray: ...
+    def rows_noted(self) -> np.ndarray: ...
+    def label_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]: ...
+
+
+_NO_ROWS = np.empty(0, np.int64)
+
+
 class _Masks:
     """The query-target masks (see `query.QueryTarget`), over columns the subclass
     supplies: in store order (`Store`) or in time order (`TimeOrdered`)."""
@@ -320,6 +334,13 @@ class _Masks:
         raise NotImplementedError
 
     def _ip_kinds(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """A mask that is True at store rows `rows`."""
+        raise NotImplementedError
+
+    def _annotations(self) -> AnnotationSource | None:
         raise NotImplementedError
 
     def mask_all(self) -> np.ndarray:
@@ -352,12 +373,19 @@ class _Masks:
             m &= t < hi_ms
         return m
 
-    _HAS_FLAGS = {"controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT}
+    _HAS_FLAGS = {
+        "controls": HOSTILE, "conflict": CONFLICT, "lenient": LENIENT, "malformed": MALFORMED,
+    }
 
     def has_names(self) -> Sequence[str]:
-        return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS]
+        return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS, "mark", "note"]
 
     def mask_has(self, name: str) -> np.ndarray:
+        if name in ("mark", "note"):
+            ann = self._annotations()
+            if ann is None:
+                return self._mask_of_rows(_NO_ROWS)
+            return self._mask_of_rows(ann.rows_marked() if name == "mark" else ann.rows_noted())
         if name in self._HAS_FLAGS:
             return (self._col_flags() & self._HAS_FLAGS[name]) != 0
         if name == "eventid":
@@ -365,6 +393,15 @@ class _Masks:
         if name == "time":
             return self._col_times() != NO_TIME
         return self._col_codes(FIELD_INDEX[name]) != 0
+
+    def mask_mark(self, matcher) -> np.ndarray:
+        """`mark:LABEL` (a `query.ValueMatcher`); `mark:""` selects the unmarked events,
+        like `field:""`. Without a case nothing is marked."""
+        ann = self._annotations()
+        unmarked = matcher.parts is None and matcher.text == ""
+        rows = _NO_ROWS if ann is None else ann.rows_marked(None if unmarked else matcher)
+        m = self._mask_of_rows(rows)
+        return ~m if unmarked else m
 
     _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id")
 
@@ -428,6 +465,8 @@ class Store(_Masks):
         self._dict_sizes = [len(d.values) for d in self.dicts]
         self.path_columns = PathColumns()
         self._ranks: tuple[int, np.ndarray] | None = None  # see _row_ranks
+        # Marks and notes (a case), for mark:/has:mark/has:note; None: nothing marked.
+        self.annotations: AnnotationSource | None = None
 
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
@@ -809,6 +848,37 @@ class Store(_Masks):
     def time_ms(self, row: int) -> int:
         return int(self._times.buf[row])
 
+    # The eventID columns, for finding events again by key (annotations.py).
+    @property
+    def id_hashes(self) -> np.ndarray:
+        """Per row: the eventID hash (`batch.id_hash`), 0 for a record without one."""
+        return self._idh.view
+
+    @property
+    def id_prefixes(self) -> np.ndarray:
+        """Per row: the first 16 bytes of the eventID (S16, NUL padded)."""
+        return self._eid.view
+
+    def rows_with_id_hash(self, hv: int) -> list[int]:
+        """Committed rows whose eventID hash is `hv`, oldest first."""
+        return self._ids.rows(hv)
+
+    def positions_in_order(self, rows: np.ndarray) -> np.ndarray:
+        """Where each of `rows` stands in the time order (`order[pos] == row`), by binary
+        search on the sort keys: O(k log n) for k rows, where inverting `order` would
+        touch every row."""
+        rows = np.asarray(rows, np.int64)
+        sk = self._sorted_keys.view
+        keys = self._keys.view[rows]
+        lo = np.searchsorted(sk, keys, "left")
+        hi = np.searchsorted(sk, keys, "right")
+        pos = lo.copy()
+        order = self._order.view
+        for i in np.flatnonzero(hi - lo > 1).tolist():  # rare: equal keys (see _fix_ties)
+            run = order[lo[i] : hi[i]]
+            pos[i] = lo[i] + int(np.flatnonzero(run == rows[i])[0])
+        return pos
+
     def file_of(self, row: int) -> FileInfo:
         return self.files[int(self._file.buf[row])]
 
@@ -998,6 +1068,14 @@ class Store(_Masks):
 
     def _col_flags(self) -> np.ndarray:
         return self._flags.view
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        m = np.zeros(self._times.n, bool)
+        m[rows] = True
+        return m
+
+    def _annotations(self) -> AnnotationSource | None:
+        return self.annotations
 
     def _ip_kinds(self) -> np.ndarray:
         vals = self.dicts[FIELD_INDEX["ip"]].values
@@ -1228,6 +1306,14 @@ class TimeOrdered(_Masks):
 
     def _ip_kinds(self) -> np.ndarray:
         return self.store._ip_kinds()
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        m = np.zeros(len(self.store), bool)
+        m[self.store.positions_in_order(rows)] = True
+        return m
+
+    def _annotations(self) -> AnnotationSource | None:
+        return self.store.annotations
 
     def row_count(self) -> int:
         return len(self.store)

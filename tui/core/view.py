@@ -87,6 +87,13 @@ class View:
             self.bins[name] = got
         return got
 
+    def label_counts(self, store: Store) -> list[tuple[str, int]]:
+        """The label facet: (label, events) among the matching rows, most first (ties
+        by label); empty without a case. Computed afresh: marks change without a
+        commit."""
+        ann = store.annotations
+        return [] if ann is None else ann.label_counts(self.mask)
+
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
         """The `top` (value, count) pairs, most first, and the number of distinct values.
         `name` may be a JSON path as spelt (its column is built on first use)."""
