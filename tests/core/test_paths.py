@@ -510,6 +510,7 @@ def test_path_table_numbers_keys_like_the_python_table() -> None:
     assert c.lookup(b"sabsent") == -1
     assert c.blob(0) == py.blob(0)
     assert c.blob(4000) == py.blob(4000)
+    assert c.kinds(0) == py.kinds(0) and c.kinds(4999)[:4] == b"sojv"
 
 
 @pytest.mark.skipif(not batch.native_available(), reason="the C scan is not built")

@@ -2115,6 +2115,26 @@ static PyObject *PathTable_blob(PathTable *self, PyObject *arg)
     return Py_BuildValue("(NN)", keys, offs);
 }
 
+/* kinds(start) -> the kind byte of each code from `start` on. */
+static PyObject *PathTable_kinds(PathTable *self, PyObject *arg)
+{
+    Py_ssize_t start = PyLong_AsSsize_t(arg);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    ptable_lock(self);
+    size_t cnt = self->count;
+    if (start < 0 || (size_t)start > cnt)
+        start = (Py_ssize_t)cnt;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(cnt - start));
+    if (out) {
+        char *o = PyBytes_AS_STRING(out);
+        for (size_t c = (size_t)start; c < cnt; c++)
+            o[c - start] = (char)self->arena[self->offs[c]];
+    }
+    PyThread_release_lock(self->lock);
+    return out;
+}
+
 /* trim(): give back the arena's and offsets' spare room (after a big scan; they grow
  * by doubling). */
 static PyObject *PathTable_trim(PathTable *self, PyObject *Py_UNUSED(ignored))
@@ -2156,6 +2176,7 @@ static PyMethodDef PathTable_methods[] = {
     {"raw", (PyCFunction)PathTable_raw, METH_O, "raw(code) -> raw key"},
     {"blob", (PyCFunction)PathTable_blob, METH_O, "blob(start) -> (keys, int64 offsets)"},
     {"trim", (PyCFunction)PathTable_trim, METH_NOARGS, "give back spare room"},
+    {"kinds", (PyCFunction)PathTable_kinds, METH_O, "kinds(start) -> kind byte per code"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef PathTable_getset[] = {

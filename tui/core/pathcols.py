@@ -86,6 +86,9 @@ class PyTable:
     def raw(self, code: int) -> bytes:
         return self.keys[code]
 
+    def kinds(self, start: int) -> bytes:
+        return bytes(k[0] for k in self.keys[start:])
+
     def blob(self, start: int) -> tuple[bytes, bytes]:
         keys = self.keys[start:]
         lens = np.fromiter((len(k) + 1 for k in keys), np.int64, len(keys))
@@ -273,9 +276,7 @@ class PathColumn:
         size = len(self.table)
         if self._kinds_done >= size:
             return
-        keys, offs = self.table.blob(self._kinds_done)
-        starts = np.frombuffer(offs, np.int64)[:-1]
-        kinds = np.frombuffer(keys, np.uint8)[starts]
+        kinds = np.frombuffer(self.table.kinds(self._kinds_done), np.uint8)
         special = (kinds == ord("j")) | (kinds == ord("n")) | (kinds == ord("v"))
         self._specials += (self._kinds_done + np.flatnonzero(special)).tolist()
         found = np.flatnonzero(kinds == ord("o"))
