@@ -25,6 +25,7 @@ from rich.text import Span, Text
 from textual.binding import BindingType
 
 from tui.actions import bindings
+from tui.core import deepjson
 from tui.core.batch import CONFLICT, HOSTILE, LENIENT, NO_ID
 from tui.core.fields import FIELDS
 from tui.core.normalize import NO_TIME, format_time, text
@@ -138,7 +139,7 @@ _ASSUMED = re.compile(r"arn:[^:]*:sts::[^:]*:assumed-role/[^/]+/(.+)")
 _FLAG_TEXT: tuple[tuple[int, str], ...] = (
     (HOSTILE, "values contain control characters, shown as escapes"),
     (CONFLICT, "shares its eventID with a different record"),
-    (LENIENT, "lenient decode (the file needed a tolerant JSON decoder)"),
+    (LENIENT, "lenient decode: {lenient}"),
     (NO_ID, "no eventID (never deduplicated)"),
 )
 
@@ -159,8 +160,11 @@ def child_path(parent: str, key: str | int) -> str:
 def _compact(obj: object) -> str:
     try:
         return orjson.dumps(obj).decode()
-    except (TypeError, orjson.JSONEncodeError):  # ints beyond 64 bits, NaN from lenient decode
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, orjson.JSONEncodeError):  # ints beyond 64 bits, NaN, deep nesting
+        try:
+            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+        except RecursionError:
+            return deepjson.dumps(obj)
 
 
 def _str_text(value: str, style: str, *, quoted: bool) -> Text:
@@ -333,8 +337,17 @@ class DetailPane(LineTree[NodeData]):
                 )
                 self._add_indexed(row)
             else:
-                keyed = self._build_event(row, self._event)
-                first = keyed.get(old_key) if old_key is not None else None
+                try:
+                    keyed = self._build_event(row, self._event)
+                except RecursionError:  # a value nested too deeply to summarise
+                    self.clear()
+                    self._node_keys = {}
+                    first = self.root.add_leaf(
+                        Text("event nested too deeply to show as a tree", S_ALERT)
+                    )
+                    self._add_indexed(row)
+                    keyed = {}
+                first = keyed.get(old_key) if old_key is not None else first
         self.refresh_bindings()
         # Build now so node line numbers are valid for the cursor move.
         if self.last_line < 0:
@@ -387,7 +400,7 @@ class DetailPane(LineTree[NodeData]):
                 leaf = node.add_leaf(label, fact.ref)
                 self._remember(leaf, (sec.name, "fact", fact.label), keyed)
             for note in sec.notes:
-                node.add_leaf(Text(note, S_ALERT))
+                node.add_leaf(safe_text(note, S_ALERT))
             for title, path, obj in sec.subtrees:
                 self._add_value(
                     node, Text(title.ljust(width), S_LABEL), path, obj, 1, keyed, head=True
@@ -615,7 +628,11 @@ class DetailPane(LineTree[NodeData]):
 
         flags = _Section("flags", "Flags")
         fv = int(st.flags[row])
-        flags.notes = [msg for bit, msg in _FLAG_TEXT if fv & bit]
+        lenient = ", ".join(st.lenient_reasons(row)) if fv & LENIENT else ""
+        flags.notes = [msg.format(lenient=lenient) for bit, msg in _FLAG_TEXT if fv & bit]
+        fi = st.file_of(row)
+        if fi.state == "damaged":
+            flags.notes.append(f"from a damaged file: {fi.reason}")
         return [who, what, where, when, outcome, flags]
 
     # ------------------------------------------------------------------ events
