@@ -635,7 +635,7 @@ async def test_help_and_command_palette(explorer) -> None:
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), 3, what="the screen")
     shown = screen_text(app)
-    assert "0 file(s) skipped or partly loaded" in shown
+    assert "0 file(s) skipped, partly loaded or read leniently" in shown
     assert "README.md" in shown  # sample_logs/README.md is ignored by name
     await pilot.press("escape")
     await pilot.pause()
@@ -731,7 +731,7 @@ async def test_skipped_files_screen(tmp_path: Path) -> None:
         assert isinstance(app.screen, SkippedScreen)
         assert sorted(p for p, _ in app.screen.skipped) == sorted([str(corrupt), str(truncated)])
         shown = screen_text(app)
-        assert "2 file(s) skipped or partly loaded" in shown
+        assert "2 file(s) skipped, partly loaded or read leniently" in shown
         assert "1 ignored by name" in shown
         assert corrupt.name in shown and truncated.name in shown
         assert "not valid gzip" in shown
@@ -740,6 +740,51 @@ async def test_skipped_files_screen(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SkippedScreen)
+
+
+async def test_deep_nesting_stops_neither_the_load_nor_the_keys(tmp_path: Path) -> None:
+    # Records nested ~985-1021 levels deep used to raise RecursionError in the loader:
+    # the explorer sat at "loading 0%" and ignored q.
+    from tests.core.test_bad_input import deep_trail
+
+    want = deep_trail(tmp_path)
+    app = make_app([tmp_path])
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        assert len(app.store) == len(want)
+        assert "loading" not in status_text(app) and "skipped" not in status_text(app)
+        pane = app.query_one(DetailPane)
+        for row in range(len(app.store)):
+            pane.show(row)
+            await pilot.pause()
+            assert pane.row == row and pane._event is not None
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+
+
+async def test_skipped_screen_shows_lenient_and_damaged_files(tmp_path: Path) -> None:
+    from tests.core.test_bad_input import gzip_with_crc_of
+
+    write_records(trail_path(tmp_path, suffix="good000000000000"), [event("A")])
+    nan = trail_path(tmp_path, when="20261120T1010Z", suffix="nan0000000000000")
+    nan.write_bytes(gzip.compress(b'{"Records":[' + orjson.dumps(event("N"))[:-1] + b',"v":NaN}]}'))
+    text = orjson.dumps({"Records": [event(f"D{i}") for i in range(3)]})
+    damaged = trail_path(tmp_path, when="20261120T1015Z", suffix="damaged000000000")
+    damaged.write_bytes(gzip_with_crc_of(text.replace(b'"D1"', b'"X1"'), text))
+    app = make_app([tmp_path])
+    async with run(app, (250, 40)) as pilot:
+        await wait_loaded(pilot)
+        assert len(app.store) == 5  # the damaged file's events are kept and counted
+        assert "files 2 loaded, 2 skipped (S)" in status_text(app)
+        await pilot.press("S")
+        await pilot.pause()
+        assert isinstance(app.screen, SkippedScreen)
+        shown = screen_text(app)
+        assert "2 file(s) skipped, partly loaded or read leniently" in shown
+        assert "loaded 1 record, read leniently: NaN literal (1 flagged has:lenient)" in shown
+        assert ("damaged: gzip CRC mismatch: file altered or damaged; 3 records read "
+                "(their content may be altered)") in shown
 
 
 # ------------------------------------------------------------------ 9. jump to time

@@ -149,3 +149,62 @@ def test_progress_goes_to_stderr_only_when_it_is_a_terminal(trail):
     assert b"loading" in b"".join(chunks) and b"files" in b"".join(chunks)
     piped = run("stats", str(root), "--json")
     assert "loading" not in piped.stderr
+
+
+# ------------------------------------------------------------------ bad input (issue 15)
+def test_stats_on_a_deeply_nested_trail_finishes(tmp_path):
+    from tests.core.test_bad_input import deep_trail
+
+    deep_trail(tmp_path)  # records nested 985, 1000 and 1021 levels deep
+    p = run("stats", str(tmp_path))  # used to die of RecursionError
+    assert "events      10" in p.stdout and "RecursionError" not in p.stderr
+
+
+def test_stats_names_lenient_and_damaged_files_with_counts(tmp_path):
+    import gzip
+
+    import orjson
+
+    from tests.core.test_bad_input import gzip_with_crc_of
+
+    nan = trail_path(tmp_path, suffix="nan0000000000000")
+    nan.parent.mkdir(parents=True)
+    nan.write_bytes(gzip.compress(
+        b'{"Records":[' + orjson.dumps(event("N"))[:-1] + b',"v":NaN},'
+        + orjson.dumps(event("P")) + b"]}"))
+    bom = trail_path(tmp_path, suffix="bom0000000000000")
+    bom.write_bytes(gzip.compress(b"\xef\xbb\xbf" + orjson.dumps({"Records": [event("B")]})))
+    text = orjson.dumps({"Records": [event("D"), event("E")]})
+    damaged = trail_path(tmp_path, suffix="damaged000000000")
+    damaged.write_bytes(gzip_with_crc_of(text[:-40] + b"garbage" + text[-33:], text))
+    want = {
+        str(nan): "loaded 2 records, read leniently: NaN literal (1 flagged has:lenient)",
+        str(bom): "loaded 1 record, read leniently: UTF-8 byte-order mark skipped",
+        str(damaged): "damaged: gzip CRC mismatch: file altered or damaged; "
+                      "the 1 complete record before the damage kept",
+    }
+    d = json.loads(run("stats", str(tmp_path), "--json").stdout)
+    assert d["events"] == 4 and d["files"]["damaged"] == 1
+    assert {s["path"]: s["reason"] for s in d["skipped"]} == want
+    out = run("stats", str(tmp_path)).stdout
+    for path, reason in want.items():
+        assert f"  {path}: {reason}\n" in out
+
+
+def test_follow_symlinks_is_an_option_of_every_command(tmp_path):
+    mine = tmp_path / "mine"
+    write_records(trail_path(mine), [event("Mine")])
+    theirs = tmp_path / "theirs"
+    write_records(trail_path(theirs), [event("Theirs")])
+    (mine / "link").symlink_to(theirs, target_is_directory=True)
+    d = json.loads(run("stats", str(mine), "--json").stdout)
+    assert d["events"] == 1
+    assert d["skipped"] == [{"path": str(mine / "link"), "reason": (
+        f"error: symlink to {theirs} not followed: it leads outside the folders given "
+        "(--follow-symlinks follows it)")}]
+    d = json.loads(run("stats", str(mine), "--json", "--follow-symlinks").stdout)
+    assert d["events"] == 2 and d["skipped"] == []
+    assert run("query", str(mine), "--format", "count").stdout == "1\n"
+    assert run("query", str(mine), "--format", "count", "--follow-symlinks").stdout == "2\n"
+    for command in ("explore", "stats", "query"):
+        assert "--follow-symlinks" in run(command, "--help").stdout

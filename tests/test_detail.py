@@ -965,3 +965,97 @@ async def test_odd_insight_renders_safely(tmp_path: Path) -> None:
         other = fact(pane, "insight", "By other")
         assert "\\u202e\\x1b]0;t\\x07" in str(other.label)
         assert app.is_running
+# ------------------------------------------------------------------ bad input (issue 15)
+async def test_lenient_events_say_why_and_damaged_files_say_so(tmp_path: Path) -> None:
+    from tests.core.test_bad_input import gzip_with_crc_of
+
+    base = write_trail(tmp_path, [])
+    day = next(base.rglob("*.json.gz")).parent
+    # Well-formed records otherwise (an eventTime each), so the flags are only these.
+    at = b'"eventTime":"2026-11-20T10:00:00Z",'
+    plain = orjson.dumps({"eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z",
+                          "eventName": "Plain", "eventID": "plain"})
+    (day / "nan.json.gz").write_bytes(gzip.compress(
+        b'{"Records":[' + plain + b',{' + at + b'"eventName":"N","eventID":"nan","v":NaN}]}'))
+    (day / "utf8.json.gz").write_bytes(gzip.compress(
+        b'{"Records":[{' + at + b'"eventName":"caf\xe9","eventID":"utf8"}]}'))
+    text = orjson.dumps({"Records": [{"eventTime": "2026-11-20T10:00:00Z", "eventName": "D",
+                                      "eventID": "damaged"}]})
+    (day / "damaged.json.gz").write_bytes(gzip_with_crc_of(text, b"something else"))
+    store = load([str(base)], jobs=1)
+    app = DetailApp(store)
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.query_one(DetailPane)
+        expect = {
+            "nan": ["lenient decode: NaN literal"],
+            "utf8": ["lenient decode: invalid UTF-8 replaced"],
+            "damaged": ["from a damaged file: gzip CRC mismatch: file altered or damaged; "
+                        "1 record read (their content may be altered)"],
+        }
+        for event_id, notes in expect.items():
+            pane.show(row_of(store, event_id))
+            await pilot.pause()
+            assert [str(n.label) for n in section(pane, "flags").children] == notes
+        pane.show(row_of(store, "plain"))  # beside the NaN: read like any other
+        await pilot.pause()
+        assert "Flags" not in [str(n.label) for n in pane.root.children]
+
+
+async def test_deeply_nested_event_shows_and_copies(tmp_path: Path) -> None:
+    deep: object = "leaf"
+    for _ in range(1000):
+        deep = [deep]
+    with_deep = {"eventName": "Deep", "eventID": "deep", "requestParameters": {"p": deep}}
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # only to write the test's file
+    try:
+        raw = json.dumps({"Records": [with_deep]}).encode()
+    finally:
+        sys.setrecursionlimit(old)
+    base = write_trail(tmp_path, [])
+    next(base.rglob("*.json.gz")).write_bytes(gzip.compress(raw))
+    store = load([str(base)], jobs=1)
+    app = DetailApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(row_of(store, "deep"))
+        await pilot.pause()
+        node = by_path(pane, "requestParameters.p")
+        await cursor_to(pilot, pane, node)
+        await pilot.press("c")
+        await pilot.pause()
+        copied = app.copies[-1].text
+        assert copied.startswith("[" * 1000 + '"leaf"') and copied.endswith("]" * 1000)
+
+
+async def test_event_too_deep_to_summarise_shows_its_indexed_fields(tmp_path: Path) -> None:
+    # The summary formats a few values it does not index (here MFAUsed); one nested
+    # past what repr can take must not take the pane (or the app) down.
+    deep: object = "yes"
+    for _ in range(1000):
+        deep = [deep]
+    rec = {"eventName": "ConsoleLogin", "eventID": "deep", "eventSource": "signin.amazonaws.com",
+           "additionalEventData": {"MFAUsed": deep}}
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # only to write the test's file
+    try:
+        raw = json.dumps({"Records": [rec]}).encode()
+    finally:
+        sys.setrecursionlimit(old)
+    base = write_trail(tmp_path, [])
+    next(base.rglob("*.json.gz")).write_bytes(gzip.compress(raw))
+    store = load([str(base)], jobs=1)
+    assert len(store) == 1
+    app = DetailApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(DetailPane)
+        pane.show(0)
+        await pilot.pause()
+        labels = [str(n.label) for n in pane.root.children]
+        assert labels[0] == "event nested too deeply to show as a tree"
+        assert "Indexed fields" in labels
+        assert any("ConsoleLogin" in line for line in visible_lines(pane))

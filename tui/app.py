@@ -143,6 +143,7 @@ class TrailscopeApp(App[int]):
         watch: bool = True,
         poll: bool = False,
         rescan_s: float = 5.0,
+        follow_symlinks: bool = False,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -154,6 +155,7 @@ class TrailscopeApp(App[int]):
 
         resource_tracker.ensure_running()
         self.paths = list(paths)
+        self.follow_symlinks = follow_symlinks
         self.watch = watch
         self.poll = poll
         self.rescan_s = rescan_s
@@ -259,7 +261,7 @@ class TrailscopeApp(App[int]):
     # ---------------------------------------------------------------- loading
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
-        disc = discover(self.paths)
+        disc = discover(self.paths, follow_symlinks=self.follow_symlinks)
         self._post_loader(Discovered(disc))
         buf: list[FileBatch] = []
         last = time.monotonic()
@@ -390,7 +392,7 @@ class TrailscopeApp(App[int]):
         if self.tailing:
             return
         self.tailing = True
-        tracker = TailTracker(self.paths)
+        tracker = TailTracker(self.paths, follow_symlinks=self.follow_symlinks)
         tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in self.store.files)
         self._tail(tracker)
 

@@ -57,6 +57,10 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="decompressed-size cap per file, against gzip bombs (default 1G)",
     )
     p.add_argument("--jobs", type=int, default=None, help="parser processes (default: cores)")
+    p.add_argument(
+        "--follow-symlinks", action="store_true",
+        help="follow symlinks that lead outside the given folders (never into /proc, /sys, /dev)",
+    )
 
 
 def _follow_opts(p: argparse.ArgumentParser) -> None:
@@ -175,7 +179,8 @@ def _progress_printer():
 
 def _load(args, paths: Sequence[str]) -> Store:
     return load(
-        paths, max_bytes=args.max_file_size, jobs=args.jobs, on_progress=_progress_printer()
+        paths, max_bytes=args.max_file_size, jobs=args.jobs, on_progress=_progress_printer(),
+        follow_symlinks=args.follow_symlinks,
     )
 
 
@@ -290,7 +295,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
 
     from .core.tail import FollowEvent, TailTracker, follow
 
-    tracker = TailTracker(paths)
+    tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
     tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in store.files)
     fmt = "jsonl" if args.fmt == "count" else args.fmt
     printed = 0
@@ -401,6 +406,7 @@ def cmd_explore(args) -> int:
         watch=not args.no_follow,
         poll=args.poll,
         rescan_s=args.rescan,
+        follow_symlinks=args.follow_symlinks,
     )
     app.run()
     return app.return_code or EXIT_OK

@@ -67,7 +67,8 @@ class HelpScreen(ModalScreen[None]):
 
 
 class SkippedScreen(ModalScreen[None]):
-    """Files not (fully) loaded, each with its reason. Paths and reasons are data."""
+    """Files not (fully) loaded or read leniently, each with its reason. Paths and
+    reasons are data."""
 
     DEFAULT_CSS = """
     SkippedScreen { align: center middle; }
@@ -86,7 +87,8 @@ class SkippedScreen(ModalScreen[None]):
         with Vertical():
             yield Static(
                 label(
-                    (f"{len(self.skipped):,} file(s) skipped or partly loaded", "bold"),
+                    (f"{len(self.skipped):,} file(s) skipped, partly loaded or read leniently",
+                     "bold"),
                     (f"   ·   {len(self.extra):,} ignored by name", "dim"),
                     ("   (Esc to close)", "dim"),
                 ),

@@ -25,6 +25,7 @@ from rich.text import Span, Text
 from textual.binding import BindingType
 
 from tui.actions import bindings
+from tui.core import deepjson
 from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
 from tui.core.fields import CRED_ANONYMOUS, FIELDS
 from tui.core.insight import Insight, insight_of, paired_row
@@ -147,7 +148,7 @@ _ASSUMED = re.compile(r"arn:[^:]*:sts::[^:]*:assumed-role/[^/]+/(.+)")
 _FLAG_TEXT: tuple[tuple[int, str], ...] = (
     (HOSTILE, "values contain control characters, shown as escapes"),
     (CONFLICT, "shares its eventID with a different record"),
-    (LENIENT, "lenient decode (the file needed a tolerant JSON decoder)"),
+    (LENIENT, "lenient decode: {lenient}"),
     (NO_ID, "no eventID (never deduplicated)"),
 )
 
@@ -167,8 +168,11 @@ def _d(v: object) -> dict:
 def _compact(obj: object) -> str:
     try:
         return orjson.dumps(obj).decode()
-    except (TypeError, orjson.JSONEncodeError):  # ints beyond 64 bits, NaN from lenient decode
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, orjson.JSONEncodeError):  # ints beyond 64 bits, NaN, deep nesting
+        try:
+            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+        except RecursionError:
+            return deepjson.dumps(obj)
 
 
 def _str_text(value: str, style: str, *, quoted: bool) -> Text:
@@ -355,8 +359,17 @@ class DetailPane(LineTree[NodeData]):
                 )
                 self._add_indexed(row)
             else:
-                keyed = self._build_event(row, self._event)
-                first = keyed.get(old_key) if old_key is not None else None
+                try:
+                    keyed = self._build_event(row, self._event)
+                except RecursionError:  # a value nested too deeply to summarise
+                    self.clear()
+                    self._node_keys = {}
+                    first = self.root.add_leaf(
+                        Text("event nested too deeply to show as a tree", S_ALERT)
+                    )
+                    self._add_indexed(row)
+                    keyed = {}
+                first = keyed.get(old_key) if old_key is not None else first
         self.refresh_bindings()
         # Build now so node line numbers are valid for the cursor move.
         if self.last_line < 0:
@@ -647,7 +660,13 @@ class DetailPane(LineTree[NodeData]):
         flags = _Section("flags", "Flags")
         fv = int(st.flags[row])
         # Styled as spans: LineTree draws a label without spans unstyled.
-        flags.notes = [Text.assemble((msg, S_ALERT)) for bit, msg in _FLAG_TEXT if fv & bit]
+        lenient = ", ".join(st.lenient_reasons(row)) if fv & LENIENT else ""
+        flags.notes = [
+            safe_text(msg.format(lenient=lenient), S_ALERT) for bit, msg in _FLAG_TEXT if fv & bit
+        ]
+        fi = st.file_of(row)
+        if fi.state == "damaged":
+            flags.notes.append(safe_text(f"from a damaged file: {fi.reason}", S_ALERT))
         if fv & MALFORMED:
             flags.notes.append(
                 Text.assemble(("malformed: not the CloudTrail record format", S_ALERT)))

@@ -676,6 +676,26 @@ CASES["extra-key-before"] = doc(ev(1), ev(2), head=b'{"V":"1","D":{"Records":[1]
 CASES["extra-key-after"] = doc(ev(1), ev(2), tail=b'],"Note":"Records","More":[{"Records":[]}]}')
 CASES["extra-key-nan"] = doc(ev(1), tail=b'],"x":NaN}')
 CASES["records-empty"] = b'{"Records":[]}'
+
+# -- several documents one after another (`cat a.json b.json`, or the text of a gzip
+# file of several members): every document's records load
+CASES["documents-two"] = doc(ev(1)) + doc(ev(2), ev(3))
+CASES["documents-two-lines"] = doc(ev(1)) + b"\n" + doc(ev(2)) + b"\n"
+CASES["documents-pretty"] = pretty(doc(ev(1), ev(2))) + b"\n" + pretty(doc(ev(3)), 4, b"\r\n")
+CASES["documents-three-spaced"] = (
+    b" " + doc(ev(1)) + b"\r\n\t" + doc(ev(2)) + b"  " + doc(ev(3)) + b"\n"
+)
+CASES["documents-non-ascii"] = odd(userAgent="café 😀") + odd(eventName="ключ", eventID="ид")
+CASES["documents-same-records"] = doc(ev(1), ev(2)) + doc(ev(1), ev(2))
+CASES["documents-second-empty"] = doc(ev(1)) + b'{"Records":[]}'
+CASES["documents-second-not-records"] = doc(ev(1)) + b'{"foo":1}'
+CASES["documents-second-array"] = doc(ev(1)) + b"[" + ev(2) + b"]"
+CASES["documents-second-cut"] = doc(ev(1)) + doc(ev(2))[:-5]
+CASES["documents-second-nan"] = doc(ev(1)) + doc(ev(2), tail=b'],"x":NaN}')
+CASES["documents-second-odd"] = doc(ev(1)) + odd(userIdentity="alice")
+CASES["documents-then-junk"] = doc(ev(1), ev(2)) + b"junk"
+CASES["documents-nul-between"] = doc(ev(1)) + b"\x00" + doc(ev(2))
+CASES["documents-comma-between"] = doc(ev(1)) + b"," + doc(ev(2))
 CASES["records-empty-spaced"] = b'{ "Records" : [ ] }'
 CASES["records-null"] = b'{"Records":null}'
 CASES["records-object"] = b'{"Records":' + ev(1) + b"}"
@@ -761,6 +781,13 @@ FILE_CASES: dict[str, bytes] = {
     "gzip-trailing-junk": MEMBER + b"junk",
     "gzip-corrupt": MEMBER[:20] + bytes(b ^ 0x5A for b in MEMBER[20:40]) + MEMBER[40:],
     "gzip-magic-only": b"\x1f\x8b",
+    "gzip-three-members": b"".join(gzip.compress(doc(ev(i)), mtime=0) for i in range(3)),
+    "gzip-members-pretty": gzip.compress(pretty(doc(ev(1))), mtime=0)
+    + gzip.compress(pretty(doc(ev(2), ev(3))), mtime=0),
+    "gzip-crc-mismatch": MEMBER[:-8] + bytes([MEMBER[-8] ^ 1]) + MEMBER[-7:],
+    "gzip-length-mismatch": MEMBER[:-4] + bytes([MEMBER[-4] ^ 1]) + MEMBER[-3:],
+    "gzip-crc-mismatch-then-member": MEMBER[:-8] + bytes([MEMBER[-8] ^ 1]) + MEMBER[-7:]
+    + gzip.compress(doc(ev(4)), mtime=0),
 }
 
 
@@ -776,6 +803,21 @@ def test_edge_case(tmp_path, name, gz):
 @pytest.mark.parametrize("name", list(FILE_CASES))
 def test_file_case(tmp_path, name):
     check_file(_write(tmp_path / f"{name}.json.gz", FILE_CASES[name], gz=False))
+
+
+def test_the_scan_reads_several_documents(tmp_path, native_calls):
+    # `cat a.json b.json`, and gzip files of several members: the scan reads every
+    # document itself (and agrees with the Python paths, which split the text).
+    expect = {"documents-two": 3, "documents-two-lines": 2, "documents-pretty": 3,
+              "documents-three-spaced": 3, "documents-same-records": 4}
+    for name, n in expect.items():
+        b = check_file(_write(tmp_path / f"{name}.json", CASES[name], gz=False))
+        assert (b.state, b.n) == ("loaded", n), name
+    for name, n in {"gzip-two-members": 2, "gzip-three-members": 3,
+                    "gzip-members-pretty": 3}.items():
+        b = check_file(_write(tmp_path / f"{name}.json.gz", FILE_CASES[name], gz=False))
+        assert (b.state, b.n, b.orig_codec) == ("loaded", n, "gzip"), name
+    assert len(native_calls) == len(expect) + 3
 
 
 def test_missing_path_and_folder(tmp_path):

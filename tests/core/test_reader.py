@@ -210,15 +210,21 @@ def test_truncated_json_with_invalid_utf8_is_still_truncated(tmp_path):
     assert r.state is FileState.TRUNCATED
 
 
-def test_corrupt_gzip(tmp_path):
+def test_corrupt_gzip_keeps_the_complete_records_before_the_damage(tmp_path):
     full = bytearray(gzip.compress(records_doc(200)))
     mid = len(full) // 2
     for i in range(mid, mid + 8):
         full[i] ^= 0xFF
     r = read_path(write(tmp_path, "c.json.gz", bytes(full)))
-    assert r.state is FileState.NOT_JSON and r.reason.startswith("not valid gzip: ")
+    assert r.state is FileState.DAMAGED and r.reason.startswith("gzip data corrupt (")
+    assert "file altered or damaged" in r.reason
+    n = len(r.records)
+    assert 0 < n < 200 and r.records == [ev(i) for i in range(n)]
+    assert f"the {n:,} complete records before the damage kept" in r.reason
+    # Nothing decodes at all: not gzip, as before.
     bad_method = b"\x1f\x8b" + b"x" * 40
-    assert decode_bytes(bad_method).state is FileState.NOT_JSON
+    r = decode_bytes(bad_method)
+    assert r.state is FileState.NOT_JSON and r.reason.startswith("not valid gzip: ")
 
 
 def test_not_json_text(tmp_path):
@@ -420,7 +426,7 @@ def test_fifo_is_unreadable_without_hanging(tmp_path):
 
 def test_file_state_values():
     assert [s.value for s in FileState] == [
-        "loaded", "empty", "truncated", "not-json", "not-cloudtrail", "too-large",
+        "loaded", "empty", "truncated", "damaged", "not-json", "not-cloudtrail", "too-large",
         "permission-denied", "vanished", "unreadable",
     ]
     assert FileState("truncated") is FileState.TRUNCATED

@@ -1,4 +1,5 @@
-/* Native per-file scan of a CloudTrail `{"Records":[...]}` document.
+/* Native per-file scan of a CloudTrail `{"Records":[...]}` document (or of several,
+ * one after another).
  *
  * Does in one pass what the Python fast path (fastpath.py + batch.py) does per event:
  * validates the JSON, finds each record's byte span, picks out the indexed fields,
@@ -989,7 +990,7 @@ static int recs_push(Recs *rs)
 
 #define NOMEM (-2)
 
-/* Phase 1: the whole document, into `rs`. BAIL for anything the Python path should see. */
+/* Phase 1: one document, into `rs`. BAIL for anything the Python path should see. */
 static int scan_document(Cur *c, Recs *rs)
 {
     int have_records = 0;
@@ -1037,9 +1038,21 @@ static int scan_document(Cur *c, Recs *rs)
         if (!more)
             break;
     }
-    skip_ws(c);
-    if (c->p != c->end || !have_records)
+    if (!have_records)
         return BAIL;
+    return 0;
+}
+
+/* Phase 1 over the whole text: one document, or several one after another (JSON
+ * whitespace between them), as `cat a.json b.json` or a multi-member gzip file gives. */
+static int scan_documents(Cur *c, Recs *rs)
+{
+    do {
+        int rc = scan_document(c, rs);
+        if (rc < 0)
+            return rc;
+        skip_ws(c);
+    } while (c->p < c->end);
     return 0;
 }
 
@@ -1066,7 +1079,7 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
              *times = NULL, *eid16 = NULL, *idh = NULL, *noid = NULL, *hostile = NULL,
              *bad = NULL;
 
-    int rc = scan_document(&c, &rs);
+    int rc = scan_documents(&c, &rs);
     if (rc == NOMEM) {
         PyErr_NoMemory();
         goto done;

@@ -6,7 +6,6 @@ This is the per-file unit of ingest work. It runs in worker processes for bulk l
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -16,10 +15,20 @@ import numpy as np
 import orjson
 import zstandard
 
+from . import deepjson
 from .fields import FIELDS
 from .normalize import NO_TIME, event_values, parse_time_ms, shape_problems
 from .fastpath import decode_records, malformed, values
-from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult, decode_bytes, inflate, read_raw
+from .reader import (
+    DEFAULT_MAX_BYTES,
+    MAX_BAD_SAMPLES,
+    FileState,
+    ReadResult,
+    decode_bytes,
+    inflate,
+    read_raw,
+    record_lenient,
+)
 from .sanitize import HOSTILE_RANGES, hostile_in_json
 
 try:  # the C scan (tui/core/_scan.c); optional, the Python path does the same work
@@ -47,7 +56,7 @@ def use_native(flag: bool) -> None:
 
 # Per-event flag bits (the store adds CONFLICT).
 HOSTILE = 1  # some string in the event holds control/invisible characters
-LENIENT = 2  # the file needed the lenient decoder (NaN, invalid UTF-8, huge ints...)
+LENIENT = 2  # the event needed, or was changed by, the lenient decoder (NaN, invalid UTF-8...)
 CONFLICT = 4  # another record shares this eventID but differs
 NO_ID = 8  # the record has no eventID (never deduplicated)
 MALFORMED = 16  # the record breaks the CloudTrail format (normalize.shape_problems)
@@ -116,9 +125,9 @@ class FileBatch:
 
 def _canonical_lenient(rec: dict) -> bytes:
     # Records that needed the stdlib decoder may hold NaN, >64-bit ints or lone
-    # surrogates, which orjson cannot write without changing them. ensure_ascii keeps
-    # every value exact (surrogates become \\udXXX escapes).
-    return json.dumps(rec, ensure_ascii=True, separators=(",", ":"), allow_nan=True).encode()
+    # surrogates, which orjson cannot write without changing them (nor nesting past
+    # 254 levels). ensure_ascii keeps every value exact (surrogates become \\udXXX).
+    return deepjson.dumps(rec).encode()
 
 
 def parse_file(path: str, kind: str = "log", max_bytes: int = DEFAULT_MAX_BYTES) -> FileBatch:
@@ -127,17 +136,38 @@ def parse_file(path: str, kind: str = "log", max_bytes: int = DEFAULT_MAX_BYTES)
     if isinstance(got, ReadResult):
         return build_batch(path, kind, got)
     raw, stamp = got
+    try:
+        return _parse_raw(path, kind, raw, stamp, max_bytes)
+    except RecursionError:
+        # A backstop: every walk over event JSON here is bounded (deepjson, the C scan's
+        # depth cap, orjson's 1,024 levels), so this is a bug; still, one file's depth
+        # must never stop a load.
+        r = ReadResult(FileState.UNREADABLE, "nested too deeply to index", [], **stamp)
+        return build_batch(path, kind, r)
+
+
+def _parse_raw(path: str, kind: str, raw: bytes, stamp: dict, max_bytes: int) -> FileBatch:
     inflated = inflate(raw, max_bytes)
-    if not isinstance(inflated, ReadResult) and not inflated[1]:
-        data = inflated[0]
+    if not isinstance(inflated, ReadResult) and not inflated.damage:
+        # Notes on the file itself (a BOM, UTF-16, bytes after the gzip data) do not
+        # change its JSON: the fast paths read it and pass the notes on.
+        data = inflated.data
+        b = None
         if _native:
             enc = _encoder.native if _encoder is not None else None
             got = (enc or _scan.Encoder()).scan(data)
             if got is not None:
-                return _native_batch(path, kind, raw, data, stamp, got)
-        fast = decode_records(data)
-        if fast is not None:
-            return _fast_batch(path, kind, raw, data, stamp, *fast)
+                b = _native_batch(path, kind, raw, data, stamp, got)
+        if b is None:
+            fast = decode_records(data)
+            if fast is not None:
+                try:
+                    b = _fast_batch(path, kind, raw, data, stamp, *fast)
+                except RecursionError:  # an indexed value nested too deeply: see _indexable
+                    b = None
+        if b is not None:
+            b.lenient = ", ".join(inflated.notes)
+            return b
     r = decode_bytes(raw, max_bytes)
     r.size, r.mtime_ns, r.inode, r.dev = (
         stamp["size"], stamp["mtime_ns"], stamp["inode"], stamp["dev"]
@@ -411,6 +441,32 @@ def _native_batch(path, kind, raw, data, stamp, got) -> FileBatch:
     return _with_texts(b, raw, data, starts, ends)
 
 
+def _indexable(b: FileBatch, recs: list[dict]) -> tuple[list[dict], list[tuple[str, ...]]]:
+    """The records and their indexed values. A record whose indexed value is a container
+    nested too deeply for `repr` (orjson writes only 254 levels) is left out, counted
+    and named, rather than costing the file's other records."""
+    try:
+        return recs, [event_values(x) for x in recs]
+    except RecursionError:
+        pass
+    kept, rows, why = [], [], "a value nested too deeply to index"
+    for i, x in enumerate(recs, 1):
+        try:
+            rows.append(event_values(x))
+        except RecursionError:
+            b.bad_records += 1
+            if len(b.bad_samples) < MAX_BAD_SAMPLES:
+                b.bad_samples.append(f"record {i}: {why}")
+            continue
+        kept.append(x)
+    dropped = len(recs) - len(kept)
+    b.reason = "; ".join(x for x in (b.reason, f"{dropped:,} of {len(recs):,} records "
+                                              f"skipped: {why}") if x)
+    if not kept:
+        b.state = FileState.NOT_CLOUDTRAIL.value
+    return kept, rows
+
+
 def build_batch(path: str, kind: str, r: ReadResult) -> FileBatch:
     """The general path: any shape the reader accepts, via parsed dicts."""
     b = _new_batch(
@@ -427,13 +483,13 @@ def build_batch(path: str, kind: str, r: ReadResult) -> FileBatch:
         inode=r.inode,
         dev=r.dev,
     )
-    recs = r.records
+    recs, rows = _indexable(b, r.records)
     n = len(recs)
     if not n:
         b.uniques = [[] for _ in range(NFIELDS)]
         return b
     b.n = n
-    _encode(b, [event_values(x) for x in recs])
+    _encode(b, rows)
     flags = _times_and_ids(b, [x.get("eventTime") for x in recs], [x.get("eventID") for x in recs])
     for i, x in enumerate(recs):
         if shape_problems(x, check_time=False):
@@ -441,14 +497,17 @@ def build_batch(path: str, kind: str, r: ReadResult) -> FileBatch:
     _flag_untimed(flags, b.times)
     if r.lenient:
         canons = [_canonical_lenient(x) for x in recs]
-        flags |= LENIENT
+        # Flag the events the lenient reading touched (not every event of the file).
+        for i, c in enumerate(canons):
+            if record_lenient(c, r.lenient):
+                flags[i] |= LENIENT
     else:
         dumps = orjson.dumps
         canons = []
         for x in recs:
             try:
                 canons.append(dumps(x))
-            except orjson.JSONEncodeError:  # e.g. nesting orjson reads but won't write
+            except orjson.JSONEncodeError:  # nesting orjson reads (1,024) but won't write (254)
                 canons.append(_canonical_lenient(x))
     blob = b"\n".join(canons)
     lens = np.fromiter(map(len, canons), np.int64, n)

@@ -137,16 +137,72 @@ def layout_of(path: str) -> Layout:
     return _with_name(_dir_layout(path), os.path.basename(path))
 
 
+# --------------------------------------------------------------------------- symlinks
+# A path the user names is followed wherever it leads (that is them asking). A symlink
+# met while walking is followed only if it stays inside the folders they named, unless
+# they ask for more (--follow-symlinks): one link to / made a walk read the whole
+# machine, /proc included, and other users' files. Pseudo file systems are never
+# entered from a walk: they hold kernel state, not logs, and are huge or endless.
+SYSTEM_DIRS = ("/proc", "/sys", "/dev")
+
+
+def _under(path: str, tree: str) -> bool:
+    return path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _system_dir(real: str) -> str | None:
+    return next((d for d in SYSTEM_DIRS if _under(real, d)), None)
+
+
+def _trees(roots: Iterable[str]) -> tuple[str, ...]:
+    """The real paths of the folders among `roots` (the trees a walk may stay in)."""
+    return tuple(os.path.realpath(r) for r in roots if os.path.isdir(r))
+
+
+def _refusal(path: str, trees: tuple[str, ...], follow: bool) -> str:
+    target = os.path.realpath(path)
+    if any(_under(target, t) for t in trees):
+        return ""  # it stays inside what the user named (a trail copied to /dev/shm too)
+    system = _system_dir(target)
+    if system is not None:
+        return f"symlink to {target} not followed: {system} is a system folder"
+    if follow:
+        return ""
+    return (f"symlink to {target} not followed: it leads outside the folders given "
+            "(--follow-symlinks follows it)")
+
+
+def symlink_refusal(path: str, roots: Iterable[str], follow: bool = False) -> str:
+    """Why the symlink `path`, found inside the trees `roots` the user named, is not
+    followed ('' when it is). For callers that meet single paths (live tail)."""
+    return _refusal(path, _trees(roots), follow)
+
+
 # --------------------------------------------------------------------------- walking
 
 
-def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
+def discover(
+    paths: Iterable[str | os.PathLike],
+    *,
+    follow_symlinks: bool = False,
+    within: Iterable[str] | None = None,
+) -> Discovery:
+    """Walk `paths` (files and folders). `within`: the trees the user named, when
+    `paths` are places found inside them (a new folder seen by live tail): symlinks
+    among `paths` are then judged like any met while walking."""
     out = Discovery()
     found: list[tuple[str, str, os.stat_result, Layout]] = []  # (path, kind, stat, layout)
     visited_dirs: set[tuple[int, int]] = set()
+    paths = [os.fsdecode(os.fspath(p)) for p in paths]
+    trees = _trees(paths if within is None else within)
+    walk = _Walk(follow_symlinks, trees)
 
-    for given in paths:
-        root = os.fsdecode(os.fspath(given))
+    for root in paths:
+        if within is not None and os.path.islink(root):
+            why = _refusal(root, trees, follow_symlinks)
+            if why:
+                out.errors.append((root, why))
+                continue
         try:
             st = os.stat(root)
         except FileNotFoundError:
@@ -164,7 +220,7 @@ def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
                 out.ignored.append((root, "same folder already walked"))
                 continue
             visited_dirs.add(key)
-            _walk(root, key, visited_dirs, out, found)
+            _walk(root, key, visited_dirs, out, found, walk)
         elif stat.S_ISREG(st.st_mode):
             # A file named explicitly is always loaded, whatever its name, unless a digest.
             kind, _ = classify_name(root)
@@ -192,19 +248,29 @@ def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    follow: bool  # --follow-symlinks
+    trees: tuple[str, ...]  # real paths of the folders the user named
+
+
 def _walk(
     root: str,
     root_key: tuple[int, int],
     visited_dirs: set[tuple[int, int]],
     out: Discovery,
     found: list[tuple[str, str, os.stat_result, Layout]],
+    walk: _Walk,
 ) -> None:
-    # Explicit stack of (folder, keys of its ancestors); ancestors tell a real loop from a
-    # folder merely reached twice (two symlinks to it, or a root given inside another).
-    stack: list[tuple[str, tuple[tuple[int, int], ...]]] = [(root, (root_key,))]
+    # Explicit stack of (folder, its real path, keys of its ancestors); ancestors tell a
+    # real loop from a folder merely reached twice (two symlinks to it, or a root given
+    # inside another).
+    stack: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
+        (root, os.path.realpath(root), (root_key,))
+    ]
     errors, ignored = out.errors, out.ignored
     while stack:
-        dirpath, ancestors = stack.pop()
+        dirpath, real, ancestors = stack.pop()
         try:
             with os.scandir(dirpath) as it:
                 entries = list(it)
@@ -220,7 +286,7 @@ def _walk(
         dir_kind = _dir_kind(dirpath)
         dir_layout: Layout | None = None  # parsed lazily, once per folder
         layout_complete = False
-        subdirs: list[tuple[str, tuple[int, int]]] = []
+        subdirs: list[tuple[str, str, tuple[int, int]]] = []
         for entry in entries:
             try:
                 is_dir = entry.is_dir()  # follows symlinks; no syscall unless a symlink
@@ -228,12 +294,24 @@ def _walk(
                 is_dir = False
             if is_dir:
                 # Dot-folders are walked too: real mirrors contain names like "...".
+                if entry.is_symlink():
+                    why = _refusal(entry.path, walk.trees, walk.follow)
+                    if why:
+                        errors.append((entry.path, why))
+                        continue
+                    sub_real = os.path.realpath(entry.path)
+                else:
+                    sub_real = os.path.join(real, entry.name)
+                    system = _system_dir(sub_real)
+                    if system is not None and _system_dir(real) is None:  # walking into it
+                        ignored.append((entry.path, f"system folder ({system}), not walked"))
+                        continue
                 try:
                     st = entry.stat()
                 except OSError as e:
                     errors.append((entry.path, f"stat failed: {_os_reason(e)}"))
                     continue
-                subdirs.append((entry.path, (st.st_dev, st.st_ino)))
+                subdirs.append((entry.path, sub_real, (st.st_dev, st.st_ino)))
                 continue
             name = entry.name
             kind, why = _name_kind(name, dir_kind)
@@ -255,6 +333,11 @@ def _walk(
             if not stat.S_ISREG(st.st_mode):
                 ignored.append((entry.path, "not a regular file"))
                 continue
+            if entry.is_symlink():
+                why = _refusal(entry.path, walk.trees, walk.follow)
+                if why:
+                    errors.append((entry.path, why))
+                    continue
             if dir_layout is None:
                 dir_layout = _dir_layout(dirpath)
                 layout_complete = None not in dir_layout[1:]
@@ -264,14 +347,14 @@ def _walk(
         # does not depend on the order the file system lists them.
         subdirs.sort()
         push = []
-        for path, key in subdirs:
+        for path, sub_real, key in subdirs:
             if key in ancestors:
                 errors.append((path, "symlink loop"))
             elif key in visited_dirs:
                 ignored.append((path, "same folder already walked"))
             else:
                 visited_dirs.add(key)
-                push.append((path, ancestors + (key,)))
+                push.append((path, sub_real, ancestors + (key,)))
         stack.extend(reversed(push))  # popped in name order, depth first
 
 

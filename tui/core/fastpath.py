@@ -36,6 +36,7 @@ from .normalize import (
     text,
     version_ok,
 )
+from .reader import split_documents
 
 
 class _Issuer(msgspec.Struct):
@@ -119,7 +120,11 @@ def decode_records(data: bytes) -> tuple[list[Rec], np.ndarray, np.ndarray] | No
     try:
         recs = _typed.decode(data).Records
         raws = _raw.decode(data).Records
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError):
+    except msgspec.DecodeError as e:  # ValidationError included
+        if "trailing characters" in str(e):
+            return _several(data)
+        return None
+    except (RecursionError, ValueError):
         return None
     n = len(recs)
     if n == 0 or n != len(raws):
@@ -129,6 +134,24 @@ def decode_records(data: bytes) -> tuple[list[Rec], np.ndarray, np.ndarray] | No
     if spans is None:
         return None
     return recs, spans[0], spans[1]
+
+
+def _several(data: bytes) -> tuple[list[Rec], np.ndarray, np.ndarray] | None:
+    """Several Records documents one after another (concatenated gzip members or
+    files): each read as above, spans in `data`."""
+    spans = split_documents(data)
+    if spans is None:
+        return None
+    recs: list[Rec] = []
+    starts, ends = [], []
+    for s, e in spans:
+        got = decode_records(data[s:e])
+        if got is None:
+            return None
+        recs += got[0]
+        starts.append(got[1] + s)
+        ends.append(got[2] + s)
+    return recs, np.concatenate(starts), np.concatenate(ends)
 
 
 def _spans(data: bytes, raws: list, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

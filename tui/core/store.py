@@ -13,7 +13,6 @@ explorer honours that by committing from its UI thread.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -24,12 +23,13 @@ import numpy as np
 import orjson
 import zstandard
 
+from . import deepjson
 from .batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
 from .pathcols import PathColumn, PathColumns
 from .paths import Path
-from .reader import has_big_int, inflate, read_raw
+from .reader import counted, has_big_int, inflate, read_raw, record_lenient
 from .textsearch import search_blobs
 
 try:  # the C kernels (tui/core/_scan.c); numpy does the same, slower
@@ -443,7 +443,7 @@ class Store(_Masks):
         # Kept as files come and go: the status line reads them several times a second
         # while tailing, and a pass over every file took ~0.5 ms per 2,600 files.
         self._loaded_files = 0
-        self._problem_files = 0  # not (fully) loaded: see skipped()
+        self._problem_files = 0  # not (fully) loaded or read leniently: see skipped()
         self._gone_files = 0
         self._encoders: dict[int, list[list[int]]] = {}
         self._enc_cache: dict[int, list[np.ndarray]] = {}
@@ -489,7 +489,7 @@ class Store(_Masks):
         fid = len(self.files)
         self.files.append(fi)
         self._loaded_files += fi.state == "loaded"
-        self._problem_files += fi.state != "loaded" or bool(fi.bad_records)
+        self._problem_files += _needs_a_word(fi)
         self.file_index[batch.path] = fid
         if batch.enc_token:
             self._learn(batch)
@@ -719,12 +719,14 @@ class Store(_Masks):
     def _dedupe(
         self, idh, eid, flags, file, line, batch_of
     ) -> tuple[np.ndarray, int, int, np.ndarray]:
-        """Drop exact re-deliveries; flag records that share an eventID but differ.
+        """Drop re-deliveries; flag records that share an eventID but differ.
 
         A record is a duplicate when an earlier one has the same eventID and the same
-        canonical content. Candidates come from a 64-bit id hash; equality is then
-        confirmed on the eventID prefix and on the full canonical bytes. Also returns
-        the positions of the records with an eventID, stably sorted by hash.
+        content, whatever its formatting (pretty-printed, keys in another order).
+        Candidates come from a 64-bit id hash; equality is then confirmed on the eventID
+        prefix and on the original bytes, and only where those differ on the decoded
+        JSON (see _content_key). Also returns the positions of the records with an
+        eventID, stably sorted by hash.
         """
         n = len(idh)
         keep = np.ones(n, bool)
@@ -749,6 +751,7 @@ class Store(_Masks):
         dups = conflicts = 0
         seen: dict[int, list[tuple[str, int]]] = {}  # hash -> [("row", r) | ("p", i)]
         cache: dict[int, bytes] = {}
+        stored_flags = self._flags.buf
 
         def pending_canon(i: int) -> bytes:
             fid = int(file[i])
@@ -770,6 +773,7 @@ class Store(_Masks):
                 mine = pending_canon(i)
             except OriginalUnavailable:
                 mine = None
+            mine_keys: dict[bool, object] = {}  # content key of `mine`, per way
             same_id = []
             duplicate_of = None
             for kind, ref in members:
@@ -781,9 +785,21 @@ class Store(_Masks):
                     other = self.original(ref) if kind == "row" else pending_canon(ref)
                 except OriginalUnavailable:
                     other = None  # cannot prove it is the same: keep both, flagged
-                if mine is not None and other == mine:
-                    duplicate_of = (kind, ref)
-                    break
+                if mine is None or other is None:
+                    continue
+                if other != mine:
+                    # Different bytes may still be the same record (pretty-printed, keys
+                    # in another order): compare what they decode to. Rare, so the
+                    # common case stays a bytes compare.
+                    other_flags = stored_flags[ref] if kind == "row" else flags[ref]
+                    exact = bool((flags[i] | other_flags) & LENIENT) or _digit_run(mine)
+                    if exact not in mine_keys:
+                        mine_keys[exact] = _content_key(mine, exact)
+                    key = mine_keys[exact]
+                    if key is _UNPARSED or key != _content_key(other, exact):
+                        continue
+                duplicate_of = (kind, ref)
+                break
             if duplicate_of is not None:
                 keep[i] = False
                 dups += 1
@@ -929,9 +945,12 @@ class Store(_Masks):
         raw = self.original(row)
         if b"\n" in raw or b"\r" in raw:
             ev, exact = self._decode(row, raw)
-            if exact:  # what orjson cannot write unchanged
-                return json.dumps(ev, ensure_ascii=True, separators=(",", ":")).encode()
-            return orjson.dumps(ev)
+            if not exact:
+                try:
+                    return orjson.dumps(ev)
+                except orjson.JSONEncodeError:  # nested deeper than orjson writes (254)
+                    pass
+            return deepjson.dumps(ev).encode()  # what orjson cannot write unchanged
         return raw
 
     def event(self, row: int) -> dict:
@@ -942,8 +961,25 @@ class Store(_Masks):
         surrogates and integers beyond 64 bits exact (orjson refuses the first two and
         turns big integers into floats)."""
         if self._flags.buf[row] & LENIENT or has_big_int(raw):
-            return json.loads(raw), True
-        return orjson.loads(raw), False
+            return deepjson.loads(raw), True  # type: ignore[return-value]
+        try:
+            return orjson.loads(raw), False
+        except orjson.JSONDecodeError:
+            # A number beyond a double in a field the fast paths skip (they keep the
+            # file's own text, `1e999`, exactly; only decoding it needs the stdlib).
+            return deepjson.loads(raw), True  # type: ignore[return-value]
+
+    def lenient_reasons(self, row: int) -> list[str]:
+        """What the lenient reading did to this event (NaN kept, invalid UTF-8 replaced,
+        ...); [] when it was read like any other."""
+        if not self._flags.buf[row] & LENIENT:
+            return []
+        labels = self.file_of(row).lenient
+        try:
+            got = record_lenient(self.original(row), labels)
+        except OriginalUnavailable:
+            got = []
+        return got or [x for x in labels.split(", ") if x]
 
     # ------------------------------------------------------------------ views
     @property
@@ -1207,14 +1243,64 @@ class Store(_Masks):
         return self._loaded_files, self._problem_files + len(self.errors), self._gone_files
 
     def skipped(self) -> list[tuple[str, str]]:
-        """Files not (fully) loaded, with reasons, and walk errors."""
-        out = [
-            (fi.path, f"{fi.state}: {fi.reason}" if fi.reason else fi.state)
-            for fi in self.files
-            if fi.state != "loaded" or fi.bad_records
-        ]
+        """Files not (fully) loaded or read leniently, with reasons and counts, and walk
+        errors."""
+        out = [(fi.path, self._verdict(fi)) for fi in self.files if _needs_a_word(fi)]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
+
+    def _verdict(self, fi: FileInfo) -> str:
+        if fi.state != "loaded" or fi.bad_records:
+            text = f"{fi.state}: {fi.reason}" if fi.reason else fi.state
+            if fi.lenient:
+                text += f"; read leniently: {fi.lenient}"
+            return text
+        text = f"loaded {counted(fi.records, 'record')}, read leniently: {fi.lenient}"
+        rows = fi.line_rows
+        if rows is not None:
+            rows = rows[rows >= 0]
+            flagged = int(np.count_nonzero(self._flags.buf[rows] & LENIENT))
+            if flagged:
+                text += f" ({flagged:,} flagged has:lenient)"
+        return text
+
+
+_UNPARSED = object()
+
+
+def _content_key(raw: bytes, exact: bool) -> bytes | object:
+    """What an event's JSON says, whatever its formatting and key order: the decoded
+    value written back with sorted keys, or _UNPARSED. Two deliveries are the same
+    record when their keys (made the same way) are equal; == would take true for 1 and
+    1.0 for 1. `exact`: with the stdlib, for what orjson reads or writes changed (NaN,
+    integers beyond 64 bits); measured ~2.5 us an event with orjson, ~11 with it."""
+    try:
+        if exact:
+            return deepjson.dumps(deepjson.loads(raw), sort_keys=True).encode()
+        value = orjson.loads(raw)
+    except ValueError:
+        return _UNPARSED
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # nested past the 254 levels orjson writes
+        return deepjson.dumps(value, sort_keys=True).encode()
+
+
+# Digits to "0", every other byte to a space: 20 zeros in a row are what an integer
+# beyond 64 bits needs (a cheaper superset of has_big_int's pattern, which took ~30 us
+# on a pretty-printed event).
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= c <= 57 else 32 for c in range(256))
+_TWENTY_DIGITS = b"0" * 20
+
+
+def _digit_run(raw: bytes) -> bool:
+    return _TWENTY_DIGITS in raw.translate(_DIGITS_AS_ZEROS)
+
+
+def _needs_a_word(fi: FileInfo) -> bool:
+    """Whether a file belongs on the Skipped list: not (fully) loaded, or loaded only
+    by accepting something a strict reading would not (see reader lenient labels)."""
+    return fi.state != "loaded" or bool(fi.bad_records) or bool(fi.lenient)
 
 
 def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:

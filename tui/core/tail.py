@@ -22,7 +22,7 @@ from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 
 from .batch import FileBatch, parse_file
-from .discovery import TrailFile, classify_name, discover
+from .discovery import TrailFile, classify_name, discover, symlink_refusal
 from .reader import DEFAULT_MAX_BYTES
 
 # A file still empty or truncated after this long is taken as it is (and reported).
@@ -65,8 +65,14 @@ class Changes:
 
 
 class TailTracker:
-    def __init__(self, paths: Iterable[str | os.PathLike], give_up_s: float = SETTLE_GIVE_UP_S):
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike],
+        give_up_s: float = SETTLE_GIVE_UP_S,
+        follow_symlinks: bool = False,
+    ):
         self.paths = [os.fsdecode(os.fspath(p)) for p in paths]
+        self.follow_symlinks = follow_symlinks
         self.marks: dict[str, Mark] = {}
         self.give_up_s = give_up_s
         self.gone: set[str] = set()
@@ -80,7 +86,7 @@ class TailTracker:
     # ----------------------------------------------------------- decisions
     def rescan(self) -> Changes:
         """Compare the whole tree with what is known."""
-        disc = discover(self.paths)
+        disc = discover(self.paths, follow_symlinks=self.follow_symlinks)
         ch = Changes()
         missing = {p for p, reason in disc.errors if p in self.paths}
         ch.missing_roots = sorted(missing)
@@ -112,8 +118,13 @@ class TailTracker:
             except OSError as e:
                 ch.errors.append((p, e.strerror or str(e)))
                 continue
+            if os.path.islink(p):  # met inside the trees: followed as a walk would
+                why = symlink_refusal(p, self.paths, self.follow_symlinks)
+                if why:
+                    ch.errors.append((p, why))
+                    continue
             if os.path.isdir(p):
-                sub = discover([p])
+                sub = discover([p], follow_symlinks=self.follow_symlinks, within=self.paths)
                 for f in sub.files:
                     self._consider(f, ch)
                 ch.errors.extend(sub.errors)
