@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from . import deepjson
 from .normalize import text
 from .reader import has_big_int
 from .sanitize import is_clean
@@ -247,39 +248,36 @@ def value_text(v: object) -> str:
         return "<huge number>"
 
 
-def _walk(v: object, key: tuple[Seg, ...], i: int, out: list, lower: bool) -> None:
-    if v.__class__ is list:
-        if i < len(key) and key[i].__class__ is int:
-            if key[i] < len(v):  # type: ignore[operator, arg-type]
-                _walk(v[key[i]], key, i + 1, out, lower)  # type: ignore[index]
-            return
-        for x in v:  # type: ignore[attr-defined]
-            _walk(x, key, i, out, lower)
-        return
-    if i == len(key):
-        if v is None or v == "":
-            return
-        if v.__class__ is dict:
-            if v:
-                out.append(CONTAINER)
-            return
-        t = value_text(v)
-        out.append(t.lower() if lower else t)
-        return
-    k = key[i]
-    if v.__class__ is not dict or k.__class__ is not str:
-        return
-    for name, x in v.items():  # type: ignore[attr-defined]
-        if name.lower() == k:
-            _walk(x, key, i + 1, out, lower)
-
-
 def values(event: object, key: tuple[Seg, ...], *, lower: bool = True) -> list:
     """The values `key` (a Path.key) selects in a parsed event (its original, decoded as
     the store decodes it): value texts (lower-cased unless `lower=False`) and
     CONTAINER, in document order, repeats included."""
     out: list = []
-    _walk(event, key, 0, out, lower)
+    n = len(key)
+    # An explicit stack: events nest up to deepjson.MAX_DEPTH levels, deeper than
+    # Python's recursion limit.
+    stack: list[tuple[object, int]] = [(event, 0)]
+    while stack:
+        v, i = stack.pop()
+        if v.__class__ is list:
+            if i < n and key[i].__class__ is int:
+                if key[i] < len(v):  # type: ignore[operator, arg-type]
+                    stack.append((v[key[i]], i + 1))  # type: ignore[index]
+            else:
+                stack.extend((x, i) for x in reversed(v))  # type: ignore[call-overload]
+        elif i == n:
+            if v is None or v == "":
+                continue
+            if v.__class__ is dict:
+                if v:
+                    out.append(CONTAINER)
+                continue
+            t = value_text(v)
+            out.append(t.lower() if lower else t)
+        elif v.__class__ is dict and key[i].__class__ is str:
+            k = key[i]
+            hits = [x for name, x in v.items() if name.lower() == k]  # type: ignore[attr-defined]
+            stack.extend((x, i + 1) for x in reversed(hits))
     return out
 
 
@@ -287,11 +285,11 @@ def decode_event(raw: bytes) -> object:
     """A JSON event as the store decodes it (the stdlib where orjson would change a
     value); raises ValueError when it is not JSON."""
     if has_big_int(raw):
-        return json.loads(raw)
+        return deepjson.loads(raw)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw)  # NaN and lone surrogates
+        return deepjson.loads(raw)  # NaN, lone surrogates, numbers beyond a double
 
 
 def value_in(event: object, key: tuple[Seg, ...], lowered: str) -> str | None:
