@@ -9,6 +9,9 @@ times the queries. Prints medians over --repeat ingests; latencies are p50/p95 o
 order with their times and error flags). Also times a floor for comparison in the same run: gunzip +
 orjson.loads of every file in one process, keeping nothing. Ingest reports the CPU seconds
 of the main process and of the parser processes (what bounds it on two cores).
+Path terms (PATHS) are timed at their first use, which scans the events and builds the
+path's column (wall, and the CPU of all the process's threads), then as later filters
+and facets over the kept column; the column's size and the RSS they add are printed.
 `--python-path` also ingests with the C scan turned off (TRAILSCOPE_NATIVE=0), alternating
 with the normal runs, and prints the ratio. `--against DIR` does the same with the code
 of another checkout (e.g. `git worktree add /tmp/base <commit>`, with its C scan built or
@@ -40,6 +43,17 @@ TEXT = {
     "free text (rare)": "203.0.113.250",
     "free text (common)": "describeinstances",
 }
+# Path terms: (filter, the path's facet). The first use scans the events and builds
+# the path's column; later filters and facets read the column.
+PATHS = {
+    "path: MFAUsed (rare)": ("additionalEventData.MFAUsed:No", "additionalEventData.MFAUsed"),
+    "path: bucketName glob": ("requestParameters.bucketName:acme-logs-*", "requestParameters.bucketName"),
+    "path: minted key (173k distinct)": ("responseElements.credentials.accessKeyId:ASIA*Q7D",
+                                         "responseElements.credentials.accessKeyId"),
+    "path: tlsVersion (common)": ("tlsDetails.tlsVersion:TLSv1.2", "tlsDetails.tlsVersion"),
+    "path: resources.ARN (array)": ("resources.ARN:arn:aws:s3:::*", "resources.ARN"),
+    "path: .requestID (1M distinct)": (".requestID:0000a50-110a-41f1-a47e-0f6ce69d40cf", ".requestID"),
+}
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -49,7 +63,7 @@ from tui.core.loader import load
 from tui.core.query import parse
 from tui.core.view import compute_view
 path, runs, jobs = sys.argv[2], int(sys.argv[3]), (int(sys.argv[4]) or None)
-filters, texts = json.loads(sys.argv[5]), json.loads(sys.argv[6])
+filters, texts, paths = json.loads(sys.argv[5]), json.loads(sys.argv[6]), json.loads(sys.argv[7])
 t0 = time.perf_counter()
 c0 = time.process_time()
 store = load([path], jobs=jobs)
@@ -100,7 +114,26 @@ for name, text in texts.items():
         s = time.perf_counter(); run(); xs.append((time.perf_counter() - s) * 1000)
     xs.sort()
     out["lat"][name] = {"p50": xs[len(xs) // 2], "p95": xs[-1]}
+rss_before_paths = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# Path terms: the first use (a scan of every event; wall and the CPU of all threads),
+# then later filters and a facet under another filter, from the kept column.
+from tui.core.paths import parse_path
+out["path_first"], out["path_mb"] = {}, {}
+errors_view = compute_view(store, parse("has:error"))
+for name, (text, facet) in paths.items():
+    q = parse(text)
+    s = time.perf_counter(); c = time.process_time()
+    out["matches"][name] = len(compute_view(store, q).rows)
+    out["path_first"][name] = {"wall": time.perf_counter() - s, "cpu": time.process_time() - c}
+    out["lat"][name] = lat(lambda: compute_view(store, q))
+    def path_facet():
+        errors_view.path_bins.clear()
+        errors_view.facet(store, facet, 50)
+    path_facet()
+    out["lat"][name + ", facet"] = lat(path_facet)
+    out["path_mb"][name] = store.path_column(parse_path(facet)).nbytes / 2**20
 out["rss_after_queries"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out["rss_paths_mb"] = (out["rss_after_queries"] - rss_before_paths) / 2**20
 print(json.dumps(out))
 """
 
@@ -160,7 +193,7 @@ def main() -> None:
         du = sum(f.stat().st_size for f in path.rglob("*.gz"))
         runs, py_runs, other_runs = [], [], []
         child = [sys.executable, "-c", CHILD, str(ROOT), str(path), str(args.runs),
-                 str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT)]
+                 str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT), json.dumps(PATHS)]
         for _ in range(args.repeat):
             p = subprocess.run(child, capture_output=True, text=True, check=True)
             runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
@@ -190,6 +223,10 @@ def main() -> None:
             "lat_ms": {k: {q: statistics.median(r["lat"][k][q] for r in runs) for q in ("p50", "p95")}
                        for k in r0["lat"]},
             "matches": r0["matches"],
+            "path_first_s": {k: {q: statistics.median(r["path_first"][k][q] for r in runs)
+                                 for q in ("wall", "cpu")} for k in r0["path_first"]},
+            "path_column_mb": r0["path_mb"],
+            "rss_growth_paths_mb": med("rss_paths_mb"),
         }
         results[n] = res
         print(f"\n== {n:,} events ({r0['files']} files, {du / 2**20:.0f} MiB gz) ==")
@@ -213,6 +250,11 @@ def main() -> None:
             m = res["matches"].get(k)
             print(f"  {k:38s} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms"
                   + (f"   ({m:,} matches)" if m is not None else ""))
+        print(f"path terms, first use (median of {args.repeat}; CPU of all threads), column size:")
+        for k, v in res["path_first_s"].items():
+            print(f"  {k:38s} {v['wall']:6.2f} s  (CPU {v['cpu']:5.2f} s)   "
+                  f"column {res['path_column_mb'][k]:6.1f} MB")
+        print(f"  peak RSS growth over the path terms: {res['rss_growth_paths_mb']:.0f} MB")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

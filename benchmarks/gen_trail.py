@@ -25,6 +25,7 @@ when, events, rng_seed)`` (the latter for live-tail benchmarks).
 from __future__ import annotations
 
 import argparse
+import base64
 import math
 import multiprocessing as mp
 import os
@@ -766,7 +767,8 @@ def _shape(rnd: random.Random, svc: str, name: str, ro: bool, data: bool) -> tup
                "durationSeconds": rnd.choice((900, 3600, 3600, 43200))}
         if rnd.random() < 0.2:
             req["externalId"] = _hexid(rnd, 20)
-        creds = {"accessKeyId": "ASIA" + _b32(rnd, 16),
+        # Every AssumeRole mints a key of its own: "{K}" is filled in per event.
+        creds = {"accessKeyId": "ASIA{K}",
                  "expiration": f"Nov {rnd.randint(1, 8)}, 2026, {rnd.randint(1, 12)}:"
                                f"{rnd.randint(0, 59):02d}:{rnd.randint(0, 59):02d} "
                                f"{rnd.choice(('AM', 'PM'))}"}
@@ -1028,11 +1030,16 @@ def _records(t: Tables, rng: np.random.Generator, acct_i: int, region: str, t0: 
             code, msg = _error(svc, name, arns[pi], acct, h)
             parts += [b',"errorCode":', code, b',"errorMessage":', msg, errb]
         else:
-            parts.append(ok)
+            parts.append(ok if b"{K}" not in ok else ok.replace(b"{K}", _minted(h)))
         parts += [rid, b'","eventID":"', eid, tail]
         parts.append(b"}" if fip is not None else (tls12b if t12 else tls13b))
         out.append(b"".join(parts))
     return out
+
+
+def _minted(h: str) -> bytes:
+    """16 base32 characters of an access key id, from an event's random hex."""
+    return base64.b32encode(bytes.fromhex(h[40:60]))[:16]
 
 
 def _error(svc: str, name: str, arn: str, acct: str, h: str) -> tuple[bytes, bytes]:

@@ -426,7 +426,7 @@ async def test_detail_pivot_filter_and_exclude(explorer) -> None:
     assert app.focused is detail
 
     node = find_node(detail, lambda d: isinstance(d, ValueRef) and d.field == "ip")
-    assert node.data.value == ip and node.data.path == "sourceIPAddress"
+    assert node.data.value == ip and node.data.path == ".sourceIPAddress"
     await tree_cursor_to(pilot, detail, node)
     await pilot.press("f")
     await settle(pilot)

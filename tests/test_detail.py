@@ -17,6 +17,8 @@ from textual.widgets.tree import TreeNode
 from tests.trailgen import SEEDS as _SEEDS
 from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
 from tui.core.loader import load
+from tui.core.paths import format_path
+from tui.core.sanitize import is_clean
 from tui.core.store import Store
 from widgets.detail import (
     MAX_CHILDREN,
@@ -225,7 +227,7 @@ async def test_summary_sections(seed_store: Store) -> None:
         assert fact_text(pane, "when", "File").endswith("abcdefghijklmnop.json.gz record 1")
         assert fact_text(pane, "outcome", "Result") == "success"
         req = fact(pane, "what", "Request")
-        assert isinstance(req.data, ContainerRef) and req.data.path == "requestParameters"
+        assert isinstance(req.data, ContainerRef) and req.data.path == ".requestParameters"
         assert str(req.label).endswith("{3}") and req.is_expanded
         assert [str(c.label) for c in req.children][0] == 'analyzerName: "test"'
         assert str(fact(pane, "outcome", "Response").label).endswith("{1}")
@@ -236,10 +238,10 @@ async def test_summary_sections(seed_store: Store) -> None:
             "arn:aws:iam::111122223333:user/Alice",
             "userIdentity.arn",
         )
-        assert fact(pane, "where", "Source IP").data == ("ip", "198.51.100.179", "sourceIPAddress")
+        assert fact(pane, "where", "Source IP").data == ("ip", "198.51.100.179", ".sourceIPAddress")
         assert fact(pane, "who", "Credential").data[:2] == ("cred", "role-session")
         assert fact(pane, "what", "Event ID").data[0] is None  # free text
-        assert fact(pane, "outcome", "Result").data == ("error", "", "errorCode")
+        assert fact(pane, "outcome", "Result").data == ("error", "", ".errorCode")
         assert isinstance(fact(pane, "when", "UTC").data, InfoRef)
 
         # the screen shows it too
@@ -255,7 +257,7 @@ async def test_error_temporary_key_and_where(seed_store: Store) -> None:
         pane.show(row_of(store, "denied-0000-0000-0000-000000000001"))
         await pilot.pause()
         assert fact_text(pane, "outcome", "Error") == "AccessDenied"
-        assert fact(pane, "outcome", "Error").data == ("error", "AccessDenied", "errorCode")
+        assert fact(pane, "outcome", "Error").data == ("error", "AccessDenied", ".errorCode")
         assert fact_text(pane, "outcome", "Message").startswith("User is not authorized")
         assert fact_text(pane, "outcome", "Response") == "null"
         assert isinstance(fact(pane, "outcome", "Response").data, NullRef)
@@ -304,12 +306,12 @@ async def test_event_json_tree(seed_store: Store) -> None:
         assert 'eventName: "CreateThreatIntelSet"' in labels
         assert "readOnly: false" in labels
         assert "userIdentity {6}" in labels
-        assert by_path(pane, "eventSource").data == (
+        assert by_path(pane, ".eventSource").data == (
             "service",
             "guardduty.amazonaws.com",
-            "eventSource",
+            ".eventSource",
         )
-        assert by_path(pane, "readOnly").data == ("readonly", "false", "readOnly")
+        assert by_path(pane, ".readOnly").data == ("readonly", "false", ".readOnly")
         assert by_path(pane, "userIdentity.accessKeyId").data[0] == "key"
         assert by_path(pane, "userIdentity.type").data[0] == "type"
         assert by_path(pane, "userIdentity.arn").data[0] == "principal"
@@ -362,20 +364,20 @@ async def test_filter_exclude_copy_keys(seed_store: Store) -> None:
         ]
         assert [(m.text, m.what) for m in app.copies] == [("198.51.100.179", "value")]
 
-        # free text (no indexed field) on a raw JSON leaf
+        # a raw JSON leaf without an indexed field: its exact path, never free text
         app.filters.clear()
         app.copies.clear()
-        await cursor_to(pilot, pane, by_path(pane, "requestID"))
+        await cursor_to(pilot, pane, by_path(pane, ".requestID"))
         await pilot.press("f", "c")
         await pilot.pause()
         assert [(m.field, m.value, m.negate) for m in app.filters] == [
-            (None, "22222222-dcba-4444-dcba-333333333333", False)
+            (".requestID", "22222222-dcba-4444-dcba-333333333333", False)
         ]
         assert app.copies[-1].text == "22222222-dcba-4444-dcba-333333333333"
 
         # an indexed raw leaf
         app.filters.clear()
-        await cursor_to(pilot, pane, by_path(pane, "awsRegion"))
+        await cursor_to(pilot, pane, by_path(pane, ".awsRegion"))
         await pilot.press("x")
         await pilot.pause()
         assert [(m.field, m.value, m.negate) for m in app.filters] == [
@@ -392,7 +394,7 @@ async def test_filter_exclude_copy_keys(seed_store: Store) -> None:
         # a container copies its compact JSON; f/x do nothing there
         app.filters.clear()
         app.copies.clear()
-        await cursor_to(pilot, pane, by_path(pane, "requestParameters"))
+        await cursor_to(pilot, pane, by_path(pane, ".requestParameters"))
         await pilot.press("f", "c")
         await pilot.pause()
         assert app.filters == []
@@ -420,14 +422,15 @@ async def test_null_leaf_and_section_keys(seed_store: Store) -> None:
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(DetailPane)
         pane.show(row_of(store, "denied-0000-0000-0000-000000000001"))
-        node = by_path(pane, "responseElements")
-        assert isinstance(node.data, NullRef) and node.data == (None, "", "responseElements")
+        node = by_path(pane, ".responseElements")
+        assert isinstance(node.data, NullRef) and node.data == (None, "", ".responseElements")
         await cursor_to(pilot, pane, node)
         await pilot.press("f", "c")
         await pilot.pause()
-        assert app.filters == []  # nothing to search for
+        # null counts as missing: the term selects events where it is null or absent
+        assert [(m.field, m.value) for m in app.filters] == [(".responseElements", "")]
         assert app.copies[-1].text == "null"
-        assert pane.check_action("filter_value", ()) is None
+        assert pane.check_action("filter_value", ()) is True
         await cursor_to(pilot, pane, section(pane, "who"))
         assert pane.check_action("copy_value", ()) is None
         assert pane.check_action("copy_event", ()) is True
@@ -566,11 +569,13 @@ async def test_hostile_event_renders_literally(tmp_path: Path) -> None:
         assert not any(c in svg for c in ("\x1b", "\x9b", "\u202e", "\x07"))
 
         # keys still carry the raw value (the clipboard gets the evidence as-is)
-        await cursor_to(pilot, pane, by_path(pane, "requestParameters" + json_key(HOSTILE_KEY)))
+        hostile_path = format_path(("requestParameters", HOSTILE_KEY))
+        assert "\\x1b" in hostile_path and "\\u202e" in hostile_path and is_clean(hostile_path)
+        await cursor_to(pilot, pane, by_path(pane, hostile_path))
         await pilot.press("c", "f")
         await pilot.pause()
         assert app.copies[-1].text == HOSTILE_VALUE
-        assert (app.filters[-1].field, app.filters[-1].value) == (None, HOSTILE_VALUE)
+        assert (app.filters[-1].field, app.filters[-1].value) == (hostile_path, HOSTILE_VALUE)
         await cursor_to(pilot, pane, fact(pane, "where", "User agent"))
         await pilot.press("f", "enter")
         await pilot.pause()
@@ -578,10 +583,6 @@ async def test_hostile_event_renders_literally(tmp_path: Path) -> None:
         assert no_controls("\n".join(visible_lines(pane)))
         assert quits == []
         assert app.is_running
-
-
-def json_key(key: str) -> str:
-    return f"[{json.dumps(key, ensure_ascii=False)}]"
 
 
 # ------------------------------------------------------------------ malformed / anonymous
@@ -663,7 +664,7 @@ async def test_insight_section_and_pair(real_store: Store) -> None:
         assert "not in the baseline" in str(caller.label)
         assert fact(pane, "insight", "By error code").data[:2] == ("error", "")  # "null"
         shared = fact(pane, "insight", "Shared ID")
-        assert shared.data == (None, "833d271d-702a-4337-bf45-f232fc213fdb", "sharedEventID")
+        assert shared.data == (None, "833d271d-702a-4337-bf45-f232fc213fdb", ".sharedEventID")
 
         pair = fact(pane, "insight", "Paired Start")
         assert isinstance(pair.data, PairRef) and pair.data.row == rows["Start"]
@@ -743,10 +744,10 @@ async def test_huge_event_is_capped(tmp_path: Path) -> None:
 
         blob = by_path(pane, "responseElements.blob")
         assert str(blob.label) == 'blob: "' + "A" * 300 + "… (1,000,000 chars)"
-        # enter opens a long value wrapped (capped); c still copies all of it
+        # space opens a long value wrapped (capped); c still copies all of it
         await cursor_to(pilot, pane, blob)
         t0 = time.perf_counter()
-        await pilot.press("enter")
+        await pilot.press("space")
         await pilot.pause()
         assert time.perf_counter() - t0 < 2.0
         assert blob.is_expanded and len(blob.children) > 10
@@ -772,7 +773,7 @@ async def test_long_value_opens_wrapped(seed_store: Store) -> None:
         pane.show(row_of(store, "denied-0000-0000-0000-000000000001"))
         node = fact(pane, "outcome", "Message")
         await cursor_to(pilot, pane, node)
-        await pilot.press("enter")
+        await pilot.press("space")
         await pilot.pause()
         assert node.is_expanded
         joined = "".join(str(c.label) for c in node.children)
@@ -785,7 +786,7 @@ async def test_long_value_opens_wrapped(seed_store: Store) -> None:
         await pilot.pause()
         assert app.copies[-1].text.startswith("User is not authorized")
         await cursor_to(pilot, pane, node)
-        await pilot.press("enter")
+        await pilot.press("space")
         await pilot.pause()
         assert not node.is_expanded
 
@@ -914,7 +915,7 @@ async def test_no_color_keeps_distinctions(
         ua = segments(fact(pane, "where", "User agent"))
         escapes = [s for s in ua if s.text in ("\\x1b", "\\x9b", "\\u202e")]
         assert escapes and all(s.style.reverse for s in escapes)
-        key = segments(by_path(pane, "eventName"))
+        key = segments(by_path(pane, ".eventName"))
         assert any(s.text.startswith("eventName") and s.style.bold for s in key)
         title = segments(section(pane, "who"))
         assert any("Who" in s.text and s.style.bold for s in title)

@@ -37,6 +37,7 @@ from widgets.messages import (
     CopyRequest,
     EventHighlighted,
     EventRequest,
+    FacetRequest,
     FilterRequest,
     TimeRangeRequest,
 )
@@ -46,7 +47,9 @@ from widgets.timeline import Timeline
 from .actions import ACTIONS, SCOPES, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
+from .core.fields import FIELD_INDEX
 from .core.loader import iter_batches, parser_process, record_discovery
+from .core.paths import parse_path
 from .core.query import Query, QueryError, add_term, parse, time_range_term
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
@@ -57,7 +60,7 @@ from .screens import HelpScreen, JumpScreen, MainScreen, SkippedScreen
 from .timeparse import parse_jump_time
 
 FACET_TOP = 60
-SYNC_TEXT_FILES = 64  # free text over more unsearched files than this uses a thread
+SYNC_TEXT_FILES = 64  # free text (or a path column) over more unscanned files uses a thread
 PUMP_SECONDS = 0.25
 DETAIL_DELAY = 0.06  # seconds the list cursor rests before the detail pane follows...
 HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
@@ -457,7 +460,7 @@ class TrailscopeApp(App[int]):
             fields = self.query_one(FacetPanel).fields
         except NoMatches:  # closing, or another screen is up: only the head start is lost
             return
-        self.store.prepare_in_order(fields)
+        self.store.prepare_in_order(f for f in fields if f in FIELD_INDEX)  # not paths
 
     def after_frame(self) -> None:
         """Called by MainScreen once a frame is composed: the key that caused it has
@@ -529,7 +532,12 @@ class TrailscopeApp(App[int]):
         self._view_seq += 1
         query = self.query_obj
         previous = self.view if self.view is not None and self.view.query == query else None
-        if any(self.store.text_backlog(p) > SYNC_TEXT_FILES for p in query.text_pieces()):
+        facets = self.query_one(FacetPanel).fields
+        if (
+            any(self.store.text_backlog(p) > SYNC_TEXT_FILES for p in query.text_pieces())
+            or any(self.store.path_backlog(p) > SYNC_TEXT_FILES for p in query.paths())
+            or any(self._path_pending(f) for f in facets)
+        ):
             self._view_running = True
             self.status.busy = True
             fields = tuple(self.query_one(FacetPanel).fields)  # counted in the thread too
@@ -646,6 +654,8 @@ class TrailscopeApp(App[int]):
         if v is None or v is not self.view or not self.is_running:
             return
         for fl in self.query_one(FacetPanel).lists:
+            if self._path_pending(fl.field):
+                continue  # a path being scanned in the view thread: its view sets these
             counts, distinct = v.facet(self.store, fl.field, FACET_TOP)
             fl.set_counts(counts, len(v.rows), distinct)
         sel = self.events_list.cursor_row
@@ -654,7 +664,14 @@ class TrailscopeApp(App[int]):
             presorted=True,  # a view's rows are in time order
         )
 
+    def _path_pending(self, name: str) -> bool:
+        """A facet on a JSON path whose column still has many files to scan (built by
+        the next view, in a thread)."""
+        return name not in FIELD_INDEX and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES
+
     def _facet_counter(self, field: str) -> list[tuple[str, int]]:
+        if self._path_pending(field):
+            return []  # the view computing it sets the counts
         # The view on screen, even if events arrived since (its counts match the list).
         v = self.view
         if v is None:
@@ -710,6 +727,15 @@ class TrailscopeApp(App[int]):
         else:
             self._extend_filter(lambda t: add_term(t, msg.field, msg.value, msg.negate))
 
+    @on(FacetRequest)
+    def _on_facet_request(self, msg: FacetRequest) -> None:
+        panel = self.query_one(FacetPanel)
+        self.query_one("#facets").display = True
+        try:
+            panel.show(msg.name)
+        except ValueError as e:
+            self.notify(clean(str(e)), severity="error", markup=False)
+
     @on(TimeRangeRequest)
     def _on_time_range(self, msg: TimeRangeRequest) -> None:
         term = time_range_term(msg.lo_ms, msg.hi_ms)
@@ -761,8 +787,8 @@ class TrailscopeApp(App[int]):
     @on(FacetList.FieldChanged)
     def _on_facet_field(self, msg: FacetList.FieldChanged) -> None:
         v = self.view
-        if v is None:
-            self.request_view()
+        if v is None or self._path_pending(msg.field):
+            self.request_view()  # a new path's column is built in the view's thread
             return
         counts, distinct = v.facet(self.store, msg.field, FACET_TOP)
         msg.facet.set_counts(counts, len(v.rows), distinct)

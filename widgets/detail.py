@@ -30,9 +30,10 @@ from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
 from tui.core.fields import CRED_ANONYMOUS, FIELDS
 from tui.core.insight import Insight, insight_of, paired_row
 from tui.core.normalize import NO_TIME, format_time, shape_problems, text
+from tui.core.paths import child_path
 from tui.core.store import Store, ip_kind
 
-from .messages import CopyRequest, EventRequest, FilterRequest
+from .messages import CopyRequest, EventRequest, FacetRequest, FilterRequest
 from .line_tree import LineTree
 from .line_tree import TreeItem as TreeNode
 from .safe import safe_text
@@ -123,26 +124,25 @@ class PairRef:
 
 NodeData = ValueRef | ContainerRef | MoreRef | SectionRef | PairRef | None
 
-# Raw JSON paths whose leaf is exactly an indexed field.
+# JSON paths (as spelt by tui.core.paths) whose leaf is exactly an indexed field.
 PATH_FIELDS: dict[str, str] = {
-    "eventSource": "service",
-    "eventName": "event",
-    "sourceIPAddress": "ip",
-    "awsRegion": "region",
-    "recipientAccountId": "account",
-    "errorCode": "error",
+    ".eventSource": "service",
+    ".eventName": "event",
+    ".sourceIPAddress": "ip",
+    ".awsRegion": "region",
+    ".recipientAccountId": "account",
+    ".errorCode": "error",
     "userIdentity.type": "type",
     "userIdentity.accessKeyId": "key",
     "userIdentity.arn": "principal",
-    "userAgent": "ua",
-    "eventType": "eventtype",
-    "eventCategory": "category",
-    "readOnly": "readonly",
+    ".userAgent": "ua",
+    ".eventType": "eventtype",
+    ".eventCategory": "category",
+    ".readOnly": "readonly",
     "userIdentity.sessionContext.sessionIssuer.arn": "role",
     "userIdentity.userName": "user",
 }
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSUMED = re.compile(r"arn:[^:]*:sts::[^:]*:assumed-role/[^/]+/(.+)")
 
 _FLAG_TEXT: tuple[tuple[int, str], ...] = (
@@ -163,15 +163,6 @@ MAX_ATTRIBUTED = 10  # values listed per attribute (the JSON below has them all)
 
 def _d(v: object) -> dict:
     return v if isinstance(v, dict) else {}
-
-
-def child_path(parent: str, key: str | int) -> str:
-    """JSON-path-ish spelling: a.b, a[0], a["odd key"]."""
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if _IDENT.fullmatch(key):
-        return f"{parent}.{key}" if parent else key
-    return f"{parent}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 def _compact(obj: object) -> str:
@@ -276,7 +267,8 @@ class _Section:
 
 
 class DetailPane(LineTree[NodeData]):
-    """The detail tree. The app calls `show(row)`; keys post FilterRequest/CopyRequest."""
+    """The detail tree. The app calls `show(row)`; keys post FilterRequest, FacetRequest
+    and CopyRequest."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("detail")
 
@@ -590,7 +582,11 @@ class DetailPane(LineTree[NodeData]):
         arn = text(ui.get("arn"))
         m = _ASSUMED.fullmatch(arn)
         if m:
-            fact(who, "Session name", m.group(1), "userIdentity.arn")
+            # A role session is its whole ARN (role and session name): f filters on that.
+            ref = ValueRef(self._indexed("principal", arn), arn, "userIdentity.arn")
+            who.facts.append(
+                _Fact("Session name", ref, display=_str_text(m.group(1), S_VALUE, quoted=False))
+            )
         mfa = attrs.get("mfaAuthenticated")
         if mfa is not None:
             fact(who, "MFA", mfa, "userIdentity.sessionContext.attributes.mfaAuthenticated")
@@ -617,32 +613,32 @@ class DetailPane(LineTree[NodeData]):
         ins = insight_of(e)
         what = _Section("what", "What")
         if ins is None:  # an Insights event names its API in its own section
-            fact(what, "Service", e.get("eventSource"), "eventSource", "service", always=True)
-            fact(what, "Event", e.get("eventName"), "eventName", "event", always=True,
+            fact(what, "Service", e.get("eventSource"), ".eventSource", "service", always=True)
+            fact(what, "Event", e.get("eventName"), ".eventName", "event", always=True,
                  style=S_STRING)
-        fact(what, "Event type", e.get("eventType"), "eventType", "eventtype")
-        fact(what, "Category", e.get("eventCategory"), "eventCategory", "category")
-        fact(what, "Read-only", st.value(row, "readonly"), "readOnly", "readonly")
-        fact(what, "Event ID", e.get("eventID"), "eventID")
-        fact(what, "Request ID", e.get("requestID"), "requestID")
+        fact(what, "Event type", e.get("eventType"), ".eventType", "eventtype")
+        fact(what, "Category", e.get("eventCategory"), ".eventCategory", "category")
+        fact(what, "Read-only", st.value(row, "readonly"), ".readOnly", "readonly")
+        fact(what, "Event ID", e.get("eventID"), ".eventID")
+        fact(what, "Request ID", e.get("requestID"), ".requestID")
         for title, k in (("Request", "requestParameters"), ("Resources", "resources")):
             if k in e:
-                what.subtrees.append((title, k, e[k]))
+                what.subtrees.append((title, child_path("", k), e[k]))
 
         where = _Section("where", "Where")
         ip = text(e.get("sourceIPAddress"))
-        fact(where, "Source IP", ip, "sourceIPAddress", "ip", hint=_ip_hint(ip), always=ins is None,
+        fact(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip), always=ins is None,
              style=S_STRING)
-        fact(where, "Region", e.get("awsRegion"), "awsRegion", "region")
-        fact(where, "Recipient", e.get("recipientAccountId"), "recipientAccountId", "account")
-        fact(where, "User agent", e.get("userAgent"), "userAgent", "ua")
-        fact(where, "VPC endpoint", e.get("vpcEndpointId"), "vpcEndpointId")
-        fact(where, "Endpoint acct", e.get("vpcEndpointAccountId"), "vpcEndpointAccountId")
+        fact(where, "Region", e.get("awsRegion"), ".awsRegion", "region")
+        fact(where, "Recipient", e.get("recipientAccountId"), ".recipientAccountId", "account")
+        fact(where, "User agent", e.get("userAgent"), ".userAgent", "ua")
+        fact(where, "VPC endpoint", e.get("vpcEndpointId"), ".vpcEndpointId")
+        fact(where, "Endpoint acct", e.get("vpcEndpointAccountId"), ".vpcEndpointAccountId")
         if "tlsDetails" in e:
-            where.subtrees.append(("TLS", "tlsDetails", e["tlsDetails"]))
+            where.subtrees.append(("TLS", ".tlsDetails", e["tlsDetails"]))
 
         when = _Section("when", "When")
-        fact(when, "Event time", e.get("eventTime"), "eventTime", always=True)
+        fact(when, "Event time", e.get("eventTime"), ".eventTime", always=True)
         ms = st.time_ms(row)
         fact(when, "UTC", format_time(ms), "", cls=InfoRef,
              hint=Text("(unparsed)", S_HINT) if ms == NO_TIME else None)
@@ -650,16 +646,16 @@ class DetailPane(LineTree[NodeData]):
 
         outcome = _Section("outcome", "Outcome")
         code = text(e.get("errorCode"))
-        fact(outcome, "Error", code, "errorCode", "error", style=S_ALERT)
-        fact(outcome, "Message", e.get("errorMessage"), "errorMessage")
+        fact(outcome, "Error", code, ".errorCode", "error", style=S_ALERT)
+        fact(outcome, "Message", e.get("errorMessage"), ".errorMessage")
         if not code and not text(e.get("errorMessage")) and ins is None:
             # Filtering on it narrows to successful calls: error:"".
             outcome.facts.append(
-                _Fact("Result", ValueRef(self._indexed("error", ""), "", "errorCode"),
+                _Fact("Result", ValueRef(self._indexed("error", ""), "", ".errorCode"),
                       display=Text("success", S_STRING))
             )
         if "responseElements" in e:
-            outcome.subtrees.append(("Response", "responseElements", e["responseElements"]))
+            outcome.subtrees.append(("Response", ".responseElements", e["responseElements"]))
 
         flags = _Section("flags", "Flags")
         fv = int(st.flags[row])
@@ -732,13 +728,15 @@ class DetailPane(LineTree[NodeData]):
                 hint.append(f"{_num(a.average)} {per_min}; not in the baseline)", S_HINT)
             else:
                 hint.append(f"{_num(a.average)} {per_min}; baseline {_num(a.baseline)})", S_HINT)
-            sec.facts.append(_Fact(label, ValueRef(f, value, f"{base}.insightContext.attributions"),
-                                   display=display, hint=hint))
+            # Not an indexed field: the value lies somewhere in an attribution's nested
+            # lists, under no one path, so f gives free text.
+            where = f"{base}.insightContext.attributions" if f else ""
+            sec.facts.append(_Fact(label, ValueRef(f, value, where), display=display, hint=hint))
         for label, n in shown.items():
             if n > MAX_ATTRIBUTED:
                 sec.notes.append(Text.assemble(
                     (f"{label}: {n - MAX_ATTRIBUTED:,} more in the Event JSON", S_HINT)))
-        fact(sec, "Shared ID", ins.shared_id, "sharedEventID")
+        fact(sec, "Shared ID", ins.shared_id, ".sharedEventID")
         other = ins.other_state
         if other:
             pair = paired_row(self.store, row, ins)
@@ -860,13 +858,10 @@ class DetailPane(LineTree[NodeData]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_event":
             return self.row is not None and self._event is not None
-        if action in ("filter_value", "exclude_value"):
+        if action in ("filter_value", "exclude_value", "facet_value"):
             if self.row is None:
                 return False
-            data = self._cursor_data()
-            if isinstance(data, InfoRef) or not isinstance(data, ValueRef):
-                return None
-            return None if data.field is None and not data.value else True
+            return True if self._term_name() is not None else None
         if action == "copy_value":
             if self.row is None:
                 return False
@@ -877,16 +872,35 @@ class DetailPane(LineTree[NodeData]):
         node = self.cursor_node
         return None if node is None else node.data
 
-    def _filter(self, negate: bool) -> None:
+    def _term_name(self) -> str | None:
+        """What the line under the cursor filters on: its indexed field, else its JSON
+        path as spelt (a term on either is built by the engine: query.term_for)."""
         data = self._cursor_data()
         if not isinstance(data, ValueRef) or isinstance(data, InfoRef):
-            return
-        if data.field is None and not data.value:
-            return
-        self.post_message(FilterRequest(data.field, data.value, negate=negate))
+            return None
+        return data.field or data.path or None
+
+    def _filter(self, negate: bool) -> None:
+        data = self._cursor_data()
+        name = self._term_name()
+        if name is not None and isinstance(data, ValueRef):
+            self.post_message(FilterRequest(name, data.value, negate=negate))
 
     def action_filter_value(self) -> None:
         self._filter(False)
+
+    def action_pick(self) -> None:
+        """Enter: a value filters (like f); anything else opens or closes."""
+        node = self.cursor_node
+        if self._term_name() is not None and node is not None and not node.children:
+            self._filter(False)
+        else:
+            self.action_select_cursor()
+
+    def action_facet_value(self) -> None:
+        name = self._term_name()
+        if name is not None:
+            self.post_message(FacetRequest(name))
 
     def action_exclude_value(self) -> None:
         self._filter(True)

@@ -28,6 +28,7 @@ from textual.widgets import Input
 
 from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
+from tui.core.paths import PathError, looks_like_path, parse_path
 
 from .messages import FilterRequest
 from .quiet_scroll import QuietScroll
@@ -37,10 +38,23 @@ from .text_line import TextLine
 if TYPE_CHECKING:
     from tui.core.store import Store
 
-__all__ = ["Counter", "FacetList", "FacetOptions", "FacetPanel"]
+__all__ = ["Counter", "FacetList", "FacetOptions", "FacetPanel", "facet_name"]
 
 Counter = Callable[[str], list[tuple[str, int]]]
 """field -> every (value, count) of that field under the current filter, most first."""
+
+
+def facet_name(name: str) -> str:
+    """`name` as a facet shows it: an indexed field, or a JSON path in its canonical
+    spelling. Raises ValueError for anything else."""
+    if name in FIELD_BY_NAME:
+        return name
+    if looks_like_path(name):
+        try:
+            return parse_path(name).text
+        except PathError:
+            pass
+    raise ValueError(f"unknown field {name!r}")
 
 NARROW_LIMIT = 50  # rows shown while narrowing
 _PARTIAL = " ▏▎▍▌▋▊▉"  # left-aligned eighth blocks for the share bar
@@ -334,11 +348,9 @@ class FacetList(Vertical):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        if field not in FIELD_BY_NAME:
-            raise ValueError(f"unknown field {field!r}")
         super().__init__(name=name, id=id, classes=classes)
         self.store = store
-        self.field = field
+        self.field = facet_name(field)
         self._counter = counter
         self._counts: list[tuple[str, int]] = []
         self._total = 0
@@ -424,10 +436,10 @@ class FacetList(Vertical):
         self._styles.clear()  # theme change
 
     def _show_title(self) -> None:
-        f = FIELD_BY_NAME[self.field]
+        f = FIELD_BY_NAME.get(self.field)
         distinct = self._distinct if self._distinct is not None else len(self._counts)
         parts: list[tuple[str, str | Style] | str | Text] = [
-            (f.label, "bold"),
+            safe_text(self.field, "bold") if f is None else (f.label, "bold"),
             (f"  ({distinct:,})", ""),
         ]
         if self._narrowing:
@@ -605,14 +617,16 @@ class FacetList(Vertical):
         self.action_cycle(1)
 
     def action_cycle(self, step: int) -> None:
+        if self.field not in FIELD_NAMES:  # a path: back to the fields' ends
+            self.set_field(FIELD_NAMES[0 if step > 0 else -1])
+            return
         i = FIELD_NAMES.index(self.field)
         self.set_field(FIELD_NAMES[(i + step) % len(FIELD_NAMES)])
 
     def set_field(self, field: str) -> None:
-        """Show `field`: rows are filled at once from `counter`, and `FieldChanged` lets
-        the app push its own counts."""
-        if field not in FIELD_BY_NAME:
-            raise ValueError(f"unknown field {field!r}")
+        """Show `field` (or a JSON path): rows are filled at once from `counter`, and
+        `FieldChanged` lets the app push its own counts."""
+        field = facet_name(field)
         if self._narrowing:
             self._leave_narrow()
         self.field = field
@@ -668,9 +682,26 @@ class FacetPanel(Vertical):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._lists = [FacetList(store, f, counter) for f in fields]
+        self._last = self._lists[0] if self._lists else None  # the list focused last
 
     def compose(self) -> ComposeResult:
         yield from self._lists
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        for fl in self._lists:
+            if fl.has_focus_within:
+                self._last = fl
+
+    def show(self, name: str) -> FacetList | None:
+        """Show `name` (a field or a path) in the list focused last (at first, the top
+        one), unless a list shows it already."""
+        name = facet_name(name)
+        for fl in self._lists:
+            if fl.field == name:
+                return fl
+        if self._last is not None:
+            self._last.set_field(name)
+        return self._last
 
     @property
     def lists(self) -> list[FacetList]:

@@ -6,13 +6,22 @@ from textual.message import Message
 
 
 class FilterRequest(Message):
-    """Add `field:value` (free text when field is None) to the filter, or its negation."""
+    """Add `field:value` to the filter, or its negation: `field` is an indexed field, a
+    JSON path as tui.core.paths spells it, or None for free text."""
 
     def __init__(self, field: str | None, value: str, negate: bool = False) -> None:
         super().__init__()
         self.field = field
         self.value = value
         self.negate = negate
+
+
+class FacetRequest(Message):
+    """Show `name` (an indexed field, or a JSON path as spelt) in a facet list."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
 
 
 class TimeRangeRequest(Message):

@@ -16,7 +16,8 @@
  * encoder's tables until the whole document has parsed, so a bail leaves no trace.
  * tests/core/test_native.py checks the contract differentially.
  *
- * Also here, as the one native module: `count_at`, the facet-count kernel of views.
+ * Also here, as the one native module: `count_at`, the facet-count kernel of views, and
+ * `PathTable`, the scan behind the store's path columns.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1308,6 +1309,907 @@ static PyObject *insert_sorted(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ path values
+ *
+ * The values one JSON path selects in each event of a file's lower-cased text, for the
+ * store's path columns (tui/core/paths.py states the rule; tui/core/pathcols.py drives
+ * this). `PathTable.scan` finds the candidate events (those holding a needle: the
+ * path's last key or an escape), walks each candidate along the path and numbers the
+ * values it finds, all without the GIL, so two threads scan two files at once. An
+ * event the walk cannot be sure of (an escaped key on the way, two keys equal once
+ * lowered, an odd token, deep nesting) is handed back for the Python walk over its
+ * original, which decides for it.
+ *
+ * A value is numbered by its raw key: 's' + text for plain printable ASCII (a string
+ * without escapes, a boolean, an integer written canonically), 'j' + a string's JSON
+ * content otherwise, 'n' + any other number token, 'o' for a non-empty object. Keys
+ * are kept one after another in an arena, each followed by '\n' (raw keys hold no
+ * newline), so Python can run a regex over all of them at once. */
+
+#include <pythread.h>
+
+typedef struct {
+    const unsigned char *key; /* lower-cased UTF-8; NULL for an index */
+    size_t len;
+    Py_ssize_t index;
+} PSeg;
+
+typedef struct {
+    const unsigned char *p;
+    uint32_t len;
+    unsigned char kind; /* 's' 'j' 'n' 'o' */
+    int32_t ev;
+} PSpan;
+
+typedef struct {
+    PSpan *v;
+    size_t n, cap;
+    int nomem;
+} PSpans;
+
+static int pspans_push(PSpans *s, const unsigned char *p, size_t len, unsigned char kind)
+{
+    if (len > UINT32_MAX)
+        return BAIL;
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024;
+        PSpan *nv = PyMem_RawRealloc(s->v, ncap * sizeof(PSpan));
+        if (!nv) {
+            s->nomem = 1;
+            return BAIL;
+        }
+        s->v = nv;
+        s->cap = ncap;
+    }
+    PSpan *x = &s->v[s->n++];
+    x->p = p;
+    x->len = (uint32_t)len;
+    x->kind = kind;
+    x->ev = -1;
+    return 0;
+}
+
+/* Skip a string starting at its opening quote (no validation: the text was decoded
+ * once already when the file was loaded). */
+static inline int pw_skip_string(Cur *c)
+{
+    const unsigned char *p = c->p + 1, *end = c->end;
+    for (;;) {
+#ifdef __SSE2__
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            if (bits) {
+                p += __builtin_ctz((unsigned)bits);
+                break;
+            }
+            p += 16;
+        }
+#endif
+        while (p < end && *p != '"' && *p != '\\')
+            p++;
+        if (p >= end)
+            return BAIL;
+        if (*p == '"') {
+            c->p = p + 1;
+            return 0;
+        }
+        p += 2; /* an escape: the next byte is never the closing quote */
+    }
+}
+
+#ifdef __SSE2__
+/* Bit i set when an odd number of bits at or below i are set in x (16 bits). */
+static inline uint32_t prefix_xor16(uint32_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    return x & 0xFFFF;
+}
+
+/* Bits set in a 16-bit mask, by table: without -mpopcnt the builtin is a libgcc call. */
+static unsigned char POP8[256];
+
+static void init_pop8(void)
+{
+    for (int i = 0; i < 256; i++)
+        POP8[i] = (unsigned char)((i & 1) + POP8[i >> 1]);
+}
+
+static inline int pop16(uint32_t x)
+{
+    return POP8[x & 0xFF] + POP8[(x >> 8) & 0xFF];
+}
+#endif
+
+/* Skip an object or array starting at its bracket. Sixteen bytes at a time: quotes
+ * mark which bytes are inside strings (a prefix XOR), brackets outside them move the
+ * depth; a block holding a backslash goes byte by byte. */
+static int pw_skip_container(Cur *c)
+{
+    const unsigned char *p = c->p, *end = c->end;
+    int depth = 0, instr = 0;
+#ifdef __SSE2__
+    const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+    const __m128i vo1 = _mm_set1_epi8('{'), vo2 = _mm_set1_epi8('[');
+    const __m128i vc1 = _mm_set1_epi8('}'), vc2 = _mm_set1_epi8(']');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb))) {
+            const unsigned char *stop = p + 16;
+            while (p < stop) { /* byte by byte, escapes skipped */
+                unsigned char ch = *p++;
+                if (instr) {
+                    if (ch == '\\')
+                        p++;
+                    else if (ch == '"')
+                        instr = 0;
+                } else if (ch == '"') {
+                    instr = 1;
+                } else if (ch == '{' || ch == '[') {
+                    depth++;
+                } else if ((ch == '}' || ch == ']') && --depth == 0) {
+                    c->p = p;
+                    return 0;
+                }
+            }
+            continue;
+        }
+        uint32_t q = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq));
+        uint32_t pre = prefix_xor16(q);
+        uint32_t in = pre ^ (instr ? 0xFFFFu : 0u);
+        uint32_t op = (uint32_t)_mm_movemask_epi8(
+                          _mm_or_si128(_mm_cmpeq_epi8(v, vo1), _mm_cmpeq_epi8(v, vo2))) & ~in;
+        uint32_t cl = (uint32_t)_mm_movemask_epi8(
+                          _mm_or_si128(_mm_cmpeq_epi8(v, vc1), _mm_cmpeq_epi8(v, vc2))) & ~in;
+        if (cl && depth <= pop16(cl)) { /* the depth may reach 0 here */
+            uint32_t both = op | cl;
+            while (both) {
+                int b = __builtin_ctz(both);
+                both &= both - 1;
+                if (op >> b & 1) {
+                    depth++;
+                } else if (--depth == 0) {
+                    c->p = p + b + 1;
+                    return 0;
+                }
+            }
+        } else if (op | cl) {
+            depth += pop16(op) - pop16(cl);
+        }
+        instr ^= (int)(pre >> 15) & 1; /* the parity of the block's quotes */
+        p += 16;
+    }
+#endif
+    while (p < end) {
+        unsigned char ch = *p++;
+        if (instr) {
+            if (ch == '\\')
+                p++;
+            else if (ch == '"')
+                instr = 0;
+        } else if (ch == '"') {
+            instr = 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if ((ch == '}' || ch == ']') && --depth == 0) {
+            c->p = p;
+            return 0;
+        }
+    }
+    return BAIL;
+}
+
+/* Skip any value. */
+static int pw_skip(Cur *c)
+{
+    if (c->p >= c->end)
+        return BAIL;
+    unsigned char ch = *c->p;
+    if (ch == '"')
+        return pw_skip_string(c);
+    if (ch == '{' || ch == '[')
+        return pw_skip_container(c);
+    while (c->p < c->end) {
+        ch = *c->p;
+        if (ch == ',' || ch == '}' || ch == ']' || ch == ' ' || ch == '\n' || ch == '\r' ||
+            ch == '\t')
+            break;
+        c->p++;
+    }
+    return 0;
+}
+
+/* A member name and its ':' without validating it (the text was decoded once already):
+ * its span, and whether it holds an escape. */
+static int pw_key(Cur *c, const unsigned char **kp, size_t *klen, int *esc)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return BAIL;
+    const unsigned char *s = c->p + 1, *p = s, *end = c->end;
+    *esc = 0;
+    for (;;) {
+#ifdef __SSE2__
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            if (bits) {
+                p += __builtin_ctz((unsigned)bits);
+                break;
+            }
+            p += 16;
+        }
+#endif
+        while (p < end && *p != '"' && *p != '\\')
+            p++;
+        if (p >= end)
+            return BAIL;
+        if (*p == '"')
+            break;
+        *esc = 1;
+        p += 2;
+    }
+    *kp = s;
+    *klen = (size_t)(p - s);
+    c->p = p + 1;
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != ':')
+        return BAIL;
+    c->p++;
+    skip_ws(c);
+    return 0;
+}
+
+static inline int canonical_int(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    if (n && p[0] == '-')
+        i = 1;
+    if (i >= n || n - i > 18)
+        return 0;
+    if (p[i] == '0')
+        return n - i == 1 && i == 0; /* "0" but not "-0" or "01" */
+    for (; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int pw_walk(Cur *c, const PSeg *segs, int nseg, int i, int depth, PSpans *out);
+
+/* A value at the end of the path. */
+static int pw_leaf(Cur *c, const PSeg *segs, int nseg, int depth, PSpans *out)
+{
+    if (c->p >= c->end)
+        return BAIL;
+    unsigned char ch = *c->p;
+    if (ch == '"') {
+        Val v;
+        if (scan_string(c, &v) < 0)
+            return BAIL;
+        if (!v.len)
+            return 0;
+        int plain = !v.esc;
+        for (uint32_t k = 0; plain && k < v.len; k++)
+            plain = v.p[k] >= 0x20 && v.p[k] < 0x7f;
+        return pspans_push(out, v.p, v.len, plain ? 's' : 'j');
+    }
+    if (ch == '[')
+        return pw_walk(c, segs, nseg, nseg, depth, out); /* its elements */
+    if (ch == '{') {
+        const unsigned char *s = c->p;
+        if (pw_skip(c) < 0)
+            return BAIL;
+        const unsigned char *q = s + 1;
+        while (q < c->p && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+            q++;
+        return *q == '}' ? 0 : pspans_push(out, (const unsigned char *)"", 0, 'o');
+    }
+    if (ch == 't') {
+        if (scan_literal(c, "true", 4) < 0)
+            return BAIL;
+        return pspans_push(out, (const unsigned char *)"true", 4, 's');
+    }
+    if (ch == 'f') {
+        if (scan_literal(c, "false", 5) < 0)
+            return BAIL;
+        return pspans_push(out, (const unsigned char *)"false", 5, 's');
+    }
+    if (ch == 'n')
+        return scan_literal(c, "null", 4);
+    const unsigned char *s = c->p;
+    if (scan_number(c) < 0)
+        return BAIL;
+    size_t n = (size_t)(c->p - s);
+    return pspans_push(out, s, n, canonical_int(s, n) ? 's' : 'n');
+}
+
+/* Apply segs[i:] to the value at c->p (and move past it). */
+static int pw_walk(Cur *c, const PSeg *segs, int nseg, int i, int depth, PSpans *out)
+{
+    if (c->p >= c->end || depth >= MAX_DEPTH)
+        return BAIL;
+    unsigned char ch = *c->p;
+    if (ch == '[') {
+        int pick = i < nseg && !segs[i].key;
+        Py_ssize_t k = 0;
+        c->p++;
+        skip_ws(c);
+        if (c->p < c->end && *c->p == ']') {
+            c->p++;
+            return 0;
+        }
+        for (;; k++) {
+            int rc;
+            if (!pick)
+                rc = i == nseg ? pw_leaf(c, segs, nseg, depth + 1, out)
+                               : pw_walk(c, segs, nseg, i, depth + 1, out);
+            else if (k == segs[i].index)
+                rc = pw_walk(c, segs, nseg, i + 1, depth + 1, out);
+            else
+                rc = pw_skip(c);
+            if (rc < 0)
+                return BAIL;
+            int more = next_item(c, ']');
+            if (more < 0)
+                return BAIL;
+            if (!more)
+                return 0;
+        }
+    }
+    if (i == nseg)
+        return pw_leaf(c, segs, nseg, depth, out);
+    if (ch != '{' || !segs[i].key)
+        return pw_skip(c);
+    c->p++;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    int matched = 0;
+    for (;;) {
+        const unsigned char *kp;
+        size_t klen;
+        int esc;
+        if (pw_key(c, &kp, &klen, &esc) < 0 || esc)
+            return BAIL; /* an escaped key might spell ours: the Python walk decides */
+        if (klen == segs[i].len && memcmp(kp, segs[i].key, klen) == 0) {
+            /* A second key equal to ours once lowered: keys that differ in case both
+             * count, an exact repeat only as the last; only the original can tell. */
+            if (matched++)
+                return BAIL;
+            if (pw_walk(c, segs, nseg, i + 1, depth + 1, out) < 0)
+                return BAIL;
+        } else if (pw_skip(c) < 0) {
+            return BAIL;
+        }
+        int more = next_item(c, '}');
+        if (more < 0)
+            return BAIL;
+        if (!more)
+            return 0;
+    }
+}
+
+typedef struct {
+    uint64_t h;
+    int32_t code; /* -1: empty */
+} PEnt;
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock; /* guards the tables: scans insert without the GIL */
+    PEnt *ents;
+    size_t cap, count;
+    unsigned char *arena;
+    size_t alen, acap;
+    uint64_t *offs; /* offs[code]: its key's start in the arena; offs[count] = alen */
+    size_t ocap;
+} PathTable;
+
+static uint64_t ptable_hash(const unsigned char *p, size_t n, unsigned char kind)
+{
+    return hash_bytes(p, n, 0x51ED270B27A3C4F1ull ^ kind);
+}
+
+static int ptable_grow(PathTable *t)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 1024;
+    PEnt *n = PyMem_RawMalloc(ncap * sizeof(PEnt));
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < ncap; i++)
+        n[i].code = -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->ents[i].code < 0)
+            continue;
+        size_t j = t->ents[i].h & (ncap - 1);
+        while (n[j].code >= 0)
+            j = (j + 1) & (ncap - 1);
+        n[j] = t->ents[i];
+    }
+    PyMem_RawFree(t->ents);
+    t->ents = n;
+    t->cap = ncap;
+    return 0;
+}
+
+/* The code of (kind, p[0:n]); inserted when `add`, else -1 when absent. -2: no memory.
+ * The caller holds the lock. */
+static int32_t ptable_code(PathTable *t, unsigned char kind, const unsigned char *p, size_t n,
+                           int add)
+{
+    if (!t->cap && (!add || ptable_grow(t) < 0))
+        return add ? -2 : -1;
+    uint64_t h = ptable_hash(p, n, kind);
+    size_t mask = t->cap - 1, j = h & mask;
+    for (;;) {
+        PEnt *e = &t->ents[j];
+        if (e->code < 0)
+            break;
+        if (e->h == h) {
+            const unsigned char *k = t->arena + t->offs[e->code];
+            size_t klen = t->offs[e->code + 1] - t->offs[e->code] - 1;
+            if (klen == n + 1 && k[0] == kind && memcmp(k + 1, p, n) == 0)
+                return e->code;
+        }
+        j = (j + 1) & mask;
+    }
+    if (!add)
+        return -1;
+    if (t->count >= INT32_MAX - 1)
+        return -2;
+    size_t need = t->alen + n + 2;
+    if (need > t->acap) {
+        size_t ncap = t->acap ? t->acap * 2 : 65536;
+        while (ncap < need)
+            ncap *= 2;
+        unsigned char *na = PyMem_RawRealloc(t->arena, ncap);
+        if (!na)
+            return -2;
+        t->arena = na;
+        t->acap = ncap;
+    }
+    if (t->count + 2 > t->ocap) {
+        size_t ncap = t->ocap ? t->ocap * 2 : 1024;
+        uint64_t *no = PyMem_RawRealloc(t->offs, ncap * sizeof(uint64_t));
+        if (!no)
+            return -2;
+        t->offs = no;
+        t->ocap = ncap;
+    }
+    int32_t code = (int32_t)t->count;
+    t->offs[code] = t->alen;
+    t->arena[t->alen] = kind;
+    memcpy(t->arena + t->alen + 1, p, n);
+    t->arena[t->alen + 1 + n] = '\n';
+    t->alen += n + 2;
+    t->offs[code + 1] = t->alen;
+    t->count++;
+    t->ents[j].h = h;
+    t->ents[j].code = code;
+    if (t->count * 2 > t->cap && ptable_grow(t) < 0)
+        return -2;
+    return code;
+}
+
+static int PathTable_init(PathTable *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "", kwlist))
+        return -1;
+    if (!self->lock) {
+        self->lock = PyThread_allocate_lock();
+        if (!self->lock) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void PathTable_dealloc(PathTable *self)
+{
+    if (self->lock)
+        PyThread_free_lock(self->lock);
+    PyMem_RawFree(self->ents);
+    PyMem_RawFree(self->arena);
+    PyMem_RawFree(self->offs);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static void ptable_lock(PathTable *t)
+{
+    if (!PyThread_acquire_lock(t->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(t->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Mark events [starts[k], ends[k]) that hold `nd` (starts ascending). Returns 1 when,
+ * past the first 64 events, most hold it: walking an event costs about twice finding
+ * the needle in it, so the prefilter no longer pays, and the caller walks them all. */
+static int mark_needle(const unsigned char *text, size_t tlen, const int64_t *st,
+                       const int64_t *en, Py_ssize_t n, const unsigned char *nd, size_t nlen,
+                       unsigned char *marks)
+{
+    if (!n || !nlen)
+        return 0;
+    size_t pos = (size_t)st[0], stop = (size_t)en[n - 1];
+    if (stop > tlen)
+        stop = tlen;
+    Py_ssize_t k = 0, hits = 0;
+    while (pos + nlen <= stop) {
+        /* An escape needle starts with a backslash, a rare byte: memchr outruns memmem
+         * (which scans two-byte needles a byte at a time) by ~10x. */
+        const unsigned char *hit;
+        if (nd[0] == '\\') {
+            hit = memchr(text + pos, '\\', stop - pos - nlen + 1);
+            if (hit && memcmp(hit, nd, nlen) != 0) {
+                pos = (size_t)(hit - text) + 1;
+                continue;
+            }
+        } else {
+            hit = memmem(text + pos, stop - pos, nd, nlen);
+        }
+        if (!hit)
+            return 0;
+        size_t at = (size_t)(hit - text);
+        while (k < n && (size_t)en[k] <= at)
+            k++;
+        if (k >= n)
+            return 0;
+        if ((size_t)st[k] <= at && at + nlen <= (size_t)en[k]) {
+            hits += !marks[k];
+            marks[k] = 1;
+            if (k >= 64 && hits * 2 > k + 1)
+                return 1;
+            pos = (size_t)en[k]; /* on to the next event */
+        } else {
+            pos = at + 1;
+        }
+    }
+    return 0;
+}
+
+/* scan(text, starts, ends, segs, needles) -> (events, codes, fallback)
+ * text: an inflated lower-cased text; starts/ends: int64, event i at [starts[i], ends[i]),
+ * ascending; segs: tuple of lower-cased UTF-8 bytes (a key) or int (an index); needles:
+ * tuple of bytes (empty: every event is a candidate). events/codes: int32 as bytes, one
+ * pair per distinct value per event, events ascending; fallback: events for the Python
+ * walk. */
+static PyObject *PathTable_scan(PathTable *self, PyObject *args)
+{
+    Py_buffer text, st, en;
+    PyObject *segs_obj, *needles_obj;
+    if (!PyArg_ParseTuple(args, "y*y*y*O!O!", &text, &st, &en, &PyTuple_Type, &segs_obj,
+                          &PyTuple_Type, &needles_obj))
+        return NULL;
+    PyObject *result = NULL, *fallback = NULL, *evs = NULL, *codes = NULL;
+    PSeg *segs = NULL;
+    const unsigned char **nds = NULL;
+    size_t *nlens = NULL;
+    unsigned char *marks = NULL;
+    int32_t *ecodes = NULL;
+    int32_t *fb = NULL;
+    PSpans out = {NULL, 0, 0, 0};
+    Py_ssize_t n = st.len / 8, nseg = PyTuple_GET_SIZE(segs_obj);
+    Py_ssize_t nnd = PyTuple_GET_SIZE(needles_obj);
+    if (en.len != st.len || st.len % 8 || nseg < 1) {
+        PyErr_SetString(PyExc_ValueError, "starts/ends: int64 of one length; at least one segment");
+        goto done;
+    }
+    segs = PyMem_Malloc(nseg * sizeof(PSeg));
+    nds = PyMem_Malloc((nnd + 1) * sizeof(*nds));
+    nlens = PyMem_Malloc((nnd + 1) * sizeof(size_t));
+    marks = PyMem_Calloc(n + 1, 1);
+    fb = PyMem_Malloc((n + 1) * sizeof(int32_t));
+    if (!segs || !nds || !nlens || !marks || !fb) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nseg; i++) {
+        PyObject *s = PyTuple_GET_ITEM(segs_obj, i);
+        if (PyBytes_Check(s)) {
+            segs[i].key = (const unsigned char *)PyBytes_AS_STRING(s);
+            segs[i].len = (size_t)PyBytes_GET_SIZE(s);
+            segs[i].index = -1;
+        } else {
+            segs[i].key = NULL;
+            segs[i].len = 0;
+            segs[i].index = PyLong_AsSsize_t(s);
+            if (segs[i].index < 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "an index must be >= 0");
+                goto done;
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < nnd; i++) {
+        PyObject *s = PyTuple_GET_ITEM(needles_obj, i);
+        if (!PyBytes_Check(s)) {
+            PyErr_SetString(PyExc_TypeError, "needles are bytes");
+            goto done;
+        }
+        nds[i] = (const unsigned char *)PyBytes_AS_STRING(s);
+        nlens[i] = (size_t)PyBytes_GET_SIZE(s);
+    }
+    const unsigned char *base = text.buf;
+    const int64_t *sp = st.buf, *ep = en.buf;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (sp[k] < 0 || ep[k] < sp[k] || ep[k] > text.len || (k && sp[k] < ep[k - 1])) {
+            PyErr_SetString(PyExc_ValueError, "event spans out of order or outside the text");
+            goto done;
+        }
+    Py_ssize_t nfb = 0;
+    size_t nvals = 0;
+    int nomem = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (nnd == 0)
+        memset(marks, 1, n);
+    for (Py_ssize_t i = 0; i < nnd; i++)
+        if (mark_needle(base, (size_t)text.len, sp, ep, n, nds[i], nlens[i], marks)) {
+            memset(marks, 1, n);
+            break;
+        }
+    for (Py_ssize_t k = 0; k < n && !out.nomem; k++) {
+        if (!marks[k])
+            continue;
+        Cur c = {base, base + sp[k], base + ep[k], 0};
+        size_t before = out.n;
+        skip_ws(&c);
+        if (pw_walk(&c, segs, (int)nseg, 0, 0, &out) < 0) {
+            out.n = before;
+            if (!out.nomem)
+                fb[nfb++] = (int32_t)k;
+            continue;
+        }
+        for (size_t j = before; j < out.n; j++)
+            out.v[j].ev = (int32_t)k;
+    }
+    nomem = out.nomem;
+    if (!nomem && out.n) {
+        ecodes = PyMem_RawMalloc(out.n * sizeof(int32_t));
+        if (!ecodes)
+            nomem = 1;
+    }
+    if (!nomem && out.n) {
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        for (size_t j = 0; j < out.n && !nomem; j++) {
+            int32_t code = ptable_code(self, out.v[j].kind, out.v[j].p, out.v[j].len, 1);
+            if (code < 0)
+                nomem = 1;
+            ecodes[j] = code;
+        }
+        PyThread_release_lock(self->lock);
+        /* One entry per distinct value per event: sort each event's run, drop repeats. */
+        size_t w = 0;
+        for (size_t j = 0; j < out.n && !nomem;) {
+            size_t r = j;
+            while (r < out.n && out.v[r].ev == out.v[j].ev)
+                r++;
+            if (r - j > 1)
+                qsort(ecodes + j, r - j, sizeof(int32_t), cmp_i32);
+            for (size_t q = j; q < r; q++) {
+                if (q > j && ecodes[q] == ecodes[q - 1])
+                    continue;
+                out.v[w].ev = out.v[j].ev;
+                ecodes[w++] = ecodes[q];
+            }
+            j = r;
+        }
+        nvals = w;
+    }
+    Py_END_ALLOW_THREADS
+    if (nomem) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    evs = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(nvals * sizeof(int32_t)));
+    codes = PyBytes_FromStringAndSize((const char *)ecodes, (Py_ssize_t)(nvals * sizeof(int32_t)));
+    fallback = PyList_New(nfb);
+    if (!evs || !codes || !fallback)
+        goto done;
+    int32_t *ev_out = (int32_t *)PyBytes_AS_STRING(evs);
+    for (size_t j = 0; j < nvals; j++)
+        ev_out[j] = out.v[j].ev;
+    for (Py_ssize_t j = 0; j < nfb; j++) {
+        PyObject *x = PyLong_FromLong(fb[j]);
+        if (!x)
+            goto done;
+        PyList_SET_ITEM(fallback, j, x);
+    }
+    result = Py_BuildValue("(OOO)", evs, codes, fallback);
+done:
+    Py_XDECREF(evs);
+    Py_XDECREF(codes);
+    Py_XDECREF(fallback);
+    PyMem_Free(segs);
+    PyMem_Free(nds);
+    PyMem_Free(nlens);
+    PyMem_Free(marks);
+    PyMem_Free(fb);
+    PyMem_RawFree(ecodes);
+    PyMem_RawFree(out.v);
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&st);
+    PyBuffer_Release(&en);
+    return result;
+}
+
+/* insert(raw) -> code: number a raw key (kind byte + bytes) from Python. */
+static PyObject *PathTable_insert(PathTable *self, PyObject *arg)
+{
+    char *p;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(arg, &p, &n) < 0)
+        return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "a raw key starts with its kind byte");
+        return NULL;
+    }
+    ptable_lock(self);
+    int32_t code = ptable_code(self, (unsigned char)p[0], (const unsigned char *)p + 1, n - 1, 1);
+    PyThread_release_lock(self->lock);
+    if (code < 0)
+        return PyErr_NoMemory();
+    return PyLong_FromLong(code);
+}
+
+/* lookup(raw) -> code, or -1 when never numbered. */
+static PyObject *PathTable_lookup(PathTable *self, PyObject *arg)
+{
+    char *p;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(arg, &p, &n) < 0)
+        return NULL;
+    if (n < 1)
+        return PyLong_FromLong(-1);
+    ptable_lock(self);
+    int32_t code = ptable_code(self, (unsigned char)p[0], (const unsigned char *)p + 1, n - 1, 0);
+    PyThread_release_lock(self->lock);
+    return PyLong_FromLong(code < 0 ? -1 : code);
+}
+
+/* raw(code) -> the raw key. */
+static PyObject *PathTable_raw(PathTable *self, PyObject *arg)
+{
+    Py_ssize_t code = PyLong_AsSsize_t(arg);
+    if (code == -1 && PyErr_Occurred())
+        return NULL;
+    ptable_lock(self);
+    PyObject *out = NULL;
+    if (code < 0 || (size_t)code >= self->count)
+        PyErr_SetString(PyExc_IndexError, "no such code");
+    else
+        out = PyBytes_FromStringAndSize((const char *)self->arena + self->offs[code],
+                                        (Py_ssize_t)(self->offs[code + 1] - self->offs[code] - 1));
+    PyThread_release_lock(self->lock);
+    return out;
+}
+
+/* blob(start) -> (keys, offsets): the raw keys of codes start.. each followed by '\n',
+ * and int64 offsets of each in `keys` (one more at the end: len(keys)). */
+static PyObject *PathTable_blob(PathTable *self, PyObject *arg)
+{
+    Py_ssize_t start = PyLong_AsSsize_t(arg);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    ptable_lock(self);
+    size_t cnt = self->count;
+    if (start < 0 || (size_t)start > cnt)
+        start = (Py_ssize_t)cnt;
+    uint64_t b0 = cnt ? self->offs[start] : 0, b1 = cnt ? self->offs[cnt] : 0;
+    PyObject *keys = PyBytes_FromStringAndSize((const char *)self->arena + b0, (Py_ssize_t)(b1 - b0));
+    PyObject *offs = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((cnt - start + 1) * 8));
+    if (keys && offs) {
+        int64_t *o = (int64_t *)PyBytes_AS_STRING(offs);
+        for (size_t c = (size_t)start; c <= cnt; c++)
+            o[c - start] = cnt ? (int64_t)(self->offs[c] - b0) : 0;
+    }
+    PyThread_release_lock(self->lock);
+    if (!keys || !offs) {
+        Py_XDECREF(keys);
+        Py_XDECREF(offs);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", keys, offs);
+}
+
+/* kinds(start) -> the kind byte of each code from `start` on. */
+static PyObject *PathTable_kinds(PathTable *self, PyObject *arg)
+{
+    Py_ssize_t start = PyLong_AsSsize_t(arg);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    ptable_lock(self);
+    size_t cnt = self->count;
+    if (start < 0 || (size_t)start > cnt)
+        start = (Py_ssize_t)cnt;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(cnt - start));
+    if (out) {
+        char *o = PyBytes_AS_STRING(out);
+        for (size_t c = (size_t)start; c < cnt; c++)
+            o[c - start] = (char)self->arena[self->offs[c]];
+    }
+    PyThread_release_lock(self->lock);
+    return out;
+}
+
+/* trim(): give back the arena's and offsets' spare room (after a big scan; they grow
+ * by doubling). */
+static PyObject *PathTable_trim(PathTable *self, PyObject *Py_UNUSED(ignored))
+{
+    ptable_lock(self);
+    if (self->acap > self->alen && self->alen) {
+        unsigned char *na = PyMem_RawRealloc(self->arena, self->alen);
+        if (na) {
+            self->arena = na;
+            self->acap = self->alen;
+        }
+    }
+    if (self->ocap > self->count + 2 && self->count) {
+        uint64_t *no = PyMem_RawRealloc(self->offs, (self->count + 2) * sizeof(uint64_t));
+        if (no) {
+            self->offs = no;
+            self->ocap = self->count + 2;
+        }
+    }
+    PyThread_release_lock(self->lock);
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t PathTable_len(PathTable *self)
+{
+    return (Py_ssize_t)self->count;
+}
+
+static PyObject *PathTable_nbytes(PathTable *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSize_t(self->cap * sizeof(PEnt) + self->acap + self->ocap * sizeof(uint64_t));
+}
+
+static PyMethodDef PathTable_methods[] = {
+    {"scan", (PyCFunction)PathTable_scan, METH_VARARGS,
+     "scan(text, starts, ends, segs, needles) -> (events, codes, fallback)"},
+    {"insert", (PyCFunction)PathTable_insert, METH_O, "insert(raw) -> code"},
+    {"lookup", (PyCFunction)PathTable_lookup, METH_O, "lookup(raw) -> code or -1"},
+    {"raw", (PyCFunction)PathTable_raw, METH_O, "raw(code) -> raw key"},
+    {"blob", (PyCFunction)PathTable_blob, METH_O, "blob(start) -> (keys, int64 offsets)"},
+    {"trim", (PyCFunction)PathTable_trim, METH_NOARGS, "give back spare room"},
+    {"kinds", (PyCFunction)PathTable_kinds, METH_O, "kinds(start) -> kind byte per code"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef PathTable_getset[] = {
+    {"nbytes", (getter)PathTable_nbytes, NULL, "bytes held", NULL}, {NULL, NULL, NULL, NULL, NULL}};
+
+static PySequenceMethods PathTable_as_sequence = {.sq_length = (lenfunc)PathTable_len};
+
+static PyTypeObject PathTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tui.core._scan.PathTable",
+    .tp_basicsize = sizeof(PathTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)PathTable_init,
+    .tp_dealloc = (destructor)PathTable_dealloc,
+    .tp_methods = PathTable_methods,
+    .tp_getset = PathTable_getset,
+    .tp_as_sequence = &PathTable_as_sequence,
+    .tp_doc = "The values of one JSON path: numbering by raw key, and the scan that finds them.",
+};
+
 /* set_hostile_ranges([(lo, hi), ...]): sorted, disjoint, inclusive. */
 static PyObject *set_hostile_ranges(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -1379,12 +2281,16 @@ static struct PyModuleDef scan_module = {
 
 PyMODINIT_FUNC PyInit__scan(void)
 {
-    if (PyType_Ready(&EncoderType) < 0)
+    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&PathTableType) < 0)
         return NULL;
+#ifdef __SSE2__
+    init_pop8();
+#endif
     PyObject *m = PyModule_Create(&scan_module);
     if (!m)
         return NULL;
     if (PyModule_AddObjectRef(m, "Encoder", (PyObject *)&EncoderType) < 0 ||
+        PyModule_AddObjectRef(m, "PathTable", (PyObject *)&PathTableType) < 0 ||
         PyModule_AddIntConstant(m, "NFIELDS", NF) < 0) {
         Py_DECREF(m);
         return NULL;

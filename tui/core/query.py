@@ -24,6 +24,7 @@ import numpy as np
 from .sanitize import is_clean
 
 from .fields import FIELD_NAMES, resolve_field
+from .paths import Path, PathError, looks_like_path, parse_path
 
 __all__ = [
     "And",
@@ -33,6 +34,7 @@ __all__ = [
     "Node",
     "Not",
     "Or",
+    "PathTerm",
     "Query",
     "QueryError",
     "QueryTarget",
@@ -43,6 +45,7 @@ __all__ = [
     "add_term",
     "parse",
     "quote_value",
+    "term_for",
     "time_range_term",
 ]
 
@@ -71,6 +74,7 @@ class QueryTarget(Protocol):
     def row_count(self) -> int: ...
     def mask_all(self) -> np.ndarray: ...
     def mask_field(self, field: str, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_path(self, path: Path, matcher: ValueMatcher) -> np.ndarray: ...
     def mask_text(self, phrase: str) -> np.ndarray: ...
     def mask_time(self, lo_ms: int | None, hi_ms: int | None) -> np.ndarray: ...
     def mask_has(self, name: str) -> np.ndarray: ...
@@ -163,6 +167,16 @@ class Term:
 
 
 @dataclass(frozen=True)
+class PathTerm:
+    """A value of a JSON path of the event (paths.py has the rule); `has:path` is the
+    matcher `*`."""
+
+    path: Path
+    matcher: ValueMatcher
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Text:
     phrase: str  # as the user wrote it (escapes resolved), for display
     pieces: tuple[str, ...]  # non-empty literals that must all occur; () = everything
@@ -213,7 +227,7 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node = Term | Text | Time | Has | Is | Mark | Not | And | Or
+Node = Term | PathTerm | Text | Time | Has | Is | Mark | Not | And | Or
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -446,6 +460,22 @@ def _known_list() -> str:
     return ", ".join((*FIELD_NAMES, *KEYWORDS))
 
 
+# Top-level keys of a CloudTrail record (lower-cased -> spelt), for the hint that a
+# name which is not a field may be meant as the event's own key (a path: `.requestID`).
+_EVENT_KEYS = {
+    k.lower(): k
+    for k in (
+        "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
+        "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters",
+        "responseElements", "additionalEventData", "requestID", "eventID", "readOnly",
+        "resources", "eventType", "apiVersion", "managementEvent", "recipientAccountId",
+        "serviceEventDetails", "sharedEventID", "vpcEndpointId", "vpcEndpointAccountId",
+        "eventCategory", "addendum", "sessionCredentialFromConsole", "edgeDeviceDetails",
+        "tlsDetails", "insightDetails",
+    )
+}
+
+
 class _Parser:
     def __init__(self, text: str, toks: list[_Tok]) -> None:
         self.text = text
@@ -530,6 +560,10 @@ class _Parser:
             if ch == ":" and fl == _BARE:
                 colon = k
                 break
+        if colon > 0:
+            src = self.text[w.pos : w.where[colon]]
+            if looks_like_path(src):
+                return self.path_term(w, colon, src)
         if colon > 0 and all(f == _BARE for f in w.flags[:colon]):
             prefix = "".join(w.chars[:colon])
             key = prefix.lower()
@@ -540,6 +574,9 @@ class _Parser:
             if _IDENT_RE.fullmatch(prefix) and key != "arn":
                 src = self.text[w.pos : w.end]
                 hint = f', e.g. "{src}"' if '"' not in src and "\\" not in src else ""
+                if key in _EVENT_KEYS:  # a key of the event, meant as a path
+                    example = f".{src}" if '"' not in src and "\\" not in src else f".{prefix}:…"
+                    hint += f"; the event's own key is a path: {example}"
                 raise QueryError(
                     f"unknown field {prefix!r} (known: {_known_list()}); "
                     f"to search for text containing ':', quote it{hint}",
@@ -561,12 +598,31 @@ class _Parser:
             value = self.join_clock(w, value)
             return _time_node(name, value, vpos)
         if name == "has":
+            src = self.text[vpos : w.end]
+            if looks_like_path(src):
+                return PathTerm(self.path(src, vpos), _ANY, w.pos)
             return Has(value, w.pos)
         if name == "is":
             return Is(value, w.pos)
         if name == "mark":
             return Mark(_matcher(w, vstart), w.pos)
         return Term(name, _matcher(w, vstart), w.pos)
+
+    def path(self, src: str, pos: int) -> Path:
+        try:
+            return parse_path(src)
+        except PathError as e:
+            raise QueryError(f"bad path {src!r}: {e.message}", pos + e.offset) from None
+
+    def path_term(self, w: _Word, colon: int, src: str) -> PathTerm:
+        path = self.path(src, w.pos)
+        vstart = colon + 1
+        if vstart == len(w.chars) and not any(q >= vstart for q in w.quotes):
+            raise QueryError(
+                f"expected a value after '{src}:' (has:{src} tests that it has one)",
+                w.where[colon] + 1,
+            )
+        return PathTerm(path, _matcher(w, vstart), w.pos)
 
     def join_clock(self, w: _Word, value: str) -> str:
         """`since:2026-11-20 10:05` arrives as two words; glue the clock back on."""
@@ -612,6 +668,9 @@ def _pieces(w: _Word, start: int) -> list[str]:
 
 def _matcher(w: _Word, start: int) -> ValueMatcher:
     return ValueMatcher.glob(_pieces(w, start))
+
+
+_ANY = ValueMatcher.glob(["", ""])  # `*`: has a value
 
 
 def _text_node(w: _Word, start: int) -> Text:
@@ -662,6 +721,8 @@ def _cost(node: Node) -> int:
         return 1
     if isinstance(node, Term):
         return 2
+    if isinstance(node, PathTerm):
+        return 3  # a column lookup once computed (the first use scans like free text)
     if isinstance(node, Text):
         return 10
     if isinstance(node, Not):
@@ -679,7 +740,8 @@ def _pick(name: str, names: Sequence[str], kind: str, pos: int) -> str:
         for n in names:
             if n.lower() == alias:
                 return n
-    raise QueryError(f"unknown {kind}:{name} (known: {', '.join(names) or 'none'})", pos)
+    hint = f"; the event's own key is a path: has:.{name}" if kind == "has" and low in _EVENT_KEYS else ""
+    raise QueryError(f"unknown {kind}:{name} (known: {', '.join(names) or 'none'}){hint}", pos)
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -696,6 +758,8 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
     t = ctx.t
     if isinstance(node, Term):
         return t.mask_field(node.field, node.matcher), False
+    if isinstance(node, PathTerm):
+        return t.mask_path(node.path, node.matcher), True
     if isinstance(node, Text):
         if not node.pieces:
             return t.mask_all(), False
@@ -814,6 +878,13 @@ class Query:
             return set()
         return {p for n in _walk(self.root) if isinstance(n, Text) for p in n.pieces}
 
+    def paths(self) -> set[Path]:
+        """The JSON paths the query tests (their columns are built on first use; see
+        `Store.path_backlog`)."""
+        if self.root is None:
+            return set()
+        return {n.path for n in _walk(self.root) if isinstance(n, PathTerm)}
+
     @property
     def uses_marks(self) -> bool:
         """True when the result depends on the case's marks or notes (`mark:`,
@@ -850,22 +921,36 @@ def quote_value(value: str) -> str:
 
 
 def _dedup_key(node: Node | None) -> object:
-    if isinstance(node, Term):
+    if isinstance(node, (Term, PathTerm)):
         m = node.matcher
         parts = None if m.parts is None else tuple(p.casefold() for p in m.parts)
-        return ("term", node.field, m.folded, parts)
+        name = node.field if isinstance(node, Term) else node.path
+        return ("term", name, m.folded, parts)
     if isinstance(node, Not):
         return ("not", _dedup_key(node.child))
     return node
 
 
-def add_term(filter_text: str, field: str, value: str, negate: bool = False) -> str:
-    """`filter_text` narrowed by `field:value` (or excluding it with negate=True)."""
+def term_for(field: str, value: str, negate: bool = False) -> str:
+    """The term selecting `value` exactly (negated: excluding it) in an indexed field or
+    keyword, or in a JSON path spelt as paths.format_path writes it (what the detail
+    tree and path facets hold): `event:ConsoleLogin`, `additionalEventData.MFAUsed:No`."""
     key = field.lower()
     name = resolve_field(key) or (key if key in KEYWORDS else None)
     if name is None:
-        raise ValueError(f"unknown field {field!r} (known: {_known_list()})")
-    term = f"{'-' if negate else ''}{name}:{quote_value(value)}"
+        if not looks_like_path(field):
+            raise ValueError(f"unknown field {field!r} (known: {_known_list()})")
+        try:
+            name = parse_path(field).text
+        except PathError as e:
+            raise ValueError(f"bad path {field!r}: {e.message}") from None
+    return f"{'-' if negate else ''}{name}:{quote_value(value)}"
+
+
+def add_term(filter_text: str, field: str, value: str, negate: bool = False) -> str:
+    """`filter_text` narrowed by `field:value` (or excluding it with negate=True); `field`
+    may be a JSON path (see `term_for`)."""
+    term = term_for(field, value, negate)
     base = filter_text.strip()
     if not base:
         return term

@@ -27,6 +27,8 @@ from . import deepjson
 from .batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID, FileBatch
 from .fields import FIELD_INDEX, FIELDS
 from .normalize import NO_TIME
+from .pathcols import PathColumn, PathColumns
+from .paths import Path
 from .reader import counted, has_big_int, inflate, read_raw, record_lenient
 from .textsearch import search_blobs
 
@@ -461,6 +463,8 @@ class Store(_Masks):
         self._ip_kind: np.ndarray = np.zeros(0, np.uint8)
         self._ordered_cache: dict[str | int, tuple[int, _Sorted]] = {}
         self._dict_sizes = [len(d.values) for d in self.dicts]
+        self.path_columns = PathColumns()
+        self._ranks: tuple[int, np.ndarray] | None = None  # see _row_ranks
         # Marks and notes (a case), for mark:/has:mark/has:note; None: nothing marked.
         self.annotations: AnnotationSource | None = None
 
@@ -1162,6 +1166,66 @@ class Store(_Masks):
         cached = self._text_cache.get(phrase)
         return self._committed_files() - (0 if cached is None else cached[0])
 
+    # ------------------------------------------------------------ path columns
+    def path_column(self, path: Path) -> PathColumn:
+        """The values of `path` for every committed event (see pathcols): built on first
+        use, brought up to date with the files committed since on later ones."""
+        col = self.path_columns.get(path)
+        col.catch_up(self)
+        self.path_columns.evict()
+        return col
+
+    def path_backlog(self, path: Path) -> int:
+        """How many committed files the column of `path` still has to scan: 0 means
+        filters and facets on it answer at once."""
+        col = self.path_columns.peek(path)
+        return self._committed_files() - (0 if col is None else col.files_done)
+
+    def mask_path(self, path: Path, matcher) -> np.ndarray:
+        """Rows where `path` holds a value `matcher` accepts (see pathcols.PathColumn.mask)."""
+        return self.path_column(path).mask(len(self), matcher)
+
+    def _row_ranks(self) -> np.ndarray:
+        """Each row's position in the time order (the inverse of `order`; per commit)."""
+        got = self._ranks
+        if got is None or got[0] != self.generation:
+            order = self._order.view
+            ranks = np.empty(len(order), np.int32 if len(order) < 2**31 else np.int64)
+            ranks[order] = np.arange(len(order), dtype=ranks.dtype)
+            got = self._ranks = (self.generation, ranks)
+        return got[1]
+
+    def path_positions(self, col: PathColumn) -> np.ndarray:
+        """The time-order position of each entry of `col` (kept until the next commit):
+        masks in time order are then one scatter, without a gather through `order`."""
+        got = col.positions
+        if got is None or got[0] != self.generation or got[1] != len(col.rows):
+            got = col.positions = (self.generation, len(col.rows), self._row_ranks()[col.rows])
+        return got[2]
+
+    def path_dense(self, col: PathColumn) -> np.ndarray | None:
+        """`col` as a dense column in time order (code + 1 per position, 0 for none;
+        kept until the next commit), or None when an event holds several values: masks
+        and counts are then the compares and the count kernel of an indexed field."""
+        if col.multi:
+            return None
+        got = col.dense
+        if got is None or got[0] != self.generation or got[1] != len(col.rows):
+            dense = np.zeros(len(self), np.int32)
+            dense[self.path_positions(col)] = col.codes + 1
+            got = col.dense = (self.generation, len(col.rows), dense)
+        return got[2]
+
+    def path_facet(
+        self, path: Path, mask: np.ndarray | None = None, top: int | None = None
+    ) -> tuple[list[tuple[str, int]], int]:
+        """Like `facet`, for a path: the top (value, count) pairs ('' counts the events
+        without a value) and the number of distinct values."""
+        col = self.path_column(path)
+        bins, with_values = col.counts(mask)
+        total = len(self) if mask is None else int(np.count_nonzero(mask))
+        return col.top(bins, with_values, total, top, self)
+
     def _committed_files(self) -> int:
         # Files before the first pending one are fully committed (pending files are
         # always the newest, since add() appends and commit() takes them all).
@@ -1345,6 +1409,14 @@ class TimeOrdered(_Masks):
 
     def mask_text(self, phrase: str) -> np.ndarray:
         return self.store.mask_text(phrase)[self.store._order.view]
+
+    def mask_path(self, path: Path, matcher) -> np.ndarray:
+        store = self.store
+        col = store.path_column(path)
+        dense = store.path_dense(col)
+        if dense is not None:
+            return col.mask_dense(dense, matcher)
+        return col.mask(len(store), matcher, store.path_positions(col))
 
     def text_backlog(self, phrase: str) -> int:
         return self.store.text_backlog(phrase)

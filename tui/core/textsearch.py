@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import zstandard
 
-__all__ = ["find_all", "finder", "search_blobs"]
+__all__ = ["find_all", "finder", "inflate", "pipelined", "search_blobs"]
 
 _tls = threading.local()
 _pool: ThreadPoolExecutor | None = None
@@ -72,6 +72,11 @@ def find_all(data: bytes, needle: bytes) -> Iterator[int]:
         at = find(at + 1)
 
 
+def inflate(blob: bytes) -> bytes:
+    """A zstd blob inflated (a per-thread decompressor; releases the GIL)."""
+    return _inflate(blob)
+
+
 def _inflate(blob: bytes) -> bytes:
     d = getattr(_tls, "dctx", None)
     if d is None:
@@ -108,24 +113,29 @@ def _get_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+def pipelined(fn: Callable, items: Sequence, ahead: int = 8) -> Iterator:
+    """`map(fn, items)`, in order, with the two search threads working ahead (for work
+    that releases the GIL: inflating, the C scans). Memory stays bounded by `ahead`."""
+    if len(items) < 4:
+        yield from map(fn, items)
+        return
+    pool = _get_pool()
+    queue: deque = deque()
+    it = iter(items)
+    for x in it:
+        queue.append(pool.submit(fn, x))
+        if len(queue) >= ahead:
+            break
+    for x in it:
+        yield queue.popleft().result()
+        queue.append(pool.submit(fn, x))
+    while queue:
+        yield queue.popleft().result()
+
+
 def search_blobs(
     blobs: Sequence[tuple[bytes, np.ndarray, np.ndarray]], needle: bytes, ahead: int = 8
 ) -> Iterator[list[int]]:
     """For each (blob, starts, ends), in order: the events containing `needle`.
     Two threads work ahead of the consumer; memory stays bounded by `ahead` files."""
-    if len(blobs) < 4:
-        for b, s, e in blobs:
-            yield _events_with(b, needle, s, e)
-        return
-    pool = _get_pool()
-    queue: deque = deque()
-    it = iter(blobs)
-    for b, s, e in it:
-        queue.append(pool.submit(_events_with, b, needle, s, e))
-        if len(queue) >= ahead:
-            break
-    for b, s, e in it:
-        yield queue.popleft().result()
-        queue.append(pool.submit(_events_with, b, needle, s, e))
-    while queue:
-        yield queue.popleft().result()
+    return pipelined(lambda b: _events_with(b[0], needle, b[1], b[2]), blobs, ahead)

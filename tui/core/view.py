@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .fields import FIELD_INDEX
+from .paths import parse_path
 from .query import Query
 from .store import Store, count_codes, top_values
 
@@ -35,6 +37,8 @@ class View:
     errors: np.ndarray  # bool: rows[i] failed
     generation: int
     bins: dict[str, np.ndarray] = field(default_factory=dict)  # field -> count per code
+    # path (as spelt) -> (count per code of its column, matching rows with a value)
+    path_bins: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
     seq: int = 0  # the app's request number
     # Positions of `rows` in the store's time order (None: every row), while
     # `generation` is the store's: counts then read the time-ordered code columns
@@ -59,7 +63,10 @@ class View:
         return self._mask
 
     def counts(self, store: Store, name: str) -> np.ndarray:
-        """Count per value code of `name` among the matching rows (computed once)."""
+        """Count per value code of `name` (a field, or a JSON path as spelt) among the
+        matching rows (computed once)."""
+        if name not in FIELD_INDEX:
+            return self._path_counts(store, name)[0]
         got = self.bins.get(name)
         if got is None:
             # The store may have grown since (the explorer defers redraws while keys
@@ -88,8 +95,28 @@ class View:
         return [] if ann is None else ann.label_counts(self.mask)
 
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
-        """The `top` (value, count) pairs, most first, and the number of distinct values."""
+        """The `top` (value, count) pairs, most first, and the number of distinct values.
+        `name` may be a JSON path as spelt (its column is built on first use)."""
+        if name not in FIELD_INDEX:
+            bins, with_values = self._path_counts(store, name)
+            col = store.path_column(parse_path(name))
+            return col.top(bins, with_values, len(self.rows), top, store)
         return top_values(self.counts(store, name), store.values(name), top)
+
+    def _path_counts(self, store: Store, name: str) -> tuple[np.ndarray, int]:
+        got = self.path_bins.get(name)
+        if got is None:
+            col = store.path_column(parse_path(name))
+            current = self.generation == store.generation
+            dense = store.path_dense(col) if current and self.sel is not None else None
+            if len(self.rows) == self.size == len(store):
+                got = col.counts(None)  # every event: kept per column
+            elif dense is not None:
+                got = col.counts_dense(dense, self.sel)  # type: ignore[arg-type]
+            else:
+                got = col.counts(self.mask)
+            self.path_bins[name] = got
+        return got
 
 
 def compute_view(
