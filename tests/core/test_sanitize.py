@@ -351,6 +351,8 @@ def test_replace_hostile_utf8_agrees_with_replace_hostile() -> None:
         assert got == replace_hostile(s, repl).encode("utf-8"), s
         if got == data:
             assert got is data  # nothing to do: no copy
+    every = "x".join(hostile) + "é"
+    assert replace_hostile_utf8(every.encode(), repl) == replace_hostile(every, repl).encode()
     # Not UTF-8: each stray byte is a surrogateescape code point, so it is replaced too.
     assert replace_hostile_utf8(b"a\xff\x9b\xc3b", repl) == b"a<dcff><dc9b><dcc3>b"
     assert replace_hostile_utf8(b"\xc3A\xa9", repl) == b"<dcc3>A<dca9>"

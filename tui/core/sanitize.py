@@ -355,41 +355,33 @@ def replace_hostile(s: str, repl: Callable[[str], str]) -> str:
     return _RX.sub(lambda m: repl(m.group()), s)
 
 
-_ASCII_HOSTILE_RX = re.compile(
-    _byte_class([b for lo, hi in _RANGES for b in range(lo, min(hi, 0x7F) + 1)]).encode("ascii")
-)
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # none of them hostile (a test checks)
 
 
 @lru_cache(maxsize=1)
 def _utf8_hostile_rx() -> re.Pattern[bytes]:
-    # Built on first use: only exports of events with hostile characters need it.
+    # Built on first use (2 ms): only text with hostile characters needs it.
     return re.compile("|".join(_utf8_alternatives(_RANGES)).encode("ascii"))
 
 
 def replace_hostile_utf8(data: bytes, repl: Callable[[str], str]) -> bytes:
-    """`replace_hostile` on UTF-8 bytes, for a ``repl`` that returns ASCII. Bytes that
-    are not UTF-8 are read as surrogateescape code points (lone surrogates, replaced).
-    Returns `data` itself when there is nothing to do.
+    """`replace_hostile` on UTF-8 bytes. Bytes that are not UTF-8 are read as
+    surrogateescape code points (lone surrogates, so replaced). Returns `data` itself
+    when there is nothing to do.
 
-    Built for JSON text that is nearly all printable ASCII: deleting that (a C loop, a
-    byte or so per ns) leaves a few bytes that tell whether anything needs replacing.
-    Only then does a regex scan the whole text (several ns per byte).
+    Built for JSON text that is nearly all printable ASCII: deleting that (one C pass,
+    ~0.5 us per KB) leaves a few bytes that tell whether anything needs replacing. Only
+    then does a byte pattern scan the text (~5 us per KB; a str pattern, ~11).
     """
-
-    def sub(m: re.Match[bytes]) -> bytes:
-        return repl(m.group().decode("utf-8")).encode("ascii")
-
     rest = data.translate(None, _PRINTABLE_ASCII)
     if not rest:
         return data
-    if rest.isascii():  # ASCII controls only
-        return _ASCII_HOSTILE_RX.sub(sub, data)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return replace_hostile(data.decode("utf-8", "surrogateescape"), repl).encode("utf-8")
+    if not rest.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return replace_hostile(data.decode("utf-8", "surrogateescape"), repl).encode("utf-8")
     # Deleting ASCII bytes keeps valid UTF-8 valid: they never sit inside a sequence.
     if _RX.search(rest.decode("utf-8")) is None:
         return data
-    return _utf8_hostile_rx().sub(sub, data)
+    return _utf8_hostile_rx().sub(lambda m: repl(m.group().decode("utf-8")).encode("utf-8"), data)
