@@ -14,13 +14,14 @@ import threading
 import time
 
 import orjson
-
 import pytest
 
 from tests.trailgen import event, trail_path, write_records
 
 
-def run(*args: str, check_rc: int | None = 0, timeout: float = 120) -> subprocess.CompletedProcess:
+def run(
+    *args: str, check_rc: int | None = 0, timeout: float = 120
+) -> subprocess.CompletedProcess:
     p = subprocess.run(
         [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout
     )
@@ -85,7 +86,8 @@ def test_query_jsonl_prints_original_events_exactly_in_time_order(trail):
 
 def test_query_formats_count_csv_table_and_limit(trail):
     root, _ = trail
-    assert run("query", str(root), "-e", "service:s3.amazonaws.com", "--format", "count").stdout == "2\n"
+    s3 = run("query", str(root), "-e", "service:s3.amazonaws.com", "--format", "count")
+    assert s3.stdout == "2\n"
     rows = list(csv.reader(io.StringIO(run("query", str(root), "--format", "csv").stdout)))
     assert rows[0][:3] == ["time", "service", "event"]
     assert [r[2] for r in rows[1:]] == ["ListBuckets", "GetObject", "DescribeInstances"]
@@ -194,7 +196,8 @@ def test_a_path_that_does_not_exist_is_an_error_naming_it(trail):
     p = run("query", r, "typo_dir", check_rc=2)
     assert p.stdout == "" and "no such file or directory: typo_dir" in p.stderr
     p = run("query", r, "service:s3*", "other_dir", check_rc=2)
-    assert "no such file or directory: 'service:s3*' (a filter goes after -e: -e 'service:s3*')" in p.stderr
+    assert ("no such file or directory: 'service:s3*' "
+            "(a filter goes after -e: -e 'service:s3*')") in p.stderr
     assert "no such file or directory: other_dir" in p.stderr
     p = run("query", r, "nonexist", "-e", "service:s3*", "--format", "count", check_rc=2)
     assert p.stdout == "" and "no such file or directory: nonexist" in p.stderr
@@ -302,7 +305,8 @@ def test_follow_into_head_exits_once_head_has_its_lines(trail):
 def test_follow_count_prints_a_running_total(trail):
     root, _ = trail
     p = subprocess.Popen(
-        [*TUI, "query", "--follow", str(root), "-e", "service:s3.amazonaws.com", "--format", "count"],
+        [*TUI, "query", "--follow", str(root), "-e", "service:s3.amazonaws.com",
+         "--format", "count"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     out = Lines(p.stdout)

@@ -114,7 +114,8 @@ def assert_inert(data: bytes, what: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise AssertionError(f"{what}: not UTF-8 at byte {e.start}: {data[e.start - 20:e.end + 20]!r}") from None
+        near = data[max(0, e.start - 20) : e.end + 20]
+        raise AssertionError(f"{what}: not UTF-8 at byte {e.start}: {near!r}") from None
     bad = sorted({f"U+{ord(c):04X}" for c in text if c != "\n" and _rule(ord(c))})
     assert not bad, f"{what}: raw {', '.join(bad)} reach the terminal"
     return text

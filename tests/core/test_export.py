@@ -156,7 +156,8 @@ def test_csv_is_escaped_and_formula_safe_unless_raw(store):
     assert inert(out.getvalue()) and "\r" not in out.getvalue()
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == list(CSV_COLUMNS)
-    by_event = {r[CSV_COLUMNS.index("event")]: dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]}
+    by_event = {r[2]: dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]}
+    assert CSV_COLUMNS[2] == "event"
     assert set(by_event) == {"Plain", "Evil\\u202e", "Formula", "Escaped"}
     assert by_event["Evil\\u202e"]["ua"] == "\\x1b]0;PWNED\\x07"
     assert by_event["Evil\\u202e"]["error"] == "\\x1b[2J"
