@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import os
+import queue
 import subprocess
 import sys
+import threading
+import time
 
+import orjson
 import pytest
 
 from tests.trailgen import event, trail_path, write_records
 
 
-def run(*args: str, check_rc: int | None = 0) -> subprocess.CompletedProcess:
+def run(
+    *args: str, check_rc: int | None = 0, timeout: float = 120
+) -> subprocess.CompletedProcess:
     p = subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout
     )
     if check_rc is not None:
         assert p.returncode == check_rc, (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
@@ -69,33 +77,35 @@ def test_stats_text(trail):
 
 def test_query_jsonl_prints_original_events_exactly_in_time_order(trail):
     root, recs = trail
-    p = run("query", str(root), "", "--format", "jsonl")
+    p = run("query", str(root), "--format", "jsonl")
     lines = p.stdout.splitlines()
     assert [json.loads(x) for x in lines] == recs  # values exact, time order
-    one = run("query", str(root), "has:error", "--format", "jsonl").stdout
+    one = run("query", str(root), "-e", "has:error", "--format", "jsonl").stdout
     assert json.loads(one)["eventName"] == "GetObject"
 
 
 def test_query_formats_count_csv_table_and_limit(trail):
     root, _ = trail
-    assert run("query", str(root), "service:s3.amazonaws.com", "--format", "count").stdout == "2\n"
+    s3 = run("query", str(root), "-e", "service:s3.amazonaws.com", "--format", "count")
+    assert s3.stdout == "2\n"
     rows = list(csv.reader(io.StringIO(run("query", str(root), "--format", "csv").stdout)))
     assert rows[0][:3] == ["time", "service", "event"]
     assert [r[2] for r in rows[1:]] == ["ListBuckets", "GetObject", "DescribeInstances"]
-    table = run("query", str(root), "ip:203.0.113.9", "--limit", "1").stdout.splitlines()
+    table = run("query", str(root), "-e", "ip:203.0.113.9", "--limit", "1").stdout.splitlines()
     assert len(table) == 2 and "ListBuckets" in table[1]
     assert run("query", str(root), "--filter", '"line\\nbreak" OR zzz', "--format", "count").stdout == "0\n"
 
 
 def test_exit_codes(trail, tmp_path_factory):
     root, _ = trail
-    p = run("query", str(root), "service:(", check_rc=2)
+    p = run("query", str(root), "-e", "service:(", check_rc=2)
     assert "column" in p.stderr and "^" in p.stderr
-    run("query", str(root), "has:nonsense", check_rc=2)
+    run("query", str(root), "-e", "has:nonsense", check_rc=2)
     empty = tmp_path_factory.mktemp("empty")
     (empty / "junk.json").write_text("not json")
     p = run("stats", str(empty), check_rc=1)
-    p = run("query", str(empty / "nope"), check_rc=1)
+    p = run("query", str(empty), check_rc=1)
+    assert "nothing readable" in p.stderr
     run("stats", check_rc=2)
     run("--bogus-flag", check_rc=2)
 
@@ -208,3 +218,171 @@ def test_follow_symlinks_is_an_option_of_every_command(tmp_path):
     assert run("query", str(mine), "--format", "count", "--follow-symlinks").stdout == "2\n"
     for command in ("explore", "stats", "query"):
         assert "--follow-symlinks" in run(command, "--help").stdout
+
+
+# ------------------------------------------------------------ a Unix tool
+TUI = [sys.executable, "-m", "tui"]
+
+
+def land(path, records) -> None:
+    """Deliver a file the way `aws s3 sync` does: a temp name, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".1a2b3c4d")
+    tmp.write_bytes(gzip.compress(orjson.dumps({"Records": records}), mtime=0))
+    os.rename(tmp, path)
+
+
+class Lines:
+    """Lines of a child's pipe, read in a thread so a test can wait with a timeout."""
+
+    def __init__(self, stream) -> None:
+        self.q: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.q.put(line)
+        self.q.put(None)
+
+    def next(self, timeout: float = 20) -> str | None:
+        return self.q.get(timeout=timeout)
+
+
+def test_a_path_that_does_not_exist_is_an_error_naming_it(trail):
+    root, _ = trail
+    r = str(root)
+    # Each was read before as a filter or dropped for a partial answer, with exit 0.
+    p = run("query", r, "typo_dir", check_rc=2)
+    assert p.stdout == "" and "no such file or directory: typo_dir" in p.stderr
+    p = run("query", r, "service:s3*", "other_dir", check_rc=2)
+    assert ("no such file or directory: 'service:s3*' "
+            "(a filter goes after -e: -e 'service:s3*')") in p.stderr
+    assert "no such file or directory: other_dir" in p.stderr
+    p = run("query", r, "nonexist", "-e", "service:s3*", "--format", "count", check_rc=2)
+    assert p.stdout == "" and "no such file or directory: nonexist" in p.stderr
+    p = run("stats", r, "typo_dir", "--json", check_rc=2)
+    assert p.stdout == "" and "typo_dir" in p.stderr
+    # The explorer checks before it takes the terminal.
+    p = run(r, "typo_dir", check_rc=2, timeout=30)
+    assert "no such file or directory: typo_dir" in p.stderr
+    assert run("query", r, r, "--format", "count").stdout == "3\n"  # a path twice: once
+
+
+def test_the_filter_is_given_with_e_and_may_start_with_a_dash(trail):
+    root, _ = trail
+    r = str(root)
+
+    def count(*args: str) -> str:
+        return run("query", *args, "--format", "count").stdout
+
+    assert count(r, "-e", "-service:s3.amazonaws.com") == "1\n"
+    assert count("-e", "-service:s3.amazonaws.com", r) == "1\n"
+    assert count(r, "--filter", "-service:s3.amazonaws.com") == "1\n"
+    assert count(r, "--filter=-service:s3.amazonaws.com") == "1\n"
+    assert count(r, "-f", 'service:s3* -error:""') == "1\n"
+    p = run("query", r, "-e", "a", "-e", "b", check_rc=2)
+    assert "give the filter once" in p.stderr
+    p = run("query", r, "-e", check_rc=2)
+    assert "expected one argument" in p.stderr
+
+
+def test_explorer_arguments_take_the_same_filter_option():
+    from tui.cli import parse_args
+
+    a = parse_args(["-e", "-error:x", "dir1", "dir2"])
+    assert (a.command, a.paths, a.filter) == ("explore", ["dir1", "dir2"], "-error:x")
+    a = parse_args(["dir1", "--filter", "-x", "--no-follow"])
+    assert (a.command, a.paths, a.filter, a.no_follow) == ("explore", ["dir1"], "-x", True)
+    a = parse_args(["query", "d", "--format", "count", "--", "-odd-dir"])
+    assert (a.paths, a.filter, a.fmt) == (["d", "-odd-dir"], "", "count")
+
+
+def test_usage_line_says_what_query_does():
+    out = run("query", "--help").stdout
+    usage = out.split("\n\n")[0]
+    assert usage.startswith("usage: trailscope query [-h] [-e FILTER]")
+    assert usage.rstrip().endswith("PATH [PATH ...]") and "[FILTER]" not in usage
+    assert "-e FILTER, -f FILTER, --filter FILTER" in out and "-e '-error:\"\"'" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats"],
+        ["stats", "--json"],
+        ["query"],
+        ["query", "--format", "jsonl"],
+        ["query", "--format", "csv"],
+        ["query", "--format", "count"],
+        ["query", "--follow", "--format", "jsonl"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_stdout_ends_every_command_quietly(trail, args):
+    # A guard: these already ended quietly. Following with files arriving is below.
+    root, _ = trail
+    p = subprocess.Popen([*TUI, *args[:1], str(root), *args[1:]],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before the first byte is written
+    err = p.stderr.read()
+    assert p.wait(60) == 0 and err == b""
+
+
+@pytest.mark.timeout(90)
+def test_follow_into_head_exits_once_head_has_its_lines(trail):
+    """`trailscope query --follow ... | head -2` with files arriving: the follower ends
+    at its first write after head is gone, with nothing on stderr."""
+    root, _ = trail
+    follower = subprocess.Popen([*TUI, "query", "--follow", str(root), "--format", "jsonl"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = subprocess.Popen(["head", "-n", "2"], stdin=follower.stdout, stdout=subprocess.PIPE)
+    follower.stdout.close()  # head holds the only read end
+    head_done = None
+    try:
+        deadline = time.monotonic() + 45
+        i = 0
+        while follower.poll() is None and time.monotonic() < deadline:
+            land(trail_path(root, suffix=f"{i:016d}"), [event(f"New{i}", "2026-11-20T11:00:00Z")])
+            i += 1
+            time.sleep(0.25)
+            if head_done is None and head.poll() is not None:
+                head_done = time.monotonic()
+        exited = time.monotonic()
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+        follower.wait(10)
+    lines = head.stdout.read().splitlines()
+    assert [json.loads(x)["eventName"] for x in lines] == ["ListBuckets", "GetObject"]
+    assert head_done is not None
+    assert follower.returncode == 0, "the follower kept running after head exited"
+    assert exited - head_done < 10
+    assert follower.stderr.read() == b""
+
+
+@pytest.mark.timeout(90)
+def test_follow_count_prints_a_running_total(trail):
+    root, _ = trail
+    p = subprocess.Popen(
+        [*TUI, "query", "--follow", str(root), "-e", "service:s3.amazonaws.com",
+         "--format", "count"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out = Lines(p.stdout)
+    try:
+        assert out.next() == "2\n"  # the total so far
+        land(trail_path(root, suffix="n" * 16), [
+            event("PutObject", "2026-11-20T11:00:00Z", source="s3.amazonaws.com"),
+            event("Other", "2026-11-20T11:00:01Z"),
+            event("GetObject", "2026-11-20T11:00:02Z", source="s3.amazonaws.com"),
+        ])
+        assert out.next() == "4\n"  # a new total, not the events
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+def test_follow_with_a_limit_already_reached_ends(trail):
+    root, _ = trail
+    p = run("query", "--follow", str(root), "--limit", "2", "--format", "count", timeout=60)
+    assert p.stdout == "2\n"

@@ -62,20 +62,20 @@ def annotate(paths, case_path=None):
 
 def test_query_reads_marks_from_the_default_case_and_from_case(trail, env, tmp_path):
     root, _ = trail
-    p = run(env, "query", str(root), "has:mark", "--format", "count")
+    p = run(env, "query", str(root), "-e", "has:mark", "--format", "count")
     assert p.stdout == "0\n" and "no case for these paths" in p.stderr
     default = annotate([root])
     assert default == default_case_path([root])
-    p = run(env, "query", str(root), "has:mark", "--format", "jsonl")
+    p = run(env, "query", str(root), "-e", "has:mark", "--format", "jsonl")
     got = [json.loads(x)["eventName"] for x in p.stdout.splitlines()]
     assert got == ["GetObject", "CreateUser"]
-    assert run(env, "query", str(root), "mark:ioc OR has:note", "--format", "count").stdout == "2\n"
+    assert run(env, "query", str(root), "-e", "mark:ioc OR has:note", "--format", "count").stdout == "2\n"
     # An explicit case elsewhere, and the default one moved there.
     other = tmp_path / "elsewhere" / "case.sqlite"
     other.parent.mkdir()
     os.replace(default, other)
-    assert run(env, "query", str(root), "has:mark", "--format", "count").stdout == "0\n"
-    p = run(env, "query", str(root), "mark:sus*", "--case", str(other), "--format", "count")
+    assert run(env, "query", str(root), "-e", "has:mark", "--format", "count").stdout == "0\n"
+    p = run(env, "query", str(root), "-e", "mark:sus*", "--case", str(other), "--format", "count")
     assert p.stdout == "1\n"
 
 
@@ -130,7 +130,7 @@ def test_report_and_case_errors(trail, env, tmp_path):
     p = run(env, "query", str(root), "--case", str(tmp_path / "none.sqlite"), rc=2)
     assert "no such case file" in p.stderr
     inside = root / "case.sqlite"
-    p = run(env, "query", str(root), "has:mark", "--case", str(inside), rc=2)
+    p = run(env, "query", str(root), "-e", "has:mark", "--case", str(inside), rc=2)
     assert "inside the trail" in p.stderr and not inside.exists()
     p = run(env, "report", str(root), "--case", str(inside), rc=2)
     assert "evidence" in p.stderr and not inside.exists()

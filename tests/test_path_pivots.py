@@ -299,14 +299,14 @@ def test_cli_query_takes_path_terms(tmp_path: Path) -> None:
         return subprocess.run([sys.executable, "-m", "tui", "query", str(tmp_path), *args],
                               capture_output=True, text=True, timeout=120)
 
-    got = query("additionalEventData.MFAUsed:No", "--format", "jsonl")
+    got = query("-e", "additionalEventData.MFAUsed:No", "--format", "jsonl")
     assert got.returncode == 0, got.stderr
     assert [json.loads(x)["eventID"] for x in got.stdout.splitlines()] == [
         "login-0001", "login-0002", "login-0003"]
-    got = query(f"responseElements.credentials.accessKeyId:{MINTED} OR has:resources.ARN",
+    got = query("-e", f"responseElements.credentials.accessKeyId:{MINTED} OR has:resources.ARN",
                 "--format", "count")
     assert got.stdout.strip() == "1"
-    got = query("requestID:x", "--format", "count")
+    got = query("-e", "requestID:x", "--format", "count")
     assert got.returncode == 2 and ".requestID:x" in got.stderr
 
 

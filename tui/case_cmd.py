@@ -33,7 +33,9 @@ def add_query_case_options(q: argparse.ArgumentParser) -> None:
     )
 
 
-def add_report_parser(sub, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_report_parser(
+    sub, common: Callable[[argparse.ArgumentParser], None]
+) -> argparse.ArgumentParser:
     r = sub.add_parser(
         "report",
         help="the case's marked and annotated events, in time order",
@@ -45,6 +47,7 @@ def add_report_parser(sub, common: Callable[[argparse.ArgumentParser], None]) ->
     r.add_argument("--case", default=None, metavar="PATH", help="the case file")
     r.add_argument("--format", choices=("md", "jsonl"), default="md", dest="fmt")
     common(r)
+    return r
 
 
 def _say(msg: str) -> None:

@@ -1,20 +1,20 @@
 """Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
 `trailscope report` (the case commands live in case_cmd.py).
 
-Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage or query error.
+Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage, path or filter error.
+Positional arguments are always paths; the filter is the value of -e/--filter.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
 import numpy as np
-import orjson
 
 from .case_cmd import (
     QueryCase,
@@ -24,6 +24,7 @@ from .case_cmd import (
     cmd_report,
 )
 from .core.case import CaseError
+from .core import export
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
@@ -34,6 +35,7 @@ from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("explore", "stats", "query", "report", "verify")
+FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
 def _size(text: str) -> int:
@@ -63,6 +65,36 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        # argparse quotes some arguments in its messages, but not all (an unrecognized
+        # one is shown as typed): escape them like any other text from outside.
+        super().error(clean(message))
+
+
+def _filter_opt(p: argparse.ArgumentParser, help: str) -> None:
+    # One option, given at most once; `_glue_filters` lets its value start with '-'.
+    p.add_argument(*FILTER_OPTIONS, dest="filter", action="append", metavar="FILTER", help=help)
+
+
+def _glue_filters(argv: list[str]) -> list[str]:
+    """`-e VALUE` -> `--filter=VALUE`, so that a filter starting with '-' (a negation:
+    `-e '-error:""'`) is taken as the value, as grep takes `-e -x`. Not past `--`."""
+    out: list[str] = []
+    it = iter(argv)
+    for a in it:
+        if a == "--":
+            out.append(a)
+            out.extend(it)
+            break
+        if a in FILTER_OPTIONS:
+            value = next(it, None)
+            out.append(a if value is None else f"--filter={value}")
+        else:
+            out.append(a)
+    return out
+
+
 def _follow_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)")
     p.add_argument(
@@ -72,20 +104,32 @@ def _follow_opts(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    return _parsers()[0]
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's own."""
+    ap = _ArgumentParser(
         prog="trailscope",
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
     sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
-    ex = sub.add_parser("explore", help="open the explorer (the default command)")
+    ex = sub.add_parser(
+        "explore",
+        help="open the explorer (the default command)",
+        description="Open the explorer on the trail under PATH... and keep watching it.",
+    )
     ex.add_argument("paths", nargs="+", metavar="PATH")
-    ex.add_argument("--filter", "-f", default="", help="initial filter")
+    _filter_opt(ex, "initial filter")
     ex.add_argument("--no-follow", action="store_true", help="do not watch for new files")
     _follow_opts(ex)
     _common(ex)
 
-    st = sub.add_parser("stats", help="summarise a trail")
+    st = sub.add_parser(
+        "stats", help="summarise a trail",
+        description="Summarise the trail under PATH...: events, files by state, value counts.",
+    )
     st.add_argument("paths", nargs="+", metavar="PATH")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     st.add_argument("--top", type=int, default=10, help="values per field in text output")
@@ -94,17 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser(
         "query",
         help="print matching events in time order",
-        description="FILTER is the last argument when it is not an existing path "
-        "(or give it with --filter).",
+        description="Print the events under PATH... that match FILTER (every event without "
+        "one), in time order. Every PATH must exist.",
+        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: docs/query.md.",
     )
-    q.add_argument("args", nargs="+", metavar="PATH... [FILTER]")
-    q.add_argument("--filter", "-f", default=None, help="the filter (instead of positional)")
+    q.add_argument("paths", nargs="+", metavar="PATH")
+    _filter_opt(q, "the filter (default: every event)")
     q.add_argument(
-        "--format", choices=("jsonl", "csv", "table", "count"), default="table", dest="fmt"
+        "--format", choices=("jsonl", "csv", "table", "count"), default="table", dest="fmt",
+        help="table (default), jsonl (the events), csv (the indexed fields) or count",
+    )
+    q.add_argument(
+        "--raw", action="store_true",
+        help="jsonl/csv: exact values, with control characters and spreadsheet formulas "
+        "left as they are (unsafe on a terminal)",
     )
     q.add_argument("--limit", type=int, default=None, help="at most N events")
     q.add_argument(
-        "--follow", action="store_true", help="keep watching and print new matching events"
+        "--follow", action="store_true",
+        help="keep watching and print new matching events (with count: a new total each "
+        "time it changes)",
     )
     q.add_argument(
         "--new-only", action="store_true", help="with --follow: skip events already present"
@@ -112,52 +165,101 @@ def build_parser() -> argparse.ArgumentParser:
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    add_report_parser(sub, _common)
-
     from . import verify_cmd
 
-    verify_cmd.add_parser(sub, _common)
-    return ap
+    commands = {
+        "explore": ex,
+        "stats": st,
+        "query": q,
+        "report": add_report_parser(sub, _common),
+        "verify": verify_cmd.add_parser(sub, _common),
+    }
+    return ap, commands
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line as `main` reads it (`command` None when none is given). Raises
+    SystemExit on a usage error, argparse's way, having printed the message."""
+    argv = list(argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "explore")
+    elif argv and (argv[0] in FILTER_OPTIONS or argv[0].startswith("--filter=")):
+        argv.insert(0, "explore")
+    argv = _glue_filters(argv)
+    ap, commands = _parsers()
+    if not argv or argv[0] not in commands:
+        args = ap.parse_args(argv)  # --help, or an error
+        if args.command is None:
+            ap.print_usage(sys.stderr)
+            raise SystemExit(EXIT_USAGE)
+        return args
+    # Paths and options in any order (`query DIR -e F DIR2`): argparse parses
+    # intermixed arguments per parser, not across subcommands.
+    cmd = commands[argv[0]]
+    args = cmd.parse_intermixed_args(argv[1:])
+    args.command = argv[0]
+    filters = getattr(args, "filter", None) or [""]
+    if len(filters) > 1:
+        cmd.error("give the filter once (it can hold many terms: -e 'a b')")
+    args.filter = filters[0]
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        argv.insert(0, "explore")
-    elif argv and argv[0] in ("-f", "--filter"):
-        argv.insert(0, "explore")
-    ap = build_parser()
     # Values may hold lone surrogates (kept exactly from lenient files): never crash on
     # them when printing.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0) and EXIT_USAGE
-    if args.command is None:
-        ap.print_usage(sys.stderr)
-        return EXIT_USAGE
-    try:
+        try:
+            args = parse_args(sys.argv[1:] if argv is None else argv)
+        except SystemExit as e:
+            sys.stdout.flush()  # `trailscope -h | head -1`
+            return int(e.code or 0) and EXIT_USAGE
         if args.command == "stats":
-            return cmd_stats(args)
-        if args.command == "query":
-            return cmd_query(args)
-        if args.command == "report":
-            return cmd_report(args, _load)
-        if args.command == "verify":
+            rc = cmd_stats(args)
+        elif args.command == "query":
+            rc = cmd_query(args)
+        elif args.command == "report":
+            rc = cmd_report(args, _load)
+        elif args.command == "verify":
             from . import verify_cmd
 
-            return verify_cmd.run(args)
-        return cmd_explore(args)
+            rc = verify_cmd.run(args)
+        else:
+            rc = cmd_explore(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        return rc
     except BrokenPipeError:
-        # `trailscope query ... | head`: stop quietly like other Unix tools.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        return _stdout_closed()
     except KeyboardInterrupt:
         return 130
+
+
+def _stdout_closed() -> int:
+    """`trailscope query ... | head`: the reader is gone; stop quietly like other Unix
+    tools. What is still buffered goes to /dev/null, so the exit flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
+
+
+def _check_paths(paths: Sequence[str]) -> bool:
+    """Every path the user named must exist: a missing one is an error naming it, never
+    dropped (other paths would give a partial answer) or read as something else."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    for p in missing:
+        hint = ""
+        if ":" in p or p.startswith("-") or any(c.isspace() or c in "\"()" for c in p):
+            hint = f" (a filter goes after -e: -e {_shell_quote(p)})"
+        sys.stderr.write(f"trailscope: no such file or directory: {_shell_quote(p)}{hint}\n")
+    return not missing
+
+
+def _shell_quote(s: str) -> str:
+    return clean(shlex.quote(s))
 
 
 def _progress_printer():
@@ -211,10 +313,12 @@ def stats_dict(store: Store) -> dict:
 
 
 def cmd_stats(args) -> int:
+    if not _check_paths(args.paths):
+        return EXIT_USAGE
     store = _load(args, args.paths)
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(stats_dict(store)) + b"\n")
         sys.stdout.flush()
+        sys.stdout.buffer.write(export.dumps(stats_dict(store)) + b"\n")
         return EXIT_NOTHING if _nothing_readable(store) else EXIT_OK
     w = sys.stdout.write
     tr = store.time_range()
@@ -246,14 +350,21 @@ def cmd_stats(args) -> int:
 TABLE_FIELDS = ("service", "event", "principal", "ip", "region", "error")
 
 
+def _bad_filter(text: str, e: QueryError) -> None:
+    # The filter is shown escaped; the caret counts the escaped text before the error.
+    pad = " " * len(clean(text[: e.position]))
+    sys.stderr.write(f"trailscope: bad filter: {clean(str(e))}\n  {clean(text)}\n  {pad}^\n")
+
+
 def cmd_query(args) -> int:
-    positional = list(args.args)
+    paths = list(args.paths)
     text = args.filter
-    if text is None and len(positional) > 1 and not os.path.exists(positional[-1]):
-        text = positional.pop()
-    text = text or ""
+    if args.raw and args.fmt not in ("jsonl", "csv"):
+        sys.stderr.write(f"trailscope: --raw applies to --format jsonl or csv ({args.fmt} is "
+                         "always escaped)\n")
+        return EXIT_USAGE
     try:
-        qcase = QueryCase.from_args(args, positional)
+        qcase = QueryCase.from_args(args, paths)
         text = qcase.filter_text(args.saved, text)
     except CaseError as e:
         sys.stderr.write(f"trailscope: {clean(str(e))}\n")
@@ -261,9 +372,11 @@ def cmd_query(args) -> int:
     try:
         q = parse(text)
     except QueryError as e:
-        sys.stderr.write(f"trailscope: bad filter: {e}\n  {text}\n  {' ' * e.position}^\n")
+        _bad_filter(text, e)
         return EXIT_USAGE
-    store = _load(args, positional)
+    if not _check_paths(paths):
+        return EXIT_USAGE
+    store = _load(args, paths)
     if _nothing_readable(store):
         sys.stderr.write("trailscope: nothing readable in the given paths\n")
         for p, r in store.skipped()[:20]:
@@ -273,23 +386,23 @@ def cmd_query(args) -> int:
     try:
         mask = q.evaluate(store)
     except QueryError as e:
-        sys.stderr.write(f"trailscope: bad filter: {e}\n")
+        _bad_filter(text, e)
         return EXIT_USAGE
     rows = store.ordered(mask)
+    if args.follow and args.new_only:
+        rows = rows[:0]
     if args.limit is not None:
         rows = rows[: max(0, args.limit)]
+    write_rows(store, rows, args.fmt, sys.stdout, raw=args.raw)
     if args.follow:
-        if args.new_only:
-            rows = rows[:0]
-        if args.fmt in ("csv", "table", "jsonl"):
-            write_rows(store, rows, args.fmt, sys.stdout)
-        return follow_query(store, q, positional, args)
-    write_rows(store, rows, args.fmt, sys.stdout)
+        return follow_query(store, q, paths, args, shown=len(rows))
     return EXIT_OK
 
 
-def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
-    """Stream new matching events as files land, like `tail -f | jq`, until interrupted."""
+def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) -> int:
+    """Stream new matching events as files land, like `tail -f | jq`, until interrupted,
+    the --limit is reached or the reader of stdout goes away. `shown`: events already
+    printed (with --format count, the total already printed)."""
     import asyncio
     import signal
 
@@ -297,10 +410,21 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
 
     tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
     tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in store.files)
-    fmt = "jsonl" if args.fmt == "count" else args.fmt
-    printed = 0
+    raw = getattr(args, "raw", False)
+    printed = shown
+    closed = False
 
     def on_event(ev: FollowEvent) -> None:
+        nonlocal closed
+        try:
+            report(ev)
+        except BrokenPipeError:
+            # The follower would report the error and restart; there is no one left to
+            # print for, so stop instead.
+            closed = True
+            stop.set()
+
+    def report(ev: FollowEvent) -> None:
         nonlocal printed
         if ev.note:
             sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
@@ -323,9 +447,15 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
         new = store.in_time_order(new)
         if args.limit is not None:
             new = new[: max(0, args.limit - printed)]
+        if not len(new):
+            return
         printed += len(new)
-        for r in new.tolist():  # flushed per event so pipes see each one at once
-            write_rows(store, np.array([r]), fmt, sys.stdout, header=False)
+        if args.fmt == "count":
+            sys.stdout.write(f"{printed}\n")  # the new total
+            sys.stdout.flush()
+        else:
+            for r in new.tolist():  # flushed per event so pipes see each one at once
+                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
         if args.limit is not None and printed >= args.limit:
             stop.set()
 
@@ -339,43 +469,37 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
                      max_bytes=args.max_file_size)
 
+    if args.limit is not None and printed >= args.limit:
+        return EXIT_OK
     stop = asyncio.Event()
     asyncio.run(main_loop())
+    if closed:
+        raise BrokenPipeError  # main() ends quietly
     return EXIT_OK
 
 
-def write_rows(store: Store, rows, fmt: str, out, header: bool = True) -> None:
+def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool = False) -> None:
+    """Print rows in one of the query formats. jsonl and csv are made safe by
+    core/export.py (exact values with `raw`); table cells are `clean`ed and cut."""
     if fmt == "count":
         out.write(f"{len(rows)}\n")
+        out.flush()
         return
     if fmt == "jsonl":
-        buf = out.buffer if hasattr(out, "buffer") else None
-        for r in rows.tolist():
-            try:
-                raw = store.canonical(r)
-            except OriginalUnavailable as e:
-                # Say which event could not be exported, and go on with the rest.
-                sys.stderr.write(f"trailscope: {clean(store.location(r))}: {clean(str(e))}\n")
-                continue
-            if buf is not None:
-                buf.write(raw + b"\n")
-            else:
-                out.write(raw.decode("utf-8", "surrogateescape") + "\n")
+        out.flush()
+        buf = out.buffer if hasattr(out, "buffer") else io.BytesIO()
+
+        def unavailable(r: int, e: OriginalUnavailable) -> None:
+            # Say which event could not be exported, and go on with the rest.
+            sys.stderr.write(f"trailscope: {clean(store.location(r))}: {clean(str(e))}\n")
+
+        export.write_jsonl(store, rows, buf, raw=raw, on_unavailable=unavailable)
+        if isinstance(buf, io.BytesIO):
+            out.write(buf.getvalue().decode("utf-8", "surrogateescape"))
         out.flush()
         return
     if fmt == "csv":
-        # Raw values (no sanitising): CSV is for other tools; the csv module quotes.
-        sio = io.StringIO()
-        wr = csv.writer(sio)
-        if header:
-            wr.writerow(["time", *FIELD_NAMES])
-        for r in rows.tolist():
-            wr.writerow([format_time(store.time_ms(r))] + [store.value(r, f) for f in FIELD_NAMES])
-            if sio.tell() > 1 << 16:
-                out.write(sio.getvalue())
-                sio.seek(0)
-                sio.truncate()
-        out.write(sio.getvalue())
+        export.write_csv(store, rows, out, header=header, raw=raw)
         out.flush()
         return
     # table: sanitised for the terminal, one event per line
@@ -392,10 +516,8 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True) -> None:
 
 # ------------------------------------------------------------------ explore
 def cmd_explore(args) -> int:
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if len(missing) == len(args.paths):
-        sys.stderr.write(f"trailscope: no such path: {', '.join(missing)}\n")
-        return EXIT_NOTHING
+    if not _check_paths(args.paths):
+        return EXIT_USAGE
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
 
     app = TrailscopeApp(

@@ -8,6 +8,7 @@ found, 2 usage or an unusable key/signature file, 3 problems found.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -27,7 +28,7 @@ MEANING = {
 }
 
 
-def add_parser(sub, common) -> None:
+def add_parser(sub, common) -> argparse.ArgumentParser:
     """Register the subcommand on `sub` (argparse subparsers); `common` adds the shared
     --max-file-size/--jobs options."""
     v = sub.add_parser(
@@ -65,6 +66,7 @@ def add_parser(sub, common) -> None:
     for action in v._actions:  # the shared option means something else here
         if "--jobs" in action.option_strings:
             action.help = "threads hashing files (default: cores, at most 8)"
+    return v
 
 
 def run(args) -> int:

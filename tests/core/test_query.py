@@ -914,3 +914,30 @@ def test_control_characters_round_trip_as_visible_escapes():
         assert root.matcher.parts is None and root.matcher.text == v
     assert parse(r'"\u202e"').root.phrase == "\u202e"
     assert parse(r"\xZZ").root.phrase == r"\xZZ"  # not an escape: stays literal
+
+
+def test_unknown_value_of_a_closed_field_is_an_error_listing_the_valid_ones():
+    from tui.core.fields import CRED_KINDS
+
+    target = ListTarget(ROWS)
+    with pytest.raises(QueryError) as ei:
+        parse("cred:roots").evaluate(target)
+    assert ei.value.position == 0
+    assert ei.value.message == f"unknown value 'roots' for cred: (valid: {', '.join(CRED_KINDS)})"
+    # Even where evaluation would stop early, under NOT, and through an alias.
+    for q, pos in [("service:nomatch -readonly:maybe", 17), ("(x OR credential:Roots)", 6)]:
+        with pytest.raises(QueryError, match=r"unknown value .* \(valid: ") as ei:
+            parse(q).evaluate(target)
+        assert ei.value.position == pos
+    with pytest.raises(QueryError, match=r"\(valid: true, false\)"):
+        parse("ro:yes").evaluate(target)
+
+
+def test_closed_fields_keep_globs_case_empty_and_values_the_data_holds():
+    assert ids("cred:ROOT") == [] and ids("cred:r*") == [] and ids("cred:*") == []
+    assert ids("readonly:TRUE") == [1, 4, 5] and ids('readonly:""') == [6]
+    # A malformed readOnly string that a record really holds is found, not rejected.
+    rows = [*ROWS, {"readonly": "maybe"}]
+    assert ids("readonly:maybe", rows) == [7]
+    # Open fields: AWS adds event types and categories, so any value is a search.
+    assert ids("eventtype:AwsSomethingNew") == [] and ids("category:Whatever") == []

@@ -14,6 +14,8 @@ from tui.core.sanitize import (
     hostile_in_json,
     is_clean,
     is_hostile_char,
+    replace_hostile,
+    replace_hostile_utf8,
 )
 
 # The rule from the spec, written out independently of the module's own tables.
@@ -331,3 +333,26 @@ def test_hostile_in_json_speed() -> None:
         hostile_in_json(blob)
         best = min(best, time.perf_counter() - t)
     assert best < 1e-3 * len(blob) / 500_000, best
+
+
+def test_replace_hostile_utf8_agrees_with_replace_hostile() -> None:
+    def repl(ch: str) -> str:
+        return f"<{ord(ch):x}>"
+
+    assert not any(_rule(b) for b in sanitize._PRINTABLE_ASCII)
+    hostile = [chr(cp) for cp in _EXPLICIT if not 0xD800 <= cp <= 0xDFFF]
+    benign = ["a", " ", "\\", '"', "é", "漢", "😀", "\u00a0", "\u2027", "z"]
+    rnd = random.Random(5)
+    for _ in range(3000):
+        s = "".join(rnd.choice(hostile if rnd.random() < 0.2 else benign)
+                    for _ in range(rnd.randint(0, 30)))
+        data = s.encode("utf-8")
+        got = replace_hostile_utf8(data, repl)
+        assert got == replace_hostile(s, repl).encode("utf-8"), s
+        if got == data:
+            assert got is data  # nothing to do: no copy
+    every = "x".join(hostile) + "é"
+    assert replace_hostile_utf8(every.encode(), repl) == replace_hostile(every, repl).encode()
+    # Not UTF-8: each stray byte is a surrogateescape code point, so it is replaced too.
+    assert replace_hostile_utf8(b"a\xff\x9b\xc3b", repl) == b"a<dcff><dc9b><dcc3>b"
+    assert replace_hostile_utf8(b"\xc3A\xa9", repl) == b"<dcc3>A<dca9>"

@@ -245,7 +245,7 @@ async def test_polling_mode_works(tmp_path):
 def test_cli_follow_streams_through_a_pipe(tmp_path):
     write_records(trail_path(tmp_path), [event("Old", source="s3.amazonaws.com")])
     p = subprocess.Popen(
-        [sys.executable, "-m", "tui", "query", "--follow", str(tmp_path), "service:s3.amazonaws.com",
+        [sys.executable, "-m", "tui", "query", "--follow", str(tmp_path), "-e", "service:s3.amazonaws.com",
          "--format", "jsonl"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )

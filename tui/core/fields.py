@@ -78,3 +78,12 @@ CRED_KINDS = (
     CRED_ANONYMOUS,
     CRED_OTHER,
 )
+
+# Fields whose values trailscope derives itself, from a closed set: a filter naming
+# another value (a typo such as `cred:roots`) is an error that lists these, unless the
+# data holds it (a malformed readOnly string is still found). eventType and
+# eventCategory stay open: AWS adds values to them.
+CLOSED_VALUES: dict[str, tuple[str, ...]] = {
+    "cred": CRED_KINDS,
+    "readonly": ("true", "false"),
+}

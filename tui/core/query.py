@@ -23,7 +23,7 @@ import numpy as np
 
 from .sanitize import is_clean
 
-from .fields import FIELD_NAMES, resolve_field
+from .fields import CLOSED_VALUES, FIELD_NAMES, resolve_field
 from .paths import Path, PathError, looks_like_path, parse_path
 
 __all__ = [
@@ -744,6 +744,22 @@ def _pick(name: str, names: Sequence[str], kind: str, pos: int) -> str:
     raise QueryError(f"unknown {kind}:{name} (known: {', '.join(names) or 'none'}){hint}", pos)
 
 
+def _check_closed(node: Term, target: QueryTarget) -> None:
+    """`cred:roots` is a typo, not a search that finds nothing: an exact value outside a
+    closed field's set is an error, unless the data holds it. Globs stay allowed."""
+    allowed = CLOSED_VALUES.get(node.field)
+    m = node.matcher
+    if not allowed or m.wildcard or m.text == "":
+        return
+    if m.folded in {v.casefold() for v in allowed}:
+        return
+    if target.mask_field(node.field, m).any():  # e.g. a malformed readOnly string
+        return
+    raise QueryError(
+        f"unknown value {m.text!r} for {node.field}: (valid: {', '.join(allowed)})", node.pos
+    )
+
+
 def _walk(node: Node) -> Iterator[Node]:
     yield node
     if isinstance(node, Not):
@@ -849,12 +865,14 @@ class Query:
             now_ms = time.time_ns() // _NS_PER_MS
         if self.root is None:
             return np.array(target.mask_all(), dtype=bool, copy=True)
-        # Check has:/is: names up front so an unknown name fails the same way whether or
-        # not evaluation would have short-circuited past it.
+        # Check has:/is: names and closed values up front so an unknown one fails the
+        # same way whether or not evaluation would have short-circuited past it.
         has_names: Sequence[str] | None = None
         is_names: Sequence[str] | None = None
         for node in _walk(self.root):
-            if isinstance(node, Has):
+            if isinstance(node, Term):
+                _check_closed(node, target)
+            elif isinstance(node, Has):
                 has_names = target.has_names() if has_names is None else has_names
                 _pick(node.name, has_names, "has", node.pos)
             elif isinstance(node, Is):
