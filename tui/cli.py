@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 
+from .core.discovery import absolute_paths
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
@@ -226,6 +227,7 @@ def cmd_query(args) -> int:
     if text is None and len(positional) > 1 and not os.path.exists(positional[-1]):
         text = positional.pop()
     text = text or ""
+    positional = absolute_paths(positional)  # a follower compares them with a watcher's
     try:
         q = parse(text)
     except QueryError as e:
@@ -263,7 +265,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
     from .core.tail import FollowEvent, TailTracker, follow
 
     tracker = TailTracker(paths)
-    tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in store.files)
+    tracker.prime(store.files)
     fmt = "jsonl" if args.fmt == "count" else args.fmt
     printed = 0
 
@@ -271,6 +273,8 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
         nonlocal printed
         if ev.note:
             sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
+        for p, r in ev.changes.errors:  # each reported once by the tracker
+            sys.stderr.write(f"trailscope: {clean(p)}: {clean(r)}\n")
         for p in ev.changes.gone:
             store.mark_gone(p)
             sys.stderr.write(f"trailscope: file deleted (its events stay): {clean(p)}\n")
@@ -279,6 +283,9 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
             if b.path in rewritten:
                 b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
                 sys.stderr.write(f"trailscope: file rewritten in place: {clean(b.path)}\n")
+            if b.state != "loaded":
+                sys.stderr.write(f"trailscope: skipped {clean(b.path)}: {clean(b.state)}"
+                                 + (f": {clean(b.reason)}\n" if b.reason else "\n"))
             store.add(b)
         if not ev.batches:
             return
@@ -304,7 +311,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args) -> int:
             except (NotImplementedError, RuntimeError):
                 pass
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
-                     max_bytes=args.max_file_size)
+                     max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
 
     stop = asyncio.Event()
     asyncio.run(main_loop())
@@ -359,6 +366,7 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True) -> None:
 
 # ------------------------------------------------------------------ explore
 def cmd_explore(args) -> int:
+    args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     missing = [p for p in args.paths if not os.path.exists(p)]
     if len(missing) == len(args.paths):
         sys.stderr.write(f"trailscope: no such path: {', '.join(missing)}\n")
