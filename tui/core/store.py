@@ -806,7 +806,7 @@ class Store(_Masks):
         if fid is None or self.files[fid].gone:
             return False
         self.files[fid].gone = True
-        self._gone_files += not self.files[fid].superseded
+        self._gone_files += 1
         return True
 
     # ------------------------------------------------------------ plain access
