@@ -1409,3 +1409,143 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
         order = store.ordered()
         for f in fields:
             assert np.array_equal(store.codes_in_order(f), store.codes(f)[order])
+
+
+# ------------------------------------------------------- live tail: what it counts
+def _today(hhmm: str = "0005") -> str:
+    """A `when` for trail_path in today's (UTC) day folder: one the tail watches."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y%m%dT") + hhmm + "Z"
+
+
+async def test_live_tail_with_a_relative_path(tmp_path: Path, monkeypatch) -> None:
+    """The explorer on `live`, opened from its parent folder: each arrival keeps one
+    name (the status once showed "files 16 loaded, 4 gone" for 12 files, 1 deleted)."""
+    monkeypatch.chdir(tmp_path)
+    live = Path("live")
+    first = write_records(trail_path(live, when=_today()), [event("A")])
+    app = make_app([live], watch=True, rescan_s=0.3)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        for i, name in enumerate("BC"):
+            _deliver(trail_path(live, when=_today(f"001{i}"), suffix=name * 16), [event(name)])
+        await wait_for(pilot, lambda: len(app.store) == 3, 10, what="the arrivals")
+        await pilot.pause(1.0)  # rescans pass
+        assert "files 3 loaded" in status_text(app) and "gone" not in status_text(app)
+        os.remove(first)
+        await wait_for(pilot, lambda: "gone" in status_text(app), 5, what="the deletion")
+        await pilot.pause(0.7)
+        assert "files 3 loaded, 1 gone" in status_text(app)
+        assert not [n for n in app._notifications if "rewritten" in n.message]
+
+
+async def test_the_load_is_not_counted_as_arrivals(tmp_path: Path, monkeypatch) -> None:
+    """Events still uncommitted when loading ends are part of the load: on a trail that
+    does not change, the status shows no "+N new" and a rate of 0/min (it once showed
+    "+45,000 new · 45,000/min" on 200k events); only later files count."""
+    import tui.app as app_module
+
+    # Every commit is followed by the longest pause before the next (as on a big store).
+    monkeypatch.setattr(app_module, "COMMIT_SHARE", 1e-9)
+    monkeypatch.setattr(app_module, "MAX_COMMIT_GAP_S", 3.0)
+    for f in range(600):
+        write_records(trail_path(tmp_path, when=f"20261120T{f // 60:02d}{f % 60:02d}Z",
+                                 suffix=f"{f:016d}"),
+                      [event(f"E{f}", f"2026-11-20T{f // 60:02d}:{f % 60:02d}:0{k}Z")
+                       for k in range(5)])
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.tailing, 30, what="tailing")
+        await wait_for(pilot, lambda: len(app.store) == 3000 and not app.store._pending, 10,
+                       what="every loaded event committed")
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert app.status.new_pending == 0 and not app.fresh.get("ip")
+        assert "new (N)" not in status_text(app) and "  0/min" in status_text(app)
+        # A file that lands now is an arrival.
+        _deliver(trail_path(tmp_path, when=_today(), suffix="late000000000000"),
+                 [event("Late", "2026-11-20T09:00:00Z", ip=f"203.0.113.{i}") for i in range(3)])
+        await wait_for(pilot, lambda: "+3 new (N)" in status_text(app), 10, what="+3 new")
+        assert "  3/min" in status_text(app)
+
+
+async def test_skipped_file_that_completes_leaves_the_skipped_screen(tmp_path: Path) -> None:
+    """A file truncated when the explorer loaded it, and complete later, loads and
+    leaves the Skipped screen (S) and the status's count; it was never "rewritten"."""
+    write_records(trail_path(tmp_path, when=_today()), [event("Whole")])
+    p = trail_path(tmp_path, when=_today("0010"), suffix="t" * 16)
+    full = gzip.compress(orjson.dumps({"Records": [event(f"E{i}") for i in range(50)]}))
+    p.write_bytes(full[: len(full) // 2])
+    app = make_app([tmp_path], watch=True, rescan_s=0.3)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        assert "files 1 loaded, 1 skipped" in status_text(app)
+        p.write_bytes(full)
+        await wait_for(pilot, lambda: len(app.store) == 51, 10, what="the completed file")
+        await pilot.pause(0.7)  # rescans pass
+        assert "skipped" not in status_text(app) and "files 2 loaded" in status_text(app)
+        await pilot.press("S")
+        assert isinstance(app.screen, SkippedScreen) and app.screen.skipped == []
+        assert "0 file(s) skipped" in screen_text(app)
+        assert not [n for n in app._notifications if "rewritten" in n.message]
+
+
+async def test_polling_shows_in_the_status_line(tmp_path: Path) -> None:
+    write_records(trail_path(tmp_path, when=_today()), [event("A")])
+    app = make_app([tmp_path], watch=True, poll=True, rescan_s=30.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        assert "polling" in status_text(app)
+        _deliver(trail_path(tmp_path, when=_today("0010"), suffix="p" * 16), [event("B")])
+        await wait_for(pilot, lambda: len(app.store) == 2, 10, what="a file found by polling")
+    app = make_app([tmp_path], watch=True, rescan_s=30.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.tailing, 10, what="tailing")
+        assert "polling" not in status_text(app)
+
+
+APP_WATCH_LIMIT_PROBE = """
+import asyncio, json, sys
+from tests.conftest import status_text
+from tui.app import TrailscopeApp
+
+async def main():
+    app = TrailscopeApp([sys.argv[1]], watch=True, rescan_s=0.3)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if app.tailing and getattr(app, "_tail_mode", None) == "rescan":
+                break
+        await pilot.pause(1.5)  # rescans pass: nothing is said twice
+        print(json.dumps({"status": status_text(app),
+                          "notes": [n.message for n in app._notifications]}))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.timeout(90)
+def test_watch_limit_shows_in_the_status_line(tmp_path: Path) -> None:
+    """Out of OS file watches (a real inotify limit of 3, in a user namespace of the
+    explorer's own): one toast says so, the status line says it is rescanning."""
+    import subprocess
+    import sys
+
+    from tests.core.test_tail import _userns_watch_limit
+
+    prefix = _userns_watch_limit(3)
+    if prefix is None:
+        pytest.skip("no user namespaces here: cannot set a real inotify watch limit")
+    for d in range(1, 8):
+        write_records(trail_path(tmp_path, when=f"202611{d:02d}T0000Z", suffix=f"{d:016d}"),
+                      [event(f"D{d}")])
+    out = subprocess.run([*prefix, sys.executable, "-c", APP_WATCH_LIMIT_PROBE, str(tmp_path)],
+                         capture_output=True, timeout=80, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    got = orjson.loads(out.stdout.splitlines()[-1])
+    assert "no file watch: rescanning" in got["status"]
+    assert len(got["notes"]) == 1 and "ran out of file watches" in got["notes"][0]

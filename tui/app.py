@@ -160,6 +160,9 @@ class TrailscopeApp(App[int]):
         self.poll = poll
         self.rescan_s = rescan_s
         self.tailing = False
+        self._tail_wanted = False  # start tailing once the load is all committed
+        self._tail_gen0 = 0  # the store's generation when tailing started
+        self._tail_mode = "poll" if poll else "watch"  # see core.tail.MODES
         self._tail_stop: asyncio.Event | None = None
         self._arrivals: deque[tuple[float, int]] = deque()  # (monotonic, events) while tailing
         self.fresh: dict[str, dict[int, float]] = {}  # field -> code -> expiry (monotonic)
@@ -234,8 +237,8 @@ class TrailscopeApp(App[int]):
         if self._preloaded:
             self.request_view()
             self._settle_gc()
-            if self.watch:
-                self._start_tail()
+            self._tail_wanted = self.watch
+            self._start_tail()
         else:
             self._load()
         self._update_status()
@@ -299,11 +302,14 @@ class TrailscopeApp(App[int]):
         if msg.done:
             self.loading = False
             self.events_list.loading_text = ""
+            # The load's last events are committed now, not a commit gap later: tailing
+            # starts once they are, and counts as arrivals only what comes after.
+            self._commit_gap = 0.0
             self._pump()
             self._settle_gc()
             self.set_timer(WARM_AFTER_LOAD_S, self._warm_columns)
-            if self.watch:
-                self._start_tail()
+            self._tail_wanted = self.watch
+            self._start_tail()
         self._update_status()
 
     def _pump(self) -> None:
@@ -342,6 +348,7 @@ class TrailscopeApp(App[int]):
                             marks[c] = now + FRESH_SECONDS
                             self._fresh_due.append((now + FRESH_SECONDS, field, c))
                         self._fresh_changed = True
+        self._start_tail()  # once the load is committed, if wanted
         if not self._view_stale:
             return
         if (
@@ -389,11 +396,15 @@ class TrailscopeApp(App[int]):
 
     # ---------------------------------------------------------------- tailing
     def _start_tail(self) -> None:
-        if self.tailing:
+        """Start following, if wanted, once every loaded event is committed: what is
+        committed from then on are arrivals (counted as new, in the rate, and marked)."""
+        if self.tailing or not self._tail_wanted or self.store._pending:
             return
+        self._tail_wanted = False
         self.tailing = True
+        self._tail_gen0 = self.store.generation
         tracker = TailTracker(self.paths, follow_symlinks=self.follow_symlinks)
-        tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in self.store.files)
+        tracker.prime(self.store.files)
         self._tail(tracker)
 
     @work(exclusive=True, group="tail")
@@ -414,14 +425,17 @@ class TrailscopeApp(App[int]):
                 rescan_s=self.rescan_s,
                 max_bytes=self.max_bytes,
                 executor=parser,
+                jobs=self.jobs,
             )
         finally:
             parser.shutdown(wait=False, cancel_futures=True)
 
     def on_tail_event(self, msg: TailEvent) -> None:
         ev = msg.event
+        self._tail_mode = ev.mode
         if ev.note:
             self.notify(clean(ev.note), title="live tail", markup=False, timeout=6)
+        self.store.report_errors(ev.changes.errors)  # each reported once by the tracker
         for p in ev.changes.gone:
             self.store.mark_gone(p)
         rewritten = set(ev.changes.rewritten)
@@ -606,7 +620,9 @@ class TrailscopeApp(App[int]):
             # Same filter, more rows: events arrived. Follow, or count them for "+N new".
             if self.follow and at_end:
                 lst.move_to_index(len(v.rows) - 1)
-            elif self.tailing:
+            elif self.tailing and previous.generation >= self._tail_gen0:
+                # Only rows committed since tailing began: the load's last commits
+                # are not arrivals.
                 self.status.new_pending += len(v.rows) - len(previous.rows)
         if lst.at_end:
             self.status.new_pending = 0
@@ -878,6 +894,7 @@ class TrailscopeApp(App[int]):
         s.load_fraction = (self._bytes_done / self._bytes_total) if self._bytes_total else 0.0
         s.filter_text = self.query_obj.text
         s.follow = self.follow
+        s.tail_mode = self._tail_mode if self.tailing else ""
         if self.tailing:
             window = [n for t, n in self._arrivals if t >= time.monotonic() - 60]
             s.rate_per_min = float(sum(window))

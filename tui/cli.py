@@ -25,6 +25,7 @@ from .case_cmd import (
 )
 from .core.case import CaseError
 from .core import export
+from .core.discovery import absolute_paths
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
@@ -376,6 +377,7 @@ def cmd_query(args) -> int:
         return EXIT_USAGE
     if not _check_paths(paths):
         return EXIT_USAGE
+    paths = absolute_paths(paths)  # a follower compares them with a watcher's
     store = _load(args, paths)
     if _nothing_readable(store):
         sys.stderr.write("trailscope: nothing readable in the given paths\n")
@@ -409,7 +411,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
     from .core.tail import FollowEvent, TailTracker, follow
 
     tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
-    tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in store.files)
+    tracker.prime(store.files)
     raw = getattr(args, "raw", False)
     printed = shown
     closed = False
@@ -428,6 +430,8 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
         nonlocal printed
         if ev.note:
             sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
+        for p, r in ev.changes.errors:  # each reported once by the tracker
+            sys.stderr.write(f"trailscope: {clean(p)}: {clean(r)}\n")
         for p in ev.changes.gone:
             store.mark_gone(p)
             sys.stderr.write(f"trailscope: file deleted (its events stay): {clean(p)}\n")
@@ -436,6 +440,9 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
             if b.path in rewritten:
                 b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
                 sys.stderr.write(f"trailscope: file rewritten in place: {clean(b.path)}\n")
+            if b.state != "loaded":
+                sys.stderr.write(f"trailscope: skipped {clean(b.path)}: {clean(b.state)}"
+                                 + (f": {clean(b.reason)}\n" if b.reason else "\n"))
             store.add(b)
         if not ev.batches:
             return
@@ -467,7 +474,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
             except (NotImplementedError, RuntimeError):
                 pass
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
-                     max_bytes=args.max_file_size)
+                     max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
 
     if args.limit is not None and printed >= args.limit:
         return EXIT_OK
@@ -518,6 +525,7 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
 def cmd_explore(args) -> int:
     if not _check_paths(args.paths):
         return EXIT_USAGE
+    args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
 
     app = TrailscopeApp(

@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -310,9 +311,15 @@ class Case:
     def open(cls, path: str | os.PathLike, *, create: bool = True) -> Case:
         """Open (or with `create`, create) a case file. Raises CaseError with the reason."""
         p = Path(path)
-        if p.is_dir():
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as e:  # e.g. another user's data folder: say so, never crash
+            raise CaseError(f"{p}: cannot reach the case file: {e.strerror or e}") from e
+        if st is not None and stat.S_ISDIR(st.st_mode):
             raise CaseError(f"{p}: is a folder, not a case file")
-        if not p.exists():
+        if st is None:
             if not create:
                 raise CaseError(f"{p}: no such case file")
             try:

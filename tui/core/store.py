@@ -295,6 +295,9 @@ class FileInfo:
     lends: np.ndarray | None = None
     line_rows: np.ndarray | None = None  # row per canonical line, -1 if dropped as duplicate
     gone: bool = False  # deleted from disk after loading (the events stay)
+    # A later read of the same path (rewritten, or skipped and then complete) took its
+    # place in the counts and the skipped list; its events, if any, stay.
+    superseded: bool = False
 
 
 @dataclass(slots=True)
@@ -457,6 +460,7 @@ class Store(_Masks):
         self.digests: list[str] = []
         self.ignored: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
+        self._error_paths: tuple[int, set[str]] = (-1, set())  # see _drop_errors
         self._dctx = zstandard.ZstdDecompressor()
         self._chunk_cache: OrderedDict[int, bytes] = OrderedDict()
         self._text_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
@@ -487,9 +491,13 @@ class Store(_Masks):
             dev=batch.dev,
         )
         fid = len(self.files)
+        prev = self.file_index.get(batch.path)
+        if prev is not None:
+            self._supersede(self.files[prev])
+        if self.errors:
+            self._drop_errors(batch.path)
         self.files.append(fi)
-        self._loaded_files += fi.state == "loaded"
-        self._problem_files += _needs_a_word(fi)
+        self._count(fi, 1)
         self.file_index[batch.path] = fid
         if batch.enc_token:
             self._learn(batch)
@@ -504,6 +512,34 @@ class Store(_Masks):
             fi.text_low, fi.lstarts, fi.lends = batch.text_low, batch.lstarts, batch.lends
             self._pending.append((fid, batch))
         return fid
+
+    def _count(self, fi: FileInfo, sign: int) -> None:
+        self._loaded_files += sign * (fi.state == "loaded")
+        self._problem_files += sign * _needs_a_word(fi)
+        self._gone_files += sign * fi.gone
+
+    def _supersede(self, fi: FileInfo) -> None:
+        if not fi.superseded:
+            self._count(fi, -1)
+            fi.superseded = True
+
+    def _drop_errors(self, path: str) -> None:
+        """A walk error for `path` is over once the file itself is read."""
+        n, paths = self._error_paths
+        if n != len(self.errors):  # errors are appended by discovery and by tailing
+            paths = {p for p, _ in self.errors}
+            self._error_paths = (len(self.errors), paths)
+        if path in paths:
+            self.errors[:] = [(p, r) for p, r in self.errors if p != path]
+            self._error_paths = (-1, set())
+
+    def report_errors(self, errors: Iterable[tuple[str, str]]) -> None:
+        """Walk errors found while following: each path keeps its latest reason."""
+        errors = list(errors)
+        if errors:
+            paths = {p for p, _ in errors}
+            self.errors[:] = [(p, r) for p, r in self.errors if p not in paths] + errors
+            self._error_paths = (-1, set())
 
     def reserve(self, rows: int) -> None:
         """Room for `rows` events in all, so a bulk load does not regrow its columns
@@ -1235,7 +1271,8 @@ class Store(_Masks):
     def file_states(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for fi in self.files:
-            out[fi.state] = out.get(fi.state, 0) + 1
+            if not fi.superseded:
+                out[fi.state] = out.get(fi.state, 0) + 1
         return out
 
     def file_counts(self) -> tuple[int, int, int]:
@@ -1245,7 +1282,11 @@ class Store(_Masks):
     def skipped(self) -> list[tuple[str, str]]:
         """Files not (fully) loaded or read leniently, with reasons and counts, and walk
         errors."""
-        out = [(fi.path, self._verdict(fi)) for fi in self.files if _needs_a_word(fi)]
+        out = [
+            (fi.path, self._verdict(fi))
+            for fi in self.files
+            if _needs_a_word(fi) and not fi.superseded
+        ]
         out.extend((p, f"error: {r}") for p, r in self.errors)
         return out
 
