@@ -104,6 +104,37 @@ def _follow_opts(p: argparse.ArgumentParser) -> None:
     )
 
 
+def version_line() -> str:
+    """`trailscope --version`: the version, and whether loading runs the C scan."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .core.batch import native_status
+
+    try:
+        v = version("trailscope")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        v = "(not installed)"
+    return f"trailscope {v}; C scan: {native_status()[1]}"
+
+
+# Commands that load trails: the ones a missing C scan slows down.
+_LOADING = frozenset({"explore", "stats", "query", "report"})
+
+
+def _say_if_python_scan(command: str) -> None:
+    """Once per run, on stderr: loading runs in Python because the C scan is missing
+    (a user without a compiler would otherwise get a loader twice as slow, silently).
+    Not said when the user turned it off (TRAILSCOPE_NATIVE=0)."""
+    from .core.batch import native_available, native_status
+
+    active, what = native_status()
+    if command in _LOADING and not active and not native_available():
+        sys.stderr.write(
+            f"trailscope: the C scan is {what}: loading runs in Python, about half as fast "
+            "(installing with a C compiler and the Python headers builds it)\n"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     return _parsers()[0]
 
@@ -115,6 +146,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
+    ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
     ex = sub.add_parser(
         "explore",
@@ -218,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as e:
             sys.stdout.flush()  # `trailscope -h | head -1`
             return int(e.code or 0) and EXIT_USAGE
+        _say_if_python_scan(args.command)
         if args.command == "stats":
             rc = cmd_stats(args)
         elif args.command == "query":

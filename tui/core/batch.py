@@ -35,10 +35,14 @@ try:  # the C scan (tui/core/_scan.c); optional, the Python path does the same w
     from . import _scan
 except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
     _scan = None
+    _scan_missing = "not built"
+else:
+    _scan_missing = ""
 
 NFIELDS = len(FIELDS)
 if _scan is not None and _scan.NFIELDS != NFIELDS:  # pragma: no cover - a stale build
     _scan = None
+    _scan_missing = "built from older sources (reinstall to rebuild it)"
 if _scan is not None:
     _scan.set_hostile_ranges(HOSTILE_RANGES)
 _native = _scan is not None and os.environ.get("TRAILSCOPE_NATIVE", "1") != "0"
@@ -47,6 +51,16 @@ _native = _scan is not None and os.environ.get("TRAILSCOPE_NATIVE", "1") != "0"
 def native_available() -> bool:
     """Whether the C scan is built and importable."""
     return _scan is not None
+
+
+def native_status() -> tuple[bool, str]:
+    """(whether the C scan runs, a few words on it): for `--version` and the one-time
+    notice that loading runs in Python."""
+    if _native:
+        return True, "active"
+    if _scan is not None:
+        return False, "off (TRAILSCOPE_NATIVE=0)"
+    return False, _scan_missing
 
 
 def use_native(flag: bool) -> None:
