@@ -226,7 +226,8 @@ def test_duckdb_selects_what_the_store_selects(hostile_trail, text):
     # Relative times: SQL counts from now; with now at the newest event both agree.
     mem = _ids_memory(store, text, newest)
     sql = _ids_sql(con, text, newest)
-    assert sql == mem, f"{text!r}: only in SQL {sorted(sql - mem)}, only in memory {sorted(mem - sql)}"
+    assert sql == mem, (
+        f"{text!r}: only in SQL {sorted(sql - mem)}, only in memory {sorted(mem - sql)}")
 
 
 def test_the_battery_is_not_trivial(hostile_trail):

@@ -319,7 +319,9 @@ class DuckEngine(Engine):
         return exp.Cast(this=exp.Literal.string(_iso_ms(ms)), to=exp.DataType.build("TIMESTAMPTZ"))
 
 
-ENGINES: dict[str, type[Engine]] = {"athena": AthenaEngine, "lake": LakeEngine, "duckdb": DuckEngine}
+ENGINES: dict[str, type[Engine]] = {
+    "athena": AthenaEngine, "lake": LakeEngine, "duckdb": DuckEngine,
+}
 
 
 def _iso_ms(ms: int, sep: str = "T", zone: str = "Z") -> str:
@@ -597,8 +599,8 @@ class _Translator:
         v4 = _coalesce_false(exp.RegexpLike(this=ip, expression=exp.Literal.string(IPV4_RE)))
         v6 = _coalesce_false(exp.RegexpLike(this=ip, expression=exp.Literal.string(IPV6_RE)))
         # `$` may match before a final newline (Java's regex): no newline is an IP.
-        no_nl = _coalesce_false(exp.EQ(this=_fn("strpos", ip, _fn("chr", exp.Literal.number(10))),
-                                       expression=exp.Literal.number(0)))
+        newline = _fn("strpos", ip, _fn("chr", exp.Literal.number(10)))
+        no_nl = _coalesce_false(exp.EQ(this=newline, expression=exp.Literal.number(0)))
         if name == "ipv4":
             return _and([v4, no_nl])
         if name == "ipv6":
