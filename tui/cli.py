@@ -35,7 +35,7 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify")
+COMMANDS = ("explore", "stats", "query", "report", "verify", "sql", "athena")
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -118,7 +118,7 @@ def version_line() -> str:
 
 
 # Commands that load trails: the ones a missing C scan slows down.
-_LOADING = frozenset({"explore", "stats", "query", "report"})
+_LOADING = frozenset({"explore", "stats", "query", "report", "athena"})
 
 
 def _say_if_python_scan(command: str) -> None:
@@ -147,7 +147,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
     ap.add_argument("--version", action="version", version=version_line())
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
+    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify,sql,athena}")
     ex = sub.add_parser(
         "explore",
         help="open the explorer (the default command)",
@@ -198,7 +198,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import verify_cmd
+    from . import sql_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -206,6 +206,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "query": q,
         "report": add_report_parser(sub, _common),
         "verify": verify_cmd.add_parser(sub, _common),
+        **sql_cmd.add_parsers(sub, _filter_opt),
     }
     return ap, commands
 
@@ -261,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import verify_cmd
 
             rc = verify_cmd.run(args)
+        elif args.command in ("sql", "athena"):
+            from . import sql_cmd
+
+            rc = (sql_cmd.cmd_sql(args) if args.command == "sql"
+                  else sql_cmd.cmd_athena(args, main))
         else:
             rc = cmd_explore(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below

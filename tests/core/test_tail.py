@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -633,7 +634,10 @@ def test_watch_limit_falls_back_to_rescans_and_says_so_once(tmp_path):
     got = _probe(prefix, tmp_path, staged, final, rescan_s=0.3)
     assert got["events"] == 10 and got["mode"] == "rescan"
     assert len(got["notes"]) == 1 and "ran out of file watches" in got["notes"][0]
-    assert "rescan every 0.3 s" in got["notes"][0]
+    # The interval given (--rescan 0.3), or longer when a rescan itself takes long (a
+    # busy machine): rescans are spaced to ten times their cost.
+    every = re.search(r"rescan every ([0-9.]+) s", got["notes"][0])
+    assert every is not None and float(every.group(1)) >= 0.3
 
 
 @pytest.mark.timeout(90)
