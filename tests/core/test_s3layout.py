@@ -70,3 +70,17 @@ def test_start_after_looks_back_from_the_newest_stamp() -> None:
 def test_recent_days() -> None:
     now = datetime(2026, 11, 20, 0, 5, tzinfo=UTC)
     assert recent_days(now) == [date(2026, 11, 19), date(2026, 11, 20)]
+
+
+def test_the_default_case_of_an_s3_trail_is_named_by_its_url(tmp_path, monkeypatch) -> None:
+    """Not by the folder it was opened from: `s3://b/p` is no local path."""
+    from tui.core.case import default_case_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    here = default_case_path(["s3://bkt/pre"])
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert default_case_path(["s3://bkt/pre/"]) == here
+    assert here.name.startswith("pre-")
+    assert default_case_path(["s3://bkt/other/"]) != here

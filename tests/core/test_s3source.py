@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.s3server import log_key, put, record_calls, records_gz, s3, s3_server  # noqa: F401
+from tests.s3server import log_key, put, record_calls, records_gz
 from tests.trailgen import event
 from tui.core.loader import load
 from tui.core.s3cache import ObjectCache
@@ -264,7 +264,8 @@ def test_follow_loads_each_new_object_once(s3) -> None:
     assert follow_lists and any("StartAfter" in p for p in follow_lists)
     # The day folders still receiving files, nothing else (no walk of the layout).
     assert {p["Prefix"] for p in follow_lists} <= {
-        log_key("111122223333", "us-east-1", d.strftime("%Y%m%dT0000Z"), "x").rsplit("/", 1)[0] + "/"
+        log_key("111122223333", "us-east-1", d.strftime("%Y%m%dT0000Z"), "x").rsplit("/", 1)[0]
+        + "/"
         for d in (now - timedelta(days=1), now)}
 
 

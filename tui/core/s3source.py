@@ -524,7 +524,8 @@ class S3Trail:
 
     # ------------------------------------------------------------------ following
 
-    def poll(self, now: datetime | None = None, rewalk: bool = False) -> tuple[Listing, list[S3Object]]:
+    def poll(self, now: datetime | None = None,
+             rewalk: bool = False) -> tuple[Listing, list[S3Object]]:
         """One round of following: list what can have changed; the objects not seen yet."""
         lst = Listing()
         if rewalk:
@@ -565,7 +566,6 @@ class S3Trail:
     ) -> None:
         """Poll until `stop` is set, calling `on_event(FollowEvent)` as `tail.follow`
         does: each new object's events once, each failure to list or fetch once."""
-        from .loader import iter_batches
         from .tail import Changes, FollowEvent
 
         interval = self.opts.interval if interval is None else interval
@@ -587,8 +587,7 @@ class S3Trail:
                 continue
             errors = [e for e in lst.errors + got.errors if e not in reported]
             reported.update(errors)
-            batches = (await asyncio.to_thread(lambda: list(iter_batches(got.files, max_bytes,
-                                                                         jobs)))
+            batches = (await asyncio.to_thread(_parse, got.files, max_bytes, jobs)
                        if got.files else [])
             # Failed objects count as seen: reported once, not fetched every round.
             keys = [(o.bucket, o.key) for o in new]
@@ -612,6 +611,12 @@ class S3Trail:
             if (bucket, key) in self.seen:
                 self.seen.discard((bucket, key))
                 self._seen_in[(bucket, key[: key.rfind("/") + 1])].remove(key)
+
+
+def _parse(files: list[TrailFile], max_bytes: int, jobs: int | None) -> list:
+    from .loader import iter_batches
+
+    return list(iter_batches(files, max_bytes, jobs))
 
 
 def _replace_window(o: S3Options, w: Window) -> S3Options:
