@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
 import re
 import threading
 import time
@@ -206,9 +205,6 @@ def upload_tree(client, bucket: str, root: Path, prefix: str = "") -> list[str]:
             keys.append(key)
     return keys
 
-
-def env_without_cache(tmp: Path) -> dict[str, str]:
-    return {**os.environ, **aws_env(tmp), "XDG_CACHE_HOME": str(tmp / "cache")}
 
 
 # ------------------------------------------------------------------ pytest fixtures

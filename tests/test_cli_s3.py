@@ -78,6 +78,12 @@ def test_errors(s3, tmp_path: Path) -> None:
     assert "s3://no-such-bucket/: error: cannot list: no such bucket" in p.stdout
     p = run(s3, "query", f"s3://{BUCKET}", "--since", "yesterday-ish", rc=2)
     assert "--since: not a time" in p.stderr
+    bare = {k: v for k, v in os.environ.items()
+            if not k.startswith("AWS_") or k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                                                 "AWS_EC2_METADATA_DISABLED")}
+    p = subprocess.run([sys.executable, "-m", "tui", "stats", f"s3://{BUCKET}", "--endpoint-url",
+                        s3.endpoint], capture_output=True, text=True, timeout=60, env=bare)
+    assert p.returncode == 1 and "no usable AWS credentials" in p.stderr
     code = ("import builtins, sys\n"
             "real = builtins.__import__\n"
             "def imp(n, *a, **k):\n"

@@ -285,3 +285,43 @@ def test_boto3_missing_is_a_clear_error(monkeypatch) -> None:
     with pytest.raises(S3Error, match="pip install 'trailscope\\[s3\\]'") as e:
         S3Trail(["s3://bucket/x/"]).list()
     assert str(e.value) == NEEDS_BOTO3
+
+
+def test_follow_tries_again_an_object_it_could_not_store(s3) -> None:
+    """A download that fails on the way (here: the cache cannot be written) is reported
+    once and fetched again next round; its events arrive once."""
+    from tui.core.s3cache import entry_name
+
+    client = s3.client()
+    client.create_bucket(Bucket=BUCKET)
+    now = datetime.now(UTC)
+    t = trail(s3, s3.session(), interval=0.2)
+    t.discover()
+    key = log_key(when=now.strftime("%Y%m%dT%H%MZ"), suffix="blockedblockedbl")
+    etag = client.put_object(Bucket=BUCKET, Key=key, Body=records_gz([event("Blocked")]))["ETag"]
+    shard = t.cache.path(entry_name(BUCKET, key, etag)).parent
+    shard.parent.mkdir(parents=True, exist_ok=True)
+    shard.write_bytes(b"")  # a file where the entry's folder must go
+    events: list = []
+
+    async def run() -> None:
+        stop = asyncio.Event()
+
+        async def unblock() -> None:
+            while not any(ev.changes.errors for ev in events):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # more rounds, still blocked: reported only once
+            shard.unlink()
+            while not any(ev.batches for ev in events):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            stop.set()
+
+        await asyncio.wait_for(asyncio.gather(t.follow(events.append, stop=stop), unblock()),
+                               30)
+
+    asyncio.run(run())
+    errors = [e for ev in events for e in ev.changes.errors]
+    assert len(errors) == 1 and errors[0][0] == f"s3://{BUCKET}/{key}"
+    assert "cannot write the cache copy" in errors[0][1]
+    assert [b.path for ev in events for b in ev.batches] == [f"s3://{BUCKET}/{key}"]

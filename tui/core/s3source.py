@@ -55,6 +55,7 @@ FOLLOW_INTERVAL_S = 30.0
 FOLLOW_LOOKBACK = timedelta(hours=1)
 REWALK_EVERY = 10  # follow rounds between walks of the whole layout (new accounts, regions)
 _CHUNK = 1 << 20
+_TRANSIENT = ("download failed", "cannot write the cache copy")
 
 
 class S3Error(Exception):
@@ -431,7 +432,8 @@ class S3Trail:
             (out.digests if o.kind == "digest" else out.files).append(tf)
             if meta:
                 out.metadata[o.url] = meta
-        self.cache.evict(keep=self.in_use)
+        if prog.transferred:
+            self.cache.evict(keep=self.in_use)
         return out
 
     def _fetch_one(self, o: S3Object) -> tuple[Path | None, str, dict | None, bool, int]:
@@ -512,7 +514,8 @@ class S3Trail:
             [o for o in lst.objects if o.kind != "digest" or self.opts.digests], on_progress))
 
     def discovery(self, lst: Listing, got: Fetched) -> Discovery:
-        self._see([(o.bucket, o.key) for o in lst.objects])
+        retry = {url for url, why in got.errors if why.startswith(_TRANSIENT)}
+        self._see([(o.bucket, o.key) for o in lst.objects if o.url not in retry])
         disc = Discovery(files=got.files, digests=got.digests, ignored=lst.ignored,
                          errors=sorted(lst.errors + got.errors))
         if not self.opts.digests:
@@ -589,8 +592,10 @@ class S3Trail:
             reported.update(errors)
             batches = (await asyncio.to_thread(_parse, got.files, max_bytes, jobs)
                        if got.files else [])
-            # Failed objects count as seen: reported once, not fetched every round.
-            keys = [(o.bucket, o.key) for o in new]
+            # An object S3 refused or no longer has counts as seen (reported once); one
+            # whose download failed on the way (network, local disk) is tried again.
+            retry = {url for url, why in got.errors if why.startswith(_TRANSIENT)}
+            keys = [(o.bucket, o.key) for o in new if o.url not in retry]
             self._see(keys)
             if batches or errors:
                 try:
@@ -628,8 +633,3 @@ def _replace_window(o: S3Options, w: Window) -> S3Options:
 def _day_ms(day) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
-
-def trail_urls(paths: Iterable[str]) -> list[str]:
-    from .s3layout import is_s3_url
-
-    return [p for p in paths if is_s3_url(p)]
