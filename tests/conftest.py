@@ -16,6 +16,9 @@ import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 
+# The `s3` fixture: moto's S3 server on localhost (tests/s3server.py).
+pytest_plugins = ("tests.s3server",)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
 DEFAULT_SIZE = (160, 45)

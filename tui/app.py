@@ -144,6 +144,7 @@ class TrailscopeApp(App[int]):
         poll: bool = False,
         rescan_s: float = 5.0,
         follow_symlinks: bool = False,
+        source: Discovery | None = None,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -155,6 +156,7 @@ class TrailscopeApp(App[int]):
 
         resource_tracker.ensure_running()
         self.paths = list(paths)
+        self.source = source  # the files found already (an S3 trail, fetched): not walked
         self.follow_symlinks = follow_symlinks
         self.watch = watch
         self.poll = poll
@@ -264,7 +266,8 @@ class TrailscopeApp(App[int]):
     # ---------------------------------------------------------------- loading
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
-        disc = discover(self.paths, follow_symlinks=self.follow_symlinks)
+        disc = (self.source if self.source is not None
+                else discover(self.paths, follow_symlinks=self.follow_symlinks))
         self._post_loader(Discovered(disc))
         buf: list[FileBatch] = []
         last = time.monotonic()

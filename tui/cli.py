@@ -33,9 +33,11 @@ from .core.query import QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
+from .s3_cmd import add_options as add_s3_options
+from .s3_cmd import split_paths
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify", "sql", "athena")
+COMMANDS = ("explore", "stats", "query", "report", "verify", "sql", "athena", "cache")
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -64,6 +66,15 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--follow-symlinks", action="store_true",
         help="follow symlinks that lead outside the given folders (never into /proc, /sys, /dev)",
     )
+    add_s3_options(p, _size)
+
+
+class _Exit(Exception):
+    """Stop a command with this exit code (its reason already printed)."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -147,7 +158,9 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
     ap.add_argument("--version", action="version", version=version_line())
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify,sql,athena}")
+    sub = ap.add_subparsers(
+        dest="command", metavar="{explore,stats,query,report,verify,sql,athena,cache}"
+    )
     ex = sub.add_parser(
         "explore",
         help="open the explorer (the default command)",
@@ -198,7 +211,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import sql_cmd, verify_cmd
+    from . import s3_cmd, sql_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -207,6 +220,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "report": add_report_parser(sub, _common),
         "verify": verify_cmd.add_parser(sub, _common),
         **sql_cmd.add_parsers(sub, _filter_opt),
+        "cache": s3_cmd.add_cache_parser(sub, _size),
     }
     return ap, commands
 
@@ -259,18 +273,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "report":
             rc = cmd_report(args, _load)
         elif args.command == "verify":
-            from . import verify_cmd
+            from . import s3_cmd, verify_cmd
 
-            rc = verify_cmd.run(args)
+            if s3_cmd.mixed(args.paths):
+                rc = EXIT_USAGE
+            elif split_paths(args.paths)[1]:
+                rc = s3_cmd.verify(args, args.paths)
+            else:
+                rc = verify_cmd.run(args)
         elif args.command in ("sql", "athena"):
             from . import sql_cmd
 
             rc = (sql_cmd.cmd_sql(args) if args.command == "sql"
                   else sql_cmd.cmd_athena(args, main))
+        elif args.command == "cache":
+            from . import s3_cmd
+
+            rc = s3_cmd.run_cache(args)
         else:
             rc = cmd_explore(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return rc
+    except _Exit as e:
+        return e.code
     except BrokenPipeError:
         return _stdout_closed()
     except KeyboardInterrupt:
@@ -288,8 +313,13 @@ def _stdout_closed() -> int:
 
 def _check_paths(paths: Sequence[str]) -> bool:
     """Every path the user named must exist: a missing one is an error naming it, never
-    dropped (other paths would give a partial answer) or read as something else."""
-    missing = [p for p in paths if not os.path.exists(p)]
+    dropped (other paths would give a partial answer) or read as something else.
+    s3:// URLs are checked when listed; they cannot be mixed with local paths."""
+    from . import s3_cmd
+
+    if s3_cmd.mixed(paths):
+        return False
+    missing = [p for p in split_paths(paths)[0] if not os.path.exists(p)]
     for p in missing:
         hint = ""
         if ":" in p or p.startswith("-") or any(c.isspace() or c in "\"()" for c in p):
@@ -319,7 +349,17 @@ def _progress_printer():
     return show
 
 
-def _load(args, paths: Sequence[str]) -> Store:
+def _load(args, paths: Sequence[str], query=None) -> Store:
+    """The store of the trail under `paths`. For s3:// URLs, the trail (S3Trail) is left
+    in `args.s3_trail` (following needs it); _Exit when it cannot be read at all."""
+    if split_paths(paths)[1]:
+        from . import s3_cmd
+
+        store, trail = s3_cmd.load(args, paths, query)
+        if store is None:
+            raise _Exit(trail)
+        args.s3_trail = trail
+        return store
     return load(
         paths, max_bytes=args.max_file_size, jobs=args.jobs, on_progress=_progress_printer(),
         follow_symlinks=args.follow_symlinks,
@@ -416,8 +456,9 @@ def cmd_query(args) -> int:
         return EXIT_USAGE
     if not _check_paths(paths):
         return EXIT_USAGE
-    paths = absolute_paths(paths)  # a follower compares them with a watcher's
-    store = _load(args, paths)
+    if not split_paths(paths)[1]:
+        paths = absolute_paths(paths)  # a follower compares them with a watcher's
+    store = _load(args, paths, q)
     if _nothing_readable(store):
         sys.stderr.write("trailscope: nothing readable in the given paths\n")
         for p, r in store.skipped()[:20]:
@@ -449,8 +490,10 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
 
     from .core.tail import FollowEvent, TailTracker, follow
 
-    tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
-    tracker.prime(store.files)
+    s3_trail = getattr(args, "s3_trail", None)
+    if s3_trail is None:
+        tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
+        tracker.prime(store.files)
     raw = getattr(args, "raw", False)
     printed = shown
     closed = False
@@ -512,6 +555,10 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
+        if s3_trail is not None:  # lists the day folders after the newest key seen
+            await s3_trail.follow(on_event, stop=stop, max_bytes=args.max_file_size,
+                                  jobs=getattr(args, "jobs", None))
+            return
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
                      max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
 
@@ -564,7 +611,16 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
 def cmd_explore(args) -> int:
     if not _check_paths(args.paths):
         return EXIT_USAGE
-    args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
+    source = None
+    if split_paths(args.paths)[1]:
+        from . import s3_cmd
+
+        source = s3_cmd.explorer_source(args, args.paths)
+        if isinstance(source, int):
+            return source
+        args.no_follow = True  # following S3 in the explorer: not yet (docs/s3.md)
+    else:
+        args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
 
     app = TrailscopeApp(
@@ -576,6 +632,7 @@ def cmd_explore(args) -> int:
         poll=args.poll,
         rescan_s=args.rescan,
         follow_symlinks=args.follow_symlinks,
+        source=source,
     )
     app.run()
     return app.return_code or EXIT_OK

@@ -135,6 +135,9 @@ class FileBatch:
     text_low: bytes = b""
     lstarts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     lends: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    # Where the file was read from when `path` names it otherwise (an S3 object's cache
+    # copy: loader.iter_batches); the store re-reads originals from there.
+    local: str = ""
 
 
 def _canonical_lenient(rec: dict) -> bytes:

@@ -58,6 +58,9 @@ class TrailFile:
     account: str | None = None
     region: str | None = None
     day: str | None = None  # 'YYYY-MM-DD'
+    # Where the bytes are read from when `path` is not a local file: an S3 object's copy
+    # in the cache (`path` is then its s3:// URL, the name every message shows).
+    local: str | None = None
 
 
 @dataclass(slots=True)

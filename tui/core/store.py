@@ -460,6 +460,8 @@ class Store(_Masks):
         self.digests: list[str] = []
         self.ignored: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
+        # File name -> where its bytes are (an S3 object's cache copy; see TrailFile.local).
+        self.local_paths: dict[str, str] = {}
         self._error_paths: tuple[int, set[str]] = (-1, set())  # see _drop_errors
         self._dctx = zstandard.ZstdDecompressor()
         self._chunk_cache: OrderedDict[int, bytes] = OrderedDict()
@@ -475,6 +477,8 @@ class Store(_Masks):
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
         """Register a parsed file; its events become visible at the next commit."""
+        if batch.local:
+            self.local_paths[batch.path] = batch.local
         fi = FileInfo(
             path=batch.path,
             kind=batch.kind,
@@ -958,10 +962,9 @@ class Store(_Masks):
             self._chunk_cache.move_to_end(fid)
         return data
 
-    @staticmethod
-    def _reread(fi: FileInfo) -> bytes:
+    def _reread(self, fi: FileInfo) -> bytes:
         """The file's bytes from disk, if it is still the file that was loaded."""
-        got = read_raw(fi.path)
+        got = read_raw(self.local_paths.get(fi.path, fi.path))
         if not isinstance(got, tuple):
             raise OriginalUnavailable(f"{fi.path}: {got.state}: {got.reason}")
         raw, stamp = got
