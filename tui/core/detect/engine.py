@@ -1,0 +1,586 @@
+"""The detection engine: rules run over a store's rows, at index speed.
+
+A rule's filter is split in two. Its indexed part (fields, flags, `is:`) is a superset
+of what it selects and costs what a filter costs (vectorised over code columns). Only
+the events that pass it -- the candidates, a few hundred or thousand among a million --
+are read for the rest: the JSON paths and free text the filter tests, scanned from those
+events' compressed text alone (each file inflated once for every rule), never a path
+column over the whole store. The exact filter then runs over the candidates.
+
+Rows are only ever appended to a store, so the engine keeps the rows it has seen and
+runs each rule over the new ones: per-event rules over the rows of a commit, aggregate
+rules over the groups and times the new matching events touch (aggregate.py).
+
+`Detections` binds rules to a store (`store.detections`): it answers `rule:` and
+`has:detection`, the hit counts by rule and severity a facet shows, and what each rule
+says about one event (the detail pane).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+
+from ..fields import FIELDS
+from ..normalize import NO_TIME, format_time
+from ..pathcols import PathColumn
+from ..paths import CONTAINER, Path, decode_event
+from ..query import And, Not, Or, PathTerm, Query, Text, ValueMatcher
+from ..store import Store, _Masks
+from ..textsearch import inflate, pipelined
+from . import aggregate as agg_fns
+from .checks import run_check
+from .rules import Rule, severity_rank
+
+__all__ = ["Detections", "Hit"]
+
+_NONE = np.empty(0, np.int64)
+# A rule whose indexed part leaves more candidates than this (at load: a rule testing
+# only paths or text) is evaluated over the whole store, through its path columns and
+# free-text cache, instead of candidate by candidate.
+WHOLE_STORE_MIN = 200_000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """New hits of one rule (`Detections.take_new`)."""
+
+    rule: Rule
+    rows: np.ndarray
+
+
+# ---------------------------------------------------------------------------- rows
+class RowSet(_Masks):
+    """Some rows of a store (sorted) as a query target: masks are over those rows.
+    Indexed fields, flags and times are the store's columns at those rows; path and
+    free-text terms are answered from `evidence`, scanned from these events only."""
+
+    def __init__(self, store: Store, rows: np.ndarray, evidence: Evidence | None = None) -> None:
+        self.store = store
+        self.rows = rows
+        self.dicts = store.dicts
+        self.evidence = evidence
+        self._cols: dict[object, np.ndarray] = {}
+
+    def _col_codes(self, f: int) -> np.ndarray:
+        got = self._cols.get(f)
+        if got is None:
+            got = self._cols[f] = self.store.codes(FIELDS[f].name)[self.rows]
+        return got
+
+    def _col_times(self) -> np.ndarray:
+        got = self._cols.get("t")
+        if got is None:
+            got = self._cols["t"] = self.store.times[self.rows]
+        return got
+
+    def _col_flags(self) -> np.ndarray:
+        got = self._cols.get("f")
+        if got is None:
+            got = self._cols["f"] = self.store.flags[self.rows]
+        return got
+
+    def _ip_kinds(self) -> np.ndarray:
+        return self.store._ip_kinds()
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        return np.isin(self.rows, rows)
+
+    def _annotations(self):
+        return self.store.annotations
+
+    def _detections(self):
+        return None  # rules never test rules (rules.check_filter)
+
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def newest_time_ms(self) -> int | None:
+        return self.store.newest_time_ms()
+
+    def mask_path(self, path: Path, matcher: ValueMatcher) -> np.ndarray:
+        if self.evidence is None:
+            raise RuntimeError("path terms need evidence")
+        return self.evidence.mask_path(path, matcher, self.rows)
+
+    def mask_text(self, phrase: str) -> np.ndarray:
+        if self.evidence is None:
+            raise RuntimeError("free text needs evidence")
+        return self.evidence.mask_text(phrase, self.rows)
+
+
+def _needle(phrase: str) -> bytes:
+    # As Store.mask_text: the phrase as it appears inside a JSON string, lower-cased.
+    return orjson.dumps(phrase)[1:-1].decode().lower().encode()
+
+
+class _FileRows:
+    """Row -> (file, line) for committed files, from their public line -> row maps.
+    A file's events take one contiguous run of rows at the commit that adds them."""
+
+    def __init__(self) -> None:
+        self.firsts = np.empty(0, np.int64)  # first row of each indexed file, ascending
+        self.fids = np.empty(0, np.int64)
+        self._seen = 0  # files looked at; a file without line_rows yet is looked at again
+        self._waiting: list[int] = []
+        self._lines: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def update(self, store: Store) -> None:
+        fresh = self._waiting + list(range(self._seen, len(store.files)))
+        self._seen = len(store.files)
+        firsts, fids, waiting = [], [], []
+        for fid in fresh:
+            lr = store.files[fid].line_rows
+            if lr is None:
+                waiting.append(fid)
+                continue
+            kept = lr[lr >= 0]
+            if len(kept):
+                firsts.append(int(kept[0]))
+                fids.append(fid)
+        self._waiting = waiting
+        if firsts:
+            f = np.concatenate([self.firsts, np.array(firsts, np.int64)])
+            i = np.concatenate([self.fids, np.array(fids, np.int64)])
+            o = np.argsort(f, kind="stable")
+            self.firsts, self.fids = f[o], i[o]
+
+    def split(self, store: Store, rows: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """[(file id, lines, rows)] for sorted `rows`, by file."""
+        if not len(rows):
+            return []
+        at = np.searchsorted(self.firsts, rows, side="right") - 1
+        out = []
+        cuts = np.flatnonzero(at[1:] != at[:-1]) + 1
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(rows)].tolist(), strict=True):
+            fid = int(self.fids[at[lo]])
+            lines, frows = self._file_lines(store, fid)
+            part = rows[lo:hi]
+            out.append((fid, lines[np.searchsorted(frows, part)], part))
+        return out
+
+    def _file_lines(self, store: Store, fid: int) -> tuple[np.ndarray, np.ndarray]:
+        got = self._lines.get(fid)
+        if got is None:
+            lr = store.files[fid].line_rows
+            lines = np.flatnonzero(lr >= 0)
+            got = self._lines[fid] = (lines, lr[lines].astype(np.int64))
+            if len(self._lines) > 4096:
+                self._lines.pop(next(iter(self._lines)))
+        return got
+
+
+# ---------------------------------------------------------------------------- evidence
+class Evidence:
+    """The values of JSON paths and the free-text hits of chosen events, scanned from
+    their files' lower-cased text (each file inflated once): what the candidates of
+    every rule need, gathered in one pass."""
+
+    def __init__(self, store: Store, files: _FileRows) -> None:
+        self.store = store
+        self.files = files
+        self.cols: dict[Path, PathColumn] = {}
+        self.text_hits: dict[bytes, np.ndarray] = {}  # needle -> sorted rows holding it
+        self._want_paths: dict[Path, list[np.ndarray]] = {}
+        self._want_text: dict[bytes, list[np.ndarray]] = {}
+        self._want_events: list[np.ndarray] = []
+        self._events: dict[int, bytes] = {}
+
+    def want(self, rows: np.ndarray, paths: Iterable[Path], phrases: Iterable[str],
+             events: bool = False) -> None:
+        """Gather the values of `paths`, the hits of `phrases` and (with `events`) the
+        whole events, of `rows`, at the next `gather`."""
+        for p in paths:
+            self._want_paths.setdefault(p, []).append(rows)
+        for ph in phrases:
+            self._want_text.setdefault(_needle(ph), []).append(rows)
+        if events:
+            self._want_events.append(rows)
+
+    def event(self, row: int) -> object:
+        """A gathered event, decoded from its lower-cased text (keys and values lower-
+        cased); {} if it does not decode."""
+        try:
+            return decode_event(self._events[row])
+        except (KeyError, ValueError):
+            return {}
+
+    def gather(self) -> None:
+        if not self._want_paths and not self._want_text and not self._want_events:
+            return
+        paths = {p: np.unique(np.concatenate(v)) for p, v in self._want_paths.items()}
+        texts = {n: np.unique(np.concatenate(v)) for n, v in self._want_text.items()}
+        whole = np.unique(np.concatenate(self._want_events)) if self._want_events else _NONE
+        self._want_paths, self._want_text, self._want_events = {}, {}, []
+        every = np.unique(np.concatenate([*paths.values(), *texts.values(), whole]))
+        store = self.store
+        jobs = []
+        for fid, lines, rows in self.files.split(store, every):
+            fi = store.files[fid]
+            if fi.text_low:
+                jobs.append((fid, fi, lines, rows))
+        for p in paths:
+            self.cols.setdefault(p, PathColumn(p))
+        found: dict[Path, list[tuple[np.ndarray, np.ndarray]]] = {p: [] for p in paths}
+        hits: dict[bytes, list[np.ndarray]] = {n: [] for n in texts}
+        inflated = pipelined(lambda j: inflate(j[1].text_low), jobs)
+        for (_fid, fi, lines, rows), text in zip(jobs, inflated, strict=True):
+            for p, want in paths.items():
+                sel = _within(rows, want)
+                if sel.any():
+                    found[p].append(self.cols[p].scan_lines(store, fi, text, lines[sel]))
+            if len(whole):
+                for k in np.flatnonzero(_within(rows, whole)).tolist():
+                    ln = lines[k]
+                    self._events[int(rows[k])] = text[int(fi.lstarts[ln]) : int(fi.lends[ln])]
+            for needle, want in texts.items():
+                sel = np.flatnonzero(_within(rows, want))
+                if len(sel):
+                    ls, le = fi.lstarts, fi.lends
+                    got = [
+                        int(rows[k]) for k in sel.tolist()
+                        if text.find(needle, int(ls[lines[k]]), int(le[lines[k]])) >= 0
+                    ]
+                    hits[needle].append(np.array(got, np.int64))
+        for p, parts in found.items():
+            if parts:
+                self.cols[p].extend(
+                    np.concatenate([r for r, _ in parts]), np.concatenate([c for _, c in parts])
+                )
+        for needle, parts in hits.items():
+            old = self.text_hits.get(needle, _NONE)
+            self.text_hits[needle] = np.unique(np.concatenate([old, *parts]))
+
+    def _entries(self, path: Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `rows`, code) of each value of `path` in those rows."""
+        col = self.cols.get(path)
+        if col is None or not len(col.rows):
+            return _NONE, _NONE
+        crows = col.rows.astype(np.int64)
+        pos = np.searchsorted(rows, crows)
+        pos_ok = np.minimum(pos, len(rows) - 1)
+        inside = (pos < len(rows)) & (rows[pos_ok] == crows)
+        return pos[inside], col.codes[inside]
+
+    def mask_path(self, path: Path, matcher: ValueMatcher, rows: np.ndarray) -> np.ndarray:
+        """As `PathColumn.mask`, over `rows` (whose values were gathered)."""
+        pos, codes = self._entries(path, rows)
+        m = np.zeros(len(rows), bool)
+        if matcher.matches_any_nonempty or (matcher.parts is None and matcher.folded == ""):
+            m[pos] = True
+            return m if matcher.matches_any_nonempty else ~m
+        if len(codes):
+            want = self.cols[path].codes_matching(matcher)
+            m[pos[np.isin(codes, want)]] = True
+        return m
+
+    def mask_text(self, phrase: str, rows: np.ndarray) -> np.ndarray:
+        needle = _needle(phrase)
+        if not needle:
+            return np.ones(len(rows), bool)
+        return np.isin(rows, self.text_hits.get(needle, _NONE))
+
+    def values(self, path: Path, rows: np.ndarray) -> list[list[str]]:
+        """The lower-cased values of `path` in each of `rows` (objects left out)."""
+        out: list[list[str]] = [[] for _ in range(len(rows))]
+        pos, codes = self._entries(path, rows)
+        col = self.cols.get(path)
+        for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
+            v = col.value(c)  # type: ignore[union-attr]
+            if v is not CONTAINER:
+                out[p].append(v)  # type: ignore[arg-type]
+        return out
+
+
+def _within(rows: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Which of sorted `rows` are in sorted `want`."""
+    pos = np.minimum(np.searchsorted(want, rows), len(want) - 1)
+    return want[pos] == rows
+
+
+# ---------------------------------------------------------------------------- superset
+def _expensive(node) -> bool:
+    if isinstance(node, (PathTerm, Text)):
+        return True
+    if isinstance(node, Not):
+        return _expensive(node.child)
+    if isinstance(node, (And, Or)):
+        return any(_expensive(c) for c in node.children)
+    return False
+
+
+def superset(node, target) -> np.ndarray | None:
+    """A mask of the rows `node` may select, from its indexed part alone (None: no
+    limit). Exact when the node tests no path and no free text."""
+    if not _expensive(node):
+        return Query("", node).evaluate(target)
+    if isinstance(node, And):
+        cheap = [c for c in node.children if not _expensive(c)]
+        acc = superset(And(tuple(cheap)) if len(cheap) > 1 else cheap[0], target) if cheap else None
+        for c in node.children:
+            if _expensive(c) and (acc is None or acc.any()):
+                m = superset(c, target)
+                if m is not None:
+                    acc = m if acc is None else acc & m
+        return acc
+    if isinstance(node, Or):
+        acc = None
+        for c in node.children:
+            m = superset(c, target)
+            if m is None:
+                return None
+            acc = m if acc is None else acc | m
+        return acc
+    return None  # a path or free-text term, or NOT of one
+
+
+# ---------------------------------------------------------------------------- engine
+class Detections:
+    """`rules` over the rows of `store`; sets `store.detections`.
+
+    Reads sync first: rows committed since the last read are run through every rule, so
+    results are current whenever they are asked for. A lock makes reads safe from the
+    explorer's view worker while its UI thread commits (the store itself is only ever
+    mutated by one thread)."""
+
+    def __init__(self, store: Store, rules: Sequence[Rule]) -> None:
+        self.store = store
+        self.rules: list[Rule] = sorted(rules, key=lambda r: (-r.rank, r.id))
+        self.by_id = {r.id: r for r in self.rules}
+        self.version = 0  # bumped whenever hits change
+        self.seconds: dict[str, float] = {}  # time spent per rule (all syncs), for benchmarks
+        self._lock = threading.RLock()
+        self._hits: dict[str, np.ndarray] = {r.id: _NONE for r in self.rules}
+        self._matched: dict[str, np.ndarray] = {}  # aggregate rules: rows their filter selects
+        self._upto = 0
+        self._files = _FileRows()
+        self._fresh: list[Hit] = []
+        self._union: tuple[int, np.ndarray] | None = None
+        store.detections = self
+
+    # ---------------------------------------------------------------- running
+    def sync(self) -> None:
+        """Run the rules over the rows committed since the last call."""
+        with self._lock:
+            n = len(self.store)
+            if n <= self._upto:
+                return
+            lo, self._upto = self._upto, n
+            self._run(lo, n)
+
+    def take_new(self) -> list[Hit]:
+        """Hits found since the last call (each hit once), by rule."""
+        with self._lock:
+            self.sync()
+            fresh, self._fresh = self._fresh, []
+        by: dict[str, list[np.ndarray]] = {}
+        for h in fresh:
+            by.setdefault(h.rule.id, []).append(h.rows)
+        return [Hit(self.by_id[k], np.unique(np.concatenate(v))) for k, v in by.items()]
+
+    def _run(self, lo: int, hi: int) -> None:
+        store = self.store
+        self._files.update(store)
+        rows = np.arange(lo, hi, dtype=np.int64)
+        base = RowSet(store, rows)
+        evidence = Evidence(store, self._files)
+        plans: list[tuple[Rule, np.ndarray, bool]] = []  # (rule, candidates, exact yet)
+        for rule in self.rules:
+            t0 = time.perf_counter()
+            root = rule.query.root
+            sup = superset(root, base)
+            cands = rows if sup is None else rows[sup]
+            needs_scan = _expensive(root)
+            if needs_scan and len(cands) > WHOLE_STORE_MIN:
+                cands = rows[rule.query.evaluate(store)[lo:hi]]
+                needs_scan = False
+            if len(cands) and (needs_scan or rule.checks):
+                evidence.want(
+                    cands,
+                    rule.paths() if needs_scan else {p for c in rule.checks for p in c.paths},
+                    rule.query.text_pieces() if needs_scan else (),
+                    events=any(c.kind == "public-policy" for c in rule.checks),
+                )
+            plans.append((rule, cands, not needs_scan))
+            self._clock(rule, t0)
+        t0 = time.perf_counter()
+        evidence.gather()
+        self.seconds["(reading candidates)"] = (
+            self.seconds.get("(reading candidates)", 0.0) + time.perf_counter() - t0
+        )
+        changed = False
+        for rule, cands, exact in plans:
+            t0 = time.perf_counter()
+            if len(cands) and not exact:
+                cands = cands[rule.query.evaluate(RowSet(store, cands, evidence))]
+            for check in rule.checks:
+                if len(cands):
+                    cands = cands[run_check(check, store, evidence, cands)]
+            if rule.aggregate is None:
+                if len(cands):
+                    self._hits[rule.id] = np.concatenate([self._hits[rule.id], cands])
+                    self._fresh.append(Hit(rule, cands))
+                    changed = True
+            else:
+                changed |= self._aggregate(rule, cands)
+            self._clock(rule, t0)
+        if changed:
+            self.version += 1
+            self._union = None
+
+    def _clock(self, rule: Rule, t0: float) -> None:
+        self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - t0
+
+    def _aggregate(self, rule: Rule, new: np.ndarray) -> bool:
+        a = rule.aggregate
+        assert a is not None
+        old_matched = self._matched.get(rule.id, _NONE)
+        if not len(new):
+            self._matched.setdefault(rule.id, old_matched)
+            return False
+        matched = self._matched[rule.id] = np.concatenate([old_matched, new])
+        store = self.store
+        gcol = store.codes(a.group)
+        times = store.times
+        first = not len(old_matched)
+        affected = None if first else np.unique(gcol[new])
+        sel = matched if first else matched[np.isin(gcol[matched], affected)]
+        if a.kind != "first-seen" and not first:
+            tn = times[new]
+            tn = tn[tn != NO_TIME]
+            if not len(tn):
+                return False
+            span = 2 * a.window_ms
+            t = times[sel]
+            sel = sel[(t >= tn.min() - span) & (t <= tn.max() + span)]
+        t, g = times[sel], gcol[sel]
+        if a.kind == "threshold":
+            found = agg_fns.threshold(sel, t, g, a.count, a.window_ms)
+        elif a.kind == "distinct":
+            found = agg_fns.distinct(sel, t, g, store.codes(a.field)[sel], a.count, a.window_ms)
+        else:
+            found = agg_fns.first_seen(sel, t, g, store.codes(a.field)[sel], a.after_ms)
+        old = self._hits[rule.id]
+        if a.kind == "first-seen" and affected is not None:
+            # A late event may come before a value's first use: the affected groups'
+            # hits are replaced, not added to.
+            kept = old[~np.isin(gcol[old], affected)]
+            hits = np.union1d(kept, found)
+        else:
+            hits = np.union1d(old, found)
+        fresh = np.setdiff1d(found, old)
+        self._hits[rule.id] = hits
+        if len(fresh):
+            self._fresh.append(Hit(rule, fresh))
+        return len(fresh) > 0 or len(hits) != len(old)
+
+    # ---------------------------------------------------------------- reads
+    def hits(self, rule_id: str) -> np.ndarray:
+        """The rows the rule flagged, sorted."""
+        with self._lock:
+            self.sync()
+            return self._hits[rule_id]
+
+    def rows_of_rule(self, matcher: ValueMatcher | None = None) -> np.ndarray:
+        """Rows flagged by any rule whose id `matcher` accepts (None: any rule); sorted,
+        unique. What `rule:` and `has:detection` select."""
+        with self._lock:
+            self.sync()
+            if matcher is None:
+                if self._union is None or self._union[0] != self.version:
+                    parts = [h for h in self._hits.values() if len(h)]
+                    self._union = (self.version, np.unique(np.concatenate(parts)) if parts else _NONE)
+                return self._union[1]
+            parts = [h for rid, h in self._hits.items() if len(h) and matcher.matches(rid)]
+        return np.unique(np.concatenate(parts)) if parts else _NONE
+
+    def rules_of(self, row: int) -> list[Rule]:
+        """The rules that flagged the row, most severe first."""
+        with self._lock:
+            self.sync()
+            out = []
+            for r in self.rules:
+                h = self._hits[r.id]
+                if len(h):
+                    k = int(np.searchsorted(h, row))
+                    if k < len(h) and h[k] == row:
+                        out.append(r)
+            return out
+
+    def counts(self, mask: np.ndarray | None = None) -> list[tuple[Rule, int]]:
+        """(rule, flagged events) among the rows where `mask` (store order) is True, or
+        among all rows; rules without hits left out; most severe, then most hits first."""
+        with self._lock:
+            self.sync()
+            out = []
+            for r in self.rules:
+                h = self._hits[r.id]
+                if mask is not None:
+                    h = h[h < len(mask)]
+                    h = h[mask[h]]
+                if len(h):
+                    out.append((r, len(h)))
+        out.sort(key=lambda rc: (-rc[0].rank, -rc[1], rc[0].id))
+        return out
+
+    def severity_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]:
+        """(severity, flagged events), most severe first: an event flagged by several
+        rules counts once, under the most severe."""
+        with self._lock:
+            self.sync()
+            best: dict[int, int] = {}
+            for r in self.rules:
+                h = self._hits[r.id]
+                if mask is not None:
+                    h = h[h < len(mask)]
+                    h = h[mask[h]]
+                for row in h.tolist():
+                    if best.get(row, -1) < r.rank:
+                        best[row] = r.rank
+        from .rules import SEVERITIES
+
+        tally = np.bincount(np.fromiter(best.values(), np.int64, len(best)),
+                            minlength=len(SEVERITIES))
+        return [(SEVERITIES[i], int(tally[i])) for i in range(len(SEVERITIES) - 1, -1, -1)
+                if tally[i]]
+
+    def explain(self, row: int, rule: Rule) -> str:
+        """Why `rule` flagged `row`, in a sentence (values are raw: sanitise to show)."""
+        a = rule.aggregate
+        if a is None:
+            text = f"matched {rule.filter}"
+            if rule.checks:
+                text += "; " + "; ".join(c.describe() for c in rule.checks)
+            return text
+        store = self.store
+        with self._lock:
+            matched = self._matched.get(rule.id, _NONE)
+        gcode = store.codes(a.group)[row]
+        who = store.value(row, a.group)
+        mine = matched[store.codes(a.group)[matched] == gcode]
+        t = store.times[mine]
+        tr = store.time_ms(row)
+        if a.kind == "first-seen":
+            first = int(t[t != NO_TIME].min()) if len(t) else tr
+            return (f"first {a.field} {store.value(row, a.field)!r} for {a.group} {who!r}, "
+                    f"seen since {format_time(first)} ({a.describe()})")
+        near = mine[(t >= tr - a.window_ms) & (t <= tr + a.window_ms)]
+        if a.kind == "threshold":
+            return (f"{len(near)} such events by {a.group} {who!r} within "
+                    f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
+                    f"({a.describe()})")
+        vals = np.unique(store.codes(a.field)[near])
+        return (f"{len(vals)} distinct {a.field} values by {a.group} {who!r} within "
+                f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
+                f"({a.describe()})")
+
+
+def by_severity(rules: Iterable[Rule], minimum: str) -> list[Rule]:
+    """The rules at `minimum` severity or above."""
+    floor = severity_rank(minimum)
+    return [r for r in rules if r.rank >= floor]
