@@ -231,17 +231,17 @@ class PathColumn:
         numbers them."""
         ls = np.ascontiguousarray(fi.lstarts[lines], np.int64)
         le = np.ascontiguousarray(fi.lends[lines], np.int64)
-        with self.lock:
-            # No needle prefilter: the events are few, and a needle is searched for in
-            # the whole text.
-            ev, codes, fallback = self.table.scan(text, ls.tobytes(), le.tobytes(), self._segs, ())
-            line_rows: np.ndarray = fi.line_rows
-            rows = line_rows[lines[np.frombuffer(ev, np.int32)]]
-            c = np.frombuffer(codes, np.int32)
-            if fallback:
-                fr, fc = self._walk_fallback(store, fi, text, lines[fallback].tolist())
-                rows = np.concatenate([rows, fr])
-                c = np.concatenate([c, fc])
+        # No needle prefilter: the events are few, and a needle is searched for in the
+        # whole text. Thread-safe (the table numbers values under its own lock), so two
+        # files can be scanned at once.
+        ev, codes, fallback = self.table.scan(text, ls.tobytes(), le.tobytes(), self._segs, ())
+        line_rows: np.ndarray = fi.line_rows
+        rows = line_rows[lines[np.frombuffer(ev, np.int32)]]
+        c = np.frombuffer(codes, np.int32)
+        if fallback:
+            fr, fc = self._walk_fallback(store, fi, text, lines[fallback].tolist())
+            rows = np.concatenate([rows, fr])
+            c = np.concatenate([c, fc])
         keep = rows >= 0
         return rows[keep].astype(np.int64), c[keep]
 

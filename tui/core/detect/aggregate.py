@@ -1,8 +1,8 @@
 """Aggregate rules over the events a rule's filter selected, vectorised with numpy.
 
-Each function takes parallel arrays of those events -- store rows, times (ms), the code
-of the grouping field and (where it counts values) of the counted field -- in any
-order, and returns the rows it flags, sorted. Events without a time are left out.
+Each function takes parallel arrays of those events, in time order -- store rows,
+times (ms), the code of the grouping field and (where values count) of the counted
+field -- and returns the rows it flags, sorted. Events without a time are left out.
 
 - `threshold`: at least `count` events of one group within `window` (a sliding
   window ending at each event); every event of such a window is flagged.
@@ -33,21 +33,16 @@ def _timed(rows, times, *cols):
     return (rows[keep], times[keep], *(c[keep] for c in cols))
 
 
-def _by_group_time(rows, times, groups):
-    """Order by (group, time, row)."""
-    return np.lexsort((rows, times, groups))
-
-
 def threshold(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, count: int,
               window_ms: int) -> np.ndarray:
     rows, times, groups = _timed(rows, times, groups)
     if len(rows) < count:
         return _NONE
-    o = _by_group_time(rows, times, groups)
-    g, t = groups[o].astype(np.int64), np.clip(times[o], window_ms, None)
+    o = np.argsort(groups, kind="stable")  # (group, time) order
+    # Times shifted to start one window above 0, so that key - window stays in the group.
+    g, t = groups[o].astype(np.int64), times[o] - times.min() + window_ms
     key = (g << _TIME_BITS) | t
-    # First event of the same group no earlier than t - window (key - window stays in
-    # the group: times are clipped to at least one window).
+    # First event of the same group no earlier than t - window.
     start = np.searchsorted(key, key - window_ms, side="left")
     idx = np.arange(len(key))
     full = (idx - start + 1) >= count
@@ -61,30 +56,31 @@ def threshold(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, count: in
     return np.sort(rows[o][covered])
 
 
+def _pair_keys(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    span = int(values.max()) + 1 if len(values) else 1
+    return groups.astype(np.int64) * span + values.astype(np.int64)
+
+
 def distinct(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np.ndarray,
              count: int, window_ms: int) -> np.ndarray:
     rows, times, groups, values = _timed(rows, times, groups, values)
     if len(rows) < count:
         return _NONE
-    half = window_ms // 2
+    vspan = int(values.max()) + 1
     out = []
-    for phase in (0, half):
+    for phase in (0, window_ms // 2):
         bucket = (times + phase) // window_ms
-        # First event of each (group, bucket, value), in time order.
-        o = np.lexsort((rows, times, values, bucket, groups))
-        g, b, v = groups[o], bucket[o], values[o]
-        first = np.ones(len(o), bool)
-        first[1:] = (g[1:] != g[:-1]) | (b[1:] != b[:-1]) | (v[1:] != v[:-1])
-        fo = o[first]
-        fg, fb = groups[fo], bucket[fo]
-        # Distinct values per (group, bucket): runs of equal (group, bucket) among firsts.
-        cut = np.ones(len(fo), bool)
-        cut[1:] = (fg[1:] != fg[:-1]) | (fb[1:] != fb[:-1])
-        run = np.cumsum(cut) - 1
-        sizes = np.bincount(run)
-        hit = sizes[run] >= count
-        out.append(rows[fo[hit]])
-    return np.unique(np.concatenate(out)) if out else _NONE
+        bucket -= bucket.min()
+        bspan = int(bucket.max()) + 1
+        # (group, bucket, value) in one integer; its first index is the first event of
+        # that value in that window (np.unique sorts stably, and the input is in time
+        # order).
+        gb = groups.astype(np.int64) * bspan + bucket
+        key = gb * vspan + values.astype(np.int64)
+        _, first = np.unique(key, return_index=True)
+        _, inverse, sizes = np.unique(gb[first], return_inverse=True, return_counts=True)
+        out.append(rows[first[sizes[inverse] >= count]])
+    return np.unique(np.concatenate(out))
 
 
 def first_seen(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np.ndarray,
@@ -92,16 +88,7 @@ def first_seen(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: 
     rows, times, groups, values = _timed(rows, times, groups, values)
     if not len(rows):
         return _NONE
-    o = np.lexsort((rows, times, values, groups))
-    g, v = groups[o], values[o]
-    first = np.ones(len(o), bool)
-    first[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
-    # The group's first time (over all its events).
-    og = np.lexsort((times, groups))
-    gs = groups[og]
-    gfirst = np.ones(len(og), bool)
-    gfirst[1:] = gs[1:] != gs[:-1]
-    uniq, start_t = gs[gfirst], times[og][gfirst]
-    fo = o[first]
-    since = times[fo] - start_t[np.searchsorted(uniq, groups[fo])]
-    return np.sort(rows[fo[since >= after_ms]])
+    _, first = np.unique(_pair_keys(groups, values), return_index=True)  # first event of each pair
+    gcodes, gfirst = np.unique(groups, return_index=True)  # first event of each group
+    since = times[first] - times[gfirst][np.searchsorted(gcodes, groups[first])]
+    return np.sort(rows[first[since >= after_ms]])

@@ -213,46 +213,54 @@ class Evidence:
     def gather(self) -> None:
         if not self._want_paths and not self._want_text and not self._want_events:
             return
+        store = self.store
         paths = {p: np.unique(np.concatenate(v)) for p, v in self._want_paths.items()}
         texts = {n: np.unique(np.concatenate(v)) for n, v in self._want_text.items()}
         whole = np.unique(np.concatenate(self._want_events)) if self._want_events else _NONE
         self._want_paths, self._want_text, self._want_events = {}, {}, []
-        every = np.unique(np.concatenate([*paths.values(), *texts.values(), whole]))
-        store = self.store
-        jobs = []
-        for fid, lines, rows in self.files.split(store, every):
-            fi = store.files[fid]
-            if fi.text_low:
-                jobs.append((fid, fi, lines, rows))
-        for p in paths:
-            self.cols.setdefault(p, PathColumn(p))
-        found: dict[Path, list[tuple[np.ndarray, np.ndarray]]] = {p: [] for p in paths}
-        hits: dict[bytes, list[np.ndarray]] = {n: [] for n in texts}
-        inflated = pipelined(lambda j: inflate(j[1].text_low), jobs)
-        for (_fid, fi, lines, rows), text in zip(jobs, inflated, strict=True):
-            for p, want in paths.items():
-                sel = _within(rows, want)
-                if sel.any():
-                    found[p].append(self.cols[p].scan_lines(store, fi, text, lines[sel]))
-            if len(whole):
-                for k in np.flatnonzero(_within(rows, whole)).tolist():
-                    ln = lines[k]
-                    self._events[int(rows[k])] = text[int(fi.lstarts[ln]) : int(fi.lends[ln])]
-            for needle, want in texts.items():
-                sel = np.flatnonzero(_within(rows, want))
-                if len(sel):
-                    ls, le = fi.lstarts, fi.lends
-                    got = [
-                        int(rows[k]) for k in sel.tolist()
-                        if text.find(needle, int(ls[lines[k]]), int(le[lines[k]])) >= 0
-                    ]
-                    hits[needle].append(np.array(got, np.int64))
-        for p, parts in found.items():
-            if parts:
-                self.cols[p].extend(
-                    np.concatenate([r for r, _ in parts]), np.concatenate([c for _, c in parts])
-                )
-        for needle, parts in hits.items():
+        # Per file, what to read in it: (path, lines) to scan, (needle, lines, rows) to
+        # search, (lines, rows) to keep whole.
+        work: dict[int, tuple[list, list, list]] = {}
+        for p, want in paths.items():
+            col = self.cols.setdefault(p, PathColumn(p))
+            for fid, lines, _rows in self.files.split(store, want):
+                work.setdefault(fid, ([], [], []))[0].append((col, lines))
+        for needle, want in texts.items():
+            for fid, lines, rows in self.files.split(store, want):
+                work.setdefault(fid, ([], [], []))[1].append((needle, lines, rows))
+        for fid, lines, rows in self.files.split(store, whole):
+            work.setdefault(fid, ([], [], []))[2].append((lines, rows))
+        jobs = [(store.files[fid], *w) for fid, w in sorted(work.items()) if store.files[fid].text_low]
+
+        def read(job):
+            # In a worker thread: inflating and the C scans run without the GIL.
+            fi, scans, finds, keeps = job
+            text = inflate(fi.text_low)
+            ls, le = fi.lstarts, fi.lends
+            found = [(col, col.scan_lines(store, fi, text, lines)) for col, lines in scans]
+            hits = [
+                (needle, rows[[text.find(needle, int(ls[k]), int(le[k])) >= 0 for k in lines.tolist()]])
+                for needle, lines, rows in finds
+            ]
+            kept = [
+                (int(r), text[int(ls[k]) : int(le[k])])
+                for lines, rows in keeps for k, r in zip(lines.tolist(), rows.tolist(), strict=True)
+            ]
+            return found, hits, kept
+
+        by_col: dict[int, tuple[PathColumn, list, list]] = {}
+        by_needle: dict[bytes, list[np.ndarray]] = {}
+        for found, hits, kept in pipelined(read, jobs):
+            for col, (r, c) in found:
+                got = by_col.setdefault(id(col), (col, [], []))
+                got[1].append(r)
+                got[2].append(c)
+            for needle, rows in hits:
+                by_needle.setdefault(needle, []).append(rows)
+            self._events.update(kept)
+        for col, rs, cs in by_col.values():
+            col.extend(np.concatenate(rs), np.concatenate(cs))
+        for needle, parts in by_needle.items():
             old = self.text_hits.get(needle, _NONE)
             self.text_hits[needle] = np.unique(np.concatenate([old, *parts]))
 
@@ -458,6 +466,7 @@ class Detections:
             span = 2 * a.window_ms
             t = times[sel]
             sel = sel[(t >= tn.min() - span) & (t <= tn.max() + span)]
+        sel = self._time_ordered(sel)
         t, g = times[sel], gcol[sel]
         if a.kind == "threshold":
             found = agg_fns.threshold(sel, t, g, a.count, a.window_ms)
@@ -466,18 +475,39 @@ class Detections:
         else:
             found = agg_fns.first_seen(sel, t, g, store.codes(a.field)[sel], a.after_ms)
         old = self._hits[rule.id]
-        if a.kind == "first-seen" and affected is not None:
-            # A late event may come before a value's first use: the affected groups'
-            # hits are replaced, not added to.
-            kept = old[~np.isin(gcol[old], affected)]
-            hits = np.union1d(kept, found)
+        if not len(old):
+            self._hits[rule.id] = found
+            if len(found):
+                self._fresh.append(Hit(rule, found))
+            return len(found) > 0
+        if a.kind == "threshold":
+            hits = np.union1d(old, found)  # new events only ever fill windows further
         else:
-            hits = np.union1d(old, found)
+            # A late event may come before a value's first use (in the trail, or in a
+            # window): the affected groups' hits are replaced, over all time for
+            # first-seen, over the windows the new events touch for distinct (whose
+            # events `sel` holds whole).
+            drop = np.isin(gcol[old], affected)
+            if a.kind == "distinct":
+                lo_t, hi_t = tn.min() - a.window_ms, tn.max() + a.window_ms
+                ot, ft = times[old], times[found]
+                drop &= (ot >= lo_t) & (ot <= hi_t)
+                found = found[(ft >= lo_t) & (ft <= hi_t)]
+            hits = np.union1d(old[~drop], found)
         fresh = np.setdiff1d(found, old)
         self._hits[rule.id] = hits
         if len(fresh):
             self._fresh.append(Hit(rule, fresh))
         return len(fresh) > 0 or len(hits) != len(old)
+
+    def _time_ordered(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` in the store's time order (time, eventID, arrival)."""
+        store = self.store
+        if len(rows) * 8 > len(store):  # a pass over the store's order is cheaper
+            m = np.zeros(len(store), bool)
+            m[rows] = True
+            return store.ordered(m)
+        return rows[np.argsort(store.positions_in_order(rows), kind="stable")]
 
     # ---------------------------------------------------------------- reads
     def hits(self, rule_id: str) -> np.ndarray:
