@@ -1,5 +1,6 @@
 """Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
-`trailscope report` (the case commands live in case_cmd.py).
+`trailscope report` (the case commands live in case_cmd.py), `verify` (verify_cmd.py),
+`detect` and `rules` (detect_cmd.py).
 
 Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage, path or filter error.
 Positional arguments are always paths; the filter is the value of -e/--filter.
@@ -35,7 +36,7 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify")
+COMMANDS = ("explore", "stats", "query", "report", "verify", "detect", "rules")
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -115,7 +116,9 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
+    sub = ap.add_subparsers(
+        dest="command", metavar="{explore,stats,query,report,verify,detect,rules}"
+    )
     ex = sub.add_parser(
         "explore",
         help="open the explorer (the default command)",
@@ -166,7 +169,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import verify_cmd
+    from . import detect_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -174,6 +177,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "query": q,
         "report": add_report_parser(sub, _common),
         "verify": verify_cmd.add_parser(sub, _common),
+        **detect_cmd.add_parsers(sub, _common, _follow_opts),
     }
     return ap, commands
 
@@ -228,6 +232,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import verify_cmd
 
             rc = verify_cmd.run(args)
+        elif args.command == "detect":
+            from . import detect_cmd
+
+            rc = detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable,
+                                       follow_commits)
+        elif args.command == "rules":
+            from . import detect_cmd
+
+            rc = detect_cmd.cmd_rules(args)
         else:
             rc = cmd_explore(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
@@ -405,6 +418,37 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
     """Stream new matching events as files land, like `tail -f | jq`, until interrupted,
     the --limit is reached or the reader of stdout goes away. `shown`: events already
     printed (with --format count, the total already printed)."""
+    raw = getattr(args, "raw", False)
+    printed = shown
+
+    def on_commit(res) -> bool:
+        nonlocal printed
+        mask = q.evaluate(store)
+        new = res.rows[mask[res.rows]]
+        new = store.in_time_order(new)
+        if args.limit is not None:
+            new = new[: max(0, args.limit - printed)]
+        if not len(new):
+            return False
+        printed += len(new)
+        if args.fmt == "count":
+            sys.stdout.write(f"{printed}\n")  # the new total
+            sys.stdout.flush()
+        else:
+            for r in new.tolist():  # flushed per event so pipes see each one at once
+                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
+        return args.limit is not None and printed >= args.limit
+
+    if args.limit is not None and printed >= args.limit:
+        return EXIT_OK
+    return follow_commits(store, paths, args, on_commit)
+
+
+def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
+    """Watch `paths` and commit each arrival into `store`, calling `on_commit(result)`
+    after each commit that added events (it returns True to stop), until interrupted or
+    the reader of stdout goes away. Skipped, rewritten and deleted files are reported on
+    stderr as they happen."""
     import asyncio
     import signal
 
@@ -412,8 +456,6 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
 
     tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
     tracker.prime(store.files)
-    raw = getattr(args, "raw", False)
-    printed = shown
     closed = False
 
     def on_event(ev: FollowEvent) -> None:
@@ -427,7 +469,6 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
             stop.set()
 
     def report(ev: FollowEvent) -> None:
-        nonlocal printed
         if ev.note:
             sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
         for p, r in ev.changes.errors:  # each reported once by the tracker
@@ -447,23 +488,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
         if not ev.batches:
             return
         res = store.commit()
-        if not len(res.rows):
-            return
-        mask = q.evaluate(store)
-        new = res.rows[mask[res.rows]]
-        new = store.in_time_order(new)
-        if args.limit is not None:
-            new = new[: max(0, args.limit - printed)]
-        if not len(new):
-            return
-        printed += len(new)
-        if args.fmt == "count":
-            sys.stdout.write(f"{printed}\n")  # the new total
-            sys.stdout.flush()
-        else:
-            for r in new.tolist():  # flushed per event so pipes see each one at once
-                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
-        if args.limit is not None and printed >= args.limit:
+        if len(res.rows) and on_commit(res):
             stop.set()
 
     async def main_loop() -> None:
@@ -476,8 +501,6 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
                      max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
 
-    if args.limit is not None and printed >= args.limit:
-        return EXIT_OK
     stop = asyncio.Event()
     asyncio.run(main_loop())
     if closed:
