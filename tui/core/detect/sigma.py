@@ -373,6 +373,10 @@ def convert_text(text: str, path: str = "<text>", taken: set[str] | None = None)
                 f"logsource is not AWS CloudTrail (product: {ls.product}, service: "
                 f"{ls.service}, category: {ls.category})")))
             continue
+        if not getattr(sr, "_output", True):
+            out.append(Outcome(path, title, reason=(
+                "only part of a correlation rule (Sigma's generate: false)")))
+            continue
         conv.notes = []
         try:
             queries = conv.convert_rule(sr)
