@@ -204,3 +204,14 @@ def test_detect_follow_prints_new_hits_as_files_land(attack, tmp_path):
     finally:
         p.terminate()
         p.wait(10)
+
+
+def test_query_with_rule_terms_runs_the_rules(attack, tmp_path):
+    root, _ = attack
+    env = isolated_env(tmp_path)
+    p = run("query", str(root), "-e", "has:detection", "--format", "count", env=env)
+    assert p.stdout == "2\n"
+    p = run("query", str(root), "-e", "rule:cloudtrail-*", "--format", "jsonl", env=env)
+    assert [json.loads(x)["eventName"] for x in p.stdout.splitlines()] == ["StopLogging"]
+    p = run("query", str(root), "-e", 'rule:""', "--format", "count", env=env)
+    assert p.stdout == "1\n"

@@ -398,6 +398,8 @@ def cmd_query(args) -> int:
             sys.stderr.write(f"  {clean(p)}: {clean(r)}\n")
         return EXIT_NOTHING
     qcase.attach(store, q)
+    if q.uses_detections and (rc := _attach_detections(store)) is not None:
+        return rc
     try:
         mask = q.evaluate(store)
     except QueryError as e:
@@ -412,6 +414,20 @@ def cmd_query(args) -> int:
     if args.follow:
         return follow_query(store, q, paths, args, shown=len(rows))
     return EXIT_OK
+
+
+def _attach_detections(store: Store) -> int | None:
+    """Bind the built-in and configured rules to the store, for `rule:` and
+    `has:detection` (docs/detections.md); an exit code when the config is unusable."""
+    from .core.detect import Detections
+    from .core.detect.config import ConfigError, rule_set
+
+    try:
+        Detections(store, rule_set().rules)
+    except ConfigError as e:
+        sys.stderr.write(f"trailscope: {clean(str(e))}\n")
+        return EXIT_USAGE
+    return None
 
 
 def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) -> int:
