@@ -90,8 +90,9 @@ def main() -> None:
     p50 = commits[len(commits) // 2]
     p95 = commits[min(len(commits) - 1, int(len(commits) * 0.95))]
     print(f"{r0['rules']} rules over {r0['events']:,} events (load {med('load_s'):.2f} s)")
+    walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
     print(f"all rules at load: {med('wall_s'):.2f} s wall, CPU {med('cpu_s'):.2f} s "
-          f"(median of {args.repeat}: {', '.join(f'{r['wall_s']:.2f}' for r in runs)})")
+          f"(median of {args.repeat}: {walls})")
     print(f"each arrival ({statistics.median(r0['commit_rows']):.0f} events a commit, "
           f"{len(commits)} commits): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
           f"max {commits[-1] * 1000:.1f} ms")

@@ -252,3 +252,19 @@ def test_rule_file_mistakes_are_named():
     with pytest.raises(RuleError, match="duration"):
         rule("event:X", aggregate={"kind": "threshold", "group": "ip", "count": 3,
                                    "window": "soon"})
+
+
+def test_view_facet_and_list_markers(tmp_path):
+    recs = [event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
+            event("CreateUser", source="iam.amazonaws.com", readOnly=False),
+            event("ListUsers", source="iam.amazonaws.com")]
+    write_records(trail_path(tmp_path), recs)
+    store = load([tmp_path])
+    view = compute_view(store, parse("service:iam*"))
+    assert view.detection_counts(store) == ([], [])
+    det = Detections(store, PACK)
+    by_rule, by_sev = view.detection_counts(store)
+    assert [(r.id, n) for r, n in by_rule] == [("iam-user-created", 1)] and by_sev == [("low", 1)]
+    marks = det.severity_of(view.rows)
+    assert sorted(zip((store.value(int(r), "event") for r in view.rows), marks)) == [
+        ("CreateUser", "low"), ("ListUsers", "")]

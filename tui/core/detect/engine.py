@@ -35,7 +35,7 @@ from ..store import Store, _Masks
 from ..textsearch import inflate, pipelined
 from . import aggregate as agg_fns
 from .checks import run_check
-from .rules import Rule, severity_rank
+from .rules import SEVERITIES, Rule, severity_rank
 
 __all__ = ["Detections", "Hit"]
 
@@ -369,6 +369,7 @@ class Detections:
         self._files = _FileRows()
         self._fresh: list[Hit] = []
         self._union: tuple[int, np.ndarray] | None = None
+        self._best: tuple[int, np.ndarray] | None = None
         store.detections = self
 
     # ---------------------------------------------------------------- running
@@ -558,24 +559,36 @@ class Detections:
         out.sort(key=lambda rc: (-rc[0].rank, -rc[1], rc[0].id))
         return out
 
+    def _ranks(self) -> np.ndarray:
+        """Per store row: the rank of the most severe rule that flagged it, -1 for none
+        (kept until the hits or the store change)."""
+        n = len(self.store)
+        got = self._best
+        if got is None or got[0] != self.version or len(got[1]) != n:
+            best = np.full(n, -1, np.int8)
+            for r in sorted(self.rules, key=lambda r: r.rank):  # the most severe last
+                h = self._hits[r.id]
+                best[h[h < n]] = r.rank
+            got = self._best = (self.version, best)
+        return got[1]
+
+    def severity_of(self, rows: np.ndarray) -> list[str]:
+        """Per row, the severity of the most severe rule that flagged it, '' for none:
+        the list's marker, for the rows on screen at once."""
+        with self._lock:
+            self.sync()
+            ranks = self._ranks()[np.asarray(rows, np.int64)]
+        return [SEVERITIES[k] if k >= 0 else "" for k in ranks.tolist()]
+
     def severity_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]:
         """(severity, flagged events), most severe first: an event flagged by several
         rules counts once, under the most severe."""
         with self._lock:
             self.sync()
-            best: dict[int, int] = {}
-            for r in self.rules:
-                h = self._hits[r.id]
-                if mask is not None:
-                    h = h[h < len(mask)]
-                    h = h[mask[h]]
-                for row in h.tolist():
-                    if best.get(row, -1) < r.rank:
-                        best[row] = r.rank
-        from .rules import SEVERITIES
-
-        tally = np.bincount(np.fromiter(best.values(), np.int64, len(best)),
-                            minlength=len(SEVERITIES))
+            ranks = self._ranks()
+        if mask is not None:
+            ranks = ranks[: len(mask)][mask[: len(ranks)]]
+        tally = np.bincount(ranks[ranks >= 0].astype(np.int64), minlength=len(SEVERITIES))
         return [(SEVERITIES[i], int(tally[i])) for i in range(len(SEVERITIES) - 1, -1, -1)
                 if tally[i]]
 
