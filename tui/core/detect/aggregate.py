@@ -84,11 +84,29 @@ def distinct(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np
 
 
 def first_seen(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np.ndarray,
-               after_ms: int) -> np.ndarray:
+               after_ms: int, group_first: np.ndarray | None = None) -> np.ndarray:
+    """`group_first`: each group's first time, by group code, when `rows` hold only
+    some of its events (a live update); else taken from `rows`."""
     rows, times, groups, values = _timed(rows, times, groups, values)
     if not len(rows):
         return _NONE
     _, first = np.unique(_pair_keys(groups, values), return_index=True)  # first event of each pair
-    gcodes, gfirst = np.unique(groups, return_index=True)  # first event of each group
-    since = times[first] - times[gfirst][np.searchsorted(gcodes, groups[first])]
+    if group_first is None:
+        gcodes, gfirst = np.unique(groups, return_index=True)  # first event of each group
+        start = times[gfirst][np.searchsorted(gcodes, groups[first])]
+    else:
+        start = group_first[groups[first]]
+    since = times[first] - start
     return np.sort(rows[first[since >= after_ms]])
+
+
+def group_first_times(times: np.ndarray, groups: np.ndarray, size: int,
+                      into: np.ndarray | None = None) -> np.ndarray:
+    """Each group's first time by group code (`size` codes), lowered by these events
+    when `into` holds earlier ones; groups without a timed event hold the maximum."""
+    out = np.full(size, np.iinfo(np.int64).max, np.int64)
+    if into is not None:
+        out[: len(into)] = into
+    keep = times != NO_TIME
+    np.minimum.at(out, groups[keep], times[keep])
+    return out

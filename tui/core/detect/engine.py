@@ -365,6 +365,7 @@ class Detections:
         self._lock = threading.RLock()
         self._hits: dict[str, np.ndarray] = {r.id: _NONE for r in self.rules}
         self._matched: dict[str, np.ndarray] = {}  # aggregate rules: rows their filter selects
+        self._group_first: dict[str, np.ndarray] = {}  # first-seen: first time per group code
         self._upto = 0
         self._files = _FileRows()
         self._fresh: list[Hit] = []
@@ -458,8 +459,10 @@ class Detections:
         times = store.times
         first = not len(old_matched)
         affected = None if first else np.unique(gcol[new])
+        if a.kind == "first-seen":
+            return self._first_seen(rule, matched, new, first)
         sel = matched if first else matched[np.isin(gcol[matched], affected)]
-        if a.kind != "first-seen" and not first:
+        if not first:
             tn = times[new]
             tn = tn[tn != NO_TIME]
             if not len(tn):
@@ -471,35 +474,60 @@ class Detections:
         t, g = times[sel], gcol[sel]
         if a.kind == "threshold":
             found = agg_fns.threshold(sel, t, g, a.count, a.window_ms)
-        elif a.kind == "distinct":
-            found = agg_fns.distinct(sel, t, g, store.codes(a.field)[sel], a.count, a.window_ms)
         else:
-            found = agg_fns.first_seen(sel, t, g, store.codes(a.field)[sel], a.after_ms)
+            found = agg_fns.distinct(sel, t, g, store.codes(a.field)[sel], a.count, a.window_ms)
         old = self._hits[rule.id]
         if not len(old):
-            self._hits[rule.id] = found
-            if len(found):
-                self._fresh.append(Hit(rule, found))
-            return len(found) > 0
+            return self._set_hits(rule, old, found, found)
         if a.kind == "threshold":
-            hits = np.union1d(old, found)  # new events only ever fill windows further
-        else:
-            # A late event may come before a value's first use (in the trail, or in a
-            # window): the affected groups' hits are replaced, over all time for
-            # first-seen, over the windows the new events touch for distinct (whose
-            # events `sel` holds whole).
-            drop = np.isin(gcol[old], affected)
-            if a.kind == "distinct":
-                lo_t, hi_t = tn.min() - a.window_ms, tn.max() + a.window_ms
-                ot, ft = times[old], times[found]
-                drop &= (ot >= lo_t) & (ot <= hi_t)
-                found = found[(ft >= lo_t) & (ft <= hi_t)]
-            hits = np.union1d(old[~drop], found)
-        fresh = np.setdiff1d(found, old)
+            return self._set_hits(rule, old, np.union1d(old, found), found)  # windows only fill
+        # A late event may come before a value's first use in a window: the affected
+        # groups' hits are replaced over the windows the new events touch (whose events
+        # `sel` holds whole).
+        drop = np.isin(gcol[old], affected)
+        lo_t, hi_t = tn.min() - a.window_ms, tn.max() + a.window_ms
+        ot, ft = times[old], times[found]
+        drop &= (ot >= lo_t) & (ot <= hi_t)
+        found = found[(ft >= lo_t) & (ft <= hi_t)]
+        return self._set_hits(rule, old, np.union1d(old[~drop], found), found)
+
+    def _set_hits(self, rule: Rule, old: np.ndarray, hits: np.ndarray, found: np.ndarray) -> bool:
+        fresh = np.setdiff1d(found, old) if len(old) else found
         self._hits[rule.id] = hits
         if len(fresh):
             self._fresh.append(Hit(rule, fresh))
         return len(fresh) > 0 or len(hits) != len(old)
+
+    def _first_seen(self, rule: Rule, matched: np.ndarray, new: np.ndarray, first: bool) -> bool:
+        """First-seen values. At first over every matching event; later, only the pairs
+        (group, value) the new events hold, and the groups whose first time they moved
+        earlier, are counted again (their old hits replaced): a late event may come
+        before a value's first use."""
+        a = rule.aggregate
+        store = self.store
+        gcol, vcol, times = store.codes(a.group), store.codes(a.field), store.times
+        size = len(store.values(a.group))
+        old_first = self._group_first.get(rule.id)
+        gfirst = agg_fns.group_first_times(times[new], gcol[new], size, old_first)
+        self._group_first[rule.id] = gfirst
+        old = self._hits[rule.id]
+        if first:
+            sel = self._time_ordered(matched)
+            found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms)
+            return self._set_hits(rule, old, found, found)
+        pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
+        new_pairs = (gcol[new].astype(np.int64) << 32) | vcol[new]
+        moved = np.flatnonzero(gfirst[: len(old_first)] < old_first)  # groups seen earlier now
+        touched = np.isin(pairs, new_pairs)
+        if len(moved):
+            touched |= np.isin(gcol[matched], moved)
+        sel = self._time_ordered(matched[touched])
+        found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms, gfirst)
+        old_pairs = (gcol[old].astype(np.int64) << 32) | vcol[old]
+        drop = np.isin(old_pairs, new_pairs)
+        if len(moved):
+            drop |= np.isin(gcol[old], moved)
+        return self._set_hits(rule, old, np.union1d(old[~drop], found), found)
 
     def _time_ordered(self, rows: np.ndarray) -> np.ndarray:
         """`rows` in the store's time order (time, eventID, arrival)."""
