@@ -343,7 +343,8 @@ CASES: dict[str, tuple[list[dict], list[dict]]] = {
         [e("DisableSerialConsoleAccess", "ec2")],
     ),
     "ec2-instance-connect-key-pushed": (
-        [e("SendSSHPublicKey", "ec2-instance-connect", **rp(instanceId="i-1", instanceOSUser="ec2-user"))],
+        [e("SendSSHPublicKey", "ec2-instance-connect",
+           **rp(instanceId="i-1", instanceOSUser="ec2-user"))],
         [e("SendSSHPublicKey", "ec2", **rp(instanceId="i-1"))],  # not Instance Connect
     ),
     # ------------------------------------------------------------ bursts, first seen

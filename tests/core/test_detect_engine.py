@@ -163,9 +163,12 @@ def test_aggregates_agree_with_brute_force(seed):
     rows = np.arange(n, dtype=np.int64)
     timed = np.argsort(np.where(t == NO_TIME, -1, t), kind="stable")  # time order
     r, tt, gg, vv = rows[timed], t[timed], g[timed], v[timed]
-    assert set(agg.threshold(r, tt, gg, 6, 300_000).tolist()) == _brute_threshold(t, g, 6, 300_000)
-    assert set(agg.first_seen(r, tt, gg, vv, 600_000).tolist()) == _brute_first_seen(t, g, v, 600_000)
-    assert set(agg.distinct(r, tt, gg, vv, 5, 240_000).tolist()) == _brute_distinct(t, g, v, 5, 240_000)
+    got = set(agg.threshold(r, tt, gg, 6, 300_000).tolist())
+    assert got == _brute_threshold(t, g, 6, 300_000)
+    got = set(agg.first_seen(r, tt, gg, vv, 600_000).tolist())
+    assert got == _brute_first_seen(t, g, v, 600_000)
+    got = set(agg.distinct(r, tt, gg, vv, 5, 240_000).tolist())
+    assert got == _brute_distinct(t, g, v, 5, 240_000)
 
 
 def test_rule_and_has_detection_select_the_hits(tmp_path):
@@ -177,7 +180,8 @@ def test_rule_and_has_detection_select_the_hits(tmp_path):
 
     def names(text, target=store):
         if target is store:
-            return sorted(store.value(int(r), "event") for r in np.flatnonzero(parse(text).evaluate(store)))
+            rows = np.flatnonzero(parse(text).evaluate(store))
+            return sorted(store.value(int(r), "event") for r in rows)
         view = compute_view(store, parse(text))
         return sorted(store.value(int(r), "event") for r in view.rows)
 
@@ -197,7 +201,8 @@ def test_rule_and_has_detection_select_the_hits(tmp_path):
 
 
 def test_new_rows_are_run_as_they_commit(tmp_path):
-    write_records(trail_path(tmp_path, suffix="a" * 16), [event("ListUsers", source="iam.amazonaws.com")])
+    write_records(trail_path(tmp_path, suffix="a" * 16),
+                  [event("ListUsers", source="iam.amazonaws.com")])
     store = load([tmp_path])
     det = Detections(store, PACK)
     assert det.take_new() == []
@@ -266,5 +271,6 @@ def test_view_facet_and_list_markers(tmp_path):
     by_rule, by_sev = view.detection_counts(store)
     assert [(r.id, n) for r, n in by_rule] == [("iam-user-created", 1)] and by_sev == [("low", 1)]
     marks = det.severity_of(view.rows)
-    assert sorted(zip((store.value(int(r), "event") for r in view.rows), marks)) == [
+    shown = [store.value(int(r), "event") for r in view.rows]
+    assert sorted(zip(shown, marks, strict=True)) == [
         ("CreateUser", "low"), ("ListUsers", "")]

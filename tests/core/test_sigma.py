@@ -101,7 +101,8 @@ CONSTRUCTS = {
         lambda ev: low(ev.get("eventName")).startswith("get")
         and low(ev.get("eventName")).endswith("data")
         and len(low(ev.get("sourceIPAddress"))) > 4
-        and low(ev.get("sourceIPAddress"))[0] == "2" and low(ev.get("sourceIPAddress"))[2:4] == "0.",
+        and low(ev.get("sourceIPAddress"))[0] == "2"
+        and low(ev.get("sourceIPAddress"))[2:4] == "0.",
     ),
     "contains|all": (
         """

@@ -80,7 +80,11 @@ def distinct(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np
         _, first = np.unique(key, return_index=True)
         _, inverse, sizes = np.unique(gb[first], return_inverse=True, return_counts=True)
         out.append(rows[first[sizes[inverse] >= count]])
-    return np.unique(np.concatenate(out))
+    both = np.concatenate(out)
+    both.sort(kind="stable")
+    keep = np.ones(len(both), bool)
+    keep[1:] = both[1:] != both[:-1]
+    return both[keep]
 
 
 def first_seen(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np.ndarray,

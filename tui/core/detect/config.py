@@ -61,7 +61,9 @@ class RuleSet:
         return [o for o in self.outcomes if o.rule is None]
 
 
-def rule_set(paths: Sequence[str] = (), *, builtin: bool = True, use_config: bool = True) -> RuleSet:
+def rule_set(
+    paths: Sequence[str] = (), *, builtin: bool = True, use_config: bool = True
+) -> RuleSet:
     """The built-in pack (unless `builtin` is False) and the Sigma rules under `paths`
     and the config file's `rules`. Raises ConfigError."""
     rules = list(load_pack()) if builtin else []

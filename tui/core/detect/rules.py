@@ -23,6 +23,7 @@ from importlib import resources
 from ..fields import FIELD_NAMES
 from ..paths import Path, PathError, parse_path
 from ..query import (
+    ANNOTATION_HAS,
     DETECTION_HAS,
     Has,
     Mark,
@@ -32,7 +33,6 @@ from ..query import (
     Time,
     parse,
 )
-from ..query import ANNOTATION_HAS
 from .attack import TACTIC_BY_SLUG, TACTICS, TECHNIQUES
 
 __all__ = [

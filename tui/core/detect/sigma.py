@@ -276,8 +276,9 @@ def _backend_class() -> type:
             if any(p == SpecialChars.WILDCARD_SINGLE for p in parts):
                 raise Unsupported("keywords with '?' (free text has no single-character "
                                   "wildcard)")
-            words = "".join("*" if p == SpecialChars.WILDCARD_MULTI else p
-                            for p in parts if isinstance(p, str) or p == SpecialChars.WILDCARD_MULTI)
+            multi = SpecialChars.WILDCARD_MULTI
+            words = "".join("*" if p == multi else p
+                            for p in parts if isinstance(p, str) or p == multi)
             pieces = [w for w in words.split("*") if w]
             if not pieces:
                 raise Unsupported("a keyword that is only wildcards")
