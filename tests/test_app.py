@@ -1499,7 +1499,8 @@ async def test_polling_shows_in_the_status_line(tmp_path: Path) -> None:
     async with run(app, (160, 40)) as pilot:
         await wait_loaded(pilot)
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
-        assert "polling" in status_text(app)
+        # The status line is redrawn on the next tick after tailing starts.
+        await wait_for(pilot, lambda: "polling" in status_text(app), 5, what="'polling' shown")
         _deliver(trail_path(tmp_path, when=_today("0010"), suffix="p" * 16), [event("B")])
         await wait_for(pilot, lambda: len(app.store) == 2, 10, what="a file found by polling")
     app = make_app([tmp_path], watch=True, rescan_s=30.0)

@@ -1,5 +1,6 @@
 """Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
-`trailscope report` (the case commands live in case_cmd.py).
+`trailscope report` (the case commands live in case_cmd.py), `verify` (verify_cmd.py),
+`detect` and `rules` (detect_cmd.py).
 
 Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage, path or filter error.
 Positional arguments are always paths; the filter is the value of -e/--filter.
@@ -37,7 +38,9 @@ from .s3_cmd import add_options as add_s3_options
 from .s3_cmd import split_paths
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify", "sql", "athena", "cache")
+COMMANDS = (
+    "explore", "stats", "query", "report", "verify", "sql", "athena", "cache", "detect", "rules",
+)
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -129,7 +132,7 @@ def version_line() -> str:
 
 
 # Commands that load trails: the ones a missing C scan slows down.
-_LOADING = frozenset({"explore", "stats", "query", "report", "athena"})
+_LOADING = frozenset({"explore", "stats", "query", "report", "athena", "detect"})
 
 
 def _say_if_python_scan(command: str) -> None:
@@ -159,7 +162,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     )
     ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(
-        dest="command", metavar="{explore,stats,query,report,verify,sql,athena,cache}"
+        dest="command",
+        metavar="{explore,stats,query,report,verify,sql,athena,cache,detect,rules}",
     )
     ex = sub.add_parser(
         "explore",
@@ -211,7 +215,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import s3_cmd, sql_cmd, verify_cmd
+    from . import detect_cmd, s3_cmd, sql_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -221,6 +225,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "verify": verify_cmd.add_parser(sub, _common),
         **sql_cmd.add_parsers(sub, _filter_opt),
         "cache": s3_cmd.add_cache_parser(sub, _size),
+        **detect_cmd.add_parsers(sub, _common, _follow_opts),
     }
     return ap, commands
 
@@ -290,6 +295,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import s3_cmd
 
             rc = s3_cmd.run_cache(args)
+        elif args.command == "detect":
+            from . import detect_cmd
+
+            rc = detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable,
+                                       follow_commits)
+        elif args.command == "rules":
+            from . import detect_cmd
+
+            rc = detect_cmd.cmd_rules(args)
         else:
             rc = cmd_explore(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
@@ -465,6 +479,8 @@ def cmd_query(args) -> int:
             sys.stderr.write(f"  {clean(p)}: {clean(r)}\n")
         return EXIT_NOTHING
     qcase.attach(store, q)
+    if q.uses_detections and (rc := _attach_detections(store)) is not None:
+        return rc
     try:
         mask = q.evaluate(store)
     except QueryError as e:
@@ -481,10 +497,55 @@ def cmd_query(args) -> int:
     return EXIT_OK
 
 
+def _attach_detections(store: Store) -> int | None:
+    """Bind the built-in and configured rules to the store, for `rule:` and
+    `has:detection` (docs/detections.md); an exit code when the config is unusable."""
+    from .core.detect import Detections
+    from .core.detect.config import ConfigError, rule_set
+
+    try:
+        Detections(store, rule_set().rules)
+    except ConfigError as e:
+        sys.stderr.write(f"trailscope: {clean(str(e))}\n")
+        return EXIT_USAGE
+    return None
+
+
 def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) -> int:
     """Stream new matching events as files land, like `tail -f | jq`, until interrupted,
     the --limit is reached or the reader of stdout goes away. `shown`: events already
     printed (with --format count, the total already printed)."""
+    raw = getattr(args, "raw", False)
+    printed = shown
+
+    def on_commit(res) -> bool:
+        nonlocal printed
+        mask = q.evaluate(store)
+        new = res.rows[mask[res.rows]]
+        new = store.in_time_order(new)
+        if args.limit is not None:
+            new = new[: max(0, args.limit - printed)]
+        if not len(new):
+            return False
+        printed += len(new)
+        if args.fmt == "count":
+            sys.stdout.write(f"{printed}\n")  # the new total
+            sys.stdout.flush()
+        else:
+            for r in new.tolist():  # flushed per event so pipes see each one at once
+                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
+        return args.limit is not None and printed >= args.limit
+
+    if args.limit is not None and printed >= args.limit:
+        return EXIT_OK
+    return follow_commits(store, paths, args, on_commit)
+
+
+def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
+    """Watch `paths` and commit each arrival into `store`, calling `on_commit(result)`
+    after each commit that added events (it returns True to stop), until interrupted or
+    the reader of stdout goes away. Skipped, rewritten and deleted files are reported on
+    stderr as they happen."""
     import asyncio
     import signal
 
@@ -494,8 +555,6 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
     if s3_trail is None:
         tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
         tracker.prime(store.files)
-    raw = getattr(args, "raw", False)
-    printed = shown
     closed = False
 
     def on_event(ev: FollowEvent) -> None:
@@ -509,7 +568,6 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
             stop.set()
 
     def report(ev: FollowEvent) -> None:
-        nonlocal printed
         if ev.note:
             sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
         for p, r in ev.changes.errors:  # each reported once by the tracker
@@ -529,23 +587,7 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
         if not ev.batches:
             return
         res = store.commit()
-        if not len(res.rows):
-            return
-        mask = q.evaluate(store)
-        new = res.rows[mask[res.rows]]
-        new = store.in_time_order(new)
-        if args.limit is not None:
-            new = new[: max(0, args.limit - printed)]
-        if not len(new):
-            return
-        printed += len(new)
-        if args.fmt == "count":
-            sys.stdout.write(f"{printed}\n")  # the new total
-            sys.stdout.flush()
-        else:
-            for r in new.tolist():  # flushed per event so pipes see each one at once
-                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
-        if args.limit is not None and printed >= args.limit:
+        if len(res.rows) and on_commit(res):
             stop.set()
 
     async def main_loop() -> None:
@@ -562,13 +604,12 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
                      max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
 
-    if args.limit is not None and printed >= args.limit:
-        return EXIT_OK
     stop = asyncio.Event()
     asyncio.run(main_loop())
     if closed:
         raise BrokenPipeError  # main() ends quietly
     return EXIT_OK
+
 
 
 def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool = False) -> None:

@@ -10,6 +10,7 @@ for users in docs/query.md; keep the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,7 @@ __all__ = [
     "PathTerm",
     "Query",
     "QueryError",
+    "RuleTerm",
     "QueryTarget",
     "Term",
     "Text",
@@ -50,9 +52,11 @@ __all__ = [
 ]
 
 # Keywords that take a value like a field but are not store columns.
-KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "since", "until")
+KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "rule", "since", "until")
 # `has:` names that come from the case (marks and notes), not from the events.
 ANNOTATION_HAS: tuple[str, ...] = ("mark", "note")
+# `has:` names that come from the detection rules (tui/core/detect).
+DETECTION_HAS: tuple[str, ...] = ("detection",)
 
 
 class QueryError(ValueError):
@@ -82,6 +86,7 @@ class QueryTarget(Protocol):
     def mask_is(self, name: str) -> np.ndarray: ...
     def is_names(self) -> Sequence[str]: ...
     def mask_mark(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_rule(self, matcher: ValueMatcher) -> np.ndarray: ...
     def newest_time_ms(self) -> int | None: ...
 
 
@@ -103,20 +108,30 @@ def _hex_form(ch: str) -> str:
 
 @dataclass(frozen=True)
 class ValueMatcher:
-    """A field value test: exact (case-insensitive) equality, or a glob where '*' is any run.
+    """A field value test: exact (case-insensitive) equality, a glob where '*' is any run,
+    a regular expression (`field:/re/`, searched ignoring case) or an IP network
+    (`ip:10.0.0.0/8`).
 
     The store applies it to each distinct value of a column (thousands, not millions), so
-    `matches` only needs to be reasonably fast, not vectorised.
+    `matches` only needs to be reasonably fast, not vectorised. A regex or network keeps
+    its text in `parts` too, so columns treat it like a glob (test each distinct value
+    with `matches`) rather than look an exact value up.
     """
 
     text: str  # the literal when exact; the glob (literal '*', '\\', '"' escaped) otherwise
     parts: tuple[str, ...] | None = None  # None = exact; else the literal pieces between '*'s
+    kind: str = ""  # "" (exact or glob), "regex" or "cidr"
     _regex: re.Pattern[str] | None = dc_field(default=None, init=False, compare=False, repr=False)
     _folded: str = dc_field(default="", init=False, compare=False, repr=False)
+    _net: object = dc_field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_folded", self.text.casefold())
-        if self.parts is not None and any(self.parts):
+        if self.kind == "regex":
+            object.__setattr__(self, "_regex", re.compile(self.text, re.IGNORECASE))
+        elif self.kind == "cidr":
+            object.__setattr__(self, "_net", ipaddress.ip_network(self.text, strict=False))
+        elif self.parts is not None and any(self.parts):
             # Both sides are casefolded (not IGNORECASE) so exact and glob matching agree
             # on tricky letters such as 'ß' == 'SS'.
             rx = ".*".join(re.escape(p.casefold()) for p in self.parts)
@@ -133,6 +148,16 @@ class ValueMatcher:
             return cls(parts[0] if parts else "", None)
         return cls("*".join(_escape_literal(p) for p in parts), parts)
 
+    @classmethod
+    def regex(cls, pattern: str) -> ValueMatcher:
+        """Raises re.error for a pattern Python's `re` rejects."""
+        return cls(pattern, (pattern,), "regex")
+
+    @classmethod
+    def cidr(cls, network: str) -> ValueMatcher:
+        """Raises ValueError when `network` is not an IP network."""
+        return cls(network, (network,), "cidr")
+
     @property
     def wildcard(self) -> bool:
         return self.parts is not None
@@ -144,11 +169,18 @@ class ValueMatcher:
     @property
     def matches_any_nonempty(self) -> bool:
         """True for a pattern of only '*'s, which means "the field has a value"."""
-        return self.parts is not None and not any(self.parts)
+        return self.parts is not None and not self.kind and not any(self.parts)
 
     def matches(self, value: str) -> bool:
         if self.parts is None:
             return value.casefold() == self._folded
+        if self.kind == "regex":
+            return self._regex.search(value) is not None  # type: ignore[union-attr]
+        if self.kind == "cidr":
+            try:
+                return ipaddress.ip_address(value) in self._net  # type: ignore[operator]
+            except ValueError:  # not an address ('AWS Internal', a service name)
+                return False
         if self._regex is None:
             # `field:*` means "has a value", so the empty value is excluded: that is the
             # useful reading, and `field:""` already selects the empty ones.
@@ -227,7 +259,15 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node = Term | PathTerm | Text | Time | Has | Is | Mark | Not | And | Or
+@dataclass(frozen=True)
+class RuleTerm:
+    """`rule:ID`: events a detection rule with a matching id flagged (tui/core/detect)."""
+
+    matcher: ValueMatcher
+    pos: int = dc_field(default=0, compare=False)
+
+
+Node = Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Not | And | Or
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -246,6 +286,7 @@ class _Word:
     flags: list[int]  # _BARE / _QUOTED / _ESCAPED per char
     where: list[int]  # source offset of each char
     quotes: list[int]  # len(chars) at each opening quote, to tell `x:""` from `x:`
+    regex: tuple[str, int] | None = None  # `name:/re/`: the pattern and its source offset
 
     def add_escaped(self, ch: str, at: int) -> None:
         self.chars.append(ch)
@@ -299,6 +340,39 @@ def _hex_escape(s: str, i: int) -> tuple[str, int] | None:
     return chr(cp), 2 + k
 
 
+def _regex_at(s: str, i: int, w: _Word) -> tuple[str, int] | None:
+    """`name:/pattern/` with s[i] the opening slash right after the word's first bare
+    colon: (pattern, offset past the closing slash), else None (the slash is literal).
+    Inside, `\\/` is a slash and every other character stands as written (spaces and
+    parentheses too); the closing slash ends the word."""
+    if not w.chars or w.chars[-1] != ":" or w.flags[-1] != _BARE or w.regex is not None:
+        return None
+    if any(ch == ":" and fl == _BARE for ch, fl in zip(w.chars[:-1], w.flags[:-1], strict=True)):
+        return None
+    name = s[w.pos : w.where[-1]]
+    if not (looks_like_path(name) or (_IDENT_RE.fullmatch(name) and name.lower() != "arn")):
+        return None
+    out: list[str] = []
+    n = len(s)
+    j = i + 1
+    while j < n:
+        c = s[j]
+        if c == "\\" and j + 1 < n:
+            if s[j + 1] == "/":
+                out.append("/")
+            else:
+                out.append(s[j : j + 2])
+            j += 2
+            continue
+        if c == "/":
+            if j + 1 < n and not (s[j + 1].isspace() or s[j + 1] == ")"):
+                return None  # `a:/x/y`: a literal value with slashes
+            return "".join(out), j + 1
+        out.append(c)
+        j += 1
+    return None
+
+
 def _tokenize(s: str) -> list[_Tok]:
     toks: list[_Tok] = []
     n = len(s)
@@ -330,6 +404,10 @@ def _tokenize(s: str) -> list[_Tok]:
             if c == "\\" and (esc := _escape_at(s, i)) is not None:
                 w.add_escaped(esc[0], i)
                 i += esc[1]
+                continue
+            if c == "/" and (got := _regex_at(s, i, w)) is not None:
+                w.regex = (got[0], i)
+                i = got[1]
                 continue
             if c == '"':
                 opened = i
@@ -587,6 +665,13 @@ class _Parser:
     def field_term(self, w: _Word, colon: int, prefix: str, name: str) -> Node:
         vstart = colon + 1
         vpos = w.where[colon] + 1
+        if w.regex is not None:
+            if name in ("has", "is", "since", "until"):
+                raise QueryError(f"a /regex/ value applies to fields and paths, not {prefix}:", vpos)
+            m = _regex_matcher(w)
+            if name == "mark":
+                return Mark(m, w.pos)
+            return RuleTerm(m, w.pos) if name == "rule" else Term(name, m, w.pos)
         if vstart == len(w.chars) and not any(q >= vstart for q in w.quotes):
             hint = ""
             nt = self.peek()
@@ -606,6 +691,10 @@ class _Parser:
             return Is(value, w.pos)
         if name == "mark":
             return Mark(_matcher(w, vstart), w.pos)
+        if name == "rule":
+            return RuleTerm(_matcher(w, vstart), w.pos)
+        if name == "ip" and (net := _network(w, vstart)) is not None:
+            return Term(name, net, w.pos)
         return Term(name, _matcher(w, vstart), w.pos)
 
     def path(self, src: str, pos: int) -> Path:
@@ -617,6 +706,8 @@ class _Parser:
     def path_term(self, w: _Word, colon: int, src: str) -> PathTerm:
         path = self.path(src, w.pos)
         vstart = colon + 1
+        if w.regex is not None:
+            return PathTerm(path, _regex_matcher(w), w.pos)
         if vstart == len(w.chars) and not any(q >= vstart for q in w.quotes):
             raise QueryError(
                 f"expected a value after '{src}:' (has:{src} tests that it has one)",
@@ -673,6 +764,29 @@ def _matcher(w: _Word, start: int) -> ValueMatcher:
 _ANY = ValueMatcher.glob(["", ""])  # `*`: has a value
 
 
+def _regex_matcher(w: _Word) -> ValueMatcher:
+    pattern, at = w.regex  # type: ignore[misc]
+    if not pattern:
+        raise QueryError("empty /regex/ (to match an empty value write \"\")", at)
+    try:
+        return ValueMatcher.regex(pattern)
+    except re.error as e:
+        raise QueryError(f"bad regex /{pattern}/: {e.msg}", at + 1 + (e.pos or 0)) from None
+
+
+def _network(w: _Word, start: int) -> ValueMatcher | None:
+    """`ip:10.0.0.0/8`, `ip:2001:db8::/32`: an unquoted IP network; None otherwise."""
+    if w.quotes or any(w.flags[start:]):
+        return None
+    value = "".join(w.chars[start:])
+    if "/" not in value:
+        return None
+    try:
+        return ValueMatcher.cidr(value)
+    except ValueError:
+        return None
+
+
 def _text_node(w: _Word, start: int) -> Text:
     pieces = _pieces(w, start)
     shown = "*".join(pieces) if len(pieces) > 1 else pieces[0]
@@ -717,7 +831,7 @@ def _cost(node: Node) -> int:
     # and free text (a scan of the raw corpus) last.
     if isinstance(node, Time):
         return 0
-    if isinstance(node, (Has, Is, Mark)):
+    if isinstance(node, (Has, Is, Mark, RuleTerm)):
         return 1
     if isinstance(node, Term):
         return 2
@@ -794,6 +908,8 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
         return t.mask_is(_pick(node.name, t.is_names(), "is", node.pos)), False
     if isinstance(node, Mark):
         return t.mask_mark(node.matcher), False
+    if isinstance(node, RuleTerm):
+        return t.mask_rule(node.matcher), False
     if isinstance(node, Not):
         m, _ = _eval(node.child, ctx)
         return np.logical_not(m), True
@@ -915,6 +1031,17 @@ class Query:
         )
 
     @property
+    def uses_detections(self) -> bool:
+        """True when the result depends on the detection rules' hits (`rule:`,
+        `has:detection`): re-evaluate when the detections change."""
+        if self.root is None:
+            return False
+        return any(
+            isinstance(n, RuleTerm) or (isinstance(n, Has) and n.name.lower() in DETECTION_HAS)
+            for n in _walk(self.root)
+        )
+
+    @property
     def is_relative(self) -> bool:
         """True when the result depends on the newest event or the clock (re-evaluate on
         new data / periodically)."""
@@ -933,7 +1060,9 @@ def quote_value(value: str) -> str:
     """Spell `value` so that `field:<result>` matches exactly that value."""
     esc = _escape_literal(value)
     # str.isspace is exactly what the tokenizer splits on.
-    if value == "" or value[0] == "-" or any(c.isspace() or c in '()"' for c in value):
+    # `/x/` unquoted would be a regex.
+    regexy = len(value) > 1 and value[0] == "/" and value[-1] == "/"
+    if value == "" or value[0] == "-" or regexy or any(c.isspace() or c in '()"' for c in value):
         return f'"{esc}"'
     return esc
 
@@ -943,7 +1072,7 @@ def _dedup_key(node: Node | None) -> object:
         m = node.matcher
         parts = None if m.parts is None else tuple(p.casefold() for p in m.parts)
         name = node.field if isinstance(node, Term) else node.path
-        return ("term", name, m.folded, parts)
+        return ("term", name, m.folded, parts, m.kind)
     if isinstance(node, Not):
         return ("not", _dedup_key(node.child))
     return node

@@ -318,6 +318,13 @@ class AnnotationSource(Protocol):
     def label_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]: ...
 
 
+class DetectionSource(Protocol):
+    """Rows flagged by detection rules (`detect.Detections` binds rules to a store): what
+    `rule:` and `has:detection` select. Rows are sorted, unique, below the row count."""
+
+    def rows_of_rule(self, matcher=None) -> np.ndarray: ...
+
+
 _NO_ROWS = np.empty(0, np.int64)
 
 
@@ -344,6 +351,9 @@ class _Masks:
         raise NotImplementedError
 
     def _annotations(self) -> AnnotationSource | None:
+        raise NotImplementedError
+
+    def _detections(self) -> DetectionSource | None:
         raise NotImplementedError
 
     def mask_all(self) -> np.ndarray:
@@ -381,7 +391,9 @@ class _Masks:
     }
 
     def has_names(self) -> Sequence[str]:
-        return [f.name for f in FIELDS] + ["eventid", "time", *self._HAS_FLAGS, "mark", "note"]
+        return [f.name for f in FIELDS] + [
+            "eventid", "time", *self._HAS_FLAGS, "mark", "note", "detection"
+        ]
 
     def mask_has(self, name: str) -> np.ndarray:
         if name in ("mark", "note"):
@@ -389,6 +401,8 @@ class _Masks:
             if ann is None:
                 return self._mask_of_rows(_NO_ROWS)
             return self._mask_of_rows(ann.rows_marked() if name == "mark" else ann.rows_noted())
+        if name == "detection":
+            return self.mask_rule(None)
         if name in self._HAS_FLAGS:
             return (self._col_flags() & self._HAS_FLAGS[name]) != 0
         if name == "eventid":
@@ -405,6 +419,15 @@ class _Masks:
         rows = _NO_ROWS if ann is None else ann.rows_marked(None if unmarked else matcher)
         m = self._mask_of_rows(rows)
         return ~m if unmarked else m
+
+    def mask_rule(self, matcher) -> np.ndarray:
+        """`rule:ID` (a `query.ValueMatcher` on rule ids; None: any rule); `rule:""`
+        selects the events no rule flagged. Without detections nothing is flagged."""
+        det = self._detections()
+        none = matcher is not None and matcher.parts is None and matcher.text == ""
+        rows = _NO_ROWS if det is None else det.rows_of_rule(None if none else matcher)
+        m = self._mask_of_rows(rows)
+        return ~m if none else m
 
     _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id")
 
@@ -473,6 +496,8 @@ class Store(_Masks):
         self._ranks: tuple[int, np.ndarray] | None = None  # see _row_ranks
         # Marks and notes (a case), for mark:/has:mark/has:note; None: nothing marked.
         self.annotations: AnnotationSource | None = None
+        # Detection rules' hits, for rule:/has:detection; None: nothing flagged.
+        self.detections: DetectionSource | None = None
 
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
@@ -1152,6 +1177,9 @@ class Store(_Masks):
     def _annotations(self) -> AnnotationSource | None:
         return self.annotations
 
+    def _detections(self) -> DetectionSource | None:
+        return self.detections
+
     def _ip_kinds(self) -> np.ndarray:
         vals = self.dicts[FIELD_INDEX["ip"]].values
         if len(self._ip_kind) < len(vals):
@@ -1444,6 +1472,9 @@ class TimeOrdered(_Masks):
 
     def _annotations(self) -> AnnotationSource | None:
         return self.store.annotations
+
+    def _detections(self) -> DetectionSource | None:
+        return self.store.detections
 
     def row_count(self) -> int:
         return len(self.store)

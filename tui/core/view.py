@@ -94,6 +94,15 @@ class View:
         ann = store.annotations
         return [] if ann is None else ann.label_counts(self.mask)
 
+    def detection_counts(self, store: Store) -> tuple[list, list[tuple[str, int]]]:
+        """The Detections facet: ([(rule, events)], [(severity, events)]) among the
+        matching rows, most severe first; empty without rules bound to the store
+        (`store.detections`, tui/core/detect). Computed afresh: rules run on commits."""
+        det = store.detections
+        if det is None:
+            return [], []
+        return det.counts(self.mask), det.severity_counts(self.mask)
+
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
         """The `top` (value, count) pairs, most first, and the number of distinct values.
         `name` may be a JSON path as spelt (its column is built on first use)."""
