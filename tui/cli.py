@@ -35,7 +35,7 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify")
+COMMANDS = ("explore", "stats", "query", "report", "verify", "card")
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -115,7 +115,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         description="Explore AWS CloudTrail logs in the terminal.",
         epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
+    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify,card}")
     ex = sub.add_parser(
         "explore",
         help="open the explorer (the default command)",
@@ -166,7 +166,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import verify_cmd
+    from . import card_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -174,6 +174,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "query": q,
         "report": add_report_parser(sub, _common),
         "verify": verify_cmd.add_parser(sub, _common),
+        "card": card_cmd.add_parser(sub, _common, _filter_opt),
     }
     return ap, commands
 
@@ -228,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import verify_cmd
 
             rc = verify_cmd.run(args)
+        elif args.command == "card":
+            from . import card_cmd
+
+            rc = card_cmd.run(args, _load)
         else:
             rc = cmd_explore(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below

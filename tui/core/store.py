@@ -318,6 +318,14 @@ class AnnotationSource(Protocol):
     def label_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]: ...
 
 
+class CredentialSource(Protocol):
+    """Minted access keys over store rows (`credentials.CredentialIndex`, made on first
+    use): what `minted:` and `descends:` select."""
+
+    def rows_minting(self, matcher) -> np.ndarray: ...
+    def key_codes_descending(self, matcher) -> np.ndarray: ...
+
+
 _NO_ROWS = np.empty(0, np.int64)
 
 
@@ -397,6 +405,23 @@ class _Masks:
             return self._col_times() != NO_TIME
         return self._col_codes(FIELD_INDEX[name]) != 0
 
+    # Credential terms (credentials.py): `minted:KEY` the records that minted a key,
+    # `descends:KEY` everything done with a key or the keys it minted, transitively.
+    def _credentials(self) -> CredentialSource:
+        raise NotImplementedError
+
+    def mask_minted(self, matcher) -> np.ndarray:
+        return self._mask_of_rows(self._credentials().rows_minting(matcher))
+
+    def mask_descends(self, matcher) -> np.ndarray:
+        return self.mask_codes("key", self._credentials().key_codes_descending(matcher).tolist())
+
+    def newest_time_in(self, mask: np.ndarray) -> int | None:
+        """The newest event time among the rows of `mask` (for `last:`), or None."""
+        t = self._col_times()[mask]
+        t = t[t != NO_TIME]
+        return int(t.max()) if len(t) else None
+
     def mask_mark(self, matcher) -> np.ndarray:
         """`mark:LABEL` (a `query.ValueMatcher`); `mark:""` selects the unmarked events,
         like `field:""`. Without a case nothing is marked."""
@@ -471,6 +496,8 @@ class Store(_Masks):
         self._ranks: tuple[int, np.ndarray] | None = None  # see _row_ranks
         # Marks and notes (a case), for mark:/has:mark/has:note; None: nothing marked.
         self.annotations: AnnotationSource | None = None
+        # Minted keys, for minted:/descends: and credential chains (credentials_of).
+        self.credentials: CredentialSource | None = None
 
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
@@ -931,6 +958,10 @@ class Store(_Masks):
             pos[i] = lo[i] + int(np.flatnonzero(run == rows[i])[0])
         return pos
 
+    def file_lines(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(file index, line in that file's batch) of each of `rows`."""
+        return self._file.view[rows], self._line.view[rows]
+
     def file_of(self, row: int) -> FileInfo:
         return self.files[int(self._file.buf[row])]
 
@@ -1148,6 +1179,11 @@ class Store(_Masks):
 
     def _annotations(self) -> AnnotationSource | None:
         return self.annotations
+
+    def _credentials(self) -> CredentialSource:
+        from .credentials import credentials_of  # it imports this module
+
+        return credentials_of(self)
 
     def _ip_kinds(self) -> np.ndarray:
         vals = self.dicts[FIELD_INDEX["ip"]].values
@@ -1441,6 +1477,19 @@ class TimeOrdered(_Masks):
 
     def _annotations(self) -> AnnotationSource | None:
         return self.store.annotations
+
+    def _credentials(self) -> CredentialSource:
+        return self.store._credentials()
+
+    def newest_time_in(self, mask: np.ndarray) -> int | None:
+        # In time order the newest matching event is at the last True position, unless
+        # its sort key was clamped (no time, before 1970, after 2527).
+        if not mask.any():
+            return None
+        t = int(self._col_times()[len(mask) - 1 - int(np.argmax(mask[::-1]))])
+        if t <= 0 or t >= _TIME_MAX:
+            return super().newest_time_in(mask)
+        return t
 
     def row_count(self) -> int:
         return len(self.store)
