@@ -122,3 +122,16 @@ def test_report_shows_where_each_marked_events_credential_came_from(trail, tmp_p
     md = subprocess.run([sys.executable, "-m", "tui", "report", "--case", str(case_path),
                          str(trail)], capture_output=True, timeout=120)
     assert md.returncode == 0 and b"Credential origin: `minted by AssumeRole" in md.stdout
+
+
+def test_credential_terms_work_in_query(trail):
+    def query(text: str) -> list[str]:
+        p = subprocess.run([sys.executable, "-m", "tui", "query", str(trail), "-e", text,
+                            "--format", "jsonl"], capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return [json.loads(ln)["eventName"] for ln in p.stdout.decode().splitlines()]
+
+    assert query(f"descends:{S1['accessKeyId']} -event:AssumeRole") == [
+        "DescribeInstances", "GetObject", "ListBuckets", "PutObject"]
+    assert query(f"minted:{S1['accessKeyId']}") == ["AssumeRole", "AssumeRole"]
+    assert query(f"principal:{BOB['arn']} last:1m") == ["AssumeRole", "AssumeRole"]

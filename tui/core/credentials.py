@@ -6,16 +6,17 @@ Minting events (MINTERS): STS's AssumeRole family, GetSessionToken,
 GetFederationToken and AssumeRoot write the new key at
 `responseElements.credentials.accessKeyId`; IAM's CreateAccessKey at
 `responseElements.accessKey.accessKeyId`; the Identity Center portal's
-GetRoleCredentials at `responseElements.roleCredentials.accessKeyId` (CloudTrail
-usually omits that response: such sessions then end at their record's
-`sessionIssuer`, an `AWSReservedSSO_*` role). GetSigninToken is not one: the key in
-its response is the caller's own, turned into a console sign-in token.
+GetRoleCredentials at `responseElements.roleCredentials.accessKeyId`, when the record
+holds the response (without it, an Identity Center session ends at its record's
+`sessionIssuer`, an `AWSReservedSSO_*` role, which the chain names). GetSigninToken
+is not one: the key in its response is the caller's own, turned into a console
+sign-in token.
 
-The index is built from the same lower-cased corpus free text searches: for each
-committed file, the C path scan walks only the minting events' lines (found through
-the `event` column) along those paths, two files at a time without the GIL; events it
-cannot be sure of, and every event without the C scan, are walked in Python over
-their originals. Keys are numbered in one table together with every value of the
+The index is built from the lower-cased corpus free text searches: each committed
+file with minting events (found through the `event` column) is inflated and the C
+path scan walks only those events' lines along the paths, two files at a time without
+the GIL; events it cannot be sure of, and every event without the C scan, are walked
+in Python over their originals. Keys are numbered in one table together with every value of the
 `key` field (userIdentity.accessKeyId), lower-cased, so a key is one code whether an
 event used it or minted it, and matching ignores case like every other filter.
 
@@ -45,7 +46,7 @@ from . import batch
 from .fields import FIELD_INDEX
 from .normalize import NO_TIME, format_time, parse_time_ms, principal_of
 from .pathcols import PyTable
-from .paths import CONTAINER, decode_event, needles, raw_key, raw_value, values
+from .paths import CONTAINER, decode_event, raw_key, raw_value, values
 from .textsearch import inflate, pipelined
 
 if TYPE_CHECKING:
@@ -285,7 +286,9 @@ class CredentialIndex:
         self._segs = {
             p: tuple(k.encode() for k in p) if native else p for p in _PATHS
         }
-        self._finds = {self._segs[p]: needles(p) for p in _PATHS}
+        # No needles: the lines given are the candidates (a needle search would read
+        # the whole text to rule out the few events given).
+        self._finds = {self._segs[p]: () for p in _PATHS}
         self._lock = threading.RLock()
         self.files_done = 0
         self.rows_done = 0
@@ -346,7 +349,7 @@ class CredentialIndex:
             return
         kinds = kinds[rows - lo]
         fids, lines = store.file_lines(rows)
-        # One scan per (file, path): group the rows by both, in line order.
+        # One scan per (file, path): the rows grouped by both, in line order.
         order = np.lexsort((lines, kinds, fids))
         fids, kinds, lines = fids[order], kinds[order], lines[order].astype(np.int64)
         cuts = np.flatnonzero((fids[1:] != fids[:-1]) | (kinds[1:] != kinds[:-1])) + 1
@@ -435,6 +438,8 @@ class CredentialIndex:
                     self._canon[c] = -1 if v is CONTAINER else table.insert(raw_key(v))
 
     def _add(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        keep = rows >= 0  # records dropped as duplicates have no row
+        rows, codes = rows[keep], codes[keep]
         self._note_kinds()
         if self._canon:
             odd = np.isin(codes, np.fromiter(self._canon, np.int32, len(self._canon)))
