@@ -275,8 +275,9 @@ def record_hints(event: object) -> list[tuple[str, str]]:
 
 class CredentialIndex:
     """Minted keys over a store's rows (see the module docstring). Every read catches up
-    with the files committed since; a lock makes reads safe from a view worker while
-    the UI thread commits."""
+    with the files committed since. A lock keeps the index's own state whole between
+    the UI thread and a worker (the store itself is read, never committed to, while a
+    worker reads it: the explorer's rule)."""
 
     def __init__(self, store: Store, native: bool | None = None) -> None:
         self.store = store
