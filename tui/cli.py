@@ -39,7 +39,8 @@ from .s3_cmd import split_paths
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
-    "explore", "stats", "query", "report", "verify", "sql", "athena", "cache", "detect", "rules",
+    "explore", "stats", "query", "report", "verify", "sql", "athena", "cache", "detect",
+    "rules", "card",
 )
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
@@ -132,7 +133,7 @@ def version_line() -> str:
 
 
 # Commands that load trails: the ones a missing C scan slows down.
-_LOADING = frozenset({"explore", "stats", "query", "report", "athena", "detect"})
+_LOADING = frozenset({"explore", "stats", "query", "report", "athena", "detect", "card"})
 
 
 def _say_if_python_scan(command: str) -> None:
@@ -163,7 +164,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(
         dest="command",
-        metavar="{explore,stats,query,report,verify,sql,athena,cache,detect,rules}",
+        metavar="{explore,stats,query,report,verify,sql,athena,cache,detect,rules,card}",
     )
     ex = sub.add_parser(
         "explore",
@@ -215,7 +216,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import detect_cmd, s3_cmd, sql_cmd, verify_cmd
+    from . import card_cmd, detect_cmd, s3_cmd, sql_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -226,6 +227,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         **sql_cmd.add_parsers(sub, _filter_opt),
         "cache": s3_cmd.add_cache_parser(sub, _size),
         **detect_cmd.add_parsers(sub, _common, _follow_opts),
+        "card": card_cmd.add_parser(sub, _common, _filter_opt),
     }
     return ap, commands
 
@@ -258,6 +260,72 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def _cmd_verify(args) -> int:
+    from . import s3_cmd, verify_cmd
+
+    if s3_cmd.mixed(args.paths):
+        return EXIT_USAGE
+    if split_paths(args.paths)[1]:
+        return s3_cmd.verify(args, args.paths)
+    return verify_cmd.run(args)
+
+
+def _cmd_sql(args) -> int:
+    from . import sql_cmd
+
+    return sql_cmd.cmd_sql(args)
+
+
+def _cmd_athena(args) -> int:
+    from . import sql_cmd
+
+    return sql_cmd.cmd_athena(args, main)
+
+
+def _cmd_cache(args) -> int:
+    from . import s3_cmd
+
+    return s3_cmd.run_cache(args)
+
+
+def _cmd_detect(args) -> int:
+    from . import detect_cmd
+
+    return detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable, follow_commits)
+
+
+def _cmd_rules(args) -> int:
+    from . import detect_cmd
+
+    return detect_cmd.cmd_rules(args)
+
+
+def _cmd_card(args) -> int:
+    from . import card_cmd
+
+    return card_cmd.run(args, _load)
+
+
+def _cmd_report(args) -> int:
+    return cmd_report(args, _load)
+
+
+# Each command's runner (the explorer is the default); command modules are imported
+# only when their command runs.
+_COMMAND_RUNNERS = {
+    "stats": lambda args: cmd_stats(args),
+    "query": lambda args: cmd_query(args),
+    "report": _cmd_report,
+    "verify": _cmd_verify,
+    "sql": _cmd_sql,
+    "athena": _cmd_athena,
+    "cache": _cmd_cache,
+    "detect": _cmd_detect,
+    "rules": _cmd_rules,
+    "card": _cmd_card,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Values may hold lone surrogates (kept exactly from lenient files): never crash on
     # them when printing.
@@ -271,41 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # `trailscope -h | head -1`
             return int(e.code or 0) and EXIT_USAGE
         _say_if_python_scan(args.command)
-        if args.command == "stats":
-            rc = cmd_stats(args)
-        elif args.command == "query":
-            rc = cmd_query(args)
-        elif args.command == "report":
-            rc = cmd_report(args, _load)
-        elif args.command == "verify":
-            from . import s3_cmd, verify_cmd
-
-            if s3_cmd.mixed(args.paths):
-                rc = EXIT_USAGE
-            elif split_paths(args.paths)[1]:
-                rc = s3_cmd.verify(args, args.paths)
-            else:
-                rc = verify_cmd.run(args)
-        elif args.command in ("sql", "athena"):
-            from . import sql_cmd
-
-            rc = (sql_cmd.cmd_sql(args) if args.command == "sql"
-                  else sql_cmd.cmd_athena(args, main))
-        elif args.command == "cache":
-            from . import s3_cmd
-
-            rc = s3_cmd.run_cache(args)
-        elif args.command == "detect":
-            from . import detect_cmd
-
-            rc = detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable,
-                                       follow_commits)
-        elif args.command == "rules":
-            from . import detect_cmd
-
-            rc = detect_cmd.cmd_rules(args)
-        else:
-            rc = cmd_explore(args)
+        rc = _COMMAND_RUNNERS.get(args.command, cmd_explore)(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return rc
     except _Exit as e:

@@ -29,8 +29,10 @@ from .paths import Path, PathError, looks_like_path, parse_path
 
 __all__ = [
     "And",
+    "Cred",
     "Has",
     "Is",
+    "Last",
     "Mark",
     "Node",
     "Not",
@@ -45,14 +47,17 @@ __all__ = [
     "Time",
     "ValueMatcher",
     "add_term",
+    "conjuncts",
     "parse",
     "quote_value",
     "term_for",
     "time_range_term",
 ]
 
+# Credential and selection-relative terms (their section is at the end).
+PIVOT_KEYWORDS: tuple[str, ...] = ("minted", "descends", "last")
 # Keywords that take a value like a field but are not store columns.
-KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "rule", "since", "until")
+KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "rule", "since", "until", *PIVOT_KEYWORDS)
 # `has:` names that come from the case (marks and notes), not from the events.
 ANNOTATION_HAS: tuple[str, ...] = ("mark", "note")
 # `has:` names that come from the detection rules (tui/core/detect).
@@ -88,6 +93,9 @@ class QueryTarget(Protocol):
     def mask_mark(self, matcher: ValueMatcher) -> np.ndarray: ...
     def mask_rule(self, matcher: ValueMatcher) -> np.ndarray: ...
     def newest_time_ms(self) -> int | None: ...
+    def mask_minted(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_descends(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def newest_time_in(self, mask: np.ndarray) -> int | None: ...
 
 
 def _escape_literal(s: str) -> str:
@@ -267,7 +275,28 @@ class RuleTerm:
     pos: int = dc_field(default=0, compare=False)
 
 
-Node = Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Not | And | Or
+@dataclass(frozen=True)
+class Cred:
+    """`minted:KEY` (the records that minted a key) or `descends:KEY` (everything done
+    with a key or with the keys minted from it, transitively)."""
+
+    kind: str  # "minted" | "descends"
+    matcher: ValueMatcher
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Last:
+    """`last:1h`: the last `ms` of the events the rest of its AND group matches."""
+
+    ms: int
+    spec: str = ""
+    pos: int = dc_field(default=0, compare=False)
+
+
+Node = (
+    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Cred | Last | Not | And | Or
+)
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -695,6 +724,8 @@ class _Parser:
             return RuleTerm(_matcher(w, vstart), w.pos)
         if name == "ip" and (net := _network(w, vstart)) is not None:
             return Term(name, net, w.pos)
+        if name in PIVOT_KEYWORDS:
+            return _pivot_node(name, w, vstart, value, vpos)
         return Term(name, _matcher(w, vstart), w.pos)
 
     def path(self, src: str, pos: int) -> Path:
@@ -831,8 +862,10 @@ def _cost(node: Node) -> int:
     # and free text (a scan of the raw corpus) last.
     if isinstance(node, Time):
         return 0
-    if isinstance(node, (Has, Is, Mark, RuleTerm)):
+    if isinstance(node, (Has, Is, Mark, RuleTerm, Last)):
         return 1
+    if isinstance(node, Cred):
+        return 3  # the first use scans the minting events
     if isinstance(node, Term):
         return 2
     if isinstance(node, PathTerm):
@@ -910,6 +943,12 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
         return t.mask_mark(node.matcher), False
     if isinstance(node, RuleTerm):
         return t.mask_rule(node.matcher), False
+    if isinstance(node, Cred):
+        if node.kind == "minted":
+            return t.mask_minted(node.matcher), False
+        return t.mask_descends(node.matcher), False
+    if isinstance(node, Last):
+        return _eval_last_group([node], None, ctx)
     if isinstance(node, Not):
         m, _ = _eval(node.child, ctx)
         return np.logical_not(m), True
@@ -919,6 +958,11 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
 
 
 def _eval_and(node: And, ctx: _Ctx) -> tuple[np.ndarray, bool]:
+    lasts = [c for c in node.children if _is_last(c)]
+    if lasts:
+        rest = [c for c in node.children if not _is_last(c)]
+        group = None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
+        return _eval_last_group(lasts, group, ctx)
     # Sibling since:/until: bounds collapse into one range query.
     times = [c for c in node.children if isinstance(c, Time)]
     rest = sorted((c for c in node.children if not isinstance(c, Time)), key=_cost)
@@ -1047,7 +1091,16 @@ class Query:
         new data / periodically)."""
         if self.root is None:
             return False
-        return any(isinstance(n, Time) and n.anchor != "abs" for n in _walk(self.root))
+        return any(
+            (isinstance(n, Time) and n.anchor != "abs") or isinstance(n, Last)
+            for n in _walk(self.root)
+        )
+
+    @property
+    def uses_credentials(self) -> bool:
+        """True when the query has `minted:` or `descends:` terms: their first use builds
+        the store's credential index (`credentials.CredentialIndex.backlog`)."""
+        return self.root is not None and any(isinstance(n, Cred) for n in _walk(self.root))
 
 
 @lru_cache(maxsize=256)
@@ -1130,3 +1183,83 @@ def time_range_term(lo_ms: int, hi_ms_exclusive: int) -> str:
     else:
         until = _fmt_ms(hi_ms_exclusive - 1000, False)
     return f"since:{since} until:{until}"
+
+
+# ------------------------------------------------- credential and selection-relative terms
+# `minted:KEY`, `descends:KEY` (credentials.py answers them through the store) and
+# `last:DURATION`, which is anchored to the newest event the rest of its AND group
+# matches: `principal:x has:error last:1h` is x's errors in the last hour of x's errors.
+# Where `last:` has no siblings (alone, or a branch of an OR), it is the last stretch of
+# the whole trail, like `since:-1h`. `-last:1h` in a group keeps the group's events
+# before that last stretch.
+
+_LAST_RE = re.compile(r"(?:\d+[smhdw])+")
+
+
+def _pivot_node(name: str, w: _Word, vstart: int, value: str, vpos: int) -> Node:
+    if name == "last":
+        spec = value.strip()
+        if not _LAST_RE.fullmatch(spec) or _duration_ms(spec) == 0:
+            raise QueryError(
+                f"bad duration {value!r} for last: (e.g. last:15m, last:1h, last:2d, "
+                "last:1h30m; units s m h d w)",
+                vpos,
+            )
+        return Last(_duration_ms(spec), spec, w.pos)
+    m = _matcher(w, vstart)
+    if m.parts is None and m.text == "":
+        raise QueryError(f"{name}: needs an access key (or a pattern: {name}:ASIA*)", vpos)
+    return Cred(name, m, w.pos)
+
+
+def _is_last(node: Node) -> bool:
+    return isinstance(node, Last) or (isinstance(node, Not) and isinstance(node.child, Last))
+
+
+def _eval_last_group(lasts: list[Node], rest: Node | None, ctx: _Ctx) -> tuple[np.ndarray, bool]:
+    """The `last:` terms of one AND group over the group's other terms (`rest`, None:
+    every event): each keeps the events within its stretch before the newest event
+    `rest` matches (`-last:` the ones before it)."""
+    t = ctx.t
+    if rest is None:
+        acc, owned = t.mask_all(), False
+    else:
+        acc, owned = _eval(rest, ctx)
+    newest = t.newest_time_in(acc) if acc.any() else None
+    if newest is None:
+        return np.zeros(t.row_count(), dtype=bool), True
+    if not owned:
+        acc, owned = np.array(acc, dtype=bool, copy=True), True
+    for node in lasts:
+        last = node.child if isinstance(node, Not) else node
+        assert isinstance(last, Last)
+        inside = t.mask_time(newest - last.ms, newest + 1)
+        if isinstance(node, Not):
+            acc &= ~inside
+        else:
+            acc &= inside
+    return acc, owned
+
+
+def conjuncts(text: str) -> list[tuple[Node, int, int]] | None:
+    """The terms of a filter's top-level AND group, each with its [start, end) in
+    `text` (a `since:DATE HH:MM` pair spans both words); None when the filter's top
+    level is an OR (it is then one term). Raises QueryError."""
+    toks = _tokenize(text)
+    p = _Parser(text, toks)
+    out: list[tuple[Node, int, int]] = []
+    while p.peek() is not None:
+        t = p.peek()
+        assert t is not None
+        if t.kind == "and":
+            p.take()
+            p.need_term_after("AND")
+            continue
+        if t.kind == "or":
+            return None
+        if t.kind == ")":
+            raise QueryError("unexpected ')' without a matching '('", t.pos)
+        start = t.pos
+        node = p.unary()
+        out.append((node, start, p.toks[p.i - 1].end))
+    return out

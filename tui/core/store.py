@@ -325,6 +325,14 @@ class DetectionSource(Protocol):
     def rows_of_rule(self, matcher=None) -> np.ndarray: ...
 
 
+class CredentialSource(Protocol):
+    """Minted access keys over store rows (`credentials.CredentialIndex`, made on first
+    use): what `minted:` and `descends:` select."""
+
+    def rows_minting(self, matcher) -> np.ndarray: ...
+    def key_codes_descending(self, matcher) -> np.ndarray: ...
+
+
 _NO_ROWS = np.empty(0, np.int64)
 
 
@@ -410,6 +418,23 @@ class _Masks:
         if name == "time":
             return self._col_times() != NO_TIME
         return self._col_codes(FIELD_INDEX[name]) != 0
+
+    # Credential terms (credentials.py): `minted:KEY` the records that minted a key,
+    # `descends:KEY` everything done with a key or the keys it minted, transitively.
+    def _credentials(self) -> CredentialSource:
+        raise NotImplementedError
+
+    def mask_minted(self, matcher) -> np.ndarray:
+        return self._mask_of_rows(self._credentials().rows_minting(matcher))
+
+    def mask_descends(self, matcher) -> np.ndarray:
+        return self.mask_codes("key", self._credentials().key_codes_descending(matcher).tolist())
+
+    def newest_time_in(self, mask: np.ndarray) -> int | None:
+        """The newest event time among the rows of `mask` (for `last:`), or None."""
+        t = self._col_times()[mask]
+        t = t[t != NO_TIME]
+        return int(t.max()) if len(t) else None
 
     def mask_mark(self, matcher) -> np.ndarray:
         """`mark:LABEL` (a `query.ValueMatcher`); `mark:""` selects the unmarked events,
@@ -498,6 +523,8 @@ class Store(_Masks):
         self.annotations: AnnotationSource | None = None
         # Detection rules' hits, for rule:/has:detection; None: nothing flagged.
         self.detections: DetectionSource | None = None
+        # Minted keys, for minted:/descends: and credential chains (credentials_of).
+        self.credentials: CredentialSource | None = None
 
     # ------------------------------------------------------------------ ingest
     def add(self, batch: FileBatch) -> int:
@@ -960,6 +987,10 @@ class Store(_Masks):
             pos[i] = lo[i] + int(np.flatnonzero(run == rows[i])[0])
         return pos
 
+    def file_lines(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(file index, line in that file's batch) of each of `rows`."""
+        return self._file.view[rows], self._line.view[rows]
+
     def file_of(self, row: int) -> FileInfo:
         return self.files[int(self._file.buf[row])]
 
@@ -1179,6 +1210,10 @@ class Store(_Masks):
 
     def _detections(self) -> DetectionSource | None:
         return self.detections
+    def _credentials(self) -> CredentialSource:
+        from .credentials import credentials_of  # it imports this module
+
+        return credentials_of(self)
 
     def _ip_kinds(self) -> np.ndarray:
         vals = self.dicts[FIELD_INDEX["ip"]].values
@@ -1475,6 +1510,18 @@ class TimeOrdered(_Masks):
 
     def _detections(self) -> DetectionSource | None:
         return self.store.detections
+    def _credentials(self) -> CredentialSource:
+        return self.store._credentials()
+
+    def newest_time_in(self, mask: np.ndarray) -> int | None:
+        # In time order the newest matching event is at the last True position, unless
+        # its sort key was clamped (no time, before 1970, after 2527).
+        if not mask.any():
+            return None
+        t = int(self._col_times()[len(mask) - 1 - int(np.argmax(mask[::-1]))])
+        if t <= 0 or t >= _TIME_MAX:
+            return super().newest_time_in(mask)
+        return t
 
     def row_count(self) -> int:
         return len(self.store)
