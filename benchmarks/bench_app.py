@@ -404,7 +404,7 @@ class Bench:
 
     def _busy(self) -> bool:
         app = self.app
-        return app._view_running or app._view_dirty or bool(app.store._pending)
+        return app._view_running or app._view_dirty or bool(app.store.pending)
 
     async def sample(self, action: str, key: str, ready: Callable[[], bool], mode: str,
                      *, first: Callable[[], bool] | None = None,
@@ -636,7 +636,7 @@ async def run(args) -> dict:
         v = app.view
         return (
             not app.loading and v is not None and not app._view_running
-            and not app._view_dirty and not app.store._pending and app._inflight == 0
+            and not app._view_dirty and not app.store.pending and app._inflight == 0
             and v.generation == app.store.generation
             and len(app.events_list.rows) == len(app.store)
         )

@@ -56,7 +56,7 @@ def main() -> None:
     runs: dict[str, list[tuple[float, float]]] = {"free text (rare)": [], "credential index": []}
     idx = None
     for _ in range(args.rounds):
-        store._text_cache.clear()
+        store.text.forget()
         runs["free text (rare)"].append(timed(lambda: text.evaluate(store)))
         idx = CredentialIndex(store)
         runs["credential index"].append(timed(idx.catch_up))

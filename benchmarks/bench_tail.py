@@ -252,7 +252,7 @@ def run_follow(args, root: Path) -> dict:
     original_commit = store.commit
 
     def commit():
-        pending = [(os.path.basename(b.path), b.n) for _, b in store._pending]
+        pending = [(os.path.basename(b.path), b.n) for b in store.pending]
         res = original_commit()
         now = time.time()
         for name, n in pending:
@@ -362,7 +362,7 @@ async def run_app_async(args, root: Path) -> dict:
     original_commit = app.store.commit
 
     def commit():
-        pending = [os.path.basename(b.path) for _, b in app.store._pending]
+        pending = [os.path.basename(b.path) for b in app.store.pending]
         res = original_commit()
         now = time.time()
         gen = app.store.generation

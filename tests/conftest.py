@@ -42,7 +42,7 @@ def is_loaded(app) -> bool:
 
 async def wait_loaded(pilot: Pilot, timeout: float = 20.0) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: is_loaded(app) and not app.store._pending, timeout,
+    await wait_for(pilot, lambda: is_loaded(app) and not app.store.pending, timeout,
                    what="the trail to load")
     await settle(pilot)
 
@@ -54,7 +54,7 @@ async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
     await pilot.pause(0.02)  # let bubbling messages (e.g. FieldChanged) start the worker
     await wait_for(
         pilot,
-        lambda: not app._view_running and not app._view_dirty and not app.store._pending
+        lambda: not app._view_running and not app._view_dirty and not app.store.pending
         and app._panels_pending is None,
         timeout, step=0.02, what="the view to settle",
     )

@@ -1046,15 +1046,15 @@ async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
                  for k in range(3)]
         store.add(parse_file(str(paths[0])))
         app._pump()
-        assert not store._pending  # committed, and measured
+        assert not store.pending  # committed, and measured
         gap = app._commit_gap
         assert 0.03 / app_mod.COMMIT_SHARE <= gap <= app_mod.MAX_COMMIT_GAP_S
         store.add(parse_file(str(paths[1])))
         app._pump()
-        assert store._pending  # too soon after a costly commit: left for later
+        assert store.pending  # too soon after a costly commit: left for later
         await pilot.pause(gap)
         app._pump()
-        assert not store._pending
+        assert not store.pending
         assert len(store) == 3
 
 
@@ -1072,14 +1072,14 @@ async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
         store = app.store
         frames = []
         real_after = app.after_frame
-        app.after_frame = lambda: (frames.append(len(store._pending)), real_after())
+        app.after_frame = lambda: (frames.append(len(store.pending)), real_after())
         paths = [write_records(trail_path(tmp_path, suffix=f"late{k:012d}"), [event(f"Late{k}")])
                  for k in range(2)]
         store.add(parse_file(str(paths[0])))
         app._set_filter("event:Base")  # the view is applied now; its frame comes later
         app._pump()
-        assert store._pending  # held for the frame
-        await wait_for(pilot, lambda: not store._pending, 3, what="the commit after the frame")
+        assert store.pending  # held for the frame
+        await wait_for(pilot, lambda: not store.pending, 3, what="the commit after the frame")
         assert frames and frames[0] == 1  # the filter's frame was drawn before the commit
         assert len(store) == 2 and len(app.view.rows) == 1
 
@@ -1088,10 +1088,10 @@ async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
         store.add(parse_file(str(paths[1])))
         app._set_filter("event:Late0")
         app._pump()
-        assert store._pending
+        assert store.pending
         await pilot.pause(app_mod.FILTER_FRAME_HOLD_S + 0.05)
         app._pump()
-        assert not store._pending and len(store) == 3
+        assert not store.pending and len(store) == 3
 
 
 async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) -> None:
@@ -1400,7 +1400,10 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
         await wait_loaded(pilot)
         store = app.store
         fields = app.query_one(FacetPanel).fields
-        built = lambda: all(FIELD_NAMES.index(f) in store._ordered_cache for f in fields)  # noqa: E731
+
+        def built() -> bool:
+            return all(store.time_order.built(FIELD_NAMES.index(f)) for f in fields)
+
         await wait_for(pilot, built, 5, what="the facet columns")
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         _deliver(trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
@@ -1408,7 +1411,8 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
         await wait_for(pilot, lambda: len(store) == 21, 10, what="the new event")
         order = store.ordered()
         for f in fields:
-            assert np.array_equal(store.codes_in_order(f), store.codes(f)[order])
+            in_order = store.time_order.column(FIELD_NAMES.index(f))
+            assert np.array_equal(in_order, store.codes(f)[order])
 
 
 # ------------------------------------------------------- live tail: what it counts
@@ -1458,7 +1462,7 @@ async def test_the_load_is_not_counted_as_arrivals(tmp_path: Path, monkeypatch) 
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
     async with run(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 30, what="tailing")
-        await wait_for(pilot, lambda: len(app.store) == 3000 and not app.store._pending, 10,
+        await wait_for(pilot, lambda: len(app.store) == 3000 and not app.store.pending, 10,
                        what="every loaded event committed")
         await pilot.pause(1.0)
         await settle(pilot)

@@ -327,7 +327,7 @@ class TrailscopeApp(App[int]):
             # right after that frame instead.
             self._pump_after_frame = True
             return
-        if self.store._pending and not (
+        if self.store.pending and not (
             self.loading
             and len(self.store)
             and now - self._last_commit < 2.0
@@ -401,7 +401,7 @@ class TrailscopeApp(App[int]):
     def _start_tail(self) -> None:
         """Start following, if wanted, once every loaded event is committed: what is
         committed from then on are arrivals (counted as new, in the rate, and marked)."""
-        if self.tailing or not self._tail_wanted or self.store._pending:
+        if self.tailing or not self._tail_wanted or self.store.pending:
             return
         self._tail_wanted = False
         self.tailing = True
@@ -586,7 +586,7 @@ class TrailscopeApp(App[int]):
         if self._view_dirty:
             self._view_dirty = False
             self.request_view()
-        elif self.store._pending:
+        elif self.store.pending:
             self._pump()
         self._update_status()
 

@@ -316,7 +316,7 @@ class CredentialIndex:
     # ------------------------------------------------------------------ building
     def backlog(self) -> int:
         """Committed files not scanned yet: 0 means reads answer at once."""
-        return self.store._committed_files() - self.files_done
+        return self.store.committed_files() - self.files_done
 
     def catch_up(self) -> None:
         """Scan the minting events committed since the last call."""
@@ -328,7 +328,7 @@ class CredentialIndex:
                 self.rows_done = n
             # Rows come only with files and files only with commits, so the files
             # committed by now are the ones scanned.
-            self.files_done = store._committed_files()
+            self.files_done = store.committed_files()
             self._sync_keys()
 
     def _path_of_event_code(self) -> np.ndarray:

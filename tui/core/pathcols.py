@@ -29,17 +29,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import batch
+from .kernels import count_codes
 from .paths import CONTAINER, Path, decode_event, needles, raw_key, raw_value, value_in, values
 from .textsearch import find_all, inflate, pipelined
 
 if TYPE_CHECKING:
     from .store import Store
-
-
-def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
-    from .store import count_codes as kernel  # the store imports this module
-
-    return kernel(codes, at, size)
 
 try:  # the C scan (tui/core/_scan.c)
     from ._scan import PathTable as _CTable
@@ -175,12 +170,12 @@ class PathColumn:
 
     def backlog(self, store: Store) -> int:
         """Committed files not yet scanned."""
-        return store._committed_files() - self.files_done
+        return store.committed_files() - self.files_done
 
     def catch_up(self, store: Store) -> None:
         """Scan the files committed since the last call."""
         with self.lock:
-            stop = store._committed_files()
+            stop = store.committed_files()
             if self.files_done >= stop:
                 return
             files = store.files

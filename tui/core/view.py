@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fields import FIELD_INDEX
+from .kernels import count_codes
 from .paths import parse_path
 from .query import Query
-from .store import Store, count_codes, top_values
+from .store import Store, top_values
 
 __all__ = ["View", "compute_view", "top_values"]
 

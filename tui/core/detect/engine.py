@@ -31,7 +31,8 @@ from ..normalize import NO_TIME, format_time
 from ..pathcols import PathColumn
 from ..paths import CONTAINER, Path, decode_event
 from ..query import And, Not, Or, PathTerm, Query, Text, ValueMatcher
-from ..store import Store, _Masks
+from ..store import Store
+from ..store.masks import Masks
 from ..textsearch import inflate, pipelined
 from . import aggregate as agg_fns
 from .checks import run_check
@@ -55,7 +56,7 @@ class Hit:
 
 
 # ---------------------------------------------------------------------------- rows
-class RowSet(_Masks):
+class RowSet(Masks):
     """Some rows of a store (sorted) as a query target: masks are over those rows.
     Indexed fields, flags and times are the store's columns at those rows; path and
     free-text terms are answered from `evidence`, scanned from these events only."""
@@ -86,7 +87,7 @@ class RowSet(_Masks):
         return got
 
     def _ip_kinds(self) -> np.ndarray:
-        return self.store._ip_kinds()
+        return self.store.ip_kinds.table()
 
     def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
         return np.isin(self.rows, rows)
