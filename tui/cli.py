@@ -1,5 +1,5 @@
 """Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
-`trailscope report` (the case commands live in case_cmd.py).
+`trailscope report` (the case commands live in case_cmd.py), `trailscope help`.
 
 Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage, path or filter error.
 Positional arguments are always paths; the filter is the value of -e/--filter.
@@ -33,9 +33,10 @@ from .core.query import QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
+from .help import TOPICS, topic_text
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify")
+COMMANDS = ("explore", "stats", "query", "report", "verify", "help")
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -113,9 +114,10 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     ap = _ArgumentParser(
         prog="trailscope",
         description="Explore AWS CloudTrail logs in the terminal.",
-        epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
+        epilog="Run `trailscope PATH...` to open the explorer; `trailscope help query` for "
+        "the filter language.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
+    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify,help}")
     ex = sub.add_parser(
         "explore",
         help="open the explorer (the default command)",
@@ -141,7 +143,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         help="print matching events in time order",
         description="Print the events under PATH... that match FILTER (every event without "
         "one), in time order. Every PATH must exist.",
-        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: docs/query.md.",
+        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: "
+        "`trailscope help query`.",
     )
     q.add_argument("paths", nargs="+", metavar="PATH")
     _filter_opt(q, "the filter (default: every event)")
@@ -175,6 +178,15 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "report": add_report_parser(sub, _common),
         "verify": verify_cmd.add_parser(sub, _common),
     }
+    hp = sub.add_parser(
+        "help", help="print a reference (the filter language) or a command's help",
+        description="Print a reference text shipped with trailscope, or a command's help.",
+        epilog="Topics: " + "; ".join(f"{t}: {line}" for t, (_, line) in TOPICS.items()) + ".",
+    )
+    topics = list(dict.fromkeys((*TOPICS, *commands)))  # `help query`: the reference
+    hp.add_argument("topic", nargs="?", choices=topics, metavar="TOPIC",
+                    help=f"one of: {', '.join(topics)}")
+    commands["help"] = hp
     return ap, commands
 
 
@@ -228,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import verify_cmd
 
             rc = verify_cmd.run(args)
+        elif args.command == "help":
+            rc = cmd_help(args)
         else:
             rc = cmd_explore(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
@@ -519,6 +533,24 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
         ]
         out.write(f"{format_time(store.time_ms(r)):<21} " + " ".join(cells).rstrip() + "\n")
     out.flush()
+
+
+# --------------------------------------------------------------------- help
+def cmd_help(args) -> int:
+    """`trailscope help`: the overview; `help query`: the filter language (Markdown, as
+    tui/query.md holds it); `help COMMAND`: that command's --help."""
+    ap, commands = _parsers()
+    topic = args.topic
+    if topic in TOPICS:
+        sys.stdout.write(topic_text(topic))
+    elif topic in commands:
+        commands[topic].print_help(sys.stdout)
+    else:
+        ap.print_help(sys.stdout)
+        sys.stdout.write("\nreference topics (trailscope help TOPIC):\n")
+        for t, (_, line) in TOPICS.items():
+            sys.stdout.write(f"  {t:<10} {line}\n")
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------ explore

@@ -564,6 +564,11 @@ class Store(_Masks):
             t.extend(self.dicts[f].codes_of(b.uniques[f]))
 
     @property
+    def pending(self) -> tuple[FileBatch, ...]:
+        """The files `add` took whose events the next commit stores, oldest first."""
+        return tuple(b for _, b in self._pending)
+
+    @property
     def pending_events(self) -> int:
         return sum(b.n for _, b in self._pending)
 
