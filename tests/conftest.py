@@ -78,6 +78,25 @@ def toasts(app) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+def painted_frames(app) -> list[set[str]]:
+    """From now on, for each frame sent to the terminal, the class names of the widgets
+    it repainted ("*" for a full-screen update). Reads Textual's display call and dirty
+    set (tests/test_textual_private.py checks the names)."""
+    from textual._compositor import LayoutUpdate
+
+    frames: list[set[str]] = []
+    display = app._display
+
+    def record(screen, update) -> None:
+        if update is not None:
+            frames.append({"*"} if isinstance(update, LayoutUpdate)
+                          else {type(w).__name__ for w in screen._dirty_widgets})
+        display(screen, update)
+
+    app._display = record
+    return frames
+
+
 def screen_text(app) -> str:
     """The whole terminal as plain text (modal screens over their background), built the
     way `App.export_screenshot` builds its SVG."""

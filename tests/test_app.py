@@ -22,6 +22,7 @@ from textual.widgets import Input
 from tests.conftest import (
     SAMPLE,
     make_app,
+    painted_frames,
     paste,
     run,
     screen_text,
@@ -1305,6 +1306,40 @@ async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explore
     done = (n, n, n, lst.cursor_row)
     assert frames[-1] == done
     assert first == done, frames
+
+
+async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
+    """What is painted, not only what the panes hold when a frame is drawn: the frame
+    that repaints the list after a list key repaints the detail pane too, and a new
+    filter's frame repaints the list, facets, timeline, detail pane and the bar's focus
+    (handled in the screen's own task, they once went out in two frames)."""
+    pilot, app = explorer, explorer.app
+    frames = painted_frames(app)
+
+    def first_with(name: str) -> set[str]:
+        return next(f for f in frames if name in f or "*" in f)
+
+    for key in ("j", "j", "pagedown"):
+        await pilot.pause(0.2)  # separate presses, not a held key
+        frames.clear()
+        before = app.events_list.cursor_row
+        await pilot.press(key)
+        await wait_for(pilot, lambda: app.query_one(DetailPane).row != before, 3,
+                       what="the move")
+        await pilot.pause(0.1)
+        first = first_with("EventList")
+        assert "*" in first or "DetailPane" in first, (key, frames)
+    await pilot.press("slash", "end", "ctrl+u")
+    await paste(pilot, "has:error")
+    await pilot.pause(0.2)
+    frames.clear()
+    row = app.events_list.cursor_row
+    await pilot.press("enter")
+    await settle(pilot)
+    assert app.events_list.cursor_row != row  # the detail pane changes too
+    first = first_with("EventList")
+    assert "*" in first or {"FacetOptions", "Timeline", "DetailPane", "FilterInput"} <= first, (
+        frames)
 
 
 async def test_focus_moves_do_not_redraw_the_whole_screen(explorer) -> None:

@@ -9,8 +9,10 @@ app's RedrawPacer: one frame for a new filter, arrivals' panels after the keys p
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -49,6 +51,24 @@ HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
 STACK_BELOW = 180  # columns: the detail pane goes below the list in a narrower terminal
 NARROW = 100  # columns
 SHORT = 32  # lines
+
+
+def in_app_task(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """Run a pane message's handler in the app's task, one queue hop later (where the
+    message arrives as it bubbles on), not in the screen's own task.
+
+    The panes a handler changes ask to be repainted from their own tasks once it
+    returns; from the app's task, they have asked before the screen draws its next
+    frame, so the frame has them all. Run in the screen's task, the screen drew the
+    list first and the detail pane (or the facets, the filter bar's focus) a frame
+    later: measured at 1M events, a list key's full effect went from 28 to 48 ms p50.
+    """
+
+    @functools.wraps(handler)
+    def run_in_app(self: MainScreen, msg: Any) -> None:
+        self.app.call_later(handler, self, msg)
+
+    return run_in_app
 
 
 class MainScreen(FrameHookScreen):
@@ -124,15 +144,18 @@ class MainScreen(FrameHookScreen):
         self.filter_input.value = text
 
     @on(FilterInput.Applied)
+    @in_app_task
     def _on_filter_applied(self, msg: FilterInput.Applied) -> None:
         if self.explorer.set_filter(msg.text):
             self.events_list.focus(scroll_visible=False)
 
     @on(FilterInput.Left)
+    @in_app_task
     def _on_filter_left(self, _msg: FilterInput.Left) -> None:
         self.events_list.focus()
 
     @on(FilterRequest)
+    @in_app_task
     def _on_filter_request(self, msg: FilterRequest) -> None:
         if msg.field is None:
             phrase = quote_value(msg.value)
@@ -146,6 +169,7 @@ class MainScreen(FrameHookScreen):
             self.explorer.extend_filter(lambda t: add_term(t, field, msg.value, msg.negate))
 
     @on(FacetRequest)
+    @in_app_task
     def _on_facet_request(self, msg: FacetRequest) -> None:
         self.query_one("#facets").display = True
         try:
@@ -154,11 +178,13 @@ class MainScreen(FrameHookScreen):
             self.notify(clean(str(e)), severity="error", markup=False)
 
     @on(TimeRangeRequest)
+    @in_app_task
     def _on_time_range(self, msg: TimeRangeRequest) -> None:
         term = time_range_term(msg.lo_ms, msg.hi_ms)
         self.explorer.extend_filter(lambda t: f"{t} {term}".strip())
 
     @on(CopyRequest)
+    @in_app_task
     def _on_copy(self, msg: CopyRequest) -> None:
         # The raw value goes to the clipboard (it is evidence), but lone surrogates from
         # lenient files cannot be encoded for OSC 52: those become \udXXX escapes.
@@ -168,6 +194,7 @@ class MainScreen(FrameHookScreen):
         self.notify(f"copied {clean(msg.what)} ({n:,} characters)", markup=False, timeout=3)
 
     @on(EventRequest)
+    @in_app_task
     def _on_event_request(self, msg: EventRequest) -> None:
         if not self.events_list.move_to_row(msg.row):
             self.notify("that event is not in the list: the filter hides it", timeout=4)
@@ -264,6 +291,7 @@ class MainScreen(FrameHookScreen):
         return v.facet(self.store, field, None)[0]
 
     @on(FacetList.FieldChanged)
+    @in_app_task
     def _on_facet_field(self, msg: FacetList.FieldChanged) -> None:
         app = self.explorer
         v = app.view
@@ -296,6 +324,7 @@ class MainScreen(FrameHookScreen):
 
     # ----------------------------------------------------------- detail pane
     @on(EventHighlighted)
+    @in_app_task
     def _on_highlighted(self, msg: EventHighlighted) -> None:
         app = self.explorer
         if not app.is_running:
