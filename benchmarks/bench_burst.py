@@ -73,7 +73,7 @@ def child_cli(root: str, n_files: int) -> dict:
     def commit():
         res = original_commit()
         started.setdefault("first", time.monotonic())
-        if len(store.files) >= n_files and not store.pending:
+        if len(store.files) >= n_files and not store.pending_events:
             started["done"] = time.monotonic()
             os.kill(os.getpid(), signal.SIGTERM)  # follow_query stops as on Ctrl-C
         return res
@@ -113,7 +113,7 @@ async def _child_app(root: str, n_files: int) -> dict:
         t0 = time.monotonic()
         while not (
             len(app.store.files) >= n_files
-            and not app.store.pending
+            and not app.store.pending_events
             and app.view is not None
             and len(app.view.rows) == len(app.store)
         ):

@@ -473,7 +473,7 @@ async def run_app_async(args, root: Path) -> dict:
                            lambda t=typed: inp.value[: len(t)] == t and len(inp.value) >= len(t),
                            lambda: (inp,))
             await wait_until(lambda: inp.value == text, 10)
-            seq0 = app._view_seq
+            seq0 = app.views.seq
 
             def applied(text=text, seq0=seq0) -> bool:
                 v = app.view

@@ -1,6 +1,6 @@
 """Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
 `trailscope report` (the case commands live in case_cmd.py), `verify` (verify_cmd.py),
-`detect` and `rules` (detect_cmd.py).
+`detect` and `rules` (detect_cmd.py), `trailscope help`.
 
 Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage, path or filter error.
 Positional arguments are always paths; the filter is the value of -e/--filter.
@@ -34,13 +34,14 @@ from .core.query import QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
+from .help import TOPICS, topic_text
 from .s3_cmd import add_options as add_s3_options
 from .s3_cmd import split_paths
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
     "explore", "stats", "query", "report", "verify", "sql", "athena", "cache", "detect",
-    "rules", "card",
+    "rules", "card", "help",
 )
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
@@ -159,12 +160,13 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     ap = _ArgumentParser(
         prog="trailscope",
         description="Explore AWS CloudTrail logs in the terminal.",
-        epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
+        epilog="Run `trailscope PATH...` to open the explorer; `trailscope help query` for "
+        "the filter language.",
     )
     ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(
         dest="command",
-        metavar="{explore,stats,query,report,verify,sql,athena,cache,detect,rules,card}",
+        metavar="{explore,stats,query,report,verify,sql,athena,cache,detect,rules,card,help}",
     )
     ex = sub.add_parser(
         "explore",
@@ -191,7 +193,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         help="print matching events in time order",
         description="Print the events under PATH... that match FILTER (every event without "
         "one), in time order. Every PATH must exist.",
-        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: docs/query.md.",
+        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: "
+        "`trailscope help query`.",
     )
     q.add_argument("paths", nargs="+", metavar="PATH")
     _filter_opt(q, "the filter (default: every event)")
@@ -229,6 +232,15 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         **detect_cmd.add_parsers(sub, _common, _follow_opts),
         "card": card_cmd.add_parser(sub, _common, _filter_opt),
     }
+    hp = sub.add_parser(
+        "help", help="print a reference (the filter language) or a command's help",
+        description="Print a reference text shipped with trailscope, or a command's help.",
+        epilog="Topics: " + "; ".join(f"{t}: {line}" for t, (_, line) in TOPICS.items()) + ".",
+    )
+    topics = list(dict.fromkeys((*TOPICS, *commands)))  # `help query`: the reference
+    hp.add_argument("topic", nargs="?", choices=topics, metavar="TOPIC",
+                    help=f"one of: {', '.join(topics)}")
+    commands["help"] = hp
     return ap, commands
 
 
@@ -323,6 +335,7 @@ _COMMAND_RUNNERS = {
     "detect": _cmd_detect,
     "rules": _cmd_rules,
     "card": _cmd_card,
+    "help": lambda args: cmd_help(args),
 }
 
 
@@ -680,6 +693,24 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
         ]
         out.write(f"{format_time(store.time_ms(r)):<21} " + " ".join(cells).rstrip() + "\n")
     out.flush()
+
+
+# --------------------------------------------------------------------- help
+def cmd_help(args) -> int:
+    """`trailscope help`: the overview; `help query`: the filter language (Markdown, as
+    tui/query.md holds it); `help COMMAND`: that command's --help."""
+    ap, commands = _parsers()
+    topic = args.topic
+    if topic in TOPICS:
+        sys.stdout.write(topic_text(topic))
+    elif topic in commands:
+        commands[topic].print_help(sys.stdout)
+    else:
+        ap.print_help(sys.stdout)
+        sys.stdout.write("\nreference topics (trailscope help TOPIC):\n")
+        for t, (_, line) in TOPICS.items():
+            sys.stdout.write(f"  {t:<10} {line}\n")
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------ explore

@@ -5,7 +5,8 @@
 Pipeline: `_tokenize` (quotes, escapes, parentheses, operators) -> `_Parser` (recursive
 descent into a small AST of frozen dataclasses) -> `Query.evaluate`, which combines the numpy
 bool masks a `QueryTarget` (the store) hands back for each leaf. The grammar is documented
-for users in docs/query.md; keep the two in step.
+for users in tui/query.md (`trailscope help query`; docs/query.md is a copy); keep
+them in step.
 """
 
 from __future__ import annotations
