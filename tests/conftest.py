@@ -125,6 +125,13 @@ async def paste(pilot: Pilot, text: str) -> None:
     await pilot.pause()
 
 
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory, monkeypatch) -> None:
+    """The user's config (saved list columns, rule folders) never reaches a test, and a
+    test never writes into it: XDG_CONFIG_HOME is an empty folder of its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 def run(app, size=DEFAULT_SIZE):
     """`app.run_test` with notifications on (toasts are part of what is tested)."""
     return app.run_test(size=size, notifications=True)

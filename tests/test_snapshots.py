@@ -76,3 +76,32 @@ def _walk(node):
     yield node
     for child in node.children:
         yield from _walk(child)
+
+
+# The event list sorted (errors first; by principal, descending) and with chosen
+# columns, at 80x24 (facets hidden, the five essential columns kept) and 120x40.
+async def _sorted(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("e")  # errors first
+    await settle(pilot)
+
+
+async def _custom_columns(pilot) -> None:
+    from tui.core.sorting import SortKey
+
+    await loaded(pilot)
+    lst = pilot.app.events_list
+    lst.set_columns([("time", None), ("principal", 30), ("event", None), ("account", None),
+                     ("error", None)])
+    lst.set_sort(SortKey("principal", descending=True))
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_list_sorted(snap_compare, size) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=_sorted)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_list_custom_columns(snap_compare, size) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=_custom_columns)

@@ -19,7 +19,7 @@ class ActionSpec:
     action: str  # action name (method action_<name> on the scope's widget/app)
     title: str  # short title (footer, palette)
     help: str  # one line for the help screen
-    scope: str  # "app" | "filter" | "list" | "facets" | "detail" | "timeline"
+    scope: str  # "app" | "filter" | "list" | "facets" | "detail" | "timeline" | "columns"
     show: bool = False  # show in the footer
     palette: bool = True  # offer in the command palette
 
@@ -31,6 +31,7 @@ SCOPES = {
     "facets": "Facets",
     "detail": "Detail tree",
     "timeline": "Timeline",
+    "columns": "Column chooser",
 }
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -59,6 +60,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("list-pgup", "pageup,ctrl+b", "page_up", "Page up", "Previous page", "list", palette=False),
     ActionSpec("list-first", "home,g", "first", "First", "Oldest matching event", "list", palette=False),
     ActionSpec("list-last", "end,G,shift+g", "last", "Last", "Newest matching event", "list", True, palette=False),
+    ActionSpec("list-sort", "s", "sort_next", "Sort", "Sort by the next shown column; clicking a column title sorts by it", "list"),
+    ActionSpec("list-sort-reverse", "r", "sort_reverse", "Reverse sort", "Sort the other way (ties stay in time order; empty values last)", "list"),
+    ActionSpec("list-errors-first", "e", "errors_first", "Errors first", "Failed calls first, each group in time order; again for time order", "list"),
+    ActionSpec("list-columns", "c", "choose_columns", "Columns", "Choose, order and size the list's columns (kept between runs)", "list"),
     # --- facets
     ActionSpec("facet-pick", "enter", "pick", "Filter", "Add field:value to the filter", "facets", True, palette=False),
     ActionSpec("facet-exclude", "x,minus", "exclude", "Exclude", "Add -field:value to the filter", "facets", True, palette=False),
@@ -90,6 +95,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tl-mark", "space,v", "mark", "Mark range", "Start or end a range selection", "timeline", palette=False),
     ActionSpec("tl-apply", "enter", "apply", "Filter to bucket/range", "Turn the bucket or range into since:/until:", "timeline", palette=False),
     ActionSpec("tl-clear", "escape", "clear_mark", "Clear mark", "Clear the range selection", "timeline", palette=False),
+    # --- column chooser
+    ActionSpec("col-toggle", "space,x", "toggle", "Show/hide", "Show or hide the column under the cursor", "columns", palette=False),
+    ActionSpec("col-up", "shift+up,K", "move_up", "Move up", "Move the column left in the list", "columns", palette=False),
+    ActionSpec("col-down", "shift+down,J", "move_down", "Move down", "Move the column right in the list", "columns", palette=False),
+    ActionSpec("col-wider", "plus,equals_sign,right", "wider", "Wider", "Fix the column one cell wider", "columns", palette=False),
+    ActionSpec("col-narrower", "minus,left", "narrower", "Narrower", "Fix the column one cell narrower", "columns", palette=False),
+    ActionSpec("col-auto", "a", "auto_width", "Auto width", "Let the column take its share of the room again", "columns", palette=False),
+    ActionSpec("col-defaults", "d", "defaults", "Defaults", "Back to the default columns", "columns", palette=False),
+    ActionSpec("col-apply", "enter", "apply", "Apply", "Use these columns and keep them for the next run", "columns", palette=False),
+    ActionSpec("col-cancel", "escape", "cancel", "Cancel", "Close without changing the columns", "columns", palette=False),
 )
 
 

@@ -562,7 +562,7 @@ class TrailscopeApp(App[int]):
     def action_jump_newest(self) -> None:
         lst = self.events_list
         if self.view is not None and len(self.view.rows):
-            lst.move_to_index(len(self.view.rows) - 1)
+            lst.move_to_newest()
         self.status.new_pending = 0
         self._update_status()
 
@@ -581,10 +581,16 @@ class TrailscopeApp(App[int]):
             yield SystemCommand(
                 f"{a.title}  ({key_label(a.keys)})",
                 f"{SCOPES[a.scope]}: {a.help}",
-                lambda a=a: self.run_action(a.action),
+                # The list's actions run on the list, the others on the app.
+                lambda a=a: self.run_action(
+                    a.action, self.events_list if a.scope == "list" else None),
             )
 
     # ----------------------------------------------------------------- status
+    def update_status(self) -> None:
+        """Redraw the status line (a pane's state it shows changed)."""
+        self._update_status()
+
     def _update_status(self) -> None:
         now = time.monotonic()
         fill_status(

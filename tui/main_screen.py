@@ -36,6 +36,8 @@ from widgets.status import StatusInfo, StatusLine
 from widgets.textual_private import FrameHookScreen
 from widgets.timeline import Timeline
 
+from .column_screen import ColumnScreen
+from .core.listconfig import ColumnSpec, ListConfigError, load_columns, save_columns
 from .core.query import QueryError, add_term, quote_value, time_range_term
 from .core.sanitize import clean
 from .core.store import Store
@@ -49,7 +51,8 @@ FACET_TOP = 60  # facet rows counted per view
 DETAIL_DELAY = 0.06  # seconds the list cursor rests before the detail pane follows...
 HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
 STACK_BELOW = 180  # columns: the detail pane goes below the list in a narrower terminal
-NARROW = 100  # columns
+BESIDE_MIN = 80  # columns of list + detail: narrower, the detail pane cannot go beside
+NARROW = 100  # columns: the facets start hidden (ctrl+t shows them)
 SHORT = 32  # lines
 
 
@@ -78,7 +81,9 @@ class MainScreen(FrameHookScreen):
         super().__init__(id=id)
         self.store = store
         self.mounted = asyncio.Event()  # set once the panes are mounted and laid out
-        self.stacked = False  # detail pane below the list at any width
+        # The user's layout choices (ctrl+d, ctrl+t); None: by the terminal's width.
+        self.detail_beside: bool | None = None
+        self.facets_shown: bool | None = None
         self.panels_pending: View | None = None  # a view whose facets/timeline are not drawn
         self._detail_row: int | None = None
         self._detail_timer: Timer | None = None
@@ -102,7 +107,39 @@ class MainScreen(FrameHookScreen):
 
     def on_mount(self) -> None:
         self.apply_layout(self.app.size.width)
+        self._load_columns()
         self.mounted.set()
+
+    # ---------------------------------------------------------- list columns
+    def _load_columns(self) -> None:
+        try:
+            saved = load_columns()
+        except ListConfigError as e:
+            self.notify(clean(str(e)), title="columns", severity="warning", markup=False,
+                        timeout=8)
+            return
+        if saved:
+            self.events_list.set_columns([(c.name, c.width) for c in saved])
+
+    @on(EventList.ColumnsRequested)
+    def _on_columns_requested(self, _msg: EventList.ColumnsRequested) -> None:
+        lst = self.events_list
+        widths = dict(lst.layout())
+        self.app.push_screen(ColumnScreen(lst.column_specs, widths), self._columns_chosen)
+
+    def _columns_chosen(self, choice: list[tuple[str, int | None]] | None) -> None:
+        if choice is None:
+            return
+        self.events_list.set_columns(choice)
+        try:
+            save_columns([ColumnSpec(n, w) for n, w in self.events_list.column_specs])
+        except OSError as e:
+            self.notify(clean(f"columns not saved: {e}"), severity="warning", markup=False,
+                        timeout=6)
+
+    @on(EventList.LayoutChanged)
+    def _on_list_layout(self, _msg: EventList.LayoutChanged) -> None:
+        self.explorer.update_status()
 
     # ------------------------------------------------------------------ panes
     @property
@@ -119,18 +156,42 @@ class MainScreen(FrameHookScreen):
 
     # ----------------------------------------------------------------- layout
     def apply_layout(self, width: int) -> None:
-        # Beside the list when there is room for both, below it otherwise.
-        self.query_one("#work").set_class(self.stacked or width < STACK_BELOW, "-stacked")
+        # Facets: hidden by default below NARROW columns, where the list needs the room
+        # for its five essential columns.
+        facets = self.query_one("#facets")
+        facets.display = self.facets_shown if self.facets_shown is not None else width >= NARROW
+        # Detail pane: beside the list when there is room for both (or when asked and
+        # it fits), below it otherwise.
+        beside = self.detail_beside if self.detail_beside is not None else width >= STACK_BELOW
+        self.query_one("#work").set_class(not (beside and self._beside_fits(width)), "-stacked")
         self.set_class(width < NARROW, "-narrow")
         self.set_class(self.app.size.height < SHORT, "-short")
 
+    def _beside_fits(self, width: int) -> bool:
+        # The facets' width as app.tcss sets it (read before the next layout).
+        used = (22 if width < NARROW else 34) if self.query_one("#facets").display else 0
+        return width - used >= BESIDE_MIN
+
+    @property
+    def detail_is_beside(self) -> bool:
+        return not self.query_one("#work").has_class("-stacked")
+
     def toggle_layout(self) -> None:
-        self.stacked = not self.stacked
-        self.apply_layout(self.app.size.width)
+        width = self.app.size.width
+        want = not self.detail_is_beside
+        if want and not self._beside_fits(width):
+            self.notify(f"too narrow for the detail pane beside the list (it needs "
+                        f"{BESIDE_MIN} columns; ctrl+t hides the facets)", timeout=4)
+            return
+        # A choice that matches the default for this width is no choice: a later
+        # resize lays the panes out by width again.
+        self.detail_beside = None if want == (width >= STACK_BELOW) else want
+        self.apply_layout(width)
 
     def toggle_facets(self) -> None:
         f = self.query_one("#facets")
-        f.display = not f.display
+        self.facets_shown = not f.display
+        self.apply_layout(self.app.size.width)
 
     # ----------------------------------------------------------------- filter
     def show_filter_error(self, error: QueryError, text: str) -> None:
@@ -171,6 +232,7 @@ class MainScreen(FrameHookScreen):
     @on(FacetRequest)
     @in_app_task
     def _on_facet_request(self, msg: FacetRequest) -> None:
+        self.facets_shown = True
         self.query_one("#facets").display = True
         try:
             self.facet_panel.show(msg.name)
@@ -214,12 +276,13 @@ class MainScreen(FrameHookScreen):
         # keep it on the first row, like follow keeps it on the last: otherwise older
         # events loaded later would be scrolled off above an arbitrary first batch.
         at_top = grew and lst.cursor_index == 0 and not (app.follow and at_end)
-        lst.set_rows(v.rows, keep=not at_top)
+        current = v.generation == self.store.generation  # v.sel is the store's order
+        lst.set_rows(v.rows, keep=not at_top, sel=v.sel if current else None)
         if grew:
             assert previous is not None
             # Same filter, more rows: events arrived. Follow, or count them for "+N new".
             if app.follow and at_end:
-                lst.move_to_index(len(v.rows) - 1)
+                lst.move_to_newest()
             elif app.tailing and previous.generation >= app.tail_generation:
                 # Only rows committed since tailing began: the load's last commits
                 # are not arrivals.
@@ -320,6 +383,7 @@ class MainScreen(FrameHookScreen):
         )
 
     def show_status(self, status: StatusInfo) -> None:
+        status.list_note = self.events_list.describe()
         self.query_one(StatusLine).show(status)
 
     # ----------------------------------------------------------- detail pane

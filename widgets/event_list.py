@@ -26,13 +26,16 @@ from rich.text import Text
 from textual import events
 from textual.binding import BindingType
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE
+from tui.core.fields import FIELD_BY_NAME
 from tui.core.normalize import NO_TIME, format_time
+from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, sort_rows
 from tui.core.store import Store
 
 from .messages import EventHighlighted
@@ -40,7 +43,14 @@ from .quiet_scroll import QuietScroll
 from .safe import is_plain, safe_text
 from .strip_cache import StripCache
 
-__all__ = ["EventList", "short_principal", "short_service", "column_layout"]
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "EventList",
+    "column_layout",
+    "principal_label",
+    "short_principal",
+    "short_service",
+]
 
 _AWS_SUFFIX = ".amazonaws.com"
 _HEADER_LINES = 1
@@ -70,68 +80,156 @@ def short_principal(value: str) -> str:
     return value
 
 
+_SEP = " · "
+
+
+def principal_parts(value: str) -> tuple[str, str, str]:
+    """(name, middle, account) of a principal, the part that tells principals apart
+    first: `arn:aws:sts::111122223333:assumed-role/Admin/alice` -> (`alice`, `Admin`,
+    `111122223333`); `...:user/ops/Bob` -> (`Bob`, `user/ops`, account); `...:root` ->
+    (`root`, ``, account). Anything that is not an ARN is its own name."""
+    if not value.startswith("arn:"):
+        return value, "", ""
+    parts = value.split(":", 5)
+    if len(parts) != 6 or not parts[5]:
+        return value, "", ""
+    account, resource = parts[4], parts[5]
+    slash = resource.rfind("/")
+    if slash < 0:
+        return resource, "", account
+    name, middle = resource[slash + 1 :], resource[:slash]
+    if middle.startswith(_ROLE_PREFIX):
+        middle = middle[len(_ROLE_PREFIX) :]  # the role name; "assumed-role" says little
+    return (name or resource), middle, account
+
+
+def principal_label(value: str, width: int) -> str:
+    """`value` in at most `width` cells (1 per character): the name first, then the
+    account, and the middle (role, path) with what room is left --
+    `alice · Admin · 111122223333`, `alice · Adm… · 111122223333`,
+    `alice · 111122223333`, `alice · …2223333`. Not padded."""
+    name, middle, account = principal_parts(value)
+    if not account and not middle:
+        return value if len(value) <= width else value[: max(0, width - 1)] + "…"
+    tail = _SEP + account if account else ""
+    full = name + (_SEP + middle if middle else "") + tail
+    if len(full) <= width:
+        return full
+    room = width - len(name) - len(tail) - len(_SEP)
+    if middle and room >= 3:
+        return name + _SEP + middle[: room - 1] + "…" + tail
+    if len(name) + len(tail) <= width:
+        return name + tail
+    room = width - len(name) - len(_SEP) - 1
+    if account and room >= 4:
+        return name + _SEP + "…" + account[-room:]
+    return name if len(name) <= width else name[: max(0, width - 1)] + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class _Col:
     key: str  # store field, or "time"
     title: str
     min: int
     drop: int  # lower is dropped first on narrow screens; 99 = never
+    width: int | None = None  # fixed by the user (config); None: a share of the room
 
 
-# Display order. Widths are in cells; the time column fits `format_time` at second
-# precision exactly.
-_COLUMNS: tuple[_Col, ...] = (
-    _Col("time", "Time (UTC)", 20, 99),
-    _Col("service", "Service", 6, 99),
-    _Col("event", "Event", 12, 99),
-    _Col("principal", "Principal", 14, 99),
-    _Col("ip", "Source IP", 15, 2),
-    _Col("region", "Region", 9, 1),
-    _Col("error", "Error", 8, 3),
-)
-_TITLES = {c.key: c.title for c in _COLUMNS}
+_TIME_FULL = 20  # `format_time` at second precision
+_TIME_SHORT = 14  # `11-20 10:05:03`: the year goes when the room is short
+_SHORTEN_TIME = 3  # the drop rank at which the time column loses its year
+# Display order of the default columns. Widths are in cells. Drop ranks: region and
+# service go first (the event name implies the service), then columns the user
+# added, then the year of the time; IP and error are kept down to about 75 cells.
+_BUILTIN: dict[str, _Col] = {
+    c.key: c
+    for c in (
+        _Col("time", "Time (UTC)", _TIME_FULL, 99),
+        _Col("service", "Service", 6, 1),
+        _Col("event", "Event", 12, 99),
+        _Col("principal", "Principal", 14, 99),
+        _Col("ip", "Source IP", 15, 5),
+        _Col("region", "Region", 9, 0),
+        _Col("error", "Error", 8, 6),
+    )
+}
+DEFAULT_COLUMNS: tuple[str, ...] = ("time", "service", "event", "principal", "ip", "region", "error")
+_COLUMNS: tuple[_Col, ...] = tuple(_BUILTIN[k] for k in DEFAULT_COLUMNS)
+_EXTRA_DROP = 2
+_EXTRA_MIN = 8
+
+
+def column_def(name: str, width: int | None = None) -> _Col:
+    """The column for `name` (`time` or a field), with the user's `width` if any."""
+    col = _BUILTIN.get(name)
+    if col is None:
+        field = FIELD_BY_NAME.get(name)
+        col = _Col(name, field.label if field else name, _EXTRA_MIN, _EXTRA_DROP)
+    if width is not None:
+        col = _Col(col.key, col.title, width, col.drop, width)
+    return col
+
+
+def column_title(key: str) -> str:
+    return column_def(key).title
+
+
 # Spare room is handed out tier by tier (within a tier in proportion to each column's
 # shortfall): first enough to read most event names and principals, then the rest.
+# Other fields (columns the user added) get `_EXTRA_TIERS`.
 _TIERS: tuple[dict[str, int], ...] = (
     {"service": 10, "event": 22, "principal": 22},
     {"error": 14, "region": 14},
-    {"service": 14, "event": 26, "principal": 34, "error": 20},
+    {"service": 14, "event": 26, "principal": 36, "error": 20},
 )
+_EXTRA_TIERS = (0, 16, 24)
 _EVENT_MAX = 40  # beyond this the event column only wastes room the principal could use
 _GUTTER = 1  # marker column (error / hostile / conflict)
 
 
-def column_layout(width: int) -> list[tuple[str, int]]:
+def column_layout(width: int, columns: tuple[_Col, ...] | list[_Col] = _COLUMNS) -> list[tuple[str, int]]:
     """(column key, width) pairs that fit `width` cells, gutter and separators included.
 
-    Narrow screens drop the least useful columns first (region, then IP, then error --
-    errors stay marked in the gutter; region also goes when event and principal would
-    otherwise be squeezed); beyond the tiers, the principal takes the rest
-    (the event column up to `_EVENT_MAX`).
+    Narrow screens drop the least useful columns first (region, service, added
+    columns), then show the time without its year, then drop the IP and the error
+    (errors stay marked in the gutter); a region that would be cut short goes too.
+    Spare room goes tier by tier to the columns without a fixed width; beyond the
+    tiers, the principal takes the rest (the event column up to `_EVENT_MAX`).
     """
-    cols = list(_COLUMNS)
+    cols = list(columns)
     widths = {c.key: c.min for c in cols}
+    fixed = {c.key for c in cols if c.width is not None}
 
     def free() -> int:
         return width - _GUTTER - sum(widths.values()) - len(widths)  # one space each
 
+    short_time = "time" in widths and "time" not in fixed
     while free() < 0:
         droppable = [c for c in cols if c.drop < 99]
+        rank = min((c.drop for c in droppable), default=99)
+        if short_time and widths["time"] > _TIME_SHORT and rank >= _SHORTEN_TIME:
+            widths["time"] = _TIME_SHORT
+            continue
         if not droppable:
             break  # too narrow for even the essentials: the line is cropped
         dropped = min(droppable, key=lambda c: c.drop)
         cols.remove(dropped)
         del widths[dropped.key]
     # A truncated region is little use; give its room to event and principal first.
-    if "region" in widths and free() < sum(t - widths[k] for k, t in _TIERS[0].items()):
+    if ("region" in widths and "region" not in fixed
+            and free() < sum(t - widths[k] for k, t in _TIERS[0].items() if k in widths)):
         del widths["region"]
         cols = [c for c in cols if c.key != "region"]
-    for tier in _TIERS:
+    auto = [c.key for c in cols if c.key not in fixed and c.key != "time"]
+    for i, tier in enumerate(_TIERS):
         spare = free()
         if spare <= 0:
             break
-        room = {k: t - widths[k] for k, t in tier.items() if k in widths and t > widths[k]}
+        targets = {k: tier.get(k, 0) if k in _BUILTIN else _EXTRA_TIERS[i] for k in auto}
+        room = {k: t - widths[k] for k, t in targets.items() if t > widths[k]}
         total = sum(room.values())
+        if not total:
+            continue
         if spare >= total:
             for k, r in room.items():
                 widths[k] += r
@@ -139,12 +237,14 @@ def column_layout(width: int) -> list[tuple[str, int]]:
         for k, r in room.items():
             widths[k] += spare * r // total
         for k in room:  # rounding leftovers, in tier order
-            if free() > 0 and widths[k] < tier[k]:
+            if free() > 0 and widths[k] < targets[k]:
                 widths[k] += 1
     spare = free()
-    if spare > 0:
-        widths["event"] = min(_EVENT_MAX, widths["event"] + spare // 4)
-        widths["principal"] += free()
+    if spare > 0 and auto:
+        if "event" in auto:
+            widths["event"] = min(_EVENT_MAX, widths["event"] + spare // 4)
+        rest = "principal" if "principal" in auto else auto[-1]
+        widths[rest] += free()
     return [(c.key, widths[c.key]) for c in cols]
 
 
@@ -157,58 +257,14 @@ def _fit(text: Text, width: int) -> Text:
 _ROLE_PREFIX = "assumed-role/"
 
 
-def _fit_principal(text: Text, width: int) -> Text:
-    """Like `_fit`, but keep the last path part (the user or session name) visible.
-
-    When a role session does not fit, the `assumed-role/` prefix goes first (a
-    `role/session` pair is recognisable without it), then the middle of what is left:
-    `AWSRes…/priya.shah@example.com` beats `assumed-role/AWSReservedSSO_Adm…`.
-    """
-    if text.cell_len <= width:
-        return _fit(text, width)
-    if text.plain.startswith(_ROLE_PREFIX):
-        text = text[len(_ROLE_PREFIX) :]
-        if text.cell_len <= width:
-            return _fit(text, width)
-    plain = text.plain
-    slash = plain.rfind("/")
-    if slash <= 0 or width < 8:
-        return _fit(text, width)
-    cap = max(width // 2, width - 6)  # leave a few cells of the head for context
-    tail_chars = len(plain) - slash
-    while tail_chars > 1 and cell_len(plain[-tail_chars:]) > cap:
-        tail_chars -= 1
-    tail = text[len(plain) - tail_chars :]
-    head = text[: len(plain) - tail_chars]
-    head.truncate(max(1, width - tail.cell_len - 1), overflow="crop")
-    out = Text()
-    out.append_text(head)
-    out.append("…")
-    out.append_text(tail)
-    return _fit(out, width)
-
-
 def _fit_plain(s: str, width: int) -> str:
     """`_fit` for printable ASCII (one cell per character)."""
     return s.ljust(width) if len(s) <= width else s[: width - 1] + "…"
 
 
-def _fit_principal_plain(s: str, width: int) -> str:
-    """`_fit_principal` for printable ASCII: the same cuts, on a plain string."""
-    if len(s) <= width:
-        return s.ljust(width)
-    if s.startswith(_ROLE_PREFIX):
-        s = s[len(_ROLE_PREFIX) :]
-        if len(s) <= width:
-            return s.ljust(width)
-    slash = s.rfind("/")
-    if slash <= 0 or width < 8:
-        return _fit_plain(s, width)
-    cap = max(width // 2, width - 6)
-    tail_chars = max(1, min(len(s) - slash, cap))
-    tail = s[len(s) - tail_chars :]
-    head = s[: len(s) - tail_chars][: max(1, width - len(tail) - 1)]
-    return _fit_plain(head + "…" + tail, width)
+def _short_time(shown: str) -> str:
+    """`2026-11-20T10:05:03Z` -> `11-20 10:05:03`."""
+    return shown[5:10] + " " + shown[11:19] if len(shown) >= 19 else shown
 
 
 class EventList(QuietScroll, ScrollView, can_focus=True):
@@ -216,7 +272,17 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     Gutter markers: `⚠` the event holds control/invisible characters (shown escaped),
     `≠` another record shares its eventID, `✗` the call failed (see the Error column).
+
+    The rows come in time order (`set_rows`); the list shows them sorted by `sort_key`
+    (tui/core/sorting.py), keeping the cursor on its event through re-sorts, new
+    filters and arrivals. The columns are `column_specs` (name, fixed width or None).
     """
+
+    class LayoutChanged(Message):
+        """The sort or the shown columns changed (the status line says which)."""
+
+    class ColumnsRequested(Message):
+        """The user asked to choose the columns (the screen opens the chooser)."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("list")
 
@@ -290,7 +356,12 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self.follow = False  # live tail: keep the cursor on the newest row (app-driven)
         # field -> codes first seen while tailing (live views of the app's marks)
         self.fresh_codes: Mapping[str, Container[int]] = {}
-        self._rows: np.ndarray = np.empty(0, np.int64)
+        self._rows: np.ndarray = np.empty(0, np.int64)  # display order
+        self._time_rows: np.ndarray = self._rows  # the same rows in time order
+        self._sort = SortKey()
+        self._ranks = Ranks(store)
+        self._col_defs: tuple[_Col, ...] = _COLUMNS
+        self._shown: tuple[str, ...] = ()  # column keys in the last layout
         self._cursor = 0
         self._cache = StripCache(_CACHE_SIZE)
         self._cells: dict[tuple[str, int, int], list[Segment]] = {}
@@ -323,22 +394,89 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """True when the cursor is on the last row (or there are no rows)."""
         return self._cursor >= len(self._rows) - 1
 
-    def set_rows(self, rows: np.ndarray, keep: bool = True) -> None:
-        """Show `rows` (store rows in time order).
+    @property
+    def sort_key(self) -> SortKey:
+        return self._sort
+
+    @property
+    def sorted(self) -> bool:
+        """The rows are shown in another order than time."""
+        return not self._sort.is_time_order
+
+    def set_sort(self, key: SortKey, keep: bool = False) -> None:
+        """Re-order the rows by `key`. The cursor goes to the first row (a new order is
+        read from its top: errors first shows the errors), or with `keep` stays on its
+        event. Filter changes and arrivals keep the order (`set_rows`)."""
+        if key == self._sort:
+            return
+        self._sort = key
+        self._show(sort_rows(self.store, self._time_rows, key, ranks=self._ranks), keep)
+        self.refresh_rows()  # the header's arrow moves
+        self.post_message(self.LayoutChanged())
+
+    @property
+    def column_specs(self) -> list[tuple[str, int | None]]:
+        """The chosen columns in order: (name, fixed width or None)."""
+        return [(c.key, c.width) for c in self._col_defs]
+
+    def set_columns(self, specs: list[tuple[str, int | None]]) -> None:
+        """Show these columns (`time` or field names) in this order; unknown names are
+        left out. An empty list brings back the default columns."""
+        cols = tuple(column_def(n, w) for n, w in specs if n == "time" or n in FIELD_BY_NAME)
+        self._col_defs = cols or _COLUMNS
+        self._layout = None
+        self.refresh_rows()
+        self.post_message(self.LayoutChanged())
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """The columns on screen now (narrow screens drop some)."""
+        return tuple(k for k, _ in self._columns(self.scrollable_content_region.width))
+
+    @property
+    def hidden_columns(self) -> tuple[str, ...]:
+        """Columns not on screen: dropped for room, or not chosen (of the defaults)."""
+        shown = set(self.shown_columns)
+        chosen = [c.key for c in self._col_defs]
+        return tuple(
+            [k for k in chosen if k not in shown]
+            + [k for k in DEFAULT_COLUMNS if k not in chosen]
+        )
+
+    def describe(self) -> str:
+        """`sorted Principal ↑ · hidden: Region, Service`, or "" (time order, all shown)."""
+        parts = []
+        if self.sorted:
+            parts.append("sorted " + self._sort.label({k: column_title(k) for k in ("time", *FIELD_BY_NAME)}))
+        hidden = self.hidden_columns
+        if hidden:
+            parts.append("hidden: " + ", ".join(column_title(k) for k in hidden))
+        return " · ".join(parts)
+
+    def set_rows(self, rows: np.ndarray, keep: bool = True, sel: np.ndarray | None = None) -> None:
+        """Show `rows` (store rows in time order), sorted by `sort_key`.
 
         With `keep`, the cursor stays on the same event if it is still listed, else
         lands on the event nearest in time; it keeps its place on screen either way.
-        Without `keep` (a fresh view) it goes to the top.
+        Without `keep` (a fresh view) it goes to the top. `sel`: the rows' positions in
+        the store's current time order, if known (a faster sort).
         """
+        rows = np.asarray(rows, dtype=np.int64)
+        self._time_rows = rows
+        shown = rows if not self.sorted else sort_rows(
+            self.store, rows, self._sort, ranks=self._ranks, sel=sel
+        )
+        self._show(shown, keep)
+
+    def _show(self, new: np.ndarray, keep: bool) -> None:
         old_row = self.cursor_row
         old_screen = self._cursor - self._scroll_index()
         was_at_end = self.at_end and len(self._rows) > 0
-        new = np.asarray(rows, dtype=np.int64)
         self._rows = new
         n = len(new)
         if n == 0:
             self._cursor = 0
-        elif self.follow and was_at_end:
+        elif self.follow and was_at_end and not self.sorted:
             self._cursor = n - 1
         elif keep and old_row is not None:
             hits = np.flatnonzero(new == old_row)
@@ -386,8 +524,17 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def jump_to_time(self, ms: int) -> None:
         """Cursor to the first row with time >= `ms` (the last row if none is)."""
         times = self.store.times
-        i = bisect_left(self._rows, ms, key=lambda r: int(times[r]))
-        self.move_to_index(min(i, len(self._rows) - 1))
+        rows = self._time_rows
+        i = min(bisect_left(rows, ms, key=lambda r: int(times[r])), len(rows) - 1)
+        if not self.sorted:
+            self.move_to_index(i)
+        elif i >= 0:
+            self.move_to_row(int(rows[i]))
+
+    def move_to_newest(self) -> None:
+        """Cursor to the newest listed event (the last row unless sorted)."""
+        if len(self._time_rows):
+            self.move_to_row(int(self._time_rows[-1]))
 
     def refresh_rows(self) -> None:
         """Re-render every row (after the highlighted values or the cells' look changed)."""
@@ -419,9 +566,38 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def action_last(self) -> None:
         self.move_to_index(len(self._rows) - 1)
 
+    def action_sort_next(self) -> None:
+        """Sort by the next shown column (time, then each column left to right)."""
+        keys = [k for k in self.shown_columns]
+        cur = self._sort.column if self._sort.column in keys else "time"
+        nxt = keys[(keys.index(cur) + 1) % len(keys)] if cur in keys else "time"
+        self.set_sort(SortKey(nxt))
+
+    def action_sort_reverse(self) -> None:
+        s = self._sort
+        column = "error" if s.column == ERRORS_FIRST else s.column
+        self.set_sort(SortKey(column, not s.descending))
+
+    def action_errors_first(self) -> None:
+        """Failed calls first (each group in time order); again: back to time order."""
+        self.set_sort(SortKey() if self._sort.column == ERRORS_FIRST else SortKey(ERRORS_FIRST))
+
+    def action_choose_columns(self) -> None:
+        self.post_message(self.ColumnsRequested())
+
+    def layout(self) -> list[tuple[str, int]]:
+        """(column, width) as drawn now."""
+        return list(self._columns(self.scrollable_content_region.width))
+
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
+            return
+        if offset.y < _HEADER_LINES:  # a column title: sort by it, again to reverse
+            key = self._column_at(offset.x)
+            if key is not None:
+                s = self._sort
+                self.set_sort(SortKey(key, not s.descending if s.column == key else False))
             return
         if offset.y >= _HEADER_LINES and len(self._rows):
             index = self._scroll_index() + offset.y - _HEADER_LINES
@@ -429,10 +605,25 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 self.move_to_index(index)
 
     # ---------------------------------------------------------------- internals
+    def _column_at(self, x: int) -> str | None:
+        left = _GUTTER
+        for key, w in self._columns(self.scrollable_content_region.width):
+            if left <= x <= left + w:
+                return key
+            left += w + 1
+        return None
+
     def _nearest(self, ms: int) -> int:
-        """Index of the row closest in time to `ms` (rows are time-ordered)."""
+        """Index of the row closest in time to `ms`."""
+        i = self._nearest_in_time(ms)
+        if not self.sorted:
+            return i
+        hits = np.flatnonzero(self._rows == self._time_rows[i])
+        return int(hits[0]) if len(hits) else 0
+
+    def _nearest_in_time(self, ms: int) -> int:
         times = self.store.times
-        rows = self._rows
+        rows = self._time_rows
         i = bisect_left(rows, ms, key=lambda r: int(times[r]))
         if i >= len(rows):
             return len(rows) - 1
@@ -511,7 +702,11 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def _columns(self, width: int) -> list[tuple[str, int]]:
         if self._layout is None or self._layout[0] != width:
-            self._layout = (width, column_layout(width))
+            self._layout = (width, column_layout(width, self._col_defs))
+            shown = tuple(k for k, _ in self._layout[1])
+            if shown != self._shown:
+                self._shown = shown
+                self.post_message(self.LayoutChanged())
         return self._layout[1]
 
     # ---------------------------------------------------------------- rendering
@@ -537,10 +732,18 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def _header_strip(self, width: int) -> Strip:
         styles = self._get_styles()
-        text = Text(" " * _GUTTER)
+        s = self._sort
+        # Errors first: the gutter's failure mark heads the list.
+        text = Text("✗" if s.column == ERRORS_FIRST else " " * _GUTTER)
         for key, w in self._columns(width):
             text.append(" ")
-            text.append_text(_fit(Text(_TITLES[key]), w))
+            title = column_title(key)
+            if key == s.column and self.sorted:
+                arrow = " ↓" if s.descending else " ↑"
+                title = title[: max(1, w - 2)] + arrow if len(title) + 2 > w else title + arrow
+            elif key == "time" and w < _TIME_FULL:
+                title = "Time"
+            text.append_text(_fit(Text(title), w))
         return self._to_strip(text, width, styles["header"])
 
     def _empty_strip(self, y: int, width: int) -> Strip:
@@ -575,6 +778,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 ms = store.time_ms(row)
                 # Second precision keeps the column at 20 cells; the detail view has ms.
                 shown = format_time(ms - ms % 1000) if ms != NO_TIME else "?"
+                if w < _TIME_FULL:
+                    shown = _short_time(shown)
                 segments.append(Segment(shown[:w].ljust(w)))
             else:
                 code = int(store.codes(key)[row])
@@ -614,7 +819,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         if not is_plain(value):
             return None
         if key == "principal":
-            return [Segment(_fit_principal_plain(short_principal(value), width))]
+            return [Segment(principal_label(value, width).ljust(width))]
         if key == "service":
             value = short_service(value)
         fitted = _fit_plain(value, width)
@@ -627,7 +832,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def _text_cell(self, key: str, value: str, width: int) -> list[Segment]:
         if key == "principal":
-            text = _fit_principal(safe_text(short_principal(value)), width)
+            # Control characters are shown escaped (longer): cut from the right.
+            text = _fit(safe_text(principal_label(value, width)), width)
         elif key == "service":
             text = _fit(safe_text(short_service(value), max_len=width + 1), width)
         elif key == "error":

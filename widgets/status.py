@@ -25,6 +25,7 @@ class StatusInfo:
     busy: bool = False
     gone: int = 0
     tail_mode: str = ""  # "" (not tailing), "watch", "poll" or "rescan" (core.tail.MODES)
+    list_note: str = ""  # how the list is sorted, which columns are hidden (EventList.describe)
 
 
 class StatusLine(TextLine):
@@ -58,6 +59,8 @@ class StatusLine(TextLine):
             parts += [("  ·  ", "dim"), (f"+{s.new_pending:,} new (N)", "bold")]
         if s.rate_per_min is not None:
             parts += [("  ·  ", "dim"), (f"{s.rate_per_min:,.0f}/min", "")]
+        if s.list_note:
+            parts += [("  ·  ", "dim"), (s.list_note, "italic")]
         if s.filter_text:
             parts += [("  ·  filter ", "dim")]
             # The filter text may hold pasted log content: a plain str part is sanitised.

@@ -1,0 +1,110 @@
+"""The event list's sort orders (tui/core/sorting.py), on real gzip trails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.trailgen import event, trail_path, write_records
+from tui.core.loader import load
+from tui.core.query import parse
+from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, sort_rows
+from tui.core.view import compute_view
+
+# Event names in first-seen order deliberately unlike their value order, so sorting by
+# dictionary code would give a different answer than sorting by value.
+_SPEC = [
+    ("10:00:05", "Zeta", "203.0.113.9", None),
+    ("10:00:01", "Alpha", "198.51.100.2", "AccessDenied"),
+    ("10:00:03", "Mid", "", None),
+    ("10:00:02", "Zeta", "198.51.100.2", None),
+    ("10:00:04", "Alpha", "203.0.113.9", "Throttling"),
+    ("10:00:00", "Mid", "10.0.0.1", None),
+    ("10:00:06", "Alpha", "10.0.0.1", None),
+]
+
+
+@pytest.fixture
+def store(tmp_path):
+    records = [
+        event(name, f"2026-11-20T{t}Z", ip=ip, error=err) for t, name, ip, err in _SPEC
+    ]
+    write_records(trail_path(tmp_path), records)
+    return load([str(tmp_path)])
+
+
+def _names(store, rows, field="event"):
+    return [store.value(int(r), field) for r in rows]
+
+
+def _times(store, rows):
+    return [store.time_ms(int(r)) for r in rows]
+
+
+def test_time_order_is_the_views_own(store) -> None:
+    rows = store.order
+    assert sort_rows(store, rows, SortKey()) is not None
+    assert np.array_equal(sort_rows(store, rows, SortKey()), rows)
+    back = sort_rows(store, rows, SortKey("time", descending=True))
+    assert _times(store, back) == sorted(_times(store, rows), reverse=True)
+
+
+def test_by_value_not_by_code_with_time_tie_break(store) -> None:
+    rows = store.order
+    got = sort_rows(store, rows, SortKey("event"))
+    assert _names(store, got) == ["Alpha"] * 3 + ["Mid"] * 2 + ["Zeta"] * 2
+    for name in ("Alpha", "Mid", "Zeta"):  # ties stay in time order
+        ts = [store.time_ms(int(r)) for r in got if store.value(int(r), "event") == name]
+        assert ts == sorted(ts)
+    down = sort_rows(store, rows, SortKey("event", descending=True))
+    assert _names(store, down) == ["Zeta"] * 2 + ["Mid"] * 2 + ["Alpha"] * 3
+    ts = [store.time_ms(int(r)) for r in down if store.value(int(r), "event") == "Zeta"]
+    assert ts == sorted(ts)
+
+
+def test_empty_values_sort_last_both_ways(store) -> None:
+    rows = store.order
+    for descending in (False, True):
+        got = _names(store, sort_rows(store, rows, SortKey("ip", descending)), "ip")
+        assert got[-1] == ""
+        filled = [v for v in got if v]
+        assert filled == sorted(filled, reverse=descending)
+        errs = _names(store, sort_rows(store, rows, SortKey("error", descending)), "error")
+        assert errs[:2] == sorted(["AccessDenied", "Throttling"], reverse=descending)
+        assert errs[2:] == [""] * 5
+
+
+def test_errors_first_then_time(store) -> None:
+    got = sort_rows(store, store.order, SortKey(ERRORS_FIRST))
+    assert _names(store, got, "error")[:2] == ["AccessDenied", "Throttling"]
+    assert _times(store, got[:2]) == sorted(_times(store, got[:2]))
+    assert _times(store, got[2:]) == sorted(_times(store, got[2:]))
+
+
+def test_a_filtered_view_sorts_the_same_with_and_without_positions(store) -> None:
+    view = compute_view(store, parse("-event:Mid"))
+    assert view.sel is not None and len(view.rows) == 5
+    for key in (SortKey("event"), SortKey("ip", True), SortKey(ERRORS_FIRST)):
+        a = sort_rows(store, view.rows, key, sel=view.sel)
+        b = sort_rows(store, view.rows, key)
+        assert np.array_equal(a, b), key
+        assert sorted(a.tolist()) == sorted(view.rows.tolist())  # each row once
+
+
+def test_ranks_follow_a_growing_dictionary(tmp_path) -> None:
+    write_records(trail_path(tmp_path), [event("Bravo"), event("Delta")])
+    store = load([str(tmp_path)])
+    ranks = Ranks(store)
+    assert _names(store, sort_rows(store, store.order, SortKey("event"), ranks=ranks)) == [
+        "Bravo", "Delta"]
+    # A new value that sorts between the old ones arrives (as while tailing).
+    more = tmp_path / "more"
+    write_records(trail_path(more), [event("Charlie", "2026-11-20T09:00:00Z")])
+    load([str(more)], store=store)
+    got = sort_rows(store, store.order, SortKey("event"), ranks=ranks)
+    assert _names(store, got) == ["Bravo", "Charlie", "Delta"]
+
+
+def test_unknown_column_is_refused(store) -> None:
+    with pytest.raises(ValueError, match="cannot sort"):
+        sort_rows(store, store.order, SortKey("nonsense"))

@@ -1,0 +1,198 @@
+"""The event list's views in the real app: sorting (keys, header, status), through
+filter changes and arrivals; the column chooser and its config file; the 80x24 layout
+and the detail pane beside the list by ctrl+d."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_app, run, screen_text, settle, status_text, wait_for, wait_loaded
+from tests.trailgen import event, trail_path, write_records
+from tui.column_screen import ColumnScreen
+from tui.core.batch import parse_file
+from tui.core.listconfig import columns_path, load_columns
+from widgets.detail import DetailPane
+from widgets.event_list import EventList
+
+
+def _header(app) -> str:
+    """The list's title line, as on screen."""
+    return next(line for line in screen_text(app).splitlines() if "Event" in line and "Time" in line)
+
+
+def _values(app, field: str) -> list[str]:
+    lst = app.events_list
+    return [app.store.value(int(r), field) for r in lst.rows]
+
+
+def _is_sorted(app, field: str, descending: bool = False) -> bool:
+    vals = [v for v in _values(app, field) if v]
+    return vals == sorted(vals, reverse=descending)
+
+
+async def test_sort_keys_header_and_status(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    lst.move_to_index(5)
+    await pilot.press("s")  # time -> service (the next shown column)
+    await pilot.pause()
+    assert lst.sort_key.column == "service" and _is_sorted(app, "service")
+    assert lst.cursor_index == 0  # a new order is read from its top
+    assert "Service ↑" in _header(app)  # the header's arrow
+    assert "sorted Service ↑" in status_text(app)
+    await pilot.press("r")
+    await pilot.pause()
+    assert lst.sort_key.descending and _is_sorted(app, "service", descending=True)
+    assert "Service ↓" in _header(app) and "sorted Service ↓" in status_text(app)
+    # Ties stay in time order: within each service, times ascend.
+    svc, times = _values(app, "service"), [app.store.time_ms(int(r)) for r in lst.rows]
+    for a in range(len(svc) - 1):
+        if svc[a] == svc[a + 1]:
+            assert times[a] <= times[a + 1]
+    assert sorted(lst.rows.tolist()) == sorted(app.view.rows.tolist())  # each row once
+
+    # Errors first: one key; every failed call before every other, each in time order.
+    await pilot.press("e")
+    await pilot.pause()
+    errs = [v != "" for v in _values(app, "error")]
+    n = sum(errs)
+    assert n and errs == [True] * n + [False] * (len(errs) - n)
+    assert "✗" in screen_text(app).split("Time (UTC)")[1].splitlines()[1]  # an error on top
+    assert "errors first" in status_text(app)
+    await pilot.press("e")  # again: time order
+    await pilot.pause()
+    assert not lst.sorted and np.array_equal(lst.rows, app.view.rows)
+    assert "sorted" not in status_text(app)
+
+
+async def test_sort_survives_filter_changes(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    await pilot.press("s", "s", "s")  # service, event, principal
+    await pilot.pause()
+    assert lst.sort_key.column == "principal"
+    app.set_filter("-region:us-east-2")
+    await settle(pilot)
+    assert lst.sort_key.column == "principal" and _is_sorted(app, "principal")
+    assert len(lst.rows) == len(app.view.rows) and "us-east-2" not in _values(app, "region")
+    row = lst.cursor_row
+    app.set_filter("")  # the cursor's event is still listed: it stays on it
+    await settle(pilot)
+    assert lst.cursor_row == row and _is_sorted(app, "principal")
+
+
+async def test_arrivals_land_in_their_sorted_place(tmp_path: Path) -> None:
+    write_records(trail_path(tmp_path, suffix="base000000000000"), [
+        event("Bravo", "2026-11-20T10:00:00Z"), event("Delta", "2026-11-20T10:00:01Z"),
+        event("Foxtrot", "2026-11-20T10:00:02Z"),
+    ])
+    app = make_app([tmp_path])
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        lst = app.events_list
+        lst.set_sort(type(lst.sort_key)("event"))
+        lst.move_to_index(1)
+        await settle(pilot)
+        assert _values(app, "event") == ["Bravo", "Delta", "Foxtrot"]
+        assert lst.cursor_row is not None
+        on = app.store.value(lst.cursor_row, "event")
+        more = write_records(trail_path(tmp_path, suffix="more000000000000"), [
+            event("Alpha", "2026-11-20T11:00:00Z"), event("Charlie", "2026-11-20T09:00:00Z"),
+            event("Echo", "2026-11-20T10:30:00Z"),
+        ])
+        app.store.add(parse_file(str(more)))
+        app.pump()
+        await settle(pilot)
+        assert _values(app, "event") == ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]
+        assert app.store.value(lst.cursor_row, "event") == on == "Delta"
+
+
+async def test_column_chooser_applies_and_saves(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(app.screen, ColumnScreen), 3, what="chooser")
+    assert "Columns of the event list" in screen_text(app)
+    # Entries: the 7 default columns, then the others. Hide Service (entry 1: it moves
+    # to the others, the cursor with it); move Principal (now entry 2) first; widen it;
+    # add the account.
+    await pilot.press("down", "space")
+    assert app.screen.chosen[1][0] == "event" and app.screen.others[0] == "service"
+    await pilot.press("home", "down", "down", "K", "K")  # principal -> entry 0
+    for _ in range(3):
+        await pilot.press("plus")
+    chooser = app.screen
+    assert chooser.chosen[0][0] == "principal" and chooser.chosen[0][1] is not None
+    width = chooser.chosen[0][1]
+    account = 6 + [n for n in chooser.others].index("account")  # 6 chosen now
+    for _ in range(account):
+        await pilot.press("down")
+    await pilot.press("space")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, ColumnScreen), 3, what="close")
+    await pilot.pause()
+    names = [n for n, _ in lst.column_specs]
+    assert names == ["principal", "time", "event", "ip", "region", "error", "account"]
+    assert dict(lst.layout())["principal"] == width
+    assert "Account" in _header(app)
+    # Kept for the next run, in the user's config dir (never beside the trail).
+    saved = load_columns()
+    assert saved is not None and [c.name for c in saved] == names
+    assert saved[0].width == width
+    assert str(columns_path()).startswith(os.environ["XDG_CONFIG_HOME"])
+    assert "hidden: Service" in status_text(app)
+
+
+async def test_saved_columns_are_used_and_a_bad_file_reported(tmp_path: Path) -> None:
+    cfg = columns_path()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(json.dumps({"columns": [{"name": "time"}, {"name": "event"},
+                                           {"name": "user", "width": 12}]}))
+    app = make_app()
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        assert app.events_list.layout()[2] == ("user", 12)
+        assert "User name" in screen_text(app)
+    cfg.write_text('{"columns": [{"name": "nope"}]}')
+    app = make_app()
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: any("not a column" in str(n.message)
+                                          for n in app._notifications), 3, what="toast")
+        assert [n for n, _ in app.events_list.column_specs][:3] == ["time", "service", "event"]
+    assert cfg.read_text() == '{"columns": [{"name": "nope"}]}'  # left as it was
+
+
+@pytest.mark.size(80, 24)
+async def test_80x24_keeps_the_essential_columns_and_detail_beside(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    header = _header(app)
+    for title in ("Time", "Event", "Principal", "Source IP", "Error"):
+        assert title in header, header
+    shown = lst.shown_columns
+    assert {"time", "event", "principal", "ip", "error"} <= set(shown)
+    assert "hidden:" in status_text(app)  # region, service
+    detail = app.query_one(DetailPane)
+    assert detail.region.y >= lst.region.bottom  # below the list by default
+    await pilot.press("ctrl+d")
+    await pilot.pause()
+    assert detail.region.x >= lst.region.right and detail.region.y < lst.region.bottom
+    assert detail.region.width >= 30 and lst.region.width >= 45
+    await pilot.press("ctrl+d")
+    await pilot.pause()
+    assert detail.region.y >= lst.region.bottom
+    # With the facets shown there is no room beside: ctrl+d says so.
+    await pilot.press("ctrl+t")
+    await pilot.pause()
+    assert app.query_one("#facets").display
+    await pilot.press("ctrl+d")
+    await wait_for(pilot, lambda: any("too narrow" in str(n.message)
+                                      for n in app._notifications), 3, what="toast")
+    assert detail.region.y >= lst.region.bottom
+    assert isinstance(lst, EventList)
