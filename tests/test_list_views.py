@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import make_app, run, screen_text, settle, status_text, wait_for, wait_loaded
+from tests.conftest import (
+    make_app,
+    paste,
+    run,
+    screen_text,
+    settle,
+    status_text,
+    wait_for,
+    wait_loaded,
+)
 from tests.trailgen import event, trail_path, write_records
 from tui.column_screen import ColumnScreen
 from tui.core.batch import parse_file
@@ -158,14 +167,14 @@ async def test_saved_columns_are_used_and_a_bad_file_reported(tmp_path: Path) ->
         await wait_loaded(pilot)
         assert app.events_list.layout()[2] == ("user", 12)
         assert "User name" in screen_text(app)
-    cfg.write_text('{"columns": [{"name": "nope"}]}')
+    cfg.write_text('{"columns": [{"name": "no pe"}]}')
     app = make_app()
     async with run(app, (120, 30)) as pilot:
         await wait_loaded(pilot)
         await wait_for(pilot, lambda: any("not a column" in str(n.message)
                                           for n in app._notifications), 3, what="toast")
         assert [n for n, _ in app.events_list.column_specs][:3] == ["time", "service", "event"]
-    assert cfg.read_text() == '{"columns": [{"name": "nope"}]}'  # left as it was
+    assert cfg.read_text() == '{"columns": [{"name": "no pe"}]}'  # left as it was
 
 
 @pytest.mark.size(80, 24)
@@ -196,3 +205,41 @@ async def test_80x24_keeps_the_essential_columns_and_detail_beside(explorer) -> 
                                       for n in app._notifications), 3, what="toast")
     assert detail.region.y >= lst.region.bottom
     assert isinstance(lst, EventList)
+
+
+async def test_a_json_path_column(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(app.screen, ColumnScreen), 3, what="chooser")
+    await pilot.press("p")
+    await paste(pilot, "requestParameters.bucketName")
+    await pilot.press("enter")  # added to the chosen columns
+    await pilot.pause()
+    assert app.screen.chosen[-1] == ("requestParameters.bucketName", None)
+    await pilot.press("enter")  # applied
+    await wait_for(pilot, lambda: not isinstance(app.screen, ColumnScreen), 3, what="close")
+    app.set_filter("service:s3.amazonaws.com has:requestParameters.bucketName")
+    await settle(pilot)
+    await wait_for(pilot, lambda: "…" not in _cells(app, "requestParameters.bucketName"),
+                   5, what="the path column")
+    assert "bucketName" in _header(app)
+    shown = _cells(app, "requestParameters.bucketName")
+    want = {app.store.event(int(r))["requestParameters"]["bucketName"] for r in lst.rows[:5]}
+    assert shown and all(any(v.startswith(c.rstrip("…")) for v in want) for c in shown)
+    saved = load_columns()
+    assert saved is not None and saved[-1].name == "requestParameters.bucketName"
+
+
+def _cells(app, key: str) -> list[str]:
+    """The values the list draws in column `key`, top rows first (as on screen)."""
+    lst = app.events_list
+    left = 1
+    for k, w in lst.layout():
+        if k == key:
+            break
+        left += w + 1
+    else:
+        return []
+    lines = [str(lst.render_line(y).text) for y in range(1, 6)]
+    return [line[left + 1 : left + 1 + w].strip() for line in lines if line.strip()]

@@ -102,6 +102,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("col-wider", "plus,equals_sign,right", "wider", "Wider", "Fix the column one cell wider", "columns", palette=False),
     ActionSpec("col-narrower", "minus,left", "narrower", "Narrower", "Fix the column one cell narrower", "columns", palette=False),
     ActionSpec("col-auto", "a", "auto_width", "Auto width", "Let the column take its share of the room again", "columns", palette=False),
+    ActionSpec("col-path", "p", "add_path", "Add path", "Add a column for a JSON path (as filters spell it: requestParameters.bucketName)", "columns", palette=False),
     ActionSpec("col-defaults", "d", "defaults", "Defaults", "Back to the default columns", "columns", palette=False),
     ActionSpec("col-apply", "enter", "apply", "Apply", "Use these columns and keep them for the next run", "columns", palette=False),
     ActionSpec("col-cancel", "escape", "cancel", "Cancel", "Close without changing the columns", "columns", palette=False),

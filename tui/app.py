@@ -430,7 +430,8 @@ class TrailscopeApp(App[int]):
         seq = self.views.next()
         query = self.query_obj
         previous = self.view if self.view is not None and self.view.query == query else None
-        facets = self.main.facet_panel.fields
+        # The list's JSON path columns are built like path facets (counted too: cheap).
+        facets = (*self.main.facet_panel.fields, *self.events_list.path_columns)
         if (
             any(self.store.text_backlog(p) > SYNC_TEXT_FILES for p in query.text_pieces())
             or any(self.store.path_backlog(p) > SYNC_TEXT_FILES for p in query.paths())
@@ -442,6 +443,8 @@ class TrailscopeApp(App[int]):
             self._compute_view(seq, query, fields, previous)
             return
         try:
+            for name in self.events_list.path_columns:  # few files to scan: now
+                self.store.path_column(parse_path(name))
             # Facet counts are taken when the facets are drawn (MainScreen.show_panels).
             view = compute_view(self.store, query, (), previous)
         except QueryError as e:

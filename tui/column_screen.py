@@ -8,14 +8,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from widgets.event_list import DEFAULT_COLUMNS, column_title
+from widgets.event_list import DEFAULT_COLUMNS, column_title, is_path_column
 
 from .actions import bindings, by_scope, key_label
 from .core.fields import FIELD_NAMES
 from .core.listconfig import MAX_WIDTH, MIN_WIDTH
+from .core.sanitize import clean
 
 Choice = list[tuple[str, int | None]]  # (column, fixed width or None), in list order
 
@@ -32,6 +33,8 @@ class ColumnScreen(ModalScreen[Choice | None]):
     }
     ColumnScreen #columns-help { height: auto; color: $text-muted; }
     ColumnScreen OptionList { height: 1fr; border: none; }
+    ColumnScreen #columns-path { display: none; }
+    ColumnScreen #columns-path.-open { display: block; }
     """
     BINDINGS = bindings("columns")
     AUTO_FOCUS = "#columns-list"
@@ -49,6 +52,8 @@ class ColumnScreen(ModalScreen[Choice | None]):
             yield Static(Text("Columns of the event list", style="bold"))
             yield Static(Text(keys), id="columns-help")
             yield OptionList(id="columns-list")
+            yield Input(placeholder="JSON path, e.g. requestParameters.bucketName (Esc: back)",
+                        id="columns-path")
 
     def on_mount(self) -> None:
         self._redraw(0)
@@ -64,8 +69,8 @@ class ColumnScreen(ModalScreen[Choice | None]):
         opts = []
         for name, width, shown in self._entries():
             line = Text("[x] " if shown else "[ ] ", style="bold" if shown else "dim")
-            line.append(f"{column_title(name):<18}")
-            line.append(f" {name:<10}", style="dim")
+            line.append(f"{clean(column_title(name)):<18}")
+            line.append(f" {clean(name):<10}", style="dim")
             if shown:
                 line.append(f" width {width}" if width else " auto width", style="italic")
             opts.append(Option(line))
@@ -126,6 +131,28 @@ class ColumnScreen(ModalScreen[Choice | None]):
     def action_auto_width(self) -> None:
         self._resize(None)
 
+    def action_add_path(self) -> None:
+        box = self.query_one("#columns-path", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        name = event.value.strip()
+        if not is_path_column(name):
+            self.notify(f"not a JSON path: {clean(name)}", severity="error", markup=False,
+                        timeout=4)
+            return
+        if name not in dict(self.chosen):
+            self.chosen.append((name, None))
+        event.input.value = ""
+        self._close_path()
+        self._redraw(len(self.chosen) - 1)
+
+    def _close_path(self) -> None:
+        self.query_one("#columns-path", Input).remove_class("-open")
+        self._list.focus()
+
     def action_defaults(self) -> None:
         self.chosen = [(n, None) for n in DEFAULT_COLUMNS]
         self.others = [n for n in ("time", *FIELD_NAMES) if n not in DEFAULT_COLUMNS]
@@ -135,6 +162,9 @@ class ColumnScreen(ModalScreen[Choice | None]):
         self.dismiss(list(self.chosen))
 
     def action_cancel(self) -> None:
+        if self.query_one("#columns-path", Input).has_class("-open"):
+            self._close_path()  # Esc in the path box: back to the list
+            return
         self.dismiss(None)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -35,6 +35,8 @@ from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.fields import FIELD_BY_NAME
 from tui.core.normalize import NO_TIME, format_time
+from tui.core.paths import CONTAINER, PathError, parse_path
+from tui.core.sanitize import clean
 from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, sort_rows
 from tui.core.store import Store
 
@@ -159,12 +161,26 @@ _EXTRA_DROP = 2
 _EXTRA_MIN = 8
 
 
+def is_path_column(name: str) -> bool:
+    """A JSON path as filters spell it (`requestParameters.bucketName`), not a field."""
+    if name == "time" or name in FIELD_BY_NAME:
+        return False
+    try:
+        parse_path(name)
+    except (PathError, ValueError):
+        return False
+    return True
+
+
 def column_def(name: str, width: int | None = None) -> _Col:
-    """The column for `name` (`time` or a field), with the user's `width` if any."""
+    """The column for `name` (`time`, a field or a JSON path), with the user's `width`
+    if any."""
     col = _BUILTIN.get(name)
     if col is None:
         field = FIELD_BY_NAME.get(name)
-        col = _Col(name, field.label if field else name, _EXTRA_MIN, _EXTRA_DROP)
+        # A path's title is its last key (the detail pane and the chooser spell it all).
+        title = field.label if field else name.rsplit(".", 1)[-1]
+        col = _Col(name, title, _EXTRA_MIN, _EXTRA_DROP)
     if width is not None:
         col = _Col(col.key, col.title, width, col.drop, width)
     return col
@@ -182,7 +198,7 @@ _TIERS: tuple[dict[str, int], ...] = (
     {"error": 14, "region": 14},
     {"service": 14, "event": 26, "principal": 36, "error": 20},
 )
-_EXTRA_TIERS = (0, 16, 24)
+_EXTRA_TIERS = (12, 16, 24)
 _EVENT_MAX = 40  # beyond this the event column only wastes room the principal could use
 _GUTTER = 1  # marker column (error / hostile / conflict)
 
@@ -362,6 +378,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self._ranks = Ranks(store)
         self._col_defs: tuple[_Col, ...] = _COLUMNS
         self._shown: tuple[str, ...] = ()  # column keys in the last layout
+        self._path_waiting = False  # a path column's cells were drawn as pending
         self._cursor = 0
         self._cache = StripCache(_CACHE_SIZE)
         self._cells: dict[tuple[str, int, int], list[Segment]] = {}
@@ -420,13 +437,23 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         return [(c.key, c.width) for c in self._col_defs]
 
     def set_columns(self, specs: list[tuple[str, int | None]]) -> None:
-        """Show these columns (`time` or field names) in this order; unknown names are
-        left out. An empty list brings back the default columns."""
-        cols = tuple(column_def(n, w) for n, w in specs if n == "time" or n in FIELD_BY_NAME)
+        """Show these columns (`time`, field names or JSON paths) in this order; other
+        names are left out. An empty list brings back the default columns."""
+        cols = tuple(
+            column_def(n, w) for n, w in specs
+            if n == "time" or n in FIELD_BY_NAME or is_path_column(n)
+        )
         self._col_defs = cols or _COLUMNS
         self._layout = None
         self.refresh_rows()
         self.post_message(self.LayoutChanged())
+
+    @property
+    def path_columns(self) -> tuple[str, ...]:
+        """The chosen columns that are JSON paths (their columns are built by the
+        app's view, in a thread when the trail is big: see `path_ready`)."""
+        return tuple(c.key for c in self._col_defs if c.key not in _BUILTIN
+                     and c.key not in FIELD_BY_NAME)
 
     @property
     def shown_columns(self) -> tuple[str, ...]:
@@ -463,6 +490,9 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """
         rows = np.asarray(rows, dtype=np.int64)
         self._time_rows = rows
+        if self._path_waiting:  # rows drawn before a path column was built
+            self._path_waiting = False
+            self.refresh_rows()
         shown = rows if not self.sorted else sort_rows(
             self.store, rows, self._sort, ranks=self._ranks, sel=sel
         )
@@ -568,7 +598,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def action_sort_next(self) -> None:
         """Sort by the next shown column (time, then each column left to right)."""
-        keys = [k for k in self.shown_columns]
+        keys = [k for k in self.shown_columns if k == "time" or k in FIELD_BY_NAME]
         cur = self._sort.column if self._sort.column in keys else "time"
         nxt = keys[(keys.index(cur) + 1) % len(keys)] if cur in keys else "time"
         self.set_sort(SortKey(nxt))
@@ -595,7 +625,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             return
         if offset.y < _HEADER_LINES:  # a column title: sort by it, again to reverse
             key = self._column_at(offset.x)
-            if key is not None:
+            if key == "time" or key in FIELD_BY_NAME:
                 s = self._sort
                 self.set_sort(SortKey(key, not s.descending if s.column == key else False))
             return
@@ -737,7 +767,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         text = Text("✗" if s.column == ERRORS_FIRST else " " * _GUTTER)
         for key, w in self._columns(width):
             text.append(" ")
-            title = column_title(key)
+            title = clean(column_title(key))  # a path's key is the user's text
             if key == s.column and self.sorted:
                 arrow = " ↓" if s.descending else " ↑"
                 title = title[: max(1, w - 2)] + arrow if len(title) + 2 > w else title + arrow
@@ -781,6 +811,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 if w < _TIME_FULL:
                     shown = _short_time(shown)
                 segments.append(Segment(shown[:w].ljust(w)))
+            elif key not in FIELD_BY_NAME:
+                segments.extend(self._path_cell(key, row, w))
             else:
                 code = int(store.codes(key)[row])
                 cell = self._cell(key, code, w)
@@ -792,6 +824,24 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         if used != width:  # only when too narrow for the essential columns
             strip = strip.crop_extend(0, width, None)
         return strip.apply_style(styles["cursor"] if cursor else styles["base"]).simplify()
+
+    def _path_cell(self, key: str, row: int, width: int) -> list[Segment]:
+        """The value of a JSON path column at `row`: `…` while the path's column is not
+        built (the app's view builds it), empty where the event has none."""
+        store = self.store
+        col = store.path_columns.peek(parse_path(key))
+        if col is None or col.files_done < store.committed_files():
+            self._path_waiting = True
+            return [Segment(_fit_plain("…", width), self._get_styles()["dim"])]
+        rows = col.rows
+        i = int(np.searchsorted(rows, row))
+        if i >= len(rows) or rows[i] != row:
+            return [Segment(" " * width)]
+        code = int(col.codes[i])
+        more = i + 1 < len(rows) and rows[i + 1] == row  # several values: the first, +
+        value = "{…}" if col.value(code) is CONTAINER else col.display([code], store)[code]
+        text = safe_text(value + (" +" if more else ""), max_len=width + 1)
+        return list(_fit(text, width).render(self.app.console))
 
     def _cell(self, key: str, code: int, width: int) -> list[Segment]:
         """Segments of one value fitted to `width` cells.

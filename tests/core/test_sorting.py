@@ -108,3 +108,31 @@ def test_ranks_follow_a_growing_dictionary(tmp_path) -> None:
 def test_unknown_column_is_refused(store) -> None:
     with pytest.raises(ValueError, match="cannot sort"):
         sort_rows(store, store.order, SortKey("nonsense"))
+
+
+def test_ranks_placed_as_values_arrive_match_a_fresh_sort(tmp_path) -> None:
+    """Values first seen in later commits (a few: placed by binary search; many: all
+    sorted afresh), the empty value arriving late: the tables equal fresh ones."""
+    import random
+
+    rnd = random.Random(7)
+    words = [f"{rnd.choice('abcxyz')}{rnd.randrange(10**6):06d}" for _ in range(400)]
+    store = None
+    kept = None
+    for stage, (count, with_empty) in enumerate([(200, False), (10, False), (3, True), (150, False)]):
+        names = [rnd.choice(words) for _ in range(count)]
+        records = [event(n, f"2026-11-20T10:{i % 60:02d}:00Z",
+                         ip="" if with_empty and i == 0 else f"10.0.{stage}.{i % 250}")
+                   for i, n in enumerate(names)]
+        d = tmp_path / f"s{stage}"
+        write_records(trail_path(d), records)
+        store = load([str(d)], store=store)
+        kept = kept or Ranks(store)
+        fresh = Ranks(store)
+        for field in ("event", "ip"):
+            for desc in (False, True):
+                assert np.array_equal(kept.of(field, desc), fresh.of(field, desc)), (stage, field)
+        got = sort_rows(store, store.order, SortKey("ip"), ranks=kept)
+        ips = [store.value(int(r), "ip") for r in got]
+        filled = [v for v in ips if v]
+        assert filled == sorted(filled) and ips[len(filled):] == [""] * (len(ips) - len(filled))

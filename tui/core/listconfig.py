@@ -6,8 +6,9 @@ The file is `$XDG_CONFIG_HOME/trailscope/columns.json` (by default
     {"columns": [{"name": "time"}, {"name": "event", "width": 30},
                  {"name": "user", "width": 16}]}
 
-`name` is `time` or an indexed field (see `trailscope help query`); `width` (cells)
-is optional -- without it the column gets its share of the room. It is written atomically (a temporary file beside it, then a rename), and
+`name` is `time`, an indexed field (see `trailscope help query`) or a JSON path as
+filters spell it (`requestParameters.bucketName`); `width` (cells) is optional --
+without it the column gets its share of the room. It is written atomically (a temporary file beside it, then a rename), and
 never into a trail folder. A file that cannot be read or used is reported and the
 default columns are shown; it is not overwritten until the columns are changed.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .fields import FIELD_INDEX
+from .paths import PathError, parse_path
 
 __all__ = [
     "ColumnSpec",
@@ -51,8 +53,15 @@ def columns_path() -> Path:
 
 
 def valid_column(name: str) -> bool:
-    """A column the list can show: the time or an indexed field."""
-    return name == "time" or name in FIELD_INDEX
+    """A column the list can show: the time, an indexed field, or a JSON path as
+    filters spell it (`requestParameters.bucketName`)."""
+    if name == "time" or name in FIELD_INDEX:
+        return True
+    try:
+        parse_path(name)
+    except (PathError, ValueError):
+        return False
+    return True
 
 
 def load_columns(path: Path | None = None) -> list[ColumnSpec] | None:
@@ -71,7 +80,7 @@ def load_columns(path: Path | None = None) -> list[ColumnSpec] | None:
     for c in cols:
         name = c.get("name") if isinstance(c, dict) else None
         if not isinstance(name, str) or not valid_column(name):
-            raise ListConfigError(f"{path}: not a column: {name!r} (time or a field name)")
+            raise ListConfigError(f"{path}: not a column: {name!r} (time, a field name or a JSON path)")
         width = c.get("width")
         if width is not None and (
             not isinstance(width, int) or isinstance(width, bool)
