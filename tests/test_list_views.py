@@ -243,3 +243,23 @@ def _cells(app, key: str) -> list[str]:
         return []
     lines = [str(lst.render_line(y).text) for y in range(1, 6)]
     return [line[left + 1 : left + 1 + w].strip() for line in lines if line.strip()]
+
+
+async def test_80_columns_one_year_trail_reads_errors_in_full(tmp_path: Path) -> None:
+    """Every event in one year: the header names it, the time drops it, and the room
+    goes to the event, principal and error (AccessDenied in full, not AccessD…)."""
+    role = "arn:aws:sts::111122223333:assumed-role/deploy-pipeline-role/role-session-pipeline"
+    write_records(trail_path(tmp_path), [
+        event("PutBucketPolicy", f"2026-11-20T10:00:0{i}Z", error="AccessDenied",
+              identity={"type": "AssumedRole", "arn": role, "accountId": "111122223333"})
+        for i in range(3)
+    ])
+    app = make_app([tmp_path])
+    async with run(app, (80, 24)) as pilot:
+        await wait_loaded(pilot)
+        header = _header(app)
+        assert "Time (2026)" in header and "Source IP" in header and "Error" in header
+        text = screen_text(app)
+        assert "AccessDenied" in text and "AccessD…" not in text
+        assert "11-20 10:00:01" in text
+        assert "role-session-pi…" in text  # the session name first, not the role

@@ -194,21 +194,26 @@ def column_title(key: str) -> str:
 # shortfall): first enough to read most event names and principals, then the rest.
 # Other fields (columns the user added) get `_EXTRA_TIERS`.
 _TIERS: tuple[dict[str, int], ...] = (
+    {"error": 12},  # AccessDenied, ThrottlingException cut late
     {"service": 10, "event": 22, "principal": 22},
     {"error": 14, "region": 14},
     {"service": 14, "event": 26, "principal": 36, "error": 20},
 )
-_EXTRA_TIERS = (12, 16, 24)
+_EXTRA_TIERS = (0, 12, 16, 24)
 _EVENT_MAX = 40  # beyond this the event column only wastes room the principal could use
 _GUTTER = 1  # marker column (error / hostile / conflict)
 
 
-def column_layout(width: int, columns: tuple[_Col, ...] | list[_Col] = _COLUMNS) -> list[tuple[str, int]]:
+def column_layout(
+    width: int, columns: tuple[_Col, ...] | list[_Col] = _COLUMNS, *, one_year: bool = False
+) -> list[tuple[str, int]]:
     """(column key, width) pairs that fit `width` cells, gutter and separators included.
 
     Narrow screens drop the least useful columns first (region, service, added
     columns), then show the time without its year, then drop the IP and the error
-    (errors stay marked in the gutter); a region that would be cut short goes too.
+    (errors stay marked in the gutter); a region that would be cut short goes too, and
+    with `one_year` (every event in one year: the header names it) so does the year
+    when the event, principal or error would be cut short.
     Spare room goes tier by tier to the columns without a fixed width; beyond the
     tiers, the principal takes the rest (the event column up to `_EVENT_MAX`).
     """
@@ -233,9 +238,13 @@ def column_layout(width: int, columns: tuple[_Col, ...] | list[_Col] = _COLUMNS)
         del widths[dropped.key]
     # A truncated region is little use; give its room to event and principal first.
     if ("region" in widths and "region" not in fixed
-            and free() < sum(t - widths[k] for k, t in _TIERS[0].items() if k in widths)):
+            and free() < sum(t - widths[k] for k, t in _TIERS[1].items() if k in widths)):
         del widths["region"]
         cols = [c for c in cols if c.key != "region"]
+    if one_year and short_time and widths["time"] > _TIME_SHORT:
+        if free() < sum(max(0, t - widths[k]) for tier in _TIERS[:2]
+                        for k, t in tier.items() if k in widths):
+            widths["time"] = _TIME_SHORT
     auto = [c.key for c in cols if c.key not in fixed and c.key != "time"]
     for i, tier in enumerate(_TIERS):
         spare = free()
@@ -379,6 +388,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self._col_defs: tuple[_Col, ...] = _COLUMNS
         self._shown: tuple[str, ...] = ()  # column keys in the last layout
         self._path_waiting = False  # a path column's cells were drawn as pending
+        self._year: tuple[int, int | None] = (-1, None)  # (store generation, one year)
         self._cursor = 0
         self._cache = StripCache(_CACHE_SIZE)
         self._cells: dict[tuple[str, int, int], list[Segment]] = {}
@@ -635,6 +645,21 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 self.move_to_index(index)
 
     # ---------------------------------------------------------------- internals
+    def _one_year(self) -> int | None:
+        """The year every stored event falls in, if there is one (kept per commit)."""
+        gen = self.store.generation
+        if self._year[0] != gen:
+            span = self.store.time_range()
+            year = None
+            if span is not None:
+                lo, hi = (format_time(t - t % 1000)[:4] for t in span)
+                year = int(lo) if lo == hi and lo.isdigit() else None
+            if year != self._year[1]:
+                self._layout = None  # the time column may change width: redraw rows
+                self._cache.clear()
+            self._year = (gen, year)
+        return self._year[1]
+
     def _column_at(self, x: int) -> str | None:
         left = _GUTTER
         for key, w in self._columns(self.scrollable_content_region.width):
@@ -731,8 +756,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         }
 
     def _columns(self, width: int) -> list[tuple[str, int]]:
+        self._one_year()  # a commit may change it (and so the layout)
         if self._layout is None or self._layout[0] != width:
-            self._layout = (width, column_layout(width, self._col_defs))
+            self._layout = (width, column_layout(width, self._col_defs,
+                                                 one_year=self._one_year() is not None))
             shown = tuple(k for k, _ in self._layout[1])
             if shown != self._shown:
                 self._shown = shown
@@ -772,7 +799,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 arrow = " ↓" if s.descending else " ↑"
                 title = title[: max(1, w - 2)] + arrow if len(title) + 2 > w else title + arrow
             elif key == "time" and w < _TIME_FULL:
-                title = "Time"
+                year = self._one_year()
+                title = "Time" if year is None else f"Time ({year})"
             text.append_text(_fit(Text(title), w))
         return self._to_strip(text, width, styles["header"])
 
