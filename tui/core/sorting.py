@@ -91,9 +91,8 @@ class _ValueOrder:
     def _place(self, values: list[str], n: int) -> None:
         new = range(self.seen, n)
         if len(new) * _REBUILD_SHARE > self.seen:
-            pairs = sorted((values[c], c) for c in range(n))
-            self.values = [v for v, _ in pairs]
-            self.codes = [c for _, c in pairs]
+            self.codes = sorted(range(n), key=values.__getitem__)
+            self.values = [values[c] for c in self.codes]
         else:
             for c in sorted(new, key=values.__getitem__):
                 i = bisect_right(self.values, values[c])
