@@ -21,7 +21,6 @@ from widgets.event_list import (
     EventList,
     column_layout,
     principal_label,
-    short_principal,
     short_service,
 )
 from widgets.messages import EventHighlighted
@@ -70,12 +69,7 @@ def cursor_visible(el: EventList) -> bool:
 
 
 # ----------------------------------------------------------------- pure helpers
-def test_short_principal_and_service() -> None:
-    assert short_principal("arn:aws:sts::1:assumed-role/Admin/alice") == "assumed-role/Admin/alice"
-    assert short_principal("arn:aws:iam::111122223333:user/Bob") == "user/Bob"
-    assert short_principal("arn:aws:iam::111122223333:root") == "root"
-    assert short_principal("ec2.amazonaws.com") == "ec2.amazonaws.com"
-    assert short_principal("ANONYMOUS_PRINCIPAL") == "ANONYMOUS_PRINCIPAL"
+def test_short_service() -> None:
     assert short_service("s3.amazonaws.com") == "s3"
     assert short_service("custom.example") == "custom.example"
 

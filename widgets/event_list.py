@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -50,7 +49,6 @@ __all__ = [
     "EventList",
     "column_layout",
     "principal_label",
-    "short_principal",
     "short_service",
 ]
 
@@ -66,19 +64,6 @@ def short_service(value: str) -> str:
     """`s3.amazonaws.com` -> `s3`; anything else unchanged."""
     if value.endswith(_AWS_SUFFIX) and len(value) > len(_AWS_SUFFIX):
         return value[: -len(_AWS_SUFFIX)]
-    return value
-
-
-def short_principal(value: str) -> str:
-    """The resource part of an ARN (`assumed-role/Admin/alice`, `user/Bob`, `root`).
-
-    Non-ARN principals (service names, account ids, ANONYMOUS_PRINCIPAL...) are
-    already short and meaningful, so they stay as they are.
-    """
-    if value.startswith("arn:"):
-        parts = value.split(":", 5)
-        if len(parts) == 6 and parts[5]:
-            return parts[5]
     return value
 
 
