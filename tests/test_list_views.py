@@ -263,3 +263,25 @@ async def test_80_columns_one_year_trail_reads_errors_in_full(tmp_path: Path) ->
         assert "AccessDenied" in text and "AccessD…" not in text
         assert "11-20 10:00:01" in text
         assert "role-session-pi…" in text  # the session name first, not the role
+
+
+async def test_palette_runs_the_lists_commands(explorer) -> None:
+    from textual.command import CommandPalette
+
+    pilot, app = explorer, explorer.app
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
+    await paste(pilot, "Errors first")
+    await wait_for(pilot, lambda: "Errors first  (e)" in screen_text(app), 5, what="command")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.events_list.sort_key.column == "errors", 3,
+                   what="errors first")
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
+    await paste(pilot, "Columns")
+    await wait_for(pilot, lambda: "Columns  (c)" in screen_text(app), 5, what="command")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ColumnScreen), 3, what="chooser")
+    await pilot.press("escape")  # cancel: nothing changes, nothing is saved
+    await wait_for(pilot, lambda: not isinstance(app.screen, ColumnScreen), 3, what="close")
+    assert load_columns() is None
