@@ -96,8 +96,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("detail-open", "space", "select_cursor", "Open", "Expand/collapse; show a long value wrapped in full", "detail", palette=False),
     ActionSpec("detail-facet", "o", "facet_value", "Facet", "Show the field or JSON path under the cursor in a facet", "detail", palette=False),
     # --- timeline
-    ActionSpec("tl-left", "left,h", "cursor_left", "Earlier", "Previous bucket", "timeline", palette=False),
-    ActionSpec("tl-right", "right,l", "cursor_right", "Later", "Next bucket", "timeline", palette=False),
+    ActionSpec("tl-left", "left,h", "cursor_left", "Earlier", "Previous bucket", "timeline"),
+    ActionSpec("tl-right", "right,l", "cursor_right", "Later", "Next bucket", "timeline"),
     ActionSpec("tl-left10", "shift+left,H", "move(-10)", "10 earlier", "Ten buckets earlier", "timeline"),
     ActionSpec("tl-right10", "shift+right,L", "move(10)", "10 later", "Ten buckets later", "timeline"),
     ActionSpec("tl-pgup", "pageup,ctrl+b", "page(-1)", "Page earlier", "A pane of buckets earlier (zoomed: the view pans, the cursor with it)", "timeline"),
@@ -114,7 +114,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tl-threshold", "T", "set_threshold", "Set threshold", "The cursor bucket's value becomes the threshold for ] and [", "timeline"),
     ActionSpec("tl-mark", "space,v", "mark", "Mark range", "Start or end a range selection", "timeline"),
     ActionSpec("tl-apply", "enter", "apply", "Filter to bucket/range", "Turn the bucket or range into since:/until:", "timeline"),
-    ActionSpec("tl-clear", "escape", "clear_mark", "Clear mark", "Clear the range selection", "timeline", palette=False),
+    ActionSpec("tl-clear", "escape", "clear_mark", "Clear mark", "Clear the range selection", "timeline"),
     # --- modal screens
     ActionSpec("help-close", "escape,q,question_mark", "dismiss", "Close", "Close the help", "help-screen", True, palette=False),
     ActionSpec("help-query", "f", "show('help-query')", "Filter language", "Show the filter language reference", "help-screen", True, palette=False),
