@@ -29,8 +29,9 @@ from textual.screen import Screen
 from widgets.event_list import EventList
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
+from widgets.timeline import Timeline
 
-from .actions import ACTIONS, SCOPES, bindings, key_label
+from .actions import ACTIONS, SCOPES, ActionSpec, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
@@ -581,8 +582,18 @@ class TrailscopeApp(App[int]):
             yield SystemCommand(
                 f"{a.title}  ({key_label(a.keys)})",
                 f"{SCOPES[a.scope]}: {a.help}",
-                lambda a=a: self.run_action(a.action),
+                lambda a=a: self._run_palette_action(a),
             )
+
+    async def _run_palette_action(self, spec: ActionSpec) -> None:
+        """Run a palette command where its keys would: timeline actions on the timeline
+        (focused, so its cursor shows), the rest on the app."""
+        if spec.scope == "timeline":
+            timeline = self.main.query_one(Timeline)
+            timeline.focus()
+            await timeline.run_action(spec.action)
+        else:
+            await self.run_action(spec.action)
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:

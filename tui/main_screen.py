@@ -39,6 +39,7 @@ from widgets.timeline import Timeline
 from .core.query import QueryError, add_term, quote_value, time_range_term
 from .core.sanitize import clean
 from .core.store import Store
+from .core.timebuckets import top_value
 from .core.view import View
 from .policies import FreshValues
 
@@ -182,6 +183,16 @@ class MainScreen(FrameHookScreen):
     def _on_time_range(self, msg: TimeRangeRequest) -> None:
         term = time_range_term(msg.lo_ms, msg.hi_ms)
         self.explorer.extend_filter(lambda t: f"{t} {term}".strip())
+
+    @on(Timeline.CursorMoved)
+    def _on_timeline_cursor(self, msg: Timeline.CursorMoved) -> None:
+        # The readout's top principal: counted over the view's rows in the bucket.
+        v = self.explorer.view
+        if v is None or not self.explorer.is_running:
+            return
+        top = top_value(self.store, "principal", v.rows, v.times, msg.lo_ms, msg.hi_ms)
+        value, count = top if top is not None else (None, 0)
+        self.query_one(Timeline).show_top(msg.lo_ms, msg.hi_ms, value, count)
 
     @on(CopyRequest)
     @in_app_task

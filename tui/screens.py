@@ -7,7 +7,6 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static, TabbedContent, TabPane
@@ -15,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from widgets.safe import label, safe_text
 
-from .actions import SCOPES, by_scope, key_label
+from .actions import SCOPES, bindings, by_scope, key_label
 from .help import topic_text
 
 
@@ -32,11 +31,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen TabPane { padding: 0 1; }
     HelpScreen VerticalScroll { height: 1fr; }
     """
-    BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close"),
-        Binding("f", "show('help-query')", "Filter language"),
-        Binding("k", "show('help-keys')", "Keys"),
-    ]
+    BINDINGS = bindings("help-screen")
     AUTO_FOCUS = "#help-keys VerticalScroll"
 
     def compose(self) -> ComposeResult:
@@ -82,7 +77,7 @@ class SkippedScreen(ModalScreen[None]):
     SkippedScreen #skipped-title { height: auto; padding: 0 1; }
     SkippedScreen OptionList { height: 1fr; border: none; }
     """
-    BINDINGS = [Binding("escape,q,S", "dismiss", "Close")]
+    BINDINGS = bindings("skipped-screen")
 
     def __init__(self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -115,7 +110,7 @@ class JumpScreen(ModalScreen[str | None]):
     JumpScreen { align: center middle; }
     JumpScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+    BINDINGS = bindings("jump-screen")
 
     def compose(self) -> ComposeResult:
         with Vertical():
