@@ -724,7 +724,6 @@ def cmd_explore(args) -> int:
         source = s3_cmd.explorer_source(args, args.paths)
         if isinstance(source, int):
             return source
-        args.no_follow = True  # following S3 in the explorer: not yet (docs/s3.md)
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted

@@ -204,20 +204,36 @@ def load(args, urls: Sequence[str], query=None):
 
 
 def explorer_source(args, urls: Sequence[str]):
-    """The explorer's files for s3:// URLs, fetched before it opens (progress on stderr):
-    a Discovery, or an exit code when the trail cannot be read at all."""
-    from .core.s3source import S3Error
+    """The explorer's S3 trail, listed before it opens (the explorer fetches it as it
+    loads, with progress in its status line): an S3Source, or an exit code when the
+    trail cannot be read at all."""
+    from .core.s3source import S3Error, S3Source
 
     try:
         trail = make_trail(args, urls, query=None)
-        disc, _ = discover(trail)
+        if sys.stderr.isatty():
+            sys.stderr.write(f"trailscope: s3: listing {clean(', '.join(urls))}…\n")
+        lst = trail.list()
     except (OptionError, BadURL) as e:
         sys.stderr.write(f"trailscope: {clean(str(e))}\n")
         return EXIT_USAGE
     except S3Error as e:
         sys.stderr.write(f"trailscope: {clean(str(e))}\n")
         return EXIT_NOTHING
-    return disc
+    return S3Source(trail, lst)
+
+
+def progress_text(p, seconds: float) -> str:
+    """One line for a fetch under way: objects and bytes done of the total, the transfer
+    rate over `seconds`, objects from the cache and failed."""
+    rate = p.transferred / seconds if seconds > 0 else 0.0
+    text = (f"s3 {p.objects_done:,}/{p.objects_total:,} objects, "
+            f"{_mb(p.bytes_done)} of {_mb(p.bytes_total)}, {_mb(rate)}/s")
+    if p.cached:
+        text += f", {p.cached:,} cached"
+    if p.failed:
+        text += f", {p.failed:,} failed"
+    return text
 
 
 # -------------------------------------------------------------------- verify
