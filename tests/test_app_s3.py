@@ -181,3 +181,24 @@ async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
         app.set_filter("event:StopLogging")
         await settle(pilot)
         assert len(app.view.rows) == 1
+
+
+async def test_the_command_line_lists_then_opens_the_trail_to_follow(s3) -> None:
+    """`trailscope s3://…`: listed before the explorer opens (no download yet), fetched
+    by the explorer, followed unless --no-follow, at --interval."""
+    from tui.cli import explorer_app, parse_args
+    from tui.core.s3source import S3Source
+
+    _put_logs(s3.client(), 2)
+    s3.log.clear()
+    args = [f"s3://{BUCKET}", "--endpoint-url", s3.endpoint, "--interval", "0.5"]
+    app = explorer_app(parse_args(args))
+    assert isinstance(app.source, S3Source) and len(app.source.listing.objects) == 2
+    assert app.watch_paths and app.source.trail.opts.interval == 0.5
+    assert s3.log.gets() == []
+    async with run(app, (250, 40)) as pilot:
+        await wait_loaded(pilot)
+        assert len(app.store) == 2
+        await wait_for(pilot, lambda: app.tailing, what="following to start")
+    assert len(s3.log.gets()) == 2
+    assert not explorer_app(parse_args([*args, "--no-follow"])).watch_paths
