@@ -202,3 +202,35 @@ async def test_the_command_line_lists_then_opens_the_trail_to_follow(s3) -> None
         await wait_for(pilot, lambda: app.tailing, what="following to start")
     assert len(s3.log.gets()) == 2
     assert not explorer_app(parse_args([*args, "--no-follow"])).watch_paths
+
+
+async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
+    """A new object's download stalls on the network while following: `q` still ends
+    the explorer at once, and the fetch under way stops."""
+    import time
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    client = s3.client()
+    client.create_bucket(Bucket=BUCKET)
+    put(client, BUCKET, log_key(when=now.strftime("%Y%m%dT0000Z"), suffix="firstfirstfirstf"),
+        records_gz([event("Before", now.strftime("%Y-%m-%dT%H:%M:%SZ"))]))
+    app = make_app([f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint, interval=0.2),
+                   watch=True)
+    async with run(app, (250, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, what="following to start")
+        key = log_key(when=now.strftime("%Y%m%dT%H%MZ"), suffix="stalledstalledst")
+        flaky.hold.add(key)
+        put(client, BUCKET, key, records_gz([event("Stalled")]))
+        await wait_for(pilot, lambda: bool(flaky.held), what="the download to stall")
+        assert _threads_in("fetch_groups")
+        t0 = time.monotonic()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=5,
+                       what="the app to quit")
+    assert time.monotonic() - t0 < 5 and not flaky.released.is_set()
+    deadline = time.monotonic() + 5
+    while _threads_in("fetch_groups") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _threads_in("fetch_groups"), "a fetch still waits for the download"

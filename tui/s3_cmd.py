@@ -150,6 +150,7 @@ def _mb(n: int) -> str:
 def _progress_printer():
     if not sys.stderr.isatty():
         return None
+    started = time.monotonic()
     last = [0.0]
 
     def show(p) -> None:
@@ -157,10 +158,8 @@ def _progress_printer():
         if now - last[0] < 0.1 and p.objects_done != p.objects_total:
             return
         last[0] = now
-        sys.stderr.write(
-            f"\rs3: {p.objects_done:,}/{p.objects_total:,} objects, "
-            f"{_mb(p.bytes_done)}/{_mb(p.bytes_total)} ({p.cached:,} from the cache)"
-            + " " * 4 + ("\n" if p.objects_done == p.objects_total else ""))
+        sys.stderr.write("\r" + progress_text(p, now - started) + " " * 4
+                         + ("\n" if p.objects_done == p.objects_total else ""))
         sys.stderr.flush()
 
     return show

@@ -412,11 +412,13 @@ class S3Trail:
     # ------------------------------------------------------------------ fetching
 
     def fetch(self, objects: Sequence[S3Object],
-              on_progress: Callable[[S3Progress], None] | None = None) -> Fetched:
+              on_progress: Callable[[S3Progress], None] | None = None,
+              cancel: threading.Event | None = None) -> Fetched:
         """Bring `objects` into the cache (those already there cost nothing), with at
-        most `connections` requests at a time. Per-object failures are in `errors`."""
+        most `connections` requests at a time. Per-object failures are in `errors`;
+        after a cancel, what landed before it."""
         out = Fetched()
-        for group in self.fetch_groups(objects, on_progress=on_progress):
+        for group in self.fetch_groups(objects, on_progress=on_progress, cancel=cancel):
             out.files += group.files
             out.digests += group.digests
             out.errors += group.errors
@@ -641,9 +643,18 @@ class S3Trail:
     ) -> None:
         """Poll until `stop` is set, calling `on_event(FollowEvent)` as `tail.follow`
         does: each new object's events once, each failure to list or fetch once."""
+        interval = self.opts.interval if interval is None else interval
+        # Set when following ends (stopped or cancelled): downloads under way stop.
+        cancel = threading.Event()
+        try:
+            await self._follow(on_event, stop, cancel, max_bytes, jobs, interval)
+        finally:
+            cancel.set()
+
+    async def _follow(self, on_event: Callable, stop: asyncio.Event, cancel: threading.Event,
+                      max_bytes: int, jobs: int | None, interval: float) -> None:
         from .tail import Changes, FollowEvent
 
-        interval = self.opts.interval if interval is None else interval
         reported: set[tuple[str, str]] = set()
         rounds = 0
         while not stop.is_set():
@@ -655,7 +666,7 @@ class S3Trail:
             rounds += 1
             try:
                 lst, new = await asyncio.to_thread(self.poll, None, rounds % REWALK_EVERY == 0)
-                got = await asyncio.to_thread(self.fetch, new)
+                got = await asyncio.to_thread(self.fetch, new, None, cancel)
             except S3Error as e:
                 on_event(FollowEvent([], Changes(), f"S3 unavailable: {e}; trying again in "
                                      f"{interval:g} s", "poll"))
