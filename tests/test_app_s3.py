@@ -1,15 +1,23 @@
 """The explorer on a trail read from S3 (moto's server on localhost): every place that
-names a file shows its s3:// URL, never the cache copy it was read from."""
+names a file shows its s3:// URL, never the cache copy it was read from; events show as
+objects land, with the download's progress; a bad network (tests.s3server.FlakyNetwork:
+downloads held or cut off) is reported per object and never holds up quitting; the
+trail is followed, new objects arriving as new events."""
 
 from __future__ import annotations
 
 import json
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
 
 from tests.conftest import make_app, run, screen_text, settle, status_text, wait_for, wait_loaded
 from tests.s3server import log_key, put, records_gz
 from tests.test_detail import fact_text
 from tests.trailgen import event
-from tui.core.s3source import S3Options, S3Trail
+from tui.cli import explorer_app, parse_args
+from tui.core.s3source import S3Options, S3Source, S3Trail
 from tui.screens import SkippedScreen
 from widgets.detail import DetailPane
 
@@ -51,9 +59,7 @@ async def test_explorer_names_s3_objects_by_url(s3) -> None:
 # ------------------------------------------------------------ loading as objects land
 
 
-def _trail_source(endpoint: str, **opts):
-    from tui.core.s3source import S3Source
-
+def _trail_source(endpoint: str, **opts) -> S3Source:
     trail = S3Trail([f"s3://{BUCKET}"], S3Options(endpoint_url=endpoint, **opts))
     return S3Source(trail, trail.list())
 
@@ -95,8 +101,6 @@ async def test_events_show_while_the_rest_downloads(s3, flaky) -> None:
 async def test_quit_while_a_download_hangs(s3, flaky) -> None:
     """`q` ends the explorer at once while a download is stalled on the network, and
     its loader stops (no thread left waiting for the download)."""
-    import time
-
     keys = _put_logs(s3.client(), 2)
     flaky.hold.add(keys[0])
     app = make_app([f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint))
@@ -116,9 +120,6 @@ async def test_quit_while_a_download_hangs(s3, flaky) -> None:
 
 def _threads_in(function: str) -> list[int]:
     """Threads running `function` now (anywhere on their stack)."""
-    import sys
-    import traceback
-
     return [tid for tid, frame in sys._current_frames().items()
             if any(f.f_code.co_name == function for f, _ in traceback.walk_stack(frame))]
 
@@ -154,8 +155,6 @@ async def test_a_download_cut_off_is_reported_with_its_reason(s3, flaky) -> None
 async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
     """Following an S3 trail: an object put into today's folder after the load comes in
     as a local arrival does (counted in the rate, queryable), once."""
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     day, stamp = now.strftime("%Y%m%d"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
     client = s3.client()
@@ -186,9 +185,6 @@ async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
 async def test_the_command_line_lists_then_opens_the_trail_to_follow(s3) -> None:
     """`trailscope s3://…`: listed before the explorer opens (no download yet), fetched
     by the explorer, followed unless --no-follow, at --interval."""
-    from tui.cli import explorer_app, parse_args
-    from tui.core.s3source import S3Source
-
     _put_logs(s3.client(), 2)
     s3.log.clear()
     args = [f"s3://{BUCKET}", "--endpoint-url", s3.endpoint, "--interval", "0.5"]
@@ -207,9 +203,6 @@ async def test_the_command_line_lists_then_opens_the_trail_to_follow(s3) -> None
 async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
     """A new object's download stalls on the network while following: `q` still ends
     the explorer at once, and the fetch under way stops."""
-    import time
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     client = s3.client()
     client.create_bucket(Bucket=BUCKET)
