@@ -305,11 +305,9 @@ class TrailscopeApp(App[int]):
         self._update_status()
 
     def _fetch_text(self, now: float) -> str:
-        from .s3_cmd import progress_text
-
         if self.s3_progress is None:
             return ""
-        return progress_text(self.s3_progress, now - self._fetch_started)
+        return self.s3_progress.text(now - self._fetch_started)
 
     def _post_loader(self, msg: Message) -> None:
         self.loader_backlog.posted()

@@ -158,7 +158,7 @@ def _progress_printer():
         if now - last[0] < 0.1 and p.objects_done != p.objects_total:
             return
         last[0] = now
-        sys.stderr.write("\r" + progress_text(p, now - started) + " " * 4
+        sys.stderr.write("\r" + p.text(now - started) + " " * 4
                          + ("\n" if p.objects_done == p.objects_total else ""))
         sys.stderr.flush()
 
@@ -220,19 +220,6 @@ def explorer_source(args, urls: Sequence[str]):
         sys.stderr.write(f"trailscope: {clean(str(e))}\n")
         return EXIT_NOTHING
     return S3Source(trail, lst)
-
-
-def progress_text(p, seconds: float) -> str:
-    """One line for a fetch under way: objects and bytes done of the total, the transfer
-    rate over `seconds`, objects from the cache and failed."""
-    rate = p.transferred / seconds if seconds > 0 else 0.0
-    text = (f"s3 {p.objects_done:,}/{p.objects_total:,} objects, "
-            f"{_mb(p.bytes_done)} of {_mb(p.bytes_total)}, {_mb(rate)}/s")
-    if p.cached:
-        text += f", {p.cached:,} cached"
-    if p.failed:
-        text += f", {p.failed:,} failed"
-    return text
 
 
 # -------------------------------------------------------------------- verify

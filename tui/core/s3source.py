@@ -116,6 +116,22 @@ class S3Progress:
     transferred: int = 0  # bytes downloaded
     failed: int = 0
 
+    def text(self, seconds: float) -> str:
+        """One line for a fetch under way `seconds`: objects and bytes done of the
+        total, the transfer rate, objects from the cache and failed."""
+        rate = self.transferred / seconds if seconds > 0 else 0.0
+        text = (f"s3 {self.objects_done:,}/{self.objects_total:,} objects, "
+                f"{_mb(self.bytes_done)} of {_mb(self.bytes_total)}, {_mb(rate)}/s")
+        if self.cached:
+            text += f", {self.cached:,} cached"
+        if self.failed:
+            text += f", {self.failed:,} failed"
+        return text
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
 
 @dataclass(slots=True)
 class Fetched:
