@@ -10,8 +10,9 @@ listing, fetching into an empty cache, parsing; the same open again with everyth
 and an open pruned to one day of one region. `--explorer` also opens it in the explorer
 (headless), cold and cached: when the first events are on screen and when all are. The
 server runs in its own process (in this one it would share the interpreter lock with the
-downloads); requests are counted by the client. moto is a Python server on the same two cores, so the cold numbers are a bound of
-this machine, not of S3 (see docs/s3.md for what bounds a real open).
+downloads); requests are counted by the client. moto is a Python server on the same two
+cores, so the cold numbers are a bound of this machine, not of S3 (see docs/s3.md for what
+bounds a real open).
 """
 
 from __future__ import annotations
@@ -103,10 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         import asyncio
         import shutil
 
-        for label in ("explorer cold", "explorer cached"):
-            if label.endswith("cold"):
+        for label, cold, whole_first in (("explorer cold", True, False),
+                                         ("explorer cached", False, False),
+                                         ("fetch all, then open", True, True)):
+            if cold:
                 shutil.rmtree(tmp / "cache", ignore_errors=True)
-            first, loaded, n = asyncio.run(open_explorer(endpoint, tmp, a.connections))
+            first, loaded, n = asyncio.run(open_explorer(endpoint, tmp, a.connections,
+                                                         whole_first))
             print(f"{label:<22} first events on screen {first:5.2f} s, all loaded "
                   f"{loaded:5.2f} s; {n:,} events")
         shutil.rmtree(tmp / "cache", ignore_errors=True)
@@ -120,16 +124,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def open_explorer(endpoint: str, tmp: Path, connections: int) -> tuple[float, float, int]:
+async def open_explorer(endpoint: str, tmp: Path, connections: int,
+                        whole_first: bool) -> tuple[float, float, int]:
     """(seconds to the first events on screen, to all loaded, events) for the explorer on
-    s3://bench/, listing included, not following."""
+    s3://bench/, listing included, not following. `whole_first`: download everything
+    before the explorer starts (as it did before it loaded objects as they land)."""
     from tui.app import TrailscopeApp
     from tui.core.s3source import S3Options, S3Source, S3Trail
 
     t0 = time.perf_counter()
     trail = S3Trail(["s3://bench/"], S3Options(endpoint_url=endpoint, connections=connections,
                                               cache_dir=str(tmp / "cache")))
-    app = TrailscopeApp(["s3://bench/"], source=S3Source(trail, trail.list()), watch=False)
+    source = trail.discover() if whole_first else S3Source(trail, trail.list())
+    app = TrailscopeApp(["s3://bench/"], source=source, watch=False)
     first = None
     async with app.run_test(size=(160, 45)) as pilot:
         while app.loading or app.store.pending_events or not app.settled:
