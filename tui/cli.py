@@ -715,6 +715,16 @@ def cmd_help(args) -> int:
 
 # ------------------------------------------------------------------ explore
 def cmd_explore(args) -> int:
+    app = explorer_app(args)
+    if isinstance(app, int):
+        return app
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+def explorer_app(args):
+    """The explorer for the command line's paths (an S3 trail listed first, fetched as
+    it loads), or an exit code when it cannot open."""
     if not _check_paths(args.paths):
         return EXIT_USAGE
     source = None
@@ -724,12 +734,11 @@ def cmd_explore(args) -> int:
         source = s3_cmd.explorer_source(args, args.paths)
         if isinstance(source, int):
             return source
-        args.no_follow = True  # following S3 in the explorer: not yet (docs/s3.md)
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
 
-    app = TrailscopeApp(
+    return TrailscopeApp(
         args.paths,
         initial_filter=args.filter,
         max_bytes=args.max_file_size,
@@ -740,5 +749,3 @@ def cmd_explore(args) -> int:
         follow_symlinks=args.follow_symlinks,
         source=source,
     )
-    app.run()
-    return app.return_code or EXIT_OK
