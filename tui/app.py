@@ -34,6 +34,7 @@ from .actions import ACTIONS, SCOPES, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
+from .core.history import FilterHistory
 from .core.loader import iter_batches, parser_process, record_discovery
 from .core.paths import parse_path
 from .core.query import Query, QueryError, parse
@@ -42,6 +43,7 @@ from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import View, compute_view
+from .evidence import Evidence, EvidenceActions
 from .main_screen import MainScreen
 from .policies import (
     ArrivalRate,
@@ -95,7 +97,7 @@ class ViewReady(Message):
         self.error = error
 
 
-class TrailscopeApp(App[int]):
+class TrailscopeApp(EvidenceActions, App[int]):
     """The explorer. Its public state: `store`, `query_obj` (the filter), `view` (what
     the list shows), `status`, `loading`, `tailing`, `follow`; the panes are `main`
     (tui/main_screen.py); the policies are `commits`, `redraw`, `views`, `fresh`,
@@ -119,6 +121,8 @@ class TrailscopeApp(App[int]):
         rescan_s: float = 5.0,
         follow_symlinks: bool = False,
         source: Discovery | None = None,
+        case_path: str | None = None,
+        history: FilterHistory | None = None,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -162,6 +166,9 @@ class TrailscopeApp(App[int]):
         self.undo = FilterUndo()
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
+        # Marks, notes, saved filters (the case file), filter history, exports.
+        self.evidence = Evidence(self.store, self.paths, case_path, history)
+        self.exporting = False  # an export thread reads the store: no commits meanwhile
         self.main: MainScreen  # the panes (get_default_screen)
 
     # --------------------------------------------------------------- start-up
@@ -188,6 +195,9 @@ class TrailscopeApp(App[int]):
             self.gc_policy.pause()
         self.main.frame_callbacks.append(self.after_frame)
         self.events_list.loading_text = "loading…" if self.loading else ""
+        self.filter_input.history[:0] = self.evidence.past_filters()
+        if (problem := self.evidence.open_existing()) is not None:
+            self.notify(clean(problem), severity="error", markup=False)
         if self.initial_filter:
             self.filter_input.value = self.initial_filter
             self.set_filter(self.initial_filter, remember=True)
@@ -210,6 +220,7 @@ class TrailscopeApp(App[int]):
 
     def on_unmount(self) -> None:
         self.gc_policy.restore()
+        self.evidence.close()
 
     @property
     def events_list(self) -> EventList:
@@ -290,7 +301,7 @@ class TrailscopeApp(App[int]):
     def pump(self) -> None:
         """Commit pending events (they are queryable from then on) and refresh the view,
         unless a view is being computed or a new filter's frame is still to be drawn."""
-        if self.views.running:
+        if self.views.running or self.exporting:
             return
         now = time.monotonic()
         if self.redraw.commit_waits_for_frame(now):
@@ -496,6 +507,7 @@ class TrailscopeApp(App[int]):
             return False
         if remember:
             self.undo.push(self.query_obj.text)
+            self.evidence.remember_filter(text)
         self.query_obj = q
         self.main.filter_accepted(text)
         self.request_view()
@@ -583,6 +595,7 @@ class TrailscopeApp(App[int]):
                 f"{SCOPES[a.scope]}: {a.help}",
                 lambda a=a: self.run_action(a.action),
             )
+        yield from self.evidence_commands()
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:

@@ -1,0 +1,298 @@
+"""The explorer's evidence keys (tui/evidence.py): marks and notes kept in the case file,
+filter history and saved filters across restarts, exports read back and compared with
+the events they came from. The real app, driven by Pilot, on real gzip trails."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.command import CommandPalette
+
+from tests.conftest import make_app, run, screen_text, settle, toasts, wait_for, wait_loaded
+from tests.trailgen import event, trail_path, write_records
+from tui.core.case import Case
+from tui.core.export_job import ExportCancelled, ExportError, run_export
+from tui.core.history import FilterHistory
+from tui.core.sanitize import clean
+from tui.evidence_screens import ExportScreen, MarkScreen, NoteScreen
+
+HOSTILE_UA = "=cmd|'/c calc'!A1 \x1b[31m[@click=app.quit]\u202e"
+
+
+def _trail(root: Path) -> Path:
+    trail = root / "trail"
+    recs = [
+        event("RunInstances", "2026-11-20T10:00:01Z", event_id="id-run-1"),
+        event("DescribeInstances", "2026-11-20T10:00:02Z", event_id="id-desc-1",
+              userAgent=HOSTILE_UA),
+        event("RunInstances", "2026-11-20T10:00:03Z", event_id="id-run-2", error="AccessDenied"),
+        event("ListBuckets", "2026-11-20T10:00:04Z", source="s3.amazonaws.com",
+              event_id="id-list-1"),
+    ]
+    write_records(trail_path(trail), recs)
+    return trail
+
+
+def _cli(*args: str) -> str:
+    """`trailscope ARGS` in a child process (as a reviewer runs it); its stdout."""
+    got = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert got.returncode == 0, got.stderr
+    return got.stdout
+
+
+def _app(trail: Path, tmp: Path, **kw):
+    return make_app([trail], case_path=str(tmp / "case.sqlite"),
+                    history=FilterHistory(tmp / "state" / "history"), **kw)
+
+
+async def _filter(pilot, text: str) -> None:
+    app = pilot.app
+    await pilot.press("slash")
+    app.filter_input.value = text
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def _ids(app) -> list[str]:
+    return [app.store.event(int(r))["eventID"] for r in app.view.rows]
+
+
+async def _cursor_to(pilot, event_id: str) -> None:
+    app = pilot.app
+    row = next(int(r) for r in app.view.rows if app.store.event(int(r))["eventID"] == event_id)
+    assert app.events_list.move_to_row(row)
+    app.events_list.focus()
+    await settle(pilot)
+
+
+async def test_marks_notes_and_history_survive_a_restart(tmp_path) -> None:
+    trail = _trail(tmp_path)
+    app = _app(trail, tmp_path)
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        assert not (tmp_path / "case.sqlite").exists()  # nothing written until kept
+        await _cursor_to(pilot, "id-run-2")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MarkScreen), what="mark picker")
+        await pilot.press("1")  # suspicious
+        await wait_for(pilot, lambda: not isinstance(app.screen, MarkScreen), what="close")
+        await _cursor_to(pilot, "id-list-1")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MarkScreen), what="mark picker")
+        await pilot.pause()
+        app.screen.query_one("#mark-new").focus()  # a new label, typed
+        app.screen.query_one("#mark-new").value = "exfil"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, MarkScreen), what="close")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, NoteScreen), what="note")
+        await pilot.press(*"bucket listing from [b]odd[/b] IP")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NoteScreen), what="close")
+        await settle(pilot)
+        # The marked rows show the marker.
+        assert screen_text(app).count("◆") == 2
+        await _filter(pilot, "mark:suspicious")
+        assert _ids(app) == ["id-run-2"]
+        await _filter(pilot, "event:RunInstances")
+        app.evidence.flush_history()
+
+    # The case file holds them, written as they happened.
+    with Case.open(tmp_path / "case.sqlite", create=False) as case:
+        got = {ev.key.event_id: (ev.labels, ev.note.text if ev.note else None)
+               for ev in case.events()}
+    assert got == {"id-run-2": (("suspicious",), None),
+                   "id-list-1": (("exfil",), "bucket listing from [b]odd[/b] IP")}
+
+    app2 = _app(trail, tmp_path)
+    async with run(app2) as pilot:
+        await wait_loaded(pilot)
+        # History from the first run: up in the filter bar recalls the newest.
+        await pilot.press("slash")
+        await pilot.press("up")
+        assert app2.filter_input.value == "event:RunInstances"
+        await pilot.press("up")
+        assert app2.filter_input.value == "mark:suspicious"
+        await pilot.press("escape")
+        await _filter(pilot, "has:mark")
+        assert sorted(_ids(app2)) == ["id-list-1", "id-run-2"]
+        await _filter(pilot, "has:note")
+        assert _ids(app2) == ["id-list-1"]
+        await _filter(pilot, "mark:exfil OR mark:suspicious")
+        assert len(_ids(app2)) == 2
+        # Unmark: the same label again takes it off, and the filter follows.
+        await _filter(pilot, "has:mark")
+        await _cursor_to(pilot, "id-run-2")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app2.screen, MarkScreen), what="mark picker")
+        assert "✓" in screen_text(app2)
+        await pilot.press("1")
+        await settle(pilot)
+        assert _ids(app2) == ["id-list-1"]
+        # The note is shown escaped in the editor, and never parsed as markup.
+        await _cursor_to(pilot, "id-list-1")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app2.screen, NoteScreen), what="note")
+        assert app2.screen.query_one("#note-input").value == "bucket listing from [b]odd[/b] IP"
+        await pilot.press("escape")
+        await settle(pilot)
+
+    history = (tmp_path / "state" / "history").read_text().splitlines()
+    assert [json.loads(x) for x in history][-1] == "has:mark"
+
+
+async def test_saved_filter_recalled_from_the_palette_and_by_query(tmp_path) -> None:
+    trail = _trail(tmp_path)
+    app = _app(trail, tmp_path)
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        await _filter(pilot, "event:RunInstances has:error")
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press(*"denied runs")
+        await pilot.press("enter")
+        await settle(pilot)
+    with Case.open(tmp_path / "case.sqlite", create=False) as case:
+        assert case.saved_filter("denied runs").filter == "event:RunInstances has:error"
+
+    app2 = _app(trail, tmp_path)
+    async with run(app2) as pilot:
+        await wait_loaded(pilot)
+        assert _ids(app2) == ["id-run-1", "id-desc-1", "id-run-2", "id-list-1"]
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app2.screen, CommandPalette), what="palette")
+        await pilot.press(*"denied runs")
+        await wait_for(pilot, lambda: "Saved filter: denied runs" in screen_text(app2), 5,
+                       what="the saved filter command")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app2.query_obj.text == "event:RunInstances has:error"
+        assert _ids(app2) == ["id-run-2"]
+
+    out = _cli("query", str(trail), "--case", str(tmp_path / "case.sqlite"),
+               "--saved", "denied runs", "--format", "jsonl").splitlines()
+    assert [json.loads(x)["eventID"] for x in out] == ["id-run-2"]
+
+
+async def _export(pilot, path: Path, fmt: str) -> None:
+    app = pilot.app
+    await pilot.press("e")
+    await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="export screen")
+    app.screen.query_one(f"#fmt-{fmt.replace('.', '-')}").value = True
+    await pilot.pause()
+    assert app.screen.fmt == fmt
+    inp = app.screen.query_one("#export-path")
+    inp.value = str(path)
+    inp.focus()
+    await pilot.press("enter")
+
+
+async def test_export_each_format_reads_back_as_the_listed_events(tmp_path) -> None:
+    trail = _trail(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    app = _app(trail, tmp_path)
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        await _filter(pilot, "-event:ListBuckets")
+        rows = [int(r) for r in app.view.rows]
+        events = [app.store.event(r) for r in rows]
+        assert len(events) == 3
+        columns = app.events_list.visible_columns()
+        for fmt, name in (("jsonl", "x.jsonl"), ("csv", "x.csv"), ("json.gz", "x.json.gz")):
+            await _export(pilot, out_dir / name, fmt)
+            await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), 20,
+                           what=f"the {fmt} export")
+            assert any(f"exported 3 events to {out_dir / name}" in t for t in toasts(app))
+
+        # Refused inside the trail (evidence), saying why; nothing written there.
+        before = sorted(p for p in trail.rglob("*"))
+        await _export(pilot, trail / "AWSLogs" / "x.jsonl", "jsonl")
+        await pilot.pause()
+        assert "inside the loaded trail" in screen_text(app)
+        await pilot.press("escape")
+        assert sorted(p for p in trail.rglob("*")) == before
+
+        # An existing file is replaced only when asked twice.
+        (out_dir / "keep.jsonl").write_text("mine\n")
+        await _export(pilot, out_dir / "keep.jsonl", "jsonl")
+        await pilot.pause()
+        assert "exists: Enter again replaces it" in screen_text(app)
+        assert (out_dir / "keep.jsonl").read_text() == "mine\n"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), what="closed")
+        assert (out_dir / "keep.jsonl").read_text() == "mine\n"
+
+    # JSONL: each line is an event, value-exact, no raw control characters.
+    data = (out_dir / "x.jsonl").read_bytes()
+    assert b"\x1b" not in data and "\u202e".encode() not in data
+    assert [json.loads(x) for x in data.splitlines()] == events
+    # CSV: the list's columns, cells as the list shows them, formulas defused.
+    got = list(csv.reader(io.StringIO((out_dir / "x.csv").read_text())))
+    assert got[0] == columns and len(got) == 4
+    if "agent" in columns:
+        cell = got[2][columns.index("agent")]
+        assert cell == "'" + clean(HOSTILE_UA)
+    assert "\x1b" not in (out_dir / "x.csv").read_text()
+    # json.gz: a CloudTrail file, read back by json and by trailscope itself.
+    doc = json.loads(gzip.decompress((out_dir / "x.json.gz").read_bytes()))
+    assert doc["Records"] == events
+    back = [json.loads(x) for x in _cli("query", str(out_dir / "x.json.gz"),
+                                         "--format", "jsonl").splitlines()]
+    assert back == events
+    # The manifests: what was exported, from what, and its hash.
+    for name, fmt in (("x.jsonl", "jsonl"), ("x.csv", "csv"), ("x.json.gz", "json.gz")):
+        m = json.loads((out_dir / f"{name}.manifest.json").read_text())
+        assert m["sha256"] == hashlib.sha256((out_dir / name).read_bytes()).hexdigest()
+        assert m["events"] == 3 and m["format"] == fmt and m["filter"] == "-event:ListBuckets"
+        assert m["paths"] == [str(trail)]
+        assert (m["first_event"], m["last_event"]) == ("2026-11-20T10:00:01Z",
+                                                       "2026-11-20T10:00:03Z")
+    # ...and `trailscope query` as the manifest says reproduces the JSONL export.
+    m = json.loads((out_dir / "x.jsonl.manifest.json").read_text())
+    assert m["reproduce"][:2] == ["trailscope", "query"]
+    assert _cli(*m["reproduce"][1:]).encode() == data
+    assert not list(out_dir.glob(".*partial*"))
+
+
+def test_export_cancel_leaves_nothing(tmp_path) -> None:
+    from tui.core.loader import iter_batches
+    from tui.core.discovery import discover
+    from tui.core.store import Store
+
+    trail = tmp_path / "trail"
+    write_records(trail_path(trail), [event(time=f"2026-11-20T10:{i // 60:02d}:{i % 60:02d}Z")
+                                      for i in range(3000)])
+    write_records(trail_path(trail, when="20261120T1105Z"),
+                  [event(time=f"2026-11-20T11:{i // 60:02d}:{i % 60:02d}Z") for i in range(3000)])
+    store = Store()
+    for b in iter_batches(discover([str(trail)]).files, 1 << 30, 1):
+        store.add(b)
+    store.commit()
+    cancel = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        cancel.set()  # the user pressed cancel after the first step
+
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(ExportCancelled):
+        run_export(store, store.order, target, "jsonl", trail_paths=[str(trail)],
+                   progress=progress, cancel=cancel)
+    assert seen == [(4096, 6000)]
+    assert list(tmp_path.iterdir()) == [trail]
+    with pytest.raises(ExportError, match="inside the loaded trail"):
+        run_export(store, np.empty(0, np.int64), trail / "x.jsonl", "jsonl",
+                   trail_paths=[str(trail)])
