@@ -296,3 +296,46 @@ def test_export_cancel_leaves_nothing(tmp_path) -> None:
     with pytest.raises(ExportError, match="inside the loaded trail"):
         run_export(store, np.empty(0, np.int64), trail / "x.jsonl", "jsonl",
                    trail_paths=[str(trail)])
+
+
+async def test_files_screen_states_and_is_unverified_on_a_tampered_trail(tmp_path) -> None:
+    from tests.digestgen import Signer, write_chain
+    from tui.screens import SkippedScreen
+
+    chain = write_chain(tmp_path / "bucket", Signer.new(), hours=3, files_per_hour=2)
+    modified = chain.logs[1][0]
+    recs = json.loads(gzip.decompress(modified.read_bytes()))["Records"]
+    recs[0]["sourceIPAddress"] = "10.0.0.1"  # the attacker's IP, hidden
+    modified.write_bytes(gzip.compress(json.dumps({"Records": recs}).encode()))
+    deleted = chain.logs[2][1]
+    deleted.unlink()
+    # A file no digest lists, delivered long after the digests' hours.
+    extra = write_records(trail_path(chain.root, when="20261125T1005Z"),
+                          [event("DeleteTrail", "2026-11-25T10:00:00Z", event_id="id-extra")])
+    app = _app(chain.root, tmp_path)
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        assert app.store.integrity is None  # checked only when asked for
+        await pilot.press("S")
+        await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), what="Files")
+        await wait_for(pilot, lambda: "integrity against the digest files: inconsistent"
+                       in screen_text(app), 20, what="the integrity states")
+        text = screen_text(app)
+
+        def state_of(p: Path) -> str:
+            # The state is written before the (wrapped) path: the nearest one before it.
+            at = text.index(p.name[-30:])
+            return max(("modified", "missing", "not covered", "verified", "unverifiable"),
+                       key=lambda s: text.rfind(s, 0, at))
+
+        assert state_of(modified) == "modified"
+        assert state_of(deleted) == "missing"
+        assert state_of(extra) == "not covered"
+        assert {state_of(p) for p in (*chain.logs[0], chain.logs[1][1], chain.logs[2][0])} == {
+            "verified"}
+        await pilot.press("escape")
+        await _filter(pilot, "is:unverified")
+        got = sorted({app.store.file_of(int(r)).path for r in app.view.rows})
+        assert got == sorted([str(modified), str(extra)])
+        await _filter(pilot, "-is:unverified")
+        assert len(app.view.rows) == 4  # the verified files' events

@@ -46,10 +46,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("layout", "ctrl+d", "toggle_layout", "Detail layout", "Put the detail pane beside or below the list", "app"),
     ActionSpec("facets-toggle", "ctrl+t", "toggle_facets", "Facets", "Show or hide the facet column", "app"),
     ActionSpec("focus-list", "ctrl+l", "focus_list", "Focus list", "Move focus to the event list", "app"),
-    ActionSpec("mark", "m", "mark", "Mark", "Mark the event with a label (suspicious, benign, ioc...; again to unmark), kept in the case file", "app", True),
+    ActionSpec("mark", "m", "mark", "Mark", "Mark the event with a label (again: unmark); kept in the case file", "app", True),
     ActionSpec("note", "a", "note", "Note", "Attach a note to the event (kept in the case file)", "app"),
-    ActionSpec("save-filter", "s", "save_filter", "Save filter", "Save the filter under a name (recall it from the palette, or trailscope query --saved NAME)", "app"),
-    ActionSpec("export", "e", "export", "Export", "Export the listed events (JSONL, CSV or CloudTrail .json.gz) with a manifest", "app"),
+    ActionSpec("save-filter", "s", "save_filter", "Save filter", "Save the filter under a name (recall it from ctrl+p)", "app"),
+    ActionSpec("export", "e", "export", "Export", "Export the listed events (JSONL, CSV, .json.gz) with a manifest", "app"),
     ActionSpec("quit", "q", "quit", "Quit", "Quit trailscope", "app", True),
     # --- filter bar
     ActionSpec("filter-apply", "enter", "apply", "Apply", "Apply the filter; a bad filter shows the error and keeps the result", "filter", palette=False),

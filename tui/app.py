@@ -43,7 +43,7 @@ from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import View, compute_view
-from .evidence import Evidence, EvidenceActions
+from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
 from .policies import (
     ArrivalRate,
@@ -284,6 +284,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
             self._tail_wanted = self.watch_paths
             self._start_tail()
+            self.integrity_after_load()
         self._update_status()
 
     def warm_columns(self) -> None:
@@ -509,6 +510,8 @@ class TrailscopeApp(EvidenceActions, App[int]):
             self.undo.push(self.query_obj.text)
             self.evidence.remember_filter(text)
         self.query_obj = q
+        if uses_unverified(q):
+            self.check_integrity()
         self.main.filter_accepted(text)
         self.request_view()
         self._update_status()
@@ -535,7 +538,9 @@ class TrailscopeApp(EvidenceActions, App[int]):
         self.push_screen(HelpScreen())
 
     def action_skipped(self) -> None:
-        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored)))
+        self.check_integrity()
+        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored),
+                                       self.evidence.integrity or "after the trail loads"))
 
     def action_undo_filter(self) -> None:
         text = self.undo.pop()

@@ -23,6 +23,8 @@ from .core.annotations import Annotations
 from .core.case import Case, CaseError, SavedFilter, open_case_for
 from .core.export_job import ExportCancelled, ExportError, ExportResult, run_export
 from .core.history import FilterHistory
+from .core.integrity_view import FileIntegrity, check
+from .core.query import Is, Query, _walk
 from .core.sanitize import clean
 from .core.store import Store
 from .evidence_screens import ExportScreen, MarkScreen, NameScreen, NoteScreen
@@ -49,6 +51,8 @@ class Evidence:
         self.case: Case | None = None
         self.annotations: Annotations | None = None
         self.history = history
+        self.integrity: FileIntegrity | str | None = None  # a str: checking, or why not
+        self.integrity_wanted = False  # asked for while the trail was loading
         self._history_writer = ThreadPoolExecutor(1, "history") if history else None
         self._last_write: Future | None = None
 
@@ -98,6 +102,12 @@ class Evidence:
         """Wait for the history writes asked so far (tests; closing)."""
         if self._last_write is not None:
             self._last_write.result()
+
+
+def uses_unverified(q: Query) -> bool:
+    return q.root is not None and any(
+        isinstance(n, Is) and n.name.lower() == "unverified" for n in _walk(q.root)
+    )
 
 
 class EvidenceActions:
@@ -206,6 +216,42 @@ class EvidenceActions:
                 clean(f.filter),
                 lambda name=f.name: self.recall_filter(name),
             )
+
+    # ------------------------------------------------------------- integrity
+    def check_integrity(self: TrailscopeApp) -> None:
+        """Check the loaded files against their digests, once, in a worker (started by the
+        Files screen or an is:unverified filter; after the load if asked during it)."""
+        ev = self.evidence
+        if ev.integrity is not None:
+            return
+        if self.source is not None:
+            ev.integrity = "not checked for a trail read from S3 (run trailscope verify)"
+            return
+        if self.loading:
+            ev.integrity_wanted = True
+            return
+        ev.integrity = "checking the files against the digest files…"
+        self._integrity_job()
+
+    @work(thread=True, group="integrity")
+    def _integrity_job(self: TrailscopeApp) -> None:
+        got = check(self.store, self.paths, self.jobs)
+        self.call_from_thread(self._integrity_done, got)
+
+    def _integrity_done(self: TrailscopeApp, got: FileIntegrity) -> None:
+        from .screens import SkippedScreen
+
+        self.evidence.integrity = got
+        self.store.integrity = got
+        if uses_unverified(self.query_obj):
+            self.request_view()
+        if isinstance(self.screen, SkippedScreen):
+            self.screen.show_integrity(got)
+
+    def integrity_after_load(self: TrailscopeApp) -> None:
+        if self.evidence.integrity_wanted:
+            self.evidence.integrity_wanted = False
+            self.check_integrity()
 
     # ---------------------------------------------------------------- export
     def action_export(self: TrailscopeApp) -> None:
