@@ -103,6 +103,17 @@ async def test_marks_notes_and_history_survive_a_restart(tmp_path) -> None:
         await settle(pilot)
         # The marked rows show the marker.
         assert screen_text(app).count("◆") == 2
+        # The labels facet counts them; Enter on a label filters by it.
+        await pilot.press("M")
+        await settle(pilot)
+        facet = app.main.facet_panel.show("mark")
+        assert facet.field == "mark" and facet.has_focus_within
+        shown = screen_text(app)
+        assert "exfil" in shown and "suspicious" in shown
+        await pilot.press("enter")  # the first row: exfil (1), before suspicious (1)
+        await settle(pilot)
+        assert app.query_obj.text == "mark:exfil"
+        assert _ids(app) == ["id-list-1"]
         await _filter(pilot, "mark:suspicious")
         assert _ids(app) == ["id-run-2"]
         await _filter(pilot, "event:RunInstances")
@@ -267,8 +278,8 @@ async def test_export_each_format_reads_back_as_the_listed_events(tmp_path) -> N
 
 
 def test_export_cancel_leaves_nothing(tmp_path) -> None:
-    from tui.core.loader import iter_batches
     from tui.core.discovery import discover
+    from tui.core.loader import iter_batches
     from tui.core.store import Store
 
     trail = tmp_path / "trail"

@@ -42,7 +42,7 @@ from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import View, compute_view
+from .core.view import LABEL_FACET, View, compute_view
 from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
 from .policies import (
@@ -428,7 +428,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
     def path_pending(self, name: str) -> bool:
         """A facet on a JSON path whose column still has many files to scan (built by
         the next view, in a thread)."""
-        return (name not in FIELD_INDEX
+        return (name not in FIELD_INDEX and name != LABEL_FACET
                 and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES)
 
     def request_view(self) -> None:

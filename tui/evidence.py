@@ -11,7 +11,6 @@ Each action is one transaction in the case file (tui/core/case.py), on the UI th
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from .core.integrity_view import FileIntegrity, check
 from .core.query import Is, Query, _walk
 from .core.sanitize import clean
 from .core.store import Store
+from .core.view import LABEL_FACET
 from .evidence_screens import ExportScreen, MarkScreen, NameScreen, NoteScreen
 
 if TYPE_CHECKING:
@@ -177,6 +177,12 @@ class EvidenceActions:
 
         self.push_screen(NoteScreen("" if note is None else note.text), done)
 
+    def action_label_facet(self: TrailscopeApp) -> None:
+        self.main.query_one("#facets").display = True
+        fl = self.main.facet_panel.show(LABEL_FACET)
+        if fl is not None:
+            fl.focus()
+
     # -------------------------------------------------------- saved filters
     def action_save_filter(self: TrailscopeApp) -> None:
         text = self.query_obj.text
@@ -263,6 +269,7 @@ class EvidenceActions:
         screen = ExportScreen(len(rows), self.evidence.trail_paths)
 
         def start(path: str, fmt: str) -> None:
+            self.exporting = True  # before the thread starts: no commit comes between
             self.export_job(screen, rows, path, fmt, columns)
 
         screen.on_start = start
@@ -274,7 +281,6 @@ class EvidenceActions:
         """Runs in a thread. The store is only appended to by commits, which the pump
         holds off while `exporting` is set, so the rows read here do not move."""
         cancel = screen.cancel_flag
-        self.exporting = True
         try:
             res: ExportResult | str = run_export(
                 self.store, rows, path, fmt,
@@ -291,6 +297,14 @@ class EvidenceActions:
             res = "export cancelled: nothing was written"
         except ExportError as e:
             res = str(e)
-        finally:
-            self.exporting = False
-        self.call_from_thread(screen.finished, res)
+        except Exception as e:  # noqa: BLE001 - a bug must not leave commits held
+            res = f"export failed: {type(e).__name__}: {e}"
+        self.call_from_thread(self._export_done, screen, res)
+
+    def _export_done(self: TrailscopeApp, screen: ExportScreen, res: ExportResult | str) -> None:
+        self.exporting = False
+        self.pump()  # what arrived meanwhile
+        if screen.is_attached:
+            screen.finished(res)
+        elif isinstance(res, str):
+            self.notify(clean(res), severity="warning", markup=False)
