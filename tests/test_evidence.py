@@ -190,6 +190,17 @@ async def test_saved_filter_recalled_from_the_palette_and_by_query(tmp_path) -> 
         await settle(pilot)
         assert app2.query_obj.text == "event:RunInstances has:error"
         assert _ids(app2) == ["id-run-2"]
+        # A saved filter's name and text are shown as written, never run as markup.
+        app2.evidence.case.save_filter("[@click=app.quit]x", "[b]x[/b] OR has:error")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app2.screen, CommandPalette), what="palette")
+        await pilot.press(*"Saved filter")
+        await wait_for(pilot, lambda: "Saved filter: [@click=app.quit]x" in screen_text(app2),
+                       5, what="the hostile name, literally")
+        assert "[b]x[/b] OR has:error" in screen_text(app2)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app2.is_running
 
     out = _cli("query", str(trail), "--case", str(tmp_path / "case.sqlite"),
                "--saved", "denied runs", "--format", "jsonl").splitlines()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import SystemCommand
 
+from widgets.safe import markup_literal
+
 from .core.annotations import Annotations
 from .core.case import Case, CaseError, SavedFilter, open_case_for
 from .core.export_job import ExportCancelled, ExportError, ExportResult, run_export
@@ -217,9 +219,9 @@ class EvidenceActions:
     def evidence_commands(self: TrailscopeApp):
         """Palette entries: each saved filter."""
         for f in self.evidence.saved_filters():
-            yield SystemCommand(
-                f"Saved filter: {clean(f.name)}",
-                clean(f.filter),
+            yield SystemCommand(  # the palette reads both as markup
+                f"Saved filter: {markup_literal(f.name)}",
+                markup_literal(f.filter),
                 lambda name=f.name: self.recall_filter(name),
             )
 
