@@ -55,6 +55,7 @@ class Evidence:
         self.history = history
         self.integrity: FileIntegrity | str | None = None  # a str: checking, or why not
         self.integrity_wanted = False  # asked for while the trail was loading
+        self.integrity_running = False
         self._history_writer = ThreadPoolExecutor(1, "history") if history else None
         self._last_write: Future | None = None
 
@@ -227,18 +228,22 @@ class EvidenceActions:
 
     # ------------------------------------------------------------- integrity
     def check_integrity(self: TrailscopeApp) -> None:
-        """Check the loaded files against their digests, once, in a worker (started by the
-        Files screen or an is:unverified filter; after the load if asked during it)."""
+        """Check the loaded files against their digests in a worker (asked for by the
+        Files screen or an is:unverified filter; after the load if asked during it), and
+        again when files arrived since the last check (the old states stay meanwhile)."""
         ev = self.evidence
-        if ev.integrity is not None:
-            return
         if self.source is not None:
             ev.integrity = "not checked for a trail read from S3 (run trailscope verify)"
+            return
+        if ev.integrity_running or (isinstance(ev.integrity, FileIntegrity)
+                                    and ev.integrity.files >= len(self.store.files)):
             return
         if self.loading:
             ev.integrity_wanted = True
             return
-        ev.integrity = "checking the files against the digest files…"
+        if ev.integrity is None:
+            ev.integrity = "checking the files against the digest files…"
+        ev.integrity_running = True
         self._integrity_job()
 
     @work(thread=True, group="integrity")
@@ -249,6 +254,7 @@ class EvidenceActions:
     def _integrity_done(self: TrailscopeApp, got: FileIntegrity) -> None:
         from .screens import SkippedScreen
 
+        self.evidence.integrity_running = False
         self.evidence.integrity = got
         self.store.integrity = got
         if uses_unverified(self.query_obj):

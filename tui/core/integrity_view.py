@@ -30,9 +30,11 @@ class FileIntegrity:
     """The states of `report` bound to `store`'s files; sets nothing by itself (the
     caller assigns `store.integrity`)."""
 
-    def __init__(self, store: Store, report: Report) -> None:
+    def __init__(self, store: Store, report: Report, files: int | None = None) -> None:
         self.store = store
         self.report = report
+        # The store's files when the check began: files added since are new to it.
+        self.files = len(store.files) if files is None else files
         self._by_path: dict[str, FileCheck] = {_norm(f.path): f for f in report.files}
 
     @property
@@ -73,4 +75,5 @@ class FileIntegrity:
 
 def check(store: Store, paths: Sequence[str], jobs: int | None = None) -> FileIntegrity:
     """Verify the local trail under `paths` (never raises on data)."""
-    return FileIntegrity(store, verify(paths, jobs=jobs))
+    files = len(store.files)
+    return FileIntegrity(store, verify(paths, jobs=jobs), files)
