@@ -361,3 +361,25 @@ async def test_files_screen_states_and_is_unverified_on_a_tampered_trail(tmp_pat
         assert got == sorted([str(modified), str(extra)])
         await _filter(pilot, "-is:unverified")
         assert len(app.view.rows) == 4  # the verified files' events
+
+
+async def test_a_history_file_that_cannot_be_written_is_said_once(tmp_path) -> None:
+    trail = _trail(tmp_path)
+    (tmp_path / "blocker").write_text("a file where the history's folder should be")
+    app = make_app([trail], history=FilterHistory(tmp_path / "blocker" / "history"))
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        for text in ("has:error", "event:RunInstances", "-has:error"):
+            await _filter(pilot, text)
+            app.evidence.flush_history()
+        said = [t for t in toasts(app) if "cannot save filter history" in t]
+        assert len(said) == 1
+        # The history of this run still works.
+        await pilot.press("slash")
+        await pilot.press("up")
+        assert app.filter_input.value == "-has:error"
+        # Without a case file to write, marking says how to get one.
+        await pilot.press("escape")
+        await pilot.press("m")
+        await pilot.pause()
+        assert any("--case PATH" in t for t in toasts(app))

@@ -195,9 +195,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
             self.gc_policy.pause()
         self.main.frame_callbacks.append(self.after_frame)
         self.events_list.loading_text = "loading…" if self.loading else ""
-        self.filter_input.history[:0] = self.evidence.past_filters()
-        if (problem := self.evidence.open_existing()) is not None:
-            self.notify(clean(problem), severity="error", markup=False)
+        self.evidence_start()
         if self.initial_filter:
             self.filter_input.value = self.initial_filter
             self.set_filter(self.initial_filter, remember=True)
@@ -508,7 +506,8 @@ class TrailscopeApp(EvidenceActions, App[int]):
             return False
         if remember:
             self.undo.push(self.query_obj.text)
-            self.evidence.remember_filter(text)
+            if (problem := self.evidence.remember_filter(text)) is not None:
+                self.notify(clean(problem), severity="warning", markup=False)
         self.query_obj = q
         if uses_unverified(q):
             self.check_integrity()

@@ -58,6 +58,8 @@ class Evidence:
         self.integrity_running = False
         self._history_writer = ThreadPoolExecutor(1, "history") if history else None
         self._last_write: Future | None = None
+        self._failed: str | None = None  # set by the writer thread
+        self._told = False
 
     # ------------------------------------------------------------------ case
     def open_existing(self) -> str | None:
@@ -96,10 +98,20 @@ class Evidence:
     def past_filters(self) -> list[str]:
         return [] if self.history is None else self.history.entries()
 
-    def remember_filter(self, text: str) -> None:
-        """Add an applied filter to the history file (in the background, in order)."""
+    def remember_filter(self, text: str) -> str | None:
+        """Add an applied filter to the history file (in the background, in order).
+        Returns, once, why an earlier write failed (the history in memory still works)."""
         if self._history_writer is not None and text.strip():
-            self._last_write = self._history_writer.submit(self.history.add, text)
+            self._last_write = self._history_writer.submit(self._add, text)
+        if self._failed and not self._told:
+            self._told = True
+            return self._failed
+        return None
+
+    def _add(self, text: str) -> None:
+        assert self.history is not None
+        if not self.history.add(text):
+            self._failed = self.history.error or "cannot save the filter history"
 
     def flush_history(self) -> None:
         """Wait for the history writes asked so far (tests; closing)."""
@@ -139,6 +151,14 @@ class EvidenceActions:
         elif self.view is not None:
             self.main.panels_pending = self.view
             self.main.show_panels()  # the label facet
+
+    def evidence_start(self: TrailscopeApp) -> None:
+        """At start: past filters into the filter bar's history, the case if it exists."""
+        ev = self.evidence
+        self.filter_input.history[:0] = ev.past_filters()
+        for problem in (ev.history.error if ev.history else None, ev.open_existing()):
+            if problem:
+                self.notify(clean(problem), severity="error", markup=False)
 
     # ----------------------------------------------------------------- marks
     def action_mark(self: TrailscopeApp) -> None:
@@ -273,19 +293,20 @@ class EvidenceActions:
             self.notify("wait for the trail to load before exporting", timeout=3)
             return
         rows = self.events_list.rows.copy()
+        query = self.view.query  # what the list shows (a new filter may still be computing)
         columns = self.events_list.visible_columns()
         screen = ExportScreen(len(rows), self.evidence.trail_paths)
 
         def start(path: str, fmt: str) -> None:
             self.exporting = True  # before the thread starts: no commit comes between
-            self.export_job(screen, rows, path, fmt, columns)
+            self.export_job(screen, rows, query, path, fmt, columns)
 
         screen.on_start = start
         self.push_screen(screen)
 
     @work(thread=True, exclusive=True, group="export")
-    def export_job(self: TrailscopeApp, screen: ExportScreen, rows, path: str, fmt: str,
-                   columns: list[str]) -> None:
+    def export_job(self: TrailscopeApp, screen: ExportScreen, rows, query: Query, path: str,
+                   fmt: str, columns: list[str]) -> None:
         """Runs in a thread. The store is only appended to by commits, which the pump
         holds off while `exporting` is set, so the rows read here do not move."""
         cancel = screen.cancel_flag
@@ -293,10 +314,10 @@ class EvidenceActions:
             res: ExportResult | str = run_export(
                 self.store, rows, path, fmt,
                 trail_paths=self.evidence.trail_paths,
-                filter_text=self.query_obj.text,
+                filter_text=query.text,
                 columns=columns,
                 case_path=(str(self.evidence.case_path)
-                           if self.evidence.case_path is not None and self.query_obj.uses_marks
+                           if self.evidence.case_path is not None and query.uses_marks
                            else None),
                 progress=lambda done, total: self.call_from_thread(screen.progress, done, total),
                 cancel=cancel,
