@@ -383,3 +383,13 @@ async def test_a_history_file_that_cannot_be_written_is_said_once(tmp_path) -> N
         await pilot.press("m")
         await pilot.pause()
         assert any("--case PATH" in t for t in toasts(app))
+
+
+def test_explore_refuses_a_case_file_inside_the_trail(tmp_path) -> None:
+    trail = _trail(tmp_path)
+    got = subprocess.run([sys.executable, "-m", "tui", "explore", str(trail), "--case",
+                          str(trail / "AWSLogs" / "case.sqlite")],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert got.returncode == 2
+    assert "inside the trail" in got.stderr and "evidence" in got.stderr
+    assert not (trail / "AWSLogs" / "case.sqlite").exists()
