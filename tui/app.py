@@ -299,7 +299,8 @@ class TrailscopeApp(EvidenceActions, App[int]):
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:
         """Commit pending events (they are queryable from then on) and refresh the view,
-        unless a view is being computed or a new filter's frame is still to be drawn."""
+        unless a view is being computed, an export thread reads the store, or a new
+        filter's frame is still to be drawn."""
         if self.views.running or self.exporting:
             return
         now = time.monotonic()
