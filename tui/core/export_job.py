@@ -21,7 +21,6 @@ No Textual here.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
@@ -33,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from zlib_ng import zlib_ng
 
 from .case import evidence_root_of, tool_version
 from .export import write_csv, write_jsonl
@@ -52,6 +52,8 @@ __all__ = [
 # Format name -> the file name ending it suggests.
 FORMATS: dict[str, str] = {"jsonl": ".jsonl", "csv": ".csv", "json.gz": ".json.gz"}
 CHUNK = 4096  # rows per step: progress and the cancel flag are checked between steps
+# gzip level for json.gz: CloudTrail's own files are level 6-ish; 9 took ~3x as long.
+GZIP_LEVEL = 6
 
 
 class ExportError(Exception):
@@ -175,9 +177,10 @@ def _write(store, rows, out, fmt, columns, unavailable, progress, cancel) -> int
     written = 0
     gz = None
     if fmt == "json.gz":
-        # mtime=0: the same events give the same bytes (and the same SHA-256).
-        gz = gzip.GzipFile(fileobj=out, mode="wb", mtime=0)
-        gz.write(b'{"Records":[')
+        # A gzip stream (wbits 31) with no time in its header: the same events give the
+        # same bytes, and the same SHA-256. zlib-ng: ~3x stdlib zlib at the same level.
+        gz = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, 31)
+        out.write(gz.compress(b'{"Records":['))
     text = io.TextIOWrapper(out, "utf-8", newline="", write_through=True) if fmt == "csv" else None
     for at in range(0, max(total, 1), CHUNK):
         if cancel is not None and cancel.is_set():
@@ -195,7 +198,7 @@ def _write(store, rows, out, fmt, columns, unavailable, progress, cancel) -> int
             n = write_jsonl(store, part, buf, on_unavailable=unavailable)
             if n:
                 lines = buf.getvalue().rstrip(b"\n").split(b"\n")
-                gz.write((b"," if written else b"") + b",".join(lines))
+                out.write(gz.compress((b"," if written else b"") + b",".join(lines)))
             written += n
         if progress is not None:
             progress(min(at + CHUNK, total), total)
@@ -203,8 +206,7 @@ def _write(store, rows, out, fmt, columns, unavailable, progress, cancel) -> int
         text.flush()
         text.detach()
     if gz is not None:
-        gz.write(b"]}\n")
-        gz.close()
+        out.write(gz.compress(b"]}\n") + gz.flush())
     return written
 
 
