@@ -46,8 +46,8 @@ Counter = Callable[[str], list[tuple[str, int]]]
 
 
 def facet_name(name: str) -> str:
-    """`name` as a facet shows it: an indexed field, or a JSON path in its canonical
-    spelling. Raises ValueError for anything else."""
+    """`name` as a facet shows it: an indexed field, the case's labels (`mark`), or a
+    JSON path in its canonical spelling. Raises ValueError for anything else."""
     if name in FIELD_BY_NAME or name == LABEL_FACET:
         return name
     if looks_like_path(name):
@@ -618,12 +618,11 @@ class FacetList(Vertical):
         self.action_cycle(1)
 
     def action_cycle(self, step: int) -> None:
-        names = (*FIELD_NAMES, LABEL_FACET)  # the case's labels after the fields
-        if self.field not in names:  # a path: back to the fields' ends
-            self.set_field(names[0 if step > 0 else -1])
+        if self.field not in FIELD_NAMES:  # a path: back to the fields' ends
+            self.set_field(FIELD_NAMES[0 if step > 0 else -1])
             return
-        i = names.index(self.field)
-        self.set_field(names[(i + step) % len(names)])
+        i = FIELD_NAMES.index(self.field)
+        self.set_field(FIELD_NAMES[(i + step) % len(FIELD_NAMES)])
 
     def set_field(self, field: str) -> None:
         """Show `field` (or a JSON path): rows are filled at once from `counter`, and
