@@ -46,12 +46,12 @@ def test_readout_events(snap_compare, size) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_readout_error_rate(snap_compare, size) -> None:
-    assert snap_compare(_app(), terminal_size=size, run_before=_shot(["m", "p"]))
+    assert snap_compare(_app(), terminal_size=size, run_before=_shot(["r", "p"]))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_readout_errors_stacked(snap_compare, size) -> None:
-    assert snap_compare(_app(), terminal_size=size, run_before=_shot(["m", "m", "p"]))
+    assert snap_compare(_app(), terminal_size=size, run_before=_shot(["r", "r", "p"]))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -454,7 +454,7 @@ async def test_modes_peak_and_threshold_jumps():
         await pilot.press(*["right_square_bracket"] * 3)
         assert t.cursor == 36  # nothing further: stays
 
-        await pilot.press("m")  # error rate
+        await pilot.press("r")  # error rate
         assert t.mode == "rate"
         out = lines(t)
         assert len(out) == 8  # five bar rows, no error row: axis, readout, scale
@@ -469,7 +469,7 @@ async def test_modes_peak_and_threshold_jumps():
         err = t.get_component_rich_style("timeline--error").color
         assert cell_colour(t, 4, 8) == err  # (the cursor's cell is reversed)
 
-        await pilot.press("m")  # errors stacked on events
+        await pilot.press("r")  # errors stacked on events
         assert t.mode == "stack"
         await pilot.press("home", "p")  # most errors: i=9
         assert t.cursor == 36
@@ -477,7 +477,7 @@ async def test_modes_peak_and_threshold_jumps():
         bar = t.get_component_rich_style("timeline--bar").color
         assert cell_colour(t, 4, 36) == err and cell_colour(t, 0, 36) == bar  # half failed
         assert cell_colour(t, 4, 8) == err and cell_colour(t, 4, 4) == bar
-        await pilot.press("m")
+        await pilot.press("r")
         assert t.mode == "count"
         await pilot.press("home", "enter")  # Enter still filters to the bucket
         assert app.ranges[-1] == (T0, T0 + H)

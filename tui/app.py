@@ -36,6 +36,7 @@ from .actions import ACTIONS, SCOPES, ActionSpec, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
+from .core.history import FilterHistory
 from .core.loader import iter_batches, parser_process, record_discovery
 from .core.paths import parse_path
 from .core.query import Query, QueryError, parse
@@ -44,7 +45,8 @@ from .core.s3source import S3Progress, S3Source
 from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import View, compute_view
+from .core.view import LABEL_FACET, View, compute_view
+from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
 from .policies import (
     ArrivalRate,
@@ -107,7 +109,7 @@ class ViewReady(Message):
         self.error = error
 
 
-class TrailscopeApp(App[int]):
+class TrailscopeApp(EvidenceActions, App[int]):
     """The explorer. Its public state: `store`, `query_obj` (the filter), `view` (what
     the list shows), `status`, `loading`, `tailing`, `follow`; the panes are `main`
     (tui/main_screen.py); the policies are `commits`, `redraw`, `views`, `fresh`,
@@ -131,6 +133,8 @@ class TrailscopeApp(App[int]):
         rescan_s: float = 5.0,
         follow_symlinks: bool = False,
         source: Discovery | S3Source | None = None,
+        case_path: str | None = None,
+        history: FilterHistory | None = None,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -178,6 +182,9 @@ class TrailscopeApp(App[int]):
         self.undo = FilterUndo()
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
+        # Marks, notes, saved filters (the case file), filter history, exports.
+        self.evidence = Evidence(self.store, self.paths, case_path, history)
+        self.exporting = False  # an export thread reads the store: no commits meanwhile
         self.main: MainScreen  # the panes (get_default_screen)
 
     # --------------------------------------------------------------- start-up
@@ -204,6 +211,7 @@ class TrailscopeApp(App[int]):
             self.gc_policy.pause()
         self.main.frame_callbacks.append(self.after_frame)
         self.events_list.loading_text = "loading…" if self.loading else ""
+        self.evidence_start()
         if self.initial_filter:
             self.filter_input.value = self.initial_filter
             self.set_filter(self.initial_filter, remember=True)
@@ -227,6 +235,7 @@ class TrailscopeApp(App[int]):
     def on_unmount(self) -> None:
         self._fetch_cancel.set()
         self.gc_policy.restore()
+        self.evidence.close()
 
     @property
     def events_list(self) -> EventList:
@@ -334,6 +343,7 @@ class TrailscopeApp(App[int]):
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
             self._tail_wanted = self.watch_paths
             self._start_tail()
+            self.integrity_after_load()
         self._update_status()
 
     def warm_columns(self) -> None:
@@ -350,8 +360,9 @@ class TrailscopeApp(App[int]):
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:
         """Commit pending events (they are queryable from then on) and refresh the view,
-        unless a view is being computed or a new filter's frame is still to be drawn."""
-        if self.views.running:
+        unless a view is being computed, an export thread reads the store, or a new
+        filter's frame is still to be drawn."""
+        if self.views.running or self.exporting:
             return
         now = time.monotonic()
         if self.redraw.commit_waits_for_frame(now):
@@ -488,7 +499,7 @@ class TrailscopeApp(App[int]):
     def path_pending(self, name: str) -> bool:
         """A facet on a JSON path whose column still has many files to scan (built by
         the next view, in a thread)."""
-        return (name not in FIELD_INDEX
+        return (name not in FIELD_INDEX and name != LABEL_FACET
                 and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES)
 
     def request_view(self) -> None:
@@ -568,7 +579,11 @@ class TrailscopeApp(App[int]):
             return False
         if remember:
             self.undo.push(self.query_obj.text)
+            if (problem := self.evidence.remember_filter(text)) is not None:
+                self.notify(clean(problem), severity="warning", markup=False)
         self.query_obj = q
+        if uses_unverified(q):
+            self.check_integrity()
         self.main.filter_accepted(text)
         self.request_view()
         self._update_status()
@@ -595,7 +610,9 @@ class TrailscopeApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_skipped(self) -> None:
-        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored)))
+        self.check_integrity()
+        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored),
+                                       self.evidence.integrity or "after the trail loads"))
 
     def action_undo_filter(self) -> None:
         text = self.undo.pop()
@@ -655,6 +672,7 @@ class TrailscopeApp(App[int]):
                 f"{SCOPES[a.scope]}: {a.help}",
                 lambda a=a: self._run_palette_action(a),
             )
+        yield from self.evidence_commands()
 
     async def _run_palette_action(self, spec: ActionSpec) -> None:
         """Run a palette command where its keys would: timeline actions on the timeline

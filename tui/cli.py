@@ -176,6 +176,11 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     ex.add_argument("paths", nargs="+", metavar="PATH")
     _filter_opt(ex, "initial filter")
     ex.add_argument("--no-follow", action="store_true", help="do not watch for new files")
+    ex.add_argument(
+        "--case", default=None, metavar="PATH",
+        help="case file for marks, notes and saved filters (default: one per trail in "
+        "$XDG_DATA_HOME/trailscope/cases, created at the first mark)",
+    )
     _follow_opts(ex)
     _common(ex)
 
@@ -737,6 +742,15 @@ def explorer_app(args):
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
+    from .core.case import check_case_location, default_case_path
+    from .core.history import FilterHistory
+
+    try:
+        case_path = args.case or str(default_case_path(args.paths))
+        check_case_location(case_path, args.paths)
+    except CaseError as e:
+        sys.stderr.write(f"trailscope: {clean(str(e))}\n")
+        return EXIT_USAGE
 
     return TrailscopeApp(
         args.paths,
@@ -748,4 +762,6 @@ def explorer_app(args):
         rescan_s=args.rescan,
         follow_symlinks=args.follow_symlinks,
         source=source,
+        case_path=case_path,
+        history=FilterHistory(),
     )

@@ -40,7 +40,7 @@ from .core.query import QueryError, add_term, quote_value, time_range_term
 from .core.sanitize import clean
 from .core.store import Store
 from .core.timebuckets import top_value
-from .core.view import View
+from .core.view import LABEL_FACET, View
 from .policies import FreshValues
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ class MainScreen(FrameHookScreen):
         # The view on screen, even if events arrived since (its counts match the list).
         v = app.view
         if v is None:
-            return self.store.counts(field)
+            return [] if field == LABEL_FACET else self.store.counts(field)
         return v.facet(self.store, field, None)[0]
 
     @on(FacetList.FieldChanged)

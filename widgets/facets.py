@@ -29,6 +29,7 @@ from textual.widgets import Input
 from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
 from tui.core.paths import PathError, looks_like_path, parse_path
+from tui.core.view import LABEL_FACET
 
 from .messages import FilterRequest
 from .paging import page_move
@@ -46,9 +47,9 @@ Counter = Callable[[str], list[tuple[str, int]]]
 
 
 def facet_name(name: str) -> str:
-    """`name` as a facet shows it: an indexed field, or a JSON path in its canonical
-    spelling. Raises ValueError for anything else."""
-    if name in FIELD_BY_NAME:
+    """`name` as a facet shows it: an indexed field, the case's labels (`mark`), or a
+    JSON path in its canonical spelling. Raises ValueError for anything else."""
+    if name in FIELD_BY_NAME or name == LABEL_FACET:
         return name
     if looks_like_path(name):
         try:

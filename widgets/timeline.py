@@ -1,6 +1,6 @@
 """The timeline pane: a histogram of the current filter's events over time.
 
-One terminal column per bucket. Three modes (`m`): events per bucket, with errors as their
+One terminal column per bucket. Three modes (`r`): events per bucket, with errors as their
 own series on the row under the bars, hanging down from the baseline (` ▔▀█`) so they read
 as a mirrored chart even with NO_COLOR; the error rate per bucket; errors stacked at the
 foot of the event bars. The axis row carries time labels, `▲` under the cursor bucket,

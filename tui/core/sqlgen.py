@@ -620,6 +620,9 @@ class _Translator:
         if name == "dup-id":
             raise SqlError("not expressible in SQL: is:dup-id (trailscope finds duplicate "
                            "eventIDs while loading)", n.pos)
+        if name == "unverified":
+            raise SqlError("not expressible in SQL: is:unverified (trailscope checks local "
+                           "files against their digests: trailscope verify)", n.pos)
         raise SqlError(f"unknown is:{n.name} (known in SQL: ip, ipv4, ipv6, service-ip, "
                        "internal, readonly, insight)", n.pos)
 
