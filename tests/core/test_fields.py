@@ -4,20 +4,28 @@ Every entry must be derived alike by the reference reading of its rule
 (`rules.evaluate`), the generated function over dicts (the general reader), the
 generated msgspec structs and function (the fast path) and the C scan's programs; the
 same holds for a temporary table with an extra field, which is what adding a field is.
+Then the fields the table added (mfa, session, sourceidentity, vpce, console, and the
+path fields requestid/resource) are checked for what they mean, through the store and
+the query language.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import orjson
 import pytest
 
-from tests.core.test_native import IDENTITIES, PRINCIPALS, ROLES, assumed
-from tests.trailgen import REALDATA, event
+from tests.core.test_native import IAM_USER, IDENTITIES, PRINCIPALS, ROLES, assumed
+from tests.trailgen import REALDATA, event, trail_path, write_records
 from tui.core import batch, derive, rules
 from tui.core.derive import TableError, compile_fields, compile_native
 from tui.core.fastpath import decode_records
 from tui.core.fields import FIELD_INDEX, FIELDS, Field
+from tui.core.loader import load
+from tui.core.query import QueryError, parse
 from tui.core.reader import split_documents
 from tui.core.rules import At, Empty, IsObject, Present, any_of, cases, is_, lookup, lowered, when
 
@@ -267,6 +275,89 @@ def test_real_trails_are_derived_alike_on_every_path():
                 check_document(derive.DERIVED, doc(rec), schema)
                 n += 1
     assert n > 8000
+
+
+# ------------------------------------------------------------------ what the new fields mean
+
+
+def _trail(root: Path) -> Path:
+    aed = {"MFAUsed": "No", "LoginTo": "https://console.aws.amazon.com/"}
+    recs = [
+        event("ConsoleLogin", event_id="login-no", source="signin.amazonaws.com",
+              eventType="AwsConsoleSignIn", additionalEventData=aed),
+        event("ConsoleLogin", event_id="login-yes", source="signin.amazonaws.com",
+              eventType="AwsConsoleSignIn", additionalEventData={**aed, "MFAUsed": "Yes"}),
+        event("GetObject", event_id="role-call", source="s3.amazonaws.com",
+              identity=with_sc(attributes={"mfaAuthenticated": "false"}, sourceIdentity="dana"),
+              vpcEndpointId="vpce-0a1b2c3d", sessionCredentialFromConsole="true",
+              resources=[{"ARN": "arn:aws:s3:::prod-logs/k", "type": "AWS::S3::Object"},
+                         {"ARN": "arn:aws:s3:::prod-logs", "type": "AWS::S3::Bucket"}],
+              requestID="REQ-1"),
+        event("ListUsers", event_id="key-call", identity=IAM_USER, requestID="REQ-2"),
+        event("UpdateUserPreference", event_id="console-action", eventType="AwsConsoleAction"),
+    ]
+    write_records(trail_path(root), recs)
+    return root
+
+
+def ids(store, q: str) -> list[str]:
+    return sorted(store.event(int(r))["eventID"] for r in np.flatnonzero(parse(q).evaluate(store)))
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-scan", "python"])
+def test_the_new_fields_filter_as_documented(tmp_path, native):
+    was = batch._native
+    batch.use_native(native)
+    try:
+        store = load([_trail(tmp_path)], jobs=1)
+    finally:
+        batch.use_native(was)
+    assert ids(store, "mfa:no") == ["login-no", "role-call"]
+    assert ids(store, "event:ConsoleLogin mfa:no") == ["login-no"]
+    assert ids(store, "mfa:YES") == ["login-yes"]
+    assert ids(store, 'mfa:""') == ["console-action", "key-call"]
+    assert ids(store, "session:*/alice") == ["role-call"]
+    assert store.value(_row(store, "role-call"), "session") == (
+        "arn:aws:sts::111122223333:assumed-role/Admin/alice")
+    assert ids(store, "sourceidentity:dana") == ids(store, "srcid:DANA") == ["role-call"]
+    assert ids(store, "vpce:vpce-0a1b2c3d") == ids(store, "has:vpce") == ["role-call"]
+    assert ids(store, "console:sign-in") == ["login-no", "login-yes"]
+    assert ids(store, "console:session") == ["role-call"]
+    assert ids(store, "console:action") == ["console-action"]
+    assert ids(store, "console:*") == ["console-action", "login-no", "login-yes", "role-call"]
+    # path fields: computed from the events on first use
+    assert ids(store, "requestid:req-1") == ids(store, ".requestID:REQ-1") == ["role-call"]
+    assert ids(store, "resource:arn:aws:s3:::prod-logs") == ["role-call"]
+    assert ids(store, "has:resource") == ["role-call"]
+    with pytest.raises(QueryError, match=r"valid: yes, no"):
+        parse("mfa:false").evaluate(store)
+    counts = dict(store.counts("console"))
+    assert counts == {"sign-in": 2, "session": 1, "action": 1, "": 1}
+
+
+def _row(store, event_id: str) -> int:
+    return next(r for r in range(len(store)) if store.event(r)["eventID"] == event_id)
+
+
+@pytest.mark.realdata
+def test_real_trails_hold_the_new_fields():
+    store = load([REALDATA / "awsdocs-examples", REALDATA / "stratus-red-team",
+                  REALDATA / "opensearch-catalog"])
+    # real sign-ins without MFA, sessions with and without, console sessions, endpoints
+    assert parse("event:ConsoleLogin mfa:no").evaluate(store).sum() > 0
+    assert parse("mfa:yes").evaluate(store).sum() > 0
+    assert parse("console:sign-in").evaluate(store).sum() > 0
+    assert parse("console:session").evaluate(store).sum() > 0
+    assert parse("has:vpce").evaluate(store).sum() > 0
+    assert parse("has:session").evaluate(store).sum() > 0
+    sessions = np.flatnonzero(parse("has:session").evaluate(store))
+    assert not (parse("has:session -type:AssumedRole -type:FederatedUser")
+                .evaluate(store).any())
+    assert all(store.value(int(r), "session") == store.value(int(r), "principal")
+               for r in sessions)
+    # "YES" (one real record) reads as yes
+    assert "YES" in json.dumps([store.event(int(r)).get("additionalEventData")
+                                for r in np.flatnonzero(parse("mfa:yes").evaluate(store))])
 
 
 def test_field_names_and_columns_follow_the_table():

@@ -894,10 +894,10 @@ def test_fuzz_only_query_errors_with_positions_in_range():
 def test_docs_list_every_field_and_alias():
     from pathlib import Path
 
-    from tui.core.fields import FIELDS
+    from tui.core.fields import FIELDS, PATH_FIELDS
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "query.md").read_text("utf-8")
-    for f in FIELDS:
+    for f in (*FIELDS, *PATH_FIELDS):
         for name in (f.name, *f.aliases):
             assert f"`{name}`" in doc, f"docs/query.md does not mention field {name!r}"
     for f in FIELDS:  # a closed field's values are listed
@@ -937,6 +937,12 @@ def test_unknown_value_of_a_closed_field_is_an_error_listing_the_valid_ones():
         assert ei.value.position == pos
     with pytest.raises(QueryError, match=r"\(valid: true, false\)"):
         parse("ro:yes").evaluate(target)
+    # The fields added with the field table: mfa is yes/no whatever the log wrote.
+    with pytest.raises(QueryError, match=r"unknown value 'true' for mfa: \(valid: yes, no\)"):
+        parse("mfa:true").evaluate(target)
+    with pytest.raises(QueryError, match=r"\(valid: sign-in, action, session\)"):
+        parse("console:signin").evaluate(target)
+    assert parse("mfa:NO console:Sign-In").evaluate(target).sum() == 0  # accepted
 
 
 def test_closed_fields_keep_globs_case_empty_and_values_the_data_holds():

@@ -54,20 +54,24 @@ def facts(store, event_id: str) -> dict[tuple[str, str], Fact]:
             for f in s.facts}
 
 
-def test_lines_name_the_field_and_the_path_they_came_from(store):
+def test_derived_lines_name_the_field_and_the_path_they_came_from(store):
     login = facts(store, "login")
     mfa = login["who", "MFA"]
     assert (mfa.field, mfa.value, mfa.path, mfa.hint) == (
-        None, "No", "additionalEventData.MFAUsed", "(sign-in)")
+        "mfa", "no", "additionalEventData.MFAUsed", "(sign-in)")
+    console = login["what", "Console"]
+    assert (console.field, console.value, console.path) == ("console", "sign-in", ".eventType")
 
     put = facts(store, "put")
+    assert (put["who", "MFA"].value, put["who", "MFA"].hint) == ("yes", "(session)")
     session = put["who", "Session name"]
     assert (session.field, session.value, session.display, session.path) == (
-        "principal", f"arn:aws:sts::{ACCT}:assumed-role/Deploy/dana", "dana",
-        "userIdentity.arn")
+        "session", f"arn:aws:sts::{ACCT}:assumed-role/Deploy/dana", "dana", "userIdentity.arn")
     src = put["who", "Source identity"]
     assert (src.field, src.value, src.path) == (
-        None, "dana@example.com", "userIdentity.sessionContext.sourceIdentity")
+        "sourceidentity", "dana@example.com", "userIdentity.sessionContext.sourceIdentity")
+    assert put["where", "VPC endpoint"].field == "vpce"
+    assert put["what", "Console"].value == "session"
     assert put["what", "Read-only"].value == "false"
     assert put["who", "Role / issuer"].hint == "(Role)"
     assert put["who", "Access key"].hint == "temporary (ASIA)"
@@ -77,7 +81,7 @@ def test_lines_name_the_field_and_the_path_they_came_from(store):
     assert (principal.field, principal.value, principal.path) == (
         "principal", "lambda.amazonaws.com", "userIdentity.invokedBy")
     assert svc["where", "Source IP"].hint == "(AWS Internal)"
-    assert ("who", "MFA") not in svc
+    assert ("who", "MFA") not in svc and ("what", "Console") not in svc
 
     anon = facts(store, "anon")
     assert anon["who", "Credential"].hint == "(unsigned request: no credentials)"
@@ -91,6 +95,7 @@ def test_lines_name_the_field_and_the_path_they_came_from(store):
 def test_leaves_filter_on_the_field_they_are(store):
     row = next(r for r in range(len(store)) if store.event(r)["eventID"] == "put")
     assert leaf_field(store, row, ".eventSource", "s3.amazonaws.com") == "service"
+    assert leaf_field(store, row, ".vpcEndpointId", "vpce-0a1b2c3d") == "vpce"
     assert leaf_field(store, row, "userIdentity.arn", ROLE_SESSION["arn"]) == "principal"
     # a leaf whose value is not the field's for this event: its path, not the field
     assert leaf_field(store, row, ".eventSource", "ec2.amazonaws.com") is None

@@ -8,13 +8,14 @@ function over them (the fast path), and the program the C scan (`_scan.c`) runs,
 to it when `tui/core/batch.py` is imported. The store, the query language, the CLI, the
 facets and the detail pane read the same table, so their names never disagree.
 
-Adding a field:
+Adding a field (mfa, session, sourceidentity, vpce and console were added so):
 1. Add a `Field` to `FIELDS`, at the end (the order is the store's column order): name,
    label, rule, doc (where the value comes from, for users), aliases, and `values` when
    trailscope derives it from a closed set (a filter naming another value is then an
    error). Write the rule with the kinds in rules.py: `value`, `first`, `lowered`,
    `cases` of `when(conditions, then=...)` and `lookup`. A rule that needs a kind they
    lack needs it in rules.py, derive.py and the interpreter in `_scan.c`.
+   A value unique per event, or many per event, belongs in `PATH_FIELDS` instead.
 2. Document it in docs/query.md (the Fields table, and a paragraph if its rule needs
    one; tests/core/test_query.py checks the names and values are there).
 3. Test it: tests/core/test_fields.py derives every entry on the three ingest paths and
@@ -24,6 +25,9 @@ Adding a field:
    structs and the generated functions follow from the table; the store, filters,
    facets, CSV/JSON output and `stats` from `FIELDS`. The detail pane shows the field
    where tui/core/summary.py puts a line for it.
+
+A value that is unique per event or many per event (`requestid`, `resource`) is not a
+column: `PATH_FIELDS` names JSON paths that the path columns compute on first use.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ CRED_OTHER = "other"
 INSIGHTS_PRINCIPAL = "CloudTrail Insights"
 
 UI = "userIdentity"
+SC = "userIdentity.sessionContext"
 ISSUER = "userIdentity.sessionContext.sessionIssuer"
 
 _CRED_BY_TYPE = {
@@ -165,6 +170,46 @@ FIELDS: tuple[Field, ...] = (
     Field("category", "Category", value("eventCategory"), "eventCategory", ("eventcategory",)),
     Field("readonly", "Read-only", lowered("readOnly"),
           "readOnly as 'true'/'false' ('' when absent)", ("ro",), values=("true", "false")),
+    Field(
+        "mfa",
+        "MFA",
+        cases(
+            lookup("additionalEventData.MFAUsed", {"yes": "yes", "no": "no"}, ci=True),
+            lookup(f"{SC}.attributes.mfaAuthenticated", {"true": "yes", "false": "no"}, ci=True),
+        ),
+        "whether MFA was used: a sign-in's additionalEventData.MFAUsed (Yes/No), else the "
+        "session's sessionContext.attributes.mfaAuthenticated (true/false); '' when the "
+        "record says neither",
+        values=("yes", "no"),
+    ),
+    Field(
+        "session",
+        "Session",
+        cases(when(is_(f"{UI}.type", "AssumedRole", "FederatedUser"), then=At(f"{UI}.arn"))),
+        "the STS session that made the call: userIdentity.arn of a role session "
+        "(arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION-NAME: the issuing role and the "
+        "session name) or of a federated user session",
+    ),
+    Field("sourceidentity", "Source identity",
+          first(f"{SC}.sourceIdentity", f"{UI}.sourceIdentity"),
+          "the source identity set when the role was assumed, kept through role chaining: "
+          "sessionContext.sourceIdentity, else userIdentity.sourceIdentity",
+          ("srcid",)),
+    Field("vpce", "VPC endpoint", value("vpcEndpointId"),
+          "vpcEndpointId: the VPC endpoint the request came through", ("vpcendpointid",)),
+    Field(
+        "console",
+        "Console",
+        cases(
+            lookup("eventType", {"awsconsolesignin": "sign-in", "awsconsoleaction": "action"},
+                   ci=True),
+            when(is_("sessionCredentialFromConsole", "true", ci=True), then="session"),
+        ),
+        "console activity: 'sign-in' (eventType AwsConsoleSignIn: ConsoleLogin and the "
+        "other sign-in events), 'action' (eventType AwsConsoleAction), 'session' (a call "
+        "made with console session credentials: sessionCredentialFromConsole true)",
+        values=("sign-in", "action", "session"),
+    ),
 )
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
@@ -172,17 +217,45 @@ FIELD_INDEX: dict[str, int] = {f.name: i for i, f in enumerate(FIELDS)}
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 
+@dataclass(frozen=True, slots=True)
+class PathField:
+    """A name for a JSON path term (`requestid:X` is `.requestID:X`): values that are
+    unique per event or many per event, kept by the path columns once used rather
+    than indexed at ingest."""
+
+    name: str
+    path: str  # as tui/core/paths.py spells it
+    label: str
+    doc: str
+    aliases: tuple[str, ...] = ()
+
+
+PATH_FIELDS: tuple[PathField, ...] = (
+    PathField("requestid", ".requestID", "Request ID",
+              "requestID: the service's id of the request (one per event)"),
+    PathField("resource", "resources.ARN", "Resource",
+              "the ARN of any element of resources[] (an event may name several)"),
+)
+PATH_FIELD_BY_NAME: dict[str, PathField] = {p.name: p for p in PATH_FIELDS}
+
 # Every accepted spelling (lower-case) -> canonical field name.
 ALIASES: dict[str, str] = {}
-for _f in FIELDS:
+for _f in (*FIELDS, *PATH_FIELDS):
     ALIASES[_f.name] = _f.name
     for _a in _f.aliases:
         ALIASES[_a] = _f.name
 
 
 def resolve_field(name: str) -> str | None:
-    """Canonical field name for a query spelling, or None."""
-    return ALIASES.get(name.lower())
+    """Canonical indexed field name for a query spelling, or None."""
+    got = ALIASES.get(name.lower())
+    return got if got in FIELD_INDEX else None
+
+
+def resolve_path_field(name: str) -> PathField | None:
+    """The path field a query spelling names, or None."""
+    got = ALIASES.get(name.lower())
+    return PATH_FIELD_BY_NAME.get(got) if got is not None else None
 
 
 # Fields whose values trailscope derives itself, from a closed set: a filter naming

@@ -164,20 +164,21 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
     arn = text(ui.get("arn"))
     m = _ASSUMED.fullmatch(arn)
     if m:  # a role session is its whole ARN (role and session name): f filters on that
-        b.add(who, "Session name", arn, "userIdentity.arn", "principal", display=m.group(1))
-    mfa = attrs.get("mfaAuthenticated")
-    if mfa is not None:
-        b.add(who, "MFA", mfa, "userIdentity.sessionContext.attributes.mfaAuthenticated")
-    else:
-        b.add(who, "MFA", _d(e.get("additionalEventData")).get("MFAUsed"),
-              "additionalEventData.MFAUsed", hint="(sign-in)")
+        b.add(who, "Session name", arn, "userIdentity.arn", "session", display=m.group(1))
+    if store.value(row, "mfa"):
+        _, source = evaluate(FIELD_BY_NAME["mfa"].rule, e)
+        hint = "(sign-in)" if source.startswith("additionalEventData") else "(session)"
+        b.add(who, "MFA", store.value(row, "mfa"), spell(source), "mfa", hint=hint)
+    else:  # a value the field does not read (e.g. a placeholder): the path's own
+        mfa = attrs.get("mfaAuthenticated")
+        if mfa is not None:
+            b.add(who, "MFA", mfa, "userIdentity.sessionContext.attributes.mfaAuthenticated")
+        else:
+            b.add(who, "MFA", _d(e.get("additionalEventData")).get("MFAUsed"),
+                  "additionalEventData.MFAUsed", hint="(sign-in)")
     b.add(who, "Session start", attrs.get("creationDate"),
           "userIdentity.sessionContext.attributes.creationDate")
-    if "sourceIdentity" in sc:
-        b.add(who, "Source identity", sc.get("sourceIdentity"),
-              "userIdentity.sessionContext.sourceIdentity")
-    else:
-        b.add(who, "Source identity", ui.get("sourceIdentity"), "userIdentity.sourceIdentity")
+    b.derived(who, "Source identity", "sourceidentity")
     b.add(who, "Invoked by", ui.get("invokedBy"), "userIdentity.invokedBy")
     b.derived(who, "User name", "user")
     b.add(who, "Principal ID", ui.get("principalId"), "userIdentity.principalId")
@@ -191,6 +192,7 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
     b.add(what, "Event type", e.get("eventType"), ".eventType", "eventtype")
     b.add(what, "Category", e.get("eventCategory"), ".eventCategory", "category")
     b.add(what, "Read-only", store.value(row, "readonly"), ".readOnly", "readonly")
+    b.derived(what, "Console", "console")
     b.add(what, "Event ID", e.get("eventID"), ".eventID")
     b.add(what, "Request ID", e.get("requestID"), ".requestID")
     for title, k in (("Request", "requestParameters"), ("Resources", "resources")):
@@ -204,7 +206,7 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
     b.add(where, "Region", e.get("awsRegion"), ".awsRegion", "region")
     b.add(where, "Recipient", e.get("recipientAccountId"), ".recipientAccountId", "account")
     b.add(where, "User agent", e.get("userAgent"), ".userAgent", "ua")
-    b.add(where, "VPC endpoint", e.get("vpcEndpointId"), ".vpcEndpointId")
+    b.add(where, "VPC endpoint", e.get("vpcEndpointId"), ".vpcEndpointId", "vpce")
     b.add(where, "Endpoint acct", e.get("vpcEndpointAccountId"), ".vpcEndpointAccountId")
     if "tlsDetails" in e:
         where.subtrees.append(("TLS", ".tlsDetails", e["tlsDetails"]))
