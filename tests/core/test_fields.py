@@ -214,6 +214,10 @@ def test_tables_the_compilers_refuse():
         compile_fields((both,))
     with pytest.raises(TableError, match="bad path"):
         compile_fields((Field("dot", "Dot", rules.value("a..b"), "x"),))
+    with pytest.raises(TableError, match="ASCII lower case"):
+        compile_fields((Field("up", "Up", cases(lookup("a", {"Yes": "y"}, ci=True)), "x"),))
+    with pytest.raises(TableError, match="ASCII lower case"):
+        compile_fields((Field("nb", "Nb", cases(when(is_("a", "é", ci=True), then="y")), "x"),))
 
 
 @needs_scan

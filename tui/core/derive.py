@@ -40,6 +40,7 @@ from .rules import (
     Present,
     Result,
     When,
+    conditions,
     paths_read,
 )
 
@@ -91,6 +92,11 @@ def _build_tree(fields: Sequence[Field], shapes: Sequence[Shape],
         return n
 
     for f in fields:
+        for item in f.rule.cases:
+            for k in _ci_constants(item):
+                if not (k.isascii() and k == k.lower()):
+                    raise TableError(f"{f.name}: {k!r}: constants compared ignoring case "
+                                     "are ASCII lower case")
         for path, how in paths_read(f.rule):
             n = node(path, used=True)
             if how == "object":
@@ -118,6 +124,13 @@ def _build_tree(fields: Sequence[Field], shapes: Sequence[Shape],
             n.index = leaves
             leaves += 1
     return root
+
+
+def _ci_constants(item: When | Lookup) -> list[str]:
+    if isinstance(item, Lookup):
+        return [k for k, _ in item.table] if item.ci else []
+    return [v for top in item.conds for c in conditions(top)
+            if isinstance(c, Is) and c.ci for v in c.values]
 
 
 # ------------------------------------------------------------------ generated Python
