@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The C scan is built by the install: a changed _scan.c reinstalls, so a stale build
-# never runs the tests.
-$(STAMP): pyproject.toml constraints.txt tui/core/_scan.c
+# The C extensions are built by the install: a changed _scan.c or _kernels.c
+# reinstalls, so a stale build never runs the tests.
+$(STAMP): pyproject.toml setup.py constraints.txt tui/core/_scan.c tui/core/_kernels.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'

@@ -1,8 +1,10 @@
-"""Build settings that pyproject.toml cannot express: the optional C scan.
+"""Build settings that pyproject.toml cannot express: the optional C extensions.
 
-`tui/core/_scan.c` makes loading about twice as fast. It is optional: where no C
-compiler or Python headers are present, the build goes on without it and trailscope
-runs the same work in Python (and says so once on stderr when it loads a trail).
+`tui/core/_scan.c` makes loading about twice as fast; `tui/core/_kernels.c` holds the
+store's numpy kernels (facet counts, sorted inserts). Both are optional: where no C
+compiler or Python headers are present, the build goes on without them and trailscope
+runs the same work in Python and numpy (and says so once on stderr when it loads a
+trail).
 """
 
 from setuptools import Extension, setup
@@ -14,6 +16,12 @@ setup(
             sources=["tui/core/_scan.c"],
             extra_compile_args=["-O2"],
             optional=True,
-        )
+        ),
+        Extension(
+            "tui.core._kernels",
+            sources=["tui/core/_kernels.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
     ]
 )

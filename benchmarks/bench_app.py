@@ -15,7 +15,7 @@ Two ways of timing a keypress are printed side by side.
 
 1. "Pilot": t0; `await pilot.press(key)`; for actions that end in the view worker
    (filter apply, clear, facet pick) poll until the new view is applied (`app.view` is
-   the view of the new query with a newer seq, `app._view_running` False); then
+   the view of the new query with a newer seq, no view computing: `app.views`); then
    `await pilot.pause()`; stop. `pilot.press` sends the key the way a terminal driver
    does (`driver.send_message(Key)`), then waits for every widget's message queue to
    drain and twice calls `wait_for_idle(0)`, which sleeps in 20 ms steps until the
@@ -53,7 +53,7 @@ events loaded; the benchmark counts them (gc.callbacks) and marks how many direc
 samples overlapped one ("gc2"), since they make most of the tail.
 
 A breakdown of the direct samples follows: calls timed on the instances (the key to
-`_apply_view` starting = parse + view worker + message hop; `_apply_view` and its
+`MainScreen.show_view` starting = parse + view worker + message hop; `show_view` and its
 parts; `DetailPane.show`; Textual's layout + render of the screen).
 
 Nothing in the app is changed. Intrusions: the wrappers above (a few microseconds per
@@ -266,9 +266,9 @@ def code_version() -> str:
 
 def detail_delay() -> float | None:
     """The app's deliberate delay before the detail pane follows the list, if it has one."""
-    import tui.app
+    import tui.main_screen
 
-    return getattr(tui.app, "DETAIL_DELAY", None)
+    return getattr(tui.main_screen, "DETAIL_DELAY", None)
 
 
 def time_calls(obj, name: str, sink: list[tuple[float, float]]) -> None:
@@ -360,8 +360,8 @@ async def wait_until(pred: Callable[[], bool], timeout: float = TIMEOUT_S,
 # --------------------------------------------------------------------- benchmark
 class Bench:
     def __init__(self, app, pilot, clock: FrameClock) -> None:
-        from tui.app import FacetPanel
         from widgets.detail import DetailPane
+        from widgets.facets import FacetPanel
 
         self.app = app
         self.pilot = pilot
@@ -376,12 +376,12 @@ class Bench:
         from widgets.timeline import Timeline
 
         self.spans: dict[str, list[tuple[float, float]]] = {
-            "_apply_view": [], "EventList.set_rows": [], "FacetPanel.set_all": [],
+            "show_view": [], "EventList.set_rows": [], "FacetPanel.set_all": [],
             "Timeline.set_data": [], "DetailPane.show": [], "screen layout+render": [],
         }
         time_outer_calls(app.screen, ("_refresh_layout", "_compositor_refresh"),
                          self.spans["screen layout+render"])
-        time_calls(app, "_apply_view", self.spans["_apply_view"])
+        time_calls(app.main, "show_view", self.spans["show_view"])
         time_calls(self.lst, "set_rows", self.spans["EventList.set_rows"])
         time_calls(self.facets, "set_all", self.spans["FacetPanel.set_all"])
         time_calls(app.query_one(Timeline), "set_data", self.spans["Timeline.set_data"])
@@ -404,7 +404,7 @@ class Bench:
 
     def _busy(self) -> bool:
         app = self.app
-        return app._view_running or app._view_dirty or bool(app.store._pending)
+        return app.views.pending or bool(app.store.pending_events)
 
     async def sample(self, action: str, key: str, ready: Callable[[], bool], mode: str,
                      *, first: Callable[[], bool] | None = None,
@@ -457,7 +457,7 @@ class Bench:
         if any(t0 <= s <= probe.t_frame or s <= t0 <= e for s, e in self.gc2):
             self.gc_hits[action] = self.gc_hits.get(action, 0) + 1
         parts: dict[str, float] = {}
-        applies = [a for a in self.spans["_apply_view"] if t0 <= a[0] <= probe.t_frame]
+        applies = [a for a in self.spans["show_view"] if t0 <= a[0] <= probe.t_frame]
         if applies:
             parts["key -> view ready (worker)"] = (applies[0][0] - t0) * 1000
         for name, spans in self.spans.items():
@@ -482,12 +482,12 @@ class Bench:
         def ready() -> bool:
             v = app.view
             return (
-                v is not None and v.seq > seq0 and v.seq == app._view_seq
-                and not app._view_running and not app._view_dirty
+                v is not None and v.seq > seq0 and v.seq == app.views.seq
+                and not app.views.pending
                 and v.query.text == text and v.query is app.query_obj
                 and (not detail or pane.row == lst.cursor_row)
                 # facets and timeline follow the list one frame later
-                and (not detail or getattr(app, "_panels_pending", None) is None)
+                and (not detail or app.main.panels_pending is None)
             )
 
         return ready
@@ -555,14 +555,14 @@ class Bench:
             typed += ch
             await self.sample("filter typing (1 char)", ch,
                               lambda t=typed: inp.value == t, mode)
-        seq0 = app._view_seq
+        seq0 = app.views.seq
         await self.sample("filter apply (enter, indexed)", "enter",
                           self.view_applied(text, seq0), mode, wait_state=True,
                           first=self.view_applied(text, seq0, detail=False),
                           first_widgets=self.list_only)
 
     async def clear_filter(self, mode: str) -> None:
-        seq0 = self.app._view_seq
+        seq0 = self.app.views.seq
         await self.sample("clear filter (ctrl+x, all events)", "ctrl+x",
                           self.view_applied("", seq0), mode, wait_state=True,
                           first=self.view_applied("", seq0, detail=False),
@@ -581,7 +581,7 @@ class Bench:
         await self.pilot.pause()
         value = fl.highlighted_value
         expected = add_term(app.query_obj.text, fl.field, value, False)
-        seq0 = app._view_seq
+        seq0 = app.views.seq
         await self.sample("facet pick (enter)", "enter", self.view_applied(expected, seq0),
                           mode, wait_state=True,
                           first=self.view_applied(expected, seq0, detail=False),
@@ -635,8 +635,8 @@ async def run(args) -> dict:
     def fully_loaded() -> bool:
         v = app.view
         return (
-            not app.loading and v is not None and not app._view_running
-            and not app._view_dirty and not app.store._pending and app._inflight == 0
+            not app.loading and v is not None and not app.views.pending
+            and not app.store.pending_events and not len(app.loader_backlog)
             and v.generation == app.store.generation
             and len(app.events_list.rows) == len(app.store)
         )
@@ -768,13 +768,13 @@ def report(out: dict) -> None:
     print(f"encoding one frame's escape sequences (the driver's share, included in 'frame'): "
           f"median {out['frame_encode_ms_median']:.2f} ms")
     bd = out["breakdown_ms_median"]
-    cols = ["key -> view ready (worker)", "_apply_view", "EventList.set_rows",
+    cols = ["key -> view ready (worker)", "show_view", "EventList.set_rows",
             "FacetPanel.set_all", "Timeline.set_data", "DetailPane.show",
             "screen layout+render"]
-    short = ["key->view ready", "_apply_view", "set_rows", "facets.set_all", "timeline",
+    short = ["key->view ready", "show_view", "set_rows", "facets.set_all", "timeline",
              "detail.show", "layout+render"]
     print("\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
-          " to _apply_view starting\n(parse, view worker thread, message hop); _apply_view includes"
+          " to show_view starting\n(parse, view worker thread, message hop); show_view includes"
           " set_rows, facets.set_all and timeline.set_data;\nlayout+render: Textual's"
           " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):")
     print(f"{'action':36s} " + " ".join(f"{c:>15s}" for c in short))

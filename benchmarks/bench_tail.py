@@ -252,7 +252,7 @@ def run_follow(args, root: Path) -> dict:
     original_commit = store.commit
 
     def commit():
-        pending = [(os.path.basename(b.path), b.n) for _, b in store._pending]
+        pending = [(os.path.basename(b.path), b.n) for b in store.pending]
         res = original_commit()
         now = time.time()
         for name, n in pending:
@@ -362,7 +362,7 @@ async def run_app_async(args, root: Path) -> dict:
     original_commit = app.store.commit
 
     def commit():
-        pending = [os.path.basename(b.path) for _, b in app.store._pending]
+        pending = [os.path.basename(b.path) for b in app.store.pending]
         res = original_commit()
         now = time.time()
         gen = app.store.generation
@@ -473,7 +473,7 @@ async def run_app_async(args, root: Path) -> dict:
                            lambda t=typed: inp.value[: len(t)] == t and len(inp.value) >= len(t),
                            lambda: (inp,))
             await wait_until(lambda: inp.value == text, 10)
-            seq0 = app._view_seq
+            seq0 = app.views.seq
 
             def applied(text=text, seq0=seq0) -> bool:
                 v = app.view

@@ -16,6 +16,9 @@ import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 
+# The `s3` fixture: moto's S3 server on localhost (tests/s3server.py).
+pytest_plugins = ("tests.s3server",)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
 DEFAULT_SIZE = (160, 45)
@@ -34,33 +37,30 @@ async def wait_for(
 
 
 def is_loaded(app) -> bool:
-    return not app.loading and app.view is not None and not app._view_running
+    return not app.loading and app.view is not None and not app.views.running
 
 
 async def wait_loaded(pilot: Pilot, timeout: float = 20.0) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: is_loaded(app) and not app.store._pending, timeout,
+    await wait_for(pilot, lambda: is_loaded(app) and not app.store.pending_events, timeout,
                    what="the trail to load")
     await settle(pilot)
 
 
 async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
-    """Wait until the view worker is idle and nothing is waiting to be committed, then
-    let the resulting messages (ViewReady -> set_rows -> EventHighlighted) run."""
+    """Wait until the app has settled (no view being computed, nothing waiting to be
+    committed or drawn), then let the resulting messages (ViewReady -> set_rows ->
+    EventHighlighted) run and the detail pane follow the cursor."""
     app = app or pilot.app
     await pilot.pause(0.02)  # let bubbling messages (e.g. FieldChanged) start the worker
-    await wait_for(
-        pilot,
-        lambda: not app._view_running and not app._view_dirty and not app.store._pending
-        and app._panels_pending is None,
-        timeout, step=0.02, what="the view to settle",
-    )
+    await wait_for(pilot, lambda: app.settled, timeout, step=0.02,
+                   what="the view to settle")
     await pilot.pause()
     # the detail pane follows the list cursor once it rests (see DETAIL_DELAY)
     from widgets.detail import DetailPane
 
     def detail_synced() -> bool:
-        return app._detail_timer is None and (
+        return app.settled and (
             app.query_one(DetailPane).row == app.events_list.cursor_row
         )
 
@@ -73,6 +73,31 @@ def status_text(app) -> str:
     from widgets.status import StatusLine
 
     return str(app.query_one(StatusLine).render())
+
+
+def toasts(app) -> list[str]:
+    """The messages of the notifications shown so far (Textual keeps them privately:
+    tests/test_textual_private.py checks the name)."""
+    return [n.message for n in app._notifications]
+
+
+def painted_frames(app) -> list[set[str]]:
+    """From now on, for each frame sent to the terminal, the class names of the widgets
+    it repainted ("*" for a full-screen update). Reads Textual's display call and dirty
+    set (tests/test_textual_private.py checks the names)."""
+    from textual._compositor import LayoutUpdate
+
+    frames: list[set[str]] = []
+    display = app._display
+
+    def record(screen, update) -> None:
+        if update is not None:
+            frames.append({"*"} if isinstance(update, LayoutUpdate)
+                          else {type(w).__name__ for w in screen._dirty_widgets})
+        display(screen, update)
+
+    app._display = record
+    return frames
 
 
 def screen_text(app) -> str:

@@ -22,17 +22,18 @@ from textual.widgets import Input
 from tests.conftest import (
     SAMPLE,
     make_app,
+    painted_frames,
     paste,
     run,
     screen_text,
     settle,
     status_text,
+    toasts,
     wait_for,
     wait_loaded,
 )
 from tests.trailgen import event, trail_path, write_records
 from tui.actions import ACTIONS, key_label
-from tui.app import FRESH_SECONDS
 from tui.core.fields import FIELD_NAMES
 from tui.core.query import add_term, parse, quote_value, time_range_term
 from tui.screens import HelpScreen, JumpScreen, SkippedScreen
@@ -242,12 +243,10 @@ async def test_free_text_searches_in_a_worker_then_from_cache(explorer, monkeypa
 
     pilot, app = explorer, explorer.app
     monkeypatch.setattr(app_module, "SYNC_TEXT_FILES", 0)  # sample_logs has ~140 files
-    threaded = []
-    original = app._compute_view
-    monkeypatch.setattr(app, "_compute_view", lambda *a: (threaded.append(a[1].text), original(*a)))
+    threaded = app.views.threaded
     await pilot.press("slash", *'"getcalleridentity"', "enter")
     await settle(pilot)
-    assert threaded == ['"getcalleridentity"']
+    assert app.views.threaded == threaded + 1
     want = int(sum(1 for r in range(len(app.store))
                    if "getcalleridentity" in app.store.canonical(r).decode().lower()))
     assert want > 0 and len(app.view.rows) == want
@@ -257,7 +256,7 @@ async def test_free_text_searches_in_a_worker_then_from_cache(explorer, monkeypa
     await settle(pilot)
     await pilot.press("slash", "ctrl+u", *'"getcalleridentity"', "enter")
     await settle(pilot)
-    assert threaded == ['"getcalleridentity"'] and len(app.view.rows) == want
+    assert app.views.threaded == threaded + 1 and len(app.view.rows) == want
 
 
 async def test_filter_history_escape_undo_clear(explorer) -> None:
@@ -483,7 +482,7 @@ async def test_insight_row_and_its_pair(explorer) -> None:
     await pilot.press("enter")
     await settle(pilot)
     assert lst.cursor_row == start
-    assert any("filter hides it" in n.message for n in app._notifications)
+    assert any("filter hides it" in n for n in toasts(app))
 
 
 async def test_detail_copy_value_and_event(explorer) -> None:
@@ -649,13 +648,11 @@ async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
     pilot, app = explorer, explorer.app
     lst, pane = app.events_list, app.query_one(DetailPane)
     frames: list[tuple[int | None, int | None]] = []
-    original = app.screen._compositor_refresh
 
     def record() -> None:
         frames.append((lst.cursor_row, pane.row))
-        original()
 
-    app.screen._compositor_refresh = record
+    app.main.frame_callbacks.append(record)  # after each frame
     for key in ("j", "j", "pagedown", "k"):
         await pilot.pause(0.2)  # separate presses, not a held key
         frames.clear()
@@ -1026,8 +1023,7 @@ def _deliver(final: Path, records: list[dict]) -> None:
 
 async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
     """Each commit costs the UI thread O(store); on a big store the pump spaces them so
-    they take at most COMMIT_SHARE of its time (and waits MAX_COMMIT_GAP_S at most)."""
-    import tui.app as app_mod
+    they take at most CommitPacer.share of its time (and wait CommitPacer.max_gap at most)."""
     from tui.core.batch import parse_file
 
     write_records(trail_path(tmp_path, suffix="base000000000000"), [event("Base")])
@@ -1045,24 +1041,23 @@ async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
         paths = [write_records(trail_path(tmp_path, suffix=f"more{k:012d}"), [event(f"E{k}")])
                  for k in range(3)]
         store.add(parse_file(str(paths[0])))
-        app._pump()
-        assert not store._pending  # committed, and measured
-        gap = app._commit_gap
-        assert 0.03 / app_mod.COMMIT_SHARE <= gap <= app_mod.MAX_COMMIT_GAP_S
+        app.pump()
+        assert not store.pending_events  # committed, and measured
+        gap = app.commits.gap
+        assert 0.03 / app.commits.share <= gap <= app.commits.max_gap
         store.add(parse_file(str(paths[1])))
-        app._pump()
-        assert store._pending  # too soon after a costly commit: left for later
+        app.pump()
+        assert store.pending_events  # too soon after a costly commit: left for later
         await pilot.pause(gap)
-        app._pump()
-        assert not store._pending
+        app.pump()
+        assert not store.pending_events
         assert len(store) == 3
 
 
 async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
     """A commit due between a filter's handler and its frame runs after the frame (it
     would add its cost to the key); with no frame coming (another screen is up), it
-    waits FILTER_FRAME_HOLD_S at most."""
-    import tui.app as app_mod
+    waits RedrawPacer.filter_frame_hold_s at most."""
     from tui.core.batch import parse_file
 
     write_records(trail_path(tmp_path, suffix="base000000000000"), [event("Base")])
@@ -1071,27 +1066,28 @@ async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
         await wait_loaded(pilot)
         store = app.store
         frames = []
-        real_after = app.after_frame
-        app.after_frame = lambda: (frames.append(len(store._pending)), real_after())
+        # Before the app's own frame callback, which may run the commit.
+        app.main.frame_callbacks.insert(0, lambda: frames.append(store.pending_events))
         paths = [write_records(trail_path(tmp_path, suffix=f"late{k:012d}"), [event(f"Late{k}")])
                  for k in range(2)]
         store.add(parse_file(str(paths[0])))
-        app._set_filter("event:Base")  # the view is applied now; its frame comes later
-        app._pump()
-        assert store._pending  # held for the frame
-        await wait_for(pilot, lambda: not store._pending, 3, what="the commit after the frame")
+        app.set_filter("event:Base")  # the view is applied now; its frame comes later
+        app.pump()
+        assert store.pending_events  # held for the frame
+        await wait_for(pilot, lambda: not store.pending_events, 3,
+                       what="the commit after the frame")
         assert frames and frames[0] == 1  # the filter's frame was drawn before the commit
         assert len(store) == 2 and len(app.view.rows) == 1
 
         await pilot.press("question_mark")  # the main screen stops drawing
         assert isinstance(app.screen, HelpScreen)
         store.add(parse_file(str(paths[1])))
-        app._set_filter("event:Late0")
-        app._pump()
-        assert store._pending
-        await pilot.pause(app_mod.FILTER_FRAME_HOLD_S + 0.05)
-        app._pump()
-        assert not store._pending and len(store) == 3
+        app.set_filter("event:Late0")
+        app.pump()
+        assert store.pending_events
+        await pilot.pause(app.redraw.filter_frame_hold_s + 0.05)
+        app.pump()
+        assert not store.pending_events and len(store) == 3
 
 
 async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) -> None:
@@ -1107,10 +1103,10 @@ async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) 
         lst = app.events_list
         store = app.store
         ips = store.values("ip")
-        marks = app.fresh.setdefault("ip", {})
-        marks[ips.index("203.0.113.1")] = time.monotonic() + 60
+        fresh, t0 = app.fresh, time.monotonic()
+        fresh.add({"ip": [ips.index("203.0.113.1")]}, t0)
         gen = lst._generation
-        app._push_fresh(expired=False)  # the field's first marks
+        app.main.show_fresh(fresh.live(), expired=False)  # the field's first marks
         assert lst._generation == gen + 1
         await pilot.pause()
         assert lst._get_styles()["fresh"].underline
@@ -1122,11 +1118,12 @@ async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) 
                        for seg in lst.render_line(y))
 
         assert underlined("203.0.113.1") and not underlined("203.0.113.3")
-        marks[ips.index("203.0.113.2")] = time.monotonic() + 60
-        app._push_fresh(expired=False)
+        fresh.add({"ip": [ips.index("203.0.113.2")]}, t0 + 1)
+        app.main.show_fresh(fresh.live(), expired=False)
         assert lst._generation == gen + 1  # cached rows kept
-        marks.pop(ips.index("203.0.113.1"))
-        app._push_fresh(expired=True)
+        assert fresh.expire(t0 + fresh.seconds + 0.5)  # the first mark only
+        assert set(fresh.live()["ip"]) == {ips.index("203.0.113.2")}
+        app.main.show_fresh(fresh.live(), expired=True)
         assert lst._generation == gen + 2
 
 
@@ -1211,7 +1208,7 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
                        for seg in ip_facet.query_one(FacetOptions).render_line(y))
 
         assert ip_row_marked()
-        app._tick(now=time.monotonic() + FRESH_SECONDS + 1)  # two minutes on
+        app.tick(now=time.monotonic() + app.fresh.seconds + 1)  # two minutes on
         await settle(pilot)
         assert not ip_row_marked()
         assert new_ip not in ip_facet.fresh
@@ -1241,18 +1238,16 @@ async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
         assert "new (N)" not in status_text(app)
 
 
-async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monkeypatch) -> None:
+async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path) -> None:
     """While keys come in, arrivals are committed (queryable) but the panes are redrawn
-    only once the keys pause (or after MAX_VIEW_DEFER_S); once the list shows them,
-    facets and timeline still wait for the pause (or MAX_PANELS_DEFER_S)."""
-    import tui.app as app_module
-
-    monkeypatch.setattr(app_module, "MAX_VIEW_DEFER_S", 60.0)
-    monkeypatch.setattr(app_module, "MAX_PANELS_DEFER_S", 60.0)
-    monkeypatch.setattr(app_module, "INPUT_QUIET_S", 1.5)  # slack for a slow machine
+    only once the keys pause (or after RedrawPacer.max_view_defer_s); once the list shows
+    them, facets and timeline still wait for the pause (or max_panels_defer_s)."""
     base = [event("ListBuckets", f"2026-11-20T10:{i:02d}:00Z") for i in range(30)]
     write_records(trail_path(tmp_path, when="20261120T1030Z", suffix="first00000000000"), base)
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    app.redraw.max_view_defer_s = 60.0
+    app.redraw.max_panels_defer_s = 60.0
+    app.redraw.quiet_s = 1.5  # slack for a slow machine
     async with run(app, (120, 30)) as pilot:
         await wait_loaded(pilot)
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
@@ -1272,7 +1267,7 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path, monke
         await wait_for(pilot, lambda: "34 / 34 events" in status_text(app), 3, what="status")
 
         # With the default cap, a key held down forever still lets arrivals in.
-        monkeypatch.setattr(app_module, "MAX_VIEW_DEFER_S", 0.5)
+        app.redraw.max_view_defer_s = 0.5
         _deliver(trail_path(tmp_path, when="20261120T1040Z", suffix="third00000000000"),
                  [event("PutObject", "2026-11-20T10:32:00Z")])
         deadline = time.monotonic() + 10
@@ -1299,13 +1294,11 @@ async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explore
     facet = app.query_one(FacetPanel).lists[0]
     timeline = app.query_one(Timeline)
     frames: list[tuple[int, int, int, int]] = []  # list rows, facet total, timeline n, pane
-    original = app.screen._compositor_refresh
 
     def record() -> None:
         frames.append((len(lst.rows), facet._total, len(timeline._times), pane.row))
-        original()
 
-    app.screen._compositor_refresh = record
+    app.main.frame_callbacks.append(record)  # after each frame
     await apply_filter(pilot, "has:error")
     n = len(app.view.rows)
     assert 0 < n < len(app.store)
@@ -1313,6 +1306,40 @@ async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explore
     done = (n, n, n, lst.cursor_row)
     assert frames[-1] == done
     assert first == done, frames
+
+
+async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
+    """What is painted, not only what the panes hold when a frame is drawn: the frame
+    that repaints the list after a list key repaints the detail pane too, and a new
+    filter's frame repaints the list, facets, timeline, detail pane and the bar's focus
+    (handled in the screen's own task, they once went out in two frames)."""
+    pilot, app = explorer, explorer.app
+    frames = painted_frames(app)
+
+    def first_with(name: str) -> set[str]:
+        return next(f for f in frames if name in f or "*" in f)
+
+    for key in ("j", "j", "pagedown"):
+        await pilot.pause(0.2)  # separate presses, not a held key
+        frames.clear()
+        before = app.events_list.cursor_row
+        await pilot.press(key)
+        await wait_for(pilot, lambda: app.query_one(DetailPane).row != before, 3,
+                       what="the move")
+        await pilot.pause(0.1)
+        first = first_with("EventList")
+        assert "*" in first or "DetailPane" in first, (key, frames)
+    await pilot.press("slash", "end", "ctrl+u")
+    await paste(pilot, "has:error")
+    await pilot.pause(0.2)
+    frames.clear()
+    row = app.events_list.cursor_row
+    await pilot.press("enter")
+    await settle(pilot)
+    assert app.events_list.cursor_row != row  # the detail pane changes too
+    first = first_with("EventList")
+    assert "*" in first or {"FacetOptions", "Timeline", "DetailPane", "FilterInput"} <= first, (
+        frames)
 
 
 async def test_focus_moves_do_not_redraw_the_whole_screen(explorer) -> None:
@@ -1353,24 +1380,22 @@ async def test_filter_shows_the_cursor_event_at_once_even_with_a_detail_update_p
     pilot, app = explorer, explorer.app
     lst, pane = app.events_list, app.query_one(DetailPane)
     frames: list[tuple[int, int | None, int | None]] = []
-    original = app.screen._compositor_refresh
 
     def record() -> None:
         frames.append((len(lst.rows), pane.row, lst.cursor_row))
-        original()
 
     await pilot.press("slash", "end", "ctrl+u")
     await paste(pilot, "has:error")
     # A deferred detail update, as a held key leaves behind (far in the future here).
-    app._detail_timer = app.set_timer(30.0, app._show_detail)
-    app.screen._compositor_refresh = record
+    app.main.show_detail_after(30.0)
+    app.main.frame_callbacks.append(record)  # after each frame
     await pilot.press("enter")
     await settle(pilot)
     n = len(app.view.rows)
     assert 0 < n < len(app.store)
     first = next(f for f in frames if f[0] == n)
     assert first[1] == first[2] is not None, frames
-    assert app._detail_timer is None
+    assert not app.main.detail_pending
 
 
 async def test_young_objects_are_collected_while_keys_pause(explorer) -> None:
@@ -1378,16 +1403,15 @@ async def test_young_objects_are_collected_while_keys_pause(explorer) -> None:
     the pauses between keys rather than in the middle of handling one."""
     import gc
 
-    import tui.app as app_module
-
     pilot, app = explorer, explorer.app
-    assert gc.get_threshold()[0] == app_module.GC_YOUNG_THRESHOLD
-    keep = [[i] for i in range(app_module.IDLE_GC_MIN * 2)]  # young, tracked, alive
-    assert gc.get_count()[0] >= app_module.IDLE_GC_MIN
+    policy = app.gc_policy
+    assert gc.get_threshold()[0] == policy.young_threshold
+    keep = [[i] for i in range(policy.idle_min * 2)]  # young, tracked, alive
+    assert gc.get_count()[0] >= policy.idle_min
     await pilot.press("j")  # a key: nothing is collected right after it
-    await pilot.pause(app_module.IDLE_GC_S * 3)
-    assert gc.get_count()[0] < app_module.IDLE_GC_MIN
-    assert len(keep) == app_module.IDLE_GC_MIN * 2
+    await pilot.pause(policy.idle_s * 3)
+    assert gc.get_count()[0] < policy.idle_min
+    assert len(keep) == policy.idle_min * 2
 
 
 async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp_path: Path) -> None:
@@ -1400,7 +1424,10 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
         await wait_loaded(pilot)
         store = app.store
         fields = app.query_one(FacetPanel).fields
-        built = lambda: all(FIELD_NAMES.index(f) in store._ordered_cache for f in fields)  # noqa: E731
+
+        def built() -> bool:
+            return all(store.time_order.built(FIELD_NAMES.index(f)) for f in fields)
+
         await wait_for(pilot, built, 5, what="the facet columns")
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         _deliver(trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
@@ -1408,4 +1435,143 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
         await wait_for(pilot, lambda: len(store) == 21, 10, what="the new event")
         order = store.ordered()
         for f in fields:
-            assert np.array_equal(store.codes_in_order(f), store.codes(f)[order])
+            in_order = store.time_order.column(FIELD_NAMES.index(f))
+            assert np.array_equal(in_order, store.codes(f)[order])
+
+
+# ------------------------------------------------------- live tail: what it counts
+def _today(hhmm: str = "0005") -> str:
+    """A `when` for trail_path in today's (UTC) day folder: one the tail watches."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y%m%dT") + hhmm + "Z"
+
+
+async def test_live_tail_with_a_relative_path(tmp_path: Path, monkeypatch) -> None:
+    """The explorer on `live`, opened from its parent folder: each arrival keeps one
+    name (the status once showed "files 16 loaded, 4 gone" for 12 files, 1 deleted)."""
+    monkeypatch.chdir(tmp_path)
+    live = Path("live")
+    first = write_records(trail_path(live, when=_today()), [event("A")])
+    app = make_app([live], watch=True, rescan_s=0.3)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        for i, name in enumerate("BC"):
+            _deliver(trail_path(live, when=_today(f"001{i}"), suffix=name * 16), [event(name)])
+        await wait_for(pilot, lambda: len(app.store) == 3, 10, what="the arrivals")
+        await pilot.pause(1.0)  # rescans pass
+        assert "files 3 loaded" in status_text(app) and "gone" not in status_text(app)
+        os.remove(first)
+        await wait_for(pilot, lambda: "gone" in status_text(app), 5, what="the deletion")
+        await pilot.pause(0.7)
+        assert "files 3 loaded, 1 gone" in status_text(app)
+        assert not [n for n in toasts(app) if "rewritten" in n]
+
+
+async def test_the_load_is_not_counted_as_arrivals(tmp_path: Path) -> None:
+    """Events still uncommitted when loading ends are part of the load: on a trail that
+    does not change, the status shows no "+N new" and a rate of 0/min (it once showed
+    "+45,000 new · 45,000/min" on 200k events); only later files count."""
+    # Every commit is followed by the longest pause before the next (as on a big store).
+    for f in range(600):
+        write_records(trail_path(tmp_path, when=f"20261120T{f // 60:02d}{f % 60:02d}Z",
+                                 suffix=f"{f:016d}"),
+                      [event(f"E{f}", f"2026-11-20T{f // 60:02d}:{f % 60:02d}:0{k}Z")
+                       for k in range(5)])
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    app.commits.share, app.commits.max_gap = 1e-9, 3.0
+    async with run(app, (160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.tailing, 30, what="tailing")
+        await wait_for(pilot, lambda: len(app.store) == 3000 and not app.store.pending_events, 10,
+                       what="every loaded event committed")
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert app.status.new_pending == 0 and not app.fresh.live()
+        assert "new (N)" not in status_text(app) and "  0/min" in status_text(app)
+        # A file that lands now is an arrival.
+        _deliver(trail_path(tmp_path, when=_today(), suffix="late000000000000"),
+                 [event("Late", "2026-11-20T09:00:00Z", ip=f"203.0.113.{i}") for i in range(3)])
+        await wait_for(pilot, lambda: "+3 new (N)" in status_text(app), 10, what="+3 new")
+        assert "  3/min" in status_text(app)
+
+
+async def test_skipped_file_that_completes_leaves_the_skipped_screen(tmp_path: Path) -> None:
+    """A file truncated when the explorer loaded it, and complete later, loads and
+    leaves the Skipped screen (S) and the status's count; it was never "rewritten"."""
+    write_records(trail_path(tmp_path, when=_today()), [event("Whole")])
+    p = trail_path(tmp_path, when=_today("0010"), suffix="t" * 16)
+    full = gzip.compress(orjson.dumps({"Records": [event(f"E{i}") for i in range(50)]}))
+    p.write_bytes(full[: len(full) // 2])
+    app = make_app([tmp_path], watch=True, rescan_s=0.3)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        assert "files 1 loaded, 1 skipped" in status_text(app)
+        p.write_bytes(full)
+        await wait_for(pilot, lambda: len(app.store) == 51, 10, what="the completed file")
+        await pilot.pause(0.7)  # rescans pass
+        assert "skipped" not in status_text(app) and "files 2 loaded" in status_text(app)
+        await pilot.press("S")
+        assert isinstance(app.screen, SkippedScreen) and app.screen.skipped == []
+        assert "0 file(s) skipped" in screen_text(app)
+        assert not [n for n in toasts(app) if "rewritten" in n]
+
+
+async def test_polling_shows_in_the_status_line(tmp_path: Path) -> None:
+    write_records(trail_path(tmp_path, when=_today()), [event("A")])
+    app = make_app([tmp_path], watch=True, poll=True, rescan_s=30.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        # The status line is redrawn on the next tick after tailing starts.
+        await wait_for(pilot, lambda: "polling" in status_text(app), 5, what="'polling' shown")
+        _deliver(trail_path(tmp_path, when=_today("0010"), suffix="p" * 16), [event("B")])
+        await wait_for(pilot, lambda: len(app.store) == 2, 10, what="a file found by polling")
+    app = make_app([tmp_path], watch=True, rescan_s=30.0)
+    async with run(app, (160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.tailing, 10, what="tailing")
+        assert "polling" not in status_text(app)
+
+
+APP_WATCH_LIMIT_PROBE = """
+import asyncio, json, sys
+from tests.conftest import status_text, toasts
+from tui.app import TrailscopeApp
+
+async def main():
+    app = TrailscopeApp([sys.argv[1]], watch=True, rescan_s=0.3)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if app.tailing and app.status.tail_mode == "rescan":
+                break
+        await pilot.pause(1.5)  # rescans pass: nothing is said twice
+        print(json.dumps({"status": status_text(app),
+                          "notes": toasts(app)}))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.timeout(90)
+def test_watch_limit_shows_in_the_status_line(tmp_path: Path) -> None:
+    """Out of OS file watches (a real inotify limit of 3, in a user namespace of the
+    explorer's own): one toast says so, the status line says it is rescanning."""
+    import subprocess
+    import sys
+
+    from tests.core.test_tail import _userns_watch_limit
+
+    prefix = _userns_watch_limit(3)
+    if prefix is None:
+        pytest.skip("no user namespaces here: cannot set a real inotify watch limit")
+    for d in range(1, 8):
+        write_records(trail_path(tmp_path, when=f"202611{d:02d}T0000Z", suffix=f"{d:016d}"),
+                      [event(f"D{d}")])
+    out = subprocess.run([*prefix, sys.executable, "-c", APP_WATCH_LIMIT_PROBE, str(tmp_path)],
+                         capture_output=True, timeout=80, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    got = orjson.loads(out.stdout.splitlines()[-1])
+    assert "no file watch: rescanning" in got["status"]
+    assert len(got["notes"]) == 1 and "ran out of file watches" in got["notes"][0]

@@ -386,3 +386,40 @@ def test_follow_with_a_limit_already_reached_ends(trail):
     root, _ = trail
     p = run("query", "--follow", str(root), "--limit", "2", "--format", "count", timeout=60)
     assert p.stdout == "2\n"
+
+
+# ------------------------------------------------------------- the C scan, said aloud
+def _without_c_scan(*args: str) -> subprocess.CompletedProcess:
+    """`trailscope ARGS` in a process where the C scan cannot be imported, as on a
+    machine that installed without a compiler."""
+    code = ("import sys; sys.modules['tui.core._scan'] = None\n"
+            "from tui.cli import main; sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_version_says_whether_the_c_scan_runs():
+    from tui.core.batch import native_available
+
+    out = run("--version").stdout
+    assert out.startswith("trailscope ")
+    assert ("C scan: active" if native_available() else "C scan: not built") in out
+    off = subprocess.run([sys.executable, "-m", "tui", "--version"], capture_output=True,
+                         text=True, env={**os.environ, "TRAILSCOPE_NATIVE": "0"})
+    assert "C scan: off (TRAILSCOPE_NATIVE=0)" in off.stdout
+    assert "C scan: not built" in _without_c_scan("--version").stdout
+
+
+def test_loading_in_python_is_said_once_on_stderr(trail):
+    root, _ = trail
+    p = _without_c_scan("query", str(root), "--format", "count")
+    assert p.returncode == 0
+    notes = [ln for ln in p.stderr.splitlines() if "C scan" in ln]
+    assert notes == ["trailscope: the C scan is not built: loading runs in Python, about half "
+                     "as fast (installing with a C compiler and the Python headers builds it)"]
+    assert p.stdout.strip().isdigit()
+    # Not for a command that loads nothing, nor when the user turned the scan off.
+    assert "C scan" not in _without_c_scan("--help").stderr
+    off = subprocess.run([sys.executable, "-m", "tui", "query", str(root), "--format", "count"],
+                         capture_output=True, text=True, env={**os.environ, "TRAILSCOPE_NATIVE": "0"})
+    assert "C scan" not in off.stderr

@@ -139,3 +139,4 @@ def test_report_and_case_errors(trail, env, tmp_path):
     case = annotate([root], tmp_path / "c.sqlite")
     p = run(env, "report", str(empty), "--case", str(case), rc=1)
     assert "nothing readable" in p.stderr
+

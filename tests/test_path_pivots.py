@@ -226,7 +226,7 @@ async def test_o_opens_any_path_as_a_facet(pivots) -> None:
     assert fl.field == "additionalEventData.MFAUsed"
     await wait_for(pilot, lambda: fl.rows != [], what="the path facet's counts")
     assert fl.rows == [("", 3), ("No", 3), ("Yes", 2)]  # "" = events without it
-    app._warm_columns()  # due after loading: it prepares fields' columns, not paths
+    app.warm_columns()  # due after loading: it prepares fields' columns, not paths
     assert "additionalEventData.MFAUsed" in screen_text(app)
     # Pick "Yes" in the facet: the exact path term.
     options = fl.query_one(FacetOptions)
@@ -280,24 +280,17 @@ async def test_a_new_path_is_scanned_off_the_ui_thread(tmp_path: Path, monkeypat
         await wait_loaded(pilot)
         pane = await to_event(pilot, "login-0001")
         await cursor_to(pilot, pane, json_leaf(pane, "additionalEventData.MobileVersion"))
-        threads: list[bool] = []
-        real = app._compute_view
-
-        def spy(*a, **kw):
-            threads.append(True)
-            return real(*a, **kw)
-
-        monkeypatch.setattr(app, "_compute_view", spy)
+        threaded = app.views.threaded
         await pilot.press("o")
         await settle(pilot)
         fl = app.query_one(FacetPanel).lists[0]
         await wait_for(pilot, lambda: fl.rows != [], what="the path facet's counts")
-        assert threads and fl.rows == [("No", 5), ("", 3)]
-        threads.clear()
+        assert app.views.threaded > threaded and fl.rows == [("No", 5), ("", 3)]
+        threaded = app.views.threaded
         await cursor_to(pilot, pane, json_leaf(pane, "responseElements.ConsoleLogin"))
         await pilot.press("f")
         await settle(pilot)
-        assert threads  # a path not scanned yet: the thread
+        assert app.views.threaded > threaded  # a path not scanned yet: the thread
         assert app.query_obj.text == "responseElements.ConsoleLogin:Success"
         assert len(app.view.rows) == 5
 
@@ -351,10 +344,10 @@ async def test_panels_leave_a_path_being_scanned_to_its_thread(tmp_path: Path, m
         await cursor_to(pilot, pane, json_leaf(pane, "additionalEventData.MFAUsed"))
         await pilot.press("o")
         await pilot.pause(0.1)
-        assert app._view_running
+        assert app.views.running
         path = parse_path("additionalEventData.MFAUsed")
-        app._panels_pending = app.view
-        app._apply_panels()  # the previous view's panels, as after a redraw
+        app.main.panels_pending = app.view
+        app.main.show_panels()  # the previous view's panels, as after a redraw
         assert app.store.path_backlog(path) > 0  # not scanned here
         gate.set()
         fl = app.query_one(FacetPanel).lists[0]

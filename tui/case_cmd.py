@@ -117,9 +117,13 @@ class QueryCase:
 
 def credential_origin_lookup(store):
     """The report's credential-origin column: a `report.OriginLookup` over the loaded
-    trail, or None, which leaves the column out. None until trailscope can trace where
-    a session's credentials came from."""
-    return None
+    trail (the chain of the event's access key, on one line: `minted by AssumeRole by
+    CALLER at TIME from IP <- ...`), or None without a trail, which leaves it out."""
+    if store is None:
+        return None
+    from .core.credentials import origin_lookup
+
+    return origin_lookup(store)
 
 
 def cmd_report(args, load: Callable) -> int:

@@ -1,5 +1,6 @@
 """Command line: `trailscope [explore] PATH...`, `trailscope stats`, `trailscope query`,
-`trailscope report` (the case commands live in case_cmd.py).
+`trailscope report` (the case commands live in case_cmd.py), `verify` (verify_cmd.py),
+`detect` and `rules` (detect_cmd.py), `trailscope help`.
 
 Exit codes like a Unix tool: 0 ok, 1 nothing readable, 2 usage, path or filter error.
 Positional arguments are always paths; the filter is the value of -e/--filter.
@@ -25,6 +26,7 @@ from .case_cmd import (
 )
 from .core.case import CaseError
 from .core import export
+from .core.discovery import absolute_paths
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
@@ -32,9 +34,15 @@ from .core.query import QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
+from .help import TOPICS, topic_text
+from .s3_cmd import add_options as add_s3_options
+from .s3_cmd import split_paths
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("explore", "stats", "query", "report", "verify")
+COMMANDS = (
+    "explore", "stats", "query", "report", "verify", "sql", "athena", "cache", "detect",
+    "rules", "card", "help",
+)
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
 
@@ -63,6 +71,15 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--follow-symlinks", action="store_true",
         help="follow symlinks that lead outside the given folders (never into /proc, /sys, /dev)",
     )
+    add_s3_options(p, _size)
+
+
+class _Exit(Exception):
+    """Stop a command with this exit code (its reason already printed)."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -103,6 +120,37 @@ def _follow_opts(p: argparse.ArgumentParser) -> None:
     )
 
 
+def version_line() -> str:
+    """`trailscope --version`: the version, and whether loading runs the C scan."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .core.batch import native_status
+
+    try:
+        v = version("trailscope")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        v = "(not installed)"
+    return f"trailscope {v}; C scan: {native_status()[1]}"
+
+
+# Commands that load trails: the ones a missing C scan slows down.
+_LOADING = frozenset({"explore", "stats", "query", "report", "athena", "detect", "card"})
+
+
+def _say_if_python_scan(command: str) -> None:
+    """Once per run, on stderr: loading runs in Python because the C scan is missing
+    (a user without a compiler would otherwise get a loader twice as slow, silently).
+    Not said when the user turned it off (TRAILSCOPE_NATIVE=0)."""
+    from .core.batch import native_available, native_status
+
+    active, what = native_status()
+    if command in _LOADING and not active and not native_available():
+        sys.stderr.write(
+            f"trailscope: the C scan is {what}: loading runs in Python, about half as fast "
+            "(installing with a C compiler and the Python headers builds it)\n"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     return _parsers()[0]
 
@@ -112,9 +160,14 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     ap = _ArgumentParser(
         prog="trailscope",
         description="Explore AWS CloudTrail logs in the terminal.",
-        epilog="Run `trailscope PATH...` to open the explorer; see docs/query.md for filters.",
+        epilog="Run `trailscope PATH...` to open the explorer; `trailscope help query` for "
+        "the filter language.",
     )
-    sub = ap.add_subparsers(dest="command", metavar="{explore,stats,query,report,verify}")
+    ap.add_argument("--version", action="version", version=version_line())
+    sub = ap.add_subparsers(
+        dest="command",
+        metavar="{explore,stats,query,report,verify,sql,athena,cache,detect,rules,card,help}",
+    )
     ex = sub.add_parser(
         "explore",
         help="open the explorer (the default command)",
@@ -140,7 +193,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         help="print matching events in time order",
         description="Print the events under PATH... that match FILTER (every event without "
         "one), in time order. Every PATH must exist.",
-        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: docs/query.md.",
+        epilog="A filter may start with '-': -e '-error:\"\"'. Filter language: "
+        "`trailscope help query`.",
     )
     q.add_argument("paths", nargs="+", metavar="PATH")
     _filter_opt(q, "the filter (default: every event)")
@@ -165,7 +219,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     add_query_case_options(q)
     _follow_opts(q)
     _common(q)
-    from . import verify_cmd
+    from . import card_cmd, detect_cmd, s3_cmd, sql_cmd, verify_cmd
 
     commands = {
         "explore": ex,
@@ -173,7 +227,20 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "query": q,
         "report": add_report_parser(sub, _common),
         "verify": verify_cmd.add_parser(sub, _common),
+        **sql_cmd.add_parsers(sub, _filter_opt),
+        "cache": s3_cmd.add_cache_parser(sub, _size),
+        **detect_cmd.add_parsers(sub, _common, _follow_opts),
+        "card": card_cmd.add_parser(sub, _common, _filter_opt),
     }
+    hp = sub.add_parser(
+        "help", help="print a reference (the filter language) or a command's help",
+        description="Print a reference text shipped with trailscope, or a command's help.",
+        epilog="Topics: " + "; ".join(f"{t}: {line}" for t, (_, line) in TOPICS.items()) + ".",
+    )
+    topics = list(dict.fromkeys((*TOPICS, *commands)))  # `help query`: the reference
+    hp.add_argument("topic", nargs="?", choices=topics, metavar="TOPIC",
+                    help=f"one of: {', '.join(topics)}")
+    commands["help"] = hp
     return ap, commands
 
 
@@ -205,6 +272,73 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def _cmd_verify(args) -> int:
+    from . import s3_cmd, verify_cmd
+
+    if s3_cmd.mixed(args.paths):
+        return EXIT_USAGE
+    if split_paths(args.paths)[1]:
+        return s3_cmd.verify(args, args.paths)
+    return verify_cmd.run(args)
+
+
+def _cmd_sql(args) -> int:
+    from . import sql_cmd
+
+    return sql_cmd.cmd_sql(args)
+
+
+def _cmd_athena(args) -> int:
+    from . import sql_cmd
+
+    return sql_cmd.cmd_athena(args, main)
+
+
+def _cmd_cache(args) -> int:
+    from . import s3_cmd
+
+    return s3_cmd.run_cache(args)
+
+
+def _cmd_detect(args) -> int:
+    from . import detect_cmd
+
+    return detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable, follow_commits)
+
+
+def _cmd_rules(args) -> int:
+    from . import detect_cmd
+
+    return detect_cmd.cmd_rules(args)
+
+
+def _cmd_card(args) -> int:
+    from . import card_cmd
+
+    return card_cmd.run(args, _load)
+
+
+def _cmd_report(args) -> int:
+    return cmd_report(args, _load)
+
+
+# Each command's runner (the explorer is the default); command modules are imported
+# only when their command runs.
+_COMMAND_RUNNERS = {
+    "stats": lambda args: cmd_stats(args),
+    "query": lambda args: cmd_query(args),
+    "report": _cmd_report,
+    "verify": _cmd_verify,
+    "sql": _cmd_sql,
+    "athena": _cmd_athena,
+    "cache": _cmd_cache,
+    "detect": _cmd_detect,
+    "rules": _cmd_rules,
+    "card": _cmd_card,
+    "help": lambda args: cmd_help(args),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Values may hold lone surrogates (kept exactly from lenient files): never crash on
     # them when printing.
@@ -217,20 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as e:
             sys.stdout.flush()  # `trailscope -h | head -1`
             return int(e.code or 0) and EXIT_USAGE
-        if args.command == "stats":
-            rc = cmd_stats(args)
-        elif args.command == "query":
-            rc = cmd_query(args)
-        elif args.command == "report":
-            rc = cmd_report(args, _load)
-        elif args.command == "verify":
-            from . import verify_cmd
-
-            rc = verify_cmd.run(args)
-        else:
-            rc = cmd_explore(args)
+        _say_if_python_scan(args.command)
+        rc = _COMMAND_RUNNERS.get(args.command, cmd_explore)(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return rc
+    except _Exit as e:
+        return e.code
     except BrokenPipeError:
         return _stdout_closed()
     except KeyboardInterrupt:
@@ -248,8 +374,13 @@ def _stdout_closed() -> int:
 
 def _check_paths(paths: Sequence[str]) -> bool:
     """Every path the user named must exist: a missing one is an error naming it, never
-    dropped (other paths would give a partial answer) or read as something else."""
-    missing = [p for p in paths if not os.path.exists(p)]
+    dropped (other paths would give a partial answer) or read as something else.
+    s3:// URLs are checked when listed; they cannot be mixed with local paths."""
+    from . import s3_cmd
+
+    if s3_cmd.mixed(paths):
+        return False
+    missing = [p for p in split_paths(paths)[0] if not os.path.exists(p)]
     for p in missing:
         hint = ""
         if ":" in p or p.startswith("-") or any(c.isspace() or c in "\"()" for c in p):
@@ -279,7 +410,17 @@ def _progress_printer():
     return show
 
 
-def _load(args, paths: Sequence[str]) -> Store:
+def _load(args, paths: Sequence[str], query=None) -> Store:
+    """The store of the trail under `paths`. For s3:// URLs, the trail (S3Trail) is left
+    in `args.s3_trail` (following needs it); _Exit when it cannot be read at all."""
+    if split_paths(paths)[1]:
+        from . import s3_cmd
+
+        store, trail = s3_cmd.load(args, paths, query)
+        if store is None:
+            raise _Exit(trail)
+        args.s3_trail = trail
+        return store
     return load(
         paths, max_bytes=args.max_file_size, jobs=args.jobs, on_progress=_progress_printer(),
         follow_symlinks=args.follow_symlinks,
@@ -376,13 +517,17 @@ def cmd_query(args) -> int:
         return EXIT_USAGE
     if not _check_paths(paths):
         return EXIT_USAGE
-    store = _load(args, paths)
+    if not split_paths(paths)[1]:
+        paths = absolute_paths(paths)  # a follower compares them with a watcher's
+    store = _load(args, paths, q)
     if _nothing_readable(store):
         sys.stderr.write("trailscope: nothing readable in the given paths\n")
         for p, r in store.skipped()[:20]:
             sys.stderr.write(f"  {clean(p)}: {clean(r)}\n")
         return EXIT_NOTHING
     qcase.attach(store, q)
+    if q.uses_detections and (rc := _attach_detections(store)) is not None:
+        return rc
     try:
         mask = q.evaluate(store)
     except QueryError as e:
@@ -399,19 +544,64 @@ def cmd_query(args) -> int:
     return EXIT_OK
 
 
+def _attach_detections(store: Store) -> int | None:
+    """Bind the built-in and configured rules to the store, for `rule:` and
+    `has:detection` (docs/detections.md); an exit code when the config is unusable."""
+    from .core.detect import Detections
+    from .core.detect.config import ConfigError, rule_set
+
+    try:
+        Detections(store, rule_set().rules)
+    except ConfigError as e:
+        sys.stderr.write(f"trailscope: {clean(str(e))}\n")
+        return EXIT_USAGE
+    return None
+
+
 def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) -> int:
     """Stream new matching events as files land, like `tail -f | jq`, until interrupted,
     the --limit is reached or the reader of stdout goes away. `shown`: events already
     printed (with --format count, the total already printed)."""
+    raw = getattr(args, "raw", False)
+    printed = shown
+
+    def on_commit(res) -> bool:
+        nonlocal printed
+        mask = q.evaluate(store)
+        new = res.rows[mask[res.rows]]
+        new = store.in_time_order(new)
+        if args.limit is not None:
+            new = new[: max(0, args.limit - printed)]
+        if not len(new):
+            return False
+        printed += len(new)
+        if args.fmt == "count":
+            sys.stdout.write(f"{printed}\n")  # the new total
+            sys.stdout.flush()
+        else:
+            for r in new.tolist():  # flushed per event so pipes see each one at once
+                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
+        return args.limit is not None and printed >= args.limit
+
+    if args.limit is not None and printed >= args.limit:
+        return EXIT_OK
+    return follow_commits(store, paths, args, on_commit)
+
+
+def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
+    """Watch `paths` and commit each arrival into `store`, calling `on_commit(result)`
+    after each commit that added events (it returns True to stop), until interrupted or
+    the reader of stdout goes away. Skipped, rewritten and deleted files are reported on
+    stderr as they happen."""
     import asyncio
     import signal
 
     from .core.tail import FollowEvent, TailTracker, follow
 
-    tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
-    tracker.prime((f.path, f.kind, f.size, f.mtime_ns) for f in store.files)
-    raw = getattr(args, "raw", False)
-    printed = shown
+    s3_trail = getattr(args, "s3_trail", None)
+    if s3_trail is None:
+        tracker = TailTracker(paths, follow_symlinks=args.follow_symlinks)
+        tracker.prime(store.files)
     closed = False
 
     def on_event(ev: FollowEvent) -> None:
@@ -425,9 +615,10 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
             stop.set()
 
     def report(ev: FollowEvent) -> None:
-        nonlocal printed
         if ev.note:
             sys.stderr.write(f"trailscope: {clean(ev.note)}\n")
+        for p, r in ev.changes.errors:  # each reported once by the tracker
+            sys.stderr.write(f"trailscope: {clean(p)}: {clean(r)}\n")
         for p in ev.changes.gone:
             store.mark_gone(p)
             sys.stderr.write(f"trailscope: file deleted (its events stay): {clean(p)}\n")
@@ -436,27 +627,14 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
             if b.path in rewritten:
                 b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
                 sys.stderr.write(f"trailscope: file rewritten in place: {clean(b.path)}\n")
+            if b.state != "loaded":
+                sys.stderr.write(f"trailscope: skipped {clean(b.path)}: {clean(b.state)}"
+                                 + (f": {clean(b.reason)}\n" if b.reason else "\n"))
             store.add(b)
         if not ev.batches:
             return
         res = store.commit()
-        if not len(res.rows):
-            return
-        mask = q.evaluate(store)
-        new = res.rows[mask[res.rows]]
-        new = store.in_time_order(new)
-        if args.limit is not None:
-            new = new[: max(0, args.limit - printed)]
-        if not len(new):
-            return
-        printed += len(new)
-        if args.fmt == "count":
-            sys.stdout.write(f"{printed}\n")  # the new total
-            sys.stdout.flush()
-        else:
-            for r in new.tolist():  # flushed per event so pipes see each one at once
-                write_rows(store, np.array([r]), args.fmt, sys.stdout, header=False, raw=raw)
-        if args.limit is not None and printed >= args.limit:
+        if len(res.rows) and on_commit(res):
             stop.set()
 
     async def main_loop() -> None:
@@ -466,16 +644,19 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
+        if s3_trail is not None:  # lists the day folders after the newest key seen
+            await s3_trail.follow(on_event, stop=stop, max_bytes=args.max_file_size,
+                                  jobs=getattr(args, "jobs", None))
+            return
         await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
-                     max_bytes=args.max_file_size)
+                     max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
 
-    if args.limit is not None and printed >= args.limit:
-        return EXIT_OK
     stop = asyncio.Event()
     asyncio.run(main_loop())
     if closed:
         raise BrokenPipeError  # main() ends quietly
     return EXIT_OK
+
 
 
 def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool = False) -> None:
@@ -514,10 +695,38 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
     out.flush()
 
 
+# --------------------------------------------------------------------- help
+def cmd_help(args) -> int:
+    """`trailscope help`: the overview; `help query`: the filter language (Markdown, as
+    tui/query.md holds it); `help COMMAND`: that command's --help."""
+    ap, commands = _parsers()
+    topic = args.topic
+    if topic in TOPICS:
+        sys.stdout.write(topic_text(topic))
+    elif topic in commands:
+        commands[topic].print_help(sys.stdout)
+    else:
+        ap.print_help(sys.stdout)
+        sys.stdout.write("\nreference topics (trailscope help TOPIC):\n")
+        for t, (_, line) in TOPICS.items():
+            sys.stdout.write(f"  {t:<10} {line}\n")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ explore
 def cmd_explore(args) -> int:
     if not _check_paths(args.paths):
         return EXIT_USAGE
+    source = None
+    if split_paths(args.paths)[1]:
+        from . import s3_cmd
+
+        source = s3_cmd.explorer_source(args, args.paths)
+        if isinstance(source, int):
+            return source
+        args.no_follow = True  # following S3 in the explorer: not yet (docs/s3.md)
+    else:
+        args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
 
     app = TrailscopeApp(
@@ -529,6 +738,7 @@ def cmd_explore(args) -> int:
         poll=args.poll,
         rescan_s=args.rescan,
         follow_symlinks=args.follow_symlinks,
+        source=source,
     )
     app.run()
     return app.return_code or EXIT_OK

@@ -1,53 +1,57 @@
-"""The main screen, and the modal ones: help (from the action table), skipped files,
-jump to time."""
+"""The modal screens: help (from the action table), skipped files, jump to time.
+The main screen is tui/main_screen.py."""
 
 from __future__ import annotations
 
+from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.reactive import Reactive
-from textual.screen import ModalScreen, Screen
-from textual.widget import Widget
-from textual.widgets import Input, OptionList, Static
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from widgets.safe import label, safe_text
 
 from .actions import SCOPES, by_scope, key_label
-
-
-class MainScreen(Screen):
-    """The explorer's screen. Focus moves repaint only what they change.
-
-    Textual's `Screen.focused` is a repainting reactive: every focus change (applying
-    a filter moves it from the bar to the list) redrew every widget on the screen.
-    The widgets whose look depends on focus repaint themselves through their
-    `:focus`/`:focus-within` styles, so the whole-screen repaint only cost time:
-    measured at 160x50 on a filter apply, the frame went from 20-32 ms to ~16 ms.
-    """
-
-    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
-
-    def _compositor_refresh(self) -> None:
-        super()._compositor_refresh()
-        after = getattr(self.app, "after_frame", None)
-        if after is not None:
-            after()
+from .help import topic_text
 
 
 class HelpScreen(ModalScreen[None]):
+    """Every key (from the action table), and the filter language (tui/query.md, the
+    text `trailscope help query` prints), rendered from Markdown: no markup is read
+    from it."""
+
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; max-width: 110; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    HelpScreen > TabbedContent {
+        width: 90%; max-width: 110; height: 90%; border: round $accent; background: $surface;
+    }
+    HelpScreen TabPane { padding: 0 1; }
+    HelpScreen VerticalScroll { height: 1fr; }
     """
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+        Binding("f", "show('help-query')", "Filter language"),
+        Binding("k", "show('help-keys')", "Keys"),
+    ]
+    AUTO_FOCUS = "#help-keys VerticalScroll"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(self._table(), id="help-table")
+        with TabbedContent(initial="help-keys"):
+            with TabPane("Keys", id="help-keys"):
+                with VerticalScroll():
+                    yield Static(self._table(), id="help-table")
+            with TabPane("Filter language (f)", id="help-query"):
+                with VerticalScroll():
+                    yield Static(Markdown(topic_text("query"), hyperlinks=False),
+                                 id="help-query-text")
+
+    def action_show(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+        self.query_one(f"#{pane} VerticalScroll").focus()
 
     @staticmethod
     def _table() -> Table:
@@ -62,7 +66,9 @@ class HelpScreen(ModalScreen[None]):
         t.add_row(Text(""), Text(""))
         t.add_row(Text("Tab / Shift+Tab"), Text("Move between panes"))
         t.add_row(Text("ctrl+p"), Text("Command palette (every action above)"))
-        t.add_row(Text(""), Text("Filters: see docs/query.md — e.g. cred:root has:error since:-1h"))
+        t.add_row(Text("f  (in this help)"),
+                  Text("The filter language, e.g. cred:root has:error since:-1h "
+                       "(also: trailscope help query)"))
         return t
 
 

@@ -69,14 +69,18 @@ def add_parser(sub, common) -> argparse.ArgumentParser:
     return v
 
 
-def run(args) -> int:
+def run(args, *, paths=None, signatures=None, rename=None, unreadable=()) -> int:
+    """`paths`, `signatures`, `rename` and `unreadable` come from an S3 trail
+    (s3_cmd.verify): its copy in the cache, the signatures fetched with its digests, a
+    function turning the copy's paths in the report into URLs, objects it could not read."""
     import os
 
     from .core.digest_signing import InputError, load_public_keys, load_signatures
     from .core.integrity import verify
 
-    if not any(os.path.lexists(p) for p in args.paths):
-        sys.stderr.write(f"trailscope verify: no such path: {clean(', '.join(args.paths))}\n")
+    paths = args.paths if paths is None else paths
+    if not any(os.path.lexists(p) for p in paths):
+        sys.stderr.write(f"trailscope verify: no such path: {clean(', '.join(paths))}\n")
         return EXIT_NOTHING
     try:
         keys = load_public_keys(args.public_keys) if args.public_keys else None
@@ -84,8 +88,16 @@ def run(args) -> int:
     except InputError as e:
         sys.stderr.write(f"trailscope verify: {clean(str(e))}\n")
         return EXIT_USAGE
-    rep = verify(args.paths, keys=keys, signatures=book, max_bytes=args.max_file_size,
+    if signatures is not None:
+        from .core.s3verify import merge
+
+        book = merge(book, signatures)
+    rep = verify(paths, keys=keys, signatures=book, max_bytes=args.max_file_size,
                  jobs=args.jobs, on_progress=_progress_printer())
+    for path, reason in unreadable:
+        rep.fail("unreadable", path, f"cannot be read: {reason}")
+    if rename is not None:
+        rename(rep)
     notes = keys.notes if keys is not None else []
     if args.json:
         sys.stdout.buffer.write(json_dumps_inert(report_dict(rep, notes)) + b"\n")

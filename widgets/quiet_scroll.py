@@ -1,12 +1,9 @@
 """Scrolling panes whose content changes without re-laying out the screen.
 
-Textual treats any change of a widget's virtual size as a layout change: the whole
-screen is reflowed and every widget re-rendered (at 160x50, ~17 ms per layout measured
-here; a filter apply used to trigger about four). For panes whose box is fixed by CSS
-(the event list, facet rows, the detail tree) only their scrollbars depend on the
-content size, so this mixin updates those and repaints the pane. A scrollbar appearing
-or disappearing still changes the pane's content region, and Textual lays out for that
-as usual.
+For panes whose box is fixed by CSS (the event list, facet rows, the detail tree) only
+their scrollbars depend on the content size, so a change of it updates those and
+repaints the pane instead of reflowing the screen (`LayoutFreeVirtualSize`, in
+widgets/textual_private.py with the other uses of Textual's private API).
 
 Their vertical scrollbars also draw from cached strips (`StripScrollBar`), and a pane
 with no box decoration hands its own strips to the compositor (`QuietScroll.render_lines`).
@@ -15,10 +12,11 @@ with no box decoration hands its own strips to the compositor (`QuietScroll.rend
 from __future__ import annotations
 
 from rich.style import Style
-from textual.geometry import Region, Size, Spacing
-from textual.reactive import Reactive
+from textual.geometry import Region, Spacing
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
+
+from .textual_private import LayoutFreeVirtualSize, vertical_scrollbar
 
 __all__ = ["QuietScroll", "StripScrollBar"]
 
@@ -72,14 +70,8 @@ class StripScrollBar(ScrollBar):
         return lines
 
 
-class QuietScroll:
+class QuietScroll(LayoutFreeVirtualSize):
     """Mix into a ScrollView subclass (before it in the bases)."""
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
-
-    def watch_virtual_size(self, size: Size) -> None:
-        if self.is_mounted and self.container_size:  # type: ignore[attr-defined]
-            self._scroll_update(size)  # type: ignore[attr-defined]  # scrollbars + clamp
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The pane's own strips, when it has no padding, border, outline, tint or
@@ -110,13 +102,4 @@ class QuietScroll:
     @property
     def vertical_scrollbar(self) -> ScrollBar:
         """As Textual's, but a `StripScrollBar`."""
-        bar = self._vertical_scrollbar  # type: ignore[attr-defined]
-        if bar is None:
-            bar = self._vertical_scrollbar = StripScrollBar(  # type: ignore[attr-defined]
-                vertical=True,
-                name="vertical",
-                thickness=self.scrollbar_size_vertical,  # type: ignore[attr-defined]
-            )
-            bar.display = False
-            self.app._start_widget(self, bar)  # type: ignore[attr-defined]
-        return bar
+        return vertical_scrollbar(self, StripScrollBar)  # type: ignore[arg-type]

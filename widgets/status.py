@@ -24,6 +24,7 @@ class StatusInfo:
     rate_per_min: float | None = None
     busy: bool = False
     gone: int = 0
+    tail_mode: str = ""  # "" (not tailing), "watch", "poll" or "rescan" (core.tail.MODES)
 
 
 class StatusLine(TextLine):
@@ -47,6 +48,10 @@ class StatusLine(TextLine):
             parts += [("  ·  ", "dim"), (f"loading {pct}%", "reverse")]
         if s.busy:
             parts += [("  ·  ", "dim"), ("searching…", "italic")]
+        if s.tail_mode == "poll":
+            parts += [("  ·  ", "dim"), ("polling", "bold")]
+        elif s.tail_mode == "rescan":
+            parts += [("  ·  ", "dim"), ("no file watch: rescanning", "bold")]
         if s.follow:
             parts += [("  ·  ", "dim"), ("FOLLOW", "reverse bold")]
         if s.new_pending:

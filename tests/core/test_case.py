@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import shutil
 import sqlite3
 import stat
 
@@ -241,3 +244,40 @@ def test_no_time_is_the_stores():
     from tui.core import case, normalize
 
     assert case.NO_TIME == normalize.NO_TIME
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give up root (setuid nobody)")
+def test_a_case_folder_the_user_cannot_enter_is_a_reason_not_a_crash(tmp_path):
+    """Another user's data folder (here root's, entered as `nobody`): opening a case
+    there raises CaseError with the reason, which the CLI reports or treats as no case."""
+    import tempfile
+
+    base = pathlib.Path(tempfile.mkdtemp(prefix="trailscope-test-"))  # `nobody` may enter
+    os.chmod(base, 0o755)
+    (base / "trail").mkdir(mode=0o755)
+    private = base / "private"
+    private.mkdir(mode=0o700)
+    case_path = private / "x.sqlite"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        msg = b"no error"
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                open_case_for([str(base / "trail")], case_path, create=False)
+            except CaseError as e:
+                msg = f"CaseError: {e}".encode()
+            except BaseException as e:  # noqa: BLE001 - reported to the parent
+                msg = f"{type(e).__name__}: {e}".encode()
+        finally:
+            os.write(w, msg)
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read().decode()
+    os.waitpid(pid, 0)
+    shutil.rmtree(base)
+    assert got == f"CaseError: {case_path}: cannot reach the case file: Permission denied"

@@ -313,3 +313,24 @@ def test_many_files_walk_fast(tmp_path):
     assert paths(d.files) == sorted(paths(d.files))
     assert {(f.account, f.region) for f in d.files} == {(A1, "us-east-1")}
     assert elapsed < n_dirs * per_dir * 25e-6, elapsed  # 0.5 s for 20,000 files
+
+
+def test_absolute_path_as_the_user_meant_it(tmp_path, monkeypatch):
+    """Followers compare paths with a watcher's absolute ones, so entry points make
+    them absolute. `..` after a symlink is resolved by the file system (the folder
+    above the link's target), not lexically; symlinks after it are kept as named."""
+    from tui.core.discovery import absolute_path
+
+    real = tmp_path / "data" / "real"
+    (real / "trail").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "link").symlink_to(real)
+    (tmp_path / "alias").symlink_to(real / "trail")
+    monkeypatch.chdir(tmp_path)
+    assert absolute_path("alias") == str(tmp_path / "alias")  # the link, as named
+    assert absolute_path("./alias/") == str(tmp_path / "alias")
+    assert absolute_path("elsewhere//link/./trail") == str(tmp_path / "elsewhere/link/trail")
+    # elsewhere/link/.. is data/, where the link points, not elsewhere/
+    resolved = os.path.join(os.path.realpath(real), "trail")
+    assert absolute_path("elsewhere/link/../real/trail") == resolved
+    assert absolute_path(str(tmp_path / "alias")) == str(tmp_path / "alias")

@@ -307,7 +307,7 @@ def _leaves(v: object, segs: tuple = ()) -> Iterator[tuple[tuple, object]]:
 
 
 def test_facets_over_a_path_show_values_as_spelt(store: Store) -> None:
-    top, distinct = store.path_facet(parse_path("additionalEventData.MFAUsed"), None, 10)
+    top, distinct = compute_view(store, parse("")).facet(store, "additionalEventData.MFAUsed", 10)
     # "No" and "NO" are one value (matching ignores case), shown as an event spelt it.
     assert dict(top) == {"": 4, "Yes": 1, "No": 2} or dict(top) == {"": 4, "Yes": 1, "NO": 2}
     assert distinct == 3
@@ -331,7 +331,7 @@ def test_every_value_of_a_path_facet_is_capped(store: Store, monkeypatch) -> Non
     from tui.core import pathcols
 
     monkeypatch.setattr(pathcols, "ALL_MAX", 2)
-    top, distinct = store.path_facet(parse_path("resources.ARN"), None, None)
+    top, distinct = compute_view(store, parse("")).facet(store, "resources.ARN", None)
     assert len(top) == 2 and distinct == 4  # three ARNs and the events without one
     assert top[0] == ("", 5)
     assert store.path_column(parse_path("resources.ARN")).multi
@@ -463,7 +463,7 @@ def test_c_scan_and_python_walk_agree_on_the_benchmark_trail(tmp_path: Path) -> 
         if p in paths[:5]:
             assert c, p  # the trail has these
     store = load([tmp_path])
-    mfa = store.path_facet(parse_path("additionalEventData.MFAUsed"), None, None)[0]
+    mfa = compute_view(store, parse("")).facet(store, "additionalEventData.MFAUsed", None)[0]
     assert {v for v, _ in mfa} == {"", "Yes", "No"}  # original case, from the originals
 
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from tests.trailgen import REALDATA, SEEDS, event, seed_events, trail_path, write_records
-from tui.core import loader
+from tui.core import kernels, loader
 from tui.core.batch import CONFLICT, HOSTILE, parse_file
 from tui.core.discovery import discover
 from tui.core.fields import FIELD_NAMES
@@ -347,7 +347,7 @@ def test_originals_are_read_back_from_disk_and_changes_are_detected(tmp_path):
     store = load([tmp_path])
     assert store.files[0].orig == b""  # not kept in memory: the file is the original
     assert store.event(1)["eventName"] == "B"
-    store._chunk_cache.clear()
+    store.originals.forget()
     write_records(p, [event("X")])  # rewritten in place after loading
     os.utime(p, ns=(1, 1))
     with pytest.raises(OriginalUnavailable, match="changed on disk"):
@@ -358,19 +358,7 @@ def test_originals_are_read_back_from_disk_and_changes_are_detected(tmp_path):
         store.event(0)
 
 
-@pytest.fixture(params=["kernel", "numpy"])
-def insert_path(request, monkeypatch):
-    """Sorted inserts by the C kernel (when built) and by numpy's insert."""
-    import tui.core.store as store_mod
-
-    if request.param == "numpy":
-        monkeypatch.setattr(store_mod, "_insert_sorted", None)
-    elif store_mod._insert_sorted is None:  # pragma: no cover - built by `make test`
-        pytest.fail("the C extension is not built")
-    return request.param
-
-
-def test_chunked_commits_give_the_same_store(tmp_path, insert_path):
+def test_chunked_commits_give_the_same_store(tmp_path, kernel_path):
     """load() commits every COMMIT_EVERY events (bounding peak memory); any chunking
     must give the same order, dedupe and conflict flags as one commit."""
     rng = random.Random(9)
@@ -469,7 +457,7 @@ def test_one_commit_of_batches_from_two_encoders_and_plain_ones(tmp_path, monkey
 
 
 def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_arrays(
-    tmp_path, insert_path
+    tmp_path, kernel_path
 ):
     """Tailing: small commits after a bulk one insert into the time order, the
     time-ordered columns and the id index in place. They must give the store one
@@ -517,11 +505,31 @@ def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_array
     assert np.array_equal(inc.times_in_order(), inc.times[order])
     assert np.array_equal(inc.errors_in_order(), inc.codes("error")[order] != 0)
     for name in ("event", "ip"):
-        assert np.array_equal(inc.codes_in_order(name), inc.codes(name)[order])
+        in_order = inc.time_order.column(FIELD_NAMES.index(name))
+        assert np.array_equal(in_order, inc.codes(name)[order])
     # A third delivery of anything already held is still recognised.
     again = write_records(tmp_path / "again.json.gz", [sent[0], big[1]])
     inc.add(parse_file(str(again)))
     assert len(inc.commit().rows) == 0 and inc.duplicates == one.duplicates + 2
+
+
+def test_added_files_wait_for_the_commit(tmp_path):
+    """`pending` lists the files add() took whose events are not stored yet, oldest
+    first; path columns and text searches cover only the files before the first of
+    them (committed_files)."""
+    a = write_records(trail_path(tmp_path, suffix="a" * 16), [event("A"), event("B")])
+    b = write_records(trail_path(tmp_path, suffix="b" * 16), [event("C")])
+    store = Store()
+    batches = [parse_file(str(a)), parse_file(str(b))]
+    for batch in batches:
+        store.add(batch)
+    assert store.pending == tuple(batches) and store.pending_events == 3
+    assert len(store) == 0 and store.committed_files() == 0
+    assert len(store.commit().rows) == 3
+    assert store.pending == () and store.pending_events == 0 and store.committed_files() == 2
+    later = write_records(tmp_path / "later.json.gz", [event("D")])
+    store.add(parse_file(str(later)))
+    assert [p.path for p in store.pending] == [str(later)] and store.committed_files() == 2
 
 
 def test_file_counts_kept_as_files_come_and_go(tmp_path):
@@ -551,11 +559,11 @@ def test_file_counts_kept_as_files_come_and_go(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.int32, np.bool_, "S16"])
-def test_sorted_insert_matches_np_insert(insert_path, dtype):
-    """_Sorted.insert (the time order, sort keys, id index and time-ordered columns)
+def test_sorted_insert_matches_np_insert(kernel_path, dtype):
+    """SortedArray.insert (the time order, sort keys, id index and time-ordered columns)
     gives np.insert's array: in place when there is room, into a new buffer when the
     array was handed out or is full; values at one position keep their order."""
-    from tui.core.store import _Sorted
+    from tui.core.store.arrays import SortedArray
 
     rng = np.random.default_rng(7)
     for trial in range(200):
@@ -566,7 +574,7 @@ def test_sorted_insert_matches_np_insert(insert_path, dtype):
         base, vals = base.astype(dtype), vals.astype(dtype)
         want = np.insert(base, pos, vals)
         buf = np.concatenate([base, np.zeros(int(rng.integers(0, 20)), base.dtype)])
-        arr = _Sorted(buf)
+        arr = SortedArray(buf)
         arr.n = n
         lent = arr.lend() if trial % 3 == 0 else None
         before = buf.copy()
@@ -580,11 +588,10 @@ def test_sorted_insert_matches_np_insert(insert_path, dtype):
 
 def test_insert_kernel_refuses_bad_positions():
     """The kernel checks what it is given instead of writing out of bounds."""
-    import tui.core.store as store_mod
+    if not kernels.available():  # pragma: no cover - built by `make test`
+        pytest.fail("the C kernels are not built")
+    from tui.core._kernels import insert_sorted as ins
 
-    ins = store_mod._insert_sorted
-    if ins is None:  # pragma: no cover - built by `make test`
-        pytest.fail("the C extension is not built")
     buf, one = np.zeros(8, np.int64), np.zeros(1, np.int64)
     for pos, n in [([3, 2], 5), ([-1], 5), ([6], 5), ([0], 8)]:
         p = np.array(pos, np.int64)
@@ -598,7 +605,7 @@ def test_insert_kernel_refuses_bad_positions():
 
 def test_hash_order_is_a_stable_argsort():
     """The dedupe's hash order: equal hashes (re-deliveries) stay in arrival order."""
-    from tui.core.store import hash_order
+    from tui.core.store.dedupe import hash_order
 
     rng = np.random.default_rng(8)
     for trial in range(300):
@@ -645,9 +652,10 @@ def test_a_reserved_bulk_load_grows_its_order_and_id_index_once(tmp_path):
         for s in (plain, reserved):
             s.add(parse_file(p))
             s.commit()
-        bufs.append((reserved._order.buf, reserved._sorted_keys.buf,
-                     reserved._ids.big_h.buf, reserved._ids.big_r.buf))
-        plain_bufs.append(plain._order.buf)
+        ids = reserved.deduper.ids
+        bufs.append((reserved.time_order.order.buf, reserved.time_order.keys.buf,
+                     ids.big_h.buf, ids.big_r.buf))
+        plain_bufs.append(plain.time_order.order.buf)
     # From the second commit on (the first sorts into a new array), no new buffers.
     for later in bufs[2:]:
         assert all(a is b for a, b in zip(later, bufs[1], strict=True))

@@ -35,10 +35,14 @@ try:  # the C scan (tui/core/_scan.c); optional, the Python path does the same w
     from . import _scan
 except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
     _scan = None
+    _scan_missing = "not built"
+else:
+    _scan_missing = ""
 
 NFIELDS = len(DERIVED.fields)
 if _scan is not None and not hasattr(_scan, "Schema"):  # pragma: no cover - a stale build
     _scan = None
+    _scan_missing = "built from older sources (reinstall to rebuild it)"
 if _scan is not None:
     # The C scan takes what to capture and how to derive each field from the table.
     _scan.set_hostile_ranges(HOSTILE_RANGES)
@@ -49,6 +53,16 @@ _native = _scan is not None and os.environ.get("TRAILSCOPE_NATIVE", "1") != "0"
 def native_available() -> bool:
     """Whether the C scan is built and importable."""
     return _scan is not None
+
+
+def native_status() -> tuple[bool, str]:
+    """(whether the C scan runs, a few words on it): for `--version` and the one-time
+    notice that loading runs in Python."""
+    if _native:
+        return True, "active"
+    if _scan is not None:
+        return False, "off (TRAILSCOPE_NATIVE=0)"
+    return False, _scan_missing
 
 
 def use_native(flag: bool) -> None:
@@ -123,6 +137,9 @@ class FileBatch:
     text_low: bytes = b""
     lstarts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     lends: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    # Where the file was read from when `path` names it otherwise (an S3 object's cache
+    # copy: loader.iter_batches); the store re-reads originals from there.
+    local: str = ""
 
 
 def _canonical_lenient(rec: dict) -> bytes:

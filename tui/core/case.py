@@ -23,11 +23,13 @@ import hashlib
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .s3layout import BadURL, is_s3_url, parse_url
 from .sanitize import is_clean
 
 __all__ = [
@@ -233,17 +235,33 @@ def _data_home() -> Path:
 
 
 def _resolved(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    return sorted({Path(os.path.abspath(p)).resolve() for p in paths})
+    """The local trail paths, resolved (s3:// URLs are not local: left out)."""
+    return sorted({Path(os.path.abspath(p)).resolve() for p in paths
+                   if not is_s3_url(os.fsdecode(p))})
+
+
+def _trail_names(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Each trail path resolved, each s3:// URL as its canonical form: what names a case."""
+    paths = list(paths)
+    urls = set()
+    for u in map(os.fsdecode, paths):
+        if is_s3_url(u):
+            try:
+                urls.add(str(parse_url(u)))
+            except BadURL:
+                urls.add(u)  # reported when the trail is read
+    return sorted({*map(str, _resolved(paths)), *urls})
 
 
 def default_case_path(trail_paths: Iterable[str | os.PathLike]) -> Path:
     """`$XDG_DATA_HOME/trailscope/cases/<name>-<hash>.sqlite` for this set of trail
     paths (resolved, order ignored); `~/.local/share` when XDG_DATA_HOME is unset."""
-    paths = _resolved(trail_paths)
+    paths = _trail_names(trail_paths)
     if not paths:
         raise CaseError("no trail paths to name a default case after: give --case PATH")
-    digest = hashlib.sha256("\n".join(map(str, paths)).encode("utf-8", "surrogateescape"))
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", paths[0].name)[:40].strip("._") or "trail"
+    digest = hashlib.sha256("\n".join(paths).encode("utf-8", "surrogateescape"))
+    last = paths[0].rstrip("/").rsplit("/", 1)[-1]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", last)[:40].strip("._") or "trail"
     return _data_home() / "trailscope" / "cases" / f"{slug}-{digest.hexdigest()[:16]}.sqlite"
 
 
@@ -288,7 +306,7 @@ def open_case_for(
     check_case_location(path, paths)
     case = Case.open(path, create=create)
     if create and paths:
-        case.record_trails(str(p) for p in _resolved(paths))
+        case.record_trails(_trail_names(paths))
     return case
 
 
@@ -310,9 +328,15 @@ class Case:
     def open(cls, path: str | os.PathLike, *, create: bool = True) -> Case:
         """Open (or with `create`, create) a case file. Raises CaseError with the reason."""
         p = Path(path)
-        if p.is_dir():
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as e:  # e.g. another user's data folder: say so, never crash
+            raise CaseError(f"{p}: cannot reach the case file: {e.strerror or e}") from e
+        if st is not None and stat.S_ISDIR(st.st_mode):
             raise CaseError(f"{p}: is a folder, not a case file")
-        if not p.exists():
+        if st is None:
             if not create:
                 raise CaseError(f"{p}: no such case file")
             try:

@@ -211,6 +211,14 @@ class SignatureBook:
             found += [s for s in self.by_etag.get(file_md5, ()) if s not in found]
         return found
 
+    def add(self, digest: str, signature: str, algorithm: str | None, source: str) -> None:
+        """A signature known from elsewhere (an S3 object's metadata, fetched with it)
+        for the digest whose key or URL is `digest`. Raises InputError if not hex."""
+        sig = signature.strip()
+        if not sig or len(sig) % 2 or not _HEX.fullmatch(sig):
+            raise InputError(f"{source}: signature is not hex")
+        self._add(_last_part(digest), None, SuppliedSignature(sig.lower(), algorithm, source))
+
     def _add(self, name: str | None, etag: str | None, sig: SuppliedSignature) -> None:
         if name:
             self.by_name.setdefault(name, []).append(sig)

@@ -58,6 +58,9 @@ class TrailFile:
     account: str | None = None
     region: str | None = None
     day: str | None = None  # 'YYYY-MM-DD'
+    # Where the bytes are read from when `path` is not a local file: an S3 object's copy
+    # in the cache (`path` is then its s3:// URL, the name every message shows).
+    local: str | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +69,7 @@ class Discovery:
     digests: list[TrailFile] = field(default_factory=list)  # recognised, never loaded
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    folders: list[str] = field(default_factory=list)  # every folder listed (for watchers)
 
 
 # --------------------------------------------------------------------------- names
@@ -178,6 +182,35 @@ def symlink_refusal(path: str, roots: Iterable[str], follow: bool = False) -> st
     return _refusal(path, _trees(roots), follow)
 
 
+# --------------------------------------------------------------------------- paths
+
+
+def absolute_path(path: str | os.PathLike) -> str:
+    """`path` made absolute against the current folder, as the user meant it.
+
+    Watchers report absolute paths, so every path a follower compares must be absolute
+    from the start. Only `.` and repeated separators are dropped lexically: a `..`
+    is resolved by the file system (`realpath` of the part up to it), because after a
+    symlink it does not mean "the folder above" (`os.path.abspath` would be wrong
+    there). Symlinks after the last `..` are kept as named."""
+    p = os.fsdecode(os.fspath(path))
+    if not os.path.isabs(p):
+        try:
+            p = os.path.join(os.getcwd(), p)
+        except OSError:  # the current folder was deleted: nothing to anchor it to
+            return p
+    parts = p.split(os.sep)
+    if ".." in parts:
+        cut = len(parts) - parts[::-1].index("..")
+        head = os.path.realpath(os.sep.join(parts[:cut]) or os.sep)
+        p = os.path.join(head, *parts[cut:])
+    return os.path.normpath(p)
+
+
+def absolute_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
+    return [absolute_path(p) for p in paths]
+
+
 # --------------------------------------------------------------------------- walking
 
 
@@ -283,6 +316,7 @@ def _walk(
         except OSError as e:
             errors.append((dirpath, _os_reason(e)))
             continue
+        out.folders.append(dirpath)
         dir_kind = _dir_kind(dirpath)
         dir_layout: Layout | None = None  # parsed lazily, once per folder
         layout_complete = False

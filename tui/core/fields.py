@@ -16,9 +16,15 @@ Adding a field (mfa, session, sourceidentity, vpce and console were added so):
    `cases` of `when(conditions, then=...)` and `lookup`. A rule that needs a kind they
    lack needs it in rules.py, derive.py and the interpreter in `_scan.c`.
    A value unique per event, or many per event, belongs in `PATH_FIELDS` instead.
-2. Document it in docs/query.md (the Fields table, and a paragraph if its rule needs
-   one; tests/core/test_query.py checks the names and values are there).
-3. Test it: tests/core/test_fields.py derives every entry on the three ingest paths and
+2. Document it in tui/query.md (`trailscope help query`; the Fields table, and a
+   paragraph if its rule needs one; tests/core/test_query.py checks the names and
+   values are there) and copy that to docs/query.md.
+3. Give it its SQL in tui/core/sqlgen.py (`_SOURCES` or `_DERIVED`, written by hand
+   from the rule; the import fails without it), and a column in sqlschema.py if it
+   reads a member the table lacks; add filters on it to the DuckDB equivalence battery
+   (tests/core/test_sql_equivalence.py), which proves the SQL selects what the store
+   does.
+4. Test it: tests/core/test_fields.py derives every entry on the three ingest paths and
    by the reference reading (`rules.evaluate`) and compares them; add records to its
    RECORDS that take the new rule down each of its cases, with values of each JSON type
    where it reads them, and a test of what the field means. The C scan, the msgspec

@@ -71,16 +71,23 @@ def iter_batches(
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
 ) -> Iterator[FileBatch]:
-    """Parse files, yielding batches in the order given (deterministic store order)."""
+    """Parse files, yielding batches in the order given (deterministic store order).
+    A file read from elsewhere than its name (`TrailFile.local`) keeps its name."""
     files = list(files)
     jobs = default_jobs() if jobs is None else jobs
     total = sum(f.size for f in files)
-    work = [(f.path, f.kind, max_bytes) for f in files]
+    work = [(f.local or f.path, f.kind, max_bytes) for f in files]
     if jobs <= 1 or len(files) < 4 or total < PARALLEL_MIN_BYTES:
-        for w in work:
-            yield parse_task(w)
+        batches: Iterator[FileBatch] = map(parse_task, work)
+    else:
+        batches = _parse_parallel(work, jobs, sizes=[f.size for f in files])
+    if not any(f.local for f in files):
+        yield from batches
         return
-    yield from _parse_parallel(work, jobs, sizes=[f.size for f in files])
+    for f, b in zip(files, batches, strict=True):
+        if f.local:
+            b.path, b.local = f.path, f.local
+        yield b
 
 
 # ------------------------------------------------------------------ parser processes
@@ -283,15 +290,17 @@ def load(
     on_progress: Callable[[Progress], None] | None = None,
     commit_every: int | None = COMMIT_EVERY,
     follow_symlinks: bool = False,
+    discovered: Discovery | None = None,
 ) -> Store:
-    """Discover and load every file under `paths` into a store (new or given).
+    """Discover and load every file under `paths` into a store (new or given), or the
+    files of `discovered` when given (an S3 trail's, fetched into the cache).
 
     `commit_every` commits after that many pending events (None: once at the end).
     Committing in chunks bounds the commit's temporaries and lets the parsed batches
     go as they are merged: measured at 1M events, peak RSS 669 MB in one commit,
     426 MB in chunks of 100k, in the same time (15.7 s). `follow_symlinks`: see
     discovery (symlinks that leave the given folders are followed only when asked)."""
-    disc = discover(paths, follow_symlinks=follow_symlinks)
+    disc = discovered or discover(paths, follow_symlinks=follow_symlinks)
     store = store if store is not None else Store()
     record_discovery(store, disc)
     prog = Progress(files_total=len(disc.files), bytes_total=sum(f.size for f in disc.files))

@@ -29,17 +29,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import batch
+from .kernels import count_codes
 from .paths import CONTAINER, Path, decode_event, needles, raw_key, raw_value, value_in, values
 from .textsearch import find_all, inflate, pipelined
 
 if TYPE_CHECKING:
     from .store import Store
-
-
-def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
-    from .store import count_codes as kernel  # the store imports this module
-
-    return kernel(codes, at, size)
 
 try:  # the C scan (tui/core/_scan.c)
     from ._scan import PathTable as _CTable
@@ -175,12 +170,12 @@ class PathColumn:
 
     def backlog(self, store: Store) -> int:
         """Committed files not yet scanned."""
-        return store._committed_files() - self.files_done
+        return store.committed_files() - self.files_done
 
     def catch_up(self, store: Store) -> None:
         """Scan the files committed since the last call."""
         with self.lock:
-            stop = store._committed_files()
+            stop = store.committed_files()
             if self.files_done >= stop:
                 return
             files = store.files
@@ -219,6 +214,37 @@ class PathColumn:
                 self._append(np.concatenate(parts_r), np.concatenate(parts_c))
             if len(todo) > TRIM_AFTER and hasattr(self.table, "trim"):
                 self.table.trim()  # a first use: up to half its room is spare
+            self._note_kinds()
+
+    def scan_lines(
+        self, store: Store, fi, text: bytes, lines: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, codes) of the path's values in some events of one file only: `lines`
+        (ascending indexes into the file's events), `text` its inflated lower-cased
+        corpus. For a column of chosen events (detection rules' candidates), kept apart
+        from the store's; `extend` adds the result. Values are numbered as `catch_up`
+        numbers them."""
+        ls = np.ascontiguousarray(fi.lstarts[lines], np.int64)
+        le = np.ascontiguousarray(fi.lends[lines], np.int64)
+        # No needle prefilter: the events are few, and a needle is searched for in the
+        # whole text. Thread-safe (the table numbers values under its own lock), so two
+        # files can be scanned at once.
+        ev, codes, fallback = self.table.scan(text, ls.tobytes(), le.tobytes(), self._segs, ())
+        line_rows: np.ndarray = fi.line_rows
+        rows = line_rows[lines[np.frombuffer(ev, np.int32)]]
+        c = np.frombuffer(codes, np.int32)
+        if fallback:
+            fr, fc = self._walk_fallback(store, fi, text, lines[fallback].tolist())
+            rows = np.concatenate([rows, fr])
+            c = np.concatenate([c, fc])
+        keep = rows >= 0
+        return rows[keep].astype(np.int64), c[keep]
+
+    def extend(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        """Add (row, code) entries from `scan_lines`: rows ascending, after those held."""
+        order = np.argsort(rows, kind="stable")
+        with self.lock:
+            self._append(rows[order].astype(np.int32), codes[order].astype(np.int32))
             self._note_kinds()
 
     def _walk_fallback(
@@ -308,7 +334,12 @@ class PathColumn:
         # Codes numbered since the last use of this pattern are the only ones tested.
         done, codes = self._globs.pop(matcher, (0, np.empty(0, np.int64)))
         size = len(self.table)
-        if done < size:
+        if done < size and getattr(matcher, "kind", ""):
+            # A /regex/ or a network: each value tested as text (values are lower-cased,
+            # and a regex ignores case).
+            more = [c for c in range(done, size) if self._matches_special(c, matcher)]
+            codes = np.concatenate([codes, np.array(more, np.int64)])
+        elif done < size:
             rx = re.compile(
                 rb"^s" + rb"[^\n]*".join(re.escape(p.casefold().encode("utf-8", "surrogatepass"))
                                         for p in matcher.parts) + rb"$",

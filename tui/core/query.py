@@ -5,11 +5,13 @@
 Pipeline: `_tokenize` (quotes, escapes, parentheses, operators) -> `_Parser` (recursive
 descent into a small AST of frozen dataclasses) -> `Query.evaluate`, which combines the numpy
 bool masks a `QueryTarget` (the store) hands back for each leaf. The grammar is documented
-for users in docs/query.md; keep the two in step.
+for users in tui/query.md (`trailscope help query`; docs/query.md is a copy); keep
+them in step.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -28,8 +30,10 @@ from .paths import Path, PathError, looks_like_path, parse_path
 
 __all__ = [
     "And",
+    "Cred",
     "Has",
     "Is",
+    "Last",
     "Mark",
     "Node",
     "Not",
@@ -37,22 +41,28 @@ __all__ = [
     "PathTerm",
     "Query",
     "QueryError",
+    "RuleTerm",
     "QueryTarget",
     "Term",
     "Text",
     "Time",
     "ValueMatcher",
     "add_term",
+    "conjuncts",
     "parse",
     "quote_value",
     "term_for",
     "time_range_term",
 ]
 
+# Credential and selection-relative terms (their section is at the end).
+PIVOT_KEYWORDS: tuple[str, ...] = ("minted", "descends", "last")
 # Keywords that take a value like a field but are not store columns.
-KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "since", "until")
+KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "rule", "since", "until", *PIVOT_KEYWORDS)
 # `has:` names that come from the case (marks and notes), not from the events.
 ANNOTATION_HAS: tuple[str, ...] = ("mark", "note")
+# `has:` names that come from the detection rules (tui/core/detect).
+DETECTION_HAS: tuple[str, ...] = ("detection",)
 
 
 class QueryError(ValueError):
@@ -82,7 +92,11 @@ class QueryTarget(Protocol):
     def mask_is(self, name: str) -> np.ndarray: ...
     def is_names(self) -> Sequence[str]: ...
     def mask_mark(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_rule(self, matcher: ValueMatcher) -> np.ndarray: ...
     def newest_time_ms(self) -> int | None: ...
+    def mask_minted(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_descends(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def newest_time_in(self, mask: np.ndarray) -> int | None: ...
 
 
 def _escape_literal(s: str) -> str:
@@ -103,20 +117,30 @@ def _hex_form(ch: str) -> str:
 
 @dataclass(frozen=True)
 class ValueMatcher:
-    """A field value test: exact (case-insensitive) equality, or a glob where '*' is any run.
+    """A field value test: exact (case-insensitive) equality, a glob where '*' is any run,
+    a regular expression (`field:/re/`, searched ignoring case) or an IP network
+    (`ip:10.0.0.0/8`).
 
     The store applies it to each distinct value of a column (thousands, not millions), so
-    `matches` only needs to be reasonably fast, not vectorised.
+    `matches` only needs to be reasonably fast, not vectorised. A regex or network keeps
+    its text in `parts` too, so columns treat it like a glob (test each distinct value
+    with `matches`) rather than look an exact value up.
     """
 
     text: str  # the literal when exact; the glob (literal '*', '\\', '"' escaped) otherwise
     parts: tuple[str, ...] | None = None  # None = exact; else the literal pieces between '*'s
+    kind: str = ""  # "" (exact or glob), "regex" or "cidr"
     _regex: re.Pattern[str] | None = dc_field(default=None, init=False, compare=False, repr=False)
     _folded: str = dc_field(default="", init=False, compare=False, repr=False)
+    _net: object = dc_field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_folded", self.text.casefold())
-        if self.parts is not None and any(self.parts):
+        if self.kind == "regex":
+            object.__setattr__(self, "_regex", re.compile(self.text, re.IGNORECASE))
+        elif self.kind == "cidr":
+            object.__setattr__(self, "_net", ipaddress.ip_network(self.text, strict=False))
+        elif self.parts is not None and any(self.parts):
             # Both sides are casefolded (not IGNORECASE) so exact and glob matching agree
             # on tricky letters such as 'ß' == 'SS'.
             rx = ".*".join(re.escape(p.casefold()) for p in self.parts)
@@ -133,6 +157,16 @@ class ValueMatcher:
             return cls(parts[0] if parts else "", None)
         return cls("*".join(_escape_literal(p) for p in parts), parts)
 
+    @classmethod
+    def regex(cls, pattern: str) -> ValueMatcher:
+        """Raises re.error for a pattern Python's `re` rejects."""
+        return cls(pattern, (pattern,), "regex")
+
+    @classmethod
+    def cidr(cls, network: str) -> ValueMatcher:
+        """Raises ValueError when `network` is not an IP network."""
+        return cls(network, (network,), "cidr")
+
     @property
     def wildcard(self) -> bool:
         return self.parts is not None
@@ -144,11 +178,18 @@ class ValueMatcher:
     @property
     def matches_any_nonempty(self) -> bool:
         """True for a pattern of only '*'s, which means "the field has a value"."""
-        return self.parts is not None and not any(self.parts)
+        return self.parts is not None and not self.kind and not any(self.parts)
 
     def matches(self, value: str) -> bool:
         if self.parts is None:
             return value.casefold() == self._folded
+        if self.kind == "regex":
+            return self._regex.search(value) is not None  # type: ignore[union-attr]
+        if self.kind == "cidr":
+            try:
+                return ipaddress.ip_address(value) in self._net  # type: ignore[operator]
+            except ValueError:  # not an address ('AWS Internal', a service name)
+                return False
         if self._regex is None:
             # `field:*` means "has a value", so the empty value is excluded: that is the
             # useful reading, and `field:""` already selects the empty ones.
@@ -227,7 +268,36 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node = Term | PathTerm | Text | Time | Has | Is | Mark | Not | And | Or
+@dataclass(frozen=True)
+class RuleTerm:
+    """`rule:ID`: events a detection rule with a matching id flagged (tui/core/detect)."""
+
+    matcher: ValueMatcher
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Cred:
+    """`minted:KEY` (the records that minted a key) or `descends:KEY` (everything done
+    with a key or with the keys minted from it, transitively)."""
+
+    kind: str  # "minted" | "descends"
+    matcher: ValueMatcher
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Last:
+    """`last:1h`: the last `ms` of the events the rest of its AND group matches."""
+
+    ms: int
+    spec: str = ""
+    pos: int = dc_field(default=0, compare=False)
+
+
+Node = (
+    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Cred | Last | Not | And | Or
+)
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -246,6 +316,7 @@ class _Word:
     flags: list[int]  # _BARE / _QUOTED / _ESCAPED per char
     where: list[int]  # source offset of each char
     quotes: list[int]  # len(chars) at each opening quote, to tell `x:""` from `x:`
+    regex: tuple[str, int] | None = None  # `name:/re/`: the pattern and its source offset
 
     def add_escaped(self, ch: str, at: int) -> None:
         self.chars.append(ch)
@@ -299,6 +370,39 @@ def _hex_escape(s: str, i: int) -> tuple[str, int] | None:
     return chr(cp), 2 + k
 
 
+def _regex_at(s: str, i: int, w: _Word) -> tuple[str, int] | None:
+    """`name:/pattern/` with s[i] the opening slash right after the word's first bare
+    colon: (pattern, offset past the closing slash), else None (the slash is literal).
+    Inside, `\\/` is a slash and every other character stands as written (spaces and
+    parentheses too); the closing slash ends the word."""
+    if not w.chars or w.chars[-1] != ":" or w.flags[-1] != _BARE or w.regex is not None:
+        return None
+    if any(ch == ":" and fl == _BARE for ch, fl in zip(w.chars[:-1], w.flags[:-1], strict=True)):
+        return None
+    name = s[w.pos : w.where[-1]]
+    if not (looks_like_path(name) or (_IDENT_RE.fullmatch(name) and name.lower() != "arn")):
+        return None
+    out: list[str] = []
+    n = len(s)
+    j = i + 1
+    while j < n:
+        c = s[j]
+        if c == "\\" and j + 1 < n:
+            if s[j + 1] == "/":
+                out.append("/")
+            else:
+                out.append(s[j : j + 2])
+            j += 2
+            continue
+        if c == "/":
+            if j + 1 < n and not (s[j + 1].isspace() or s[j + 1] == ")"):
+                return None  # `a:/x/y`: a literal value with slashes
+            return "".join(out), j + 1
+        out.append(c)
+        j += 1
+    return None
+
+
 def _tokenize(s: str) -> list[_Tok]:
     toks: list[_Tok] = []
     n = len(s)
@@ -330,6 +434,10 @@ def _tokenize(s: str) -> list[_Tok]:
             if c == "\\" and (esc := _escape_at(s, i)) is not None:
                 w.add_escaped(esc[0], i)
                 i += esc[1]
+                continue
+            if c == "/" and (got := _regex_at(s, i, w)) is not None:
+                w.regex = (got[0], i)
+                i = got[1]
                 continue
             if c == '"':
                 opened = i
@@ -590,6 +698,13 @@ class _Parser:
     def field_term(self, w: _Word, colon: int, prefix: str, name: str) -> Node:
         vstart = colon + 1
         vpos = w.where[colon] + 1
+        if w.regex is not None:
+            if name in ("has", "is", "since", "until"):
+                raise QueryError(f"a /regex/ value applies to fields and paths, not {prefix}:", vpos)
+            m = _regex_matcher(w)
+            if name == "mark":
+                return Mark(m, w.pos)
+            return RuleTerm(m, w.pos) if name == "rule" else Term(name, m, w.pos)
         if vstart == len(w.chars) and not any(q >= vstart for q in w.quotes):
             hint = ""
             nt = self.peek()
@@ -612,6 +727,12 @@ class _Parser:
             return Is(value, w.pos)
         if name == "mark":
             return Mark(_matcher(w, vstart), w.pos)
+        if name == "rule":
+            return RuleTerm(_matcher(w, vstart), w.pos)
+        if name == "ip" and (net := _network(w, vstart)) is not None:
+            return Term(name, net, w.pos)
+        if name in PIVOT_KEYWORDS:
+            return _pivot_node(name, w, vstart, value, vpos)
         return Term(name, _matcher(w, vstart), w.pos)
 
     def path(self, src: str, pos: int) -> Path:
@@ -622,6 +743,8 @@ class _Parser:
 
     def path_term(self, w: _Word, colon: int, src: str, path: Path) -> PathTerm:
         vstart = colon + 1
+        if w.regex is not None:
+            return PathTerm(path, _regex_matcher(w), w.pos)
         if vstart == len(w.chars) and not any(q >= vstart for q in w.quotes):
             raise QueryError(
                 f"expected a value after '{src}:' (has:{src} tests that it has one)",
@@ -678,6 +801,29 @@ def _matcher(w: _Word, start: int) -> ValueMatcher:
 _ANY = ValueMatcher.glob(["", ""])  # `*`: has a value
 
 
+def _regex_matcher(w: _Word) -> ValueMatcher:
+    pattern, at = w.regex  # type: ignore[misc]
+    if not pattern:
+        raise QueryError("empty /regex/ (to match an empty value write \"\")", at)
+    try:
+        return ValueMatcher.regex(pattern)
+    except re.error as e:
+        raise QueryError(f"bad regex /{pattern}/: {e.msg}", at + 1 + (e.pos or 0)) from None
+
+
+def _network(w: _Word, start: int) -> ValueMatcher | None:
+    """`ip:10.0.0.0/8`, `ip:2001:db8::/32`: an unquoted IP network; None otherwise."""
+    if w.quotes or any(w.flags[start:]):
+        return None
+    value = "".join(w.chars[start:])
+    if "/" not in value:
+        return None
+    try:
+        return ValueMatcher.cidr(value)
+    except ValueError:
+        return None
+
+
 def _text_node(w: _Word, start: int) -> Text:
     pieces = _pieces(w, start)
     shown = "*".join(pieces) if len(pieces) > 1 else pieces[0]
@@ -722,8 +868,10 @@ def _cost(node: Node) -> int:
     # and free text (a scan of the raw corpus) last.
     if isinstance(node, Time):
         return 0
-    if isinstance(node, (Has, Is, Mark)):
+    if isinstance(node, (Has, Is, Mark, RuleTerm, Last)):
         return 1
+    if isinstance(node, Cred):
+        return 3  # the first use scans the minting events
     if isinstance(node, Term):
         return 2
     if isinstance(node, PathTerm):
@@ -799,6 +947,14 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
         return t.mask_is(_pick(node.name, t.is_names(), "is", node.pos)), False
     if isinstance(node, Mark):
         return t.mask_mark(node.matcher), False
+    if isinstance(node, RuleTerm):
+        return t.mask_rule(node.matcher), False
+    if isinstance(node, Cred):
+        if node.kind == "minted":
+            return t.mask_minted(node.matcher), False
+        return t.mask_descends(node.matcher), False
+    if isinstance(node, Last):
+        return _eval_last_group([node], None, ctx)
     if isinstance(node, Not):
         m, _ = _eval(node.child, ctx)
         return np.logical_not(m), True
@@ -808,6 +964,11 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
 
 
 def _eval_and(node: And, ctx: _Ctx) -> tuple[np.ndarray, bool]:
+    lasts = [c for c in node.children if _is_last(c)]
+    if lasts:
+        rest = [c for c in node.children if not _is_last(c)]
+        group = None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
+        return _eval_last_group(lasts, group, ctx)
     # Sibling since:/until: bounds collapse into one range query.
     times = [c for c in node.children if isinstance(c, Time)]
     rest = sorted((c for c in node.children if not isinstance(c, Time)), key=_cost)
@@ -920,12 +1081,32 @@ class Query:
         )
 
     @property
+    def uses_detections(self) -> bool:
+        """True when the result depends on the detection rules' hits (`rule:`,
+        `has:detection`): re-evaluate when the detections change."""
+        if self.root is None:
+            return False
+        return any(
+            isinstance(n, RuleTerm) or (isinstance(n, Has) and n.name.lower() in DETECTION_HAS)
+            for n in _walk(self.root)
+        )
+
+    @property
     def is_relative(self) -> bool:
         """True when the result depends on the newest event or the clock (re-evaluate on
         new data / periodically)."""
         if self.root is None:
             return False
-        return any(isinstance(n, Time) and n.anchor != "abs" for n in _walk(self.root))
+        return any(
+            (isinstance(n, Time) and n.anchor != "abs") or isinstance(n, Last)
+            for n in _walk(self.root)
+        )
+
+    @property
+    def uses_credentials(self) -> bool:
+        """True when the query has `minted:` or `descends:` terms: their first use builds
+        the store's credential index (`credentials.CredentialIndex.backlog`)."""
+        return self.root is not None and any(isinstance(n, Cred) for n in _walk(self.root))
 
 
 @lru_cache(maxsize=256)
@@ -938,7 +1119,9 @@ def quote_value(value: str) -> str:
     """Spell `value` so that `field:<result>` matches exactly that value."""
     esc = _escape_literal(value)
     # str.isspace is exactly what the tokenizer splits on.
-    if value == "" or value[0] == "-" or any(c.isspace() or c in '()"' for c in value):
+    # `/x/` unquoted would be a regex.
+    regexy = len(value) > 1 and value[0] == "/" and value[-1] == "/"
+    if value == "" or value[0] == "-" or regexy or any(c.isspace() or c in '()"' for c in value):
         return f'"{esc}"'
     return esc
 
@@ -948,7 +1131,7 @@ def _dedup_key(node: Node | None) -> object:
         m = node.matcher
         parts = None if m.parts is None else tuple(p.casefold() for p in m.parts)
         name = node.field if isinstance(node, Term) else node.path
-        return ("term", name, m.folded, parts)
+        return ("term", name, m.folded, parts, m.kind)
     if isinstance(node, Not):
         return ("not", _dedup_key(node.child))
     return node
@@ -1008,3 +1191,83 @@ def time_range_term(lo_ms: int, hi_ms_exclusive: int) -> str:
     else:
         until = _fmt_ms(hi_ms_exclusive - 1000, False)
     return f"since:{since} until:{until}"
+
+
+# ------------------------------------------------- credential and selection-relative terms
+# `minted:KEY`, `descends:KEY` (credentials.py answers them through the store) and
+# `last:DURATION`, which is anchored to the newest event the rest of its AND group
+# matches: `principal:x has:error last:1h` is x's errors in the last hour of x's errors.
+# Where `last:` has no siblings (alone, or a branch of an OR), it is the last stretch of
+# the whole trail, like `since:-1h`. `-last:1h` in a group keeps the group's events
+# before that last stretch.
+
+_LAST_RE = re.compile(r"(?:\d+[smhdw])+")
+
+
+def _pivot_node(name: str, w: _Word, vstart: int, value: str, vpos: int) -> Node:
+    if name == "last":
+        spec = value.strip()
+        if not _LAST_RE.fullmatch(spec) or _duration_ms(spec) == 0:
+            raise QueryError(
+                f"bad duration {value!r} for last: (e.g. last:15m, last:1h, last:2d, "
+                "last:1h30m; units s m h d w)",
+                vpos,
+            )
+        return Last(_duration_ms(spec), spec, w.pos)
+    m = _matcher(w, vstart)
+    if m.parts is None and m.text == "":
+        raise QueryError(f"{name}: needs an access key (or a pattern: {name}:ASIA*)", vpos)
+    return Cred(name, m, w.pos)
+
+
+def _is_last(node: Node) -> bool:
+    return isinstance(node, Last) or (isinstance(node, Not) and isinstance(node.child, Last))
+
+
+def _eval_last_group(lasts: list[Node], rest: Node | None, ctx: _Ctx) -> tuple[np.ndarray, bool]:
+    """The `last:` terms of one AND group over the group's other terms (`rest`, None:
+    every event): each keeps the events within its stretch before the newest event
+    `rest` matches (`-last:` the ones before it)."""
+    t = ctx.t
+    if rest is None:
+        acc, owned = t.mask_all(), False
+    else:
+        acc, owned = _eval(rest, ctx)
+    newest = t.newest_time_in(acc) if acc.any() else None
+    if newest is None:
+        return np.zeros(t.row_count(), dtype=bool), True
+    if not owned:
+        acc, owned = np.array(acc, dtype=bool, copy=True), True
+    for node in lasts:
+        last = node.child if isinstance(node, Not) else node
+        assert isinstance(last, Last)
+        inside = t.mask_time(newest - last.ms, newest + 1)
+        if isinstance(node, Not):
+            acc &= ~inside
+        else:
+            acc &= inside
+    return acc, owned
+
+
+def conjuncts(text: str) -> list[tuple[Node, int, int]] | None:
+    """The terms of a filter's top-level AND group, each with its [start, end) in
+    `text` (a `since:DATE HH:MM` pair spans both words); None when the filter's top
+    level is an OR (it is then one term). Raises QueryError."""
+    toks = _tokenize(text)
+    p = _Parser(text, toks)
+    out: list[tuple[Node, int, int]] = []
+    while p.peek() is not None:
+        t = p.peek()
+        assert t is not None
+        if t.kind == "and":
+            p.take()
+            p.need_term_after("AND")
+            continue
+        if t.kind == "or":
+            return None
+        if t.kind == ")":
+            raise QueryError("unexpected ')' without a matching '('", t.pos)
+        start = t.pos
+        node = p.unary()
+        out.append((node, start, p.toks[p.i - 1].end))
+    return out

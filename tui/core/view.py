@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fields import FIELD_INDEX
+from .kernels import count_codes
 from .paths import parse_path
 from .query import Query
-from .store import Store, count_codes, top_values
+from .store import Store, top_values
 
 __all__ = ["View", "compute_view", "top_values"]
 
@@ -93,6 +94,15 @@ class View:
         commit."""
         ann = store.annotations
         return [] if ann is None else ann.label_counts(self.mask)
+
+    def detection_counts(self, store: Store) -> tuple[list, list[tuple[str, int]]]:
+        """The Detections facet: ([(rule, events)], [(severity, events)]) among the
+        matching rows, most severe first; empty without rules bound to the store
+        (`store.detections`, tui/core/detect). Computed afresh: rules run on commits."""
+        det = store.detections
+        if det is None:
+            return [], []
+        return det.counts(self.mask), det.severity_counts(self.mask)
 
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
         """The `top` (value, count) pairs, most first, and the number of distinct values.

@@ -1,0 +1,120 @@
+/* The store's numpy kernels, where numpy needs two passes or a mask (tui/core/kernels.py
+ * calls them, and does the same with numpy when this module is not built):
+ *
+ * - count_at: facet counts at a view's positions, without gathering the codes first;
+ * - insert_sorted: the sorted inserts that keep the time order, the id index and the
+ *   time-ordered columns current as commits arrive.
+ *
+ * Both release the GIL and check their arguments rather than trusting the caller.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* count_at(out, codes, at): out[codes[i]] += 1 for each position i in `at`.
+ * out: int64, writable; codes: int32; at: int64 (C-contiguous; the caller checks the
+ * dtypes). np.bincount(codes[at]) without the gathered copy, and without the GIL: a
+ * filter's facet counts at 1M events, ~3x less time than numpy's two passes. */
+static PyObject *count_at(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer out, codes, at;
+    if (!PyArg_ParseTuple(args, "w*y*y*", &out, &codes, &at))
+        return NULL;
+    int64_t *o = out.buf;
+    const int32_t *c = codes.buf;
+    const int64_t *a = at.buf;
+    Py_ssize_t no = out.len / 8, nc = codes.len / 4, na = at.len / 8;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < na; i++) {
+        int64_t p = a[i];
+        if ((uint64_t)p >= (uint64_t)nc) {
+            bad = 1;
+            break;
+        }
+        int32_t v = c[p];
+        if (v < 0 || (Py_ssize_t)v >= no) {
+            bad = 2;
+            break;
+        }
+        o[v]++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&at);
+    if (bad) {
+        PyErr_SetString(PyExc_IndexError, bad == 1 ? "position out of range" : "code out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* insert_sorted(dst, src, n, pos, values): dst[:n + k] = np.insert(src[:n], pos, values),
+ * for any fixed item size; `pos` is int64, non-decreasing, each in [0, n]; values at
+ * equal positions keep their order. dst may be src (in place; it needs room for n + k
+ * items). One backward pass of block moves: numpy's insert sorts the positions and
+ * builds a mask first, ~5x slower on the store's 1M-row order arrays. */
+static PyObject *insert_sorted(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer dst, src, pos, val;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "w*y*ny*y*", &dst, &src, &n, &pos, &val))
+        return NULL;
+    /* The buffer protocol gives each item's size even without its format. */
+    Py_ssize_t k = pos.len / 8, item = dst.itemsize;
+    const char *err = NULL;
+    if (item < 1 || src.itemsize != item || val.itemsize != item)
+        err = "the arrays' items differ in size";
+    else if (pos.itemsize != 8 || val.len != k * item)
+        err = "positions must be int64, one value per position";
+    else if (n < 0 || n * item > src.len || (n + k) * item > dst.len)
+        err = "the arrays are too short";
+    const int64_t *p = pos.buf;
+    for (Py_ssize_t i = 0; !err && i < k; i++)
+        if (p[i] < 0 || p[i] > n || (i && p[i] < p[i - 1]))
+            err = "positions must be non-decreasing and within the array";
+    if (!err) {
+        char *d = dst.buf;
+        const char *s = src.buf, *v = val.buf;
+        Py_BEGIN_ALLOW_THREADS
+        Py_ssize_t src_end = n, dst_end = n + k;
+        for (Py_ssize_t i = k - 1; i >= 0; i--) {
+            Py_ssize_t run = src_end - p[i];
+            dst_end -= run;
+            memmove(d + dst_end * item, s + p[i] * item, run * item);
+            dst_end -= 1;
+            memcpy(d + dst_end * item, v + i * item, item);
+            src_end = p[i];
+        }
+        if (d != s)  /* the part before the first position */
+            memmove(d, s, src_end * item);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&pos);
+    PyBuffer_Release(&val);
+    if (err) {
+        PyErr_SetString(PyExc_ValueError, err);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"count_at", count_at, METH_VARARGS, "count_at(out, codes, at): out[codes[i]] += 1 for i in at"},
+    {"insert_sorted", insert_sorted, METH_VARARGS,
+     "insert_sorted(dst, src, n, pos, values): dst[:n+k] = np.insert(src[:n], pos, values)"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef kernels_module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "The store's numpy kernels: facet counts, sorted inserts.",
+    -1, module_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+    return PyModule_Create(&kernels_module);
+}

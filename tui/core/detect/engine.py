@@ -1,0 +1,685 @@
+"""The detection engine: rules run over a store's rows, at index speed.
+
+A rule's filter is split in two. Its indexed part (fields, flags, `is:`) is a superset
+of what it selects and costs what a filter costs (vectorised over code columns). Only
+the events that pass it -- the candidates, a few hundred or thousand among a million --
+are read for the rest: the JSON paths and free text the filter tests, scanned from those
+events' compressed text alone (each file inflated once for every rule), never a path
+column over the whole store. The exact filter then runs over the candidates.
+
+Rows are only ever appended to a store, so the engine keeps the rows it has seen and
+runs each rule over the new ones: per-event rules over the rows of a commit, aggregate
+rules over the groups and times the new matching events touch (aggregate.py).
+
+`Detections` binds rules to a store (`store.detections`): it answers `rule:` and
+`has:detection`, the hit counts by rule and severity a facet shows, and what each rule
+says about one event (the detail pane).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+
+from ..fields import FIELDS
+from ..normalize import NO_TIME, format_time
+from ..pathcols import PathColumn
+from ..paths import CONTAINER, Path, decode_event
+from ..query import And, Not, Or, PathTerm, Query, Text, ValueMatcher
+from ..store import Store
+from ..store.masks import Masks
+from ..textsearch import inflate, pipelined
+from . import aggregate as agg_fns
+from .checks import run_check
+from .rules import SEVERITIES, Rule, severity_rank
+
+__all__ = ["Detections", "Hit"]
+
+_NONE = np.empty(0, np.int64)
+# A rule whose indexed part leaves more candidates than this (at load: a rule testing
+# only paths or text) is evaluated over the whole store, through its path columns and
+# free-text cache, instead of candidate by candidate.
+WHOLE_STORE_MIN = 200_000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """New hits of one rule (`Detections.take_new`)."""
+
+    rule: Rule
+    rows: np.ndarray
+
+
+# ---------------------------------------------------------------------------- rows
+class RowSet(Masks):
+    """Some rows of a store (sorted) as a query target: masks are over those rows.
+    Indexed fields, flags and times are the store's columns at those rows; path and
+    free-text terms are answered from `evidence`, scanned from these events only."""
+
+    def __init__(self, store: Store, rows: np.ndarray, evidence: Evidence | None = None) -> None:
+        self.store = store
+        self.rows = rows
+        self.dicts = store.dicts
+        self.evidence = evidence
+        self._cols: dict[object, np.ndarray] = {}
+
+    def _col_codes(self, f: int) -> np.ndarray:
+        got = self._cols.get(f)
+        if got is None:
+            got = self._cols[f] = self.store.codes(FIELDS[f].name)[self.rows]
+        return got
+
+    def _col_times(self) -> np.ndarray:
+        got = self._cols.get("t")
+        if got is None:
+            got = self._cols["t"] = self.store.times[self.rows]
+        return got
+
+    def _col_flags(self) -> np.ndarray:
+        got = self._cols.get("f")
+        if got is None:
+            got = self._cols["f"] = self.store.flags[self.rows]
+        return got
+
+    def _ip_kinds(self) -> np.ndarray:
+        return self.store.ip_kinds.table()
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        return np.isin(self.rows, rows)
+
+    def _annotations(self):
+        return self.store.annotations
+
+    def _detections(self):
+        return None  # rules never test rules (rules.check_filter)
+
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def newest_time_ms(self) -> int | None:
+        return self.store.newest_time_ms()
+
+    def mask_path(self, path: Path, matcher: ValueMatcher) -> np.ndarray:
+        if self.evidence is None:
+            raise RuntimeError("path terms need evidence")
+        return self.evidence.mask_path(path, matcher, self.rows)
+
+    def mask_text(self, phrase: str) -> np.ndarray:
+        if self.evidence is None:
+            raise RuntimeError("free text needs evidence")
+        return self.evidence.mask_text(phrase, self.rows)
+
+
+def _needle(phrase: str) -> bytes:
+    # As Store.mask_text: the phrase as it appears inside a JSON string, lower-cased.
+    return orjson.dumps(phrase)[1:-1].decode().lower().encode()
+
+
+class _FileRows:
+    """Row -> (file, line) for committed files, from their public line -> row maps.
+    A file's events take one contiguous run of rows at the commit that adds them."""
+
+    def __init__(self) -> None:
+        self.firsts = np.empty(0, np.int64)  # first row of each indexed file, ascending
+        self.fids = np.empty(0, np.int64)
+        self._seen = 0  # files looked at; a file without line_rows yet is looked at again
+        self._waiting: list[int] = []
+        self._lines: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def update(self, store: Store) -> None:
+        fresh = self._waiting + list(range(self._seen, len(store.files)))
+        self._seen = len(store.files)
+        firsts, fids, waiting = [], [], []
+        for fid in fresh:
+            lr = store.files[fid].line_rows
+            if lr is None:
+                waiting.append(fid)
+                continue
+            kept = lr[lr >= 0]
+            if len(kept):
+                firsts.append(int(kept[0]))
+                fids.append(fid)
+        self._waiting = waiting
+        if firsts:
+            f = np.concatenate([self.firsts, np.array(firsts, np.int64)])
+            i = np.concatenate([self.fids, np.array(fids, np.int64)])
+            o = np.argsort(f, kind="stable")
+            self.firsts, self.fids = f[o], i[o]
+
+    def split(self, store: Store, rows: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """[(file id, lines, rows)] for sorted `rows`, by file."""
+        if not len(rows):
+            return []
+        at = np.searchsorted(self.firsts, rows, side="right") - 1
+        out = []
+        cuts = np.flatnonzero(at[1:] != at[:-1]) + 1
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(rows)].tolist(), strict=True):
+            fid = int(self.fids[at[lo]])
+            lines, frows = self._file_lines(store, fid)
+            part = rows[lo:hi]
+            out.append((fid, lines[np.searchsorted(frows, part)], part))
+        return out
+
+    def _file_lines(self, store: Store, fid: int) -> tuple[np.ndarray, np.ndarray]:
+        got = self._lines.get(fid)
+        if got is None:
+            lr = store.files[fid].line_rows
+            lines = np.flatnonzero(lr >= 0)
+            got = self._lines[fid] = (lines, lr[lines].astype(np.int64))
+            if len(self._lines) > 4096:
+                self._lines.pop(next(iter(self._lines)))
+        return got
+
+
+# ---------------------------------------------------------------------------- evidence
+class Evidence:
+    """The values of JSON paths and the free-text hits of chosen events, scanned from
+    their files' lower-cased text (each file inflated once): what the candidates of
+    every rule need, gathered in one pass."""
+
+    def __init__(self, store: Store, files: _FileRows) -> None:
+        self.store = store
+        self.files = files
+        self.cols: dict[Path, PathColumn] = {}
+        self.text_hits: dict[bytes, np.ndarray] = {}  # needle -> sorted rows holding it
+        self._want_paths: dict[Path, list[np.ndarray]] = {}
+        self._want_text: dict[bytes, list[np.ndarray]] = {}
+        self._want_events: list[np.ndarray] = []
+        self._events: dict[int, bytes] = {}
+
+    def want(self, rows: np.ndarray, paths: Iterable[Path], phrases: Iterable[str],
+             events: bool = False) -> None:
+        """Gather the values of `paths`, the hits of `phrases` and (with `events`) the
+        whole events, of `rows`, at the next `gather`."""
+        for p in paths:
+            self._want_paths.setdefault(p, []).append(rows)
+        for ph in phrases:
+            self._want_text.setdefault(_needle(ph), []).append(rows)
+        if events:
+            self._want_events.append(rows)
+
+    def event(self, row: int) -> object:
+        """A gathered event, decoded from its lower-cased text (keys and values lower-
+        cased); {} if it does not decode."""
+        try:
+            return decode_event(self._events[row])
+        except (KeyError, ValueError):
+            return {}
+
+    def gather(self) -> None:
+        if not self._want_paths and not self._want_text and not self._want_events:
+            return
+        store = self.store
+        paths = {p: merge(v) for p, v in self._want_paths.items()}
+        texts = {n: merge(v) for n, v in self._want_text.items()}
+        whole = merge(self._want_events)
+        self._want_paths, self._want_text, self._want_events = {}, {}, []
+        # Per file, what to read in it: (path, lines) to scan, (needle, lines, rows) to
+        # search, (lines, rows) to keep whole.
+        work: dict[int, tuple[list, list, list]] = {}
+        for p, want in paths.items():
+            col = self.cols.setdefault(p, PathColumn(p))
+            for fid, lines, _rows in self.files.split(store, want):
+                work.setdefault(fid, ([], [], []))[0].append((col, lines))
+        for needle, want in texts.items():
+            for fid, lines, rows in self.files.split(store, want):
+                work.setdefault(fid, ([], [], []))[1].append((needle, lines, rows))
+        for fid, lines, rows in self.files.split(store, whole):
+            work.setdefault(fid, ([], [], []))[2].append((lines, rows))
+        jobs = [
+            (store.files[fid], *w) for fid, w in sorted(work.items()) if store.files[fid].text_low
+        ]
+
+        def read(job):
+            # In a worker thread: inflating and the C scans run without the GIL.
+            fi, scans, finds, keeps = job
+            text = inflate(fi.text_low)
+            ls, le = fi.lstarts, fi.lends
+            found = [(col, col.scan_lines(store, fi, text, lines)) for col, lines in scans]
+            hits = [
+                (needle, rows[[text.find(needle, int(ls[k]), int(le[k])) >= 0
+                               for k in lines.tolist()]])
+                for needle, lines, rows in finds
+            ]
+            kept = [
+                (int(r), text[int(ls[k]) : int(le[k])])
+                for lines, rows in keeps for k, r in zip(lines.tolist(), rows.tolist(), strict=True)
+            ]
+            return found, hits, kept
+
+        by_col: dict[int, tuple[PathColumn, list, list]] = {}
+        by_needle: dict[bytes, list[np.ndarray]] = {}
+        for found, hits, kept in pipelined(read, jobs):
+            for col, (r, c) in found:
+                got = by_col.setdefault(id(col), (col, [], []))
+                got[1].append(r)
+                got[2].append(c)
+            for needle, rows in hits:
+                by_needle.setdefault(needle, []).append(rows)
+            self._events.update(kept)
+        for col, rs, cs in by_col.values():
+            col.extend(np.concatenate(rs), np.concatenate(cs))
+        for needle, parts in by_needle.items():
+            old = self.text_hits.get(needle, _NONE)
+            self.text_hits[needle] = merge([old, *parts])
+
+    def _entries(self, path: Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `rows`, code) of each value of `path` in those rows."""
+        col = self.cols.get(path)
+        if col is None or not len(col.rows):
+            return _NONE, _NONE
+        crows = col.rows.astype(np.int64)
+        pos = np.searchsorted(rows, crows)
+        pos_ok = np.minimum(pos, len(rows) - 1)
+        inside = (pos < len(rows)) & (rows[pos_ok] == crows)
+        return pos[inside], col.codes[inside]
+
+    def mask_path(self, path: Path, matcher: ValueMatcher, rows: np.ndarray) -> np.ndarray:
+        """As `PathColumn.mask`, over `rows` (whose values were gathered)."""
+        pos, codes = self._entries(path, rows)
+        m = np.zeros(len(rows), bool)
+        if matcher.matches_any_nonempty or (matcher.parts is None and matcher.folded == ""):
+            m[pos] = True
+            return m if matcher.matches_any_nonempty else ~m
+        if len(codes):
+            want = self.cols[path].codes_matching(matcher)
+            m[pos[np.isin(codes, want)]] = True
+        return m
+
+    def mask_text(self, phrase: str, rows: np.ndarray) -> np.ndarray:
+        needle = _needle(phrase)
+        if not needle:
+            return np.ones(len(rows), bool)
+        return np.isin(rows, self.text_hits.get(needle, _NONE))
+
+    def values(self, path: Path, rows: np.ndarray) -> list[list[str]]:
+        """The lower-cased values of `path` in each of `rows` (objects left out)."""
+        out: list[list[str]] = [[] for _ in range(len(rows))]
+        pos, codes = self._entries(path, rows)
+        col = self.cols.get(path)
+        for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
+            v = col.value(c)  # type: ignore[union-attr]
+            if v is not CONTAINER:
+                out[p].append(v)  # type: ignore[arg-type]
+        return out
+
+
+def merge(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """The sorted union of row arrays. Sorting and dropping repeats: numpy 2's
+    hash-based `np.unique` took ~17 ms for 200k rows here, a sort of sorted runs ~2."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _NONE
+    if len(parts) == 1:
+        return parts[0]
+    c = np.concatenate(parts)
+    c.sort(kind="stable")
+    keep = np.ones(len(c), bool)
+    keep[1:] = c[1:] != c[:-1]
+    return c[keep]
+
+
+def member(values: np.ndarray, few: np.ndarray) -> np.ndarray:
+    """`np.isin(values, few)` for a few wanted values among many: a binary search per
+    value instead of sorting them all (the new events' groups among a million)."""
+    few = np.unique(few)
+    if not len(few):
+        return np.zeros(len(values), bool)
+    pos = np.minimum(np.searchsorted(few, values), len(few) - 1)
+    return few[pos] == values
+
+
+def _within(rows: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Which of sorted `rows` are in sorted `want`."""
+    pos = np.minimum(np.searchsorted(want, rows), len(want) - 1)
+    return want[pos] == rows
+
+
+# ---------------------------------------------------------------------------- superset
+def _expensive(node) -> bool:
+    if isinstance(node, (PathTerm, Text)):
+        return True
+    if isinstance(node, Not):
+        return _expensive(node.child)
+    if isinstance(node, (And, Or)):
+        return any(_expensive(c) for c in node.children)
+    return False
+
+
+def superset(node, target) -> np.ndarray | None:
+    """A mask of the rows `node` may select, from its indexed part alone (None: no
+    limit). Exact when the node tests no path and no free text."""
+    if not _expensive(node):
+        return Query("", node).evaluate(target)
+    if isinstance(node, And):
+        cheap = [c for c in node.children if not _expensive(c)]
+        acc = superset(And(tuple(cheap)) if len(cheap) > 1 else cheap[0], target) if cheap else None
+        for c in node.children:
+            if _expensive(c) and (acc is None or acc.any()):
+                m = superset(c, target)
+                if m is not None:
+                    acc = m if acc is None else acc & m
+        return acc
+    if isinstance(node, Or):
+        acc = None
+        for c in node.children:
+            m = superset(c, target)
+            if m is None:
+                return None
+            acc = m if acc is None else acc | m
+        return acc
+    return None  # a path or free-text term, or NOT of one
+
+
+# ---------------------------------------------------------------------------- engine
+class Detections:
+    """`rules` over the rows of `store`; sets `store.detections`.
+
+    Reads sync first: rows committed since the last read are run through every rule, so
+    results are current whenever they are asked for. A lock makes reads safe from the
+    explorer's view worker while its UI thread commits (the store itself is only ever
+    mutated by one thread)."""
+
+    def __init__(self, store: Store, rules: Sequence[Rule]) -> None:
+        self.store = store
+        self.rules: list[Rule] = sorted(rules, key=lambda r: (-r.rank, r.id))
+        self.by_id = {r.id: r for r in self.rules}
+        self.version = 0  # bumped whenever hits change
+        self.seconds: dict[str, float] = {}  # time spent per rule (all syncs), for benchmarks
+        self._lock = threading.RLock()
+        self._hits: dict[str, np.ndarray] = {r.id: _NONE for r in self.rules}
+        self._matched: dict[str, np.ndarray] = {}  # aggregate rules: rows their filter selects
+        self._group_first: dict[str, np.ndarray] = {}  # first-seen: first time per group code
+        self._upto = 0
+        self._files = _FileRows()
+        self._fresh: list[Hit] = []
+        self._union: tuple[int, np.ndarray] | None = None
+        self._best: tuple[int, np.ndarray] | None = None
+        store.detections = self
+
+    # ---------------------------------------------------------------- running
+    def sync(self) -> None:
+        """Run the rules over the rows committed since the last call."""
+        with self._lock:
+            n = len(self.store)
+            if n <= self._upto:
+                return
+            lo, self._upto = self._upto, n
+            self._run(lo, n)
+
+    def take_new(self) -> list[Hit]:
+        """Hits found since the last call (each hit once), by rule."""
+        with self._lock:
+            self.sync()
+            fresh, self._fresh = self._fresh, []
+        by: dict[str, list[np.ndarray]] = {}
+        for h in fresh:
+            by.setdefault(h.rule.id, []).append(h.rows)
+        return [Hit(self.by_id[k], merge(v)) for k, v in by.items()]
+
+    def _run(self, lo: int, hi: int) -> None:
+        store = self.store
+        self._files.update(store)
+        rows = np.arange(lo, hi, dtype=np.int64)
+        base = RowSet(store, rows)
+        evidence = Evidence(store, self._files)
+        plans: list[tuple[Rule, np.ndarray, bool]] = []  # (rule, candidates, exact yet)
+        for rule in self.rules:
+            t0 = time.perf_counter()
+            root = rule.query.root
+            sup = superset(root, base)
+            cands = rows if sup is None else rows[sup]
+            needs_scan = _expensive(root)
+            if needs_scan and len(cands) > WHOLE_STORE_MIN:
+                cands = rows[rule.query.evaluate(store)[lo:hi]]
+                needs_scan = False
+            if len(cands) and (needs_scan or rule.checks):
+                evidence.want(
+                    cands,
+                    rule.paths() if needs_scan else {p for c in rule.checks for p in c.paths},
+                    rule.query.text_pieces() if needs_scan else (),
+                    events=any(c.kind == "public-policy" for c in rule.checks),
+                )
+            plans.append((rule, cands, not needs_scan))
+            self._clock(rule, t0)
+        t0 = time.perf_counter()
+        evidence.gather()
+        self.seconds["(reading candidates)"] = (
+            self.seconds.get("(reading candidates)", 0.0) + time.perf_counter() - t0
+        )
+        changed = False
+        for rule, cands, exact in plans:
+            t0 = time.perf_counter()
+            if len(cands) and not exact:
+                cands = cands[rule.query.evaluate(RowSet(store, cands, evidence))]
+            for check in rule.checks:
+                if len(cands):
+                    cands = cands[run_check(check, store, evidence, cands)]
+            if rule.aggregate is None:
+                if len(cands):
+                    self._hits[rule.id] = np.concatenate([self._hits[rule.id], cands])
+                    self._fresh.append(Hit(rule, cands))
+                    changed = True
+            else:
+                changed |= self._aggregate(rule, cands)
+            self._clock(rule, t0)
+        if changed:
+            self.version += 1
+            self._union = None
+
+    def _clock(self, rule: Rule, t0: float) -> None:
+        self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - t0
+
+    def _aggregate(self, rule: Rule, new: np.ndarray) -> bool:
+        a = rule.aggregate
+        assert a is not None
+        old_matched = self._matched.get(rule.id, _NONE)
+        if not len(new):
+            self._matched.setdefault(rule.id, old_matched)
+            return False
+        matched = self._matched[rule.id] = np.concatenate([old_matched, new])
+        store = self.store
+        gcol = store.codes(a.group)
+        times = store.times
+        first = not len(old_matched)
+        affected = None if first else np.unique(gcol[new])
+        if a.kind == "first-seen":
+            return self._first_seen(rule, matched, new, first)
+        sel = matched if first else matched[member(gcol[matched], affected)]
+        if not first:
+            tn = times[new]
+            tn = tn[tn != NO_TIME]
+            if not len(tn):
+                return False
+            span = 2 * a.window_ms
+            t = times[sel]
+            sel = sel[(t >= tn.min() - span) & (t <= tn.max() + span)]
+        sel = self._time_ordered(sel)
+        t, g = times[sel], gcol[sel]
+        if a.kind == "threshold":
+            found = agg_fns.threshold(sel, t, g, a.count, a.window_ms)
+        else:
+            found = agg_fns.distinct(sel, t, g, store.codes(a.field)[sel], a.count, a.window_ms)
+        old = self._hits[rule.id]
+        if not len(old):
+            return self._set_hits(rule, old, found, found)
+        if a.kind == "threshold":
+            return self._set_hits(rule, old, merge([old, found]), found)  # windows only fill
+        # A late event may come before a value's first use in a window: the affected
+        # groups' hits are replaced over the windows the new events touch (whose events
+        # `sel` holds whole).
+        drop = member(gcol[old], affected)
+        lo_t, hi_t = tn.min() - a.window_ms, tn.max() + a.window_ms
+        ot, ft = times[old], times[found]
+        drop &= (ot >= lo_t) & (ot <= hi_t)
+        found = found[(ft >= lo_t) & (ft <= hi_t)]
+        return self._set_hits(rule, old, merge([old[~drop], found]), found)
+
+    def _set_hits(self, rule: Rule, old: np.ndarray, hits: np.ndarray, found: np.ndarray) -> bool:
+        fresh = np.setdiff1d(found, old, assume_unique=True) if len(old) else found
+        self._hits[rule.id] = hits
+        if len(fresh):
+            self._fresh.append(Hit(rule, fresh))
+        return len(fresh) > 0 or len(hits) != len(old)
+
+    def _first_seen(self, rule: Rule, matched: np.ndarray, new: np.ndarray, first: bool) -> bool:
+        """First-seen values. At first over every matching event; later, only the pairs
+        (group, value) the new events hold, and the groups whose first time they moved
+        earlier, are counted again (their old hits replaced): a late event may come
+        before a value's first use."""
+        a = rule.aggregate
+        store = self.store
+        gcol, vcol, times = store.codes(a.group), store.codes(a.field), store.times
+        size = len(store.values(a.group))
+        old_first = self._group_first.get(rule.id)
+        gfirst = agg_fns.group_first_times(times[new], gcol[new], size, old_first)
+        self._group_first[rule.id] = gfirst
+        old = self._hits[rule.id]
+        if first:
+            sel = self._time_ordered(matched)
+            found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms)
+            return self._set_hits(rule, old, found, found)
+        pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
+        new_pairs = (gcol[new].astype(np.int64) << 32) | vcol[new]
+        moved = np.flatnonzero(gfirst[: len(old_first)] < old_first)  # groups seen earlier now
+        touched = member(pairs, new_pairs)
+        if len(moved):
+            touched |= member(gcol[matched], moved)
+        sel = self._time_ordered(matched[touched])
+        found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms, gfirst)
+        old_pairs = (gcol[old].astype(np.int64) << 32) | vcol[old]
+        drop = member(old_pairs, new_pairs)
+        if len(moved):
+            drop |= member(gcol[old], moved)
+        return self._set_hits(rule, old, merge([old[~drop], found]), found)
+
+    def _time_ordered(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` in the store's time order (time, eventID, arrival)."""
+        store = self.store
+        if len(rows) * 8 > len(store):  # a pass over the store's order is cheaper
+            m = np.zeros(len(store), bool)
+            m[rows] = True
+            return store.ordered(m)
+        return rows[np.argsort(store.positions_in_order(rows), kind="stable")]
+
+    # ---------------------------------------------------------------- reads
+    def hits(self, rule_id: str) -> np.ndarray:
+        """The rows the rule flagged, sorted."""
+        with self._lock:
+            self.sync()
+            return self._hits[rule_id]
+
+    def rows_of_rule(self, matcher: ValueMatcher | None = None) -> np.ndarray:
+        """Rows flagged by any rule whose id `matcher` accepts (None: any rule); sorted,
+        unique. What `rule:` and `has:detection` select."""
+        with self._lock:
+            self.sync()
+            if matcher is None:
+                if self._union is None or self._union[0] != self.version:
+                    self._union = (self.version, merge(list(self._hits.values())))
+                return self._union[1]
+            parts = [h for rid, h in self._hits.items() if len(h) and matcher.matches(rid)]
+        return merge(parts)
+
+    def rules_of(self, row: int) -> list[Rule]:
+        """The rules that flagged the row, most severe first."""
+        with self._lock:
+            self.sync()
+            out = []
+            for r in self.rules:
+                h = self._hits[r.id]
+                if len(h):
+                    k = int(np.searchsorted(h, row))
+                    if k < len(h) and h[k] == row:
+                        out.append(r)
+            return out
+
+    def counts(self, mask: np.ndarray | None = None) -> list[tuple[Rule, int]]:
+        """(rule, flagged events) among the rows where `mask` (store order) is True, or
+        among all rows; rules without hits left out; most severe, then most hits first."""
+        with self._lock:
+            self.sync()
+            out = []
+            for r in self.rules:
+                h = self._hits[r.id]
+                if mask is not None:
+                    h = h[h < len(mask)]
+                    h = h[mask[h]]
+                if len(h):
+                    out.append((r, len(h)))
+        out.sort(key=lambda rc: (-rc[0].rank, -rc[1], rc[0].id))
+        return out
+
+    def _ranks(self) -> np.ndarray:
+        """Per store row: the rank of the most severe rule that flagged it, -1 for none
+        (kept until the hits or the store change)."""
+        n = len(self.store)
+        got = self._best
+        if got is None or got[0] != self.version or len(got[1]) != n:
+            best = np.full(n, -1, np.int8)
+            for r in sorted(self.rules, key=lambda r: r.rank):  # the most severe last
+                h = self._hits[r.id]
+                best[h[h < n]] = r.rank
+            got = self._best = (self.version, best)
+        return got[1]
+
+    def severity_of(self, rows: np.ndarray) -> list[str]:
+        """Per row, the severity of the most severe rule that flagged it, '' for none:
+        the list's marker, for the rows on screen at once."""
+        with self._lock:
+            self.sync()
+            ranks = self._ranks()[np.asarray(rows, np.int64)]
+        return [SEVERITIES[k] if k >= 0 else "" for k in ranks.tolist()]
+
+    def severity_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]:
+        """(severity, flagged events), most severe first: an event flagged by several
+        rules counts once, under the most severe."""
+        with self._lock:
+            self.sync()
+            ranks = self._ranks()
+        if mask is not None:
+            ranks = ranks[: len(mask)][mask[: len(ranks)]]
+        tally = np.bincount(ranks[ranks >= 0].astype(np.int64), minlength=len(SEVERITIES))
+        return [(SEVERITIES[i], int(tally[i])) for i in range(len(SEVERITIES) - 1, -1, -1)
+                if tally[i]]
+
+    def explain(self, row: int, rule: Rule) -> str:
+        """Why `rule` flagged `row`, in a sentence (values are raw: sanitise to show)."""
+        a = rule.aggregate
+        if a is None:
+            text = f"matched {rule.filter}"
+            if rule.checks:
+                text += "; " + "; ".join(c.describe() for c in rule.checks)
+            return text
+        store = self.store
+        with self._lock:
+            matched = self._matched.get(rule.id, _NONE)
+        gcode = store.codes(a.group)[row]
+        who = store.value(row, a.group)
+        mine = matched[store.codes(a.group)[matched] == gcode]
+        t = store.times[mine]
+        tr = store.time_ms(row)
+        if a.kind == "first-seen":
+            first = int(t[t != NO_TIME].min()) if len(t) else tr
+            return (f"first {a.field} {store.value(row, a.field)!r} for {a.group} {who!r}, "
+                    f"seen since {format_time(first)} ({a.describe()})")
+        near = mine[(t >= tr - a.window_ms) & (t <= tr + a.window_ms)]
+        if a.kind == "threshold":
+            return (f"{len(near)} such events by {a.group} {who!r} within "
+                    f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
+                    f"({a.describe()})")
+        vals = np.unique(store.codes(a.field)[near])
+        return (f"{len(vals)} distinct {a.field} values by {a.group} {who!r} within "
+                f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
+                f"({a.describe()})")
+
+
+def by_severity(rules: Iterable[Rule], minimum: str) -> list[Rule]:
+    """The rules at `minimum` severity or above."""
+    floor = severity_rank(minimum)
+    return [r for r in rules if r.rank >= floor]

@@ -1,0 +1,81 @@
+"""The per-event columns: one entry per stored event (a row), in arrival order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..fields import FIELD_INDEX, FIELDS
+from .arrays import Column
+
+__all__ = ["EventColumns"]
+
+_ERROR = FIELD_INDEX["error"]
+
+
+class EventColumns:
+    """Per row: each indexed field's code (int32, into that field's ValueDict), the
+    time (ms since 1970, NO_TIME for none), the sort key (see ordered.sort_keys), the
+    first 16 bytes of the eventID and its 64-bit hash (0: no eventID), the file (its
+    id in the file registry) and the record's number in it, and the flags (batch
+    HOSTILE, CONFLICT, ...)."""
+
+    __slots__ = ("codes", "times", "keys", "eid", "idh", "file", "line", "flags")
+
+    def __init__(self) -> None:
+        self.codes = [Column(np.int32) for _ in FIELDS]
+        self.times = Column(np.int64)
+        self.keys = Column(np.uint64)
+        self.eid = Column(np.dtype("S16"))
+        self.idh = Column(np.uint64)
+        self.file = Column(np.int32)
+        self.line = Column(np.int32)
+        self.flags = Column(np.uint8)
+
+    def __len__(self) -> int:
+        return self.times.n
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows in all (each regrowth copies every column)."""
+        for col in (
+            *self.codes,
+            self.times,
+            self.keys,
+            self.eid,
+            self.idh,
+            self.file,
+            self.line,
+            self.flags,
+        ):
+            col.reserve(rows)
+
+    def append(
+        self,
+        codes: np.ndarray,
+        times: np.ndarray,
+        keys: np.ndarray,
+        eid: np.ndarray,
+        idh: np.ndarray,
+        flags: np.ndarray,
+        file: np.ndarray,
+        line: np.ndarray,
+    ) -> None:
+        """Add rows; `codes` is (fields, rows)."""
+        for f, col in enumerate(self.codes):
+            col.append(codes[f])
+        self.times.append(times)
+        self.keys.append(keys)
+        self.eid.append(eid)
+        self.idh.append(idh)
+        self.flags.append(flags)
+        self.file.append(file)
+        self.line.append(line)
+
+    def values_of(self, name: str | int, rows: np.ndarray) -> np.ndarray:
+        """'times', 'errors' (has:error), 'flags' or field index `name` at `rows`."""
+        if name == "times":
+            return self.times.view[rows]
+        if name == "errors":
+            return self.codes[_ERROR].view[rows] != 0
+        if name == "flags":
+            return self.flags.view[rows]
+        return self.codes[name].view[rows]  # type: ignore[index]

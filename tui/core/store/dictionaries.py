@@ -1,0 +1,176 @@
+"""The value dictionaries of the indexed fields: each distinct value numbered once, so
+a column holds int32 codes, a filter compares codes and a facet is a bincount.
+
+Batches arrive with codes of their own: a file's own distinct values, or the numbering
+of a parser process's persistent encoder (`batch.Encoder`), which sends each value once,
+with the first batch that saw it. `Dictionaries` maps both to the store's codes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..batch import FileBatch
+from ..fields import FIELDS
+
+__all__ = ["NFIELDS", "Dictionaries", "ValueDict", "top_values"]
+
+NFIELDS = len(FIELDS)
+
+
+class ValueDict:
+    """Distinct values of one field; code = position in `values`."""
+
+    __slots__ = ("values", "index", "_folded", "_folded_n", "_globs")
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.index: dict[str, int] = {}
+        self._folded: dict[str, list[int]] = {}
+        self._folded_n = 0
+        # Wildcard matcher -> (values tested, codes that matched): a view is recomputed
+        # on every commit while tailing, and testing ~50k source IPs against a glob
+        # costs ~20 ms, so each value is tested once per pattern.
+        self._globs: OrderedDict[object, tuple[int, list[int]]] = OrderedDict()
+
+    def code(self, v: str) -> int:
+        c = self.index.get(v)
+        if c is None:
+            c = self.index[v] = len(self.values)
+            self.values.append(v)
+        return c
+
+    def codes_of(self, values: list[str]) -> list[int]:
+        """Codes for `values`, adding the ones not seen before."""
+        out = list(map(self.index.get, values))
+        if None in out:
+            code = self.code
+            out = [code(v) if c is None else c for v, c in zip(values, out, strict=True)]
+        return out  # type: ignore[return-value]
+
+    def lut(self, values: list[str]) -> np.ndarray:
+        return np.array(self.codes_of(values), np.int32)
+
+    def codes_matching(self, matcher) -> list[int]:
+        """Codes whose value `matcher` (a wildcard `query.ValueMatcher`) accepts."""
+        done, codes = self._globs.pop(matcher, (0, []))
+        values = self.values
+        if done < len(values):
+            test = matcher.matches
+            codes = codes + [c for c in range(done, len(values)) if test(values[c])]
+        self._globs[matcher] = (len(values), codes)
+        if len(self._globs) > 32:
+            self._globs.popitem(last=False)
+        return codes
+
+    def codes_folded(self, folded: str) -> list[int]:
+        """Codes whose value equals `folded` case-insensitively."""
+        if self._folded_n < len(self.values):
+            for c in range(self._folded_n, len(self.values)):
+                self._folded.setdefault(self.values[c].casefold(), []).append(c)
+            self._folded_n = len(self.values)
+        return self._folded.get(folded, [])
+
+
+class Dictionaries:
+    """One `ValueDict` per indexed field (in FIELDS order; code 0 is always ""), and
+    per persistent encoder the translation of its codes into the store's."""
+
+    def __init__(self) -> None:
+        self.dicts = [ValueDict() for _ in FIELDS]
+        for d in self.dicts:
+            d.code("")
+        self._encoders: dict[int, list[list[int]]] = {}
+        self._enc_cache: dict[int, list[np.ndarray]] = {}
+        self._sizes = [len(d.values) for d in self.dicts]  # at the last new_values()
+
+    def learn(self, b: FileBatch) -> None:
+        """Extend the encoder's code translation with the values it sent first here
+        (at add() time: an encoder's batches come in order, each value once)."""
+        trans = self._encoders.setdefault(b.enc_token, [[] for _ in range(NFIELDS)])
+        for f in range(NFIELDS):
+            t = trans[f]
+            if b.enc_base[f] != len(t):
+                raise RuntimeError("encoder batches arrived out of order")
+            t.extend(self.dicts[f].codes_of(b.uniques[f]))
+
+    def store_codes(self, batches: list[FileBatch]) -> np.ndarray:
+        """The batches' codes, (NFIELDS, events), mapped to the store's values.
+
+        Per field, one lookup table for the whole commit: the translation of each
+        persistent encoder (shared by all its batches) and a table of each other
+        batch's own values, end to end. Each event's code is shifted to its table's
+        part, then mapped in one take per field. With two parser processes' batches
+        interleaved, mapping each encoder's columns apart (a gather and a scatter
+        through a column index) took 10.5 ms per 100k events, this 2.7 ms."""
+        P = np.concatenate([b.codes for b in batches], axis=1)
+        parts: list[list[np.ndarray]] = [[] for _ in range(NFIELDS)]
+        starts: list[list[int]] = []  # per part, per field: where its table starts
+        by_token: dict[int, int] = {}  # encoder -> its part
+        part_of = np.empty(len(batches), np.int32)  # per batch
+        size = [0] * NFIELDS
+        for j, b in enumerate(batches):
+            part = by_token.get(b.enc_token, -1) if b.enc_token else -1
+            if part < 0:
+                part = len(starts)
+                if b.enc_token:
+                    tables = self._enc_arrays(b.enc_token)
+                    by_token[b.enc_token] = part
+                else:
+                    tables = [self.dicts[f].lut(b.uniques[f]) for f in range(NFIELDS)]
+                starts.append(size[:])
+                for f in range(NFIELDS):
+                    parts[f].append(tables[f])
+                    size[f] += len(tables[f])
+            part_of[j] = part
+        if max(size) >= 2**31:  # pragma: no cover - beyond any real store
+            raise OverflowError("value tables too large for int32 codes")
+        shifts = np.array(starts, np.int32).T  # (NFIELDS, parts)
+        event_part = np.repeat(part_of, [b.n for b in batches]) if len(starts) > 1 else None
+        for f in range(NFIELDS):
+            if event_part is not None:
+                P[f] += shifts[f][event_part]
+            table = parts[f][0] if len(parts[f]) == 1 else np.concatenate(parts[f])
+            np.take(table, P[f], out=P[f])
+        return P
+
+    def _enc_arrays(self, token: int) -> list[np.ndarray]:
+        lists = self._encoders[token]
+        cached = self._enc_cache.get(token)
+        if cached is None:
+            cached = self._enc_cache[token] = [np.array(t, np.int32) for t in lists]
+        else:  # the lists only grow: convert just the new tail of each
+            for f, (a, t) in enumerate(zip(cached, lists, strict=True)):
+                if len(a) != len(t):
+                    cached[f] = np.concatenate([a, np.array(t[len(a) :], np.int32)])
+        return cached
+
+    def new_values(self) -> dict[str, list[int]]:
+        """Field -> codes first seen since the last call (a commit's new values: batches
+        from a persistent encoder teach the dicts at add() time, others at commit)."""
+        before = self._sizes
+        new = {
+            FIELDS[f].name: list(range(before[f], len(self.dicts[f].values)))
+            for f in range(NFIELDS)
+            if len(self.dicts[f].values) > before[f]
+        }
+        self._sizes = [len(d.values) for d in self.dicts]
+        return new
+
+
+def top_values(
+    bins: np.ndarray, values: list[str], top: int | None
+) -> tuple[list[tuple[str, int]], int]:
+    """(value, count) pairs from a bincount, most frequent first (ties by value), and
+    how many values occur at all."""
+    nz = np.flatnonzero(bins)
+    distinct = len(nz)
+    if top is not None and len(nz) > top:
+        cut = np.partition(bins[nz], len(nz) - top)[len(nz) - top]
+        nz = nz[bins[nz] >= cut]  # keeps every tie at the cut, so the value order decides
+    order = sorted(nz.tolist(), key=lambda c: (-int(bins[c]), values[c]))
+    if top is not None:
+        order = order[:top]
+    return [(values[c], int(bins[c])) for c in order], distinct

@@ -1,0 +1,443 @@
+"""`Store`: the event store the rest of the code uses, wiring the parts of this package.
+
+Mutation (`add`, `commit`) happens on one thread; readers on that same thread. The
+explorer honours that by committing from its UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..batch import LENIENT, FileBatch
+from ..fields import FIELD_INDEX
+from ..kernels import count_codes
+from ..normalize import NO_TIME
+from ..pathcols import PathColumn, PathColumns
+from ..paths import Path
+from ..reader import record_lenient
+from .columns import EventColumns
+from .dedupe import Deduper
+from .dictionaries import Dictionaries, top_values
+from .files import FileInfo, FileRegistry
+from .masks import (
+    AnnotationSource,
+    CredentialSource,
+    DetectionSource,
+    IpKinds,
+    Masks,
+    TimeOrdered,
+)
+from .ordered import TimeOrder, sort_keys
+from .originals import Originals, OriginalUnavailable, decode_event, one_line
+from .text import TextSearches
+
+__all__ = ["CommitResult", "Store"]
+
+
+@dataclass(slots=True)
+class CommitResult:
+    rows: np.ndarray  # new rows (arrival order)
+    duplicates: int
+    conflicts: int
+    new_values: dict[str, list[int]]  # field -> codes first seen in this commit
+
+
+_IP = FIELD_INDEX["ip"]
+
+
+class Store(Masks):
+    """Events in rows (arrival order), by way of `add` (a parsed file) and `commit`.
+
+    The parts, each in its own module of this package: `columns` (per-row columns),
+    `dictionaries` (the indexed fields' values), `registry` (the files and walk
+    errors), `deduper` (with the eventID index), `originals` (the events' JSON),
+    `time_order` (the order and the time-ordered columns), `text` (free-text searches)
+    and `path_columns` (pathcols). As a query target (`Masks`) its masks are in store
+    order; `time_ordered()` gives them in time order.
+    """
+
+    def __init__(self) -> None:
+        self.dictionaries = Dictionaries()
+        self.dicts = self.dictionaries.dicts
+        self.columns = EventColumns()
+        self.registry = FileRegistry()
+        # The registry's lists, at hand (the loader and the app extend them).
+        self.files = self.registry.files
+        self.errors = self.registry.errors
+        self.digests = self.registry.digests
+        self.ignored = self.registry.ignored
+        self.originals = Originals(self.files)
+        self.local_paths = self.originals.local_paths
+        self.deduper = Deduper(self.columns, self.registry, self.originals)
+        self.time_order = TimeOrder(self.columns)
+        self.text = TextSearches(self.files)
+        self.path_columns = PathColumns()
+        self.ip_kinds = IpKinds(self.dicts[_IP].values)
+        self._pending: list[tuple[int, FileBatch]] = []
+        self.generation = 0  # commits so far
+        self.duplicates = 0
+        self.conflicts = 0
+        self._value_counts: dict[str, tuple[int, np.ndarray]] = {}  # see value_counts
+        # Marks and notes (a case), for mark:/has:mark/has:note; None: nothing marked.
+        self.annotations: AnnotationSource | None = None
+        # Detection rules' hits, for rule:/has:detection; None: nothing flagged.
+        self.detections: DetectionSource | None = None
+        # Minted keys, for minted:/descends: and credential chains (credentials_of).
+        self.credentials: CredentialSource | None = None
+
+    # ------------------------------------------------------------------ ingest
+    def add(self, batch: FileBatch) -> int:
+        """Register a parsed file; its events become visible at the next commit."""
+        if batch.local:
+            self.local_paths[batch.path] = batch.local
+        fid = self.registry.add(batch)
+        if batch.enc_token:
+            self.dictionaries.learn(batch)
+        if batch.n:
+            self._pending.append((fid, batch))
+        return fid
+
+    @property
+    def pending(self) -> tuple[FileBatch, ...]:
+        """The files `add` took whose events the next commit stores, oldest first."""
+        return tuple(b for _, b in self._pending)
+
+    @property
+    def pending_events(self) -> int:
+        return sum(b.n for _, b in self._pending)
+
+    @property
+    def dup_samples(self) -> list[str]:
+        """The first duplicates dropped: "<file> record <n> repeats <file> record <m>"."""
+        return self.deduper.samples
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` events in all, so a bulk load does not regrow its columns
+        (each regrowth copies every column; untouched room costs no resident memory)."""
+        self.columns.reserve(rows)
+        self.time_order.reserve(rows)
+        self.deduper.ids.reserve(self.time_order.room)
+
+    def commit(self) -> CommitResult:
+        """Dedupe pending events against the store, append them and merge the order."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return CommitResult(np.empty(0, np.int64), 0, 0, {})
+        batches = [b for _, b in pending]
+        codes = self.dictionaries.store_codes(batches)
+        times = np.concatenate([b.times for b in batches])
+        eid = np.frombuffer(b"".join(b.eid16 for b in batches), "S16")
+        idh = np.concatenate([b.idh for b in batches])
+        flags = np.concatenate([b.flags for b in batches])
+        file = np.concatenate([np.full(b.n, fid, np.int32) for fid, b in pending])
+        line = np.concatenate([np.arange(b.n, dtype=np.int32) for b in batches])
+
+        sifted = self.deduper.sift(idh, eid, flags, file, line)
+        if sifted.stored_flagged:
+            self.time_order.forget("flags")
+        keep = sifted.keep
+        if not keep.all():
+            codes = codes[:, keep]
+            times, eid, idh = times[keep], eid[keep], idh[keep]
+            flags, file, line = flags[keep], file[keep], line[keep]
+        base = len(self.columns)
+        rows = np.arange(base, base + len(times), dtype=np.int64)
+        keys = sort_keys(times, eid)
+        self.columns.append(codes, times, keys, eid, idh, flags, file, line)
+        self.registry.place_rows([(fid, b.n) for fid, b in pending], file, line, rows)
+        self.time_order.merge(rows, keys)
+        self.duplicates += sifted.duplicates
+        self.conflicts += sifted.conflicts
+        self.generation += 1
+        return CommitResult(
+            rows, sifted.duplicates, sifted.conflicts, self.dictionaries.new_values()
+        )
+
+    def committed_files(self) -> int:
+        """How many of `files`, from the first, are committed (pending files are always
+        the newest: add() appends and commit() takes them all)."""
+        return self._pending[0][0] if self._pending else len(self.files)
+
+    def report_errors(self, errors: Iterable[tuple[str, str]]) -> None:
+        """Walk errors found while following: each path keeps its latest reason."""
+        self.registry.report_errors(errors)
+
+    def mark_gone(self, path: str) -> bool:
+        """The file was deleted after loading: its events stay, the status says so."""
+        return self.registry.mark_gone(path)
+
+    # ------------------------------------------------------------ plain access
+    def __len__(self) -> int:
+        return self.columns.times.n
+
+    def row_count(self) -> int:
+        return self.columns.times.n
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.columns.times.view
+
+    @property
+    def flags(self) -> np.ndarray:
+        return self.columns.flags.view
+
+    def codes(self, field: str) -> np.ndarray:
+        return self.columns.codes[FIELD_INDEX[field]].view
+
+    def value(self, row: int, field: str) -> str:
+        f = FIELD_INDEX[field]
+        return self.dicts[f].values[self.columns.codes[f].buf[row]]
+
+    def values(self, field: str) -> list[str]:
+        return self.dicts[FIELD_INDEX[field]].values
+
+    def code_of(self, field: str, value: str) -> int | None:
+        """The code of `value` in `field`, None if the store has never seen it."""
+        return self.dicts[FIELD_INDEX[field]].index.get(value)
+
+    def time_ms(self, row: int) -> int:
+        return int(self.columns.times.buf[row])
+
+    # The eventID columns, for finding events again by key (annotations.py).
+    @property
+    def id_hashes(self) -> np.ndarray:
+        """Per row: the eventID hash (`batch.id_hash`), 0 for a record without one."""
+        return self.columns.idh.view
+
+    @property
+    def id_prefixes(self) -> np.ndarray:
+        """Per row: the first 16 bytes of the eventID (S16, NUL padded)."""
+        return self.columns.eid.view
+
+    def rows_with_id_hash(self, hv: int) -> list[int]:
+        """Committed rows whose eventID hash is `hv`, oldest first."""
+        return self.deduper.ids.rows(hv)
+
+    def file_lines(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(file index, line in that file's batch) of each of `rows`."""
+        return self.columns.file.view[rows], self.columns.line.view[rows]
+
+    def file_of(self, row: int) -> FileInfo:
+        return self.files[int(self.columns.file.buf[row])]
+
+    def location(self, row: int) -> str:
+        """Where the event was read: its file and 1-based record number."""
+        return self.registry.location(
+            int(self.columns.file.buf[row]), int(self.columns.line.buf[row])
+        )
+
+    def original(self, row: int) -> bytes:
+        """The event's JSON exactly as it was read (a file's own bytes where possible).
+        Raises OriginalUnavailable."""
+        return self.originals.record(
+            int(self.columns.file.buf[row]), int(self.columns.line.buf[row])
+        )
+
+    def canonical(self, row: int) -> bytes:
+        """The event's JSON on one line, values exact (the original unless it spans lines)."""
+        return one_line(self.original(row), bool(self.columns.flags.buf[row] & LENIENT))
+
+    def event(self, row: int) -> dict:
+        return decode_event(self.original(row), bool(self.columns.flags.buf[row] & LENIENT))[0]
+
+    def lenient_reasons(self, row: int) -> list[str]:
+        """What the lenient reading did to this event (NaN kept, invalid UTF-8 replaced,
+        ...); [] when it was read like any other."""
+        if not self.columns.flags.buf[row] & LENIENT:
+            return []
+        labels = self.file_of(row).lenient
+        try:
+            got = record_lenient(self.original(row), labels)
+        except OriginalUnavailable:
+            got = []
+        return got or [x for x in labels.split(", ") if x]
+
+    # ------------------------------------------------------------------ views
+    @property
+    def order(self) -> np.ndarray:
+        """Every row in time order (time, eventID, arrival); unchanged by later commits."""
+        return self.time_order.order.lend()
+
+    def ordered(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Rows (optionally only those in `mask`) in time order."""
+        if mask is None:
+            return self.order
+        order = self.time_order.order.view
+        return order[mask[order]]
+
+    def order_at(self, sel: np.ndarray) -> np.ndarray:
+        """`order[sel]` (positions in time order -> rows)."""
+        return self.time_order.order.view[sel]
+
+    # The time-ordered columns views select from (commits keep them up to date). With
+    # `sel`, just those positions (a copy); without, the whole column, kept unchanged
+    # by later commits (so the next commit copies it rather than inserting in place).
+    def times_in_order(self, sel: np.ndarray | None = None) -> np.ndarray:
+        """`times[order]`."""
+        return self.time_order.column("times", sel)
+
+    def errors_in_order(self, sel: np.ndarray | None = None) -> np.ndarray:
+        """`has:error` per row of `order`."""
+        return self.time_order.column("errors", sel)
+
+    def count_in_order(self, field: str, sel: np.ndarray) -> np.ndarray:
+        """Count per value code of `field` at positions `sel` of the time order
+        (`bincount(codes(field)[order][sel])`, without the copies)."""
+        f = FIELD_INDEX[field]
+        col = self.time_order.column(f, lend=False)
+        return count_codes(col, sel, len(self.dicts[f].values))
+
+    def prepare_in_order(self, fields: Iterable[str]) -> None:
+        """Build the time-ordered columns of `fields` now (each costs a gather over the
+        whole store; commits keep built ones current)."""
+        for f in fields:
+            self.time_order.column(FIELD_INDEX[f], lend=False)
+
+    def time_ordered(self) -> TimeOrdered:
+        """The store as a query target whose masks are in time order (position i is
+        row `order[i]`); see `TimeOrdered`."""
+        return TimeOrdered(self)
+
+    def positions_in_order(self, rows: np.ndarray) -> np.ndarray:
+        """Where each of `rows` stands in the time order (`order[pos] == row`)."""
+        return self.time_order.positions(rows)
+
+    def in_time_order(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` sorted like the store order (time, eventID, arrival)."""
+        return self.time_order.sort(rows)
+
+    def counts(
+        self, field: str, mask: np.ndarray | None = None, top: int | None = None
+    ) -> list[tuple[str, int]]:
+        """(value, count) pairs, most frequent first (ties by value)."""
+        return self.facet(field, mask, top)[0]
+
+    def value_counts(self, field: str) -> np.ndarray:
+        """Count per value code of `field` over every event (read-only; kept until the
+        next commit: clearing the filter at 1M events then costs no bincounts)."""
+        got = self._value_counts.get(field)
+        if got is None or got[0] != self.generation:
+            f = FIELD_INDEX[field]
+            bins = np.bincount(self.columns.codes[f].view, minlength=len(self.dicts[f].values))
+            bins.flags.writeable = False
+            got = self._value_counts[field] = (self.generation, bins)
+        return got[1]
+
+    def facet(
+        self, field: str, mask: np.ndarray | None = None, top: int | None = None
+    ) -> tuple[list[tuple[str, int]], int]:
+        """The top (value, count) pairs and the number of distinct values, from one
+        bincount."""
+        f = FIELD_INDEX[field]
+        vals = self.dicts[f].values
+        if mask is None:
+            return top_values(self.value_counts(field), vals, top)
+        bins = np.bincount(self.columns.codes[f].view[mask], minlength=len(vals))
+        return top_values(bins, vals, top)
+
+    def time_range(self, mask: np.ndarray | None = None) -> tuple[int, int] | None:
+        t = self.times if mask is None else self.times[mask]
+        t = t[t != NO_TIME]
+        if not len(t):
+            return None
+        return int(t.min()), int(t.max())
+
+    # ------------------------------------------------- query target (Masks)
+    def _col_codes(self, f: int) -> np.ndarray:
+        return self.columns.codes[f].view
+
+    def _col_times(self) -> np.ndarray:
+        return self.columns.times.view
+
+    def _col_flags(self) -> np.ndarray:
+        return self.columns.flags.view
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        m = np.zeros(len(self), bool)
+        m[rows] = True
+        return m
+
+    def _annotations(self) -> AnnotationSource | None:
+        return self.annotations
+
+    def _detections(self) -> DetectionSource | None:
+        return self.detections
+
+    def _credentials(self) -> CredentialSource:
+        from ..credentials import credentials_of  # it imports this module
+
+        return credentials_of(self)
+
+    def _ip_kinds(self) -> np.ndarray:
+        return self.ip_kinds.table()
+
+    def newest_time_ms(self) -> int | None:
+        r = self.time_range()
+        return None if r is None else r[1]
+
+    def mask_text(self, phrase: str) -> np.ndarray:
+        """Rows whose canonical JSON contains `phrase`, case-insensitively (see
+        TextSearches.mask)."""
+        return self.text.mask(phrase, len(self), self.committed_files())
+
+    def text_backlog(self, phrase: str) -> int:
+        """How many committed files `mask_text(phrase)` would still have to search (the
+        rest is kept): 0 means it answers at once."""
+        return self.text.backlog(phrase, self.committed_files())
+
+    # ------------------------------------------------------------ path columns
+    def path_column(self, path: Path) -> PathColumn:
+        """The values of `path` for every committed event (see pathcols): built on first
+        use, brought up to date with the files committed since on later ones."""
+        col = self.path_columns.get(path)
+        col.catch_up(self)
+        self.path_columns.evict()
+        return col
+
+    def path_backlog(self, path: Path) -> int:
+        """How many committed files the column of `path` still has to scan: 0 means
+        filters and facets on it answer at once."""
+        col = self.path_columns.peek(path)
+        return self.committed_files() - (0 if col is None else col.files_done)
+
+    def mask_path(self, path: Path, matcher) -> np.ndarray:
+        """Rows where `path` holds a value `matcher` accepts (see pathcols.PathColumn.mask)."""
+        return self.path_column(path).mask(len(self), matcher)
+
+    def path_positions(self, col: PathColumn) -> np.ndarray:
+        """The time-order position of each entry of `col` (kept until the next commit):
+        masks in time order are then one scatter, without a gather through `order`."""
+        got = col.positions
+        if got is None or got[0] != self.generation or got[1] != len(col.rows):
+            positions = self.time_order.ranks()[col.rows]
+            got = col.positions = (self.generation, len(col.rows), positions)
+        return got[2]
+
+    def path_dense(self, col: PathColumn) -> np.ndarray | None:
+        """`col` as a dense column in time order (code + 1 per position, 0 for none;
+        kept until the next commit), or None when an event holds several values: masks
+        and counts are then the compares and the count kernel of an indexed field."""
+        if col.multi:
+            return None
+        got = col.dense
+        if got is None or got[0] != self.generation or got[1] != len(col.rows):
+            dense = np.zeros(len(self), np.int32)
+            dense[self.path_positions(col)] = col.codes + 1
+            got = col.dense = (self.generation, len(col.rows), dense)
+        return got[2]
+
+    # ------------------------------------------------------------------ stats
+    def file_states(self) -> dict[str, int]:
+        return self.registry.states()
+
+    def file_counts(self) -> tuple[int, int, int]:
+        """(files loaded, entries in skipped(), files deleted since loading)."""
+        return self.registry.counts()
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """Files not (fully) loaded or read leniently, with reasons and counts, and walk
+        errors."""
+        return self.registry.skipped(self.flags)
