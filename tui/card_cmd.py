@@ -89,7 +89,7 @@ def run(args, load: Callable) -> int:
     paths, subject = split_args(list(args.paths), args.filter or "")
     if not subject:
         sys.stderr.write("trailscope card: give the subject: principal:ARN, key:KEY, ip:IP, "
-                         "role:ARN, user:NAME, account:ID, or -e FILTER\n")
+                         "role:ARN, user:NAME, account:ID, session:ARN, or -e FILTER\n")
         return EXIT_USAGE
     if not paths:
         sys.stderr.write("trailscope card: give the trail PATHs\n")
