@@ -380,3 +380,167 @@ def test_severity_terms_select_by_the_flagging_rules(tmp_path: Path) -> None:
     assert got("severity:>=medium") == sorted(set(got("severity:medium") + ["stop"]))
     assert "stop" not in got("severity:<high")
     assert got("severity:critical") == []
+
+
+async def test_O_goes_to_the_minting_event_and_up_the_chain(chain) -> None:
+    pilot, app = chain, chain.app
+
+    def at() -> str:
+        return app.store.event(app.events_list.cursor_row)["eventID"]
+
+    await _list(pilot, "deep-get")
+    await _press(pilot, "O")
+    assert at() == "mint-deep"
+    await _press(pilot, "O")
+    assert at() == "mint-ops"
+    await _press(pilot, "O")
+    assert at() == "mint-leaked"
+    # the filter hides the minting event: the filter becomes minted:K
+    app.set_filter("service:s3.amazonaws.com")
+    await settle(pilot)
+    await _list(pilot, "deep-get")
+    await _press(pilot, "O")
+    assert app.query_obj.text == "minted:ASIADEEP00000001"
+    assert ids(app) == ["mint-deep"]
+
+
+# ------------------------------------------------------------------ tailing
+async def test_detections_and_origins_follow_arrivals_while_tailing(tmp_path: Path) -> None:
+    from tests.test_app import _deliver
+
+    _chain_trail(tmp_path)
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        app.set_filter("severity:>=high")
+        await settle(pilot)
+        assert ids(app) == ["stop"]
+        # a trail deleted by a session of a key minted in a file not there yet
+        late = _session("ops", "eve", "ASIALATE00000001")
+        _deliver(trail_path(tmp_path, when="20261120T1200Z", suffix="late000000000000"),
+                 [event("DeleteTrail", "2026-11-20T11:30:00Z", source="cloudtrail.amazonaws.com",
+                        identity=late, event_id="delete-trail",
+                        requestParameters={"name": "main"})])
+        await wait_for(pilot, lambda: len(app.store) == 12 and not app.rules_pending, 10,
+                       what="the arrival's rules")
+        await settle(pilot)
+        assert ids(app) == ["stop", "delete-trail"]  # the filter follows the new hits
+        row = next(r for r in app.view.rows.tolist()
+                   if app.store.event(r)["eventID"] == "delete-trail")
+        assert app.events_list.detection_ranks[row] >= 3
+        pane = await to_event(pilot, "delete-trail")
+        top = [str(n.label) for n in _section(pane, "origin").children]
+        assert any("not in the trail" in t for t in top)
+        # its minting event arrives: the Origin finds it
+        _deliver(trail_path(tmp_path, when="20261120T1205Z", suffix="mint000000000000"),
+                 [event("AssumeRole", "2026-11-20T11:29:00Z", source="sts.amazonaws.com",
+                        identity=_user("bob", "AKIALEAKED000001"), event_id="mint-late",
+                        responseElements=_creds("ASIALATE00000001"))])
+        await wait_for(pilot, lambda: len(app.store) == 13 and not app.rules_pending, 10,
+                       what="the minting event")
+        await settle(pilot)
+        pane.show(pane.row, force=True)
+        links = [n for n in _section(pane, "origin").children if isinstance(n.data, PairRef)]
+        assert [app.store.event(n.data.row)["eventID"] for n in links] == [
+            "mint-late", "mint-leaked"]
+
+
+# ----------------------------------------------------------------- real samples
+STRATUS = REALDATA / "stratus-red-team"
+CRIBL = REALDATA / "cribl-aws-cloudtrail-pack"
+
+
+async def _real(paths, size=(160, 45)):
+    app = make_app(paths)
+    return app, run(app, size)
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not REALDATA.is_dir(), reason="no real samples")
+async def test_real_mfa_less_console_logins_and_their_ips() -> None:
+    """! ] n m f a Enter Enter: the sign-ins without MFA, and the ip facet lists their
+    addresses."""
+    app = make_app([REALDATA])
+    async with run(app) as pilot:
+        await wait_loaded(pilot, timeout=60)
+        await settle(pilot)
+        keys = ["exclamation_mark", "right_square_bracket", "n", "m", "f", "a", "enter", "enter"]
+        for k in keys:
+            await pilot.press(k)
+            await settle(pilot)
+        assert len(keys) <= 10
+        assert app.query_obj.text == "rule:console-login-without-mfa"
+        rows = app.view.rows.tolist()
+        assert rows
+        for r in rows:
+            e = app.store.event(r)
+            assert e["eventName"] == "ConsoleLogin"
+            assert e["additionalEventData"]["MFAUsed"] == "No"
+        ip_facet = next(f for f in app.main.facet_panel.lists if f.field == "ip")
+        want = {app.store.value(r, "ip") for r in rows} - {""}
+        assert {v for v, _ in ip_facet.rows} == want
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not CRIBL.is_dir(), reason="no real samples")
+async def test_real_who_minted_a_sessions_credentials() -> None:
+    """The session's event under the cursor: its Origin names the AssumeRole and its
+    caller; O goes to that event."""
+    app = make_app([CRIBL])
+    async with run(app) as pilot:
+        await wait_loaded(pilot, timeout=60)
+        app.set_filter("principal:*ConfigResourceCompositionSession event:ListBackupVaults")
+        await settle(pilot)
+        assert len(app.view.rows)
+        row = int(app.view.rows[0])
+        key = app.store.value(row, "key")
+        assert key.startswith("ASIA")
+        pane = app.query_one(DetailPane)
+        origin = [str(n.label) for n in _section(pane, "origin").children]
+        assert any("AssumeRole" in t and "config.amazonaws.com" in t for t in origin)
+        await _press(pilot, "O")
+        minted = app.events_list.cursor_row
+        assert app.query_obj.text == f"minted:{key}"
+        e = app.store.event(minted)
+        assert e["eventName"] == "AssumeRole"
+        assert e["responseElements"]["credentials"]["accessKeyId"] == key
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not STRATUS.is_dir(), reason="no real samples")
+async def test_real_leaked_key_descendants_window_and_high_detections() -> None:
+    app = make_app([STRATUS])
+    async with run(app) as pilot:
+        await wait_loaded(pilot, timeout=60)
+        await settle(pilot)
+        # ! Enter: every high-severity detection (the facet's first row is the most severe)
+        await _press(pilot, "exclamation_mark")
+        fl = next(f for f in app.main.facet_panel.lists if f.field == "severity")
+        top = fl.rows[0][0]
+        await _press(pilot, "enter")
+        assert app.query_obj.text == f"severity:{top}"
+        det = app.store.detections
+        want = {int(r) for r in det.rows_of_severity(3, 3 if top == "high" else 4)}
+        if top == "high":
+            assert {int(r) for r in app.view.rows} == want
+        # the list marks every one of them
+        assert all(app.events_list.detection_ranks[r] >= 3 for r in app.view.rows.tolist())
+        # D on a flagged event with a key: everything it and its descendants did
+        app.events_list.focus()
+        row = next((r for r in app.view.rows.tolist() if app.store.value(r, "key")), None)
+        assert row is not None
+        app.events_list.move_to_row(row)
+        await settle(pilot)
+        key = app.store.value(row, "key")
+        await _press(pilot, "D")
+        assert app.query_obj.text == f"descends:{key}"
+        assert row in app.view.rows.tolist()
+        # w: ± 10 minutes around it
+        app.events_list.move_to_row(row)
+        await settle(pilot)
+        await _press(pilot, "w")
+        ms = app.store.time_ms(row)
+        times = app.store.times[app.view.rows]
+        assert times.min() >= ms - 600_000 - 1000 and times.max() <= ms + 600_000 + 1000
+        assert "descends:" in app.query_obj.text and "since:" in app.query_obj.text

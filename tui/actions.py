@@ -49,6 +49,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # investigation pivots from the event under the cursor (tui/pivots.py)
     ActionSpec("pivot-credential", "K", "credential_events", "This credential", "Everything done with this event's access key (key:)", "app"),
     ActionSpec("pivot-descends", "D", "credential_descendants", "Descended credentials", "Everything done with it and keys minted from it (descends:)", "app"),
+    ActionSpec("pivot-origin", "O", "origin_jump", "Origin", "Go to the event that minted this credential (again: up the chain)", "app"),
     ActionSpec("pivot-window", "w", "time_window", "Time window", "The filter within ±10 min of this event (time terms replaced)", "app"),
     ActionSpec("pivot-widen", "greater_than_sign", "widen_window", "Widen window", "Widen the filter's time window one step", "app"),
     ActionSpec("pivot-narrow", "less_than_sign", "narrow_window", "Narrow window", "Narrow the filter's time window one step", "app"),

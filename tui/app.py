@@ -147,6 +147,7 @@ class TrailscopeApp(PivotActions, BackgroundAnalysis, App[int]):
         self.initial_filter = initial_filter
         self.rules = rules  # detection rules (None: the built-in pack and the config's)
         self.detect = detect
+        self.analysis_runs: list[float] = []
         self.query_obj: Query = parse("")
         self.view: View | None = None
         self.status = StatusInfo()

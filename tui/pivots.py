@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .core.cards import SUBJECT_FIELDS
+from .core.credentials import credentials_of
 from .core.normalize import NO_TIME
 from .core.query import QueryError, term_for
 from .core.sanitize import clean
@@ -73,6 +74,21 @@ class PivotActions:
         if key is not None:
             self.replace_filter(term_for("descends", key))
 
+    def action_origin_jump(self) -> None:
+        """To the event that minted the cursor event's credential (the Origin's first
+        link): the list cursor moves there, or, when the filter hides it, the filter
+        becomes `minted:K`. Pressed again, it climbs the chain."""
+        key = self._cursor_key()
+        row = self.cursor_event_row()
+        if key is None or row is None:
+            return
+        chain = credentials_of(self.store).chain(row)
+        if not chain.links:
+            self._say(f"origin: {chain.end_text()}")
+            return
+        if not self.events_list.move_to_row(chain.links[0].row):
+            self.replace_filter(term_for("minted", key))
+
     # -------------------------------------------------------------- windows
     def _cursor_time(self) -> int | None:
         row = self.cursor_event_row()
@@ -94,7 +110,9 @@ class PivotActions:
 
     def _step_window(self, wider: bool) -> None:
         row = self.cursor_event_row()
-        center = None if row is None or self.store.time_ms(row) == NO_TIME else self.store.time_ms(row)
+        center = None if row is None else self.store.time_ms(row)
+        if center == NO_TIME:
+            center = None
         try:
             text = step_window(self.query_obj.text, wider, center)
         except QueryError as e:
@@ -134,7 +152,8 @@ class PivotActions:
         except QueryError:
             win = None
         # The window the filter holds when it is around this event, else the default.
-        half = win.half_ms if win is not None and abs(win.center_ms - ms) <= win.half_ms else DEFAULT_HALF_MS
+        around = win is not None and abs(win.center_ms - ms) <= win.half_ms
+        half = win.half_ms if around else DEFAULT_HALF_MS
         self._actor_cycle = (row, i)
         self.replace_filter(actor_window_filter(name, value, ms, half))
 
