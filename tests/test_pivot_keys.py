@@ -544,3 +544,46 @@ async def test_real_leaked_key_descendants_window_and_high_detections() -> None:
         times = app.store.times[app.view.rows]
         assert times.min() >= ms - 600_000 - 1000 and times.max() <= ms + 600_000 + 1000
         assert "descends:" in app.query_obj.text and "since:" in app.query_obj.text
+
+
+async def test_hostile_rule_text_stays_inert_in_the_detections_section(tmp_path: Path) -> None:
+    """A rule's title, description and references (a Sigma file is data too) reach the
+    detail pane as plain text: escapes shown, markup never run."""
+    from tui.core.detect.rules import rule_from_dict
+
+    rule = rule_from_dict({
+        "id": "hostile-rule", "title": f"t{HOSTILE}", "severity": "critical",
+        "filter": "event:StopLogging", "description": f"d{HOSTILE}",
+        "tactics": ["defense-evasion"], "techniques": ["T1562.008"],
+        "references": [f"https://example.com/{HOSTILE}"],
+        "false_positives": f"fp{HOSTILE}",
+    })
+    app = make_app([_chain_trail(tmp_path)], rules=[rule])
+    async with run(app) as pilot:
+        await wait_loaded(pilot)
+        pane = await to_event(pilot, "stop")
+        det = _section(pane, "detections")
+        lines = [str(n.label) for n in det.children]
+        assert lines[0].startswith("Critical") and "hostile-rule" in lines[0]
+        assert any(t.startswith("reference: https://example.com/") for t in
+                   (x.strip() for x in lines))
+        for t in lines:
+            assert is_clean(t), t
+        text = screen_text(app)
+        assert "\x1b" not in text and "\u202e" not in text
+        assert app.is_running  # the [@click=app.quit] in the title did nothing
+        await _press(pilot, "exclamation_mark")
+        fl = next(f for f in app.main.facet_panel.lists if f.field == "severity")
+        assert fl.rows == [("critical", 1)]
+
+
+async def test_i_on_a_facet_row_opens_that_values_card(chain) -> None:
+    pilot, app = chain, chain.app
+    fl = next(f for f in app.main.facet_panel.lists if f.field == "ip")
+    fl.focus()
+    await pilot.pause()
+    value = fl.highlighted_value
+    assert value
+    await pilot.press("i")
+    await wait_for(pilot, lambda: isinstance(app.screen, CardScreen), what="the card")
+    assert app.screen.card.subject == f"ip:{value}"
