@@ -16,7 +16,7 @@ from tests.conftest import make_app, run, screen_text, settle, wait_for, wait_lo
 from tests.test_path_pivots import cursor_to, ids, summary_line, to_event
 from tests.trailgen import REALDATA, event, trail_path, write_records
 from tui.card_screen import CardScreen
-from tui.core.query import QueryError, Severity, parse
+from tui.core.query import QueryError, Severity, parse, term_for
 from tui.core.sanitize import is_clean
 from widgets.detail import DetailPane, PairRef
 from widgets.facets import FacetOptions
@@ -587,3 +587,61 @@ async def test_i_on_a_facet_row_opens_that_values_card(chain) -> None:
     await pilot.press("i")
     await wait_for(pilot, lambda: isinstance(app.screen, CardScreen), what="the card")
     assert app.screen.card.subject == f"ip:{value}"
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not STRATUS.is_dir(), reason="no real samples")
+async def test_real_K_a_window_steps_equals_slash_and_card() -> None:
+    """The other pivot keys on the Stratus Red Team logs, from a flagged event."""
+    app = make_app([STRATUS])
+    async with run(app) as pilot:
+        await wait_loaded(pilot, timeout=60)
+        app.set_filter("severity:high")
+        await settle(pilot)
+        row = next(r for r in app.view.rows.tolist() if app.store.value(r, "key"))
+        app.events_list.move_to_row(row)
+        app.events_list.focus()
+        await settle(pilot)
+        store = app.store
+        key, principal, ip = (store.value(row, f) for f in ("key", "principal", "ip"))
+        ms = store.time_ms(row)
+        # K: everything done with its key
+        await _press(pilot, "K")
+        assert app.query_obj.text == f"key:{key}"
+        assert {store.value(r, "key") for r in app.view.rows.tolist()} == {key}
+        # a: its principal within ± 10 min, then > and < step the window
+        app.events_list.move_to_row(row)
+        await settle(pilot)
+        await _press(pilot, "a")
+        assert app.query_obj.text.startswith("principal:")
+        assert {store.value(r, "principal") for r in app.view.rows.tolist()} == {principal}
+        t = store.times[app.view.rows]
+        assert t.min() >= ms - 601_000 and t.max() <= ms + 601_000
+        n10 = len(app.view.rows)
+        await _press(pilot, "greater_than_sign")
+        assert len(app.view.rows) >= n10
+        await _press(pilot, "less_than_sign", "less_than_sign")
+        assert len(app.view.rows) <= n10
+        # / appends to the filter; ctrl+x clears it
+        await pilot.press("slash")
+        await pilot.press(*" has:error")
+        await _press(pilot, "enter")
+        assert app.query_obj.text.endswith(" has:error")
+        await pilot.press("slash")
+        await _press(pilot, "ctrl+x")
+        assert app.query_obj.text == ""
+        # = on the detail's Source IP line: that address alone
+        app.events_list.move_to_row(row)
+        await settle(pilot)
+        pane = app.query_one(DetailPane)
+        pane.focus()
+        await pilot.pause()
+        await cursor_to(pilot, pane, summary_line(pane, "Source IP"))
+        await _press(pilot, "equals_sign")
+        assert app.query_obj.text == term_for("ip", ip)
+        # i on the same line: the IP's card
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, CardScreen), what="the card")
+        assert app.screen.card.subject == term_for("ip", ip)
+        assert app.screen.card.events == len(app.view.rows)
+        assert is_clean(screen_text(app).replace("\n", ""))
