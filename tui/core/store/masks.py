@@ -207,6 +207,13 @@ class Masks:
         m = self._mask_of_rows(rows)
         return ~m if none else m
 
+    def mask_severity(self, lo: int, hi: int) -> np.ndarray:
+        """`severity:` (ranks [lo, hi] of query.SEVERITY_NAMES): events a rule of such
+        a severity flagged. Without detections nothing is flagged."""
+        det = self._detections()
+        rows = _NO_ROWS if det is None else det.rows_of_severity(lo, hi)
+        return self._mask_of_rows(rows)
+
     # Credential terms (credentials.py): `minted:KEY` the records that minted a key,
     # `descends:KEY` everything done with a key or the keys it minted, transitively.
     def mask_minted(self, matcher) -> np.ndarray:
