@@ -48,13 +48,13 @@ async def test_sort_keys_header_and_status(explorer) -> None:
     pilot, app = explorer, explorer.app
     lst = app.events_list
     lst.move_to_index(5)
-    await pilot.press("s")  # time -> service (the next shown column)
+    await pilot.press("o")  # time -> service (the next shown column)
     await pilot.pause()
     assert lst.sort_key.column == "service" and _is_sorted(app, "service")
     assert lst.cursor_index == 0  # a new order is read from its top
     assert "Service ↑" in _header(app)  # the header's arrow
     assert "sorted Service ↑" in status_text(app)
-    await pilot.press("r")
+    await pilot.press("R")
     await pilot.pause()
     assert lst.sort_key.descending and _is_sorted(app, "service", descending=True)
     assert "Service ↓" in _header(app) and "sorted Service ↓" in status_text(app)
@@ -66,14 +66,14 @@ async def test_sort_keys_header_and_status(explorer) -> None:
     assert sorted(lst.rows.tolist()) == sorted(app.view.rows.tolist())  # each row once
 
     # Errors first: one key; every failed call before every other, each in time order.
-    await pilot.press("e")
+    await pilot.press("E")
     await pilot.pause()
     errs = [v != "" for v in _values(app, "error")]
     n = sum(errs)
     assert n and errs == [True] * n + [False] * (len(errs) - n)
     assert "✗" in screen_text(app).split("Time (UTC)")[1].splitlines()[1]  # an error on top
     assert "errors first" in status_text(app)
-    await pilot.press("e")  # again: time order
+    await pilot.press("E")  # again: time order
     await pilot.pause()
     assert not lst.sorted and np.array_equal(lst.rows, app.view.rows)
     assert "sorted" not in status_text(app)
@@ -82,7 +82,7 @@ async def test_sort_keys_header_and_status(explorer) -> None:
 async def test_sort_survives_filter_changes(explorer) -> None:
     pilot, app = explorer, explorer.app
     lst = app.events_list
-    await pilot.press("s", "s", "s")  # service, event, principal
+    await pilot.press("o", "o", "o")  # service, event, principal
     await pilot.pause()
     assert lst.sort_key.column == "principal"
     app.set_filter("-region:us-east-2")
@@ -272,7 +272,7 @@ async def test_palette_runs_the_lists_commands(explorer) -> None:
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
     await paste(pilot, "Errors first")
-    await wait_for(pilot, lambda: "Errors first  (e)" in screen_text(app), 5, what="command")
+    await wait_for(pilot, lambda: "Errors first  (E)" in screen_text(app), 5, what="command")
     await pilot.press("enter")
     await wait_for(pilot, lambda: app.events_list.sort_key.column == "errors", 3,
                    what="errors first")

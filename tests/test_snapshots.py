@@ -82,7 +82,7 @@ def _walk(node):
 # columns, at 80x24 (facets hidden, the five essential columns kept) and 120x40.
 async def _sorted(pilot) -> None:
     await loaded(pilot)
-    await pilot.press("e")  # errors first
+    await pilot.press("E")  # errors first
     await settle(pilot)
 
 

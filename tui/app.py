@@ -17,6 +17,7 @@ reads it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -27,22 +28,29 @@ from textual.message import Message
 from textual.screen import Screen
 
 from widgets.event_list import EventList
+from widgets.facets import DETECTION_FACETS
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
+from widgets.timeline import Timeline
 
-from .actions import ACTIONS, SCOPES, bindings, key_label
+from .actions import ACTIONS, SCOPES, ActionSpec, bindings, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
+from .core.history import FilterHistory
 from .core.loader import iter_batches, parser_process, record_discovery
 from .core.paths import parse_path
 from .core.query import Query, QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
+from .core.s3source import S3Progress, S3Source
 from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import View, compute_view
+from .core.view import LABEL_FACET, View, compute_view
+from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
+from .analysis import BackgroundAnalysis
+from .pivots import PivotActions
 from .policies import (
     ArrivalRate,
     CommitPacer,
@@ -88,6 +96,15 @@ class BatchesReady(Message):
         self.done = done
 
 
+class FetchProgress(Message):
+    """An S3 trail's download so far, and the objects that could not be fetched."""
+
+    def __init__(self, progress: S3Progress, errors: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.progress = progress
+        self.errors = errors
+
+
 class ViewReady(Message):
     def __init__(self, view: View | None, error: QueryError | None = None) -> None:
         super().__init__()
@@ -95,7 +112,7 @@ class ViewReady(Message):
         self.error = error
 
 
-class TrailscopeApp(App[int]):
+class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int]):
     """The explorer. Its public state: `store`, `query_obj` (the filter), `view` (what
     the list shows), `status`, `loading`, `tailing`, `follow`; the panes are `main`
     (tui/main_screen.py); the policies are `commits`, `redraw`, `views`, `fresh`,
@@ -118,7 +135,11 @@ class TrailscopeApp(App[int]):
         poll: bool = False,
         rescan_s: float = 5.0,
         follow_symlinks: bool = False,
-        source: Discovery | None = None,
+        source: Discovery | S3Source | None = None,
+        case_path: str | None = None,
+        history: FilterHistory | None = None,
+        rules: Sequence | None = None,
+        detect: bool = True,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -130,7 +151,11 @@ class TrailscopeApp(App[int]):
 
         resource_tracker.ensure_running()
         self.paths = list(paths)
-        self.source = source  # the files found already (an S3 trail, fetched): not walked
+        # Not walked: the files found already, or an S3 trail (listed, fetched as it loads).
+        self.source = source
+        self.s3_progress: S3Progress | None = None  # an S3 trail's download so far
+        self._fetch_started = 0.0
+        self._fetch_cancel = threading.Event()  # quitting stops the downloads
         self.follow_symlinks = follow_symlinks
         self.watch_paths = watch  # follow the paths once loaded
         self.poll = poll
@@ -140,6 +165,9 @@ class TrailscopeApp(App[int]):
         self.store = store if store is not None else Store()
         self._preloaded = store is not None
         self.initial_filter = initial_filter
+        self.rules = rules  # detection rules (None: the built-in pack and the config's)
+        self.detect = detect
+        self.analysis_runs: list[float] = []
         self.query_obj: Query = parse("")
         self.view: View | None = None
         self.status = StatusInfo()
@@ -162,6 +190,9 @@ class TrailscopeApp(App[int]):
         self.undo = FilterUndo()
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
+        # Marks, notes, saved filters (the case file), filter history, exports.
+        self.evidence = Evidence(self.store, self.paths, case_path, history)
+        self.exporting = False  # an export thread reads the store: no commits meanwhile
         self.main: MainScreen  # the panes (get_default_screen)
 
     # --------------------------------------------------------------- start-up
@@ -187,7 +218,13 @@ class TrailscopeApp(App[int]):
         if not self._preloaded:
             self.gc_policy.pause()
         self.main.frame_callbacks.append(self.after_frame)
+        if self.detect:
+            self.attach_rules(self.rules)
+            # Until the rules have run (in a worker, once the load is committed), the
+            # detail pane says so instead of running them in the UI thread.
+            self.main.detail_pane.analysing = True
         self.events_list.loading_text = "loading…" if self.loading else ""
+        self.evidence_start()
         if self.initial_filter:
             self.filter_input.value = self.initial_filter
             self.set_filter(self.initial_filter, remember=True)
@@ -200,6 +237,7 @@ class TrailscopeApp(App[int]):
             self.gc_policy.settle()
             self._tail_wanted = self.watch_paths
             self._start_tail()
+            self.start_analysis()
         else:
             self._load()
         self._update_status()
@@ -209,7 +247,9 @@ class TrailscopeApp(App[int]):
             self.main.apply_layout(event.size.width)
 
     def on_unmount(self) -> None:
+        self._fetch_cancel.set()
         self.gc_policy.restore()
+        self.evidence.close()
 
     @property
     def events_list(self) -> EventList:
@@ -229,11 +269,15 @@ class TrailscopeApp(App[int]):
             or self.store.pending_events
             or self.main.panels_pending is not None
             or self.main.detail_pending
+            or self.analysing
         )
 
     # ---------------------------------------------------------------- loading
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
+        if isinstance(self.source, S3Source):
+            self._load_s3(self.source)
+            return
         disc = (self.source if self.source is not None
                 else discover(self.paths, follow_symlinks=self.follow_symlinks))
         self._post_loader(Discovered(disc))
@@ -245,9 +289,50 @@ class TrailscopeApp(App[int]):
             if now - last > 0.1 or len(buf) >= 64:
                 self._post_loader(BatchesReady(buf, False))
                 buf, last = [], now
-            while len(self.loader_backlog) > 8:  # the UI is behind: let it catch up
-                time.sleep(0.02)
+            self._wait_for_ui()
         self._post_loader(BatchesReady(buf, True))
+
+    def _wait_for_ui(self) -> None:
+        while len(self.loader_backlog) > 8 and not self._fetch_cancel.is_set():
+            time.sleep(0.02)  # the UI is behind: let it catch up
+
+    def _load_s3(self, src: S3Source) -> None:
+        """Fetch an S3 trail and parse each group of objects as it lands: the first
+        events show while the rest downloads (in the loader thread, as `_load`)."""
+        trail, listing = src.trail, src.listing
+        self._post_loader(Discovered(trail.listed(listing)))
+        wanted = trail.wanted(listing)
+        errors: list[tuple[str, str]] = []
+        self._post_loader(FetchProgress(S3Progress(
+            objects_total=len(wanted), bytes_total=sum(o.size for o in wanted)), []))
+        for group in trail.fetch_groups(wanted, cancel=self._fetch_cancel, every_s=0.1):
+            errors += group.errors
+            self._post_loader(FetchProgress(group.progress, group.errors))
+            batches = list(iter_batches(group.files, self.max_bytes, self.jobs))
+            if batches:
+                self._post_loader(BatchesReady(batches, False))
+            self._wait_for_ui()
+        if self._fetch_cancel.is_set():
+            return
+        trail.mark_loaded(listing, errors)  # following starts after what was read
+        self._post_loader(BatchesReady([], True))
+
+    def on_fetch_progress(self, msg: FetchProgress) -> None:
+        self.loader_backlog.handled()
+        now = time.monotonic()
+        if not self._fetch_started:
+            self._fetch_started = now
+        self.s3_progress = msg.progress
+        self._bytes_total = msg.progress.bytes_total
+        self.store.report_errors(msg.errors)  # listed with the skipped files (S)
+        if self.loading:
+            self.events_list.loading_text = f"loading… {self._fetch_text(now)}"
+        self._update_status()
+
+    def _fetch_text(self, now: float) -> str:
+        if self.s3_progress is None:
+            return ""
+        return self.s3_progress.text(now - self._fetch_started)
 
     def _post_loader(self, msg: Message) -> None:
         self.loader_backlog.posted()
@@ -271,8 +356,10 @@ class TrailscopeApp(App[int]):
             self.pump()
             self.gc_policy.settle()
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
+            self.start_analysis()
             self._tail_wanted = self.watch_paths
             self._start_tail()
+            self.integrity_after_load()
         self._update_status()
 
     def warm_columns(self) -> None:
@@ -289,9 +376,10 @@ class TrailscopeApp(App[int]):
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:
         """Commit pending events (they are queryable from then on) and refresh the view,
-        unless a view is being computed or a new filter's frame is still to be drawn."""
-        if self.views.running:
-            return
+        unless a view is being computed, a worker reads the store (an export, the rules
+        and credential index), or a new filter's frame is still to be drawn."""
+        if self.views.running or self.exporting or self.analysing:
+            return  # nothing is committed while a worker reads the store
         now = time.monotonic()
         if self.redraw.commit_waits_for_frame(now):
             return  # it runs right after that frame (after_frame)
@@ -303,6 +391,8 @@ class TrailscopeApp(App[int]):
         self._start_tail()  # once the load is committed, if wanted
         if not self.redraw.stale:
             return
+        if self.analysing and self.query_obj.uses_detections:
+            return  # its view waits for the rules (on_analysis_done asks for it)
         if self.redraw.defer_view(now, self.tailing):
             self._update_status()  # committed (queryable), redrawn once the keys pause
             return
@@ -321,6 +411,8 @@ class TrailscopeApp(App[int]):
         if self.tailing and len(res.rows):
             self.arrivals.add(now, len(res.rows))
             self.fresh.add(res.new_values, now)
+        if not self.loading and self.detect:
+            self.start_analysis()
 
     def after_frame(self) -> None:
         """Called once the main screen has composed a frame: a commit put off for it runs
@@ -367,9 +459,20 @@ class TrailscopeApp(App[int]):
         self._tail_wanted = False
         self.tailing = True
         self.tail_generation = self.store.generation
+        if isinstance(self.source, S3Source):
+            self._tail_s3(self.source)
+            return
         tracker = TailTracker(self.paths, follow_symlinks=self.follow_symlinks)
         tracker.prime(self.store.files)
         self._tail(tracker)
+
+    @work(exclusive=True, group="tail")
+    async def _tail_s3(self, src: S3Source) -> None:
+        """Follow an S3 trail: list the day folders still receiving files after the
+        newest key seen, every --interval seconds; arrivals come as the local tail's."""
+        self._tail_stop = asyncio.Event()
+        await src.trail.follow(lambda ev: self.post_message(TailEvent(ev)),
+                               stop=self._tail_stop, max_bytes=self.max_bytes, jobs=self.jobs)
 
     @work(exclusive=True, group="tail")
     async def _tail(self, tracker: TailTracker) -> None:
@@ -416,7 +519,8 @@ class TrailscopeApp(App[int]):
     def path_pending(self, name: str) -> bool:
         """A facet on a JSON path whose column still has many files to scan (built by
         the next view, in a thread)."""
-        return (name not in FIELD_INDEX
+        return (name not in FIELD_INDEX and name != LABEL_FACET
+                and name not in DETECTION_FACETS
                 and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES)
 
     def request_view(self) -> None:
@@ -499,7 +603,11 @@ class TrailscopeApp(App[int]):
             return False
         if remember:
             self.undo.push(self.query_obj.text)
+            if (problem := self.evidence.remember_filter(text)) is not None:
+                self.notify(clean(problem), severity="warning", markup=False)
         self.query_obj = q
+        if uses_unverified(q):
+            self.check_integrity()
         self.main.filter_accepted(text)
         self.request_view()
         self._update_status()
@@ -517,7 +625,10 @@ class TrailscopeApp(App[int]):
 
     # ---------------------------------------------------------------- actions
     def action_focus_filter(self) -> None:
-        self.filter_input.focus()
+        # The cursor at the end: typing adds to the filter (ctrl+x clears it).
+        inp = self.filter_input
+        inp.focus()
+        inp.cursor_position = len(inp.value)
 
     def action_focus_list(self) -> None:
         self.events_list.focus()
@@ -526,7 +637,9 @@ class TrailscopeApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_skipped(self) -> None:
-        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored)))
+        self.check_integrity()
+        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored),
+                                       self.evidence.integrity or "after the trail loads"))
 
     def action_undo_filter(self) -> None:
         text = self.undo.pop()
@@ -584,10 +697,21 @@ class TrailscopeApp(App[int]):
             yield SystemCommand(
                 f"{a.title}  ({key_label(a.keys)})",
                 f"{SCOPES[a.scope]}: {a.help}",
-                # The list's actions run on the list, the others on the app.
-                lambda a=a: self.run_action(
-                    a.action, self.events_list if a.scope == "list" else None),
+                lambda a=a: self._run_palette_action(a),
             )
+        yield from self.evidence_commands()
+
+    async def _run_palette_action(self, spec: ActionSpec) -> None:
+        """Run a palette command where its keys would: timeline actions on the timeline
+        (focused, so its cursor shows), the list's on the list, the rest on the app."""
+        if spec.scope == "timeline":
+            timeline = self.main.query_one(Timeline)
+            timeline.focus()
+            await timeline.run_action(spec.action)
+        elif spec.scope == "list":
+            await self.run_action(spec.action, self.events_list)
+        else:
+            await self.run_action(spec.action)
 
     # ----------------------------------------------------------------- status
     def update_status(self) -> None:
@@ -605,4 +729,5 @@ class TrailscopeApp(App[int]):
             tail_mode=self._tail_mode if self.tailing else None,
             rate_per_min=float(self.arrivals.per_window(now)) if self.tailing else None,
         )
+        self.status.transfer = self._fetch_text(now) if self.loading else ""
         self.main.show_status(self.status)

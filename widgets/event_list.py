@@ -280,8 +280,9 @@ def _short_time(shown: str) -> str:
 class EventList(QuietScroll, ScrollView, can_focus=True):
     """Events in display order with a cursor; posts `EventHighlighted` as it moves.
 
-    Gutter markers: `⚠` the event holds control/invisible characters (shown escaped),
-    `≠` another record shares its eventID, `✗` the call failed (see the Error column).
+    Gutter markers: `●` the event is marked in the case (`mark:`), `⚠` the event holds
+    control/invisible characters (shown escaped), `◆` a detection rule flagged it, `≠`
+    another record shares its eventID, `✗` the call failed (see the Error column).
 
     The rows come in time order (`set_rows`); the list shows them sorted by `sort_key`
     (tui/core/sorting.py), keeping the cursor on its event through re-sorts, new
@@ -366,6 +367,9 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self.follow = False  # live tail: keep the cursor on the newest row (app-driven)
         # field -> codes first seen while tailing (live views of the app's marks)
         self.fresh_codes: Mapping[str, Container[int]] = {}
+        # Per store row: the rank of the most severe detection rule that flagged it, -1
+        # none (the app sets it when the rules have run; refresh_rows redraws).
+        self.detection_ranks: np.ndarray = np.empty(0, np.int8)
         self._rows: np.ndarray = np.empty(0, np.int64)  # display order
         self._time_rows: np.ndarray = self._rows  # the same rows in time order
         self._sort = SortKey()
@@ -560,6 +564,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """Cursor to the newest listed event (the last row unless sorted)."""
         if len(self._time_rows):
             self.move_to_row(int(self._time_rows[-1]))
+
+    def visible_columns(self) -> list[str]:
+        """The columns shown at the current width ("time" and field names)."""
+        return [k for k, _ in self._columns(self.scrollable_content_region.width)]
 
     def refresh_rows(self) -> None:
         """Re-render every row (after the highlighted values or the cells' look changed)."""
@@ -805,8 +813,16 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         styles = self._get_styles()
         flags = int(store.flags[row])
         has_error = store.codes("error")[row] != 0
-        if flags & HOSTILE:
+        ann = store.annotations
+        ranks = self.detection_ranks
+        rank = int(ranks[row]) if row < len(ranks) else -1
+        if ann is not None and ann.labels_of(row):  # redrawn by refresh_rows on a change
+            segments = [Segment("●", styles["fresh"])]
+        elif flags & HOSTILE:
             segments = [Segment("⚠", styles["warning"])]
+        elif rank >= 0:  # severities: info low medium high critical
+            segments = [Segment("◆", styles["error"] if rank >= 3 else styles["warning"]
+                                if rank == 2 else styles["dim"])]
         elif flags & CONFLICT:
             segments = [Segment("≠", styles["warning"])]
         elif has_error:

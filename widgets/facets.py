@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
@@ -29,8 +29,10 @@ from textual.widgets import Input
 from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
 from tui.core.paths import PathError, looks_like_path, parse_path
+from tui.core.view import LABEL_FACET
 
 from .messages import FilterRequest
+from .paging import page_move
 from .quiet_scroll import QuietScroll
 from .safe import is_plain, label, safe_text
 from .text_line import TextLine
@@ -38,16 +40,24 @@ from .text_line import TextLine
 if TYPE_CHECKING:
     from tui.core.store import Store
 
-__all__ = ["Counter", "FacetList", "FacetOptions", "FacetPanel", "facet_name"]
+__all__ = ["DETECTION_FACETS", "Counter", "FacetList", "FacetOptions", "FacetPanel", "facet_name"]
 
 Counter = Callable[[str], list[tuple[str, int]]]
 """field -> every (value, count) of that field under the current filter, most first."""
 
 
+# Facets of the detection rules' hits (tui/core/detect), not store fields: events by
+# the most severe rule that flagged them, and by rule. Their values filter as
+# `severity:` and `rule:` terms.
+DETECTION_FACETS: tuple[str, ...] = ("severity", "rule")
+_DETECTION_TITLES = {"severity": "Detections by severity", "rule": "Detections by rule"}
+
+
 def facet_name(name: str) -> str:
-    """`name` as a facet shows it: an indexed field, or a JSON path in its canonical
-    spelling. Raises ValueError for anything else."""
-    if name in FIELD_BY_NAME:
+    """`name` as a facet shows it: an indexed field, the case's labels (`mark`), a
+    detection facet, or a JSON path in its canonical spelling. Raises ValueError for
+    anything else."""
+    if name in FIELD_BY_NAME or name == LABEL_FACET or name in DETECTION_FACETS:
         return name
     if looks_like_path(name):
         try:
@@ -83,15 +93,7 @@ class FacetOptions(QuietScroll, ScrollView, can_focus=True):
     rows, line 0 shows the owner's placeholder, which cannot be highlighted.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("pagedown", "page_down", "Page Down", show=False),
-        Binding("pageup", "page_up", "Page Up", show=False),
-        Binding("enter", "select", "Select", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("facet-rows")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"facet-options--highlighted"}
 
@@ -183,10 +185,17 @@ class FacetOptions(QuietScroll, ScrollView, can_focus=True):
         self._move(-1)
 
     def action_page_down(self) -> None:
-        self._move(self._page())
+        self._page_by(1)
 
     def action_page_up(self) -> None:
-        self._move(-self._page())
+        self._page_by(-1)
+
+    def _page_by(self, direction: int) -> None:
+        h = self._highlighted
+        cursor, top = page_move(-1 if h is None else h, int(self.scroll_offset.y),
+                                self._page(), self._count, direction)
+        self.scroll_to(y=top, animate=False, force=True)
+        self.highlighted = None if cursor < 0 else cursor
 
     def action_first(self) -> None:
         self.highlighted = 0
@@ -282,11 +291,7 @@ class FacetList(Vertical):
     # Keys come from the shared action table (help screen and footer agree). Enter on a
     # row reaches FacetOptions first (Selected, also from a click); `pick` covers enter
     # anywhere else in the facet.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *bindings("facets"),
-        Binding("escape", "leave_narrow", "Stop narrowing", show=False),
-        Binding("down", "to_list", "To list", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("facets")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "facet-list--count",
@@ -439,7 +444,8 @@ class FacetList(Vertical):
         f = FIELD_BY_NAME.get(self.field)
         distinct = self._distinct if self._distinct is not None else len(self._counts)
         parts: list[tuple[str, str | Style] | str | Text] = [
-            safe_text(self.field, "bold") if f is None else (f.label, "bold"),
+            (_DETECTION_TITLES[self.field], "bold") if self.field in _DETECTION_TITLES
+            else safe_text(self.field, "bold") if f is None else (f.label, "bold"),
             (f"  ({distinct:,})", ""),
         ]
         if self._narrowing:
@@ -617,11 +623,13 @@ class FacetList(Vertical):
         self.action_cycle(1)
 
     def action_cycle(self, step: int) -> None:
-        if self.field not in FIELD_NAMES:  # a path: back to the fields' ends
-            self.set_field(FIELD_NAMES[0 if step > 0 else -1])
+        # The fields in a ring; the detection facets in their own (`!` shows them).
+        ring = DETECTION_FACETS if self.field in DETECTION_FACETS else FIELD_NAMES
+        if self.field not in ring:  # a path: back to the fields' ends
+            self.set_field(ring[0 if step > 0 else -1])
             return
-        i = FIELD_NAMES.index(self.field)
-        self.set_field(FIELD_NAMES[(i + step) % len(FIELD_NAMES)])
+        i = ring.index(self.field)
+        self.set_field(ring[(i + step) % len(ring)])
 
     def set_field(self, field: str) -> None:
         """Show `field` (or a JSON path): rows are filled at once from `counter`, and
@@ -647,6 +655,11 @@ class FacetList(Vertical):
         value = self.highlighted_value
         if value is not None:
             self.post_message(FilterRequest(self.field, value, negate=False))
+
+    def action_only(self) -> None:
+        value = self.highlighted_value
+        if value is not None:
+            self.post_message(FilterRequest(self.field, value, replace=True))
 
     def action_exclude(self) -> None:
         value = self.highlighted_value

@@ -26,6 +26,7 @@ class StatusInfo:
     gone: int = 0
     tail_mode: str = ""  # "" (not tailing), "watch", "poll" or "rescan" (core.tail.MODES)
     list_note: str = ""  # how the list is sorted, which columns are hidden (EventList.describe)
+    transfer: str = ""  # an S3 trail's download under way (objects, bytes, rate)
 
 
 class StatusLine(TextLine):
@@ -47,6 +48,8 @@ class StatusLine(TextLine):
         if s.loading:
             pct = int(s.load_fraction * 100)
             parts += [("  ·  ", "dim"), (f"loading {pct}%", "reverse")]
+        if s.transfer:
+            parts += [("  ·  ", "dim"), (s.transfer, "")]
         if s.busy:
             parts += [("  ·  ", "dim"), ("searching…", "italic")]
         if s.tail_mode == "poll":

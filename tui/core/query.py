@@ -25,7 +25,7 @@ import numpy as np
 
 from .sanitize import is_clean
 
-from .fields import CLOSED_VALUES, FIELD_NAMES, resolve_field
+from .fields import CLOSED_VALUES, FIELD_NAMES, PATH_FIELDS, resolve_field, resolve_path_field
 from .paths import Path, PathError, looks_like_path, parse_path
 
 __all__ = [
@@ -42,6 +42,8 @@ __all__ = [
     "Query",
     "QueryError",
     "RuleTerm",
+    "SEVERITY_NAMES",
+    "Severity",
     "QueryTarget",
     "Term",
     "Text",
@@ -58,7 +60,11 @@ __all__ = [
 # Credential and selection-relative terms (their section is at the end).
 PIVOT_KEYWORDS: tuple[str, ...] = ("minted", "descends", "last")
 # Keywords that take a value like a field but are not store columns.
-KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "rule", "since", "until", *PIVOT_KEYWORDS)
+KEYWORDS: tuple[str, ...] = (
+    "has", "is", "mark", "rule", "severity", "since", "until", *PIVOT_KEYWORDS
+)
+# Detection rules' severities, least first (tui/core/detect reads them from here).
+SEVERITY_NAMES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 # `has:` names that come from the case (marks and notes), not from the events.
 ANNOTATION_HAS: tuple[str, ...] = ("mark", "note")
 # `has:` names that come from the detection rules (tui/core/detect).
@@ -93,6 +99,7 @@ class QueryTarget(Protocol):
     def is_names(self) -> Sequence[str]: ...
     def mask_mark(self, matcher: ValueMatcher) -> np.ndarray: ...
     def mask_rule(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_severity(self, lo: int, hi: int) -> np.ndarray: ...
     def newest_time_ms(self) -> int | None: ...
     def mask_minted(self, matcher: ValueMatcher) -> np.ndarray: ...
     def mask_descends(self, matcher: ValueMatcher) -> np.ndarray: ...
@@ -277,6 +284,16 @@ class RuleTerm:
 
 
 @dataclass(frozen=True)
+class Severity:
+    """`severity:high`, `severity:>=medium`: events a detection rule of a severity in
+    [lo, hi] (ranks in SEVERITY_NAMES) flagged."""
+
+    lo: int
+    hi: int
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Cred:
     """`minted:KEY` (the records that minted a key) or `descends:KEY` (everything done
     with a key or with the keys minted from it, transitively)."""
@@ -296,7 +313,8 @@ class Last:
 
 
 Node = (
-    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Cred | Last | Not | And | Or
+    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Severity | Cred | Last | Not
+    | And | Or
 )
 
 
@@ -565,7 +583,7 @@ _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def _known_list() -> str:
-    return ", ".join((*FIELD_NAMES, *KEYWORDS))
+    return ", ".join((*FIELD_NAMES, *(p.name for p in PATH_FIELDS), *KEYWORDS))
 
 
 # Top-level keys of a CloudTrail record (lower-cased -> spelt), for the hint that a
@@ -671,13 +689,16 @@ class _Parser:
         if colon > 0:
             src = self.text[w.pos : w.where[colon]]
             if looks_like_path(src):
-                return self.path_term(w, colon, src)
+                return self.path_term(w, colon, src, self.path(src, w.pos))
         if colon > 0 and all(f == _BARE for f in w.flags[:colon]):
             prefix = "".join(w.chars[:colon])
             key = prefix.lower()
             canonical = resolve_field(key)
             if canonical is not None or key in KEYWORDS:
                 return self.field_term(w, colon, prefix, canonical or key)
+            named = resolve_path_field(key)
+            if named is not None:  # `requestid:X` is the path term `.requestID:X`
+                return self.path_term(w, colon, prefix, parse_path(named.path))
             # ARNs are the commonest colon-bearing free text and never a typo of a field.
             if _IDENT_RE.fullmatch(prefix) and key != "arn":
                 src = self.text[w.pos : w.end]
@@ -716,6 +737,9 @@ class _Parser:
             src = self.text[vpos : w.end]
             if looks_like_path(src):
                 return PathTerm(self.path(src, vpos), _ANY, w.pos)
+            named = resolve_path_field(value)
+            if named is not None:
+                return PathTerm(parse_path(named.path), _ANY, w.pos)
             return Has(value, w.pos)
         if name == "is":
             return Is(value, w.pos)
@@ -723,6 +747,8 @@ class _Parser:
             return Mark(_matcher(w, vstart), w.pos)
         if name == "rule":
             return RuleTerm(_matcher(w, vstart), w.pos)
+        if name == "severity":
+            return _severity_node(value, w.pos, vpos)
         if name == "ip" and (net := _network(w, vstart)) is not None:
             return Term(name, net, w.pos)
         if name in PIVOT_KEYWORDS:
@@ -735,8 +761,7 @@ class _Parser:
         except PathError as e:
             raise QueryError(f"bad path {src!r}: {e.message}", pos + e.offset) from None
 
-    def path_term(self, w: _Word, colon: int, src: str) -> PathTerm:
-        path = self.path(src, w.pos)
+    def path_term(self, w: _Word, colon: int, src: str, path: Path) -> PathTerm:
         vstart = colon + 1
         if w.regex is not None:
             return PathTerm(path, _regex_matcher(w), w.pos)
@@ -863,7 +888,7 @@ def _cost(node: Node) -> int:
     # and free text (a scan of the raw corpus) last.
     if isinstance(node, Time):
         return 0
-    if isinstance(node, (Has, Is, Mark, RuleTerm, Last)):
+    if isinstance(node, (Has, Is, Mark, RuleTerm, Severity, Last)):
         return 1
     if isinstance(node, Cred):
         return 3  # the first use scans the minting events
@@ -944,6 +969,8 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
         return t.mask_mark(node.matcher), False
     if isinstance(node, RuleTerm):
         return t.mask_rule(node.matcher), False
+    if isinstance(node, Severity):
+        return t.mask_severity(node.lo, node.hi), False
     if isinstance(node, Cred):
         if node.kind == "minted":
             return t.mask_minted(node.matcher), False
@@ -1082,7 +1109,8 @@ class Query:
         if self.root is None:
             return False
         return any(
-            isinstance(n, RuleTerm) or (isinstance(n, Has) and n.name.lower() in DETECTION_HAS)
+            isinstance(n, (RuleTerm, Severity))
+            or (isinstance(n, Has) and n.name.lower() in DETECTION_HAS)
             for n in _walk(self.root)
         )
 
@@ -1133,11 +1161,13 @@ def _dedup_key(node: Node | None) -> object:
 
 
 def term_for(field: str, value: str, negate: bool = False) -> str:
-    """The term selecting `value` exactly (negated: excluding it) in an indexed field or
-    keyword, or in a JSON path spelt as paths.format_path writes it (what the detail
-    tree and path facets hold): `event:ConsoleLogin`, `additionalEventData.MFAUsed:No`."""
+    """The term selecting `value` exactly (negated: excluding it) in an indexed field,
+    a keyword or a path field (`requestid`), or in a JSON path spelt as
+    paths.format_path writes it (what the detail tree and path facets hold):
+    `event:ConsoleLogin`, `additionalEventData.MFAUsed:No`."""
     key = field.lower()
-    name = resolve_field(key) or (key if key in KEYWORDS else None)
+    named = resolve_path_field(key)
+    name = resolve_field(key) or (key if key in KEYWORDS else None) or (named and named.name)
     if name is None:
         if not looks_like_path(field):
             raise ValueError(f"unknown field {field!r} (known: {_known_list()})")
@@ -1195,6 +1225,23 @@ def time_range_term(lo_ms: int, hi_ms_exclusive: int) -> str:
 # before that last stretch.
 
 _LAST_RE = re.compile(r"(?:\d+[smhdw])+")
+
+
+_SEVERITY_RE = re.compile(r"(>=|<=|>|<)?([a-z]+)")
+
+
+def _severity_node(value: str, pos: int, vpos: int) -> Severity:
+    """`severity:high` (that severity), `>=medium`, `>low`, `<=medium`, `<high`."""
+    m = _SEVERITY_RE.fullmatch(value.strip().lower())
+    if m is None or m.group(2) not in SEVERITY_NAMES:
+        raise QueryError(
+            f"bad severity {value!r}: one of {', '.join(SEVERITY_NAMES)}, optionally "
+            "after >=, >, <= or < (severity:>=medium)", vpos)
+    op, k = m.group(1), SEVERITY_NAMES.index(m.group(2))
+    top = len(SEVERITY_NAMES) - 1
+    lo, hi = {None: (k, k), ">=": (k, top), ">": (k + 1, top), "<=": (0, k),
+              "<": (0, k - 1)}[op]
+    return Severity(lo, hi, pos)
 
 
 def _pivot_node(name: str, w: _Word, vstart: int, value: str, vpos: int) -> Node:
