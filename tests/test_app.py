@@ -41,8 +41,8 @@ from tui.timeparse import parse_jump_time
 from widgets.detail import DetailPane, InfoRef, PairRef, ValueRef
 from widgets.event_list import EventList
 from widgets.facets import FacetOptions, FacetPanel
-from widgets.key_hints import KeyHints
 from widgets.filter_bar import FilterBar, FilterInput
+from widgets.key_hints import KeyHints
 from widgets.timeline import Timeline
 
 HOSTILE_MARKUP = "[@click=app.quit]"
@@ -658,7 +658,8 @@ async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
         frames.clear()
         before = lst.cursor_row
         await pilot.press(key)
-        await wait_for(pilot, lambda: pane.row == lst.cursor_row != before, 3, what="the move")
+        await wait_for(pilot, lambda before=before: pane.row == lst.cursor_row != before, 3,
+                       what="the move")
         await pilot.pause(0.1)
         moved = [f for f in frames if f[0] != before]
         assert moved and all(c == d for c, d in moved), (key, frames)
@@ -1324,7 +1325,7 @@ async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
         frames.clear()
         before = app.events_list.cursor_row
         await pilot.press(key)
-        await wait_for(pilot, lambda: app.query_one(DetailPane).row != before, 3,
+        await wait_for(pilot, lambda before=before: app.query_one(DetailPane).row != before, 3,
                        what="the move")
         await pilot.pause(0.1)
         first = first_with("EventList")

@@ -26,11 +26,12 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 
+from widgets.bindings import bindings
 from widgets.event_list import EventList
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
 
-from .actions import ACTIONS, SCOPES, bindings, key_label
+from .actions import ACTIONS, SCOPES, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX

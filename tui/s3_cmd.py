@@ -22,7 +22,8 @@ def add_options(p: argparse.ArgumentParser, size_type) -> None:
     g = p.add_argument_group(
         "s3:// paths", "read the trail straight from S3 (credentials: the standard AWS "
         "chain; see docs/s3.md)")
-    g.add_argument("--profile", default=None, metavar="NAME", help="AWS profile (default: the standard chain)")
+    g.add_argument("--profile", default=None, metavar="NAME",
+                   help="AWS profile (default: the standard chain)")
     g.add_argument("--endpoint-url", default=None, metavar="URL",
                    help="S3 endpoint (an S3-compatible store, a local test server)")
     g.add_argument("--since", default=None, metavar="TIME",

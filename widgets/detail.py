@@ -21,10 +21,9 @@ from itertools import islice
 from typing import ClassVar, NamedTuple
 
 import orjson
-from rich.text import Span, Text
+from rich.text import Text
 from textual.binding import BindingType
 
-from tui.actions import bindings
 from tui.core import deepjson
 from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
 from tui.core.fields import CRED_ANONYMOUS, FIELDS
@@ -33,9 +32,10 @@ from tui.core.normalize import NO_TIME, format_time, shape_problems, text
 from tui.core.paths import child_path
 from tui.core.store import Store, ip_kind
 
-from .messages import CopyRequest, EventRequest, FacetRequest, FilterRequest
+from .bindings import bindings
 from .line_tree import LineTree
 from .line_tree import TreeItem as TreeNode
+from .messages import CopyRequest, EventRequest, FacetRequest, FilterRequest
 from .safe import safe_text
 
 __all__ = [
@@ -355,7 +355,8 @@ class DetailPane(LineTree[NodeData]):
                 self._event = self.store.event(row)
             except Exception as e:  # a changed/vanished file must not take the app down
                 first = self.root.add_leaf(
-                    Text.assemble(("original unavailable: ", S_ALERT), safe_text(str(e), max_len=600))
+                    Text.assemble(("original unavailable: ", S_ALERT),
+                                  safe_text(str(e), max_len=600))
                 )
                 self._add_indexed(row)
             else:
@@ -394,7 +395,8 @@ class DetailPane(LineTree[NodeData]):
                 label.append(_str_text(value, S_VALUE, quoted=False))
                 node.add_leaf(label, ValueRef(f.name, value, ""))
         where = self.store.location(row)
-        node.add_leaf(Text("Location".ljust(width), S_LABEL) + safe_text(where), InfoRef(None, where, ""))
+        node.add_leaf(Text("Location".ljust(width), S_LABEL) + safe_text(where),
+                      InfoRef(None, where, ""))
 
     def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
         keyed: dict[tuple, TreeNode[NodeData]] = {}
@@ -627,8 +629,8 @@ class DetailPane(LineTree[NodeData]):
 
         where = _Section("where", "Where")
         ip = text(e.get("sourceIPAddress"))
-        fact(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip), always=ins is None,
-             style=S_STRING)
+        fact(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip),
+             always=ins is None, style=S_STRING)
         fact(where, "Region", e.get("awsRegion"), ".awsRegion", "region")
         fact(where, "Recipient", e.get("recipientAccountId"), ".recipientAccountId", "account")
         fact(where, "User agent", e.get("userAgent"), ".userAgent", "ua")

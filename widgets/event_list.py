@@ -30,11 +30,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.normalize import NO_TIME, format_time
 from tui.core.store import Store
 
+from .bindings import bindings
 from .messages import EventHighlighted
 from .quiet_scroll import QuietScroll
 from .safe import is_plain, safe_text
@@ -581,7 +581,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 cell = self._cell(key, code, w)
                 if code in self.fresh_codes.get(key, ()):
                     # A value first seen while tailing (new IP, principal...).
-                    cell = [Segment(seg.text, (seg.style or Style()) + styles["fresh"]) for seg in cell]
+                    fresh = styles["fresh"]
+                    cell = [Segment(seg.text, (seg.style or Style()) + fresh) for seg in cell]
                 segments.extend(cell)
         strip = Strip(segments, used)
         if used != width:  # only when too narrow for the essential columns

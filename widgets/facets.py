@@ -26,10 +26,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
-from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
 from tui.core.paths import PathError, looks_like_path, parse_path
 
+from .bindings import bindings
 from .messages import FilterRequest
 from .quiet_scroll import QuietScroll
 from .safe import is_plain, label, safe_text

@@ -8,8 +8,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from tui.actions import bindings
-
+from .bindings import bindings
 from .safe import label
 
 
@@ -25,7 +24,10 @@ class FilterInput(Input):
         pass
 
     def __init__(self, **kw) -> None:
-        super().__init__(placeholder="filter: / to edit — e.g. service:s3.amazonaws.com -error:\"\" since:-1h", **kw)
+        super().__init__(
+            placeholder='filter: / to edit — e.g. service:s3.amazonaws.com -error:"" since:-1h',
+            **kw,
+        )
         self.history: list[str] = []
         self._hist_pos: int | None = None
 

@@ -23,7 +23,6 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.actions import bindings
 from tui.core.normalize import NO_TIME
 from tui.core.timeline import (
     NICE_STEPS_MS,
@@ -35,6 +34,7 @@ from tui.core.timeline import (
     zoom,
 )
 
+from .bindings import bindings
 from .messages import TimeRangeRequest
 
 __all__ = ["Timeline"]

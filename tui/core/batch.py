@@ -16,9 +16,9 @@ import orjson
 import zstandard
 
 from . import deepjson
+from .fastpath import decode_records, malformed, values
 from .fields import FIELDS
 from .normalize import NO_TIME, event_values, parse_time_ms, shape_problems
-from .fastpath import decode_records, malformed, values
 from .reader import (
     DEFAULT_MAX_BYTES,
     MAX_BAD_SAMPLES,

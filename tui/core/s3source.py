@@ -21,6 +21,7 @@ Engine code: no Textual. boto3 is optional and imported on first use.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -232,7 +233,7 @@ class S3Trail:
         return lst
 
     def _pages(self, lst: Listing, bucket: str, prefix: str, *, delimiter: bool,
-               after: str | None = None) -> tuple[list[str], list[dict]] | None:
+               after: str | None = None) -> tuple[builtins.list[str], builtins.list[dict]] | None:
         """(common prefixes, objects) of one listing, or None with the error recorded."""
         url = f"s3://{bucket}/{prefix}"
         lst.listed.append(url)
@@ -528,7 +529,7 @@ class S3Trail:
     # ------------------------------------------------------------------ following
 
     def poll(self, now: datetime | None = None,
-             rewalk: bool = False) -> tuple[Listing, list[S3Object]]:
+             rewalk: bool = False) -> tuple[Listing, builtins.list[S3Object]]:
         """One round of following: list what can have changed; the objects not seen yet."""
         lst = Listing()
         if rewalk:

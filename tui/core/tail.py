@@ -412,7 +412,8 @@ async def follow(
                 batches = await loop.run_in_executor(executor, read_files, files, max_bytes)
             except BrokenExecutor as e:  # the worker died: go on in a thread
                 executor = None
-                note = (note + "; " if note else "") + f"parser process failed ({e}); parsing in a thread"
+                note = ((note + "; " if note else "")
+                        + f"parser process failed ({e}); parsing in a thread")
         if batches is None:
             batches = await asyncio.to_thread(read_files, files, max_bytes)
         deliver(files, batches, ch, note)
