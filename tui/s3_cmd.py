@@ -275,8 +275,7 @@ def add_cache_parser(sub, size_type) -> argparse.ArgumentParser:
 
 
 def run_cache(args) -> int:
-    import json
-
+    from .core import export
     from .core.s3cache import DEFAULT_LIMIT, ObjectCache
 
     cache = ObjectCache(limit=args.cache_size if args.cache_size is not None else DEFAULT_LIMIT)
@@ -287,11 +286,11 @@ def run_cache(args) -> int:
         return EXIT_OK
     info = cache.info()
     if args.json:
-        sys.stdout.write(json.dumps({
+        sys.stdout.buffer.write(export.dumps({
             "path": info.root, "objects": info.entries, "bytes": info.bytes,
             "limit": info.limit,
             "oldest_use": _iso(info.oldest_use), "newest_use": _iso(info.newest_use),
-        }) + "\n")
+        }) + b"\n")
         return EXIT_OK
     sys.stdout.write(
         f"path     {clean(info.root)}\nobjects  {info.entries:,}\n"
