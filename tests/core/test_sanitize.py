@@ -320,6 +320,7 @@ def _sample_events() -> list[dict]:
                                            errorMessage="User is not authorized")]
 
 
+@pytest.mark.timing
 def test_hostile_in_json_speed() -> None:
     events = _sample_events()
     blob = b""
