@@ -2,14 +2,17 @@
 """Opening a trail from S3: a cold open (empty cache) against a cached one, and a pruned one.
 
     python benchmarks/bench_s3.py [--events 300000] [--per-file 100] [--connections 16]
+                                  [--explorer]
 
 Serves a generated trail (benchmarks/gen_trail.py: organisation trail, 8 accounts,
 6 regions, a week) from moto's S3 server on 127.0.0.1, then times in this process:
 listing, fetching into an empty cache, parsing; the same open again with everything cached;
-and an open pruned to one day of one region. The server runs in its own process (in this
-one it would share the interpreter lock with the downloads); requests are counted by the
-client. moto is a Python server on the same two cores, so the cold numbers are a bound of
-this machine, not of S3 (see docs/s3.md for what bounds a real open).
+and an open pruned to one day of one region. `--explorer` also opens it in the explorer
+(headless), cold and cached: when the first events are on screen and when all are. The
+server runs in its own process (in this one it would share the interpreter lock with the
+downloads); requests are counted by the client. moto is a Python server on the same two
+cores, so the cold numbers are a bound of this machine, not of S3 (see docs/s3.md for what
+bounds a real open).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--per-file", type=int, default=100)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--explorer", action="store_true",
+                    help="also time the explorer: first events on screen, all loaded")
     a = ap.parse_args(argv)
 
     from tui.core.loader import load
@@ -95,6 +100,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{got.progress.cached:,} cached), parse {t3 - t2:5.2f} s; "
               f"{len(store):,} events")
 
+    if a.explorer:
+        import asyncio
+        import shutil
+
+        for label, cold, whole_first in (("explorer cold", True, False),
+                                         ("explorer cached", False, False),
+                                         ("fetch all, then open", True, True)):
+            if cold:
+                shutil.rmtree(tmp / "cache", ignore_errors=True)
+            first, loaded, n = asyncio.run(open_explorer(endpoint, tmp, a.connections,
+                                                         whole_first))
+            print(f"{label:<22} first events on screen {first:5.2f} s, all loaded "
+                  f"{loaded:5.2f} s; {n:,} events")
+        shutil.rmtree(tmp / "cache", ignore_errors=True)
     open_once("cold (empty cache)")
     open_once("cached")
     day = int(time.mktime(time.strptime("2026-11-03", "%Y-%m-%d")) * 1000)
@@ -103,6 +122,29 @@ def main(argv: list[str] | None = None) -> int:
     proc.terminate()
     proc.wait(10)
     return 0
+
+
+async def open_explorer(endpoint: str, tmp: Path, connections: int,
+                        whole_first: bool) -> tuple[float, float, int]:
+    """(seconds to the first events on screen, to all loaded, events) for the explorer on
+    s3://bench/, listing included, not following. `whole_first`: download everything
+    before the explorer starts (as it did before it loaded objects as they land)."""
+    from tui.app import TrailscopeApp
+    from tui.core.s3source import S3Options, S3Source, S3Trail
+
+    t0 = time.perf_counter()
+    trail = S3Trail(["s3://bench/"], S3Options(endpoint_url=endpoint, connections=connections,
+                                              cache_dir=str(tmp / "cache")))
+    source = trail.discover() if whole_first else S3Source(trail, trail.list())
+    app = TrailscopeApp(["s3://bench/"], source=source, watch=False)
+    first = None
+    async with app.run_test(size=(160, 45)) as pilot:
+        while app.loading or app.store.pending_events or not app.settled:
+            if first is None and app.view is not None and len(app.view.rows):
+                first = time.perf_counter() - t0
+            await pilot.pause(0.01)
+        loaded = time.perf_counter() - t0
+        return first if first is not None else loaded, loaded, len(app.store)
 
 
 if __name__ == "__main__":

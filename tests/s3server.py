@@ -227,3 +227,110 @@ def s3(s3_server: S3Server, tmp_path: Path, monkeypatch) -> S3Server:
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return s3_server
+
+
+class FlakyNetwork:
+    """A proxy on localhost in front of the S3 server, standing in for a bad network:
+    downloads of keys that contain a `hold` string get no answer until `release()`;
+    those that contain a `cut` string get their headers and `cut[s]` bytes of the body,
+    then the connection drops. Everything else passes through. One request per
+    connection (each answer says `Connection: close`)."""
+
+    def __init__(self, upstream: str) -> None:
+        import socket
+
+        u = urlsplit(upstream)
+        self._upstream = (u.hostname, u.port)
+        self.hold: set[str] = set()
+        self.cut: dict[str, int] = {}
+        self.released = threading.Event()
+        self.held: list[str] = []  # keys whose download is being held
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._open: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        self._sock.close()
+        for c in list(self._open):
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._open.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn) -> None:
+        import socket
+
+        try:
+            with conn:
+                head, body = _read_request(conn)
+                if head is None:
+                    return
+                method, target = head.split(b" ", 2)[:2]
+                key = unquote(urlsplit(target.decode()).path)
+                download = method == b"GET" and b"?" not in target
+                lines = [ln for ln in head.split(b"\r\n")
+                         if not ln.lower().startswith(b"connection:")]
+                request = b"\r\n".join(lines[:-2] + [b"Connection: close", b"", b""]) + body
+                with socket.create_connection(self._upstream) as up:
+                    up.sendall(request)
+                    chunks = []
+                    while data := up.recv(65536):
+                        chunks.append(data)
+                answer = b"".join(chunks)
+                if download and any(s in key for s in self.hold):
+                    self.held.append(key)
+                    self.released.wait(60)
+                for s, n in self.cut.items():
+                    if download and s in key:
+                        top, _, rest = answer.partition(b"\r\n\r\n")
+                        conn.sendall(top + b"\r\n\r\n" + rest[:n])
+                        return  # and the connection drops
+                conn.sendall(answer)
+        except OSError:
+            pass
+        finally:
+            if conn in self._open:
+                self._open.remove(conn)
+
+
+def _read_request(conn) -> tuple[bytes | None, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = conn.recv(65536)
+        if not more:
+            return None, b""
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    head += b"\r\n\r\n"
+    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    need = int(m.group(1)) if m else 0
+    while len(body) < need:
+        more = conn.recv(65536)
+        if not more:
+            break
+        body += more
+    return head, body
+
+
+@pytest.fixture
+def flaky(s3: S3Server) -> Iterator[FlakyNetwork]:
+    """A bad network between the code under test and the S3 server (FlakyNetwork)."""
+    net = FlakyNetwork(s3.endpoint)
+    try:
+        yield net
+    finally:
+        net.close()

@@ -68,6 +68,15 @@ def test_card_json_for_a_key_keeps_hostile_values_inert(trail):
     assert b"\x1b" not in text and b"\\x1b[2J" in text and b"\\u202e" in text
 
 
+def test_card_of_a_session_argument(trail):
+    """`session:ARN` as an argument names the subject (an STS session, the session field)."""
+    out = run(str(trail), f"session:{S1['arn']}").stdout.decode()
+    lines = out.splitlines()
+    assert lines[0] == f"card: session:{S1['arn']}"
+    assert "sessions (1)" not in lines  # the subject itself
+    assert any(f"key:{S1['accessKeyId']}" in ln for ln in lines)
+
+
 def test_card_usage_errors(trail, tmp_path):
     p = run(str(trail), rc=2)
     assert b"give the subject" in p.stderr

@@ -84,6 +84,10 @@ def test_errors(s3, tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "tui", "stats", f"s3://{BUCKET}", "--endpoint-url",
                         s3.endpoint], capture_output=True, text=True, timeout=60, env=bare)
     assert p.returncode == 1 and "no usable AWS credentials" in p.stderr
+    # The explorer lists before it opens: the same answer, and no screen.
+    p = subprocess.run([sys.executable, "-m", "tui", f"s3://{BUCKET}", "--endpoint-url",
+                        s3.endpoint], capture_output=True, text=True, timeout=60, env=bare)
+    assert p.returncode == 1 and "no usable AWS credentials" in p.stderr
     code = ("import builtins, sys\n"
             "real = builtins.__import__\n"
             "def imp(n, *a, **k):\n"

@@ -215,7 +215,10 @@ async def test_summary_sections(seed_store: Store) -> None:
         assert fact_text(pane, "who", "Identity type") == "AssumedRole"
         assert fact_text(pane, "who", "Credential") == "role-session"
         assert fact_text(pane, "who", "Access key") == "AKIAI44QH8DHBEXAMPLE  long-term (AKIA)"
-        assert fact_text(pane, "who", "MFA") == "false"
+        # MFA is the mfa field (yes/no), from the session's mfaAuthenticated "false"
+        assert fact_text(pane, "who", "MFA") == "no  (session)"
+        assert fact(pane, "who", "MFA").data == (
+            "mfa", "no", "userIdentity.sessionContext.attributes.mfaAuthenticated")
         assert fact_text(pane, "who", "Account") == "111122223333"
         assert fact_text(pane, "what", "Service") == "access-analyzer.amazonaws.com"
         assert fact_text(pane, "what", "Event") == "CreateAnalyzer"

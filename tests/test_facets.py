@@ -373,6 +373,29 @@ async def test_keys_move_and_clamp(store: Store):
         assert svc.field == "event" and opts.highlighted == 0
 
 
+async def test_paging_scrolls_the_pane_and_the_cursor_with_it(store: Store):
+    """PageDown/PageUp as in `less`: the rows move a page and the cursor keeps its line
+    on screen (it used to scroll only as far as the cursor); g/G as in vim."""
+    app = FacetApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        svc, opts, rows = await _sixty(pilot, app)
+        page = opts.scrollable_content_region.height
+        await pilot.press("j", "j")
+        assert (opts.highlighted, opts.scroll_offset.y) == (2, 0)
+        await pilot.press("pagedown")
+        assert (opts.highlighted, opts.scroll_offset.y) == (2 + page, page)
+        await pilot.press("pageup")
+        assert (opts.highlighted, opts.scroll_offset.y) == (2, 0)
+        await pilot.press("G")
+        assert opts.highlighted == len(rows) - 1
+        assert opts.scroll_offset.y == len(rows) - page
+        await pilot.press("pageup")
+        assert opts.highlighted == len(rows) - 1 - page
+        assert opts.scroll_offset.y == len(rows) - 2 * page
+        await pilot.press("g")
+        assert (opts.highlighted, opts.scroll_offset.y) == (0, 0)
+
+
 async def test_empty_list_has_no_cursor_and_posts_nothing(store: Store):
     app = FacetApp(store)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -182,3 +182,29 @@ async def test_wide_tree_draws_only_visible_lines_and_clicks_toggle():
         await pilot.click(Probe, offset=(0, 0))  # the ▼ icon of "big"
         await pilot.pause()
         assert not top.is_expanded and tree.last_line == 0
+
+
+async def test_paging_scrolls_the_pane_and_the_cursor_with_it():
+    """PageDown/PageUp as in `less`: the pane moves a page, the cursor keeps its row on
+    screen; at the ends the pane stops and the cursor goes on to the first/last line."""
+    app = TreeApp()
+    async with app.run_test(size=(40, 5)) as pilot:
+        tree = app.query_one(Probe)
+        for i in range(30):
+            tree.root.add_leaf(Text(f"leaf {i}"), str(i))
+        tree.focus()
+        await pilot.pause()
+        await pilot.press("down", "down", "down")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (2, 0)
+        await pilot.press("pagedown")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (7, 5)
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (27, 25)  # the last page
+        await pilot.press("pagedown")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (29, 25)  # on to the end
+        await pilot.press("pageup")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (24, 20)
+        await pilot.press("home")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (0, 0)
+        await pilot.press("pageup")
+        assert (tree.cursor_line, tree.scroll_offset.y) == (0, 0)

@@ -171,6 +171,17 @@ async def test_derived_lines_filter_on_their_source(pivots) -> None:
     await cursor_to(pilot, pane, summary_line(pane, "MFA"))
     await pilot.press("f")
     await settle(pilot)
+    # The MFA line is the mfa field (MFAUsed "No" on a sign-in), not free text.
+    assert app.query_obj.text == "mfa:no"
+    assert ids(app) == ["login-0001", "login-0002", "login-0003"]
+    await pilot.press("ctrl+x")
+    await settle(pilot)
+
+    # The leaf itself is its exact path.
+    pane = await to_event(pilot, "login-0003")
+    await cursor_to(pilot, pane, json_leaf(pane, "additionalEventData.MFAUsed"))
+    await pilot.press("f")
+    await settle(pilot)
     assert app.query_obj.text == "additionalEventData.MFAUsed:No"
     await pilot.press("ctrl+x")
     await settle(pilot)
@@ -180,8 +191,8 @@ async def test_derived_lines_filter_on_their_source(pivots) -> None:
     assert "alice" in str(pane.cursor_node.label)
     await pilot.press("f")
     await settle(pilot)
-    # The session line came from userIdentity.arn: the whole session ARN, as a field.
-    assert app.query_obj.text == "principal:arn:aws:sts::111122223333:assumed-role/ops/alice"
+    # The session line is the session field: the whole session ARN (role and name).
+    assert app.query_obj.text == "session:arn:aws:sts::111122223333:assumed-role/ops/alice"
     assert ids(app) == ["get-0001", "list-0001"]
     await pilot.press("ctrl+x")
     await settle(pilot)
@@ -303,8 +314,15 @@ def test_cli_query_takes_path_terms(tmp_path: Path) -> None:
     got = query("-e", f"responseElements.credentials.accessKeyId:{MINTED} OR has:resources.ARN",
                 "--format", "count")
     assert got.stdout.strip() == "1"
-    got = query("-e", "requestID:x", "--format", "count")
-    assert got.returncode == 2 and ".requestID:x" in got.stderr
+    got = query("-e", "errorMessage:x", "--format", "count")
+    assert got.returncode == 2 and ".errorMessage:x" in got.stderr
+    # requestid names the path .requestID (unique per event: not indexed at ingest)
+    rid = json.loads(query("-e", "event:GetObject", "--format", "jsonl").stdout)["requestID"]
+    for term in (f"requestid:{rid}", f"requestID:{rid}", f".requestID:{rid}"):
+        got = query("-e", term, "--format", "jsonl")
+        assert [json.loads(x)["eventID"] for x in got.stdout.splitlines()] == ["get-0001"], term
+    got = query("-e", "resource:arn:aws:iam::*:role/ops", "--format", "jsonl")
+    assert [json.loads(x)["eventID"] for x in got.stdout.splitlines()] == ["mint-0001"]
 
 
 async def test_panels_leave_a_path_being_scanned_to_its_thread(tmp_path: Path, monkeypatch) -> None:

@@ -19,7 +19,7 @@ class ActionSpec:
     action: str  # action name (method action_<name> on the scope's widget/app)
     title: str  # short title (footer, palette)
     help: str  # one line for the help screen
-    scope: str  # "app" | "filter" | "list" | "facets" | "detail" | "timeline"
+    scope: str  # a key of SCOPES
     show: bool = False  # show in the footer
     palette: bool = True  # offer in the command palette
 
@@ -29,8 +29,12 @@ SCOPES = {
     "filter": "Filter bar",
     "list": "Event list",
     "facets": "Facets",
+    "facet-rows": "Facet values",
     "detail": "Detail tree",
     "timeline": "Timeline",
+    "help-screen": "This help",
+    "skipped-screen": "Skipped files",
+    "jump-screen": "Jump to time",
 }
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -46,6 +50,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("layout", "ctrl+d", "toggle_layout", "Detail layout", "Put the detail pane beside or below the list", "app"),
     ActionSpec("facets-toggle", "ctrl+t", "toggle_facets", "Facets", "Show or hide the facet column", "app"),
     ActionSpec("focus-list", "ctrl+l", "focus_list", "Focus list", "Move focus to the event list", "app"),
+    ActionSpec("mark", "m", "mark", "Mark", "Mark the event with a label (again: unmark); kept in the case file", "app"),
+    ActionSpec("note", "a", "note", "Note", "Attach a note to the event (kept in the case file)", "app"),
+    ActionSpec("label-facet", "M", "label_facet", "Labels facet", "Show the labels of marked events in a facet (Enter filters mark:LABEL)", "app"),
+    ActionSpec("save-filter", "s", "save_filter", "Save filter", "Save the filter under a name (recall it from ctrl+p)", "app"),
+    ActionSpec("export", "e", "export", "Export", "Export the listed events (JSONL, CSV, .json.gz) with a manifest", "app"),
     ActionSpec("quit", "q", "quit", "Quit", "Quit trailscope", "app", True),
     # --- filter bar
     ActionSpec("filter-apply", "enter", "apply", "Apply", "Apply the filter; a bad filter shows the error and keeps the result", "filter", palette=False),
@@ -65,11 +74,21 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("facet-prev", "left_square_bracket", "prev_field", "Previous field", "Show another field in this facet", "facets", palette=False),
     ActionSpec("facet-next", "right_square_bracket", "next_field", "Next field", "Show another field in this facet", "facets", palette=False),
     ActionSpec("facet-narrow", "n", "narrow", "Narrow", "Type to search all values of this field", "facets", palette=False),
+    ActionSpec("facet-leave-narrow", "escape", "leave_narrow", "Stop narrowing", "Leave the narrowing input (back to the top values)", "facets", palette=False),
+    ActionSpec("facet-to-list", "down", "to_list", "To values", "From the narrowing input down to the values", "facets", palette=False),
+    # --- facet values (the rows of one facet)
+    ActionSpec("facet-down", "down,j", "cursor_down", "Down", "Next value", "facet-rows", palette=False),
+    ActionSpec("facet-up", "up,k", "cursor_up", "Up", "Previous value", "facet-rows", palette=False),
+    ActionSpec("facet-pgdn", "pagedown,ctrl+f", "page_down", "Page down", "Scroll a page on, the cursor with it", "facet-rows", palette=False),
+    ActionSpec("facet-pgup", "pageup,ctrl+b", "page_up", "Page up", "Scroll a page back, the cursor with it", "facet-rows", palette=False),
+    ActionSpec("facet-first", "home,g", "first", "First", "First value", "facet-rows", palette=False),
+    ActionSpec("facet-last", "end,G,shift+g", "last", "Last", "Last value", "facet-rows", palette=False),
+    ActionSpec("facet-select", "enter", "select", "Filter", "Add field:value to the filter", "facet-rows", palette=False),
     # --- detail
     ActionSpec("detail-down", "down,j", "cursor_down", "Down", "Next line", "detail", palette=False),
     ActionSpec("detail-up", "up,k", "cursor_up", "Up", "Previous line", "detail", palette=False),
-    ActionSpec("detail-pgdn", "pagedown,ctrl+f", "page_down", "Page down", "Next page", "detail", palette=False),
-    ActionSpec("detail-pgup", "pageup,ctrl+b", "page_up", "Page up", "Previous page", "detail", palette=False),
+    ActionSpec("detail-pgdn", "pagedown,ctrl+f", "page_down", "Page down", "Scroll a page on, the cursor with it", "detail", palette=False),
+    ActionSpec("detail-pgup", "pageup,ctrl+b", "page_up", "Page up", "Scroll a page back, the cursor with it", "detail", palette=False),
     ActionSpec("detail-first", "home,g", "first", "First", "First line", "detail", palette=False),
     ActionSpec("detail-last", "end,G,shift+g", "last", "Last", "Last line", "detail", palette=False),
     ActionSpec("detail-filter", "f", "filter_value", "Filter", "Filter on the value under the cursor (its field, or its exact JSON path)", "detail", True, palette=False),
@@ -82,14 +101,31 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("detail-open", "space", "select_cursor", "Open", "Expand/collapse; show a long value wrapped in full", "detail", palette=False),
     ActionSpec("detail-facet", "o", "facet_value", "Facet", "Show the field or JSON path under the cursor in a facet", "detail", palette=False),
     # --- timeline
-    ActionSpec("tl-left", "left,h", "cursor_left", "Earlier", "Previous bucket", "timeline", palette=False),
-    ActionSpec("tl-right", "right,l", "cursor_right", "Later", "Next bucket", "timeline", palette=False),
-    ActionSpec("tl-zoom-in", "plus,equals_sign", "zoom_in", "Zoom in", "Zoom in around the cursor", "timeline", palette=False),
-    ActionSpec("tl-zoom-out", "minus", "zoom_out", "Zoom out", "Zoom out", "timeline", palette=False),
-    ActionSpec("tl-reset", "0", "zoom_reset", "Reset zoom", "Show the whole span", "timeline", palette=False),
-    ActionSpec("tl-mark", "space,v", "mark", "Mark range", "Start or end a range selection", "timeline", palette=False),
-    ActionSpec("tl-apply", "enter", "apply", "Filter to bucket/range", "Turn the bucket or range into since:/until:", "timeline", palette=False),
-    ActionSpec("tl-clear", "escape", "clear_mark", "Clear mark", "Clear the range selection", "timeline", palette=False),
+    ActionSpec("tl-left", "left,h", "cursor_left", "Earlier", "Previous bucket", "timeline"),
+    ActionSpec("tl-right", "right,l", "cursor_right", "Later", "Next bucket", "timeline"),
+    ActionSpec("tl-left10", "shift+left,H", "move(-10)", "10 earlier", "Ten buckets earlier", "timeline"),
+    ActionSpec("tl-right10", "shift+right,L", "move(10)", "10 later", "Ten buckets later", "timeline"),
+    ActionSpec("tl-pgup", "pageup,ctrl+b", "page(-1)", "Page earlier", "A pane of buckets earlier (zoomed: the view pans, the cursor with it)", "timeline"),
+    ActionSpec("tl-pgdn", "pagedown,ctrl+f", "page(1)", "Page later", "A pane of buckets later (zoomed: the view pans, the cursor with it)", "timeline"),
+    ActionSpec("tl-first", "home,g", "edge(0)", "First bucket", "The first bucket of the data", "timeline"),
+    ActionSpec("tl-last", "end,G,shift+g", "edge(-1)", "Last bucket", "The last bucket of the data", "timeline"),
+    ActionSpec("tl-zoom-in", "plus,equals_sign", "zoom_in", "Zoom in", "Finer buckets around the cursor, filling the pane", "timeline"),
+    ActionSpec("tl-zoom-out", "minus", "zoom_out", "Zoom out", "Coarser buckets around the cursor", "timeline"),
+    ActionSpec("tl-reset", "0", "zoom_reset", "Reset zoom", "Show the default range (isolated outliers are counted at the edges)", "timeline"),
+    ActionSpec("tl-mode", "r", "cycle_mode", "Timeline mode", "Plot events, the error rate, or errors stacked on events", "timeline"),
+    ActionSpec("tl-peak", "p", "peak", "Highest bucket", "Cursor to the highest bucket on screen (of what the mode plots)", "timeline"),
+    ActionSpec("tl-next-above", "right_square_bracket", "next_above(1)", "Next above threshold", "Next bucket at or above the threshold (default: half the highest)", "timeline"),
+    ActionSpec("tl-prev-above", "left_square_bracket", "next_above(-1)", "Previous above threshold", "Previous bucket at or above the threshold", "timeline"),
+    ActionSpec("tl-threshold", "T", "set_threshold", "Set threshold", "The cursor bucket's value becomes the threshold for ] and [", "timeline"),
+    ActionSpec("tl-mark", "space,v", "mark", "Mark range", "Start or end a range selection", "timeline"),
+    ActionSpec("tl-apply", "enter", "apply", "Filter to bucket/range", "Turn the bucket or range into since:/until:", "timeline"),
+    ActionSpec("tl-clear", "escape", "clear_mark", "Clear mark", "Clear the range selection", "timeline"),
+    # --- modal screens
+    ActionSpec("help-close", "escape,q,question_mark", "dismiss", "Close", "Close the help", "help-screen", True, palette=False),
+    ActionSpec("help-query", "f", "show('help-query')", "Filter language", "Show the filter language reference", "help-screen", True, palette=False),
+    ActionSpec("help-keys", "k", "show('help-keys')", "Keys", "Show the keys", "help-screen", True, palette=False),
+    ActionSpec("skipped-close", "escape,q,S", "dismiss", "Close", "Close the list of skipped files", "skipped-screen", True, palette=False),
+    ActionSpec("jump-cancel", "escape", "dismiss_none", "Cancel", "Close without jumping", "jump-screen", True, palette=False),
 )
 
 

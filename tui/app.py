@@ -17,6 +17,7 @@ reads it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -30,19 +31,23 @@ from widgets.bindings import bindings
 from widgets.event_list import EventList
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
+from widgets.timeline import Timeline
 
-from .actions import ACTIONS, SCOPES, key_label
+from .actions import ACTIONS, SCOPES, ActionSpec, key_label
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
+from .core.history import FilterHistory
 from .core.loader import iter_batches, parser_process, record_discovery
 from .core.paths import parse_path
 from .core.query import Query, QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
+from .core.s3source import S3Progress, S3Source
 from .core.sanitize import clean
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import View, compute_view
+from .core.view import LABEL_FACET, View, compute_view
+from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
 from .policies import (
     ArrivalRate,
@@ -89,6 +94,15 @@ class BatchesReady(Message):
         self.done = done
 
 
+class FetchProgress(Message):
+    """An S3 trail's download so far, and the objects that could not be fetched."""
+
+    def __init__(self, progress: S3Progress, errors: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.progress = progress
+        self.errors = errors
+
+
 class ViewReady(Message):
     def __init__(self, view: View | None, error: QueryError | None = None) -> None:
         super().__init__()
@@ -96,7 +110,7 @@ class ViewReady(Message):
         self.error = error
 
 
-class TrailscopeApp(App[int]):
+class TrailscopeApp(EvidenceActions, App[int]):
     """The explorer. Its public state: `store`, `query_obj` (the filter), `view` (what
     the list shows), `status`, `loading`, `tailing`, `follow`; the panes are `main`
     (tui/main_screen.py); the policies are `commits`, `redraw`, `views`, `fresh`,
@@ -119,7 +133,9 @@ class TrailscopeApp(App[int]):
         poll: bool = False,
         rescan_s: float = 5.0,
         follow_symlinks: bool = False,
-        source: Discovery | None = None,
+        source: Discovery | S3Source | None = None,
+        case_path: str | None = None,
+        history: FilterHistory | None = None,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -131,7 +147,11 @@ class TrailscopeApp(App[int]):
 
         resource_tracker.ensure_running()
         self.paths = list(paths)
-        self.source = source  # the files found already (an S3 trail, fetched): not walked
+        # Not walked: the files found already, or an S3 trail (listed, fetched as it loads).
+        self.source = source
+        self.s3_progress: S3Progress | None = None  # an S3 trail's download so far
+        self._fetch_started = 0.0
+        self._fetch_cancel = threading.Event()  # quitting stops the downloads
         self.follow_symlinks = follow_symlinks
         self.watch_paths = watch  # follow the paths once loaded
         self.poll = poll
@@ -163,6 +183,9 @@ class TrailscopeApp(App[int]):
         self.undo = FilterUndo()
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
+        # Marks, notes, saved filters (the case file), filter history, exports.
+        self.evidence = Evidence(self.store, self.paths, case_path, history)
+        self.exporting = False  # an export thread reads the store: no commits meanwhile
         self.main: MainScreen  # the panes (get_default_screen)
 
     # --------------------------------------------------------------- start-up
@@ -189,6 +212,7 @@ class TrailscopeApp(App[int]):
             self.gc_policy.pause()
         self.main.frame_callbacks.append(self.after_frame)
         self.events_list.loading_text = "loading…" if self.loading else ""
+        self.evidence_start()
         if self.initial_filter:
             self.filter_input.value = self.initial_filter
             self.set_filter(self.initial_filter, remember=True)
@@ -210,7 +234,9 @@ class TrailscopeApp(App[int]):
             self.main.apply_layout(event.size.width)
 
     def on_unmount(self) -> None:
+        self._fetch_cancel.set()
         self.gc_policy.restore()
+        self.evidence.close()
 
     @property
     def events_list(self) -> EventList:
@@ -235,6 +261,9 @@ class TrailscopeApp(App[int]):
     # ---------------------------------------------------------------- loading
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
+        if isinstance(self.source, S3Source):
+            self._load_s3(self.source)
+            return
         disc = (self.source if self.source is not None
                 else discover(self.paths, follow_symlinks=self.follow_symlinks))
         self._post_loader(Discovered(disc))
@@ -246,9 +275,50 @@ class TrailscopeApp(App[int]):
             if now - last > 0.1 or len(buf) >= 64:
                 self._post_loader(BatchesReady(buf, False))
                 buf, last = [], now
-            while len(self.loader_backlog) > 8:  # the UI is behind: let it catch up
-                time.sleep(0.02)
+            self._wait_for_ui()
         self._post_loader(BatchesReady(buf, True))
+
+    def _wait_for_ui(self) -> None:
+        while len(self.loader_backlog) > 8 and not self._fetch_cancel.is_set():
+            time.sleep(0.02)  # the UI is behind: let it catch up
+
+    def _load_s3(self, src: S3Source) -> None:
+        """Fetch an S3 trail and parse each group of objects as it lands: the first
+        events show while the rest downloads (in the loader thread, as `_load`)."""
+        trail, listing = src.trail, src.listing
+        self._post_loader(Discovered(trail.listed(listing)))
+        wanted = trail.wanted(listing)
+        errors: list[tuple[str, str]] = []
+        self._post_loader(FetchProgress(S3Progress(
+            objects_total=len(wanted), bytes_total=sum(o.size for o in wanted)), []))
+        for group in trail.fetch_groups(wanted, cancel=self._fetch_cancel, every_s=0.1):
+            errors += group.errors
+            self._post_loader(FetchProgress(group.progress, group.errors))
+            batches = list(iter_batches(group.files, self.max_bytes, self.jobs))
+            if batches:
+                self._post_loader(BatchesReady(batches, False))
+            self._wait_for_ui()
+        if self._fetch_cancel.is_set():
+            return
+        trail.mark_loaded(listing, errors)  # following starts after what was read
+        self._post_loader(BatchesReady([], True))
+
+    def on_fetch_progress(self, msg: FetchProgress) -> None:
+        self.loader_backlog.handled()
+        now = time.monotonic()
+        if not self._fetch_started:
+            self._fetch_started = now
+        self.s3_progress = msg.progress
+        self._bytes_total = msg.progress.bytes_total
+        self.store.report_errors(msg.errors)  # listed with the skipped files (S)
+        if self.loading:
+            self.events_list.loading_text = f"loading… {self._fetch_text(now)}"
+        self._update_status()
+
+    def _fetch_text(self, now: float) -> str:
+        if self.s3_progress is None:
+            return ""
+        return self.s3_progress.text(now - self._fetch_started)
 
     def _post_loader(self, msg: Message) -> None:
         self.loader_backlog.posted()
@@ -274,6 +344,7 @@ class TrailscopeApp(App[int]):
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
             self._tail_wanted = self.watch_paths
             self._start_tail()
+            self.integrity_after_load()
         self._update_status()
 
     def warm_columns(self) -> None:
@@ -290,8 +361,9 @@ class TrailscopeApp(App[int]):
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:
         """Commit pending events (they are queryable from then on) and refresh the view,
-        unless a view is being computed or a new filter's frame is still to be drawn."""
-        if self.views.running:
+        unless a view is being computed, an export thread reads the store, or a new
+        filter's frame is still to be drawn."""
+        if self.views.running or self.exporting:
             return
         now = time.monotonic()
         if self.redraw.commit_waits_for_frame(now):
@@ -368,9 +440,20 @@ class TrailscopeApp(App[int]):
         self._tail_wanted = False
         self.tailing = True
         self.tail_generation = self.store.generation
+        if isinstance(self.source, S3Source):
+            self._tail_s3(self.source)
+            return
         tracker = TailTracker(self.paths, follow_symlinks=self.follow_symlinks)
         tracker.prime(self.store.files)
         self._tail(tracker)
+
+    @work(exclusive=True, group="tail")
+    async def _tail_s3(self, src: S3Source) -> None:
+        """Follow an S3 trail: list the day folders still receiving files after the
+        newest key seen, every --interval seconds; arrivals come as the local tail's."""
+        self._tail_stop = asyncio.Event()
+        await src.trail.follow(lambda ev: self.post_message(TailEvent(ev)),
+                               stop=self._tail_stop, max_bytes=self.max_bytes, jobs=self.jobs)
 
     @work(exclusive=True, group="tail")
     async def _tail(self, tracker: TailTracker) -> None:
@@ -417,7 +500,7 @@ class TrailscopeApp(App[int]):
     def path_pending(self, name: str) -> bool:
         """A facet on a JSON path whose column still has many files to scan (built by
         the next view, in a thread)."""
-        return (name not in FIELD_INDEX
+        return (name not in FIELD_INDEX and name != LABEL_FACET
                 and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES)
 
     def request_view(self) -> None:
@@ -497,7 +580,11 @@ class TrailscopeApp(App[int]):
             return False
         if remember:
             self.undo.push(self.query_obj.text)
+            if (problem := self.evidence.remember_filter(text)) is not None:
+                self.notify(clean(problem), severity="warning", markup=False)
         self.query_obj = q
+        if uses_unverified(q):
+            self.check_integrity()
         self.main.filter_accepted(text)
         self.request_view()
         self._update_status()
@@ -524,7 +611,9 @@ class TrailscopeApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_skipped(self) -> None:
-        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored)))
+        self.check_integrity()
+        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored),
+                                       self.evidence.integrity or "after the trail loads"))
 
     def action_undo_filter(self) -> None:
         text = self.undo.pop()
@@ -582,8 +671,19 @@ class TrailscopeApp(App[int]):
             yield SystemCommand(
                 f"{a.title}  ({key_label(a.keys)})",
                 f"{SCOPES[a.scope]}: {a.help}",
-                lambda a=a: self.run_action(a.action),
+                lambda a=a: self._run_palette_action(a),
             )
+        yield from self.evidence_commands()
+
+    async def _run_palette_action(self, spec: ActionSpec) -> None:
+        """Run a palette command where its keys would: timeline actions on the timeline
+        (focused, so its cursor shows), the rest on the app."""
+        if spec.scope == "timeline":
+            timeline = self.main.query_one(Timeline)
+            timeline.focus()
+            await timeline.run_action(spec.action)
+        else:
+            await self.run_action(spec.action)
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
@@ -597,4 +697,5 @@ class TrailscopeApp(App[int]):
             tail_mode=self._tail_mode if self.tailing else None,
             rate_per_min=float(self.arrivals.per_window(now)) if self.tailing else None,
         )
+        self.status.transfer = self._fetch_text(now) if self.loading else ""
         self.main.show_status(self.status)

@@ -28,8 +28,8 @@ def add_parser(sub, common: Callable, filter_opt: Callable) -> argparse.Argument
     c = sub.add_parser(
         "card",
         help="what the trail says about one principal, key, role or IP",
-        description="Print the card of a principal, access key, IP, role, user or account "
-        "(or of the events a filter matches): first and last seen, events, error ratio, "
+        description="Print the card of a principal, access key, IP, role, user, account or STS "
+        "session (or of the events a filter matches): first and last seen, events, error ratio, "
         "services, event names, regions, source IPs, user agents, keys, sessions, "
         "credentials it minted and accounts, each with counts and the filter term that "
         "selects it; for a key, where it came from and what descends from it.",
@@ -38,7 +38,7 @@ def add_parser(sub, common: Callable, filter_opt: Callable) -> argparse.Argument
     )
     c.add_argument("paths", nargs="+", metavar="PATH|SUBJECT",
                    help="trail paths, and the subject as FIELD:VALUE (principal, key, ip, "
-                   "role, user, account)")
+                   "role, user, account, session)")
     filter_opt(c, "the subject as a filter (any filter)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--top", type=int, default=10, help="values per section (default 10)")
@@ -89,7 +89,7 @@ def run(args, load: Callable) -> int:
     paths, subject = split_args(list(args.paths), args.filter or "")
     if not subject:
         sys.stderr.write("trailscope card: give the subject: principal:ARN, key:KEY, ip:IP, "
-                         "role:ARN, user:NAME, account:ID, or -e FILTER\n")
+                         "role:ARN, user:NAME, account:ID, session:ARN, or -e FILTER\n")
         return EXIT_USAGE
     if not paths:
         sys.stderr.write("trailscope card: give the trail PATHs\n")

@@ -177,6 +177,11 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     ex.add_argument("paths", nargs="+", metavar="PATH")
     _filter_opt(ex, "initial filter")
     ex.add_argument("--no-follow", action="store_true", help="do not watch for new files")
+    ex.add_argument(
+        "--case", default=None, metavar="PATH",
+        help="case file for marks, notes and saved filters (default: one per trail in "
+        "$XDG_DATA_HOME/trailscope/cases, created at the first mark)",
+    )
     _follow_opts(ex)
     _common(ex)
 
@@ -718,6 +723,16 @@ def cmd_help(args) -> int:
 
 # ------------------------------------------------------------------ explore
 def cmd_explore(args) -> int:
+    app = explorer_app(args)
+    if isinstance(app, int):
+        return app
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+def explorer_app(args):
+    """The explorer for the command line's paths (an S3 trail listed first, fetched as
+    it loads), or an exit code when it cannot open."""
     if not _check_paths(args.paths):
         return EXIT_USAGE
     source = None
@@ -727,12 +742,20 @@ def cmd_explore(args) -> int:
         source = s3_cmd.explorer_source(args, args.paths)
         if isinstance(source, int):
             return source
-        args.no_follow = True  # following S3 in the explorer: not yet (docs/s3.md)
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
+    from .core.case import check_case_location, default_case_path
+    from .core.history import FilterHistory
 
-    app = TrailscopeApp(
+    try:
+        case_path = args.case or str(default_case_path(args.paths))
+        check_case_location(case_path, args.paths)
+    except CaseError as e:
+        sys.stderr.write(f"trailscope: {clean(str(e))}\n")
+        return EXIT_USAGE
+
+    return TrailscopeApp(
         args.paths,
         initial_filter=args.filter,
         max_bytes=args.max_file_size,
@@ -742,6 +765,6 @@ def cmd_explore(args) -> int:
         rescan_s=args.rescan,
         follow_symlinks=args.follow_symlinks,
         source=source,
+        case_path=case_path,
+        history=FilterHistory(),
     )
-    app.run()
-    return app.return_code or EXIT_OK

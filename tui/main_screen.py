@@ -39,7 +39,8 @@ from widgets.timeline import Timeline
 from .core.query import QueryError, add_term, quote_value, time_range_term
 from .core.sanitize import clean
 from .core.store import Store
-from .core.view import View
+from .core.timebuckets import top_value
+from .core.view import LABEL_FACET, View
 from .policies import FreshValues
 
 if TYPE_CHECKING:
@@ -183,6 +184,16 @@ class MainScreen(FrameHookScreen):
         term = time_range_term(msg.lo_ms, msg.hi_ms)
         self.explorer.extend_filter(lambda t: f"{t} {term}".strip())
 
+    @on(Timeline.CursorMoved)
+    def _on_timeline_cursor(self, msg: Timeline.CursorMoved) -> None:
+        # The readout's top principal: counted over the view's rows in the bucket.
+        v = self.explorer.view
+        if v is None or not self.explorer.is_running:
+            return
+        top = top_value(self.store, "principal", v.rows, v.times, msg.lo_ms, msg.hi_ms)
+        value, count = top if top is not None else (None, 0)
+        self.query_one(Timeline).show_top(msg.lo_ms, msg.hi_ms, value, count)
+
     @on(CopyRequest)
     @in_app_task
     def _on_copy(self, msg: CopyRequest) -> None:
@@ -287,7 +298,7 @@ class MainScreen(FrameHookScreen):
         # The view on screen, even if events arrived since (its counts match the list).
         v = app.view
         if v is None:
-            return self.store.counts(field)
+            return [] if field == LABEL_FACET else self.store.counts(field)
         return v.facet(self.store, field, None)[0]
 
     @on(FacetList.FieldChanged)

@@ -151,6 +151,7 @@ def _mb(n: int) -> str:
 def _progress_printer():
     if not sys.stderr.isatty():
         return None
+    started = time.monotonic()
     last = [0.0]
 
     def show(p) -> None:
@@ -158,10 +159,8 @@ def _progress_printer():
         if now - last[0] < 0.1 and p.objects_done != p.objects_total:
             return
         last[0] = now
-        sys.stderr.write(
-            f"\rs3: {p.objects_done:,}/{p.objects_total:,} objects, "
-            f"{_mb(p.bytes_done)}/{_mb(p.bytes_total)} ({p.cached:,} from the cache)"
-            + " " * 4 + ("\n" if p.objects_done == p.objects_total else ""))
+        sys.stderr.write("\r" + p.text(now - started) + " " * 4
+                         + ("\n" if p.objects_done == p.objects_total else ""))
         sys.stderr.flush()
 
     return show
@@ -205,20 +204,23 @@ def load(args, urls: Sequence[str], query=None):
 
 
 def explorer_source(args, urls: Sequence[str]):
-    """The explorer's files for s3:// URLs, fetched before it opens (progress on stderr):
-    a Discovery, or an exit code when the trail cannot be read at all."""
-    from .core.s3source import S3Error
+    """The explorer's S3 trail, listed before it opens (the explorer fetches it as it
+    loads, with progress in its status line): an S3Source, or an exit code when the
+    trail cannot be read at all."""
+    from .core.s3source import S3Error, S3Source
 
     try:
         trail = make_trail(args, urls, query=None)
-        disc, _ = discover(trail)
+        if sys.stderr.isatty():
+            sys.stderr.write(f"trailscope: s3: listing {clean(', '.join(urls))}…\n")
+        lst = trail.list()
     except (OptionError, BadURL) as e:
         sys.stderr.write(f"trailscope: {clean(str(e))}\n")
         return EXIT_USAGE
     except S3Error as e:
         sys.stderr.write(f"trailscope: {clean(str(e))}\n")
         return EXIT_NOTHING
-    return disc
+    return S3Source(trail, lst)
 
 
 # -------------------------------------------------------------------- verify

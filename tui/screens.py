@@ -7,12 +7,12 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from widgets.bindings import bindings
 from widgets.safe import label, safe_text
 
 from .actions import SCOPES, by_scope, key_label
@@ -32,11 +32,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen TabPane { padding: 0 1; }
     HelpScreen VerticalScroll { height: 1fr; }
     """
-    BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close"),
-        Binding("f", "show('help-query')", "Filter language"),
-        Binding("k", "show('help-keys')", "Keys"),
-    ]
+    BINDINGS = bindings("help-screen")
     AUTO_FOCUS = "#help-keys VerticalScroll"
 
     def compose(self) -> ComposeResult:
@@ -74,8 +70,10 @@ class HelpScreen(ModalScreen[None]):
 
 
 class SkippedScreen(ModalScreen[None]):
-    """Files not (fully) loaded or read leniently, each with its reason. Paths and
-    reasons are data."""
+    """Files not (fully) loaded or read leniently, each with its reason; then each
+    file's integrity state against the trail's digest files (`integrity`: a
+    `core.integrity_view.FileIntegrity`, or a line saying why there is none yet).
+    Paths and reasons are data."""
 
     DEFAULT_CSS = """
     SkippedScreen { align: center middle; }
@@ -85,12 +83,43 @@ class SkippedScreen(ModalScreen[None]):
     SkippedScreen #skipped-title { height: auto; padding: 0 1; }
     SkippedScreen OptionList { height: 1fr; border: none; }
     """
-    BINDINGS = [Binding("escape,q,S", "dismiss", "Close")]
+    BINDINGS = bindings("skipped-screen")
 
-    def __init__(self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]]) -> None:
+    def __init__(self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]],
+                 integrity=None) -> None:
         super().__init__()
         self.skipped = skipped
         self.extra = extra
+        self.integrity = integrity
+
+    def show_integrity(self, integrity) -> None:
+        self.integrity = integrity
+        lst = self.query_one(OptionList)
+        lst.clear_options()
+        lst.add_options(self._options())
+
+    def _integrity_options(self) -> list[Option]:
+        ig = self.integrity
+        if ig is None:
+            return []
+        if isinstance(ig, str):
+            return [Option(Text(f"integrity: {ig}", style="bold"), disabled=True)]
+        rows = ig.rows()
+        counts: dict[str, int] = {}
+        for _, state, _ in rows:
+            counts[state.value] = counts.get(state.value, 0) + 1
+        summary = ", ".join(f"{n:,} {s}" for s, n in counts.items())
+        opts = [Option(Text(f"integrity against the digest files: {ig.verdict} ({summary}); "
+                            "is:unverified filters the events of files not verified",
+                            style="bold"), disabled=True)]
+        for path, state, reason in rows:
+            style = "green" if state.value == "verified" else "bold red"
+            line = label((f"{state.value:<13}", style), path)
+            if reason:
+                line = label((f"{state.value:<13}", style), path, ("\n    ", ""),
+                             safe_text(reason, "italic"))
+            opts.append(Option(line))
+        return opts
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -103,14 +132,17 @@ class SkippedScreen(ModalScreen[None]):
                 ),
                 id="skipped-title",
             )
-            opts: list[Option] = []
-            for path, reason in self.skipped:
-                opts.append(Option(label(path, ("\n    ", ""), safe_text(reason, "italic"))))
-            for path, reason in self.extra:
-                opts.append(Option(label(path, ("\n    ", ""), safe_text(reason, "dim italic"))))
-            if not opts:
-                opts.append(Option(Text("nothing was skipped", style="dim"), disabled=True))
-            yield OptionList(*opts, id="skipped-list")
+            yield OptionList(*self._options(), id="skipped-list")
+
+    def _options(self) -> list[Option]:
+        opts: list[Option] = []
+        for path, reason in self.skipped:
+            opts.append(Option(label(path, ("\n    ", ""), safe_text(reason, "italic"))))
+        for path, reason in self.extra:
+            opts.append(Option(label(path, ("\n    ", ""), safe_text(reason, "dim italic"))))
+        if not opts:
+            opts.append(Option(Text("nothing was skipped", style="dim"), disabled=True))
+        return opts + self._integrity_options()
 
 
 class JumpScreen(ModalScreen[str | None]):
@@ -120,7 +152,7 @@ class JumpScreen(ModalScreen[str | None]):
         width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1;
     }
     """
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+    BINDINGS = bindings("jump-screen")
 
     def compose(self) -> ComposeResult:
         with Vertical():

@@ -14,9 +14,8 @@ and `enter` on a long value shows it wrapped (up to `FULL_CAP` characters).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from typing import ClassVar, NamedTuple
 
@@ -25,12 +24,11 @@ from rich.text import Text
 from textual.binding import BindingType
 
 from tui.core import deepjson
-from tui.core.batch import CONFLICT, HOSTILE, LENIENT, MALFORMED, NO_ID
-from tui.core.fields import CRED_ANONYMOUS, FIELDS
-from tui.core.insight import Insight, insight_of, paired_row
-from tui.core.normalize import NO_TIME, format_time, shape_problems, text
+from tui.core.fields import FIELDS
+from tui.core.normalize import NO_TIME, format_time, text
 from tui.core.paths import child_path
-from tui.core.store import Store, ip_kind
+from tui.core.store import Store
+from tui.core.summary import ALERT, EMPTY, HINT, LITERAL, STRING, VALUE, Fact, leaf_field, summarize
 
 from .bindings import bindings
 from .line_tree import LineTree
@@ -124,45 +122,9 @@ class PairRef:
 
 NodeData = ValueRef | ContainerRef | MoreRef | SectionRef | PairRef | None
 
-# JSON paths (as spelt by tui.core.paths) whose leaf is exactly an indexed field.
-PATH_FIELDS: dict[str, str] = {
-    ".eventSource": "service",
-    ".eventName": "event",
-    ".sourceIPAddress": "ip",
-    ".awsRegion": "region",
-    ".recipientAccountId": "account",
-    ".errorCode": "error",
-    "userIdentity.type": "type",
-    "userIdentity.accessKeyId": "key",
-    "userIdentity.arn": "principal",
-    ".userAgent": "ua",
-    ".eventType": "eventtype",
-    ".eventCategory": "category",
-    ".readOnly": "readonly",
-    "userIdentity.sessionContext.sessionIssuer.arn": "role",
-    "userIdentity.userName": "user",
-}
-
-_ASSUMED = re.compile(r"arn:[^:]*:sts::[^:]*:assumed-role/[^/]+/(.+)")
-
-_FLAG_TEXT: tuple[tuple[int, str], ...] = (
-    (HOSTILE, "values contain control characters, shown as escapes"),
-    (CONFLICT, "shares its eventID with a different record"),
-    (LENIENT, "lenient decode: {lenient}"),
-    (NO_ID, "no eventID (never deduplicated)"),
-)
-
-# Insights: what an attribution's attribute is, and the field its value filters on.
-_ATTRIBUTED: dict[str, tuple[str, str]] = {
-    "userIdentityArn": ("By caller", "principal"),
-    "userAgent": ("By user agent", "ua"),
-    "errorCode": ("By error code", "error"),
-}
-MAX_ATTRIBUTED = 10  # values listed per attribute (the JSON below has them all)
-
-
-def _d(v: object) -> dict:
-    return v if isinstance(v, dict) else {}
+# How the summary's tones are drawn.
+_TONES = {VALUE: S_VALUE, STRING: S_STRING, ALERT: S_ALERT, EMPTY: S_EMPTY, LITERAL: S_LITERAL,
+          HINT: S_HINT}
 
 
 def _compact(obj: object) -> str:
@@ -214,56 +176,12 @@ def _auto_expand(depth: int, n: int) -> bool:
     return depth <= 0 or (depth <= 2 and n <= 25) or (depth <= 4 and n <= 3)
 
 
-def _num(x: float | None) -> str:
-    """A rate or duration as CloudTrail gives it, to 3 significant digits."""
-    return "?" if x is None else f"{x:.3g}"
-
-
-def _minutes(x: float) -> str:
-    return f"{x:,.0f}" if x == int(x) else f"{x:,.1f}"
-
-
-def _ratio(r: float) -> str:
-    return f"{r:,.0f}×" if r >= 10 else f"{r:.1f}×"
-
-
-def _key_hint(key: str) -> Text | None:
-    if key.startswith("AKIA"):
-        return Text("long-term (AKIA)", S_HINT)
-    if key.startswith("ASIA"):
-        return Text("temporary (ASIA)", S_HINT)
-    return None
-
-
-def _ip_hint(ip: str) -> Text | None:
-    if not ip:
-        return None
-    k = ip_kind(ip)
-    if k & 8:
-        return Text("(AWS Internal)", S_HINT)
-    if k & 4:
-        return Text("(not an IP: AWS service)", S_HINT)
-    if not k & 3:
-        return Text("(not an IP address)", S_HINT)
-    return None
-
-
-@dataclass(slots=True)
-class _Fact:
-    label: str  # trusted, from this module
-    ref: ValueRef | PairRef
-    display: Text | None = None  # shown instead of the value (e.g. "success")
-    hint: Text | None = None
-    style: str = S_VALUE
-
-
-@dataclass(slots=True)
-class _Section:
-    name: str
-    title: str
-    facts: list[_Fact] = field(default_factory=list)
-    subtrees: list[tuple[str, str, object]] = field(default_factory=list)  # label, path, obj
-    notes: list[Text] = field(default_factory=list)  # alert lines (data in them sanitised)
+def _ref(fact: Fact) -> ValueRef | PairRef:
+    if fact.kind == "pair" and fact.row is not None:
+        return PairRef(fact.row)
+    if fact.kind == "info":
+        return InfoRef(None, fact.value, fact.path)
+    return ValueRef(fact.field, fact.value, fact.path)
 
 
 class DetailPane(LineTree[NodeData]):
@@ -400,7 +318,7 @@ class DetailPane(LineTree[NodeData]):
 
     def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
         keyed: dict[tuple, TreeNode[NodeData]] = {}
-        for sec in self._summary(row, ev):
+        for sec in summarize(self.store, row, ev):
             if not (sec.facts or sec.subtrees or sec.notes):
                 continue
             self._section_name = sec.name
@@ -414,17 +332,15 @@ class DetailPane(LineTree[NodeData]):
             width = max(map(len, labels), default=0) + 2
             for fact in sec.facts:
                 label = Text(fact.label.ljust(width), S_LABEL)
-                if fact.display is not None:
-                    label.append(fact.display)
-                else:
-                    label.append(_str_text(fact.ref.value, fact.style, quoted=False))
-                if fact.hint is not None:
+                shown = fact.value if fact.display is None else fact.display
+                label.append(_str_text(shown, _TONES[fact.tone], quoted=False))
+                if fact.hint:
                     label.append("  ")
-                    label.append(fact.hint)
-                leaf = node.add_leaf(label, fact.ref)
+                    label.append(safe_text(fact.hint, S_HINT))
+                leaf = node.add_leaf(label, _ref(fact))
                 self._remember(leaf, (sec.name, "fact", fact.label), keyed)
             for note in sec.notes:
-                node.add_leaf(note)
+                node.add_leaf(safe_text(note.text, _TONES[note.tone]))
             for title, path, obj in sec.subtrees:
                 self._add_value(
                     node, Text(title.ljust(width), S_LABEL), path, obj, 1, keyed, head=True
@@ -512,246 +428,7 @@ class DetailPane(LineTree[NodeData]):
 
     def _field_for(self, path: str, value: str) -> str | None:
         """The indexed field for a raw JSON path, if filtering on it selects this event."""
-        f = PATH_FIELDS.get(path)
-        return self._indexed(f, value)
-
-    def _indexed(self, f: str | None, value: str) -> str | None:
-        # Only claim a field when the store indexed this very value for this row (e.g. a
-        # sessionIssuer that is not a Role is not the 'role' field), so `f` always matches.
-        if f is None or self.row is None:
-            return None
-        return f if self.store.value(self.row, f).casefold() == value.casefold() else None
-
-    # ------------------------------------------------------------------ summary
-    def _summary(self, row: int, ev: object) -> list[_Section]:
-        st = self.store
-        e = _d(ev)
-        ui = _d(e.get("userIdentity"))
-        sc = _d(ui.get("sessionContext"))
-        issuer = _d(sc.get("sessionIssuer"))
-        attrs = _d(sc.get("attributes"))
-
-        def fact(
-            sec: _Section,
-            label: str,
-            value: object,
-            path: str,
-            f: str | None = None,
-            *,
-            hint: Text | None = None,
-            style: str = S_VALUE,
-            always: bool = False,
-            cls: type[ValueRef] = ValueRef,
-        ) -> None:
-            vs = text(value)
-            if not vs and not always:
-                return
-            ref = cls(self._indexed(f, vs), vs, path)
-            sec.facts.append(_Fact(label, ref, hint=hint, style=style))
-
-        who = _Section("who", "Who")
-        principal = st.value(row, "principal")
-        ppath = ""
-        for p, v in (
-            ("userIdentity.arn", ui.get("arn")),
-            ("userIdentity.invokedBy", ui.get("invokedBy")),
-            ("userIdentity.onBehalfOf.userId", _d(ui.get("onBehalfOf")).get("userId")),
-            ("userIdentity.userName", ui.get("userName")),
-            ("userIdentity.principalId", ui.get("principalId")),
-            ("userIdentity.accountId", ui.get("accountId")),
-        ):
-            if v and text(v) == principal:
-                ppath = p
-                break
-        fact(who, "Principal", principal, ppath, "principal", always=True, style=S_STRING)
-        fact(who, "Identity type", ui.get("type"), "userIdentity.type", "type")
-        cred = st.value(row, "cred")
-        unsigned = Text("(unsigned request: no credentials)", S_HINT)
-        fact(who, "Credential", cred, "", "cred", hint=unsigned if cred == CRED_ANONYMOUS else None)
-        key = text(ui.get("accessKeyId"))
-        fact(who, "Access key", key, "userIdentity.accessKeyId", "key", hint=_key_hint(key))
-        itype = text(issuer.get("type"))
-        fact(
-            who,
-            "Role / issuer",
-            issuer.get("arn"),
-            "userIdentity.sessionContext.sessionIssuer.arn",
-            "role",
-            hint=Text.assemble(("(", S_HINT), safe_text(itype, S_HINT, max_len=40), (")", S_HINT))
-            if itype
-            else None,
-        )
-        arn = text(ui.get("arn"))
-        m = _ASSUMED.fullmatch(arn)
-        if m:
-            # A role session is its whole ARN (role and session name): f filters on that.
-            ref = ValueRef(self._indexed("principal", arn), arn, "userIdentity.arn")
-            who.facts.append(
-                _Fact("Session name", ref, display=_str_text(m.group(1), S_VALUE, quoted=False))
-            )
-        mfa = attrs.get("mfaAuthenticated")
-        if mfa is not None:
-            fact(who, "MFA", mfa, "userIdentity.sessionContext.attributes.mfaAuthenticated")
-        else:
-            used = _d(e.get("additionalEventData")).get("MFAUsed")
-            fact(who, "MFA", used, "additionalEventData.MFAUsed", hint=Text("(sign-in)", S_HINT))
-        fact(who, "Session start", attrs.get("creationDate"),
-             "userIdentity.sessionContext.attributes.creationDate")
-        if "sourceIdentity" in sc:
-            fact(who, "Source identity", sc.get("sourceIdentity"),
-                 "userIdentity.sessionContext.sourceIdentity")
-        else:
-            fact(who, "Source identity", ui.get("sourceIdentity"), "userIdentity.sourceIdentity")
-        fact(who, "Invoked by", ui.get("invokedBy"), "userIdentity.invokedBy")
-        user = st.value(row, "user")
-        upath = (
-            "userIdentity.userName" if ui.get("userName")
-            else "userIdentity.sessionContext.sessionIssuer.userName"
-        )
-        fact(who, "User name", user, upath, "user")
-        fact(who, "Principal ID", ui.get("principalId"), "userIdentity.principalId")
-        fact(who, "Account", ui.get("accountId"), "userIdentity.accountId", "account")
-
-        ins = insight_of(e)
-        what = _Section("what", "What")
-        if ins is None:  # an Insights event names its API in its own section
-            fact(what, "Service", e.get("eventSource"), ".eventSource", "service", always=True)
-            fact(what, "Event", e.get("eventName"), ".eventName", "event", always=True,
-                 style=S_STRING)
-        fact(what, "Event type", e.get("eventType"), ".eventType", "eventtype")
-        fact(what, "Category", e.get("eventCategory"), ".eventCategory", "category")
-        fact(what, "Read-only", st.value(row, "readonly"), ".readOnly", "readonly")
-        fact(what, "Event ID", e.get("eventID"), ".eventID")
-        fact(what, "Request ID", e.get("requestID"), ".requestID")
-        for title, k in (("Request", "requestParameters"), ("Resources", "resources")):
-            if k in e:
-                what.subtrees.append((title, child_path("", k), e[k]))
-
-        where = _Section("where", "Where")
-        ip = text(e.get("sourceIPAddress"))
-        fact(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip),
-             always=ins is None, style=S_STRING)
-        fact(where, "Region", e.get("awsRegion"), ".awsRegion", "region")
-        fact(where, "Recipient", e.get("recipientAccountId"), ".recipientAccountId", "account")
-        fact(where, "User agent", e.get("userAgent"), ".userAgent", "ua")
-        fact(where, "VPC endpoint", e.get("vpcEndpointId"), ".vpcEndpointId")
-        fact(where, "Endpoint acct", e.get("vpcEndpointAccountId"), ".vpcEndpointAccountId")
-        if "tlsDetails" in e:
-            where.subtrees.append(("TLS", ".tlsDetails", e["tlsDetails"]))
-
-        when = _Section("when", "When")
-        fact(when, "Event time", e.get("eventTime"), ".eventTime", always=True)
-        ms = st.time_ms(row)
-        fact(when, "UTC", format_time(ms), "", cls=InfoRef,
-             hint=Text("(unparsed)", S_HINT) if ms == NO_TIME else None)
-        fact(when, "File", st.location(row), "", cls=InfoRef)
-
-        outcome = _Section("outcome", "Outcome")
-        code = text(e.get("errorCode"))
-        fact(outcome, "Error", code, ".errorCode", "error", style=S_ALERT)
-        fact(outcome, "Message", e.get("errorMessage"), ".errorMessage")
-        if not code and not text(e.get("errorMessage")) and ins is None:
-            # Filtering on it narrows to successful calls: error:"".
-            outcome.facts.append(
-                _Fact("Result", ValueRef(self._indexed("error", ""), "", ".errorCode"),
-                      display=Text("success", S_STRING))
-            )
-        if "responseElements" in e:
-            outcome.subtrees.append(("Response", ".responseElements", e["responseElements"]))
-
-        flags = _Section("flags", "Flags")
-        fv = int(st.flags[row])
-        # Styled as spans: LineTree draws a label without spans unstyled.
-        lenient = ", ".join(st.lenient_reasons(row)) if fv & LENIENT else ""
-        flags.notes = [
-            safe_text(msg.format(lenient=lenient), S_ALERT) for bit, msg in _FLAG_TEXT if fv & bit
-        ]
-        fi = st.file_of(row)
-        if fi.state == "damaged":
-            flags.notes.append(safe_text(f"from a damaged file: {fi.reason}", S_ALERT))
-        if fv & MALFORMED:
-            flags.notes.append(
-                Text.assemble(("malformed: not the CloudTrail record format", S_ALERT)))
-            for problem in shape_problems(e):
-                flags.notes.append(Text("  · ", S_ALERT) + safe_text(problem, S_ALERT, max_len=200))
-        if ins is None:
-            return [who, what, where, when, outcome, flags]
-        sections = [self._insight(row, e, ins, fact), what, where, when, outcome, flags]
-        if ui:  # Insights events have no caller; show one if the record has it
-            sections.insert(1, who)
-        return sections
-
-    def _insight(self, row: int, e: dict, ins: Insight, fact) -> _Section:
-        """The Insights section: what went unusual, how far, who drove it, its pair."""
-        sec = _Section("insight", "Insight")
-        base = "insightDetails"
-        stats = f"{base}.insightContext.statistics"
-        kind = {"ApiCallRateInsight": "API call rate", "ApiErrorRateInsight": "API error rate"}
-        fact(sec, "Insight", ins.kind, f"{base}.insightType", always=True, style=S_STRING,
-             hint=Text(f"({kind[ins.kind]})", S_HINT) if ins.kind in kind else None)
-        began = {"Start": "(the unusual activity began)", "End": "(the unusual activity ended)"}
-        fact(sec, "State", ins.state, f"{base}.state", always=True, style=S_STRING,
-             hint=Text(began[ins.state], S_HINT) if ins.state in began else None)
-        fact(sec, "Service", ins.source, f"{base}.eventSource", "service", always=True)
-        fact(sec, "API", ins.name, f"{base}.eventName", "event", always=True, style=S_STRING)
-        if ins.error:  # the calls that fail with it: error:<code>
-            sec.facts.append(_Fact("Error code", ValueRef("error", ins.error, f"{base}.errorCode"),
-                                   style=S_ALERT))
-        per_min = "errors/min" if ins.kind == "ApiErrorRateInsight" else "calls/min"
-        if ins.average is not None or ins.baseline is not None:
-            rate = f"{_num(ins.average)} {per_min}, "
-            if ins.average is not None and ins.baseline is not None and ins.baseline > 0:
-                rate += f"{_ratio(ins.average / ins.baseline)} "
-            rate += f"the baseline of {_num(ins.baseline)}"
-            when = {"Start": "(in its first minute)", "End": "(over the whole insight)"}
-            hint = Text(when[ins.state], S_HINT) if ins.state in when else None
-            sec.facts.append(_Fact("Rate", InfoRef(None, rate, stats), hint=hint))
-        if ins.duration is not None:
-            d = f"{_minutes(ins.duration)} min"
-            sec.facts.append(_Fact("Duration", InfoRef(None, d, f"{stats}.insightDuration")))
-        if ins.baseline_duration is not None:
-            days = ins.baseline_duration / 1440
-            b = f"{_minutes(ins.baseline_duration)} min ({days:.1f} days) before the start"
-            sec.facts.append(_Fact("Baseline", InfoRef(None, b, f"{stats}.baselineDuration")))
-        shown: dict[str, int] = {}
-        for a in ins.attributions:
-            # (an attribute CloudTrail does not document: named in the hint, escaped)
-            label, f = _ATTRIBUTED.get(a.attribute, ("By other", None))
-            shown[label] = shown.get(label, 0) + 1
-            if shown[label] > MAX_ATTRIBUTED:
-                continue
-            value = "" if (f == "error" and a.value == "null") else a.value
-            display = Text("null (no error)", S_LITERAL) if value != a.value else None
-            hint = Text("(", S_HINT)
-            if f is None:
-                hint.append_text(safe_text(a.attribute, S_HINT, max_len=40))
-                hint.append(": ", S_HINT)
-            if a.baseline is None:
-                hint.append(f"{_num(a.average)} {per_min}; not in the baseline)", S_HINT)
-            else:
-                hint.append(f"{_num(a.average)} {per_min}; baseline {_num(a.baseline)})", S_HINT)
-            # Not an indexed field: the value lies somewhere in an attribution's nested
-            # lists, under no one path, so f gives free text.
-            where = f"{base}.insightContext.attributions" if f else ""
-            sec.facts.append(_Fact(label, ValueRef(f, value, where), display=display, hint=hint))
-        for label, n in shown.items():
-            if n > MAX_ATTRIBUTED:
-                sec.notes.append(Text.assemble(
-                    (f"{label}: {n - MAX_ATTRIBUTED:,} more in the Event JSON", S_HINT)))
-        fact(sec, "Shared ID", ins.shared_id, ".sharedEventID")
-        other = ins.other_state
-        if other:
-            pair = paired_row(self.store, row, ins)
-            if pair is None:
-                sec.facts.append(_Fact(f"Paired {other}", InfoRef(None, "not loaded", ""),
-                                       style=S_EMPTY))
-            else:
-                ms = self.store.time_ms(pair)
-                at = format_time(ms) if ms != NO_TIME else "?"
-                sec.facts.append(_Fact(f"Paired {other}", PairRef(pair),
-                                       display=safe_text(at, S_STRING),
-                                       hint=Text("(enter: go to it)", S_HINT)))
-        return sec
+        return None if self.row is None else leaf_field(self.store, self.row, path, value)
 
     # ------------------------------------------------------------------ events
     def node_expanded(self, node: TreeNode[NodeData]) -> None:

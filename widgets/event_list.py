@@ -214,8 +214,9 @@ def _fit_principal_plain(s: str, width: int) -> str:
 class EventList(QuietScroll, ScrollView, can_focus=True):
     """Events in display order with a cursor; posts `EventHighlighted` as it moves.
 
-    Gutter markers: `⚠` the event holds control/invisible characters (shown escaped),
-    `≠` another record shares its eventID, `✗` the call failed (see the Error column).
+    Gutter markers: `◆` the event is marked in the case (`mark:`), `⚠` the event holds
+    control/invisible characters (shown escaped), `≠` another record shares its eventID,
+    `✗` the call failed (see the Error column).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("list")
@@ -389,6 +390,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         i = bisect_left(self._rows, ms, key=lambda r: int(times[r]))
         self.move_to_index(min(i, len(self._rows) - 1))
 
+    def visible_columns(self) -> list[str]:
+        """The columns shown at the current width ("time" and field names)."""
+        return [k for k, _ in self._columns(self.scrollable_content_region.width)]
+
     def refresh_rows(self) -> None:
         """Re-render every row (after the highlighted values or the cells' look changed)."""
         self._generation += 1
@@ -559,7 +564,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         styles = self._get_styles()
         flags = int(store.flags[row])
         has_error = store.codes("error")[row] != 0
-        if flags & HOSTILE:
+        ann = store.annotations
+        if ann is not None and ann.labels_of(row):  # redrawn by refresh_rows on a change
+            segments = [Segment("◆", styles["fresh"])]
+        elif flags & HOSTILE:
             segments = [Segment("⚠", styles["warning"])]
         elif flags & CONFLICT:
             segments = [Segment("≠", styles["warning"])]

@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
@@ -28,9 +28,11 @@ from textual.widgets import Input
 
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
 from tui.core.paths import PathError, looks_like_path, parse_path
+from tui.core.view import LABEL_FACET
 
 from .bindings import bindings
 from .messages import FilterRequest
+from .paging import page_move
 from .quiet_scroll import QuietScroll
 from .safe import is_plain, label, safe_text
 from .text_line import TextLine
@@ -45,9 +47,9 @@ Counter = Callable[[str], list[tuple[str, int]]]
 
 
 def facet_name(name: str) -> str:
-    """`name` as a facet shows it: an indexed field, or a JSON path in its canonical
-    spelling. Raises ValueError for anything else."""
-    if name in FIELD_BY_NAME:
+    """`name` as a facet shows it: an indexed field, the case's labels (`mark`), or a
+    JSON path in its canonical spelling. Raises ValueError for anything else."""
+    if name in FIELD_BY_NAME or name == LABEL_FACET:
         return name
     if looks_like_path(name):
         try:
@@ -83,15 +85,7 @@ class FacetOptions(QuietScroll, ScrollView, can_focus=True):
     rows, line 0 shows the owner's placeholder, which cannot be highlighted.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("pagedown", "page_down", "Page Down", show=False),
-        Binding("pageup", "page_up", "Page Up", show=False),
-        Binding("enter", "select", "Select", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("facet-rows")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"facet-options--highlighted"}
 
@@ -183,10 +177,17 @@ class FacetOptions(QuietScroll, ScrollView, can_focus=True):
         self._move(-1)
 
     def action_page_down(self) -> None:
-        self._move(self._page())
+        self._page_by(1)
 
     def action_page_up(self) -> None:
-        self._move(-self._page())
+        self._page_by(-1)
+
+    def _page_by(self, direction: int) -> None:
+        h = self._highlighted
+        cursor, top = page_move(-1 if h is None else h, int(self.scroll_offset.y),
+                                self._page(), self._count, direction)
+        self.scroll_to(y=top, animate=False, force=True)
+        self.highlighted = None if cursor < 0 else cursor
 
     def action_first(self) -> None:
         self.highlighted = 0
@@ -282,11 +283,7 @@ class FacetList(Vertical):
     # Keys come from the shared action table (help screen and footer agree). Enter on a
     # row reaches FacetOptions first (Selected, also from a click); `pick` covers enter
     # anywhere else in the facet.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *bindings("facets"),
-        Binding("escape", "leave_narrow", "Stop narrowing", show=False),
-        Binding("down", "to_list", "To list", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("facets")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "facet-list--count",

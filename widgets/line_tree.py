@@ -28,6 +28,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .paging import page_move
 from .quiet_scroll import QuietScroll
 from .strip_cache import StripCache
 
@@ -242,10 +243,16 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         self._set_cursor(max(0, self.cursor_line - 1))
 
     def action_page_down(self) -> None:
-        self._set_cursor(self.cursor_line + self._page())
+        self._page_by(1)
 
     def action_page_up(self) -> None:
-        self._set_cursor(max(0, self.cursor_line - self._page()))
+        self._page_by(-1)
+
+    def _page_by(self, direction: int) -> None:
+        cursor, top = page_move(self.cursor_line, int(self.scroll_offset.y), self._page(),
+                                self.last_line + 1, direction)
+        self.scroll_to(y=top, animate=False, force=True)
+        self._set_cursor(cursor)
 
     def action_first(self) -> None:
         self._set_cursor(0)

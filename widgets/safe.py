@@ -19,9 +19,18 @@ from textual.content import Span as ContentSpan
 
 from tui.core.sanitize import clean_segments, is_clean
 
-__all__ = ["is_plain", "label", "safe_content", "safe_text"]
+__all__ = ["is_plain", "label", "markup_literal", "safe_content", "safe_text"]
 
 ESCAPE_STYLE = "reverse"
+
+
+def markup_literal(value: object) -> str:
+    """`value` sanitised, for the few Textual APIs that only take a markup string (the
+    command palette's titles and help): every ``[`` escaped, so ``from_markup`` gives
+    back the exact text and never a style or an action."""
+    from tui.core.sanitize import clean
+
+    return clean(_as_str(value)).replace("[", "\\[")
 
 
 def is_plain(value: str, limit: int = 4096) -> bool:

@@ -24,6 +24,7 @@ class StatusInfo:
     busy: bool = False
     gone: int = 0
     tail_mode: str = ""  # "" (not tailing), "watch", "poll" or "rescan" (core.tail.MODES)
+    transfer: str = ""  # an S3 trail's download under way (objects, bytes, rate)
 
 
 class StatusLine(TextLine):
@@ -45,6 +46,8 @@ class StatusLine(TextLine):
         if s.loading:
             pct = int(s.load_fraction * 100)
             parts += [("  ·  ", "dim"), (f"loading {pct}%", "reverse")]
+        if s.transfer:
+            parts += [("  ·  ", "dim"), (s.transfer, "")]
         if s.busy:
             parts += [("  ·  ", "dim"), ("searching…", "italic")]
         if s.tail_mode == "poll":

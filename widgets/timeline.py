@@ -1,9 +1,16 @@
 """The timeline pane: a histogram of the current filter's events over time.
 
-One terminal column per bucket. Bars are 4 rows of eighth-blocks (32 levels); errors are
-their own series on the row under the bars, hanging down from the baseline (` ▔▀█`), so
-they read as a mirrored chart even with NO_COLOR. The axis row carries time labels and a
-`▲` under the selected event's bucket; the scale row says what one bar means.
+One terminal column per bucket. Three modes (`r`): events per bucket, with errors as their
+own series on the row under the bars, hanging down from the baseline (` ▔▀█`) so they read
+as a mirrored chart even with NO_COLOR; the error rate per bucket; errors stacked at the
+foot of the event bars. The axis row carries time labels, `▲` under the cursor bucket,
+`◆` under the selected event's bucket, and at its ends how many events lie outside the
+shown range (`◂ 2 earlier`). The readout row says what the cursor bucket holds; the scale
+row says what one bar means.
+
+The default range leaves out a few isolated events far from the rest when choosing the
+bucket size (tui/core/timebuckets.py); zooming steps the bucket size and keeps the pane
+full of bars, centred on the cursor.
 
 The histogram is computed only in `set_data`, on zoom/pan and on resize (numpy, ~10 ms per
 1M events); `render` only turns the cached counts into glyphs.
@@ -18,20 +25,31 @@ import numpy as np
 from rich.style import Style
 from rich.text import Span, Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.core.normalize import NO_TIME
+from tui.core.sanitize import clean
+from tui.core.timebuckets import (
+    MODES,
+    BucketStats,
+    core_span,
+    level_heights,
+    next_at_or_above,
+    series,
+    step_coarser,
+    step_finer,
+    zoomed_view,
+)
+from tui.core.timebuckets import Span as TimeSpan
 from tui.core.timeline import (
-    NICE_STEPS_MS,
     Histogram,
     axis_labels,
     format_bucket_ms,
     histogram,
     sparkline_levels,
-    zoom,
 )
 
 from .bindings import bindings
@@ -42,9 +60,11 @@ __all__ = ["Timeline"]
 _BLOCKS = np.array(list(" ▁▂▃▄▅▆▇█"))
 _ERR_GLYPHS = np.array(list(" ▔▀█"))  # hanging from the top: distinct from the bars
 _ERR_LEGEND = "▀"
-_SEL_MARK = "▲"
+_CURSOR_MARK = "▲"
+_SEL_MARK = "◆"
 BAR_ROWS = 4
 _SEP = " · "
+_MODE_TITLES = {"count": "events", "rate": "error rate", "stack": "errors on events"}
 
 
 def _fmt_time(ms: int, bucket_ms: int) -> str:
@@ -60,22 +80,46 @@ def _fmt_short(ms: int, bucket_ms: int) -> str:
     return d.strftime("%m-%d %H:%M:%S" if bucket_ms < 60_000 else "%m-%d %H:%M")
 
 
+def _fmt_edge(ms: int, bucket_ms: int, prev_ms: int) -> str:
+    """A bucket's end after its start `prev_ms`: without the date when on the same day."""
+    if bucket_ms < 86_400_000 and ms // 86_400_000 == prev_ms // 86_400_000:
+        d = datetime.fromtimestamp(ms / 1000, tz=UTC)
+        return d.strftime("%H:%M:%S" if bucket_ms < 60_000 else "%H:%M")
+    return _fmt_short(ms, bucket_ms)
+
+
 def _fmt_zoom(z: float) -> str:
     return f"{z:,.0f}x" if z >= 10 else f"{z:.2g}x"
+
+
+def _fmt_value(mode: str, v: float) -> str:
+    return f"{v:.1%}" if mode == "rate" else f"{v:,.0f}"
+
+
+def _fit(pieces: list[tuple[int, str, Style]], width: int, sep_style: Style) -> Text:
+    """The pieces (priority, text, style) that fit in `width`, most important first,
+    shown in their given order."""
+    chosen: set[int] = set()
+    used = 0
+    for i in sorted(range(len(pieces)), key=lambda i: pieces[i][0]):
+        extra = len(pieces[i][1]) + (len(_SEP) if chosen else 0)
+        if used + extra <= width:
+            chosen.add(i)
+            used += extra
+    out = Text(no_wrap=True)
+    for i, (_, text, style) in enumerate(pieces):
+        if i in chosen:
+            if out.plain:
+                out.append(_SEP, style=sep_style)
+            out.append(text, style=style)
+    return out
 
 
 class Timeline(Widget, can_focus=True):
     """Event counts per time bucket, with a cursor bucket, zoom and range marking."""
 
-    # Keys come from the shared action table (help screen and footer agree); the extras
-    # below are quicker moves not worth a help line of their own.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *bindings("timeline"),
-        Binding("shift+left,H", "move(-10)", "10 earlier", show=False),
-        Binding("shift+right,L", "move(10)", "10 later", show=False),
-        Binding("home", "edge(0)", "First bucket", show=False),
-        Binding("end", "edge(-1)", "Last bucket", show=False),
-    ]
+    # Every key comes from the shared action table (help screen, palette and footer agree).
+    BINDINGS: ClassVar[list[BindingType]] = bindings("timeline")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "timeline--bar",
@@ -85,13 +129,14 @@ class Timeline(Widget, can_focus=True):
         "timeline--selected",
         "timeline--marker",
         "timeline--axis",
+        "timeline--readout",
         "timeline--scale",
         "timeline--empty",
     }
 
     DEFAULT_CSS = """
     Timeline {
-        height: 7;
+        height: 8;
         padding: 0 1;
         text-wrap: nowrap;
         text-overflow: clip;
@@ -102,6 +147,7 @@ class Timeline(Widget, can_focus=True):
         & > .timeline--selected { color: $warning; }
         & > .timeline--marker { color: $warning; text-style: bold; }
         & > .timeline--axis { color: $foreground-muted; }
+        & > .timeline--readout { color: $foreground; }
         & > .timeline--scale { color: $foreground-muted; }
         & > .timeline--empty { color: $foreground-muted; text-style: italic; }
         &:focus > .timeline--axis { color: $foreground; }
@@ -111,7 +157,8 @@ class Timeline(Widget, can_focus=True):
     """
 
     class CursorMoved(Message):
-        """The cursor bucket changed: [lo_ms, hi_ms) holds `count` events (`errors` failed)."""
+        """The cursor bucket is [lo_ms, hi_ms), holding `count` events (`errors` failed):
+        after a move, a zoom, or new data."""
 
         def __init__(self, lo_ms: int, hi_ms: int, count: int, errors: int = 0) -> None:
             super().__init__()
@@ -131,9 +178,13 @@ class Timeline(Widget, can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._times: np.ndarray = np.zeros(0, dtype=np.int64)
         self._errors: np.ndarray | None = None
-        self._full: tuple[int, int] | None = None  # [min, max+1) of the valid times
-        self._view: tuple[int, int] | None = None  # zoomed range; None = full span
+        self._all: tuple[int, int] | None = None  # [min, max+1) of the valid times
+        # Views (default, zoomed, panned) stay inside the core: outliers are only counted.
+        self._core: TimeSpan | None = None  # the default range, without outliers
+        self._view: tuple[int, int] | None = None  # zoomed range; None = default range
+        self._view_step = 0  # bucket size while zoomed
         self._untimed = 0
+        self._outside = (0, 0)  # timed events before / after the histogram
         self._hist: Histogram | None = None
         self._cursor = 0
         # The cursor and mark are kept as times so re-bucketing (zoom, resize, new data)
@@ -143,6 +194,9 @@ class Timeline(Widget, can_focus=True):
         self._selected_ms: int | None = None
         self._range_count: tuple[tuple[int, int, int], int] | None = None
         self._presorted = False
+        self._mode = MODES[0]
+        self._threshold: float | None = None  # set by `T`, in the mode's unit
+        self._top: tuple[int, int, str, int] | None = None  # (lo, hi, value, count)
         self._strips: list[Strip] | None = None  # the lines of render(), drawn
         self._layers: dict[str, Style] = {}  # component styles, until the CSS changes
 
@@ -169,26 +223,32 @@ class Timeline(Widget, can_focus=True):
         self._presorted = presorted
         self._selected_ms = selected_ms
         self._untimed = 0
-        self._full = None
+        self._all = self._core = None
         if times.size:
-            valid = times
             if presorted:
                 valid = times[int(np.searchsorted(times, NO_TIME, side="right")):]
-                self._untimed = int(times.size - valid.size)
-            elif times.min() == NO_TIME:  # mask only when needed: NO_TIME is the minimum
-                valid = times[times != NO_TIME]
-                self._untimed = int(times.size - valid.size)
-            if valid.size and presorted:
-                self._full = (int(valid[0]), int(valid[-1]) + 1)
-            elif valid.size:
-                self._full = (int(valid.min()), int(valid.max()) + 1)
-        self._view = self._clamp_view(self._view)
+            else:  # only the ends matter for the range: sorting is the simple way there
+                valid = np.sort(times[times != NO_TIME] if times.min() == NO_TIME else times)
+            self._untimed = int(times.size - valid.size)
+            if valid.size:
+                self._all = (int(valid[0]), int(valid[-1]) + 1)
+                self._core = core_span(valid)
+        self._view = self._replace_view()
         self._rebuild()
+        self._post_cursor()  # the bucket's figures (and its top principal) may have changed
 
     def set_selected(self, selected_ms: int | None) -> None:
         """Mark the bucket of the selected event (None: no marker)."""
         if selected_ms != self._selected_ms:
             self._selected_ms = selected_ms
+            self._repaint()
+
+    def show_top(self, lo_ms: int, hi_ms: int, value: str | None, count: int = 0) -> None:
+        """The most frequent principal in [lo_ms, hi_ms) (shown while that is the cursor
+        bucket); the screen answers CursorMoved with it."""
+        top = None if value is None else (lo_ms, hi_ms, value, count)
+        if top != self._top:
+            self._top = top
             self._repaint()
 
     # ------------------------------------------------------------- read access
@@ -203,13 +263,29 @@ class Timeline(Widget, can_focus=True):
         return self._cursor
 
     @property
+    def mode(self) -> str:
+        """What the bars plot: one of MODES."""
+        return self._mode
+
+    @property
     def full_range(self) -> tuple[int, int] | None:
-        return self._full
+        """The default range [lo, hi): every timed event but isolated outliers."""
+        return None if self._core is None else (self._core.lo, self._core.hi)
+
+    @property
+    def outliers(self) -> tuple[int, int]:
+        """Events left out of the default range: (earlier, later)."""
+        return (0, 0) if self._core is None else (self._core.earlier, self._core.later)
+
+    @property
+    def outside(self) -> tuple[int, int]:
+        """Timed events before and after the buckets on screen."""
+        return self._outside
 
     @property
     def view_range(self) -> tuple[int, int] | None:
         """The requested visible range [lo, hi) (buckets round it outwards)."""
-        return self._view or self._full
+        return self._view or self.full_range
 
     @property
     def zoomed(self) -> bool:
@@ -217,9 +293,10 @@ class Timeline(Widget, can_focus=True):
 
     @property
     def zoom_factor(self) -> float:
-        if self._view is None or self._full is None:
+        full = self.full_range
+        if self._view is None or full is None:
             return 1.0
-        return (self._full[1] - self._full[0]) / (self._view[1] - self._view[0])
+        return (full[1] - full[0]) / (self._view[1] - self._view[0])
 
     def cursor_range(self) -> tuple[int, int] | None:
         """[lo, hi) of the cursor bucket."""
@@ -234,20 +311,33 @@ class Timeline(Widget, can_focus=True):
             return None
         return min(self._mark[0], cur[0]), max(self._mark[1], cur[1])
 
+    def readout(self) -> str:
+        """The cursor bucket's readout line as plain text (what the pane shows)."""
+        h = self._hist
+        if h is None or not h.n:
+            return ""
+        return self._readout_line(h, max(1, self._width()), None).plain
+
     # ---------------------------------------------------------------- building
-    def _clamp_view(self, view: tuple[int, int] | None) -> tuple[int, int] | None:
-        """Keep a zoomed view inside the data; None when it covers all of it."""
-        if view is None or self._full is None:
+    def _zoomed(self, center_ms: int, step: int) -> tuple[int, int] | None:
+        """A view of `step` buckets filling the pane around `center_ms`; None when such
+        buckets would cover the whole default range anyway."""
+        core, width = self._core, self._width()
+        if core is None or width <= 0:
             return None
-        flo, fhi = self._full
-        lo, hi = view
-        if hi - lo >= (fhi - flo) * 0.95:  # rounding in zoom() can leave a sliver
+        if width * step >= core.hi - core.lo:
             return None
-        if lo < flo:
-            lo, hi = flo, flo + (hi - lo)
-        elif hi > fhi:
-            lo, hi = fhi - (hi - lo), fhi
-        return lo, hi
+        self._view_step = step
+        return zoomed_view(center_ms, step, width, (core.lo, core.hi))
+
+    def _replace_view(self) -> tuple[int, int] | None:
+        """The zoomed view again for new data or a new width (same bucket size, same
+        middle), or None when it no longer narrows anything."""
+        if self._view is None:
+            return None
+        lo, hi = self._view
+        step = self._view_step
+        return self._zoomed(lo + (hi - lo) // 2, step)
 
     def _width(self) -> int:
         return self.content_size.width
@@ -255,14 +345,21 @@ class Timeline(Widget, can_focus=True):
     def _rebuild(self) -> None:
         """Recompute the histogram for the current data, view and width."""
         width = self._width()
-        if self._full is None or width <= 0:
+        if self._core is None or width <= 0:
             self._hist = None
             self._cursor = 0
+            self._outside = (0, 0)
             self._repaint()
             return
-        lo, hi = self._view or self._full
-        h = histogram(self._times, self._errors, width, lo, hi, presorted=self._presorted)
+        if self._view is None:
+            lo, hi, step = self._core.lo, self._core.hi, None
+        else:
+            (lo, hi), step = self._view, self._view_step
+        h = histogram(
+            self._times, self._errors, width, lo, hi, step, presorted=self._presorted
+        )
         self._hist = h
+        self._outside = self._count_outside(h.start_ms, h.end_ms)
         if self._cursor_ms is None:
             sel = None if self._selected_ms is None else h.bucket_of(self._selected_ms)
             self._cursor = h.n - 1 if sel is None else sel
@@ -274,10 +371,27 @@ class Timeline(Widget, can_focus=True):
             self._cursor = int(b)
         self._repaint()
 
+    def _count_outside(self, lo: int, hi: int) -> tuple[int, int]:
+        t = self._times
+        if self._presorted:
+            first = int(np.searchsorted(t, NO_TIME, side="right"))
+            a, b = (int(x) for x in np.searchsorted(t, [lo, hi]))
+            return max(0, a - first), int(t.size - b)
+        before = int(np.count_nonzero(t < lo)) - self._untimed  # NO_TIME is the minimum
+        return max(0, before), int(np.count_nonzero(t >= hi))
+
     def _cursor_mid(self) -> int:
         assert self._hist is not None
         lo, hi = self._hist.bucket_range(self._cursor)
         return lo + (hi - lo) // 2
+
+    def _cursor_at(self) -> int:
+        """The instant the cursor stands for: where it was put, while that is in its
+        bucket, else the bucket's start (so zooming in at the first bucket stays there)."""
+        assert self._hist is not None
+        lo, hi = self._hist.bucket_range(self._cursor)
+        at = self._cursor_ms
+        return at if at is not None and lo <= at < hi else lo
 
     def _post_cursor(self) -> None:
         h = self._hist
@@ -293,10 +407,20 @@ class Timeline(Widget, can_focus=True):
         index = max(0, min(self._hist.n - 1, index))
         changed = index != self._cursor
         self._cursor = index
-        self._cursor_ms = self._cursor_mid()
+        self._cursor_ms = self._hist.bucket_range(index)[0]
         self._repaint()
         if changed:
             self._post_cursor()
+
+    def _series(self) -> np.ndarray:
+        assert self._hist is not None
+        return series(self._mode, self._hist.counts, self._hist.errors)
+
+    def _threshold_now(self, values: np.ndarray) -> float:
+        """The user's threshold, else half the highest bucket."""
+        if self._threshold is not None:
+            return self._threshold
+        return float(values.max()) / 2 if values.size else 0.0
 
     # ----------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -317,35 +441,67 @@ class Timeline(Widget, can_focus=True):
         if h is None or not h.n:
             return
         target = self._cursor + delta
-        if 0 <= target < h.n or self._view is None or self._full is None:
+        if 0 <= target < h.n or self._view is None:
             self._set_cursor(target)
             return
         # Zoomed and past an edge: pan the view by the overshoot, keeping the bucket size.
         shift = (target - (0 if target < 0 else h.n - 1)) * h.bucket_ms
+        self._pan(shift, self._cursor_mid() + delta * h.bucket_ms, target)
+
+    def _pan(self, shift: int, cursor_ms: int, fallback: int) -> None:
+        """Move the zoomed view by `shift` ms and the cursor to `cursor_ms`; at the data's
+        edge the view stays and the cursor goes to column `fallback` (clamped)."""
+        assert self._view is not None and self._core is not None
         lo, hi = self._view
-        new_view = self._clamp_view((lo + shift, hi + shift))
+        step = self._view_step
+        new_view = zoomed_view(lo + shift + (self._width() // 2) * step, step,
+                               self._width(), (self._core.lo, self._core.hi))
         if new_view == self._view:
-            self._set_cursor(target)  # already at the data's edge: just clamp
+            self._set_cursor(fallback)
             return
         self._view = new_view
-        self._cursor_ms = self._cursor_mid() + delta * h.bucket_ms
+        self._cursor_ms = cursor_ms
         self._rebuild()
         self._post_cursor()
 
+    def action_page(self, direction: int) -> None:
+        """A screen of buckets on (as `less` pages): zoomed, the view pans by its width
+        and the cursor keeps its column; otherwise the cursor goes to the edge."""
+        h = self._hist
+        if h is None or not h.n:
+            return
+        if self._view is None:
+            self._set_cursor(self._cursor + direction * h.n)
+            return
+        shift = direction * h.n * h.bucket_ms
+        self._pan(shift, self._cursor_mid() + shift, self._cursor + direction * h.n)
+
     def action_edge(self, index: int) -> None:
-        if self._hist is not None and self._hist.n:
-            self._set_cursor(index if index >= 0 else self._hist.n + index)
+        """The first (0) or last (-1) bucket of the default range, panning a zoomed view
+        there."""
+        h = self._hist
+        if h is None or not h.n:
+            return
+        if self._view is not None and self._core is not None:
+            core = (self._core.lo, self._core.hi)
+            t = core[0] if index >= 0 else core[1] - 1
+            self._view = zoomed_view(t, self._view_step, self._width(), core)
+            self._cursor_ms = t
+            self._rebuild()
+            self._post_cursor()
+            return
+        self._set_cursor(index if index >= 0 else h.n + index)
 
     def action_zoom_in(self) -> None:
         h = self._hist
-        if h is None or not h.n or self._full is None:
+        if h is None or not h.n or self._core is None:
             return
-        lo, hi = self._view or self._full
-        if h.bucket_ms <= NICE_STEPS_MS[0] and hi - lo <= self._width() * NICE_STEPS_MS[0]:
+        step = step_finer(h.bucket_ms)
+        if step is None:
             self.app.bell()  # already one second per column: nothing finer to show
             return
-        center = self._cursor_mid()
-        self._view = self._clamp_view(zoom(lo, hi, center, 0.5))
+        center = self._cursor_at()
+        self._view = self._zoomed(center, step)
         self._cursor_ms = center
         self._rebuild()
         self._post_cursor()
@@ -353,8 +509,8 @@ class Timeline(Widget, can_focus=True):
     def action_zoom_out(self) -> None:
         if self._view is None or self._hist is None or not self._hist.n:
             return
-        center = self._cursor_mid()
-        self._view = self._clamp_view(zoom(*self._view, center, 2.0))
+        center = self._cursor_at()
+        self._view = self._zoomed(center, step_coarser(self._view_step))
         self._cursor_ms = center
         self._rebuild()
         self._post_cursor()
@@ -363,10 +519,45 @@ class Timeline(Widget, can_focus=True):
         if self._view is None:
             return
         if self._hist is not None and self._hist.n:
-            self._cursor_ms = self._cursor_mid()
+            self._cursor_ms = self._cursor_at()
         self._view = None
         self._rebuild()
         self._post_cursor()
+
+    def action_cycle_mode(self) -> None:
+        """Events -> error rate -> errors stacked on events -> events."""
+        self._mode = MODES[(MODES.index(self._mode) + 1) % len(MODES)]
+        self._threshold = None  # a threshold is in the mode's unit
+        self._repaint()
+
+    def action_peak(self) -> None:
+        """The cursor to the highest bucket on screen (of what the mode plots)."""
+        if self._hist is None or not self._hist.n:
+            return
+        values = self._series()
+        if values.max() <= 0:
+            self.app.bell()
+            return
+        self._set_cursor(int(np.argmax(values)))
+
+    def action_next_above(self, direction: int) -> None:
+        """The cursor to the next bucket on screen at or above the threshold."""
+        if self._hist is None or not self._hist.n:
+            return
+        values = self._series()
+        hit = next_at_or_above(values, self._cursor, self._threshold_now(values), direction)
+        if hit is None:
+            self.app.bell()
+            return
+        self._set_cursor(hit)
+
+    def action_set_threshold(self) -> None:
+        """The cursor bucket's value becomes the threshold (an empty bucket resets it)."""
+        if self._hist is None or not self._hist.n:
+            return
+        v = float(self._series()[self._cursor])
+        self._threshold = v if v > 0 else None
+        self._repaint()
 
     def action_mark(self) -> None:
         """Start a range at the cursor bucket; a second press ends it (filters to it)."""
@@ -397,6 +588,7 @@ class Timeline(Widget, can_focus=True):
 
     # ------------------------------------------------------------------ events
     def on_resize(self, event: events.Resize) -> None:
+        self._view = self._replace_view()  # a zoomed view keeps filling the pane
         self._rebuild()
 
     def on_click(self, event: events.Click) -> None:
@@ -449,19 +641,24 @@ class Timeline(Widget, can_focus=True):
                 bgcolor=full.bgcolor if part.bgcolor else None,
             )
         return style
-
     def render(self) -> Text:
         h = self._hist
         width = self._width()
         if h is None or not h.n or width <= 0:
-            msg = "no events" if self._full is None else ""
-            if self._untimed:
+            msg = "no events" if self._all is None else ""
+            if self._untimed and self._all is None:
                 msg = f"no event times ({self._untimed:,} events without a time)"
             return Text(msg, style=self._layer("timeline--empty"), no_wrap=True)
 
         n = h.n
         height = self.content_size.height
-        rows = BAR_ROWS if height <= 0 else max(1, min(BAR_ROWS, height - 3))
+        counting = self._mode == "count"
+        under = 1 if counting else 0  # the error row
+        info = 3  # axis, readout, scale
+        if height > 0 and height - under - info < 1:
+            info = 2  # no room: the scale's figures join the readout
+        max_rows = BAR_ROWS + (0 if counting else 1)
+        rows = max_rows if height <= 0 else max(1, min(max_rows, height - under - info))
         bar = self._layer("timeline--bar")
         err = self._layer("timeline--error")
         cursor_style = self._layer("timeline--cursor")
@@ -487,32 +684,124 @@ class Timeline(Widget, can_focus=True):
             return spans
 
         lines: list[Text] = []
-        levels = sparkline_levels(h.counts, rows * 8)
+        top_levels = rows * 8
+        if self._mode == "rate":
+            levels = err_levels = level_heights(self._series(), top_levels)
+        else:
+            levels = sparkline_levels(h.counts, top_levels)
+            # Stacked: errors on the same scale as events, at the foot of each bar.
+            err_levels = level_heights(h.errors.astype(np.float64), top_levels,
+                                       top=float(h.counts.max()))
         for r in range(rows):
-            fill = np.clip(levels - (rows - 1 - r) * 8, 0, 8)
+            floor = (rows - 1 - r) * 8
+            fill = np.clip(levels - floor, 0, 8)
             plain = "".join(_BLOCKS[fill].tolist())
-            lines.append(Text(plain, spans=overlays([Span(0, n, bar)]), no_wrap=True))
+            if self._mode == "count":
+                base = [Span(0, n, bar)]
+            elif self._mode == "rate":
+                base = [Span(0, n, err)]
+            else:  # a cell is drawn as an error when the error part reaches into it
+                base = [Span(0, n, bar)] + [Span(a, b, err) for a, b in _runs(err_levels > floor)]
+            lines.append(Text(plain, spans=overlays(base), no_wrap=True))
 
-        err_plain = "".join(_ERR_GLYPHS[sparkline_levels(h.errors, 3)].tolist())
-        lines.append(Text(err_plain, spans=overlays([Span(0, n, err)]), no_wrap=True))
+        if counting:
+            err_plain = "".join(_ERR_GLYPHS[sparkline_levels(h.errors, 3)].tolist())
+            lines.append(Text(err_plain, spans=overlays([Span(0, n, err)]), no_wrap=True))
         lines.append(self._axis_line(h, width, sel))
-        lines.append(self._scale_line(h, width, rng))
+        scale = self._scale_pieces(h, rng)
+        if info == 3:
+            readout = self._readout_line(h, width, None)
+            lines.append(readout)
+            lo, hi = h.bucket_range(self._cursor)
+            top = None if "top " in readout.plain else self._top_text(lo, hi, width)
+            if top is not None:  # no room beside the figures: first on the scale row
+                scale.insert(0, (0, top, self._layer("timeline--readout")))
+            lines.append(_fit(scale, width, self._layer("timeline--scale")))
+        else:
+            lines.append(self._readout_line(h, width, scale))
         return Text("\n", no_wrap=True).join(lines)
 
     def _axis_line(self, h: Histogram, width: int, sel: int | None) -> Text:
         chars = [" "] * width
+        axis = self._layer("timeline--axis")
+        marker = self._layer("timeline--marker")
+        spans = [Span(0, width, axis)]
+        # Events outside the buckets shown, at the ends of the axis.
+        before, after = self._outside
+        left = f"◂ {before:,} earlier " if before else ""
+        right = f" {after:,} later ▸" if after else ""
+        marks = [self._cursor] + ([sel] if sel is not None else [])
+        # The counts step aside for the markers at the very ends of the axis.
+        l0 = max([m + 1 for m in marks if m < len(left)], default=0)
+        r1 = min([m for m in marks if m >= width - len(right)], default=width)
+        if l0 + len(left) > r1 - len(right):
+            left = right = ""
+        free_lo, free_hi = l0 + len(left), r1 - len(right)
         # One column per bucket; labels may run on past the last bar into blank space.
         for col, label in axis_labels(h.start_ms, h.bucket_ms, width, width):
-            if col >= h.n or (sel is not None and col <= sel < col + len(label)):
-                continue  # past the data, or would be cut by the selection marker
-            chars[col : col + len(label)] = label
-        spans = [Span(0, width, self._layer("timeline--axis"))]
-        if sel is not None:
+            end = col + len(label)
+            if col >= h.n or col < free_lo or end > free_hi:
+                continue  # past the data, or under the outside counts
+            if any(col <= k < end for k in marks):
+                continue  # would be cut by a marker
+            chars[col:end] = label
+        if left:
+            chars[l0 : l0 + len(left)] = left
+            spans.append(Span(l0, l0 + len(left.rstrip()), marker))
+        if right:
+            chars[r1 - len(right) : r1] = right
+            spans.append(Span(r1 - len(right) + 1, r1, marker))
+        if sel is not None and sel < width:
             chars[sel] = _SEL_MARK
-            spans.append(Span(sel, sel + 1, self._layer("timeline--marker")))
+            spans.append(Span(sel, sel + 1, marker))
+        if self._cursor < width:
+            chars[self._cursor] = _CURSOR_MARK
+            spans.append(Span(self._cursor, self._cursor + 1, self._layer("timeline--cursor")))
         return Text("".join(chars), spans=spans, no_wrap=True)
 
-    def _scale_line(self, h: Histogram, width: int, rng: tuple[int, int] | None) -> Text:
+    def _readout_line(
+        self, h: Histogram, width: int, extra: list[tuple[int, str, Style]] | None
+    ) -> Text:
+        """What the cursor bucket holds: its range, events, errors and error rate, and
+        the top principal (from the screen); `extra` pieces fill what room is left."""
+        lo, hi = h.bucket_range(self._cursor)
+        stats = BucketStats(lo, hi, int(h.counts[self._cursor]), int(h.errors[self._cursor]))
+        style = self._layer("timeline--readout")
+        err = self._layer("timeline--error")
+        head = f"{_CURSOR_MARK} {_fmt_short(lo, h.bucket_ms)}–{_fmt_edge(hi, h.bucket_ms, lo)}"
+        pieces: list[tuple[int, str, Style]] = [
+            (0, head, style + Style(bold=True)),
+            (0, f"{stats.events:,} events", style),
+        ]
+        if stats.events:
+            pieces.append((1, f"{stats.errors:,} errors ({stats.rate:.1%})",
+                           err if stats.errors else style))
+        used = sum(len(p[1]) + len(_SEP) for p in pieces)
+        top = self._top_text(lo, hi, width - used)
+        if top is not None:
+            pieces.append((2, top, style))
+        extra_pieces = [(p + 10, t, s) for p, t, s in extra or []]
+        return _fit(pieces + extra_pieces, width, self._layer("timeline--scale"))
+
+    def _top_text(self, lo: int, hi: int, room: int) -> str | None:
+        """"top <principal> (<events>)" for bucket [lo, hi) in `room` cells, the value cut
+        from the left (the end of an ARN tells principals apart); None when unknown or
+        with no room for at least 8 cells of it."""
+        top = self._top
+        if top is None or (top[0], top[1]) != (lo, hi):
+            return None
+        count = f" ({top[3]:,})"
+        room -= len("top ") + len(count)
+        if room < 8:
+            return None
+        value = clean(top[2])
+        if len(value) > room:
+            value = "…" + value[-(room - 1):]
+        return f"top {value}{count}"
+
+    def _scale_pieces(
+        self, h: Histogram, rng: tuple[int, int] | None
+    ) -> list[tuple[int, str, Style]]:
         scale = self._layer("timeline--scale")
         total = int(h.counts.sum())
         errors = int(h.errors.sum())
@@ -522,34 +811,27 @@ class Timeline(Widget, can_focus=True):
             rng_style = self._layer("timeline--range") + Style(bold=True)
             in_rng = self._count_between(*rng)
             pieces.append((0, f"range {a} → {b}: {in_rng:,} events", rng_style))
-            pieces.append((8, "enter/space filters, esc clears", scale))
+            pieces.append((9, "enter/space filters, esc clears", scale))
+        if self._mode != "count":
+            pieces.append((1, _MODE_TITLES[self._mode], scale + Style(bold=True)))
         pieces.append((1, f"bucket {format_bucket_ms(h.bucket_ms)}", scale))
-        pieces.append((3, f"max {int(h.counts.max()):,}/bucket", scale))
-        pieces.append((6, f"{total:,} events", scale))
+        values = self._series()
+        unit = {"count": "/bucket", "rate": " errors", "stack": " errors/bucket"}[self._mode]
+        pieces.append((3, f"max {_fmt_value(self._mode, float(values.max()))}{unit}", scale))
+        if self._threshold is not None:
+            pieces.append((2, f"threshold ≥ {_fmt_value(self._mode, self._threshold)}", scale))
+        pieces.append((7, f"{total:,} events", scale))
         if errors:
             err = self._layer("timeline--error")
-            pieces.append((4, f"{_ERR_LEGEND} {errors:,} errors", err))
+            legend = _ERR_LEGEND if self._mode == "count" else "█"
+            pieces.append((5, f"{legend} {errors:,} errors", err))
         span = f"{_fmt_time(h.start_ms, h.bucket_ms)} → {_fmt_time(h.end_ms, h.bucket_ms)} UTC"
-        pieces.append((5, span, scale))
+        pieces.append((6, span, scale))
         if self._view is not None:
             pieces.append((2, f"zoom {_fmt_zoom(self.zoom_factor)}", scale))
         if self._untimed:
-            pieces.append((7, f"{self._untimed:,} without time", scale))
-        # Keep the most useful pieces that fit, shown in their natural order.
-        chosen: set[int] = set()
-        used = 0
-        for i in sorted(range(len(pieces)), key=lambda i: pieces[i][0]):
-            extra = len(pieces[i][1]) + (len(_SEP) if chosen else 0)
-            if used + extra <= width:
-                chosen.add(i)
-                used += extra
-        out = Text(no_wrap=True)
-        for i, (_, text, style) in enumerate(pieces):
-            if i in chosen:
-                if out.plain:
-                    out.append(_SEP, style=scale)
-                out.append(text, style=style)
-        return out
+            pieces.append((8, f"{self._untimed:,} without time", scale))
+        return pieces
 
     def _count_between(self, lo: int, hi: int) -> int:
         # Memoised: render runs on every refresh and this scans every event.
@@ -563,3 +845,9 @@ class Timeline(Widget, can_focus=True):
                 n = int(np.count_nonzero((t >= lo) & (t < hi)))
             self._range_count = (key, n)
         return self._range_count[1]
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in `mask`."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

@@ -11,7 +11,6 @@ import pytest
 from tests.core.test_credentials import ADMIN, BOB, S1, S2, chained_trail, write_files
 from tests.trailgen import REALDATA
 from tui.core.cards import CARD_SECTIONS, build_card, subject_of
-from tui.core.fields import CRED_ROLE
 from tui.core.loader import load
 from tui.core.normalize import NO_TIME
 from tui.core.query import QueryError, parse
@@ -26,10 +25,7 @@ def check_counts(store, card) -> None:
     times = sorted(store.time_ms(r) for r in rows if store.time_ms(r) != NO_TIME)
     assert (card.first_ms, card.last_ms) == ((times[0], times[-1]) if times else (None, None))
     for section in card.sections:
-        pool = rows
-        if section.title == "sessions":
-            pool = [r for r in rows if store.value(r, "cred") == CRED_ROLE]
-        want = Counter(store.value(r, section.field) for r in pool)
+        want = Counter(store.value(r, section.field) for r in rows)
         want.pop("", None)
         assert section.distinct == len(want), section.title
         assert {ln.value: ln.count for ln in section.lines} == {
@@ -37,9 +33,8 @@ def check_counts(store, card) -> None:
         assert [ln.count for ln in section.lines] == sorted(want.values(), reverse=True)[
             : len(section.lines)]
         for ln in section.lines:
-            assert parse(ln.term).evaluate(store)[pool].sum() == ln.count if pool else True
-            if section.title != "sessions":
-                assert parse(ln.filter).evaluate(store).sum() == ln.count, ln.filter
+            assert parse(ln.term).evaluate(store)[rows].sum() == ln.count if rows else True
+            assert parse(ln.filter).evaluate(store).sum() == ln.count, ln.filter
 
 
 def test_principal_card(tmp_path):
@@ -94,6 +89,22 @@ def test_ip_and_filter_cards(tmp_path):
     assert subject_of("ip:10.*") == ("filter", "")
     with pytest.raises(QueryError):
         build_card(store, "principal:(")
+
+
+def test_session_card_and_sessions_section(tmp_path):
+    """A role session is a card subject (`session:ARN`), and a card's sessions section
+    lists the `session` field: its lines' filters select what they count."""
+    write_files(tmp_path, chained_trail())
+    store = load([tmp_path])
+    card = build_card(store, f"session:{S1['arn']}")
+    assert (card.kind, card.value) == ("session", S1["arn"])
+    check_counts(store, card)
+    assert card.events == int(parse(f"principal:{S1['arn']}").evaluate(store).sum()) > 0
+    assert "sessions" not in [s.title for s in card.sections]  # the subject itself
+    acct = build_card(store, f"account:{S1['accountId']}")
+    sessions = next(s for s in acct.sections if s.title == "sessions")
+    assert S1["arn"] in [ln.value for ln in sessions.lines]
+    assert all(ln.term.startswith("session:") for ln in sessions.lines)
 
 
 @pytest.mark.realdata

@@ -41,12 +41,17 @@ def _kill_at_random(kind: str, path: Path, seed: int, rng: random.Random) -> tup
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     head = ""
-    if rng.random() < 0.2:
+    moment = rng.random()
+    if moment < 0.2:
         # Any time from the start: while the interpreter starts or the file is created.
         time.sleep(rng.uniform(0.0, 0.3))
     else:
         head = child.stdout.readline()  # type: ignore[union-attr]
         assert head == "ready\n", child.communicate()[1][-2000:]
+        if moment >= 0.5:
+            # After the first acknowledged action: on a loaded machine a random delay
+            # alone may end before any write, and the trials would test only the start.
+            head += child.stdout.readline()  # type: ignore[union-attr]
         time.sleep(rng.uniform(0.0, 0.25))
     child.send_signal(signal.SIGKILL)
     out, err = child.communicate(timeout=30)

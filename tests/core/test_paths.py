@@ -122,8 +122,11 @@ def test_the_rule_that_tells_a_path_from_a_field() -> None:
     # Typos of field names are still errors; a top-level key gets the path hint.
     with pytest.raises(QueryError, match="unknown field 'servce'"):
         parse("servce:ec2")
-    with pytest.raises(QueryError, match=r"own key is a path: \.requestID:x"):
-        parse("requestID:x")
+    with pytest.raises(QueryError, match=r"own key is a path: \.errorMessage:x"):
+        parse("errorMessage:x")
+    # a path field: requestid (any case) is the path .requestID
+    assert parse("requestID:x").root == parse(".requestID:x").root
+    assert parse("has:resource").root.path == parse_path("resources.ARN")  # type: ignore[union-attr]
     with pytest.raises(QueryError) as e:
         parse("event:X a..b:c")
     assert e.value.position == 10
@@ -151,7 +154,8 @@ def test_term_for_and_add_term_on_paths() -> None:
     assert add_term(f, "additionalEventData.mfaused", "no") == f  # already there
     assert add_term("a OR b", ".x", "1") == "(a OR b) .x:1"
     with pytest.raises(ValueError, match="unknown field"):
-        term_for("requestID", "x")
+        term_for("errorMessage", "x")
+    assert term_for("requestID", "x") == "requestid:x"
     with pytest.raises(ValueError, match="bad path"):
         term_for("a..b", "x")
 

@@ -894,12 +894,15 @@ def test_fuzz_only_query_errors_with_positions_in_range():
 def test_docs_list_every_field_and_alias():
     from pathlib import Path
 
-    from tui.core.fields import FIELDS
+    from tui.core.fields import FIELDS, PATH_FIELDS
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "query.md").read_text("utf-8")
-    for f in FIELDS:
+    for f in (*FIELDS, *PATH_FIELDS):
         for name in (f.name, *f.aliases):
             assert f"`{name}`" in doc, f"docs/query.md does not mention field {name!r}"
+    for f in FIELDS:  # a closed field's values are listed
+        for v in f.values or ():
+            assert f"`{v}`" in doc, f"docs/query.md does not list {f.name}'s value {v!r}"
 
 
 def test_control_characters_round_trip_as_visible_escapes():
@@ -917,13 +920,16 @@ def test_control_characters_round_trip_as_visible_escapes():
 
 
 def test_unknown_value_of_a_closed_field_is_an_error_listing_the_valid_ones():
-    from tui.core.fields import CRED_KINDS
+    from tui.core.fields import FIELD_BY_NAME
 
+    kinds = FIELD_BY_NAME["cred"].values
+    assert kinds == ("root", "iam-user", "role-session", "federated", "aws-service",
+                     "anonymous", "other")
     target = ListTarget(ROWS)
     with pytest.raises(QueryError) as ei:
         parse("cred:roots").evaluate(target)
     assert ei.value.position == 0
-    assert ei.value.message == f"unknown value 'roots' for cred: (valid: {', '.join(CRED_KINDS)})"
+    assert ei.value.message == f"unknown value 'roots' for cred: (valid: {', '.join(kinds)})"
     # Even where evaluation would stop early, under NOT, and through an alias.
     for q, pos in [("service:nomatch -readonly:maybe", 17), ("(x OR credential:Roots)", 6)]:
         with pytest.raises(QueryError, match=r"unknown value .* \(valid: ") as ei:
@@ -931,6 +937,12 @@ def test_unknown_value_of_a_closed_field_is_an_error_listing_the_valid_ones():
         assert ei.value.position == pos
     with pytest.raises(QueryError, match=r"\(valid: true, false\)"):
         parse("ro:yes").evaluate(target)
+    # The fields added with the field table: mfa is yes/no whatever the log wrote.
+    with pytest.raises(QueryError, match=r"unknown value 'true' for mfa: \(valid: yes, no\)"):
+        parse("mfa:true").evaluate(target)
+    with pytest.raises(QueryError, match=r"\(valid: sign-in, action, session\)"):
+        parse("console:signin").evaluate(target)
+    assert parse("mfa:NO console:Sign-In").evaluate(target).sum() == 0  # accepted
 
 
 def test_closed_fields_keep_globs_case_empty_and_values_the_data_holds():

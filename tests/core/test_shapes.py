@@ -16,9 +16,9 @@ import pytest
 from tests.trailgen import REALDATA, event, trail_path, write_records
 from tui.core import batch
 from tui.core.batch import MALFORMED, FileBatch, build_batch, parse_file
-from tui.core.fields import FIELD_INDEX
+from tui.core.derive import shape_problems
+from tui.core.fields import FIELD_INDEX, INSIGHTS_PRINCIPAL
 from tui.core.loader import load
-from tui.core.normalize import INSIGHTS_PRINCIPAL, shape_problems
 from tui.core.query import parse
 from tui.core.reader import read_path
 

@@ -45,6 +45,7 @@ def hostile_records() -> dict[str, list[dict]]:
                               "arn": f"arn:aws:iam::{ACCT}:role/ci-deploy",
                               "accountId": ACCT, "userName": "ci-deploy"},
             "attributes": {"mfaAuthenticated": "false", "creationDate": "2026-11-20T09:00:00Z"},
+            "sourceIdentity": "alice@example.com",
         },
     }
     a = [
@@ -68,31 +69,35 @@ def hostile_records() -> dict[str, list[dict]]:
                        {"ARN": "arn:aws:s3:::Prod-Bucket", "type": "AWS::S3::Bucket"}],
             tlsDetails={"tlsVersion": "TLSv1.2", "cipherSuite": "ECDHE-RSA-AES128-GCM-SHA256",
                         "clientProvidedHostHeader": "s3.eu-west-1.amazonaws.com"},
-            additionalEventData={"MFAUsed": "No", "bytesTransferredIn": 0}),
+            additionalEventData={"MFAUsed": "No", "bytesTransferredIn": 0},
+            vpcEndpointId="vpce-0abc1234", sessionCredentialFromConsole="true"),
         _ev(4, name="[@click=app.quit]", ip="2001:db8::1",
             identity={"type": "IAMUser", "arn": f"arn:aws:iam::{ACCT}:user/Ünïcode-ÉVE",
                       "accountId": ACCT, "userName": "Ünïcode-ÉVE",
-                      "accessKeyId": "AKIAUNICODE"},
+                      "accessKeyId": "AKIAUNICODE", "sourceIdentity": "Ünïcode-src"},
             userAgent="evil\x1b[31m\u202eagent", errorMessage="line1\nline2",
             time="2026-11-20T10:03:00Z"),
         _ev(5, name="GetObject", source="s3.amazonaws.com", ip="198.51.100.9",
             identity={"type": "AWSAccount", "accountId": "ANONYMOUS_PRINCIPAL",
                       "principalId": ""},
-            time="2026-11-20T10:04:00Z", readOnly="TRUE"),
+            time="2026-11-20T10:04:00Z", readOnly="TRUE", sessionCredentialFromConsole="TRUE"),
         _ev(6, name="AssumeRole", source="sts.amazonaws.com", ip="ec2.amazonaws.com",
             identity={"invokedBy": "ec2.amazonaws.com"}, time="2026-11-20T10:05:00Z"),
         _ev(7, ip="AWS Internal", identity={"type": "AWSService", "invokedBy":
             "cloudtrail.amazonaws.com"}, time="2026-11-20T10:06:00Z", recipientAccountId=""),
-        _ev(8, ip="010.1.2.3", time="2026-11-20T10:07:00Z", errorCode=None, userAgent=""),
+        _ev(8, ip="010.1.2.3", time="2026-11-20T10:07:00Z", errorCode=None, userAgent="",
+            eventType="AwsConsoleAction"),
         _ev(9, ip="::ffff:192.0.2.1", time="2026-11-20T10:08:00Z",
             identity={"type": "IAMUser", "arn": "arn:aws:iam::*:user/star*", "accountId": ACCT,
-                      "userName": "star*"}),
+                      "userName": "star*"}, eventType="AwsConsoleSignin",
+            additionalEventData={"MFAUsed": "Yes"}),
         _ev(10, time="not a time"),
         _ev(11, name="ConsoleLogin", source="signin.amazonaws.com", time="2026-11-20T11:00:00Z",
             additionalEventData={"MFAUsed": "NO"}, eventType="AwsConsoleSignIn",
             responseElements={"ConsoleLogin": "Success"}),
         _ev(12, name="ListBuckets", source="s3.amazonaws.com", time="2026-11-20T12:00:00Z",
             identity={"type": "FederatedUser", "principalId": "p1",
+                      "arn": "arn:aws:sts::999988887777:federated-user/bob",
                       "onBehalfOf": {"userId": "user-from-idc"}, "accountId": "999988887777"},
             requestParameters={"say": 'say "hi"', "path": "C:\\Tools\\x", "pct": "100%_sure"}),
     ]
@@ -116,7 +121,8 @@ def hostile_records() -> dict[str, list[dict]]:
                    time="2026-11-21T00:10:00Z", ip="2001:DB8:0:0:0:0:0:2")
     old = _ev(19, name="RunInstances", time="2026-11-19T08:00:00Z",
               identity={"type": "SAMLUser", "principalId": "SAML:alice@example.com",
-                        "userName": "alice@example.com", "accountId": ACCT})
+                        "userName": "alice@example.com", "accountId": ACCT,
+                        "sessionContext": {"attributes": {"mfaAuthenticated": "TRUE"}}})
     return {
         "20261120T1010Z": a,
         "20261120T1240Z": [bare, odd, nul, no_time],
@@ -179,6 +185,12 @@ FILTERS = [
     "(service:s3* OR service:sts*) -error:\"\"", "NOT (cred:root OR cred:iam-user)",
     "cred:root OR (cred:iam-user has:error)", "-(-region:eu-west-1)",
     "service:s3* | event:Describe* since:2026-11-20T10:03",
+    # the fields of mfa, session, sourceidentity, vpce, console; the path fields
+    "mfa:yes", "mfa:no", "-mfa:no", 'mfa:""', "has:mfa", "session:*", "session:*/run-42",
+    "-session:*", "session:*federated-user*", "sourceidentity:alice*", "srcid:*",
+    "sourceidentity:ünïcode-src", "vpce:vpce-0abc1234", "has:vpce", "console:sign-in",
+    "console:action", "console:session", "console:*", "-console:*", "console:s*",
+    "requestid:*", "resource:arn:aws:s3:::prod-bucket", "has:resource",
 ]
 
 
@@ -263,6 +275,8 @@ REAL_FILTERS = [
     "requestParameters.bucketName:*", "resources.ARN:*", "has:.tlsDetails",
     "userIdentity.sessionContext.attributes.mfaAuthenticated:true",
     "since:2020-01-01", "until:2019-12-31", "has:time",
+    "mfa:yes", "mfa:no", "-mfa:\"\"", "console:*", "console:sign-in", "console:session",
+    "session:*", "sourceidentity:*", "vpce:*", "resource:*", "requestid:*",
 ]
 
 

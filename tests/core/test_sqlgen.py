@@ -68,7 +68,7 @@ def test_free_text_is_duckdb_only():
 @pytest.mark.parametrize("text,why", [
     ("mark:suspicious", "case file"), ("has:mark", "case file"), ("has:note", "case file"),
     ("has:conflict", "eventID"), ("has:lenient", "decoded"), ("has:malformed", "shape"),
-    ("is:dup-id", "duplicate"), ("cred:roots", "unknown value"),
+    ("is:dup-id", "duplicate"), ("is:unverified", "digests"), ("cred:roots", "unknown value"),
     (".insightDetails.state:Start", "no column"), ("userIdentity.foo:x", "not a field"),
     ('requestParameters["a\\"b"]:x', "key"), ("has:nothing", "unknown has:"),
 ])

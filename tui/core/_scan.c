@@ -2,16 +2,21 @@
  * one after another).
  *
  * Does in one pass what the Python fast path (fastpath.py + batch.py) does per event:
- * validates the JSON, finds each record's byte span, picks out the indexed fields,
- * derives principal / account / credential kind / role / user exactly as
- * fastpath.values does, parses eventTime and hashes eventID like batch.times_ms and
+ * validates the JSON, finds each record's byte span, picks out the members the field
+ * table reads, derives the indexed values by running the table's programs (below,
+ * "programs"), parses eventTime and hashes eventID like batch.times_ms and
  * batch.id_hash, flags malformed records like fastpath.malformed (members of the
  * wrong JSON type bail, as fastpath's types refuse them), and numbers the values with
  * a persistent per-field table.
  *
+ * What to capture and how to derive each field is not written here: a `Schema`, built
+ * from tui/core/fields.py by tui/core/derive.py when batch.py is imported, holds the
+ * member tree (names -> slots, nested objects), per-slot rules, and one small program
+ * per field.
+ *
  * Contract: for any input it either returns the same results the Python path gives,
  * or returns None ("bail") and the Python path handles the file. It bails on anything
- * unusual (escaped keys, duplicate keys, non-string indexed values, odd times or ids,
+ * unusual (escaped keys, duplicate keys, non-string captured values, odd times or ids,
  * invalid UTF-8, lone surrogates, deep nesting, ...). Nothing is written into the
  * encoder's tables until the whole document has parsed, so a bail leaves no trace.
  * tests/core/test_native.py checks the contract differentially.
@@ -26,12 +31,6 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-
-/* Field order: tui/core/fields.py FIELDS (checked at import by batch.py). */
-enum {
-    F_SERVICE, F_EVENT, F_PRINCIPAL, F_IP, F_REGION, F_ACCOUNT, F_ERROR, F_TYPE,
-    F_CRED, F_KEY, F_ROLE, F_UA, F_USER, F_EVENTTYPE, F_CATEGORY, F_READONLY, NF
-};
 
 #define MAX_DEPTH 400   /* msgspec refuses somewhat deeper documents; we bail earlier */
 #define MAX_NUMBER 64   /* longer number tokens: leave them to the Python path */
@@ -48,21 +47,11 @@ typedef struct {
     uint8_t esc; /* contains backslash escapes */
 } Val;
 
-/* The captured members of one record. */
-enum {
-    R_TIME, R_SOURCE, R_NAME, R_REGION, R_IP, R_UA, R_ERROR, R_RO, R_ETYPE, R_ECAT,
-    R_ID, R_RECIPIENT, R_VERSION,
-    U_TYPE, U_ARN, U_PRINCIPAL, U_ACCOUNT, U_KEY, U_USER, U_INVOKED,
-    I_TYPE, I_ARN, I_USER, O_USERID,
-    N_SOURCE, N_NAME, /* insightDetails.eventSource / eventName */
-    NV
-};
-
+/* One record: its span, and (in Recs.vals) the values of the schema's slots. */
 typedef struct {
     int64_t start, end; /* the record's byte span in the document */
     int hostile;        /* a string in it holds a character sanitize.clean escapes */
-    int insight;        /* insightDetails is an object (an Insights event) */
-    Val v[NV];
+    uint64_t objs;      /* bit k: object node k was met as an object */
 } Rec;
 
 /* ------------------------------------------------------------------ hash tables */
@@ -510,61 +499,91 @@ static int scan_value(Cur *c, Val *out, int depth)
     return scan_number(c);
 }
 
-/* The member names picked out of one object level: name -> slot in Rec.v, or (slot
- * < 0) a nested object to descend into, of kind `sub`. */
-enum { OBJ_RECORD, OBJ_UI, OBJ_SC, OBJ_ISSUER, OBJ_OBO, OBJ_INSIGHT, OBJ_ANY };
+/* ------------------------------------------------------------------ the schema
+ *
+ * Built once from the field table (derive.compile_native). Object node 0 is the
+ * record; each node lists the member names it picks out, each either a slot (a value
+ * to capture) or another node (an object to descend into). A strict node's members
+ * must be objects or null (fields.SHAPES: msgspec's types refuse anything else, so we
+ * bail); a lenient one is looked into only when it is an object.
+ *
+ * Programs: per field, int32 ops. A case is
+ *   OP_CASE next result_at ncond <cond>... <result>
+ * (positions relative to the field's program): when every condition holds, the result
+ * at result_at; else the case at next. A lookup is
+ *   OP_LOOKUP next slot ci n key value ...
+ * (constants): the value of the key the slot's string equals, else the case at next.
+ * OP_DEFAULT <result> ends the program.
+ * Conditions: C_EMPTY slot (no value: null, missing, ""), C_PRESENT slot, C_IS slot ci
+ * n const..., C_OBJECT node, C_ANY n <cond>.... Results: R_SLOT slot, R_CONST const,
+ * R_LOWER slot (readOnly: a boolean as "true"/"false", a string ASCII-lower-cased). */
+
+enum { OP_CASE = 1, OP_LOOKUP, OP_DEFAULT, C_EMPTY, C_PRESENT, C_IS, C_OBJECT, C_ANY, R_SLOT,
+       R_CONST, R_LOWER };
+enum { SLOT_NO_ESCAPE = 1, SLOT_ASCII = 2, SLOT_BOOL = 4 };
+enum { CHECK_VERSION = 0, CHECK_BOOLEAN = 1 };
+
+#define MAX_MEMBERS 64 /* per node: the duplicate-key bits */
+#define MAX_NODES 64   /* Rec.objs bits */
+#define MAX_FIELDS 64
+#define MAX_NAME 64    /* member names longer than this are never picked */
 
 typedef struct {
-    const char *name;
-    size_t len;
-    int slot;
-    int sub;
+    const unsigned char *name;
+    uint32_t len;
+    int32_t slot;  /* >= 0: a value */
+    int32_t child; /* >= 0: a node */
 } Member;
-#define M(s, slot) {s, sizeof(s) - 1, slot, -1}
-#define SUB(s, sub) {s, sizeof(s) - 1, -1, sub}
 
-static const Member REC_MEMBERS[] = {
-    M("eventTime", R_TIME), M("eventSource", R_SOURCE), M("eventName", R_NAME),
-    M("awsRegion", R_REGION), M("sourceIPAddress", R_IP), M("userAgent", R_UA),
-    M("errorCode", R_ERROR), M("readOnly", R_RO), M("eventType", R_ETYPE),
-    M("eventCategory", R_ECAT), M("eventID", R_ID), M("recipientAccountId", R_RECIPIENT),
-    M("eventVersion", R_VERSION), SUB("userIdentity", OBJ_UI),
-    SUB("insightDetails", OBJ_INSIGHT), SUB("requestParameters", OBJ_ANY),
-    SUB("responseElements", OBJ_ANY), {NULL, 0, 0, 0}};
-static const Member UI_MEMBERS[] = {
-    M("type", U_TYPE), M("arn", U_ARN), M("principalId", U_PRINCIPAL),
-    M("accountId", U_ACCOUNT), M("accessKeyId", U_KEY), M("userName", U_USER),
-    M("invokedBy", U_INVOKED), SUB("sessionContext", OBJ_SC), SUB("onBehalfOf", OBJ_OBO),
-    {NULL, 0, 0, 0}};
-static const Member SC_MEMBERS[] = {SUB("sessionIssuer", OBJ_ISSUER), {NULL, 0, 0, 0}};
-static const Member ISSUER_MEMBERS[] = {
-    M("type", I_TYPE), M("arn", I_ARN), M("userName", I_USER), {NULL, 0, 0, 0}};
-static const Member OBO_MEMBERS[] = {M("userId", O_USERID), {NULL, 0, 0, 0}};
-static const Member INSIGHT_MEMBERS[] = {
-    M("eventSource", N_SOURCE), M("eventName", N_NAME), {NULL, 0, 0, 0}};
-static const Member ANY_MEMBERS[] = {{NULL, 0, 0, 0}}; /* only "an object or null" */
+typedef struct {
+    Member *m;   /* sorted by name length */
+    int n;
+    int strict;
+    uint8_t first[MAX_NAME + 2]; /* first[len]..first[len+1]: the members of that length */
+} Node;
 
-static int match_member(const Member *m, const unsigned char *name, size_t len)
+typedef struct {
+    PyObject_HEAD
+    Node *nodes;
+    int nnodes;
+    uint8_t *slot_flags;
+    int nslots;
+    int32_t *code;     /* every field's program, one after another */
+    int32_t *prog;     /* field -> start in `code` */
+    int *lower;        /* field -> its R_LOWER scratch area, or -1 */
+    int nlower;
+    int nfields;
+    Val *consts;
+    int nconsts;
+    PyObject *keep; /* the bytes member names and constants point into */
+    int time_slot, id_slot;
+    int (*checks)[2];
+    int nchecks;
+    int ready; /* built and checked */
+} Schema;
+
+static PyTypeObject SchemaType;
+
+static int match_member(const Node *nd, const unsigned char *name, size_t len)
 {
-    for (int i = 0; m[i].name; i++)
-        if (m[i].len == len && memcmp(m[i].name, name, len) == 0)
+    if (len > MAX_NAME)
+        return -1;
+    for (int i = nd->first[len]; i < nd->first[len + 1]; i++)
+        if (memcmp(nd->m[i].name, name, len) == 0)
             return i;
     return -1;
 }
 
-static const Member *const MEMBERS[] = {REC_MEMBERS, UI_MEMBERS,      SC_MEMBERS, ISSUER_MEMBERS,
-                                        OBO_MEMBERS, INSIGHT_MEMBERS, ANY_MEMBERS};
-
-/* An object whose members we pick out (the record, its userIdentity parts, its
- * insightDetails), or only check to be an object (requestParameters...). msgspec typed
- * these as Structs: a non-object (other than null, handled by the caller) fails its
- * validation, so we bail too. Duplicate or escaped member names: bail. */
-static int scan_picked(Cur *c, Rec *r, int obj, int depth)
+/* An object whose members we pick out (node `k`). A non-object where a strict node
+ * is expected (other than null, handled by the caller) fails msgspec's validation, so
+ * we bail too. Duplicate or escaped member names: bail. */
+static int scan_picked(Cur *c, const Schema *sc, Rec *r, Val *vals, int k, int depth)
 {
-    const Member *m = MEMBERS[obj];
-    uint32_t seen = 0;
+    const Node *nd = &sc->nodes[k];
+    uint64_t seen = 0;
     if (c->p >= c->end || *c->p != '{' || depth >= MAX_DEPTH)
         return BAIL;
+    r->objs |= 1ull << k;
     c->p++;
     skip_ws(c);
     if (c->p < c->end && *c->p == '}') {
@@ -577,26 +596,26 @@ static int scan_picked(Cur *c, Rec *r, int obj, int depth)
             return BAIL;
         if (key.esc)
             return BAIL; /* msgspec matches the unescaped name; keep it simple */
-        int i = match_member(m, key.p, key.len);
+        int i = match_member(nd, key.p, key.len);
         if (i < 0) {
             if (scan_value(c, NULL, depth + 1) < 0)
                 return BAIL;
         } else {
-            if (seen & (1u << i))
+            if (seen & (1ull << i))
                 return BAIL;
-            seen |= 1u << i;
-            int slot = m[i].slot;
-            if (slot >= 0) {
-                if (scan_value(c, &r->v[slot], depth + 1) < 0)
+            seen |= 1ull << i;
+            const Member *m = &nd->m[i];
+            if (m->slot >= 0) {
+                if (scan_value(c, &vals[m->slot], depth + 1) < 0)
                     return BAIL;
             } else if (c->p < c->end && *c->p == 'n') {
                 if (scan_literal(c, "null", 4) < 0)
                     return BAIL;
-            } else {
-                if (m[i].sub == OBJ_INSIGHT)
-                    r->insight = 1;
-                if (scan_picked(c, r, m[i].sub, depth + 1) < 0)
+            } else if (c->p < c->end && (*c->p == '{' || sc->nodes[m->child].strict)) {
+                if (scan_picked(c, sc, r, vals, m->child, depth + 1) < 0)
                     return BAIL;
+            } else if (scan_value(c, NULL, depth + 1) < 0) { /* lenient: not an object */
+                return BAIL;
             }
         }
         int more = next_item(c, '}');
@@ -670,156 +689,186 @@ static int hash_id(const Val *v, uint64_t *out, unsigned char *eid16)
 
 static inline int truthy(const Val *v) { return v->kind == V_STR && v->len > 0; }
 
-static inline int is_str(const Val *v, const char *s)
+/* Equality with a constant (check_record has bailed on escaped compared slots). */
+static inline int is_eq(const Val *v, const Val *k)
 {
-    size_t n = strlen(s);
-    return v->kind == V_STR && !v->esc && v->len == n && memcmp(v->p, s, n) == 0;
+    return v->kind == V_STR && v->len == k->len && memcmp(v->p, k->p, k->len) == 0;
 }
-
-/* Checks that make a record's derived values computable here; else bail. Strings
- * compared with constants must be unescaped, and only str/null (plus bool readOnly)
- * are accepted in the picked members. */
-static int check_record(const Rec *r)
-{
-    for (int i = 0; i < NV; i++) {
-        uint8_t k = r->v[i].kind;
-        if (k == V_OTHER || ((k == V_TRUE || k == V_FALSE) && i != R_RO))
-            return BAIL;
-    }
-    const int plain[] = {U_TYPE, U_ACCOUNT, U_PRINCIPAL, I_TYPE, R_RO, R_VERSION};
-    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-        if (r->v[plain[i]].kind == V_STR && r->v[plain[i]].esc)
-            return BAIL;
-    const Val *ro = &r->v[R_RO];
-    if (ro->kind == V_STR)
-        for (uint32_t i = 0; i < ro->len; i++)
-            if (ro->p[i] >= 0x80)
-                return BAIL; /* str.lower() of non-ASCII: leave it to Python */
-    return 0;
-}
-
-typedef struct {
-    const char *name;
-    const char *kind;
-} CredKind;
-
-static const CredKind CRED_BY_TYPE[] = {
-    {"Root", "root"}, {"IAMUser", "iam-user"}, {"AssumedRole", "role-session"},
-    {"Role", "role-session"}, {"FederatedUser", "federated"}, {"SAMLUser", "federated"},
-    {"WebIdentityUser", "federated"}, {"IdentityCenterUser", "federated"},
-    {"AWSService", "aws-service"}, {"AnonymousPrincipal", "anonymous"}, {NULL, NULL}};
-
-static const Val EMPTY = {(const unsigned char *)"", 0, V_STR, 0};
 
 /* ASCII-case-insensitive equality with a lower-case constant. */
-static int is_str_ci(const Val *v, const char *s)
+static int is_ci(const Val *v, const Val *k)
 {
-    size_t n = strlen(s);
-    if (v->kind != V_STR || v->esc || v->len != n)
+    if (v->kind != V_STR || v->len != k->len)
         return 0;
-    for (size_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < k->len; i++) {
         unsigned char ch = v->p[i];
-        if (((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch) != (unsigned char)s[i])
+        if (((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch) != k->p[i])
             return 0;
     }
     return 1;
 }
 
-/* normalize._anon_id: an accountId / principalId naming an anonymous caller. */
-static int anon_id(const Val *v)
+/* Checks that make a record's derived values computable here; else bail. Captured
+ * values are strings or null, booleans only where a rule reads them as such; strings
+ * compared with constants must be unescaped, lowered ones ASCII (str.lower() of
+ * non-ASCII is Python's to do). */
+static int check_record(const Schema *sc, const Val *v)
 {
-    return is_str_ci(v, "anonymous") || is_str_ci(v, "anonymous_principal");
-}
-
-/* normalize.version_ok / readonly_ok (check_record has already bailed on escaped or
- * non-ASCII values and on types fastpath refuses). */
-static int malformed(const Rec *r)
-{
-    const Val *v = &r->v[R_VERSION];
-    if (v->kind == V_STR) {
-        if (v->len < 3 || v->p[0] != '1' || v->p[1] != '.')
-            return 1;
-        for (uint32_t i = 2; i < v->len; i++)
-            if (v->p[i] < '0' || v->p[i] > '9')
-                return 1;
+    for (int s = 0; s < sc->nslots; s++) {
+        uint8_t k = v[s].kind, fl = sc->slot_flags[s];
+        if (k == V_NONE)
+            continue;
+        if (k == V_OTHER || ((k == V_TRUE || k == V_FALSE) && !(fl & SLOT_BOOL)))
+            return BAIL;
+        if (k != V_STR)
+            continue;
+        if (v[s].esc && (fl & SLOT_NO_ESCAPE))
+            return BAIL;
+        if (fl & SLOT_ASCII)
+            for (uint32_t i = 0; i < v[s].len; i++)
+                if (v[s].p[i] >= 0x80)
+                    return BAIL;
     }
-    const Val *ro = &r->v[R_RO];
-    return ro->kind == V_STR && !is_str_ci(ro, "true") && !is_str_ci(ro, "false");
+    return 0;
 }
 
-static Val const_val(const char *s)
+static const Val EMPTY = {(const unsigned char *)"", 0, V_STR, 0};
+static const Val TRUE_S = {(const unsigned char *)"true", 4, V_STR, 0};
+static const Val FALSE_S = {(const unsigned char *)"false", 5, V_STR, 0};
+
+/* normalize.version_ok / readonly_ok, for the slots fields.SHAPES says hold them
+ * (check_record has already bailed on escaped or non-ASCII values and on types
+ * fastpath refuses). */
+static int malformed(const Schema *sc, const Val *vals)
 {
-    Val v = {(const unsigned char *)s, (uint32_t)strlen(s), V_STR, 0};
-    return v;
+    for (int i = 0; i < sc->nchecks; i++) {
+        const Val *v = &vals[sc->checks[i][0]];
+        if (v->kind != V_STR)
+            continue;
+        if (sc->checks[i][1] == CHECK_VERSION) {
+            if (v->len < 3 || v->p[0] != '1' || v->p[1] != '.')
+                return 1;
+            for (uint32_t j = 2; j < v->len; j++)
+                if (v->p[j] < '0' || v->p[j] > '9')
+                    return 1;
+        } else if (!is_ci(v, &TRUE_S) && !is_ci(v, &FALSE_S)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static inline const Val *or_empty(const Val *v) { return v->kind == V_STR ? v : &EMPTY; }
 
-/* The 16 field values of a record, as fastpath.values derives them. */
-static void derive(const Rec *r, Val *out, unsigned char *ro_buf)
+/* The index of the constant among consts[at[0]], consts[at[step]], ... (n of them)
+ * that `x` equals (ASCII case ignored when `ci`), or -1. */
+static inline int match_const(const Schema *sc, const Val *x, int ci, const int32_t *at, int n,
+                              int step)
 {
-    const Val *v = r->v;
-    /* An Insights event: the API it is about, when the record names none itself. */
-    const Val *src = &v[R_SOURCE], *name = &v[R_NAME];
-    if (r->insight && (src->kind == V_NONE || (src->kind == V_STR && src->len == 0)))
-        src = &v[N_SOURCE];
-    if (r->insight && (name->kind == V_NONE || (name->kind == V_STR && name->len == 0)))
-        name = &v[N_NAME];
-    out[F_SERVICE] = *or_empty(src);
-    out[F_EVENT] = *or_empty(name);
-    static const int who[] = {U_ARN, U_INVOKED, O_USERID, U_USER, U_PRINCIPAL, U_ACCOUNT};
-    out[F_PRINCIPAL] = const_val(r->insight ? "CloudTrail Insights" : "unknown");
-    for (int i = 0; i < 6; i++)
-        if (truthy(&v[who[i]])) {
-            out[F_PRINCIPAL] = v[who[i]];
-            break;
-        }
-    out[F_IP] = *or_empty(&v[R_IP]);
-    out[F_REGION] = *or_empty(&v[R_REGION]);
-    out[F_ACCOUNT] = truthy(&v[R_RECIPIENT]) ? v[R_RECIPIENT]
-                     : truthy(&v[U_ACCOUNT]) ? v[U_ACCOUNT]
-                                             : EMPTY;
-    out[F_ERROR] = *or_empty(&v[R_ERROR]);
-    const Val *t = &v[U_TYPE];
-    out[F_TYPE] = *or_empty(t);
-    const char *cred = NULL;
-    if (t->kind == V_STR)
-        for (int i = 0; CRED_BY_TYPE[i].name; i++)
-            if (is_str(t, CRED_BY_TYPE[i].name)) {
-                cred = CRED_BY_TYPE[i].kind;
+    if (x->kind != V_STR)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const Val *k = &sc->consts[at[i * step]];
+        if (x->len == k->len && (ci ? is_ci(x, k) : memcmp(x->p, k->p, k->len) == 0))
+            return i;
+    }
+    return -1;
+}
+
+static int eval_any(const Schema *sc, const int32_t **pcp, const Val *v, uint64_t objs);
+
+/* The condition at *pcp (moved past it). */
+static inline int eval_cond(const Schema *sc, const int32_t **pcp, const Val *v, uint64_t objs)
+{
+    const int32_t *pc = *pcp;
+    switch (pc[0]) {
+    case C_EMPTY:
+        *pcp = pc + 2;
+        return !truthy(&v[pc[1]]);
+    case C_PRESENT:
+        *pcp = pc + 2;
+        return truthy(&v[pc[1]]);
+    case C_OBJECT:
+        *pcp = pc + 2;
+        return (int)((objs >> pc[1]) & 1);
+    case C_IS:
+        *pcp = pc + 4 + pc[3];
+        return match_const(sc, &v[pc[1]], pc[2], pc + 4, pc[3], 1) >= 0;
+    default: /* C_ANY (Schema_init checked every program) */
+        return eval_any(sc, pcp, v, objs);
+    }
+}
+
+static int eval_any(const Schema *sc, const int32_t **pcp, const Val *v, uint64_t objs)
+{
+    int n = (*pcp)[1], any = 0;
+    *pcp += 2;
+    for (int i = 0; i < n; i++)
+        any |= eval_cond(sc, pcp, v, objs);
+    return any;
+}
+
+/* The field values of one record, as derive.compile_fast's function gives them, and
+ * per field which constant it is (-1: not a constant; -2: an empty value), so the
+ * caller numbers constants without hashing them. `lower`: the scratch where lowered
+ * values go, `stride` bytes each. */
+static void derive(const Schema *sc, const Rec *r, const Val *v, Val *out, int *konst,
+                   unsigned char *lower, size_t stride)
+{
+    for (int f = 0; f < sc->nfields; f++) {
+        const int32_t *base = sc->code + sc->prog[f], *pc = base, *res;
+        int32_t found[2] = {R_CONST, 0};
+        for (;;) {
+            if (pc[0] == OP_DEFAULT) {
+                res = pc + 1;
                 break;
             }
-    if (!cred) {
-        cred = "other";
-        if (is_str(t, "AWSAccount") || is_str(t, "Unknown") || !truthy(t)) {
-            if (anon_id(&v[U_ACCOUNT]) || anon_id(&v[U_PRINCIPAL]))
-                cred = "anonymous";
-            else if (!truthy(t) && truthy(&v[U_INVOKED]))
-                cred = "aws-service";
+            if (pc[0] == OP_LOOKUP) {
+                int i = match_const(sc, &v[pc[2]], pc[3], pc + 5, pc[4], 2);
+                if (i >= 0) {
+                    found[1] = pc[6 + 2 * i];
+                    res = found;
+                    break;
+                }
+                pc = base + pc[1];
+                continue;
+            }
+            const int32_t *q = pc + 4;
+            int ok = 1;
+            for (int i = 0; i < pc[3] && ok; i++)
+                ok = eval_cond(sc, &q, v, r->objs);
+            if (ok) {
+                res = base + pc[2];
+                break;
+            }
+            pc = base + pc[1];
         }
-    }
-    out[F_CRED] = const_val(cred);
-    out[F_KEY] = *or_empty(&v[U_KEY]);
-    out[F_ROLE] = is_str(&v[I_TYPE], "Role") ? *or_empty(&v[I_ARN]) : EMPTY;
-    out[F_UA] = *or_empty(&v[R_UA]);
-    out[F_USER] = truthy(&v[U_USER]) ? v[U_USER] : truthy(&v[I_USER]) ? v[I_USER] : EMPTY;
-    out[F_EVENTTYPE] = *or_empty(&v[R_ETYPE]);
-    out[F_CATEGORY] = *or_empty(&v[R_ECAT]);
-    const Val *ro = &v[R_RO];
-    if (ro->kind == V_TRUE) {
-        out[F_READONLY] = const_val("true");
-    } else if (ro->kind == V_FALSE) {
-        out[F_READONLY] = const_val("false");
-    } else if (ro->kind == V_STR) {
-        uint32_t n = ro->len;
-        for (uint32_t i = 0; i < n; i++) {
-            unsigned char ch = ro->p[i];
-            ro_buf[i] = (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch;
+        konst[f] = -1;
+        if (res[0] == R_CONST) {
+            out[f] = sc->consts[res[1]];
+            konst[f] = res[1];
+        } else if (res[0] == R_SLOT) {
+            out[f] = *or_empty(&v[res[1]]);
+            if (!out[f].len)
+                konst[f] = -2;
+        } else { /* R_LOWER */
+            const Val *x = &v[res[1]];
+            if (x->kind == V_TRUE) {
+                out[f] = TRUE_S;
+            } else if (x->kind == V_FALSE) {
+                out[f] = FALSE_S;
+            } else if (x->kind == V_STR) {
+                unsigned char *buf = lower + (size_t)sc->lower[f] * stride;
+                for (uint32_t i = 0; i < x->len; i++) {
+                    unsigned char ch = x->p[i];
+                    buf[i] = (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch;
+                }
+                Val low = {buf, x->len, V_STR, 0};
+                out[f] = low;
+            } else {
+                out[f] = EMPTY;
+            }
         }
-        Val low = {ro_buf, n, V_STR, 0};
-        out[F_READONLY] = low;
-    } else {
-        out[F_READONLY] = EMPTY;
     }
 }
 
@@ -866,44 +915,350 @@ static size_t unescape(const Val *v, unsigned char *buf)
     return (size_t)(o - buf);
 }
 
+/* ------------------------------------------------------------------ the Schema type */
+
+static void Schema_dealloc(Schema *self)
+{
+    if (self->nodes)
+        for (int i = 0; i < self->nnodes; i++)
+            PyMem_Free(self->nodes[i].m);
+    PyMem_Free(self->nodes);
+    PyMem_Free(self->slot_flags);
+    PyMem_Free(self->code);
+    PyMem_Free(self->prog);
+    PyMem_Free(self->lower);
+    PyMem_Free(self->consts);
+    PyMem_Free(self->checks);
+    Py_XDECREF(self->keep);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int schema_fail(const char *msg)
+{
+    PyErr_SetString(PyExc_ValueError, msg);
+    return -1;
+}
+
+/* The end of a well-formed condition at code[i] (a program of n ops), or -1. */
+static Py_ssize_t check_cond(const Schema *s, const int32_t *code, Py_ssize_t i, Py_ssize_t n,
+                             int depth)
+{
+    if (i + 2 > n || depth > 8)
+        return -1;
+    int32_t a = code[i + 1];
+    switch (code[i]) {
+    case C_EMPTY:
+    case C_PRESENT:
+        return a >= 0 && a < s->nslots ? i + 2 : -1;
+    case C_OBJECT:
+        return a >= 0 && a < s->nnodes ? i + 2 : -1;
+    case C_IS:
+        if (i + 4 > n || a < 0 || a >= s->nslots || code[i + 3] < 1 || i + 4 + code[i + 3] > n)
+            return -1;
+        for (int k = 0; k < code[i + 3]; k++)
+            if (code[i + 4 + k] < 0 || code[i + 4 + k] >= s->nconsts)
+                return -1;
+        return i + 4 + code[i + 3];
+    case C_ANY: {
+        Py_ssize_t j = a < 1 ? -1 : i + 2;
+        for (int k = 0; k < a && j >= 0; k++)
+            j = check_cond(s, code, j, n, depth + 1);
+        return j;
+    }
+    default:
+        return -1;
+    }
+}
+
+static int check_result(const Schema *s, const int32_t *r)
+{
+    if (r[0] == R_CONST)
+        return r[1] >= 0 && r[1] < s->nconsts;
+    return (r[0] == R_SLOT || r[0] == R_LOWER) && r[1] >= 0 && r[1] < s->nslots;
+}
+
+/* A field's program: cases in order, each pointing at the next, then OP_DEFAULT.
+ * Sets *lowers when a result lower-cases a value. */
+static int check_program(const Schema *s, const int32_t *code, Py_ssize_t n, int *lowers)
+{
+    Py_ssize_t i = 0;
+    *lowers = 0;
+    for (;;) {
+        if (i + 3 == n && code[i] == OP_DEFAULT && check_result(s, code + i + 1)) {
+            *lowers |= code[i + 1] == R_LOWER;
+            return 0;
+        }
+        if (i + 5 <= n && code[i] == OP_LOOKUP) { /* next slot ci n (key value)... */
+            Py_ssize_t end = i + 5 + 2 * (Py_ssize_t)code[i + 4];
+            if (code[i + 2] < 0 || code[i + 2] >= s->nslots || code[i + 4] < 1 || end > n ||
+                code[i + 1] != end)
+                return -1;
+            for (Py_ssize_t k = i + 5; k < end; k++)
+                if (code[k] < 0 || code[k] >= s->nconsts)
+                    return -1;
+            i = end;
+            continue;
+        }
+        if (i + 4 > n || code[i] != OP_CASE || code[i + 3] < 0)
+            return -1;
+        Py_ssize_t j = i + 4;
+        for (int k = 0; k < code[i + 3] && j >= 0; k++)
+            j = check_cond(s, code, j, n, 0);
+        if (j < 0 || j + 2 > n || code[i + 2] != j || code[i + 1] != j + 2 ||
+            !check_result(s, code + j))
+            return -1;
+        *lowers |= code[j] == R_LOWER;
+        i = j + 2;
+    }
+}
+
+/* One node's members, sorted by name length (so a key is compared only with members
+ * as long as it). Names point into bytes objects `keep` holds. */
+static int schema_node(Schema *self, Node *nd, PyObject *spec)
+{
+    PyObject *members;
+    if (!PyArg_ParseTuple(spec, "pO!", &nd->strict, &PyList_Type, &members))
+        return -1;
+    nd->n = (int)PyList_GET_SIZE(members);
+    if (nd->n > MAX_MEMBERS)
+        return schema_fail("too many members in one object");
+    Member *tmp = PyMem_Calloc((size_t)nd->n + 1, sizeof(Member));
+    nd->m = PyMem_Calloc((size_t)nd->n + 1, sizeof(Member));
+    if (!tmp || !nd->m) {
+        PyMem_Free(tmp);
+        PyErr_NoMemory();
+        return -1;
+    }
+    int count[MAX_NAME + 2] = {0}, rc = -1;
+    for (int j = 0; j < nd->n; j++) {
+        PyObject *b;
+        int slot, child;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(members, j), "O!ii", &PyBytes_Type, &b, &slot,
+                              &child) ||
+            PyList_Append(self->keep, b) < 0)
+            goto done;
+        Py_ssize_t len = PyBytes_GET_SIZE(b);
+        if (len > MAX_NAME || (slot >= 0) == (child >= 0) || slot >= self->nslots || child == 0 ||
+            child >= self->nnodes) {
+            schema_fail("bad member (name too long, or not one slot or one node)");
+            goto done;
+        }
+        Member m = {(const unsigned char *)PyBytes_AS_STRING(b), (uint32_t)len, slot, child};
+        tmp[j] = m;
+        count[len + 1]++;
+    }
+    for (int len = 0; len <= MAX_NAME; len++)
+        count[len + 1] += count[len];
+    for (int len = 0; len <= MAX_NAME + 1; len++)
+        nd->first[len] = (uint8_t)count[len];
+    for (int j = 0; j < nd->n; j++) {
+        int at = count[tmp[j].len]++;
+        for (int q = nd->first[tmp[j].len]; q < at; q++)
+            if (memcmp(nd->m[q].name, tmp[j].name, tmp[j].len) == 0) {
+                schema_fail("a member named twice");
+                goto done;
+            }
+        nd->m[at] = tmp[j];
+    }
+    rc = 0;
+done:
+    PyMem_Free(tmp);
+    return rc;
+}
+
+/* Schema(nodes, slot_flags, programs, consts, time_slot, id_slot, checks): see
+ * derive.NativeSchema. Everything is checked here, so a scan cannot step outside it. */
+static int Schema_init(Schema *self, PyObject *args, PyObject *kw)
+{
+    PyObject *nodes, *programs, *consts, *checks;
+    Py_buffer flags;
+    static char *kwlist[] = {"nodes", "slot_flags", "programs", "consts", "time_slot",
+                             "id_slot", "checks", NULL};
+    if (self->keep) {
+        PyErr_SetString(PyExc_TypeError, "a Schema is built once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!y*O!O!iiO!", kwlist, &PyList_Type, &nodes,
+                                     &flags, &PyList_Type, &programs, &PyList_Type, &consts,
+                                     &self->time_slot, &self->id_slot, &PyList_Type, &checks))
+        return -1;
+    int rc = -1;
+    self->nslots = (int)flags.len;
+    self->nnodes = (int)PyList_GET_SIZE(nodes);
+    self->nfields = (int)PyList_GET_SIZE(programs);
+    self->nconsts = (int)PyList_GET_SIZE(consts);
+    self->nchecks = (int)PyList_GET_SIZE(checks);
+    self->keep = PyList_New(0);
+    if (!self->keep)
+        goto done;
+    if (self->nnodes < 1 || self->nnodes > MAX_NODES || self->nfields < 1 ||
+        self->nfields > MAX_FIELDS || flags.len > 4096 || self->time_slot < 0 ||
+        self->time_slot >= self->nslots || self->id_slot < 0 || self->id_slot >= self->nslots) {
+        schema_fail("too many (or no) nodes or fields, or a bad time or id slot");
+        goto done;
+    }
+    self->nodes = PyMem_Calloc((size_t)self->nnodes, sizeof(Node));
+    self->slot_flags = PyMem_Malloc((size_t)self->nslots + 1);
+    self->consts = PyMem_Calloc((size_t)self->nconsts + 1, sizeof(Val));
+    self->prog = PyMem_Calloc((size_t)self->nfields, sizeof(int32_t));
+    self->lower = PyMem_Calloc((size_t)self->nfields, sizeof(int));
+    self->checks = PyMem_Calloc((size_t)self->nchecks + 1, sizeof(*self->checks));
+    if (!self->nodes || !self->slot_flags || !self->consts || !self->prog || !self->lower ||
+        !self->checks) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(self->slot_flags, flags.buf, (size_t)self->nslots);
+    for (int i = 0; i < self->nconsts; i++) {
+        PyObject *b = PyList_GET_ITEM(consts, i);
+        if (!PyBytes_Check(b) || PyList_Append(self->keep, b) < 0) {
+            if (!PyErr_Occurred())
+                schema_fail("constants are bytes");
+            goto done;
+        }
+        Val v = {(const unsigned char *)PyBytes_AS_STRING(b), (uint32_t)PyBytes_GET_SIZE(b),
+                 V_STR, 0};
+        self->consts[i] = v;
+    }
+    for (int i = 0; i < self->nnodes; i++)
+        if (schema_node(self, &self->nodes[i], PyList_GET_ITEM(nodes, i)) < 0)
+            goto done;
+    Py_ssize_t total = 0;
+    for (int f = 0; f < self->nfields; f++) {
+        PyObject *p = PyList_GET_ITEM(programs, f);
+        if (!PyList_Check(p)) {
+            schema_fail("programs are lists of int");
+            goto done;
+        }
+        total += PyList_GET_SIZE(p);
+    }
+    self->code = PyMem_Malloc((size_t)(total + 1) * sizeof(int32_t));
+    if (!self->code) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t pos = 0, f = 0; f < self->nfields; f++) {
+        PyObject *p = PyList_GET_ITEM(programs, f);
+        Py_ssize_t n = PyList_GET_SIZE(p);
+        self->prog[f] = (int32_t)pos;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            long x = PyLong_AsLong(PyList_GET_ITEM(p, i));
+            if ((x == -1 && PyErr_Occurred()) || x < INT32_MIN || x > INT32_MAX) {
+                if (!PyErr_Occurred())
+                    schema_fail("program value out of range");
+                goto done;
+            }
+            self->code[pos + i] = (int32_t)x;
+        }
+        int lowers;
+        if (check_program(self, self->code + pos, n, &lowers) < 0) {
+            schema_fail("a malformed program");
+            goto done;
+        }
+        self->lower[f] = lowers ? self->nlower++ : -1;
+        pos += n;
+    }
+    for (int i = 0; i < self->nchecks; i++) {
+        int *c = self->checks[i];
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(checks, i), "ii", &c[0], &c[1]))
+            goto done;
+        if (c[0] < 0 || c[0] >= self->nslots || (c[1] != CHECK_VERSION && c[1] != CHECK_BOOLEAN)) {
+            schema_fail("bad check");
+            goto done;
+        }
+    }
+    self->ready = 1;
+    rc = 0;
+done:
+    PyBuffer_Release(&flags);
+    return rc;
+}
+
+static PyObject *Schema_nfields(Schema *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(self->nfields);
+}
+
+static PyGetSetDef Schema_getset[] = {
+    {"nfields", (getter)Schema_nfields, NULL, "fields the programs derive", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject SchemaType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tui.core._scan.Schema",
+    .tp_basicsize = sizeof(Schema),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Schema_init,
+    .tp_dealloc = (destructor)Schema_dealloc,
+    .tp_getset = Schema_getset,
+    .tp_doc = "What to capture from a record and how to derive each field (derive.py).",
+};
+
 /* ------------------------------------------------------------------ the Encoder type */
 
 typedef struct {
     PyObject_HEAD
-    Table tables[NF];
+    Schema *schema;
+    Table *tables; /* one per field */
+    int nf;
     uint64_t seed;
+    /* The code of each constant (and of "") per field once numbered, or -1: most
+     * values are constants or empty, and need no hashing then. */
+    int32_t *const_code; /* nf x (nconsts + 1), the last column for "" */
 } Encoder;
 
 static void Encoder_dealloc(Encoder *self)
 {
-    for (int f = 0; f < NF; f++)
+    for (int f = 0; f < self->nf; f++)
         table_free(&self->tables[f]);
+    PyMem_Free(self->tables);
+    PyMem_Free(self->const_code);
+    Py_XDECREF(self->schema);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Encoder_init(Encoder *self, PyObject *args, PyObject *kw)
 {
     unsigned long long seed = 0;
-    static char *kwlist[] = {"seed", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|K", kwlist, &seed))
+    PyObject *schema;
+    static char *kwlist[] = {"schema", "seed", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|K", kwlist, &SchemaType, &schema, &seed))
         return -1;
-    for (int f = 0; f < NF; f++) {
+    if (!((Schema *)schema)->ready) {
+        PyErr_SetString(PyExc_ValueError, "an unbuilt Schema");
+        return -1;
+    }
+    for (int f = 0; f < self->nf; f++)
         table_free(&self->tables[f]);
-        if (table_init(&self->tables[f]) < 0) {
+    PyMem_Free(self->tables);
+    Py_XSETREF(self->schema, (Schema *)Py_NewRef(schema));
+    self->nf = 0;
+    PyMem_Free(self->const_code);
+    size_t ncc = (size_t)self->schema->nfields * (size_t)(self->schema->nconsts + 1);
+    self->tables = PyMem_Calloc((size_t)self->schema->nfields, sizeof(Table));
+    self->const_code = PyMem_Malloc(ncc * sizeof(int32_t));
+    if (!self->tables || !self->const_code) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < ncc; i++)
+        self->const_code[i] = -1;
+    for (; self->nf < self->schema->nfields; self->nf++)
+        if (table_init(&self->tables[self->nf]) < 0) {
+            table_free(&self->tables[self->nf]);
             PyErr_NoMemory();
             return -1;
         }
-    }
     self->seed = seed;
     return 0;
 }
 
 static PyObject *sizes_list(Encoder *self)
 {
-    PyObject *l = PyList_New(NF);
+    PyObject *l = PyList_New(self->nf);
     if (!l)
         return NULL;
-    for (int f = 0; f < NF; f++) {
+    for (int f = 0; f < self->nf; f++) {
         PyObject *n = PyLong_FromSize_t(self->tables[f].count);
         if (!n) {
             Py_DECREF(l);
@@ -927,7 +1282,7 @@ static PyObject *Encoder_encode(Encoder *self, PyObject *args)
     PyObject *seq;
     if (!PyArg_ParseTuple(args, "iO!", &f, &PyList_Type, &seq))
         return NULL;
-    if (f < 0 || f >= NF) {
+    if (f < 0 || f >= self->nf) {
         PyErr_SetString(PyExc_IndexError, "field out of range");
         return NULL;
     }
@@ -970,7 +1325,9 @@ fail:
 
 typedef struct {
     Rec *recs;
+    Val *vals; /* nslots per record */
     size_t n, cap;
+    int nslots;
 } Recs;
 
 static int recs_push(Recs *rs)
@@ -981,9 +1338,14 @@ static int recs_push(Recs *rs)
         if (!nr)
             return -1;
         rs->recs = nr;
+        Val *nv = PyMem_Realloc(rs->vals, ncap * (size_t)rs->nslots * sizeof(Val));
+        if (!nv)
+            return -1;
+        rs->vals = nv;
         rs->cap = ncap;
     }
     memset(&rs->recs[rs->n], 0, sizeof(Rec));
+    memset(&rs->vals[rs->n * (size_t)rs->nslots], 0, (size_t)rs->nslots * sizeof(Val));
     rs->n++;
     return 0;
 }
@@ -991,7 +1353,7 @@ static int recs_push(Recs *rs)
 #define NOMEM (-2)
 
 /* Phase 1: one document, into `rs`. BAIL for anything the Python path should see. */
-static int scan_document(Cur *c, Recs *rs)
+static int scan_document(Cur *c, const Schema *sc, Recs *rs)
 {
     int have_records = 0;
     skip_ws(c);
@@ -1019,7 +1381,7 @@ static int scan_document(Cur *c, Recs *rs)
                 Rec *r = &rs->recs[rs->n - 1];
                 r->start = c->p - c->base;
                 c->hostile = 0;
-                if (scan_picked(c, r, OBJ_RECORD, 2) < 0)
+                if (scan_picked(c, sc, r, rs->vals + (rs->n - 1) * (size_t)rs->nslots, 0, 2) < 0)
                     return BAIL;
                 r->end = c->p - c->base;
                 r->hostile = c->hostile;
@@ -1045,10 +1407,10 @@ static int scan_document(Cur *c, Recs *rs)
 
 /* Phase 1 over the whole text: one document, or several one after another (JSON
  * whitespace between them), as `cat a.json b.json` or a multi-member gzip file gives. */
-static int scan_documents(Cur *c, Recs *rs)
+static int scan_documents(Cur *c, const Schema *sc, Recs *rs)
 {
     do {
-        int rc = scan_document(c, rs);
+        int rc = scan_document(c, sc, rs);
         if (rc < 0)
             return rc;
         skip_ws(c);
@@ -1059,7 +1421,7 @@ static int scan_documents(Cur *c, Recs *rs)
 /* scan(data) -> None | (base, fresh, codes, starts, ends, times, eid16, idh, noid, hostile,
  * malformed)
  * base: per-field table sizes before this document; fresh: per field, the values first
- * seen here (codes base[f], base[f]+1, ...); codes: NF x n int32 (field-major);
+ * seen here (codes base[f], base[f]+1, ...); codes: nfields x n int32 (field-major);
  * starts/ends/times: int64; idh: uint64 (0 = no eventID); noid/hostile/malformed: uint8. */
 static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
 {
@@ -1067,26 +1429,32 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
         PyErr_SetString(PyExc_RuntimeError, "set_hostile_ranges() first");
         return NULL;
     }
+    if (!self->schema || self->nf != self->schema->nfields) {
+        PyErr_SetString(PyExc_RuntimeError, "an Encoder without its schema");
+        return NULL;
+    }
+    const Schema *sc = self->schema;
+    int nf = self->nf;
     Py_buffer buf;
     if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0)
         return NULL;
     PyObject *result = NULL;
     const unsigned char *base_ptr = buf.buf;
     Cur c = {base_ptr, base_ptr, base_ptr + buf.len, 0};
-    Recs rs = {NULL, 0, 0};
+    Recs rs = {NULL, NULL, 0, 0, sc->nslots};
     unsigned char *scratch = NULL;
     PyObject *base = NULL, *fresh = NULL, *codes = NULL, *starts = NULL, *ends = NULL,
              *times = NULL, *eid16 = NULL, *idh = NULL, *noid = NULL, *hostile = NULL,
              *bad = NULL;
 
-    int rc = scan_documents(&c, &rs);
+    int rc = scan_documents(&c, sc, &rs);
     if (rc == NOMEM) {
         PyErr_NoMemory();
         goto done;
     }
     if (rc < 0)
         goto bail;
-    size_t n = rs.n;
+    size_t n = rs.n, ns = (size_t)sc->nslots;
     starts = PyByteArray_FromStringAndSize(NULL, n * 8);
     ends = PyByteArray_FromStringAndSize(NULL, n * 8);
     times = PyByteArray_FromStringAndSize(NULL, n * 8);
@@ -1095,7 +1463,7 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
     noid = PyByteArray_FromStringAndSize(NULL, n);
     hostile = PyByteArray_FromStringAndSize(NULL, n);
     bad = PyByteArray_FromStringAndSize(NULL, n);
-    codes = PyByteArray_FromStringAndSize(NULL, n * NF * 4);
+    codes = PyByteArray_FromStringAndSize(NULL, n * (size_t)nf * 4);
     if (!starts || !ends || !times || !eid16 || !idh || !noid || !hostile || !bad || !codes)
         goto done;
     int64_t *st = (int64_t *)PyByteArray_AS_STRING(starts), *en = (int64_t *)PyByteArray_AS_STRING(ends);
@@ -1108,28 +1476,30 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
     /* Phase 1b: per-record checks, times and ids (still no table writes). */
     for (size_t i = 0; i < n; i++) {
         Rec *r = &rs.recs[i];
+        const Val *v = rs.vals + i * ns;
         su[i] = (uint8_t)r->hostile;
         st[i] = r->start;
         en[i] = r->end;
-        if (check_record(r) < 0 || parse_time(&r->v[R_TIME], &tm[i]) < 0 ||
-            hash_id(&r->v[R_ID], &ih[i], ei + 16 * i) < 0)
+        if (check_record(sc, v) < 0 || parse_time(&v[sc->time_slot], &tm[i]) < 0 ||
+            hash_id(&v[sc->id_slot], &ih[i], ei + 16 * i) < 0)
             goto bail;
         no[i] = ih[i] == 0;
-        mal[i] = (uint8_t)malformed(r);
-        for (int k = 0; k < NV; k++)
-            if (r->v[k].len > longest)
-                longest = r->v[k].len;
+        mal[i] = (uint8_t)malformed(sc, v);
+        for (size_t k = 0; k < ns; k++)
+            if (v[k].len > longest)
+                longest = v[k].len;
     }
-    /* unescaped values, then the lower-cased readOnly (derive) after them */
-    scratch = PyMem_Malloc(2 * (longest + 16));
+    /* unescaped values, then each lowered field's value after them */
+    size_t stride = longest + 16;
+    scratch = PyMem_Malloc(stride * (size_t)(1 + sc->nlower));
     base = sizes_list(self);
-    fresh = PyList_New(NF);
+    fresh = PyList_New(nf);
     if (!scratch || !base || !fresh) {
         if (!scratch)
             PyErr_NoMemory();
         goto done;
     }
-    for (int f = 0; f < NF; f++) {
+    for (int f = 0; f < nf; f++) {
         PyObject *l = PyList_New(0);
         if (!l)
             goto done;
@@ -1137,10 +1507,20 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
     }
     /* Phase 2: number the values. */
     int32_t *cd = (int32_t *)PyByteArray_AS_STRING(codes);
+    int kc = sc->nconsts + 1;
     for (size_t i = 0; i < n; i++) {
-        Val vals[NF];
-        derive(&rs.recs[i], vals, scratch + longest + 16);
-        for (int f = 0; f < NF; f++) {
+        Val vals[MAX_FIELDS];
+        int konst[MAX_FIELDS];
+        derive(sc, &rs.recs[i], rs.vals + i * ns, vals, konst, scratch + stride, stride);
+        for (int f = 0; f < nf; f++) {
+            int32_t *known = NULL;
+            if (konst[f] != -1) {
+                known = &self->const_code[f * kc + (konst[f] == -2 ? kc - 1 : konst[f])];
+                if (*known >= 0) {
+                    cd[(size_t)f * n + i] = *known;
+                    continue;
+                }
+            }
             const unsigned char *p = vals[f].p;
             size_t len = vals[f].len;
             if (vals[f].esc) { /* consumed by table_code before the next one */
@@ -1151,6 +1531,8 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
                                       PyList_GET_ITEM(fresh, f));
             if (code < 0)
                 goto done;
+            if (known)
+                *known = code;
             cd[(size_t)f * n + i] = code;
         }
     }
@@ -1173,6 +1555,7 @@ done:
     Py_XDECREF(bad);
     PyMem_Free(scratch);
     PyMem_Free(rs.recs);
+    PyMem_Free(rs.vals);
     PyBuffer_Release(&buf);
     return result;
 }
@@ -2177,7 +2560,7 @@ static PyTypeObject EncoderType = {
     .tp_init = (initproc)Encoder_init,
     .tp_dealloc = (destructor)Encoder_dealloc,
     .tp_methods = Encoder_methods,
-    .tp_doc = "Per-field value numbering plus the native document scan.",
+    .tp_doc = "Encoder(schema, seed=0): per-field value numbering plus the native document scan.",
 };
 
 static struct PyModuleDef scan_module = {
@@ -2185,9 +2568,31 @@ static struct PyModuleDef scan_module = {
     NULL, NULL, NULL, NULL,
 };
 
+/* {name: number} of the program ops, for derive.compile_native. */
+static PyObject *opcodes(void)
+{
+    static const struct {
+        const char *name;
+        int op;
+    } ops[] = {{"OP_CASE", OP_CASE}, {"OP_LOOKUP", OP_LOOKUP}, {"OP_DEFAULT", OP_DEFAULT},
+               {"C_EMPTY", C_EMPTY},
+               {"C_PRESENT", C_PRESENT}, {"C_IS", C_IS}, {"C_OBJECT", C_OBJECT},
+               {"C_ANY", C_ANY}, {"R_SLOT", R_SLOT}, {"R_CONST", R_CONST},
+               {"R_LOWER", R_LOWER}};
+    PyObject *d = PyDict_New();
+    for (size_t i = 0; d && i < sizeof ops / sizeof ops[0]; i++) {
+        PyObject *v = PyLong_FromLong(ops[i].op);
+        if (!v || PyDict_SetItemString(d, ops[i].name, v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(v);
+    }
+    return d;
+}
+
 PyMODINIT_FUNC PyInit__scan(void)
 {
-    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&PathTableType) < 0)
+    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&PathTableType) < 0 ||
+        PyType_Ready(&SchemaType) < 0)
         return NULL;
 #ifdef __SSE2__
     init_pop8();
@@ -2195,11 +2600,15 @@ PyMODINIT_FUNC PyInit__scan(void)
     PyObject *m = PyModule_Create(&scan_module);
     if (!m)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Encoder", (PyObject *)&EncoderType) < 0 ||
+    PyObject *ops = opcodes();
+    if (!ops || PyModule_AddObjectRef(m, "Encoder", (PyObject *)&EncoderType) < 0 ||
         PyModule_AddObjectRef(m, "PathTable", (PyObject *)&PathTableType) < 0 ||
-        PyModule_AddIntConstant(m, "NFIELDS", NF) < 0) {
+        PyModule_AddObjectRef(m, "Schema", (PyObject *)&SchemaType) < 0 ||
+        PyModule_AddObjectRef(m, "OPCODES", ops) < 0) {
+        Py_XDECREF(ops);
         Py_DECREF(m);
         return NULL;
     }
+    Py_DECREF(ops);
     return m;
 }

@@ -16,9 +16,9 @@ import orjson
 import zstandard
 
 from . import deepjson
+from .derive import DERIVED, event_values, shape_problems
 from .fastpath import decode_records, malformed, values
-from .fields import FIELDS
-from .normalize import NO_TIME, event_values, parse_time_ms, shape_problems
+from .normalize import NO_TIME, parse_time_ms
 from .reader import (
     DEFAULT_MAX_BYTES,
     MAX_BAD_SAMPLES,
@@ -39,12 +39,14 @@ except ImportError:  # pragma: no cover - built by `pip install`, absent without
 else:
     _scan_missing = ""
 
-NFIELDS = len(FIELDS)
-if _scan is not None and _scan.NFIELDS != NFIELDS:  # pragma: no cover - a stale build
+NFIELDS = len(DERIVED.fields)
+if _scan is not None and not hasattr(_scan, "Schema"):  # pragma: no cover - a stale build
     _scan = None
     _scan_missing = "built from older sources (reinstall to rebuild it)"
 if _scan is not None:
+    # The C scan takes what to capture and how to derive each field from the table.
     _scan.set_hostile_ranges(HOSTILE_RANGES)
+    _SCHEMA = DERIVED.native(_scan)
 _native = _scan is not None and os.environ.get("TRAILSCOPE_NATIVE", "1") != "0"
 
 
@@ -73,7 +75,7 @@ HOSTILE = 1  # some string in the event holds control/invisible characters
 LENIENT = 2  # the event needed, or was changed by, the lenient decoder (NaN, invalid UTF-8...)
 CONFLICT = 4  # another record shares this eventID but differs
 NO_ID = 8  # the record has no eventID (never deduplicated)
-MALFORMED = 16  # the record breaks the CloudTrail format (normalize.shape_problems)
+MALFORMED = 16  # the record breaks the CloudTrail format (derive.shape_problems)
 
 # Level 1: measured on the benchmark trail, 11% of the text at ~750 MB/s, where the
 # negative (fast) levels gave 16-17% at about the same speed here.
@@ -172,7 +174,7 @@ def _parse_raw(path: str, kind: str, raw: bytes, stamp: dict, max_bytes: int) ->
         b = None
         if _native:
             enc = _encoder.native if _encoder is not None else None
-            got = (enc or _scan.Encoder()).scan(data)
+            got = (enc or _scan.Encoder(_SCHEMA)).scan(data)
             if got is not None:
                 b = _native_batch(path, kind, raw, data, stamp, got)
         if b is None:
@@ -209,7 +211,7 @@ class Encoder:
         self.token = int.from_bytes(os.urandom(8), "little") | 1
         # With the C scan, its tables number every value (the Python paths included).
         seed = int.from_bytes(os.urandom(8), "little")
-        self.native = _scan.Encoder(seed=seed) if _native else None
+        self.native = _scan.Encoder(_SCHEMA, seed=seed) if _native else None
         self.dicts: list[dict[str, int]] = [{} for _ in range(NFIELDS)]
 
 
@@ -421,7 +423,8 @@ def _fast_batch(path, kind, raw, data, stamp, recs, starts, ends) -> FileBatch:
     b = _new_batch(path, kind, "loaded", "", fmt="records", **stamp)
     b.n = len(recs)
     _encode(b, [values(r) for r in recs])
-    flags = _times_and_ids(b, [r.eventTime for r in recs], [r.eventID for r in recs])
+    fast = DERIVED.fast
+    flags = _times_and_ids(b, list(map(fast.time_of, recs)), list(map(fast.id_of, recs)))
     bad = malformed(recs)
     if bad is not None:
         flags[bad] |= MALFORMED

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .credentials import Chain, credentials_of
-from .fields import CRED_ROLE
 from .normalize import NO_TIME, format_time
 from .query import Term, add_term, parse, term_for
 from .store import Store
@@ -33,9 +32,9 @@ __all__ = [
 ]
 
 # Fields a card is "of" (a term on one of them, exact, names the subject).
-SUBJECT_FIELDS: tuple[str, ...] = ("principal", "key", "ip", "role", "user", "account")
-# (title, field) of each section, in order; "sessions" is the principals of the
-# role-session events (userIdentity.arn of an AssumedRole is the session).
+SUBJECT_FIELDS: tuple[str, ...] = ("principal", "key", "ip", "role", "user", "account",
+                                   "session")
+# (title, field) of each section, in order.
 CARD_SECTIONS: tuple[tuple[str, str], ...] = (
     ("services", "service"),
     ("event names", "event"),
@@ -44,7 +43,7 @@ CARD_SECTIONS: tuple[tuple[str, str], ...] = (
     ("user agents", "ua"),
     ("access keys", "key"),
     ("principals", "principal"),
-    ("sessions", "principal"),
+    ("sessions", "session"),
     ("roles", "role"),
     ("accounts", "account"),
     ("error codes", "error"),
@@ -193,12 +192,8 @@ def subject_of(filter_text: str) -> tuple[str, str]:
     return "filter", ""
 
 
-def _section(store: Store, view, title: str, name: str, subject: str, top: int,
-             mask: np.ndarray | None = None) -> CardSection:
-    if mask is None:
-        pairs, distinct = view.facet(store, name, top + 1)
-    else:
-        pairs, distinct = store.facet(name, mask, top + 1)
+def _section(store: Store, view, title: str, name: str, subject: str, top: int) -> CardSection:
+    pairs, distinct = view.facet(store, name, top + 1)
     lines = []
     for value, count in pairs:
         if value == "":
@@ -219,17 +214,9 @@ def build_card(store: Store, subject: str, top: int = 10, now_ms: int | None = N
     first = int(times[0]) if len(times) else None
     last = int(times[-1]) if len(times) else None
     sections: list[CardSection] = []
-    role_sessions: np.ndarray | None = None
     for title, name in CARD_SECTIONS:
-        if name == kind and title != "sessions":
+        if name == kind:
             continue  # the subject itself
-        if title == "sessions":
-            cred = store.code_of("cred", CRED_ROLE)
-            if cred is None:
-                continue
-            role_sessions = view.mask & (store.codes("cred")[: view.size] == cred)
-            sections.append(_section(store, view, title, name, subject, top, role_sessions))
-            continue
         sections.append(_section(store, view, title, name, subject, top))
     index = credentials_of(store)
     rows, codes = index.minted_in(view.mask)

@@ -47,6 +47,7 @@ __all__ = [
     "SavedFilter",
     "check_case_location",
     "default_case_path",
+    "evidence_root_of",
     "normalize_label",
     "open_case_for",
     "tool_version",
@@ -286,12 +287,25 @@ def check_case_location(
     evidence: nothing is written there)."""
     target = Path(os.path.abspath(case_path))
     target = target.parent.resolve() / target.name
+    root = evidence_root_of(target, trail_paths)
+    if root is not None:
+        raise CaseError(
+            f"refusing case file {target}: it is inside the trail {root}, and nothing "
+            "is written into a trail (it is evidence); choose a path outside it"
+        )
+
+
+def evidence_root_of(
+    path: str | os.PathLike, trail_paths: Iterable[str | os.PathLike]
+) -> Path | None:
+    """The trail (or the bucket copy around it) that `path` would be written into, or
+    None when it is outside every one. Case files and exports use it."""
+    target = Path(os.path.abspath(path))
+    target = target.parent.resolve() / target.name
     for root, is_dir in _evidence_roots(trail_paths):
         if target == root or (is_dir and target.is_relative_to(root)):
-            raise CaseError(
-                f"refusing case file {target}: it is inside the trail {root}, and nothing "
-                "is written into a trail (it is evidence); choose a path outside it"
-            )
+            return root
+    return None
 
 
 def open_case_for(

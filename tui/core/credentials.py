@@ -43,10 +43,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import batch
-from .fields import FIELD_INDEX
-from .normalize import NO_TIME, format_time, parse_time_ms, principal_of
+from .fields import FIELD_BY_NAME, FIELD_INDEX
+from .normalize import NO_TIME, format_time, parse_time_ms
 from .pathcols import PyTable
 from .paths import CONTAINER, decode_event, raw_key, raw_value, values
+from .rules import evaluate
 from .textsearch import inflate, pipelined
 
 if TYPE_CHECKING:
@@ -625,7 +626,9 @@ class CredentialIndex:
         if top_row is not None:
             who, hints = s.value(top_row, "principal"), self._hints(top_row)
         elif event is not None:
-            who = principal_of(_dict(event.get("userIdentity")), "")
+            # The principal rule's reading; "" when no member of the caller named it.
+            who, source = evaluate(FIELD_BY_NAME["principal"].rule, event)
+            who = who if source else ""
             hints = record_hints(event)
         else:
             who, hints = "", []

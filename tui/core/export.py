@@ -169,18 +169,27 @@ def _column(values: Sequence[str], codes: np.ndarray, cell: Callable[[str], str]
 
 
 def write_csv(
-    store: Store, rows: np.ndarray, out: TextIO, *, header: bool = True, raw: bool = False
+    store: Store, rows: np.ndarray, out: TextIO, *, header: bool = True, raw: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> None:
-    """Write the rows as CSV: the event time, then every indexed field (CSV_COLUMNS).
-    Cells are `csv_cell` values, or exact with `raw`; lines end with LF."""
+    """Write the rows as CSV: `columns` ("time" and indexed field names; default
+    CSV_COLUMNS, the event time then every indexed field). Cells are `csv_cell` values,
+    or exact with `raw`; lines end with LF."""
     rows = np.asarray(rows)
+    columns = CSV_COLUMNS if columns is None else tuple(columns)
+    unknown = [c for c in columns if c != "time" and c not in FIELD_NAMES]
+    if unknown:
+        raise ValueError(f"not CSV columns: {', '.join(unknown)}")
     cell: Callable[[str], str] = str if raw else csv_cell
     wr = csv.writer(out, lineterminator="\n")
     if header:
-        wr.writerow(CSV_COLUMNS)
+        wr.writerow(columns)
     times = store.times
     for at in range(0, len(rows), _CSV_CHUNK):
         part = rows[at : at + _CSV_CHUNK]
-        cols = [[format_time(t) for t in times[part].tolist()]]
-        cols += [_column(store.values(f), store.codes(f)[part], cell) for f in FIELD_NAMES]
+        cols = [
+            [format_time(t) for t in times[part].tolist()] if c == "time"
+            else _column(store.values(c), store.codes(c)[part], cell)
+            for c in columns
+        ]
         wr.writerows(zip(*cols, strict=True))

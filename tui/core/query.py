@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .fields import CLOSED_VALUES, FIELD_NAMES, resolve_field
+from .fields import CLOSED_VALUES, FIELD_NAMES, PATH_FIELDS, resolve_field, resolve_path_field
 from .paths import Path, PathError, looks_like_path, parse_path
 from .sanitize import is_clean
 
@@ -564,7 +564,7 @@ _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def _known_list() -> str:
-    return ", ".join((*FIELD_NAMES, *KEYWORDS))
+    return ", ".join((*FIELD_NAMES, *(p.name for p in PATH_FIELDS), *KEYWORDS))
 
 
 # Top-level keys of a CloudTrail record (lower-cased -> spelt), for the hint that a
@@ -670,13 +670,16 @@ class _Parser:
         if colon > 0:
             src = self.text[w.pos : w.where[colon]]
             if looks_like_path(src):
-                return self.path_term(w, colon, src)
+                return self.path_term(w, colon, src, self.path(src, w.pos))
         if colon > 0 and all(f == _BARE for f in w.flags[:colon]):
             prefix = "".join(w.chars[:colon])
             key = prefix.lower()
             canonical = resolve_field(key)
             if canonical is not None or key in KEYWORDS:
                 return self.field_term(w, colon, prefix, canonical or key)
+            named = resolve_path_field(key)
+            if named is not None:  # `requestid:X` is the path term `.requestID:X`
+                return self.path_term(w, colon, prefix, parse_path(named.path))
             # ARNs are the commonest colon-bearing free text and never a typo of a field.
             if _IDENT_RE.fullmatch(prefix) and key != "arn":
                 src = self.text[w.pos : w.end]
@@ -717,6 +720,9 @@ class _Parser:
             src = self.text[vpos : w.end]
             if looks_like_path(src):
                 return PathTerm(self.path(src, vpos), _ANY, w.pos)
+            named = resolve_path_field(value)
+            if named is not None:
+                return PathTerm(parse_path(named.path), _ANY, w.pos)
             return Has(value, w.pos)
         if name == "is":
             return Is(value, w.pos)
@@ -736,8 +742,7 @@ class _Parser:
         except PathError as e:
             raise QueryError(f"bad path {src!r}: {e.message}", pos + e.offset) from None
 
-    def path_term(self, w: _Word, colon: int, src: str) -> PathTerm:
-        path = self.path(src, w.pos)
+    def path_term(self, w: _Word, colon: int, src: str, path: Path) -> PathTerm:
         vstart = colon + 1
         if w.regex is not None:
             return PathTerm(path, _regex_matcher(w), w.pos)
@@ -1136,11 +1141,13 @@ def _dedup_key(node: Node | None) -> object:
 
 
 def term_for(field: str, value: str, negate: bool = False) -> str:
-    """The term selecting `value` exactly (negated: excluding it) in an indexed field or
-    keyword, or in a JSON path spelt as paths.format_path writes it (what the detail
-    tree and path facets hold): `event:ConsoleLogin`, `additionalEventData.MFAUsed:No`."""
+    """The term selecting `value` exactly (negated: excluding it) in an indexed field,
+    a keyword or a path field (`requestid`), or in a JSON path spelt as
+    paths.format_path writes it (what the detail tree and path facets hold):
+    `event:ConsoleLogin`, `additionalEventData.MFAUsed:No`."""
     key = field.lower()
-    name = resolve_field(key) or (key if key in KEYWORDS else None)
+    named = resolve_path_field(key)
+    name = resolve_field(key) or (key if key in KEYWORDS else None) or (named and named.name)
     if name is None:
         if not looks_like_path(field):
             raise ValueError(f"unknown field {field!r} (known: {_known_list()})")

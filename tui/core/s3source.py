@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import queue
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,7 +58,9 @@ FOLLOW_INTERVAL_S = 30.0
 FOLLOW_LOOKBACK = timedelta(hours=1)
 REWALK_EVERY = 10  # follow rounds between walks of the whole layout (new accounts, regions)
 _CHUNK = 1 << 20
-_TRANSIENT = ("download failed", "cannot write the cache copy")
+_POLL_S = 0.2  # how soon a fetch notices it was cancelled while nothing lands
+CANCELLED = "download cancelled"
+_TRANSIENT = ("download failed", "cannot write the cache copy", CANCELLED)
 
 
 class S3Error(Exception):
@@ -113,6 +117,22 @@ class S3Progress:
     transferred: int = 0  # bytes downloaded
     failed: int = 0
 
+    def text(self, seconds: float) -> str:
+        """One line for a fetch under way `seconds`: objects and bytes done of the
+        total, the transfer rate, objects from the cache and failed."""
+        rate = self.transferred / seconds if seconds > 0 else 0.0
+        text = (f"s3 {self.objects_done:,}/{self.objects_total:,} objects, "
+                f"{_mb(self.bytes_done)} of {_mb(self.bytes_total)}, {_mb(rate)}/s")
+        if self.cached:
+            text += f", {self.cached:,} cached"
+        if self.failed:
+            text += f", {self.failed:,} failed"
+        return text
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
 
 @dataclass(slots=True)
 class Fetched:
@@ -121,6 +141,15 @@ class Fetched:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)  # url -> S3 metadata
     progress: S3Progress = field(default_factory=S3Progress)
+
+
+@dataclass(slots=True)
+class S3Source:
+    """A trail in S3 for the explorer: listed before it opens (a trail that cannot be
+    read at all ends the command with the reason), fetched while it loads."""
+
+    trail: S3Trail
+    listing: Listing
 
 
 def _credential_errors() -> tuple[type[BaseException], ...]:
@@ -400,45 +429,91 @@ class S3Trail:
     # ------------------------------------------------------------------ fetching
 
     def fetch(self, objects: Sequence[S3Object],
-              on_progress: Callable[[S3Progress], None] | None = None) -> Fetched:
+              on_progress: Callable[[S3Progress], None] | None = None,
+              cancel: threading.Event | None = None) -> Fetched:
         """Bring `objects` into the cache (those already there cost nothing), with at
-        most `connections` requests at a time. Per-object failures are in `errors`."""
+        most `connections` requests at a time. Per-object failures are in `errors`;
+        after a cancel, what landed before it."""
         out = Fetched()
-        prog = out.progress
-        prog.objects_total = len(objects)
-        prog.bytes_total = sum(o.size for o in objects)
-        results: list[tuple[Path | None, str, dict | None]] = [(None, "", None)] * len(objects)
-        if objects:
-            with ThreadPoolExecutor(max(1, self.opts.connections),
-                                    thread_name_prefix="trailscope-s3") as ex:
-                futs = {ex.submit(self._fetch_one, o): i for i, o in enumerate(objects)}
-                for fut in as_completed(futs):
-                    i = futs[fut]
-                    path, reason, meta, cached, sent = fut.result()
-                    results[i] = (path, reason, meta)
+        for group in self.fetch_groups(objects, on_progress=on_progress, cancel=cancel):
+            out.files += group.files
+            out.digests += group.digests
+            out.errors += group.errors
+            out.metadata.update(group.metadata)
+            out.progress = group.progress
+        order = {o.url: i for i, o in enumerate(objects)}  # as listed, not as landed
+        out.files.sort(key=lambda f: order[f.path])
+        out.digests.sort(key=lambda f: order[f.path])
+        out.errors.sort(key=lambda e: order[e[0]])
+        return out
+
+    def fetch_groups(self, objects: Sequence[S3Object], *,
+                     on_progress: Callable[[S3Progress], None] | None = None,
+                     cancel: threading.Event | None = None,
+                     every_s: float = 0.0) -> Iterator[Fetched]:
+        """Fetch `objects` as `fetch` does, handing over what has landed as it lands: a
+        group at most every `every_s` seconds (0: each object alone), in the order the
+        downloads end, each with a copy of the progress so far. Setting `cancel` stops
+        it: queued objects are not fetched, downloads under way stop at their next
+        chunk, and no more groups come."""
+        prog = S3Progress(objects_total=len(objects),
+                          bytes_total=sum(o.size for o in objects))
+        stop = threading.Event()  # the caller cancelled, or left the loop early
+
+        def stopped() -> bool:
+            return stop.is_set() or (cancel is not None and cancel.is_set())
+
+        group, in_group = Fetched(), 0
+        last = time.monotonic()
+        landed = _fetch_threads(self.opts.connections, objects,
+                                lambda o: self._fetch_one(o, stopped), stopped)
+        left = len(objects)
+        try:
+            while left:
+                # Wake up to hand over a group on time and to notice a cancel.
+                wait_s = _POLL_S if not in_group else min(
+                    _POLL_S, max(0.0, last + every_s - time.monotonic()))
+                try:
+                    o, (path, reason, meta, cached, sent) = landed.get(timeout=wait_s)
+                except queue.Empty:
+                    o = None
+                if stopped():
+                    return
+                if o is not None:
+                    left -= 1
+                    in_group += 1
                     prog.objects_done += 1
-                    prog.bytes_done += objects[i].size
+                    prog.bytes_done += o.size
                     prog.cached += cached
                     prog.transferred += sent
                     prog.failed += path is None
+                    if path is None:
+                        group.errors.append((o.url, reason))
+                    else:
+                        self.in_use.add(str(path))
+                        tf = TrailFile(o.url, o.kind, o.size, o.modified_ns,
+                                       *layout_of(o.key), local=str(path))
+                        (group.digests if o.kind == "digest" else group.files).append(tf)
+                        if meta:
+                            group.metadata[o.url] = meta
                     if on_progress is not None:
                         on_progress(prog)
-        for o, (path, reason, meta) in zip(objects, results, strict=True):
-            if path is None:
-                out.errors.append((o.url, reason))
-                continue
-            self.in_use.add(str(path))
-            tf = TrailFile(o.url, o.kind, o.size, o.modified_ns, *layout_of(o.key),
-                           local=str(path))
-            (out.digests if o.kind == "digest" else out.files).append(tf)
-            if meta:
-                out.metadata[o.url] = meta
+                if in_group and (not left or time.monotonic() - last >= every_s):
+                    group.progress = replace(prog)
+                    yield group
+                    # The next group gathers from now: what landed while the caller
+                    # was busy with this one comes as one group, not one by one.
+                    group, in_group, last = Fetched(), 0, time.monotonic()
+        finally:
+            stop.set()  # queued objects are dropped, downloads stop at their next chunk
         if prog.transferred:
             self.cache.evict(keep=self.in_use)
-        return out
 
-    def _fetch_one(self, o: S3Object) -> tuple[Path | None, str, dict | None, bool, int]:
+    def _fetch_one(self, o: S3Object, stopped: Callable[[], bool] = lambda: False,
+                   ) -> tuple[Path | None, str, dict | None, bool, int]:
         """(cache path or None, why not, S3 metadata of a digest, from cache?, bytes)."""
+        if stopped():
+            return None, CANCELLED, None, False, 0
         name = entry_name(o.bucket, o.key, o.etag)
         hit = self.cache.lookup(name)
         if hit is not None:
@@ -455,7 +530,7 @@ class S3Trail:
             body = resp["Body"]
             try:
                 path, n = self.cache.store(entry_name(o.bucket, o.key, etag),
-                                           body.iter_chunks(_CHUNK),
+                                           _until(stopped, body.iter_chunks(_CHUNK)),
                                            expected_size=resp.get("ContentLength"),
                                            metadata=meta)
             finally:
@@ -464,6 +539,8 @@ class S3Trail:
         except ClientError as e:
             self.requests["get"] += 1
             return None, client_error_reason(e), None, False, 0
+        except _Stopped:
+            return None, CANCELLED, None, False, 0
         except (BotoCoreError, ValueError) as e:
             return None, f"download failed: {e}", None, False, 0
         except OSError as e:
@@ -511,20 +588,33 @@ class S3Trail:
         """List and fetch: what `discovery.discover` gives for a local folder, with each
         file's s3:// URL as its path and its cache copy as where it is read from."""
         lst = self.list()
-        return self.discovery(lst, self.fetch(
-            [o for o in lst.objects if o.kind != "digest" or self.opts.digests], on_progress))
+        return self.discovery(lst, self.fetch(self.wanted(lst), on_progress))
 
     def discovery(self, lst: Listing, got: Fetched) -> Discovery:
-        retry = {url for url, why in got.errors if why.startswith(_TRANSIENT)}
-        self._see([(o.bucket, o.key) for o in lst.objects if o.url not in retry])
-        disc = Discovery(files=got.files, digests=got.digests, ignored=lst.ignored,
-                         errors=sorted(lst.errors + got.errors))
-        if not self.opts.digests:
-            # Seen in a listing, not fetched: counted as a local load counts them.
-            disc.digests = [TrailFile(o.url, "digest", o.size, o.modified_ns,
-                                      *layout_of(o.key)) for o in lst.objects
-                            if o.kind == "digest"]
+        self.mark_loaded(lst, got.errors)
+        disc = self.listed(lst)
+        disc.files = got.files
+        disc.errors = sorted(lst.errors + got.errors)
+        if self.opts.digests:
+            disc.digests = got.digests
         return disc
+
+    def listed(self, lst: Listing) -> Discovery:
+        """What a listing alone tells: names ignored, prefixes that could not be listed,
+        and the digest files (counted as a local load counts them); no files yet."""
+        return Discovery(files=[], ignored=lst.ignored, errors=sorted(lst.errors), digests=[
+            TrailFile(o.url, "digest", o.size, o.modified_ns, *layout_of(o.key))
+            for o in lst.objects if o.kind == "digest"])
+
+    def wanted(self, lst: Listing) -> builtins.list[S3Object]:
+        """The listed objects a load fetches (digests only for `verify`)."""
+        return [o for o in lst.objects if o.kind != "digest" or self.opts.digests]
+
+    def mark_loaded(self, lst: Listing, errors: Iterable[tuple[str, str]]) -> None:
+        """Following starts after what a load read: every listed object counts as seen
+        except those whose download failed on the way (tried again when following)."""
+        retry = {url for url, why in errors if why.startswith(_TRANSIENT)}
+        self._see([(o.bucket, o.key) for o in lst.objects if o.url not in retry])
 
     # ------------------------------------------------------------------ following
 
@@ -570,9 +660,18 @@ class S3Trail:
     ) -> None:
         """Poll until `stop` is set, calling `on_event(FollowEvent)` as `tail.follow`
         does: each new object's events once, each failure to list or fetch once."""
+        interval = self.opts.interval if interval is None else interval
+        # Set when following ends (stopped or cancelled): downloads under way stop.
+        cancel = threading.Event()
+        try:
+            await self._follow(on_event, stop, cancel, max_bytes, jobs, interval)
+        finally:
+            cancel.set()
+
+    async def _follow(self, on_event: Callable, stop: asyncio.Event, cancel: threading.Event,
+                      max_bytes: int, jobs: int | None, interval: float) -> None:
         from .tail import Changes, FollowEvent
 
-        interval = self.opts.interval if interval is None else interval
         reported: set[tuple[str, str]] = set()
         rounds = 0
         while not stop.is_set():
@@ -584,7 +683,7 @@ class S3Trail:
             rounds += 1
             try:
                 lst, new = await asyncio.to_thread(self.poll, None, rounds % REWALK_EVERY == 0)
-                got = await asyncio.to_thread(self.fetch, new)
+                got = await asyncio.to_thread(self.fetch, new, None, cancel)
             except S3Error as e:
                 on_event(FollowEvent([], Changes(), f"S3 unavailable: {e}; trying again in "
                                      f"{interval:g} s", "poll"))
@@ -619,6 +718,44 @@ class S3Trail:
                 self._seen_in[(bucket, key[: key.rfind("/") + 1])].remove(key)
 
 
+def _fetch_threads(n: int, objects: Sequence[S3Object], fetch: Callable,
+                   stopped: Callable[[], bool]) -> queue.SimpleQueue:
+    """Fetch `objects` on up to `n` threads; (object, result) pairs land in the queue
+    returned as each ends. Daemon threads: a download stalled on the network when the
+    program quits never holds up its exit (a ThreadPoolExecutor's threads are joined)."""
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for o in objects:
+        todo.put(o)
+    landed: queue.SimpleQueue = queue.SimpleQueue()
+
+    def worker() -> None:
+        while not stopped():
+            try:
+                o = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                got = fetch(o)
+            except Exception as e:  # a bug must not leave the reader waiting for it
+                got = (None, f"download failed: {type(e).__name__}: {e}", None, False, 0)
+            landed.put((o, got))
+
+    for i in range(min(max(1, n), len(objects))):
+        threading.Thread(target=worker, name=f"trailscope-s3-{i}", daemon=True).start()
+    return landed
+
+
+class _Stopped(Exception):
+    """A download given up half-way because the fetch was cancelled."""
+
+
+def _until(stopped: Callable[[], bool], chunks: Iterable[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        if stopped():
+            raise _Stopped
+        yield chunk
+
+
 def _parse(files: list[TrailFile], max_bytes: int, jobs: int | None) -> list:
     from .loader import iter_batches
 
@@ -626,8 +763,6 @@ def _parse(files: list[TrailFile], max_bytes: int, jobs: int | None) -> list:
 
 
 def _replace_window(o: S3Options, w: Window) -> S3Options:
-    from dataclasses import replace
-
     return replace(o, window=w)
 
 

@@ -12,8 +12,9 @@ docs/query.md; where an engine cannot follow them, docs/sql.md says how it diffe
 Every predicate is two-valued (never NULL): SQL's NULL would turn `NOT` into "unknown",
 where the filter language's `-field:x` includes events without the field.
 
-The indexed fields' derivations (`FIELD_SQL`) follow normalize.event_values; they are a
-table keyed by field name so that a declarative field table can later drive them.
+The indexed fields' derivations (`FIELD_SQL`) follow the rules of tui/core/fields.py,
+written by hand per field: a field added there needs its entry here (an assert below
+says so at import).
 """
 
 from __future__ import annotations
@@ -344,7 +345,7 @@ def _c(*parts: str) -> exp.Expression:
 
 
 def _cred(e: Engine) -> exp.Expression:
-    """normalize.cred_kind: by userIdentity.type, then anonymous and invokedBy callers."""
+    """fields.py `cred`: by userIdentity.type, then anonymous and invokedBy callers."""
     t = _c(*_UI, "type")
     by_type = {
         "Root": "root", "IAMUser": "iam-user", "AssumedRole": "role-session",
@@ -388,7 +389,50 @@ def _role(e: Engine) -> exp.Expression:
     )
 
 
-# Field -> its value from the table's columns (normalize.event_values): most are the first
+def _lookup_ci(v: exp.Expression, table: dict[str, str]) -> list[exp.If]:
+    """rules.lookup(..., ci=True): the lower-cased value's entry."""
+    return [exp.If(this=_coalesce_false(exp.EQ(this=exp.Lower(this=v),
+                                               expression=exp.Literal.string(k))),
+                   true=exp.Literal.string(out))
+            for k, out in table.items()]
+
+
+def _member(e: Engine, col: str, key: str) -> exp.Expression:
+    """One key of a JSON-text column (Athena, DuckDB) or map column (Lake), by its exact
+    spelling, as the store's rules read it."""
+    kind = column(e.columns, col).kind  # type: ignore[union-attr]
+    if kind == "map":
+        return _fn("element_at", _col(col), exp.Literal.string(key))
+    return e.json_scalar(e.json_member(e.json_parse(_col(col)), key))
+
+
+def _mfa(e: Engine) -> exp.Expression:
+    """fields.py `mfa`: a sign-in's MFAUsed (Yes/No), else the session's mfaAuthenticated."""
+    return exp.Case(ifs=[
+        *_lookup_ci(_member(e, "additionaleventdata", "MFAUsed"), {"yes": "yes", "no": "no"}),
+        *_lookup_ci(_c(*_UI, "sessioncontext", "attributes", "mfaauthenticated"),
+                    {"true": "yes", "false": "no"}),
+    ])
+
+
+def _session(e: Engine) -> exp.Expression:
+    """fields.py `session`: the caller's ARN when it is a role or federated session."""
+    kinds = [exp.Literal.string("AssumedRole"), exp.Literal.string("FederatedUser")]
+    return exp.Case(ifs=[exp.If(
+        this=_coalesce_false(exp.In(this=_c(*_UI, "type"), expressions=kinds)),
+        true=_c(*_UI, "arn"))])
+
+
+def _console(e: Engine) -> exp.Expression:
+    """fields.py `console`: by eventType (ignoring case), else a console session's call."""
+    return exp.Case(ifs=[
+        *_lookup_ci(_c("eventtype"), {"awsconsolesignin": "sign-in",
+                                      "awsconsoleaction": "action"}),
+        *_lookup_ci(_c("sessioncredentialfromconsole"), {"true": "session"}),
+    ])
+
+
+# Field -> its value from the table's columns (fields.py's rules): most are the first
 # non-empty of some columns (with a default), three are derived.
 _SOURCES: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
     "service": ((("eventsource",),), None),
@@ -408,11 +452,17 @@ _SOURCES: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
     "user": ((_UI + ("username",), _ISSUER + ("username",)), None),
     "eventtype": ((("eventtype",),), None),
     "category": ((("eventcategory",),), None),
+    "sourceidentity": ((_UI + ("sessioncontext", "sourceidentity"), _UI + ("sourceidentity",)),
+                       None),
+    "vpce": ((("vpcendpointid",),), None),
 }
 _DERIVED: dict[str, Callable[[Engine], exp.Expression]] = {
     "cred": _cred,
     "role": _role,
     "readonly": lambda e: e.readonly(),
+    "mfa": _mfa,
+    "session": _session,
+    "console": _console,
 }
 
 
@@ -620,6 +670,9 @@ class _Translator:
         if name == "dup-id":
             raise SqlError("not expressible in SQL: is:dup-id (trailscope finds duplicate "
                            "eventIDs while loading)", n.pos)
+        if name == "unverified":
+            raise SqlError("not expressible in SQL: is:unverified (trailscope checks local "
+                           "files against their digests: trailscope verify)", n.pos)
         raise SqlError(f"unknown is:{n.name} (known in SQL: ip, ipv4, ipv6, service-ip, "
                        "internal, readonly, insight)", n.pos)
 

@@ -56,6 +56,9 @@ _USER_IDENTITY = _struct(
     "userIdentity",
     _s("type"), _s("principalId"), _s("arn"), _s("accountId"), _s("invokedBy"),
     _s("accessKeyId"), _s("userName"),
+    # Not in the AWS documentation's table: the source identity of a role session that
+    # some records keep here rather than in sessionContext (the `sourceidentity` field).
+    _s("sourceIdentity"),
     _struct("onBehalfOf", _s("userId"), _s("identityStoreArn")),
     _struct(
         "sessionContext",

@@ -26,7 +26,10 @@ from .paths import parse_path
 from .query import Query
 from .store import Store, top_values
 
-__all__ = ["View", "compute_view", "top_values"]
+__all__ = ["LABEL_FACET", "View", "compute_view", "top_values"]
+
+# The facet of the case's labels (counted by `label_counts`; picking one adds mark:LABEL).
+LABEL_FACET = "mark"
 
 
 @dataclass(slots=True, eq=False)
@@ -107,6 +110,9 @@ class View:
     def facet(self, store: Store, name: str, top: int | None) -> tuple[list[tuple[str, int]], int]:
         """The `top` (value, count) pairs, most first, and the number of distinct values.
         `name` may be a JSON path as spelt (its column is built on first use)."""
+        if name == LABEL_FACET:
+            labels = self.label_counts(store)
+            return (labels if top is None else labels[:top]), len(labels)
         if name not in FIELD_INDEX:
             bins, with_values = self._path_counts(store, name)
             col = store.path_column(parse_path(name))
@@ -166,5 +172,6 @@ def compute_view(
             added[: len(bins)] += bins
             view.bins[name] = added
     for name in fields:
-        view.counts(store, name)
+        if name != LABEL_FACET:  # counted when drawn: marks change without a commit
+            view.counts(store, name)
     return view

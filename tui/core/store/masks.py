@@ -23,6 +23,7 @@ __all__ = [
     "AnnotationSource",
     "CredentialSource",
     "DetectionSource",
+    "IntegritySource",
     "IpKinds",
     "Masks",
     "TimeOrdered",
@@ -40,6 +41,14 @@ class AnnotationSource(Protocol):
     def rows_marked(self, matcher=None) -> np.ndarray: ...
     def rows_noted(self) -> np.ndarray: ...
     def label_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]: ...
+    def labels_of(self, row: int) -> tuple[str, ...]: ...
+
+
+class IntegritySource(Protocol):
+    """Each file's state against the trail's digest files (`integrity_view.FileIntegrity`):
+    what `is:unverified` selects. Rows are sorted, unique, below the row count."""
+
+    def rows_unverified(self) -> np.ndarray: ...
 
 
 class DetectionSource(Protocol):
@@ -116,6 +125,9 @@ class Masks:
         raise NotImplementedError
 
     def _detections(self) -> DetectionSource | None:
+        raise NotImplementedError
+
+    def _integrity(self) -> IntegritySource | None:
         raise NotImplementedError
 
     def _credentials(self) -> CredentialSource:
@@ -211,7 +223,8 @@ class Masks:
         t = t[t != NO_TIME]
         return int(t.max()) if len(t) else None
 
-    _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id")
+    _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id",
+           "unverified")
 
     def is_names(self) -> Sequence[str]:
         return self._IS
@@ -228,6 +241,11 @@ class Masks:
             return self.mask_codes("eventtype", d.codes_folded("awscloudtrailinsight"))
         if name == "dup-id":
             return (self._col_flags() & CONFLICT) != 0
+        if name == "unverified":
+            # From files whose digests do not vouch for them; before any check, every
+            # event (none has been verified).
+            src = self._integrity()
+            return self.mask_all() if src is None else self._mask_of_rows(src.rows_unverified())
         raise KeyError(name)
 
 
@@ -268,6 +286,9 @@ class TimeOrdered(Masks):
 
     def _detections(self) -> DetectionSource | None:
         return self.store.detections
+
+    def _integrity(self) -> IntegritySource | None:
+        return self.store.integrity
 
     def _credentials(self) -> CredentialSource:
         return self.store._credentials()

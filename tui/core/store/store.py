@@ -26,6 +26,7 @@ from .masks import (
     AnnotationSource,
     CredentialSource,
     DetectionSource,
+    IntegritySource,
     IpKinds,
     Masks,
     TimeOrdered,
@@ -85,6 +86,8 @@ class Store(Masks):
         self.annotations: AnnotationSource | None = None
         # Detection rules' hits, for rule:/has:detection; None: nothing flagged.
         self.detections: DetectionSource | None = None
+        # Files' states against their digests, for is:unverified; None: not checked.
+        self.integrity: IntegritySource | None = None
         # Minted keys, for minted:/descends: and credential chains (credentials_of).
         self.credentials: CredentialSource | None = None
 
@@ -365,6 +368,9 @@ class Store(Masks):
 
     def _detections(self) -> DetectionSource | None:
         return self.detections
+
+    def _integrity(self) -> IntegritySource | None:
+        return self.integrity
 
     def _credentials(self) -> CredentialSource:
         from ..credentials import credentials_of  # it imports this module
