@@ -102,7 +102,7 @@ async def test_marks_notes_and_history_survive_a_restart(tmp_path) -> None:
         await wait_for(pilot, lambda: not isinstance(app.screen, NoteScreen), what="close")
         await settle(pilot)
         # The marked rows show the marker.
-        assert screen_text(app).count("◆") == 2
+        assert screen_text(app).count("●") == 2
         # The labels facet counts them; Enter on a label filters by it.
         await pilot.press("M")
         await settle(pilot)

@@ -39,12 +39,12 @@ SCOPES = {
 
 ACTIONS: tuple[ActionSpec, ...] = (
     # --- app
-    ActionSpec("focus-filter", "slash", "focus_filter", "Filter", "Edit the filter (Enter applies, Esc leaves)", "app", True),
+    ActionSpec("focus-filter", "slash", "focus_filter", "Filter", "Edit the filter, cursor at its end (Enter applies, Esc leaves)", "app", True),
     ActionSpec("help", "question_mark", "help", "Help", "Show every action and its keys", "app", True),
     ActionSpec("skipped", "S", "skipped", "Skipped files", "List files that were not (fully) loaded, with reasons", "app", True),
     ActionSpec("jump-time", "t", "jump_time", "Jump to time", "Move the list cursor to the first event at or after a time", "app"),
     ActionSpec("undo-filter", "u", "undo_filter", "Undo filter", "Go back to the previous filter", "app"),
-    ActionSpec("clear-filter", "ctrl+x", "clear_filter", "Clear filter", "Show every event", "app"),
+    ActionSpec("clear-filter", "ctrl+x", "clear_filter", "Clear filter", "Clear the filter (in the filter bar too): show every event", "app"),
     ActionSpec("follow", "F", "toggle_follow", "Follow", "Follow new events as they arrive (live tail)", "app", True),
     ActionSpec("newest", "N", "jump_newest", "Newest", "Jump to the newest event", "app"),
     ActionSpec("layout", "ctrl+d", "toggle_layout", "Detail layout", "Put the detail pane beside or below the list", "app"),
@@ -55,6 +55,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("label-facet", "M", "label_facet", "Labels facet", "Show the labels of marked events in a facet (Enter filters mark:LABEL)", "app"),
     ActionSpec("save-filter", "s", "save_filter", "Save filter", "Save the filter under a name (recall it from ctrl+p)", "app"),
     ActionSpec("export", "e", "export", "Export", "Export the listed events (JSONL, CSV, .json.gz) with a manifest", "app"),
+    # investigation pivots from the event under the cursor (tui/pivots.py)
+    ActionSpec("pivot-credential", "K", "credential_events", "This credential", "Everything done with this event's access key (key:)", "app"),
+    ActionSpec("pivot-descends", "D", "credential_descendants", "Descended credentials", "Everything done with it and keys minted from it (descends:)", "app"),
+    ActionSpec("pivot-origin", "O", "origin_jump", "Origin", "Go to the event that minted this credential (again: up the chain)", "app"),
+    ActionSpec("pivot-window", "w", "time_window", "Time window", "The filter within ±10 min of this event (time terms replaced)", "app"),
+    ActionSpec("pivot-widen", "greater_than_sign", "widen_window", "Widen window", "Widen the filter's time window one step", "app"),
+    ActionSpec("pivot-narrow", "less_than_sign", "narrow_window", "Narrow window", "Narrow the filter's time window one step", "app"),
+    ActionSpec("pivot-actor", "A", "actor_window", "Same actor", "This principal in the window (again: its IP, then its key)", "app"),
+    ActionSpec("pivot-card", "i", "open_card", "Card", "Card of the principal, key, role or IP (Enter filters to a line)", "app"),
+    ActionSpec("detections", "exclamation_mark", "detections_facet", "Detections", "Detections facet: events by severity (] by rule)", "app"),
     ActionSpec("quit", "q", "quit", "Quit", "Quit trailscope", "app", True),
     # --- filter bar
     ActionSpec("filter-apply", "enter", "apply", "Apply", "Apply the filter; a bad filter shows the error and keeps the result", "filter", palette=False),
@@ -70,6 +80,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("list-last", "end,G,shift+g", "last", "Last", "Newest matching event", "list", True, palette=False),
     # --- facets
     ActionSpec("facet-pick", "enter", "pick", "Filter", "Add field:value to the filter", "facets", True, palette=False),
+    ActionSpec("facet-only", "equals_sign", "only", "Only this", "Replace the filter with field:value", "facets", palette=False),
     ActionSpec("facet-exclude", "x,minus", "exclude", "Exclude", "Add -field:value to the filter", "facets", True, palette=False),
     ActionSpec("facet-prev", "left_square_bracket", "prev_field", "Previous field", "Show another field in this facet", "facets", palette=False),
     ActionSpec("facet-next", "right_square_bracket", "next_field", "Next field", "Show another field in this facet", "facets", palette=False),
@@ -92,6 +103,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("detail-first", "home,g", "first", "First", "First line", "detail", palette=False),
     ActionSpec("detail-last", "end,G,shift+g", "last", "Last", "Last line", "detail", palette=False),
     ActionSpec("detail-filter", "f", "filter_value", "Filter", "Filter on the value under the cursor (its field, or its exact JSON path)", "detail", True, palette=False),
+    ActionSpec("detail-only", "equals_sign", "only_value", "Only this", "Replace the filter with the value under the cursor", "detail", palette=False),
     ActionSpec("detail-exclude", "x", "exclude_value", "Exclude", "Exclude the value under the cursor", "detail", True, palette=False),
     ActionSpec("detail-copy", "c", "copy_value", "Copy", "Copy the value under the cursor (OSC 52 works over SSH)", "detail", True, palette=False),
     ActionSpec("detail-copy-event", "C", "copy_event", "Copy event", "Copy the whole event JSON", "detail", palette=False),
@@ -141,6 +153,9 @@ _KEY_NAMES = {
     "minus": "-",
     "plus": "+",
     "equals_sign": "=",
+    "greater_than_sign": ">",
+    "exclamation_mark": "!",
+    "less_than_sign": "<",
     "space": "space",
 }
 

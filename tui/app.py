@@ -29,11 +29,13 @@ from textual.screen import Screen
 
 from widgets.bindings import bindings
 from widgets.event_list import EventList
+from widgets.facets import DETECTION_FACETS
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
 from widgets.timeline import Timeline
 
 from .actions import ACTIONS, SCOPES, ActionSpec, key_label
+from .analysis import BackgroundAnalysis
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
@@ -49,6 +51,7 @@ from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import LABEL_FACET, View, compute_view
 from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
+from .pivots import PivotActions
 from .policies import (
     ArrivalRate,
     CommitPacer,
@@ -110,7 +113,7 @@ class ViewReady(Message):
         self.error = error
 
 
-class TrailscopeApp(EvidenceActions, App[int]):
+class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int]):
     """The explorer. Its public state: `store`, `query_obj` (the filter), `view` (what
     the list shows), `status`, `loading`, `tailing`, `follow`; the panes are `main`
     (tui/main_screen.py); the policies are `commits`, `redraw`, `views`, `fresh`,
@@ -136,6 +139,8 @@ class TrailscopeApp(EvidenceActions, App[int]):
         source: Discovery | S3Source | None = None,
         case_path: str | None = None,
         history: FilterHistory | None = None,
+        rules: Sequence | None = None,
+        detect: bool = True,
     ) -> None:
         super().__init__()
         # Parser processes need multiprocessing's resource tracker, which is started
@@ -161,6 +166,9 @@ class TrailscopeApp(EvidenceActions, App[int]):
         self.store = store if store is not None else Store()
         self._preloaded = store is not None
         self.initial_filter = initial_filter
+        self.rules = rules  # detection rules (None: the built-in pack and the config's)
+        self.detect = detect
+        self.analysis_runs: list[float] = []
         self.query_obj: Query = parse("")
         self.view: View | None = None
         self.status = StatusInfo()
@@ -211,6 +219,11 @@ class TrailscopeApp(EvidenceActions, App[int]):
         if not self._preloaded:
             self.gc_policy.pause()
         self.main.frame_callbacks.append(self.after_frame)
+        if self.detect:
+            self.attach_rules(self.rules)
+            # Until the rules have run (in a worker, once the load is committed), the
+            # detail pane says so instead of running them in the UI thread.
+            self.main.detail_pane.analysing = True
         self.events_list.loading_text = "loading…" if self.loading else ""
         self.evidence_start()
         if self.initial_filter:
@@ -225,6 +238,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
             self.gc_policy.settle()
             self._tail_wanted = self.watch_paths
             self._start_tail()
+            self.start_analysis()
         else:
             self._load()
         self._update_status()
@@ -256,6 +270,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
             or self.store.pending_events
             or self.main.panels_pending is not None
             or self.main.detail_pending
+            or self.analysing
         )
 
     # ---------------------------------------------------------------- loading
@@ -342,6 +357,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
             self.pump()
             self.gc_policy.settle()
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
+            self.start_analysis()
             self._tail_wanted = self.watch_paths
             self._start_tail()
             self.integrity_after_load()
@@ -361,10 +377,10 @@ class TrailscopeApp(EvidenceActions, App[int]):
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:
         """Commit pending events (they are queryable from then on) and refresh the view,
-        unless a view is being computed, an export thread reads the store, or a new
-        filter's frame is still to be drawn."""
-        if self.views.running or self.exporting:
-            return
+        unless a view is being computed, a worker reads the store (an export, the rules
+        and credential index), or a new filter's frame is still to be drawn."""
+        if self.views.running or self.exporting or self.analysing:
+            return  # nothing is committed while a worker reads the store
         now = time.monotonic()
         if self.redraw.commit_waits_for_frame(now):
             return  # it runs right after that frame (after_frame)
@@ -376,6 +392,8 @@ class TrailscopeApp(EvidenceActions, App[int]):
         self._start_tail()  # once the load is committed, if wanted
         if not self.redraw.stale:
             return
+        if self.analysing and self.query_obj.uses_detections:
+            return  # its view waits for the rules (on_analysis_done asks for it)
         if self.redraw.defer_view(now, self.tailing):
             self._update_status()  # committed (queryable), redrawn once the keys pause
             return
@@ -394,6 +412,8 @@ class TrailscopeApp(EvidenceActions, App[int]):
         if self.tailing and len(res.rows):
             self.arrivals.add(now, len(res.rows))
             self.fresh.add(res.new_values, now)
+        if not self.loading and self.detect:
+            self.start_analysis()
 
     def after_frame(self) -> None:
         """Called once the main screen has composed a frame: a commit put off for it runs
@@ -501,6 +521,7 @@ class TrailscopeApp(EvidenceActions, App[int]):
         """A facet on a JSON path whose column still has many files to scan (built by
         the next view, in a thread)."""
         return (name not in FIELD_INDEX and name != LABEL_FACET
+                and name not in DETECTION_FACETS
                 and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES)
 
     def request_view(self) -> None:
@@ -602,7 +623,10 @@ class TrailscopeApp(EvidenceActions, App[int]):
 
     # ---------------------------------------------------------------- actions
     def action_focus_filter(self) -> None:
-        self.filter_input.focus()
+        # The cursor at the end: typing adds to the filter (ctrl+x clears it).
+        inp = self.filter_input
+        inp.focus()
+        inp.cursor_position = len(inp.value)
 
     def action_focus_list(self) -> None:
         self.events_list.focus()

@@ -21,7 +21,7 @@ from textual.timer import Timer
 
 from widgets.detail import DetailPane
 from widgets.event_list import EventList
-from widgets.facets import FacetList, FacetPanel
+from widgets.facets import DETECTION_FACETS, FacetList, FacetPanel
 from widgets.filter_bar import FilterBar, FilterInput
 from widgets.key_hints import KeyHints
 from widgets.messages import (
@@ -36,7 +36,7 @@ from widgets.status import StatusInfo, StatusLine
 from widgets.textual_private import FrameHookScreen
 from widgets.timeline import Timeline
 
-from .core.query import QueryError, add_term, quote_value, time_range_term
+from .core.query import QueryError, add_term, quote_value, term_for, time_range_term
 from .core.sanitize import clean
 from .core.store import Store
 from .core.timebuckets import top_value
@@ -70,6 +70,16 @@ def in_app_task(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], Non
         self.app.call_later(handler, self, msg)
 
     return run_in_app
+
+
+def _only_term(msg: FilterRequest) -> str:
+    """The filter a "replace" request makes: its term alone."""
+    if msg.field is not None:
+        return term_for(msg.field, msg.value, msg.negate)
+    phrase = quote_value(msg.value)
+    if not phrase.startswith('"'):
+        phrase = f'"{phrase}"'
+    return ("-" if msg.negate else "") + phrase
 
 
 class MainScreen(FrameHookScreen):
@@ -115,6 +125,10 @@ class MainScreen(FrameHookScreen):
         return self.query_one(FilterInput)
 
     @property
+    def detail_pane(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
     def facet_panel(self) -> FacetPanel:
         return self.query_one(FacetPanel)
 
@@ -158,6 +172,9 @@ class MainScreen(FrameHookScreen):
     @on(FilterRequest)
     @in_app_task
     def _on_filter_request(self, msg: FilterRequest) -> None:
+        if msg.replace:
+            self.explorer.extend_filter(lambda _t: _only_term(msg))
+            return
         if msg.field is None:
             phrase = quote_value(msg.value)
             if not phrase.startswith('"'):
@@ -283,6 +300,11 @@ class MainScreen(FrameHookScreen):
         for fl in self.facet_panel.lists:
             if app.path_pending(fl.field):
                 continue  # a path being scanned in the view thread: its view sets these
+            if fl.field in DETECTION_FACETS:
+                if not app.rules_pending:  # else when the rules are done (show_detections)
+                    pairs = self.detection_facet(v, fl.field)
+                    fl.set_counts(pairs, len(v.rows), len(pairs))
+                continue
             counts, distinct = v.facet(self.store, fl.field, FACET_TOP)
             fl.set_counts(counts, len(v.rows), distinct)
         sel = self.events_list.cursor_row
@@ -291,12 +313,22 @@ class MainScreen(FrameHookScreen):
             presorted=True,  # a view's rows are in time order
         )
 
+    def detection_facet(self, v: View, field: str) -> list[tuple[str, int]]:
+        """A detection facet's (value, events) under view `v`: by the most severe rule
+        that flagged each event (severity), or by rule (an event under each of its)."""
+        by_rule, by_severity = v.detection_counts(self.store)
+        if field == "severity":
+            return by_severity
+        return [(rule.id, n) for rule, n in by_rule]
+
     def _facet_counter(self, field: str) -> list[tuple[str, int]]:
         app = self.explorer
         if app.path_pending(field):
             return []  # the view computing it sets the counts
         # The view on screen, even if events arrived since (its counts match the list).
         v = app.view
+        if field in DETECTION_FACETS:
+            return [] if v is None or app.rules_pending else self.detection_facet(v, field)
         if v is None:
             return [] if field == LABEL_FACET else self.store.counts(field)
         return v.facet(self.store, field, None)[0]
@@ -309,6 +341,8 @@ class MainScreen(FrameHookScreen):
         if v is None or app.path_pending(msg.field):
             app.request_view()  # a new path's column is built in the view's thread
             return
+        if msg.field in DETECTION_FACETS:
+            return  # set_field filled it from _facet_counter
         counts, distinct = v.facet(self.store, msg.field, FACET_TOP)
         msg.facet.set_counts(counts, len(v.rows), distinct)
 
@@ -329,6 +363,31 @@ class MainScreen(FrameHookScreen):
         self.facet_panel.set_fresh(
             {f: FreshValues(self.store, f, m) for f, m in marks.items()}
         )
+
+    def show_detections(self, ranks) -> None:
+        """The rules have run over what is committed: mark the list's rows (`ranks`:
+        per store row, the most severe flagging rule's rank, -1 none), recount the
+        detection facets, redraw the detail pane's Detections and Origin."""
+        lst = self.events_list
+        lst.detection_ranks = ranks
+        lst.refresh_rows()
+        v = self.explorer.view
+        if v is not None:
+            for fl in self.facet_panel.lists:
+                if fl.field in DETECTION_FACETS:
+                    pairs = self.detection_facet(v, fl.field)
+                    fl.set_counts(pairs, len(v.rows), len(pairs))
+        pane = self.query_one(DetailPane)
+        if pane.analysing:
+            pane.analysing = False
+            pane.show(pane.row, force=True)
+
+    def show_detection_facet(self) -> None:
+        """Show the Detections facet (by severity) and focus it."""
+        self.query_one("#facets").display = True
+        fl = self.facet_panel.show("severity")
+        if fl is not None:
+            fl.focus()
 
     def show_status(self, status: StatusInfo) -> None:
         self.query_one(StatusLine).show(status)

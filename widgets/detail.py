@@ -24,11 +24,26 @@ from rich.text import Text
 from textual.binding import BindingType
 
 from tui.core import deepjson
+from tui.core.cards import SUBJECT_FIELDS as CARD_SUBJECTS
+from tui.core.credentials import credentials_of
+from tui.core.detect.attack import TACTICS, TECHNIQUES
 from tui.core.fields import FIELDS
 from tui.core.normalize import NO_TIME, format_time, text
 from tui.core.paths import child_path
 from tui.core.store import Store
-from tui.core.summary import ALERT, EMPTY, HINT, LITERAL, STRING, VALUE, Fact, leaf_field, summarize
+from tui.core.summary import (
+    ALERT,
+    EMPTY,
+    HINT,
+    LITERAL,
+    STRING,
+    VALUE,
+    Fact,
+    Note,
+    Section,
+    leaf_field,
+    summarize,
+)
 
 from .bindings import bindings
 from .line_tree import LineTree
@@ -247,6 +262,9 @@ class DetailPane(LineTree[NodeData]):
         self._section_name = ""  # section being built
         self.border_title = "Detail"
         self._shown: tuple[int | None, int | None] | None = None  # (row, flags) on screen
+        # Set by the app while rules and the credential index run in a worker: the
+        # Detections and Origin sections say so instead of waiting for it.
+        self.analysing = False
         self.show(None)
 
     # ------------------------------------------------------------------ building
@@ -318,7 +336,12 @@ class DetailPane(LineTree[NodeData]):
 
     def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
         keyed: dict[tuple, TreeNode[NodeData]] = {}
-        for sec in summarize(self.store, row, ev):
+        sections = [
+            *self._detections_section(row),
+            *summarize(self.store, row, ev),
+            *self._origin_section(row),
+        ]
+        for sec in sections:
             if not (sec.facts or sec.subtrees or sec.notes):
                 continue
             self._section_name = sec.name
@@ -430,6 +453,66 @@ class DetailPane(LineTree[NodeData]):
         """The indexed field for a raw JSON path, if filtering on it selects this event."""
         return None if self.row is None else leaf_field(self.store, self.row, path, value)
 
+    # ------------------------------------------------------------------ pivots
+    def _detections_section(self, row: int) -> list[Section]:
+        """What the detection rules say about the event (tui/core/detect): per rule its
+        severity and title (f filters on `rule:ID`), why it matched, why it matters,
+        its ATT&CK mapping and references, all as plain text."""
+        det = self.store.detections
+        if det is None:
+            return []
+        sec = Section("detections", "Detections")
+        if self.analysing:
+            sec.notes.append(Note("detection rules are running…", HINT))
+            return [sec]
+        for rule in det.rules_of(row):
+            sec.facts.append(Fact(rule.severity.capitalize(), rule.id, field="rule",
+                                  display=rule.title, hint=f"({rule.id})",
+                                  tone=ALERT if rule.rank >= 3 else STRING))
+            lines = [f"why: {det.explain(row, rule)}"]
+            if rule.description:
+                lines.append(f"matters: {' '.join(rule.description.split())}")
+            attack = [f"{t} {TACTICS.get(t, '')}".strip() for t in rule.tactics]
+            attack += [f"{t} {TECHNIQUES.get(t, '')}".strip() for t in rule.techniques]
+            if attack:
+                lines.append("ATT&CK: " + "; ".join(attack))
+            if rule.false_positives:
+                lines.append(f"false positives: {' '.join(rule.false_positives.split())}")
+            lines += [f"reference: {r}" for r in rule.references]
+            sec.facts.extend(Fact("", line, kind="info", tone=HINT) for line in lines)
+        return [sec] if sec.facts else []
+
+    def _origin_section(self, row: int) -> list[Section]:
+        """Where the event's credential came from (credentials.CredentialIndex.chain):
+        each minting event (enter goes to it), what stops the chain, and what the
+        record at the top says about the identity."""
+        if not self.store.value(row, "key"):
+            return []
+        sec = Section("origin", "Origin")
+        if self.analysing:
+            sec.notes.append(Note("tracing credentials…", HINT))
+            return [sec]
+        chain = credentials_of(self.store).chain(row)
+        for i, link in enumerate(chain.links):
+            what = f"{link.event} at {format_time(link.time_ms)} by {link.caller}"
+            if link.caller_key:
+                what += f" (key {link.caller_key})"
+            if link.ip:
+                what += f" from {link.ip}"
+            if link.account:
+                what += f" in {link.account}"
+            if link.after_use:
+                what += " [recorded after the use]"
+            sec.facts.append(Fact("Minted by" if i == 0 else "  ← minted by", what,
+                                  kind="pair", row=link.row, hint="(enter: go to it)",
+                                  tone=STRING))
+        end = chain.end_text()
+        sec.facts.append(Fact("Top", end, kind="info",
+                              tone=ALERT if chain.end != "identity" else VALUE))
+        for label, value in chain.record:
+            sec.facts.append(Fact(f"  {label}", value, kind="info"))
+        return [sec]
+
     # ------------------------------------------------------------------ events
     def node_expanded(self, node: TreeNode[NodeData]) -> None:
         data = node.data
@@ -537,7 +620,7 @@ class DetailPane(LineTree[NodeData]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_event":
             return self.row is not None and self._event is not None
-        if action in ("filter_value", "exclude_value", "facet_value"):
+        if action in ("filter_value", "exclude_value", "facet_value", "only_value"):
             if self.row is None:
                 return False
             return True if self._term_name() is not None else None
@@ -559,11 +642,23 @@ class DetailPane(LineTree[NodeData]):
             return None
         return data.field or data.path or None
 
-    def _filter(self, negate: bool) -> None:
+    def _filter(self, negate: bool, replace: bool = False) -> None:
         data = self._cursor_data()
         name = self._term_name()
         if name is not None and isinstance(data, ValueRef):
-            self.post_message(FilterRequest(name, data.value, negate=negate))
+            self.post_message(FilterRequest(name, data.value, negate=negate, replace=replace))
+
+    def action_only_value(self) -> None:
+        """The filter becomes the value under the cursor alone."""
+        self._filter(False, replace=True)
+
+    def subject_under_cursor(self) -> tuple[str, str] | None:
+        """(field, value) of the line under the cursor when it is a card's subject (a
+        principal, key, role, user, account or IP), else None."""
+        data = self._cursor_data()
+        if isinstance(data, ValueRef) and data.field in CARD_SUBJECTS and data.value:
+            return data.field, data.value
+        return None
 
     def action_filter_value(self) -> None:
         self._filter(False)

@@ -214,9 +214,9 @@ def _fit_principal_plain(s: str, width: int) -> str:
 class EventList(QuietScroll, ScrollView, can_focus=True):
     """Events in display order with a cursor; posts `EventHighlighted` as it moves.
 
-    Gutter markers: `◆` the event is marked in the case (`mark:`), `⚠` the event holds
-    control/invisible characters (shown escaped), `≠` another record shares its eventID,
-    `✗` the call failed (see the Error column).
+    Gutter markers: `●` the event is marked in the case (`mark:`), `⚠` the event holds
+    control/invisible characters (shown escaped), `◆` a detection rule flagged it, `≠`
+    another record shares its eventID, `✗` the call failed (see the Error column).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("list")
@@ -291,6 +291,9 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         self.follow = False  # live tail: keep the cursor on the newest row (app-driven)
         # field -> codes first seen while tailing (live views of the app's marks)
         self.fresh_codes: Mapping[str, Container[int]] = {}
+        # Per store row: the rank of the most severe detection rule that flagged it, -1
+        # none (the app sets it when the rules have run; refresh_rows redraws).
+        self.detection_ranks: np.ndarray = np.empty(0, np.int8)
         self._rows: np.ndarray = np.empty(0, np.int64)
         self._cursor = 0
         self._cache = StripCache(_CACHE_SIZE)
@@ -565,10 +568,15 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         flags = int(store.flags[row])
         has_error = store.codes("error")[row] != 0
         ann = store.annotations
+        ranks = self.detection_ranks
+        rank = int(ranks[row]) if row < len(ranks) else -1
         if ann is not None and ann.labels_of(row):  # redrawn by refresh_rows on a change
-            segments = [Segment("◆", styles["fresh"])]
+            segments = [Segment("●", styles["fresh"])]
         elif flags & HOSTILE:
             segments = [Segment("⚠", styles["warning"])]
+        elif rank >= 0:  # severities: info low medium high critical
+            segments = [Segment("◆", styles["error"] if rank >= 3 else styles["warning"]
+                                if rank == 2 else styles["dim"])]
         elif flags & CONFLICT:
             segments = [Segment("≠", styles["warning"])]
         elif has_error:

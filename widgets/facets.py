@@ -40,16 +40,24 @@ from .text_line import TextLine
 if TYPE_CHECKING:
     from tui.core.store import Store
 
-__all__ = ["Counter", "FacetList", "FacetOptions", "FacetPanel", "facet_name"]
+__all__ = ["DETECTION_FACETS", "Counter", "FacetList", "FacetOptions", "FacetPanel", "facet_name"]
 
 Counter = Callable[[str], list[tuple[str, int]]]
 """field -> every (value, count) of that field under the current filter, most first."""
 
 
+# Facets of the detection rules' hits (tui/core/detect), not store fields: events by
+# the most severe rule that flagged them, and by rule. Their values filter as
+# `severity:` and `rule:` terms.
+DETECTION_FACETS: tuple[str, ...] = ("severity", "rule")
+_DETECTION_TITLES = {"severity": "Detections by severity", "rule": "Detections by rule"}
+
+
 def facet_name(name: str) -> str:
-    """`name` as a facet shows it: an indexed field, the case's labels (`mark`), or a
-    JSON path in its canonical spelling. Raises ValueError for anything else."""
-    if name in FIELD_BY_NAME or name == LABEL_FACET:
+    """`name` as a facet shows it: an indexed field, the case's labels (`mark`), a
+    detection facet, or a JSON path in its canonical spelling. Raises ValueError for
+    anything else."""
+    if name in FIELD_BY_NAME or name == LABEL_FACET or name in DETECTION_FACETS:
         return name
     if looks_like_path(name):
         try:
@@ -436,7 +444,8 @@ class FacetList(Vertical):
         f = FIELD_BY_NAME.get(self.field)
         distinct = self._distinct if self._distinct is not None else len(self._counts)
         parts: list[tuple[str, str | Style] | str | Text] = [
-            safe_text(self.field, "bold") if f is None else (f.label, "bold"),
+            (_DETECTION_TITLES[self.field], "bold") if self.field in _DETECTION_TITLES
+            else safe_text(self.field, "bold") if f is None else (f.label, "bold"),
             (f"  ({distinct:,})", ""),
         ]
         if self._narrowing:
@@ -614,11 +623,13 @@ class FacetList(Vertical):
         self.action_cycle(1)
 
     def action_cycle(self, step: int) -> None:
-        if self.field not in FIELD_NAMES:  # a path: back to the fields' ends
-            self.set_field(FIELD_NAMES[0 if step > 0 else -1])
+        # The fields in a ring; the detection facets in their own (`!` shows them).
+        ring = DETECTION_FACETS if self.field in DETECTION_FACETS else FIELD_NAMES
+        if self.field not in ring:  # a path: back to the fields' ends
+            self.set_field(ring[0 if step > 0 else -1])
             return
-        i = FIELD_NAMES.index(self.field)
-        self.set_field(FIELD_NAMES[(i + step) % len(FIELD_NAMES)])
+        i = ring.index(self.field)
+        self.set_field(ring[(i + step) % len(ring)])
 
     def set_field(self, field: str) -> None:
         """Show `field` (or a JSON path): rows are filled at once from `counter`, and
@@ -644,6 +655,11 @@ class FacetList(Vertical):
         value = self.highlighted_value
         if value is not None:
             self.post_message(FilterRequest(self.field, value, negate=False))
+
+    def action_only(self) -> None:
+        value = self.highlighted_value
+        if value is not None:
+            self.post_message(FilterRequest(self.field, value, replace=True))
 
     def action_exclude(self) -> None:
         value = self.highlighted_value

@@ -24,6 +24,9 @@ class FilterInput(Input):
         pass
 
     def __init__(self, **kw) -> None:
+        # Focus leaves the text unselected (`/` puts the cursor at its end): what is
+        # typed adds to the filter instead of replacing it.
+        kw.setdefault("select_on_focus", False)
         super().__init__(
             placeholder='filter: / to edit — e.g. service:s3.amazonaws.com -error:"" since:-1h',
             **kw,

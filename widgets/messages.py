@@ -7,13 +7,16 @@ from textual.message import Message
 
 class FilterRequest(Message):
     """Add `field:value` to the filter, or its negation: `field` is an indexed field, a
-    JSON path as tui.core.paths spells it, or None for free text."""
+    JSON path as tui.core.paths spells it, or None for free text. `replace`: the term
+    becomes the whole filter."""
 
-    def __init__(self, field: str | None, value: str, negate: bool = False) -> None:
+    def __init__(self, field: str | None, value: str, negate: bool = False,
+                 replace: bool = False) -> None:
         super().__init__()
         self.field = field
         self.value = value
         self.negate = negate
+        self.replace = replace
 
 
 class FacetRequest(Message):

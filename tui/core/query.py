@@ -41,6 +41,8 @@ __all__ = [
     "Query",
     "QueryError",
     "RuleTerm",
+    "SEVERITY_NAMES",
+    "Severity",
     "QueryTarget",
     "Term",
     "Text",
@@ -57,7 +59,11 @@ __all__ = [
 # Credential and selection-relative terms (their section is at the end).
 PIVOT_KEYWORDS: tuple[str, ...] = ("minted", "descends", "last")
 # Keywords that take a value like a field but are not store columns.
-KEYWORDS: tuple[str, ...] = ("has", "is", "mark", "rule", "since", "until", *PIVOT_KEYWORDS)
+KEYWORDS: tuple[str, ...] = (
+    "has", "is", "mark", "rule", "severity", "since", "until", *PIVOT_KEYWORDS
+)
+# Detection rules' severities, least first (tui/core/detect reads them from here).
+SEVERITY_NAMES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 # `has:` names that come from the case (marks and notes), not from the events.
 ANNOTATION_HAS: tuple[str, ...] = ("mark", "note")
 # `has:` names that come from the detection rules (tui/core/detect).
@@ -92,6 +98,7 @@ class QueryTarget(Protocol):
     def is_names(self) -> Sequence[str]: ...
     def mask_mark(self, matcher: ValueMatcher) -> np.ndarray: ...
     def mask_rule(self, matcher: ValueMatcher) -> np.ndarray: ...
+    def mask_severity(self, lo: int, hi: int) -> np.ndarray: ...
     def newest_time_ms(self) -> int | None: ...
     def mask_minted(self, matcher: ValueMatcher) -> np.ndarray: ...
     def mask_descends(self, matcher: ValueMatcher) -> np.ndarray: ...
@@ -276,6 +283,16 @@ class RuleTerm:
 
 
 @dataclass(frozen=True)
+class Severity:
+    """`severity:high`, `severity:>=medium`: events a detection rule of a severity in
+    [lo, hi] (ranks in SEVERITY_NAMES) flagged."""
+
+    lo: int
+    hi: int
+    pos: int = dc_field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Cred:
     """`minted:KEY` (the records that minted a key) or `descends:KEY` (everything done
     with a key or with the keys minted from it, transitively)."""
@@ -295,7 +312,8 @@ class Last:
 
 
 Node = (
-    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Cred | Last | Not | And | Or
+    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Severity | Cred | Last | Not
+    | And | Or
 )
 
 
@@ -730,6 +748,8 @@ class _Parser:
             return Mark(_matcher(w, vstart), w.pos)
         if name == "rule":
             return RuleTerm(_matcher(w, vstart), w.pos)
+        if name == "severity":
+            return _severity_node(value, w.pos, vpos)
         if name == "ip" and (net := _network(w, vstart)) is not None:
             return Term(name, net, w.pos)
         if name in PIVOT_KEYWORDS:
@@ -869,7 +889,7 @@ def _cost(node: Node) -> int:
     # and free text (a scan of the raw corpus) last.
     if isinstance(node, Time):
         return 0
-    if isinstance(node, (Has, Is, Mark, RuleTerm, Last)):
+    if isinstance(node, (Has, Is, Mark, RuleTerm, Severity, Last)):
         return 1
     if isinstance(node, Cred):
         return 3  # the first use scans the minting events
@@ -952,6 +972,8 @@ def _eval(node: Node, ctx: _Ctx) -> tuple[np.ndarray, bool]:
         return t.mask_mark(node.matcher), False
     if isinstance(node, RuleTerm):
         return t.mask_rule(node.matcher), False
+    if isinstance(node, Severity):
+        return t.mask_severity(node.lo, node.hi), False
     if isinstance(node, Cred):
         if node.kind == "minted":
             return t.mask_minted(node.matcher), False
@@ -1090,7 +1112,8 @@ class Query:
         if self.root is None:
             return False
         return any(
-            isinstance(n, RuleTerm) or (isinstance(n, Has) and n.name.lower() in DETECTION_HAS)
+            isinstance(n, (RuleTerm, Severity))
+            or (isinstance(n, Has) and n.name.lower() in DETECTION_HAS)
             for n in _walk(self.root)
         )
 
@@ -1205,6 +1228,23 @@ def time_range_term(lo_ms: int, hi_ms_exclusive: int) -> str:
 # before that last stretch.
 
 _LAST_RE = re.compile(r"(?:\d+[smhdw])+")
+
+
+_SEVERITY_RE = re.compile(r"(>=|<=|>|<)?([a-z]+)")
+
+
+def _severity_node(value: str, pos: int, vpos: int) -> Severity:
+    """`severity:high` (that severity), `>=medium`, `>low`, `<=medium`, `<high`."""
+    m = _SEVERITY_RE.fullmatch(value.strip().lower())
+    if m is None or m.group(2) not in SEVERITY_NAMES:
+        raise QueryError(
+            f"bad severity {value!r}: one of {', '.join(SEVERITY_NAMES)}, optionally "
+            "after >=, >, <= or < (severity:>=medium)", vpos)
+    op, k = m.group(1), SEVERITY_NAMES.index(m.group(2))
+    top = len(SEVERITY_NAMES) - 1
+    lo, hi = {None: (k, k), ">=": (k, top), ">": (k + 1, top), "<=": (0, k),
+              "<": (0, k - 1)}[op]
+    return Severity(lo, hi, pos)
 
 
 def _pivot_node(name: str, w: _Word, vstart: int, value: str, vpos: int) -> Node:

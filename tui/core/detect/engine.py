@@ -580,6 +580,14 @@ class Detections:
             parts = [h for rid, h in self._hits.items() if len(h) and matcher.matches(rid)]
         return merge(parts)
 
+    def rows_of_severity(self, lo: int, hi: int) -> np.ndarray:
+        """Rows flagged by any rule whose severity rank is in [lo, hi]; sorted, unique.
+        What `severity:` selects."""
+        with self._lock:
+            self.sync()
+            parts = [h for r in self.rules if lo <= r.rank <= hi and len(h := self._hits[r.id])]
+        return merge(parts)
+
     def rules_of(self, row: int) -> list[Rule]:
         """The rules that flagged the row, most severe first."""
         with self._lock:

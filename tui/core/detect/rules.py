@@ -25,11 +25,13 @@ from ..paths import Path, PathError, parse_path
 from ..query import (
     ANNOTATION_HAS,
     DETECTION_HAS,
+    SEVERITY_NAMES,
     Has,
     Mark,
     Query,
     QueryError,
     RuleTerm,
+    Severity,
     Time,
     parse,
 )
@@ -48,7 +50,7 @@ __all__ = [
     "severity_rank",
 ]
 
-SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+SEVERITIES: tuple[str, ...] = SEVERITY_NAMES  # least severe first (the query language's)
 AGGREGATES: tuple[str, ...] = ("threshold", "distinct", "first-seen")
 # Comparisons between values of an event, for what a filter cannot say:
 #   other-than: [A, B]        A has a value, and none of its values is one of B's
@@ -164,7 +166,7 @@ def check_filter(q: Query) -> None:
             isinstance(n, Has) and n.name.lower() in (*ANNOTATION_HAS, *DETECTION_HAS)
         ):
             raise RuleError("a rule cannot test marks, notes or detections")
-        if isinstance(n, RuleTerm):
+        if isinstance(n, (RuleTerm, Severity)):
             raise RuleError("a rule cannot test other rules (rule:)")
         if isinstance(n, Time):
             raise RuleError("a rule cannot hold since:/until: (it runs over any time)")

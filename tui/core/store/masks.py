@@ -56,6 +56,7 @@ class DetectionSource(Protocol):
     `rule:` and `has:detection` select. Rows are sorted, unique, below the row count."""
 
     def rows_of_rule(self, matcher=None) -> np.ndarray: ...
+    def rows_of_severity(self, lo: int, hi: int) -> np.ndarray: ...
     def counts(self, mask: np.ndarray | None = None) -> list: ...
     def severity_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]: ...
 
@@ -208,6 +209,13 @@ class Masks:
         rows = _NO_ROWS if det is None else det.rows_of_rule(None if none else matcher)
         m = self._mask_of_rows(rows)
         return ~m if none else m
+
+    def mask_severity(self, lo: int, hi: int) -> np.ndarray:
+        """`severity:` (ranks [lo, hi] of query.SEVERITY_NAMES): events a rule of such
+        a severity flagged. Without detections nothing is flagged."""
+        det = self._detections()
+        rows = _NO_ROWS if det is None else det.rows_of_severity(lo, hi)
+        return self._mask_of_rows(rows)
 
     # Credential terms (credentials.py): `minted:KEY` the records that minted a key,
     # `descends:KEY` everything done with a key or the keys it minted, transitively.

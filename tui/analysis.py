@@ -1,0 +1,112 @@
+"""Detections and credential chains in the explorer, worked out off the UI thread.
+
+The detection rules (tui/core/detect) and the credential index (core.credentials) both
+catch up with the rows committed since their last run. The explorer runs them in a
+worker thread once the load is committed, and again after each commit of arrivals
+while tailing; the pump commits nothing while that runs (the store only changes while
+nobody else reads it), so arrivals wait for the rules, keys do not. The list's
+markers read a copy of the results made when a run ends, so drawing never waits on
+the rules' lock.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+from textual import work
+from textual.message import Message
+
+from .core.credentials import credentials_of
+from .core.sanitize import clean
+
+if TYPE_CHECKING:
+    from .core.store import Store
+
+
+class AnalysisDone(Message):
+    def __init__(self, seconds: float, error: str | None = None) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.error = error
+
+
+class BackgroundAnalysis:
+    """Mixed into TrailscopeApp: `attach_rules` at start, `start_analysis` after
+    commits; `analysing` gates the pump."""
+
+    store: Store
+    analysing = False  # a run is under way in the worker
+    _analysis_again = False  # rows were committed during a run: run once more
+    _analysed_rows = 0  # rows the last run covered
+    analysis_runs: list[float]  # seconds each run took (benchmarks read it)
+
+    def attach_rules(self, rules=None) -> None:
+        """Bind detection rules to the store: `rules`, or the built-in pack and the
+        configured Sigma rules (docs/detections.md). A config that cannot be read is
+        reported; the built-in rules still run."""
+        from .core.detect import Detections
+        from .core.detect.config import ConfigError, rule_set
+
+        if rules is None:
+            try:
+                rules = rule_set().rules
+            except ConfigError as e:
+                self.notify(clean(f"detection rules: {e}"), severity="error", markup=False,
+                            timeout=8)
+                rules = rule_set(use_config=False).rules
+        Detections(self.store, rules)
+
+    @property
+    def rules_pending(self) -> bool:
+        """Rules are bound but have not run over what is committed (loading, or a run
+        under way): panes show that rather than running them in the UI thread."""
+        return self.store.detections is not None and (
+            self.analysing or len(self.store) > self._analysed_rows)
+
+    def start_analysis(self) -> None:
+        """Run the rules and the credential index over the rows committed since the
+        last run, in a worker (at once, or when the running one ends)."""
+        if len(self.store) <= self._analysed_rows:
+            return
+        if self.analysing:
+            self._analysis_again = True
+            return
+        self.analysing = True
+        self._analysed_rows = len(self.store)
+        self._analyse()
+
+    @work(thread=True, group="analysis")
+    def _analyse(self) -> None:
+        t0 = time.perf_counter()
+        error = None
+        try:
+            det = self.store.detections
+            if det is not None:
+                det.sync()
+            credentials_of(self.store).catch_up()
+        except Exception as e:  # a rule or the index failing must not stop the explorer
+            error = f"{type(e).__name__}: {e}"
+        self.post_message(AnalysisDone(time.perf_counter() - t0, error))
+
+    def on_analysis_done(self, msg: AnalysisDone) -> None:
+        self.analysing = False
+        self.analysis_runs.append(msg.seconds)
+        if msg.error is not None:
+            self.notify(clean(f"detection rules failed: {msg.error}"), severity="error",
+                        markup=False, timeout=8)
+        det = self.store.detections
+        if det is not None and self.is_running:
+            n = len(self.store)
+            ranks = np.full(n, -1, np.int8)
+            for rule in sorted(det.rules, key=lambda r: r.rank):  # the most severe last
+                hits = det.hits(rule.id)
+                ranks[hits[hits < n]] = rule.rank
+            self.main.show_detections(ranks)
+            if self.query_obj.uses_detections:
+                self.redraw.stale = True  # the filter's result changed with the hits
+        if self._analysis_again:
+            self._analysis_again = False
+            self.start_analysis()
+        self.pump()  # arrivals held back while the rules ran
