@@ -524,7 +524,7 @@ class Bench:
 
     async def ends(self, n: int, mode: str) -> None:
         await self.focus(self.lst)
-        for i in range(n):
+        for _ in range(n):
             before = self.lst.cursor_index
             key = "G" if before == 0 else "g"
             await self.sample(f"list {key} ({'last' if key == 'G' else 'first'})", key,

@@ -28,7 +28,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -238,7 +237,7 @@ def main() -> None:
         floor = subprocess.run(
             [sys.executable, "-c", FLOOR, str(path)], capture_output=True, text=True, check=True
         ).stdout.split()
-        med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
+        med = lambda k, runs=runs: statistics.median(r[k] for r in runs)  # noqa: E731
         r0 = runs[0]
         ingest = med("ingest_s")
         res = {

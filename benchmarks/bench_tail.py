@@ -472,7 +472,7 @@ async def run_app_async(args, root: Path) -> dict:
                 await send("filter typing (1 char)", ch,
                            lambda t=typed: inp.value[: len(t)] == t and len(inp.value) >= len(t),
                            lambda: (inp,))
-            await wait_until(lambda: inp.value == text, 10)
+            await wait_until(lambda text=text: inp.value == text, 10)
             seq0 = app.views.seq
 
             def applied(text=text, seq0=seq0) -> bool:

@@ -1,8 +1,10 @@
 """Shared fixtures and helpers for the explorer (TrailscopeApp) tests.
 
-`explorer` starts the real app on sample_logs (no tailing) and yields its Pilot once
-the first view is on screen. `settle` waits for the view worker after a filter change.
-Every wait is a poll with short pauses, bounded by a timeout.
+The one way to start the app on a trail: `explore(make_app(paths, ...), size)`, which
+yields the Pilot once the trail is loaded and the first view is on screen; the
+`explorer` fixture is that on sample_logs (no tailing). `settle` waits for the view
+worker after a filter change. Every wait is a poll with short pauses, bounded by a
+timeout.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -144,14 +147,20 @@ def make_app(paths=None, **kw):
     return TrailscopeApp([str(p) for p in (paths or [SAMPLE])], **kw)
 
 
+@asynccontextmanager
+async def explore(app, size=DEFAULT_SIZE, timeout: float = 20.0) -> AsyncIterator[Pilot]:
+    """Run `app` (from `make_app`) and yield its Pilot once the trail is loaded."""
+    async with run(app, size) as pilot:
+        await wait_loaded(pilot, timeout)
+        yield pilot
+
+
 @pytest.fixture
 async def explorer(request) -> AsyncIterator[Pilot]:
     """The app on sample_logs, loaded. Size via `@pytest.mark.size(w, h)` if needed."""
     marker = request.node.get_closest_marker("size")
     size = tuple(marker.args) if marker else DEFAULT_SIZE
-    app = make_app()
-    async with run(app, size) as pilot:
-        await wait_loaded(pilot)
+    async with explore(make_app(), size) as pilot:
         yield pilot
         # Let in-flight work land before run_test tears the screen down (a handler
         # running after the teardown would find no widgets).

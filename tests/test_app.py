@@ -21,6 +21,7 @@ from textual.widgets import Input
 
 from tests.conftest import (
     SAMPLE,
+    explore,
     make_app,
     painted_frames,
     paste,
@@ -41,8 +42,8 @@ from tui.timeparse import parse_jump_time
 from widgets.detail import DetailPane, InfoRef, PairRef, ValueRef
 from widgets.event_list import EventList
 from widgets.facets import FacetOptions, FacetPanel
-from widgets.key_hints import KeyHints
 from widgets.filter_bar import FilterBar, FilterInput
+from widgets.key_hints import KeyHints
 from widgets.timeline import Timeline
 
 HOSTILE_MARKUP = "[@click=app.quit]"
@@ -658,7 +659,8 @@ async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
         frames.clear()
         before = lst.cursor_row
         await pilot.press(key)
-        await wait_for(pilot, lambda: pane.row == lst.cursor_row != before, 3, what="the move")
+        await wait_for(pilot, lambda before=before: pane.row == lst.cursor_row != before, 3,
+                       what="the move")
         await pilot.pause(0.1)
         moved = [f for f in frames if f[0] != before]
         assert moved and all(c == d for c, d in moved), (key, frames)
@@ -717,8 +719,7 @@ async def test_skipped_files_screen(tmp_path: Path) -> None:
     inflight.write_bytes(b"half a download")
 
     app = make_app([tmp_path])
-    async with run(app, (250, 40)) as pilot:  # wide enough for the whole tmp paths
-        await wait_loaded(pilot)
+    async with explore(app, (250, 40)) as pilot:  # wide enough for the whole tmp paths
         assert len(app.store) == 2
         status = status_text(app)
         assert "2 / 2 events" in status
@@ -746,8 +747,7 @@ async def test_deep_nesting_stops_neither_the_load_nor_the_keys(tmp_path: Path) 
 
     want = deep_trail(tmp_path)
     app = make_app([tmp_path])
-    async with run(app) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app) as pilot:
         assert len(app.store) == len(want)
         assert "loading" not in status_text(app) and "skipped" not in status_text(app)
         pane = app.query_one(DetailPane)
@@ -770,8 +770,7 @@ async def test_skipped_screen_shows_lenient_and_damaged_files(tmp_path: Path) ->
     damaged = trail_path(tmp_path, when="20261120T1015Z", suffix="damaged000000000")
     damaged.write_bytes(gzip_with_crc_of(text.replace(b'"D1"', b'"X1"'), text))
     app = make_app([tmp_path])
-    async with run(app, (250, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (250, 40)) as pilot:
         assert len(app.store) == 5  # the damaged file's events are kept and counted
         assert "files 2 loaded, 2 skipped (S)" in status_text(app)
         await pilot.press("S")
@@ -944,8 +943,7 @@ async def test_hostile_event_through_every_pane(explorer) -> None:
 async def test_no_color_cursor_still_visible(monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app()
-    async with run(app, (120, 30)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (120, 30)) as pilot:
         assert app.no_color
         await pilot.press("down", "down")
         await pilot.pause()
@@ -979,8 +977,7 @@ async def test_sixteen_colour_terminal_keeps_text_and_cursor_visible() -> None:
         return color.downgrade(ColorSystem.STANDARD).number
 
     app = make_app()
-    async with run(app, (120, 30)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (120, 30)) as pilot:
         await pilot.press("down", "down")
         await pilot.pause()
         strips = app.screen._compositor.render_strips()
@@ -1028,8 +1025,7 @@ async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
 
     write_records(trail_path(tmp_path, suffix="base000000000000"), [event("Base")])
     app = make_app([tmp_path])
-    async with run(app, (120, 30)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (120, 30)) as pilot:
         store = app.store
         real_commit = store.commit
 
@@ -1062,8 +1058,7 @@ async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
 
     write_records(trail_path(tmp_path, suffix="base000000000000"), [event("Base")])
     app = make_app([tmp_path])
-    async with run(app, (120, 30)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (120, 30)) as pilot:
         store = app.store
         frames = []
         # Before the app's own frame callback, which may run the commit.
@@ -1098,8 +1093,7 @@ async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) 
                   [event(f"E{i}", f"2026-11-20T10:{i:02d}:00Z", ip=f"203.0.113.{i}")
                    for i in range(5)])
     app = make_app([tmp_path])
-    async with run(app, (160, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (160, 40)) as pilot:
         lst = app.events_list
         store = app.store
         ips = store.values("ip")
@@ -1132,8 +1126,7 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
             for i in range(20)]
     write_records(trail_path(tmp_path, when="20261120T1025Z", suffix="first00000000000"), base)
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
-    async with run(app, (160, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         lst = app.events_list
         assert len(app.view.rows) == 20 and lst.cursor_index == 0
@@ -1219,8 +1212,7 @@ async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
     base = [event("ListBuckets", f"2026-11-20T10:{i:02d}:00Z") for i in range(5)]
     write_records(trail_path(tmp_path, when="20261120T1010Z", suffix="first00000000000"), base)
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
-    async with run(app, (120, 30)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (120, 30)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         lst = app.events_list
         await pilot.press("G")
@@ -1248,8 +1240,7 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path) -> No
     app.redraw.max_view_defer_s = 60.0
     app.redraw.max_panels_defer_s = 60.0
     app.redraw.quiet_s = 1.5  # slack for a slow machine
-    async with run(app, (120, 30)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (120, 30)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         _deliver(trail_path(tmp_path, when="20261120T1035Z", suffix="second0000000000"),
                  [event("PutObject", "2026-11-20T10:31:00Z") for _ in range(4)])
@@ -1324,7 +1315,7 @@ async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
         frames.clear()
         before = app.events_list.cursor_row
         await pilot.press(key)
-        await wait_for(pilot, lambda: app.query_one(DetailPane).row != before, 3,
+        await wait_for(pilot, lambda before=before: app.query_one(DetailPane).row != before, 3,
                        what="the move")
         await pilot.pause(0.1)
         first = first_with("EventList")
@@ -1420,8 +1411,7 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
     write_records(trail_path(tmp_path, suffix="first00000000000"),
                   [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", ip=f"10.0.0.{i}") for i in range(20)])
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
-    async with run(app, (160, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (160, 40)) as pilot:
         store = app.store
         fields = app.query_one(FacetPanel).fields
 
@@ -1454,8 +1444,7 @@ async def test_live_tail_with_a_relative_path(tmp_path: Path, monkeypatch) -> No
     live = Path("live")
     first = write_records(trail_path(live, when=_today()), [event("A")])
     app = make_app([live], watch=True, rescan_s=0.3)
-    async with run(app, (160, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         for i, name in enumerate("BC"):
             _deliver(trail_path(live, when=_today(f"001{i}"), suffix=name * 16), [event(name)])
@@ -1504,8 +1493,7 @@ async def test_skipped_file_that_completes_leaves_the_skipped_screen(tmp_path: P
     full = gzip.compress(orjson.dumps({"Records": [event(f"E{i}") for i in range(50)]}))
     p.write_bytes(full[: len(full) // 2])
     app = make_app([tmp_path], watch=True, rescan_s=0.3)
-    async with run(app, (160, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         assert "files 1 loaded, 1 skipped" in status_text(app)
         p.write_bytes(full)
@@ -1521,8 +1509,7 @@ async def test_skipped_file_that_completes_leaves_the_skipped_screen(tmp_path: P
 async def test_polling_shows_in_the_status_line(tmp_path: Path) -> None:
     write_records(trail_path(tmp_path, when=_today()), [event("A")])
     app = make_app([tmp_path], watch=True, poll=True, rescan_s=30.0)
-    async with run(app, (160, 40)) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
         # The status line is redrawn on the next tick after tailing starts.
         await wait_for(pilot, lambda: "polling" in status_text(app), 5, what="'polling' shown")

@@ -256,3 +256,15 @@ def test_following_keeps_every_output_inert(tmp_path, fmt):
     assert_inert(out.join(), f"follow {fmt} stdout")
     text = assert_inert(err.join(), f"follow {fmt} stderr")
     assert "named\\x1b]0;PWNED\\x07\\u202e.json.gz" in text
+
+
+def test_cache_info_json_is_inert_with_a_hostile_cache_path(tmp_path):
+    """The cache's folder comes from XDG_CACHE_HOME, which may name any folder: its JSON
+    spelling must stay inert (DEL included) and read back as the exact path."""
+    home = tmp_path / f"cache{TITLE}\x7f{BIDI}"
+    env = {**os.environ, "XDG_CACHE_HOME": str(home)}
+    p = subprocess.run([sys.executable, "-m", "tui", "cache", "info", "--json"],
+                       capture_output=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    info = json.loads(assert_inert(p.stdout, "cache info --json"))
+    assert info["path"] == os.path.join(str(home), "trailscope", "s3")

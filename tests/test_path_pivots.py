@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import make_app, run, screen_text, settle, status_text, wait_for, wait_loaded
+from tests.conftest import (
+    explore,
+    make_app,
+    screen_text,
+    settle,
+    status_text,
+    wait_for,
+)
 from tests.trailgen import REALDATA, event, trail_path, write_records
 from tui.core.paths import format_path, parse_path
 from tui.core.query import parse, term_for
@@ -107,8 +114,7 @@ def ids(app) -> list[str]:
 @pytest.fixture
 async def pivots(tmp_path: Path):
     app = make_app([_trail(tmp_path)])
-    async with run(app) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app) as pilot:
         yield pilot
         await settle(pilot)
 
@@ -251,8 +257,7 @@ async def test_o_opens_any_path_as_a_facet(pivots) -> None:
 async def test_mfa_pivot_on_real_samples(tmp_path: Path) -> None:
     """On the real samples: the ConsoleLogin without MFA, from the detail tree."""
     app = make_app([REALDATA])
-    async with run(app) as pilot:
-        await wait_loaded(pilot, timeout=60)
+    async with explore(app, timeout=60) as pilot:
         store = app.store
         want = np.flatnonzero(parse("additionalEventData.MFAUsed:No").evaluate(store))
         assert len(want) > 5
@@ -276,8 +281,7 @@ async def test_a_new_path_is_scanned_off_the_ui_thread(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(tui.app, "SYNC_TEXT_FILES", 0)
     app = make_app([_trail(tmp_path)])
-    async with run(app) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app) as pilot:
         pane = await to_event(pilot, "login-0001")
         await cursor_to(pilot, pane, json_leaf(pane, "additionalEventData.MobileVersion"))
         threaded = app.views.threaded
@@ -337,8 +341,7 @@ async def test_panels_leave_a_path_being_scanned_to_its_thread(tmp_path: Path, m
         return real(*a, **kw)
 
     app = make_app([_trail(tmp_path)])
-    async with run(app) as pilot:
-        await wait_loaded(pilot)
+    async with explore(app) as pilot:
         monkeypatch.setattr(tui.app, "compute_view", slow_compute_view)
         pane = await to_event(pilot, "login-0001")
         await cursor_to(pilot, pane, json_leaf(pane, "additionalEventData.MFAUsed"))

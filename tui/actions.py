@@ -2,14 +2,14 @@
 palette are all built from it, so they never disagree.
 
 Each scope is a widget class (or the app); a widget declares
-`BINDINGS = bindings("list")` and implements `action_<action>` for its rows.
+`BINDINGS = bindings("list")` (widgets/bindings.py turns these rows into Textual
+bindings) and implements `action_<action>` for its rows. This module is plain data: the
+widgets and the app both read it, so it imports neither (tests/test_layers.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from textual.binding import Binding
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +155,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("skipped-close", "escape,q,S", "dismiss", "Close", "Close the list of skipped files", "skipped-screen", True, palette=False),
     ActionSpec("jump-cancel", "escape", "dismiss_none", "Cancel", "Close without jumping", "jump-screen", True, palette=False),
 )
-
-
-def bindings(scope: str) -> list[Binding]:
-    """The key bindings of `scope`, each with its ActionSpec's id."""
-    return [
-        Binding(a.keys, a.action, a.title, show=a.show, id=a.id)
-        for a in ACTIONS
-        if a.scope == scope
-    ]
 
 
 def by_scope(scope: str) -> list[ActionSpec]:

@@ -27,13 +27,15 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 
+from widgets.bindings import bindings
 from widgets.event_list import EventList
 from widgets.facets import DETECTION_FACETS
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
 from widgets.timeline import Timeline
 
-from .actions import ACTIONS, SCOPES, ActionSpec, bindings, key_label
+from .actions import ACTIONS, SCOPES, ActionSpec, key_label
+from .analysis import BackgroundAnalysis
 from .core.batch import FileBatch
 from .core.discovery import Discovery, discover
 from .core.fields import FIELD_INDEX
@@ -49,7 +51,6 @@ from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import LABEL_FACET, View, compute_view
 from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import MainScreen
-from .analysis import BackgroundAnalysis
 from .pivots import PivotActions
 from .policies import (
     ArrivalRate,

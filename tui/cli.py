@@ -24,8 +24,8 @@ from .case_cmd import (
     case_exit_code,
     cmd_report,
 )
-from .core.case import CaseError
 from .core import export
+from .core.case import CaseError
 from .core.discovery import absolute_paths
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
@@ -113,7 +113,8 @@ def _glue_filters(argv: list[str]) -> list[str]:
 
 
 def _follow_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)")
+    p.add_argument("--poll", action="store_true",
+                   help="poll instead of OS file events (NFS, sshfs)")
     p.add_argument(
         "--rescan", type=float, default=5.0, metavar="SECONDS",
         help="full rescan interval while following (default 5)",
@@ -450,7 +451,8 @@ def stats_dict(store: Store) -> dict:
         "files": files,
         "skipped": [{"path": p, "reason": r} for p, r in store.skipped()],
         "ignored": [{"path": p, "reason": r} for p, r in store.ignored],
-        "time_range": None if tr is None else {"start": format_time(tr[0]), "end": format_time(tr[1])},
+        "time_range": None if tr is None
+        else {"start": format_time(tr[0]), "end": format_time(tr[1])},
         "bad_records": sum(fi.bad_records for fi in store.files),
     }
     for name in FIELD_NAMES:
@@ -691,7 +693,8 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
     # table: sanitised for the terminal, one event per line
     widths = {"service": 24, "event": 28, "principal": 48, "ip": 18, "region": 14, "error": 24}
     if header:
-        out.write("time                  " + " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS) + "\n")
+        cells = " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS)
+        out.write("time                  " + cells + "\n")
     for r in rows.tolist():
         cells = [
             clean(store.value(r, f), widths[f]).ljust(widths[f]) for f in TABLE_FIELDS

@@ -11,9 +11,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from widgets.bindings import bindings
 from widgets.event_list import DEFAULT_COLUMNS, column_title, is_path_column
 
-from .actions import bindings, by_scope, key_label
+from .actions import by_scope, key_label
 from .core.fields import FIELD_NAMES
 from .core.listconfig import MAX_WIDTH, MIN_WIDTH
 from .core.sanitize import clean

@@ -22,7 +22,8 @@ def add_options(p: argparse.ArgumentParser, size_type) -> None:
     g = p.add_argument_group(
         "s3:// paths", "read the trail straight from S3 (credentials: the standard AWS "
         "chain; see docs/s3.md)")
-    g.add_argument("--profile", default=None, metavar="NAME", help="AWS profile (default: the standard chain)")
+    g.add_argument("--profile", default=None, metavar="NAME",
+                   help="AWS profile (default: the standard chain)")
     g.add_argument("--endpoint-url", default=None, metavar="URL",
                    help="S3 endpoint (an S3-compatible store, a local test server)")
     g.add_argument("--since", default=None, metavar="TIME",
@@ -276,8 +277,7 @@ def add_cache_parser(sub, size_type) -> argparse.ArgumentParser:
 
 
 def run_cache(args) -> int:
-    import json
-
+    from .core import export
     from .core.s3cache import DEFAULT_LIMIT, ObjectCache
 
     cache = ObjectCache(limit=args.cache_size if args.cache_size is not None else DEFAULT_LIMIT)
@@ -288,11 +288,11 @@ def run_cache(args) -> int:
         return EXIT_OK
     info = cache.info()
     if args.json:
-        sys.stdout.write(json.dumps({
+        sys.stdout.buffer.write(export.dumps({
             "path": info.root, "objects": info.entries, "bytes": info.bytes,
             "limit": info.limit,
             "oldest_use": _iso(info.oldest_use), "newest_use": _iso(info.newest_use),
-        }) + "\n")
+        }) + b"\n")
         return EXIT_OK
     sys.stdout.write(
         f"path     {clean(info.root)}\nobjects  {info.entries:,}\n"

@@ -12,9 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from widgets.bindings import bindings
 from widgets.safe import label, safe_text
 
-from .actions import SCOPES, bindings, by_scope, key_label
+from .actions import SCOPES, by_scope, key_label
 from .help import topic_text
 
 
@@ -50,7 +51,8 @@ class HelpScreen(ModalScreen[None]):
 
     @staticmethod
     def _table() -> Table:
-        t = Table(title="trailscope — keys", expand=True, box=None, show_header=False, padding=(0, 1))
+        t = Table(title="trailscope — keys", expand=True, box=None, show_header=False,
+                  padding=(0, 1))
         t.add_column("key", style="bold", no_wrap=True, width=22)
         t.add_column("action")
         for scope, title in SCOPES.items():
@@ -75,7 +77,9 @@ class SkippedScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     SkippedScreen { align: center middle; }
-    SkippedScreen > Vertical { width: 95%; height: 90%; border: round $warning; background: $surface; }
+    SkippedScreen > Vertical {
+        width: 95%; height: 90%; border: round $warning; background: $surface;
+    }
     SkippedScreen #skipped-title { height: auto; padding: 0 1; }
     SkippedScreen OptionList { height: 1fr; border: none; }
     """
@@ -144,13 +148,17 @@ class SkippedScreen(ModalScreen[None]):
 class JumpScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
     JumpScreen { align: center middle; }
-    JumpScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    JumpScreen > Vertical {
+        width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1;
+    }
     """
     BINDINGS = bindings("jump-screen")
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Jump to time (UTC): 2026-11-20T10:05, 2026-11-20, -2h (from newest)"))
+            yield Static(
+                Text("Jump to time (UTC): 2026-11-20T10:05, 2026-11-20, -2h (from newest)")
+            )
             yield Input(placeholder="time", id="jump-input")
             yield Static(id="jump-error")
 

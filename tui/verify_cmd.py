@@ -9,12 +9,10 @@ found, 2 usage or an unusable key/signature file, 3 problems found.
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from collections import Counter
 
-from .core.sanitize import HOSTILE_RANGES, clean
+from .core.sanitize import clean
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
@@ -100,7 +98,9 @@ def run(args, *, paths=None, signatures=None, rename=None, unreadable=()) -> int
         rename(rep)
     notes = keys.notes if keys is not None else []
     if args.json:
-        sys.stdout.buffer.write(json_dumps_inert(report_dict(rep, notes)) + b"\n")
+        from .core import export  # the store's imports, only for this output
+
+        sys.stdout.buffer.write(export.dumps(report_dict(rep, notes)) + b"\n")
         sys.stdout.flush()
     else:
         write_text(rep, notes, sys.stdout, problems_only=args.problems,
@@ -175,30 +175,6 @@ def _digest_dict(d) -> dict:
         "chain": d.chain, "signature": str(d.signature),
         "files_listed": d.files_listed, "files_verified": d.files_verified,
     }
-
-
-# A local JSON escaper: JSON text with every character the sanitiser would escape written
-# as a \uXXXX escape, so the output is inert in a terminal and still decodes to the exact
-# values. (Another helper is building a shared one; this is to be folded into it.)
-_HOSTILE_RX = re.compile(
-    "[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in HOSTILE_RANGES) + "]"
-)
-
-
-def _json_escape(m: re.Match[str]) -> str:
-    cp = ord(m.group())
-    if cp > 0xFFFF:
-        cp -= 0x10000
-        return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
-    return f"\\u{cp:04x}"
-
-
-def json_dumps_inert(obj: object) -> bytes:
-    """JSON of `obj` with no raw control, bidi, invisible or lone-surrogate character:
-    the stdlib escapes C0, quotes and backslashes; the rest (DEL, C1, format characters,
-    file names' undecodable bytes as surrogates) become \\uXXXX here."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    return _HOSTILE_RX.sub(_json_escape, text).encode("utf-8")
 
 
 # -------------------------------------------------------------------- text

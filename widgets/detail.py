@@ -23,7 +23,6 @@ import orjson
 from rich.text import Text
 from textual.binding import BindingType
 
-from tui.actions import bindings
 from tui.core import deepjson
 from tui.core.cards import SUBJECT_FIELDS as CARD_SUBJECTS
 from tui.core.credentials import credentials_of
@@ -46,9 +45,10 @@ from tui.core.summary import (
     summarize,
 )
 
-from .messages import CopyRequest, EventRequest, FacetRequest, FilterRequest
+from .bindings import bindings
 from .line_tree import LineTree
 from .line_tree import TreeItem as TreeNode
+from .messages import CopyRequest, EventRequest, FacetRequest, FilterRequest
 from .safe import safe_text
 
 __all__ = [
@@ -291,7 +291,8 @@ class DetailPane(LineTree[NodeData]):
                 self._event = self.store.event(row)
             except Exception as e:  # a changed/vanished file must not take the app down
                 first = self.root.add_leaf(
-                    Text.assemble(("original unavailable: ", S_ALERT), safe_text(str(e), max_len=600))
+                    Text.assemble(("original unavailable: ", S_ALERT),
+                                  safe_text(str(e), max_len=600))
                 )
                 self._add_indexed(row)
             else:
@@ -330,7 +331,8 @@ class DetailPane(LineTree[NodeData]):
                 label.append(_str_text(value, S_VALUE, quoted=False))
                 node.add_leaf(label, ValueRef(f.name, value, ""))
         where = self.store.location(row)
-        node.add_leaf(Text("Location".ljust(width), S_LABEL) + safe_text(where), InfoRef(None, where, ""))
+        node.add_leaf(Text("Location".ljust(width), S_LABEL) + safe_text(where),
+                      InfoRef(None, where, ""))
 
     def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
         keyed: dict[tuple, TreeNode[NodeData]] = {}

@@ -30,7 +30,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.actions import bindings
 from tui.core.batch import CONFLICT, HOSTILE
 from tui.core.fields import FIELD_BY_NAME
 from tui.core.normalize import NO_TIME, format_time
@@ -39,6 +38,7 @@ from tui.core.sanitize import clean
 from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, sort_rows
 from tui.core.store import Store
 
+from .bindings import bindings
 from .messages import EventHighlighted
 from .quiet_scroll import QuietScroll
 from .safe import is_plain, safe_text
@@ -140,7 +140,9 @@ _BUILTIN: dict[str, _Col] = {
         _Col("error", "Error", 8, 6),
     )
 }
-DEFAULT_COLUMNS: tuple[str, ...] = ("time", "service", "event", "principal", "ip", "region", "error")
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "time", "service", "event", "principal", "ip", "region", "error",
+)
 _COLUMNS: tuple[_Col, ...] = tuple(_BUILTIN[k] for k in DEFAULT_COLUMNS)
 _EXTRA_DROP = 2
 _EXTRA_MIN = 8
@@ -473,7 +475,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """`sorted Principal ↑ · hidden: Region, Service`, or "" (time order, all shown)."""
         parts = []
         if self.sorted:
-            parts.append("sorted " + self._sort.label({k: column_title(k) for k in ("time", *FIELD_BY_NAME)}))
+            titles = {k: column_title(k) for k in ("time", *FIELD_BY_NAME)}
+            parts.append("sorted " + self._sort.label(titles))
         hidden = self.hidden_columns
         if hidden:
             parts.append("hidden: " + ", ".join(column_title(k) for k in hidden))
@@ -847,7 +850,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 cell = self._cell(key, code, w)
                 if code in self.fresh_codes.get(key, ()):
                     # A value first seen while tailing (new IP, principal...).
-                    cell = [Segment(seg.text, (seg.style or Style()) + styles["fresh"]) for seg in cell]
+                    fresh = styles["fresh"]
+                    cell = [Segment(seg.text, (seg.style or Style()) + fresh) for seg in cell]
                 segments.extend(cell)
         strip = Strip(segments, used)
         if used != width:  # only when too narrow for the essential columns

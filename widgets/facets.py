@@ -26,11 +26,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
-from tui.actions import bindings
 from tui.core.fields import FIELD_BY_NAME, FIELD_NAMES
 from tui.core.paths import PathError, looks_like_path, parse_path
 from tui.core.view import LABEL_FACET
 
+from .bindings import bindings
 from .messages import FilterRequest
 from .paging import page_move
 from .quiet_scroll import QuietScroll

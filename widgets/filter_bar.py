@@ -8,8 +8,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from tui.actions import bindings
-
+from .bindings import bindings
 from .safe import label
 
 
@@ -28,7 +27,10 @@ class FilterInput(Input):
         # Focus leaves the text unselected (`/` puts the cursor at its end): what is
         # typed adds to the filter instead of replacing it.
         kw.setdefault("select_on_focus", False)
-        super().__init__(placeholder="filter: / to edit — e.g. service:s3.amazonaws.com -error:\"\" since:-1h", **kw)
+        super().__init__(
+            placeholder='filter: / to edit — e.g. service:s3.amazonaws.com -error:"" since:-1h',
+            **kw,
+        )
         self.history: list[str] = []
         self._hist_pos: int | None = None
 

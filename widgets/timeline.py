@@ -30,7 +30,6 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.actions import bindings
 from tui.core.normalize import NO_TIME
 from tui.core.sanitize import clean
 from tui.core.timebuckets import (
@@ -53,6 +52,7 @@ from tui.core.timeline import (
     sparkline_levels,
 )
 
+from .bindings import bindings
 from .messages import TimeRangeRequest
 
 __all__ = ["Timeline"]

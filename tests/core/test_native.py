@@ -465,7 +465,7 @@ INSIGHT_DETAILS = {
 
 
 def insight(n: int = 0, **over) -> bytes:
-    m = {"eventVersion": "1.08", "eventTime": "2024-05-01T12:0%d:00Z" % (n % 10),
+    m = {"eventVersion": "1.08", "eventTime": f"2024-05-01T12:0{n % 10}:00Z",
          "awsRegion": "us-east-1", "eventID": f"{n:08x}-0000-4000-8000-insight00000",
          "eventType": "AwsCloudTrailInsight", "recipientAccountId": ACCT,
          "sharedEventID": "833d271d-702a-4337-bf45-f232fc213fdb",

@@ -8,7 +8,6 @@ import os
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 
 from tests.trailgen import REALDATA
@@ -20,7 +19,6 @@ from tui.core.reader import (
     decode_bytes,
     read_path,
 )
-
 
 
 def ev(i: int, **extra) -> dict:

@@ -8,7 +8,6 @@ every hostile value must come out as literal text."""
 from __future__ import annotations
 
 import gzip
-import html
 import json
 import re
 from html.parser import HTMLParser
@@ -17,10 +16,11 @@ import pytest
 from markdown_it import MarkdownIt
 
 from tests.trailgen import event, trail_path, write_records
+from tui.core import report
 from tui.core.annotations import Annotations
 from tui.core.case import Case
 from tui.core.loader import load
-from tui.core.report import escape_json_text, jsonl_report, markdown_report, report_items
+from tui.core.report import jsonl_report, markdown_report, report_items
 from tui.core.sanitize import HOSTILE_RANGES, clean
 
 HOSTILE_IP = "1.2.3.4|*x*|[a](http://evil.example)`tick`<b>&amp;"
@@ -203,12 +203,16 @@ def test_an_empty_case_reports_so(tmp_path):
         assert jsonl_report([]) == ""
 
 
-def test_escape_json_text():
-    s = json.dumps("a\x7fb\x85c\u202ed\u2028e\U000e0041f\ud800g жq", ensure_ascii=False)
-    esc = escape_json_text(s)
+def test_jsonl_report_is_written_by_the_one_inert_json_path():
+    """Reports write JSON through export.dumps: every hostile character an escape,
+    lone surrogates included, reading back as the same value."""
+    from tui.core.export import dumps
+
+    s = "a\x7fb\x85c\u202ed\u2028e\U000e0041f\ud800g жq"
+    esc = dumps(s).decode()
     assert esc == '"a\\u007fb\\u0085c\\u202ed\\u2028e\\udb40\\udc41f\\ud800g жq"'
-    assert json.loads(esc) == json.loads(s)
-    assert html.escape("x") == "x"  # (html is used by the renderer checks above)
+    assert json.loads(esc) == s
+    assert report._dumps(s) == esc
 
 
 def test_lookup_events_and_events_without_a_usable_time(tmp_path):

@@ -61,7 +61,7 @@ def blob_of(events: list[bytes]) -> tuple[bytes, np.ndarray, np.ndarray]:
 def test_search_blobs_maps_hits_to_events_in_order():
     rng = random.Random(4)
     files, expected = [], []
-    for f in range(12):
+    for _ in range(12):
         events = []
         for _ in range(rng.randrange(0, 40)):
             body = "".join(rng.choice("abc") for _ in range(rng.randrange(0, 3000)))

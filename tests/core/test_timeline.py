@@ -161,6 +161,7 @@ def test_bucket_range_and_of() -> None:
         h.bucket_range(60)
 
 
+@pytest.mark.timing
 def test_speed() -> None:
     rng = np.random.default_rng(0)
     times = rng.integers(T0, T0 + 30 * D, 1_000_000)

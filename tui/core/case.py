@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from .s3layout import BadURL, is_s3_url, parse_url
 from .sanitize import is_clean
@@ -642,7 +643,7 @@ class _Transaction:
             self._fail(e)
         return self.db
 
-    def __exit__(self, et, ev, tb) -> bool:
+    def __exit__(self, et, ev, tb) -> Literal[False]:
         if et is None:
             try:
                 self.db.execute("COMMIT")

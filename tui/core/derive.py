@@ -436,7 +436,9 @@ def compile_fast(fields: Sequence[Field], shapes: Sequence[Shape] = SHAPES) -> F
         gen.rule(f"f{i}", f.rule)
     fn = _finish(gen, "values", "r", fields, consts)
     rec = gen.rec_type
-    typed = msgspec.defstruct("Typed", [("Records", list[rec])], module=__name__)
+    typed = msgspec.defstruct(
+        "Typed", [("Records", list[rec])], module=__name__  # type: ignore[valid-type]
+    )
     raw = msgspec.defstruct("RawRecords", [("Records", list[msgspec.Raw])], module=__name__)
     oks = {"version": version_ok, "boolean": readonly_ok}
     checks = tuple((_getter(gen.attrs, s.path), oks[s.kind]) for s in shapes if s.kind in oks)

@@ -246,7 +246,8 @@ PATH_FIELD_BY_NAME: dict[str, PathField] = {p.name: p for p in PATH_FIELDS}
 
 # Every accepted spelling (lower-case) -> canonical field name.
 ALIASES: dict[str, str] = {}
-for _f in (*FIELDS, *PATH_FIELDS):
+_every: tuple[Field | PathField, ...] = (*FIELDS, *PATH_FIELDS)
+for _f in _every:
     ALIASES[_f.name] = _f.name
     for _a in _f.aliases:
         ALIASES[_a] = _f.name

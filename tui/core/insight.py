@@ -85,7 +85,7 @@ def insight_of(rec: object) -> Insight | None:
     attributions = []
     for a in _list(ctx.get("attributions")):
         a = _d(a)
-        base = {}
+        base: dict[str, float | None] = {}
         for b in _list(a.get("baseline")):
             b = _d(b)
             base.setdefault(text(b.get("value")), _num(b.get("average")))
@@ -93,7 +93,9 @@ def insight_of(rec: object) -> Insight | None:
             i = _d(i)
             value = text(i.get("value"))
             attribute = text(a.get("attribute"))
-            attributions.append(Attribution(attribute, value, _num(i.get("average")), base.get(value)))
+            attributions.append(
+                Attribution(attribute, value, _num(i.get("average")), base.get(value))
+            )
     return Insight(
         kind=text(d.get("insightType")),
         state=text(d.get("state")),

@@ -8,9 +8,10 @@ The file is `$XDG_CONFIG_HOME/trailscope/columns.json` (by default
 
 `name` is `time`, an indexed field (see `trailscope help query`) or a JSON path as
 filters spell it (`requestParameters.bucketName`); `width` (cells) is optional --
-without it the column gets its share of the room. It is written atomically (a temporary file beside it, then a rename), and
-never into a trail folder. A file that cannot be read or used is reported and the
-default columns are shown; it is not overwritten until the columns are changed.
+without it the column gets its share of the room. It is written atomically (a
+temporary file beside it, then a rename), and never into a trail folder. A file that
+cannot be read or used is reported and the default columns are shown; it is not
+overwritten until the columns are changed.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def load_columns(path: Path | None = None) -> list[ColumnSpec] | None:
     for c in cols:
         name = c.get("name") if isinstance(c, dict) else None
         if not isinstance(name, str) or not valid_column(name):
-            raise ListConfigError(f"{path}: not a column: {name!r} (time, a field name or a JSON path)")
+            raise ListConfigError(
+                f"{path}: not a column: {name!r} (time, a field name or a JSON path)"
+            )
         width = c.get("width")
         if width is not None and (
             not isinstance(width, int) or isinstance(width, bool)

@@ -13,7 +13,7 @@ import multiprocessing.connection
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -70,7 +70,7 @@ def iter_batches(
     files: Iterable[TrailFile],
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
-) -> Iterator[FileBatch]:
+) -> Generator[FileBatch, None, None]:
     """Parse files, yielding batches in the order given (deterministic store order).
     A file read from elsewhere than its name (`TrailFile.local`) keeps its name."""
     files = list(files)

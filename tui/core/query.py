@@ -23,10 +23,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .sanitize import is_clean
-
 from .fields import CLOSED_VALUES, FIELD_NAMES, PATH_FIELDS, resolve_field, resolve_path_field
 from .paths import Path, PathError, looks_like_path, parse_path
+from .sanitize import is_clean
 
 __all__ = [
     "And",
@@ -718,7 +717,9 @@ class _Parser:
         vpos = w.where[colon] + 1
         if w.regex is not None:
             if name in ("has", "is", "since", "until"):
-                raise QueryError(f"a /regex/ value applies to fields and paths, not {prefix}:", vpos)
+                raise QueryError(
+                    f"a /regex/ value applies to fields and paths, not {prefix}:", vpos
+                )
             m = _regex_matcher(w)
             if name == "mark":
                 return Mark(m, w.pos)
@@ -913,7 +914,9 @@ def _pick(name: str, names: Sequence[str], kind: str, pos: int) -> str:
         for n in names:
             if n.lower() == alias:
                 return n
-    hint = f"; the event's own key is a path: has:.{name}" if kind == "has" and low in _EVENT_KEYS else ""
+    hint = ""
+    if kind == "has" and low in _EVENT_KEYS:
+        hint = f"; the event's own key is a path: has:.{name}"
     raise QueryError(f"unknown {kind}:{name} (known: {', '.join(names) or 'none'}){hint}", pos)
 
 

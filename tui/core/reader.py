@@ -47,7 +47,7 @@ _MISSING = object()
 UTF8_REPLACED = "invalid UTF-8 replaced"  # a lenient label (see ReadResult.lenient)
 
 
-class FileState(str, Enum):
+class FileState(str, Enum):  # noqa: UP042 -- StrEnum would change str() of a state
     """Final state of one file; the values are the strings shown to users."""
 
     LOADED = "loaded"

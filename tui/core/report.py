@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .case import NO_TIME, CaseEvent
+from .export import dumps
 from .normalize import format_time
-from .sanitize import HOSTILE_RANGES, clean
+from .sanitize import clean
 
 __all__ = [
     "OriginLookup",
     "ReportItem",
-    "escape_json_text",
     "jsonl_report",
     "markdown_report",
     "report_items",
@@ -233,33 +233,8 @@ def _md_event(i: int, it: ReportItem, with_origin: bool) -> list[str]:
 # ---------------------------------------------------------------- JSON Lines
 
 
-def _hostile_class() -> re.Pattern[str]:
-    parts = [
-        f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in HOSTILE_RANGES
-    ]
-    return re.compile("[" + "".join(parts) + "]")
-
-
-_HOSTILE_RX = _hostile_class()
-
-
-def _u_escape(m: re.Match[str]) -> str:
-    cp = ord(m.group())
-    if cp > 0xFFFF:  # a UTF-16 surrogate pair, as JSON spells characters beyond the BMP
-        cp -= 0x10000
-        return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
-    return f"\\u{cp:04x}"
-
-
-def escape_json_text(text: str) -> str:
-    """JSON text with every control, bidi and invisible character (`sanitize`'s set,
-    lone surrogates included) written as a \\uXXXX escape. Valid because JSON's own
-    syntax is ASCII: such characters can only stand inside strings."""
-    return _HOSTILE_RX.sub(_u_escape, text)
-
-
 def _dumps(obj: object) -> str:
-    return escape_json_text(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+    return dumps(obj).decode("utf-8")
 
 
 def jsonl_report(items: list[ReportItem], *, with_origin: bool = False) -> str:

@@ -21,6 +21,7 @@ Engine code: no Textual. boto3 is optional and imported on first use.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import queue
 import threading
 import time
@@ -261,7 +262,7 @@ class S3Trail:
         return lst
 
     def _pages(self, lst: Listing, bucket: str, prefix: str, *, delimiter: bool,
-               after: str | None = None) -> tuple[list[str], list[dict]] | None:
+               after: str | None = None) -> tuple[builtins.list[str], builtins.list[dict]] | None:
         """(common prefixes, objects) of one listing, or None with the error recorded."""
         url = f"s3://{bucket}/{prefix}"
         lst.listed.append(url)
@@ -605,7 +606,7 @@ class S3Trail:
             TrailFile(o.url, "digest", o.size, o.modified_ns, *layout_of(o.key))
             for o in lst.objects if o.kind == "digest"])
 
-    def wanted(self, lst: Listing) -> list[S3Object]:
+    def wanted(self, lst: Listing) -> builtins.list[S3Object]:
         """The listed objects a load fetches (digests only for `verify`)."""
         return [o for o in lst.objects if o.kind != "digest" or self.opts.digests]
 
@@ -618,7 +619,7 @@ class S3Trail:
     # ------------------------------------------------------------------ following
 
     def poll(self, now: datetime | None = None,
-             rewalk: bool = False) -> tuple[Listing, list[S3Object]]:
+             rewalk: bool = False) -> tuple[Listing, builtins.list[S3Object]]:
         """One round of following: list what can have changed; the objects not seen yet."""
         lst = Listing()
         if rewalk:

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 import orjson
 from sqlglot import exp
 
+from .fields import CLOSED_VALUES, FIELD_NAMES
+from .paths import Path
 from .query import (
     And,
     Has,
@@ -40,13 +42,11 @@ from .query import (
     Time,
     ValueMatcher,
 )
-from .fields import CLOSED_VALUES, FIELD_NAMES
-from .paths import Path
 from .sanitize import is_hostile_char
 from .sqlschema import (
     ATHENA_COLUMNS,
-    DIALECTS,
     DATE_PARTITION,
+    DIALECTS,
     LAKE_COLUMNS,
     RAW_COLUMN,
     Column,

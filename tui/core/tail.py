@@ -57,7 +57,6 @@ class Mark:
     # "waiting": incomplete, read again until it settles or SETTLE_GIVE_UP_S passes.
     state: str
     first_seen: float
-    attempts: int = 0
     verdict: tuple[str, str] = ("", "")  # (state, reason) last delivered
 
 
@@ -261,7 +260,6 @@ class TailTracker:
         m = self.marks.get(b.path)
         if m is None:
             m = self.marks[b.path] = Mark(b.size, b.mtime_ns, b.kind, "waiting", now)
-        m.attempts += 1
         if b.mtime_ns or seen is None:
             m.size, m.mtime_ns = b.size, b.mtime_ns
         else:  # never opened (e.g. permission denied): remember it as listed
@@ -412,7 +410,8 @@ async def follow(
                 batches = await loop.run_in_executor(executor, read_files, files, max_bytes)
             except BrokenExecutor as e:  # the worker died: go on in a thread
                 executor = None
-                note = (note + "; " if note else "") + f"parser process failed ({e}); parsing in a thread"
+                note = ((note + "; " if note else "")
+                        + f"parser process failed ({e}); parsing in a thread")
         if batches is None:
             batches = await asyncio.to_thread(read_files, files, max_bytes)
         deliver(files, batches, ch, note)

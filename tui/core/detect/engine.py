@@ -334,12 +334,6 @@ def member(values: np.ndarray, few: np.ndarray) -> np.ndarray:
     return few[pos] == values
 
 
-def _within(rows: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """Which of sorted `rows` are in sorted `want`."""
-    pos = np.minimum(np.searchsorted(want, rows), len(want) - 1)
-    return want[pos] == rows
-
-
 # ---------------------------------------------------------------------------- superset
 def _expensive(node) -> bool:
     if isinstance(node, (PathTerm, Text)):

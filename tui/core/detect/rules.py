@@ -25,12 +25,12 @@ from ..paths import Path, PathError, parse_path
 from ..query import (
     ANNOTATION_HAS,
     DETECTION_HAS,
+    SEVERITY_NAMES,
     Has,
     Mark,
     Query,
     QueryError,
     RuleTerm,
-    SEVERITY_NAMES,
     Severity,
     Time,
     parse,

@@ -21,7 +21,7 @@ def _no_hugepage_advice() -> None:
     such an array stalls on memory compaction when no free huge page is at hand (numpy
     issue #31590). Measured here: a first touch of 100 MB took 168 ms with the advice
     and 52 ms without, and the main process of a 1M-event load spent ~0.15 s less CPU
-    with no slower queries (docs/benchmarks.md)."""
+    with no slower queries (docs/performance.md)."""
     if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
         return
     toggle = getattr(getattr(np, "_core", None), "multiarray", None)
