@@ -74,7 +74,7 @@ async def test_timeline_actions_run_from_the_palette(explorer) -> None:
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
     await paste(pilot, "Timeline mode")
-    await wait_for(pilot, lambda: "Timeline mode  (m)" in screen_text(app), 5,
+    await wait_for(pilot, lambda: "Timeline mode  (r)" in screen_text(app), 5,
                    what="the Timeline mode command")
     await pilot.press("enter")
     await wait_for(pilot, lambda: tl.mode == "rate", 3, what="the rate mode")

@@ -35,6 +35,11 @@ SCOPES = {
     "help-screen": "This help",
     "skipped-screen": "Skipped files",
     "jump-screen": "Jump to time",
+    "card-screen": "Card",
+    "mark-screen": "Mark",
+    "note-screen": "Note",
+    "name-screen": "Save filter",
+    "export-screen": "Export",
     "columns": "Column chooser",
 }
 
@@ -153,6 +158,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help-query", "f", "show('help-query')", "Filter language", "Show the filter language reference", "help-screen", True, palette=False),
     ActionSpec("help-keys", "k", "show('help-keys')", "Keys", "Show the keys", "help-screen", True, palette=False),
     ActionSpec("skipped-close", "escape,q,S", "dismiss", "Close", "Close the list of skipped files", "skipped-screen", True, palette=False),
+    ActionSpec("card-close", "escape,q,i", "dismiss_none", "Close", "Close the card", "card-screen", True, palette=False),
+    ActionSpec("card-narrow", "n", "narrow", "Narrow", "A card of the subject narrowed by the line's value", "card-screen", True, palette=False),
+    ActionSpec("mark-cancel", "escape", "cancel", "Cancel", "Close without marking (1-9 or Enter pick a label)", "mark-screen", True, palette=False),
+    ActionSpec("note-cancel", "escape", "cancel", "Cancel", "Close without changing the note", "note-screen", True, palette=False),
+    ActionSpec("name-cancel", "escape", "cancel", "Cancel", "Close without saving the filter", "name-screen", True, palette=False),
+    ActionSpec("export-cancel", "escape", "cancel", "Cancel / close", "Stop a running export (nothing is left behind), or close", "export-screen", True, palette=False),
     ActionSpec("jump-cancel", "escape", "dismiss_none", "Cancel", "Close without jumping", "jump-screen", True, palette=False),
 )
 

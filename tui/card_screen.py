@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from widgets.bindings import bindings
 from widgets.safe import label, safe_text
 
 from .core.cards import Card, build_card
@@ -32,10 +32,7 @@ class CardScreen(ModalScreen[str | None]):
     CardScreen #card-title { height: auto; padding: 0 1; }
     CardScreen OptionList { height: 1fr; border: none; }
     """
-    BINDINGS = [
-        Binding("escape,q,i", "dismiss_none", "Close"),
-        Binding("n", "narrow", "Narrow the subject"),
-    ]
+    BINDINGS = bindings("card-screen")
 
     def __init__(self, store: Store, subject: str) -> None:
         super().__init__()

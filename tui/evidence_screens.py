@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, ProgressBar, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
+from widgets.bindings import bindings
 from widgets.safe import label, safe_text
 
 from .core.export_job import FORMATS, ExportError, ExportResult, check_target, manifest_path
@@ -42,7 +42,7 @@ class MarkScreen(ModalScreen[str | None]):
     is taken off again."""
 
     DEFAULT_CSS = _css("MarkScreen") + "MarkScreen OptionList { height: auto; max-height: 12; }"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("mark-screen")
 
     def __init__(self, labels: Sequence[str], current: Sequence[str]) -> None:
         super().__init__()
@@ -81,7 +81,7 @@ class NoteScreen(ModalScreen[str | None]):
     """Edit the event's note; Enter saves (empty removes it), Esc cancels."""
 
     DEFAULT_CSS = _css("NoteScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("note-screen")
 
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -101,7 +101,7 @@ class NoteScreen(ModalScreen[str | None]):
 
 class NameScreen(ModalScreen[str | None]):
     DEFAULT_CSS = _css("NameScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("name-screen")
 
     def __init__(self, prompt: str) -> None:
         super().__init__()
@@ -134,7 +134,7 @@ class ExportScreen(ModalScreen[None]):
     ExportScreen ProgressBar { height: 1; }
     ExportScreen Horizontal { height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel / close")]
+    BINDINGS = bindings("export-screen")
 
     def __init__(self, count: int, trail_paths: Sequence[str]) -> None:
         super().__init__()
