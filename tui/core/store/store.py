@@ -20,7 +20,7 @@ from ..paths import Path
 from ..reader import record_lenient
 from .columns import EventColumns
 from .dedupe import Deduper
-from .dictionaries import Dictionaries, top_values
+from .dictionaries import Dictionaries, count_map, top_values
 from .files import FileInfo, FileRegistry
 from .masks import (
     AnnotationSource,
@@ -325,6 +325,10 @@ class Store(Masks):
             bins.flags.writeable = False
             got = self._value_counts[field] = (self.generation, bins)
         return got[1]
+
+    def count_map(self, field: str) -> dict[str, int]:
+        """Every value of `field` -> its events, most first (a complete facet)."""
+        return count_map(self.value_counts(field), self.dicts[FIELD_INDEX[field]].values)
 
     def facet(
         self, field: str, mask: np.ndarray | None = None, top: int | None = None
