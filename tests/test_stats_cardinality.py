@@ -126,3 +126,30 @@ def test_ties_beyond_the_budget_keep_first_seen_order_and_the_same_counts(monkey
         assert [c for _, c in got] == [c for _, c in ref[:top]]
         assert all(bins[index[v]] == c for v, c in got)
         assert len({v for v, _ in got}) == top
+
+
+def test_facets_over_every_event_follow_commits(tmp_path):
+    """The store-wide facet is kept between commits (clearing the filter at 10M): a
+    commit of new events shows in it, and a caller changing its list changes nothing."""
+    from tui.core.batch import parse_file
+    from tui.core.loader import load
+    from tui.core.query import parse
+    from tui.core.view import compute_view
+
+    recs = _high_cardinality_trail(tmp_path / "a", files=2, per_file=200)
+    store = load([tmp_path / "a"])
+    view = compute_view(store, parse(""), ())
+    first, distinct = view.facet(store, "ip", 5)
+    assert (first, distinct) == store.facet("ip", None, 5)
+    first.clear()  # the caller's own list
+    assert store.facet("ip", None, 5)[0]
+    # 500 events from one new address: it leads the facet after the commit.
+    more = [event("GetObject", f"2026-11-21T00:00:{i % 60:02d}Z", ip="192.0.2.250")
+            for i in range(500)]
+    path = write_records(trail_path(tmp_path / "b", suffix="z" * 16), more)
+    store.add(parse_file(str(path)))
+    store.commit()
+    got, distinct2 = compute_view(store, parse(""), ()).facet(store, "ip", 5)
+    assert got[0] == ("192.0.2.250", 500) and distinct2 == distinct + 1
+    want = Counter(r["sourceIPAddress"] for r in recs + more)
+    assert dict(store.facet("ip", None, None)[0]) == dict(want)
