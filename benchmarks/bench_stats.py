@@ -2,15 +2,16 @@
 
     python benchmarks/bench_stats.py [--events 1000000] [--repeat 5] [--against DIR]
 
-Runs the two commands alternately on benchmarks/data/trail-N (generated on first use, like
-bench_engine.py) and prints, per command, the median wall time and the main process's
-peak RSS and the CPU time of the process with its parser processes (steadier than wall
-time on a loaded machine), the distinct values per field of the JSON, and the difference stats - load:
-what the complete value maps cost on top of loading; then, in one process per
-checkout, the cost of building and serialising the stats JSON alone after a load. `--against DIR` also runs
-`stats --json` with the code of another checkout (e.g. `git worktree add /tmp/base
-<commit>` with its C extensions built or copied in), alternating, for an A/B in one
-sitting. Prints `uptime` before and after: the machine is shared.
+Runs the two commands alternately on benchmarks/data/trail-N (generated on first use,
+like bench_engine.py) and prints per command the median wall time, the CPU time of the
+process with its parser processes (steadier than wall time on a loaded machine) and the
+main process's peak RSS; the difference stats - load (what the complete value maps cost
+on top of loading); then, in one process per checkout, the cost of building and
+serialising the stats JSON alone after a load; and the distinct values per field.
+`--against DIR` also runs `stats --json` with the code of another checkout (e.g.
+`git archive <commit> | tar -x -C DIR` with its C extensions built or copied in),
+alternating, for an A/B in one sitting. Prints `uptime` before and after: the machine
+is shared.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ for each of bench_app.py's filters times the steps the explorer runs on `enter`,
 order: the view (`compute_view`: the query over the time-ordered columns, the matching
 positions, the rows, times and error flags), the three default facets' counts and top
 60 (`View.facet`), the timeline's histogram and the list's search for the cursor's event
-(`EventList.set_rows` with `keep`); then the same with the filter cleared. Prints p50/p95 per step and for their sum, and the
-CPU per step; the Textual side (layout, render) is bench_app.py's.
+(`EventList.set_rows` with `keep`); then the same with the filter cleared. Prints
+p50/p95 per step and for their sum; the Textual side (layout, render) is bench_app.py's.
 """
 
 from __future__ import annotations
