@@ -1,6 +1,11 @@
 """Engine benchmark: ingest time, events/s, peak RSS, and query latencies.
 
     python benchmarks/bench_engine.py [--sizes 100000,1000000] [--repeat 3] [--runs 30]
+    python benchmarks/bench_engine.py --sizes 10000000 --core --repeat 3   # 10M events
+
+The 10M trail (10,000 files, ~1.9 GB gzip, ~12 GB of JSON) is generated once into
+benchmarks/data/trail-10000000 (several minutes; check `df` first). `--core` skips the
+path terms and the credential index, which at 10M cost minutes per run.
 
 Generates the synthetic trails under benchmarks/data/ on first use (git-ignored).
 Each ingest runs in a fresh child process so its peak RSS is its own; the child also
@@ -117,7 +122,11 @@ for name, text in texts.items():
         s = time.perf_counter(); run(); xs.append((time.perf_counter() - s) * 1000)
     xs.sort()
     out["lat"][name] = {"p50": xs[len(xs) // 2], "p95": xs[-1]}
-rss_before_paths = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out["rss_after_queries"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+if os.environ.get("BENCH_CORE"):  # --core: no path terms, no credential index
+    print(json.dumps(out))
+    sys.exit(0)
+rss_before_paths = out["rss_after_queries"]
 # Path terms: the first use (a scan of every event; wall and the CPU of all threads),
 # then later filters and a facet under another filter, from the kept column.
 from tui.core.paths import parse_path
@@ -212,9 +221,14 @@ def main() -> None:
                     help="also ingest with the C scan off, alternating, and print the ratio")
     ap.add_argument("--against", metavar="DIR",
                     help="also ingest with the code in DIR (another checkout), alternating")
+    ap.add_argument("--core", action="store_true",
+                    help="ingest, filters, facets and free text only (no path terms, no "
+                         "credential index): what a 10M run can afford")
     args = ap.parse_args()
     if args.against and not list(Path(args.against, "tui", "core").glob("_scan*.so")):
         sys.exit(f"{args.against}: its C scan is not built (copy tui/core/_scan*.so in)")
+    if args.core:
+        os.environ["BENCH_CORE"] = "1"
     results = {}
     for n in [int(x) for x in args.sizes.split(",")]:
         path = ensure_data(n, Path(args.data_dir))
@@ -251,14 +265,17 @@ def main() -> None:
             "lat_ms": {k: {q: statistics.median(r["lat"][k][q] for r in runs) for q in ("p50", "p95")}
                        for k in r0["lat"]},
             "matches": r0["matches"],
-            "path_first_s": {k: {q: statistics.median(r["path_first"][k][q] for r in runs)
-                                 for q in ("wall", "cpu")} for k in r0["path_first"]},
-            "path_column_mb": r0["path_mb"],
-            "rss_growth_paths_mb": med("rss_paths_mb"),
-            "creds_first_s": {q: statistics.median(r["creds_first"][q] for r in runs)
-                              for q in ("wall", "cpu")},
-            "creds_minted": r0["creds_first"]["minted"],
         }
+        if not args.core:
+            res.update({
+                "path_first_s": {k: {q: statistics.median(r["path_first"][k][q] for r in runs)
+                                     for q in ("wall", "cpu")} for k in r0["path_first"]},
+                "path_column_mb": r0["path_mb"],
+                "rss_growth_paths_mb": med("rss_paths_mb"),
+                "creds_first_s": {q: statistics.median(r["creds_first"][q] for r in runs)
+                                  for q in ("wall", "cpu")},
+                "creds_minted": r0["creds_first"]["minted"],
+            })
         results[n] = res
         print(f"\n== {n:,} events ({r0['files']} files, {du / 2**20:.0f} MiB gz) ==")
         print(f"ingest (median of {args.repeat}): {ingest:.2f} s   "
@@ -281,6 +298,8 @@ def main() -> None:
             m = res["matches"].get(k)
             print(f"  {k:38s} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms"
                   + (f"   ({m:,} matches)" if m is not None else ""))
+        if args.core:
+            continue
         print(f"path terms, first use (median of {args.repeat}; CPU of all threads), column size:")
         for k, v in res["path_first_s"].items():
             print(f"  {k:38s} {v['wall']:6.2f} s  (CPU {v['cpu']:5.2f} s)   "

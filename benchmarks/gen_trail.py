@@ -10,6 +10,11 @@ within a file. Field values follow skewed (Zipf-like) distributions: ~60 service
 event names paired with them, ~2,000 principals of every common identity type, ~50,000
 source IPs plus "AWS Internal" and service-name callers, ~300 user agents, ~3% errors,
 ~70% read-only, management and data events, request/response payloads of varied sizes.
+Cardinalities are those of a busy organisation: eventID and requestID are unique per
+event, and temporary credentials belong to sessions (instance roles rotate hourly, SSO
+sessions last 8 h, most Lambda, ECS task, CI and service-linked sessions make one call), so
+the access key field holds a distinct value for ~40% of events and ECS task and CI role
+sessions have names of their own.
 
 Speed: records are assembled from pre-serialized JSON fragments (orjson) picked with
 vectorized numpy draws, files are built in a process pool, and gzip uses zlib-ng when it is
@@ -554,11 +559,19 @@ def _principals_for(acct: str, rnd: random.Random, t: Tables) -> dict:
     kind: list[str] = []
     fixed_ip: list[bytes | None] = []
     fixed_ua: list[int | None] = []
+    life: list[int] = []  # seconds one set of temporary credentials is used (0: no ASIA key)
+    fresh: list[float] = []  # share of events in a session of their own (cold start, CI job)
+    named: list[bool] = []  # the role session name changes with the session
 
-    def add(obj: dict, arn: str, k: str, ip: str | None = None, ua: str | None = None) -> None:
+    def add(obj: dict, arn: str, k: str, ip: str | None = None, ua: str | None = None,
+            session: tuple[int, float, bool] = (3600, 0.0, False)) -> None:
         ident.append(_dumps(obj))
         arns.append(arn)
         kind.append(k)
+        temporary = str(obj.get("accessKeyId", "")).startswith("ASIA")
+        life.append(session[0] if temporary else 0)
+        fresh.append(session[1] if temporary else 0.0)
+        named.append(session[2] and temporary)
         fixed_ip.append(ip.encode() if ip else None)
         fixed_ua.append(len(t.uas) if ua else None)
         if ua:
@@ -590,6 +603,9 @@ def _principals_for(acct: str, rnd: random.Random, t: Tables) -> dict:
         return obj, arn
 
     # Application and automation roles, a few sessions each.
+    # Each session has keys of its own: instance roles rotate hourly; ECS tasks, Lambda
+    # cold starts and CI jobs mostly start new sessions (a new key, and for tasks and CI
+    # jobs a new session name).
     for _ in range(55):
         w = rnd.choice(WORDS)
         env = rnd.choice(ENVS)
@@ -597,21 +613,25 @@ def _principals_for(acct: str, rnd: random.Random, t: Tables) -> dict:
         if style < 0.2:
             role = f"{w}-{env}-{rnd.choice(('task', 'service', 'app'))}-role"
             sessions = [_hexid(rnd, 32) for _ in range(rnd.randint(1, 4))]  # ECS task ids
+            model = (3600, 0.95, True)
         elif style < 0.6:
             role = f"{w}-{env}-lambda-role"
             sessions = [f"{w}-{env}-{rnd.choice(WORDS)}"]
+            model = (3600, 0.97, False)
         elif style < 0.85:
             role = f"{w}-{env}-instance-role"
             sessions = ["i-0" + _hexid(rnd, 16) for _ in range(rnd.randint(1, 5))]
+            model = (3600, 0.8, False)  # fleets: mostly short-lived instances
         else:
             role = f"{w}-{env}-deploy"
             sessions = ["GitHubActions", f"botocore-session-{rnd.randint(1762000000, 1763000000)}",
                         f"aws-go-sdk-{rnd.randint(1762000000000, 1763000000000)}"]
+            model = (900, 0.98, True)
         for s in sessions:
             extra = {"ec2RoleDelivery": "2.0"} if s.startswith("i-") else None
             si = {"sourceIdentity": f"{rnd.choice(WORDS)}-bot"} if rnd.random() < 0.05 else None
             obj, arn = role_ident(role, s, ctx_extra={**(extra or {}), **(si or {})})
-            add(obj, arn, "app")
+            add(obj, arn, "app", session=model)
     # People through IAM Identity Center permission sets.
     first = ("ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi",
              "lena", "marco", "nia", "omar", "pia", "raj", "sofia", "tomas", "uma", "vik", "wen",
@@ -622,7 +642,7 @@ def _principals_for(acct: str, rnd: random.Random, t: Tables) -> dict:
         for _ in range(rnd.randint(4, 9)):
             user = f"{rnd.choice(first)}.{rnd.choice(first)}{rnd.randint(1, 99)}@example.com"
             obj, arn = role_ident(role, user, path="aws-reserved/sso.amazonaws.com/")
-            add(obj, arn, "sso")
+            add(obj, arn, "sso", session=(8 * 3600, 0.0, False))
     # Service-linked roles acting from inside AWS.
     for svc in ("config", "autoscaling", "elasticloadbalancing", "ecs", "rds", "guardduty",
                 "securityhub", "inspector2", "backup", "organizations", "trustedadvisor",
@@ -632,7 +652,8 @@ def _principals_for(acct: str, rnd: random.Random, t: Tables) -> dict:
         for s in (f"{pretty}-{_hexid(rnd, 8)}", f"{pretty}Session"):
             obj, arn = role_ident(role, s, path=f"aws-service-role/{svc}.amazonaws.com/",
                                   invoked="AWS Internal")
-            add(obj, arn, "internal", ip="AWS Internal", ua="AWS Internal")
+            add(obj, arn, "internal", ip="AWS Internal", ua="AWS Internal",
+                session=(3600, 0.95, False))
     # IAM users: long-term keys, and console sessions with temporary keys.
     for i in range(28):
         name = f"{rnd.choice(WORDS)}-{rnd.choice(('ci', 'svc', 'bot', 'sync', 'legacy'))}" \
@@ -687,7 +708,64 @@ def _principals_for(acct: str, rnd: random.Random, t: Tables) -> dict:
             add({"type": "AWSAccount", "principalId": "AIDA" + _b32(rnd, 17), "accountId": other},
                 "", "other")
     add({"type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"}, "", "other")
-    return {"ident": ident, "arn": arns, "kind": kind, "fixed_ip": fixed_ip, "fixed_ua": fixed_ua}
+    return {"ident": ident, "arn": arns, "kind": kind, "fixed_ip": fixed_ip, "fixed_ua": fixed_ua,
+            **_session_templates(ident, arns, life, fresh, named)}
+
+
+_KEY_AT = b'"accessKeyId":"ASIA'
+
+
+def _session_templates(ident: list[bytes], arns: list[str], life: list[int],
+                       fresh: list[float], named: list[bool]) -> dict:
+    """Per principal: where its temporary key's 16 characters stand in the identity JSON
+    (-1: none), and for principals whose session name changes, the identity and ARN split
+    around that name."""
+    kpos = np.array([b.find(_KEY_AT) + len(_KEY_AT) if lf else -1
+                     for b, lf in zip(ident, life, strict=True)], np.int64)
+    split: list[tuple[list[bytes], list[str]] | None] = []
+    for b, arn, nm in zip(ident, arns, named, strict=True):
+        if not nm:
+            split.append(None)
+            continue
+        session = arn.rsplit("/", 1)[1]
+        split.append((b.split(session.encode()), arn.split(session)))
+    return {"kpos": kpos, "life": np.maximum(np.array(life, np.int64), 1),
+            "fresh": np.array(fresh), "named_split": split}
+
+
+_B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, vectorised (uint64 wraps)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _session_ids(t: Tables, rng: np.random.Generator, acct_i: int, pidx: np.ndarray,
+                 secs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per event two 64-bit words naming its credential session: the same for events of
+    one principal within one credential lifetime, fresh for a one-event session."""
+    p = t.principals[acct_i]
+    n = len(pidx)
+    with np.errstate(over="ignore"):
+        base = (np.uint64(t.seed) * np.uint64(0x9E3779B97F4A7C15)
+                ^ (np.uint64(acct_i) << np.uint64(56)) ^ (pidx.astype(np.uint64) << np.uint64(40))
+                ^ (secs // p["life"][pidx]).astype(np.uint64))
+        own = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) | np.uint64(1 << 63)
+        base = np.where(rng.random(n) < p["fresh"][pidx], own, base)
+        h1 = _mix(base)
+        h2 = _mix(h1 ^ np.uint64(0xD6E8FEB86659FD93))
+    return h1, h2
+
+
+def _key_chars(h1: np.ndarray, h2: np.ndarray) -> bytes:
+    """16 base32 characters per event (80 bits: all of h1, 16 of h2), end to end."""
+    shifts = np.arange(0, 60, 5, dtype=np.uint64)
+    idx = np.concatenate([(h1[:, None] >> shifts) & np.uint64(31),
+                          (h2[:, None] >> shifts[:4]) & np.uint64(31)], axis=1)
+    return _B32[idx.astype(np.intp)].tobytes()
 
 
 _VERB = re.compile(r"^(Describe|List|Get|Batch(?:Get|Check|Create|Delete|Import|Update|Write)?|"
@@ -999,9 +1077,13 @@ def _records(t: Tables, rng: np.random.Generator, acct_i: int, region: str, t0: 
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # uuid4 version and variant bits
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     hexes = raw.tobytes().hex()
+    h1, h2 = _session_ids(t, rng, acct_i, pidx, secs)
+    keys = _key_chars(h1, h2)
+    names = h2.tobytes().hex()  # a session name's 16 hex digits per event
 
     day_cache: dict[int, bytes] = {}
     ident, arns, fixed_ip, fixed_ua = p["ident"], p["arn"], p["fixed_ip"], p["fixed_ua"]
+    kpos, named_split = p["kpos"].tolist(), p["named_split"]
     out: list[bytes] = []
     for i, (pi, ci, vi, ipi, uai, e, s, t12) in enumerate(zip(
             pidx.tolist(), combo.tolist(), variant.tolist(), ip.tolist(), ua.tolist(),
@@ -1024,10 +1106,19 @@ def _records(t: Tables, rng: np.random.Generator, acct_i: int, region: str, t0: 
             uab = t.uas[fua]
         else:
             uab = t.uas_s3[uai] if svc == "s3" else t.uas[uai]
-        parts = [head, ident[pi], b',"eventTime":"', date, t.hms[s % 86400], mid,
+        who, arn = ident[pi], arns[pi]
+        split = named_split[pi]
+        if split is not None:  # a session name of this session's own
+            sn = names[i * 16:(i + 1) * 16]
+            who, arn = sn.encode().join(split[0]), sn.join(split[1])
+        k = kpos[pi]
+        if k >= 0:
+            k = who.find(_KEY_AT) + len(_KEY_AT) if split is not None else k
+            who = who[:k] + keys[i * 16:(i + 1) * 16] + who[k + 16:]
+        parts = [head, who, b',"eventTime":"', date, t.hms[s % 86400], mid,
                  fip if fip is not None else t.ips[ipi], b'","userAgent":', uab]
         if e:
-            code, msg = _error(svc, name, arns[pi], acct, h)
+            code, msg = _error(svc, name, arn, acct, h)
             parts += [b',"errorCode":', code, b',"errorMessage":', msg, errb]
         else:
             parts.append(ok if b"{K}" not in ok else ok.replace(b"{K}", _minted(h)))

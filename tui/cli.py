@@ -456,7 +456,7 @@ def stats_dict(store: Store) -> dict:
         "bad_records": sum(fi.bad_records for fi in store.files),
     }
     for name in FIELD_NAMES:
-        out[f"by_{name}"] = dict(store.counts(name))
+        out[f"by_{name}"] = store.count_map(name)
     return out
 
 
@@ -487,9 +487,9 @@ def cmd_stats(args) -> int:
         for p, r in skipped:
             w(f"  {clean(p)}: {clean(r)}\n")
     for f in FIELDS:
-        counts = store.counts(f.name)
-        w(f"\n{f.label} ({f.name}) — {len(counts):,} distinct\n")
-        for v, c in counts[: args.top]:
+        counts, distinct = store.facet(f.name, None, max(args.top, 0))
+        w(f"\n{f.label} ({f.name}) — {distinct:,} distinct\n")
+        for v, c in counts:
             w(f"  {c:>10,}  {clean(v, 100) if v else '(empty)'}\n")
     return EXIT_NOTHING if _nothing_readable(store) else EXIT_OK
 

@@ -117,6 +117,8 @@ class View:
             bins, with_values = self._path_counts(store, name)
             col = store.path_column(parse_path(name))
             return col.top(bins, with_values, len(self.rows), top, store)
+        if len(self.rows) == len(store) and self.generation == store.generation:
+            return store.facet(name, None, top)  # every event: kept per commit
         return top_values(self.counts(store, name), store.values(name), top)
 
     def _path_counts(self, store: Store, name: str) -> tuple[np.ndarray, int]:
