@@ -170,7 +170,8 @@ def histogram(
             # Per bucket, its slice of the flags (no copy of times[errs]: at 10M events
             # that selection cost more than the rest of the histogram).
             ends = pos.tolist()
-            errors = np.array([np.count_nonzero(errs[a:b]) for a, b in zip(ends, ends[1:], strict=False)],
+            spans = zip(ends, ends[1:], strict=False)
+            errors = np.array([np.count_nonzero(errs[a:b]) for a, b in spans],
                               np.int64).reshape(n)
         else:
             errors = np.zeros(n, dtype=np.int64)
