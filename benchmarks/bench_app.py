@@ -532,14 +532,18 @@ class Bench:
                               first_widgets=self.list_only)
 
     async def sorts(self, n: int, mode: str) -> None:
-        """`s`: sort by the next shown column (re-sorts every listed event); the way
-        back to time order is the view's own order, a "(reset)" not measured."""
+        """The sort key: sort by the next shown column (re-sorts every listed event); the
+        way back to time order is the view's own order, a "(reset)" not measured."""
+        from tui.actions import ACTIONS
+
+        key = next(a for a in ACTIONS if a.id == "list-sort").keys.split(",")[0]
         lst = self.lst
         await self.focus(lst)
         for _ in range(n):
             before = lst.sort_key
-            action = "(reset)" if lst.shown_columns[-1] == before.column else "sort (s, next column)"
-            await self.sample(action, "s", lambda b=before: lst.sort_key != b, mode)
+            action = ("(reset)" if lst.shown_columns[-1] == before.column
+                      else f"sort ({key}, next column)")
+            await self.sample(action, key, lambda b=before: lst.sort_key != b, mode)
 
     async def sorted_moves(self, n: int, mode: str) -> None:
         """List moves while the list is sorted by principal."""
