@@ -24,6 +24,7 @@ test: $(STAMP)
 # (tests/test_layers.py, tests/core/test_import_hygiene.py).
 check: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q tests/test_layers.py tests/core/test_import_hygiene.py
 

@@ -110,12 +110,26 @@ class Probe:
     included (it is rebuilt when the focus moves).
     """
 
-    __slots__ = ("t0", "ready", "widgets", "t_frame", "t_all", "track_all", "done",
-                 "done_all", "label")
+    __slots__ = (
+        "t0",
+        "ready",
+        "widgets",
+        "t_frame",
+        "t_all",
+        "track_all",
+        "done",
+        "done_all",
+        "label",
+    )
 
-    def __init__(self, t0: float, ready: Callable[[], bool],
-                 widgets: Callable[[], Iterable], label: str = "",
-                 track_all: bool = True) -> None:
+    def __init__(
+        self,
+        t0: float,
+        ready: Callable[[], bool],
+        widgets: Callable[[], Iterable],
+        label: str = "",
+        track_all: bool = True,
+    ) -> None:
         self.t0 = t0
         self.ready = ready
         self.widgets = widgets
@@ -136,8 +150,7 @@ class Probe:
 
     async def wait(self, timeout: float = TIMEOUT_S, all_widgets: bool = False) -> bool:
         try:
-            await asyncio.wait_for((self.done_all if all_widgets else self.done).wait(),
-                                   timeout)
+            await asyncio.wait_for((self.done_all if all_widgets else self.done).wait(), timeout)
         except TimeoutError:
             return False
         return True
@@ -181,11 +194,17 @@ class FrameClock:
 
         app._display = display  # instance attribute: the screen calls app._display(...)
 
-    def probe(self, t0: float, ready: Callable[[], bool],
-              widgets: Callable[[], Iterable] | None = None, label: str = "",
-              track_all: bool = True) -> Probe:
-        p = Probe(t0, ready, widgets if widgets is not None else self.effect_widgets, label,
-                  track_all)
+    def probe(
+        self,
+        t0: float,
+        ready: Callable[[], bool],
+        widgets: Callable[[], Iterable] | None = None,
+        label: str = "",
+        track_all: bool = True,
+    ) -> Probe:
+        p = Probe(
+            t0, ready, widgets if widgets is not None else self.effect_widgets, label, track_all
+        )
         self.probes.append(p)
         return p
 
@@ -209,8 +228,12 @@ class FrameClock:
                 if p.t_frame is None and self.clean(p.widgets()):
                     p.t_frame = now
                     p.done.set()
-                if p.t_frame is not None and p.track_all and p.t_all is None \
-                        and self.clean(self.all_widgets()):
+                if (
+                    p.t_frame is not None
+                    and p.track_all
+                    and p.t_all is None
+                    and self.clean(self.all_widgets())
+                ):
                     p.t_all = now
                     p.done_all.set()
             except Exception:  # noqa: BLE001 - e.g. queried before the screen is composed
@@ -239,8 +262,12 @@ class FrameClock:
                     return False
         return True
 
-    async def settle(self, quiet: float = SETTLE_S, busy: Callable[[], bool] | None = None,
-                     timeout: float = TIMEOUT_S) -> None:
+    async def settle(
+        self,
+        quiet: float = SETTLE_S,
+        busy: Callable[[], bool] | None = None,
+        timeout: float = TIMEOUT_S,
+    ) -> None:
         """Until no frame was drawn for `quiet` seconds (and `busy()` is False)."""
         end = perf() + timeout
         while perf() < end:
@@ -255,11 +282,18 @@ def code_version() -> str:
     import subprocess
 
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
-                                "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (+ uncommitted changes)" if dirty else "")
@@ -345,8 +379,9 @@ def fmt_stats(s: dict | None, width: int = 7) -> str:
     return " ".join(f"{s[k]:{width}.1f}" for k in ("p50", "p95", "max"))
 
 
-async def wait_until(pred: Callable[[], bool], timeout: float = TIMEOUT_S,
-                     step: float = 0.001) -> bool:
+async def wait_until(
+    pred: Callable[[], bool], timeout: float = TIMEOUT_S, step: float = 0.001
+) -> bool:
     end = perf() + timeout
     while perf() < end:
         try:
@@ -377,11 +412,18 @@ class Bench:
         from widgets.timeline import Timeline
 
         self.spans: dict[str, list[tuple[float, float]]] = {
-            "show_view": [], "EventList.set_rows": [], "FacetPanel.set_all": [],
-            "Timeline.set_data": [], "DetailPane.show": [], "screen layout+render": [],
+            "show_view": [],
+            "EventList.set_rows": [],
+            "FacetPanel.set_all": [],
+            "Timeline.set_data": [],
+            "DetailPane.show": [],
+            "screen layout+render": [],
         }
-        time_outer_calls(app.screen, ("_refresh_layout", "_compositor_refresh"),
-                         self.spans["screen layout+render"])
+        time_outer_calls(
+            app.screen,
+            ("_refresh_layout", "_compositor_refresh"),
+            self.spans["screen layout+render"],
+        )
         time_calls(app.main, "show_view", self.spans["show_view"])
         time_calls(self.lst, "set_rows", self.spans["EventList.set_rows"])
         time_calls(self.facets, "set_all", self.spans["FacetPanel.set_all"])
@@ -397,7 +439,8 @@ class Bench:
     def _rec(self, action: str, kind: str, ms: float | None) -> None:
         r = self.results.setdefault(
             action,
-            {"pilot": [], "frame_pilot": [], "frame_first": [], "frame": [], "frame_all": []})
+            {"pilot": [], "frame_pilot": [], "frame_first": [], "frame": [], "frame_all": []},
+        )
         if ms is None:
             self.timeouts[f"{action} ({kind})"] = self.timeouts.get(f"{action} ({kind})", 0) + 1
         else:
@@ -407,10 +450,18 @@ class Bench:
         app = self.app
         return app.views.pending or bool(app.store.pending_events)
 
-    async def sample(self, action: str, key: str, ready: Callable[[], bool], mode: str,
-                     *, first: Callable[[], bool] | None = None,
-                     first_widgets: Callable[[], Iterable] | None = None,
-                     frame: bool = True, wait_state: bool = False) -> None:
+    async def sample(
+        self,
+        action: str,
+        key: str,
+        ready: Callable[[], bool],
+        mode: str,
+        *,
+        first: Callable[[], bool] | None = None,
+        first_widgets: Callable[[], Iterable] | None = None,
+        frame: bool = True,
+        wait_state: bool = False,
+    ) -> None:
         """One keypress, timed by `mode` ("pilot" or "direct").
 
         `ready`: the whole effect is in the app state (e.g. cursor moved *and* the detail
@@ -441,8 +492,11 @@ class Bench:
         if wait > 0:
             await asyncio.sleep(wait)
         t0 = self._last_key = perf()
-        pfirst = (self.clock.probe(t0, first, first_widgets, label=action, track_all=False)
-                  if first is not None else None)
+        pfirst = (
+            self.clock.probe(t0, first, first_widgets, label=action, track_all=False)
+            if first is not None
+            else None
+        )
         probe = self.clock.probe(t0, ready, label=action)
         send_key(self.app, key)
         await probe.wait()
@@ -483,9 +537,12 @@ class Bench:
         def ready() -> bool:
             v = app.view
             return (
-                v is not None and v.seq > seq0 and v.seq == app.views.seq
+                v is not None
+                and v.seq > seq0
+                and v.seq == app.views.seq
                 and not app.views.pending
-                and v.query.text == text and v.query is app.query_obj
+                and v.query.text == text
+                and v.query is app.query_obj
                 and (not detail or pane.row == lst.cursor_row)
                 # facets and timeline follow the list one frame later
                 and (not detail or app.main.panels_pending is None)
@@ -509,8 +566,9 @@ class Bench:
     # ------------------------------------------------------------------ actions
     async def noop(self, n: int, mode: str) -> None:
         for _ in range(n):
-            await self.sample(f"no-op key ({NOOP_KEY!r}, no binding)", NOOP_KEY, lambda: True,
-                              mode, frame=False)
+            await self.sample(
+                f"no-op key ({NOOP_KEY!r}, no binding)", NOOP_KEY, lambda: True, mode, frame=False
+            )
 
     async def list_moves(self, key: str, n: int, mode: str, action: str) -> None:
         await self.focus(self.lst)
@@ -519,17 +577,28 @@ class Bench:
             if key in ("j", "pagedown") and self.lst.at_end:
                 await self.sample("(reset)", "g", self.moved(before), mode)
                 before = self.lst.cursor_index
-            await self.sample(action, key, self.moved(before), mode,
-                              first=self.moved_first(before), first_widgets=self.list_only)
+            await self.sample(
+                action,
+                key,
+                self.moved(before),
+                mode,
+                first=self.moved_first(before),
+                first_widgets=self.list_only,
+            )
 
     async def ends(self, n: int, mode: str) -> None:
         await self.focus(self.lst)
         for _ in range(n):
             before = self.lst.cursor_index
             key = "G" if before == 0 else "g"
-            await self.sample(f"list {key} ({'last' if key == 'G' else 'first'})", key,
-                              self.moved(before), mode, first=self.moved_first(before),
-                              first_widgets=self.list_only)
+            await self.sample(
+                f"list {key} ({'last' if key == 'G' else 'first'})",
+                key,
+                self.moved(before),
+                mode,
+                first=self.moved_first(before),
+                first_widgets=self.list_only,
+            )
 
     async def sorts(self, n: int, mode: str) -> None:
         """The sort key: sort by the next shown column (re-sorts every listed event); the
@@ -541,8 +610,11 @@ class Bench:
         await self.focus(lst)
         for _ in range(n):
             before = lst.sort_key
-            action = ("(reset)" if lst.shown_columns[-1] == before.column
-                      else f"sort ({key}, next column)")
+            action = (
+                "(reset)"
+                if lst.shown_columns[-1] == before.column
+                else f"sort ({key}, next column)"
+            )
             await self.sample(action, key, lambda b=before: lst.sort_key != b, mode)
 
     async def sorted_moves(self, n: int, mode: str) -> None:
@@ -567,8 +639,9 @@ class Bench:
                 down = True
             key = "down" if down else "up"
             expected = cur + (1 if down else -1)
-            await self.sample("detail tree down/up", key,
-                              lambda e=expected: d.cursor_line == e, mode)
+            await self.sample(
+                "detail tree down/up", key, lambda e=expected: d.cursor_line == e, mode
+            )
 
     async def filter_apply(self, text: str, mode: str) -> None:
         app = self.app
@@ -578,20 +651,29 @@ class Bench:
         typed = ""
         for ch in text:
             typed += ch
-            await self.sample("filter typing (1 char)", ch,
-                              lambda t=typed: inp.value == t, mode)
+            await self.sample("filter typing (1 char)", ch, lambda t=typed: inp.value == t, mode)
         seq0 = app.views.seq
-        await self.sample("filter apply (enter, indexed)", "enter",
-                          self.view_applied(text, seq0), mode, wait_state=True,
-                          first=self.view_applied(text, seq0, detail=False),
-                          first_widgets=self.list_only)
+        await self.sample(
+            "filter apply (enter, indexed)",
+            "enter",
+            self.view_applied(text, seq0),
+            mode,
+            wait_state=True,
+            first=self.view_applied(text, seq0, detail=False),
+            first_widgets=self.list_only,
+        )
 
     async def clear_filter(self, mode: str) -> None:
         seq0 = self.app.views.seq
-        await self.sample("clear filter (ctrl+x, all events)", "ctrl+x",
-                          self.view_applied("", seq0), mode, wait_state=True,
-                          first=self.view_applied("", seq0, detail=False),
-                          first_widgets=self.list_only)
+        await self.sample(
+            "clear filter (ctrl+x, all events)",
+            "ctrl+x",
+            self.view_applied("", seq0),
+            mode,
+            wait_state=True,
+            first=self.view_applied("", seq0, detail=False),
+            first_widgets=self.list_only,
+        )
 
     async def facet_pick(self, index: int, mode: str) -> None:
         from tui.core.query import add_term
@@ -607,10 +689,15 @@ class Bench:
         value = fl.highlighted_value
         expected = add_term(app.query_obj.text, fl.field, value, False)
         seq0 = app.views.seq
-        await self.sample("facet pick (enter)", "enter", self.view_applied(expected, seq0),
-                          mode, wait_state=True,
-                          first=self.view_applied(expected, seq0, detail=False),
-                          first_widgets=self.list_only)
+        await self.sample(
+            "facet pick (enter)",
+            "enter",
+            self.view_applied(expected, seq0),
+            mode,
+            wait_state=True,
+            first=self.view_applied(expected, seq0, detail=False),
+            first_widgets=self.list_only,
+        )
 
     async def focus(self, widget) -> None:
         if not widget.has_focus:
@@ -654,14 +741,21 @@ async def run(args) -> dict:
     start_resource_tracker()
     app = TrailscopeApp([str(trail)], watch=False)
     clock = FrameClock(app)
-    out: dict = {"events_requested": args.events, "trail": str(trail),
-                 "code": code_version(), "detail_delay_s": detail_delay()}
+    out: dict = {
+        "events_requested": args.events,
+        "trail": str(trail),
+        "code": code_version(),
+        "detail_delay_s": detail_delay(),
+    }
 
     def fully_loaded() -> bool:
         v = app.view
         return (
-            not app.loading and v is not None and not app.views.pending
-            and not app.store.pending_events and not len(app.loader_backlog)
+            not app.loading
+            and v is not None
+            and not app.views.pending
+            and not app.store.pending_events
+            and not len(app.loader_backlog)
             and v.generation == app.store.generation
             and len(app.events_list.rows) == len(app.store)
         )
@@ -678,30 +772,40 @@ async def run(args) -> dict:
         first = clock.frames[0] if clock.frames else None
         t_loaded = await wait_loaded(app, loaded_probe)
         out.update(
-            events=len(app.store), files=len(app.store.files),
+            events=len(app.store),
+            files=len(app.store.files),
             first_frame_s=None if first is None else first - t_start,
-            run_test_ready_s=t_ready - t_start, first_pause_s=t_pause - t_start,
+            run_test_ready_s=t_ready - t_start,
+            first_pause_s=t_pause - t_start,
             loaded_s=t_loaded - t_start,
             frames_during_load=sum(1 for f in clock.frames if f <= t_loaded),
             encode_ms_median=statistics.median(clock.frame_cost) if clock.frame_cost else None,
         )
-        print(f"\n== explorer, {out['events']:,} events ({out['files']:,} files), "
-              f"{w}x{h} headless; code {out['code']} ==")
-        print(f"first frame (screen composed, 'loading…'):  {out['first_frame_s']:.3f} s"
-              f"   [run_test ready {out['run_test_ready_s']:.3f} s, first pilot.pause() "
-              f"returned {out['first_pause_s']:.3f} s]")
-        print(f"fully loaded (all events committed, full view on screen): "
-              f"{out['loaded_s']:.2f} s  ({out['events'] / out['loaded_s']:,.0f} events/s, "
-              f"{out['frames_during_load']} frames drawn while loading)")
+        print(
+            f"\n== explorer, {out['events']:,} events ({out['files']:,} files), "
+            f"{w}x{h} headless; code {out['code']} =="
+        )
+        print(
+            f"first frame (screen composed, 'loading…'):  {out['first_frame_s']:.3f} s"
+            f"   [run_test ready {out['run_test_ready_s']:.3f} s, first pilot.pause() "
+            f"returned {out['first_pause_s']:.3f} s]"
+        )
+        print(
+            f"fully loaded (all events committed, full view on screen): "
+            f"{out['loaded_s']:.2f} s  ({out['events'] / out['loaded_s']:,.0f} events/s, "
+            f"{out['frames_during_load']} frames drawn while loading)"
+        )
         await clock.settle()
         t = perf()
         freed = gc.collect()
         t1 = perf()
         gc.collect()
         out["gc_collect_after_load_ms"] = [(t1 - t) * 1000, (perf() - t1) * 1000, freed]
-        print(f"gc.collect() once loaded: {out['gc_collect_after_load_ms'][0]:.0f} ms (freed "
-              f"{freed:,}), again at once: {out['gc_collect_after_load_ms'][1]:.0f} ms; "
-              f"{len(gc.get_objects()):,} tracked objects")
+        print(
+            f"gc.collect() once loaded: {out['gc_collect_after_load_ms'][0]:.0f} ms (freed "
+            f"{freed:,}), again at once: {out['gc_collect_after_load_ms'][1]:.0f} ms; "
+            f"{len(gc.get_objects()):,} tracked objects"
+        )
         await clock.settle()
 
         b = Bench(app, pilot, clock)
@@ -734,14 +838,18 @@ async def run(args) -> dict:
         out["gc"] = {
             "tracked_objects_before": objects_before,
             "tracked_objects_after": len(gc.get_objects()),
-            "gen2_collections": len(pauses), "measure_s": perf() - t_meas,
-            "gen2_pause_ms": stats(pauses), "samples_hit": b.gc_hits,
+            "gen2_collections": len(pauses),
+            "measure_s": perf() - t_meas,
+            "gen2_pause_ms": stats(pauses),
+            "samples_hit": b.gc_hits,
         }
         out["frame_encode_ms_median"] = statistics.median(clock.frame_cost)
         out["actions"] = {a: {k: stats(v) for k, v in r.items()} for a, r in b.results.items()}
         out["breakdown_ms_median"] = {
-            a: {k: statistics.median(d.get(k, 0.0) for d in rows)
-                for k in dict.fromkeys(k for d in rows for k in d)}
+            a: {
+                k: statistics.median(d.get(k, 0.0) for d in rows)
+                for k in dict.fromkeys(k for d in rows for k in d)
+            }
             for a, rows in b.breakdown.items()
         }
         out["timeouts"] = b.timeouts
@@ -754,9 +862,11 @@ def report(out: dict) -> None:
     floor = acts.get(f"no-op key ({NOOP_KEY!r}, no binding)", {}).get("pilot")
     print("\nkeypress latency, ms  (n = Pilot samples / direct samples)")
     h3, h2 = "p50     p95     max", "p50     p95"
-    print(f"{'action':34s} {'n':>7s}  {'Pilot press+pause':^23s}  {'under Pilot':^15s}"
-          f"  {'first frame (direct)':^23s}  {'full effect (direct)':^23s}  {'+footer':>7s}"
-          f"  {'gc2':>3s}")
+    print(
+        f"{'action':34s} {'n':>7s}  {'Pilot press+pause':^23s}  {'under Pilot':^15s}"
+        f"  {'first frame (direct)':^23s}  {'full effect (direct)':^23s}  {'+footer':>7s}"
+        f"  {'gc2':>3s}"
+    )
     print(f"{'':34s} {'':7s}  {h3:>23s}  {h2:>15s}  {h3:>23s}  {h3:>23s}  {'p95':>7s}")
 
     def two(d: dict | None) -> str:
@@ -766,68 +876,112 @@ def report(out: dict) -> None:
         n_p = r["pilot"]["n"] if r["pilot"] else 0
         n_d = r["frame"]["n"] if r["frame"] else 0
         fa = r.get("frame_all")
-        print(f"{a:34s} {n_p:>3d}/{n_d:<3d}  {fmt_stats(r['pilot'])}  {two(r['frame_pilot'])}  "
-              f"{fmt_stats(r['frame_first'])}  {fmt_stats(r['frame'])}  "
-              f"{fa['p95'] if fa else float('nan'):7.1f}  {hits.get(a, 0):3d}")
-    print("  Pilot press+pause: await pilot.press(key); [poll until the view is applied];"
-          " await pilot.pause().")
+        print(
+            f"{a:34s} {n_p:>3d}/{n_d:<3d}  {fmt_stats(r['pilot'])}  {two(r['frame_pilot'])}  "
+            f"{fmt_stats(r['frame_first'])}  {fmt_stats(r['frame'])}  "
+            f"{fa['p95'] if fa else float('nan'):7.1f}  {hits.get(a, 0):3d}"
+        )
+    print(
+        "  Pilot press+pause: await pilot.press(key); [poll until the view is applied];"
+        " await pilot.pause()."
+    )
     print("  under Pilot: key -> full-effect frame, in the Pilot pass.")
-    print("  first frame: key -> first frame showing the key's primary effect (list cursor moved /"
-          " new view in the list /\n    character in the input / tree cursor moved), that widget"
-          " drawn.")
-    print("  full effect: key -> first frame with everything it changes drawn (for list moves and"
-          " filters: the detail\n    pane shows the cursor's event; facets, timeline, status) --"
-          " every widget but the key-hint footer.")
-    print("  +footer: the same including the key-hint line.  gc2: direct"
-          " samples during which a\n    full (generation 2) garbage collection ran.")
+    print(
+        "  first frame: key -> first frame showing the key's primary effect (list cursor moved /"
+        " new view in the list /\n    character in the input / tree cursor moved), that widget"
+        " drawn."
+    )
+    print(
+        "  full effect: key -> first frame with everything it changes drawn (for list moves and"
+        " filters: the detail\n    pane shows the cursor's event; facets, timeline, status) --"
+        " every widget but the key-hint footer."
+    )
+    print(
+        "  +footer: the same including the key-hint line.  gc2: direct"
+        " samples during which a\n    full (generation 2) garbage collection ran."
+    )
     if out.get("detail_delay_s"):
-        print(f"  A single list move updates the detail pane in the same handler; only moves that"
-              f" repeat within\n    100 ms (held keys) wait for the"
-              f" cursor to rest DETAIL_DELAY = {out['detail_delay_s'] * 1000:.0f} ms. Direct samples"
-              f" are single moves.")
+        print(
+            f"  A single list move updates the detail pane in the same handler; only moves that"
+            f" repeat within\n    100 ms (held keys) wait for the"
+            f" cursor to rest DETAIL_DELAY = {out['detail_delay_s'] * 1000:.0f} ms. Direct samples"
+            f" are single moves."
+        )
     g = out["gc"]
     gp = g["gen2_pause_ms"]
-    print(f"\nfull GCs while measuring: {g['gen2_collections']} in {g['measure_s']:.0f} s, pause "
-          + ("-" if gp is None else f"p50 {gp['p50']:.0f} ms, max {gp['max']:.0f} ms")
-          + f"; tracked objects {g['tracked_objects_before']:,} -> {g['tracked_objects_after']:,}")
+    print(
+        f"\nfull GCs while measuring: {g['gen2_collections']} in {g['measure_s']:.0f} s, pause "
+        + ("-" if gp is None else f"p50 {gp['p50']:.0f} ms, max {gp['max']:.0f} ms")
+        + f"; tracked objects {g['tracked_objects_before']:,} -> {g['tracked_objects_after']:,}"
+    )
     if floor:
-        print(f"Pilot floor (press + pause of a key with no binding): p50 {floor['p50']:.1f} ms,"
-              f" p95 {floor['p95']:.1f} ms: the harness's own sleeps (wait_for_idle, 20 ms steps),"
-              f" not app work")
-    print(f"encoding one frame's escape sequences (the driver's share, included in 'frame'): "
-          f"median {out['frame_encode_ms_median']:.2f} ms")
+        print(
+            f"Pilot floor (press + pause of a key with no binding): p50 {floor['p50']:.1f} ms,"
+            f" p95 {floor['p95']:.1f} ms: the harness's own sleeps (wait_for_idle, 20 ms steps),"
+            f" not app work"
+        )
+    print(
+        f"encoding one frame's escape sequences (the driver's share, included in 'frame'): "
+        f"median {out['frame_encode_ms_median']:.2f} ms"
+    )
     bd = out["breakdown_ms_median"]
-    cols = ["key -> view ready (worker)", "show_view", "EventList.set_rows",
-            "FacetPanel.set_all", "Timeline.set_data", "DetailPane.show",
-            "screen layout+render"]
-    short = ["key->view ready", "show_view", "set_rows", "facets.set_all", "timeline",
-             "detail.show", "layout+render"]
-    print("\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
-          " to show_view starting\n(parse, view worker thread, message hop); show_view includes"
-          " set_rows, facets.set_all and timeline.set_data;\nlayout+render: Textual's"
-          " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):")
+    cols = [
+        "key -> view ready (worker)",
+        "show_view",
+        "EventList.set_rows",
+        "FacetPanel.set_all",
+        "Timeline.set_data",
+        "DetailPane.show",
+        "screen layout+render",
+    ]
+    short = [
+        "key->view ready",
+        "show_view",
+        "set_rows",
+        "facets.set_all",
+        "timeline",
+        "detail.show",
+        "layout+render",
+    ]
+    print(
+        "\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
+        " to show_view starting\n(parse, view worker thread, message hop); show_view includes"
+        " set_rows, facets.set_all and timeline.set_data;\nlayout+render: Textual's"
+        " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):"
+    )
     print(f"{'action':36s} " + " ".join(f"{c:>15s}" for c in short))
     for a, d in bd.items():
         if not any(d.get(c, 0) >= 0.05 for c in cols):
             continue
-        print(f"{a:36s} " + " ".join(
-            f"{d[c]:15.1f}" if c in d else f"{'-':>15s}" for c in cols))
+        print(f"{a:36s} " + " ".join(f"{d[c]:15.1f}" if c in d else f"{'-':>15s}" for c in cols))
     if out["timeouts"]:
-        print(f"timeouts (no matching frame within {TIMEOUT_S:.0f} s, or 5 s for +footer):"
-              f" {out['timeouts']}")
+        print(
+            f"timeouts (no matching frame within {TIMEOUT_S:.0f} s, or 5 s for +footer):"
+            f" {out['timeouts']}"
+        )
     keys = [a for a in acts if a.startswith(("list ", "filter apply"))]
     if "sort (s, next column)" in acts and acts["sort (s, next column)"]["frame"]:
         p95 = acts["sort (s, next column)"]["frame"]["p95"]
-        print(f"\ntarget: a re-sort of {out['events']:,} events <= 300 ms: p95 {p95:.1f} ms -> "
-              f"{'met' if p95 <= 300 else 'NOT met'}")
-    print(f"\ntarget: keypress -> updated frame <= 50 ms p95 with {out['events']:,} events (list"
-          f" moves and indexed filter apply):")
-    for col, label in (("frame_first", "first frame showing the key"),
-                       ("frame", "full effect (detail pane etc.)")):
+        print(
+            f"\ntarget: a re-sort of {out['events']:,} events <= 300 ms: p95 {p95:.1f} ms -> "
+            f"{'met' if p95 <= 300 else 'NOT met'}"
+        )
+    print(
+        f"\ntarget: keypress -> updated frame <= 50 ms p95 with {out['events']:,} events (list"
+        f" moves and indexed filter apply):"
+    )
+    for col, label in (
+        ("frame_first", "first frame showing the key"),
+        ("frame", "full effect (detail pane etc.)"),
+    ):
         worst = max((acts[a][col]["p95"], a) for a in keys if acts[a][col])
-        print(f"  {label}: worst p95 {worst[0]:.1f} ms [{worst[1]}] -> "
-              f"{'met' if worst[0] <= 50 else 'NOT met'}")
-    over = [(a, r["frame"]["p95"]) for a, r in acts.items() if r["frame"] and r["frame"]["p95"] > 50]
+        print(
+            f"  {label}: worst p95 {worst[0]:.1f} ms [{worst[1]}] -> "
+            f"{'met' if worst[0] <= 50 else 'NOT met'}"
+        )
+    over = [
+        (a, r["frame"]["p95"]) for a, r in acts.items() if r["frame"] and r["frame"]["p95"] > 50
+    ]
     if over:
         print("  full effect above 50 ms p95: " + "; ".join(f"{a} {v:.0f} ms" for a, v in over))
 
@@ -836,8 +990,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--presses", type=int, default=60, help="samples per key action and mode")
-    ap.add_argument("--filters", type=int, default=20,
-                    help="filter applies and facet picks per mode (each filter is typed)")
+    ap.add_argument(
+        "--filters",
+        type=int,
+        default=20,
+        help="filter applies and facet picks per mode (each filter is typed)",
+    )
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--json", help="also write results here")

@@ -89,8 +89,9 @@ def child_cli(root: str, n_files: int) -> dict:
         print("ready", file=real_stdout, flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    ns = argparse.Namespace(fmt="jsonl", limit=None, poll=False, rescan=5.0,
-                            max_file_size=DEFAULT_MAX_BYTES)
+    ns = argparse.Namespace(
+        fmt="jsonl", limit=None, poll=False, rescan=5.0, max_file_size=DEFAULT_MAX_BYTES
+    )
     t0 = time.monotonic()
     saved = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing matches; just in case
@@ -98,8 +99,12 @@ def child_cli(root: str, n_files: int) -> dict:
         follow_query(store, parse(FILTER_NONE), [root], ns)
     finally:
         sys.stdout = saved
-    return {"events": len(store), "files": len(store.files),
-            "done_at": started.get("done", time.monotonic()) - t0, "t0": t0}
+    return {
+        "events": len(store),
+        "files": len(store.files),
+        "done_at": started.get("done", time.monotonic()) - t0,
+        "t0": t0,
+    }
 
 
 async def _child_app(root: str, n_files: int) -> dict:
@@ -119,8 +124,7 @@ async def _child_app(root: str, n_files: int) -> dict:
         ):
             await asyncio.sleep(0.02)
         done = time.monotonic() - t0
-        return {"events": len(app.store), "files": len(app.store.files), "done_at": done,
-                "t0": t0}
+        return {"events": len(app.store), "files": len(app.store.files), "done_at": done, "t0": t0}
 
 
 def child_main(argv: list[str]) -> None:
@@ -138,15 +142,20 @@ def child_main(argv: list[str]) -> None:
 def run_child(args: list[str], on_ready=None) -> tuple[dict, float]:
     """Run a child; returns (its result, its CPU seconds incl. reaped descendants)."""
     env = dict(os.environ, PYTHONHASHSEED="0")
-    p = subprocess.Popen([sys.executable, __file__, "--child", *args],
-                         stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    p = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     result: dict = {}
     assert p.stdout is not None
     for line in p.stdout:
         if line.strip() == "ready" and on_ready is not None:
             result["burst"] = on_ready()
         elif line.startswith("result "):
-            result.update(json.loads(line[len("result "):]))
+            result.update(json.loads(line[len("result ") :]))
     _, status, usage = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
@@ -203,8 +212,10 @@ def main() -> None:
     if not args.no_load:
         res, cpu = run_child(["load", str(src)])
         out["load"] = {**res, "cpu": cpu}
-        print(f"initial load:        CPU {cpu:6.1f} s   wall {res['wall']:6.1f} s   "
-              f"{res['events']:,} events from {res['files']:,} files")
+        print(
+            f"initial load:        CPU {cpu:6.1f} s   wall {res['wall']:6.1f} s   "
+            f"{res['events']:,} events from {res['files']:,} files"
+        )
     for mode in ("cli", "app") if args.mode == "both" else (args.mode,):
         res = measure_follow(mode, src, files)
         out[mode] = res
@@ -216,9 +227,11 @@ def main() -> None:
         # Both are CLOCK_MONOTONIC, shared by the processes of one machine.
         wall = res["t0"] + res["done_at"] - b["start"] if b else float("nan")
         label = {"cli": "query --follow", "app": "explorer"}[mode]
-        print(f"burst, {label + ':':16s} CPU {res['cpu']:6.1f} s   wall {wall:6.1f} s   "
-              f"{res['events']:,} events from {res['files']:,} files "
-              f"(linking took {b.get('link_s', float('nan')):.1f} s)")
+        print(
+            f"burst, {label + ':':16s} CPU {res['cpu']:6.1f} s   wall {wall:6.1f} s   "
+            f"{res['events']:,} events from {res['files']:,} files "
+            f"(linking took {b.get('link_s', float('nan')):.1f} s)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
 

@@ -91,15 +91,19 @@ def bench_filters(events: int, marks: int, runs: int, data_dir: Path) -> None:
             for r in rng.sample(range(len(store)), marks):
                 ann.mark(r, rng.choice(("suspicious", "ioc", "benign")))
             each = (time.perf_counter() - t) / marks
-            print(f"{marks} marks through Annotations.mark: {each * 1e3:.2f} ms each "
-                  "(reading the event, one transaction)")
+            print(
+                f"{marks} marks through Annotations.mark: {each * 1e3:.2f} ms each "
+                "(reading the event, one transaction)"
+            )
         store.annotations = None
         with Case.open(case_path) as case:
             t = time.perf_counter()
             Annotations(case, store)
             compute_view(store, parse("has:mark"))
-            print(f"open the case + first has:mark view (every key matched): "
-                  f"{(time.perf_counter() - t) * 1e3:.1f} ms")
+            print(
+                f"open the case + first has:mark view (every key matched): "
+                f"{(time.perf_counter() - t) * 1e3:.1f} ms"
+            )
             for text in ("has:mark", "mark:ioc", "service:s3* -has:mark"):
                 q = parse(text)
                 ts = []
@@ -122,12 +126,26 @@ def bench_filters(events: int, marks: int, runs: int, data_dir: Path) -> None:
             for i in range(runs):
                 dst = extra / f"{i}.json.gz"
                 dst.parent.mkdir(exist_ok=True)
-                dst.write_bytes(gzip.compress(json.dumps({"Records": [
-                    {"eventVersion": "1.08", "eventTime": "2030-01-01T00:00:00Z",
-                     "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
-                     "eventID": str(uuid.UUID(int=rng.getrandbits(128))),
-                     "sourceIPAddress": "192.0.2.1", "awsRegion": "us-east-1"}
-                    for _ in range(500)]}).encode()))
+                dst.write_bytes(
+                    gzip.compress(
+                        json.dumps(
+                            {
+                                "Records": [
+                                    {
+                                        "eventVersion": "1.08",
+                                        "eventTime": "2030-01-01T00:00:00Z",
+                                        "eventSource": "s3.amazonaws.com",
+                                        "eventName": "GetObject",
+                                        "eventID": str(uuid.UUID(int=rng.getrandbits(128))),
+                                        "sourceIPAddress": "192.0.2.1",
+                                        "awsRegion": "us-east-1",
+                                    }
+                                    for _ in range(500)
+                                ]
+                            }
+                        ).encode()
+                    )
+                )
                 store.add(parse_file(str(dst)))
                 store.commit()
                 t = time.perf_counter()

@@ -77,16 +77,19 @@ def main() -> None:
     when = datetime(2026, 11, 9, tzinfo=UTC)
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:
         for i in range(args.commits):
-            f = write_file(tmp, "123456789012", "us-east-1", when + timedelta(minutes=5 * i),
-                           500, 9000 + i)
+            f = write_file(
+                tmp, "123456789012", "us-east-1", when + timedelta(minutes=5 * i), 500, 9000 + i
+            )
             store.add(parse_file(str(f)))
             store.commit()
             catch.append(timed(idx.catch_up)[0] * 1000)
             views.append(timed(lambda: compute_view(store, q))[0] * 1000)
     for name, xs in (("catch-up per commit", catch), (f"descends: view ({key})", views)):
         xs.sort()
-        print(f"  {name:38s} p50 {xs[len(xs) // 2]:6.2f} ms   p95 "
-              f"{xs[min(len(xs) - 1, int(len(xs) * 0.95))]:6.2f} ms   max {xs[-1]:6.2f} ms")
+        print(
+            f"  {name:38s} p50 {xs[len(xs) // 2]:6.2f} ms   p95 "
+            f"{xs[min(len(xs) - 1, int(len(xs) * 0.95))]:6.2f} ms   max {xs[-1]:6.2f} ms"
+        )
 
 
 if __name__ == "__main__":

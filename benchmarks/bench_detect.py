@@ -81,8 +81,12 @@ def main() -> None:
     child.write_text(CHILD)
     runs = []
     for _ in range(args.repeat):
-        p = subprocess.run([sys.executable, str(child), str(ROOT), str(path), str(args.arrivals),
-                            args.sigma], capture_output=True, text=True, check=True)
+        p = subprocess.run(
+            [sys.executable, str(child), str(ROOT), str(path), str(args.arrivals), args.sigma],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
     med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
     r0 = runs[0]
@@ -91,14 +95,19 @@ def main() -> None:
     p95 = commits[min(len(commits) - 1, int(len(commits) * 0.95))]
     print(f"{r0['rules']} rules over {r0['events']:,} events (load {med('load_s'):.2f} s)")
     walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
-    print(f"all rules at load: {med('wall_s'):.2f} s wall, CPU {med('cpu_s'):.2f} s "
-          f"(median of {args.repeat}: {walls})")
-    print(f"each arrival ({statistics.median(r0['commit_rows']):.0f} events a commit, "
-          f"{len(commits)} commits): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-          f"max {commits[-1] * 1000:.1f} ms")
+    print(
+        f"all rules at load: {med('wall_s'):.2f} s wall, CPU {med('cpu_s'):.2f} s "
+        f"(median of {args.repeat}: {walls})"
+    )
+    print(
+        f"each arrival ({statistics.median(r0['commit_rows']):.0f} events a commit, "
+        f"{len(commits)} commits): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+        f"max {commits[-1] * 1000:.1f} ms"
+    )
     print("costliest (first run, s):", ", ".join(f"{k} {v:.3f}" for k, v in r0["costs"]))
-    print("hits:", ", ".join(f"{k} {v}" for k, v in sorted(r0["hits"].items(),
-                                                           key=lambda kv: -kv[1])))
+    print(
+        "hits:", ", ".join(f"{k} {v}" for k, v in sorted(r0["hits"].items(), key=lambda kv: -kv[1]))
+    )
 
 
 if __name__ == "__main__":

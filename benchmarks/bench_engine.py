@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 FILTERS = {
     "indexed filter": "service:s3.amazonaws.com",
-    "indexed filter (3 terms)": "cred:role-session -error:\"\" region:us-east-1",
+    "indexed filter (3 terms)": 'cred:role-session -error:"" region:us-east-1',
     "wildcard filter": "principal:*admin*",
     "time window": "since:-6h",
 }
@@ -53,12 +53,20 @@ TEXT = {
 # the path's column; later filters and facets read the column.
 PATHS = {
     "path: MFAUsed (rare)": ("additionalEventData.MFAUsed:No", "additionalEventData.MFAUsed"),
-    "path: bucketName glob": ("requestParameters.bucketName:acme-logs-*", "requestParameters.bucketName"),
-    "path: minted key (173k distinct)": ("responseElements.credentials.accessKeyId:ASIA*Q7D",
-                                         "responseElements.credentials.accessKeyId"),
+    "path: bucketName glob": (
+        "requestParameters.bucketName:acme-logs-*",
+        "requestParameters.bucketName",
+    ),
+    "path: minted key (173k distinct)": (
+        "responseElements.credentials.accessKeyId:ASIA*Q7D",
+        "responseElements.credentials.accessKeyId",
+    ),
     "path: tlsVersion (common)": ("tlsDetails.tlsVersion:TLSv1.2", "tlsDetails.tlsVersion"),
     "path: resources.ARN (array)": ("resources.ARN:arn:aws:s3:::*", "resources.ARN"),
-    "path: .requestID (1M distinct)": (".requestID:0000a50-110a-41f1-a47e-0f6ce69d40cf", ".requestID"),
+    "path: .requestID (1M distinct)": (
+        ".requestID:0000a50-110a-41f1-a47e-0f6ce69d40cf",
+        ".requestID",
+    ),
 }
 
 CHILD = r"""
@@ -192,9 +200,11 @@ def alternate_line(label: str, ratio: str, ingest: float, runs: list[dict]) -> s
     med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
     alt = med("ingest_s")
     each = ", ".join(f"{r['ingest_s']:.2f}" for r in runs)
-    return (f"ingest with {label}: {alt:.2f} s [{each}]  "
-            f"({ratio} = {ingest / alt:.2f}; CPU: main {med('cpu_main'):.2f} s, "
-            f"parser processes {med('cpu_workers'):.2f} s)")
+    return (
+        f"ingest with {label}: {alt:.2f} s [{each}]  "
+        f"({ratio} = {ingest / alt:.2f}; CPU: main {med('cpu_main'):.2f} s, "
+        f"parser processes {med('cpu_workers'):.2f} s)"
+    )
 
 
 def ensure_data(n: int, data_dir: Path) -> Path:
@@ -217,13 +227,22 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=0, help="parser processes (0 = cores)")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--json", help="also write results here")
-    ap.add_argument("--python-path", action="store_true",
-                    help="also ingest with the C scan off, alternating, and print the ratio")
-    ap.add_argument("--against", metavar="DIR",
-                    help="also ingest with the code in DIR (another checkout), alternating")
-    ap.add_argument("--core", action="store_true",
-                    help="ingest, filters, facets and free text only (no path terms, no "
-                         "credential index): what a 10M run can afford")
+    ap.add_argument(
+        "--python-path",
+        action="store_true",
+        help="also ingest with the C scan off, alternating, and print the ratio",
+    )
+    ap.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also ingest with the code in DIR (another checkout), alternating",
+    )
+    ap.add_argument(
+        "--core",
+        action="store_true",
+        help="ingest, filters, facets and free text only (no path terms, no "
+        "credential index): what a 10M run can afford",
+    )
     args = ap.parse_args()
     if args.against and not list(Path(args.against, "tui", "core").glob("_scan*.so")):
         sys.exit(f"{args.against}: its C scan is not built (copy tui/core/_scan*.so in)")
@@ -234,8 +253,18 @@ def main() -> None:
         path = ensure_data(n, Path(args.data_dir))
         du = sum(f.stat().st_size for f in path.rglob("*.gz"))
         runs, py_runs, other_runs = [], [], []
-        child = [sys.executable, "-c", CHILD, str(ROOT), str(path), str(args.runs),
-                 str(args.jobs), json.dumps(FILTERS), json.dumps(TEXT), json.dumps(PATHS)]
+        child = [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(ROOT),
+            str(path),
+            str(args.runs),
+            str(args.jobs),
+            json.dumps(FILTERS),
+            json.dumps(TEXT),
+            json.dumps(PATHS),
+        ]
         for _ in range(args.repeat):
             p = subprocess.run(child, capture_output=True, text=True, check=True)
             runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
@@ -245,8 +274,13 @@ def main() -> None:
                 py_runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
             if args.against:
                 env = {**os.environ, "BENCH_INGEST_ONLY": "1"}
-                p = subprocess.run([*child[:3], str(Path(args.against).resolve()), *child[4:]],
-                                   capture_output=True, text=True, check=True, env=env)
+                p = subprocess.run(
+                    [*child[:3], str(Path(args.against).resolve()), *child[4:]],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=env,
+                )
                 other_runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
         floor = subprocess.run(
             [sys.executable, "-c", FLOOR, str(path)], capture_output=True, text=True, check=True
@@ -255,33 +289,51 @@ def main() -> None:
         r0 = runs[0]
         ingest = med("ingest_s")
         res = {
-            "events": r0["events"], "files": r0["files"], "gz_bytes": du,
-            "ingest_s_median": ingest, "ingest_s_all": [r["ingest_s"] for r in runs],
+            "events": r0["events"],
+            "files": r0["files"],
+            "gz_bytes": du,
+            "ingest_s_median": ingest,
+            "ingest_s_all": [r["ingest_s"] for r in runs],
             "events_per_s": r0["events"] / ingest,
             "peak_rss_main_mb": med("rss_main") / 2**20,
             "peak_rss_worker_mb": med("rss_worker_max") / 2**20,
             "peak_rss_after_queries_mb": med("rss_after_queries") / 2**20,
             "floor_gunzip_orjson_1proc_s": float(floor[0]),
-            "lat_ms": {k: {q: statistics.median(r["lat"][k][q] for r in runs) for q in ("p50", "p95")}
-                       for k in r0["lat"]},
+            "lat_ms": {
+                k: {q: statistics.median(r["lat"][k][q] for r in runs) for q in ("p50", "p95")}
+                for k in r0["lat"]
+            },
             "matches": r0["matches"],
         }
         if not args.core:
-            res.update({
-                "path_first_s": {k: {q: statistics.median(r["path_first"][k][q] for r in runs)
-                                     for q in ("wall", "cpu")} for k in r0["path_first"]},
-                "path_column_mb": r0["path_mb"],
-                "rss_growth_paths_mb": med("rss_paths_mb"),
-                "creds_first_s": {q: statistics.median(r["creds_first"][q] for r in runs)
-                                  for q in ("wall", "cpu")},
-                "creds_minted": r0["creds_first"]["minted"],
-            })
+            res.update(
+                {
+                    "path_first_s": {
+                        k: {
+                            q: statistics.median(r["path_first"][k][q] for r in runs)
+                            for q in ("wall", "cpu")
+                        }
+                        for k in r0["path_first"]
+                    },
+                    "path_column_mb": r0["path_mb"],
+                    "rss_growth_paths_mb": med("rss_paths_mb"),
+                    "creds_first_s": {
+                        q: statistics.median(r["creds_first"][q] for r in runs)
+                        for q in ("wall", "cpu")
+                    },
+                    "creds_minted": r0["creds_first"]["minted"],
+                }
+            )
         results[n] = res
         print(f"\n== {n:,} events ({r0['files']} files, {du / 2**20:.0f} MiB gz) ==")
-        print(f"ingest (median of {args.repeat}): {ingest:.2f} s   "
-              f"[{', '.join(f'{x:.2f}' for x in res['ingest_s_all'])}]  "
-              f"{res['events_per_s']:,.0f} events/s")
-        print(f"ingest CPU: main {med('cpu_main'):.2f} s, parser processes {med('cpu_workers'):.2f} s")
+        print(
+            f"ingest (median of {args.repeat}): {ingest:.2f} s   "
+            f"[{', '.join(f'{x:.2f}' for x in res['ingest_s_all'])}]  "
+            f"{res['events_per_s']:,.0f} events/s"
+        )
+        print(
+            f"ingest CPU: main {med('cpu_main'):.2f} s, parser processes {med('cpu_workers'):.2f} s"
+        )
         for label, ratio, key, alt in (
             ("the C scan off", "C scan / off", "python_path_ingest_s_all", py_runs),
             (args.against, "this / that", "against_ingest_s_all", other_runs),
@@ -289,25 +341,35 @@ def main() -> None:
             if alt:
                 res[key] = [r["ingest_s"] for r in alt]
                 print(alternate_line(label, ratio, ingest, alt))
-        print(f"floor: gunzip+orjson.loads, 1 process, nothing kept: {res['floor_gunzip_orjson_1proc_s']:.2f} s"
-              f"  (ingest/floor = {ingest / res['floor_gunzip_orjson_1proc_s']:.2f})")
-        print(f"peak RSS: main {res['peak_rss_main_mb']:.0f} MB (after queries "
-              f"{res['peak_rss_after_queries_mb']:.0f} MB), each parser worker <= "
-              f"{res['peak_rss_worker_mb']:.0f} MB")
+        print(
+            f"floor: gunzip+orjson.loads, 1 process, nothing kept: {res['floor_gunzip_orjson_1proc_s']:.2f} s"
+            f"  (ingest/floor = {ingest / res['floor_gunzip_orjson_1proc_s']:.2f})"
+        )
+        print(
+            f"peak RSS: main {res['peak_rss_main_mb']:.0f} MB (after queries "
+            f"{res['peak_rss_after_queries_mb']:.0f} MB), each parser worker <= "
+            f"{res['peak_rss_worker_mb']:.0f} MB"
+        )
         for k, v in res["lat_ms"].items():
             m = res["matches"].get(k)
-            print(f"  {k:38s} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms"
-                  + (f"   ({m:,} matches)" if m is not None else ""))
+            print(
+                f"  {k:38s} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms"
+                + (f"   ({m:,} matches)" if m is not None else "")
+            )
         if args.core:
             continue
         print(f"path terms, first use (median of {args.repeat}; CPU of all threads), column size:")
         for k, v in res["path_first_s"].items():
-            print(f"  {k:38s} {v['wall']:6.2f} s  (CPU {v['cpu']:5.2f} s)   "
-                  f"column {res['path_column_mb'][k]:6.1f} MB")
+            print(
+                f"  {k:38s} {v['wall']:6.2f} s  (CPU {v['cpu']:5.2f} s)   "
+                f"column {res['path_column_mb'][k]:6.1f} MB"
+            )
         print(f"  peak RSS growth over the path terms: {res['rss_growth_paths_mb']:.0f} MB")
         cf = res["creds_first_s"]
-        print(f"credential index, first use (median of {args.repeat}): {cf['wall']:.2f} s "
-              f"(CPU {cf['cpu']:.2f} s), {res['creds_minted']:,} minting records")
+        print(
+            f"credential index, first use (median of {args.repeat}): {cf['wall']:.2f} s "
+            f"(CPU {cf['cpu']:.2f} s), {res['creds_minted']:,} minting records"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -44,8 +44,7 @@ def child(code_root: str, trail: str, formats: list[str], repeat: int) -> None:
         times = []
         for _ in range(repeat):
             if fmt.startswith("explorer-"):
-                times.append(_explorer_export(store, rows, fmt.removeprefix("explorer-"),
-                                              trail))
+                times.append(_explorer_export(store, rows, fmt.removeprefix("explorer-"), trail))
                 continue
             with open(os.devnull, "w") as sink:
                 t = time.perf_counter()
@@ -64,14 +63,32 @@ def _explorer_export(store, rows, fmt: str, trail: str) -> float:
     cols = ["time", "service", "event", "principal", "ip", "region", "error"]
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        run_export(store, rows, Path(tmp) / f"x.{fmt}", fmt, trail_paths=[trail],
-                   columns=cols, progress=lambda d, n: None, cancel=threading.Event())
+        run_export(
+            store,
+            rows,
+            Path(tmp) / f"x.{fmt}",
+            fmt,
+            trail_paths=[trail],
+            columns=cols,
+            progress=lambda d, n: None,
+            cancel=threading.Event(),
+        )
         return time.perf_counter() - t
 
 
 def run_round(code_root: Path, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(code_root), "--trail", str(args.trail),
-           "--formats", args.formats, "--repeat", str(args.repeat)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(code_root),
+        "--trail",
+        str(args.trail),
+        "--formats",
+        args.formats,
+        "--repeat",
+        str(args.repeat),
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=code_root)
     return json.loads(p.stdout.strip().splitlines()[-1])
 
@@ -90,8 +107,17 @@ def main() -> None:
         child(args.child, str(args.trail), formats, args.repeat)
         return
     if not args.trail.exists():
-        subprocess.run([sys.executable, str(HERE / "gen_trail.py"), "--events", "1000000",
-                        "--out", str(args.trail)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_trail.py"),
+                "--events",
+                "1000000",
+                "--out",
+                str(args.trail),
+            ],
+            check=True,
+        )
     if args.against and not list((args.against / "tui" / "core").glob("_scan*.so")):
         sys.exit(f"{args.against}: its C scan is not built (copy tui/core/_scan*.so in)")
     sides = [("this", ROOT)] + ([("that", args.against.resolve())] if args.against else [])
@@ -108,8 +134,10 @@ def main() -> None:
         print(f"== {name}: {root} ({events:,} events, {hostile:,} with hostile characters)")
         for fmt in formats:
             ts = results[name][fmt]
-            print(f"  {fmt:<16} best {min(ts):.2f} s   median {statistics.median(ts):.2f} s"
-                  f"   (n={len(ts)})")
+            print(
+                f"  {fmt:<16} best {min(ts):.2f} s   median {statistics.median(ts):.2f} s"
+                f"   (n={len(ts)})"
+            )
     if args.against:
         for fmt in formats:
             a, b = min(results["this"][fmt]), min(results["that"][fmt])

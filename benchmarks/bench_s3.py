@@ -37,9 +37,11 @@ def start_server() -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H",
-                             "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -55,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--per-file", type=int, default=100)
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--explorer", action="store_true",
-                    help="also time the explorer: first events on screen, all loaded")
+    ap.add_argument(
+        "--explorer",
+        action="store_true",
+        help="also time the explorer: first events on screen, all loaded",
+    )
     a = ap.parse_args(argv)
 
     from tui.core.loader import load
@@ -79,14 +84,26 @@ def main(argv: list[str] | None = None) -> int:
     client.create_bucket(Bucket="bench")
     t0 = time.perf_counter()
     with ThreadPoolExecutor(8) as ex:
-        list(ex.map(lambda p: client.put_object(
-            Bucket="bench", Key=p.relative_to(data).as_posix(), Body=p.read_bytes()), files))
+        list(
+            ex.map(
+                lambda p: client.put_object(
+                    Bucket="bench", Key=p.relative_to(data).as_posix(), Body=p.read_bytes()
+                ),
+                files,
+            )
+        )
     print(f"upload (not measured below): {time.perf_counter() - t0:.1f} s")
 
     def open_once(label: str, **opts) -> None:
-        t = S3Trail(["s3://bench/"], S3Options(endpoint_url=endpoint,
-                                              cache_dir=str(tmp / "cache"),
-                                              connections=a.connections, **opts))
+        t = S3Trail(
+            ["s3://bench/"],
+            S3Options(
+                endpoint_url=endpoint,
+                cache_dir=str(tmp / "cache"),
+                connections=a.connections,
+                **opts,
+            ),
+        )
         t0 = time.perf_counter()
         lst = t.list()
         t1 = time.perf_counter()
@@ -95,37 +112,46 @@ def main(argv: list[str] | None = None) -> int:
         store = load((), discovered=t.discovery(lst, got))
         t3 = time.perf_counter()
         lists, gets = t.requests["list"], t.requests["get"]
-        print(f"{label:<22} total {t3 - t0:6.2f} s: list {t1 - t0:5.2f} s ({lists:,} requests), "
-              f"fetch {t2 - t1:5.2f} s ({gets:,} GETs, {got.progress.transferred / 1e6:.1f} MB, "
-              f"{got.progress.cached:,} cached), parse {t3 - t2:5.2f} s; "
-              f"{len(store):,} events")
+        print(
+            f"{label:<22} total {t3 - t0:6.2f} s: list {t1 - t0:5.2f} s ({lists:,} requests), "
+            f"fetch {t2 - t1:5.2f} s ({gets:,} GETs, {got.progress.transferred / 1e6:.1f} MB, "
+            f"{got.progress.cached:,} cached), parse {t3 - t2:5.2f} s; "
+            f"{len(store):,} events"
+        )
 
     if a.explorer:
         import asyncio
         import shutil
 
-        for label, cold, whole_first in (("explorer cold", True, False),
-                                         ("explorer cached", False, False),
-                                         ("fetch all, then open", True, True)):
+        for label, cold, whole_first in (
+            ("explorer cold", True, False),
+            ("explorer cached", False, False),
+            ("fetch all, then open", True, True),
+        ):
             if cold:
                 shutil.rmtree(tmp / "cache", ignore_errors=True)
-            first, loaded, n = asyncio.run(open_explorer(endpoint, tmp, a.connections,
-                                                         whole_first))
-            print(f"{label:<22} first events on screen {first:5.2f} s, all loaded "
-                  f"{loaded:5.2f} s; {n:,} events")
+            first, loaded, n = asyncio.run(open_explorer(endpoint, tmp, a.connections, whole_first))
+            print(
+                f"{label:<22} first events on screen {first:5.2f} s, all loaded "
+                f"{loaded:5.2f} s; {n:,} events"
+            )
         shutil.rmtree(tmp / "cache", ignore_errors=True)
     open_once("cold (empty cache)")
     open_once("cached")
     day = int(time.mktime(time.strptime("2026-11-03", "%Y-%m-%d")) * 1000)
-    open_once("one day, one region", window=Window(day, day + 86_400_000),
-              regions=frozenset({"eu-west-1"}))
+    open_once(
+        "one day, one region",
+        window=Window(day, day + 86_400_000),
+        regions=frozenset({"eu-west-1"}),
+    )
     proc.terminate()
     proc.wait(10)
     return 0
 
 
-async def open_explorer(endpoint: str, tmp: Path, connections: int,
-                        whole_first: bool) -> tuple[float, float, int]:
+async def open_explorer(
+    endpoint: str, tmp: Path, connections: int, whole_first: bool
+) -> tuple[float, float, int]:
     """(seconds to the first events on screen, to all loaded, events) for the explorer on
     s3://bench/, listing included, not following. `whole_first`: download everything
     before the explorer starts (as it did before it loaded objects as they land)."""
@@ -133,8 +159,10 @@ async def open_explorer(endpoint: str, tmp: Path, connections: int,
     from tui.core.s3source import S3Options, S3Source, S3Trail
 
     t0 = time.perf_counter()
-    trail = S3Trail(["s3://bench/"], S3Options(endpoint_url=endpoint, connections=connections,
-                                              cache_dir=str(tmp / "cache")))
+    trail = S3Trail(
+        ["s3://bench/"],
+        S3Options(endpoint_url=endpoint, connections=connections, cache_dir=str(tmp / "cache")),
+    )
     source = trail.discover() if whole_first else S3Source(trail, trail.list())
     app = TrailscopeApp(["s3://bench/"], source=source, watch=False)
     first = None

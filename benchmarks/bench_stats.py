@@ -32,16 +32,22 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_engine import ensure_data  # noqa: E402
 
 
-def run(code_dir: Path, args: list[str],
-        out_path: Path | None = None) -> tuple[float, float, float]:
+def run(
+    code_dir: Path, args: list[str], out_path: Path | None = None
+) -> tuple[float, float, float]:
     """(wall s, CPU s of the process and its parser processes, peak RSS MB of the main
     process) of `python -m tui ARGS` run from code_dir."""
     env = {**os.environ, "PYTHONPATH": str(code_dir)}
     sink = open(out_path, "wb") if out_path else subprocess.DEVNULL
     try:
         t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "tui", *args], cwd=code_dir, env=env,
-                             stdout=sink, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "tui", *args],
+            cwd=code_dir,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+        )
         _pid, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
     finally:
@@ -72,8 +78,13 @@ print(json.dumps({"wall": sorted(x[0] for x in xs), "cpu": sorted(x[1] for x in 
 
 
 def in_process(code_dir: Path, path: Path, times: int) -> dict:
-    p = subprocess.run([sys.executable, "-c", IN_PROCESS, str(code_dir), str(path), str(times)],
-                       capture_output=True, text=True, check=True, cwd=code_dir)
+    p = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS, str(code_dir), str(path), str(times)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=code_dir,
+    )
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -92,8 +103,10 @@ def main() -> None:
         "stats --json": (ROOT, ["stats", str(path), "--json"]),
     }
     if a.against:
-        cmds["stats --json, " + a.against] = (Path(a.against).resolve(),
-                                              ["stats", str(path), "--json"])
+        cmds["stats --json, " + a.against] = (
+            Path(a.against).resolve(),
+            ["stats", str(path), "--json"],
+        )
     got: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
     for _ in range(a.repeat):
         for name, (code, args) in cmds.items():
@@ -106,17 +119,25 @@ def main() -> None:
         print(f"  {k:36s} wall {w:6.2f} s [{each}]  CPU {c:6.2f} s  peak RSS {r:5.0f} MB")
     load_w, load_c, load_r = med["load (query --format count)"]
     st_w, st_c, st_r = med["stats --json"]
-    print(f"  stats - load: wall {st_w - load_w:+.2f} s, CPU {st_c - load_c:+.2f} s, "
-          f"{st_r - load_r:+.0f} MB")
+    print(
+        f"  stats - load: wall {st_w - load_w:+.2f} s, CPU {st_c - load_c:+.2f} s, "
+        f"{st_r - load_r:+.0f} MB"
+    )
     for name, code in (("this checkout", ROOT), (a.against, a.against)):
         if code:
             r = in_process(Path(code).resolve(), path, 3)
-            print(f"  stats_dict + JSON after a load, {name}: wall "
-                  + ", ".join(f"{x:.2f}" for x in r["wall"]) + " s; CPU "
-                  + ", ".join(f"{x:.2f}" for x in r["cpu"]) + f" s ({r['bytes'] / 2**20:.0f} MiB)")
+            print(
+                f"  stats_dict + JSON after a load, {name}: wall "
+                + ", ".join(f"{x:.2f}" for x in r["wall"])
+                + " s; CPU "
+                + ", ".join(f"{x:.2f}" for x in r["cpu"])
+                + f" s ({r['bytes'] / 2**20:.0f} MiB)"
+            )
     d = json.loads(out_json.read_bytes())
-    print("  distinct values: " + ", ".join(
-        f"{k[3:]} {len(v):,}" for k, v in d.items() if k.startswith("by_")))
+    print(
+        "  distinct values: "
+        + ", ".join(f"{k[3:]} {len(v):,}" for k, v in d.items() if k.startswith("by_"))
+    )
 
 
 if __name__ == "__main__":

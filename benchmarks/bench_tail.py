@@ -73,8 +73,9 @@ WINDOW_S = 10.0
 
 
 # ---------------------------------------------------------------------- writer
-def writer_main(root: str, rate: float, seconds: float, per_file: int, seed: int,
-                ready, go, out) -> None:
+def writer_main(
+    root: str, rate: float, seconds: float, per_file: int, seed: int, ready, go, out
+) -> None:
     """Child process: land files at a steady rate; report (name, renamed_at, events)."""
     from datetime import UTC, datetime
 
@@ -113,8 +114,16 @@ class Writer:
         self.q = ctx.Queue()
         self.proc = ctx.Process(
             target=writer_main,
-            args=(str(root), args.rate, args.seconds, args.per_file, args.seed,
-                  self.ready, self.go, self.q),
+            args=(
+                str(root),
+                args.rate,
+                args.seconds,
+                args.per_file,
+                args.seed,
+                self.ready,
+                self.go,
+                self.q,
+            ),
             daemon=True,
         )
         self.rate = args.rate
@@ -161,7 +170,9 @@ class Writer:
         span = last - (self.t_start or last) + interval
         lags = [lag for _, _, lag in self.files.values()]
         return {
-            "files": len(self.files), "events": events, "seconds": span,
+            "files": len(self.files),
+            "events": events,
+            "seconds": span,
             "events_per_s": events / span if span > 0 else 0.0,
             "max_schedule_lag_ms": max(lags) * 1000 if lags else 0.0,
         }
@@ -183,8 +194,10 @@ def dist(xs: list[float]) -> dict | None:
 def fmt(d: dict | None, unit: str = "ms") -> str:
     if d is None:
         return "(none)"
-    return (f"p50 {d['p50']:7.1f} {unit}   p95 {d['p95']:7.1f} {unit}   max {d['max']:7.1f} {unit}"
-            f"   (n={d['n']:,})")
+    return (
+        f"p50 {d['p50']:7.1f} {unit}   p95 {d['p95']:7.1f} {unit}   max {d['max']:7.1f} {unit}"
+        f"   (n={d['n']:,})"
+    )
 
 
 def windows(points: list[tuple[float, float]], t0: float) -> list[dict]:
@@ -199,8 +212,10 @@ def print_windows(rows: list[dict], label: str) -> None:
     print(f"  per {WINDOW_S:.0f} s window of {label}:")
     for r in rows:
         a = r["window"] * WINDOW_S
-        print(f"    {a:4.0f}-{a + WINDOW_S:<4.0f}s  n {r['n']:5,}   p50 {r['p50']:7.1f}   "
-              f"p95 {r['p95']:7.1f}   max {r['max']:7.1f} ms")
+        print(
+            f"    {a:4.0f}-{a + WINDOW_S:<4.0f}s  n {r['n']:5,}   p50 {r['p50']:7.1f}   "
+            f"p95 {r['p95']:7.1f}   max {r['max']:7.1f} ms"
+        )
 
 
 def growth_verdict(rows: list[dict]) -> tuple[bool, str]:
@@ -210,8 +225,10 @@ def growth_verdict(rows: list[dict]) -> tuple[bool, str]:
         return True, "too few windows to tell"
     first, last = full[0]["p50"], full[-1]["p50"]
     ok = last <= first + max(50.0, 0.5 * first)
-    return ok, (f"first window p50 {first:.1f} ms, last window p50 {last:.1f} ms "
-                f"(rule: last <= first + max(50 ms, 50%))")
+    return ok, (
+        f"first window p50 {first:.1f} ms, last window p50 {last:.1f} ms "
+        f"(rule: last <= first + max(50 ms, 50%))"
+    )
 
 
 def check_loss(written: dict, loaded: dict[str, list]) -> dict:
@@ -260,8 +277,9 @@ def run_follow(args, root: Path) -> dict:
         return res
 
     store.commit = commit  # follow_query calls store.commit() after adding each batch
-    ns = argparse.Namespace(fmt=args.format, limit=None, poll=False, rescan=args.rescan,
-                            max_file_size=DEFAULT_MAX_BYTES)
+    ns = argparse.Namespace(
+        fmt=args.format, limit=None, poll=False, rescan=args.rescan, max_file_size=DEFAULT_MAX_BYTES
+    )
     writer = Writer(root, args)
     writer.start()
     drain: dict[str, float | None] = {"s": None}
@@ -294,54 +312,82 @@ def run_follow(args, root: Path) -> dict:
     writer.join()
 
     w = writer.summary()
-    lat = [(writer.files[n][0], (loads[0][0] - writer.files[n][0]) * 1000)
-           for n, loads in loaded.items() if n in writer.files]
+    lat = [
+        (writer.files[n][0], (loads[0][0] - writer.files[n][0]) * 1000)
+        for n, loads in loaded.items()
+        if n in writer.files
+    ]
     loss = check_loss(writer.files, loaded)
     first_load = min((loads[0][0] for loads in loaded.values()), default=None)
     last_load = max((loads[-1][0] for loads in loaded.values()), default=None)
     return {
-        "mode": "follow", "writer": w, "events_loaded": len(store),
-        "files_loaded": len(loaded), **loss,
-        "store_duplicates": store.duplicates, "store_conflicts": store.conflicts,
+        "mode": "follow",
+        "writer": w,
+        "events_loaded": len(store),
+        "files_loaded": len(loaded),
+        **loss,
+        "store_duplicates": store.duplicates,
+        "store_conflicts": store.conflicts,
         "lines_printed": sink.lines,
         "latency_ms": dist([v for _, v in lat]),
         "windows": windows(lat, writer.t_start or 0.0),
         "drain_s": drain["s"],
-        "load_rate_events_per_s": (len(store) / (last_load - first_load)
-                                   if first_load and last_load and last_load > first_load else None),
+        "load_rate_events_per_s": (
+            len(store) / (last_load - first_load)
+            if first_load and last_load and last_load > first_load
+            else None
+        ),
         "follower_cpu_fraction": cpu / wall if wall > 0 else None,
     }
 
 
 def report_follow(r: dict, args) -> None:
     w = r["writer"]
-    print(f"\n== live tail: `trailscope query DIR --follow` code path (format {args.format}), "
-          f"target {args.rate:,.0f} events/s for {args.seconds:.0f} s, {args.per_file} events/file; "
-          f"code {r['code']} ==")
-    print(f"writer: {w['files']:,} files, {w['events']:,} events in {w['seconds']:.1f} s "
-          f"-> {w['events_per_s']:,.0f} events/s (schedule lag max {w['max_schedule_lag_ms']:.0f} ms)")
+    print(
+        f"\n== live tail: `trailscope query DIR --follow` code path (format {args.format}), "
+        f"target {args.rate:,.0f} events/s for {args.seconds:.0f} s, {args.per_file} events/file; "
+        f"code {r['code']} =="
+    )
+    print(
+        f"writer: {w['files']:,} files, {w['events']:,} events in {w['seconds']:.1f} s "
+        f"-> {w['events_per_s']:,.0f} events/s (schedule lag max {w['max_schedule_lag_ms']:.0f} ms)"
+    )
     drain = "not drained" if r["drain_s"] is None else f"{r['drain_s']:.2f} s"
-    print(f"follower: {r['events_loaded']:,} events queryable from {r['files_loaded']:,} files; "
-          f"lost files {len(r['lost_files'])}, loaded twice {len(r['loaded_twice'])}, "
-          f"store duplicates {r['store_duplicates']}, lines printed {r['lines_printed']:,}")
+    print(
+        f"follower: {r['events_loaded']:,} events queryable from {r['files_loaded']:,} files; "
+        f"lost files {len(r['lost_files'])}, loaded twice {len(r['loaded_twice'])}, "
+        f"store duplicates {r['store_duplicates']}, lines printed {r['lines_printed']:,}"
+    )
     lr = r["load_rate_events_per_s"]
-    print(f"          last file queryable {drain} after the last rename; "
-          f"{'-' if lr is None else f'{lr:,.0f}'} events/s loaded; "
-          f"follower CPU {r['follower_cpu_fraction'] * 100:.0f}% of one core")
+    print(
+        f"          last file queryable {drain} after the last rename; "
+        f"{'-' if lr is None else f'{lr:,.0f}'} events/s loaded; "
+        f"follower CPU {r['follower_cpu_fraction'] * 100:.0f}% of one core"
+    )
     print(f"latency rename -> queryable (after store.commit): {fmt(r['latency_ms'])}")
     print_windows(r["windows"], "rename time")
     lat = r["latency_ms"]
-    no_loss = (not r["lost_files"] and not r["loaded_twice"] and not r["unexpected_files"]
-               and r["events_loaded"] == w["events"] and r["store_duplicates"] == 0)
+    no_loss = (
+        not r["lost_files"]
+        and not r["loaded_twice"]
+        and not r["unexpected_files"]
+        and r["events_loaded"] == w["events"]
+        and r["store_duplicates"] == 0
+    )
     rate_ok = w["events_per_s"] >= 0.98 * args.rate
     grow_ok, grow_txt = growth_verdict(r["windows"])
     print("\ntargets:")
-    print(f"  median latency <= 500 ms: {lat['p50']:.1f} ms -> {'met' if lat['p50'] <= 500 else 'NOT met'}"
-          if lat else "  median latency: no data")
-    print(f"  {args.rate:,.0f} events/s sustained with no loss: written {w['events']:,} at "
-          f"{w['events_per_s']:,.0f}/s, queryable {r['events_loaded']:,}, lost "
-          f"{len(r['lost_files'])} files, duplicates {len(r['loaded_twice'])} files -> "
-          f"{'met' if no_loss and rate_ok and r['drain_s'] is not None else 'NOT met'}")
+    print(
+        f"  median latency <= 500 ms: {lat['p50']:.1f} ms -> {'met' if lat['p50'] <= 500 else 'NOT met'}"
+        if lat
+        else "  median latency: no data"
+    )
+    print(
+        f"  {args.rate:,.0f} events/s sustained with no loss: written {w['events']:,} at "
+        f"{w['events_per_s']:,.0f}/s, queryable {r['events_loaded']:,}, lost "
+        f"{len(r['lost_files'])} files, duplicates {len(r['loaded_twice'])} files -> "
+        f"{'met' if no_loss and rate_ok and r['drain_s'] is not None else 'NOT met'}"
+    )
     print(f"  no growth in latency: {grow_txt} -> {'met' if grow_ok else 'NOT met'}")
 
 
@@ -439,9 +485,13 @@ async def run_app_async(args, root: Path) -> dict:
             t0 = perf()
             probe = clock.probe(t0, ready, widgets, label=kind, track_all=False)
             if extra is not None:
-                probes.append((extra[0], time.time(),
-                               clock.probe(t0, extra[1], extra[2], label=extra[0],
-                                           track_all=False)))
+                probes.append(
+                    (
+                        extra[0],
+                        time.time(),
+                        clock.probe(t0, extra[1], extra[2], label=extra[0], track_all=False),
+                    )
+                )
             send_key(app, key)
             probes.append((kind, time.time(), probe))
             due = max(due, t0) + KEY_INTERVAL_S
@@ -457,9 +507,13 @@ async def run_app_async(args, root: Path) -> dict:
                 # Two probes per key: the list drawn with the cursor moved by this key
                 # (or a later one), and the detail pane showing this key's row (or a later
                 # key's): held keys overlap, so "detail row == cursor row" may never hold.
-                await send("list j/k: detail pane", key,
-                           lambda k=k: detail_seq[0] >= k, lambda: (detail,), extra=(
-                               "list j/k: list", lambda k=k: len(handled) >= k, lambda: (lst,)))
+                await send(
+                    "list j/k: detail pane",
+                    key,
+                    lambda k=k: detail_seq[0] >= k,
+                    lambda: (detail,),
+                    extra=("list j/k: list", lambda k=k: len(handled) >= k, lambda: (lst,)),
+                )
             if perf() >= t_stop:
                 break
             text = APP_FILTERS[cycle % len(APP_FILTERS)]
@@ -469,9 +523,12 @@ async def run_app_async(args, root: Path) -> dict:
             typed = ""
             for ch in text:
                 typed += ch
-                await send("filter typing (1 char)", ch,
-                           lambda t=typed: inp.value[: len(t)] == t and len(inp.value) >= len(t),
-                           lambda: (inp,))
+                await send(
+                    "filter typing (1 char)",
+                    ch,
+                    lambda t=typed: inp.value[: len(t)] == t and len(inp.value) >= len(t),
+                    lambda: (inp,),
+                )
             await wait_until(lambda text=text: inp.value == text, 10)
             seq0 = app.views.seq
 
@@ -509,31 +566,45 @@ async def run_app_async(args, root: Path) -> dict:
             if kind == "list j/k: list" and list_i <= len(handled_at):
                 # Queueing before the key is acted on (the UI thread was busy).
                 kinds.setdefault("list j/k: key handled", []).append(
-                    (sent_at, (handled_at[list_i - 1] - p.t0) * 1000))
+                    (sent_at, (handled_at[list_i - 1] - p.t0) * 1000)
+                )
         if p.ms is None:
             unresolved[kind] = unresolved.get(kind, 0) + 1
         else:
             kinds.setdefault(kind, []).append((sent_at, p.ms))
-    commit_lat = [(writer.files[n][0], (c[0][0] - writer.files[n][0]) * 1000)
-                  for n, c in committed.items() if n in writer.files]
-    vis_lat = [(writer.files[n][0], (t - writer.files[n][0]) * 1000)
-               for n, t in visible.items() if n in writer.files]
+    commit_lat = [
+        (writer.files[n][0], (c[0][0] - writer.files[n][0]) * 1000)
+        for n, c in committed.items()
+        if n in writer.files
+    ]
+    vis_lat = [
+        (writer.files[n][0], (t - writer.files[n][0]) * 1000)
+        for n, t in visible.items()
+        if n in writer.files
+    ]
     loss = check_loss(writer.files, committed)
     from benchmarks.bench_app import detail_delay
 
     return {
-        "mode": "app", "detail_delay_s": detail_delay(), "writer": w, "events_loaded": events_loaded,
-        "files_loaded": len(committed), **loss, "store_duplicates": dups,
+        "mode": "app",
+        "detail_delay_s": detail_delay(),
+        "writer": w,
+        "events_loaded": events_loaded,
+        "files_loaded": len(committed),
+        **loss,
+        "store_duplicates": dups,
         "commit_latency_ms": dist([v for _, v in commit_lat]),
         "visible_latency_ms": dist([v for _, v in vis_lat]),
         "visible_windows": windows(vis_lat, writer.t_start or 0.0),
-        "drain_s": drain_s, "keys_seconds": keys_s,
+        "drain_s": drain_s,
+        "keys_seconds": keys_s,
         "keys": {k: dist([v for _, v in xs]) for k, xs in kinds.items()},
         # Every sample (ms, in send order): a 60 s run sends 18 filter applies, so its
         # p95 is its slowest one; runs' samples can be pooled (see --pool).
         "key_samples": {k: [v for _, v in xs] for k, xs in kinds.items()},
         "list_windows": windows(kinds.get("list j/k: list", []), writer.t_start or 0.0),
-        "list_no_move": no_move, "unresolved": unresolved,
+        "list_no_move": no_move,
+        "unresolved": unresolved,
         # Each run of the detection rules and the credential index (a worker thread,
         # after a commit; tui/analysis.py): keys go on, commits wait for it.
         "analysis_ms": dist([s * 1000 for s in app.analysis_runs]),
@@ -542,46 +613,66 @@ async def run_app_async(args, root: Path) -> dict:
 
 def report_app(r: dict, args) -> None:
     w = r["writer"]
-    print(f"\n== live tail in the explorer: TrailscopeApp(watch=True), headless 160x50, "
-          f"target {args.rate:,.0f} events/s for {args.seconds:.0f} s, {args.per_file} events/file; "
-          f"code {r['code']} ==")
+    print(
+        f"\n== live tail in the explorer: TrailscopeApp(watch=True), headless 160x50, "
+        f"target {args.rate:,.0f} events/s for {args.seconds:.0f} s, {args.per_file} events/file; "
+        f"code {r['code']} =="
+    )
     if args.preload:
         print(f"opened on top of: {', '.join(args.preload)}")
-    print(f"writer: {w['files']:,} files, {w['events']:,} events in {w['seconds']:.1f} s "
-          f"-> {w['events_per_s']:,.0f} events/s (schedule lag max {w['max_schedule_lag_ms']:.0f} ms)")
+    print(
+        f"writer: {w['files']:,} files, {w['events']:,} events in {w['seconds']:.1f} s "
+        f"-> {w['events_per_s']:,.0f} events/s (schedule lag max {w['max_schedule_lag_ms']:.0f} ms)"
+    )
     drain = "NOT drained" if r["drain_s"] is None else f"{r['drain_s']:.2f} s"
-    print(f"app: {r['events_loaded']:,} events from {r['files_loaded']:,} files; lost files "
-          f"{len(r['lost_files'])}, loaded twice {len(r['loaded_twice'])}, store duplicates "
-          f"{r['store_duplicates']}; last file on screen {drain} after the last rename")
-    print(f"tail latency in the app, rename -> committed (4 Hz pump): {fmt(r['commit_latency_ms'])}")
-    print(f"                         rename -> on screen:             {fmt(r['visible_latency_ms'])}")
+    print(
+        f"app: {r['events_loaded']:,} events from {r['files_loaded']:,} files; lost files "
+        f"{len(r['lost_files'])}, loaded twice {len(r['loaded_twice'])}, store duplicates "
+        f"{r['store_duplicates']}; last file on screen {drain} after the last rename"
+    )
+    print(
+        f"tail latency in the app, rename -> committed (4 Hz pump): {fmt(r['commit_latency_ms'])}"
+    )
+    print(
+        f"                         rename -> on screen:             {fmt(r['visible_latency_ms'])}"
+    )
     if r.get("analysis_ms"):
         print(f"detection rules + credential index per commit (worker): {fmt(r['analysis_ms'])}")
     print_windows(r["visible_windows"], "rename time (rename -> on screen)")
-    print(f"\nkeypress -> frame while files stream in (a key every {KEY_INTERVAL_S * 1000:.0f} ms "
-          f"for {r['keys_seconds']:.0f} s):")
+    print(
+        f"\nkeypress -> frame while files stream in (a key every {KEY_INTERVAL_S * 1000:.0f} ms "
+        f"for {r['keys_seconds']:.0f} s):"
+    )
     order = ["list j/k: key handled", "list j/k: list", "list j/k: detail pane"]
     for k in order + [k for k in r["keys"] if k not in order]:
         if k in r["keys"]:
             print(f"  {k:24s} {fmt(r['keys'][k])}")
-    print("  (key handled: from sending the key to the list's cursor action running -- time the"
-          " key waited\n   behind other work on the UI thread; list / detail pane: to the frame"
-          " showing it)")
-    print(f"  ({r['list_no_move']} list presses could not move the cursor and are left out; "
-          f"unresolved within 2 s after the run: {r['unresolved'] or 'none'})")
+    print(
+        "  (key handled: from sending the key to the list's cursor action running -- time the"
+        " key waited\n   behind other work on the UI thread; list / detail pane: to the frame"
+        " showing it)"
+    )
+    print(
+        f"  ({r['list_no_move']} list presses could not move the cursor and are left out; "
+        f"unresolved within 2 s after the run: {r['unresolved'] or 'none'})"
+    )
     print_windows(r["list_windows"], "send time (list j/k: list)")
     delay = r.get("detail_delay_s")
     if delay:
-        print(f"  (the app moves the detail pane only once the list cursor has rested "
-              f"DETAIL_DELAY = {delay * 1000:.0f} ms,\n   so while keys come every "
-              f"{KEY_INTERVAL_S * 1000:.0f} ms it follows at the end of each burst, by design)")
+        print(
+            f"  (the app moves the detail pane only once the list cursor has rested "
+            f"DETAIL_DELAY = {delay * 1000:.0f} ms,\n   so while keys come every "
+            f"{KEY_INTERVAL_S * 1000:.0f} ms it follows at the end of each burst, by design)"
+        )
     skip = {"list j/k: key handled"} | ({"list j/k: detail pane"} if delay else set())
     frames = {k: d for k, d in r["keys"].items() if d and k not in skip}
     worst = max(((d["p95"], k) for k, d in frames.items()), default=None)
     if worst:
-        print(f"\ntarget: keypress -> updated frame <= 50 ms p95 while loading"
-              f"{' (detail pane excluded: deferred by design)' if delay else ''}: worst p95 "
-              f"{worst[0]:.1f} ms [{worst[1]}] -> {'met' if worst[0] <= 50 else 'NOT met'}")
+        print(
+            f"\ntarget: keypress -> updated frame <= 50 ms p95 while loading"
+            f"{' (detail pane excluded: deferred by design)' if delay else ''}: worst p95 "
+            f"{worst[0]:.1f} ms [{worst[1]}] -> {'met' if worst[0] <= 50 else 'NOT met'}"
+        )
         for k, d in frames.items():
             if d["p95"] > 50:
                 print(f"  above 50 ms p95: {k}: {d['p95']:.1f} ms")
@@ -599,7 +690,9 @@ def print_pooled(paths: list[str]) -> None:
         codes.append(res.get("code", "?"))
         for k, xs in res.get("key_samples", {}).items():
             pooled.setdefault(k, []).extend(xs)
-    print(f"pooled keypress -> frame over {len(paths)} runs (code {', '.join(dict.fromkeys(codes))}):")
+    print(
+        f"pooled keypress -> frame over {len(paths)} runs (code {', '.join(dict.fromkeys(codes))}):"
+    )
     for k, xs in pooled.items():
         print(f"  {k:24s} {fmt(dist(xs))}")
 
@@ -609,22 +702,45 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=5000.0, help="events per second")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--per-file", type=int, default=500, help="events per file")
-    ap.add_argument("--app", action="store_true", help="run the explorer instead of the CLI follower")
-    ap.add_argument("--no-detect", action="store_true",
-                    help="--app: without the detection rules (they run after each commit)")
+    ap.add_argument(
+        "--app", action="store_true", help="run the explorer instead of the CLI follower"
+    )
+    ap.add_argument(
+        "--no-detect",
+        action="store_true",
+        help="--app: without the detection rules (they run after each commit)",
+    )
     ap.add_argument("--filter", default="", help="follower's filter (CLI mode)")
-    ap.add_argument("--format", choices=("table", "jsonl", "csv"), default="table",
-                    help="what the CLI follower prints (to a counting sink)")
-    ap.add_argument("--rescan", type=float, default=5.0, help="full rescan interval (CLI default 5)")
+    ap.add_argument(
+        "--format",
+        choices=("table", "jsonl", "csv"),
+        default="table",
+        help="what the CLI follower prints (to a counting sink)",
+    )
+    ap.add_argument(
+        "--rescan", type=float, default=5.0, help="full rescan interval (CLI default 5)"
+    )
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--dir", help="trail folder to write into (default: a fresh "
-                    "benchmarks/data/tail-* folder, removed afterwards)")
+    ap.add_argument(
+        "--dir",
+        help="trail folder to write into (default: a fresh "
+        "benchmarks/data/tail-* folder, removed afterwards)",
+    )
     ap.add_argument("--json", help="also write results here")
-    ap.add_argument("--preload", action="append", default=[], metavar="PATH",
-                    help="(--app) also open this trail first, e.g. benchmarks/data/trail-1000000")
-    ap.add_argument("--pool", nargs="+", metavar="JSON",
-                    help="print the keypress latencies of earlier --app runs (their --json "
-                         "files) pooled, per key, and exit")
+    ap.add_argument(
+        "--preload",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="(--app) also open this trail first, e.g. benchmarks/data/trail-1000000",
+    )
+    ap.add_argument(
+        "--pool",
+        nargs="+",
+        metavar="JSON",
+        help="print the keypress latencies of earlier --app runs (their --json "
+        "files) pooled, per key, and exit",
+    )
     args = ap.parse_args()
     if args.pool:
         print_pooled(args.pool)

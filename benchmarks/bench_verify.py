@@ -64,14 +64,26 @@ def add_digests(root: Path) -> tuple[int, int]:
             for rel, path in sorted(by_hour.get(hour, [])):
                 h = hash_content(path)
                 covered += os.path.getsize(path)
-                entries.append({"s3Bucket": BUCKET, "s3Object": rel, "hashValue": h.sha256,
-                                "hashAlgorithm": "SHA-256"})
-            key = (f"{head}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}/{account}_CloudTrail-"
-                   f"Digest_{region}_bench_us-east-1_{end:%Y%m%dT%H%M%SZ}.json.gz")
+                entries.append(
+                    {
+                        "s3Bucket": BUCKET,
+                        "s3Object": rel,
+                        "hashValue": h.sha256,
+                        "hashAlgorithm": "SHA-256",
+                    }
+                )
+            key = (
+                f"{head}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}/{account}_CloudTrail-"
+                f"Digest_{region}_bench_us-east-1_{end:%Y%m%dT%H%M%SZ}.json.gz"
+            )
             body = {
-                "awsAccountId": account, "digestStartTime": iso(hour), "digestEndTime": iso(end),
-                "digestS3Bucket": BUCKET, "digestS3Object": key,
-                "digestPublicKeyFingerprint": "0" * 32, "digestSignatureAlgorithm": "SHA256withRSA",
+                "awsAccountId": account,
+                "digestStartTime": iso(hour),
+                "digestEndTime": iso(end),
+                "digestS3Bucket": BUCKET,
+                "digestS3Object": key,
+                "digestPublicKeyFingerprint": "0" * 32,
+                "digestSignatureAlgorithm": "SHA256withRSA",
                 "previousDigestS3Bucket": BUCKET if prev else None,
                 "previousDigestS3Object": prev[0] if prev else None,
                 "previousDigestHashValue": prev[1] if prev else None,
@@ -106,8 +118,10 @@ def main() -> int:
     raw = sum(os.path.getsize(f.path) for f in rep.files)
     content = sum(len(gzip.decompress(Path(f.path).read_bytes())) for f in rep.files[:50])
     ratio = content / max(1, sum(os.path.getsize(f.path) for f in rep.files[:50]))
-    print(f"{len(rep.digests):,} digests, {files:,} log files, {raw / 1e6:.0f} MB gzip "
-          f"(~{raw * ratio / 1e6:.0f} MB uncompressed); verdict {rep.verdict}")
+    print(
+        f"{len(rep.digests):,} digests, {files:,} log files, {raw / 1e6:.0f} MB gzip "
+        f"(~{raw * ratio / 1e6:.0f} MB uncompressed); verdict {rep.verdict}"
+    )
     for jobs in args.jobs:
         times = []
         for _ in range(args.repeat):
@@ -115,9 +129,11 @@ def main() -> int:
             verify([root], jobs=jobs)
             times.append(time.perf_counter() - t)
         best = min(times)
-        print(f"jobs={jobs}: best {best:.2f} s of {args.repeat} "
-              f"({', '.join(f'{x:.2f}' for x in times)}); {files / best:,.0f} files/s, "
-              f"{raw * ratio / 1e6 / best:,.0f} MB/s uncompressed")
+        print(
+            f"jobs={jobs}: best {best:.2f} s of {args.repeat} "
+            f"({', '.join(f'{x:.2f}' for x in times)}); {files / best:,.0f} files/s, "
+            f"{raw * ratio / 1e6 / best:,.0f} MB/s uncompressed"
+        )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
 

@@ -28,7 +28,10 @@ DEFAULT_SIZE = (160, 45)
 
 
 async def wait_for(
-    pilot: Pilot, cond: Callable[[], bool], timeout: float = 10.0, step: float = 0.05,
+    pilot: Pilot,
+    cond: Callable[[], bool],
+    timeout: float = 10.0,
+    step: float = 0.05,
     what: str = "condition",
 ) -> None:
     """Pause the pilot until `cond()` holds; fail after `timeout` seconds."""
@@ -45,8 +48,12 @@ def is_loaded(app) -> bool:
 
 async def wait_loaded(pilot: Pilot, timeout: float = 20.0) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: is_loaded(app) and not app.store.pending_events, timeout,
-                   what="the trail to load")
+    await wait_for(
+        pilot,
+        lambda: is_loaded(app) and not app.store.pending_events,
+        timeout,
+        what="the trail to load",
+    )
     await settle(pilot)
 
 
@@ -56,19 +63,17 @@ async def settle(pilot: Pilot, app=None, timeout: float = 10.0) -> None:
     EventHighlighted) run and the detail pane follow the cursor."""
     app = app or pilot.app
     await pilot.pause(0.02)  # let bubbling messages (e.g. FieldChanged) start the worker
-    await wait_for(pilot, lambda: app.settled, timeout, step=0.02,
-                   what="the view to settle")
+    await wait_for(pilot, lambda: app.settled, timeout, step=0.02, what="the view to settle")
     await pilot.pause()
     # the detail pane follows the list cursor once it rests (see DETAIL_DELAY)
     from widgets.detail import DetailPane
 
     def detail_synced() -> bool:
-        return app.settled and (
-            app.query_one(DetailPane).row == app.events_list.cursor_row
-        )
+        return app.settled and (app.query_one(DetailPane).row == app.events_list.cursor_row)
 
-    await wait_for(pilot, detail_synced, timeout, step=0.02,
-                   what="the detail pane to follow the cursor")
+    await wait_for(
+        pilot, detail_synced, timeout, step=0.02, what="the detail pane to follow the cursor"
+    )
     await pilot.pause()
 
 
@@ -95,8 +100,11 @@ def painted_frames(app) -> list[set[str]]:
 
     def record(screen, update) -> None:
         if update is not None:
-            frames.append({"*"} if isinstance(update, LayoutUpdate)
-                          else {type(w).__name__ for w in screen._dirty_widgets})
+            frames.append(
+                {"*"}
+                if isinstance(update, LayoutUpdate)
+                else {type(w).__name__ for w in screen._dirty_widgets}
+            )
         display(screen, update)
 
     app._display = record
@@ -108,12 +116,16 @@ def screen_text(app) -> str:
     way `App.export_screenshot` builds its SVG."""
     width, height = app.size
     console = Console(
-        width=width, height=height, file=io.StringIO(), force_terminal=True,
-        color_system="truecolor", record=True, legacy_windows=False, safe_box=False,
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
     )
-    update = app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens
-    )
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     console.print(update)
     return console.export_text(styles=False)
 

@@ -38,7 +38,8 @@ class Signer:
     @property
     def pkcs1_der(self) -> bytes:
         return self.private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+            serialization.Encoding.DER, serialization.PublicFormat.PKCS1
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -49,18 +50,25 @@ class Signer:
 
     def pem(self, fmt: str = "spki") -> bytes:
         pub = self.private.public_key()
-        form = (serialization.PublicFormat.SubjectPublicKeyInfo if fmt == "spki"
-                else serialization.PublicFormat.PKCS1)
+        form = (
+            serialization.PublicFormat.SubjectPublicKeyInfo
+            if fmt == "spki"
+            else serialization.PublicFormat.PKCS1
+        )
         return pub.public_bytes(serialization.Encoding.PEM, form)
 
     def list_public_keys(self) -> dict:
         """What `aws cloudtrail list-public-keys` prints for this key."""
-        return {"PublicKeyList": [{
-            "Value": base64.b64encode(self.pkcs1_der).decode(),
-            "ValidityStartTime": "2026-11-01T00:00:00+00:00",
-            "ValidityEndTime": "2026-12-01T00:00:00+00:00",
-            "Fingerprint": self.fingerprint,
-        }]}
+        return {
+            "PublicKeyList": [
+                {
+                    "Value": base64.b64encode(self.pkcs1_der).decode(),
+                    "ValidityStartTime": "2026-11-01T00:00:00+00:00",
+                    "ValidityEndTime": "2026-12-01T00:00:00+00:00",
+                    "Fingerprint": self.fingerprint,
+                }
+            ]
+        }
 
 
 def iso(t: datetime) -> str:
@@ -69,10 +77,14 @@ def iso(t: datetime) -> str:
 
 def signing_string(body: dict, content: bytes) -> bytes:
     prev = body["previousDigestSignature"]
-    return "\n".join([
-        body["digestEndTime"], f"{body['digestS3Bucket']}/{body['digestS3Object']}",
-        hashlib.sha256(content).hexdigest(), "null" if prev is None else prev,
-    ]).encode()
+    return "\n".join(
+        [
+            body["digestEndTime"],
+            f"{body['digestS3Bucket']}/{body['digestS3Object']}",
+            hashlib.sha256(content).hexdigest(),
+            "null" if prev is None else prev,
+        ]
+    ).encode()
 
 
 def uncompressed_sha256(path: Path) -> str:
@@ -92,34 +104,60 @@ class Chain:
     logs: list[list[Path]] = field(default_factory=list)  # per digest, the files it lists
 
     def local(self, key: str) -> Path:
-        tail = key[key.index("AWSLogs/"):]
+        tail = key[key.index("AWSLogs/") :]
         return self.root / self.local_prefix / tail
 
     def head_object(self, i: int = -1) -> dict:
         """What `aws s3api head-object` prints for digest i (its metadata carries the
         signature; the key is not in the output)."""
         data = self.digests[i].read_bytes()
-        return {"AcceptRanges": "bytes", "LastModified": "2026-11-20T12:00:00+00:00",
-                "ContentLength": len(data), "ETag": f'"{hashlib.md5(data).hexdigest()}"',
-                "ContentType": "application/json", "ServerSideEncryption": "AES256",
-                "Metadata": {"signature": self.signatures[i],
-                             "signature-algorithm": "SHA256withRSA"}}
+        return {
+            "AcceptRanges": "bytes",
+            "LastModified": "2026-11-20T12:00:00+00:00",
+            "ContentLength": len(data),
+            "ETag": f'"{hashlib.md5(data).hexdigest()}"',
+            "ContentType": "application/json",
+            "ServerSideEncryption": "AES256",
+            "Metadata": {"signature": self.signatures[i], "signature-algorithm": "SHA256withRSA"},
+        }
 
 
-def digest_key(prefix: str, account: str, region: str, trail: str, home: str, end: datetime,
-               org: str | None = None, backfill: bool = False) -> str:
+def digest_key(
+    prefix: str,
+    account: str,
+    region: str,
+    trail: str,
+    home: str,
+    end: datetime,
+    org: str | None = None,
+    backfill: bool = False,
+) -> str:
     base = f"{prefix}AWSLogs/" + (f"{org}/" if org else "") + account
-    name = (f"{account}_CloudTrail-Digest_{region}_{trail}_{home}_{end:%Y%m%dT%H%M%SZ}"
-            + ("_backfill" if backfill else "") + ".json.gz")
+    name = (
+        f"{account}_CloudTrail-Digest_{region}_{trail}_{home}_{end:%Y%m%dT%H%M%SZ}"
+        + ("_backfill" if backfill else "")
+        + ".json.gz"
+    )
     return f"{base}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}/{name}"
 
 
 def write_chain(
-    root: Path, signer: Signer, *, hours: int = 3, files_per_hour: int = 2,
-    account: str = "111122223333", region: str = "us-east-1", trail: str = "mgmt",
-    home: str = "us-east-1", org: str | None = None, prefix: str = "",
-    local_prefix: str | None = None, bucket: str = "acme-trail", start: datetime = T0,
-    previous: tuple[str, str, str] | None = None, backfill: bool = False,
+    root: Path,
+    signer: Signer,
+    *,
+    hours: int = 3,
+    files_per_hour: int = 2,
+    account: str = "111122223333",
+    region: str = "us-east-1",
+    trail: str = "mgmt",
+    home: str = "us-east-1",
+    org: str | None = None,
+    prefix: str = "",
+    local_prefix: str | None = None,
+    bucket: str = "acme-trail",
+    start: datetime = T0,
+    previous: tuple[str, str, str] | None = None,
+    backfill: bool = False,
     empty_hours: frozenset[int] = frozenset(),
 ) -> Chain:
     """Write `hours` hourly digests (and their log files) under root/<local_prefix>.
@@ -136,18 +174,22 @@ def write_chain(
         for k in range(0 if h in empty_hours else files_per_hour):
             delivered = lo + timedelta(minutes=10 + 20 * k)
             stamp = delivered.strftime("%Y%m%dT%H%MZ")
-            suffix = hashlib.md5(f"{account}{region}{stamp}{k}{backfill}".encode()
-                                 ).hexdigest()[:16]
+            suffix = hashlib.md5(f"{account}{region}{stamp}{k}{backfill}".encode()).hexdigest()[:16]
             rel = trail_path(Path("."), account, region, stamp, suffix, org)
             path = root / chain.local_prefix / rel
             when = iso(delivered - timedelta(minutes=7))
             write_records(path, [event(f"Call{h}x{k}", when, region=region, account=account)])
             files.append(path)
-            entries.append({
-                "s3Bucket": bucket, "s3Object": prefix + rel.as_posix(),
-                "hashValue": uncompressed_sha256(path), "hashAlgorithm": "SHA-256",
-                "newestEventTime": when, "oldestEventTime": when,
-            })
+            entries.append(
+                {
+                    "s3Bucket": bucket,
+                    "s3Object": prefix + rel.as_posix(),
+                    "hashValue": uncompressed_sha256(path),
+                    "hashAlgorithm": "SHA-256",
+                    "newestEventTime": when,
+                    "oldestEventTime": when,
+                }
+            )
         key = digest_key(prefix, account, region, trail, home, hi, org, backfill)
         body = {
             "awsAccountId": account,

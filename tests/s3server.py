@@ -74,14 +74,12 @@ class RequestLog(logging.Handler):
             m = _REQUEST_LINE.search(line)
             if m:
                 u = urlsplit(m.group(2))
-                out.append((m.group(1), unquote(u.path), dict(parse_qsl(u.query)),
-                            int(m.group(3))))
+                out.append((m.group(1), unquote(u.path), dict(parse_qsl(u.query)), int(m.group(3))))
         return out
 
     def gets(self) -> list[str]:
         """Paths (/bucket/key) of object downloads."""
-        return [p for m, p, q, _ in self.requests() if m == "GET" and not q
-                and p.count("/") > 1]
+        return [p for m, p, q, _ in self.requests() if m == "GET" and not q and p.count("/") > 1]
 
     def lists(self) -> list[dict]:
         return [q for m, p, q, _ in self.requests() if m == "GET" and q.get("list-type")]
@@ -121,8 +119,9 @@ class S3Server:
         import requests
 
         value = "0" if on else "inf"
-        requests.post(f"{self.endpoint}/moto-api/reset-auth", data=value,
-                      timeout=10).raise_for_status()
+        requests.post(
+            f"{self.endpoint}/moto-api/reset-auth", data=value, timeout=10
+        ).raise_for_status()
 
     def session(self, **creds):
         import boto3
@@ -177,13 +176,21 @@ def moto_s3() -> Iterator[S3Server]:
         server.stop()
 
 
-def log_key(account: str = "111122223333", region: str = "us-east-1",
-            when: str = "20261120T1005Z", suffix: str = "abcdefghijklmnop",
-            org: str | None = None, prefix: str = "", service: str = "CloudTrail") -> str:
+def log_key(
+    account: str = "111122223333",
+    region: str = "us-east-1",
+    when: str = "20261120T1005Z",
+    suffix: str = "abcdefghijklmnop",
+    org: str | None = None,
+    prefix: str = "",
+    service: str = "CloudTrail",
+) -> str:
     y, m, d = when[:4], when[4:6], when[6:8]
     base = f"{prefix}AWSLogs/" + (f"{org}/" if org else "")
-    return (f"{base}{account}/{service}/{region}/{y}/{m}/{d}/"
-            f"{account}_{service}_{region}_{when}_{suffix}.json.gz")
+    return (
+        f"{base}{account}/{service}/{region}/{y}/{m}/{d}/"
+        f"{account}_{service}_{region}_{when}_{suffix}.json.gz"
+    )
 
 
 def records_gz(records: list[dict]) -> bytes:
@@ -204,7 +211,6 @@ def upload_tree(client, bucket: str, root: Path, prefix: str = "") -> list[str]:
             client.put_object(Bucket=bucket, Key=key, Body=p.read_bytes())
             keys.append(key)
     return keys
-
 
 
 # ------------------------------------------------------------------ pytest fixtures
@@ -282,8 +288,9 @@ class FlakyNetwork:
                 method, target = head.split(b" ", 2)[:2]
                 key = unquote(urlsplit(target.decode()).path)
                 download = method == b"GET" and b"?" not in target
-                lines = [ln for ln in head.split(b"\r\n")
-                         if not ln.lower().startswith(b"connection:")]
+                lines = [
+                    ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"connection:")
+                ]
                 request = b"\r\n".join(lines[:-2] + [b"Connection: close", b"", b""]) + body
                 with socket.create_connection(self._upstream) as up:
                     up.sendall(request)

@@ -103,16 +103,19 @@ def write_trail(root: Path, files: int, per_file: int) -> int:
         recs = []
         for i in range(per_file):
             s = f * per_file + i
-            recs.append(event(
-                name=("GetObject", "PutObject", "ListBuckets", "AssumeRole")[s % 4],
-                time=f"2026-11-20T{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z",
-                ip=f"198.51.100.{s % 200}",
-                error="AccessDenied" if s % 17 == 0 else None,
-            ))
+            recs.append(
+                event(
+                    name=("GetObject", "PutObject", "ListBuckets", "AssumeRole")[s % 4],
+                    time=f"2026-11-20T{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z",
+                    ip=f"198.51.100.{s % 200}",
+                    error="AccessDenied" if s % 17 == 0 else None,
+                )
+            )
         minute = f % 60
         write_records(
-            trail_path(root, when=f"20261120T{10 + f // 60:02d}{minute:02d}Z",
-                       suffix=f"file{f:012d}"),
+            trail_path(
+                root, when=f"20261120T{10 + f // 60:02d}{minute:02d}Z", suffix=f"file{f:012d}"
+            ),
             recs,
         )
         n += per_file
@@ -248,8 +251,13 @@ async def test_free_text_searches_in_a_worker_then_from_cache(explorer, monkeypa
     await pilot.press("slash", *'"getcalleridentity"', "enter")
     await settle(pilot)
     assert app.views.threaded == threaded + 1
-    want = int(sum(1 for r in range(len(app.store))
-                   if "getcalleridentity" in app.store.canonical(r).decode().lower()))
+    want = int(
+        sum(
+            1
+            for r in range(len(app.store))
+            if "getcalleridentity" in app.store.canonical(r).decode().lower()
+        )
+    )
     assert want > 0 and len(app.view.rows) == want
     assert all(app.store.value(int(r), "event") == "GetCallerIdentity" for r in app.view.rows)
     # The same phrase again (after another filter): cached, so computed inline.
@@ -385,8 +393,11 @@ async def test_facet_switch_field_and_narrow(explorer) -> None:
     assert hidden, "the sample has more source IPs than a facet lists"
     value, count = hidden[-1]
     # Type a short tail of it, as a user would (narrowing ignores case).
-    part = next(value[-k:].lower() for k in range(3, len(value) + 1)
-                if sum(value[-k:].lower() in v.lower() for v, _ in all_ips) <= 3)
+    part = next(
+        value[-k:].lower()
+        for k in range(3, len(value) + 1)
+        if sum(value[-k:].lower() in v.lower() for v, _ in all_ips) <= 3
+    )
     await pilot.press("n")
     assert fl.narrowing
     assert isinstance(app.focused, Input)
@@ -458,8 +469,11 @@ async def test_insight_row_and_its_pair(explorer) -> None:
     rows = [int(r) for r in app.view.rows]
     assert len(rows) == 2
     for r in rows:
-        assert (store.value(r, "service"), store.value(r, "event"), store.value(r, "principal")) \
-            == ("ec2.amazonaws.com", "DescribeInstances", "CloudTrail Insights")
+        assert (
+            store.value(r, "service"),
+            store.value(r, "event"),
+            store.value(r, "principal"),
+        ) == ("ec2.amazonaws.com", "DescribeInstances", "CloudTrail Insights")
     assert "CloudTrail Insights" in screen_text(app)
     start, end = sorted(rows, key=store.time_ms)
     await apply_filter(pilot, "")
@@ -630,8 +644,9 @@ async def test_help_and_command_palette(explorer) -> None:
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
     await pilot.press(*"Skipped")
-    await wait_for(pilot, lambda: "Skipped files  (S)" in screen_text(app), 5,
-                   what="the Skipped files command")
+    await wait_for(
+        pilot, lambda: "Skipped files  (S)" in screen_text(app), 5, what="the Skipped files command"
+    )
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), 3, what="the screen")
     shown = screen_text(app)
@@ -659,8 +674,9 @@ async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
         frames.clear()
         before = lst.cursor_row
         await pilot.press(key)
-        await wait_for(pilot, lambda before=before: pane.row == lst.cursor_row != before, 3,
-                       what="the move")
+        await wait_for(
+            pilot, lambda before=before: pane.row == lst.cursor_row != before, 3, what="the move"
+        )
         await pilot.pause(0.1)
         moved = [f for f in frames if f[0] != before]
         assert moved and all(c == d for c, d in moved), (key, frames)
@@ -707,8 +723,10 @@ async def test_key_hints_follow_focus_without_new_widgets(explorer) -> None:
 
 # ------------------------------------------------------------------- 8. skipped
 async def test_skipped_files_screen(tmp_path: Path) -> None:
-    write_records(trail_path(tmp_path, suffix="good000000000000"),
-                  [event("A"), event("B", "2026-11-20T10:01:00Z")])
+    write_records(
+        trail_path(tmp_path, suffix="good000000000000"),
+        [event("A"), event("B", "2026-11-20T10:01:00Z")],
+    )
     corrupt = trail_path(tmp_path, when="20261120T1010Z", suffix="corrupt000000000")
     corrupt.write_bytes(b"\x1f\x8b\x08\x00garbage, not deflate data" * 4)
     truncated = trail_path(tmp_path, when="20261120T1015Z", suffix="truncated0000000")
@@ -779,8 +797,10 @@ async def test_skipped_screen_shows_lenient_and_damaged_files(tmp_path: Path) ->
         shown = screen_text(app)
         assert "2 file(s) skipped, partly loaded or read leniently" in shown
         assert "loaded 1 record, read leniently: NaN literal (1 flagged has:lenient)" in shown
-        assert ("damaged: gzip CRC mismatch: file altered or damaged; 3 records read "
-                "(their content may be altered)") in shown
+        assert (
+            "damaged: gzip CRC mismatch: file altered or damaged; 3 records read "
+            "(their content may be altered)"
+        ) in shown
 
 
 # ------------------------------------------------------------------ 9. jump to time
@@ -1034,8 +1054,10 @@ async def test_costly_commits_are_spaced_while_tailing(tmp_path: Path) -> None:
             return real_commit()
 
         store.commit = slow_commit
-        paths = [write_records(trail_path(tmp_path, suffix=f"more{k:012d}"), [event(f"E{k}")])
-                 for k in range(3)]
+        paths = [
+            write_records(trail_path(tmp_path, suffix=f"more{k:012d}"), [event(f"E{k}")])
+            for k in range(3)
+        ]
         store.add(parse_file(str(paths[0])))
         app.pump()
         assert not store.pending_events  # committed, and measured
@@ -1063,14 +1085,17 @@ async def test_commits_wait_for_a_new_filters_frame(tmp_path: Path) -> None:
         frames = []
         # Before the app's own frame callback, which may run the commit.
         app.main.frame_callbacks.insert(0, lambda: frames.append(store.pending_events))
-        paths = [write_records(trail_path(tmp_path, suffix=f"late{k:012d}"), [event(f"Late{k}")])
-                 for k in range(2)]
+        paths = [
+            write_records(trail_path(tmp_path, suffix=f"late{k:012d}"), [event(f"Late{k}")])
+            for k in range(2)
+        ]
         store.add(parse_file(str(paths[0])))
         app.set_filter("event:Base")  # the view is applied now; its frame comes later
         app.pump()
         assert store.pending_events  # held for the frame
-        await wait_for(pilot, lambda: not store.pending_events, 3,
-                       what="the commit after the frame")
+        await wait_for(
+            pilot, lambda: not store.pending_events, 3, what="the commit after the frame"
+        )
         assert frames and frames[0] == 1  # the filter's frame was drawn before the commit
         assert len(store) == 2 and len(app.view.rows) == 1
 
@@ -1089,9 +1114,10 @@ async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) 
     """More marks for a field the list already watches leave its cached rows alone
     (they are for values no drawn row holds); a field's first marks and expiring
     marks redraw every row."""
-    write_records(trail_path(tmp_path, suffix="base000000000000"),
-                  [event(f"E{i}", f"2026-11-20T10:{i:02d}:00Z", ip=f"203.0.113.{i}")
-                   for i in range(5)])
+    write_records(
+        trail_path(tmp_path, suffix="base000000000000"),
+        [event(f"E{i}", f"2026-11-20T10:{i:02d}:00Z", ip=f"203.0.113.{i}") for i in range(5)],
+    )
     app = make_app([tmp_path])
     async with explore(app, (160, 40)) as pilot:
         lst = app.events_list
@@ -1108,8 +1134,7 @@ async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) 
         def underlined(ip: str) -> bool:
             rows = [store.value(int(r), "ip") for r in app.view.rows]
             y = rows.index(ip) + 1  # below the header line
-            return any(seg.style is not None and seg.style.underline
-                       for seg in lst.render_line(y))
+            return any(seg.style is not None and seg.style.underline for seg in lst.render_line(y))
 
         assert underlined("203.0.113.1") and not underlined("203.0.113.3")
         fresh.add({"ip": [ips.index("203.0.113.2")]}, t0 + 1)
@@ -1122,8 +1147,10 @@ async def test_new_value_marks_redraw_the_list_only_when_needed(tmp_path: Path) 
 
 
 async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
-    base = [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", source="s3.amazonaws.com")
-            for i in range(20)]
+    base = [
+        event("GetObject", f"2026-11-20T10:{i:02d}:00Z", source="s3.amazonaws.com")
+        for i in range(20)
+    ]
     write_records(trail_path(tmp_path, when="20261120T1025Z", suffix="first00000000000"), base)
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
     async with explore(app, (160, 40)) as pilot:
@@ -1140,14 +1167,32 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
 
         new_ip = "203.0.113.250"
         new_key = "AKIAFRESHKEY0001"
-        identity = {"type": "IAMUser", "principalId": "AIDANEW", "accountId": "111122223333",
-                    "arn": "arn:aws:iam::111122223333:user/mallory", "userName": "mallory",
-                    "accessKeyId": new_key}
-        _deliver(trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
-                 [event("CreateAccessKey", "2026-11-20T10:59:00Z", ip=new_ip,
-                        identity=identity, source="iam.amazonaws.com")])
-        await wait_for(pilot, lambda: app.view is not None and len(app.view.rows) == 21,
-                       10, what="the new event")
+        identity = {
+            "type": "IAMUser",
+            "principalId": "AIDANEW",
+            "accountId": "111122223333",
+            "arn": "arn:aws:iam::111122223333:user/mallory",
+            "userName": "mallory",
+            "accessKeyId": new_key,
+        }
+        _deliver(
+            trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
+            [
+                event(
+                    "CreateAccessKey",
+                    "2026-11-20T10:59:00Z",
+                    ip=new_ip,
+                    identity=identity,
+                    source="iam.amazonaws.com",
+                )
+            ],
+        )
+        await wait_for(
+            pilot,
+            lambda: app.view is not None and len(app.view.rows) == 21,
+            10,
+            what="the new event",
+        )
         await settle(pilot)
         assert len(app.store) == 21
         newest = int(app.view.rows[-1])
@@ -1177,9 +1222,13 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
         await pilot.press("slash", "end", *"abc")  # focusing selects all; end keeps the text
         focused = app.focused
         assert isinstance(focused, FilterInput)
-        _deliver(trail_path(tmp_path, when="20261120T1105Z", suffix="third00000000000"),
-                 [event("GetObject", "2026-11-20T11:01:00Z", source="s3.amazonaws.com"),
-                  event("GetObject", "2026-11-20T11:02:00Z", source="s3.amazonaws.com")])
+        _deliver(
+            trail_path(tmp_path, when="20261120T1105Z", suffix="third00000000000"),
+            [
+                event("GetObject", "2026-11-20T11:01:00Z", source="s3.amazonaws.com"),
+                event("GetObject", "2026-11-20T11:02:00Z", source="s3.amazonaws.com"),
+            ],
+        )
         await wait_for(pilot, lambda: len(app.view.rows) == 23, 10, what="two more events")
         await settle(pilot)
         assert lst.cursor_index == 0 and lst.cursor_row == first_row
@@ -1196,9 +1245,14 @@ async def test_live_tail_follow_new_and_fresh(tmp_path: Path) -> None:
         # goes from the facet row and the list (they watch the app's marks live).
         def ip_row_marked() -> bool:
             y = [v for v, _ in ip_facet._shown].index(new_ip)
-            return any(seg.style is not None and seg.style.bold and seg.style.underline
-                       and seg.text.strip() and new_ip.startswith(seg.text.strip())
-                       for seg in ip_facet.query_one(FacetOptions).render_line(y))
+            return any(
+                seg.style is not None
+                and seg.style.bold
+                and seg.style.underline
+                and seg.text.strip()
+                and new_ip.startswith(seg.text.strip())
+                for seg in ip_facet.query_one(FacetOptions).render_line(y)
+            )
 
         assert ip_row_marked()
         app.tick(now=time.monotonic() + app.fresh.seconds + 1)  # two minutes on
@@ -1219,8 +1273,10 @@ async def test_live_tail_without_follow_keeps_cursor(tmp_path: Path) -> None:
         assert lst.cursor_index == 4 and not app.follow
         row = lst.cursor_row
         # A new day folder: found by the watcher or the periodic rescan.
-        _deliver(trail_path(tmp_path, when="20261121T0005Z", suffix="second0000000000"),
-                 [event("ListBuckets", "2026-11-21T00:01:00Z")])
+        _deliver(
+            trail_path(tmp_path, when="20261121T0005Z", suffix="second0000000000"),
+            [event("ListBuckets", "2026-11-21T00:01:00Z")],
+        )
         await wait_for(pilot, lambda: len(app.view.rows) == 6, 10, what="the new event")
         await settle(pilot)
         assert lst.cursor_row == row and lst.cursor_index == 4
@@ -1242,8 +1298,10 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path) -> No
     app.redraw.quiet_s = 1.5  # slack for a slow machine
     async with explore(app, (120, 30)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
-        _deliver(trail_path(tmp_path, when="20261120T1035Z", suffix="second0000000000"),
-                 [event("PutObject", "2026-11-20T10:31:00Z") for _ in range(4)])
+        _deliver(
+            trail_path(tmp_path, when="20261120T1035Z", suffix="second0000000000"),
+            [event("PutObject", "2026-11-20T10:31:00Z") for _ in range(4)],
+        )
         deadline = time.monotonic() + 10
         while len(app.store) < 34 and time.monotonic() < deadline:
             await pilot.press("j", "k")
@@ -1259,8 +1317,10 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path) -> No
 
         # With the default cap, a key held down forever still lets arrivals in.
         app.redraw.max_view_defer_s = 0.5
-        _deliver(trail_path(tmp_path, when="20261120T1040Z", suffix="third00000000000"),
-                 [event("PutObject", "2026-11-20T10:32:00Z")])
+        _deliver(
+            trail_path(tmp_path, when="20261120T1040Z", suffix="third00000000000"),
+            [event("PutObject", "2026-11-20T10:32:00Z")],
+        )
         deadline = time.monotonic() + 10
         while len(app.view.rows) < 35 and time.monotonic() < deadline:
             await pilot.press("j")
@@ -1273,8 +1333,12 @@ async def test_live_tail_redraw_waits_for_keys_but_commits(tmp_path: Path) -> No
             await pilot.press("j")
             await pilot.pause(0.05)
             assert facet._total == 34 and len(timeline._times) == 34
-        await wait_for(pilot, lambda: facet._total == 35 and len(timeline._times) == 35, 5,
-                       what="the facets after the keys pause")
+        await wait_for(
+            pilot,
+            lambda: facet._total == 35 and len(timeline._times) == 35,
+            5,
+            what="the facets after the keys pause",
+        )
 
 
 async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explorer) -> None:
@@ -1315,8 +1379,9 @@ async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
         frames.clear()
         before = app.events_list.cursor_row
         await pilot.press(key)
-        await wait_for(pilot, lambda before=before: app.query_one(DetailPane).row != before, 3,
-                       what="the move")
+        await wait_for(
+            pilot, lambda before=before: app.query_one(DetailPane).row != before, 3, what="the move"
+        )
         await pilot.pause(0.1)
         first = first_with("EventList")
         assert "*" in first or "DetailPane" in first, (key, frames)
@@ -1330,7 +1395,8 @@ async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
     assert app.events_list.cursor_row != row  # the detail pane changes too
     first = first_with("EventList")
     assert "*" in first or {"FacetOptions", "Timeline", "DetailPane", "FilterInput"} <= first, (
-        frames)
+        frames
+    )
 
 
 async def test_focus_moves_do_not_redraw_the_whole_screen(explorer) -> None:
@@ -1405,11 +1471,15 @@ async def test_young_objects_are_collected_while_keys_pause(explorer) -> None:
     assert len(keep) == policy.idle_min * 2
 
 
-async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp_path: Path) -> None:
+async def test_facet_columns_built_after_load_and_kept_current_while_tailing(
+    tmp_path: Path,
+) -> None:
     """The facet fields' time-ordered columns are built once the trail is loaded (not in
     the first filter's keypress) and stay equal to codes[order] as events arrive."""
-    write_records(trail_path(tmp_path, suffix="first00000000000"),
-                  [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", ip=f"10.0.0.{i}") for i in range(20)])
+    write_records(
+        trail_path(tmp_path, suffix="first00000000000"),
+        [event("GetObject", f"2026-11-20T10:{i:02d}:00Z", ip=f"10.0.0.{i}") for i in range(20)],
+    )
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
     async with explore(app, (160, 40)) as pilot:
         store = app.store
@@ -1420,8 +1490,10 @@ async def test_facet_columns_built_after_load_and_kept_current_while_tailing(tmp
 
         await wait_for(pilot, built, 5, what="the facet columns")
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
-        _deliver(trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
-                 [event("PutObject", "2026-11-20T10:05:30Z", ip="203.0.113.9")])
+        _deliver(
+            trail_path(tmp_path, when="20261120T1100Z", suffix="second0000000000"),
+            [event("PutObject", "2026-11-20T10:05:30Z", ip="203.0.113.9")],
+        )
         await wait_for(pilot, lambda: len(store) == 21, 10, what="the new event")
         order = store.ordered()
         for f in fields:
@@ -1464,23 +1536,29 @@ async def test_the_load_is_not_counted_as_arrivals(tmp_path: Path) -> None:
     "+45,000 new · 45,000/min" on 200k events); only later files count."""
     # Every commit is followed by the longest pause before the next (as on a big store).
     for f in range(600):
-        write_records(trail_path(tmp_path, when=f"20261120T{f // 60:02d}{f % 60:02d}Z",
-                                 suffix=f"{f:016d}"),
-                      [event(f"E{f}", f"2026-11-20T{f // 60:02d}:{f % 60:02d}:0{k}Z")
-                       for k in range(5)])
+        write_records(
+            trail_path(tmp_path, when=f"20261120T{f // 60:02d}{f % 60:02d}Z", suffix=f"{f:016d}"),
+            [event(f"E{f}", f"2026-11-20T{f // 60:02d}:{f % 60:02d}:0{k}Z") for k in range(5)],
+        )
     app = make_app([tmp_path], watch=True, rescan_s=1.0)
     app.commits.share, app.commits.max_gap = 1e-9, 3.0
     async with run(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 30, what="tailing")
-        await wait_for(pilot, lambda: len(app.store) == 3000 and not app.store.pending_events, 10,
-                       what="every loaded event committed")
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 3000 and not app.store.pending_events,
+            10,
+            what="every loaded event committed",
+        )
         await pilot.pause(1.0)
         await settle(pilot)
         assert app.status.new_pending == 0 and not app.fresh.live()
         assert "new (N)" not in status_text(app) and "  0/min" in status_text(app)
         # A file that lands now is an arrival.
-        _deliver(trail_path(tmp_path, when=_today(), suffix="late000000000000"),
-                 [event("Late", "2026-11-20T09:00:00Z", ip=f"203.0.113.{i}") for i in range(3)])
+        _deliver(
+            trail_path(tmp_path, when=_today(), suffix="late000000000000"),
+            [event("Late", "2026-11-20T09:00:00Z", ip=f"203.0.113.{i}") for i in range(3)],
+        )
         await wait_for(pilot, lambda: "+3 new (N)" in status_text(app), 10, what="+3 new")
         assert "  3/min" in status_text(app)
 
@@ -1554,10 +1632,15 @@ def test_watch_limit_shows_in_the_status_line(tmp_path: Path) -> None:
     if prefix is None:
         pytest.skip("no user namespaces here: cannot set a real inotify watch limit")
     for d in range(1, 8):
-        write_records(trail_path(tmp_path, when=f"202611{d:02d}T0000Z", suffix=f"{d:016d}"),
-                      [event(f"D{d}")])
-    out = subprocess.run([*prefix, sys.executable, "-c", APP_WATCH_LIMIT_PROBE, str(tmp_path)],
-                         capture_output=True, timeout=80, cwd=Path(__file__).resolve().parents[1])
+        write_records(
+            trail_path(tmp_path, when=f"202611{d:02d}T0000Z", suffix=f"{d:016d}"), [event(f"D{d}")]
+        )
+    out = subprocess.run(
+        [*prefix, sys.executable, "-c", APP_WATCH_LIMIT_PROBE, str(tmp_path)],
+        capture_output=True,
+        timeout=80,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     got = orjson.loads(out.stdout.splitlines()[-1])
     assert "no file watch: rescanning" in got["status"]

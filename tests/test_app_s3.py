@@ -45,7 +45,8 @@ async def test_explorer_names_s3_objects_by_url(s3) -> None:
         # The event's JSON is read back from the cache copy (gzip files are not kept).
         fi = app.store.file_of(0)
         assert fi.orig_codec == "gzip" and app.store.local_paths[fi.path].startswith(
-            str(trail.cache.root))
+            str(trail.cache.root)
+        )
         assert json.loads(app.store.original(0))["eventName"] in ("A", "B")
         await pilot.press("S")
         await pilot.pause()
@@ -69,8 +70,12 @@ def _put_logs(client, n: int, day: str = "20261120") -> list[str]:
     keys = []
     for i in range(n):
         key = log_key(when=f"{day}T10{i:02d}Z", suffix=f"object{i:02d}{'x' * 8}")
-        put(client, BUCKET, key, records_gz(
-            [event(f"Call{i}", f"{day[:4]}-{day[4:6]}-{day[6:]}T10:{i:02d}:00Z")]))
+        put(
+            client,
+            BUCKET,
+            key,
+            records_gz([event(f"Call{i}", f"{day[:4]}-{day[4:6]}-{day[6:]}T10:{i:02d}:00Z")]),
+        )
         keys.append(key)
     return keys
 
@@ -83,18 +88,23 @@ async def test_events_show_while_the_rest_downloads(s3, flaky) -> None:
     flaky.hold.add(keys[1])
     app = make_app([f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint))
     async with run(app, (250, 40)) as pilot:
-        await wait_for(pilot, lambda: len(app.store) == 2 and app.view is not None
-                       and len(app.view.rows) == 2, what="the first two objects' events")
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 2 and app.view is not None and len(app.view.rows) == 2,
+            what="the first two objects' events",
+        )
         assert app.loading and flaky.held == [f"/{BUCKET}/{keys[1]}"]
-        await wait_for(pilot, lambda: "s3 2/3 objects" in status_text(app),
-                       what="the progress in the status line")
+        await wait_for(
+            pilot,
+            lambda: "s3 2/3 objects" in status_text(app),
+            what="the progress in the status line",
+        )
         assert "MB/s" in status_text(app)
         assert "s3 2/3 objects" in app.events_list.loading_text
         assert {app.store.value(r, "event") for r in range(2)} == {"Call0", "Call2"}
         flaky.release()
         await wait_loaded(pilot)
-        assert sorted(app.store.value(r, "event") for r in range(3)) == [
-            "Call0", "Call1", "Call2"]
+        assert sorted(app.store.value(r, "event") for r in range(3)) == ["Call0", "Call1", "Call2"]
         assert "s3 " not in status_text(app) and "files 3 loaded" in status_text(app)
 
 
@@ -105,12 +115,16 @@ async def test_quit_while_a_download_hangs(s3, flaky) -> None:
     flaky.hold.add(keys[0])
     app = make_app([f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint))
     async with run(app, (250, 40)) as pilot:
-        await wait_for(pilot, lambda: len(app.store) == 1 and bool(flaky.held),
-                       what="one object loaded, the other held")
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 1 and bool(flaky.held),
+            what="one object loaded, the other held",
+        )
         t0 = time.monotonic()
         await pilot.press("q")
-        await wait_for(pilot, lambda: app.return_code is not None, timeout=5,
-                       what="the app to quit")
+        await wait_for(
+            pilot, lambda: app.return_code is not None, timeout=5, what="the app to quit"
+        )
     assert time.monotonic() - t0 < 5 and not flaky.released.is_set()
     deadline = time.monotonic() + 5
     while _threads_in("_load_s3") and time.monotonic() < deadline:
@@ -120,8 +134,11 @@ async def test_quit_while_a_download_hangs(s3, flaky) -> None:
 
 def _threads_in(function: str) -> list[int]:
     """Threads running `function` now (anywhere on their stack)."""
-    return [tid for tid, frame in sys._current_frames().items()
-            if any(f.f_code.co_name == function for f, _ in traceback.walk_stack(frame))]
+    return [
+        tid
+        for tid, frame in sys._current_frames().items()
+        if any(f.f_code.co_name == function for f, _ in traceback.walk_stack(frame))
+    ]
 
 
 async def test_a_download_cut_off_is_reported_with_its_reason(s3, flaky) -> None:
@@ -137,7 +154,9 @@ async def test_a_download_cut_off_is_reported_with_its_reason(s3, flaky) -> None
     async with run(app, (250, 40)) as pilot:
         await wait_loaded(pilot, timeout=60)
         assert sorted(app.store.value(r, "event") for r in range(len(app.store))) == [
-            "Call0", "Call1"]
+            "Call0",
+            "Call1",
+        ]
         assert "files 2 loaded, 1 skipped (S)" in status_text(app)
         skipped = dict(app.store.skipped())
         reason = skipped[f"s3://{BUCKET}/{cut_key}"]
@@ -159,20 +178,33 @@ async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
     day, stamp = now.strftime("%Y%m%d"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
     client = s3.client()
     client.create_bucket(Bucket=BUCKET)
-    put(client, BUCKET, log_key(when=f"{day}T0000Z", suffix="firstfirstfirstf"),
-        records_gz([event("Before", stamp)]))
-    app = make_app([f"s3://{BUCKET}"], source=_trail_source(s3.endpoint, interval=0.2),
-                   watch=True)
+    put(
+        client,
+        BUCKET,
+        log_key(when=f"{day}T0000Z", suffix="firstfirstfirstf"),
+        records_gz([event("Before", stamp)]),
+    )
+    app = make_app([f"s3://{BUCKET}"], source=_trail_source(s3.endpoint, interval=0.2), watch=True)
     async with run(app, (250, 40)) as pilot:
         await wait_loaded(pilot)
         await wait_for(pilot, lambda: app.tailing, what="following to start")
         assert len(app.store) == 1
-        put(client, BUCKET, log_key(when=now.strftime("%Y%m%dT%H%MZ"),
-                                    suffix="secondsecondseco"),
-            records_gz([event("StopLogging", stamp, source="cloudtrail.amazonaws.com"),
-                        event("After", stamp)]))
-        await wait_for(pilot, lambda: len(app.store) == 3 and not app.store.pending_events,
-                       what="the new object's events")
+        put(
+            client,
+            BUCKET,
+            log_key(when=now.strftime("%Y%m%dT%H%MZ"), suffix="secondsecondseco"),
+            records_gz(
+                [
+                    event("StopLogging", stamp, source="cloudtrail.amazonaws.com"),
+                    event("After", stamp),
+                ]
+            ),
+        )
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 3 and not app.store.pending_events,
+            what="the new object's events",
+        )
         await wait_for(pilot, lambda: "2/min" in status_text(app), what="the arrival rate")
         assert "polling" in status_text(app)
         await pilot.pause(1.0)  # more rounds: nothing is read twice
@@ -206,10 +238,15 @@ async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
     now = datetime.now(UTC)
     client = s3.client()
     client.create_bucket(Bucket=BUCKET)
-    put(client, BUCKET, log_key(when=now.strftime("%Y%m%dT0000Z"), suffix="firstfirstfirstf"),
-        records_gz([event("Before", now.strftime("%Y-%m-%dT%H:%M:%SZ"))]))
-    app = make_app([f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint, interval=0.2),
-                   watch=True)
+    put(
+        client,
+        BUCKET,
+        log_key(when=now.strftime("%Y%m%dT0000Z"), suffix="firstfirstfirstf"),
+        records_gz([event("Before", now.strftime("%Y-%m-%dT%H:%M:%SZ"))]),
+    )
+    app = make_app(
+        [f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint, interval=0.2), watch=True
+    )
     async with run(app, (250, 40)) as pilot:
         await wait_loaded(pilot)
         await wait_for(pilot, lambda: app.tailing, what="following to start")
@@ -220,8 +257,9 @@ async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
         assert _threads_in("fetch_groups")
         t0 = time.monotonic()
         await pilot.press("q")
-        await wait_for(pilot, lambda: app.return_code is not None, timeout=5,
-                       what="the app to quit")
+        await wait_for(
+            pilot, lambda: app.return_code is not None, timeout=5, what="the app to quit"
+        )
     assert time.monotonic() - t0 < 5 and not flaky.released.is_set()
     deadline = time.monotonic() + 5
     while _threads_in("fetch_groups") and time.monotonic() < deadline:

@@ -41,7 +41,7 @@ def _paging_results(self):
     start = int(self._get_param("NextToken") or 0)
     whole = self.athena_backend.get_query_results(exec_id).to_dict()
     rows = whole["ResultSet"]["Rows"]
-    whole["ResultSet"]["Rows"] = rows[start:start + size]
+    whole["ResultSet"]["Rows"] = rows[start : start + size]
     if start + size < len(rows):
         whole["NextToken"] = str(start + size)
     return json.dumps(whole)
@@ -84,15 +84,17 @@ def aws(server, monkeypatch, tmp_path):
     SCANNED.clear()
     _progression(server, {"progression": "immediate"})
     client = boto3.client("athena", region_name=REGION, endpoint_url=server)
-    client.create_work_group(Name="ir", Configuration={
-        "ResultConfiguration": {"OutputLocation": "s3://results/ir/"}})
+    client.create_work_group(
+        Name="ir", Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/ir/"}}
+    )
     return server, client
 
 
 def _progression(server: str, transition: dict) -> None:
-    r = requests.post(f"{server}/moto-api/state-manager/set-transition",
-                      data=json.dumps({"model_name": "athena::execution",
-                                       "transition": transition}))
+    r = requests.post(
+        f"{server}/moto-api/state-manager/set-transition",
+        data=json.dumps({"model_name": "athena::execution", "transition": transition}),
+    )
     assert r.status_code == 201
 
 
@@ -100,10 +102,16 @@ def _queue_results(server: str, rows: list[list[str | None]], names: list[str]) 
     def cells(values):
         return {"Data": [{} if v is None else {"VarCharValue": v} for v in values]}
 
-    body = {"account_id": ACCOUNT, "region": REGION, "results": [{
-        "rows": [cells(names)] + [cells(r) for r in rows],
-        "column_info": [{"Name": n, "Label": n, "Type": "varchar"} for n in names],
-    }]}
+    body = {
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "results": [
+            {
+                "rows": [cells(names)] + [cells(r) for r in rows],
+                "column_info": [{"Name": n, "Label": n, "Type": "varchar"} for n in names],
+            }
+        ],
+    }
     r = requests.post(f"{server}/moto-api/static/athena/query-results", json=body)
     assert r.status_code == 201
 
@@ -116,10 +124,17 @@ def _row(i: int, **over) -> list[str | None]:
     as JSON (lower-cased names)."""
     values = {
         "eventversion": "1.08",
-        "useridentity": json.dumps({"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/u{i}",
-                                    "accountid": ACCOUNT, "accesskeyid": "AKIAEXAMPLE",
-                                    "username": f"u{i}", "principalid": None,
-                                    "sessioncontext": None}),
+        "useridentity": json.dumps(
+            {
+                "type": "IAMUser",
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/u{i}",
+                "accountid": ACCOUNT,
+                "accesskeyid": "AKIAEXAMPLE",
+                "username": f"u{i}",
+                "principalid": None,
+                "sessioncontext": None,
+            }
+        ),
         "eventtime": f"2026-11-20T10:{i // 60:02d}:{i % 60:02d}Z",
         "eventsource": "s3.amazonaws.com",
         "eventname": "GetObject",
@@ -128,8 +143,9 @@ def _row(i: int, **over) -> list[str | None]:
         "requestparameters": json.dumps({"bucketName": "prod", "key": f"k{i}"}),
         "eventid": f"athena-{i:04d}",
         "readonly": "true",
-        "resources": json.dumps([{"arn": "arn:aws:s3:::prod", "accountid": ACCOUNT,
-                                  "type": "AWS::S3::Bucket"}]),
+        "resources": json.dumps(
+            [{"arn": "arn:aws:s3:::prod", "accountid": ACCOUNT, "type": "AWS::S3::Bucket"}]
+        ),
         "eventtype": "AwsApiCall",
         "recipientaccountid": ACCOUNT,
     }
@@ -141,17 +157,36 @@ def test_start_poll_page_and_rebuild_events(aws, tmp_path):
     server, client = aws
     _progression(server, {"progression": "manual", "times": 2})
     rows = [_row(i) for i in range(2500)]
-    rows[7] = _row(7, errormessage="evil\x1b]52;c;AAAA\x07", useridentity=json.dumps(
-        ["AssumedRole", "AROA:x", "arn:aws:sts::1:assumed-role/r/x", ACCOUNT, None, None, None,
-         None, None]))
+    rows[7] = _row(
+        7,
+        errormessage="evil\x1b]52;c;AAAA\x07",
+        useridentity=json.dumps(
+            [
+                "AssumedRole",
+                "AROA:x",
+                "arn:aws:sts::1:assumed-role/r/x",
+                ACCOUNT,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ]
+        ),
+    )
     _queue_results(server, rows, NAMES)
     SCANNED["bytes"] = 3 * 1024**3
     states: list[str] = []
-    sql = to_sql(parse("service:s3* since:2026-11-20"), "athena", now_ms=0,
-                 select="records").sql
-    ex = athena.run_query(client, sql, database="trails", workgroup="ir",
-                          poll_s=0.0, on_status=lambda e: states.append(e.state),
-                          sleep=lambda s: None)
+    sql = to_sql(parse("service:s3* since:2026-11-20"), "athena", now_ms=0, select="records").sql
+    ex = athena.run_query(
+        client,
+        sql,
+        database="trails",
+        workgroup="ir",
+        poll_s=0.0,
+        on_status=lambda e: states.append(e.state),
+        sleep=lambda s: None,
+    )
     assert states[0] == "QUEUED" and "RUNNING" in states and states[-1] == "SUCCEEDED"
     assert ex.scanned_bytes == 3 * 1024**3
     assert ex.cost_usd == pytest.approx(3 / 1024 * 5)
@@ -170,13 +205,18 @@ def test_start_poll_page_and_rebuild_events(aws, tmp_path):
     recs = orjson.loads(gzip.decompress(path.read_bytes()))["Records"]
     assert [r["eventID"] for r in recs] == [f"athena-{i:04d}" for i in range(2500)]
     r0 = recs[0]
-    assert r0["userIdentity"] == {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/u0",
-                                  "accountId": ACCOUNT, "accessKeyId": "AKIAEXAMPLE",
-                                  "userName": "u0"}
+    assert r0["userIdentity"] == {
+        "type": "IAMUser",
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/u0",
+        "accountId": ACCOUNT,
+        "accessKeyId": "AKIAEXAMPLE",
+        "userName": "u0",
+    }
     assert r0["requestParameters"] == {"bucketName": "prod", "key": "k0"}
     assert r0["readOnly"] is True and r0["sourceIPAddress"] == "203.0.113.9"
-    assert r0["resources"] == [{"ARN": "arn:aws:s3:::prod", "accountId": ACCOUNT,
-                                "type": "AWS::S3::Bucket"}]
+    assert r0["resources"] == [
+        {"ARN": "arn:aws:s3:::prod", "accountId": ACCOUNT, "type": "AWS::S3::Bucket"}
+    ]
     # A struct written as a bare array (Presto's row-to-JSON) is read by position.
     assert recs[7]["userIdentity"]["type"] == "AssumedRole"
     assert recs[7]["errorMessage"] == "evil\x1b]52;c;AAAA\x07"
@@ -193,8 +233,15 @@ def test_failed_query_says_why(aws):
             backend.executions[ex.query_id].reason = "COLUMN_NOT_FOUND: line 1: eventcategory"
 
     with pytest.raises(athena.AthenaError, match="FAILED: COLUMN_NOT_FOUND"):
-        athena.run_query(client, "SELECT 1", database="trails", workgroup="ir", poll_s=0,
-                         on_status=fail, sleep=lambda s: None)
+        athena.run_query(
+            client,
+            "SELECT 1",
+            database="trails",
+            workgroup="ir",
+            poll_s=0,
+            on_status=fail,
+            sleep=lambda s: None,
+        )
 
 
 def test_interrupt_stops_the_query(aws):
@@ -206,8 +253,15 @@ def test_interrupt_stops_the_query(aws):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        athena.run_query(client, "SELECT 1", database="trails", workgroup="ir", poll_s=0,
-                         on_status=lambda e: seen.append(e.query_id), sleep=interrupt)
+        athena.run_query(
+            client,
+            "SELECT 1",
+            database="trails",
+            workgroup="ir",
+            poll_s=0,
+            on_status=lambda e: seen.append(e.query_id),
+            sleep=interrupt,
+        )
     state = client.get_query_execution(QueryExecutionId=seen[0])["QueryExecution"]["Status"]
     assert state["State"] == "CANCELLED"
 
@@ -220,17 +274,38 @@ def test_cancelled_elsewhere_is_an_error(aws):
         client.stop_query_execution(QueryExecutionId=ex.query_id)
 
     with pytest.raises(athena.AthenaError, match="CANCELLED"):
-        athena.run_query(client, "SELECT 1", database="trails", workgroup="ir", poll_s=0,
-                         on_status=cancel, sleep=lambda s: None)
+        athena.run_query(
+            client,
+            "SELECT 1",
+            database="trails",
+            workgroup="ir",
+            poll_s=0,
+            on_status=cancel,
+            sleep=lambda s: None,
+        )
 
 
 def test_cli_runs_athena_and_prints_like_query(aws, capfd, tmp_path):
     server, client = aws
     _queue_results(server, [_row(i) for i in range(3)], NAMES)
     SCANNED["bytes"] = 123_456_789
-    rc = main(["athena", "--database", "trails", "--workgroup", "ir", "--region", REGION,
-               "-e", "event:GetObject since:2026-11-20", "--format", "jsonl",
-               "--poll-seconds", "0"])
+    rc = main(
+        [
+            "athena",
+            "--database",
+            "trails",
+            "--workgroup",
+            "ir",
+            "--region",
+            REGION,
+            "-e",
+            "event:GetObject since:2026-11-20",
+            "--format",
+            "jsonl",
+            "--poll-seconds",
+            "0",
+        ]
+    )
     out, err = capfd.readouterr()
     assert rc == 0, err
     events = [json.loads(line) for line in out.splitlines()]
@@ -251,8 +326,21 @@ def test_cli_filter_athena_cannot_express_is_a_usage_error(aws, capsys):
 
 
 def test_cli_unknown_workgroup_fails_cleanly(aws, capsys):
-    rc = main(["athena", "--database", "trails", "--workgroup", "nope", "--region", REGION,
-               "-e", "cred:root", "--poll-seconds", "0"])
+    rc = main(
+        [
+            "athena",
+            "--database",
+            "trails",
+            "--workgroup",
+            "nope",
+            "--region",
+            REGION,
+            "-e",
+            "cred:root",
+            "--poll-seconds",
+            "0",
+        ]
+    )
     assert rc == 1
     assert "WorkGroup does not exist" in capsys.readouterr().err
 

@@ -19,9 +19,7 @@ import pytest
 from tests.trailgen import event, trail_path, write_records
 
 
-def run(
-    *args: str, check_rc: int | None = 0, timeout: float = 120
-) -> subprocess.CompletedProcess:
+def run(*args: str, check_rc: int | None = 0, timeout: float = 120) -> subprocess.CompletedProcess:
     p = subprocess.run(
         [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout
     )
@@ -34,16 +32,28 @@ def run(
 def trail(tmp_path):
     recs = [
         event("ListBuckets", "2026-11-20T10:00:00Z", source="s3.amazonaws.com", ip="203.0.113.9"),
-        event("GetObject", "2026-11-20T10:01:00Z", source="s3.amazonaws.com", ip="203.0.113.9",
-              error="AccessDenied"),
-        event("DescribeInstances", "2026-11-20T10:02:00Z", ip="198.51.100.1",
-              requestParameters={"n": 1.5, "big": 12345678901234, "s": "line\nbreak"}),
+        event(
+            "GetObject",
+            "2026-11-20T10:01:00Z",
+            source="s3.amazonaws.com",
+            ip="203.0.113.9",
+            error="AccessDenied",
+        ),
+        event(
+            "DescribeInstances",
+            "2026-11-20T10:02:00Z",
+            ip="198.51.100.1",
+            requestParameters={"n": 1.5, "big": 12345678901234, "s": "line\nbreak"},
+        ),
     ]
     write_records(trail_path(tmp_path, when="20261120T1005Z"), recs)
     write_records(trail_path(tmp_path, suffix="b" * 16), [recs[0]])  # a re-delivery
     bad = trail_path(tmp_path, suffix="c" * 16)
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
-    digest = tmp_path / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/x_CloudTrail-Digest_y.json.gz"
+    digest = (
+        tmp_path
+        / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/x_CloudTrail-Digest_y.json.gz"
+    )
     digest.parent.mkdir(parents=True)
     digest.write_bytes(b"{}")
     (trail_path(tmp_path).parent / "inflight.json.gz.1a2b3c4d").write_bytes(b"")
@@ -62,8 +72,17 @@ def test_stats_json_has_the_documented_keys(trail):
     assert d["by_service"] == {"s3.amazonaws.com": 2, "ec2.amazonaws.com": 1}
     assert d["by_ip"] == {"203.0.113.9": 2, "198.51.100.1": 1}
     assert d["by_principal"] == {"arn:aws:iam::111122223333:user/alice": 3}
-    for key in ("by_event", "by_account", "by_region", "by_error", "by_type", "by_cred",
-                "by_key", "by_role", "by_ua"):
+    for key in (
+        "by_event",
+        "by_account",
+        "by_region",
+        "by_error",
+        "by_type",
+        "by_cred",
+        "by_key",
+        "by_role",
+        "by_ua",
+    ):
         assert key in d
     assert d["by_error"] == {"": 2, "AccessDenied": 1}
 
@@ -93,7 +112,10 @@ def test_query_formats_count_csv_table_and_limit(trail):
     assert [r[2] for r in rows[1:]] == ["ListBuckets", "GetObject", "DescribeInstances"]
     table = run("query", str(root), "-e", "ip:203.0.113.9", "--limit", "1").stdout.splitlines()
     assert len(table) == 2 and "ListBuckets" in table[1]
-    assert run("query", str(root), "--filter", '"line\\nbreak" OR zzz', "--format", "count").stdout == "0\n"
+    assert (
+        run("query", str(root), "--filter", '"line\\nbreak" OR zzz', "--format", "count").stdout
+        == "0\n"
+    )
 
 
 def test_exit_codes(trail, tmp_path_factory):
@@ -142,7 +164,9 @@ def test_progress_goes_to_stderr_only_when_it_is_a_terminal(trail):
     master, slave = pty.openpty()
     p = subprocess.run(
         [sys.executable, "-m", "tui", "stats", str(root), "--json"],
-        stdout=subprocess.PIPE, stderr=slave, timeout=120,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        timeout=120,
     )
     os.close(slave)
     chunks = []
@@ -179,9 +203,15 @@ def test_stats_names_lenient_and_damaged_files_with_counts(tmp_path):
 
     nan = trail_path(tmp_path, suffix="nan0000000000000")
     nan.parent.mkdir(parents=True)
-    nan.write_bytes(gzip.compress(
-        b'{"Records":[' + orjson.dumps(event("N"))[:-1] + b',"v":NaN},'
-        + orjson.dumps(event("P")) + b"]}"))
+    nan.write_bytes(
+        gzip.compress(
+            b'{"Records":['
+            + orjson.dumps(event("N"))[:-1]
+            + b',"v":NaN},'
+            + orjson.dumps(event("P"))
+            + b"]}"
+        )
+    )
     bom = trail_path(tmp_path, suffix="bom0000000000000")
     bom.write_bytes(gzip.compress(b"\xef\xbb\xbf" + orjson.dumps({"Records": [event("B")]})))
     text = orjson.dumps({"Records": [event("D"), event("E")]})
@@ -191,7 +221,7 @@ def test_stats_names_lenient_and_damaged_files_with_counts(tmp_path):
         str(nan): "loaded 2 records, read leniently: NaN literal (1 flagged has:lenient)",
         str(bom): "loaded 1 record, read leniently: UTF-8 byte-order mark skipped",
         str(damaged): "damaged: gzip CRC mismatch: file altered or damaged; "
-                      "the 1 complete record before the damage kept",
+        "the 1 complete record before the damage kept",
     }
     d = json.loads(run("stats", str(tmp_path), "--json").stdout)
     assert d["events"] == 4 and d["files"]["damaged"] == 1
@@ -209,9 +239,15 @@ def test_follow_symlinks_is_an_option_of_every_command(tmp_path):
     (mine / "link").symlink_to(theirs, target_is_directory=True)
     d = json.loads(run("stats", str(mine), "--json").stdout)
     assert d["events"] == 1
-    assert d["skipped"] == [{"path": str(mine / "link"), "reason": (
-        f"error: symlink to {theirs} not followed: it leads outside the folders given "
-        "(--follow-symlinks follows it)")}]
+    assert d["skipped"] == [
+        {
+            "path": str(mine / "link"),
+            "reason": (
+                f"error: symlink to {theirs} not followed: it leads outside the folders given "
+                "(--follow-symlinks follows it)"
+            ),
+        }
+    ]
     d = json.loads(run("stats", str(mine), "--json", "--follow-symlinks").stdout)
     assert d["events"] == 2 and d["skipped"] == []
     assert run("query", str(mine), "--format", "count").stdout == "1\n"
@@ -255,8 +291,9 @@ def test_a_path_that_does_not_exist_is_an_error_naming_it(trail):
     p = run("query", r, "typo_dir", check_rc=2)
     assert p.stdout == "" and "no such file or directory: typo_dir" in p.stderr
     p = run("query", r, "service:s3*", "other_dir", check_rc=2)
-    assert ("no such file or directory: 'service:s3*' "
-            "(a filter goes after -e: -e 'service:s3*')") in p.stderr
+    assert (
+        "no such file or directory: 'service:s3*' (a filter goes after -e: -e 'service:s3*')"
+    ) in p.stderr
     assert "no such file or directory: other_dir" in p.stderr
     p = run("query", r, "nonexist", "-e", "service:s3*", "--format", "count", check_rc=2)
     assert p.stdout == "" and "no such file or directory: nonexist" in p.stderr
@@ -321,8 +358,9 @@ def test_usage_line_says_what_query_does():
 def test_a_closed_stdout_ends_every_command_quietly(trail, args):
     # A guard: these already ended quietly. Following with files arriving is below.
     root, _ = trail
-    p = subprocess.Popen([*TUI, *args[:1], str(root), *args[1:]],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [*TUI, *args[:1], str(root), *args[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     p.stdout.close()  # the reader is gone before the first byte is written
     err = p.stderr.read()
     assert p.wait(60) == 0 and err == b""
@@ -333,8 +371,11 @@ def test_follow_into_head_exits_once_head_has_its_lines(trail):
     """`trailscope query --follow ... | head -2` with files arriving: the follower ends
     at its first write after head is gone, with nothing on stderr."""
     root, _ = trail
-    follower = subprocess.Popen([*TUI, "query", "--follow", str(root), "--format", "jsonl"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    follower = subprocess.Popen(
+        [*TUI, "query", "--follow", str(root), "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     head = subprocess.Popen(["head", "-n", "2"], stdin=follower.stdout, stdout=subprocess.PIPE)
     follower.stdout.close()  # head holds the only read end
     head_done = None
@@ -364,18 +405,31 @@ def test_follow_into_head_exits_once_head_has_its_lines(trail):
 def test_follow_count_prints_a_running_total(trail):
     root, _ = trail
     p = subprocess.Popen(
-        [*TUI, "query", "--follow", str(root), "-e", "service:s3.amazonaws.com",
-         "--format", "count"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            *TUI,
+            "query",
+            "--follow",
+            str(root),
+            "-e",
+            "service:s3.amazonaws.com",
+            "--format",
+            "count",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = Lines(p.stdout)
     try:
         assert out.next() == "2\n"  # the total so far
-        land(trail_path(root, suffix="n" * 16), [
-            event("PutObject", "2026-11-20T11:00:00Z", source="s3.amazonaws.com"),
-            event("Other", "2026-11-20T11:00:01Z"),
-            event("GetObject", "2026-11-20T11:00:02Z", source="s3.amazonaws.com"),
-        ])
+        land(
+            trail_path(root, suffix="n" * 16),
+            [
+                event("PutObject", "2026-11-20T11:00:00Z", source="s3.amazonaws.com"),
+                event("Other", "2026-11-20T11:00:01Z"),
+                event("GetObject", "2026-11-20T11:00:02Z", source="s3.amazonaws.com"),
+            ],
+        )
         assert out.next() == "4\n"  # a new total, not the events
     finally:
         p.terminate()
@@ -392,10 +446,13 @@ def test_follow_with_a_limit_already_reached_ends(trail):
 def _without_c_scan(*args: str) -> subprocess.CompletedProcess:
     """`trailscope ARGS` in a process where the C scan cannot be imported, as on a
     machine that installed without a compiler."""
-    code = ("import sys; sys.modules['tui.core._scan'] = None\n"
-            "from tui.cli import main; sys.exit(main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                          text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['tui.core._scan'] = None\n"
+        "from tui.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_version_says_whether_the_c_scan_runs():
@@ -404,8 +461,12 @@ def test_version_says_whether_the_c_scan_runs():
     out = run("--version").stdout
     assert out.startswith("trailscope ")
     assert ("C scan: active" if native_available() else "C scan: not built") in out
-    off = subprocess.run([sys.executable, "-m", "tui", "--version"], capture_output=True,
-                         text=True, env={**os.environ, "TRAILSCOPE_NATIVE": "0"})
+    off = subprocess.run(
+        [sys.executable, "-m", "tui", "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRAILSCOPE_NATIVE": "0"},
+    )
     assert "C scan: off (TRAILSCOPE_NATIVE=0)" in off.stdout
     assert "C scan: not built" in _without_c_scan("--version").stdout
 
@@ -415,11 +476,17 @@ def test_loading_in_python_is_said_once_on_stderr(trail):
     p = _without_c_scan("query", str(root), "--format", "count")
     assert p.returncode == 0
     notes = [ln for ln in p.stderr.splitlines() if "C scan" in ln]
-    assert notes == ["trailscope: the C scan is not built: loading runs in Python, about half "
-                     "as fast (installing with a C compiler and the Python headers builds it)"]
+    assert notes == [
+        "trailscope: the C scan is not built: loading runs in Python, about half "
+        "as fast (installing with a C compiler and the Python headers builds it)"
+    ]
     assert p.stdout.strip().isdigit()
     # Not for a command that loads nothing, nor when the user turned the scan off.
     assert "C scan" not in _without_c_scan("--help").stderr
-    off = subprocess.run([sys.executable, "-m", "tui", "query", str(root), "--format", "count"],
-                         capture_output=True, text=True, env={**os.environ, "TRAILSCOPE_NATIVE": "0"})
+    off = subprocess.run(
+        [sys.executable, "-m", "tui", "query", str(root), "--format", "count"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRAILSCOPE_NATIVE": "0"},
+    )
     assert "C scan" not in off.stderr

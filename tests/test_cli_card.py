@@ -17,8 +17,9 @@ HOSTILE_UA = "evil\x1b[2J\x9b31m\u202e[@click=app.quit]"
 
 
 def run(*args: str, rc: int = 0) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "tui", "card", *args], capture_output=True,
-                       timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "card", *args], capture_output=True, timeout=120
+    )
     assert p.returncode == rc, (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
     return p
 
@@ -27,11 +28,24 @@ def run(*args: str, rc: int = 0) -> subprocess.CompletedProcess:
 def trail(tmp_path):
     files = chained_trail()
     hostile = session("222222222222", "Deploy", "bob-deploy", S1["accessKeyId"])
-    files.append(("222222222222", "20261120T1015Z", [
-        event("PutObject", "2026-11-20T10:05:00Z", source="s3.amazonaws.com", identity=hostile,
-              account="222222222222", ip="203.0.113.5", userAgent=HOSTILE_UA,
-              error="AccessDenied"),
-    ]))
+    files.append(
+        (
+            "222222222222",
+            "20261120T1015Z",
+            [
+                event(
+                    "PutObject",
+                    "2026-11-20T10:05:00Z",
+                    source="s3.amazonaws.com",
+                    identity=hostile,
+                    account="222222222222",
+                    ip="203.0.113.5",
+                    userAgent=HOSTILE_UA,
+                    error="AccessDenied",
+                ),
+            ],
+        )
+    )
     write_files(tmp_path / "trail", files)
     return tmp_path / "trail"
 
@@ -43,9 +57,18 @@ def test_card_text_for_a_principal(trail):
     assert lines[1] == "events 2   first 2026-11-20T10:00:00Z   last 2026-11-20T10:00:00Z"
     assert lines[2] == "errors 0 (0.0%)"
     assert "accounts (2)" in lines
-    assert any(ln.split() == ["3", S1["accessKeyId"], "AssumeRole", "2026-11-20T10:00:00Z",
-                              f"key:{S1['accessKeyId']}", f"descends:{S1['accessKeyId']}"]
-               for ln in lines)  # three uses: DescribeInstances, AssumeRole, PutObject
+    assert any(
+        ln.split()
+        == [
+            "3",
+            S1["accessKeyId"],
+            "AssumeRole",
+            "2026-11-20T10:00:00Z",
+            f"key:{S1['accessKeyId']}",
+            f"descends:{S1['accessKeyId']}",
+        ]
+        for ln in lines
+    )  # three uses: DescribeInstances, AssumeRole, PutObject
     # The subject can come after the path or before it, or as -e.
     assert run(f"principal:{BOB['arn']}", str(trail)).stdout.decode() == out
     assert run(str(trail), "-e", f"principal:{BOB['arn']}").stdout.decode() == out
@@ -62,7 +85,9 @@ def test_card_json_for_a_key_keeps_hostile_values_inert(trail):
     (ua,) = [v for v in card["sections"]["user agents"]["values"] if v["value"] == HOSTILE_UA]
     assert ua["count"] == 1
     assert [ln["caller"] for ln in card["origin"]["links"]] == [
-        BOB["arn"], "arn:aws:iam::111111111111:user/admin"]
+        BOB["arn"],
+        "arn:aws:iam::111111111111:user/admin",
+    ]
     assert card["descendants"]["events"] == 5
     text = run(str(trail), f"key:{S1['accessKeyId']}").stdout
     assert b"\x1b" not in text and b"\\x1b[2J" in text and b"\\u202e" in text
@@ -96,8 +121,9 @@ def test_card_usage_errors(trail, tmp_path):
 
 @pytest.mark.realdata
 def test_card_over_a_real_trail():
-    card = json.loads(run(str(REALDATA / "stratus-red-team"), "key:ASIANQQHHS551LWULIWD",
-                          "--json").stdout)
+    card = json.loads(
+        run(str(REALDATA / "stratus-red-team"), "key:ASIANQQHHS551LWULIWD", "--json").stdout
+    )
     assert card["events"] == 30 and card["errorRatio"] == 1.0
     (link,) = card["origin"]["links"]
     assert link["caller"] == "arn:aws:iam::457448411975:user/christophe"
@@ -117,30 +143,56 @@ def test_report_shows_where_each_marked_events_credential_came_from(trail, tmp_p
         for r in store.ordered().tolist():
             if store.value(r, "event") in ("GetObject", "PutObject", "ListUsers"):
                 ann.mark(r, "suspicious")
-    p = subprocess.run([sys.executable, "-m", "tui", "report", "--case", str(case_path),
-                        "--format", "jsonl", str(trail)], capture_output=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "report",
+            "--case",
+            str(case_path),
+            "--format",
+            "jsonl",
+            str(trail),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
-    got = {json.loads(ln)["event"]: json.loads(ln)["credentialOrigin"]
-           for ln in p.stdout.decode().splitlines()}
+    got = {
+        json.loads(ln)["event"]: json.loads(ln)["credentialOrigin"]
+        for ln in p.stdout.decode().splitlines()
+    }
     assert got["GetObject"].startswith(
         "minted by AssumeRole by arn:aws:sts::222222222222:assumed-role/Deploy/bob-deploy at "
         "2026-11-20T10:02:00Z from 203.0.113.6 <- minted by AssumeRole by "
-        f"{BOB['arn']} at 2026-11-20T10:00:00Z")
+        f"{BOB['arn']} at 2026-11-20T10:00:00Z"
+    )
     assert got["PutObject"].startswith(f"minted by AssumeRole by {BOB['arn']}")
     assert "not in the trail" in got["ListUsers"]  # carol's key: created elsewhere
-    md = subprocess.run([sys.executable, "-m", "tui", "report", "--case", str(case_path),
-                         str(trail)], capture_output=True, timeout=120)
+    md = subprocess.run(
+        [sys.executable, "-m", "tui", "report", "--case", str(case_path), str(trail)],
+        capture_output=True,
+        timeout=120,
+    )
     assert md.returncode == 0 and b"Credential origin: `minted by AssumeRole" in md.stdout
 
 
 def test_credential_terms_work_in_query(trail):
     def query(text: str) -> list[str]:
-        p = subprocess.run([sys.executable, "-m", "tui", "query", str(trail), "-e", text,
-                            "--format", "jsonl"], capture_output=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "tui", "query", str(trail), "-e", text, "--format", "jsonl"],
+            capture_output=True,
+            timeout=120,
+        )
         assert p.returncode == 0, p.stderr
         return [json.loads(ln)["eventName"] for ln in p.stdout.decode().splitlines()]
 
     assert query(f"descends:{S1['accessKeyId']} -event:AssumeRole") == [
-        "DescribeInstances", "GetObject", "ListBuckets", "PutObject"]
+        "DescribeInstances",
+        "GetObject",
+        "ListBuckets",
+        "PutObject",
+    ]
     assert query(f"minted:{S1['accessKeyId']}") == ["AssumeRole", "AssumeRole"]
     assert query(f"principal:{BOB['arn']} last:1m") == ["AssumeRole", "AssumeRole"]

@@ -24,8 +24,9 @@ def env(tmp_path, monkeypatch):
 
 
 def run(env, *args: str, rc: int = 0) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
-                       timeout=120, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120, env=env
+    )
     assert p.returncode == rc, (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
     return p
 
@@ -35,11 +36,22 @@ def trail(tmp_path, env):
     root = tmp_path / "trail"
     recs = [
         event("ListBuckets", "2026-11-20T10:00:00Z", source="s3.amazonaws.com", event_id="e1"),
-        event("GetObject", "2026-11-20T10:01:00Z", source="s3.amazonaws.com", event_id="e2",
-              error="AccessDenied", ip="203.0.113.9"),
+        event(
+            "GetObject",
+            "2026-11-20T10:01:00Z",
+            source="s3.amazonaws.com",
+            event_id="e2",
+            error="AccessDenied",
+            ip="203.0.113.9",
+        ),
         event("RunInstances", "2026-11-20T10:02:00Z", event_id="e3", ip="198.51.100.1"),
-        event("CreateUser", "2026-11-20T10:03:00Z", source="iam.amazonaws.com", event_id="e4",
-              ip="\x1b[2J|*203.0.113.66"),
+        event(
+            "CreateUser",
+            "2026-11-20T10:03:00Z",
+            source="iam.amazonaws.com",
+            event_id="e4",
+            ip="\x1b[2J|*203.0.113.66",
+        ),
     ]
     write_records(trail_path(root), recs)
     return root, recs
@@ -69,7 +81,10 @@ def test_query_reads_marks_from_the_default_case_and_from_case(trail, env, tmp_p
     p = run(env, "query", str(root), "-e", "has:mark", "--format", "jsonl")
     got = [json.loads(x)["eventName"] for x in p.stdout.splitlines()]
     assert got == ["GetObject", "CreateUser"]
-    assert run(env, "query", str(root), "-e", "mark:ioc OR has:note", "--format", "count").stdout == "2\n"
+    assert (
+        run(env, "query", str(root), "-e", "mark:ioc OR has:note", "--format", "count").stdout
+        == "2\n"
+    )
     # An explicit case elsewhere, and the default one moved there.
     other = tmp_path / "elsewhere" / "case.sqlite"
     other.parent.mkdir()
@@ -87,8 +102,9 @@ def test_query_saved_filters(trail, env):
     p = run(env, "query", str(root), "--saved", "s3 errors", "--format", "jsonl")
     assert [json.loads(x)["eventName"] for x in p.stdout.splitlines()] == ["GetObject"]
     # A filter given too narrows the saved one.
-    p = run(env, "query", str(root), "--filter=-has:error", "--saved", "All S3",
-            "--format", "jsonl")
+    p = run(
+        env, "query", str(root), "--filter=-has:error", "--saved", "All S3", "--format", "jsonl"
+    )
     assert [json.loads(x)["eventName"] for x in p.stdout.splitlines()] == ["ListBuckets"]
     p = run(env, "query", str(root), "--saved", "nope", rc=2)
     assert "no saved filter 'nope'" in p.stderr and "all s3, s3 errors" in p.stderr
@@ -139,4 +155,3 @@ def test_report_and_case_errors(trail, env, tmp_path):
     case = annotate([root], tmp_path / "c.sqlite")
     p = run(env, "report", str(empty), "--case", str(case), rc=1)
     assert "nothing readable" in p.stderr
-

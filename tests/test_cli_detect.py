@@ -20,8 +20,9 @@ HOSTILE = "evil\x1b[2J\u202e=cmd|' /C calc'!A0"
 
 
 def run(*args: str, rc: int | None = 0, env: dict | None = None) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
-                       timeout=120, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=120, env=env
+    )
     if rc is not None:
         assert p.returncode == rc, (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
     return p
@@ -40,10 +41,21 @@ def isolated_env(tmp_path, config: str | None = None) -> dict:
 def attack(tmp_path):
     root = tmp_path / "trail"
     recs = [
-        event("CreateUser", "2026-11-20T10:05:00Z", source="iam.amazonaws.com", readOnly=False,
-              requestParameters={"userName": HOSTILE}),
-        event("StopLogging", "2026-11-20T10:01:00Z", source="cloudtrail.amazonaws.com",
-              readOnly=False, userAgent=HOSTILE, requestParameters={"name": "main"}),
+        event(
+            "CreateUser",
+            "2026-11-20T10:05:00Z",
+            source="iam.amazonaws.com",
+            readOnly=False,
+            requestParameters={"userName": HOSTILE},
+        ),
+        event(
+            "StopLogging",
+            "2026-11-20T10:01:00Z",
+            source="cloudtrail.amazonaws.com",
+            readOnly=False,
+            userAgent=HOSTILE,
+            requestParameters={"name": "main"},
+        ),
         event("ListBuckets", "2026-11-20T10:00:00Z", source="s3.amazonaws.com"),
     ]
     write_records(trail_path(root), recs)
@@ -71,8 +83,12 @@ def test_detect_min_severity(attack, tmp_path):
 
 def test_detect_jsonl_holds_the_rule_and_the_exact_event_inert(attack, tmp_path):
     root, recs = attack
-    p = subprocess.run([*TUI, "detect", str(root), "--format", "jsonl"], capture_output=True,
-                       env=isolated_env(tmp_path), timeout=120)
+    p = subprocess.run(
+        [*TUI, "detect", str(root), "--format", "jsonl"],
+        capture_output=True,
+        env=isolated_env(tmp_path),
+        timeout=120,
+    )
     assert p.returncode == 0
     assert b"\x1b" not in p.stdout and "\u202e".encode() not in p.stdout
     hits = [json.loads(x) for x in p.stdout.splitlines()]
@@ -85,16 +101,29 @@ def test_detect_jsonl_holds_the_rule_and_the_exact_event_inert(attack, tmp_path)
 
 def test_detect_csv_cells_are_inert(tmp_path):
     root = tmp_path / "trail"
-    bad_principal = {"type": "IAMUser", "arn": "=HYPERLINK(\"x\")", "accountId": "111122223333",
-                     "userName": "x"}
-    write_records(trail_path(root), [event("DeleteTrail", source="cloudtrail.amazonaws.com",
-                                           readOnly=False, identity=bad_principal,
-                                           ip="\x1b]52;c;evil\x07")])
+    bad_principal = {
+        "type": "IAMUser",
+        "arn": '=HYPERLINK("x")',
+        "accountId": "111122223333",
+        "userName": "x",
+    }
+    write_records(
+        trail_path(root),
+        [
+            event(
+                "DeleteTrail",
+                source="cloudtrail.amazonaws.com",
+                readOnly=False,
+                identity=bad_principal,
+                ip="\x1b]52;c;evil\x07",
+            )
+        ],
+    )
     p = run("detect", str(root), "--format", "csv", env=isolated_env(tmp_path))
     rows = list(csv.reader(io.StringIO(p.stdout)))
     assert rows[0][:4] == ["time", "severity", "rule", "title"]
     assert rows[1][2] == "cloudtrail-trail-deleted"
-    assert rows[1][4] == "'=HYPERLINK(\"x\")"
+    assert rows[1][4] == '\'=HYPERLINK("x")'
     assert rows[1][5] == "\\x1b]52;c;evil\\x07"
 
 
@@ -116,8 +145,9 @@ tags:
     - attack.t1619
 """
 NOT_CLOUDTRAIL = SIGMA_RULE.replace("service: cloudtrail", "service: guardduty")
-FIELDREF = SIGMA_RULE.replace("eventName|startswith: List",
-                              "userIdentity.arn|fieldref: requestParameters.userName")
+FIELDREF = SIGMA_RULE.replace(
+    "eventName|startswith: List", "userIdentity.arn|fieldref: requestParameters.userName"
+)
 
 
 def sigma_dir(tmp_path):
@@ -155,9 +185,17 @@ def test_rules_lists_loaded_and_skipped_with_reasons(tmp_path):
     assert "1 Sigma rules loaded, 3 skipped" in p.stderr
     j = run("rules", str(d), "--format", "jsonl", env=isolated_env(tmp_path))
     rows = [json.loads(x) for x in j.stdout.splitlines()]
-    assert len([r for r in rows if r["status"] == "loaded"]) == len(
-        [ln for ln in run("rules", env=isolated_env(tmp_path)).stdout.splitlines()
-         if ln.startswith("loaded")]) + 1
+    assert (
+        len([r for r in rows if r["status"] == "loaded"])
+        == len(
+            [
+                ln
+                for ln in run("rules", env=isolated_env(tmp_path)).stdout.splitlines()
+                if ln.startswith("loaded")
+            ]
+        )
+        + 1
+    )
 
 
 def test_config_file_rules_setting(attack, tmp_path):
@@ -186,21 +224,34 @@ def test_detect_exit_codes(tmp_path):
 @pytest.mark.timeout(90)
 def test_detect_follow_prints_new_hits_as_files_land(attack, tmp_path):
     root, _ = attack
-    p = subprocess.Popen([*TUI, "detect", "--follow", str(root), "--format", "jsonl"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=isolated_env(tmp_path))
+    p = subprocess.Popen(
+        [*TUI, "detect", "--follow", str(root), "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=isolated_env(tmp_path),
+    )
     out = Lines(p.stdout)
     try:
         assert json.loads(out.next())["rule"] == "cloudtrail-logging-stopped"
         assert json.loads(out.next())["rule"] == "iam-user-created"
-        land(trail_path(root, suffix="n" * 16), [
-            event("ListUsers", "2026-11-20T11:00:00Z", source="iam.amazonaws.com"),
-            event("DeleteDetector", "2026-11-20T11:00:01Z", source="guardduty.amazonaws.com",
-                  readOnly=False),
-        ])
+        land(
+            trail_path(root, suffix="n" * 16),
+            [
+                event("ListUsers", "2026-11-20T11:00:00Z", source="iam.amazonaws.com"),
+                event(
+                    "DeleteDetector",
+                    "2026-11-20T11:00:01Z",
+                    source="guardduty.amazonaws.com",
+                    readOnly=False,
+                ),
+            ],
+        )
         hit = json.loads(out.next())
-        assert (hit["rule"], hit["event"]["eventName"]) == ("guardduty-detector-deleted",
-                                                            "DeleteDetector")
+        assert (hit["rule"], hit["event"]["eventName"]) == (
+            "guardduty-detector-deleted",
+            "DeleteDetector",
+        )
     finally:
         p.terminate()
         p.wait(10)

@@ -85,8 +85,11 @@ def build_trail(root: Path) -> dict[str, dict]:
     # Pretty-printed, so the export is re-serialised (raw bidi and C1 in the file).
     pretty = hostile_event("Pretty", "2026-11-20T10:03:00Z")
     path = trail_path(root, suffix="p" * 16)
-    path.write_bytes(gzip.compress(
-        json.dumps({"Records": [pretty]}, indent=2, ensure_ascii=False).encode(), mtime=0))
+    path.write_bytes(
+        gzip.compress(
+            json.dumps({"Records": [pretty]}, indent=2, ensure_ascii=False).encode(), mtime=0
+        )
+    )
     recs[pretty["eventName"]] = pretty
     # A lone surrogate escape: read by the lenient decoder, kept exactly.
     lone = lone_surrogate_event()
@@ -184,8 +187,12 @@ def test_csv_shows_escapes_and_defuses_formulas_unless_raw(trail):
     f = by_ua["'" + FORMULA]
     assert f["event"] == "'-2+3" and f["error"] == "'@SUM(1)"
     assert "ua\\udfff\\u202e" in by_ua  # a lone surrogate, shown as the explorer does
-    raw = subprocess.run([sys.executable, "-m", "tui", "query", str(root), "--format", "csv",
-                          "--raw"], capture_output=True, timeout=120, check=True).stdout
+    raw = subprocess.run(
+        [sys.executable, "-m", "tui", "query", str(root), "--format", "csv", "--raw"],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    ).stdout
     raw_rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8", "backslashreplace"))))
     assert {r["ua"] for r in raw_rows} >= {TITLE, FORMULA}
 
@@ -237,7 +244,8 @@ def test_following_keeps_every_output_inert(tmp_path, fmt):
     build_trail(root)
     p = subprocess.Popen(
         [sys.executable, "-m", "tui", "query", "--follow", str(root), "--format", fmt],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     out, err = Drain(p.stdout), Drain(p.stderr)
     try:
@@ -263,8 +271,12 @@ def test_cache_info_json_is_inert_with_a_hostile_cache_path(tmp_path):
     spelling must stay inert (DEL included) and read back as the exact path."""
     home = tmp_path / f"cache{TITLE}\x7f{BIDI}"
     env = {**os.environ, "XDG_CACHE_HOME": str(home)}
-    p = subprocess.run([sys.executable, "-m", "tui", "cache", "info", "--json"],
-                       capture_output=True, timeout=120, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "cache", "info", "--json"],
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     info = json.loads(assert_inert(p.stdout, "cache info --json"))
     assert info["path"] == os.path.join(str(home), "trailscope", "s3")

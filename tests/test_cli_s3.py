@@ -21,8 +21,12 @@ BUCKET = "acme-trail"
 
 
 def run(s3, *args: str, rc: int | None = 0) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "tui", *args, "--endpoint-url", s3.endpoint],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", *args, "--endpoint-url", s3.endpoint],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if rc is not None:
         assert p.returncode == rc, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
     return p
@@ -78,24 +82,39 @@ def test_errors(s3, tmp_path: Path) -> None:
     assert "s3://no-such-bucket/: error: cannot list: no such bucket" in p.stdout
     p = run(s3, "query", f"s3://{BUCKET}", "--since", "yesterday-ish", rc=2)
     assert "--since: not a time" in p.stderr
-    bare = {k: v for k, v in os.environ.items()
-            if not k.startswith("AWS_") or k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-                                                 "AWS_EC2_METADATA_DISABLED")}
-    p = subprocess.run([sys.executable, "-m", "tui", "stats", f"s3://{BUCKET}", "--endpoint-url",
-                        s3.endpoint], capture_output=True, text=True, timeout=60, env=bare)
+    bare = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_")
+        or k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
+    }
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "stats", f"s3://{BUCKET}", "--endpoint-url", s3.endpoint],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=bare,
+    )
     assert p.returncode == 1 and "no usable AWS credentials" in p.stderr
     # The explorer lists before it opens: the same answer, and no screen.
-    p = subprocess.run([sys.executable, "-m", "tui", f"s3://{BUCKET}", "--endpoint-url",
-                        s3.endpoint], capture_output=True, text=True, timeout=60, env=bare)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", f"s3://{BUCKET}", "--endpoint-url", s3.endpoint],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=bare,
+    )
     assert p.returncode == 1 and "no usable AWS credentials" in p.stderr
-    code = ("import builtins, sys\n"
-            "real = builtins.__import__\n"
-            "def imp(n, *a, **k):\n"
-            "    if n.split('.')[0] in ('boto3', 'botocore'): raise ImportError(n)\n"
-            "    return real(n, *a, **k)\n"
-            "builtins.__import__ = imp\n"
-            "from tui.cli import main\n"
-            f"sys.exit(main(['stats', 's3://{BUCKET}']))\n")
+    code = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def imp(n, *a, **k):\n"
+        "    if n.split('.')[0] in ('boto3', 'botocore'): raise ImportError(n)\n"
+        "    return real(n, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "from tui.cli import main\n"
+        f"sys.exit(main(['stats', 's3://{BUCKET}']))\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "pip install 'trailscope[s3]'" in p.stderr
 
@@ -107,15 +126,29 @@ def test_query_follow_prints_new_objects_once(s3) -> None:
 
     def add(minutes_ago: int, tag: str) -> None:
         t = max(now - timedelta(minutes=minutes_ago), now.replace(hour=0, minute=0))
-        key = log_key("111122223333", "us-east-1", t.strftime("%Y%m%dT%H%MZ"),
-                      f"{tag:x<16}"[:16])
+        key = log_key("111122223333", "us-east-1", t.strftime("%Y%m%dT%H%MZ"), f"{tag:x<16}"[:16])
         put(client, BUCKET, key, records_gz([event(tag, now.strftime("%Y-%m-%dT%H:%M:%SZ"))]))
 
     add(90, "first")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "query", "--follow", f"s3://{BUCKET}", "--format",
-         "jsonl", "--interval", "0.3", "--endpoint-url", s3.endpoint],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "query",
+            "--follow",
+            f"s3://{BUCKET}",
+            "--format",
+            "jsonl",
+            "--interval",
+            "0.3",
+            "--endpoint-url",
+            s3.endpoint,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
 
     def reader() -> None:
@@ -150,12 +183,18 @@ def test_verify_s3_with_signatures_from_s3_metadata(s3, tmp_path: Path) -> None:
     upload_tree(client, BUCKET, tmp_path / "copy")
     # CloudTrail keeps each digest's signature in its S3 metadata.
     for key, path, sig in zip(chain.keys, chain.digests, chain.signatures, strict=True):
-        put(client, BUCKET, key, path.read_bytes(),
-            {"signature": sig, "signature-algorithm": "SHA256withRSA"})
+        put(
+            client,
+            BUCKET,
+            key,
+            path.read_bytes(),
+            {"signature": sig, "signature-algorithm": "SHA256withRSA"},
+        )
     keys = tmp_path / "key.pem"
     keys.write_bytes(signer.pem())
-    out = json.loads(run(s3, "verify", f"s3://{BUCKET}", "--public-keys", str(keys),
-                         "--json").stdout)
+    out = json.loads(
+        run(s3, "verify", f"s3://{BUCKET}", "--public-keys", str(keys), "--json").stdout
+    )
     assert out["verdict"] == "signed"
     assert out["counts"]["digests_signed"] == 3 and out["counts"]["files_verified"] == 6
     assert all(f["path"].startswith(f"s3://{BUCKET}/AWSLogs/") for f in out["files"])
@@ -165,20 +204,30 @@ def test_verify_s3_with_signatures_from_s3_metadata(s3, tmp_path: Path) -> None:
     victim = chain.logs[1][0].relative_to(tmp_path / "copy").as_posix()
     put(client, BUCKET, victim, records_gz([event("Tampered")]))
     p = run(s3, "verify", f"s3://{BUCKET}", "--public-keys", str(keys), rc=3)
-    assert any(line.split()[:2] == ["modified", f"s3://{BUCKET}/{victim}"]
-               for line in p.stdout.splitlines() if line.strip())
+    assert any(
+        line.split()[:2] == ["modified", f"s3://{BUCKET}/{victim}"]
+        for line in p.stdout.splitlines()
+        if line.strip()
+    )
     assert "views" not in p.stdout  # the private copy's paths never show
 
 
 def test_cache_info_and_clear(s3) -> None:
     put_days(s3.client())
     run(s3, "stats", f"s3://{BUCKET}")
-    info = json.loads(subprocess.run([sys.executable, "-m", "tui", "cache", "info", "--json"],
-                                     capture_output=True, text=True, check=True).stdout)
+    info = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tui", "cache", "info", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert info["objects"] == 4 and info["bytes"] > 0
     assert info["path"] == os.path.join(os.environ["XDG_CACHE_HOME"], "trailscope", "s3")
-    p = subprocess.run([sys.executable, "-m", "tui", "cache", "clear"], capture_output=True,
-                       text=True, check=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "cache", "clear"], capture_output=True, text=True, check=True
+    )
     assert "removed 4 cached objects" in p.stdout
     s3.log.clear()
     run(s3, "stats", f"s3://{BUCKET}")
@@ -189,9 +238,24 @@ def test_cache_size_limit(s3) -> None:
     """A limit smaller than the trail keeps what the run uses and evicts the rest."""
     put_days(s3.client(), days=("20261118", "20261119", "20261120"))
     run(s3, "stats", f"s3://{BUCKET}", "--since", "2026-11-18", "--until", "2026-11-18")
-    run(s3, "stats", f"s3://{BUCKET}", "--since", "2026-11-20", "--until", "2026-11-20",
-        "--cache-size", "1")
-    info = json.loads(subprocess.run([sys.executable, "-m", "tui", "cache", "info", "--json"],
-                                     capture_output=True, text=True, check=True).stdout)
+    run(
+        s3,
+        "stats",
+        f"s3://{BUCKET}",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-20",
+        "--cache-size",
+        "1",
+    )
+    info = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tui", "cache", "info", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     # The second run used the 20th (and 21st) folders: 2 objects kept; the 18th/19th's went.
     assert info["objects"] == 2

@@ -218,7 +218,10 @@ async def test_summary_sections(seed_store: Store) -> None:
         # MFA is the mfa field (yes/no), from the session's mfaAuthenticated "false"
         assert fact_text(pane, "who", "MFA") == "no  (session)"
         assert fact(pane, "who", "MFA").data == (
-            "mfa", "no", "userIdentity.sessionContext.attributes.mfaAuthenticated")
+            "mfa",
+            "no",
+            "userIdentity.sessionContext.attributes.mfaAuthenticated",
+        )
         assert fact_text(pane, "who", "Account") == "111122223333"
         assert fact_text(pane, "what", "Service") == "access-analyzer.amazonaws.com"
         assert fact_text(pane, "what", "Event") == "CreateAnalyzer"
@@ -500,8 +503,9 @@ async def test_original_unavailable_falls_back_to_indexed_fields(tmp_path: Path)
         assert str(path) in text  # the location, to go and look
         assert "Indexed fields" in "\n".join(visible_lines(pane))
         assert pane.row == row
-        leaf = next(n for n in walk(pane.root)
-                    if isinstance(n.data, ValueRef) and n.data.field == "ip")
+        leaf = next(
+            n for n in walk(pane.root) if isinstance(n.data, ValueRef) and n.data.field == "ip"
+        )
         pane.move_cursor(leaf, animate=False)
         await pilot.press("f", "c")
         await pilot.pause()
@@ -659,7 +663,8 @@ async def test_insight_section_and_pair(real_store: Store) -> None:
         assert fact(pane, "insight", "Service").data[:2] == ("service", "ec2.amazonaws.com")
         assert fact(pane, "insight", "API").data[:2] == ("event", "DescribeInstances")
         assert fact_text(pane, "insight", "Rate").startswith(
-            "2.25 calls/min, 840× the baseline of 0.00268")
+            "2.25 calls/min, 840× the baseline of 0.00268"
+        )
         assert fact_text(pane, "insight", "Duration") == "8 min"
         assert fact_text(pane, "insight", "Baseline").startswith("10,079 min (7.0 days)")
         caller = fact(pane, "insight", "By caller")
@@ -681,7 +686,9 @@ async def test_insight_section_and_pair(real_store: Store) -> None:
         await pilot.press("f")
         await pilot.pause()
         assert (app.filters[-1].field, app.filters[-1].value) == (
-            "principal", "arn:aws:iam::111122223333:user/ci-deploy")
+            "principal",
+            "arn:aws:iam::111122223333:user/ci-deploy",
+        )
 
         pane.show(rows["Start"])
         await pilot.pause()
@@ -691,8 +698,11 @@ async def test_insight_section_and_pair(real_store: Store) -> None:
 
 async def test_insight_without_its_pair(tmp_path: Path) -> None:
     src = next(SAMPLE.rglob("*CloudTrail-Insight*.json.gz"))
-    recs = [r for r in json.loads(gzip.decompress(src.read_bytes()))["Records"]
-            if r["insightDetails"]["state"] == "Start"]
+    recs = [
+        r
+        for r in json.loads(gzip.decompress(src.read_bytes()))["Records"]
+        if r["insightDetails"]["state"] == "Start"
+    ]
     store = load([str(write_trail(tmp_path, recs))], jobs=1)
     app = DetailApp(store)
     async with app.run_test(size=(140, 50)) as pilot:
@@ -907,9 +917,7 @@ async def test_reshow_keeps_open_nodes(seed_store: Store) -> None:
         assert not by_path(pane, "userIdentity.sessionContext.sessionIssuer").is_expanded
 
 
-async def test_no_color_keeps_distinctions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_no_color_keeps_distinctions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     store = load([str(write_trail(tmp_path, [hostile_event()]))], jobs=1)
     app = DetailApp(store)
@@ -944,25 +952,45 @@ async def test_odd_insight_renders_safely(tmp_path: Path) -> None:
     # Mistyped parts, hostile strings and non-finite numbers (the lenient decoder
     # reads NaN and 1e999) show as they are, never crash, never reach the terminal raw.
     details = {
-        "state": "Start\x1b[2J", "eventSource": "ec2.amazonaws.com", "eventName": ["x"],
+        "state": "Start\x1b[2J",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": ["x"],
         "insightType": "[@click=app.quit]x[/]",
         "insightContext": {
-            "statistics": {"baseline": {"average": "NAN_HERE"}, "insight": {"average": "1"},
-                           "insightDuration": "INF_HERE"},
-            "attributions": [{"attribute": "\u202e\x1b]0;t\x07", "insight": [
-                {"value": "\x9bvalue", "average": "NAN_HERE"}]}, "bad", {"insight": "no"},
-                {"attribute": "userAgent", "insight": 5, "baseline": {"a": 1}}],
+            "statistics": {
+                "baseline": {"average": "NAN_HERE"},
+                "insight": {"average": "1"},
+                "insightDuration": "INF_HERE",
+            },
+            "attributions": [
+                {
+                    "attribute": "\u202e\x1b]0;t\x07",
+                    "insight": [{"value": "\x9bvalue", "average": "NAN_HERE"}],
+                },
+                "bad",
+                {"insight": "no"},
+                {"attribute": "userAgent", "insight": 5, "baseline": {"a": 1}},
+            ],
         },
     }
-    rec = {"eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z", "eventID": "odd-ins",
-           "eventType": "AwsCloudTrailInsight", "insightDetails": details,
-           "sharedEventID": 7}
-    raw = orjson.dumps({"Records": [rec]}).replace(b'"NAN_HERE"', b"NaN").replace(
-        b'"INF_HERE"', b"1e999")
+    rec = {
+        "eventVersion": "1.08",
+        "eventTime": "2026-11-20T10:00:00Z",
+        "eventID": "odd-ins",
+        "eventType": "AwsCloudTrailInsight",
+        "insightDetails": details,
+        "sharedEventID": 7,
+    }
+    raw = (
+        orjson.dumps({"Records": [rec]})
+        .replace(b'"NAN_HERE"', b"NaN")
+        .replace(b'"INF_HERE"', b"1e999")
+    )
     d = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail-Insight" / "us-east-1" / "2026" / "11" / "20"
     d.mkdir(parents=True)
-    (d / f"{ACCOUNT}_CloudTrail-Insight_us-east-1_20261120T1005Z_abcdefghijklmnop.json.gz"
-     ).write_bytes(gzip.compress(raw))
+    (
+        d / f"{ACCOUNT}_CloudTrail-Insight_us-east-1_20261120T1005Z_abcdefghijklmnop.json.gz"
+    ).write_bytes(gzip.compress(raw))
     store = load([str(tmp_path)], jobs=1)
     assert len(store) == 1 and store.flags[0] & LENIENT
     app = DetailApp(store)
@@ -980,6 +1008,8 @@ async def test_odd_insight_renders_safely(tmp_path: Path) -> None:
         other = fact(pane, "insight", "By other")
         assert "\\u202e\\x1b]0;t\\x07" in str(other.label)
         assert app.is_running
+
+
 # ------------------------------------------------------------------ bad input (issue 15)
 async def test_lenient_events_say_why_and_damaged_files_say_so(tmp_path: Path) -> None:
     from tests.core.test_bad_input import gzip_with_crc_of
@@ -988,14 +1018,25 @@ async def test_lenient_events_say_why_and_damaged_files_say_so(tmp_path: Path) -
     day = next(base.rglob("*.json.gz")).parent
     # Well-formed records otherwise (an eventTime each), so the flags are only these.
     at = b'"eventTime":"2026-11-20T10:00:00Z",'
-    plain = orjson.dumps({"eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z",
-                          "eventName": "Plain", "eventID": "plain"})
-    (day / "nan.json.gz").write_bytes(gzip.compress(
-        b'{"Records":[' + plain + b',{' + at + b'"eventName":"N","eventID":"nan","v":NaN}]}'))
-    (day / "utf8.json.gz").write_bytes(gzip.compress(
-        b'{"Records":[{' + at + b'"eventName":"caf\xe9","eventID":"utf8"}]}'))
-    text = orjson.dumps({"Records": [{"eventTime": "2026-11-20T10:00:00Z", "eventName": "D",
-                                      "eventID": "damaged"}]})
+    plain = orjson.dumps(
+        {
+            "eventVersion": "1.08",
+            "eventTime": "2026-11-20T10:00:00Z",
+            "eventName": "Plain",
+            "eventID": "plain",
+        }
+    )
+    (day / "nan.json.gz").write_bytes(
+        gzip.compress(
+            b'{"Records":[' + plain + b",{" + at + b'"eventName":"N","eventID":"nan","v":NaN}]}'
+        )
+    )
+    (day / "utf8.json.gz").write_bytes(
+        gzip.compress(b'{"Records":[{' + at + b'"eventName":"caf\xe9","eventID":"utf8"}]}')
+    )
+    text = orjson.dumps(
+        {"Records": [{"eventTime": "2026-11-20T10:00:00Z", "eventName": "D", "eventID": "damaged"}]}
+    )
     (day / "damaged.json.gz").write_bytes(gzip_with_crc_of(text, b"something else"))
     store = load([str(base)], jobs=1)
     app = DetailApp(store)
@@ -1004,8 +1045,10 @@ async def test_lenient_events_say_why_and_damaged_files_say_so(tmp_path: Path) -
         expect = {
             "nan": ["lenient decode: NaN literal"],
             "utf8": ["lenient decode: invalid UTF-8 replaced"],
-            "damaged": ["from a damaged file: gzip CRC mismatch: file altered or damaged; "
-                        "1 record read (their content may be altered)"],
+            "damaged": [
+                "from a damaged file: gzip CRC mismatch: file altered or damaged; "
+                "1 record read (their content may be altered)"
+            ],
         }
         for event_id, notes in expect.items():
             pane.show(row_of(store, event_id))
@@ -1051,8 +1094,12 @@ async def test_event_too_deep_to_summarise_shows_its_indexed_fields(tmp_path: Pa
     deep: object = "yes"
     for _ in range(1000):
         deep = [deep]
-    rec = {"eventName": "ConsoleLogin", "eventID": "deep", "eventSource": "signin.amazonaws.com",
-           "additionalEventData": {"MFAUsed": deep}}
+    rec = {
+        "eventName": "ConsoleLogin",
+        "eventID": "deep",
+        "eventSource": "signin.amazonaws.com",
+        "additionalEventData": {"MFAUsed": deep},
+    }
     import sys
 
     old = sys.getrecursionlimit()

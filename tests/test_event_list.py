@@ -81,7 +81,10 @@ def test_layout_fits(width: int) -> None:
     assert used == width
     keys = [k for k, _ in cols]
     assert [k for k in keys if k in ("time", "event", "principal")] == [
-        "time", "event", "principal"]
+        "time",
+        "event",
+        "principal",
+    ]
     if width < 100:
         assert "region" not in keys
     if width >= 76:  # an 80-column terminal, facets hidden: the five that matter
@@ -106,7 +109,9 @@ def test_layout_gives_way_in_rank_order() -> None:
 
 def test_principal_label_keeps_the_name_and_the_account() -> None:
     arn = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess/priya.shah"
-    assert principal_label(arn, 80) == "priya.shah · AWSReservedSSO_AdministratorAccess · 111122223333"
+    assert (
+        principal_label(arn, 80) == "priya.shah · AWSReservedSSO_AdministratorAccess · 111122223333"
+    )
     assert principal_label(arn, 36) == "priya.shah · AWSRese… · 111122223333"
     assert principal_label(arn, 28) == "priya.shah · 111122223333"
     assert principal_label(arn, 20) == "priya.shah · …223333"
@@ -114,7 +119,8 @@ def test_principal_label_keeps_the_name_and_the_account() -> None:
     for w in range(1, 90):
         assert len(principal_label(arn, w)) <= w
     assert principal_label("arn:aws:iam::111122223333:user/ops/Bob", 40) == (
-        "Bob · user/ops · 111122223333")
+        "Bob · user/ops · 111122223333"
+    )
     assert principal_label("arn:aws:iam::111122223333:root", 40) == "root · 111122223333"
     assert principal_label("ec2.amazonaws.com", 40) == "ec2.amazonaws.com"
     assert principal_label("ANONYMOUS_PRINCIPAL", 10) == "ANONYMOUS…"
@@ -381,7 +387,14 @@ PAYLOAD_UA = "[/x] \x1b[31mred\x9b2J \u202eevil"
 
 def _write_trail(root: Path, records: list[dict]) -> Path:
     path = (
-        root / "AWSLogs" / "111122223333" / "CloudTrail" / "us-east-1" / "2026" / "11" / "20"
+        root
+        / "AWSLogs"
+        / "111122223333"
+        / "CloudTrail"
+        / "us-east-1"
+        / "2026"
+        / "11"
+        / "20"
         / "111122223333_CloudTrail_us-east-1_20261120T1005Z_abcdefghijklmnop.json.gz"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -416,8 +429,13 @@ async def test_hostile_content(tmp_path: Path) -> None:
     records = [
         _event(1, PAYLOAD_EVENT, "arn:aws:iam::111122223333:user/[/x]", PAYLOAD_UA),
         _event(2, "Get\x1b[31mUser", "arn:aws:iam::111122223333:user/\u202eevil\x9b", "ua"),
-        _event(3, "ListUsers", "arn:aws:iam::111122223333:user/[@click=app.quit]q[/]", "ua",
-               error="[/error]\x1b[0m"),
+        _event(
+            3,
+            "ListUsers",
+            "arn:aws:iam::111122223333:user/[@click=app.quit]q[/]",
+            "ua",
+            error="[/error]\x1b[0m",
+        ),
         _event(4, "ListRoles", "arn:aws:iam::111122223333:user/bob", "ua"),
     ]
     store = load([str(_write_trail(tmp_path, records))])
@@ -555,7 +573,9 @@ async def test_new_rows_repaint_without_laying_out_the_screen(store: Store) -> N
             await pilot.press("end")
             await pilot.pause()
             assert el.cursor_index == n - 1
-            assert el.scroll_offset.y == el.max_scroll_y == n + 1 - el.scrollable_content_region.height
+            assert (
+                el.scroll_offset.y == el.max_scroll_y == n + 1 - el.scrollable_content_region.height
+            )
             last = int(order[n - 1])
             assert format_time(store.time_ms(last))[:19] in screen_lines(el)[-1]
         # Fewer rows than the screen: the scrollbar stays (a scrollbar appearing or
@@ -577,7 +597,10 @@ async def test_focus_moves_rerender_only_the_cursor_row(store: Store) -> None:
         await pilot.pause()
         calls: list[int] = []
         original = el._render_row
-        el._render_row = lambda row, cursor, width: (calls.append(row), original(row, cursor, width))[1]
+        el._render_row = lambda row, cursor, width: (
+            calls.append(row),
+            original(row, cursor, width),
+        )[1]
         focused = el.render_line(1)
         el.blur()
         await pilot.pause()
@@ -633,8 +656,15 @@ async def test_plain_cells_look_like_the_text_path(tmp_path: Path, monkeypatch) 
 
     role = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/priya.shah@example.com"
     values = {
-        "principal": [role, "arn:aws:iam::111122223333:user/Bob", "arn:aws:iam::111122223333:root",
-                      "AWSService" * 9, "a/" + "b" * 80, "x" * 5000, "ünïcode/user"],
+        "principal": [
+            role,
+            "arn:aws:iam::111122223333:user/Bob",
+            "arn:aws:iam::111122223333:root",
+            "AWSService" * 9,
+            "a/" + "b" * 80,
+            "x" * 5000,
+            "ünïcode/user",
+        ],
         "service": ["s3.amazonaws.com", "averyveryverylongservicename.amazonaws.com", ""],
         "error": ["AccessDenied", "Client.UnauthorizedOperation.WithAVeryLongSuffix", ""],
         "ip": ["198.51.100.7", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "tab\there"],
@@ -703,8 +733,9 @@ async def test_commits_redraw_only_rows_whose_flags_changed(tmp_path: Path) -> N
     from tests.trailgen import event, trail_path, write_records
     from tui.core.batch import parse_file
 
-    evs = [event(f"Call{i}", f"2026-11-20T10:{i:02d}:00Z", event_id=f"id-{i:04d}")
-           for i in range(12)]
+    evs = [
+        event(f"Call{i}", f"2026-11-20T10:{i:02d}:00Z", event_id=f"id-{i:04d}") for i in range(12)
+    ]
     write_records(trail_path(tmp_path, suffix="first00000000000"), evs)
     store = load([str(tmp_path)])
     app = ListApp(store)
@@ -721,8 +752,11 @@ async def test_commits_redraw_only_rows_whose_flags_changed(tmp_path: Path) -> N
         # Same eventID as row 3, other content: both are kept and both flagged.
         twin = event("CallTwin", "2026-11-20T10:03:00Z", event_id="id-0003")
         late = event("Late", "2026-11-20T11:00:00Z", event_id="id-late")
-        store.add(parse_file(str(write_records(
-            trail_path(tmp_path, suffix="second0000000000"), [twin, late]))))
+        store.add(
+            parse_file(
+                str(write_records(trail_path(tmp_path, suffix="second0000000000"), [twin, late]))
+            )
+        )
         res = store.commit()
         assert store.conflicts == 1
         el.set_rows(store.ordered())

@@ -33,11 +33,13 @@ def _trail(root: Path) -> Path:
     trail = root / "trail"
     recs = [
         event("RunInstances", "2026-11-20T10:00:01Z", event_id="id-run-1"),
-        event("DescribeInstances", "2026-11-20T10:00:02Z", event_id="id-desc-1",
-              userAgent=HOSTILE_UA),
+        event(
+            "DescribeInstances", "2026-11-20T10:00:02Z", event_id="id-desc-1", userAgent=HOSTILE_UA
+        ),
         event("RunInstances", "2026-11-20T10:00:03Z", event_id="id-run-2", error="AccessDenied"),
-        event("ListBuckets", "2026-11-20T10:00:04Z", source="s3.amazonaws.com",
-              event_id="id-list-1"),
+        event(
+            "ListBuckets", "2026-11-20T10:00:04Z", source="s3.amazonaws.com", event_id="id-list-1"
+        ),
     ]
     write_records(trail_path(trail), recs)
     return trail
@@ -45,15 +47,24 @@ def _trail(root: Path) -> Path:
 
 def _cli(*args: str) -> str:
     """`trailscope ARGS` in a child process (as a reviewer runs it); its stdout."""
-    got = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True,
-                         text=True, timeout=120, check=False)
+    got = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert got.returncode == 0, got.stderr
     return got.stdout
 
 
 def _app(trail: Path, tmp: Path, **kw):
-    return make_app([trail], case_path=str(tmp / "case.sqlite"),
-                    history=FilterHistory(tmp / "state" / "history"), **kw)
+    return make_app(
+        [trail],
+        case_path=str(tmp / "case.sqlite"),
+        history=FilterHistory(tmp / "state" / "history"),
+        **kw,
+    )
 
 
 async def _filter(pilot, text: str) -> None:
@@ -121,10 +132,13 @@ async def test_marks_notes_and_history_survive_a_restart(tmp_path) -> None:
 
     # The case file holds them, written as they happened.
     with Case.open(tmp_path / "case.sqlite", create=False) as case:
-        got = {ev.key.event_id: (ev.labels, ev.note.text if ev.note else None)
-               for ev in case.events()}
-    assert got == {"id-run-2": (("suspicious",), None),
-                   "id-list-1": (("exfil",), "bucket listing from [b]odd[/b] IP")}
+        got = {
+            ev.key.event_id: (ev.labels, ev.note.text if ev.note else None) for ev in case.events()
+        }
+    assert got == {
+        "id-run-2": (("suspicious",), None),
+        "id-list-1": (("exfil",), "bucket listing from [b]odd[/b] IP"),
+    }
 
     app2 = _app(trail, tmp_path)
     async with run(app2) as pilot:
@@ -184,8 +198,12 @@ async def test_saved_filter_recalled_from_the_palette_and_by_query(tmp_path) -> 
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app2.screen, CommandPalette), what="palette")
         await pilot.press(*"denied runs")
-        await wait_for(pilot, lambda: "Saved filter: denied runs" in screen_text(app2), 5,
-                       what="the saved filter command")
+        await wait_for(
+            pilot,
+            lambda: "Saved filter: denied runs" in screen_text(app2),
+            5,
+            what="the saved filter command",
+        )
         await pilot.press("enter")
         await settle(pilot)
         assert app2.query_obj.text == "event:RunInstances has:error"
@@ -195,15 +213,27 @@ async def test_saved_filter_recalled_from_the_palette_and_by_query(tmp_path) -> 
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app2.screen, CommandPalette), what="palette")
         await pilot.press(*"Saved filter")
-        await wait_for(pilot, lambda: "Saved filter: [@click=app.quit]x" in screen_text(app2),
-                       5, what="the hostile name, literally")
+        await wait_for(
+            pilot,
+            lambda: "Saved filter: [@click=app.quit]x" in screen_text(app2),
+            5,
+            what="the hostile name, literally",
+        )
         assert "[b]x[/b] OR has:error" in screen_text(app2)
         await pilot.press("escape")
         await pilot.pause()
         assert app2.is_running
 
-    out = _cli("query", str(trail), "--case", str(tmp_path / "case.sqlite"),
-               "--saved", "denied runs", "--format", "jsonl").splitlines()
+    out = _cli(
+        "query",
+        str(trail),
+        "--case",
+        str(tmp_path / "case.sqlite"),
+        "--saved",
+        "denied runs",
+        "--format",
+        "jsonl",
+    ).splitlines()
     assert [json.loads(x)["eventID"] for x in out] == ["id-run-2"]
 
 
@@ -234,8 +264,12 @@ async def test_export_each_format_reads_back_as_the_listed_events(tmp_path) -> N
         columns = app.events_list.visible_columns()
         for fmt, name in (("jsonl", "x.jsonl"), ("csv", "x.csv"), ("json.gz", "x.json.gz")):
             await _export(pilot, out_dir / name, fmt)
-            await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), 20,
-                           what=f"the {fmt} export")
+            await wait_for(
+                pilot,
+                lambda: not isinstance(app.screen, ExportScreen),
+                20,
+                what=f"the {fmt} export",
+            )
             assert any(f"exported 3 events to {out_dir / name}" in t for t in toasts(app))
 
         # Refused inside the trail (evidence), saying why; nothing written there.
@@ -270,8 +304,10 @@ async def test_export_each_format_reads_back_as_the_listed_events(tmp_path) -> N
     # json.gz: a CloudTrail file, read back by json and by trailscope itself.
     doc = json.loads(gzip.decompress((out_dir / "x.json.gz").read_bytes()))
     assert doc["Records"] == events
-    back = [json.loads(x) for x in _cli("query", str(out_dir / "x.json.gz"),
-                                         "--format", "jsonl").splitlines()]
+    back = [
+        json.loads(x)
+        for x in _cli("query", str(out_dir / "x.json.gz"), "--format", "jsonl").splitlines()
+    ]
     assert back == events
     # The manifests: what was exported, from what, and its hash.
     for name, fmt in (("x.jsonl", "jsonl"), ("x.csv", "csv"), ("x.json.gz", "json.gz")):
@@ -279,8 +315,10 @@ async def test_export_each_format_reads_back_as_the_listed_events(tmp_path) -> N
         assert m["sha256"] == hashlib.sha256((out_dir / name).read_bytes()).hexdigest()
         assert m["events"] == 3 and m["format"] == fmt and m["filter"] == "-event:ListBuckets"
         assert m["paths"] == [str(trail)]
-        assert (m["first_event"], m["last_event"]) == ("2026-11-20T10:00:01Z",
-                                                       "2026-11-20T10:00:03Z")
+        assert (m["first_event"], m["last_event"]) == (
+            "2026-11-20T10:00:01Z",
+            "2026-11-20T10:00:03Z",
+        )
     # ...and `trailscope query` as the manifest says reproduces the JSONL export.
     m = json.loads((out_dir / "x.jsonl.manifest.json").read_text())
     assert m["reproduce"][:2] == ["trailscope", "query"]
@@ -294,10 +332,14 @@ def test_export_cancel_leaves_nothing(tmp_path) -> None:
     from tui.core.store import Store
 
     trail = tmp_path / "trail"
-    write_records(trail_path(trail), [event(time=f"2026-11-20T10:{i // 60:02d}:{i % 60:02d}Z")
-                                      for i in range(3000)])
-    write_records(trail_path(trail, when="20261120T1105Z"),
-                  [event(time=f"2026-11-20T11:{i // 60:02d}:{i % 60:02d}Z") for i in range(3000)])
+    write_records(
+        trail_path(trail),
+        [event(time=f"2026-11-20T10:{i // 60:02d}:{i % 60:02d}Z") for i in range(3000)],
+    )
+    write_records(
+        trail_path(trail, when="20261120T1105Z"),
+        [event(time=f"2026-11-20T11:{i // 60:02d}:{i % 60:02d}Z") for i in range(3000)],
+    )
     store = Store()
     for b in iter_batches(discover([str(trail)]).files, 1 << 30, 1):
         store.add(b)
@@ -311,13 +353,21 @@ def test_export_cancel_leaves_nothing(tmp_path) -> None:
 
     target = tmp_path / "out.jsonl"
     with pytest.raises(ExportCancelled):
-        run_export(store, store.order, target, "jsonl", trail_paths=[str(trail)],
-                   progress=progress, cancel=cancel)
+        run_export(
+            store,
+            store.order,
+            target,
+            "jsonl",
+            trail_paths=[str(trail)],
+            progress=progress,
+            cancel=cancel,
+        )
     assert seen == [(4096, 6000)]
     assert list(tmp_path.iterdir()) == [trail]
     with pytest.raises(ExportError, match="inside the loaded trail"):
-        run_export(store, np.empty(0, np.int64), trail / "x.jsonl", "jsonl",
-                   trail_paths=[str(trail)])
+        run_export(
+            store, np.empty(0, np.int64), trail / "x.jsonl", "jsonl", trail_paths=[str(trail)]
+        )
 
 
 async def test_files_screen_states_and_is_unverified_on_a_tampered_trail(tmp_path) -> None:
@@ -332,29 +382,38 @@ async def test_files_screen_states_and_is_unverified_on_a_tampered_trail(tmp_pat
     deleted = chain.logs[2][1]
     deleted.unlink()
     # A file no digest lists, delivered long after the digests' hours.
-    extra = write_records(trail_path(chain.root, when="20261125T1005Z"),
-                          [event("DeleteTrail", "2026-11-25T10:00:00Z", event_id="id-extra")])
+    extra = write_records(
+        trail_path(chain.root, when="20261125T1005Z"),
+        [event("DeleteTrail", "2026-11-25T10:00:00Z", event_id="id-extra")],
+    )
     app = _app(chain.root, tmp_path)
     async with run(app) as pilot:
         await wait_loaded(pilot)
         assert app.store.integrity is None  # checked only when asked for
         await pilot.press("S")
         await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), what="Files")
-        await wait_for(pilot, lambda: "integrity against the digest files: inconsistent"
-                       in screen_text(app), 20, what="the integrity states")
+        await wait_for(
+            pilot,
+            lambda: "integrity against the digest files: inconsistent" in screen_text(app),
+            20,
+            what="the integrity states",
+        )
         text = screen_text(app)
 
         def state_of(p: Path) -> str:
             # The state is written before the (wrapped) path: the nearest one before it.
             at = text.index(p.name[-30:])
-            return max(("modified", "missing", "not covered", "verified", "unverifiable"),
-                       key=lambda s: text.rfind(s, 0, at))
+            return max(
+                ("modified", "missing", "not covered", "verified", "unverifiable"),
+                key=lambda s: text.rfind(s, 0, at),
+            )
 
         assert state_of(modified) == "modified"
         assert state_of(deleted) == "missing"
         assert state_of(extra) == "not covered"
         assert {state_of(p) for p in (*chain.logs[0], chain.logs[1][1], chain.logs[2][0])} == {
-            "verified"}
+            "verified"
+        }
         await pilot.press("escape")
         await _filter(pilot, "is:unverified")
         got = sorted({app.store.file_of(int(r)).path for r in app.view.rows})
@@ -387,9 +446,21 @@ async def test_a_history_file_that_cannot_be_written_is_said_once(tmp_path) -> N
 
 def test_explore_refuses_a_case_file_inside_the_trail(tmp_path) -> None:
     trail = _trail(tmp_path)
-    got = subprocess.run([sys.executable, "-m", "tui", "explore", str(trail), "--case",
-                          str(trail / "AWSLogs" / "case.sqlite")],
-                         capture_output=True, text=True, timeout=60, check=False)
+    got = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "explore",
+            str(trail),
+            "--case",
+            str(trail / "AWSLogs" / "case.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert got.returncode == 2
     assert "inside the trail" in got.stderr and "evidence" in got.stderr
     assert not (trail / "AWSLogs" / "case.sqlite").exists()

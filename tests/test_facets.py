@@ -517,4 +517,6 @@ async def test_direct_lines_match_textuals_styled_lines(store: Store):
             crop = opts.size.region
             direct = opts.render_lines(crop)
             opts._styles_cache.clear()
-            assert [_cells(s) for s in direct] == [_cells(s) for s in Widget.render_lines(opts, crop)]
+            assert [_cells(s) for s in direct] == [
+                _cells(s) for s in Widget.render_lines(opts, crop)
+            ]

@@ -17,8 +17,9 @@ REFERENCE = ROOT / "tui" / "query.md"
 
 
 def trailscope(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
 
 
 def test_docs_copy_is_the_shipped_reference() -> None:
@@ -57,8 +58,14 @@ def test_cli_help_points_to_the_shipped_reference() -> None:
 
 
 def test_help_query_into_a_closed_pipe_ends_quietly() -> None:
-    got = subprocess.run(f"{sys.executable} -m tui help query | head -1", shell=True,
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    got = subprocess.run(
+        f"{sys.executable} -m tui help query | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert got.stdout == "# Query language\n" and got.stderr == ""
 
 
@@ -96,9 +103,10 @@ async def test_help_screen_shows_the_filter_language(explorer) -> None:
 def test_the_wheel_ships_the_reference(tmp_path: Path) -> None:
     """`pip install trailscope` gets the reference (it was in neither sdist nor wheel)."""
     got = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
-         str(ROOT)],
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if got.returncode != 0 and "No matching distribution" in got.stderr:
         pytest.skip("no package index to build a wheel with")

@@ -22,8 +22,13 @@ class TreeApp(App):
 
 class Probe(LineTree[str]):
     BINDINGS = [
-        ("down", "cursor_down"), ("up", "cursor_up"), ("pagedown", "page_down"),
-        ("pageup", "page_up"), ("home", "first"), ("end", "last"), ("enter", "select_cursor"),
+        ("down", "cursor_down"),
+        ("up", "cursor_up"),
+        ("pagedown", "page_down"),
+        ("pageup", "page_up"),
+        ("home", "first"),
+        ("end", "last"),
+        ("enter", "select_cursor"),
     ]
 
     def __init__(self, **kw) -> None:
@@ -75,7 +80,14 @@ async def test_lines_guides_and_icons():
             "▶ b",  # closed: its child is not a line
         ]
         assert tree.last_line == 5
-        assert [tree.get_node_at_line(i).data for i in range(6)] == ["a", "a1", "a2", "a2x", "a3", "b"]
+        assert [tree.get_node_at_line(i).data for i in range(6)] == [
+            "a",
+            "a1",
+            "a2",
+            "a2x",
+            "a3",
+            "b",
+        ]
 
 
 async def test_cursor_keys_and_hooks():

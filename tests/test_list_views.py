@@ -31,7 +31,9 @@ from widgets.event_list import EventList
 
 def _header(app) -> str:
     """The list's title line, as on screen."""
-    return next(line for line in screen_text(app).splitlines() if "Event" in line and "Time" in line)
+    return next(
+        line for line in screen_text(app).splitlines() if "Event" in line and "Time" in line
+    )
 
 
 def _values(app, field: str) -> list[str]:
@@ -96,10 +98,14 @@ async def test_sort_survives_filter_changes(explorer) -> None:
 
 
 async def test_arrivals_land_in_their_sorted_place(tmp_path: Path) -> None:
-    write_records(trail_path(tmp_path, suffix="base000000000000"), [
-        event("Bravo", "2026-11-20T10:00:00Z"), event("Delta", "2026-11-20T10:00:01Z"),
-        event("Foxtrot", "2026-11-20T10:00:02Z"),
-    ])
+    write_records(
+        trail_path(tmp_path, suffix="base000000000000"),
+        [
+            event("Bravo", "2026-11-20T10:00:00Z"),
+            event("Delta", "2026-11-20T10:00:01Z"),
+            event("Foxtrot", "2026-11-20T10:00:02Z"),
+        ],
+    )
     app = make_app([tmp_path])
     async with run(app, (120, 30)) as pilot:
         await wait_loaded(pilot)
@@ -110,10 +116,14 @@ async def test_arrivals_land_in_their_sorted_place(tmp_path: Path) -> None:
         assert _values(app, "event") == ["Bravo", "Delta", "Foxtrot"]
         assert lst.cursor_row is not None
         on = app.store.value(lst.cursor_row, "event")
-        more = write_records(trail_path(tmp_path, suffix="more000000000000"), [
-            event("Alpha", "2026-11-20T11:00:00Z"), event("Charlie", "2026-11-20T09:00:00Z"),
-            event("Echo", "2026-11-20T10:30:00Z"),
-        ])
+        more = write_records(
+            trail_path(tmp_path, suffix="more000000000000"),
+            [
+                event("Alpha", "2026-11-20T11:00:00Z"),
+                event("Charlie", "2026-11-20T09:00:00Z"),
+                event("Echo", "2026-11-20T10:30:00Z"),
+            ],
+        )
         app.store.add(parse_file(str(more)))
         app.pump()
         await settle(pilot)
@@ -160,8 +170,11 @@ async def test_column_chooser_applies_and_saves(explorer) -> None:
 async def test_saved_columns_are_used_and_a_bad_file_reported(tmp_path: Path) -> None:
     cfg = columns_path()
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(json.dumps({"columns": [{"name": "time"}, {"name": "event"},
-                                           {"name": "user", "width": 12}]}))
+    cfg.write_text(
+        json.dumps(
+            {"columns": [{"name": "time"}, {"name": "event"}, {"name": "user", "width": 12}]}
+        )
+    )
     app = make_app()
     async with run(app, (120, 30)) as pilot:
         await wait_loaded(pilot)
@@ -171,8 +184,12 @@ async def test_saved_columns_are_used_and_a_bad_file_reported(tmp_path: Path) ->
     app = make_app()
     async with run(app, (120, 30)) as pilot:
         await wait_loaded(pilot)
-        await wait_for(pilot, lambda: any("not a column" in str(n.message)
-                                          for n in app._notifications), 3, what="toast")
+        await wait_for(
+            pilot,
+            lambda: any("not a column" in str(n.message) for n in app._notifications),
+            3,
+            what="toast",
+        )
         assert [n for n, _ in app.events_list.column_specs][:3] == ["time", "service", "event"]
     assert cfg.read_text() == '{"columns": [{"name": "no pe"}]}'  # left as it was
 
@@ -201,8 +218,12 @@ async def test_80x24_keeps_the_essential_columns_and_detail_beside(explorer) -> 
     await pilot.pause()
     assert app.query_one("#facets").display
     await pilot.press("ctrl+d")
-    await wait_for(pilot, lambda: any("too narrow" in str(n.message)
-                                      for n in app._notifications), 3, what="toast")
+    await wait_for(
+        pilot,
+        lambda: any("too narrow" in str(n.message) for n in app._notifications),
+        3,
+        what="toast",
+    )
     assert detail.region.y >= lst.region.bottom
     assert isinstance(lst, EventList)
 
@@ -221,8 +242,12 @@ async def test_a_json_path_column(explorer) -> None:
     await wait_for(pilot, lambda: not isinstance(app.screen, ColumnScreen), 3, what="close")
     app.set_filter("service:s3.amazonaws.com has:requestParameters.bucketName")
     await settle(pilot)
-    await wait_for(pilot, lambda: "…" not in _cells(app, "requestParameters.bucketName"),
-                   5, what="the path column")
+    await wait_for(
+        pilot,
+        lambda: "…" not in _cells(app, "requestParameters.bucketName"),
+        5,
+        what="the path column",
+    )
     assert "bucketName" in _header(app)
     shown = _cells(app, "requestParameters.bucketName")
     want = {app.store.event(int(r))["requestParameters"]["bucketName"] for r in lst.rows[:5]}
@@ -249,11 +274,18 @@ async def test_80_columns_one_year_trail_reads_errors_in_full(tmp_path: Path) ->
     """Every event in one year: the header names it, the time drops it, and the room
     goes to the event, principal and error (AccessDenied in full, not AccessD…)."""
     role = "arn:aws:sts::111122223333:assumed-role/deploy-pipeline-role/role-session-pipeline"
-    write_records(trail_path(tmp_path), [
-        event("PutBucketPolicy", f"2026-11-20T10:00:0{i}Z", error="AccessDenied",
-              identity={"type": "AssumedRole", "arn": role, "accountId": "111122223333"})
-        for i in range(3)
-    ])
+    write_records(
+        trail_path(tmp_path),
+        [
+            event(
+                "PutBucketPolicy",
+                f"2026-11-20T10:00:0{i}Z",
+                error="AccessDenied",
+                identity={"type": "AssumedRole", "arn": role, "accountId": "111122223333"},
+            )
+            for i in range(3)
+        ],
+    )
     app = make_app([tmp_path])
     async with run(app, (80, 24)) as pilot:
         await wait_loaded(pilot)
@@ -274,8 +306,9 @@ async def test_palette_runs_the_lists_commands(explorer) -> None:
     await paste(pilot, "Errors first")
     await wait_for(pilot, lambda: "Errors first  (E)" in screen_text(app), 5, what="command")
     await pilot.press("enter")
-    await wait_for(pilot, lambda: app.events_list.sort_key.column == "errors", 3,
-                   what="errors first")
+    await wait_for(
+        pilot, lambda: app.events_list.sort_key.column == "errors", 3, what="errors first"
+    )
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
     await paste(pilot, "Columns")

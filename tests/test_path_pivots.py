@@ -33,8 +33,12 @@ ODD_KEY = "x[@click=app.quit]\x1b[2J\u202e"
 
 def _login(n: int, ip: str, mfa: str) -> dict:
     return event(
-        "ConsoleLogin", f"2026-11-20T10:{n:02d}:00Z", source="signin.amazonaws.com", ip=ip,
-        event_id=f"login-{n:04d}", additionalEventData={"MFAUsed": mfa, "MobileVersion": "No"},
+        "ConsoleLogin",
+        f"2026-11-20T10:{n:02d}:00Z",
+        source="signin.amazonaws.com",
+        ip=ip,
+        event_id=f"login-{n:04d}",
+        additionalEventData={"MFAUsed": mfa, "MobileVersion": "No"},
         responseElements={"ConsoleLogin": "Success"},
     )
 
@@ -46,16 +50,38 @@ def _trail(root: Path) -> Path:
         _login(3, "203.0.113.2", "No"),
         _login(4, "203.0.113.3", "Yes"),
         _login(5, "203.0.113.3", "Yes"),
-        event("AssumeRole", "2026-11-20T10:10:00Z", source="sts.amazonaws.com", event_id="mint-0001",
-              responseElements={"credentials": {"accessKeyId": MINTED, "expiration": "x"}},
-              resources=[{"ARN": "arn:aws:iam::111122223333:role/ops", "type": "AWS::IAM::Role"}]),
-        event("GetObject", "2026-11-20T10:11:00Z", source="s3.amazonaws.com", event_id="get-0001",
-              error="NoSuchKey", requestParameters={"bucketName": "prod-logs", ODD_KEY: "v\x1b[31m"},
-              identity={"type": "AssumedRole", "accessKeyId": MINTED,
-                        "arn": "arn:aws:sts::111122223333:assumed-role/ops/alice"}),
-        event("ListBuckets", "2026-11-20T10:12:00Z", source="s3.amazonaws.com", event_id="list-0001",
-              identity={"type": "AssumedRole", "accessKeyId": MINTED,
-                        "arn": "arn:aws:sts::111122223333:assumed-role/ops/alice"}),
+        event(
+            "AssumeRole",
+            "2026-11-20T10:10:00Z",
+            source="sts.amazonaws.com",
+            event_id="mint-0001",
+            responseElements={"credentials": {"accessKeyId": MINTED, "expiration": "x"}},
+            resources=[{"ARN": "arn:aws:iam::111122223333:role/ops", "type": "AWS::IAM::Role"}],
+        ),
+        event(
+            "GetObject",
+            "2026-11-20T10:11:00Z",
+            source="s3.amazonaws.com",
+            event_id="get-0001",
+            error="NoSuchKey",
+            requestParameters={"bucketName": "prod-logs", ODD_KEY: "v\x1b[31m"},
+            identity={
+                "type": "AssumedRole",
+                "accessKeyId": MINTED,
+                "arn": "arn:aws:sts::111122223333:assumed-role/ops/alice",
+            },
+        ),
+        event(
+            "ListBuckets",
+            "2026-11-20T10:12:00Z",
+            source="s3.amazonaws.com",
+            event_id="list-0001",
+            identity={
+                "type": "AssumedRole",
+                "accessKeyId": MINTED,
+                "arn": "arn:aws:sts::111122223333:assumed-role/ops/alice",
+            },
+        ),
     ]
     write_records(trail_path(root), recs)
     return root
@@ -89,8 +115,10 @@ async def to_event(pilot, event_id: str | int) -> DetailPane:
     pane on it."""
     app = pilot.app
     rows = app.view.rows.tolist()
-    row = event_id if isinstance(event_id, int) else next(
-        r for r in rows if app.store.event(r).get("eventID") == event_id
+    row = (
+        event_id
+        if isinstance(event_id, int)
+        else next(r for r in rows if app.store.event(r).get("eventID") == event_id)
     )
     app.events_list.move_to_index(rows.index(row))
     await settle(pilot)
@@ -155,8 +183,11 @@ async def test_enter_on_a_json_leaf_pins_the_minting_event(pivots) -> None:
     assert parse(f'"{MINTED}"').evaluate(app.store).sum() == 3
     # Enter on a container still opens and closes it.
     pane = app.query_one(DetailPane)
-    node = next(n for n in _walk(pane.root.children[-1])
-                if isinstance(n.data, ContainerRef) and n.data.path == "responseElements.credentials")
+    node = next(
+        n
+        for n in _walk(pane.root.children[-1])
+        if isinstance(n.data, ContainerRef) and n.data.path == "responseElements.credentials"
+    )
     await cursor_to(pilot, pane, node)
     was = node.is_expanded
     await pilot.press("enter")
@@ -304,15 +335,26 @@ def test_cli_query_takes_path_terms(tmp_path: Path) -> None:
     _trail(tmp_path)
 
     def query(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tui", "query", str(tmp_path), *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "tui", "query", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     got = query("-e", "additionalEventData.MFAUsed:No", "--format", "jsonl")
     assert got.returncode == 0, got.stderr
     assert [json.loads(x)["eventID"] for x in got.stdout.splitlines()] == [
-        "login-0001", "login-0002", "login-0003"]
-    got = query("-e", f"responseElements.credentials.accessKeyId:{MINTED} OR has:resources.ARN",
-                "--format", "count")
+        "login-0001",
+        "login-0002",
+        "login-0003",
+    ]
+    got = query(
+        "-e",
+        f"responseElements.credentials.accessKeyId:{MINTED} OR has:resources.ARN",
+        "--format",
+        "count",
+    )
     assert got.stdout.strip() == "1"
     got = query("-e", "errorMessage:x", "--format", "count")
     assert got.returncode == 2 and ".errorMessage:x" in got.stderr

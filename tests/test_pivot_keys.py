@@ -26,16 +26,33 @@ ACCT = "111122223333"
 
 
 def _user(name: str, key: str, account: str = ACCT) -> dict:
-    return {"type": "IAMUser", "principalId": f"AIDA{name.upper()}", "accountId": account,
-            "arn": f"arn:aws:iam::{account}:user/{name}", "accessKeyId": key, "userName": name}
+    return {
+        "type": "IAMUser",
+        "principalId": f"AIDA{name.upper()}",
+        "accountId": account,
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+        "accessKeyId": key,
+        "userName": name,
+    }
 
 
 def _session(role: str, session: str, key: str, account: str = ACCT) -> dict:
-    return {"type": "AssumedRole", "principalId": f"AROA:{session}", "accountId": account,
-            "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}", "accessKeyId": key,
-            "sessionContext": {"sessionIssuer": {
-                "type": "Role", "principalId": "AROA", "accountId": account,
-                "arn": f"arn:aws:iam::{account}:role/{role}", "userName": role}}}
+    return {
+        "type": "AssumedRole",
+        "principalId": f"AROA:{session}",
+        "accountId": account,
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+        "accessKeyId": key,
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": "AROA",
+                "accountId": account,
+                "arn": f"arn:aws:iam::{account}:role/{role}",
+                "userName": role,
+            }
+        },
+    }
 
 
 def _creds(key: str) -> dict:
@@ -52,35 +69,104 @@ def _chain_trail(root: Path) -> Path:
     deep = _session("deep", "alice", "ASIADEEP00000001", account="444455556666")
     carol = _user("carol", "AKIACAROL0000001")
     recs = [
-        event("CreateAccessKey", "2026-11-20T09:00:00Z", source="iam.amazonaws.com",
-              identity=admin, ip="203.0.113.9", event_id="mint-leaked",
-              responseElements={"accessKey": {"accessKeyId": "AKIALEAKED000001",
-                                              "userName": "bob", "status": "Active"}}),
-        event("ListBuckets", "2026-11-20T10:00:00Z", source="s3.amazonaws.com",
-              identity=bob, ip="198.51.100.66", event_id="bob-list"),
-        event("AssumeRole", "2026-11-20T10:01:00Z", source="sts.amazonaws.com",
-              identity=bob, ip="198.51.100.66", event_id="mint-ops",
-              responseElements=_creds("ASIAOPS000000001")),
-        event("DescribeInstances", "2026-11-20T10:03:00Z", identity=alice,
-              ip="198.51.100.66", event_id="alice-describe"),
-        event("AssumeRole", "2026-11-20T10:04:00Z", source="sts.amazonaws.com",
-              identity=alice, ip="198.51.100.67", event_id="mint-deep",
-              responseElements=_creds("ASIADEEP00000001")),
-        event("GetObject", "2026-11-20T10:05:00Z", source="s3.amazonaws.com",
-              identity=deep, ip="198.51.100.67", account="444455556666", event_id="deep-get"),
-        event("StopLogging", "2026-11-20T10:06:00Z", source="cloudtrail.amazonaws.com",
-              identity=alice, ip="198.51.100.66", event_id="stop",
-              requestParameters={"name": "main"}),
-        event("DescribeInstances", "2026-11-20T10:10:00Z", identity=carol,
-              ip="192.0.2.5", event_id="carol-near"),
-        event("DescribeInstances", "2026-11-20T10:40:00Z", identity=carol,
-              ip="192.0.2.5", event_id="carol-far"),
-        event("ListBuckets", "2026-11-20T12:00:00Z", source="s3.amazonaws.com",
-              identity=bob, ip="198.51.100.99", event_id="bob-later"),
-        event("ConsoleLogin", "2026-11-20T10:02:00Z", source="signin.amazonaws.com",
-              identity=_user("dave", ""), ip="203.0.113.50", event_id="dave-login",
-              additionalEventData={"MFAUsed": "No"},
-              responseElements={"ConsoleLogin": "Success"}),
+        event(
+            "CreateAccessKey",
+            "2026-11-20T09:00:00Z",
+            source="iam.amazonaws.com",
+            identity=admin,
+            ip="203.0.113.9",
+            event_id="mint-leaked",
+            responseElements={
+                "accessKey": {
+                    "accessKeyId": "AKIALEAKED000001",
+                    "userName": "bob",
+                    "status": "Active",
+                }
+            },
+        ),
+        event(
+            "ListBuckets",
+            "2026-11-20T10:00:00Z",
+            source="s3.amazonaws.com",
+            identity=bob,
+            ip="198.51.100.66",
+            event_id="bob-list",
+        ),
+        event(
+            "AssumeRole",
+            "2026-11-20T10:01:00Z",
+            source="sts.amazonaws.com",
+            identity=bob,
+            ip="198.51.100.66",
+            event_id="mint-ops",
+            responseElements=_creds("ASIAOPS000000001"),
+        ),
+        event(
+            "DescribeInstances",
+            "2026-11-20T10:03:00Z",
+            identity=alice,
+            ip="198.51.100.66",
+            event_id="alice-describe",
+        ),
+        event(
+            "AssumeRole",
+            "2026-11-20T10:04:00Z",
+            source="sts.amazonaws.com",
+            identity=alice,
+            ip="198.51.100.67",
+            event_id="mint-deep",
+            responseElements=_creds("ASIADEEP00000001"),
+        ),
+        event(
+            "GetObject",
+            "2026-11-20T10:05:00Z",
+            source="s3.amazonaws.com",
+            identity=deep,
+            ip="198.51.100.67",
+            account="444455556666",
+            event_id="deep-get",
+        ),
+        event(
+            "StopLogging",
+            "2026-11-20T10:06:00Z",
+            source="cloudtrail.amazonaws.com",
+            identity=alice,
+            ip="198.51.100.66",
+            event_id="stop",
+            requestParameters={"name": "main"},
+        ),
+        event(
+            "DescribeInstances",
+            "2026-11-20T10:10:00Z",
+            identity=carol,
+            ip="192.0.2.5",
+            event_id="carol-near",
+        ),
+        event(
+            "DescribeInstances",
+            "2026-11-20T10:40:00Z",
+            identity=carol,
+            ip="192.0.2.5",
+            event_id="carol-far",
+        ),
+        event(
+            "ListBuckets",
+            "2026-11-20T12:00:00Z",
+            source="s3.amazonaws.com",
+            identity=bob,
+            ip="198.51.100.99",
+            event_id="bob-later",
+        ),
+        event(
+            "ConsoleLogin",
+            "2026-11-20T10:02:00Z",
+            source="signin.amazonaws.com",
+            identity=_user("dave", ""),
+            ip="203.0.113.50",
+            event_id="dave-login",
+            additionalEventData={"MFAUsed": "No"},
+            responseElements={"ConsoleLogin": "Success"},
+        ),
     ]
     write_records(trail_path(root), recs)
     return root
@@ -163,8 +249,15 @@ async def test_K_filters_to_this_credential_and_D_to_its_descendants(chain) -> N
     await _press(pilot, "D")
     assert app.query_obj.text == "descends:AKIALEAKED000001"
     # bob's key, the ops session it minted, the deep session that one minted
-    assert ids(app) == ["bob-list", "mint-ops", "alice-describe", "mint-deep", "deep-get",
-                        "stop", "bob-later"]
+    assert ids(app) == [
+        "bob-list",
+        "mint-ops",
+        "alice-describe",
+        "mint-deep",
+        "deep-get",
+        "stop",
+        "bob-later",
+    ]
 
 
 async def test_K_on_an_event_without_a_key_says_so(chain) -> None:
@@ -187,7 +280,8 @@ async def test_w_sets_a_window_and_angle_brackets_widen_and_narrow(chain) -> Non
     await _press(pilot, "w")
     # the time term is replaced, the rest kept
     assert app.query_obj.text == (
-        "service:ec2.amazonaws.com since:2026-11-20T09:53:00Z until:2026-11-20T10:13:00Z")
+        "service:ec2.amazonaws.com since:2026-11-20T09:53:00Z until:2026-11-20T10:13:00Z"
+    )
     assert ids(app) == ["alice-describe", "carol-near"]
     await _press(pilot, "greater_than_sign")  # ± 30 min
     assert app.query_obj.text.endswith("since:2026-11-20T09:33:00Z until:2026-11-20T10:33:00Z")
@@ -206,7 +300,8 @@ async def test_a_restricts_to_the_same_actor_in_the_window_then_ip_then_key(chai
     await _press(pilot, "A")
     assert app.query_obj.text == (
         "principal:arn:aws:sts::111122223333:assumed-role/ops/alice "
-        "since:2026-11-20T09:56:00Z until:2026-11-20T10:16:00Z")
+        "since:2026-11-20T09:56:00Z until:2026-11-20T10:16:00Z"
+    )
     assert ids(app) == ["alice-describe", "mint-deep", "stop"]
     await _list(pilot, "stop")
     await _press(pilot, "A")  # the same event again: its source IP
@@ -234,7 +329,10 @@ async def test_origin_shows_the_chain_and_enter_jumps_to_each_link(chain) -> Non
     # deep session <- AssumeRole by the ops session <- AssumeRole by bob's key
     # <- CreateAccessKey by admin, whose own key was minted outside the trail
     assert [app.store.event(n.data.row)["eventID"] for n in links] == [
-        "mint-deep", "mint-ops", "mint-leaked"]
+        "mint-deep",
+        "mint-ops",
+        "mint-leaked",
+    ]
     assert "198.51.100.67" in lines[0] and "2026-11-20T10:04:00" in lines[0]
     top = next(t for t in lines if t.startswith("Top"))
     assert "AKIAADMIN0000001" in top and "not in the trail" in top
@@ -309,8 +407,7 @@ async def test_detections_marker_section_facet_and_severity_filter(chain) -> Non
     assert app.store.detections is not None
     # the list marks the flagged rows
     lst = app.events_list
-    stop_row = next(r for r in app.view.rows.tolist()
-                    if app.store.event(r)["eventID"] == "stop")
+    stop_row = next(r for r in app.view.rows.tolist() if app.store.event(r)["eventID"] == "stop")
     assert lst.detection_ranks[stop_row] >= 3  # high
     # the detail pane: what matched, why, ATT&CK, as plain text
     pane = await to_event(pilot, "stop")
@@ -418,32 +515,61 @@ async def test_detections_and_origins_follow_arrivals_while_tailing(tmp_path: Pa
         assert ids(app) == ["stop"]
         # a trail deleted by a session of a key minted in a file not there yet
         late = _session("ops", "eve", "ASIALATE00000001")
-        _deliver(trail_path(tmp_path, when="20261120T1200Z", suffix="late000000000000"),
-                 [event("DeleteTrail", "2026-11-20T11:30:00Z", source="cloudtrail.amazonaws.com",
-                        identity=late, event_id="delete-trail",
-                        requestParameters={"name": "main"})])
-        await wait_for(pilot, lambda: len(app.store) == 12 and not app.rules_pending, 10,
-                       what="the arrival's rules")
+        _deliver(
+            trail_path(tmp_path, when="20261120T1200Z", suffix="late000000000000"),
+            [
+                event(
+                    "DeleteTrail",
+                    "2026-11-20T11:30:00Z",
+                    source="cloudtrail.amazonaws.com",
+                    identity=late,
+                    event_id="delete-trail",
+                    requestParameters={"name": "main"},
+                )
+            ],
+        )
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 12 and not app.rules_pending,
+            10,
+            what="the arrival's rules",
+        )
         await settle(pilot)
         assert ids(app) == ["stop", "delete-trail"]  # the filter follows the new hits
-        row = next(r for r in app.view.rows.tolist()
-                   if app.store.event(r)["eventID"] == "delete-trail")
+        row = next(
+            r for r in app.view.rows.tolist() if app.store.event(r)["eventID"] == "delete-trail"
+        )
         assert app.events_list.detection_ranks[row] >= 3
         pane = await to_event(pilot, "delete-trail")
         top = [str(n.label) for n in _section(pane, "origin").children]
         assert any("not in the trail" in t for t in top)
         # its minting event arrives: the Origin finds it
-        _deliver(trail_path(tmp_path, when="20261120T1205Z", suffix="mint000000000000"),
-                 [event("AssumeRole", "2026-11-20T11:29:00Z", source="sts.amazonaws.com",
-                        identity=_user("bob", "AKIALEAKED000001"), event_id="mint-late",
-                        responseElements=_creds("ASIALATE00000001"))])
-        await wait_for(pilot, lambda: len(app.store) == 13 and not app.rules_pending, 10,
-                       what="the minting event")
+        _deliver(
+            trail_path(tmp_path, when="20261120T1205Z", suffix="mint000000000000"),
+            [
+                event(
+                    "AssumeRole",
+                    "2026-11-20T11:29:00Z",
+                    source="sts.amazonaws.com",
+                    identity=_user("bob", "AKIALEAKED000001"),
+                    event_id="mint-late",
+                    responseElements=_creds("ASIALATE00000001"),
+                )
+            ],
+        )
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 13 and not app.rules_pending,
+            10,
+            what="the minting event",
+        )
         await settle(pilot)
         pane.show(pane.row, force=True)
         links = [n for n in _section(pane, "origin").children if isinstance(n.data, PairRef)]
         assert [app.store.event(n.data.row)["eventID"] for n in links] == [
-            "mint-late", "mint-leaked"]
+            "mint-late",
+            "mint-leaked",
+        ]
 
 
 # ----------------------------------------------------------------- real samples
@@ -551,13 +677,19 @@ async def test_hostile_rule_text_stays_inert_in_the_detections_section(tmp_path:
     detail pane as plain text: escapes shown, markup never run."""
     from tui.core.detect.rules import rule_from_dict
 
-    rule = rule_from_dict({
-        "id": "hostile-rule", "title": f"t{HOSTILE}", "severity": "critical",
-        "filter": "event:StopLogging", "description": f"d{HOSTILE}",
-        "tactics": ["defense-evasion"], "techniques": ["T1562.008"],
-        "references": [f"https://example.com/{HOSTILE}"],
-        "false_positives": f"fp{HOSTILE}",
-    })
+    rule = rule_from_dict(
+        {
+            "id": "hostile-rule",
+            "title": f"t{HOSTILE}",
+            "severity": "critical",
+            "filter": "event:StopLogging",
+            "description": f"d{HOSTILE}",
+            "tactics": ["defense-evasion"],
+            "techniques": ["T1562.008"],
+            "references": [f"https://example.com/{HOSTILE}"],
+            "false_positives": f"fp{HOSTILE}",
+        }
+    )
     app = make_app([_chain_trail(tmp_path)], rules=[rule])
     async with run(app) as pilot:
         await wait_loaded(pilot)
@@ -565,8 +697,9 @@ async def test_hostile_rule_text_stays_inert_in_the_detections_section(tmp_path:
         det = _section(pane, "detections")
         lines = [str(n.label) for n in det.children]
         assert lines[0].startswith("Critical") and "hostile-rule" in lines[0]
-        assert any(t.startswith("reference: https://example.com/") for t in
-                   (x.strip() for x in lines))
+        assert any(
+            t.startswith("reference: https://example.com/") for t in (x.strip() for x in lines)
+        )
         for t in lines:
             assert is_clean(t), t
         text = screen_text(app)

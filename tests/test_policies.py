@@ -30,9 +30,13 @@ from widgets.status import StatusInfo
 
 @pytest.fixture
 def store(tmp_path: Path):
-    write_records(trail_path(tmp_path), [
-        event("A", ip="198.51.100.1"), event("B", ip="198.51.100.2", error="AccessDenied"),
-    ])
+    write_records(
+        trail_path(tmp_path),
+        [
+            event("A", ip="198.51.100.1"),
+            event("B", ip="198.51.100.2", error="AccessDenied"),
+        ],
+    )
     return load([str(tmp_path)])
 
 
@@ -75,8 +79,7 @@ def test_arrival_rate_counts_the_last_window() -> None:
 
 def test_loader_backlog_counts_across_threads() -> None:
     b = LoaderBacklog()
-    threads = [threading.Thread(target=lambda: [b.posted() for _ in range(1000)])
-               for _ in range(4)]
+    threads = [threading.Thread(target=lambda: [b.posted() for _ in range(1000)]) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -216,11 +219,29 @@ def test_status_facts_from_the_store_and_view(store) -> None:
     import numpy as np
 
     s = StatusInfo()
-    fill_status(s, store, np.array([1]), loading=False, load_fraction=1.0,
-                filter_text="has:error", follow=True, tail_mode="watch", rate_per_min=12.0)
+    fill_status(
+        s,
+        store,
+        np.array([1]),
+        loading=False,
+        load_fraction=1.0,
+        filter_text="has:error",
+        follow=True,
+        tail_mode="watch",
+        rate_per_min=12.0,
+    )
     assert (s.total, s.matching, s.files_loaded, s.files_skipped, s.gone) == (2, 1, 1, 0, 0)
     assert s.filter_text == "has:error" and s.follow and s.tail_mode == "watch"
     assert s.rate_per_min == 12.0
-    fill_status(s, store, None, loading=True, load_fraction=0.5, filter_text="",
-                follow=False, tail_mode=None, rate_per_min=None)
+    fill_status(
+        s,
+        store,
+        None,
+        loading=True,
+        load_fraction=0.5,
+        filter_text="",
+        follow=False,
+        tail_mode=None,
+        rate_per_min=None,
+    )
     assert s.matching == 0 and s.loading and s.tail_mode == "" and s.rate_per_min is None

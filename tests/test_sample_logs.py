@@ -40,23 +40,28 @@ def parse_time(s: str) -> datetime:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
     """Relative path -> decompressed bytes of every .json.gz in sample_logs."""
     assert SAMPLE.is_dir(), "run: python scripts/make_sample_logs.py"
-    return {rel: gzip.decompress(data) for rel, data in tree(SAMPLE).items()
-            if rel.endswith(".json.gz")}
+    return {
+        rel: gzip.decompress(data) for rel, data in tree(SAMPLE).items() if rel.endswith(".json.gz")
+    }
 
 
 @pytest.fixture(scope="module")
 def logs(files: dict[str, bytes]) -> dict[str, list[dict]]:
     """Delivery log files (CloudTrail/) -> records."""
-    return {rel: json.loads(body)["Records"] for rel, body in files.items()
-            if "/CloudTrail/" in rel}
+    return {
+        rel: json.loads(body)["Records"] for rel, body in files.items() if "/CloudTrail/" in rel
+    }
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +78,9 @@ def script():
 
 
 def test_regenerates_byte_identical(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True, capture_output=True
+    )
     committed, fresh = tree(SAMPLE), tree(tmp_path)
     assert sorted(fresh) == sorted(committed)
     for rel in committed:
@@ -123,13 +129,18 @@ def test_layout_and_delivery_times(files: dict[str, bytes], logs: dict[str, list
     assert sorted(delays)[len(delays) // 2] <= timedelta(minutes=15)
 
     # Some files cross midnight: events of one day delivered into the next day's folder.
-    crossing = [rel for rel, recs in logs.items()
-                if any(r["eventTime"][:10].replace("-", "/") not in rel for r in recs)]
+    crossing = [
+        rel
+        for rel, recs in logs.items()
+        if any(r["eventTime"][:10].replace("-", "/") not in rel for r in recs)
+    ]
     assert crossing
 
     # Records are not sorted within files.
-    assert any(len(recs) > 2 and recs != sorted(recs, key=lambda r: r["eventTime"])
-               for recs in logs.values())
+    assert any(
+        len(recs) > 2 and recs != sorted(recs, key=lambda r: r["eventTime"])
+        for recs in logs.values()
+    )
 
 
 def test_accounts_regions_days(records: list[dict]) -> None:
@@ -144,19 +155,32 @@ def test_every_identity_type(records: list[dict]) -> None:
     by_type = defaultdict(list)
     for r in records:
         by_type[r["userIdentity"].get("type")].append(r["userIdentity"])
-    assert {"Root", "IAMUser", "AssumedRole", "FederatedUser", "SAMLUser", "WebIdentityUser",
-            "AWSService", "AWSAccount", "IdentityCenterUser", "Unknown"} <= set(by_type)
+    assert {
+        "Root",
+        "IAMUser",
+        "AssumedRole",
+        "FederatedUser",
+        "SAMLUser",
+        "WebIdentityUser",
+        "AWSService",
+        "AWSAccount",
+        "IdentityCenterUser",
+        "Unknown",
+    } <= set(by_type)
 
     iam_keys = {u.get("accessKeyId", "")[:4] for u in by_type["IAMUser"]}
     assert {"AKIA", "ASIA"} <= iam_keys
     roles = by_type["AssumedRole"]
     assert all(u["sessionContext"]["sessionIssuer"]["type"] == "Role" for u in roles)
-    assert {u["sessionContext"]["attributes"]["mfaAuthenticated"] for u in roles} == {"true",
-                                                                                       "false"}
+    assert {u["sessionContext"]["attributes"]["mfaAuthenticated"] for u in roles} == {
+        "true",
+        "false",
+    }
     assert any("sourceIdentity" in u["sessionContext"] for u in roles)
     assert any("onBehalfOf" in u for u in roles)
-    assert all(u["sessionContext"]["sessionIssuer"]["type"] == "IAMUser"
-               for u in by_type["FederatedUser"])
+    assert all(
+        u["sessionContext"]["sessionIssuer"]["type"] == "IAMUser" for u in by_type["FederatedUser"]
+    )
     assert all(u["invokedBy"].endswith(".amazonaws.com") for u in by_type["AWSService"])
     assert any(u["accountId"] == "ANONYMOUS_PRINCIPAL" for u in by_type["AWSAccount"])
     assert any(u["accountId"] not in ("ANONYMOUS_PRINCIPAL",) for u in by_type["AWSAccount"])
@@ -166,11 +190,18 @@ def test_every_identity_type(records: list[dict]) -> None:
 
 def test_errors_and_failed_login(records: list[dict]) -> None:
     codes = {r["errorCode"] for r in records if r.get("errorCode")}
-    assert {"AccessDenied", "Client.UnauthorizedOperation", "NoSuchBucket",
-            "ThrottlingException"} <= codes
+    assert {
+        "AccessDenied",
+        "Client.UnauthorizedOperation",
+        "NoSuchBucket",
+        "ThrottlingException",
+    } <= codes
     assert all(r.get("errorMessage") for r in records if r.get("errorCode"))
-    failed = [r for r in records if r["eventName"] == "ConsoleLogin"
-              and r["responseElements"] == {"ConsoleLogin": "Failure"}]
+    failed = [
+        r
+        for r in records
+        if r["eventName"] == "ConsoleLogin" and r["responseElements"] == {"ConsoleLogin": "Failure"}
+    ]
     assert any(r.get("errorMessage") == "Failed authentication" for r in failed)
     assert any(r["userIdentity"]["type"] == "Unknown" for r in failed)
 
@@ -188,8 +219,9 @@ def test_sources_and_agents(records: list[dict]) -> None:
     assert len(hostile) == 1
     assert "\x9b" in hostile[0] and "\u202e" in hostile[0]
     assert "[@click=app.quit]quit[/]" in hostile[0]
-    assert {"AwsApiCall", "AwsConsoleSignIn", "AwsServiceEvent"} <= {r.get("eventType")
-                                                                      for r in records}
+    assert {"AwsApiCall", "AwsConsoleSignIn", "AwsServiceEvent"} <= {
+        r.get("eventType") for r in records
+    }
     assert {True, False} <= {r.get("readOnly") for r in records}
 
 
@@ -201,11 +233,19 @@ def test_data_events(records: list[dict]) -> None:
 
 
 def test_attacker_story(records: list[dict]) -> None:
-    attacker = [r for r in records if r["sourceIPAddress"] in ("203.0.113.66",
-                                                              "2001:db8:bad:1::66")]
+    attacker = [
+        r for r in records if r["sourceIPAddress"] in ("203.0.113.66", "2001:db8:bad:1::66")
+    ]
     names = {r["eventName"] for r in attacker}
-    assert {"ListBuckets", "GetCallerIdentity", "DescribeInstances", "ListUsers",
-            "CreateAccessKey", "AssumeRole", "GetObject"} <= names
+    assert {
+        "ListBuckets",
+        "GetCallerIdentity",
+        "DescribeInstances",
+        "ListUsers",
+        "CreateAccessKey",
+        "AssumeRole",
+        "GetObject",
+    } <= names
     assert {r["recipientAccountId"] for r in attacker} == ACCOUNTS
     assert len({r["awsRegion"] for r in attacker}) >= 3
     assert any(r.get("errorCode") == "AccessDenied" for r in attacker)
@@ -269,16 +309,22 @@ def test_digest_chain(files: dict[str, bytes]) -> None:
 
 
 def test_documentation_examples(logs: dict[str, list[dict]], script) -> None:
-    docs = {"access-analyzer-CreateAnalyzer.json": script.DOC_ACCESS_ANALYZER,
-            "guardduty-CreateThreatIntelSet.json": script.DOC_GUARDDUTY}
+    docs = {
+        "access-analyzer-CreateAnalyzer.json": script.DOC_ACCESS_ANALYZER,
+        "guardduty-CreateThreatIntelSet.json": script.DOC_GUARDDUTY,
+    }
     for name, doc in docs.items():
-        placed = [(rel, recs) for rel, recs in logs.items() if doc["eventID"] in
-                  {r["eventID"] for r in recs}]
+        placed = [
+            (rel, recs)
+            for rel, recs in logs.items()
+            if doc["eventID"] in {r["eventID"] for r in recs}
+        ]
         assert len(placed) == 1
         rel, recs = placed[0]
         assert recs == [doc]
-        assert rel.startswith(f"AWSLogs/{doc['recipientAccountId']}/CloudTrail/us-west-2/"
-                              "2018/06/14/")
+        assert rel.startswith(
+            f"AWSLogs/{doc['recipientAccountId']}/CloudTrail/us-west-2/2018/06/14/"
+        )
         seed = json.loads((SEEDS / name).read_text())
         # Same values and same key order.
         assert json.dumps(doc) == json.dumps(seed)

@@ -53,8 +53,7 @@ def test_detail_view(snap_compare) -> None:
         detail = app.query_one(DetailPane)
         assert app.focused is detail
         node = next(
-            n for n in _walk(detail.root)
-            if isinstance(n.data, ValueRef) and n.data.field == "ua"
+            n for n in _walk(detail.root) if isinstance(n.data, ValueRef) and n.data.field == "ua"
         )
         detail.move_cursor(node, animate=False)
         await settle(pilot)
@@ -91,8 +90,9 @@ async def _custom_columns(pilot) -> None:
 
     await loaded(pilot)
     lst = pilot.app.events_list
-    lst.set_columns([("time", None), ("principal", 30), ("event", None), ("account", None),
-                     ("error", None)])
+    lst.set_columns(
+        [("time", None), ("principal", 30), ("event", None), ("account", None), ("error", None)]
+    )
     lst.set_sort(SortKey("principal", descending=True))
     await settle(pilot)
 

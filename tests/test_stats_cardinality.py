@@ -34,9 +34,12 @@ def _high_cardinality_trail(root, files: int = 12, per_file: int = 400) -> list[
         recs = []
         for i in range(per_file):
             r = rnd.random()
-            ident = {"type": "AssumedRole", "accountId": "111122223333",
-                     "arn": f"arn:aws:sts::111122223333:assumed-role/app/s{rnd.randrange(900)}",
-                     "principalId": "AROAEXAMPLE:s"}
+            ident = {
+                "type": "AssumedRole",
+                "accountId": "111122223333",
+                "arn": f"arn:aws:sts::111122223333:assumed-role/app/s{rnd.randrange(900)}",
+                "principalId": "AROAEXAMPLE:s",
+            }
             if r < 0.7:
                 ident["accessKeyId"] = _key(rnd)  # a session of its own
             elif r < 0.95:
@@ -59,8 +62,12 @@ def _high_cardinality_trail(root, files: int = 12, per_file: int = 400) -> list[
 
 def test_stats_json_maps_equal_a_direct_count_on_a_high_cardinality_trail(tmp_path):
     recs = _high_cardinality_trail(tmp_path)
-    p = subprocess.run([sys.executable, "-m", "tui", "stats", str(tmp_path), "--json"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "stats", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["events"] == len(recs)
@@ -82,8 +89,9 @@ def test_stats_json_maps_equal_a_direct_count_on_a_high_cardinality_trail(tmp_pa
 
 
 def _reference(bins: np.ndarray, values: list[str]) -> list[tuple[str, int]]:
-    return sorted(((values[c], int(n)) for c, n in enumerate(bins) if n),
-                  key=lambda vc: (-vc[1], vc[0]))
+    return sorted(
+        ((values[c], int(n)) for c, n in enumerate(bins) if n), key=lambda vc: (-vc[1], vc[0])
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -146,8 +154,9 @@ def test_facets_over_every_event_follow_commits(tmp_path):
     first.clear()  # the caller's own list
     assert store.facet("ip", None, 5)[0]
     # 500 events from one new address: it leads the facet after the commit.
-    more = [event("GetObject", f"2026-11-21T00:00:{i % 60:02d}Z", ip="192.0.2.250")
-            for i in range(500)]
+    more = [
+        event("GetObject", f"2026-11-21T00:00:{i % 60:02d}Z", ip="192.0.2.250") for i in range(500)
+    ]
     path = write_records(trail_path(tmp_path / "b", suffix="z" * 16), more)
     store.add(parse_file(str(path)))
     store.commit()

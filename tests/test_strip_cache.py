@@ -15,6 +15,7 @@ def test_renders_once_and_evicts_least_recent() -> None:
         def go() -> Strip:
             calls.append(text)
             return Strip([Segment(text)])
+
         return go
 
     cache = StripCache(2)

@@ -40,12 +40,19 @@ def wait_for(session: str, needle: str, timeout: float = 20.0) -> str:
 def test_hostile_trail_in_tmux_keeps_screen_and_title_intact(tmp_path):
     recs = [
         event("Normal", "2026-11-20T10:00:00Z"),
-        event("Evil\x1b[2J[/x]", "2026-11-20T10:00:01Z", userAgent=HOSTILE_UA,
-              sourceIPAddress="[@click=app.quit]", errorCode="[bold]Denied[/bold]"),
+        event(
+            "Evil\x1b[2J[/x]",
+            "2026-11-20T10:00:01Z",
+            userAgent=HOSTILE_UA,
+            sourceIPAddress="[@click=app.quit]",
+            errorCode="[bold]Denied[/bold]",
+        ),
     ]
     write_records(trail_path(tmp_path), recs)
     for k in range(4):  # enough files for the parallel loader (forced on below)
-        write_records(trail_path(tmp_path, suffix=f"{k:016d}"), [event(f"More{k}", "2026-11-20T09:00:00Z")])
+        write_records(
+            trail_path(tmp_path, suffix=f"{k:016d}"), [event(f"More{k}", "2026-11-20T09:00:00Z")]
+        )
     session = f"ts-{uuid.uuid4().hex[:8]}"
     cmd = f"{sys.executable} -m tui {tmp_path} --no-follow"
     # Parser processes forced on: starting them under Textual's redirected stderr
@@ -77,7 +84,10 @@ def test_hostile_trail_in_tmux_keeps_screen_and_title_intact(tmp_path):
         screen = wait_for(session, "1 / 6 events")
         assert "filter has:controls" in screen
         # nothing changed the pane title, and the screen was not cleared by ESC[2J
-        assert tmux("display-message", "-p", "-t", session, "#{pane_title}").strip() == "trailscope-test"
+        assert (
+            tmux("display-message", "-p", "-t", session, "#{pane_title}").strip()
+            == "trailscope-test"
+        )
         assert "PWNED" not in tmux("display-message", "-p", "-t", session, "#{window_name}")
         # the app was alive all along: q quits it normally
         tmux("send-keys", "-t", session, "q")

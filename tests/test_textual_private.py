@@ -103,8 +103,9 @@ def test_no_private_textual_name_outside_the_shim() -> None:
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and (
                         item.name in private
                     ):
-                        found.append(f"{path.name}:{item.lineno} def {item.name} "
-                                     f"({private[item.name]})")
+                        found.append(
+                            f"{path.name}:{item.lineno} def {item.name} ({private[item.name]})"
+                        )
     assert not found, "move these into widgets/textual_private.py:\n" + "\n".join(found)
 
 
@@ -143,8 +144,7 @@ def test_observed_compositor_and_keys_internals() -> None:
     from textual._compositor import Compositor, CompositorUpdate, LayoutUpdate  # noqa: F401
     from textual.keys import _character_to_key, _get_unicode_name_from_key  # noqa: F401
 
-    for name in ("render_update", "render_strips", "render_full_update",
-                 "render_partial_update"):
+    for name in ("render_update", "render_strips", "render_full_update", "render_partial_update"):
         assert callable(getattr(Compositor, name)), name
 
 

@@ -32,8 +32,11 @@ async def _focus_timeline(pilot) -> Timeline:
 
 def _top_principal(app, lo: int, hi: int) -> tuple[str, int]:
     v = app.view
-    inside = [app.store.value(int(r), "principal") for r, t in zip(v.rows, v.times, strict=True)
-              if lo <= t < hi]
+    inside = [
+        app.store.value(int(r), "principal")
+        for r, t in zip(v.rows, v.times, strict=True)
+        if lo <= t < hi
+    ]
     best = max(sorted(set(inside)), key=inside.count)
     return best, inside.count(best)
 
@@ -74,8 +77,9 @@ async def test_timeline_actions_run_from_the_palette(explorer) -> None:
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 3, what="palette")
     await paste(pilot, "Timeline mode")
-    await wait_for(pilot, lambda: "Timeline mode  (r)" in screen_text(app), 5,
-                   what="the Timeline mode command")
+    await wait_for(
+        pilot, lambda: "Timeline mode  (r)" in screen_text(app), 5, what="the Timeline mode command"
+    )
     await pilot.press("enter")
     await wait_for(pilot, lambda: tl.mode == "rate", 3, what="the rate mode")
     assert app.focused is tl
@@ -97,8 +101,17 @@ def test_every_binding_of_every_widget_and_screen_is_in_the_action_table() -> No
     specs = {a.id: a for a in ACTIONS}
     classes = list(_our_classes())
     names = {c.__name__ for c in classes}
-    assert {"Timeline", "FacetList", "FacetOptions", "DetailPane", "EventList",
-            "HelpScreen", "SkippedScreen", "JumpScreen", "TrailscopeApp"} <= names
+    assert {
+        "Timeline",
+        "FacetList",
+        "FacetOptions",
+        "DetailPane",
+        "EventList",
+        "HelpScreen",
+        "SkippedScreen",
+        "JumpScreen",
+        "TrailscopeApp",
+    } <= names
     for cls in classes:
         for b in cls.__dict__["BINDINGS"]:
             assert isinstance(b, Binding) and b.id in specs, (cls.__name__, b)

@@ -19,8 +19,9 @@ SAMPLE = ROOT / "sample_logs"
 
 
 def run(*args: str | os.PathLike, rc: int | None = 0) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "tui", "verify", *map(str, args)],
-                       capture_output=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "tui", "verify", *map(str, args)], capture_output=True, timeout=120
+    )
     if rc is not None:
         assert p.returncode == rc, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
     return p
@@ -70,8 +71,9 @@ def test_signed_and_require_signed(tmp_path: Path, chain: Chain, signer: Signer)
     heads.mkdir()
     (heads / f"{chain.digests[-1].name}.head.json").write_text(json.dumps(chain.head_object()))
     run(chain.root, "--require-signed", rc=3)  # consistent, but nothing is signed
-    out = run(chain.root, "--public-keys", keys, "--signatures", heads, "--require-signed"
-              ).stdout.decode()
+    out = run(
+        chain.root, "--public-keys", keys, "--signatures", heads, "--require-signed"
+    ).stdout.decode()
     assert "Result: SIGNED" in out and "signatures: 3 of 3 digest(s) verified" in out
     assert "verified (signed)" in out
     d = json.loads(run(chain.root, "--public-keys", keys, "--json").stdout)
@@ -120,14 +122,45 @@ def test_hostile_names_stay_inert(tmp_path: Path, chain: Chain, signer: Signer) 
 
 def test_json_has_the_documented_keys(chain: Chain) -> None:
     d = json.loads(run(chain.root, "--json").stdout)
-    assert set(d) == {"verdict", "meaning", "signatures_checked", "counts", "digests", "files",
-                      "findings", "key_notes"}
+    assert set(d) == {
+        "verdict",
+        "meaning",
+        "signatures_checked",
+        "counts",
+        "digests",
+        "files",
+        "findings",
+        "key_notes",
+    }
     assert set(d["digests"][0]) == {
-        "path", "state", "reason", "start", "end", "org", "account", "region", "trail",
-        "home_region", "backfill", "s3_bucket", "s3_object", "chain", "signature",
-        "files_listed", "files_verified"}
-    assert set(d["files"][0]) == {"path", "state", "reason", "digest", "s3_object",
-                                  "expected_sha256", "sha256", "signed"}
+        "path",
+        "state",
+        "reason",
+        "start",
+        "end",
+        "org",
+        "account",
+        "region",
+        "trail",
+        "home_region",
+        "backfill",
+        "s3_bucket",
+        "s3_object",
+        "chain",
+        "signature",
+        "files_listed",
+        "files_verified",
+    }
+    assert set(d["files"][0]) == {
+        "path",
+        "state",
+        "reason",
+        "digest",
+        "s3_object",
+        "expected_sha256",
+        "sha256",
+        "signed",
+    }
     assert d["digests"][0]["end"] == chain.bodies[0]["digestEndTime"]
     assert d["files"][0]["expected_sha256"] == d["files"][0]["sha256"]
 
@@ -141,4 +174,3 @@ def test_the_real_samples_have_no_digests_and_nothing_breaks() -> None:
     assert d["verdict"] == "nothing to verify" and d["counts"]["digests"] == 0
     assert d["counts"]["files"] > 1000
     assert {f["state"] for f in d["files"]} == {"not covered"}
-

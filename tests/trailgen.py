@@ -17,15 +17,25 @@ SEEDS = Path(__file__).resolve().parent / "data" / "aws-docs"
 
 
 def trail_path(
-    root: Path, account: str = "111122223333", region: str = "us-east-1",
-    when: str = "20261120T1005Z", suffix: str = "abcdefghijklmnop", org: str | None = None,
+    root: Path,
+    account: str = "111122223333",
+    region: str = "us-east-1",
+    when: str = "20261120T1005Z",
+    suffix: str = "abcdefghijklmnop",
+    org: str | None = None,
 ) -> Path:
     y, m, d = when[:4], when[4:6], when[6:8]
     base = root / "AWSLogs"
     if org:
         base = base / org
     return (
-        base / account / "CloudTrail" / region / y / m / d
+        base
+        / account
+        / "CloudTrail"
+        / region
+        / y
+        / m
+        / d
         / f"{account}_CloudTrail_{region}_{when}_{suffix}.json.gz"
     )
 

@@ -53,8 +53,9 @@ class BackgroundAnalysis:
             try:
                 rules = rule_set().rules
             except ConfigError as e:
-                self.notify(clean(f"detection rules: {e}"), severity="error", markup=False,
-                            timeout=8)
+                self.notify(
+                    clean(f"detection rules: {e}"), severity="error", markup=False, timeout=8
+                )
                 rules = rule_set(use_config=False).rules
         Detections(self.store, rules)
 
@@ -63,7 +64,8 @@ class BackgroundAnalysis:
         """Rules are bound but have not run over what is committed (loading, or a run
         under way): panes show that rather than running them in the UI thread."""
         return self.store.detections is not None and (
-            self.analysing or len(self.store) > self._analysed_rows)
+            self.analysing or len(self.store) > self._analysed_rows
+        )
 
     def start_analysis(self) -> None:
         """Run the rules and the credential index over the rows committed since the
@@ -94,8 +96,12 @@ class BackgroundAnalysis:
         self.analysing = False
         self.analysis_runs.append(msg.seconds)
         if msg.error is not None:
-            self.notify(clean(f"detection rules failed: {msg.error}"), severity="error",
-                        markup=False, timeout=8)
+            self.notify(
+                clean(f"detection rules failed: {msg.error}"),
+                severity="error",
+                markup=False,
+                timeout=8,
+            )
         det = self.store.detections
         if det is not None and self.is_running:
             n = len(self.store)

@@ -73,9 +73,7 @@ WARM_AFTER_LOAD_S = 0.3  # see warm_columns
 FRAME_HOLD_MAX_S = 0.05  # a held frame goes out after this long if the key moved nothing
 # Keys that move the list cursor (from the action table): their frame waits for the
 # detail pane (FrameHold).
-LIST_KEYS = frozenset(
-    k for a in ACTIONS if a.scope == "list" for k in a.keys.split(",")
-)
+LIST_KEYS = frozenset(k for a in ACTIONS if a.scope == "list" for k in a.keys.split(","))
 
 
 class Discovered(Message):
@@ -279,8 +277,11 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         if isinstance(self.source, S3Source):
             self._load_s3(self.source)
             return
-        disc = (self.source if self.source is not None
-                else discover(self.paths, follow_symlinks=self.follow_symlinks))
+        disc = (
+            self.source
+            if self.source is not None
+            else discover(self.paths, follow_symlinks=self.follow_symlinks)
+        )
         self._post_loader(Discovered(disc))
         buf: list[FileBatch] = []
         last = time.monotonic()
@@ -304,8 +305,11 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self._post_loader(Discovered(trail.listed(listing)))
         wanted = trail.wanted(listing)
         errors: list[tuple[str, str]] = []
-        self._post_loader(FetchProgress(S3Progress(
-            objects_total=len(wanted), bytes_total=sum(o.size for o in wanted)), []))
+        self._post_loader(
+            FetchProgress(
+                S3Progress(objects_total=len(wanted), bytes_total=sum(o.size for o in wanted)), []
+            )
+        )
         for group in trail.fetch_groups(wanted, cancel=self._fetch_cancel, every_s=0.1):
             errors += group.errors
             self._post_loader(FetchProgress(group.progress, group.errors))
@@ -472,8 +476,12 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         """Follow an S3 trail: list the day folders still receiving files after the
         newest key seen, every --interval seconds; arrivals come as the local tail's."""
         self._tail_stop = asyncio.Event()
-        await src.trail.follow(lambda ev: self.post_message(TailEvent(ev)),
-                               stop=self._tail_stop, max_bytes=self.max_bytes, jobs=self.jobs)
+        await src.trail.follow(
+            lambda ev: self.post_message(TailEvent(ev)),
+            stop=self._tail_stop,
+            max_bytes=self.max_bytes,
+            jobs=self.jobs,
+        )
 
     @work(exclusive=True, group="tail")
     async def _tail(self, tracker: TailTracker) -> None:
@@ -510,8 +518,12 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         for b in ev.batches:
             if b.path in rewritten:
                 b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
-                self.notify(f"file rewritten in place: {clean(b.path)}", severity="warning",
-                            markup=False, timeout=8)
+                self.notify(
+                    f"file rewritten in place: {clean(b.path)}",
+                    severity="warning",
+                    markup=False,
+                    timeout=8,
+                )
             self.store.add(b)
         # The 4 Hz pump commits: one view recompute per tick however many files land.
         self._update_status()
@@ -520,9 +532,12 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def path_pending(self, name: str) -> bool:
         """A facet on a JSON path whose column still has many files to scan (built by
         the next view, in a thread)."""
-        return (name not in FIELD_INDEX and name != LABEL_FACET
-                and name not in DETECTION_FACETS
-                and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES)
+        return (
+            name not in FIELD_INDEX
+            and name != LABEL_FACET
+            and name not in DETECTION_FACETS
+            and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES
+        )
 
     def request_view(self) -> None:
         """Recompute the view for the current filter and store. Indexed filters take a
@@ -559,8 +574,9 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self._view_done(view, None)
 
     @work(thread=True, group="view")
-    def _compute_view(self, seq: int, query: Query, fields: tuple[str, ...],
-                      previous: View | None) -> None:
+    def _compute_view(
+        self, seq: int, query: Query, fields: tuple[str, ...], previous: View | None
+    ) -> None:
         try:
             view = compute_view(self.store, query, fields, previous)
         except QueryError as e:
@@ -639,8 +655,13 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     def action_skipped(self) -> None:
         self.check_integrity()
-        self.push_screen(SkippedScreen(self.store.skipped(), list(self.store.ignored),
-                                       self.evidence.integrity or "after the trail loads"))
+        self.push_screen(
+            SkippedScreen(
+                self.store.skipped(),
+                list(self.store.ignored),
+                self.evidence.integrity or "after the trail loads",
+            )
+        )
 
     def action_undo_filter(self) -> None:
         text = self.undo.pop()
@@ -660,9 +681,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
                 return
             ms = parse_jump_time(value, self.store.newest_time_ms())
             if ms is None:
-                self.notify(
-                    "not a time: use 2026-11-20T10:05, 2026-11-20 or -2h", severity="error"
-                )
+                self.notify("not a time: use 2026-11-20T10:05, 2026-11-20 or -2h", severity="error")
                 return
             self.events_list.jump_to_time(ms)
             self.events_list.focus()
@@ -722,7 +741,9 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def _update_status(self) -> None:
         now = time.monotonic()
         fill_status(
-            self.status, self.store, None if self.view is None else self.view.rows,
+            self.status,
+            self.store,
+            None if self.view is None else self.view.rows,
             loading=self.loading,
             load_fraction=(self._bytes_done / self._bytes_total) if self._bytes_total else 0.0,
             filter_text=self.query_obj.text,

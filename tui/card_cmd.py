@@ -36,9 +36,13 @@ def add_parser(sub, common: Callable, filter_opt: Callable) -> argparse.Argument
         epilog="examples: trailscope card trail/ principal:arn:aws:iam::111122223333:user/alice; "
         "trailscope card trail/ key:ASIA...; trailscope card trail/ -e 'ip:203.0.113.*'",
     )
-    c.add_argument("paths", nargs="+", metavar="PATH|SUBJECT",
-                   help="trail paths, and the subject as FIELD:VALUE (principal, key, ip, "
-                   "role, user, account, session)")
+    c.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH|SUBJECT",
+        help="trail paths, and the subject as FIELD:VALUE (principal, key, ip, "
+        "role, user, account, session)",
+    )
     filter_opt(c, "the subject as a filter (any filter)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--top", type=int, default=10, help="values per section (default 10)")
@@ -88,8 +92,10 @@ def run(args, load: Callable) -> int:
 
     paths, subject = split_args(list(args.paths), args.filter or "")
     if not subject:
-        sys.stderr.write("trailscope card: give the subject: principal:ARN, key:KEY, ip:IP, "
-                         "role:ARN, user:NAME, account:ID, session:ARN, or -e FILTER\n")
+        sys.stderr.write(
+            "trailscope card: give the subject: principal:ARN, key:KEY, ip:IP, "
+            "role:ARN, user:NAME, account:ID, session:ARN, or -e FILTER\n"
+        )
         return EXIT_USAGE
     if not paths:
         sys.stderr.write("trailscope card: give the trail PATHs\n")

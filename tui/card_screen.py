@@ -47,11 +47,18 @@ class CardScreen(ModalScreen[str | None]):
             span = f"   first {format_time(c.first_ms)}   last {format_time(c.last_ms)}"
         with Vertical():
             yield Static(
-                label(("card ", "bold"), safe_text(c.subject, "bold", max_len=200),
-                      (f"\n{c.events:,} events{span}   errors {c.errors:,} "
-                       f"({c.error_ratio:.1%})", ""),
-                      ("\nEnter: filter to the value   n: the subject narrowed by it   "
-                       "Esc: close", "dim")),
+                label(
+                    ("card ", "bold"),
+                    safe_text(c.subject, "bold", max_len=200),
+                    (
+                        f"\n{c.events:,} events{span}   errors {c.errors:,} ({c.error_ratio:.1%})",
+                        "",
+                    ),
+                    (
+                        "\nEnter: filter to the value   n: the subject narrowed by it   Esc: close",
+                        "dim",
+                    ),
+                ),
                 id="card-title",
             )
             yield OptionList(*self._options(), id="card-lines")
@@ -76,9 +83,11 @@ class CardScreen(ModalScreen[str | None]):
             self._add(opts, safe_text(f"  {c.origin.end_text()}", "italic", max_len=400), None)
             for k, v in c.origin.record:
                 self._add(opts, safe_text(f"    {k}: {v}", "dim", max_len=400), None)
-            self._add(opts, Text(f"  descendants: {c.descendant_keys:,} keys, "
-                                 f"{c.descendant_events:,} events"),
-                      (c.descends_term, c.descends_term))
+            self._add(
+                opts,
+                Text(f"  descendants: {c.descendant_keys:,} keys, {c.descendant_events:,} events"),
+                (c.descends_term, c.descends_term),
+            )
         for s in c.sections:
             if not s.lines:
                 continue
@@ -93,8 +102,9 @@ class CardScreen(ModalScreen[str | None]):
             self._head(opts, f"credentials minted ({c.minted_total:,}{more})")
             for m in c.minted:
                 text = Text(f"  {m.uses:>9,}  ")
-                text.append_text(safe_text(f"{m.key}  {m.event} {format_time(m.time_ms)}",
-                                           max_len=MAX_VALUE))
+                text.append_text(
+                    safe_text(f"{m.key}  {m.event} {format_time(m.time_ms)}", max_len=MAX_VALUE)
+                )
                 self._add(opts, text, (m.term, m.descends))
         if not opts:
             self._add(opts, Text("no events", "dim"), None)

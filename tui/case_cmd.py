@@ -23,12 +23,16 @@ EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 def add_query_case_options(q: argparse.ArgumentParser) -> None:
     q.add_argument(
-        "--case", default=None, metavar="PATH",
+        "--case",
+        default=None,
+        metavar="PATH",
         help="case file for mark:/has:mark/has:note and --saved "
         "(default: the paths' own case, when there is one)",
     )
     q.add_argument(
-        "--saved", default=None, metavar="NAME",
+        "--saved",
+        default=None,
+        metavar="NAME",
         help="use the filter saved under NAME in the case (a FILTER given too narrows it)",
     )
 

@@ -40,8 +40,18 @@ from .s3_cmd import split_paths
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
-    "explore", "stats", "query", "report", "verify", "sql", "athena", "cache", "detect",
-    "rules", "card", "help",
+    "explore",
+    "stats",
+    "query",
+    "report",
+    "verify",
+    "sql",
+    "athena",
+    "cache",
+    "detect",
+    "rules",
+    "card",
+    "help",
 )
 FILTER_OPTIONS = ("-e", "-f", "--filter")
 
@@ -68,7 +78,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--jobs", type=int, default=None, help="parser processes (default: cores)")
     p.add_argument(
-        "--follow-symlinks", action="store_true",
+        "--follow-symlinks",
+        action="store_true",
         help="follow symlinks that lead outside the given folders (never into /proc, /sys, /dev)",
     )
     add_s3_options(p, _size)
@@ -113,10 +124,14 @@ def _glue_filters(argv: list[str]) -> list[str]:
 
 
 def _follow_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--poll", action="store_true",
-                   help="poll instead of OS file events (NFS, sshfs)")
     p.add_argument(
-        "--rescan", type=float, default=5.0, metavar="SECONDS",
+        "--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)"
+    )
+    p.add_argument(
+        "--rescan",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
         help="full rescan interval while following (default 5)",
     )
 
@@ -178,7 +193,9 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     _filter_opt(ex, "initial filter")
     ex.add_argument("--no-follow", action="store_true", help="do not watch for new files")
     ex.add_argument(
-        "--case", default=None, metavar="PATH",
+        "--case",
+        default=None,
+        metavar="PATH",
         help="case file for marks, notes and saved filters (default: one per trail in "
         "$XDG_DATA_HOME/trailscope/cases, created at the first mark)",
     )
@@ -186,7 +203,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     _common(ex)
 
     st = sub.add_parser(
-        "stats", help="summarise a trail",
+        "stats",
+        help="summarise a trail",
         description="Summarise the trail under PATH...: events, files by state, value counts.",
     )
     st.add_argument("paths", nargs="+", metavar="PATH")
@@ -205,17 +223,22 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     q.add_argument("paths", nargs="+", metavar="PATH")
     _filter_opt(q, "the filter (default: every event)")
     q.add_argument(
-        "--format", choices=("jsonl", "csv", "table", "count"), default="table", dest="fmt",
+        "--format",
+        choices=("jsonl", "csv", "table", "count"),
+        default="table",
+        dest="fmt",
         help="table (default), jsonl (the events), csv (the indexed fields) or count",
     )
     q.add_argument(
-        "--raw", action="store_true",
+        "--raw",
+        action="store_true",
         help="jsonl/csv: exact values, with control characters and spreadsheet formulas "
         "left as they are (unsafe on a terminal)",
     )
     q.add_argument("--limit", type=int, default=None, help="at most N events")
     q.add_argument(
-        "--follow", action="store_true",
+        "--follow",
+        action="store_true",
         help="keep watching and print new matching events (with count: a new total each "
         "time it changes)",
     )
@@ -239,13 +262,15 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "card": card_cmd.add_parser(sub, _common, _filter_opt),
     }
     hp = sub.add_parser(
-        "help", help="print a reference (the filter language) or a command's help",
+        "help",
+        help="print a reference (the filter language) or a command's help",
         description="Print a reference text shipped with trailscope, or a command's help.",
         epilog="Topics: " + "; ".join(f"{t}: {line}" for t, (_, line) in TOPICS.items()) + ".",
     )
     topics = list(dict.fromkeys((*TOPICS, *commands)))  # `help query`: the reference
-    hp.add_argument("topic", nargs="?", choices=topics, metavar="TOPIC",
-                    help=f"one of: {', '.join(topics)}")
+    hp.add_argument(
+        "topic", nargs="?", choices=topics, metavar="TOPIC", help=f"one of: {', '.join(topics)}"
+    )
     commands["help"] = hp
     return ap, commands
 
@@ -389,7 +414,7 @@ def _check_paths(paths: Sequence[str]) -> bool:
     missing = [p for p in split_paths(paths)[0] if not os.path.exists(p)]
     for p in missing:
         hint = ""
-        if ":" in p or p.startswith("-") or any(c.isspace() or c in "\"()" for c in p):
+        if ":" in p or p.startswith("-") or any(c.isspace() or c in '"()' for c in p):
             hint = f" (a filter goes after -e: -e {_shell_quote(p)})"
         sys.stderr.write(f"trailscope: no such file or directory: {_shell_quote(p)}{hint}\n")
     return not missing
@@ -428,7 +453,10 @@ def _load(args, paths: Sequence[str], query=None) -> Store:
         args.s3_trail = trail
         return store
     return load(
-        paths, max_bytes=args.max_file_size, jobs=args.jobs, on_progress=_progress_printer(),
+        paths,
+        max_bytes=args.max_file_size,
+        jobs=args.jobs,
+        on_progress=_progress_printer(),
         follow_symlinks=args.follow_symlinks,
     )
 
@@ -451,7 +479,8 @@ def stats_dict(store: Store) -> dict:
         "files": files,
         "skipped": [{"path": p, "reason": r} for p, r in store.skipped()],
         "ignored": [{"path": p, "reason": r} for p, r in store.ignored],
-        "time_range": None if tr is None
+        "time_range": None
+        if tr is None
         else {"start": format_time(tr[0]), "end": format_time(tr[1])},
         "bad_records": sum(fi.bad_records for fi in store.files),
     }
@@ -479,8 +508,10 @@ def cmd_stats(args) -> int:
     span = "-" if tr is None else f"{format_time(tr[0])} .. {format_time(tr[1])}"
     w(f"time range  {span}\n")
     states = ", ".join(f"{k} {v:,}" for k, v in sorted(store.file_states().items()))
-    w(f"files       {len(store.files):,} ({states or 'none'}); digest {len(store.digests):,};"
-      f" ignored {len(store.ignored):,}\n")
+    w(
+        f"files       {len(store.files):,} ({states or 'none'}); digest {len(store.digests):,};"
+        f" ignored {len(store.ignored):,}\n"
+    )
     skipped = store.skipped()
     if skipped:
         w(f"\nskipped or partly loaded ({len(skipped)}):\n")
@@ -508,8 +539,9 @@ def cmd_query(args) -> int:
     paths = list(args.paths)
     text = args.filter
     if args.raw and args.fmt not in ("jsonl", "csv"):
-        sys.stderr.write(f"trailscope: --raw applies to --format jsonl or csv ({args.fmt} is "
-                         "always escaped)\n")
+        sys.stderr.write(
+            f"trailscope: --raw applies to --format jsonl or csv ({args.fmt} is always escaped)\n"
+        )
         return EXIT_USAGE
     try:
         qcase = QueryCase.from_args(args, paths)
@@ -635,8 +667,10 @@ def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
                 b.reason = ("rewritten in place after loading; " + b.reason).rstrip("; ")
                 sys.stderr.write(f"trailscope: file rewritten in place: {clean(b.path)}\n")
             if b.state != "loaded":
-                sys.stderr.write(f"trailscope: skipped {clean(b.path)}: {clean(b.state)}"
-                                 + (f": {clean(b.reason)}\n" if b.reason else "\n"))
+                sys.stderr.write(
+                    f"trailscope: skipped {clean(b.path)}: {clean(b.state)}"
+                    + (f": {clean(b.reason)}\n" if b.reason else "\n")
+                )
             store.add(b)
         if not ev.batches:
             return
@@ -652,18 +686,25 @@ def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
             except (NotImplementedError, RuntimeError):
                 pass
         if s3_trail is not None:  # lists the day folders after the newest key seen
-            await s3_trail.follow(on_event, stop=stop, max_bytes=args.max_file_size,
-                                  jobs=getattr(args, "jobs", None))
+            await s3_trail.follow(
+                on_event, stop=stop, max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None)
+            )
             return
-        await follow(tracker, on_event, stop=stop, poll=args.poll, rescan_s=args.rescan,
-                     max_bytes=args.max_file_size, jobs=getattr(args, "jobs", None))
+        await follow(
+            tracker,
+            on_event,
+            stop=stop,
+            poll=args.poll,
+            rescan_s=args.rescan,
+            max_bytes=args.max_file_size,
+            jobs=getattr(args, "jobs", None),
+        )
 
     stop = asyncio.Event()
     asyncio.run(main_loop())
     if closed:
         raise BrokenPipeError  # main() ends quietly
     return EXIT_OK
-
 
 
 def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool = False) -> None:
@@ -696,9 +737,7 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
         cells = " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS)
         out.write("time                  " + cells + "\n")
     for r in rows.tolist():
-        cells = [
-            clean(store.value(r, f), widths[f]).ljust(widths[f]) for f in TABLE_FIELDS
-        ]
+        cells = [clean(store.value(r, f), widths[f]).ljust(widths[f]) for f in TABLE_FIELDS]
         out.write(f"{format_time(store.time_ms(r)):<21} " + " ".join(cells).rstrip() + "\n")
     out.flush()
 

@@ -47,14 +47,17 @@ class ColumnScreen(ModalScreen[Choice | None]):
         self.others = [n for n in ("time", *FIELD_NAMES) if n not in dict(chosen)]
 
     def compose(self) -> ComposeResult:
-        keys = "  ".join(f"{key_label(a.keys).split(' / ')[0]} {a.title.lower()}"
-                         for a in by_scope("columns"))
+        keys = "  ".join(
+            f"{key_label(a.keys).split(' / ')[0]} {a.title.lower()}" for a in by_scope("columns")
+        )
         with Vertical():
             yield Static(Text("Columns of the event list", style="bold"))
             yield Static(Text(keys), id="columns-help")
             yield OptionList(id="columns-list")
-            yield Input(placeholder="JSON path, e.g. requestParameters.bucketName (Esc: back)",
-                        id="columns-path")
+            yield Input(
+                placeholder="JSON path, e.g. requestParameters.bucketName (Esc: back)",
+                id="columns-path",
+            )
 
     def on_mount(self) -> None:
         self._redraw(0)
@@ -141,8 +144,9 @@ class ColumnScreen(ModalScreen[Choice | None]):
         event.stop()
         name = event.value.strip()
         if not is_path_column(name):
-            self.notify(f"not a JSON path: {clean(name)}", severity="error", markup=False,
-                        timeout=4)
+            self.notify(
+                f"not a JSON path: {clean(name)}", severity="error", markup=False, timeout=4
+            )
             return
         if name not in dict(self.chosen):
             self.chosen.append((name, None))

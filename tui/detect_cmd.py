@@ -26,19 +26,34 @@ from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-HIT_COLUMNS = ("time", "severity", "rule", "title", "principal", "ip", "event", "service",
-               "region", "account", "error")
+HIT_COLUMNS = (
+    "time",
+    "severity",
+    "rule",
+    "title",
+    "principal",
+    "ip",
+    "event",
+    "service",
+    "region",
+    "account",
+    "error",
+)
 
 
 def _rule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--rules", action="append", default=[], metavar="DIR",
+        "--rules",
+        action="append",
+        default=[],
+        metavar="DIR",
         help="also load the Sigma rules (YAML) in DIR or file (repeatable; see also "
         f"{config_path()})",
     )
     p.add_argument("--no-builtin", action="store_true", help="leave the built-in rules out")
-    p.add_argument("--no-config", action="store_true",
-                   help="ignore the rule folders of the config file")
+    p.add_argument(
+        "--no-config", action="store_true", help="ignore the rule folders of the config file"
+    )
 
 
 def add_parsers(sub, common, follow_opts) -> dict[str, argparse.ArgumentParser]:
@@ -55,15 +70,24 @@ def add_parsers(sub, common, follow_opts) -> dict[str, argparse.ArgumentParser]:
     )
     d.add_argument("paths", nargs="+", metavar="PATH")
     d.add_argument(
-        "--format", choices=("table", "jsonl", "csv"), default="table", dest="fmt",
+        "--format",
+        choices=("table", "jsonl", "csv"),
+        default="table",
+        dest="fmt",
         help="table (default), jsonl (each hit with its rule and the event) or csv",
     )
-    d.add_argument("--min-severity", choices=SEVERITIES, default="info",
-                   help="only rules of this severity or above (default: all)")
-    d.add_argument("--follow", action="store_true",
-                   help="keep watching and print new hits as files land")
-    d.add_argument("--new-only", action="store_true",
-                   help="with --follow: skip the hits already present")
+    d.add_argument(
+        "--min-severity",
+        choices=SEVERITIES,
+        default="info",
+        help="only rules of this severity or above (default: all)",
+    )
+    d.add_argument(
+        "--follow", action="store_true", help="keep watching and print new hits as files land"
+    )
+    d.add_argument(
+        "--new-only", action="store_true", help="with --follow: skip the hits already present"
+    )
     _rule_options(d)
     follow_opts(d)
     common(d)
@@ -77,8 +101,9 @@ def add_parsers(sub, common, follow_opts) -> dict[str, argparse.ArgumentParser]:
     r.add_argument("dirs", nargs="*", metavar="DIR", help="Sigma rule folders or files")
     r.add_argument("--format", choices=("table", "jsonl"), default="table", dest="fmt")
     r.add_argument("--no-builtin", action="store_true", help="leave the built-in rules out")
-    r.add_argument("--no-config", action="store_true",
-                   help="ignore the rule folders of the config file")
+    r.add_argument(
+        "--no-config", action="store_true", help="ignore the rule folders of the config file"
+    )
     return {"detect": d, "rules": r}
 
 
@@ -109,41 +134,56 @@ def cmd_rules(args) -> int:
         for r in builtin:
             buf.write(export.dumps({"status": "loaded", **_rule_dict(r)}) + b"\n")
         for o in rs.outcomes:
-            row = ({"status": "loaded", **_rule_dict(o.rule)} if o.rule is not None else
-                   {"status": "skipped", "source": o.path, "title": o.title, "reason": o.reason})
+            row = (
+                {"status": "loaded", **_rule_dict(o.rule)}
+                if o.rule is not None
+                else {"status": "skipped", "source": o.path, "title": o.title, "reason": o.reason}
+            )
             buf.write(export.dumps(row) + b"\n")
         buf.flush()
     else:
         out.write(f"{'status':8} {'severity':8} {'id':44} source / title / reason\n")
         for r in builtin:
-            out.write(f"{'loaded':8} {r.severity:8} {clean(r.id, 44):44} built-in: "
-                      f"{clean(r.title)}\n")
+            out.write(
+                f"{'loaded':8} {r.severity:8} {clean(r.id, 44):44} built-in: {clean(r.title)}\n"
+            )
         for o in rs.outcomes:
             if o.rule is not None:
                 r = o.rule
                 note = f" [approximated: {'; '.join(o.notes)}]" if o.notes else ""
-                out.write(f"{'loaded':8} {r.severity:8} {clean(r.id, 44):44} {clean(o.path)}: "
-                          f"{clean(r.title)}{clean(note)}\n")
+                out.write(
+                    f"{'loaded':8} {r.severity:8} {clean(r.id, 44):44} {clean(o.path)}: "
+                    f"{clean(r.title)}{clean(note)}\n"
+                )
             else:
                 what = f"{o.title}: " if o.title else ""
-                out.write(f"{'skipped':8} {'-':8} {'-':44} {clean(o.path)}: {clean(what)}"
-                          f"{clean(o.reason)}\n")
+                out.write(
+                    f"{'skipped':8} {'-':8} {'-':44} {clean(o.path)}: {clean(what)}"
+                    f"{clean(o.reason)}\n"
+                )
     loaded_sigma = len(sigma_ids)
-    sys.stderr.write(f"trailscope: {len(builtin)} built-in rules, {loaded_sigma} Sigma rules "
-                     f"loaded, {len(rs.skipped)} skipped\n")
+    sys.stderr.write(
+        f"trailscope: {len(builtin)} built-in rules, {loaded_sigma} Sigma rules "
+        f"loaded, {len(rs.skipped)} skipped\n"
+    )
     return EXIT_OK
 
 
 def _rule_dict(r: Rule) -> dict:
     return {
-        "id": r.id, "title": r.title, "severity": r.severity, "source": r.source,
+        "id": r.id,
+        "title": r.title,
+        "severity": r.severity,
+        "source": r.source,
         "tactics": [TACTICS.get(t, t) for t in r.tactics],
         "techniques": [f"{t} {technique_name(t)}".strip() for t in r.techniques],
         "filter": r.filter,
         "aggregate": r.aggregate.describe() if r.aggregate else None,
         "checks": [c.describe() for c in r.checks],
-        "description": r.description, "references": list(r.references),
-        "false_positives": r.false_positives, "notes": list(r.notes),
+        "description": r.description,
+        "references": list(r.references),
+        "false_positives": r.false_positives,
+        "notes": list(r.notes),
     }
 
 
@@ -196,8 +236,9 @@ def _in_time_order(store: Store, hits: list[tuple[Rule, int]]) -> list[tuple[Rul
     return [hits[i] for i in order]
 
 
-def write_hits(store: Store, det: Detections, hits: list[tuple[Rule, int]], fmt: str, out,
-               header: bool = True) -> None:
+def write_hits(
+    store: Store, det: Detections, hits: list[tuple[Rule, int]], fmt: str, out, header: bool = True
+) -> None:
     """Print hits in time order: a table (sanitised, cut), JSON Lines (the rule, the hit
     and the event, inert) or CSV (inert cells)."""
     hits = _in_time_order(store, hits)
@@ -218,32 +259,57 @@ def write_hits(store: Store, det: Detections, hits: list[tuple[Rule, int]], fmt:
         return
     widths = (20, 8, 36, 44, 18, 30)
     if header:
-        out.write(" ".join(h.ljust(w) for h, w in zip(
-            ("time", "severity", "rule", "principal", "ip", "event"), widths, strict=True)).rstrip()
-            + "\n")
+        out.write(
+            " ".join(
+                h.ljust(w)
+                for h, w in zip(
+                    ("time", "severity", "rule", "principal", "ip", "event"), widths, strict=True
+                )
+            ).rstrip()
+            + "\n"
+        )
     for rule, row in hits:
-        cells = (format_time(store.time_ms(row)), rule.severity, rule.id,
-                 store.value(row, "principal"), store.value(row, "ip"), store.value(row, "event"))
-        out.write(" ".join(clean(c, w).ljust(w) for c, w in zip(cells, widths, strict=True))
-                  .rstrip() + "\n")
+        cells = (
+            format_time(store.time_ms(row)),
+            rule.severity,
+            rule.id,
+            store.value(row, "principal"),
+            store.value(row, "ip"),
+            store.value(row, "event"),
+        )
+        out.write(
+            " ".join(clean(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+            + "\n"
+        )
     out.flush()
 
 
 def _hit_cells(store: Store, rule: Rule, row: int) -> list[str]:
-    return [format_time(store.time_ms(row)), rule.severity, rule.id, rule.title,
-            *(store.value(row, f) for f in ("principal", "ip", "event", "service", "region",
-                                            "account", "error"))]
+    return [
+        format_time(store.time_ms(row)),
+        rule.severity,
+        rule.id,
+        rule.title,
+        *(
+            store.value(row, f)
+            for f in ("principal", "ip", "event", "service", "region", "account", "error")
+        ),
+    ]
 
 
 def _hit_json(store: Store, det: Detections, rule: Rule, row: int) -> bytes:
     meta = {
         "time": format_time(store.time_ms(row)),
-        "rule": rule.id, "title": rule.title, "severity": rule.severity,
+        "rule": rule.id,
+        "title": rule.title,
+        "severity": rule.severity,
         "tactics": [TACTICS.get(t, t) for t in rule.tactics],
         "techniques": list(rule.techniques),
         "why": det.explain(row, rule),
-        "principal": store.value(row, "principal"), "ip": store.value(row, "ip"),
-        "event_name": store.value(row, "event"), "service": store.value(row, "service"),
+        "principal": store.value(row, "principal"),
+        "ip": store.value(row, "ip"),
+        "event_name": store.value(row, "event"),
+        "service": store.value(row, "service"),
         "location": store.location(row),
     }
     head = export.dumps(meta)
@@ -260,11 +326,15 @@ def _summary(store: Store, det: Detections, rules: Sequence[Rule], rs) -> None:
     flagged = len(det.rows_of_rule())
     sev = ", ".join(f"{n:,} {s}" for s, n in det.severity_counts()) or "none"
     sigma = sum(1 for o in rs.outcomes if o.rule is not None)
-    line = (f"trailscope: {total:,} hits on {flagged:,} of {len(store):,} events "
-            f"(by most severe rule: {sev}); {len(rules)} rules ran")
+    line = (
+        f"trailscope: {total:,} hits on {flagged:,} of {len(store):,} events "
+        f"(by most severe rule: {sev}); {len(rules)} rules ran"
+    )
     if rs.outcomes:
-        line += f", {sigma} of them Sigma; {len(rs.skipped)} Sigma rules skipped " \
-                "(trailscope rules DIR says why)"
+        line += (
+            f", {sigma} of them Sigma; {len(rs.skipped)} Sigma rules skipped "
+            "(trailscope rules DIR says why)"
+        )
     sys.stderr.write(clean(line) + "\n")
     for rule, n in counts:
         sys.stderr.write(f"  {n:>8,}  {rule.severity:8} {clean(rule.id)}: {clean(rule.title)}\n")

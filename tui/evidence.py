@@ -175,8 +175,7 @@ class EvidenceActions:
             except CaseError as e:
                 self.notify(clean(str(e)), severity="error", markup=False)
                 return
-            self.notify(f"{'marked' if on else 'unmarked'} {clean(label)}", timeout=2,
-                        markup=False)
+            self.notify(f"{'marked' if on else 'unmarked'} {clean(label)}", timeout=2, markup=False)
             self._annotated()
 
         self.push_screen(MarkScreen(ann.labels(), current), done)
@@ -255,8 +254,9 @@ class EvidenceActions:
         if self.source is not None:
             ev.integrity = "not checked for a trail read from S3 (run trailscope verify)"
             return
-        if ev.integrity_running or (isinstance(ev.integrity, FileIntegrity)
-                                    and ev.integrity.files >= len(self.store.files)):
+        if ev.integrity_running or (
+            isinstance(ev.integrity, FileIntegrity) and ev.integrity.files >= len(self.store.files)
+        ):
             return
         if self.loading:
             ev.integrity_wanted = True
@@ -305,20 +305,32 @@ class EvidenceActions:
         self.push_screen(screen)
 
     @work(thread=True, exclusive=True, group="export")
-    def export_job(self: TrailscopeApp, screen: ExportScreen, rows, query: Query, path: str,
-                   fmt: str, columns: list[str]) -> None:
+    def export_job(
+        self: TrailscopeApp,
+        screen: ExportScreen,
+        rows,
+        query: Query,
+        path: str,
+        fmt: str,
+        columns: list[str],
+    ) -> None:
         """Runs in a thread. The store is only appended to by commits, which the pump
         holds off while `exporting` is set, so the rows read here do not move."""
         cancel = screen.cancel_flag
         try:
             res: ExportResult | str = run_export(
-                self.store, rows, path, fmt,
+                self.store,
+                rows,
+                path,
+                fmt,
                 trail_paths=self.evidence.trail_paths,
                 filter_text=query.text,
                 columns=columns,
-                case_path=(str(self.evidence.case_path)
-                           if self.evidence.case_path is not None and query.uses_marks
-                           else None),
+                case_path=(
+                    str(self.evidence.case_path)
+                    if self.evidence.case_path is not None and query.uses_marks
+                    else None
+                ),
                 progress=lambda done, total: self.call_from_thread(screen.progress, done, total),
                 cancel=cancel,
             )

@@ -129,11 +129,14 @@ class ExportScreen(ModalScreen[None]):
     in the app's worker (`on_start(path, fmt)`), which reports back through `progress`
     and `finished`."""
 
-    DEFAULT_CSS = _css("ExportScreen") + """
+    DEFAULT_CSS = (
+        _css("ExportScreen")
+        + """
     ExportScreen RadioSet { height: auto; layout: horizontal; border: none; }
     ExportScreen ProgressBar { height: 1; }
     ExportScreen Horizontal { height: auto; }
     """
+    )
     BINDINGS = bindings("export-screen")
 
     def __init__(self, count: int, trail_paths: Sequence[str]) -> None:
@@ -153,8 +156,13 @@ class ExportScreen(ModalScreen[None]):
                 for i, fmt in enumerate(FORMATS):
                     yield RadioButton(fmt, value=i == 0, id=f"fmt-{fmt.replace('.', '-')}")
             yield Input(value=default_export_path("jsonl"), id="export-path")
-            yield Static(Text("jsonl: the events' JSON · csv: the list's columns · json.gz: "
-                              "a CloudTrail file ({\"Records\":[…]})", style="dim"))
+            yield Static(
+                Text(
+                    "jsonl: the events' JSON · csv: the list's columns · json.gz: "
+                    'a CloudTrail file ({"Records":[…]})',
+                    style="dim",
+                )
+            )
             yield Static("", id="export-message", classes="error")
             yield ProgressBar(total=max(self.count, 1), id="export-progress", show_eta=False)
             with Horizontal():
@@ -227,8 +235,10 @@ class ExportScreen(ModalScreen[None]):
             self._say(result)
             self.app.notify(clean(result), severity="warning", markup=False)
         else:
-            msg = (f"exported {result.events:,} events to {result.path} "
-                   f"(manifest {result.manifest.name})")
+            msg = (
+                f"exported {result.events:,} events to {result.path} "
+                f"(manifest {result.manifest.name})"
+            )
             if result.unavailable:
                 msg += f"; {len(result.unavailable):,} could not be read (listed in the manifest)"
             self.result = result

@@ -126,8 +126,7 @@ class MainScreen(FrameHookScreen):
         try:
             saved = load_columns()
         except ListConfigError as e:
-            self.notify(clean(str(e)), title="columns", severity="warning", markup=False,
-                        timeout=8)
+            self.notify(clean(str(e)), title="columns", severity="warning", markup=False, timeout=8)
             return
         if saved:
             self.events_list.set_columns([(c.name, c.width) for c in saved])
@@ -145,8 +144,9 @@ class MainScreen(FrameHookScreen):
         try:
             save_columns([ColumnSpec(n, w) for n, w in self.events_list.column_specs])
         except OSError as e:
-            self.notify(clean(f"columns not saved: {e}"), severity="warning", markup=False,
-                        timeout=6)
+            self.notify(
+                clean(f"columns not saved: {e}"), severity="warning", markup=False, timeout=6
+            )
 
     @on(EventList.LayoutChanged)
     def _on_list_layout(self, _msg: EventList.LayoutChanged) -> None:
@@ -195,8 +195,11 @@ class MainScreen(FrameHookScreen):
         width = self.app.size.width
         want = not self.detail_is_beside
         if want and not self._beside_fits(width):
-            self.notify(f"too narrow for the detail pane beside the list (it needs "
-                        f"{BESIDE_MIN} columns; ctrl+t hides the facets)", timeout=4)
+            self.notify(
+                f"too narrow for the detail pane beside the list (it needs "
+                f"{BESIDE_MIN} columns; ctrl+t hides the facets)",
+                timeout=4,
+            )
             return
         # A choice that matches the default for this width is no choice: a later
         # resize lays the panes out by width again.
@@ -296,9 +299,7 @@ class MainScreen(FrameHookScreen):
         lst = self.events_list
         at_end = lst.at_end
         grew = (
-            previous is not None
-            and previous.query is v.query
-            and len(v.rows) > len(previous.rows)
+            previous is not None and previous.query is v.query and len(v.rows) > len(previous.rows)
         )
         # Events arriving with the cursor on the first row (as it starts while loading)
         # keep it on the first row, like follow keeps it on the last: otherwise older
@@ -372,7 +373,9 @@ class MainScreen(FrameHookScreen):
             fl.set_counts(counts, len(v.rows), distinct)
         sel = self.events_list.cursor_row
         self.query_one(Timeline).set_data(
-            v.times, v.errors, None if sel is None else self.store.time_ms(sel),
+            v.times,
+            v.errors,
+            None if sel is None else self.store.time_ms(sel),
             presorted=True,  # a view's rows are in time order
         )
 
@@ -423,9 +426,7 @@ class MainScreen(FrameHookScreen):
             # New marks are for values first seen in the latest commits, and the list
             # saw them as soon as they were made (live views): its cached rows stay.
             lst.refresh()
-        self.facet_panel.set_fresh(
-            {f: FreshValues(self.store, f, m) for f, m in marks.items()}
-        )
+        self.facet_panel.set_fresh({f: FreshValues(self.store, f, m) for f, m in marks.items()})
 
     def show_detections(self, ranks) -> None:
         """The rules have run over what is committed: mark the list's rows (`ranks`:

@@ -41,8 +41,9 @@ class PivotActions:
         return self.events_list.cursor_row
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.notify(clean(text), severity="error" if error else "information",
-                    markup=False, timeout=4)
+        self.notify(
+            clean(text), severity="error" if error else "information", markup=False, timeout=4
+        )
 
     def replace_filter(self, text: str) -> None:
         """Make `text` the filter (the previous one stays a `u` away)."""

@@ -167,8 +167,13 @@ class RedrawPacer:
       `filter_frame_hold_s` if no frame comes (another screen is up).
     """
 
-    def __init__(self, quiet_s: float = 0.3, max_view_defer_s: float = 1.0,
-                 max_panels_defer_s: float = 3.0, filter_frame_hold_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        quiet_s: float = 0.3,
+        max_view_defer_s: float = 1.0,
+        max_panels_defer_s: float = 3.0,
+        filter_frame_hold_s: float = 0.25,
+    ) -> None:
         self.quiet_s = quiet_s
         self.max_view_defer_s = max_view_defer_s
         self.max_panels_defer_s = max_panels_defer_s
@@ -204,8 +209,7 @@ class RedrawPacer:
 
     # arrivals
     def defer_view(self, now: float, tailing: bool) -> bool:
-        return (tailing and self.keys_recent(now)
-                and now - self.last_view_at < self.max_view_defer_s)
+        return tailing and self.keys_recent(now) and now - self.last_view_at < self.max_view_defer_s
 
     def view_redrawn(self, now: float) -> None:
         self.stale = False
@@ -221,8 +225,7 @@ class RedrawPacer:
     def panels_wait_on(self, now: float) -> bool:
         """At the end of a wait: True if keys still come (wait again)."""
         since = self.panels_since
-        return (since is not None and self.keys_recent(now)
-                and now - since < self.max_panels_defer_s)
+        return since is not None and self.keys_recent(now) and now - since < self.max_panels_defer_s
 
 
 # ------------------------------------------------------------------------ frames
@@ -238,8 +241,11 @@ class FrameHold:
     `released` runs after (render what changed meanwhile).
     """
 
-    def __init__(self, batch: Callable[[], AbstractContextManager[Any]],
-                 released: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        batch: Callable[[], AbstractContextManager[Any]],
+        released: Callable[[], None] = lambda: None,
+    ) -> None:
         self._batch = batch
         self._released = released
         self._held: AbstractContextManager[Any] | None = None
@@ -271,17 +277,23 @@ class _Collector(Protocol):
     def freeze(self) -> None: ...
     def get_count(self) -> tuple[int, int, int]: ...
     def isenabled(self) -> bool: ...
-    def set_threshold(self, threshold0: int, threshold1: int = ..., threshold2: int = ...,
-                      /) -> None: ...
+    def set_threshold(
+        self, threshold0: int, threshold1: int = ..., threshold2: int = ..., /
+    ) -> None: ...
 
 
 class GcPolicy:
     """When the garbage collector runs: not while a trail loads, and once loaded in the
     pauses between keys and right after frames, rather than inside a key."""
 
-    def __init__(self, young_threshold: int = 50_000, idle_s: float = 0.1,
-                 idle_min: int = 2_000, frame_min: int = 10_000,
-                 collector: _Collector = gc) -> None:
+    def __init__(
+        self,
+        young_threshold: int = 50_000,
+        idle_s: float = 0.1,
+        idle_min: int = 2_000,
+        frame_min: int = 10_000,
+        collector: _Collector = gc,
+    ) -> None:
         self.young_threshold = young_threshold
         self.idle_s = idle_s  # young objects are collected once keys paused this long...
         self.idle_min = idle_min  # ...and at least this many are waiting
@@ -356,8 +368,9 @@ class FreshMarks:
     order, each value once), so `expire` looks only at those due, not at every mark.
     """
 
-    def __init__(self, fields: Iterable[str] = ("ip", "principal", "key", "ua"),
-                 seconds: float = 120.0) -> None:
+    def __init__(
+        self, fields: Iterable[str] = ("ip", "principal", "key", "ua"), seconds: float = 120.0
+    ) -> None:
         self.fields = frozenset(fields)
         self.seconds = seconds
         self.marks: dict[str, dict[int, float]] = {}
@@ -434,8 +447,15 @@ class _Files(Protocol):
 
 
 def fill_status(
-    s: _Status, store: _Files, rows: np.ndarray | None, *, loading: bool,
-    load_fraction: float, filter_text: str, follow: bool, tail_mode: str | None,
+    s: _Status,
+    store: _Files,
+    rows: np.ndarray | None,
+    *,
+    loading: bool,
+    load_fraction: float,
+    filter_text: str,
+    follow: bool,
+    tail_mode: str | None,
     rate_per_min: float | None,
 ) -> None:
     """The status line's facts (widgets.status.StatusInfo), from the app's state;

@@ -20,27 +20,62 @@ EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 def add_options(p: argparse.ArgumentParser, size_type) -> None:
     g = p.add_argument_group(
-        "s3:// paths", "read the trail straight from S3 (credentials: the standard AWS "
-        "chain; see docs/s3.md)")
-    g.add_argument("--profile", default=None, metavar="NAME",
-                   help="AWS profile (default: the standard chain)")
-    g.add_argument("--endpoint-url", default=None, metavar="URL",
-                   help="S3 endpoint (an S3-compatible store, a local test server)")
-    g.add_argument("--since", default=None, metavar="TIME",
-                   help="read only the day folders that can hold events from TIME on "
-                   "(ISO, or -2h / now-2h: before now)")
-    g.add_argument("--until", default=None, metavar="TIME",
-                   help="...and up to TIME (its day folder and the next: delivery lags)")
-    g.add_argument("--account", action="append", default=None, metavar="ID",
-                   help="read only these accounts' folders (repeatable, or comma-separated)")
-    g.add_argument("--region", action="append", default=None, metavar="NAME",
-                   help="read only these regions' folders (repeatable, or comma-separated)")
-    g.add_argument("--connections", type=int, default=16, metavar="N",
-                   help="downloads at a time (default 16)")
-    g.add_argument("--cache-size", type=size_type, default=None, metavar="SIZE",
-                   help="keep the local cache of S3 objects under SIZE (default 10G)")
-    g.add_argument("--interval", type=float, default=None, metavar="SECONDS",
-                   help="following: list the day folders this often (default 30)")
+        "s3:// paths",
+        "read the trail straight from S3 (credentials: the standard AWS chain; see docs/s3.md)",
+    )
+    g.add_argument(
+        "--profile", default=None, metavar="NAME", help="AWS profile (default: the standard chain)"
+    )
+    g.add_argument(
+        "--endpoint-url",
+        default=None,
+        metavar="URL",
+        help="S3 endpoint (an S3-compatible store, a local test server)",
+    )
+    g.add_argument(
+        "--since",
+        default=None,
+        metavar="TIME",
+        help="read only the day folders that can hold events from TIME on "
+        "(ISO, or -2h / now-2h: before now)",
+    )
+    g.add_argument(
+        "--until",
+        default=None,
+        metavar="TIME",
+        help="...and up to TIME (its day folder and the next: delivery lags)",
+    )
+    g.add_argument(
+        "--account",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="read only these accounts' folders (repeatable, or comma-separated)",
+    )
+    g.add_argument(
+        "--region",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="read only these regions' folders (repeatable, or comma-separated)",
+    )
+    g.add_argument(
+        "--connections", type=int, default=16, metavar="N", help="downloads at a time (default 16)"
+    )
+    g.add_argument(
+        "--cache-size",
+        type=size_type,
+        default=None,
+        metavar="SIZE",
+        help="keep the local cache of S3 objects under SIZE (default 10G)",
+    )
+    g.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="following: list the day folders this often (default 30)",
+    )
 
 
 def split_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -86,8 +121,9 @@ def filter_window(query) -> Window:
     from .core.query import And, Time
 
     root = getattr(query, "root", None)
-    nodes = [root] if isinstance(root, Time) else (
-        list(root.children) if isinstance(root, And) else [])
+    nodes = (
+        [root] if isinstance(root, Time) else (list(root.children) if isinstance(root, And) else [])
+    )
     lo = hi = None
     now = time.time_ns() // 1_000_000
     for n in nodes:
@@ -159,8 +195,12 @@ def _progress_printer():
         if now - last[0] < 0.1 and p.objects_done != p.objects_total:
             return
         last[0] = now
-        sys.stderr.write("\r" + p.text(now - started) + " " * 4
-                         + ("\n" if p.objects_done == p.objects_total else ""))
+        sys.stderr.write(
+            "\r"
+            + p.text(now - started)
+            + " " * 4
+            + ("\n" if p.objects_done == p.objects_total else "")
+        )
         sys.stderr.flush()
 
     return show
@@ -177,7 +217,8 @@ def discover(trail, on_progress=None):
         f"trailscope: s3: {len(wanted):,} objects in {len(lst.listed):,} prefixes "
         f"({trail.requests['list']:,} list requests); {p.objects_total - p.cached - p.failed:,} "
         f"downloaded ({_mb(p.transferred)}), {p.cached:,} from the cache, {p.failed:,} "
-        f"failed; {time.monotonic() - t0:.1f} s\n")
+        f"failed; {time.monotonic() - t0:.1f} s\n"
+    )
     return trail.discovery(lst, got), got
 
 
@@ -198,8 +239,13 @@ def load(args, urls: Sequence[str], query=None):
         return None, EXIT_NOTHING
     from .cli import _progress_printer as load_progress
 
-    store = load_files((), max_bytes=args.max_file_size, jobs=args.jobs,
-                       on_progress=load_progress(), discovered=disc)
+    store = load_files(
+        (),
+        max_bytes=args.max_file_size,
+        jobs=args.jobs,
+        on_progress=load_progress(),
+        discovered=disc,
+    )
     return store, trail
 
 
@@ -240,8 +286,7 @@ def verify(args, urls: Sequence[str]) -> int:
         # The files the digests list, wherever they are: a window or a prefix may leave
         # some out of the listing (the last hour of a day is in its digest of the next).
         have = {tf.path for tf in disc.files}
-        more = trail.fetch_keys(
-            (b, k) for b, k in listed_keys(disc) if f"s3://{b}/{k}" not in have)
+        more = trail.fetch_keys((b, k) for b, k in listed_keys(disc) if f"s3://{b}/{k}" not in have)
     except (OptionError, BadURL) as e:
         sys.stderr.write(f"trailscope verify: {clean(str(e))}\n")
         return EXIT_USAGE
@@ -252,13 +297,19 @@ def verify(args, urls: Sequence[str]) -> int:
     disc.errors += more.errors
     with SignedCopy(trail.cache.root, disc, got.metadata) as copy:
         if not copy.roots:
-            sys.stderr.write("trailscope verify: nothing could be read from "
-                             f"{clean(', '.join(urls))}\n")
+            sys.stderr.write(
+                f"trailscope verify: nothing could be read from {clean(', '.join(urls))}\n"
+            )
             for url, reason in disc.errors[:20]:
                 sys.stderr.write(f"  {clean(url)}: {clean(reason)}\n")
             return EXIT_NOTHING
-        return verify_cmd.run(args, paths=copy.roots, signatures=copy.signatures,
-                              rename=copy.rename, unreadable=disc.errors + copy.unplaced)
+        return verify_cmd.run(
+            args,
+            paths=copy.roots,
+            signatures=copy.signatures,
+            rename=copy.rename,
+            unreadable=disc.errors + copy.unplaced,
+        )
 
 
 # -------------------------------------------------------------------- cache
@@ -266,13 +317,20 @@ def verify(args, urls: Sequence[str]) -> int:
 
 def add_cache_parser(sub, size_type) -> argparse.ArgumentParser:
     c = sub.add_parser(
-        "cache", help="the local cache of S3 objects: info, clear",
+        "cache",
+        help="the local cache of S3 objects: info, clear",
         description="The local cache of objects read from S3 (content-addressed by "
-        "bucket, key and ETag, in $XDG_CACHE_HOME/trailscope/s3).")
+        "bucket, key and ETag, in $XDG_CACHE_HOME/trailscope/s3).",
+    )
     c.add_argument("action", choices=("info", "clear"))
     c.add_argument("--json", action="store_true", help="info: print one JSON object")
-    c.add_argument("--cache-size", type=size_type, default=None, metavar="SIZE",
-                   help="info: the limit to report (default 10G)")
+    c.add_argument(
+        "--cache-size",
+        type=size_type,
+        default=None,
+        metavar="SIZE",
+        help="info: the limit to report (default 10G)",
+    )
     return c
 
 
@@ -283,21 +341,31 @@ def run_cache(args) -> int:
     cache = ObjectCache(limit=args.cache_size if args.cache_size is not None else DEFAULT_LIMIT)
     if args.action == "clear":
         n, size = cache.clear()
-        sys.stdout.write(f"removed {n:,} cached objects ({_mb(size)}) from "
-                         f"{clean(str(cache.root))}\n")
+        sys.stdout.write(
+            f"removed {n:,} cached objects ({_mb(size)}) from {clean(str(cache.root))}\n"
+        )
         return EXIT_OK
     info = cache.info()
     if args.json:
-        sys.stdout.buffer.write(export.dumps({
-            "path": info.root, "objects": info.entries, "bytes": info.bytes,
-            "limit": info.limit,
-            "oldest_use": _iso(info.oldest_use), "newest_use": _iso(info.newest_use),
-        }) + b"\n")
+        sys.stdout.buffer.write(
+            export.dumps(
+                {
+                    "path": info.root,
+                    "objects": info.entries,
+                    "bytes": info.bytes,
+                    "limit": info.limit,
+                    "oldest_use": _iso(info.oldest_use),
+                    "newest_use": _iso(info.newest_use),
+                }
+            )
+            + b"\n"
+        )
         return EXIT_OK
     sys.stdout.write(
         f"path     {clean(info.root)}\nobjects  {info.entries:,}\n"
         f"size     {_mb(info.bytes)} (limit {_mb(info.limit)})\n"
-        f"used     {_iso(info.oldest_use) or '-'} .. {_iso(info.newest_use) or '-'}\n")
+        f"used     {_iso(info.oldest_use) or '-'} .. {_iso(info.newest_use) or '-'}\n"
+    )
     return EXIT_OK
 
 

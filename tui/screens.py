@@ -42,8 +42,9 @@ class HelpScreen(ModalScreen[None]):
                     yield Static(self._table(), id="help-table")
             with TabPane("Filter language (f)", id="help-query"):
                 with VerticalScroll():
-                    yield Static(Markdown(topic_text("query"), hyperlinks=False),
-                                 id="help-query-text")
+                    yield Static(
+                        Markdown(topic_text("query"), hyperlinks=False), id="help-query-text"
+                    )
 
     def action_show(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
@@ -51,8 +52,9 @@ class HelpScreen(ModalScreen[None]):
 
     @staticmethod
     def _table() -> Table:
-        t = Table(title="trailscope — keys", expand=True, box=None, show_header=False,
-                  padding=(0, 1))
+        t = Table(
+            title="trailscope — keys", expand=True, box=None, show_header=False, padding=(0, 1)
+        )
         t.add_column("key", style="bold", no_wrap=True, width=22)
         t.add_column("action")
         for scope, title in SCOPES.items():
@@ -63,9 +65,13 @@ class HelpScreen(ModalScreen[None]):
         t.add_row(Text(""), Text(""))
         t.add_row(Text("Tab / Shift+Tab"), Text("Move between panes"))
         t.add_row(Text("ctrl+p"), Text("Command palette (every action above)"))
-        t.add_row(Text("f  (in this help)"),
-                  Text("The filter language, e.g. cred:root has:error since:-1h "
-                       "(also: trailscope help query)"))
+        t.add_row(
+            Text("f  (in this help)"),
+            Text(
+                "The filter language, e.g. cred:root has:error since:-1h "
+                "(also: trailscope help query)"
+            ),
+        )
         return t
 
 
@@ -85,8 +91,9 @@ class SkippedScreen(ModalScreen[None]):
     """
     BINDINGS = bindings("skipped-screen")
 
-    def __init__(self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]],
-                 integrity=None) -> None:
+    def __init__(
+        self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]], integrity=None
+    ) -> None:
         super().__init__()
         self.skipped = skipped
         self.extra = extra
@@ -109,15 +116,23 @@ class SkippedScreen(ModalScreen[None]):
         for _, state, _ in rows:
             counts[state.value] = counts.get(state.value, 0) + 1
         summary = ", ".join(f"{n:,} {s}" for s, n in counts.items())
-        opts = [Option(Text(f"integrity against the digest files: {ig.verdict} ({summary}); "
-                            "is:unverified filters the events of files not verified",
-                            style="bold"), disabled=True)]
+        opts = [
+            Option(
+                Text(
+                    f"integrity against the digest files: {ig.verdict} ({summary}); "
+                    "is:unverified filters the events of files not verified",
+                    style="bold",
+                ),
+                disabled=True,
+            )
+        ]
         for path, state, reason in rows:
             style = "green" if state.value == "verified" else "bold red"
             line = label((f"{state.value:<13}", style), path)
             if reason:
-                line = label((f"{state.value:<13}", style), path, ("\n    ", ""),
-                             safe_text(reason, "italic"))
+                line = label(
+                    (f"{state.value:<13}", style), path, ("\n    ", ""), safe_text(reason, "italic")
+                )
             opts.append(Option(line))
         return opts
 
@@ -125,8 +140,10 @@ class SkippedScreen(ModalScreen[None]):
         with Vertical():
             yield Static(
                 label(
-                    (f"{len(self.skipped):,} file(s) skipped, partly loaded or read leniently",
-                     "bold"),
+                    (
+                        f"{len(self.skipped):,} file(s) skipped, partly loaded or read leniently",
+                        "bold",
+                    ),
                     (f"   ·   {len(self.extra):,} ignored by name", "dim"),
                     ("   (Esc to close)", "dim"),
                 ),

@@ -31,16 +31,31 @@ def add_parsers(sub, filter_opt) -> dict[str, argparse.ArgumentParser]:
     )
     filter_opt(s, "the filter (default: every event)")
     s.add_argument("--dialect", choices=DIALECTS, default="athena")
-    s.add_argument("--table", default=None,
-                   help="table name (default cloudtrail_logs; lake: the event data store ID)")
+    s.add_argument(
+        "--table",
+        default=None,
+        help="table name (default cloudtrail_logs; lake: the event data store ID)",
+    )
     s.add_argument("--limit", type=int, default=None, help="add LIMIT N")
-    s.add_argument("--no-partition", action="store_true",
-                   help="no predicate on the table's `timestamp` day partition")
-    s.add_argument("--ddl", metavar="S3_LOCATION", default=None,
-                   help="print the CREATE TABLE statement (partition projection) for the "
-                   "trail at s3://bucket/AWSLogs/ACCOUNT/CloudTrail/REGION/ instead")
-    s.add_argument("--view", nargs="+", metavar="PATH", default=None,
-                   help="duckdb: first print the view that reads the log files under PATH...")
+    s.add_argument(
+        "--no-partition",
+        action="store_true",
+        help="no predicate on the table's `timestamp` day partition",
+    )
+    s.add_argument(
+        "--ddl",
+        metavar="S3_LOCATION",
+        default=None,
+        help="print the CREATE TABLE statement (partition projection) for the "
+        "trail at s3://bucket/AWSLogs/ACCOUNT/CloudTrail/REGION/ instead",
+    )
+    s.add_argument(
+        "--view",
+        nargs="+",
+        metavar="PATH",
+        default=None,
+        help="duckdb: first print the view that reads the log files under PATH...",
+    )
 
     a = sub.add_parser(
         "athena",
@@ -56,16 +71,28 @@ def add_parsers(sub, filter_opt) -> dict[str, argparse.ArgumentParser]:
     a.add_argument("--database", required=True, help="the Glue database holding the table")
     a.add_argument("--table", default="cloudtrail_logs", help="default cloudtrail_logs")
     a.add_argument("--workgroup", default=None, help="Athena workgroup (default: primary)")
-    a.add_argument("--output-location", default=None, metavar="S3_URI",
-                   help="s3:// folder for the results (when the workgroup sets none)")
+    a.add_argument(
+        "--output-location",
+        default=None,
+        metavar="S3_URI",
+        help="s3:// folder for the results (when the workgroup sets none)",
+    )
     a.add_argument("--catalog", default=None, help="data catalog (default AwsDataCatalog)")
     a.add_argument("--region", default=None, help="AWS region (default: the profile's)")
     a.add_argument("--profile", default=None, help="AWS profile")
     a.add_argument("--limit", type=int, default=None, help="at most N events")
-    a.add_argument("--no-partition", action="store_true",
-                   help="no predicate on the table's `timestamp` day partition")
-    a.add_argument("--format", choices=("table", "jsonl", "csv", "count"), default=None,
-                   dest="fmt", help="print the events as `query` does instead of exploring")
+    a.add_argument(
+        "--no-partition",
+        action="store_true",
+        help="no predicate on the table's `timestamp` day partition",
+    )
+    a.add_argument(
+        "--format",
+        choices=("table", "jsonl", "csv", "count"),
+        default=None,
+        dest="fmt",
+        help="print the events as `query` does instead of exploring",
+    )
     a.add_argument("--stats", action="store_true", help="summarise the events as `stats` does")
     a.add_argument("--poll-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     return {"sql": s, "athena": a}
@@ -100,8 +127,14 @@ def cmd_sql(args) -> int:
     except QueryError as e:
         return _filter_error(args.filter, e)
     try:
-        out = to_sql(q, args.dialect, table=args.table, now_ms=_now_ms(), limit=args.limit,
-                     partition=not args.no_partition)
+        out = to_sql(
+            q,
+            args.dialect,
+            table=args.table,
+            now_ms=_now_ms(),
+            limit=args.limit,
+            partition=not args.no_partition,
+        )
     except SqlError as e:
         return _filter_error(args.filter, e, "cannot express")
     if args.view:
@@ -142,8 +175,15 @@ def cmd_athena(args, run_cli) -> int:
     except QueryError as e:
         return _filter_error(args.filter, e)
     try:
-        out = to_sql(q, "athena", table=args.table, now_ms=_now_ms(), select="records",
-                     limit=args.limit, partition=not args.no_partition)
+        out = to_sql(
+            q,
+            "athena",
+            table=args.table,
+            now_ms=_now_ms(),
+            select="records",
+            limit=args.limit,
+            partition=not args.no_partition,
+        )
     except SqlError as e:
         return _filter_error(args.filter, e, "cannot express")
     client = _athena_client(args)
@@ -161,9 +201,14 @@ def cmd_athena(args, run_cli) -> int:
 
     try:
         ex = athena.run_query(
-            client, out.sql, database=args.database, workgroup=args.workgroup,
-            output_location=args.output_location, catalog=args.catalog,
-            poll_s=args.poll_seconds, on_status=status,
+            client,
+            out.sql,
+            database=args.database,
+            workgroup=args.workgroup,
+            output_location=args.output_location,
+            catalog=args.catalog,
+            poll_s=args.poll_seconds,
+            on_status=status,
         )
     except KeyboardInterrupt:
         err("trailscope: interrupted: the Athena query was stopped\n")
@@ -188,4 +233,3 @@ def cmd_athena(args, run_cli) -> int:
     if args.stats:
         return run_cli(["stats", str(path)])
     return run_cli(["explore", str(path), "--no-follow"])
-

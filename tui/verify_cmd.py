@@ -18,9 +18,9 @@ EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
 MEANING = {
     "signed": "every digest's signature verified with the public keys given: AWS wrote the "
-              "digests, and the verified log files are as AWS delivered them",
+    "digests, and the verified log files are as AWS delivered them",
     "consistent": "the log files are consistent with the digests; without verified "
-                  "signatures that is not proof that AWS wrote the digests",
+    "signatures that is not proof that AWS wrote the digests",
     "inconsistent": "some files do not match the digests, or the chain of digests is broken",
     "nothing to verify": "no digest file was found in the given paths",
 }
@@ -40,26 +40,44 @@ def add_parser(sub, common) -> argparse.ArgumentParser:
         epilog="exit codes: 0 consistent, 1 no digest files found, 2 usage or unusable "
         "key/signature file, 3 problems found",
     )
-    v.add_argument("paths", nargs="+", metavar="PATH",
-                   help="the copy's root (the folder holding AWSLogs/) or folders inside it")
+    v.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="the copy's root (the folder holding AWSLogs/) or folders inside it",
+    )
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument(
-        "--public-keys", action="append", default=[], metavar="FILE",
+        "--public-keys",
+        action="append",
+        default=[],
+        metavar="FILE",
         help="PEM public keys, or the JSON of `aws cloudtrail list-public-keys` (repeatable)",
     )
     v.add_argument(
-        "--signatures", action="append", default=[], metavar="PATH",
-        help="digest signatures: JSON lines of {\"digest\": KEY, \"signature\": HEX}, or the "
+        "--signatures",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help='digest signatures: JSON lines of {"digest": KEY, "signature": HEX}, or the '
         "output of `aws s3api head-object` saved as <digest file name>.head.json; a file or "
         "a folder of them (repeatable)",
     )
-    v.add_argument("--problems", action="store_true",
-                   help="list only the files and digests that are not verified")
-    v.add_argument("--all-files", action="store_true",
-                   help="list each file no digest names (default: counts per account and "
-                   "region)")
-    v.add_argument("--require-signed", action="store_true",
-                   help="exit 3 unless every digest's signature verifies")
+    v.add_argument(
+        "--problems",
+        action="store_true",
+        help="list only the files and digests that are not verified",
+    )
+    v.add_argument(
+        "--all-files",
+        action="store_true",
+        help="list each file no digest names (default: counts per account and region)",
+    )
+    v.add_argument(
+        "--require-signed",
+        action="store_true",
+        help="exit 3 unless every digest's signature verifies",
+    )
     common(v)
     for action in v._actions:  # the shared option means something else here
         if "--jobs" in action.option_strings:
@@ -90,8 +108,14 @@ def run(args, *, paths=None, signatures=None, rename=None, unreadable=()) -> int
         from .core.s3verify import merge
 
         book = merge(book, signatures)
-    rep = verify(paths, keys=keys, signatures=book, max_bytes=args.max_file_size,
-                 jobs=args.jobs, on_progress=_progress_printer())
+    rep = verify(
+        paths,
+        keys=keys,
+        signatures=book,
+        max_bytes=args.max_file_size,
+        jobs=args.jobs,
+        on_progress=_progress_printer(),
+    )
     for path, reason in unreadable:
         rep.fail("unreadable", path, f"cannot be read: {reason}")
     if rename is not None:
@@ -103,8 +127,7 @@ def run(args, *, paths=None, signatures=None, rename=None, unreadable=()) -> int
         sys.stdout.buffer.write(export.dumps(report_dict(rep, notes)) + b"\n")
         sys.stdout.flush()
     else:
-        write_text(rep, notes, sys.stdout, problems_only=args.problems,
-                   all_files=args.all_files)
+        write_text(rep, notes, sys.stdout, problems_only=args.problems, all_files=args.all_files)
     verdict = rep.verdict
     if verdict == "inconsistent":
         return EXIT_PROBLEMS
@@ -122,8 +145,9 @@ def _progress_printer():
     def show(done: int, total: int) -> None:
         if done % 50 and done != total:
             return
-        sys.stderr.write(f"\rhashing {done:,}/{total:,} log files" + (
-            "\n" if done == total else ""))
+        sys.stderr.write(
+            f"\rhashing {done:,}/{total:,} log files" + ("\n" if done == total else "")
+        )
         sys.stderr.flush()
 
     return show
@@ -149,9 +173,16 @@ def report_dict(rep, key_notes: list[str] = ()) -> dict:
         },
         "digests": [_digest_dict(d) for d in rep.digests],
         "files": [
-            {"path": f.path, "state": str(f.state), "reason": f.reason, "digest": f.digest,
-             "s3_object": f.s3_object, "expected_sha256": f.expected, "sha256": f.actual,
-             "signed": f.signed}
+            {
+                "path": f.path,
+                "state": str(f.state),
+                "reason": f.reason,
+                "digest": f.digest,
+                "s3_object": f.s3_object,
+                "expected_sha256": f.expected,
+                "sha256": f.actual,
+                "signed": f.signed,
+            }
             for f in rep.files
         ],
         "findings": [
@@ -165,45 +196,65 @@ def report_dict(rep, key_notes: list[str] = ()) -> dict:
 def _digest_dict(d) -> dict:
     b, n = d.body, d.name
     return {
-        "path": d.path, "state": str(d.state), "reason": d.reason,
-        "start": b.start if b else None, "end": d.end or None,
-        "org": d.org, "account": d.account or (n.account if n else None),
+        "path": d.path,
+        "state": str(d.state),
+        "reason": d.reason,
+        "start": b.start if b else None,
+        "end": d.end or None,
+        "org": d.org,
+        "account": d.account or (n.account if n else None),
         "region": d.region or (n.region if n else None),
-        "trail": n.trail if n else None, "home_region": n.home_region if n else None,
+        "trail": n.trail if n else None,
+        "home_region": n.home_region if n else None,
         "backfill": n.backfill if n else False,
-        "s3_bucket": b.bucket if b else None, "s3_object": b.key if b else None,
-        "chain": d.chain, "signature": str(d.signature),
-        "files_listed": d.files_listed, "files_verified": d.files_verified,
+        "s3_bucket": b.bucket if b else None,
+        "s3_object": b.key if b else None,
+        "chain": d.chain,
+        "signature": str(d.signature),
+        "files_listed": d.files_listed,
+        "files_verified": d.files_verified,
     }
 
 
 # -------------------------------------------------------------------- text
 
 
-def write_text(rep, key_notes, out, problems_only: bool = False,
-               all_files: bool = False) -> None:
+def write_text(rep, key_notes, out, problems_only: bool = False, all_files: bool = False) -> None:
     """Tables for a terminal; every string from the copy goes through `clean`."""
     w = out.write
-    digests = [d for d in rep.digests if not problems_only or d.state.value != "ok"
-               or d.signature.value == "failed"]
+    digests = [
+        d
+        for d in rep.digests
+        if not problems_only or d.state.value != "ok" or d.signature.value == "failed"
+    ]
     w("Digests (one per trail, region and hour)\n")
     if digests:
-        rows = [("END (UTC)", "ACCOUNT", "REGION", "TRAIL", "FILES OK", "CHAIN", "SIGNATURE",
-                 "STATE")]
+        rows = [
+            ("END (UTC)", "ACCOUNT", "REGION", "TRAIL", "FILES OK", "CHAIN", "SIGNATURE", "STATE")
+        ]
         for d in digests:
             n = d.name
             trail = (n.trail + (" (backfill)" if n.backfill else "")) if n else "?"
-            rows.append((
-                clean(d.end or "?", 24), clean(d.account or (n.account if n else "?"), 14),
-                clean(d.region or (n.region if n else "?"), 20), clean(trail, 40),
-                f"{d.files_verified}/{d.files_listed}", d.chain or "-", str(d.signature),
-                str(d.state),
-            ))
+            rows.append(
+                (
+                    clean(d.end or "?", 24),
+                    clean(d.account or (n.account if n else "?"), 14),
+                    clean(d.region or (n.region if n else "?"), 20),
+                    clean(trail, 40),
+                    f"{d.files_verified}/{d.files_listed}",
+                    d.chain or "-",
+                    str(d.signature),
+                    str(d.state),
+                )
+            )
         _table(rows, w)
         for d in digests:
             if d.state.value != "ok":
-                w(f"  {d.state}: {clean(d.path)}" + (f" ({clean(d.reason)})" if d.reason else "")
-                  + "\n")
+                w(
+                    f"  {d.state}: {clean(d.path)}"
+                    + (f" ({clean(d.reason)})" if d.reason else "")
+                    + "\n"
+                )
     else:
         w("  none\n" if not problems_only else "  no problems\n")
 
@@ -226,11 +277,11 @@ def write_text(rep, key_notes, out, problems_only: bool = False,
     else:
         w("  none\n" if not problems_only else "  no problems\n")
 
-    _write_not_covered([f for f in rep.files if f.digest is None and not f.fails], w,
-                       all_files)
+    _write_not_covered([f for f in rep.files if f.digest is None and not f.fails], w, all_files)
 
     findings = [x for x in rep.findings if x.severity == "fail"] + [
-        x for x in rep.findings if x.severity == "note"]
+        x for x in rep.findings if x.severity == "note"
+    ]
     if findings or key_notes:
         w("\nFindings\n")
         for x in findings:
@@ -241,16 +292,21 @@ def write_text(rep, key_notes, out, problems_only: bool = False,
 
     c = Counter(str(f.state) for f in rep.files)
     present = rep.present
-    counts = ", ".join(f"{c[k]:,} {k}" for k in (
-        "verified", "modified", "missing", "unverifiable", "not covered") if c[k])
+    counts = ", ".join(
+        f"{c[k]:,} {k}"
+        for k in ("verified", "modified", "missing", "unverifiable", "not covered")
+        if c[k]
+    )
     w(f"\n{len(present):,} digest file(s); log files: {counts or 'none'}\n")
     if rep.keys_given:
         signed = sum(d.signature.value == "verified" for d in present)
         w(f"signatures: {signed:,} of {len(present):,} digest(s) verified\n")
     w(f"Result: {rep.verdict.upper()}: {MEANING[rep.verdict]}.\n")
     if rep.verdict == "consistent" and not rep.keys_given:
-        w("To check that AWS signed the digests, give --public-keys and --signatures "
-          "(docs/verify.md).\n")
+        w(
+            "To check that AWS signed the digests, give --public-keys and --signatures "
+            "(docs/verify.md).\n"
+        )
     out.flush()
 
 

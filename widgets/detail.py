@@ -138,8 +138,14 @@ class PairRef:
 NodeData = ValueRef | ContainerRef | MoreRef | SectionRef | PairRef | None
 
 # How the summary's tones are drawn.
-_TONES = {VALUE: S_VALUE, STRING: S_STRING, ALERT: S_ALERT, EMPTY: S_EMPTY, LITERAL: S_LITERAL,
-          HINT: S_HINT}
+_TONES = {
+    VALUE: S_VALUE,
+    STRING: S_STRING,
+    ALERT: S_ALERT,
+    EMPTY: S_EMPTY,
+    LITERAL: S_LITERAL,
+    HINT: S_HINT,
+}
 
 
 def _compact(obj: object) -> str:
@@ -291,8 +297,9 @@ class DetailPane(LineTree[NodeData]):
                 self._event = self.store.event(row)
             except Exception as e:  # a changed/vanished file must not take the app down
                 first = self.root.add_leaf(
-                    Text.assemble(("original unavailable: ", S_ALERT),
-                                  safe_text(str(e), max_len=600))
+                    Text.assemble(
+                        ("original unavailable: ", S_ALERT), safe_text(str(e), max_len=600)
+                    )
                 )
                 self._add_indexed(row)
             else:
@@ -331,8 +338,9 @@ class DetailPane(LineTree[NodeData]):
                 label.append(_str_text(value, S_VALUE, quoted=False))
                 node.add_leaf(label, ValueRef(f.name, value, ""))
         where = self.store.location(row)
-        node.add_leaf(Text("Location".ljust(width), S_LABEL) + safe_text(where),
-                      InfoRef(None, where, ""))
+        node.add_leaf(
+            Text("Location".ljust(width), S_LABEL) + safe_text(where), InfoRef(None, where, "")
+        )
 
     def _build_event(self, row: int, ev: object) -> dict[tuple, TreeNode[NodeData]]:
         keyed: dict[tuple, TreeNode[NodeData]] = {}
@@ -466,9 +474,16 @@ class DetailPane(LineTree[NodeData]):
             sec.notes.append(Note("detection rules are running…", HINT))
             return [sec]
         for rule in det.rules_of(row):
-            sec.facts.append(Fact(rule.severity.capitalize(), rule.id, field="rule",
-                                  display=rule.title, hint=f"({rule.id})",
-                                  tone=ALERT if rule.rank >= 3 else STRING))
+            sec.facts.append(
+                Fact(
+                    rule.severity.capitalize(),
+                    rule.id,
+                    field="rule",
+                    display=rule.title,
+                    hint=f"({rule.id})",
+                    tone=ALERT if rule.rank >= 3 else STRING,
+                )
+            )
             lines = [f"why: {det.explain(row, rule)}"]
             if rule.description:
                 lines.append(f"matters: {' '.join(rule.description.split())}")
@@ -503,12 +518,20 @@ class DetailPane(LineTree[NodeData]):
                 what += f" in {link.account}"
             if link.after_use:
                 what += " [recorded after the use]"
-            sec.facts.append(Fact("Minted by" if i == 0 else "  ← minted by", what,
-                                  kind="pair", row=link.row, hint="(enter: go to it)",
-                                  tone=STRING))
+            sec.facts.append(
+                Fact(
+                    "Minted by" if i == 0 else "  ← minted by",
+                    what,
+                    kind="pair",
+                    row=link.row,
+                    hint="(enter: go to it)",
+                    tone=STRING,
+                )
+            )
         end = chain.end_text()
-        sec.facts.append(Fact("Top", end, kind="info",
-                              tone=ALERT if chain.end != "identity" else VALUE))
+        sec.facts.append(
+            Fact("Top", end, kind="info", tone=ALERT if chain.end != "identity" else VALUE)
+        )
         for label, value in chain.record:
             sec.facts.append(Fact(f"  {label}", value, kind="info"))
         return [sec]

@@ -141,7 +141,13 @@ _BUILTIN: dict[str, _Col] = {
     )
 }
 DEFAULT_COLUMNS: tuple[str, ...] = (
-    "time", "service", "event", "principal", "ip", "region", "error",
+    "time",
+    "service",
+    "event",
+    "principal",
+    "ip",
+    "region",
+    "error",
 )
 _COLUMNS: tuple[_Col, ...] = tuple(_BUILTIN[k] for k in DEFAULT_COLUMNS)
 _EXTRA_DROP = 2
@@ -224,13 +230,17 @@ def column_layout(
         cols.remove(dropped)
         del widths[dropped.key]
     # A truncated region is little use; give its room to event and principal first.
-    if ("region" in widths and "region" not in fixed
-            and free() < sum(t - widths[k] for k, t in _TIERS[1].items() if k in widths)):
+    if (
+        "region" in widths
+        and "region" not in fixed
+        and free() < sum(t - widths[k] for k, t in _TIERS[1].items() if k in widths)
+    ):
         del widths["region"]
         cols = [c for c in cols if c.key != "region"]
     if one_year and short_time and widths["time"] > _TIME_SHORT:
-        if free() < sum(max(0, t - widths[k]) for tier in _TIERS[:2]
-                        for k, t in tier.items() if k in widths):
+        if free() < sum(
+            max(0, t - widths[k]) for tier in _TIERS[:2] for k, t in tier.items() if k in widths
+        ):
             widths["time"] = _TIME_SHORT
     auto = [c.key for c in cols if c.key not in fixed and c.key != "time"]
     for i, tier in enumerate(_TIERS):
@@ -441,7 +451,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """Show these columns (`time`, field names or JSON paths) in this order; other
         names are left out. An empty list brings back the default columns."""
         cols = tuple(
-            column_def(n, w) for n, w in specs
+            column_def(n, w)
+            for n, w in specs
             if n == "time" or n in FIELD_BY_NAME or is_path_column(n)
         )
         self._col_defs = cols or _COLUMNS
@@ -453,8 +464,9 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def path_columns(self) -> tuple[str, ...]:
         """The chosen columns that are JSON paths (their columns are built by the
         app's view, in a thread when the trail is big: see `path_ready`)."""
-        return tuple(c.key for c in self._col_defs if c.key not in _BUILTIN
-                     and c.key not in FIELD_BY_NAME)
+        return tuple(
+            c.key for c in self._col_defs if c.key not in _BUILTIN and c.key not in FIELD_BY_NAME
+        )
 
     @property
     def shown_columns(self) -> tuple[str, ...]:
@@ -467,8 +479,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         shown = set(self.shown_columns)
         chosen = [c.key for c in self._col_defs]
         return tuple(
-            [k for k in chosen if k not in shown]
-            + [k for k in DEFAULT_COLUMNS if k not in chosen]
+            [k for k in chosen if k not in shown] + [k for k in DEFAULT_COLUMNS if k not in chosen]
         )
 
     def describe(self) -> str:
@@ -495,8 +506,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         if self._path_waiting:  # rows drawn before a path column was built
             self._path_waiting = False
             self.refresh_rows()
-        shown = rows if not self.sorted else sort_rows(
-            self.store, rows, self._sort, ranks=self._ranks, sel=sel
+        shown = (
+            rows
+            if not self.sorted
+            else sort_rows(self.store, rows, self._sort, ranks=self._ranks, sel=sel)
         )
         self._show(shown, keep)
 
@@ -754,8 +767,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def _columns(self, width: int) -> list[tuple[str, int]]:
         self._one_year()  # a commit may change it (and so the layout)
         if self._layout is None or self._layout[0] != width:
-            self._layout = (width, column_layout(width, self._col_defs,
-                                                 one_year=self._one_year() is not None))
+            self._layout = (
+                width,
+                column_layout(width, self._col_defs, one_year=self._one_year() is not None),
+            )
             shown = tuple(k for k, _ in self._layout[1])
             if shown != self._shown:
                 self._shown = shown
@@ -779,8 +794,14 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         # So are its flags: a later commit can mark a drawn row as a conflict, and
         # nothing else about a stored row changes (clearing the cache at each commit
         # re-rendered a screenful of rows several times a second while tailing).
-        key = (row, int(self.store.flags[row]), cursor, width, self._generation,
-               self._get_styles()["cursor"] if cursor else None)
+        key = (
+            row,
+            int(self.store.flags[row]),
+            cursor,
+            width,
+            self._generation,
+            self._get_styles()["cursor"] if cursor else None,
+        )
         return self._cache.get(key, lambda: self._render_row(row, cursor > 0, width))
 
     def _header_strip(self, width: int) -> Strip:
@@ -824,8 +845,16 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         elif flags & HOSTILE:
             segments = [Segment("⚠", styles["warning"])]
         elif rank >= 0:  # severities: info low medium high critical
-            segments = [Segment("◆", styles["error"] if rank >= 3 else styles["warning"]
-                                if rank == 2 else styles["dim"])]
+            segments = [
+                Segment(
+                    "◆",
+                    styles["error"]
+                    if rank >= 3
+                    else styles["warning"]
+                    if rank == 2
+                    else styles["dim"],
+                )
+            ]
         elif flags & CONFLICT:
             segments = [Segment("≠", styles["warning"])]
         elif has_error:
@@ -932,4 +961,3 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         segments = list(text.render(self.app.console))
         strip = Strip(segments).crop_extend(0, width, None)
         return strip.apply_style(base).simplify()
-

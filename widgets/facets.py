@@ -66,6 +66,7 @@ def facet_name(name: str) -> str:
             pass
     raise ValueError(f"unknown field {name!r}")
 
+
 NARROW_LIMIT = 50  # rows shown while narrowing
 _PARTIAL = " ▏▎▍▌▋▊▉"  # left-aligned eighth blocks for the share bar
 _NONE = "(none)"
@@ -192,8 +193,9 @@ class FacetOptions(QuietScroll, ScrollView, can_focus=True):
 
     def _page_by(self, direction: int) -> None:
         h = self._highlighted
-        cursor, top = page_move(-1 if h is None else h, int(self.scroll_offset.y),
-                                self._page(), self._count, direction)
+        cursor, top = page_move(
+            -1 if h is None else h, int(self.scroll_offset.y), self._page(), self._count, direction
+        )
         self.scroll_to(y=top, animate=False, force=True)
         self.highlighted = None if cursor < 0 else cursor
 
@@ -444,8 +446,11 @@ class FacetList(Vertical):
         f = FIELD_BY_NAME.get(self.field)
         distinct = self._distinct if self._distinct is not None else len(self._counts)
         parts: list[tuple[str, str | Style] | str | Text] = [
-            (_DETECTION_TITLES[self.field], "bold") if self.field in _DETECTION_TITLES
-            else safe_text(self.field, "bold") if f is None else (f.label, "bold"),
+            (_DETECTION_TITLES[self.field], "bold")
+            if self.field in _DETECTION_TITLES
+            else safe_text(self.field, "bold")
+            if f is None
+            else (f.label, "bold"),
             (f"  ({distinct:,})", ""),
         ]
         if self._narrowing:

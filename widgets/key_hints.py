@@ -89,8 +89,13 @@ class KeyHints(Widget):
             text = self.render().copy()
             text.truncate(width, overflow="ellipsis", pad=True)
             segments = list(text.render(self.app.console))
-            self._strip = (width, Strip(segments).crop_extend(0, width, self.rich_style)
-                           .apply_style(self.rich_style).simplify())
+            self._strip = (
+                width,
+                Strip(segments)
+                .crop_extend(0, width, self.rich_style)
+                .apply_style(self.rich_style)
+                .simplify(),
+            )
         return self._strip[1] if y == 0 else Strip.blank(width, self.rich_style)
 
     def _build(self, hints: list[tuple[str, str, bool]]) -> Text:

@@ -50,11 +50,29 @@ def _shown(node: TreeItem, lines: list) -> bool:
 class TreeItem(Generic[T]):
     """One node: a label, its data and children. Structure changes tell the tree."""
 
-    __slots__ = ("_tree", "parent", "label", "data", "_children", "_allow_expand",
-                 "_expanded", "_line", "_version", "id")
+    __slots__ = (
+        "_tree",
+        "parent",
+        "label",
+        "data",
+        "_children",
+        "_allow_expand",
+        "_expanded",
+        "_line",
+        "_version",
+        "id",
+    )
 
-    def __init__(self, tree: LineTree[T], parent: TreeItem[T] | None, label: Text,
-                 data: T | None, *, allow_expand: bool, expanded: bool) -> None:
+    def __init__(
+        self,
+        tree: LineTree[T],
+        parent: TreeItem[T] | None,
+        label: Text,
+        data: T | None,
+        *,
+        allow_expand: bool,
+        expanded: bool,
+    ) -> None:
         self._tree = tree
         self.parent = parent
         self.label = label
@@ -100,10 +118,17 @@ class TreeItem(Generic[T]):
             d, p = d + 1, p.parent
         return d
 
-    def add(self, label: Text, data: T | None = None, *, expand: bool = False,
-            allow_expand: bool = True) -> TreeItem[T]:
-        node = TreeItem(self._tree, self, label, data, allow_expand=allow_expand,
-                        expanded=expand and allow_expand)
+    def add(
+        self, label: Text, data: T | None = None, *, expand: bool = False, allow_expand: bool = True
+    ) -> TreeItem[T]:
+        node = TreeItem(
+            self._tree,
+            self,
+            label,
+            data,
+            allow_expand=allow_expand,
+            expanded=expand and allow_expand,
+        )
         self._children.append(node)
         self._tree._structure_changed()
         return node
@@ -172,12 +197,14 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
     }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._next_id = 0
-        self.root: TreeItem[T] = TreeItem(self, None, Text(""), None, allow_expand=True,
-                                          expanded=True)
+        self.root: TreeItem[T] = TreeItem(
+            self, None, Text(""), None, allow_expand=True, expanded=True
+        )
         self._lines: list[tuple[TreeItem[T], str]] | None = []
         self._cursor_line = -1
         self._cursor_node: TreeItem[T] | None = None
@@ -249,8 +276,9 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         self._page_by(-1)
 
     def _page_by(self, direction: int) -> None:
-        cursor, top = page_move(self.cursor_line, int(self.scroll_offset.y), self._page(),
-                                self.last_line + 1, direction)
+        cursor, top = page_move(
+            self.cursor_line, int(self.scroll_offset.y), self._page(), self.last_line + 1, direction
+        )
         self.scroll_to(y=top, animate=False, force=True)
         self._set_cursor(cursor)
 
@@ -314,8 +342,10 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
             add((node, prefix))
             if node._expanded and node._children:
                 kids = node._children
-                stack.extend((kids[i], below, i == len(kids) - 1, False)
-                             for i in range(len(kids) - 1, -1, -1))
+                stack.extend(
+                    (kids[i], below, i == len(kids) - 1, False)
+                    for i in range(len(kids) - 1, -1, -1)
+                )
         # The cursor stays on its node; a node now hidden (or removed) hands it to its
         # nearest visible ancestor, else the cursor keeps its line.
         node = self._cursor_node
@@ -373,7 +403,8 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         super().notify_style_update()
         self._styles = {}
         version = tuple(
-            self.resolve_style(name) for name in sorted(self._component_names())
+            self.resolve_style(name)
+            for name in sorted(self._component_names())
             if name != "line-tree--cursor"
         ) + (self.rich_style,)
         if version != self._styles_version:
@@ -433,9 +464,12 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
             pieces.append(Segment(icon, resolve("line-tree--toggle")))
         label = node.label
         if label.spans or label.style:
-            text = Text(label.plain, style=resolve(label.style) if label.style else "",
-                        spans=[Span(s.start, s.end, resolve(s.style)) for s in label.spans],
-                        end="")
+            text = Text(
+                label.plain,
+                style=resolve(label.style) if label.style else "",
+                spans=[Span(s.start, s.end, resolve(s.style)) for s in label.spans],
+                end="",
+            )
             pieces.extend(text.render(self.app.console))
         else:
             pieces.append(Segment(label.plain))

@@ -10,8 +10,9 @@ class FilterRequest(Message):
     JSON path as tui.core.paths spells it, or None for free text. `replace`: the term
     becomes the whole filter."""
 
-    def __init__(self, field: str | None, value: str, negate: bool = False,
-                 replace: bool = False) -> None:
+    def __init__(
+        self, field: str | None, value: str, negate: bool = False, replace: bool = False
+    ) -> None:
         super().__init__()
         self.field = field
         self.value = value

@@ -20,8 +20,9 @@ class TextLine(Widget):
 
     DEFAULT_CSS = "TextLine { height: 1; }"
 
-    def __init__(self, text: Text | None = None, *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, text: Text | None = None, *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._text = text if text is not None else Text()
         self._strip: tuple[int, Strip] | None = None

@@ -44,8 +44,7 @@ class Hook:
 
     __slots__ = ("owner", "name", "kind", "params")
 
-    def __init__(self, owner: type, name: str, kind: str,
-                 params: tuple[str, ...] = ()) -> None:
+    def __init__(self, owner: type, name: str, kind: str, params: tuple[str, ...] = ()) -> None:
         self.owner, self.name, self.kind, self.params = owner, name, kind, params
 
     def __repr__(self) -> str:
@@ -82,8 +81,9 @@ class FrameHookScreen(Screen):
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
-    def __init__(self, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name, id, classes)
         self.frame_callbacks: list[Callable[[], None]] = []
 

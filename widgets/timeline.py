@@ -226,7 +226,7 @@ class Timeline(Widget, can_focus=True):
         self._all = self._core = None
         if times.size:
             if presorted:
-                valid = times[int(np.searchsorted(times, NO_TIME, side="right")):]
+                valid = times[int(np.searchsorted(times, NO_TIME, side="right")) :]
             else:  # only the ends matter for the range: sorting is the simple way there
                 valid = np.sort(times[times != NO_TIME] if times.min() == NO_TIME else times)
             self._untimed = int(times.size - valid.size)
@@ -355,9 +355,7 @@ class Timeline(Widget, can_focus=True):
             lo, hi, step = self._core.lo, self._core.hi, None
         else:
             (lo, hi), step = self._view, self._view_step
-        h = histogram(
-            self._times, self._errors, width, lo, hi, step, presorted=self._presorted
-        )
+        h = histogram(self._times, self._errors, width, lo, hi, step, presorted=self._presorted)
         self._hist = h
         self._outside = self._count_outside(h.start_ms, h.end_ms)
         if self._cursor_ms is None:
@@ -454,8 +452,12 @@ class Timeline(Widget, can_focus=True):
         assert self._view is not None and self._core is not None
         lo, hi = self._view
         step = self._view_step
-        new_view = zoomed_view(lo + shift + (self._width() // 2) * step, step,
-                               self._width(), (self._core.lo, self._core.hi))
+        new_view = zoomed_view(
+            lo + shift + (self._width() // 2) * step,
+            step,
+            self._width(),
+            (self._core.lo, self._core.hi),
+        )
         if new_view == self._view:
             self._set_cursor(fallback)
             return
@@ -641,6 +643,7 @@ class Timeline(Widget, can_focus=True):
                 bgcolor=full.bgcolor if part.bgcolor else None,
             )
         return style
+
     def render(self) -> Text:
         h = self._hist
         width = self._width()
@@ -690,8 +693,9 @@ class Timeline(Widget, can_focus=True):
         else:
             levels = sparkline_levels(h.counts, top_levels)
             # Stacked: errors on the same scale as events, at the foot of each bar.
-            err_levels = level_heights(h.errors.astype(np.float64), top_levels,
-                                       top=float(h.counts.max()))
+            err_levels = level_heights(
+                h.errors.astype(np.float64), top_levels, top=float(h.counts.max())
+            )
         for r in range(rows):
             floor = (rows - 1 - r) * 8
             fill = np.clip(levels - floor, 0, 8)
@@ -774,8 +778,9 @@ class Timeline(Widget, can_focus=True):
             (0, f"{stats.events:,} events", style),
         ]
         if stats.events:
-            pieces.append((1, f"{stats.errors:,} errors ({stats.rate:.1%})",
-                           err if stats.errors else style))
+            pieces.append(
+                (1, f"{stats.errors:,} errors ({stats.rate:.1%})", err if stats.errors else style)
+            )
         used = sum(len(p[1]) + len(_SEP) for p in pieces)
         top = self._top_text(lo, hi, width - used)
         if top is not None:
@@ -784,7 +789,7 @@ class Timeline(Widget, can_focus=True):
         return _fit(pieces + extra_pieces, width, self._layer("timeline--scale"))
 
     def _top_text(self, lo: int, hi: int, room: int) -> str | None:
-        """"top <principal> (<events>)" for bucket [lo, hi) in `room` cells, the value cut
+        """ "top <principal> (<events>)" for bucket [lo, hi) in `room` cells, the value cut
         from the left (the end of an ARN tells principals apart); None when unknown or
         with no room for at least 8 cells of it."""
         top = self._top
@@ -796,7 +801,7 @@ class Timeline(Widget, can_focus=True):
             return None
         value = clean(top[2])
         if len(value) > room:
-            value = "…" + value[-(room - 1):]
+            value = "…" + value[-(room - 1) :]
         return f"top {value}{count}"
 
     def _scale_pieces(

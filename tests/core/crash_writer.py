@@ -82,7 +82,7 @@ def history_actions(seed: int, n: int = ACTIONS) -> list[str]:
     rng = random.Random(seed)
     # Repeats (moved to the end), and characters a text format could trip on.
     return [
-        f"service:s{rng.randrange(60)} \"x\\\"y\" \x1b[31m \u202e\n{'z' * rng.choice((1, 500))}"
+        f'service:s{rng.randrange(60)} "x\\"y" \x1b[31m \u202e\n{"z" * rng.choice((1, 500))}'
         for _ in range(n)
     ]
 

@@ -234,8 +234,11 @@ def test_time_order_masks_agree_with_row_masks_among_ties(tmp_path, case):
     order must still be exact."""
     rng = random.Random(5)
     recs = [
-        event(f"E{i}", f"2026-11-20T10:00:0{i % 3}Z",
-              event_id=f"abcdef-{rng.randrange(10**6):06d}-{i}")
+        event(
+            f"E{i}",
+            f"2026-11-20T10:00:0{i % 3}Z",
+            event_id=f"abcdef-{rng.randrange(10**6):06d}-{i}",
+        )
         for i in range(300)
     ]
     rng.shuffle(recs)

@@ -77,8 +77,10 @@ def ids(store: Store) -> list[str]:
 def two_member_trail(tmp_path: Path) -> tuple[Path, list[dict]]:
     """`cat a.json.gz b.json.gz > c.json.gz`: each member holds a whole document."""
     a = [event("A1", "2026-11-20T10:00:00Z"), event("A2", "2026-11-20T10:00:01Z")]
-    b = [event("B1", "2026-11-20T10:00:02Z", userAgent="café 😀"),
-         event("B2", "2026-11-20T10:00:03Z")]
+    b = [
+        event("B1", "2026-11-20T10:00:02Z", userAgent="café 😀"),
+        event("B2", "2026-11-20T10:00:03Z"),
+    ]
     p = trail_path(tmp_path)
     p.parent.mkdir(parents=True)
     p.write_bytes(gz(doc(a)) + gz(doc(b)))
@@ -271,8 +273,11 @@ def test_an_indexed_value_too_deep_to_index_costs_only_its_record(tmp_path, nati
     deep: object = "x"
     for _ in range(1000):
         deep = [deep]
-    recs = [event("Before", event_id="b"), event(deep, event_id="deep"),
-            event("After", event_id="a")]
+    recs = [
+        event("Before", event_id="b"),
+        event(deep, event_id="deep"),
+        event("After", event_id="a"),
+    ]
     p = trail_path(tmp_path)
     p.parent.mkdir(parents=True)
     p.write_bytes(gz(b'{"Records":[' + b",".join(map(_dumps_deep, recs)) + b"]}"))
@@ -347,11 +352,13 @@ def test_symlinks_out_of_the_named_folders_are_not_followed_and_are_reported(tmp
     assert time.perf_counter() - t < 1.0  # not the whole machine
     assert [f.path for f in d.files] == [str(trail_path(tree))]
     why = "not followed: it leads outside the folders given (--follow-symlinks follows it)"
-    assert sorted(d.errors) == sorted([
-        (str(tree / "secret.json.gz"), f"symlink to {secret} {why}"),
-        (str(tree / "to-other"), f"symlink to {other} {why}"),
-        (str(tree / "to-root"), f"symlink to / {why}"),
-    ])
+    assert sorted(d.errors) == sorted(
+        [
+            (str(tree / "secret.json.gz"), f"symlink to {secret} {why}"),
+            (str(tree / "to-other"), f"symlink to {other} {why}"),
+            (str(tree / "to-root"), f"symlink to / {why}"),
+        ]
+    )
     store = load([tree], jobs=1)
     assert ids(store) == ["mine"]
     skipped = dict(store.skipped())
@@ -370,15 +377,18 @@ def test_follow_symlinks_follows_them_once_and_never_into_system_folders(tmp_pat
     (tree / "to-environ.json").symlink_to("/proc/self/environ")
     d = discover([tree], follow_symlinks=True)
     assert sorted(os.path.basename(f.path)[:32] for f in d.files) == sorted(
-        [trail_path(tree).name[:32]] * 2 + ["secret.json.gz"])
+        [trail_path(tree).name[:32]] * 2 + ["secret.json.gz"]
+    )
     refused = {p: r for p, r in d.errors}
     for system in ("/proc", "/sys", "/dev"):
         if os.path.isdir(system):
             assert refused[str(tree / f"to{system.replace('/', '-')}")] == (
-                f"symlink to {system} not followed: {system} is a system folder")
+                f"symlink to {system} not followed: {system} is a system folder"
+            )
     assert refused[str(tree / "to-environ.json")].endswith("/proc is a system folder")
-    assert ("same folder already walked" in {r for _, r in d.ignored}
-            or any(r == "symlink loop" for r in refused.values()))
+    assert "same folder already walked" in {r for _, r in d.ignored} or any(
+        r == "symlink loop" for r in refused.values()
+    )
     store = load([tree], jobs=1, follow_symlinks=True)
     assert ids(store) == ["mine", "secret", "theirs"]
 
@@ -453,9 +463,19 @@ def test_the_same_record_in_any_formatting_is_stored_once(tmp_path, native):
     reordered = trail_path(tmp_path, suffix="reordered0000000")
     reordered.write_bytes(gz(doc([shuffled_keys(r, i) for i, r in enumerate(recs)])))
     lookup = tmp_path / "lookup.json"  # lookup-events output: the general reader
-    lookup.write_text(json.dumps({"Events": [
-        {"EventId": r["eventID"], "CloudTrailEvent": json.dumps(shuffled_keys(r, 9), indent=1)}
-        for r in recs]}))
+    lookup.write_text(
+        json.dumps(
+            {
+                "Events": [
+                    {
+                        "EventId": r["eventID"],
+                        "CloudTrailEvent": json.dumps(shuffled_keys(r, 9), indent=1),
+                    }
+                    for r in recs
+                ]
+            }
+        )
+    )
     batch.use_native(native)
     for store in (load([tmp_path], jobs=1), _incremental(tmp_path)):
         assert len(store) == 4, store.dup_samples
@@ -474,12 +494,14 @@ def _incremental(root: Path) -> Store:
 def test_same_id_with_different_content_is_still_a_conflict(tmp_path):
     a = event("A", event_id="x", readOnly=True, n=1)
     big = {**a, "n": 2**70}
-    for k, (one, other) in enumerate([
-        (a, {**a, "readOnly": 1}),  # == would call these equal
-        (a, {**a, "n": 1.0}),
-        (a, {**a, "eventName": "B"}),
-        (big, {**a, "n": 2**70 + 1}),  # the same as doubles
-    ]):
+    for k, (one, other) in enumerate(
+        [
+            (a, {**a, "readOnly": 1}),  # == would call these equal
+            (a, {**a, "n": 1.0}),
+            (a, {**a, "eventName": "B"}),
+            (big, {**a, "n": 2**70 + 1}),  # the same as doubles
+        ]
+    ):
         root = tmp_path / str(k)
         first = trail_path(root, suffix="a" * 16)
         first.parent.mkdir(parents=True)
@@ -506,14 +528,28 @@ def test_lenient_duplicates_in_other_formatting_are_stored_once(tmp_path):
 def test_lenient_reasons_reach_skipped_with_counts_and_flag_only_the_events_touched(tmp_path):
     plain = orjson.dumps(event("Plain", event_id="p"))[:-1]
     files = {
-        "nan": b'{"Records":[' + plain + b'},' + orjson.dumps(event("N", event_id="nan"))[:-1]
-               + b',"v":NaN}]}',
-        "utf8": b'{"Records":[' + plain + b'},' + orjson.dumps(event("U", event_id="utf8"))[:-1]
-                + b',"v":"caf\xe9"}]}',
+        "nan": b'{"Records":['
+        + plain
+        + b"},"
+        + orjson.dumps(event("N", event_id="nan"))[:-1]
+        + b',"v":NaN}]}',
+        "utf8": b'{"Records":['
+        + plain
+        + b"},"
+        + orjson.dumps(event("U", event_id="utf8"))[:-1]
+        + b',"v":"caf\xe9"}]}',
         "bom": b"\xef\xbb\xbf" + doc([event("B", event_id="bom")]),
         # lookup-events output: read by the general reader
-        "double": orjson.dumps({"Events": [{"CloudTrailEvent": orjson.dumps(
-            event("D", event_id="double")).decode()[:-1] + ',"v":1e999}'}]}),
+        "double": orjson.dumps(
+            {
+                "Events": [
+                    {
+                        "CloudTrailEvent": orjson.dumps(event("D", event_id="double")).decode()[:-1]
+                        + ',"v":1e999}'
+                    }
+                ]
+            }
+        ),
         "utf16": doc([event("W", event_id="utf16")]).decode().encode("utf-16"),
     }
     for name, data in files.items():
@@ -531,13 +567,16 @@ def test_lenient_reasons_reach_skipped_with_counts_and_flag_only_the_events_touc
 
     assert reason("nan") == "loaded 2 records, read leniently: NaN literal (1 flagged has:lenient)"
     assert reason("utf8") == (
-        "loaded 2 records, read leniently: invalid UTF-8 replaced (1 flagged has:lenient)")
+        "loaded 2 records, read leniently: invalid UTF-8 replaced (1 flagged has:lenient)"
+    )
     assert reason("bom") == "loaded 1 record, read leniently: UTF-8 byte-order mark skipped"
     assert reason("double") == (
-        "loaded 1 record, read leniently: number beyond double range (1 flagged has:lenient)")
+        "loaded 1 record, read leniently: number beyond double range (1 flagged has:lenient)"
+    )
     assert reason("utf16") == "loaded 1 record, read leniently: UTF-16 text converted"
     assert skipped[str(junk)] == (
-        "loaded 1 record, read leniently: 15 trailing bytes after the gzip data ignored")
+        "loaded 1 record, read leniently: 15 trailing bytes after the gzip data ignored"
+    )
     flagged = sorted(store.event(r)["eventID"] for r in np.flatnonzero(store.flags & LENIENT))
     assert flagged == ["double", "nan", "utf8"]  # not "p", the plain record beside them
     by_id = {store.event(r)["eventID"]: r for r in range(len(store))}
@@ -562,15 +601,17 @@ def test_gzip_crc_mismatch_is_named_and_the_records_are_kept_and_counted(tmp_pat
     p.write_bytes(gzip_with_crc_of(text.replace(b'"E7"', b'"X7"'), text))
     r = read_path(p)
     assert r.state is FileState.DAMAGED and len(r.records) == 50
-    assert r.reason == ("gzip CRC mismatch: file altered or damaged; "
-                        "50 records read (their content may be altered)")
+    assert r.reason == (
+        "gzip CRC mismatch: file altered or damaged; 50 records read (their content may be altered)"
+    )
     # The JSON itself is broken part-way: the complete records before it are kept.
     cut = text.index(b'"id030"')
-    broken = text[:cut] + b"\x00garbage" + text[cut + 9:]
+    broken = text[:cut] + b"\x00garbage" + text[cut + 9 :]
     p.write_bytes(gzip_with_crc_of(broken, text))
     r = read_path(p)
     assert r.state is FileState.DAMAGED and [e["eventID"] for e in r.records] == [
-        f"id{i:03d}" for i in range(30)]
+        f"id{i:03d}" for i in range(30)
+    ]
     assert r.reason.startswith("gzip CRC mismatch: file altered or damaged; ")
     assert "the 30 complete records before the damage kept" in r.reason
     for native in PATHS:

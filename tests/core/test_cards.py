@@ -29,9 +29,11 @@ def check_counts(store, card) -> None:
         want.pop("", None)
         assert section.distinct == len(want), section.title
         assert {ln.value: ln.count for ln in section.lines} == {
-            v: n for v, n in want.items() if v in {ln.value for ln in section.lines}}
+            v: n for v, n in want.items() if v in {ln.value for ln in section.lines}
+        }
         assert [ln.count for ln in section.lines] == sorted(want.values(), reverse=True)[
-            : len(section.lines)]
+            : len(section.lines)
+        ]
         for ln in section.lines:
             assert parse(ln.term).evaluate(store)[rows].sum() == ln.count if rows else True
             assert parse(ln.filter).evaluate(store).sum() == ln.count, ln.filter

@@ -26,8 +26,14 @@ from tui.core.case import (
 )
 
 KEY = EventKey("0c1d2e3f-aaaa-bbbb-cccc-000000000001", 1_795_000_000_000, "CreateAccessKey")
-REC = EventRecord(KEY, event_time="2026-11-20T10:00:00Z", principal="arn:aws:iam::1:user/a",
-                  source_ip="203.0.113.9", original=b'{"eventID":"x"}', sha256="ab" * 32)
+REC = EventRecord(
+    KEY,
+    event_time="2026-11-20T10:00:00Z",
+    principal="arn:aws:iam::1:user/a",
+    source_ip="203.0.113.9",
+    original=b'{"eventID":"x"}',
+    sha256="ab" * 32,
+)
 
 
 @pytest.fixture
@@ -82,8 +88,14 @@ def test_events_come_in_time_order_and_keys_stay_apart(case):
     for r in (a, b, c, same_id_other_time, no_id_1, no_id_2):
         case.mark(r, "ioc")
     got = [(e.key.event_id, e.key.time_ms, e.key.no_id_sha256[:1]) for e in case.events()]
-    assert got == [("", 1000, "1"), ("", 1000, "2"), ("c-id", 1000, ""), ("a-id", 2000, ""),
-                   ("b-id", 2000, ""), ("c-id", 3000, "")]
+    assert got == [
+        ("", 1000, "1"),
+        ("", 1000, "2"),
+        ("c-id", 1000, ""),
+        ("a-id", 2000, ""),
+        ("b-id", 2000, ""),
+        ("c-id", 3000, ""),
+    ]
 
 
 def test_labels_at_hand_and_label_rules(case):
@@ -103,7 +115,9 @@ def test_saved_filters(case):
     case.save_filter("denied", "error:AccessDenied*")
     case.save_filter("denied", "error:*Denied*")  # replaces
     assert [(f.name, f.filter) for f in case.saved_filters()] == [
-        ("denied", "error:*Denied*"), ("root use", "cred:root OR type:Root")]
+        ("denied", "error:*Denied*"),
+        ("root use", "cred:root OR type:Root"),
+    ]
     assert case.saved_filter("ROOT USE").filter == "cred:root OR type:Root"
     assert case.saved_filter("nope") is None
     with pytest.raises(CaseError, match="bad filter.*column"):

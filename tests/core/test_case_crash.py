@@ -38,7 +38,10 @@ def _kill_at_random(kind: str, path: Path, seed: int, rng: random.Random) -> tup
     write was caught in flight: a hot journal or a temporary file left behind)."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.core.crash_writer", kind, str(path), str(seed)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     head = ""
     moment = rng.random()
@@ -58,8 +61,9 @@ def _kill_at_random(kind: str, path: Path, seed: int, rng: random.Random) -> tup
     assert child.returncode == -signal.SIGKILL, (child.returncode, err[-2000:])
     acks = [int(x) for x in (head + out).split() if x.isdigit()]
     assert acks == list(range(len(acks)))  # in order, none skipped
-    in_flight = any(p.name.endswith("-journal") or p.name.endswith(".tmp")
-                    for p in path.parent.iterdir())
+    in_flight = any(
+        p.name.endswith("-journal") or p.name.endswith(".tmp") for p in path.parent.iterdir()
+    )
     return len(acks), in_flight
 
 

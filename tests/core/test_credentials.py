@@ -32,36 +32,68 @@ A, B, C = "111111111111", "222222222222", "333333333333"
 
 
 def user(account: str, name: str, key: str) -> dict:
-    return {"type": "IAMUser", "principalId": f"AIDA{name.upper()}", "accountId": account,
-            "arn": f"arn:aws:iam::{account}:user/{name}", "accessKeyId": key, "userName": name}
+    return {
+        "type": "IAMUser",
+        "principalId": f"AIDA{name.upper()}",
+        "accountId": account,
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+        "accessKeyId": key,
+        "userName": name,
+    }
 
 
 def session(account: str, role: str, name: str, key: str, **extra) -> dict:
     return {
-        "type": "AssumedRole", "principalId": f"AROA{role.upper()}:{name}", "accountId": account,
-        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{name}", "accessKeyId": key,
+        "type": "AssumedRole",
+        "principalId": f"AROA{role.upper()}:{name}",
+        "accountId": account,
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{name}",
+        "accessKeyId": key,
         "sessionContext": {
-            "sessionIssuer": {"type": "Role", "principalId": f"AROA{role.upper()}",
-                              "arn": f"arn:aws:iam::{account}:role/{role}", "accountId": account,
-                              "userName": role},
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": f"AROA{role.upper()}",
+                "arn": f"arn:aws:iam::{account}:role/{role}",
+                "accountId": account,
+                "userName": role,
+            },
             "attributes": {"creationDate": "2026-11-20T10:00:00Z", "mfaAuthenticated": "false"},
         },
         **extra,
     }
 
 
-def assume_role(caller: dict, account: str, role: str, name: str, new_key: str, time: str,
-                ip: str, recipient: str, **kw) -> dict:
+def assume_role(
+    caller: dict,
+    account: str,
+    role: str,
+    name: str,
+    new_key: str,
+    time: str,
+    ip: str,
+    recipient: str,
+    **kw,
+) -> dict:
     """An AssumeRole as the trail of `recipient` records it."""
     arn = f"arn:aws:iam::{account}:role/{role}"
     return event(
-        "AssumeRole", time, source="sts.amazonaws.com", ip=ip, identity=caller, account=recipient,
+        "AssumeRole",
+        time,
+        source="sts.amazonaws.com",
+        ip=ip,
+        identity=caller,
+        account=recipient,
         requestParameters={"roleArn": arn, "roleSessionName": name},
         responseElements={
-            "credentials": {"accessKeyId": new_key, "expiration": "Nov 20, 2026, 11:00:00 AM",
-                            "sessionToken": "IQo" + "x" * 40},
-            "assumedRoleUser": {"assumedRoleId": f"AROA{role.upper()}:{name}",
-                                "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{name}"},
+            "credentials": {
+                "accessKeyId": new_key,
+                "expiration": "Nov 20, 2026, 11:00:00 AM",
+                "sessionToken": "IQo" + "x" * 40,
+            },
+            "assumedRoleUser": {
+                "assumedRoleId": f"AROA{role.upper()}:{name}",
+                "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{name}",
+            },
         },
         **kw,
     )
@@ -69,11 +101,21 @@ def assume_role(caller: dict, account: str, role: str, name: str, new_key: str, 
 
 def create_access_key(caller: dict, target: str, new_key: str, time: str, ip: str) -> dict:
     return event(
-        "CreateAccessKey", time, source="iam.amazonaws.com", ip=ip, identity=caller,
-        account=caller["accountId"], requestParameters={"userName": target},
-        responseElements={"accessKey": {"accessKeyId": new_key, "status": "Active",
-                                        "userName": target,
-                                        "createDate": "Nov 20, 2026 9:00:00 AM"}},
+        "CreateAccessKey",
+        time,
+        source="iam.amazonaws.com",
+        ip=ip,
+        identity=caller,
+        account=caller["accountId"],
+        requestParameters={"userName": target},
+        responseElements={
+            "accessKey": {
+                "accessKeyId": new_key,
+                "status": "Active",
+                "userName": target,
+                "createDate": "Nov 20, 2026 9:00:00 AM",
+            }
+        },
     )
 
 
@@ -89,45 +131,112 @@ def chained_trail() -> list[tuple[str, str, list[dict]]]:
     reads a bucket. Plus an unrelated user."""
     carol = user(A, "carol", "AKIACAROL0000000003")
     return [
-        (A, "20261120T0905Z", [
-            create_access_key(ADMIN, "bob", BOB["accessKeyId"], "2026-11-20T09:00:00Z",
-                              "198.51.100.1"),
-            event("ListUsers", "2026-11-20T09:01:00Z", source="iam.amazonaws.com",
-                  identity=carol, ip="198.51.100.9"),
-        ]),
-        (A, "20261120T1005Z", [
-            assume_role(BOB, B, "Deploy", "bob-deploy", S1["accessKeyId"],
-                        "2026-11-20T10:00:00Z", "203.0.113.5", A),
-        ]),
-        (B, "20261120T1005Z", [
-            assume_role(BOB, B, "Deploy", "bob-deploy", S1["accessKeyId"],
-                        "2026-11-20T10:00:00Z", "203.0.113.5", B),
-            event("DescribeInstances", "2026-11-20T10:01:00Z", identity=S1, account=B,
-                  ip="203.0.113.5"),
-            assume_role(S1, C, "Audit", "chained", S2["accessKeyId"], "2026-11-20T10:02:00Z",
-                        "203.0.113.6", B),
-        ]),
-        (C, "20261120T1010Z", [
-            event("GetObject", "2026-11-20T10:03:00Z", source="s3.amazonaws.com", identity=S2,
-                  account=C, ip="203.0.113.6"),
-            event("ListBuckets", "2026-11-20T10:04:00Z", source="s3.amazonaws.com", identity=S2,
-                  account=C, ip="203.0.113.6"),
-        ]),
+        (
+            A,
+            "20261120T0905Z",
+            [
+                create_access_key(
+                    ADMIN, "bob", BOB["accessKeyId"], "2026-11-20T09:00:00Z", "198.51.100.1"
+                ),
+                event(
+                    "ListUsers",
+                    "2026-11-20T09:01:00Z",
+                    source="iam.amazonaws.com",
+                    identity=carol,
+                    ip="198.51.100.9",
+                ),
+            ],
+        ),
+        (
+            A,
+            "20261120T1005Z",
+            [
+                assume_role(
+                    BOB,
+                    B,
+                    "Deploy",
+                    "bob-deploy",
+                    S1["accessKeyId"],
+                    "2026-11-20T10:00:00Z",
+                    "203.0.113.5",
+                    A,
+                ),
+            ],
+        ),
+        (
+            B,
+            "20261120T1005Z",
+            [
+                assume_role(
+                    BOB,
+                    B,
+                    "Deploy",
+                    "bob-deploy",
+                    S1["accessKeyId"],
+                    "2026-11-20T10:00:00Z",
+                    "203.0.113.5",
+                    B,
+                ),
+                event(
+                    "DescribeInstances",
+                    "2026-11-20T10:01:00Z",
+                    identity=S1,
+                    account=B,
+                    ip="203.0.113.5",
+                ),
+                assume_role(
+                    S1,
+                    C,
+                    "Audit",
+                    "chained",
+                    S2["accessKeyId"],
+                    "2026-11-20T10:02:00Z",
+                    "203.0.113.6",
+                    B,
+                ),
+            ],
+        ),
+        (
+            C,
+            "20261120T1010Z",
+            [
+                event(
+                    "GetObject",
+                    "2026-11-20T10:03:00Z",
+                    source="s3.amazonaws.com",
+                    identity=S2,
+                    account=C,
+                    ip="203.0.113.6",
+                ),
+                event(
+                    "ListBuckets",
+                    "2026-11-20T10:04:00Z",
+                    source="s3.amazonaws.com",
+                    identity=S2,
+                    account=C,
+                    ip="203.0.113.6",
+                ),
+            ],
+        ),
     ]
 
 
 def write_files(root, files) -> list:
     out = []
     for i, (acct, when, recs) in enumerate(files):
-        out.append(write_records(trail_path(root, account=acct, when=when, suffix=f"{i:016d}"),
-                                 recs))
+        out.append(
+            write_records(trail_path(root, account=acct, when=when, suffix=f"{i:016d}"), recs)
+        )
     return out
 
 
 def row_of(store: Store, name: str, account: str | None = None) -> int:
-    (r,) = [int(r) for r in store.ordered()
-            if store.value(int(r), "event") == name
-            and (account is None or store.value(int(r), "account") == account)]
+    (r,) = [
+        int(r)
+        for r in store.ordered()
+        if store.value(int(r), "event") == name
+        and (account is None or store.value(int(r), "account") == account)
+    ]
     return r
 
 
@@ -169,22 +278,38 @@ def test_role_chain_across_accounts_back_to_the_admin(tmp_path, native):
     store = loaded(tmp_path, native)
     chain = credentials_of(store).chain(row_of(store, "GetObject"))
     assert chain.key == S2["accessKeyId"]
-    assert [ln.key for ln in chain.links] == [S2["accessKeyId"], S1["accessKeyId"],
-                                              BOB["accessKeyId"]]
+    assert [ln.key for ln in chain.links] == [
+        S2["accessKeyId"],
+        S1["accessKeyId"],
+        BOB["accessKeyId"],
+    ]
     c_link, b_link, bob_link = chain.links
     # Each link: the minting event's row, time, caller, its key and source IP.
     assert store.value(c_link.row, "principal") == S1["arn"]
     assert (c_link.event, c_link.caller, c_link.caller_key, c_link.ip, c_link.account) == (
-        "AssumeRole", S1["arn"], S1["accessKeyId"], "203.0.113.6", B)
+        "AssumeRole",
+        S1["arn"],
+        S1["accessKeyId"],
+        "203.0.113.6",
+        B,
+    )
     assert store.time_ms(c_link.row) == c_link.time_ms
     assert store.event(c_link.row)["eventTime"] == "2026-11-20T10:02:00Z"
     # The cross-account AssumeRole is in the trails of both accounts: one is taken, the
     # other counted.
     assert (b_link.event, b_link.caller, b_link.caller_key, b_link.copies) == (
-        "AssumeRole", BOB["arn"], BOB["accessKeyId"], 1)
+        "AssumeRole",
+        BOB["arn"],
+        BOB["accessKeyId"],
+        1,
+    )
     assert store.value(b_link.row, "account") in (A, B)
     assert (bob_link.event, bob_link.caller, bob_link.caller_key, bob_link.ip) == (
-        "CreateAccessKey", ADMIN["arn"], ADMIN["accessKeyId"], "198.51.100.1")
+        "CreateAccessKey",
+        ADMIN["arn"],
+        ADMIN["accessKeyId"],
+        "198.51.100.1",
+    )
     assert bob_link.row == row_of(store, "CreateAccessKey")
     # The admin's own key was minted outside the trail: the chain says so, and what the
     # record carries about it.
@@ -193,19 +318,26 @@ def test_role_chain_across_accounts_back_to_the_admin(tmp_path, native):
     assert ("user", "admin") in chain.record
     assert "not in the trail" in chain.end_text()
     line = chain.summary()
-    assert line.startswith(f"minted by AssumeRole by {S1['arn']} at 2026-11-20T10:02:00Z "
-                           "from 203.0.113.6 <- ")
+    assert line.startswith(
+        f"minted by AssumeRole by {S1['arn']} at 2026-11-20T10:02:00Z from 203.0.113.6 <- "
+    )
     assert "minted by CreateAccessKey by arn:aws:iam::111111111111:user/admin" in line
 
 
 def test_missing_link_falls_back_to_the_record(tmp_path, native):
     orphan = session(B, "Ops", "laptop", "ASIAORPHAN0000000000", sourceIdentity="alice@corp")
     orphan["onBehalfOf"] = {"userId": "u-123", "identityStoreArn": "arn:aws:identitystore::1:x"}
-    write_records(trail_path(tmp_path), [
-        event("PutObject", source="s3.amazonaws.com", identity=orphan),
-        event("GetCallerIdentity", source="sts.amazonaws.com",
-              identity={"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}),
-    ])
+    write_records(
+        trail_path(tmp_path),
+        [
+            event("PutObject", source="s3.amazonaws.com", identity=orphan),
+            event(
+                "GetCallerIdentity",
+                source="sts.amazonaws.com",
+                identity={"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
+            ),
+        ],
+    )
     store = loaded(tmp_path, native)
     idx = credentials_of(store)
     chain = idx.chain(row_of(store, "PutObject"))
@@ -222,11 +354,22 @@ def test_missing_link_falls_back_to_the_record(tmp_path, native):
 def test_service_assumed_role_ends_at_the_service(tmp_path, native):
     svc = {"type": "AWSService", "invokedBy": "lambda.amazonaws.com"}
     fn = session(A, "fn-role", "my-function", "ASIALAMBDA0000000001")
-    write_records(trail_path(tmp_path), [
-        assume_role(svc, A, "fn-role", "my-function", fn["accessKeyId"], "2026-11-20T10:00:00Z",
-                    "lambda.amazonaws.com", A),
-        event("PutItem", "2026-11-20T10:00:05Z", source="dynamodb.amazonaws.com", identity=fn),
-    ])
+    write_records(
+        trail_path(tmp_path),
+        [
+            assume_role(
+                svc,
+                A,
+                "fn-role",
+                "my-function",
+                fn["accessKeyId"],
+                "2026-11-20T10:00:00Z",
+                "lambda.amazonaws.com",
+                A,
+            ),
+            event("PutItem", "2026-11-20T10:00:05Z", source="dynamodb.amazonaws.com", identity=fn),
+        ],
+    )
     store = loaded(tmp_path, native)
     chain = credentials_of(store).chain(row_of(store, "PutItem"))
     assert [ln.caller for ln in chain.links] == ["lambda.amazonaws.com"]
@@ -238,14 +381,17 @@ def test_service_assumed_role_ends_at_the_service(tmp_path, native):
 def test_key_minted_twice_takes_the_record_before_the_use(tmp_path, native):
     p1, p2 = user(A, "first", "AKIAFIRST0000000001"), user(A, "second", "AKIASECOND000000002")
     s = session(A, "R", "s", "ASIATWICE00000000001")
-    write_records(trail_path(tmp_path), [
-        assume_role(p1, A, "R", "s", s["accessKeyId"], "2026-11-20T10:00:00Z", "192.0.2.1", A),
-        assume_role(p2, A, "R", "s", s["accessKeyId"], "2026-11-20T12:00:00Z", "192.0.2.2", A),
-        event("Early", "2026-11-20T09:00:00Z", identity=s),
-        event("Middle", "2026-11-20T11:00:00Z", identity=s),
-        event("Late", "2026-11-20T13:00:00Z", identity=s),
-        event("AtTheSecond", "2026-11-20T12:00:00Z", identity=s),
-    ])
+    write_records(
+        trail_path(tmp_path),
+        [
+            assume_role(p1, A, "R", "s", s["accessKeyId"], "2026-11-20T10:00:00Z", "192.0.2.1", A),
+            assume_role(p2, A, "R", "s", s["accessKeyId"], "2026-11-20T12:00:00Z", "192.0.2.2", A),
+            event("Early", "2026-11-20T09:00:00Z", identity=s),
+            event("Middle", "2026-11-20T11:00:00Z", identity=s),
+            event("Late", "2026-11-20T13:00:00Z", identity=s),
+            event("AtTheSecond", "2026-11-20T12:00:00Z", identity=s),
+        ],
+    )
     store = loaded(tmp_path, native)
     idx = credentials_of(store)
 
@@ -266,10 +412,13 @@ def test_key_minted_twice_takes_the_record_before_the_use(tmp_path, native):
 def test_a_key_that_mints_itself_stops(tmp_path, native):
     """A documentation example has a user whose AssumeRole returns its own key."""
     u = user(A, "loop", "AKIALOOP00000000000")
-    write_records(trail_path(tmp_path), [
-        assume_role(u, A, "R", "s", u["accessKeyId"], "2026-11-20T10:00:00Z", "192.0.2.1", A),
-        event("After", "2026-11-20T10:01:00Z", identity=u),
-    ])
+    write_records(
+        trail_path(tmp_path),
+        [
+            assume_role(u, A, "R", "s", u["accessKeyId"], "2026-11-20T10:00:00Z", "192.0.2.1", A),
+            event("After", "2026-11-20T10:01:00Z", identity=u),
+        ],
+    )
     store = loaded(tmp_path, native)
     chain = credentials_of(store).chain(row_of(store, "After"))
     assert len(chain.links) == 1 and chain.end == END_LOOP
@@ -296,12 +445,20 @@ def test_chain_resolves_when_the_minting_event_arrives_later(tmp_path, native):
     store.commit()
     assert idx.backlog() == 1
     chain = idx.chain(row_of(store, "GetObject"))
-    assert [ln.key for ln in chain.links] == [S2["accessKeyId"], S1["accessKeyId"],
-                                              BOB["accessKeyId"]]
+    assert [ln.key for ln in chain.links] == [
+        S2["accessKeyId"],
+        S1["accessKeyId"],
+        BOB["accessKeyId"],
+    ]
     assert chain.links[1].copies == 0  # A's copy of the cross-account call is not in yet
     assert names(store, f"descends:{ADMIN['accessKeyId']}") == [
-        "CreateAccessKey", "AssumeRole", "DescribeInstances", "AssumeRole", "GetObject",
-        "ListBuckets"]
+        "CreateAccessKey",
+        "AssumeRole",
+        "DescribeInstances",
+        "AssumeRole",
+        "GetObject",
+        "ListBuckets",
+    ]
     store.add(parse_file(str(files[1])))
     store.commit()
     assert idx.chain(row_of(store, "GetObject")).links[1].copies == 1
@@ -311,28 +468,46 @@ def test_chain_resolves_when_the_minting_event_arrives_later(tmp_path, native):
 def test_descends_and_minted_terms(tmp_path, native):
     write_files(tmp_path, chained_trail())
     store = loaded(tmp_path, native)
-    everything_bob = ["AssumeRole", "AssumeRole", "DescribeInstances", "AssumeRole",
-                      "GetObject", "ListBuckets"]
+    everything_bob = [
+        "AssumeRole",
+        "AssumeRole",
+        "DescribeInstances",
+        "AssumeRole",
+        "GetObject",
+        "ListBuckets",
+    ]
     assert names(store, f"descends:{BOB['accessKeyId']}") == everything_bob
     assert names(store, f"descends:{ADMIN['accessKeyId']}") == ["CreateAccessKey", *everything_bob]
     # A session's blast radius is what it and the sessions it spawned did.
     assert names(store, f"descends:{S1['accessKeyId']}") == [
-        "DescribeInstances", "AssumeRole", "GetObject", "ListBuckets"]
+        "DescribeInstances",
+        "AssumeRole",
+        "GetObject",
+        "ListBuckets",
+    ]
     # Case does not matter; the terms combine with the rest of the language.
     assert names(store, f"descends:{S1['accessKeyId'].lower()} service:s3.amazonaws.com") == [
-        "GetObject", "ListBuckets"]
+        "GetObject",
+        "ListBuckets",
+    ]
     assert names(store, f"descends:{BOB['accessKeyId']} -event:AssumeRole account:{B}") == [
-        "DescribeInstances"]
+        "DescribeInstances"
+    ]
     assert names(store, f"-descends:{ADMIN['accessKeyId']}") == ["ListUsers"]
     assert names(store, f"minted:{S1['accessKeyId']}") == ["AssumeRole", "AssumeRole"]
     assert names(store, f"minted:{BOB['accessKeyId']}") == ["CreateAccessKey"]
     assert names(store, "minted:ASIAS2*") == ["AssumeRole"]
-    assert names(store, "minted:*") == ["CreateAccessKey", "AssumeRole", "AssumeRole",
-                                        "AssumeRole"]
+    assert names(store, "minted:*") == ["CreateAccessKey", "AssumeRole", "AssumeRole", "AssumeRole"]
     assert names(store, "descends:AKIANEVERSEEN") == []
     assert names(store, "descends:AKIAADMIN* OR minted:ASIAS1*") == [
-        "CreateAccessKey", "AssumeRole", "AssumeRole", "DescribeInstances", "AssumeRole",
-        "GetObject", "ListBuckets"]
+        "CreateAccessKey",
+        "AssumeRole",
+        "AssumeRole",
+        "DescribeInstances",
+        "AssumeRole",
+        "GetObject",
+        "ListBuckets",
+    ]
     assert parse(f"descends:{BOB['accessKeyId']}").uses_credentials
     assert not parse("key:x").uses_credentials
 
@@ -356,11 +531,14 @@ def test_hostile_and_escaped_keys(tmp_path, native):
     mint = assume_role(u, A, "R", "s", "PLACEHOLDER", "2026-11-20T10:00:00Z", "192.0.2.1", A)
     text = json.dumps({"Records": [mint]}).replace("PLACEHOLDER", "ASIA\\u0045SCAPED000000001")
     raw_file.write_bytes(gzip.compress(text.encode(), mtime=0))
-    write_records(trail_path(tmp_path, suffix="f" * 16), [
-        event("Use", "2026-11-20T10:01:00Z", identity=session(A, "R", "s", plain)),
-        assume_role(u, A, "R", "h", hostile, "2026-11-20T10:02:00Z", "192.0.2.1", A),
-        event("HostileUse", "2026-11-20T10:03:00Z", identity=session(A, "R", "h", hostile)),
-    ])
+    write_records(
+        trail_path(tmp_path, suffix="f" * 16),
+        [
+            event("Use", "2026-11-20T10:01:00Z", identity=session(A, "R", "s", plain)),
+            assume_role(u, A, "R", "h", hostile, "2026-11-20T10:02:00Z", "192.0.2.1", A),
+            event("HostileUse", "2026-11-20T10:03:00Z", identity=session(A, "R", "h", hostile)),
+        ],
+    )
     store = loaded(tmp_path, native)
     idx = credentials_of(store)
     assert idx.chain(row_of(store, "Use")).links[0].caller == u["arn"]
@@ -397,8 +575,10 @@ def test_case_report_origin_line(tmp_path):
     origin_of = credential_origin_lookup(store)
     ev = store.event(row_of(store, "DescribeInstances"))
     line = origin_of(ev)
-    assert line.startswith(f"minted by AssumeRole by {BOB['arn']} at 2026-11-20T10:00:00Z "
-                           "from 203.0.113.5 <- minted by CreateAccessKey by ")
+    assert line.startswith(
+        f"minted by AssumeRole by {BOB['arn']} at 2026-11-20T10:00:00Z "
+        "from 203.0.113.5 <- minted by CreateAccessKey by "
+    )
     assert origin_of(event("X", identity={"type": "AWSService", "invokedBy": "s3"})) is None
     orphan = event("Y", identity=session(B, "Ops", "x", "ASIANOTMINTED0000000"))
     assert "the event that minted it is not in the trail" in origin_of(orphan)
@@ -417,10 +597,14 @@ def test_stratus_red_team_chain():
         chain = idx.chain(r)
         (link,) = chain.links
         assert (link.event, link.caller, link.caller_key, link.ip) == (
-            "AssumeRole", "arn:aws:iam::457448411975:user/christophe", "AKIAWOGXN38MFN92ING5",
-            "200.249.253.51")
+            "AssumeRole",
+            "arn:aws:iam::457448411975:user/christophe",
+            "AKIAWOGXN38MFN92ING5",
+            "200.249.253.51",
+        )
         assert store.event(link.row)["responseElements"]["credentials"]["accessKeyId"] == (
-            "ASIANQQHHS551LWULIWD")
+            "ASIANQQHHS551LWULIWD"
+        )
         assert chain.end == END_MISSING and chain.top_key == "AKIAWOGXN38MFN92ING5"
     # The blast radius of the user's key: its own calls and everything its sessions did.
     radius = parse("descends:AKIAWOGXN38MFN92ING5").evaluate(store)

@@ -26,8 +26,16 @@ PACK = load_pack()
 
 
 def rule(filter_text: str, rid: str = "t", **extra) -> object:
-    d = {"id": rid, "title": "t", "severity": "low", "filter": filter_text,
-         "description": "d", "tactics": ["discovery"], "techniques": ["T1580"], **extra}
+    d = {
+        "id": rid,
+        "title": "t",
+        "severity": "low",
+        "filter": filter_text,
+        "description": "d",
+        "tactics": ["discovery"],
+        "techniques": ["T1580"],
+        **extra,
+    }
     return rule_from_dict(d)
 
 
@@ -38,17 +46,17 @@ FILTERS = [
     "event:ConsoleLogin additionalEventData.MFAUsed:No",
     "event:ConsoleLogin -additionalEventData.MFAUsed:Yes",
     "service:s3* has:requestParameters.bucketName",
-    "service:s3* requestParameters.bucketName:\"\"",
+    'service:s3* requestParameters.bucketName:""',
     "resources.ARN:arn:aws:s3:::* service:s3.amazonaws.com",
-    "(event:Describe* OR event:List*) \"AccessDenied\"",
+    '(event:Describe* OR event:List*) "AccessDenied"',
     "event:AssumeRole requestParameters.durationSeconds:3600",
     "event:AssumeRole (requestParameters.roleSessionName:*stratus* OR -has:.requestParameters)",
     "readonly:false requestParameters.userName:/^stratus-/",
-    "service:ec2* -(requestParameters.instanceId:i-* OR \"dryrun\")",
+    'service:ec2* -(requestParameters.instanceId:i-* OR "dryrun")',
     "ip:10.0.0.0/8 OR ip:192.168.0.0/16 OR (event:Get* tlsDetails.tlsVersion:TLSv1.2)",
     "type:IAMUser userIdentity.sessionContext.attributes.mfaAuthenticated:*",
     "eventtype:AwsConsoleSignIn responseElements.ConsoleLogin:Success",
-    "\"arn:aws:iam::\" error:*",
+    '"arn:aws:iam::" error:*',
 ]
 
 
@@ -102,8 +110,10 @@ def test_arrivals_one_commit_at_a_time_agree_with_one_run(seed):
     store, det, new = _arrive_one_by_one(paths, PACK, seed)
 
     def keyed(s, rows):
-        return sorted((s.time_ms(int(r)), s.value(int(r), "event"),
-                       bytes(s.id_prefixes[int(r)])) for r in rows)
+        return sorted(
+            (s.time_ms(int(r)), s.value(int(r), "event"), bytes(s.id_prefixes[int(r)]))
+            for r in rows
+        )
 
     for r in PACK:
         assert keyed(store, det.hits(r.id)) == keyed(whole, full.hits(r.id)), r.id
@@ -117,8 +127,11 @@ def _brute_threshold(t, g, count, w):
     for i in range(len(t)):
         if t[i] == NO_TIME:
             continue
-        win = [j for j in range(len(t)) if g[j] == g[i] and t[j] != NO_TIME
-               and t[i] - w <= t[j] <= t[i]]
+        win = [
+            j
+            for j in range(len(t))
+            if g[j] == g[i] and t[j] != NO_TIME and t[i] - w <= t[j] <= t[i]
+        ]
         if len(win) >= count:
             out.update(win)
     return out
@@ -172,9 +185,11 @@ def test_aggregates_agree_with_brute_force(seed):
 
 
 def test_rule_and_has_detection_select_the_hits(tmp_path):
-    recs = [event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
-            event("CreateUser", source="iam.amazonaws.com", readOnly=False),
-            event("ListUsers", source="iam.amazonaws.com")]
+    recs = [
+        event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
+        event("CreateUser", source="iam.amazonaws.com", readOnly=False),
+        event("ListUsers", source="iam.amazonaws.com"),
+    ]
     write_records(trail_path(tmp_path), recs)
     store = load([tmp_path])
 
@@ -201,13 +216,16 @@ def test_rule_and_has_detection_select_the_hits(tmp_path):
 
 
 def test_new_rows_are_run_as_they_commit(tmp_path):
-    write_records(trail_path(tmp_path, suffix="a" * 16),
-                  [event("ListUsers", source="iam.amazonaws.com")])
+    write_records(
+        trail_path(tmp_path, suffix="a" * 16), [event("ListUsers", source="iam.amazonaws.com")]
+    )
     store = load([tmp_path])
     det = Detections(store, PACK)
     assert det.take_new() == []
-    p = write_records(trail_path(tmp_path, suffix="b" * 16),
-                      [event("DeleteTrail", source="cloudtrail.amazonaws.com", readOnly=False)])
+    p = write_records(
+        trail_path(tmp_path, suffix="b" * 16),
+        [event("DeleteTrail", source="cloudtrail.amazonaws.com", readOnly=False)],
+    )
     store.add(parse_file(str(p)))
     store.commit()
     new = det.take_new()
@@ -219,14 +237,18 @@ def test_new_rows_are_run_as_they_commit(tmp_path):
 
 
 def test_counts_by_rule_and_severity(tmp_path):
-    recs = [event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
-            event("CreateUser", source="iam.amazonaws.com", readOnly=False),
-            event("CreateUser", source="iam.amazonaws.com", readOnly=False, error="AccessDenied")]
+    recs = [
+        event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
+        event("CreateUser", source="iam.amazonaws.com", readOnly=False),
+        event("CreateUser", source="iam.amazonaws.com", readOnly=False, error="AccessDenied"),
+    ]
     write_records(trail_path(tmp_path), recs)
     store = load([tmp_path])
     det = Detections(store, PACK)
     assert [(r.id, n) for r, n in det.counts()] == [
-        ("cloudtrail-logging-stopped", 1), ("iam-user-created", 2)]
+        ("cloudtrail-logging-stopped", 1),
+        ("iam-user-created", 2),
+    ]
     assert det.severity_counts() == [("high", 1), ("low", 2)]
     mask = parse("has:error").evaluate(store)
     assert [(r.id, n) for r, n in det.counts(mask)] == [("iam-user-created", 1)]
@@ -234,13 +256,16 @@ def test_counts_by_rule_and_severity(tmp_path):
     assert "CreateUser" in det.explain(row, det.by_id["iam-user-created"])
 
 
-@pytest.mark.parametrize("bad, why", [
-    ("mark:suspicious", "marks"),
-    ("has:detection", "detections"),
-    ("rule:x", "other rules"),
-    ("since:-1h event:X", "since:"),
-    ("", "filter: required"),
-])
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("mark:suspicious", "marks"),
+        ("has:detection", "detections"),
+        ("rule:x", "other rules"),
+        ("since:-1h event:X", "since:"),
+        ("", "filter: required"),
+    ],
+)
 def test_rules_refuse_filters_that_are_not_about_events(bad, why):
     with pytest.raises(RuleError, match=why):
         rule(bad)
@@ -252,17 +277,21 @@ def test_rule_file_mistakes_are_named():
     with pytest.raises(RuleError, match="T9999"):
         rule("event:X", techniques=["T9999"])
     with pytest.raises(RuleError, match="aggregate.group"):
-        rule("event:X", aggregate={"kind": "threshold", "group": "nope", "count": 3,
-                                   "window": "5m"})
+        rule(
+            "event:X", aggregate={"kind": "threshold", "group": "nope", "count": 3, "window": "5m"}
+        )
     with pytest.raises(RuleError, match="duration"):
-        rule("event:X", aggregate={"kind": "threshold", "group": "ip", "count": 3,
-                                   "window": "soon"})
+        rule(
+            "event:X", aggregate={"kind": "threshold", "group": "ip", "count": 3, "window": "soon"}
+        )
 
 
 def test_view_facet_and_list_markers(tmp_path):
-    recs = [event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
-            event("CreateUser", source="iam.amazonaws.com", readOnly=False),
-            event("ListUsers", source="iam.amazonaws.com")]
+    recs = [
+        event("StopLogging", source="cloudtrail.amazonaws.com", readOnly=False),
+        event("CreateUser", source="iam.amazonaws.com", readOnly=False),
+        event("ListUsers", source="iam.amazonaws.com"),
+    ]
     write_records(trail_path(tmp_path), recs)
     store = load([tmp_path])
     view = compute_view(store, parse("service:iam*"))
@@ -272,5 +301,4 @@ def test_view_facet_and_list_markers(tmp_path):
     assert [(r.id, n) for r, n in by_rule] == [("iam-user-created", 1)] and by_sev == [("low", 1)]
     marks = det.severity_of(view.rows)
     shown = [store.value(int(r), "event") for r in view.rows]
-    assert sorted(zip(shown, marks, strict=True)) == [
-        ("CreateUser", "low"), ("ListUsers", "")]
+    assert sorted(zip(shown, marks, strict=True)) == [("CreateUser", "low"), ("ListUsers", "")]

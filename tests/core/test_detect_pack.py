@@ -60,42 +60,60 @@ STRATUS = REALDATA / "stratus-red-team"
 TARGETED = {
     "143434273843": ("aws.defense-evasion.cloudtrail-stop", "cloudtrail-logging-stopped"),
     "847129010505": ("aws.defense-evasion.cloudtrail-delete", "cloudtrail-trail-deleted"),
-    "958312252124": ("aws.defense-evasion.cloudtrail-event-selectors",
-                     "cloudtrail-selectors-drop-management"),
+    "958312252124": (
+        "aws.defense-evasion.cloudtrail-event-selectors",
+        "cloudtrail-selectors-drop-management",
+    ),
     "498376118699": ("aws.defense-evasion.vpc-remove-flow-logs", "vpc-flow-logs-deleted"),
     "206821776919": ("aws.defense-evasion.dns-delete-logs", "dns-query-logging-removed"),
     "307578594326": ("aws.defense-evasion.organizations-leave", "organizations-leave"),
     "946986569305": ("aws.persistence.iam-backdoor-user", "iam-access-key-for-other-user"),
     "229654561268": ("aws.persistence.iam-create-admin-user", "iam-admin-policy-attached"),
-    "070411556318": ("aws.persistence.iam-create-user-login-profile",
-                     "iam-login-profile-created"),
-    "763751499319": ("aws.privilege-escalation.iam-update-user-login-profile",
-                     "iam-login-profile-updated"),
+    "070411556318": ("aws.persistence.iam-create-user-login-profile", "iam-login-profile-created"),
+    "763751499319": (
+        "aws.privilege-escalation.iam-update-user-login-profile",
+        "iam-login-profile-updated",
+    ),
     "751203476945": ("aws.persistence.iam-backdoor-role", "iam-role-trust-opened"),
-    "609418236337": ("aws.persistence.iam-create-backdoor-role",
-                     "iam-role-created-trusting-outsiders"),
-    "903144391865": ("aws.credential-access.secretsmanager-retrieve-secrets",
-                     "secrets-retrieval-burst"),
-    "165109126369": ("aws.credential-access.secretsmanager-batch-retrieve-secrets",
-                     "secrets-batch-retrieval"),
+    "609418236337": (
+        "aws.persistence.iam-create-backdoor-role",
+        "iam-role-created-trusting-outsiders",
+    ),
+    "903144391865": (
+        "aws.credential-access.secretsmanager-retrieve-secrets",
+        "secrets-retrieval-burst",
+    ),
+    "165109126369": (
+        "aws.credential-access.secretsmanager-batch-retrieve-secrets",
+        "secrets-batch-retrieval",
+    ),
     "457448411975": ("aws.credential-access.ec2-get-password-data", "ec2-password-data-burst"),
-    "933175858973": ("aws.credential-access.ssm-retrieve-securestring-parameters",
-                     "ssm-secure-parameters-burst"),
+    "933175858973": (
+        "aws.credential-access.ssm-retrieve-securestring-parameters",
+        "ssm-secure-parameters-burst",
+    ),
     "118238665043": ("aws.exfiltration.ec2-share-ami", "ec2-ami-shared"),
     "756680937392": ("aws.exfiltration.ec2-share-ebs-snapshot", "ec2-snapshot-shared"),
     "171471557522": ("aws.exfiltration.rds-share-snapshot", "rds-snapshot-shared"),
-    "032092706103": ("aws.exfiltration.ec2-security-group-open-port-22-ingress",
-                     "ec2-security-group-open-to-world"),
-    "562283505220": ("aws.initial-access.console-login-without-mfa",
-                     "console-login-without-mfa"),
+    "032092706103": (
+        "aws.exfiltration.ec2-security-group-open-port-22-ingress",
+        "ec2-security-group-open-to-world",
+    ),
+    "562283505220": ("aws.initial-access.console-login-without-mfa", "console-login-without-mfa"),
     "880896431042": ("aws.persistence.lambda-backdoor-function", "lambda-permission-outsiders"),
-    "791182566784": ("aws.persistence.rolesanywhere-create-trust-anchor",
-                     "rolesanywhere-trust-anchor"),
+    "791182566784": (
+        "aws.persistence.rolesanywhere-create-trust-anchor",
+        "rolesanywhere-trust-anchor",
+    ),
     "309303190113": ("aws.execution.ec2-user-data", "ec2-user-data-modified"),
-    "844015365555": ("aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
-                     "ec2-serial-console-enabled"),
-    "572910899909": ("aws.lateral-movement.ec2-instance-connect",
-                     "ec2-instance-connect-key-pushed"),
+    "844015365555": (
+        "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
+        "ec2-serial-console-enabled",
+    ),
+    "572910899909": (
+        "aws.lateral-movement.ec2-instance-connect",
+        "ec2-instance-connect-key-pushed",
+    ),
     "742491224508": ("aws.persistence.sts-federation-token", "sts-federation-token"),
 }
 # Detonations no built-in rule targets (benign-looking alone, or no rule yet): listed so
@@ -113,8 +131,10 @@ NOT_TARGETED = {
 
 # High-severity hits in the other real samples, and why each is right.
 HIGH_NOTES = {
-    ("airbnb-streamalert", "cloudtrail-logging-stopped"):
-        "StreamAlert's fixture for its own CloudTrail-stopped rule",
+    (
+        "airbnb-streamalert",
+        "cloudtrail-logging-stopped",
+    ): "StreamAlert's fixture for its own CloudTrail-stopped rule",
     ("airbnb-streamalert", "config-recording-stopped"): "StreamAlert's Config-stopped fixture",
     ("airbnb-streamalert", "ec2-ami-shared"): "StreamAlert's public-AMI fixtures",
     ("airbnb-streamalert", "ec2-snapshot-shared"): "StreamAlert's public-snapshot fixture",
@@ -123,22 +143,38 @@ HIGH_NOTES = {
     ("airbnb-streamalert", "guardduty-detector-disabled"): "StreamAlert's GuardDuty fixture",
     ("airbnb-streamalert", "s3-bucket-acl-public"): "StreamAlert's public-bucket ACL fixture",
     ("airbnb-streamalert", "s3-bucket-policy-public"): "StreamAlert's public bucket policy fixture",
-    ("awsdocs-examples", "root-console-login"):
-        "AWS's documentation examples of root console sign-ins",
-    ("awsdocs-examples", "config-recording-stopped"):
-        "AWS Config's documentation example of DeleteDeliveryChannel",
-    ("cloudtrail2sightings-datadog-export", "cloudtrail-trail-deleted"):
-        "a Stratus Red Team detonation exported from Datadog (cloudtrail-delete)",
-    ("cloudtrail2sightings-datadog-export", "ec2-snapshot-shared"):
-        "a Stratus Red Team detonation exported from Datadog (ec2-share-ebs-snapshot)",
-    ("grycap-cloudtrail-tracker", "root-console-login"):
-        "the university account's owner signing in as root (real, and worth the question)",
-    ("permiso-cloudconsolecartographer", "cloudtrail-logging-stopped"):
-        "console sessions recorded while exercising CloudTrail settings",
-    ("permiso-cloudconsolecartographer", "cloudtrail-trail-deleted"):
-        "console sessions recorded while exercising CloudTrail settings",
-    ("permiso-cloudconsolecartographer", "iam-access-key-for-other-user"):
-        "console sessions creating keys for other users",
+    (
+        "awsdocs-examples",
+        "root-console-login",
+    ): "AWS's documentation examples of root console sign-ins",
+    (
+        "awsdocs-examples",
+        "config-recording-stopped",
+    ): "AWS Config's documentation example of DeleteDeliveryChannel",
+    (
+        "cloudtrail2sightings-datadog-export",
+        "cloudtrail-trail-deleted",
+    ): "a Stratus Red Team detonation exported from Datadog (cloudtrail-delete)",
+    (
+        "cloudtrail2sightings-datadog-export",
+        "ec2-snapshot-shared",
+    ): "a Stratus Red Team detonation exported from Datadog (ec2-share-ebs-snapshot)",
+    (
+        "grycap-cloudtrail-tracker",
+        "root-console-login",
+    ): "the university account's owner signing in as root (real, and worth the question)",
+    (
+        "permiso-cloudconsolecartographer",
+        "cloudtrail-logging-stopped",
+    ): "console sessions recorded while exercising CloudTrail settings",
+    (
+        "permiso-cloudconsolecartographer",
+        "cloudtrail-trail-deleted",
+    ): "console sessions recorded while exercising CloudTrail settings",
+    (
+        "permiso-cloudconsolecartographer",
+        "iam-access-key-for-other-user",
+    ): "console sessions creating keys for other users",
 }
 
 

@@ -57,8 +57,7 @@ def test_public_key_files(tmp_path: Path, signer: Signer, form: str) -> None:
     assert ring.find(signer.fingerprint.upper()) is not None
 
 
-def test_a_stated_fingerprint_that_is_not_the_keys_is_noted(tmp_path: Path,
-                                                           signer: Signer) -> None:
+def test_a_stated_fingerprint_that_is_not_the_keys_is_noted(tmp_path: Path, signer: Signer) -> None:
     doc = signer.list_public_keys()
     doc["PublicKeyList"][0]["Fingerprint"] = "00" * 16
     p = tmp_path / "keys.json"
@@ -68,12 +67,15 @@ def test_a_stated_fingerprint_that_is_not_the_keys_is_noted(tmp_path: Path,
     assert ring.find(signer.fingerprint) is ring.find("00" * 16)
 
 
-@pytest.mark.parametrize("content, why", [
-    (b"not a key", "neither PEM nor"),
-    (b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "not a public key"),
-    (b'{"PublicKeyList": [{"Value": "!!!"}]}', "not a base64 DER"),
-    (b'{"Keys": []}', "without a PublicKeyList"),
-])
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (b"not a key", "neither PEM nor"),
+        (b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "not a public key"),
+        (b'{"PublicKeyList": [{"Value": "!!!"}]}', "not a base64 DER"),
+        (b'{"Keys": []}', "without a PublicKeyList"),
+    ],
+)
 def test_unusable_key_files_say_why(tmp_path: Path, content: bytes, why: str) -> None:
     p = tmp_path / "k"
     p.write_bytes(content)
@@ -89,8 +91,11 @@ def test_an_ec_key_is_refused(tmp_path: Path) -> None:
 
     pub = ec.generate_private_key(ec.SECP256R1()).public_key()
     p = tmp_path / "ec.pem"
-    p.write_bytes(pub.public_bytes(serialization.Encoding.PEM,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    p.write_bytes(
+        pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     with pytest.raises(InputError, match="not an RSA public key"):
         load_public_keys([p])
 
@@ -102,38 +107,45 @@ def _keys(tmp_path: Path, signer: Signer):
 
 
 def _newest_signature_state(tmp_path: Path, chain: Chain, signer: Signer, sig_path: Path):
-    rep = verify([chain.root], keys=_keys(tmp_path, signer),
-                 signatures=load_signatures([sig_path]))
+    rep = verify([chain.root], keys=_keys(tmp_path, signer), signatures=load_signatures([sig_path]))
     return rep.digests[-1].signature, rep.verdict
 
 
 @pytest.mark.parametrize("ident", ["key", "s3-uri", "local-path"])
-def test_json_lines_of_signatures(tmp_path: Path, chain: Chain, signer: Signer,
-                                  ident: str) -> None:
-    digest = {"key": chain.keys[-1], "s3-uri": f"s3://{chain.bucket}/{chain.keys[-1]}",
-              "local-path": str(chain.digests[-1])}[ident]
+def test_json_lines_of_signatures(tmp_path: Path, chain: Chain, signer: Signer, ident: str) -> None:
+    digest = {
+        "key": chain.keys[-1],
+        "s3-uri": f"s3://{chain.bucket}/{chain.keys[-1]}",
+        "local-path": str(chain.digests[-1]),
+    }[ident]
     p = tmp_path / "signatures.jsonl"
-    p.write_text("\n" + json.dumps({"digest": digest, "signature": chain.signatures[-1].upper()})
-                 + "\n\n")
+    p.write_text(
+        "\n" + json.dumps({"digest": digest, "signature": chain.signatures[-1].upper()}) + "\n\n"
+    )
     assert _newest_signature_state(tmp_path, chain, signer, p) == (
-        SignatureState.VERIFIED, "signed")
+        SignatureState.VERIFIED,
+        "signed",
+    )
 
 
-def test_head_object_output_named_after_the_digest(tmp_path: Path, chain: Chain,
-                                                   signer: Signer) -> None:
+def test_head_object_output_named_after_the_digest(
+    tmp_path: Path, chain: Chain, signer: Signer
+) -> None:
     folder = tmp_path / "heads"
     folder.mkdir()
     for i in range(2):
         (folder / f"{chain.digests[i].name}.head.json").write_text(
-            json.dumps(chain.head_object(i), indent=4))
+            json.dumps(chain.head_object(i), indent=4)
+        )
     book = load_signatures([folder])
     assert book.count == 2
     assert _newest_signature_state(tmp_path, chain, signer, folder) == (
-        SignatureState.VERIFIED, "signed")
+        SignatureState.VERIFIED,
+        "signed",
+    )
 
 
-def test_head_object_output_with_only_an_etag(tmp_path: Path, chain: Chain,
-                                              signer: Signer) -> None:
+def test_head_object_output_with_only_an_etag(tmp_path: Path, chain: Chain, signer: Signer) -> None:
     """Named anything: matched by the ETag, the MD5 of the digest file (no SSE-KMS)."""
     p = tmp_path / "head.json"
     p.write_text(json.dumps(chain.head_object(-1)))
@@ -145,8 +157,7 @@ def test_head_object_output_with_only_an_etag(tmp_path: Path, chain: Chain,
         load_signatures([p])
 
 
-def test_head_object_output_with_a_key_added(tmp_path: Path, chain: Chain,
-                                             signer: Signer) -> None:
+def test_head_object_output_with_a_key_added(tmp_path: Path, chain: Chain, signer: Signer) -> None:
     """e.g. `jq --arg k "$KEY" '. + {Key: $k}'`, or several objects in one JSON array."""
     p = tmp_path / "all.json"
     items = [chain.head_object(i) | {"Key": chain.keys[i], "ETag": '"x"'} for i in range(2)]
@@ -154,14 +165,17 @@ def test_head_object_output_with_a_key_added(tmp_path: Path, chain: Chain,
     assert _newest_signature_state(tmp_path, chain, signer, p)[0] is SignatureState.VERIFIED
 
 
-@pytest.mark.parametrize("content, why", [
-    ('{"digest": "x.json.gz", "signature": "abc"}', "not hex"),
-    ('{"digest": "x.json.gz"}', "no signature"),
-    ('{"Metadata": {}, "ETag": "\\"0123456789abcdef0123456789abcdef\\""}', "no signature"),
-    ('{"signature": "abcd"}', "cannot tell which digest"),
-    ('{"digest": "a", "signature": "ab"}\nnot json\n', r":2: not JSON"),
-    ("[1]", "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        ('{"digest": "x.json.gz", "signature": "abc"}', "not hex"),
+        ('{"digest": "x.json.gz"}', "no signature"),
+        ('{"Metadata": {}, "ETag": "\\"0123456789abcdef0123456789abcdef\\""}', "no signature"),
+        ('{"signature": "abcd"}', "cannot tell which digest"),
+        ('{"digest": "a", "signature": "ab"}\nnot json\n', r":2: not JSON"),
+        ("[1]", "expected a JSON object"),
+    ],
+)
 def test_unusable_signature_files_say_why(tmp_path: Path, content: str, why: str) -> None:
     p = tmp_path / "s.jsonl"
     p.write_text(content)
@@ -183,12 +197,15 @@ def test_a_supplied_signature_for_an_older_digest_that_disagrees(
     rep = verify([chain.root], keys=_keys(tmp_path, signer), signatures=load_signatures([p]))
     assert rep.digests[0].signature is SignatureState.VERIFIED
     assert [f.kind for f in rep.findings if f.severity == "fail"] == ["bad-signature"]
-    assert "another one does" in rep.findings[[f.kind for f in rep.findings].index(
-        "bad-signature")].message
+    assert (
+        "another one does"
+        in rep.findings[[f.kind for f in rep.findings].index("bad-signature")].message
+    )
 
 
-def test_the_signature_covers_the_digest_location(tmp_path: Path, chain: Chain,
-                                                  signer: Signer) -> None:
+def test_the_signature_covers_the_digest_location(
+    tmp_path: Path, chain: Chain, signer: Signer
+) -> None:
     """A genuine digest copied into another bucket's name fails its signature."""
     path = chain.digests[-1]
     body = json.loads(gzip.decompress(path.read_bytes()))

@@ -64,7 +64,13 @@ def test_realistic_tree(tmp_path):
     by_path = {f.path: f for f in d.files}
 
     f = by_path[str(p["org1"])]
-    assert (f.kind, f.org, f.account, f.region, f.day) == ("log", ORG, A1, "us-east-1", "2024-03-01")
+    assert (f.kind, f.org, f.account, f.region, f.day) == (
+        "log",
+        ORG,
+        A1,
+        "us-east-1",
+        "2024-03-01",
+    )
     assert f.size == p["org1"].stat().st_size and f.mtime_ns == p["org1"].stat().st_mtime_ns
     f = by_path[str(p["a2"])]
     assert (f.org, f.account, f.region, f.day) == (None, A2, "ap-southeast-2", "2023-12-31")
@@ -74,12 +80,14 @@ def test_realistic_tree(tmp_path):
     assert [(t.path, t.kind, t.org, t.day) for t in d.digests] == [
         (str(p["digest"]), "digest", ORG, "2024-03-01")
     ]
-    assert sorted(d.ignored) == sorted([
-        (str(p["inflight"]), "in-flight download (aws s3 sync temp name)"),
-        (str(p["partial"]), "in-flight download"),
-        (str(p["dot"]), "hidden file"),
-        (str(p["readme"]), "not a log file name"),
-    ])
+    assert sorted(d.ignored) == sorted(
+        [
+            (str(p["inflight"]), "in-flight download (aws s3 sync temp name)"),
+            (str(p["partial"]), "in-flight download"),
+            (str(p["dot"]), "hidden file"),
+            (str(p["readme"]), "not a log file name"),
+        ]
+    )
     assert d.errors == []
 
 
@@ -100,8 +108,17 @@ def test_subfolder_and_single_file_roots(tmp_path):
     assert d.files == [] and paths(d.digests) == [str(p["digest"])]
 
 
-@pytest.mark.parametrize("name", ["events.jsonl", "export.json", "foo.txt", "no_extension",
-                                  ".hidden.json", "x.json.gz.1a2b3c4d"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "events.jsonl",
+        "export.json",
+        "foo.txt",
+        "no_extension",
+        ".hidden.json",
+        "x.json.gz.1a2b3c4d",
+    ],
+)
 def test_explicit_file_is_always_a_candidate(tmp_path, name):
     f = touch(tmp_path / name)
     same = str(f)
@@ -132,7 +149,9 @@ def test_symlink_loop(tmp_path):
     d = discover([tmp_path / "t"])
     assert time.perf_counter() - t < 1.0
     assert len(d.files) == 5 and len(set(paths(d.files))) == 5
-    assert sorted(d.errors) == sorted([(str(loop), "symlink loop"), (str(self_loop), "symlink loop")])
+    assert sorted(d.errors) == sorted(
+        [(str(loop), "symlink loop"), (str(self_loop), "symlink loop")]
+    )
 
 
 def test_same_folder_reached_twice_is_walked_once(tmp_path):
@@ -251,8 +270,7 @@ def test_dot_folders_are_walked(tmp_path):
         ("a.txt", (None, "not a log file name")),
         ("a.gz", (None, "not a log file name")),
         ("a.json.gz.1234567", (None, "not a log file name")),
-        (f"{A1}_CloudTrail-Digest_us-east-1_t_us-east-1_20240301T010203Z.json.gz",
-         ("digest", "")),
+        (f"{A1}_CloudTrail-Digest_us-east-1_t_us-east-1_20240301T010203Z.json.gz", ("digest", "")),
         (f"{A1}_CloudTrail-Insight_us-east-1_20240301T0100Z_x.json.gz", ("insight", "")),
         ("x/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/d.json.gz", ("digest", "")),
         ("x/AWSLogs/111122223333/CloudTrail-Insight/us-east-1/i.json.gz", ("insight", "")),
@@ -266,14 +284,22 @@ def test_classify_name(name, expect):
 @pytest.mark.parametrize(
     "path,expect",
     [
-        (f"/m/AWSLogs/{ORG}/{A1}/CloudTrail/us-east-1/2024/03/01/{log_name(A1, 'us-east-1', '20240301T0005Z')}",
-         (ORG, A1, "us-east-1", "2024-03-01")),
-        (f"bucket/prefix/AWSLogs/{A2}/CloudTrail/eu-central-1/2019/12/31/x.json.gz",
-         (None, A2, "eu-central-1", "2019-12-31")),
-        (f"AWSLogs/{A2}/CloudTrail-Insight/us-west-2/2020/07/21/x.json.gz",
-         (None, A2, "us-west-2", "2020-07-21")),
-        (f"AWSLogs/{A2}/CloudTrail-Digest/us-west-2/2020/07/21",
-         (None, A2, "us-west-2", "2020-07-21")),
+        (
+            f"/m/AWSLogs/{ORG}/{A1}/CloudTrail/us-east-1/2024/03/01/{log_name(A1, 'us-east-1', '20240301T0005Z')}",
+            (ORG, A1, "us-east-1", "2024-03-01"),
+        ),
+        (
+            f"bucket/prefix/AWSLogs/{A2}/CloudTrail/eu-central-1/2019/12/31/x.json.gz",
+            (None, A2, "eu-central-1", "2019-12-31"),
+        ),
+        (
+            f"AWSLogs/{A2}/CloudTrail-Insight/us-west-2/2020/07/21/x.json.gz",
+            (None, A2, "us-west-2", "2020-07-21"),
+        ),
+        (
+            f"AWSLogs/{A2}/CloudTrail-Digest/us-west-2/2020/07/21",
+            (None, A2, "us-west-2", "2020-07-21"),
+        ),
         (f"AWSLogs/{A2}/CloudTrail/us-gov-west-1", (None, A2, "us-gov-west-1", None)),
         (f"AWSLogs/{A2}/CloudTrail/us-east-1/2024/13/01/x.json.gz", (None, A2, "us-east-1", None)),
         (f"AWSLogs/{ORG}/{A1}", (ORG, A1, None, None)),
@@ -281,9 +307,14 @@ def test_classify_name(name, expect):
         ("AWSLogs/12345/CloudTrail/us-east-1/2024/01/01/x.json.gz", (None, None, None, None)),
         ("/data/export.json", (None, None, None, None)),
         # A flat download: the CloudTrail file name still says account, region and day.
-        (f"/dl/{log_name(A1, 'ap-south-1', '20220102T0304Z')}", (None, A1, "ap-south-1", "2022-01-02")),
-        (f"/dl/{A1}_CloudTrail-Digest_us-east-1_my_trail_us-east-1_20240301T010203Z.json.gz",
-         (None, A1, "us-east-1", "2024-03-01")),
+        (
+            f"/dl/{log_name(A1, 'ap-south-1', '20220102T0304Z')}",
+            (None, A1, "ap-south-1", "2022-01-02"),
+        ),
+        (
+            f"/dl/{A1}_CloudTrail-Digest_us-east-1_my_trail_us-east-1_20240301T010203Z.json.gz",
+            (None, A1, "us-east-1", "2024-03-01"),
+        ),
     ],
 )
 def test_layout_of(path, expect):

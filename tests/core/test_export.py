@@ -92,7 +92,7 @@ def test_dumps_keeps_lone_surrogates_and_non_utf8_file_names():
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("@SUM(1)", "'@SUM(1)"),
@@ -117,9 +117,15 @@ OSC52 = "\x1b]52;c;cHduZWQ=\x07"
 def store(tmp_path):
     recs = [
         event("Plain", "2026-11-20T10:00:00Z"),
-        event("Evil\u202e", "2026-11-20T10:01:00Z", userAgent=HOSTILE_UA, error="\x1b[2J",
-              errorMessage=OSC52, requestParameters={"k\x9b": "v\u2028\x7f"}),
-        event("Formula", "2026-11-20T10:02:00Z", userAgent="=HYPERLINK(\"x\")", error="-1"),
+        event(
+            "Evil\u202e",
+            "2026-11-20T10:01:00Z",
+            userAgent=HOSTILE_UA,
+            error="\x1b[2J",
+            errorMessage=OSC52,
+            requestParameters={"k\x9b": "v\u2028\x7f"},
+        ),
+        event("Formula", "2026-11-20T10:02:00Z", userAgent='=HYPERLINK("x")', error="-1"),
         event("Escaped", "2026-11-20T10:03:00Z", requestParameters={"s": "\x00\x1b"}),
     ]
     write_records(trail_path(tmp_path), recs)
@@ -161,13 +167,13 @@ def test_csv_is_escaped_and_formula_safe_unless_raw(store):
     assert set(by_event) == {"Plain", "Evil\\u202e", "Formula", "Escaped"}
     assert by_event["Evil\\u202e"]["ua"] == "\\x1b]0;PWNED\\x07"
     assert by_event["Evil\\u202e"]["error"] == "\\x1b[2J"
-    assert by_event["Formula"]["ua"] == "'=HYPERLINK(\"x\")"
+    assert by_event["Formula"]["ua"] == '\'=HYPERLINK("x")'
     assert by_event["Formula"]["error"] == "'-1"
     raw = io.StringIO()
     write_csv(st, st.ordered(), raw, raw=True, header=False)
     raw_rows = list(csv.reader(io.StringIO(raw.getvalue())))
     assert raw_rows[1][CSV_COLUMNS.index("ua")] == HOSTILE_UA
-    assert raw_rows[2][CSV_COLUMNS.index("ua")] == "=HYPERLINK(\"x\")"
+    assert raw_rows[2][CSV_COLUMNS.index("ua")] == '=HYPERLINK("x")'
 
 
 def test_csv_of_no_rows_is_the_header(store):

@@ -52,7 +52,14 @@ def test_odd_records_fall_back_and_still_agree(tmp_path):
         {"eventName": "NoIdentity", "userIdentity": None},
         event("C", userIdentity={"type": "AWSAccount", "accountId": "ANONYMOUS_PRINCIPAL"}),
         event("D", userIdentity={"invokedBy": "ec2.amazonaws.com"}),
-        event("E", userIdentity={"type": "AssumedRole", "sessionContext": None, "onBehalfOf": {"userId": "u1"}}),
+        event(
+            "E",
+            userIdentity={
+                "type": "AssumedRole",
+                "sessionContext": None,
+                "onBehalfOf": {"userId": "u1"},
+            },
+        ),
         event("Hostile\x1b[2J", userAgent="\u202e[@click=app.quit]"),
     ]
     for i, r in enumerate(recs):
@@ -90,7 +97,7 @@ def test_escaped_hostile_characters_flag_the_event(tmp_path, native_switch, nati
     # in a key, a tag character (surrogate pair), next to harmless escapes.
     recs = [
         event("A", userAgent="\u202eevil"),
-        event("B", userAgent="caf\u00e9 \U0001f600 \"q\" \\ /"),
+        event("B", userAgent='caf\u00e9 \U0001f600 "q" \\ /'),
         event("C", requestParameters={"k\u200b": 1}),
         event("D", userAgent="\U000e0041tag"),
         event("E", userAgent="tab\there"),

@@ -46,15 +46,18 @@ def native_values(schema, data: bytes) -> list[tuple[str, ...]] | None:
         return None
     fresh, codes = got[1], np.frombuffer(got[2], np.int32)
     n = len(got[5]) // 8
-    cols = [[fresh[f][c] for c in codes[f * n:(f + 1) * n]] for f in range(len(fresh))]
+    cols = [[fresh[f][c] for c in codes[f * n : (f + 1) * n]] for f in range(len(fresh))]
     return list(zip(*cols, strict=True))
 
 
 def check_document(d: derive.Derivation, data: bytes, schema=None) -> dict[str, bool]:
     """Every path that accepts `data` gives the reference values for each record.
     Returns which paths accepted it."""
-    recs = [r for s, e in (split_documents(data) or [(0, len(data))])
-            for r in orjson.loads(data[s:e])["Records"]]
+    recs = [
+        r
+        for s, e in (split_documents(data) or [(0, len(data))])
+        for r in orjson.loads(data[s:e])["Records"]
+    ]
     want = [reference(d.fields, r) for r in recs]
     assert [d.general(r) for r in recs] == want, "general"
     fast = decode_records(data, d.fast)
@@ -100,11 +103,14 @@ for _v in ("Yes", "No", "YES", "no", "...", "", 5, True, ["No"], {"x": 1}):
     RECORDS[f"mfa-used-{_v!r}"] = ev(additionalEventData={"MFAUsed": _v, "LoginTo": "x"})
 for _v in ("true", "false", "TRUE", "False", "maybe", "", True, 0, None):
     RECORDS[f"mfa-session-{_v!r}"] = ev(userIdentity=with_sc(attributes={"mfaAuthenticated": _v}))
-RECORDS["mfa-both"] = ev(userIdentity=with_sc(attributes={"mfaAuthenticated": "true"}),
-                         additionalEventData={"MFAUsed": "No"})
+RECORDS["mfa-both"] = ev(
+    userIdentity=with_sc(attributes={"mfaAuthenticated": "true"}),
+    additionalEventData={"MFAUsed": "No"},
+)
 RECORDS["mfa-used-odd-session-yes"] = ev(
     userIdentity=with_sc(attributes={"mfaAuthenticated": "true"}),
-    additionalEventData={"MFAUsed": "..."})
+    additionalEventData={"MFAUsed": "..."},
+)
 for _name, _v in {"string": "s", "array": [1], "number": 3, "null": None}.items():
     RECORDS[f"aed-{_name}"] = ev(additionalEventData=_v)
     RECORDS[f"attributes-{_name}"] = ev(userIdentity=with_sc(attributes=_v))
@@ -113,23 +119,37 @@ for _t in ("AwsConsoleSignIn", "AwsConsoleSignin", "AWSCONSOLEACTION", "AwsApiCa
     RECORDS[f"console-type-{_t!r}"] = ev(eventType=_t)
 for _v in ("true", "TRUE", True, "false", "yes", 1):
     RECORDS[f"console-session-{_v!r}"] = ev(sessionCredentialFromConsole=_v)
-RECORDS["console-signin-and-session"] = ev(eventType="AwsConsoleSignIn",
-                                           sessionCredentialFromConsole="true")
+RECORDS["console-signin-and-session"] = ev(
+    eventType="AwsConsoleSignIn", sessionCredentialFromConsole="true"
+)
 for _t in ("AssumedRole", "FederatedUser", "IAMUser", "assumedrole"):
     RECORDS[f"session-{_t}"] = ev(userIdentity=assumed(type=_t))
 RECORDS["session-no-arn"] = ev(userIdentity={**assumed(), "arn": None})
-for _name, _sc, _ui in (("sc", "alice", None), ("ui", None, "bob"), ("both", "alice", "bob"),
-                        ("sc-empty", "", "bob"), ("sc-number", 5, "bob"), ("list", ["a"], None)):
+for _name, _sc, _ui in (
+    ("sc", "alice", None),
+    ("ui", None, "bob"),
+    ("both", "alice", "bob"),
+    ("sc-empty", "", "bob"),
+    ("sc-number", 5, "bob"),
+    ("list", ["a"], None),
+):
     ui = with_sc(sourceIdentity=_sc) if _sc is not None else assumed()
     if _ui is not None:
         ui["sourceIdentity"] = _ui
     RECORDS[f"sourceidentity-{_name}"] = ev(userIdentity=ui)
 for _v in ("vpce-0123456789abcdef0", "", 12, None):
     RECORDS[f"vpce-{_v!r}"] = ev(vpcEndpointId=_v)
-RECORDS["insight"] = {"eventVersion": "1.08", "eventTime": "2024-05-01T12:00:00Z",
-                      "eventID": "i", "eventType": "AwsCloudTrailInsight",
-                      "insightDetails": {"eventSource": "ec2.amazonaws.com",
-                                         "eventName": "RunInstances", "state": "Start"}}
+RECORDS["insight"] = {
+    "eventVersion": "1.08",
+    "eventTime": "2024-05-01T12:00:00Z",
+    "eventID": "i",
+    "eventType": "AwsCloudTrailInsight",
+    "insightDetails": {
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "RunInstances",
+        "state": "Start",
+    },
+}
 for _v in (True, False, "TRUE", "False", None, 1):
     RECORDS[f"readonly-{_v!r}"] = ev(readOnly=_v)
 
@@ -155,8 +175,15 @@ def test_the_fast_paths_take_odd_shapes_where_they_may():
     assert len(wellformed) > len(RECORDS) * 0.9
     assert accepted["msgspec"] == len(wellformed)  # what is malformed is theirs to refuse
     assert accepted["native"] > len(wellformed) * 0.7
-    for name in ("aed-string", "attributes-array", "sessionContext-number", "mfa-both",
-                 "console-signin-and-session", "sourceidentity-both", "insight"):
+    for name in (
+        "aed-string",
+        "attributes-array",
+        "sessionContext-number",
+        "mfa-both",
+        "console-signin-and-session",
+        "sourceidentity-both",
+        "insight",
+    ):
         assert check_document(derive.DERIVED, doc(RECORDS[name]), batch._SCHEMA)["native"], name
 
 
@@ -168,8 +195,11 @@ PROBE = Field(
     "Probe",
     cases(
         lookup("probe.kind", {"a": "alpha", "b": "beta"}, ci=True),
-        when(any_of(is_("probe.x", "1", "2"), Empty("probe.y")), IsObject("probe.obj"),
-             then=At("probe.z")),
+        when(
+            any_of(is_("probe.x", "1", "2"), Empty("probe.y")),
+            IsObject("probe.obj"),
+            then=At("probe.z"),
+        ),
         when(Present("probe.w"), then=lowered("probe.flag").default),
         default=At("probe.d"),
     ),
@@ -198,8 +228,9 @@ def test_a_field_added_to_the_table_flows_through_every_path():
     for p, rec in zip(PROBES, recs, strict=True):
         got = check_document(d, doc(rec), schema)
         # the C scan leaves numbers and arrays in the members it reads to Python
-        odd = isinstance(p[0], dict) and any(isinstance(p[0].get(k), (int, list))
-                                             for k in ("z", "d", "w"))
+        odd = isinstance(p[0], dict) and any(
+            isinstance(p[0].get(k), (int, list)) for k in ("z", "d", "w")
+        )
         assert got["msgspec"] and (scan is None or got["native"] or odd), p
     # The new columns say what the rules mean; the table's own columns are unchanged.
     assert [d.general(r)[-2:] for r in recs] == [(want, "TLSv1.2") for _, want in PROBES]
@@ -223,16 +254,29 @@ def test_tables_the_compilers_refuse():
 @needs_scan
 def test_the_c_scan_checks_the_schema_it_is_given():
     good = compile_native(FIELDS, scan.OPCODES)
-    args = [good.nodes, good.slot_flags, good.programs, good.consts, good.time_slot,
-            good.id_slot, good.checks]
+    args = [
+        good.nodes,
+        good.slot_flags,
+        good.programs,
+        good.consts,
+        good.time_slot,
+        good.id_slot,
+        good.checks,
+    ]
     assert scan.Schema(*args).nfields == len(FIELDS)
     bad_cases = {
         "program": [*args[:2], [[scan.OPCODES["OP_CASE"], 99, 99, 0]], *args[3:]],
         "opcode": [*args[:2], [[12345]], *args[3:]],
-        "slot": [*args[:2], [[scan.OPCODES["OP_DEFAULT"], scan.OPCODES["R_SLOT"], 9999]],
-                 *args[3:]],
-        "const": [*args[:2], [[scan.OPCODES["OP_DEFAULT"], scan.OPCODES["R_CONST"], 9999]],
-                  *args[3:]],
+        "slot": [
+            *args[:2],
+            [[scan.OPCODES["OP_DEFAULT"], scan.OPCODES["R_SLOT"], 9999]],
+            *args[3:],
+        ],
+        "const": [
+            *args[:2],
+            [[scan.OPCODES["OP_DEFAULT"], scan.OPCODES["R_CONST"], 9999]],
+            *args[3:],
+        ],
         "node": [[(True, [(b"x", -1, 5000)])], *args[1:]],
         "time": [*args[:4], 9999, *args[5:]],
         "check": [*args[:6], [(0, 7)]],
@@ -287,16 +331,33 @@ def test_real_trails_are_derived_alike_on_every_path():
 def _trail(root: Path) -> Path:
     aed = {"MFAUsed": "No", "LoginTo": "https://console.aws.amazon.com/"}
     recs = [
-        event("ConsoleLogin", event_id="login-no", source="signin.amazonaws.com",
-              eventType="AwsConsoleSignIn", additionalEventData=aed),
-        event("ConsoleLogin", event_id="login-yes", source="signin.amazonaws.com",
-              eventType="AwsConsoleSignIn", additionalEventData={**aed, "MFAUsed": "Yes"}),
-        event("GetObject", event_id="role-call", source="s3.amazonaws.com",
-              identity=with_sc(attributes={"mfaAuthenticated": "false"}, sourceIdentity="dana"),
-              vpcEndpointId="vpce-0a1b2c3d", sessionCredentialFromConsole="true",
-              resources=[{"ARN": "arn:aws:s3:::prod-logs/k", "type": "AWS::S3::Object"},
-                         {"ARN": "arn:aws:s3:::prod-logs", "type": "AWS::S3::Bucket"}],
-              requestID="REQ-1"),
+        event(
+            "ConsoleLogin",
+            event_id="login-no",
+            source="signin.amazonaws.com",
+            eventType="AwsConsoleSignIn",
+            additionalEventData=aed,
+        ),
+        event(
+            "ConsoleLogin",
+            event_id="login-yes",
+            source="signin.amazonaws.com",
+            eventType="AwsConsoleSignIn",
+            additionalEventData={**aed, "MFAUsed": "Yes"},
+        ),
+        event(
+            "GetObject",
+            event_id="role-call",
+            source="s3.amazonaws.com",
+            identity=with_sc(attributes={"mfaAuthenticated": "false"}, sourceIdentity="dana"),
+            vpcEndpointId="vpce-0a1b2c3d",
+            sessionCredentialFromConsole="true",
+            resources=[
+                {"ARN": "arn:aws:s3:::prod-logs/k", "type": "AWS::S3::Object"},
+                {"ARN": "arn:aws:s3:::prod-logs", "type": "AWS::S3::Bucket"},
+            ],
+            requestID="REQ-1",
+        ),
         event("ListUsers", event_id="key-call", identity=IAM_USER, requestID="REQ-2"),
         event("UpdateUserPreference", event_id="console-action", eventType="AwsConsoleAction"),
     ]
@@ -322,7 +383,8 @@ def test_the_new_fields_filter_as_documented(tmp_path, native):
     assert ids(store, 'mfa:""') == ["console-action", "key-call"]
     assert ids(store, "session:*/alice") == ["role-call"]
     assert store.value(_row(store, "role-call"), "session") == (
-        "arn:aws:sts::111122223333:assumed-role/Admin/alice")
+        "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+    )
     assert ids(store, "sourceidentity:dana") == ids(store, "srcid:DANA") == ["role-call"]
     assert ids(store, "vpce:vpce-0a1b2c3d") == ids(store, "has:vpce") == ["role-call"]
     assert ids(store, "console:sign-in") == ["login-no", "login-yes"]
@@ -345,8 +407,13 @@ def _row(store, event_id: str) -> int:
 
 @pytest.mark.realdata
 def test_real_trails_hold_the_new_fields():
-    store = load([REALDATA / "awsdocs-examples", REALDATA / "stratus-red-team",
-                  REALDATA / "opensearch-catalog"])
+    store = load(
+        [
+            REALDATA / "awsdocs-examples",
+            REALDATA / "stratus-red-team",
+            REALDATA / "opensearch-catalog",
+        ]
+    )
     # real sign-ins without MFA, sessions with and without, console sessions, endpoints
     assert parse("event:ConsoleLogin mfa:no").evaluate(store).sum() > 0
     assert parse("mfa:yes").evaluate(store).sum() > 0
@@ -355,13 +422,15 @@ def test_real_trails_hold_the_new_fields():
     assert parse("has:vpce").evaluate(store).sum() > 0
     assert parse("has:session").evaluate(store).sum() > 0
     sessions = np.flatnonzero(parse("has:session").evaluate(store))
-    assert not (parse("has:session -type:AssumedRole -type:FederatedUser")
-                .evaluate(store).any())
-    assert all(store.value(int(r), "session") == store.value(int(r), "principal")
-               for r in sessions)
+    assert not (parse("has:session -type:AssumedRole -type:FederatedUser").evaluate(store).any())
+    assert all(store.value(int(r), "session") == store.value(int(r), "principal") for r in sessions)
     # "YES" (one real record) reads as yes
-    assert "YES" in json.dumps([store.event(int(r)).get("additionalEventData")
-                                for r in np.flatnonzero(parse("mfa:yes").evaluate(store))])
+    assert "YES" in json.dumps(
+        [
+            store.event(int(r)).get("additionalEventData")
+            for r in np.flatnonzero(parse("mfa:yes").evaluate(store))
+        ]
+    )
 
 
 def test_field_names_and_columns_follow_the_table():

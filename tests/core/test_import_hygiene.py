@@ -57,6 +57,10 @@ def test_trailscope_keeps_openblas_to_one_thread_unless_told():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["1", "1"]  # one thread: the main one
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={**env, "OPENBLAS_NUM_THREADS": "3"})
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, "OPENBLAS_NUM_THREADS": "3"},
+    )
     assert p.stdout.split()[0] == "3"

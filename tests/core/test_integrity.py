@@ -81,8 +81,11 @@ def test_an_untouched_chain_is_consistent_but_not_called_signed(chain: Chain) ->
 def test_with_keys_and_the_newest_signature_every_digest_is_signed(
     tmp_path: Path, chain: Chain, signer: Signer
 ) -> None:
-    rep = verify([chain.root], keys=keyring(tmp_path, signer),
-                 signatures=load_signatures([head_object_file(tmp_path, chain)]))
+    rep = verify(
+        [chain.root],
+        keys=keyring(tmp_path, signer),
+        signatures=load_signatures([head_object_file(tmp_path, chain)]),
+    )
     assert rep.verdict == "signed", rep.findings
     assert all(d.signature is SignatureState.VERIFIED for d in rep.digests)
     assert all(f.signed for f in rep.files)
@@ -94,7 +97,8 @@ def test_older_digests_are_signed_by_their_successors_copy_of_the_signature(
     """Only the newest digest's signature lives solely in S3 metadata."""
     rep = verify([chain.root], keys=keyring(tmp_path, signer))
     assert [d.signature for d in rep.digests] == [SignatureState.VERIFIED] * 3 + [
-        SignatureState.NO_SIGNATURE]
+        SignatureState.NO_SIGNATURE
+    ]
     assert rep.verdict == "consistent"
     assert [f.signed for f in rep.files] == [True] * 6 + [False] * 2
     assert "no-signature" in kinds(rep, "note")
@@ -104,8 +108,9 @@ def test_hashes_are_of_the_uncompressed_content(chain: Chain) -> None:
     """Recompressing a log file (other gzip bytes, same JSON) or keeping it gunzipped
     changes nothing; CloudTrail hashes the uncompressed content."""
     first, second = chain.logs[0]
-    first.write_bytes(gzip.compress(gzip.decompress(first.read_bytes()), compresslevel=1,
-                                    mtime=12345))
+    first.write_bytes(
+        gzip.compress(gzip.decompress(first.read_bytes()), compresslevel=1, mtime=12345)
+    )
     plain = second.with_name(second.name[:-3])
     plain.write_bytes(gzip.decompress(second.read_bytes()))
     second.unlink()
@@ -152,11 +157,13 @@ def test_a_deleted_digest_inside_the_chain(chain: Chain) -> None:
     missing = [d for d in rep.digests if d.state is DigestState.MISSING]
     assert [Path(d.path) for d in missing] == [chain.digests[1]]
     assert next(d for d in rep.digests if Path(d.path) == chain.digests[2]).chain == (
-        "previous missing")
+        "previous missing"
+    )
     # What it listed is now unverified, not called verified.
     assert {states(rep)[p.name] for p in chain.logs[1]} == {"not covered"}
     assert {f.reason for f in rep.files if Path(f.path) in chain.logs[1]} == {
-        "delivered in the hours of a digest missing from the copy"}
+        "delivered in the hours of a digest missing from the copy"
+    }
 
 
 def test_two_deleted_digests_in_a_row(chain: Chain) -> None:
@@ -184,8 +191,7 @@ def test_a_deleted_newest_digest_shows_through_its_exported_signature(
     exported from S3 for it then names a digest the copy lacks."""
     sig = head_object_file(tmp_path, chain)
     chain.digests[-1].unlink()
-    rep = verify([chain.root], keys=keyring(tmp_path, signer),
-                 signatures=load_signatures([sig]))
+    rep = verify([chain.root], keys=keyring(tmp_path, signer), signatures=load_signatures([sig]))
     assert rep.verdict == "consistent"  # nothing in the copy contradicts the rest
     assert "signature-unused" in kinds(rep, "note")
     assert {states(rep)[p.name] for p in chain.logs[-1]} == {"not covered"}
@@ -208,7 +214,8 @@ def test_a_chain_relinked_around_a_digest(chain: Chain, signer: Signer) -> None:
     body = chain.bodies[2]
     body["previousDigestS3Object"] = chain.keys[0]
     body["previousDigestHashValue"] = hashlib.sha256(
-        gzip.decompress(chain.digests[0].read_bytes())).hexdigest()
+        gzip.decompress(chain.digests[0].read_bytes())
+    ).hexdigest()
     chain.digests[2].write_bytes(gzip.compress(json.dumps(body).encode()))
     rep = verify([chain.root])
     assert rep.verdict == "inconsistent"
@@ -219,8 +226,11 @@ def test_a_chain_relinked_around_a_digest(chain: Chain, signer: Signer) -> None:
 
 
 def test_an_added_log_file(chain: Chain) -> None:
-    extra = trail_path(chain.root, when=(T0.replace(hour=10, minute=40)).strftime(
-        "%Y%m%dT%H%MZ"), suffix="EXTRAextraEXTRA1")
+    extra = trail_path(
+        chain.root,
+        when=(T0.replace(hour=10, minute=40)).strftime("%Y%m%dT%H%MZ"),
+        suffix="EXTRAextraEXTRA1",
+    )
     write_records(extra, [event("CreateUser", "2026-11-20T10:35:00Z")])
     late = trail_path(chain.root, when="20261120T1800Z", suffix="LATElateLATElate")
     write_records(late, [event("DescribeInstances", "2026-11-20T17:55:00Z")])
@@ -236,10 +246,8 @@ def test_an_added_log_file(chain: Chain) -> None:
 
 def test_a_wrong_signature(tmp_path: Path, chain: Chain, signer: Signer) -> None:
     sigs = tmp_path / "sigs.jsonl"
-    sigs.write_text(json.dumps({"digest": chain.keys[-1], "signature": chain.signatures[0]})
-                    + "\n")
-    rep = verify([chain.root], keys=keyring(tmp_path, signer),
-                 signatures=load_signatures([sigs]))
+    sigs.write_text(json.dumps({"digest": chain.keys[-1], "signature": chain.signatures[0]}) + "\n")
+    rep = verify([chain.root], keys=keyring(tmp_path, signer), signatures=load_signatures([sigs]))
     assert rep.verdict == "inconsistent"
     assert kinds(rep) == ["bad-signature", "unverifiable", "unverifiable"]
     newest = rep.digests[-1]
@@ -260,16 +268,18 @@ def test_a_chain_rewritten_without_the_key(
     assert verify([chain.root]).verdict == "consistent"
 
     sig = head_object_file(tmp_path, chain)
-    rep = verify([chain.root], keys=keyring(tmp_path, signer),
-                 signatures=load_signatures([sig]))
+    rep = verify([chain.root], keys=keyring(tmp_path, signer), signatures=load_signatures([sig]))
     assert rep.verdict == "inconsistent"
     assert kinds(rep).count("bad-signature") == 4
     assert {str(f.state) for f in rep.files} == {"unverifiable"}
 
     # Under the attacker's own fingerprint: no key for it among those given.
     rechain(chain, attacker, fingerprint=attacker.fingerprint)
-    rep = verify([chain.root], keys=keyring(tmp_path, signer),
-                 signatures=load_signatures([head_object_file(tmp_path, chain)]))
+    rep = verify(
+        [chain.root],
+        keys=keyring(tmp_path, signer),
+        signatures=load_signatures([head_object_file(tmp_path, chain)]),
+    )
     assert {d.signature for d in rep.digests} == {SignatureState.NO_KEY}
     assert rep.verdict == "consistent"  # nothing contradicts; nothing is signed either
 
@@ -281,7 +291,8 @@ def test_a_modified_digest_is_caught_by_its_successor(chain: Chain) -> None:
     victim.write_bytes(gz([event("Forged", "2026-11-20T10:45:00Z")]))
     body = chain.bodies[1]
     body["logFiles"][1]["hashValue"] = hashlib.sha256(
-        gzip.decompress(victim.read_bytes())).hexdigest()
+        gzip.decompress(victim.read_bytes())
+    ).hexdigest()
     chain.digests[1].write_bytes(gzip.compress(json.dumps(body).encode()))
     rep = verify([chain.root])
     assert rep.verdict == "inconsistent"
@@ -296,8 +307,7 @@ def test_an_unreadable_digest(chain: Chain) -> None:
     chain.digests[2].write_bytes(gzip.compress(b'{"Records": []}'))
     rep = verify([chain.root])
     assert rep.verdict == "inconsistent"
-    bad = {Path(d.path).name: d.reason for d in rep.digests
-           if d.state is DigestState.UNREADABLE}
+    bad = {Path(d.path).name: d.reason for d in rep.digests if d.state is DigestState.UNREADABLE}
     assert "not valid gzip" in bad[chain.digests[3].name]
     assert "not a digest file" in bad[chain.digests[2].name]
 
@@ -329,7 +339,11 @@ def test_an_organization_trail_under_a_prefix(tmp_path: Path, signer: Signer) ->
     root = tmp_path / "bucket"
     chain = write_chain(root, signer, org="o-exampleorg1", prefix="audit/cloudtrail/")
     assert chain.digests[0].relative_to(root).parts[:4] == (
-        "audit", "cloudtrail", "AWSLogs", "o-exampleorg1")
+        "audit",
+        "cloudtrail",
+        "AWSLogs",
+        "o-exampleorg1",
+    )
     rep = verify([root])
     assert rep.verdict == "consistent" and len(rep.files) == 6
     # The same objects synced from inside the prefix (the copy lacks it) still map.
@@ -346,8 +360,9 @@ def test_several_accounts_regions_and_trails(tmp_path: Path, signer: Signer) -> 
     write_chain(root, signer, hours=2)
     write_chain(root, signer, hours=2, region="eu-west-1")
     write_chain(root, signer, hours=2, account="444455556666")
-    other = write_chain(root, signer, hours=2, trail="second_trail_with_underscores",
-                        start=T0.replace(minute=31))
+    other = write_chain(
+        root, signer, hours=2, trail="second_trail_with_underscores", start=T0.replace(minute=31)
+    )
     rep = verify([root])
     assert len(rep.digests) == 8
     # Two trails log the same account and region: each chain stands on its own.
@@ -360,7 +375,8 @@ def test_several_accounts_regions_and_trails(tmp_path: Path, signer: Signer) -> 
     rep = verify([root])
     assert rep.verdict == "consistent", rep.findings
     assert {f.reason for f in rep.files if Path(f.path) in other.logs[0]} == {
-        "delivered in hours the digests of only some of the trails logging here cover"}
+        "delivered in hours the digests of only some of the trails logging here cover"
+    }
     # A file no trail lists, in hours every trail covers, is an addition.
     extra = trail_path(root, when="20261120T1050Z", suffix="EXTRAextraEXTRA2")
     write_records(extra, [event()])
@@ -370,8 +386,9 @@ def test_several_accounts_regions_and_trails(tmp_path: Path, signer: Signer) -> 
 def test_a_backfill_digest_has_a_chain_of_its_own(tmp_path: Path, signer: Signer) -> None:
     root = tmp_path / "copy"
     main = write_chain(root, signer, hours=3)
-    late = write_chain(root, signer, hours=1, backfill=True, start=T0.replace(hour=10),
-                       files_per_hour=1)
+    late = write_chain(
+        root, signer, hours=1, backfill=True, start=T0.replace(hour=10), files_per_hour=1
+    )
     rep = verify([root])
     assert rep.verdict == "consistent", rep.findings
     back = [d for d in rep.digests if d.name.backfill]
@@ -452,8 +469,11 @@ def test_nothing_is_written_into_the_copy(tmp_path: Path, chain: Chain, signer: 
     before = snapshot()
     os.chmod(chain.root, 0o555)
     try:
-        verify([chain.root], keys=keyring(tmp_path, signer),
-               signatures=load_signatures([head_object_file(tmp_path, chain)]))
+        verify(
+            [chain.root],
+            keys=keyring(tmp_path, signer),
+            signatures=load_signatures([head_object_file(tmp_path, chain)]),
+        )
     finally:
         os.chmod(chain.root, 0o755)
     assert snapshot() == before
@@ -463,13 +483,19 @@ def test_the_aws_documentation_digests_parse() -> None:
     """The example digest files of the AWS "digest file structure" page."""
     full = digest_files.parse_digest((DOCS / "digest-file-example.json").read_bytes())
     assert full.end == "2015-08-17T15:01:31Z" and full.fingerprint == (
-        "31e8b5433410dfb61a9dc45cc65b22ff")
+        "31e8b5433410dfb61a9dc45cc65b22ff"
+    )
     assert full.prev_key.endswith("_20150817T140131Z.json.gz") and len(full.log_files) == 1
     assert full.log_files[0].hash_value == (
-        "9bb6196fc6b84d6f075a56548feca262bd99ba3c2de41b618e5b6e22c1fc71f6")
+        "9bb6196fc6b84d6f075a56548feca262bd99ba3c2de41b618e5b6e22c1fc71f6"
+    )
     name = digest_files.parse_digest_name(full.key)
     assert (name.account, name.region, name.trail, name.home_region) == (
-        "111122223333", "us-east-2", "your-trail-name", "us-east-2")
+        "111122223333",
+        "us-east-2",
+        "your-trail-name",
+        "us-east-2",
+    )
     empty = digest_files.parse_digest((DOCS / "digest-file-empty-example.json").read_bytes())
     assert empty.log_files == () and empty.prev_signature.startswith("82705525")
 
@@ -479,6 +505,9 @@ def test_the_aws_documentation_keys_have_the_fingerprints_stated() -> None:
     the AWS custom-validation page (two PKCS #1, one SubjectPublicKeyInfo) agree."""
     ring = load_public_keys([DOCS / "list-public-keys-example.json"])
     assert ring.notes == [] and len(ring) == 3
-    for fp in ("8eba5db5bea9b640d1c96a77256fe7f2", "8933b39ddc64d26d8e14ffbf6566fee4",
-               "31e8b5433410dfb61a9dc45cc65b22ff"):
+    for fp in (
+        "8eba5db5bea9b640d1c96a77256fe7f2",
+        "8933b39ddc64d26d8e14ffbf6566fee4",
+        "31e8b5433410dfb61a9dc45cc65b22ff",
+    ):
         assert ring.find(fp) is not None

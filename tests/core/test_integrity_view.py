@@ -32,8 +32,10 @@ def test_is_unverified_selects_the_events_of_files_not_verified(tmp_path) -> Non
     recs = json.loads(gzip.decompress(victim.read_bytes()))["Records"]
     recs.append(event("StopLogging", recs[0]["eventTime"]))  # a record slipped in
     victim.write_bytes(gzip.compress(json.dumps({"Records": recs}).encode()))
-    added = write_records(trail_path(chain.root, when="20261201T1005Z"),
-                          [event("DeleteTrail", "2026-12-01T10:00:00Z")])
+    added = write_records(
+        trail_path(chain.root, when="20261201T1005Z"),
+        [event("DeleteTrail", "2026-12-01T10:00:00Z")],
+    )
     store = _load([chain.root])
     q = parse("is:unverified")
     # Not checked yet: nothing is verified.

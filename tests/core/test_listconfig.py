@@ -27,8 +27,13 @@ def test_path_follows_xdg_config_home(tmp_path, monkeypatch) -> None:
 def test_round_trip(tmp_path) -> None:
     path = tmp_path / "trailscope" / "columns.json"
     assert load_columns(path) is None  # no file: the defaults
-    cols = [ColumnSpec("principal", 30), ColumnSpec("time"), ColumnSpec("ua"),
-            ColumnSpec("account", 20), ColumnSpec("requestParameters.bucketName")]
+    cols = [
+        ColumnSpec("principal", 30),
+        ColumnSpec("time"),
+        ColumnSpec("ua"),
+        ColumnSpec("account", 20),
+        ColumnSpec("requestParameters.bucketName"),
+    ]
     assert save_columns(cols, path) == path
     assert load_columns(path) == cols
     # Rewritten in place: the new choice replaces the old, no temporary file is left.
@@ -74,5 +79,9 @@ def test_bad_files_are_reported_by_name(tmp_path, text: str, why: str) -> None:
 
 
 def test_valid_columns() -> None:
-    assert valid_column("time") and valid_column("principal") and valid_column("requestParameters.a[0]")
+    assert (
+        valid_column("time")
+        and valid_column("principal")
+        and valid_column("requestParameters.a[0]")
+    )
     assert not valid_column("no pe") and not valid_column(".[") and not valid_column("")

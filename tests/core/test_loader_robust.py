@@ -72,8 +72,10 @@ def write_trail(root: Path, files: int, per_file: int) -> None:
     for k in range(files):
         write_records(
             trail_path(root, suffix=f"{k:016d}"),
-            [event(f"E{i % 7}", f"2026-11-20T1{i % 10}:00:00Z", event_id=f"{k:04d}-{i:06d}")
-             for i in range(per_file)],
+            [
+                event(f"E{i % 7}", f"2026-11-20T1{i % 10}:00:00Z", event_id=f"{k:04d}-{i:06d}")
+                for i in range(per_file)
+            ],
         )
 
 
@@ -176,9 +178,16 @@ def test_file_that_kills_its_parser_once_is_retried_and_loaded(tmp_path, poison)
 def test_file_that_always_kills_its_parser_is_reported_and_the_rest_load(tmp_path):
     write_trail(tmp_path, files=8, per_file=50)
     work = work_list(tmp_path, poison=2)
-    got = bounded(lambda: list(loader._parse_parallel(
-        work, 2, sizes=[os.path.getsize(w[0]) for w in work], parse=parse_poison_always_dies,
-    )))
+    got = bounded(
+        lambda: list(
+            loader._parse_parallel(
+                work,
+                2,
+                sizes=[os.path.getsize(w[0]) for w in work],
+                parse=parse_poison_always_dies,
+            )
+        )
+    )
     assert [b.path for b in got] == [w[0] for w in work]
     bad = got[2]
     assert bad.state == "unreadable"

@@ -271,42 +271,80 @@ CASES["single-record"] = doc(ev(1))
 
 # -- identity types (credential kind, principal)
 IDENTITIES = {
-    "Root": {"type": "Root", "principalId": ACCT, "arn": f"arn:aws:iam::{ACCT}:root",
-             "accountId": ACCT, "accessKeyId": "ASIAROOTKEY"},
+    "Root": {
+        "type": "Root",
+        "principalId": ACCT,
+        "arn": f"arn:aws:iam::{ACCT}:root",
+        "accountId": ACCT,
+        "accessKeyId": "ASIAROOTKEY",
+    },
     "IAMUser": IAM_USER,
     "AssumedRole": assumed(),
-    "Role": {"type": "Role", "principalId": "AROAEXAMPLEID",
-             "arn": f"arn:aws:iam::{ACCT}:role/Admin", "accountId": ACCT},
-    "FederatedUser": {
-        "type": "FederatedUser", "principalId": f"{ACCT}:bob",
-        "arn": f"arn:aws:sts::{ACCT}:federated-user/bob", "accountId": ACCT,
-        "accessKeyId": "ASIAFEDKEY",
-        "sessionContext": {"sessionIssuer": {"type": "IAMUser", "principalId": "AIDABOB",
-                                             "arn": f"arn:aws:iam::{ACCT}:user/bob",
-                                             "accountId": ACCT, "userName": "bob"}},
+    "Role": {
+        "type": "Role",
+        "principalId": "AROAEXAMPLEID",
+        "arn": f"arn:aws:iam::{ACCT}:role/Admin",
+        "accountId": ACCT,
     },
-    "SAMLUser": {"type": "SAMLUser", "principalId": "SAMLExample:alice@example.com",
-                 "userName": "alice@example.com", "identityProvider": "Okta"},
-    "WebIdentityUser": {"type": "WebIdentityUser", "principalId": "accounts.google.com:1234",
-                        "userName": "1234", "identityProvider": "accounts.google.com"},
+    "FederatedUser": {
+        "type": "FederatedUser",
+        "principalId": f"{ACCT}:bob",
+        "arn": f"arn:aws:sts::{ACCT}:federated-user/bob",
+        "accountId": ACCT,
+        "accessKeyId": "ASIAFEDKEY",
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "IAMUser",
+                "principalId": "AIDABOB",
+                "arn": f"arn:aws:iam::{ACCT}:user/bob",
+                "accountId": ACCT,
+                "userName": "bob",
+            }
+        },
+    },
+    "SAMLUser": {
+        "type": "SAMLUser",
+        "principalId": "SAMLExample:alice@example.com",
+        "userName": "alice@example.com",
+        "identityProvider": "Okta",
+    },
+    "WebIdentityUser": {
+        "type": "WebIdentityUser",
+        "principalId": "accounts.google.com:1234",
+        "userName": "1234",
+        "identityProvider": "accounts.google.com",
+    },
     "IdentityCenterUser": {
-        "type": "IdentityCenterUser", "accountId": ACCT, "credentialId": "EXAMPLE",
-        "onBehalfOf": {"userId": "906757a2-0061-70d4-ba2e-6c1c3e9a0001",
-                       "identityStoreArn": f"arn:aws:identitystore::{ACCT}:identitystore/d-1"},
+        "type": "IdentityCenterUser",
+        "accountId": ACCT,
+        "credentialId": "EXAMPLE",
+        "onBehalfOf": {
+            "userId": "906757a2-0061-70d4-ba2e-6c1c3e9a0001",
+            "identityStoreArn": f"arn:aws:identitystore::{ACCT}:identitystore/d-1",
+        },
     },
     "AWSService": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
     "AnonymousPrincipal": {"type": "AnonymousPrincipal", "principalId": "Anonymous"},
-    "AWSAccount-anonymous": {"type": "AWSAccount", "principalId": "",
-                             "accountId": "ANONYMOUS_PRINCIPAL"},
+    "AWSAccount-anonymous": {
+        "type": "AWSAccount",
+        "principalId": "",
+        "accountId": "ANONYMOUS_PRINCIPAL",
+    },
     "AWSAccount-anonymous-pid": {"type": "AWSAccount", "principalId": "Anonymous"},
-    "AWSAccount-other": {"type": "AWSAccount", "principalId": "AIDAOTHER",
-                         "accountId": "444455556666"},
+    "AWSAccount-other": {
+        "type": "AWSAccount",
+        "principalId": "AIDAOTHER",
+        "accountId": "444455556666",
+    },
     "no-type-invokedBy": {"invokedBy": "AWS Internal"},
     "no-type-anonymous": {"accountId": "ANONYMOUS_PRINCIPAL"},
     # cred:anonymous: AWSAccount / Unknown / no type, with an anonymous account or
     # principal id in any ASCII case
-    "AWSAccount-anonymous-real": {"type": "AWSAccount", "principalId": "",
-                                  "accountId": "anonymous"},
+    "AWSAccount-anonymous-real": {
+        "type": "AWSAccount",
+        "principalId": "",
+        "accountId": "anonymous",
+    },
     "AWSAccount-ANONYMOUS": {"type": "AWSAccount", "principalId": "ANONYMOUS"},
     "AWSAccount-anonymous_principal": {"type": "AWSAccount", "accountId": "anonymous_principal"},
     "Unknown-anonymous": {"type": "Unknown", "principalId": "anonymous"},
@@ -341,8 +379,14 @@ PRINCIPALS = {
     "principalId-only": {"principalId": "AIDAONLY"},
     "accountId-only": {"accountId": ACCT},
     "none": {"type": "IAMUser"},
-    "all-empty": {"arn": "", "invokedBy": "", "onBehalfOf": {"userId": ""}, "userName": "",
-                  "principalId": "", "accountId": ""},
+    "all-empty": {
+        "arn": "",
+        "invokedBy": "",
+        "onBehalfOf": {"userId": ""},
+        "userName": "",
+        "principalId": "",
+        "accountId": "",
+    },
     "arn-null": {"arn": None, "principalId": "p"},
     "arn-zero": {"arn": 0, "principalId": "p"},
     "arn-one": {"arn": 1},
@@ -416,66 +460,129 @@ CASES["issuer-empty"] = with_ui(assumed({}))
 
 # -- readOnly as 'true'/'false' ('' when absent), strings lower-cased
 READONLY = {
-    "true": True, "false": False, "TRUE": "TRUE", "False": "False", "null": None, "missing": DROP,
-    "one": 1, "zero": 0, "float": 1.0, "empty": "", "AeB": "ÄB", "dotted-I": "İ", "sigma": "ΣΑΣ",
-    "kelvin": "\u212a", "sharp-s": "\u1e9e", "titlecase": "\u01c5", "object": {"v": True},
-    "array": [True], "escaped": b'"TR\\u0055E"',
+    "true": True,
+    "false": False,
+    "TRUE": "TRUE",
+    "False": "False",
+    "null": None,
+    "missing": DROP,
+    "one": 1,
+    "zero": 0,
+    "float": 1.0,
+    "empty": "",
+    "AeB": "ÄB",
+    "dotted-I": "İ",
+    "sigma": "ΣΑΣ",
+    "kelvin": "\u212a",
+    "sharp-s": "\u1e9e",
+    "titlecase": "\u01c5",
+    "object": {"v": True},
+    "array": [True],
+    "escaped": b'"TR\\u0055E"',
 }
 for name, v in READONLY.items():
     CASES[f"readonly-{name}"] = odd(readOnly=v)
 CASES["readonly-tRuE"] = odd(readOnly="tRuE")
 CASES["readonly-maybe"] = odd(readOnly="maybe")
 CASES["readonly-true-padded"] = odd(readOnly=" true")
-CASES["readonly-all-strings"] = doc(ev(1, readOnly="true"), ev(2, readOnly="False"),
-                                    ev(3, readOnly="no"))
+CASES["readonly-all-strings"] = doc(
+    ev(1, readOnly="true"), ev(2, readOnly="False"), ev(3, readOnly="no")
+)
 
 # -- eventVersion: `1.<digits>` is well formed, anything else is malformed
 VERSIONS = {
-    "1.0": "1.0", "1.05": "1.05", "1.10": "1.10", "2.0": "2.0", "10.1": "10.1",
-    "placeholder": "...", "no-minor": "1", "dot-only": "1.", "leading-zero": "01.05",
-    "letter": "1.0a", "arabic-digit": "1.\u0661", "fullwidth-digit": "1.\uff10",
-    "space": "1.05 ", "empty": "", "null": None, "missing": DROP, "number": 1.08,
-    "true": True, "object": {"v": "1.08"}, "escaped": b'"1\\u002e05"',
+    "1.0": "1.0",
+    "1.05": "1.05",
+    "1.10": "1.10",
+    "2.0": "2.0",
+    "10.1": "10.1",
+    "placeholder": "...",
+    "no-minor": "1",
+    "dot-only": "1.",
+    "leading-zero": "01.05",
+    "letter": "1.0a",
+    "arabic-digit": "1.\u0661",
+    "fullwidth-digit": "1.\uff10",
+    "space": "1.05 ",
+    "empty": "",
+    "null": None,
+    "missing": DROP,
+    "number": 1.08,
+    "true": True,
+    "object": {"v": "1.08"},
+    "escaped": b'"1\\u002e05"',
     "long": "1." + "0" * 70,
 }
 for name, v in VERSIONS.items():
     CASES[f"version-{name}"] = odd(eventVersion=v)
-CASES["version-mixed"] = doc(ev(1, eventVersion="1.08"), ev(2, eventVersion="2.1"),
-                             ev(3, eventVersion="1.08"), ev(4, eventVersion=DROP))
+CASES["version-mixed"] = doc(
+    ev(1, eventVersion="1.08"),
+    ev(2, eventVersion="2.1"),
+    ev(3, eventVersion="1.08"),
+    ev(4, eventVersion=DROP),
+)
 
 # -- members that must be objects (or null): a string, array, number... is malformed
 for member in ("requestParameters", "responseElements", "insightDetails"):
-    for name, v in {"string": "x", "empty-string": "", "array": [1], "empty-array": [],
-                    "number": 3, "true": True, "null": None, "empty-object": {},
-                    "missing": DROP}.items():
+    for name, v in {
+        "string": "x",
+        "empty-string": "",
+        "array": [1],
+        "empty-array": [],
+        "number": 3,
+        "true": True,
+        "null": None,
+        "empty-object": {},
+        "missing": DROP,
+    }.items():
         CASES[f"shape-{member}-{name}"] = odd(**{member: v})
 CASES["dup-requestParameters-string-then-object"] = odd(
-    requestParameters="s", raw=b',"requestParameters":{"a":1}')
+    requestParameters="s", raw=b',"requestParameters":{"a":1}'
+)
 CASES["dup-requestParameters-object-then-string"] = odd(raw=b',"requestParameters":"s"')
 
 # -- Insights events: service/event from insightDetails, principal "CloudTrail Insights"
 INSIGHT_DETAILS = {
-    "state": "Start", "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances",
+    "state": "Start",
+    "eventSource": "ec2.amazonaws.com",
+    "eventName": "DescribeInstances",
     "insightType": "ApiCallRateInsight",
-    "insightContext": {"statistics": {"baseline": {"average": 0.0026785714},
-                                      "insight": {"average": 2.25}, "baselineDuration": 10079},
-                       "attributions": [{"attribute": "userAgent", "insight": [
-                           {"value": "aws-cli/1.33.4", "average": 2.25}], "baseline": []}]},
+    "insightContext": {
+        "statistics": {
+            "baseline": {"average": 0.0026785714},
+            "insight": {"average": 2.25},
+            "baselineDuration": 10079,
+        },
+        "attributions": [
+            {
+                "attribute": "userAgent",
+                "insight": [{"value": "aws-cli/1.33.4", "average": 2.25}],
+                "baseline": [],
+            }
+        ],
+    },
 }
 
 
 def insight(n: int = 0, **over) -> bytes:
-    m = {"eventVersion": "1.08", "eventTime": f"2024-05-01T12:0{n % 10}:00Z",
-         "awsRegion": "us-east-1", "eventID": f"{n:08x}-0000-4000-8000-insight00000",
-         "eventType": "AwsCloudTrailInsight", "recipientAccountId": ACCT,
-         "sharedEventID": "833d271d-702a-4337-bf45-f232fc213fdb",
-         "insightDetails": INSIGHT_DETAILS, "eventCategory": "Insight"}
+    m = {
+        "eventVersion": "1.08",
+        "eventTime": f"2024-05-01T12:0{n % 10}:00Z",
+        "awsRegion": "us-east-1",
+        "eventID": f"{n:08x}-0000-4000-8000-insight00000",
+        "eventType": "AwsCloudTrailInsight",
+        "recipientAccountId": ACCT,
+        "sharedEventID": "833d271d-702a-4337-bf45-f232fc213fdb",
+        "insightDetails": INSIGHT_DETAILS,
+        "eventCategory": "Insight",
+    }
     m.update(over)
     return obj(m)
 
 
-CASES["insight-pair"] = doc(insight(1),
-                           insight(2, insightDetails=INSIGHT_DETAILS | {"state": "End"}))
+CASES["insight-pair"] = doc(
+    insight(1), insight(2, insightDetails=INSIGHT_DETAILS | {"state": "End"})
+)
 CASES["insight-among-calls"] = doc(ev(1), insight(2), ev(3))
 CASES["insight-own-eventSource"] = doc(insight(1, eventSource="cloudtrail.amazonaws.com"))
 CASES["insight-own-eventName-empty"] = doc(insight(1, eventName="", eventSource=None))
@@ -486,12 +593,14 @@ for name, v in {"number": 5, "null": None, "empty": "", "array": ["ec2"]}.items(
     details = INSIGHT_DETAILS | {"eventSource": v}
     CASES[f"insight-source-{name}"] = doc(insight(1, insightDetails=details))
 CASES["insight-name-escaped"] = doc(
-    insight(1, insightDetails=obj(INSIGHT_DETAILS | {"eventName": rb'"Describe\u0049nstances"'})))
+    insight(1, insightDetails=obj(INSIGHT_DETAILS | {"eventName": rb'"Describe\u0049nstances"'}))
+)
 CASES["insight-with-identity"] = doc(insight(1, userIdentity=IAM_USER))
 CASES["insight-with-empty-identity"] = doc(insight(1, userIdentity={}))
 CASES["insight-dup-details"] = doc(insight(1, raw=b',"insightDetails":{"eventName":"Other"}'))
-CASES["insight-key-escaped"] = doc(insight(1, insightDetails=DROP,
-                                           raw=b',"insight\\u0044etails":{"eventName":"E"}'))
+CASES["insight-key-escaped"] = doc(
+    insight(1, insightDetails=DROP, raw=b',"insight\\u0044etails":{"eventName":"E"}')
+)
 
 # -- escapes in an indexed value (eventName), in a skipped value and in keys
 ESCAPES = {
@@ -539,8 +648,17 @@ ESCAPES = {
 }
 for name, s in ESCAPES.items():
     CASES[f"escape-{name}"] = odd(eventName=s)
-for name in ("quote", "rlo", "pair", "lone-high", "nul", "zwsp", "tag-pair", "escaped-backslash-u",
-             "bad-x"):
+for name in (
+    "quote",
+    "rlo",
+    "pair",
+    "lone-high",
+    "nul",
+    "zwsp",
+    "tag-pair",
+    "escaped-backslash-u",
+    "bad-x",
+):
     s = ESCAPES[name]
     CASES[f"escape-skipped-{name}"] = odd(requestParameters=b'{"k":' + s + b"}")
     CASES[f"escape-key-{name}"] = odd(requestParameters=b"{" + s + b":1}")
@@ -578,12 +696,26 @@ CASES["dup-eventID-different-content"] = doc(ev(1), ev(1, eventName="Other"), ev
 
 # -- non-string values in indexed fields
 NONSTR = {
-    "int": b"12", "neg-int": b"-7", "big-int": b"123456789012345678901234567890",
-    "u64": b"18446744073709551616", "i64-min": b"-9223372036854775808", "float": b"1.5",
-    "float-exp": b"1.5e-7", "float-1e16": b"1e16", "inf": b"1e999", "neg-zero-int": b"-0",
-    "neg-zero-float": b"-0.0", "tiny": b"5e-324", "true": b"true", "false": b"false",
-    "null": b"null", "object": b'{"a":[1,"x"]}', "empty-object": b"{}", "array": b'[1,"x",null]',
-    "empty-array": b"[]", "nested-unicode": '{"é":"\u202e"}'.encode(),
+    "int": b"12",
+    "neg-int": b"-7",
+    "big-int": b"123456789012345678901234567890",
+    "u64": b"18446744073709551616",
+    "i64-min": b"-9223372036854775808",
+    "float": b"1.5",
+    "float-exp": b"1.5e-7",
+    "float-1e16": b"1e16",
+    "inf": b"1e999",
+    "neg-zero-int": b"-0",
+    "neg-zero-float": b"-0.0",
+    "tiny": b"5e-324",
+    "true": b"true",
+    "false": b"false",
+    "null": b"null",
+    "object": b'{"a":[1,"x"]}',
+    "empty-object": b"{}",
+    "array": b'[1,"x",null]',
+    "empty-array": b"[]",
+    "nested-unicode": '{"é":"\u202e"}'.encode(),
 }
 for fld in ("eventSource", "userAgent", "errorCode", "eventTime", "eventID", "recipientAccountId"):
     for name, v in NONSTR.items():
@@ -595,26 +727,46 @@ for name in ("int", "float", "true", "false", "null", "object", "array", "big-in
 
 # -- eventTime variants
 TIMES = {
-    "fraction-ms": "2024-05-01T12:00:00.123Z", "fraction-us": "2024-05-01T12:00:00.123456Z",
-    "fraction-1": "2024-05-01T12:00:00.5Z", "offset-zero": "2024-05-01T12:00:00+00:00",
-    "offset-plus2": "2024-05-01T14:00:00+02:00", "space-sep": "2024-05-01 12:00:00",
-    "no-zone": "2024-05-01T12:00:00", "date-only": "2024-05-01",
+    "fraction-ms": "2024-05-01T12:00:00.123Z",
+    "fraction-us": "2024-05-01T12:00:00.123456Z",
+    "fraction-1": "2024-05-01T12:00:00.5Z",
+    "offset-zero": "2024-05-01T12:00:00+00:00",
+    "offset-plus2": "2024-05-01T14:00:00+02:00",
+    "space-sep": "2024-05-01 12:00:00",
+    "no-zone": "2024-05-01T12:00:00",
+    "date-only": "2024-05-01",
     "lowercase-tz": "2024-05-01t12:00:00z",
-    "feb29-2023": "2023-02-29T12:00:00Z", "feb29-2024": "2024-02-29T12:00:00Z",
-    "feb29-2100": "2100-02-29T00:00:00Z", "feb29-2000": "2000-02-29T00:00:00Z",
-    "month-13": "2024-13-01T00:00:00Z", "month-00": "2024-00-10T00:00:00Z",
-    "day-00": "2024-05-00T00:00:00Z", "day-32": "2024-05-32T00:00:00Z",
+    "feb29-2023": "2023-02-29T12:00:00Z",
+    "feb29-2024": "2024-02-29T12:00:00Z",
+    "feb29-2100": "2100-02-29T00:00:00Z",
+    "feb29-2000": "2000-02-29T00:00:00Z",
+    "month-13": "2024-13-01T00:00:00Z",
+    "month-00": "2024-00-10T00:00:00Z",
+    "day-00": "2024-05-00T00:00:00Z",
+    "day-32": "2024-05-32T00:00:00Z",
     "apr-31": "2024-04-31T00:00:00Z",
-    "leap-second": "2024-05-01T23:59:60Z", "second-61": "2024-05-01T12:00:61Z",
-    "hour-24": "2024-05-01T24:00:00Z", "minute-60": "2024-05-01T12:60:00Z",
-    "year-0": "0000-01-01T00:00:00Z", "year-1": "0001-01-01T00:00:00Z",
-    "year-9999": "9999-12-31T23:59:59Z", "before-epoch": "1969-12-31T23:59:59Z",
-    "empty": "", "spaces": "    ", "padded": " 2024-05-01T12:00:00Z", "short": "2024-5-1T12:00:00Z",
-    "fullwidth-digits": "２０２４-05-01T12:00:00Z", "arabic-digits": "٢٠٢٤-05-01T12:00:00Z",
-    "fullwidth-second": "2024-05-01T12:00:0５Z", "non-ascii-20": "2024-05-01T12:00:00Ж",
-    "letter-digit": "2024-05-01T12:0a:00Z", "comma-fraction": "2024-05-01T12:00:00,5Z",
-    "plus-year": "+2024-05-01T12:00:00Z", "long": "2024-05-01T12:00:00Z" + "0" * 60,
-    "slashes": "2024/05/01T12:00:00Z", "colons-swapped": "2024-05-01T12-00-00Z",
+    "leap-second": "2024-05-01T23:59:60Z",
+    "second-61": "2024-05-01T12:00:61Z",
+    "hour-24": "2024-05-01T24:00:00Z",
+    "minute-60": "2024-05-01T12:60:00Z",
+    "year-0": "0000-01-01T00:00:00Z",
+    "year-1": "0001-01-01T00:00:00Z",
+    "year-9999": "9999-12-31T23:59:59Z",
+    "before-epoch": "1969-12-31T23:59:59Z",
+    "empty": "",
+    "spaces": "    ",
+    "padded": " 2024-05-01T12:00:00Z",
+    "short": "2024-5-1T12:00:00Z",
+    "fullwidth-digits": "２０２４-05-01T12:00:00Z",
+    "arabic-digits": "٢٠٢٤-05-01T12:00:00Z",
+    "fullwidth-second": "2024-05-01T12:00:0５Z",
+    "non-ascii-20": "2024-05-01T12:00:00Ж",
+    "letter-digit": "2024-05-01T12:0a:00Z",
+    "comma-fraction": "2024-05-01T12:00:00,5Z",
+    "plus-year": "+2024-05-01T12:00:00Z",
+    "long": "2024-05-01T12:00:00Z" + "0" * 60,
+    "slashes": "2024/05/01T12:00:00Z",
+    "colons-swapped": "2024-05-01T12-00-00Z",
 }
 for name, t in TIMES.items():
     CASES[f"time-{name}"] = odd(eventTime=t)
@@ -623,10 +775,19 @@ CASES["time-all-odd"] = doc(*(ev(i, eventTime=t) for i, t in enumerate(TIMES.val
 
 # -- eventID variants (eid16 is the first 16 UTF-8 bytes; idh a hash; NO_ID flag)
 IDS = {
-    "empty": "", "len-16": "a" * 16, "len-17": "b" * 17, "len-40": "c" * 40, "len-41": "d" * 41,
-    "len-200": "e" * 200, "non-ascii": "évènement-1", "multibyte-at-16": "abcdefghijklmno€xyz",
-    "emoji": "😀" * 5, "nul": b'"abc\\u0000def"', "nul-end-40": b'"' + b"f" * 39 + b'\\u0000"',
-    "lone-surrogate": b'"id-\\ud800"', "spaces": "   ",
+    "empty": "",
+    "len-16": "a" * 16,
+    "len-17": "b" * 17,
+    "len-40": "c" * 40,
+    "len-41": "d" * 41,
+    "len-200": "e" * 200,
+    "non-ascii": "évènement-1",
+    "multibyte-at-16": "abcdefghijklmno€xyz",
+    "emoji": "😀" * 5,
+    "nul": b'"abc\\u0000def"',
+    "nul-end-40": b'"' + b"f" * 39 + b'\\u0000"',
+    "lone-surrogate": b'"id-\\ud800"',
+    "spaces": "   ",
 }
 for name, e in IDS.items():
     CASES[f"eventID-{name}"] = odd(eventID=e)
@@ -635,12 +796,26 @@ CASES["eventID-all-missing"] = doc(ev(1, eventID=DROP), ev(2, eventID=None))
 
 # -- numbers elsewhere (skipped fields): JSON-valid and not
 NUMBERS = {
-    "big-int": b"123456789012345678901234567890", "inf-literal": b"1e999", "neg-zero": b"-0",
-    "small": b"1.5e-7", "exp-upper": b"1E+2", "zero-exp": b"0e0", "digits-63": b"9" * 63,
-    "digits-64": b"9" * 64, "digits-65": b"9" * 65, "digits-400": b"7" * 400,
-    "frac-70": b"0." + b"1" * 70, "NaN": b"NaN", "Infinity": b"Infinity",
-    "neg-Infinity": b"-Infinity", "leading-zero": b"01", "bare-minus": b"-",
-    "trailing-dot": b"1.", "leading-dot": b".5", "plus": b"+1", "exp-no-digits": b"1e",
+    "big-int": b"123456789012345678901234567890",
+    "inf-literal": b"1e999",
+    "neg-zero": b"-0",
+    "small": b"1.5e-7",
+    "exp-upper": b"1E+2",
+    "zero-exp": b"0e0",
+    "digits-63": b"9" * 63,
+    "digits-64": b"9" * 64,
+    "digits-65": b"9" * 65,
+    "digits-400": b"7" * 400,
+    "frac-70": b"0." + b"1" * 70,
+    "NaN": b"NaN",
+    "Infinity": b"Infinity",
+    "neg-Infinity": b"-Infinity",
+    "leading-zero": b"01",
+    "bare-minus": b"-",
+    "trailing-dot": b"1.",
+    "leading-dot": b".5",
+    "plus": b"+1",
+    "exp-no-digits": b"1e",
     "hex": b"0x10",
 }
 for name, num in NUMBERS.items():
@@ -734,40 +909,75 @@ CASES["comment"] = b"// trail\n" + PLAIN
 
 # -- raw bytes inside strings: non-ASCII UTF-8, invalid UTF-8, raw controls
 RAW_TEXT = {
-    "e-acute": "café", "emoji": "smile 😀", "rlo": "\u202eevil", "del": "a\x7fb", "c1": "a\x85b",
-    "nbsp": "a\xa0b", "line-separator": "a\u2028b", "bom": "\ufeffa", "tag": "a\U000e0041b",
-    "zwsp": "a\u200bb", "soft-hyphen": "a\xadb", "fe0f": "\u2764\ufe0f", "e0100": "a\U000e0100",
-    "e01f0": "a\U000e01f0", "hieroglyph-13439": "a\U00013439", "cjk": "東京",
-    "combining": "e\u0301", "dotted-I": "İstanbul", "sigma": "ΟΔΟΣ ΣΑΣ",
-    "kelvin": "\u212aelvin", "ohm": "\u2126", "ligature": "ﬀ", "sharp-s": "\u1e9e",
+    "e-acute": "café",
+    "emoji": "smile 😀",
+    "rlo": "\u202eevil",
+    "del": "a\x7fb",
+    "c1": "a\x85b",
+    "nbsp": "a\xa0b",
+    "line-separator": "a\u2028b",
+    "bom": "\ufeffa",
+    "tag": "a\U000e0041b",
+    "zwsp": "a\u200bb",
+    "soft-hyphen": "a\xadb",
+    "fe0f": "\u2764\ufe0f",
+    "e0100": "a\U000e0100",
+    "e01f0": "a\U000e01f0",
+    "hieroglyph-13439": "a\U00013439",
+    "cjk": "東京",
+    "combining": "e\u0301",
+    "dotted-I": "İstanbul",
+    "sigma": "ΟΔΟΣ ΣΑΣ",
+    "kelvin": "\u212aelvin",
+    "ohm": "\u2126",
+    "ligature": "ﬀ",
+    "sharp-s": "\u1e9e",
     "upper-ascii": "AWS-CLI/2 Python",
 }
 for name, s in RAW_TEXT.items():
     CASES[f"raw-{name}"] = odd(userAgent=s, eventName=s)
 CASES["raw-in-readonly-and-key"] = odd(readOnly="ÉÈ", requestParameters={"ключ\u202e": "знач"})
 BAD_UTF8 = {
-    "ff": b"\xff", "overlong-c0af": b"\xc0\xaf", "surrogate-eda080": b"\xed\xa0\x80",
-    "above-max-f4908080": b"\xf4\x90\x80\x80", "truncated-e282": b"\xe2\x82",
-    "lone-continuation": b"\x80", "f8": b"\xf8\x88\x80\x80\x80", "c3-at-end": b"\xc3",
+    "ff": b"\xff",
+    "overlong-c0af": b"\xc0\xaf",
+    "surrogate-eda080": b"\xed\xa0\x80",
+    "above-max-f4908080": b"\xf4\x90\x80\x80",
+    "truncated-e282": b"\xe2\x82",
+    "lone-continuation": b"\x80",
+    "f8": b"\xf8\x88\x80\x80\x80",
+    "c3-at-end": b"\xc3",
 }
 for name, bad in BAD_UTF8.items():
     CASES[f"bad-utf8-skipped-{name}"] = odd(requestParameters=b'{"k":"a' + bad + b'"}')
     CASES[f"bad-utf8-indexed-{name}"] = odd(userAgent=b'"a' + bad + b'"')
 CASES["bad-utf8-in-key"] = odd(requestParameters=b'{"k\xff":1}')
-CASES["bad-utf8-outside-strings"] = odd(raw=b' \xff')
-for name, c in {"01": b"\x01", "1b": b"\x1b", "00": b"\x00", "1f": b"\x1f", "tab": b"\t",
-                "newline": b"\n", "cr": b"\r"}.items():
+CASES["bad-utf8-outside-strings"] = odd(raw=b" \xff")
+for name, c in {
+    "01": b"\x01",
+    "1b": b"\x1b",
+    "00": b"\x00",
+    "1f": b"\x1f",
+    "tab": b"\t",
+    "newline": b"\n",
+    "cr": b"\r",
+}.items():
     CASES[f"raw-control-indexed-{name}"] = odd(userAgent=b'"a' + c + b'b"')
     CASES[f"raw-control-skipped-{name}"] = odd(requestParameters=b'{"k":"a' + c + b'b"}')
 
 # -- size
 CASES["long-user-agent-1mb"] = odd(userAgent="Mozilla/5.0 (X11; Linux) " * 42_000)
 CASES["long-user-agent-1mb-non-ascii"] = odd(userAgent="Mozilla/5.0 (X11; Linux) " * 42_000 + "é")
-CASES["records-5000"] = doc(*(
-    ev(i, eventName=f"Op{i % 37}", sourceIPAddress=f"10.0.{i % 256}.{i % 199}",
-       userIdentity=IDENTITIES[list(IDENTITIES)[i % 12]])
-    for i in range(5000)
-))
+CASES["records-5000"] = doc(
+    *(
+        ev(
+            i,
+            eventName=f"Op{i % 37}",
+            sourceIPAddress=f"10.0.{i % 256}.{i % 199}",
+            userIdentity=IDENTITIES[list(IDENTITIES)[i % 12]],
+        )
+        for i in range(5000)
+    )
+)
 
 # Not documents: whole files as written (never gzip'd again).
 MEMBER = gzip.compress(PLAIN, mtime=0)
@@ -786,7 +996,9 @@ FILE_CASES: dict[str, bytes] = {
     + gzip.compress(pretty(doc(ev(2), ev(3))), mtime=0),
     "gzip-crc-mismatch": MEMBER[:-8] + bytes([MEMBER[-8] ^ 1]) + MEMBER[-7:],
     "gzip-length-mismatch": MEMBER[:-4] + bytes([MEMBER[-4] ^ 1]) + MEMBER[-3:],
-    "gzip-crc-mismatch-then-member": MEMBER[:-8] + bytes([MEMBER[-8] ^ 1]) + MEMBER[-7:]
+    "gzip-crc-mismatch-then-member": MEMBER[:-8]
+    + bytes([MEMBER[-8] ^ 1])
+    + MEMBER[-7:]
     + gzip.compress(doc(ev(4)), mtime=0),
 }
 
@@ -808,13 +1020,21 @@ def test_file_case(tmp_path, name):
 def test_the_scan_reads_several_documents(tmp_path, native_calls):
     # `cat a.json b.json`, and gzip files of several members: the scan reads every
     # document itself (and agrees with the Python paths, which split the text).
-    expect = {"documents-two": 3, "documents-two-lines": 2, "documents-pretty": 3,
-              "documents-three-spaced": 3, "documents-same-records": 4}
+    expect = {
+        "documents-two": 3,
+        "documents-two-lines": 2,
+        "documents-pretty": 3,
+        "documents-three-spaced": 3,
+        "documents-same-records": 4,
+    }
     for name, n in expect.items():
         b = check_file(_write(tmp_path / f"{name}.json", CASES[name], gz=False))
         assert (b.state, b.n) == ("loaded", n), name
-    for name, n in {"gzip-two-members": 2, "gzip-three-members": 3,
-                    "gzip-members-pretty": 3}.items():
+    for name, n in {
+        "gzip-two-members": 2,
+        "gzip-three-members": 3,
+        "gzip-members-pretty": 3,
+    }.items():
         b = check_file(_write(tmp_path / f"{name}.json.gz", FILE_CASES[name], gz=False))
         assert (b.state, b.n, b.orig_codec) == ("loaded", n, "gzip"), name
     assert len(native_calls) == len(expect) + 3
@@ -904,9 +1124,21 @@ def test_persistent_encoder_sequence(tmp_path, synthetic, native_calls):
 def test_persistent_encoder_alternating(tmp_path):
     # A bail right between accepted files that share values with it.
     seq = []
-    names = ["plain", "escape-lone-high", "plain", "dup-eventName", "identity-Root",
-             "nonstr-userAgent-big-int", "records-empty", "identity-Root", "raw-sigma",
-             "truncated-half", "raw-sigma", "deep-array-600", "plain"]
+    names = [
+        "plain",
+        "escape-lone-high",
+        "plain",
+        "dup-eventName",
+        "identity-Root",
+        "nonstr-userAgent-big-int",
+        "records-empty",
+        "identity-Root",
+        "raw-sigma",
+        "truncated-half",
+        "raw-sigma",
+        "deep-array-600",
+        "plain",
+    ]
     for i, name in enumerate(names):
         seq.append(_write(tmp_path / f"{i:02d}-{name}.json.gz", CASES[name], gz=True))
     check_sequence(seq)
@@ -925,8 +1157,12 @@ def _fuzz_bases() -> list[bytes]:
         ev(20, readOnly="TRUE", errorCode="AccessDenied", eventTime="2024-02-29T23:59:60Z"),
         ev(21, requestParameters={"a": [1, 2.5, -0, 1e10, None, True, {"b": "\u202e"}]}),
         ev(22, userAgent=ESCAPES["pair"], eventID="x" * 40, recipientAccountId=DROP),
-        ev(23, eventVersion="2.0", readOnly="maybe",
-           userIdentity=IDENTITIES["AWSAccount-anonymous-real"]),
+        ev(
+            23,
+            eventVersion="2.0",
+            readOnly="maybe",
+            userIdentity=IDENTITIES["AWSAccount-anonymous-real"],
+        ),
         insight(24),
     ]
     compact = doc(*recs)
@@ -951,7 +1187,7 @@ def _mutate(data: bytes, rnd: random.Random) -> bytes:
             n = rnd.randint(1, 40)
             b[i:i] = b[i : i + n]
         else:
-            b[i] = rnd.choice(b'0123456789aeE-+.:tfnu\x00\x80\xff ')
+            b[i] = rnd.choice(b"0123456789aeE-+.:tfnu\x00\x80\xff ")
     return bytes(b)
 
 

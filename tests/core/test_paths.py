@@ -47,12 +47,28 @@ def restore_native() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("src", "segs", "canonical"),
     [
-        ("additionalEventData.MFAUsed", ("additionalEventData", "MFAUsed"), "additionalEventData.MFAUsed"),
+        (
+            "additionalEventData.MFAUsed",
+            ("additionalEventData", "MFAUsed"),
+            "additionalEventData.MFAUsed",
+        ),
         (".requestID", ("requestID",), ".requestID"),
-        (".additionalEventData.MFAUsed", ("additionalEventData", "MFAUsed"), "additionalEventData.MFAUsed"),
+        (
+            ".additionalEventData.MFAUsed",
+            ("additionalEventData", "MFAUsed"),
+            "additionalEventData.MFAUsed",
+        ),
         ("resources[0].ARN", ("resources", 0, "ARN"), "resources[0].ARN"),
-        ('requestParameters["x-amz-acl"]', ("requestParameters", "x-amz-acl"), "requestParameters.x-amz-acl"),
-        ("requestParameters.x-amz-acl", ("requestParameters", "x-amz-acl"), "requestParameters.x-amz-acl"),
+        (
+            'requestParameters["x-amz-acl"]',
+            ("requestParameters", "x-amz-acl"),
+            "requestParameters.x-amz-acl",
+        ),
+        (
+            "requestParameters.x-amz-acl",
+            ("requestParameters", "x-amz-acl"),
+            "requestParameters.x-amz-acl",
+        ),
         ('["odd key"].b', ("odd key", "b"), '["odd key"].b'),
         ('a["a.b"]["c]"][""]', ("a", "a.b", "c]", ""), 'a["a.b"]["c]"][""]'),
         ('a["\\"\\\\\\n\\u00e9\\x41\\/"]', ("a", '"\\\né' + "A/"), 'a["\\"\\\\\\x0aéA/"]'),
@@ -77,8 +93,26 @@ def test_paths_differing_in_key_case_are_one_path() -> None:
 
 @pytest.mark.parametrize(
     "key",
-    [HOSTILE_KEY, "", " ", "0", "a.b", "[0]", '"', "\\", "\n\t\r", "\x00\x7f\x85", "\u200b\u2028",
-     "日本語", "\U0001f600", "a]b[c", "x-amz-id-2", "aws:SourceIp", "*", "\ud800"],
+    [
+        HOSTILE_KEY,
+        "",
+        " ",
+        "0",
+        "a.b",
+        "[0]",
+        '"',
+        "\\",
+        "\n\t\r",
+        "\x00\x7f\x85",
+        "\u200b\u2028",
+        "日本語",
+        "\U0001f600",
+        "a]b[c",
+        "x-amz-id-2",
+        "aws:SourceIp",
+        "*",
+        "\ud800",
+    ],
 )
 def test_hostile_keys_round_trip_and_stay_inert(key: str) -> None:
     for segs in (("requestParameters", key), (key,), (key, 3, key)):
@@ -98,8 +132,21 @@ def test_child_path_matches_format_path() -> None:
 
 @pytest.mark.parametrize(
     ("src", "offset"),
-    [("", 0), (".", 1), ("a.", 2), ("a..b", 2), ("a[x]", 2), ("a[", 2), ('a["x', 2), ('a["x"', 5),
-     ("[0].a", 0), ("a[-1]", 2), ("a b", 1), (".[0]", 1), ("1a.b", 0)],
+    [
+        ("", 0),
+        (".", 1),
+        ("a.", 2),
+        ("a..b", 2),
+        ("a[x]", 2),
+        ("a[", 2),
+        ('a["x', 2),
+        ('a["x"', 5),
+        ("[0].a", 0),
+        ("a[-1]", 2),
+        ("a b", 1),
+        (".[0]", 1),
+        ("1a.b", 0),
+    ],
 )
 def test_bad_paths_say_where(src: str, offset: int) -> None:
     with pytest.raises(PathError) as e:
@@ -164,9 +211,14 @@ def test_term_for_and_add_term_on_paths() -> None:
 def test_values_follow_the_documented_rule() -> None:
     ev = {
         "a": [{"b": "X"}, {"b": ["y", ["z"]]}, {"B": "w"}, {"c": 1}],
-        "n": None, "e": "", "o": {}, "l": [], "full": {"k": 1},
+        "n": None,
+        "e": "",
+        "o": {},
+        "l": [],
+        "full": {"k": 1},
         "num": [3600, 1.5, True, False, None],
-        "Dup": "one", "dup": "two",
+        "Dup": "one",
+        "dup": "two",
     }
     assert values(ev, parse_path("a.b").key) == ["x", "y", "z", "w"]
     assert values(ev, parse_path("a.b").key, lower=False) == ["X", "y", "z", "w"]
@@ -183,7 +235,7 @@ def test_values_follow_the_documented_rule() -> None:
 
 
 def test_raw_keys_decode_to_their_values() -> None:
-    for v in ("abc", "true", "3600", "a\"b", "é", "\x1b", CONTAINER, "x" * 1000):
+    for v in ("abc", "true", "3600", 'a"b', "é", "\x1b", CONTAINER, "x" * 1000):
         assert raw_value(raw_key(v)) == v
     assert raw_key("abc") == b"sabc" and raw_key("é")[:1] == b"v"
     assert raw_value(b"j\\u00c9t\\u00e9") == "été"
@@ -196,17 +248,42 @@ def _ev(n: int, **extra) -> dict:
 
 
 EVENTS = [
-    _ev(1, additionalEventData={"MFAUsed": "No", "LoginTo": "https://x"}, eventName="ConsoleLogin",
-        resources=[{"ARN": "arn:aws:s3:::prod-a", "type": "AWS::S3::Bucket"},
-                   {"ARN": "arn:aws:s3:::LOGS"}]),
-    _ev(2, additionalEventData={"MFAUsed": "Yes"}, eventName="ConsoleLogin",
-        resources=[{"ARN": "arn:aws:iam::1:role/x"}]),
-    _ev(3, additionalEventData=None, readOnly=False,
-        requestParameters={"durationSeconds": 3600, "flag": False, "ratio": 1.5, "obj": {"x": 1}}),
-    _ev(4, additionalEventData={"MFAUsed": ""},
-        requestParameters={"a": [[{"b": "x"}], [{"b": "Y"}, {"b": None}]], "obj": {}}),
+    _ev(
+        1,
+        additionalEventData={"MFAUsed": "No", "LoginTo": "https://x"},
+        eventName="ConsoleLogin",
+        resources=[
+            {"ARN": "arn:aws:s3:::prod-a", "type": "AWS::S3::Bucket"},
+            {"ARN": "arn:aws:s3:::LOGS"},
+        ],
+    ),
+    _ev(
+        2,
+        additionalEventData={"MFAUsed": "Yes"},
+        eventName="ConsoleLogin",
+        resources=[{"ARN": "arn:aws:iam::1:role/x"}],
+    ),
+    _ev(
+        3,
+        additionalEventData=None,
+        readOnly=False,
+        requestParameters={"durationSeconds": 3600, "flag": False, "ratio": 1.5, "obj": {"x": 1}},
+    ),
+    _ev(
+        4,
+        additionalEventData={"MFAUsed": ""},
+        requestParameters={"a": [[{"b": "x"}], [{"b": "Y"}, {"b": None}]], "obj": {}},
+    ),
     _ev(5, additionalEventData={"mfaused": "NO"}),
-    _ev(6, requestParameters={HOSTILE_KEY: HOSTILE_VALUE, "日本": "値", "Key": "upper", "key": "lower"}),
+    _ev(
+        6,
+        requestParameters={
+            HOSTILE_KEY: HOSTILE_VALUE,
+            "日本": "値",
+            "Key": "upper",
+            "key": "lower",
+        },
+    ),
     _ev(7, readOnly="true", responseElements={"credentials": {"accessKeyId": "ASIAEXAMPLEKEY01"}}),
 ]
 
@@ -268,7 +345,10 @@ ALL = {str(n) for n in range(1, 8)}
         ("requestParameters.key:UPPER", {"6"}),  # keys that differ in case both count
         ("requestParameters.Key:lower", {"6"}),
         ("responseElements.credentials.accessKeyId:asiaexamplekey01", {"7"}),
-        ("(additionalEventData.MFAUsed:Yes OR resources.ARN:*prod*) event:ConsoleLogin", {"1", "2"}),
+        (
+            "(additionalEventData.MFAUsed:Yes OR resources.ARN:*prod*) event:ConsoleLogin",
+            {"1", "2"},
+        ),
         ("additionalEventData.MFAUsed:No -event:ConsoleLogin", {"5"}),
         ("no.such.path:x", set()),
         ('no.such.path:""', ALL),
@@ -313,13 +393,22 @@ def test_facets_over_a_path_show_values_as_spelt(store: Store) -> None:
     assert distinct == 3
     view = compute_view(store, parse("event:ConsoleLogin"))
     top, _ = view.facet(store, "resources.ARN", 10)
-    assert dict(top) == {"arn:aws:s3:::prod-a": 1, "arn:aws:s3:::LOGS": 1, "arn:aws:iam::1:role/x": 1}
+    assert dict(top) == {
+        "arn:aws:s3:::prod-a": 1,
+        "arn:aws:s3:::LOGS": 1,
+        "arn:aws:iam::1:role/x": 1,
+    }
     top, _ = view.facet(store, "requestParameters.durationSeconds", 10)
     assert top == [("", 2)]  # neither ConsoleLogin has it
     # Counts from the dense time-ordered column (a path with one value per event) and
     # from the entries by row agree, for single- and many-valued paths.
     for q in ("event:ConsoleLogin", "-additionalEventData.MFAUsed:yes", "has:.requestParameters"):
-        for name in ("additionalEventData.MFAUsed", "resources.ARN", ".readOnly", "requestParameters.a.b"):
+        for name in (
+            "additionalEventData.MFAUsed",
+            "resources.ARN",
+            ".readOnly",
+            "requestParameters.a.b",
+        ):
             fast = compute_view(store, parse(q))
             slow = compute_view(store, parse(q))
             slow.sel = None  # as if the store had moved on: counted by row
@@ -384,7 +473,11 @@ def _raw_trail(tmp_path: Path) -> Path:
         '{"eventID":"r2","eventTime":"2026-11-20T10:00:02Z","requestParameters":{"key":"first","key":"second"}}',
         '{"eventID":"r3","eventTime":"2026-11-20T10:00:03Z","requestParameters":{"Key":"A","kEy":"B"}}',
         '{"eventID":"r4","eventTime":"2026-11-20T10:00:04Z","requestParameters":{"key":[1E5,-0,1.50,7e0,12345678901234567890123]}}',
-        '{"eventID":"r5","eventTime":"2026-11-20T10:00:05Z","requestParameters":{"key":' + "[" * 300 + '"deep"' + "]" * 300 + "}}",
+        '{"eventID":"r5","eventTime":"2026-11-20T10:00:05Z","requestParameters":{"key":'
+        + "[" * 300
+        + '"deep"'
+        + "]" * 300
+        + "}}",
         '{ "eventID" : "r6" , "eventTime":"2026-11-20T10:00:06Z",\n "requestParameters" : {\n  "key" : [ "a" , { "x" : 1 } , "" , null , true ] ,\n  "other" : "key" } }',
         '{"eventID":"r7","eventTime":"2026-11-20T10:00:07Z","requestParameters":{"key":"\\u00c9t\\u00e9 \\"q\\" \\\\ \\/"}}',
         '{"eventID":"r8","eventTime":"2026-11-20T10:00:08Z","requestParameters":{"key":"Straße İ ǅ"}}',
@@ -398,13 +491,17 @@ def _raw_trail(tmp_path: Path) -> Path:
     q = trail_path(tmp_path, when="20261120T1010Z", suffix="raw1111111111111")
     q.write_bytes(gzip.compress(lenient.encode()))
     # Deeper than the C walk goes (it hands the event back), in a file of its own.
-    deep = ('{"Records":[{"eventID":"r11","eventTime":"2026-11-20T10:00:11Z","requestParameters":'
-            '{"key":' + "[" * 450 + '"deep"' + "]" * 450 + "}}]}")
+    deep = (
+        '{"Records":[{"eventID":"r11","eventTime":"2026-11-20T10:00:11Z","requestParameters":'
+        '{"key":' + "[" * 450 + '"deep"' + "]" * 450 + "}}]}"
+    )
     d = trail_path(tmp_path, when="20261120T1015Z", suffix="raw2222222222222")
     d.write_bytes(gzip.compress(deep.encode()))
     # Deeper than Python's recursion limit (the engine takes up to 1,024 levels).
-    deeper = ('{"Records":[{"eventID":"r12","eventTime":"2026-11-20T10:00:12Z","requestParameters":'
-              '{"key":' + "[" * 1000 + '"deeper"' + "]" * 1000 + "}}]}")
+    deeper = (
+        '{"Records":[{"eventID":"r12","eventTime":"2026-11-20T10:00:12Z","requestParameters":'
+        '{"key":' + "[" * 1000 + '"deeper"' + "]" * 1000 + "}}]}"
+    )
     d = trail_path(tmp_path, when="20261120T1020Z", suffix="raw3333333333333")
     d.write_bytes(gzip.compress(deeper.encode()))
     return tmp_path
@@ -431,8 +528,17 @@ def _both(tmp_path: Path, paths: list[str]) -> Iterator[tuple[str, dict, dict]]:
 @pytest.mark.skipif(not batch.native_available(), reason="the C scan is not built")
 def test_c_scan_and_python_walk_agree_on_odd_json(tmp_path: Path) -> None:
     _raw_trail(tmp_path)
-    for p, c, py in _both(tmp_path, ["requestParameters.key", ".requestParameters", "requestParameters.other",
-                                     "requestParameters.key.x", "requestParameters.key[0]", ".eventID"]):
+    for p, c, py in _both(
+        tmp_path,
+        [
+            "requestParameters.key",
+            ".requestParameters",
+            "requestParameters.other",
+            "requestParameters.key.x",
+            "requestParameters.key[0]",
+            ".eventID",
+        ],
+    ):
         assert c == py, p
     got = dict(_both(tmp_path, ["requestParameters.key"]).__next__()[2])
     assert got["r1"] == {"escaped"}
@@ -454,10 +560,19 @@ def test_c_scan_and_python_walk_agree_on_the_benchmark_trail(tmp_path: Path) -> 
     from benchmarks.gen_trail import generate
 
     generate(tmp_path, 3000, seed=7, per_file=300)
-    paths = ["additionalEventData.MFAUsed", "requestParameters.bucketName", "resources.ARN",
-             "responseElements.credentials.accessKeyId", "tlsDetails.tlsVersion", ".readOnly",
-             "requestParameters.instancesSet.items.imageId", "userIdentity.sessionContext",
-             "requestParameters.filters.values", "resources[1].ARN", ".eventID"]
+    paths = [
+        "additionalEventData.MFAUsed",
+        "requestParameters.bucketName",
+        "resources.ARN",
+        "responseElements.credentials.accessKeyId",
+        "tlsDetails.tlsVersion",
+        ".readOnly",
+        "requestParameters.instancesSet.items.imageId",
+        "userIdentity.sessionContext",
+        "requestParameters.filters.values",
+        "resources[1].ARN",
+        ".eventID",
+    ]
     for p, c, py in _both(tmp_path, paths):
         assert c == py, p
         if p in paths[:5]:
@@ -479,6 +594,7 @@ def test_console_logins_without_mfa_in_real_trails() -> None:
         assert ev["additionalEventData"]["MFAUsed"] == "No"
     # The free-text search for "No" matches far more than the path does.
     assert parse('"No"').evaluate(store).sum() > len(rows)
+
     def mfa(ev: dict) -> object:
         extra = ev.get("additionalEventData")
         return extra.get("MFAUsed") if isinstance(extra, dict) else None  # a string in some
@@ -487,9 +603,15 @@ def test_console_logins_without_mfa_in_real_trails() -> None:
     assert sorted(every) == rows.tolist()
     # Paths agree between the C scan and the Python walk on every real sample.
     if batch.native_available():
-        for p in ("additionalEventData.MFAUsed", "resources.ARN", "requestParameters.bucketName",
-                  "userIdentity.sessionContext.attributes.mfaAuthenticated", ".readOnly",
-                  "responseElements.credentials.accessKeyId", "tlsDetails.tlsVersion"):
+        for p in (
+            "additionalEventData.MFAUsed",
+            "resources.ARN",
+            "requestParameters.bucketName",
+            "userIdentity.sessionContext.attributes.mfaAuthenticated",
+            ".readOnly",
+            "responseElements.credentials.accessKeyId",
+            "tlsDetails.tlsVersion",
+        ):
             path = parse_path(p)
             c, py = PathColumn(path, native=True), PathColumn(path, native=False)
             c.catch_up(store)
@@ -503,7 +625,11 @@ def test_path_table_numbers_keys_like_the_python_table() -> None:
 
     from tui.core.pathcols import PyTable
 
-    keys = [b"s" + str(i).encode() * (i % 7 + 1) for i in range(5000)] + [b"o", b"j\\u0041", b"v\xc3\xa9"]
+    keys = [b"s" + str(i).encode() * (i % 7 + 1) for i in range(5000)] + [
+        b"o",
+        b"j\\u0041",
+        b"v\xc3\xa9",
+    ]
     c, py = PathTable(), PyTable()
     for k in keys + keys[::3]:
         assert c.insert(k) == py.insert(k)
@@ -536,7 +662,9 @@ def test_c_scan_survives_garbage_and_agrees_on_any_valid_mutation() -> None:
     from tui.core.paths import decode_event, needles
 
     rnd = random.Random(17)
-    base = [orjson.dumps(e).lower() for e in EVENTS] + [b'{"a":[{"b":"x"},{"b":["y",{"c":1}]}],"b":{"b":"z"}}']
+    base = [orjson.dumps(e).lower() for e in EVENTS] + [
+        b'{"a":[{"b":"x"},{"b":["y",{"c":1}]}],"b":{"b":"z"}}'
+    ]
     alphabet = b'{}[]",:\\ abcu0123456789.-etrnfl\n'
     paths = ["a.b", "requestparameters.a.b", ".readonly", "resources.arn", "b.b", "a[1].b"]
     for _ in range(3000):
@@ -549,7 +677,7 @@ def test_c_scan_survives_garbage_and_agrees_on_any_valid_mutation() -> None:
             elif op < 0.8:
                 src[i:i] = bytes([rnd.choice(alphabet)])
             else:
-                src = src[: i]  # truncated
+                src = src[:i]  # truncated
         text = bytes(src)
         starts = np.array([0], np.int64).tobytes()
         ends = np.array([len(text)], np.int64).tobytes()

@@ -923,8 +923,15 @@ def test_unknown_value_of_a_closed_field_is_an_error_listing_the_valid_ones():
     from tui.core.fields import FIELD_BY_NAME
 
     kinds = FIELD_BY_NAME["cred"].values
-    assert kinds == ("root", "iam-user", "role-session", "federated", "aws-service",
-                     "anonymous", "other")
+    assert kinds == (
+        "root",
+        "iam-user",
+        "role-session",
+        "federated",
+        "aws-service",
+        "anonymous",
+        "other",
+    )
     target = ListTarget(ROWS)
     with pytest.raises(QueryError) as ei:
         parse("cred:roots").evaluate(target)

@@ -16,12 +16,19 @@ from tui.core.view import compute_view
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("trail")
     recs = [
-        event("A", ip="10.1.2.3", userAgent="aws-cli/1.16.0 Python/2.7",
-              requestParameters={"path": "/admin/", "tags": ["x-prod", "y"]}),
-        event("B", ip="192.168.0.9", userAgent="Boto3/1.34 Python/3.11",
-              requestParameters={"path": "/administrators/", "tags": ["dev"]}),
-        event("C", ip="2001:db8::7", userAgent="AWS-CLI/2.15",
-              requestParameters={"path": "/"}),
+        event(
+            "A",
+            ip="10.1.2.3",
+            userAgent="aws-cli/1.16.0 Python/2.7",
+            requestParameters={"path": "/admin/", "tags": ["x-prod", "y"]},
+        ),
+        event(
+            "B",
+            ip="192.168.0.9",
+            userAgent="Boto3/1.34 Python/3.11",
+            requestParameters={"path": "/administrators/", "tags": ["dev"]},
+        ),
+        event("C", ip="2001:db8::7", userAgent="AWS-CLI/2.15", requestParameters={"path": "/"}),
         event("D", ip="AWS Internal", userAgent="console.amazonaws.com"),
         event("E", ip="10.200.0.1", userAgent="aws-cli/1.18.0"),
     ]
@@ -37,30 +44,36 @@ def names(store, text: str) -> list[str]:
     return got
 
 
-@pytest.mark.parametrize("text, want", [
-    ("ip:10.0.0.0/8", ["A", "E"]),
-    ("ip:10.1.0.0/16", ["A"]),
-    ("ip:2001:db8::/32", ["C"]),
-    ("-ip:10.0.0.0/8 is:ip", ["B", "C"]),
-    ('ip:"10.0.0.0/8"', []),  # quoted: the literal text
-    ("ua:/^aws-cli\\/1\\.(16|18)/", ["A", "E"]),
-    ("ua:/python\\/[23]/", ["A", "B"]),  # ignoring case, anywhere in the value
-    ("requestParameters.path:/^\\/admin/", ["A", "B"]),
-    ('requestParameters.path:"/admin/"', ["A"]),
-    ("requestParameters.path:/^\\/$/", ["C"]),
-    ("requestParameters.tags:/^x-/", ["A"]),  # any element of an array
-    ("-requestParameters.tags:/prod|dev/", ["C", "D", "E"]),
-    ("event:/^[a-c]$/ ua:*cli*", ["A", "C"]),
-])
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("ip:10.0.0.0/8", ["A", "E"]),
+        ("ip:10.1.0.0/16", ["A"]),
+        ("ip:2001:db8::/32", ["C"]),
+        ("-ip:10.0.0.0/8 is:ip", ["B", "C"]),
+        ('ip:"10.0.0.0/8"', []),  # quoted: the literal text
+        ("ua:/^aws-cli\\/1\\.(16|18)/", ["A", "E"]),
+        ("ua:/python\\/[23]/", ["A", "B"]),  # ignoring case, anywhere in the value
+        ("requestParameters.path:/^\\/admin/", ["A", "B"]),
+        ('requestParameters.path:"/admin/"', ["A"]),
+        ("requestParameters.path:/^\\/$/", ["C"]),
+        ("requestParameters.tags:/^x-/", ["A"]),  # any element of an array
+        ("-requestParameters.tags:/prod|dev/", ["C", "D", "E"]),
+        ("event:/^[a-c]$/ ua:*cli*", ["A", "C"]),
+    ],
+)
 def test_patterns_select(store, text, want):
     assert names(store, text) == want
 
 
-@pytest.mark.parametrize("text, col, message", [
-    ("ua:/(/", 5, "bad regex"),
-    ("has:/x/", 5, "applies to fields and paths"),
-    ("ua://", 4, "empty /regex/"),
-])
+@pytest.mark.parametrize(
+    "text, col, message",
+    [
+        ("ua:/(/", 5, "bad regex"),
+        ("has:/x/", 5, "applies to fields and paths"),
+        ("ua://", 4, "empty /regex/"),
+    ],
+)
 def test_pattern_errors(text, col, message):
     with pytest.raises(QueryError) as e:
         parse(text)

@@ -59,7 +59,12 @@ def test_gz_records(tmp_path):
     assert r.state is FileState.LOADED and r.reason == "" and r.fmt == "records"
     assert [e["eventName"] for e in r.records] == ["GetObject0", "GetObject1", "GetObject2"]
     assert r.raw == p.read_bytes()
-    assert (r.size, r.mtime_ns, r.inode, r.dev) == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    assert (r.size, r.mtime_ns, r.inode, r.dev) == (
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ino,
+        st.st_dev,
+    )
     assert r.bad_records == 0 and r.bad_samples == [] and r.lenient == ""
 
 
@@ -110,8 +115,15 @@ def test_lookup_events_bare_array(tmp_path):
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_jsonl_with_bad_and_blank_lines(tmp_path, gz):
-    lines = [json.dumps(ev(0)), "", "not json at all", "  ", json.dumps(ev(1)), "[1, 2]",
-             json.dumps({"EventId": "e", "CloudTrailEvent": json.dumps(ev(2))})]
+    lines = [
+        json.dumps(ev(0)),
+        "",
+        "not json at all",
+        "  ",
+        json.dumps(ev(1)),
+        "[1, 2]",
+        json.dumps({"EventId": "e", "CloudTrailEvent": json.dumps(ev(2))}),
+    ]
     r = load(tmp_path, "\r\n".join(lines).encode() + b"\n", gz=gz, name="e.jsonl")
     assert r.state is FileState.LOADED and r.fmt == "jsonl"
     assert [e["eventName"] for e in r.records] == ["GetObject0", "GetObject1", "GetObject2"]
@@ -302,7 +314,10 @@ def test_valid_surrogate_pair_is_not_lenient(tmp_path):
 def test_big_integer_kept_exact(tmp_path):
     # orjson reads integers beyond 64 bits as floats; the reader re-parses such text
     # with the stdlib so the value stays exact, and says so.
-    r = load(tmp_path, json.dumps({"Records": [{"eventName": "A", "n": 2**70, "m": [-(2**80)]}]}).encode())
+    r = load(
+        tmp_path,
+        json.dumps({"Records": [{"eventName": "A", "n": 2**70, "m": [-(2**80)]}]}).encode(),
+    )
     assert r.state is FileState.LOADED and r.lenient == "integer beyond 64 bits"
     assert r.records[0]["n"] == 2**70 and type(r.records[0]["n"]) is int
     assert r.records[0]["m"] == [-(2**80)]
@@ -311,7 +326,10 @@ def test_big_integer_kept_exact(tmp_path):
     r = load(tmp_path, lines, name="b.jsonl")
     assert r.records[1]["n"] == 10**25 and r.lenient == "integer beyond 64 bits"
     # A 20-digit run inside a string alone takes the slow parse but changes nothing.
-    r = load(tmp_path, json.dumps({"Records": [{"eventName": "A", "s": "x:12345678901234567890,"}]}).encode())
+    r = load(
+        tmp_path,
+        json.dumps({"Records": [{"eventName": "A", "s": "x:12345678901234567890,"}]}).encode(),
+    )
     assert r.records[0]["s"] == "x:12345678901234567890,"
     r = load(tmp_path, b'{"Records": [{"eventName": "A", "n": 1e400}]}')
     assert r.state is FileState.LOADED and r.lenient == "number beyond double range"
@@ -424,8 +442,16 @@ def test_fifo_is_unreadable_without_hanging(tmp_path):
 
 def test_file_state_values():
     assert [s.value for s in FileState] == [
-        "loaded", "empty", "truncated", "damaged", "not-json", "not-cloudtrail", "too-large",
-        "permission-denied", "vanished", "unreadable",
+        "loaded",
+        "empty",
+        "truncated",
+        "damaged",
+        "not-json",
+        "not-cloudtrail",
+        "too-large",
+        "permission-denied",
+        "vanished",
+        "unreadable",
     ]
     assert FileState("truncated") is FileState.TRUNCATED
     assert f"{FileState.NOT_JSON}" == str(FileState.NOT_JSON) == "not-json"
@@ -452,7 +478,12 @@ def test_decode_is_deterministic(tmp_path, raw):
     again = decode_bytes(r.raw)
     assert r.raw == raw
     assert (again.records, again.state, again.reason, again.bad_samples, again.lenient) == (
-        r.records, r.state, r.reason, r.bad_samples, r.lenient)
+        r.records,
+        r.state,
+        r.reason,
+        r.bad_samples,
+        r.lenient,
+    )
 
 
 # --------------------------------------------------------------------------- real samples

@@ -86,11 +86,21 @@ def setup(tmp_path):
     root = tmp_path / "trail\x1b]0;pwned\x07|*"  # a hostile folder name: it is in locations
     recs = [
         event("Quiet", "2026-11-20T10:00:00Z", event_id="e-quiet"),
-        event(HOSTILE_NAME, "2026-11-20T10:05:00Z", ip=HOSTILE_IP, event_id="e-hostile",
-              identity={"type": "IAMUser", "arn": HOSTILE_ARN, "accountId": "1"},
-              userAgent="\x1b[31mred [@click=app.quit]"),
-        event("ConsoleLogin", "2026-11-20T09:00:00Z", event_id="e-login", error="Failed|Auth",
-              requestParameters={"big": 123456789012345678901234567890}),
+        event(
+            HOSTILE_NAME,
+            "2026-11-20T10:05:00Z",
+            ip=HOSTILE_IP,
+            event_id="e-hostile",
+            identity={"type": "IAMUser", "arn": HOSTILE_ARN, "accountId": "1"},
+            userAgent="\x1b[31mred [@click=app.quit]",
+        ),
+        event(
+            "ConsoleLogin",
+            "2026-11-20T09:00:00Z",
+            event_id="e-login",
+            error="Failed|Auth",
+            requestParameters={"big": 123456789012345678901234567890},
+        ),
     ]
     path = trail_path(root)
     path.parent.mkdir(parents=True)
@@ -113,9 +123,14 @@ def setup(tmp_path):
 def test_markdown_report_is_inert_and_complete(setup):
     case, store, ann, recs = setup
     items = report_items(case.events(), ann)
-    md = markdown_report(items, case_path=str(case.path) + "\x1b[7m", trails=case.trails(),
-                         generated_at="2026-11-21T00:00:00.000Z", version="0.1.0",
-                         checked_paths=["/x"])
+    md = markdown_report(
+        items,
+        case_path=str(case.path) + "\x1b[7m",
+        trails=case.trails(),
+        generated_at="2026-11-21T00:00:00.000Z",
+        version="0.1.0",
+        checked_paths=["/x"],
+    )
     assert hostile_chars(md) == []
     doc = render(md)
     # Structure: the report's own headings and table, nothing from the data.
@@ -132,8 +147,10 @@ def test_markdown_report_is_inert_and_complete(setup):
     for line in NOTE.replace("\r\n", "\n").split("\n"):
         assert clean(line) in quoted, line
     # Time order, labels, notes, where each was found and the check against the trail.
-    order = [m.start() for m in (re.search(re.escape(x), md) for x in (
-        "`ConsoleLogin`", "`Quiet`", "`Put_*Obj*_"))]
+    order = [
+        m.start()
+        for m in (re.search(re.escape(x), md) for x in ("`ConsoleLogin`", "`Quiet`", "`Put_*Obj*_"))
+    ]
     assert order == sorted(order)
     assert "suspicious" in md and "ioc" in md and "benign" in md
     assert "only a note" in md
@@ -188,8 +205,9 @@ def test_the_credential_origin_hook(setup):
     assert sorted(seen) == ["e-hostile", "e-login", "e-quiet"]
     lines = [json.loads(x) for x in jsonl_report(items, with_origin=True).splitlines()]
     assert [x["credentialOrigin"] for x in lines] == [None, None, "via \x1b[1mAssumeRole|x"]
-    md = markdown_report(items, case_path="c", trails=[], generated_at="t", version="v",
-                         with_origin=True)
+    md = markdown_report(
+        items, case_path="c", trails=[], generated_at="t", version="v", with_origin=True
+    )
     assert hostile_chars(md) == []
     assert md.count("- Credential origin: unknown") == 2
     assert clean("via \x1b[1mAssumeRole|x") in render(md).code
@@ -197,8 +215,9 @@ def test_the_credential_origin_hook(setup):
 
 def test_an_empty_case_reports_so(tmp_path):
     with Case.open(tmp_path / "c.sqlite") as case:
-        md = markdown_report(report_items(case.events()), case_path="c", trails=[],
-                             generated_at="t", version="v")
+        md = markdown_report(
+            report_items(case.events()), case_path="c", trails=[], generated_at="t", version="v"
+        )
         assert "No marked or annotated events." in md
         assert jsonl_report([]) == ""
 
@@ -219,8 +238,19 @@ def test_lookup_events_and_events_without_a_usable_time(tmp_path):
     looked = event("Looked", "2026-11-20T10:00:00Z", event_id="lk-1")
     timeless = event("NoTime", "not a time", event_id="nt-1")
     (tmp_path / "t").mkdir()
-    (tmp_path / "t" / "lookup.json").write_text(json.dumps({"Events": [
-        {"EventId": "lk-1", "EventName": "Looked", "CloudTrailEvent": json.dumps(looked)}]}))
+    (tmp_path / "t" / "lookup.json").write_text(
+        json.dumps(
+            {
+                "Events": [
+                    {
+                        "EventId": "lk-1",
+                        "EventName": "Looked",
+                        "CloudTrailEvent": json.dumps(looked),
+                    }
+                ]
+            }
+        )
+    )
     (tmp_path / "t" / "x.jsonl").write_text(json.dumps(timeless) + "\n")
     store = load([tmp_path / "t"])
     with Case.open(tmp_path / "c.sqlite") as case:
@@ -231,7 +261,9 @@ def test_lookup_events_and_events_without_a_usable_time(tmp_path):
     assert [it.in_trail for it in items] == ["present", "present"]
     lines = [json.loads(x) for x in jsonl_report(items).splitlines()]
     assert [(x["event"], x["time"]) for x in lines] == [
-        ("NoTime", None), ("Looked", "2026-11-20T10:00:00Z")]
+        ("NoTime", None),
+        ("Looked", "2026-11-20T10:00:00Z"),
+    ]
     assert lines[1]["record"] == looked and lines[0]["eventTime"] == "not a time"
     md = markdown_report(items, case_path="c", trails=[], generated_at="t", version="v")
     assert "| 1 | `?` | `NoTime` |" in md

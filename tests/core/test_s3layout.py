@@ -39,7 +39,8 @@ def test_positions() -> None:
     assert position("AWSLogs/111122223333/CloudTrail/") == Position("service")
     assert position("AWSLogs/111122223333/CloudTrail/eu-west-1/") == Position("region")
     assert position("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/") == Position(
-        "date", ("2026", "11"))
+        "date", ("2026", "11")
+    )
     assert position("AWSLogs/111122223333/vpcflowlogs/") == Position("other")
     assert position("AWSLogs/111122223333/CloudTrail/eu-west-1/x/") == Position("other")
 
@@ -57,8 +58,10 @@ def test_window_chooses_day_folders_with_delivery_lag() -> None:
 
 def test_start_after_looks_back_from_the_newest_stamp() -> None:
     folder = "AWSLogs/1/CloudTrail/us-east-1/2026/11/20/"
-    keys = [f"{folder}111122223333_CloudTrail_us-east-1_20261120T{hm}Z_{s}.json.gz"
-            for hm, s in (("0905", "a"), ("0950", "b"), ("1005", "c"), ("1010", "d"))]
+    keys = [
+        f"{folder}111122223333_CloudTrail_us-east-1_20261120T{hm}Z_{s}.json.gz"
+        for hm, s in (("0905", "a"), ("0950", "b"), ("1005", "c"), ("1010", "d"))
+    ]
     # an hour before 10:10 is 09:10: listing starts after the last key stamped before it
     assert start_after(keys, timedelta(hours=1)) == keys[0]
     assert start_after(keys, timedelta(minutes=10)) == keys[1]

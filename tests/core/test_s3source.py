@@ -44,55 +44,84 @@ def put_trail(client) -> dict[str, dict]:
         for region in REGIONS:
             for day in DAYS:
                 for h in (1, 13):
-                    key = log_key(acct, region, f"{day}T{h:02d}05Z", f"k{h:02d}{acct[:4]}abcdefgh",
-                                  org=ORG, prefix=PREFIX)
+                    key = log_key(
+                        acct,
+                        region,
+                        f"{day}T{h:02d}05Z",
+                        f"k{h:02d}{acct[:4]}abcdefgh",
+                        org=ORG,
+                        prefix=PREFIX,
+                    )
                     ev = event(f"Call{day}{h}", when_iso(day, h), account=acct, region=region)
                     put(client, BUCKET, key, records_gz([ev]))
                     events[key] = ev
             day = DAYS[1]
-            ins = log_key(acct, "us-east-1", f"{day}T0500Z", "insightinsight01", org=ORG,
-                          prefix=PREFIX, service="CloudTrail-Insight")
+            ins = log_key(
+                acct,
+                "us-east-1",
+                f"{day}T0500Z",
+                "insightinsight01",
+                org=ORG,
+                prefix=PREFIX,
+                service="CloudTrail-Insight",
+            )
             ev = event("UpdateTrail", when_iso(day, 5), account=acct)
             put(client, BUCKET, ins, records_gz([ev]))
             events[ins] = ev
-            dig = (f"{PREFIX}AWSLogs/{ORG}/{acct}/CloudTrail-Digest/us-east-1/2026/11/20/"
-                   f"{acct}_CloudTrail-Digest_us-east-1_org_us-east-1_20261120T010000Z.json.gz")
+            dig = (
+                f"{PREFIX}AWSLogs/{ORG}/{acct}/CloudTrail-Digest/us-east-1/2026/11/20/"
+                f"{acct}_CloudTrail-Digest_us-east-1_org_us-east-1_20261120T010000Z.json.gz"
+            )
             put(client, BUCKET, dig, b"not read when loading", metadata={"signature": "ab"})
     return events
 
 
 def trail(s3, session, **opts) -> S3Trail:
-    return S3Trail([f"s3://{BUCKET}/"], S3Options(endpoint_url=s3.endpoint, **opts),
-                   session=session)
+    return S3Trail(
+        [f"s3://{BUCKET}/"], S3Options(endpoint_url=s3.endpoint, **opts), session=session
+    )
 
 
 def test_time_account_and_region_prune_the_listing(s3) -> None:
     events = put_trail(s3.client())
     session = s3.session()
     calls = record_calls(session)
-    t = trail(s3, session, window=Window(ms("2026-11-20T00:00:00"), ms("2026-11-20T12:00:00")),
-              accounts=frozenset({"222233334444"}), regions=frozenset({"eu-west-1"}))
+    t = trail(
+        s3,
+        session,
+        window=Window(ms("2026-11-20T00:00:00"), ms("2026-11-20T12:00:00")),
+        accounts=frozenset({"222233334444"}),
+        regions=frozenset({"eu-west-1"}),
+    )
     store = load((), discovered=t.discover(), jobs=1)
 
     base = f"{PREFIX}AWSLogs/{ORG}/"
     region = f"{base}222233334444/CloudTrail/eu-west-1/"
     assert calls.listed() == [
-        ("", "/"), (PREFIX, "/"), (f"{PREFIX}AWSLogs/", "/"), (base, "/"),
+        ("", "/"),
+        (PREFIX, "/"),
+        (f"{PREFIX}AWSLogs/", "/"),
+        (base, "/"),
         (f"{base}222233334444/", "/"),  # CloudTrail, CloudTrail-Digest, CloudTrail-Insight
         (f"{base}222233334444/CloudTrail-Insight/", "/"),  # only us-east-1 there
         (f"{base}222233334444/CloudTrail/", "/"),
-        (region, "/"), (f"{region}2026/", "/"), (f"{region}2026/11/", "/"),
+        (region, "/"),
+        (f"{region}2026/", "/"),
+        (f"{region}2026/11/", "/"),
         # the window's day, and the next (events of its last minutes are delivered then)
-        (f"{region}2026/11/20/", None), (f"{region}2026/11/21/", None),
+        (f"{region}2026/11/20/", None),
+        (f"{region}2026/11/21/", None),
     ]
     # Nothing of the other account, the other region, other days or the digests.
     listed = " ".join(p for p, _ in calls.listed())
     assert "111122223333" not in listed and "us-east-1" not in listed
     assert "CloudTrail-Digest" not in listed and "/19/" not in listed and "/22/" not in listed
     got = {store.file_of(r).path for r in range(len(store))}
-    want = {f"s3://{BUCKET}/{k}" for k in events
-            if "222233334444/CloudTrail/eu-west-1/2026/11/2" in k
-            and ("/20/" in k or "/21/" in k)}
+    want = {
+        f"s3://{BUCKET}/{k}"
+        for k in events
+        if "222233334444/CloudTrail/eu-west-1/2026/11/2" in k and ("/20/" in k or "/21/" in k)
+    }
     assert got == want and len(store) == 4
     assert len(calls.of("GetObject")) == 4
 
@@ -104,7 +133,8 @@ def test_no_pruning_loads_everything_and_counts_digests(s3) -> None:
     assert len(store) == len(events)
     assert {fi.path for fi in store.files if fi.kind == "insight"} == {
         f"s3://{BUCKET}/{log_key(a, 'us-east-1', '20261120T0500Z', 'insightinsight01', org=ORG, prefix=PREFIX, service='CloudTrail-Insight')}"  # noqa: E501
-        for a in ACCOUNTS}
+        for a in ACCOUNTS
+    }
     # Digest files are not listed for a load (the folder is not walked).
     assert store.digests == []
 
@@ -114,9 +144,11 @@ def test_a_prefix_inside_the_layout_starts_there(s3) -> None:
     session = s3.session()
     calls = record_calls(session)
     region = f"{PREFIX}AWSLogs/{ORG}/111122223333/CloudTrail/us-east-1/"
-    t = S3Trail([f"s3://{BUCKET}/{region}2026/11/"],
-                S3Options(endpoint_url=s3.endpoint,
-                          window=Window(ms("2026-11-22T00:00:00"), None)), session=session)
+    t = S3Trail(
+        [f"s3://{BUCKET}/{region}2026/11/"],
+        S3Options(endpoint_url=s3.endpoint, window=Window(ms("2026-11-22T00:00:00"), None)),
+        session=session,
+    )
     store = load((), discovered=t.discover(), jobs=1)
     assert calls.listed() == [(f"{region}2026/11/", "/"), (f"{region}2026/11/22/", None)]
     assert len(store) == 2
@@ -144,8 +176,10 @@ def test_an_object_rewritten_in_s3_is_fetched_again(s3) -> None:
     client.create_bucket(Bucket=BUCKET)
     key = log_key("111122223333", "us-east-1", "20261120T0105Z", "rewrittenabcdefg")
     put(client, BUCKET, key, records_gz([event("Before")]))
-    assert load((), discovered=trail(s3, s3.session()).discover(), jobs=1).event(0)[
-        "eventName"] == "Before"
+    assert (
+        load((), discovered=trail(s3, s3.session()).discover(), jobs=1).event(0)["eventName"]
+        == "Before"
+    )
     put(client, BUCKET, key, records_gz([event("After")]))  # a new ETag
     store = load((), discovered=trail(s3, s3.session()).discover(), jobs=1)
     assert [store.event(r)["eventName"] for r in range(len(store))] == ["After"]
@@ -158,7 +192,7 @@ def test_an_object_deleted_between_listing_and_download(s3) -> None:
     gone = lst.objects[3]
     s3.client().delete_object(Bucket=gone.bucket, Key=gone.key)
     store = load((), discovered=t.discovery(lst, t.fetch(lst.objects)), jobs=1)
-    (path, reason), = store.skipped()
+    ((path, reason),) = store.skipped()
     assert path == gone.url and "no longer exists" in reason
     want = sum(1 for k in events if "111122223333" in k) - 1
     assert len(store) == want
@@ -171,13 +205,23 @@ def test_access_denied_on_one_prefix(s3) -> None:
     iam = s3.session().client("iam", endpoint_url=s3.endpoint)
     iam.create_user(UserName="responder")
     denied = f"arn:aws:s3:::{BUCKET}/{PREFIX}AWSLogs/{ORG}/222233334444/*"
-    iam.put_user_policy(UserName="responder", PolicyName="read-but-one", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["s3:List*", "s3:GetObject"],
-             "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]},
-            {"Effect": "Deny", "Action": "s3:GetObject", "Resource": denied},
-        ]}))
+    iam.put_user_policy(
+        UserName="responder",
+        PolicyName="read-but-one",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:List*", "s3:GetObject"],
+                        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+                    },
+                    {"Effect": "Deny", "Action": "s3:GetObject", "Resource": denied},
+                ],
+            }
+        ),
+    )
     key = iam.create_access_key(UserName="responder")["AccessKey"]
     s3.enforce_iam(True)
     try:
@@ -218,8 +262,7 @@ def test_follow_loads_each_new_object_once(s3) -> None:
         # Shortly after midnight the older keys land in yesterday's folder, which
         # following lists too.
         t = now - timedelta(minutes=minutes_ago)
-        return log_key("111122223333", "us-east-1", t.strftime("%Y%m%dT%H%MZ"),
-                       f"{tag:a<16}"[:16])
+        return log_key("111122223333", "us-east-1", t.strftime("%Y%m%dT%H%MZ"), f"{tag:a<16}"[:16])
 
     def add(key: str) -> None:
         put(client, BUCKET, key, records_gz([event(key[-20:], now.strftime("%Y-%m-%dT%H:%M:%SZ"))]))
@@ -267,7 +310,8 @@ def test_follow_loads_each_new_object_once(s3) -> None:
     assert {p["Prefix"] for p in follow_lists} <= {
         log_key("111122223333", "us-east-1", d.strftime("%Y%m%dT0000Z"), "x").rsplit("/", 1)[0]
         + "/"
-        for d in (now - timedelta(days=1), now)}
+        for d in (now - timedelta(days=1), now)
+    }
 
 
 def test_boto3_missing_is_a_clear_error(monkeypatch) -> None:
@@ -318,8 +362,7 @@ def test_follow_tries_again_an_object_it_could_not_store(s3) -> None:
             await asyncio.sleep(0.5)
             stop.set()
 
-        await asyncio.wait_for(asyncio.gather(t.follow(events.append, stop=stop), unblock()),
-                               30)
+        await asyncio.wait_for(asyncio.gather(t.follow(events.append, stop=stop), unblock()), 30)
 
     asyncio.run(run())
     errors = [e for ev in events for e in ev.changes.errors]

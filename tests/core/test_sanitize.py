@@ -183,16 +183,82 @@ def test_segments_match_clean_with_max_len() -> None:
 # --- hostile_in_json ------------------------------------------------------------------------
 
 _NASTY = [
-    "\x00", "\x01", "\x08", "\t", "\n", "\x0b", "\x0c", "\r", "\x1b", "\x1f", "\x7f",
-    "\x80", "\x85", "\x9b", "\x9f", "\xad", "\u034f", "\u061c", "\u115f", "\u180e",
-    "\u200b", "\u200d", "\u200e", "\u2028", "\u2029", "\u202e", "\u2060", "\u2066",
-    "\u3164", "\ufe0f", "\ufeff", "\uffa0", "\ufff9", "\U000e0001", "\U000e0041",
-    "\U000e007f", "\U000e0100", "\U000110bd", "\U0001d173",
+    "\x00",
+    "\x01",
+    "\x08",
+    "\t",
+    "\n",
+    "\x0b",
+    "\x0c",
+    "\r",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x80",
+    "\x85",
+    "\x9b",
+    "\x9f",
+    "\xad",
+    "\u034f",
+    "\u061c",
+    "\u115f",
+    "\u180e",
+    "\u200b",
+    "\u200d",
+    "\u200e",
+    "\u2028",
+    "\u2029",
+    "\u202e",
+    "\u2060",
+    "\u2066",
+    "\u3164",
+    "\ufe0f",
+    "\ufeff",
+    "\uffa0",
+    "\ufff9",
+    "\U000e0001",
+    "\U000e0041",
+    "\U000e007f",
+    "\U000e0100",
+    "\U000110bd",
+    "\U0001d173",
 ]
 _NORMAL = [
-    "a", "n", "t", "b", "f", "r", "u", "0", "1", "7", "f", "d", "\\", "\\", "\\", '"', "/",
-    "[", "]", " ", "é", "\xa0", "\xae", "中", "€", "…", "\u2027", "\u202f", "\u3000",
-    "\ufe10", "\uffa1", "😀", "\U000e0080", "\U000e01f0", "\U0010ffff",
+    "a",
+    "n",
+    "t",
+    "b",
+    "f",
+    "r",
+    "u",
+    "0",
+    "1",
+    "7",
+    "f",
+    "d",
+    "\\",
+    "\\",
+    "\\",
+    '"',
+    "/",
+    "[",
+    "]",
+    " ",
+    "é",
+    "\xa0",
+    "\xae",
+    "中",
+    "€",
+    "…",
+    "\u2027",
+    "\u202f",
+    "\u3000",
+    "\ufe10",
+    "\uffa1",
+    "😀",
+    "\U000e0080",
+    "\U000e01f0",
+    "\U0010ffff",
 ]
 
 
@@ -213,8 +279,7 @@ def _strings(obj: object) -> list[str]:
 def _random_string(rng: random.Random, nasty_rate: float) -> str:
     n = rng.randrange(0, 12)
     return "".join(
-        rng.choice(_NASTY) if rng.random() < nasty_rate else rng.choice(_NORMAL)
-        for _ in range(n)
+        rng.choice(_NASTY) if rng.random() < nasty_rate else rng.choice(_NORMAL) for _ in range(n)
     )
 
 
@@ -280,8 +345,27 @@ def test_hostile_in_json_every_hostile_char() -> None:
         assert hostile_in_json(orjson.dumps({"a": "x" + ch})), hex(cp)
         assert hostile_in_json(orjson.dumps({"é" + ch: 1})), hex(cp)
     # Neighbours of hostile ranges are not flagged.
-    for cp in (0x20, 0x7E, 0xA0, 0xAE, 0x200A, 0x2010, 0x2027, 0x202F, 0x205F, 0x206A,
-               0xFDFF, 0xFE10, 0xFEFE, 0xFF00, 0xFFF8, 0xFFFC, 0xE0080, 0xE00FF, 0xE01F0):
+    for cp in (
+        0x20,
+        0x7E,
+        0xA0,
+        0xAE,
+        0x200A,
+        0x2010,
+        0x2027,
+        0x202F,
+        0x205F,
+        0x206A,
+        0xFDFF,
+        0xFE10,
+        0xFEFE,
+        0xFF00,
+        0xFFF8,
+        0xFFFC,
+        0xE0080,
+        0xE00FF,
+        0xE01F0,
+    ):
         if not _rule(cp):
             assert not hostile_in_json(orjson.dumps({"a": chr(cp)})), hex(cp)
 
@@ -310,14 +394,32 @@ def _sample_events() -> list[dict]:
         "eventType": "AwsApiCall",
         "recipientAccountId": "123456789012",
     }
-    with_policy = dict(base, eventName="PutBucketPolicy", requestParameters={
-        "bucketName": "logs",
-        "policy": orjson.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
-             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::logs/*"}]}).decode(),
-    })
-    return [base, base, with_policy, dict(base, errorCode="AccessDenied",
-                                           errorMessage="User is not authorized")]
+    with_policy = dict(
+        base,
+        eventName="PutBucketPolicy",
+        requestParameters={
+            "bucketName": "logs",
+            "policy": orjson.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::1:root"},
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::logs/*",
+                        }
+                    ],
+                }
+            ).decode(),
+        },
+    )
+    return [
+        base,
+        base,
+        with_policy,
+        dict(base, errorCode="AccessDenied", errorMessage="User is not authorized"),
+    ]
 
 
 @pytest.mark.timing
@@ -345,8 +447,9 @@ def test_replace_hostile_utf8_agrees_with_replace_hostile() -> None:
     benign = ["a", " ", "\\", '"', "é", "漢", "😀", "\u00a0", "\u2027", "z"]
     rnd = random.Random(5)
     for _ in range(3000):
-        s = "".join(rnd.choice(hostile if rnd.random() < 0.2 else benign)
-                    for _ in range(rnd.randint(0, 30)))
+        s = "".join(
+            rnd.choice(hostile if rnd.random() < 0.2 else benign) for _ in range(rnd.randint(0, 30))
+        )
         data = s.encode("utf-8")
         got = replace_hostile_utf8(data, repl)
         assert got == replace_hostile(s, repl).encode("utf-8"), s

@@ -104,7 +104,7 @@ SHAPES: dict[str, tuple[dict, bool]] = {
     "time-lookup-events-form": ({"eventTime": "2026-11-20 10:00:00+00:00"}, False),
     "eventName-number": ({"eventName": 5}, True),
     "eventSource-object": ({"eventSource": {"s": 1}}, True),
-    "requestParameters-string": ({"requestParameters": "{\"a\":1}"}, True),
+    "requestParameters-string": ({"requestParameters": '{"a":1}'}, True),
     "requestParameters-list": ({"requestParameters": [1]}, True),
     "requestParameters-null": ({"requestParameters": None}, False),
     "responseElements-string": ({"responseElements": "ok"}, True),
@@ -136,8 +136,12 @@ def test_malformed_flag_on_every_path(tmp_path, name, how):
 def test_fast_paths_flag_what_they_accept(tmp_path):
     # The malformed values the fast paths take (an odd eventVersion or readOnly
     # string) are flagged by them, not only by the general reader.
-    recs = [shaped("version-2", 0), shaped("readOnly-string-maybe", 1), shaped("clean", 2),
-            shaped("readOnly-string-true", 3)]
+    recs = [
+        shaped("version-2", 0),
+        shaped("readOnly-string-maybe", 1),
+        shaped("clean", 2),
+        shaped("readOnly-string-true", 3),
+    ]
     p = write(tmp_path, "fastshaped", recs)
     for how in ("native", "msgspec"):
         built_by: list[str] = []
@@ -198,8 +202,12 @@ ANONYMOUS = {
     "no-type": {"accountId": "anonymous"},
 }
 NOT_ANONYMOUS = {
-    "iam-user-named-anonymous": {"type": "IAMUser", "userName": "anonymous",
-                                 "accountId": "anonymous", "arn": "arn:aws:iam::1:user/anonymous"},
+    "iam-user-named-anonymous": {
+        "type": "IAMUser",
+        "userName": "anonymous",
+        "accountId": "anonymous",
+        "arn": "arn:aws:iam::1:user/anonymous",
+    },
     "other-account": {"type": "AWSAccount", "principalId": "AIDAX", "accountId": "444455556666"},
     "almost": {"type": "AWSAccount", "accountId": "anonymous1"},
     "non-ascii-lookalike": {"type": "AWSAccount", "accountId": "anonymou\u017f"},  # long s
@@ -218,8 +226,10 @@ def test_anonymous_credential_kind_on_every_path(tmp_path, how):
 def test_cred_anonymous_agrees_with_principal_anonymous(tmp_path):
     # The reported trail: principal:anonymous matched, cred:anonymous matched nothing.
     anon = {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
-    recs = [event("GetObject", source="s3.amazonaws.com", identity=anon, event_id=f"a{i}")
-            for i in range(3)] + [event("ListBuckets", event_id="b0")]
+    recs = [
+        event("GetObject", source="s3.amazonaws.com", identity=anon, event_id=f"a{i}")
+        for i in range(3)
+    ] + [event("ListBuckets", event_id="b0")]
     write(tmp_path, "anon", recs)
     store = load([tmp_path])
     by_principal = parse("principal:anonymous").evaluate(store)
@@ -244,8 +254,9 @@ def insight_record(state: str = "Start", **over) -> dict:
             "eventSource": "ec2.amazonaws.com",
             "eventName": "DescribeInstances",
             "insightType": "ApiCallRateInsight",
-            "insightContext": {"statistics": {"baseline": {"average": 0.5},
-                                              "insight": {"average": 20.0}}},
+            "insightContext": {
+                "statistics": {"baseline": {"average": 0.5}, "insight": {"average": 20.0}}
+            },
         },
         "eventCategory": "Insight",
     }
@@ -264,8 +275,13 @@ def test_insight_fields_on_every_path(tmp_path, how):
         event("RunInstances"),
     ]
     b = batch_by(write(tmp_path, "insights", recs), how)
-    assert column(b, "service") == ["ec2.amazonaws.com", "ec2.amazonaws.com",
-                                    "cloudtrail.amazonaws.com", "", "ec2.amazonaws.com"]
+    assert column(b, "service") == [
+        "ec2.amazonaws.com",
+        "ec2.amazonaws.com",
+        "cloudtrail.amazonaws.com",
+        "",
+        "ec2.amazonaws.com",
+    ]
     assert column(b, "event") == ["DescribeInstances"] * 3 + ["", "RunInstances"]
     assert column(b, "principal")[:4] == [INSIGHTS_PRINCIPAL] * 3 + ["unknown"]
     assert not any(f & MALFORMED for f in b.flags)
@@ -274,8 +290,10 @@ def test_insight_fields_on_every_path(tmp_path, how):
 def test_sample_insight_pair_is_found_by_its_api():
     # sample_logs holds a Start/End pair about ec2 DescribeInstances (test_sample_logs).
     store = load([SAMPLE_INSIGHTS])
-    q = ('is:insight service:ec2.amazonaws.com event:DescribeInstances '
-         'principal:"CloudTrail Insights"')
+    q = (
+        "is:insight service:ec2.amazonaws.com event:DescribeInstances "
+        'principal:"CloudTrail Insights"'
+    )
     assert int(parse(q).evaluate(store).sum()) == 2
 
 

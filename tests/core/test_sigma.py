@@ -15,16 +15,26 @@ from tui.core.detect import Detections
 from tui.core.detect.sigma import convert_text
 from tui.core.loader import load
 
-SAMPLES = [REALDATA / "stratus-red-team", REALDATA / "grycap-cloudtrail-tracker",
-           REALDATA / "awsdocs-examples"]
+SAMPLES = [
+    REALDATA / "stratus-red-team",
+    REALDATA / "grycap-cloudtrail-tracker",
+    REALDATA / "awsdocs-examples",
+]
 
 
 def sigma(detection: str, **extra: str) -> str:
-    head = {"title": "t", "id": "5f0b1b1e-0000-4000-8000-000000000001", "status": "test",
-            "level": "medium", **extra}
+    head = {
+        "title": "t",
+        "id": "5f0b1b1e-0000-4000-8000-000000000001",
+        "status": "test",
+        "level": "medium",
+        **extra,
+    }
     meta = "\n".join(f"{k}: {v}" for k, v in head.items())
-    return (f"{meta}\nlogsource:\n    product: aws\n    service: cloudtrail\n"
-            f"detection:\n{textwrap.indent(textwrap.dedent(detection).strip(), '    ')}\n")
+    return (
+        f"{meta}\nlogsource:\n    product: aws\n    service: cloudtrail\n"
+        f"detection:\n{textwrap.indent(textwrap.dedent(detection).strip(), '    ')}\n"
+    )
 
 
 def convert(detection: str, **extra: str):
@@ -80,8 +90,10 @@ CONSTRUCTS = {
             eventSource: ec2.amazonaws.com
         condition: selection
         """,
-        lambda ev: low(ev.get("eventName")).startswith("describe")
-        and low(ev.get("eventSource")) == "ec2.amazonaws.com",
+        lambda ev: (
+            low(ev.get("eventName")).startswith("describe")
+            and low(ev.get("eventSource")) == "ec2.amazonaws.com"
+        ),
     ),
     "endswith": (
         """
@@ -98,11 +110,13 @@ CONSTRUCTS = {
             sourceIPAddress: '2?0.*'
         condition: selection
         """,
-        lambda ev: low(ev.get("eventName")).startswith("get")
-        and low(ev.get("eventName")).endswith("data")
-        and len(low(ev.get("sourceIPAddress"))) > 4
-        and low(ev.get("sourceIPAddress"))[0] == "2"
-        and low(ev.get("sourceIPAddress"))[2:4] == "0.",
+        lambda ev: (
+            low(ev.get("eventName")).startswith("get")
+            and low(ev.get("eventName")).endswith("data")
+            and len(low(ev.get("sourceIPAddress"))) > 4
+            and low(ev.get("sourceIPAddress"))[0] == "2"
+            and low(ev.get("sourceIPAddress"))[2:4] == "0."
+        ),
     ),
     "contains|all": (
         """
@@ -120,8 +134,10 @@ CONSTRUCTS = {
             userIdentity.arn|re: 'assumed-role/stratus-red-team-[a-z0-9-]+-role/aws-go-sdk'
         condition: selection
         """,
-        lambda ev: "assumed-role/stratus-red-team-" in low(get(ev, "userIdentity.arn"))
-        and "-role/aws-go-sdk" in low(get(ev, "userIdentity.arn")),
+        lambda ev: (
+            "assumed-role/stratus-red-team-" in low(get(ev, "userIdentity.arn"))
+            and "-role/aws-go-sdk" in low(get(ev, "userIdentity.arn"))
+        ),
     ),
     "re|i": (
         """
@@ -129,8 +145,10 @@ CONSTRUCTS = {
             eventName|re|i: '^(create|delete)(user|accesskey)$'
         condition: selection
         """,
-        lambda ev: low(ev.get("eventName")) in (
-            "createuser", "deleteuser", "createaccesskey", "deleteaccesskey"),
+        lambda ev: (
+            low(ev.get("eventName"))
+            in ("createuser", "deleteuser", "createaccesskey", "deleteaccesskey")
+        ),
     ),
     "cidr": (
         """
@@ -158,8 +176,10 @@ CONSTRUCTS = {
             eventName|startswith: Create
         condition: all of selection_*
         """,
-        lambda ev: low(ev.get("eventSource")) == "iam.amazonaws.com"
-        and low(ev.get("eventName")).startswith("create"),
+        lambda ev: (
+            low(ev.get("eventSource")) == "iam.amazonaws.com"
+            and low(ev.get("eventName")).startswith("create")
+        ),
     ),
     "not filter": (
         """
@@ -169,8 +189,10 @@ CONSTRUCTS = {
             eventName: AssumeRole
         condition: selection and not filter
         """,
-        lambda ev: low(ev.get("eventSource")) == "sts.amazonaws.com"
-        and low(ev.get("eventName")) != "assumerole",
+        lambda ev: (
+            low(ev.get("eventSource")) == "sts.amazonaws.com"
+            and low(ev.get("eventName")) != "assumerole"
+        ),
     ),
     "keywords": (
         """
@@ -196,8 +218,10 @@ CONSTRUCTS = {
             requestParameters.userName|exists: true
         condition: selection
         """,
-        lambda ev: low(ev.get("eventSource")) == "iam.amazonaws.com"
-        and bool(get(ev, "requestParameters.userName")),
+        lambda ev: (
+            low(ev.get("eventSource")) == "iam.amazonaws.com"
+            and bool(get(ev, "requestParameters.userName"))
+        ),
     ),
     "boolean": (
         """
@@ -279,33 +303,51 @@ def test_approximations_load_with_a_note():
     assert 'has:.requestParameters "\\"s3:GetObject\\""' in out.rule.filter
 
 
-@pytest.mark.parametrize("detection, why", [
-    ("""
+@pytest.mark.parametrize(
+    "detection, why",
+    [
+        (
+            """
      selection:
          userIdentity.arn|fieldref: requestParameters.userName
      condition: selection
-     """, "fieldref"),
-    ("""
+     """,
+            "fieldref",
+        ),
+        (
+            """
      selection:
          requestParameters.durationSeconds|gt: 3600
      condition: selection
-     """, "numeric comparisons"),
-    ("""
+     """,
+            "numeric comparisons",
+        ),
+        (
+            """
      selection:
          requestParameters.cidrIp|cidr: 10.0.0.0/8
      condition: selection
-     """, "sourceIPAddress only"),
-    ("""
+     """,
+            "sourceIPAddress only",
+        ),
+        (
+            """
      selection:
          src_ip: 10.0.0.1
      condition: selection
-     """, "'src_ip' is not in CloudTrail records"),
-    ("""
+     """,
+            "'src_ip' is not in CloudTrail records",
+        ),
+        (
+            """
      selection:
          eventName: X
      condition: selection | count() > 5
-     """, "pySigma"),
-])
+     """,
+            "pySigma",
+        ),
+    ],
+)
 def test_unsupported_constructs_are_skipped_with_the_reason(detection, why):
     out = convert(detection)
     assert out.rule is None and why in out.reason
@@ -319,11 +361,14 @@ def test_other_logsources_and_correlations_are_listed_not_dropped():
         """).replace("service: cloudtrail", "service: guardduty")
     (out,) = convert_text(other, "g.yml")
     assert out.rule is None and "not AWS CloudTrail" in out.reason
-    correlation = sigma("""
+    correlation = sigma(
+        """
         selection:
             eventName: ConsoleLogin
         condition: selection
-        """, name="base") + textwrap.dedent("""
+        """,
+        name="base",
+    ) + textwrap.dedent("""
         ---
         title: many logins
         id: 5f0b1b1e-0000-4000-8000-000000000002
@@ -340,17 +385,22 @@ def test_other_logsources_and_correlations_are_listed_not_dropped():
     outs = convert_text(correlation, "c.yml")
     assert [(o.rule is not None, o.reason) for o in outs] == [
         (False, "only part of a correlation rule (Sigma's generate: false)"),
-        (False, "correlation rules are not supported")]
+        (False, "correlation rules are not supported"),
+    ]
 
 
 def test_metadata_comes_across():
-    out = convert("""
+    out = convert(
+        """
         selection:
             eventName: StopLogging
         condition: selection
-        """, level="high", description="Stops the trail.",
+        """,
+        level="high",
+        description="Stops the trail.",
         tags="\n    - attack.defense-evasion\n    - attack.t1562.008",
-        falsepositives="\n    - planned changes")
+        falsepositives="\n    - planned changes",
+    )
     r = out.rule
     assert (r.severity, r.tactics, r.techniques) == ("high", ("TA0005",), ("T1562.008",))
     assert r.description == "Stops the trail." and r.false_positives == "planned changes"

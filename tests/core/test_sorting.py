@@ -26,9 +26,7 @@ _SPEC = [
 
 @pytest.fixture
 def store(tmp_path):
-    records = [
-        event(name, f"2026-11-20T{t}Z", ip=ip, error=err) for t, name, ip, err in _SPEC
-    ]
+    records = [event(name, f"2026-11-20T{t}Z", ip=ip, error=err) for t, name, ip, err in _SPEC]
     write_records(trail_path(tmp_path), records)
     return load([str(tmp_path)])
 
@@ -96,7 +94,9 @@ def test_ranks_follow_a_growing_dictionary(tmp_path) -> None:
     store = load([str(tmp_path)])
     ranks = Ranks(store)
     assert _names(store, sort_rows(store, store.order, SortKey("event"), ranks=ranks)) == [
-        "Bravo", "Delta"]
+        "Bravo",
+        "Delta",
+    ]
     # A new value that sorts between the old ones arrives (as while tailing).
     more = tmp_path / "more"
     write_records(trail_path(more), [event("Charlie", "2026-11-20T09:00:00Z")])
@@ -119,11 +119,18 @@ def test_ranks_placed_as_values_arrive_match_a_fresh_sort(tmp_path) -> None:
     words = [f"{rnd.choice('abcxyz')}{rnd.randrange(10**6):06d}" for _ in range(400)]
     store = None
     kept = None
-    for stage, (count, with_empty) in enumerate([(200, False), (10, False), (3, True), (150, False)]):
+    for stage, (count, with_empty) in enumerate(
+        [(200, False), (10, False), (3, True), (150, False)]
+    ):
         names = [rnd.choice(words) for _ in range(count)]
-        records = [event(n, f"2026-11-20T10:{i % 60:02d}:00Z",
-                         ip="" if with_empty and i == 0 else f"10.0.{stage}.{i % 250}")
-                   for i, n in enumerate(names)]
+        records = [
+            event(
+                n,
+                f"2026-11-20T10:{i % 60:02d}:00Z",
+                ip="" if with_empty and i == 0 else f"10.0.{stage}.{i % 250}",
+            )
+            for i, n in enumerate(names)
+        ]
         d = tmp_path / f"s{stage}"
         write_records(trail_path(d), records)
         store = load([str(d)], store=store)
@@ -135,4 +142,4 @@ def test_ranks_placed_as_values_arrive_match_a_fresh_sort(tmp_path) -> None:
         got = sort_rows(store, store.order, SortKey("ip"), ranks=kept)
         ips = [store.value(int(r), "ip") for r in got]
         filled = [v for v in ips if v]
-        assert filled == sorted(filled) and ips[len(filled):] == [""] * (len(ips) - len(filled))
+        assert filled == sorted(filled) and ips[len(filled) :] == [""] * (len(ips) - len(filled))

@@ -36,8 +36,11 @@ def _functions(sql: str) -> set[str]:
     return set(re.findall(r"\b([A-Z_][A-Z0-9_]*)\(", sql))
 
 
-SQL_FILTERS = [f for f in FILTERS if f and not any(
-    t in f for t in ('"', "AccessDenied", "accessdenied", "Run*", "ünïcode"))]
+SQL_FILTERS = [
+    f
+    for f in FILTERS
+    if f and not any(t in f for t in ('"', "AccessDenied", "accessdenied", "Run*", "ünïcode"))
+]
 
 
 @pytest.mark.parametrize("text", SQL_FILTERS)
@@ -65,13 +68,24 @@ def test_free_text_is_duckdb_only():
         assert e.value.position == 12
 
 
-@pytest.mark.parametrize("text,why", [
-    ("mark:suspicious", "case file"), ("has:mark", "case file"), ("has:note", "case file"),
-    ("has:conflict", "eventID"), ("has:lenient", "decoded"), ("has:malformed", "shape"),
-    ("is:dup-id", "duplicate"), ("is:unverified", "digests"), ("cred:roots", "unknown value"),
-    (".insightDetails.state:Start", "no column"), ("userIdentity.foo:x", "not a field"),
-    ('requestParameters["a\\"b"]:x', "key"), ("has:nothing", "unknown has:"),
-])
+@pytest.mark.parametrize(
+    "text,why",
+    [
+        ("mark:suspicious", "case file"),
+        ("has:mark", "case file"),
+        ("has:note", "case file"),
+        ("has:conflict", "eventID"),
+        ("has:lenient", "decoded"),
+        ("has:malformed", "shape"),
+        ("is:dup-id", "duplicate"),
+        ("is:unverified", "digests"),
+        ("cred:roots", "unknown value"),
+        (".insightDetails.state:Start", "no column"),
+        ("userIdentity.foo:x", "not a field"),
+        ('requestParameters["a\\"b"]:x', "key"),
+        ("has:nothing", "unknown has:"),
+    ],
+)
 def test_what_sql_cannot_express_is_a_clear_error(text, why):
     with pytest.raises(SqlError, match=why):
         to_sql(parse(text), "athena", now_ms=NOW)
@@ -93,8 +107,12 @@ def test_unknown_node_kinds_are_an_error_not_a_crash():
 
 
 def test_lake_uses_its_own_types():
-    sql = to_sql(parse("readonly:true since:2026-11-20 requestParameters.bucketName:b"),
-                 "lake", table="eds-0123", now_ms=NOW).sql
+    sql = to_sql(
+        parse("readonly:true since:2026-11-20 requestParameters.bucketName:b"),
+        "lake",
+        table="eds-0123",
+        now_ms=NOW,
+    ).sql
     assert "CAST(readonly AS VARCHAR)" in sql
     assert "eventtime >= CAST('2026-11-20 00:00:00.000' AS TIMESTAMP)" in sql
     assert "ELEMENT_AT(requestparameters, 'bucketName')" in sql
@@ -106,8 +124,7 @@ def test_lake_uses_its_own_types():
 
 
 def test_hostile_values_print_inert():
-    sql = to_sql(parse("ua:\"\\x1b[2J\\u202e*\" requestParameters.k:it's"), "athena",
-                 now_ms=NOW).sql
+    sql = to_sql(parse('ua:"\\x1b[2J\\u202e*" requestParameters.k:it\'s'), "athena", now_ms=NOW).sql
     assert not any(ord(c) < 0x20 and c != "\n" for c in sql)
     assert "\u202e" not in sql
     assert "CHR(27)" in sql and "CHR(8238)" in sql and "'it''s'" in sql
@@ -118,8 +135,10 @@ def test_partition_only_for_top_level_bounds():
     assert "\"timestamp\" >= '2026/11/20' AND \"timestamp\" <= '2026/11/22'" in top.sql
     for text in ("since:2026-11-20 OR cred:root", "-since:2026-11-20", "cred:root"):
         assert '"timestamp"' not in to_sql(parse(text), "athena", now_ms=NOW).sql
-    assert '"timestamp"' not in to_sql(parse("since:2026-11-20"), "athena", now_ms=NOW,
-                                       partition=False).sql
+    assert (
+        '"timestamp"'
+        not in to_sql(parse("since:2026-11-20"), "athena", now_ms=NOW, partition=False).sql
+    )
 
 
 def test_relative_times_count_from_now_and_say_so():
@@ -128,12 +147,34 @@ def test_relative_times_count_from_now_and_say_so():
     assert "2026-11-18T10:06:40.000Z" in q.sql  # NOW - 1h
 
 
-@pytest.mark.parametrize("value", [
-    "1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "",
-    "::1", "::", "2001:db8::1", "2001:DB8:0:0:0:0:0:2", "::ffff:192.0.2.1", "fe80::1%eth0",
-    "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::1", "::ffff:1.2.3.256",
-    "1:2:3:4:5:6:1.2.3.4", "ec2.amazonaws.com", "AWS Internal", "g::1", "1.2.3.4 ",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1.2.3.4",
+        "255.255.255.255",
+        "256.1.1.1",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "",
+        "::1",
+        "::",
+        "2001:db8::1",
+        "2001:DB8:0:0:0:0:0:2",
+        "::ffff:192.0.2.1",
+        "fe80::1%eth0",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9",
+        "1::2::3",
+        "12345::1",
+        "::ffff:1.2.3.256",
+        "1:2:3:4:5:6:1.2.3.4",
+        "ec2.amazonaws.com",
+        "AWS Internal",
+        "g::1",
+        "1.2.3.4 ",
+    ],
+)
 def test_ip_patterns_agree_with_ipaddress(value):
     try:
         a = ipaddress.ip_address(value)

@@ -28,7 +28,11 @@ def rows_where(store: Store, text: str) -> list[dict]:
 
 def test_time_order_across_unordered_files_ties_by_event_id(tmp_path):
     t = "2026-11-20T10:00:00Z"
-    a = [event("A", "2026-11-20T10:00:05Z"), event("B", t, event_id="bbbb"), event("C", t, event_id="aaaa")]
+    a = [
+        event("A", "2026-11-20T10:00:05Z"),
+        event("B", t, event_id="bbbb"),
+        event("C", t, event_id="aaaa"),
+    ]
     b = [event("D", "2026-11-20T09:59:59Z"), event("E", "2026-11-20T10:00:01Z")]
     random.Random(3).shuffle(a)
     write_records(trail_path(tmp_path, when="20261120T1010Z"), a)
@@ -108,14 +112,35 @@ def test_parallel_load_equals_serial(tmp_path, monkeypatch):
 
 def test_identity_types_principal_and_credential_kind(tmp_path):
     ids = {
-        "root": {"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"},
-        "iam-user": {"type": "IAMUser", "userName": "bob", "principalId": "AIDA1", "accountId": "111122223333"},
-        "role-session": {
-            "type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/Admin/s1",
-            "accessKeyId": "ASIA1",
-            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/Admin", "userName": "Admin"}},
+        "root": {
+            "type": "Root",
+            "principalId": "111122223333",
+            "arn": "arn:aws:iam::111122223333:root",
+            "accountId": "111122223333",
         },
-        "federated": {"type": "FederatedUser", "principalId": "111122223333:fed", "arn": "arn:aws:sts::111122223333:federated-user/fed"},
+        "iam-user": {
+            "type": "IAMUser",
+            "userName": "bob",
+            "principalId": "AIDA1",
+            "accountId": "111122223333",
+        },
+        "role-session": {
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/Admin/s1",
+            "accessKeyId": "ASIA1",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "arn": "arn:aws:iam::111122223333:role/Admin",
+                    "userName": "Admin",
+                }
+            },
+        },
+        "federated": {
+            "type": "FederatedUser",
+            "principalId": "111122223333:fed",
+            "arn": "arn:aws:sts::111122223333:federated-user/fed",
+        },
         "aws-service": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
         "anonymous": {"type": "AWSAccount", "accountId": "ANONYMOUS_PRINCIPAL", "principalId": ""},
         "other": {"type": "SomeFutureType", "principalId": "p1"},
@@ -124,10 +149,16 @@ def test_identity_types_principal_and_credential_kind(tmp_path):
     recs.append({"eventName": "NoIdentity", "eventTime": "2026-11-20T10:00:00Z", "eventID": "z"})
     write_records(trail_path(tmp_path), recs)
     store = load([tmp_path])
-    got = {store.value(r, "event"): (store.value(r, "cred"), store.value(r, "principal")) for r in range(len(store))}
+    got = {
+        store.value(r, "event"): (store.value(r, "cred"), store.value(r, "principal"))
+        for r in range(len(store))
+    }
     assert got["E-root"] == ("root", "arn:aws:iam::111122223333:root")
     assert got["E-iam-user"] == ("iam-user", "bob")
-    assert got["E-role-session"] == ("role-session", "arn:aws:sts::111122223333:assumed-role/Admin/s1")
+    assert got["E-role-session"] == (
+        "role-session",
+        "arn:aws:sts::111122223333:assumed-role/Admin/s1",
+    )
     assert got["E-federated"][0] == "federated"
     assert got["E-aws-service"] == ("aws-service", "ec2.amazonaws.com")
     assert got["E-anonymous"] == ("anonymous", "ANONYMOUS_PRINCIPAL")
@@ -162,11 +193,15 @@ def test_seed_events_from_cloudtrail_docs(tmp_path):
 def test_indexed_filters_and_facet_counts(tmp_path):
     recs = []
     for i in range(200):
-        recs.append(event(
-            "GetObject" if i % 4 else "PutObject", f"2026-11-20T10:{i % 60:02d}:{i % 7:02d}Z",
-            source="s3.amazonaws.com" if i % 2 else "ec2.amazonaws.com",
-            ip=f"10.0.0.{i % 5}", error="AccessDenied" if i % 10 == 0 else None,
-        ))
+        recs.append(
+            event(
+                "GetObject" if i % 4 else "PutObject",
+                f"2026-11-20T10:{i % 60:02d}:{i % 7:02d}Z",
+                source="s3.amazonaws.com" if i % 2 else "ec2.amazonaws.com",
+                ip=f"10.0.0.{i % 5}",
+                error="AccessDenied" if i % 10 == 0 else None,
+            )
+        )
     write_records(trail_path(tmp_path), recs)
     store = load([tmp_path])
     assert dict(store.counts("service")) == {"s3.amazonaws.com": 100, "ec2.amazonaws.com": 100}
@@ -277,7 +312,11 @@ def test_all_public_samples_load_with_exact_counts():
     for src in sources:
         manifest = json.loads((src / "manifest.json").read_text())
         store = load([src])
-        direct = sum(_direct_count(f.path) for f in discover([src]).files if not f.path.endswith("manifest.json"))
+        direct = sum(
+            _direct_count(f.path)
+            for f in discover([src]).files
+            if not f.path.endswith("manifest.json")
+        )
         assert len(store) + store.duplicates == direct, src.name
         if src.name != "plaso-testdata":
             assert len(store) == manifest["event_count"], src.name
@@ -287,7 +326,11 @@ def test_all_public_samples_load_with_exact_counts():
         for r in range(0, len(store), max(1, len(store) // 50)):
             ev = store.event(r)
             assert isinstance(ev, dict)
-        bad = [fi for fi in store.files if fi.state != "loaded" and not fi.path.endswith("manifest.json")]
+        bad = [
+            fi
+            for fi in store.files
+            if fi.state != "loaded" and not fi.path.endswith("manifest.json")
+        ]
         assert not bad, [(b.path, b.state, b.reason) for b in bad]
         total_direct += direct
         total_loaded += len(store)
@@ -303,7 +346,9 @@ def test_canonical_json_round_trips_every_realdata_event():
     for f in discover([src]).files:
         if f.path.endswith(".json.gz"):
             originals += json.loads(gzip.decompress(open(f.path, "rb").read()))["Records"]
-    got = sorted(orjson.dumps(store.event(r), option=orjson.OPT_SORT_KEYS) for r in range(len(store)))
+    got = sorted(
+        orjson.dumps(store.event(r), option=orjson.OPT_SORT_KEYS) for r in range(len(store))
+    )
     want = sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in originals)
     assert got == want
 
@@ -317,7 +362,10 @@ def test_lenient_values_stay_exact_through_store_and_export(tmp_path):
     assert len(store) == 1 and store.files[0].lenient
     ev = store.event(0)
     assert ev["eventName"] == "x\ud800y" and ev["n"] != ev["n"]  # surrogate kept, NaN kept
-    assert store.canonical(0) == b'{"eventName":"x\\ud800y","eventTime":"2026-11-20T10:00:00Z","n":NaN,"eventID":"a"}'
+    assert (
+        store.canonical(0)
+        == b'{"eventName":"x\\ud800y","eventTime":"2026-11-20T10:00:00Z","n":NaN,"eventID":"a"}'
+    )
     assert [e["eventID"] for e in rows_where(store, "has:lenient")] == ["a"]
 
 
@@ -364,9 +412,15 @@ def test_chunked_commits_give_the_same_store(tmp_path, kernel_path):
     rng = random.Random(9)
     shared = [event("Shared", f"2026-11-20T10:00:{i:02d}Z") for i in range(10)]
     for f in range(8):
-        recs = [event(rng.choice(["A", "B", "C"]), f"2026-11-20T10:00:{rng.randrange(60):02d}Z",
-                      event_id=f"{rng.randrange(4):x}" * 8 + f"-{f}-{i}") for i in range(40)]
-        recs += [dict(e) for e in shared[f % 3:]]  # re-deliveries across files
+        recs = [
+            event(
+                rng.choice(["A", "B", "C"]),
+                f"2026-11-20T10:00:{rng.randrange(60):02d}Z",
+                event_id=f"{rng.randrange(4):x}" * 8 + f"-{f}-{i}",
+            )
+            for i in range(40)
+        ]
+        recs += [dict(e) for e in shared[f % 3 :]]  # re-deliveries across files
         if f == 5:
             recs.append(dict(shared[0], sourceIPAddress="203.0.113.66"))  # same id, changed
         write_records(trail_path(tmp_path, suffix=f"{f:016d}"), recs)
@@ -375,7 +429,9 @@ def test_chunked_commits_give_the_same_store(tmp_path, kernel_path):
         many = load([tmp_path], commit_every=chunk)
         assert len(many) == len(one) and many.duplicates == one.duplicates
         assert many.conflicts == one.conflicts
-        assert [many.event(int(r)) for r in many.ordered()] == [one.event(int(r)) for r in one.ordered()]
+        assert [many.event(int(r)) for r in many.ordered()] == [
+            one.event(int(r)) for r in one.ordered()
+        ]
         assert np.array_equal(many.flags[many.ordered()], one.flags[one.ordered()])
 
 
@@ -427,9 +483,15 @@ def test_one_commit_of_batches_from_two_encoders_and_plain_ones(tmp_path, monkey
     again = [event("Again", "2026-11-20T11:00:00Z", event_id=f"dup-{i}") for i in range(3)]
     paths = []
     for f in range(9):
-        recs = [event(rng.choice(["GetObject", "PutObject", f"Only{f}"]),
-                      f"2026-11-20T10:{rng.randrange(60):02d}:00Z", event_id=f"id-{f}-{i}",
-                      sourceIPAddress=f"198.51.100.{rng.randrange(9 + f)}") for i in range(30)]
+        recs = [
+            event(
+                rng.choice(["GetObject", "PutObject", f"Only{f}"]),
+                f"2026-11-20T10:{rng.randrange(60):02d}:00Z",
+                event_id=f"id-{f}-{i}",
+                sourceIPAddress=f"198.51.100.{rng.randrange(9 + f)}",
+            )
+            for i in range(30)
+        ]
         recs += [dict(e) for e in again[: f % 4]]  # re-deliveries across files
         paths.append(str(write_records(trail_path(tmp_path, suffix=f"{f:016d}"), recs)))
     encoders = [batch_mod.Encoder(), batch_mod.Encoder()]
@@ -467,19 +529,34 @@ def test_small_commits_on_a_big_store_match_one_commit_and_keep_handed_out_array
 
     rng = random.Random(5)
     stamp = lambda s: f"2026-11-20T{10 + s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z"  # noqa: E731
-    big = [event(rng.choice("ABC"), stamp(rng.randrange(3600)), ip=f"10.0.0.{rng.randrange(9)}",
-                 error=rng.choice([None, None, "AccessDenied"])) for _ in range(2000)]
+    big = [
+        event(
+            rng.choice("ABC"),
+            stamp(rng.randrange(3600)),
+            ip=f"10.0.0.{rng.randrange(9)}",
+            error=rng.choice([None, None, "AccessDenied"]),
+        )
+        for _ in range(2000)
+    ]
     write_records(trail_path(tmp_path, suffix="0" * 16), big)
     sent: list[dict] = []
     for f in range(1, 61):  # arrivals among the newest ten minutes, some re-delivered
-        recs = [event(rng.choice("ABD"), stamp(3000 + rng.randrange(1200)),
-                      ip=f"10.0.1.{rng.randrange(50)}") for _ in range(20)]
+        recs = [
+            event(
+                rng.choice("ABD"),
+                stamp(3000 + rng.randrange(1200)),
+                ip=f"10.0.1.{rng.randrange(50)}",
+            )
+            for _ in range(20)
+        ]
         recs += [dict(rng.choice(big)), *(dict(rng.choice(sent)) for _ in range(2) if sent)]
         if f == 30:
             recs.append(dict(big[7], sourceIPAddress="203.0.113.66"))  # same id, changed
         sent.extend(recs[:20])
         rng.shuffle(recs)
-        write_records(trail_path(tmp_path, when=f"20261120T11{f // 6:02d}Z", suffix=f"{f:016d}"), recs)
+        write_records(
+            trail_path(tmp_path, when=f"20261120T11{f // 6:02d}Z", suffix=f"{f:016d}"), recs
+        )
     files = discover([tmp_path]).files
     one = load([tmp_path], commit_every=None)
 
@@ -538,7 +615,9 @@ def test_file_counts_kept_as_files_come_and_go(tmp_path):
     good = write_records(trail_path(tmp_path, suffix="a" * 16), [event("A")])
     write_records(trail_path(tmp_path, suffix="b" * 16), [event("B")])
     bad_rec = trail_path(tmp_path, suffix="c" * 16)
-    bad_rec.write_bytes(gzip.compress(b'{"Records":[' + orjson.dumps(event("C")) + b',"not an event"]}'))
+    bad_rec.write_bytes(
+        gzip.compress(b'{"Records":[' + orjson.dumps(event("C")) + b',"not an event"]}')
+    )
     corrupt = trail_path(tmp_path, suffix="d" * 16)
     corrupt.write_bytes(b"\x1f\x8bnot really gzip")
     truncated = trail_path(tmp_path, suffix="e" * 16)
@@ -546,8 +625,11 @@ def test_file_counts_kept_as_files_come_and_go(tmp_path):
     store = load([tmp_path, tmp_path / "no-such-folder"])
 
     def brute() -> tuple[int, int, int]:
-        return (sum(f.state == "loaded" for f in store.files), len(store.skipped()),
-                sum(f.gone for f in store.files))
+        return (
+            sum(f.state == "loaded" for f in store.files),
+            len(store.skipped()),
+            sum(f.gone for f in store.files),
+        )
 
     loaded, skipped, gone = store.file_counts()
     assert (loaded, skipped, gone) == brute()
@@ -622,15 +704,13 @@ def test_store_turns_off_numpys_huge_page_advice_unless_told(env):
     import subprocess
     import sys
 
-    code = (
-        "import numpy as np, tui.core.store; "
-        "print(np._core.multiarray._get_madvise_hugepage())"
-    )
+    code = "import numpy as np, tui.core.store; print(np._core.multiarray._get_madvise_hugepage())"
     environ = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     if env is not None:
         environ["NUMPY_MADVISE_HUGEPAGE"] = env
-    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
-                         text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ("True" if env == "1" else "False")
 
 
@@ -642,8 +722,14 @@ def test_a_reserved_bulk_load_grows_its_order_and_id_index_once(tmp_path):
     rng = random.Random(11)
     paths = []
     for f in range(12):
-        recs = [event(rng.choice("ABC"), f"2026-11-20T10:{rng.randrange(60):02d}:00Z",
-                      event_id=f"id-{f}-{i}") for i in range(50)]
+        recs = [
+            event(
+                rng.choice("ABC"),
+                f"2026-11-20T10:{rng.randrange(60):02d}:00Z",
+                event_id=f"id-{f}-{i}",
+            )
+            for i in range(50)
+        ]
         paths.append(str(write_records(trail_path(tmp_path, suffix=f"{f:016d}"), recs)))
     plain, reserved = Store(), Store()
     reserved.reserve(12 * 50)
@@ -653,8 +739,14 @@ def test_a_reserved_bulk_load_grows_its_order_and_id_index_once(tmp_path):
             s.add(parse_file(p))
             s.commit()
         ids = reserved.deduper.ids
-        bufs.append((reserved.time_order.order.buf, reserved.time_order.keys.buf,
-                     ids.big_h.buf, ids.big_r.buf))
+        bufs.append(
+            (
+                reserved.time_order.order.buf,
+                reserved.time_order.keys.buf,
+                ids.big_h.buf,
+                ids.big_r.buf,
+            )
+        )
         plain_bufs.append(plain.time_order.order.buf)
     # From the second commit on (the first sorts into a new array), no new buffers.
     for later in bufs[2:]:

@@ -19,9 +19,13 @@ ROLE_SESSION = {
     "accountId": ACCT,
     "accessKeyId": "ASIAEXAMPLEKEY000001",
     "sessionContext": {
-        "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE",
-                          "arn": f"arn:aws:iam::{ACCT}:role/Deploy", "accountId": ACCT,
-                          "userName": "Deploy"},
+        "sessionIssuer": {
+            "type": "Role",
+            "principalId": "AROAEXAMPLE",
+            "arn": f"arn:aws:iam::{ACCT}:role/Deploy",
+            "accountId": ACCT,
+            "userName": "Deploy",
+        },
         "attributes": {"creationDate": "2026-11-20T09:00:00Z", "mfaAuthenticated": "true"},
         "sourceIdentity": "dana@example.com",
     },
@@ -32,17 +36,37 @@ ROLE_SESSION = {
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("summary")
     recs = [
-        event("ConsoleLogin", event_id="login", source="signin.amazonaws.com",
-              eventType="AwsConsoleSignIn",
-              additionalEventData={"MFAUsed": "No", "LoginTo": "https://console"},
-              responseElements={"ConsoleLogin": "Success"}),
-        event("PutObject", event_id="put", source="s3.amazonaws.com", identity=ROLE_SESSION,
-              vpcEndpointId="vpce-0a1b2c3d", sessionCredentialFromConsole="true",
-              readOnly=False),
-        event("Decrypt", event_id="svc", source="kms.amazonaws.com", ip="AWS Internal",
-              identity={"type": "AWSService", "invokedBy": "lambda.amazonaws.com"}),
-        event("GetObject", event_id="anon", source="s3.amazonaws.com", error="AccessDenied",
-              identity={"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}),
+        event(
+            "ConsoleLogin",
+            event_id="login",
+            source="signin.amazonaws.com",
+            eventType="AwsConsoleSignIn",
+            additionalEventData={"MFAUsed": "No", "LoginTo": "https://console"},
+            responseElements={"ConsoleLogin": "Success"},
+        ),
+        event(
+            "PutObject",
+            event_id="put",
+            source="s3.amazonaws.com",
+            identity=ROLE_SESSION,
+            vpcEndpointId="vpce-0a1b2c3d",
+            sessionCredentialFromConsole="true",
+            readOnly=False,
+        ),
+        event(
+            "Decrypt",
+            event_id="svc",
+            source="kms.amazonaws.com",
+            ip="AWS Internal",
+            identity={"type": "AWSService", "invokedBy": "lambda.amazonaws.com"},
+        ),
+        event(
+            "GetObject",
+            event_id="anon",
+            source="s3.amazonaws.com",
+            error="AccessDenied",
+            identity={"type": "AWSAccount", "principalId": "", "accountId": "anonymous"},
+        ),
     ]
     write_records(trail_path(Path(root)), recs)
     return load([root], jobs=1)
@@ -50,15 +74,18 @@ def store(tmp_path_factory):
 
 def facts(store, event_id: str) -> dict[tuple[str, str], Fact]:
     row = next(r for r in range(len(store)) if store.event(r)["eventID"] == event_id)
-    return {(s.name, f.label): f for s in summarize(store, row, store.event(row))
-            for f in s.facts}
+    return {(s.name, f.label): f for s in summarize(store, row, store.event(row)) for f in s.facts}
 
 
 def test_derived_lines_name_the_field_and_the_path_they_came_from(store):
     login = facts(store, "login")
     mfa = login["who", "MFA"]
     assert (mfa.field, mfa.value, mfa.path, mfa.hint) == (
-        "mfa", "no", "additionalEventData.MFAUsed", "(sign-in)")
+        "mfa",
+        "no",
+        "additionalEventData.MFAUsed",
+        "(sign-in)",
+    )
     console = login["what", "Console"]
     assert (console.field, console.value, console.path) == ("console", "sign-in", ".eventType")
 
@@ -66,10 +93,17 @@ def test_derived_lines_name_the_field_and_the_path_they_came_from(store):
     assert (put["who", "MFA"].value, put["who", "MFA"].hint) == ("yes", "(session)")
     session = put["who", "Session name"]
     assert (session.field, session.value, session.display, session.path) == (
-        "session", f"arn:aws:sts::{ACCT}:assumed-role/Deploy/dana", "dana", "userIdentity.arn")
+        "session",
+        f"arn:aws:sts::{ACCT}:assumed-role/Deploy/dana",
+        "dana",
+        "userIdentity.arn",
+    )
     src = put["who", "Source identity"]
     assert (src.field, src.value, src.path) == (
-        "sourceidentity", "dana@example.com", "userIdentity.sessionContext.sourceIdentity")
+        "sourceidentity",
+        "dana@example.com",
+        "userIdentity.sessionContext.sourceIdentity",
+    )
     assert put["where", "VPC endpoint"].field == "vpce"
     assert put["what", "Console"].value == "session"
     assert put["what", "Read-only"].value == "false"
@@ -79,7 +113,10 @@ def test_derived_lines_name_the_field_and_the_path_they_came_from(store):
     svc = facts(store, "svc")
     principal = svc["who", "Principal"]
     assert (principal.field, principal.value, principal.path) == (
-        "principal", "lambda.amazonaws.com", "userIdentity.invokedBy")
+        "principal",
+        "lambda.amazonaws.com",
+        "userIdentity.invokedBy",
+    )
     assert svc["where", "Source IP"].hint == "(AWS Internal)"
     assert ("who", "MFA") not in svc and ("what", "Console") not in svc
 

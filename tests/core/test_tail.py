@@ -35,8 +35,14 @@ def today(hhmm: str = "0005") -> str:
 class Harness:
     """Runs follow() into a real Store, the way the app and the CLI do."""
 
-    def __init__(self, root, poll: bool = False, rescan_s: float = 1.0, give_up_s: float = 30,
-                 jobs: int | None = None):
+    def __init__(
+        self,
+        root,
+        poll: bool = False,
+        rescan_s: float = 1.0,
+        give_up_s: float = 30,
+        jobs: int | None = None,
+    ):
         self.root = root
         self.store = load([root]) if root.exists() else Store()
         self.tracker = TailTracker([root], give_up_s=give_up_s)
@@ -75,8 +81,15 @@ class Harness:
     async def __aenter__(self):
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(
-            follow(self.tracker, self.on_event, stop=self.stop, poll=self.poll,
-                   rescan_s=self.rescan_s, retry_s=0.2, jobs=self.jobs)
+            follow(
+                self.tracker,
+                self.on_event,
+                stop=self.stop,
+                poll=self.poll,
+                rescan_s=self.rescan_s,
+                retry_s=0.2,
+                jobs=self.jobs,
+            )
         )
         await asyncio.sleep(0.3)  # watcher up
         return self
@@ -113,11 +126,16 @@ async def test_new_file_new_folder_and_temp_rename(tmp_path):
     write_records(trail_path(tmp_path), [event("Old")])
     async with Harness(tmp_path) as h:
         assert h.names() == ["Old"]
-        land(trail_path(tmp_path, when="20261120T1010Z", suffix="n" * 16), [event("New", "2026-11-20T10:05:00Z")])
+        land(
+            trail_path(tmp_path, when="20261120T1010Z", suffix="n" * 16),
+            [event("New", "2026-11-20T10:05:00Z")],
+        )
         await h.until(lambda: len(h.store) == 2)
         # a new day folder, a new region and a new account appear
-        land(trail_path(tmp_path, when="20261121T0005Z", region="eu-west-1", account="444455556666"),
-             [event("NextDay", "2026-11-21T00:01:00Z", account="444455556666")])
+        land(
+            trail_path(tmp_path, when="20261121T0005Z", region="eu-west-1", account="444455556666"),
+            [event("NextDay", "2026-11-21T00:01:00Z", account="444455556666")],
+        )
         await h.until(lambda: len(h.store) == 3)
         assert h.names() == ["Old", "New", "NextDay"]
         # the temp name alone is never loaded
@@ -190,8 +208,13 @@ async def test_burst_of_2000_files_all_load(tmp_path):
     async with Harness(tmp_path, rescan_s=2.0) as h:
         t0 = time.monotonic()
         for i in range(2000):
-            land(trail_path(tmp_path, when=f"20261120T{i // 60 % 24:02d}{i % 60:02d}Z", suffix=f"{i:016d}"),
-                 [event(f"E{i}", f"2026-11-20T{i // 60 % 24:02d}:{i % 60:02d}:00Z")], temp_suffix=None)
+            land(
+                trail_path(
+                    tmp_path, when=f"20261120T{i // 60 % 24:02d}{i % 60:02d}Z", suffix=f"{i:016d}"
+                ),
+                [event(f"E{i}", f"2026-11-20T{i // 60 % 24:02d}:{i % 60:02d}:00Z")],
+                temp_suffix=None,
+            )
         await h.until(lambda: len(h.store) == 2000, timeout=60)
         print(f"2000 files landed and loaded in {time.monotonic() - t0:.2f}s")
         assert h.store.duplicates == 0 and len(h.store.files) == 2000
@@ -268,15 +291,28 @@ async def test_polling_mode_works(tmp_path):
 def test_cli_follow_streams_through_a_pipe(tmp_path):
     write_records(trail_path(tmp_path), [event("Old", source="s3.amazonaws.com")])
     p = subprocess.Popen(
-        [sys.executable, "-m", "tui", "query", "--follow", str(tmp_path), "-e", "service:s3.amazonaws.com",
-         "--format", "jsonl"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "query",
+            "--follow",
+            str(tmp_path),
+            "-e",
+            "service:s3.amazonaws.com",
+            "--format",
+            "jsonl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         first = orjson.loads(p.stdout.readline())
         assert first["eventName"] == "Old"
-        land(trail_path(tmp_path, suffix="q" * 16),
-             [event("Skip"), event("Fresh", "2026-11-20T11:00:00Z", source="s3.amazonaws.com")])
+        land(
+            trail_path(tmp_path, suffix="q" * 16),
+            [event("Skip"), event("Fresh", "2026-11-20T11:00:00Z", source="s3.amazonaws.com")],
+        )
         line = p.stdout.readline()  # arrives without the process exiting: flushed per event
         assert orjson.loads(line)["eventName"] == "Fresh"
     finally:
@@ -289,8 +325,19 @@ def test_cli_follow_streams_through_a_pipe(tmp_path):
 def test_cli_follow_new_only(tmp_path):
     write_records(trail_path(tmp_path), [event("Old")])
     p = subprocess.Popen(
-        [sys.executable, "-m", "tui", "query", "--follow", "--new-only", str(tmp_path), "--format", "jsonl"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "query",
+            "--follow",
+            "--new-only",
+            str(tmp_path),
+            "--format",
+            "jsonl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         time.sleep(1.5)
@@ -330,9 +377,21 @@ def test_cli_follow_relative_path(tmp_path):
     printed once and never reported deleted; a real deletion is, once."""
     old = write_records(trail_path(tmp_path / "live", when=today()), [event("Old")])
     p = subprocess.Popen(
-        [sys.executable, "-m", "tui", "query", "--follow", "live", "--format", "jsonl",
-         "--rescan", "0.3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "query",
+            "--follow",
+            "live",
+            "--format",
+            "jsonl",
+            "--rescan",
+            "0.3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},  # this tree's code, from another folder
     )
     try:
@@ -424,8 +483,9 @@ def test_cli_follow_reports_an_unreadable_file_once(tmp_path):
         write_records(trail_path(live, when=today()), [event("Readable")])
         locked = write_records(trail_path(live, when=today("0010"), suffix="k" * 16), [event("L")])
         os.chmod(locked, 0)
-        p = FollowerAsNobody(["query", "--follow", str(live), "--format", "jsonl",
-                              "--rescan", "0.2"])
+        p = FollowerAsNobody(
+            ["query", "--follow", str(live), "--format", "jsonl", "--rescan", "0.2"]
+        )
         try:
             assert orjson.loads(p.stdout.readline())["eventName"] == "Readable"
             # Another unreadable file arrives while following (renamed into place).
@@ -488,12 +548,15 @@ async def test_a_burst_goes_to_the_parser_processes_in_chunks(tmp_path, monkeypa
     staging = tmp_path / "staging"
     for i in range(300):
         when = today(f"{i // 60:02d}{i % 60:02d}")
-        write_records(trail_path(staging, when=when, suffix=f"{i:016d}"),
-                      [event(f"E{i}-{k}") for k in range(5)])
+        write_records(
+            trail_path(staging, when=when, suffix=f"{i:016d}"),
+            [event(f"E{i}-{k}") for k in range(5)],
+        )
     async with Harness(tmp_path / "live", rescan_s=30.0, jobs=2) as h:
         # A whole account folder arrives at once, as `mv` or a sync tool makes it.
-        os.rename(staging / "AWSLogs" / "111122223333",
-                  tmp_path / "live" / "AWSLogs" / "222233334444")
+        os.rename(
+            staging / "AWSLogs" / "111122223333", tmp_path / "live" / "AWSLogs" / "222233334444"
+        )
         await h.until(lambda: len(h.store) == 1501, timeout=60)
     burst = [b for batches in h.delivered for b in batches]
     assert len(burst) == 300 and all(b.enc_token for b in burst)
@@ -508,8 +571,10 @@ def test_only_folders_that_can_receive_files_are_watched(tmp_path):
     now = datetime.now(UTC)
     for d in range(365):
         day = now - timedelta(days=d)
-        write_records(trail_path(tmp_path, when=day.strftime("%Y%m%dT0000Z"), suffix=f"{d:016d}"),
-                      [event(f"D{d}")])
+        write_records(
+            trail_path(tmp_path, when=day.strftime("%Y%m%dT0000Z"), suffix=f"{d:016d}"),
+            [event(f"D{d}")],
+        )
     tracker = TailTracker([tmp_path])
     tracker.rescan()
     tracker.scanned()
@@ -523,8 +588,10 @@ def test_only_folders_that_can_receive_files_are_watched(tmp_path):
     assert len(watched) < 30 and len(tracker.folders) > 365
     # A folder that appears later (a sync filling in an old day) is watched.
     old = region / (now - timedelta(days=400)).strftime("%Y/%m/%d")
-    write_records(trail_path(tmp_path, when=(now - timedelta(days=400)).strftime("%Y%m%dT0000Z")),
-                  [event("Old")])
+    write_records(
+        trail_path(tmp_path, when=(now - timedelta(days=400)).strftime("%Y%m%dT0000Z")),
+        [event("Old")],
+    )
     tracker.changes_for([str(old.parent)])  # the new month folder, as a watcher reports it
     assert str(old) in tracker.watch_folders()
     # An old day folder named as the root is watched: the user asked for it.
@@ -537,8 +604,15 @@ def _userns_watch_limit(limit: int) -> list[str] | None:
     """A command prefix that runs a process with a real inotify watch limit of `limit`
     (a user namespace of its own, whose limit it may set; the machine's sysctl is not
     touched), or None where user namespaces are not available."""
-    prefix = ["unshare", "--user", "--map-root-user", "sh", "-c",
-              f'echo {limit} > /proc/sys/user/max_inotify_watches && exec "$@"', "sh"]
+    prefix = [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "sh",
+        "-c",
+        f'echo {limit} > /proc/sys/user/max_inotify_watches && exec "$@"',
+        "sh",
+    ]
     try:
         ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -590,8 +664,10 @@ def _year_of_folders(root: Path, days: int = 120) -> tuple[Path, Path]:
     now = datetime.now(UTC)
     for d in range(1, days):
         day = now - timedelta(days=d)
-        write_records(trail_path(root, when=day.strftime("%Y%m%dT0000Z"), suffix=f"{d:016d}"),
-                      [event(f"D{d}")])
+        write_records(
+            trail_path(root, when=day.strftime("%Y%m%dT0000Z"), suffix=f"{d:016d}"),
+            [event(f"D{d}")],
+        )
     final = trail_path(root, when=today(), suffix="n" * 16)
     final.parent.mkdir(parents=True, exist_ok=True)
     staged = final.with_name(final.name + ".1a2b3c4d")  # an in-flight name: ignored
@@ -601,9 +677,19 @@ def _year_of_folders(root: Path, days: int = 120) -> tuple[Path, Path]:
 
 def _probe(prefix: list[str], root: Path, staged: Path, final: Path, rescan_s: float) -> dict:
     out = subprocess.run(
-        [*prefix, sys.executable, "-c", FOLLOW_PROBE, str(root), str(staged), str(final),
-         str(rescan_s)],
-        capture_output=True, timeout=60, cwd=ROOT,
+        [
+            *prefix,
+            sys.executable,
+            "-c",
+            FOLLOW_PROBE,
+            str(root),
+            str(staged),
+            str(final),
+            str(rescan_s),
+        ],
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr.decode()
     return orjson.loads(out.stdout.splitlines()[-1])
@@ -647,9 +733,23 @@ def test_cli_says_once_when_the_watch_limit_is_reached(tmp_path):
         pytest.skip("no user namespaces here: cannot set a real inotify watch limit")
     staged, final = _year_of_folders(tmp_path, days=10)
     p = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "tui", "query", "--follow", str(tmp_path),
-         "--format", "jsonl", "--new-only", "--rescan", "0.3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        [
+            *prefix,
+            sys.executable,
+            "-m",
+            "tui",
+            "query",
+            "--follow",
+            str(tmp_path),
+            "--format",
+            "jsonl",
+            "--new-only",
+            "--rescan",
+            "0.3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     try:
         # The note comes when following starts, after the initial load: only a file

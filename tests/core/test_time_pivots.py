@@ -28,9 +28,13 @@ MIN = 60_000
 
 
 def ident(name: str) -> dict:
-    return {"type": "IAMUser", "arn": f"arn:aws:iam::111122223333:user/{name}",
-            "accountId": "111122223333", "accessKeyId": f"AKIA{name.upper():0<16}",
-            "userName": name}
+    return {
+        "type": "IAMUser",
+        "arn": f"arn:aws:iam::111122223333:user/{name}",
+        "accountId": "111122223333",
+        "accessKeyId": f"AKIA{name.upper():0<16}",
+        "userName": name,
+    }
 
 
 @pytest.fixture
@@ -39,11 +43,19 @@ def trail(tmp_path):
     recs = []
     for m in range(0, 91, 10):
         err = "AccessDenied" if m in (10, 60, 80) else None
-        recs.append(event(f"A{m}", f"2026-11-20T{8 + m // 60:02d}:{m % 60:02d}:00Z",
-                          identity=ident("alice"), error=err, ip="203.0.113.1"))
+        recs.append(
+            event(
+                f"A{m}",
+                f"2026-11-20T{8 + m // 60:02d}:{m % 60:02d}:00Z",
+                identity=ident("alice"),
+                error=err,
+                ip="203.0.113.1",
+            )
+        )
     for h in range(8, 13):
-        recs.append(event(f"B{h}", f"2026-11-20T{h:02d}:00:00Z", identity=ident("bob"),
-                          ip="198.51.100.2"))
+        recs.append(
+            event(f"B{h}", f"2026-11-20T{h:02d}:00:00Z", identity=ident("bob"), ip="198.51.100.2")
+        )
     write_records(trail_path(tmp_path), recs)
     return tmp_path
 
@@ -70,10 +82,16 @@ def test_last_is_anchored_to_the_rest_of_its_group(trail):
     assert names(store, f"{ALICE} since:-1h") == []
     # last:1h counts back from alice's newest event (09:30): 08:30 to 09:30.
     got = names(store, f"{ALICE} last:1h")
-    newest = max(store.time_ms(r) for r in range(len(store))
-                 if "alice" in store.value(r, "principal"))
-    assert got == direct(store, lambda r: "alice" in store.value(r, "principal")
-                         and newest - 3_600_000 <= store.time_ms(r) <= newest)
+    newest = max(
+        store.time_ms(r) for r in range(len(store)) if "alice" in store.value(r, "principal")
+    )
+    assert got == direct(
+        store,
+        lambda r: (
+            "alice" in store.value(r, "principal")
+            and newest - 3_600_000 <= store.time_ms(r) <= newest
+        ),
+    )
     assert got == ["A30", "A40", "A50", "A60", "A70", "A80", "A90"]
     # Anchored to what the whole group matches: alice's errors' newest is 09:20.
     assert names(store, f"{ALICE} has:error last:30m") == ["A60", "A80"]
@@ -98,21 +116,27 @@ def test_last_alone_and_under_or_not(trail):
 
 def test_last_follows_new_events_while_tailing(tmp_path):
     store = Store()
-    f1 = write_records(trail_path(tmp_path, when="20261120T0905Z"), [
-        event("Old", "2026-11-20T08:00:00Z", identity=ident("alice")),
-        event("Mid", "2026-11-20T08:50:00Z", identity=ident("alice")),
-        event("New", "2026-11-20T09:00:00Z", identity=ident("alice")),
-    ])
+    f1 = write_records(
+        trail_path(tmp_path, when="20261120T0905Z"),
+        [
+            event("Old", "2026-11-20T08:00:00Z", identity=ident("alice")),
+            event("Mid", "2026-11-20T08:50:00Z", identity=ident("alice")),
+            event("New", "2026-11-20T09:00:00Z", identity=ident("alice")),
+        ],
+    )
     store.add(parse_file(str(f1)))
     store.commit()
     q = parse(f"{ALICE} last:30m")
     assert q.is_relative
     first = compute_view(store, q)
     assert [store.value(int(r), "event") for r in first.rows] == ["Mid", "New"]
-    f2 = write_records(trail_path(tmp_path, when="20261120T0935Z"), [
-        event("Newer", "2026-11-20T09:30:00Z", identity=ident("alice")),
-        event("Bob", "2026-11-20T10:30:00Z", identity=ident("bob")),
-    ])
+    f2 = write_records(
+        trail_path(tmp_path, when="20261120T0935Z"),
+        [
+            event("Newer", "2026-11-20T09:30:00Z", identity=ident("alice")),
+            event("Bob", "2026-11-20T10:30:00Z", identity=ident("bob")),
+        ],
+    )
     store.add(parse_file(str(f2)))
     store.commit()
     view = compute_view(store, q, ("event",), previous=first)
@@ -144,7 +168,8 @@ def test_window_around_an_event_replaces_time_terms(trail):
     assert kept.startswith("-since:2026-11-20T09:00 x ")
     # An OR keeps its own time terms and gets the window as a whole.
     assert window_filter("a OR since:-1h", center) == (
-        "(a OR since:-1h) since:2026-11-20T08:50:00Z until:2026-11-20T09:10:00Z")
+        "(a OR since:-1h) since:2026-11-20T08:50:00Z until:2026-11-20T09:10:00Z"
+    )
     with pytest.raises(QueryError):
         window_filter("(unclosed", center)
 

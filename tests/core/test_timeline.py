@@ -275,8 +275,12 @@ def test_presorted_path_counts_like_the_general_one(seed: int) -> None:
     times = np.sort(rng.integers(T0, T0 + int(rng.integers(1, 40)) * H, n))
     times[: int(rng.integers(0, 5))] = NO_TIME  # views put untimed rows first
     errs = rng.random(n) < 0.1
-    cases = [dict(), dict(lo_ms=T0 + H, hi_ms=T0 + 3 * H), dict(bucket_ms=5 * 60_000),
-             dict(lo_ms=T0 - 7 * H, hi_ms=T0 - H)]
+    cases = [
+        dict(),
+        dict(lo_ms=T0 + H, hi_ms=T0 + 3 * H),
+        dict(bucket_ms=5 * 60_000),
+        dict(lo_ms=T0 - 7 * H, hi_ms=T0 - H),
+    ]
     for kw in cases:
         for e in (errs, None):
             want = histogram(times, e, 120, **kw)

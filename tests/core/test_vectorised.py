@@ -18,10 +18,20 @@ def test_times_ms_matches_scalar_parse_on_valid_and_odd_inputs():
         h, mi, s = rng.randrange(0, 26), rng.randrange(0, 62), rng.randrange(0, 62)
         vals.append(f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z")
     vals += [
-        "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
-        "1900-02-29T00:00:00Z", "1969-12-31T23:59:59Z", "2026-11-20T10:05:00.123Z",
-        "2026-11-20 10:05:00+02:00", "2026-11-20T1O:05:00Z", "２０２６-11-20T10:05:00Z",
-        None, 5, "", "2026-11-20T10:05:00z", "x" * 20,
+        "2024-02-29T23:59:59Z",
+        "2023-02-29T00:00:00Z",
+        "2000-02-29T00:00:00Z",
+        "1900-02-29T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2026-11-20T10:05:00.123Z",
+        "2026-11-20 10:05:00+02:00",
+        "2026-11-20T1O:05:00Z",
+        "２０２６-11-20T10:05:00Z",
+        None,
+        5,
+        "",
+        "2026-11-20T10:05:00z",
+        "x" * 20,
     ]
     got = times_ms(vals)
     want = np.array([parse_time_ms(v) for v in vals], np.int64)
@@ -40,6 +50,8 @@ def test_vectorised_ids_equal_the_scalar_hash_and_prefix():
     # the scalar path (taken for those) hashes the same id the same way
     b = FileBatch("p", "log", "loaded", "")
     b.n = 3
-    flags = _times_and_ids(b, ["2026-11-20T10:00:00Z"] * 3, ["11ea990b-4678-4bcd-8fbe-62509088b7cf", None, "é"])
+    flags = _times_and_ids(
+        b, ["2026-11-20T10:00:00Z"] * 3, ["11ea990b-4678-4bcd-8fbe-62509088b7cf", None, "é"]
+    )
     assert int(b.idh[0]) == int(idh[0]) and int(b.idh[1]) == 0 and flags[1] != 0
     assert int(b.idh[2]) == id_hash("é".encode())

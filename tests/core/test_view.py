@@ -51,7 +51,8 @@ def brute(store: Store, text: str, name: str) -> tuple[list[int], Counter]:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "service:s3.amazonaws.com", "-ip:\"AWS Internal\" has:error", "getobject", "service:nope"]
+    "text",
+    ["", "service:s3.amazonaws.com", '-ip:"AWS Internal" has:error', "getobject", "service:nope"],
 )
 def test_view_matches_brute_force(trail, text):
     store = load([trail])
@@ -156,10 +157,19 @@ def test_time_ordered_target_gives_the_store_masks_in_time_order(tmp_path):
     rng = random.Random(5)
     store = Store()
     queries = [
-        "service:s3.amazonaws.com", "-ip:\"AWS Internal\" has:error", "ip:198.51.100.*",
-        "is:ipv4", "is:internal", "has:conflict", "is:dup-id", "has:eventid", "readonly:true",
-        "getobject OR event:AssumeRole", "since:2026-11-20T06:00:00Z until:2026-11-20T18:00:00Z",
-        "(service:ec2.amazonaws.com OR service:iam.amazonaws.com) -error:AccessDenied", "",
+        "service:s3.amazonaws.com",
+        '-ip:"AWS Internal" has:error',
+        "ip:198.51.100.*",
+        "is:ipv4",
+        "is:internal",
+        "has:conflict",
+        "is:dup-id",
+        "has:eventid",
+        "readonly:true",
+        "getobject OR event:AssumeRole",
+        "since:2026-11-20T06:00:00Z until:2026-11-20T18:00:00Z",
+        "(service:ec2.amazonaws.com OR service:iam.amazonaws.com) -error:AccessDenied",
+        "",
     ]
     loaded: list[dict] = []
     for i in range(6):
@@ -188,9 +198,12 @@ def test_time_ordered_target_gives_the_store_masks_in_time_order(tmp_path):
             assert np.array_equal(np.flatnonzero(view.mask), np.sort(view.rows))
             for name in ("ip", "service", "event"):
                 got = view.counts(store, name)
-                assert got.tolist() == np.bincount(
-                    store.codes(name)[view.rows], minlength=len(store.values(name))
-                ).tolist()
+                assert (
+                    got.tolist()
+                    == np.bincount(
+                        store.codes(name)[view.rows], minlength=len(store.values(name))
+                    ).tolist()
+                )
         in_order = store.time_order.column(FIELD_INDEX["ip"])
         assert np.array_equal(in_order, store.codes("ip")[store.order])
     assert store.conflicts > 0
@@ -206,8 +219,9 @@ def test_new_values_reported_for_batches_from_the_parser_process(tmp_path):
 
     store = Store()
     first = write_records(trail_path(tmp_path, suffix="a" * 16), [event(ip="198.51.100.7")])
-    second = write_records(trail_path(tmp_path, suffix="b" * 16),
-                           [event(ip="198.51.100.7"), event(ip="203.0.113.250")])
+    second = write_records(
+        trail_path(tmp_path, suffix="b" * 16), [event(ip="198.51.100.7"), event(ip="203.0.113.250")]
+    )
     with parser_process() as pool:
         for path, expect in ((first, {"198.51.100.7"}), (second, {"203.0.113.250"})):
             tf = TrailFile(str(path), "log", path.stat().st_size, path.stat().st_mtime_ns)
@@ -227,13 +241,16 @@ def test_counts_of_a_view_after_the_store_grew(trail, tmp_path_factory, text):
     view = compute_view(store, q)
     before = dict(view.facet(store, "ip", None)[0])
     extra = tmp_path_factory.mktemp("grow")
-    path = write_records(trail_path(extra, suffix="g" * 16),
-                         [event(ip="192.0.2.99", error="Denied") for _ in range(5)])
+    path = write_records(
+        trail_path(extra, suffix="g" * 16),
+        [event(ip="192.0.2.99", error="Denied") for _ in range(5)],
+    )
     store.add(parse_file(str(path)))
     store.commit()
     assert dict(view.facet(store, "ip", None)[0]) == before
     assert dict(view.facet(store, "service", None)[0]) == dict(
-        Counter(store.value(int(r), "service") for r in view.rows))
+        Counter(store.value(int(r), "service") for r in view.rows)
+    )
 
 
 def test_all_events_view_uses_the_stores_cached_counts(trail, tmp_path_factory):
@@ -261,15 +278,24 @@ def test_wildcard_terms_see_values_added_by_later_commits(tmp_path):
     commit while tailing); values that arrive later are tested too."""
     store = Store()
     q = parse("ip:198.51.100.* -ip:*.8")
-    for i, ips in enumerate([["198.51.100.7", "203.0.113.9"], ["198.51.100.99", "198.51.100.8"],
-                             ["192.0.2.1", "198.51.100.123"]]):
-        evs = [event("GetObject", f"2026-11-20T10:0{i}:{j:02d}Z", ip=ip) for j, ip in enumerate(ips)]
+    for i, ips in enumerate(
+        [
+            ["198.51.100.7", "203.0.113.9"],
+            ["198.51.100.99", "198.51.100.8"],
+            ["192.0.2.1", "198.51.100.123"],
+        ]
+    ):
+        evs = [
+            event("GetObject", f"2026-11-20T10:0{i}:{j:02d}Z", ip=ip) for j, ip in enumerate(ips)
+        ]
         store.add(parse_file(str(write_records(trail_path(tmp_path, suffix=f"{i:016d}"), evs))))
         store.commit()
         got = sorted(store.value(int(r), "ip") for r in compute_view(store, q).rows)
         want = sorted(
-            store.value(r, "ip") for r in range(len(store))
-            if store.value(r, "ip").startswith("198.51.100.") and not store.value(r, "ip").endswith(".8")
+            store.value(r, "ip")
+            for r in range(len(store))
+            if store.value(r, "ip").startswith("198.51.100.")
+            and not store.value(r, "ip").endswith(".8")
         )
         assert got == want
     assert got == ["198.51.100.123", "198.51.100.7", "198.51.100.99"]

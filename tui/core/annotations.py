@@ -113,8 +113,14 @@ class Annotations:
         except OriginalUnavailable:
             return False
 
-    def _resolve(self, keys_by_hash: dict[int, list[EventKey]], no_id: dict[int, list[EventKey]],
-                 lo: int, hi: int, hashes: np.ndarray) -> bool:
+    def _resolve(
+        self,
+        keys_by_hash: dict[int, list[EventKey]],
+        no_id: dict[int, list[EventKey]],
+        lo: int,
+        hi: int,
+        hashes: np.ndarray,
+    ) -> bool:
         """Match store rows [lo, hi) against the given keys; True when any matched."""
         found = False
         s = self.store

@@ -54,8 +54,8 @@ def _execution(qe: dict) -> Execution:
     return Execution(
         query_id=qe.get("QueryExecutionId", ""),
         state=status.get("State", ""),
-        reason=status.get("StateChangeReason") or (status.get("AthenaError") or {}).get(
-            "ErrorMessage", ""),
+        reason=status.get("StateChangeReason")
+        or (status.get("AthenaError") or {}).get("ErrorMessage", ""),
         scanned_bytes=int(stats.get("DataScannedInBytes") or 0),
     )
 

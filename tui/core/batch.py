@@ -70,6 +70,7 @@ def use_native(flag: bool) -> None:
     global _native
     _native = bool(flag) and _scan is not None
 
+
 # Per-event flag bits (the store adds CONFLICT).
 HOSTILE = 1  # some string in the event holds control/invisible characters
 LENIENT = 2  # the event needed, or was changed by, the lenient decoder (NaN, invalid UTF-8...)
@@ -189,7 +190,10 @@ def _parse_raw(path: str, kind: str, raw: bytes, stamp: dict, max_bytes: int) ->
             return b
     r = decode_bytes(raw, max_bytes)
     r.size, r.mtime_ns, r.inode, r.dev = (
-        stamp["size"], stamp["mtime_ns"], stamp["inode"], stamp["dev"]
+        stamp["size"],
+        stamp["mtime_ns"],
+        stamp["inode"],
+        stamp["dev"],
     )
     return build_batch(path, kind, r)
 
@@ -346,8 +350,12 @@ def times_ms(values: list) -> np.ndarray:
             c = arr.view(np.uint8).reshape(len(idx), 20).astype(np.int64)
             d = c - 48
             good = (
-                (c[:, 4] == 45) & (c[:, 7] == 45) & (c[:, 10] == 84)
-                & (c[:, 13] == 58) & (c[:, 16] == 58) & (c[:, 19] == 90)
+                (c[:, 4] == 45)
+                & (c[:, 7] == 45)
+                & (c[:, 10] == 84)
+                & (c[:, 13] == 58)
+                & (c[:, 16] == 58)
+                & (c[:, 19] == 90)
                 & ((d[:, _DIGIT_COLS] >= 0) & (d[:, _DIGIT_COLS] <= 9)).all(axis=1)
             )
             y = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
@@ -364,8 +372,15 @@ def times_ms(values: list) -> np.ndarray:
             # days since 1970-01-01 for the proleptic Gregorian calendar
             yp = y - 1
             days = (
-                yp * 365 + yp // 4 - yp // 100 + yp // 400 - 719162
-                + _DAYS_BEFORE_MONTH[mo_c] + ((mo_c > 2) & leap) + dd - 1
+                yp * 365
+                + yp // 4
+                - yp // 100
+                + yp // 400
+                - 719162
+                + _DAYS_BEFORE_MONTH[mo_c]
+                + ((mo_c > 2) & leap)
+                + dd
+                - 1
             )
             ms = ((days * 86400) + hh * 3600 + mi * 60 + ss) * 1000
             out[idx[good]] = ms[good]
@@ -480,8 +495,9 @@ def _indexable(b: FileBatch, recs: list[dict]) -> tuple[list[dict], list[tuple[s
             continue
         kept.append(x)
     dropped = len(recs) - len(kept)
-    b.reason = "; ".join(x for x in (b.reason, f"{dropped:,} of {len(recs):,} records "
-                                              f"skipped: {why}") if x)
+    b.reason = "; ".join(
+        x for x in (b.reason, f"{dropped:,} of {len(recs):,} records skipped: {why}") if x
+    )
     if not kept:
         b.state = FileState.NOT_CLOUDTRAIL.value
     return kept, rows

@@ -32,8 +32,7 @@ __all__ = [
 ]
 
 # Fields a card is "of" (a term on one of them, exact, names the subject).
-SUBJECT_FIELDS: tuple[str, ...] = ("principal", "key", "ip", "role", "user", "account",
-                                   "session")
+SUBJECT_FIELDS: tuple[str, ...] = ("principal", "key", "ip", "role", "user", "account", "session")
 # (title, field) of each section, in order.
 CARD_SECTIONS: tuple[tuple[str, str], ...] = (
     ("services", "service"),
@@ -126,27 +125,49 @@ class Card:
             "minted": {
                 "total": self.minted_total,
                 "keys": [
-                    {"key": m.key, "event": m.event, "time": format_time(m.time_ms),
-                     "uses": m.uses, "term": m.term, "descends": m.descends}
+                    {
+                        "key": m.key,
+                        "event": m.event,
+                        "time": format_time(m.time_ms),
+                        "uses": m.uses,
+                        "term": m.term,
+                        "descends": m.descends,
+                    }
                     for m in self.minted
                 ],
             },
         }
         if self.kind == "key":
-            out["origin"] = None if self.origin is None else {
-                "links": [
-                    {"key": ln.key, "event": ln.event, "time": format_time(ln.time_ms),
-                     "caller": ln.caller, "callerKey": ln.caller_key, "callerType": ln.caller_type,
-                     "sourceIP": ln.ip, "account": ln.account, "otherRecords": ln.copies,
-                     "recordedAfterUse": ln.after_use, "term": f"minted:{ln.key}"}
-                    for ln in self.origin.links
-                ],
-                "end": self.origin.end,
-                "top": self.origin.end_text(),
-                "record": [{"label": k, "value": v} for k, v in self.origin.record],
+            out["origin"] = (
+                None
+                if self.origin is None
+                else {
+                    "links": [
+                        {
+                            "key": ln.key,
+                            "event": ln.event,
+                            "time": format_time(ln.time_ms),
+                            "caller": ln.caller,
+                            "callerKey": ln.caller_key,
+                            "callerType": ln.caller_type,
+                            "sourceIP": ln.ip,
+                            "account": ln.account,
+                            "otherRecords": ln.copies,
+                            "recordedAfterUse": ln.after_use,
+                            "term": f"minted:{ln.key}",
+                        }
+                        for ln in self.origin.links
+                    ],
+                    "end": self.origin.end,
+                    "top": self.origin.end_text(),
+                    "record": [{"label": k, "value": v} for k, v in self.origin.record],
+                }
+            )
+            out["descendants"] = {
+                "keys": self.descendant_keys,
+                "events": self.descendant_events,
+                "term": self.descends_term,
             }
-            out["descendants"] = {"keys": self.descendant_keys, "events": self.descendant_events,
-                                  "term": self.descends_term}
         return out
 
     def text_lines(self) -> list[str]:
@@ -163,8 +184,10 @@ class Card:
             w.append("origin")
             if self.origin is not None:
                 w.extend(f"  {line}" for line in self.origin.lines())
-            w.append(f"  descendants: {self.descendant_keys:,} keys, "
-                     f"{self.descendant_events:,} events   {self.descends_term}")
+            w.append(
+                f"  descendants: {self.descendant_keys:,} keys, "
+                f"{self.descendant_events:,} events   {self.descends_term}"
+            )
         for s in self.sections:
             if not s.lines:
                 continue
@@ -178,8 +201,10 @@ class Card:
             more = f", top {len(self.minted)}" if self.minted_total > len(self.minted) else ""
             w.append(f"credentials minted ({self.minted_total:,}{more})")
             for m in self.minted:
-                w.append(f"  {m.uses:>10,}  {m.key}  {m.event} {format_time(m.time_ms)}   "
-                         f"{m.term}   {m.descends}")
+                w.append(
+                    f"  {m.uses:>10,}  {m.key}  {m.event} {format_time(m.time_ms)}   "
+                    f"{m.term}   {m.descends}"
+                )
         return w
 
 
@@ -229,10 +254,29 @@ def build_card(store: Store, subject: str, top: int = 10, now_ms: int | None = N
     for i in pick.tolist():
         row = int(rows[i])
         key = index.spell(int(codes[i]), row)
-        minted.append(MintedLine(key, store.value(row, "event"), store.time_ms(row), row,
-                                 int(uses[i]), term_for("key", key), term_for("descends", key)))
-    card = Card(subject, kind, value, len(view), int(np.count_nonzero(view.errors)), first, last,
-                sections, minted, len(codes))
+        minted.append(
+            MintedLine(
+                key,
+                store.value(row, "event"),
+                store.time_ms(row),
+                row,
+                int(uses[i]),
+                term_for("key", key),
+                term_for("descends", key),
+            )
+        )
+    card = Card(
+        subject,
+        kind,
+        value,
+        len(view),
+        int(np.count_nonzero(view.errors)),
+        first,
+        last,
+        sections,
+        minted,
+        len(codes),
+    )
     if kind == "key":
         card.origin = index.chain_for_key(value, first if first is not None else NO_TIME)
         card.descends_term = term_for("descends", value)

@@ -238,8 +238,9 @@ def _data_home() -> Path:
 
 def _resolved(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """The local trail paths, resolved (s3:// URLs are not local: left out)."""
-    return sorted({Path(os.path.abspath(p)).resolve() for p in paths
-                   if not is_s3_url(os.fsdecode(p))})
+    return sorted(
+        {Path(os.path.abspath(p)).resolve() for p in paths if not is_s3_url(os.fsdecode(p))}
+    )
 
 
 def _trail_names(paths: Iterable[str | os.PathLike]) -> list[str]:
@@ -363,7 +364,9 @@ class Case:
                 raise CaseError(f"{p}: cannot create the case file: {e.strerror or e}") from e
         try:
             conn = sqlite3.connect(
-                f"file:{_uri_path(p)}?mode=rw", uri=True, isolation_level=None,
+                f"file:{_uri_path(p)}?mode=rw",
+                uri=True,
+                isolation_level=None,
                 check_same_thread=False,
             )
         except sqlite3.Error as e:
@@ -401,8 +404,10 @@ class Case:
                         db.execute(stmt)
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                db.execute("INSERT INTO meta VALUES ('created_at', ?), ('created_by', ?)",
-                           (now_iso(), f"trailscope {tool_version()}"))
+                db.execute(
+                    "INSERT INTO meta VALUES ('created_at', ?), ('created_by', ?)",
+                    (now_iso(), f"trailscope {tool_version()}"),
+                )
                 return
             if app_id != APPLICATION_ID:
                 raise CaseUnreadable(f"{self.path}: an SQLite file, but not a trailscope case")
@@ -461,8 +466,9 @@ class Case:
         ):
             pk, found_with, added_at, *vals = row
             out.append(
-                CaseEvent(pk, _record(vals), found_with, added_at, tuple(marks.get(pk, ())),
-                          notes.get(pk))
+                CaseEvent(
+                    pk, _record(vals), found_with, added_at, tuple(marks.get(pk, ())), notes.get(pk)
+                )
             )
         return out
 
@@ -661,8 +667,19 @@ def _record(vals: list) -> EventRecord:
     (eid, t, name, nosha, etime, src, principal, ip, acct, region, err, cred, akid, loc,
      original, sha) = vals  # fmt: skip
     return EventRecord(
-        EventKey(eid, t, name, nosha), etime, src, principal, ip, acct, region, err, cred,
-        akid, loc, None if original is None else bytes(original), sha,
+        EventKey(eid, t, name, nosha),
+        etime,
+        src,
+        principal,
+        ip,
+        acct,
+        region,
+        err,
+        cred,
+        akid,
+        loc,
+        None if original is None else bytes(original),
+        sha,
     )
 
 

@@ -256,12 +256,16 @@ def record_hints(event: object) -> list[tuple[str, str]]:
         add("session issuer", f"{kind} {what}".strip())
         name = _text(issuer.get("userName"))
         if name.startswith("AWSReservedSSO_"):
-            add("Identity Center permission set", name[len("AWSReservedSSO_"):].rsplit("_", 1)[0])
+            add("Identity Center permission set", name[len("AWSReservedSSO_") :].rsplit("_", 1)[0])
     add("source identity", ui.get("sourceIdentity") or ctx.get("sourceIdentity"))
     obo = _dict(ui.get("onBehalfOf"))
     if obo:
-        add("on behalf of", " ".join(x for x in (_text(obo.get("userId")),
-                                                  _text(obo.get("identityStoreArn"))) if x))
+        add(
+            "on behalf of",
+            " ".join(
+                x for x in (_text(obo.get("userId")), _text(obo.get("identityStoreArn"))) if x
+            ),
+        )
     add("invoked by", ui.get("invokedBy"))
     add("identity provider", ui.get("identityProvider"))
     web = _dict(ctx.get("webIdFederationData"))
@@ -285,9 +289,7 @@ class CredentialIndex:
         if native is None:
             native = batch._native and _CTable is not None
         self.table = _CTable() if native else PyTable()
-        self._segs = {
-            p: tuple(k.encode() for k in p) if native else p for p in _PATHS
-        }
+        self._segs = {p: tuple(k.encode() for k in p) if native else p for p in _PATHS}
         # No needles: the lines given are the candidates (a needle search would read
         # the whole text to rule out the few events given).
         self._finds = {self._segs[p]: () for p in _PATHS}
@@ -381,11 +383,14 @@ class CredentialIndex:
                 codes_parts.append(c)
         self._sync_keys()
         if rows_parts:
-            self._add(np.concatenate(rows_parts).astype(np.int64),
-                      np.concatenate(codes_parts).astype(np.int32))
+            self._add(
+                np.concatenate(rows_parts).astype(np.int64),
+                np.concatenate(codes_parts).astype(np.int32),
+            )
 
-    def _walk(self, fi, text: bytes, lines: np.ndarray, path: tuple[str, ...]
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def _walk(
+        self, fi, text: bytes, lines: np.ndarray, path: tuple[str, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The Python walk, for the events the C scan handed back (every minting event
         without the C scan): over the original, or the lower-cased text when the
         original is gone."""
@@ -482,18 +487,23 @@ class CredentialIndex:
             size = len(self.table)
             if done < size:
                 rx = re.compile(
-                    rb"^s" + rb"[^\n]*".join(
+                    rb"^s"
+                    + rb"[^\n]*".join(
                         re.escape(p.casefold().encode("utf-8", "surrogatepass"))
                         for p in matcher.parts
-                    ) + rb"$",
+                    )
+                    + rb"$",
                     re.M,
                 )
                 keys, offs = self.table.blob(done)
                 starts = np.frombuffer(offs, np.int64)
                 at = np.fromiter((m.start() for m in rx.finditer(keys)), np.int64)
                 hits = done + np.searchsorted(starts, at)
-                more = [c for c in self._odd
-                        if c >= done and matcher.matches(raw_value(self.table.raw(c)))]
+                more = [
+                    c
+                    for c in self._odd
+                    if c >= done and matcher.matches(raw_value(self.table.raw(c)))
+                ]
                 codes = np.concatenate([codes, hits, np.array(more, np.int64)])
             self._globs[matcher] = (size, codes)
             if len(self._globs) > 32:
@@ -573,10 +583,17 @@ class CredentialIndex:
         s = self.store
         m = int(self._rows[entry])
         return Link(
-            key=key, row=m, event=s.value(m, "event"), time_ms=s.time_ms(m),
-            caller=s.value(m, "principal"), caller_key=s.value(m, "key"),
-            caller_type=s.value(m, "type"), ip=s.value(m, "ip"), account=s.value(m, "account"),
-            copies=copies, after_use=after_use,
+            key=key,
+            row=m,
+            event=s.value(m, "event"),
+            time_ms=s.time_ms(m),
+            caller=s.value(m, "principal"),
+            caller_key=s.value(m, "key"),
+            caller_type=s.value(m, "type"),
+            ip=s.value(m, "ip"),
+            account=s.value(m, "account"),
+            copies=copies,
+            after_use=after_use,
         )
 
     def chain(self, row: int) -> Chain:
@@ -584,8 +601,9 @@ class CredentialIndex:
         s = self.store
         key = s.value(row, "key")
         if not key:
-            return Chain(row, "", [], END_NO_KEY, "", s.value(row, "principal"), row,
-                         self._hints(row))
+            return Chain(
+                row, "", [], END_NO_KEY, "", s.value(row, "principal"), row, self._hints(row)
+            )
         return self._climb(row, key, s.time_ms(row), None)
 
     def chain_for_key(self, key: str, use_ms: int = NO_TIME, event: dict | None = None) -> Chain:
@@ -660,8 +678,9 @@ class CredentialIndex:
             counts = self.store.value_counts("key")
             k2c = self._key2code[: len(counts)]
             used = k2c >= 0
-            return np.bincount(k2c[used], weights=counts[: len(k2c)][used],
-                               minlength=len(self.table)).astype(np.int64)
+            return np.bincount(
+                k2c[used], weights=counts[: len(k2c)][used], minlength=len(self.table)
+            ).astype(np.int64)
 
     def spell(self, code: int, row: int) -> str:
         """A key as the trail spells it: as an event used it, else as `row` minted it."""

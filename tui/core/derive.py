@@ -74,8 +74,7 @@ class TableError(ValueError):
     """A field table the compilers cannot take."""
 
 
-def _build_tree(fields: Sequence[Field], shapes: Sequence[Shape],
-                columns: Sequence[str]) -> Node:
+def _build_tree(fields: Sequence[Field], shapes: Sequence[Shape], columns: Sequence[str]) -> Node:
     root = Node("", "", None, is_object=True, strict=True)
 
     def node(path: str, used: bool = False) -> Node:
@@ -95,8 +94,9 @@ def _build_tree(fields: Sequence[Field], shapes: Sequence[Shape],
         for item in f.rule.cases:
             for k in _ci_constants(item):
                 if not (k.isascii() and k == k.lower()):
-                    raise TableError(f"{f.name}: {k!r}: constants compared ignoring case "
-                                     "are ASCII lower case")
+                    raise TableError(
+                        f"{f.name}: {k!r}: constants compared ignoring case are ASCII lower case"
+                    )
         for path, how in paths_read(f.rule):
             n = node(path, used=True)
             if how == "object":
@@ -129,16 +129,23 @@ def _build_tree(fields: Sequence[Field], shapes: Sequence[Shape],
 def _ci_constants(item: When | Lookup) -> list[str]:
     if isinstance(item, Lookup):
         return [k for k, _ in item.table] if item.ci else []
-    return [v for top in item.conds for c in conditions(top)
-            if isinstance(c, Is) and c.ci for v in c.values]
+    return [
+        v
+        for top in item.conds
+        for c in conditions(top)
+        if isinstance(c, Is) and c.ci
+        for v in c.values
+    ]
 
 
 # ------------------------------------------------------------------ generated Python
 
 
 def _lowered_expr(v: str) -> str:
-    return (f"('true' if {v} is True else 'false' if {v} is False else "
-            f"{v}.lower() if {v}.__class__ is str else text({v}))")
+    return (
+        f"('true' if {v} is True else 'false' if {v} is False else "
+        f"{v}.lower() if {v}.__class__ is str else text({v}))"
+    )
 
 
 class _Gen:
@@ -175,8 +182,10 @@ class _Gen:
                 usual = self.const(frozenset(s for x in c.values for s in _spellings(x)))
                 lens = self.const(frozenset(len(x) for x in c.values))
                 lower = self.const(frozenset(c.values))
-                return (f"({v}.__class__ is str and ({v} in {usual} or (len({v}) in {lens} "
-                        f"and {v}.isascii() and {v}.lower() in {lower})))")
+                return (
+                    f"({v}.__class__ is str and ({v} in {usual} or (len({v}) in {lens} "
+                    f"and {v}.isascii() and {v}.lower() in {lower})))"
+                )
             if len(c.values) == 1:
                 return f"{v} == {c.values[0]!r}"
             return f"({v}.__class__ is str and {v} in {self.const(frozenset(c.values))})"
@@ -202,9 +211,11 @@ class _Gen:
                     usual = self.const({s: out for k, out in item.table for s in _spellings(k)})
                     table = self.const(dict(item.table))
                     lens = self.const(frozenset(len(k) for k, _ in item.table))
-                    expr = (f"({usual}.get({v}) or ({table}.get({v}.lower()) if len({v}) in "
-                            f"{lens} and {v}.isascii() else None)) if {v}.__class__ is str "
-                            f"else None")
+                    expr = (
+                        f"({usual}.get({v}) or ({table}.get({v}.lower()) if len({v}) in "
+                        f"{lens} and {v}.isascii() else None)) if {v}.__class__ is str "
+                        f"else None"
+                    )
                 else:
                     table = self.const(dict(item.table))
                     expr = f"{table}.get({v}) if {v}.__class__ is str else None"
@@ -239,8 +250,10 @@ def _always_text(rule: Cases) -> bool:
 
 
 def _finish(gen: _Gen, name: str, arg: str, fields: Sequence[Field], consts: dict) -> Callable:
-    outs = [f"f{i}" if _always_text(f.rule) else f"f{i} if f{i}.__class__ is str else text(f{i})"
-            for i, f in enumerate(fields)]
+    outs = [
+        f"f{i}" if _always_text(f.rule) else f"f{i} if f{i}.__class__ is str else text(f{i})"
+        for i, f in enumerate(fields)
+    ]
     gen.lines.append("    return (\n" + "".join(f"        {x},\n" for x in outs) + "    )")
     src = f"def {name}({arg}):\n" + "\n".join(gen.lines) + "\n"
     ns: dict[str, Any] = {"text": text, **consts}
@@ -316,17 +329,58 @@ _SHAPE_TYPES: dict[str, Any] = {
 # Members in the order CloudTrail writes them. msgspec looks a key up from the field
 # after the last one it matched, so structs in document order decode faster (measured:
 # ~3% of the decode for the record struct).
-_DOCUMENT_ORDER = {k: i for i, k in enumerate((
-    "eventVersion", "userIdentity", "type", "principalId", "arn", "accountId", "accessKeyId",
-    "userName", "sessionContext", "sessionIssuer", "webIdFederationData", "attributes",
-    "creationDate", "mfaAuthenticated", "sourceIdentity", "invokedBy", "onBehalfOf", "userId",
-    "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent",
-    "errorCode", "errorMessage", "requestParameters", "responseElements",
-    "additionalEventData", "requestID", "eventID", "readOnly", "resources", "eventType",
-    "apiVersion", "managementEvent", "recipientAccountId", "sharedEventID", "vpcEndpointId",
-    "vpcEndpointAccountId", "eventCategory", "sessionCredentialFromConsole", "tlsDetails",
-    "insightDetails", "state",
-))}
+_DOCUMENT_ORDER = {
+    k: i
+    for i, k in enumerate(
+        (
+            "eventVersion",
+            "userIdentity",
+            "type",
+            "principalId",
+            "arn",
+            "accountId",
+            "accessKeyId",
+            "userName",
+            "sessionContext",
+            "sessionIssuer",
+            "webIdFederationData",
+            "attributes",
+            "creationDate",
+            "mfaAuthenticated",
+            "sourceIdentity",
+            "invokedBy",
+            "onBehalfOf",
+            "userId",
+            "eventTime",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "sourceIPAddress",
+            "userAgent",
+            "errorCode",
+            "errorMessage",
+            "requestParameters",
+            "responseElements",
+            "additionalEventData",
+            "requestID",
+            "eventID",
+            "readOnly",
+            "resources",
+            "eventType",
+            "apiVersion",
+            "managementEvent",
+            "recipientAccountId",
+            "sharedEventID",
+            "vpcEndpointId",
+            "vpcEndpointAccountId",
+            "eventCategory",
+            "sessionCredentialFromConsole",
+            "tlsDetails",
+            "insightDetails",
+            "state",
+        )
+    )
+}
 
 
 def _in_document_order(nodes) -> list[Node]:
@@ -334,8 +388,11 @@ def _in_document_order(nodes) -> list[Node]:
 
 
 def _attr(key: str, taken: set[str]) -> str:
-    name = key if key.isidentifier() and not keyword.iskeyword(key) else "m_" + "".join(
-        ch if ch.isalnum() else "_" for ch in key)
+    name = (
+        key
+        if key.isidentifier() and not keyword.iskeyword(key)
+        else "m_" + "".join(ch if ch.isalnum() else "_" for ch in key)
+    )
     while name in taken:
         name += "_"
     taken.add(name)
@@ -436,15 +493,18 @@ def compile_fast(fields: Sequence[Field], shapes: Sequence[Shape] = SHAPES) -> F
         gen.rule(f"f{i}", f.rule)
     fn = _finish(gen, "values", "r", fields, consts)
     rec = gen.rec_type
-    typed = msgspec.defstruct(
-        "Typed", [("Records", list[rec])], module=__name__  # type: ignore[valid-type]
-    )
+    records = list[rec]  # type: ignore[valid-type]
+    typed = msgspec.defstruct("Typed", [("Records", records)], module=__name__)
     raw = msgspec.defstruct("RawRecords", [("Records", list[msgspec.Raw])], module=__name__)
     oks = {"version": version_ok, "boolean": readonly_ok}
     checks = tuple((_getter(gen.attrs, s.path), oks[s.kind]) for s in shapes if s.kind in oks)
     return FastPath(
-        msgspec.json.Decoder(typed), msgspec.json.Decoder(raw), fn,
-        _getter(gen.attrs, TIME_PATH), _getter(gen.attrs, ID_PATH), checks,
+        msgspec.json.Decoder(typed),
+        msgspec.json.Decoder(raw),
+        fn,
+        _getter(gen.attrs, TIME_PATH),
+        _getter(gen.attrs, ID_PATH),
+        checks,
     )
 
 
@@ -471,13 +531,25 @@ class NativeSchema:
     checks: list[tuple[int, int]]  # (slot, 0: eventVersion form, 1: readOnly form)
 
     def build(self, scan: Any) -> Any:
-        return scan.Schema(self.nodes, self.slot_flags, self.programs, self.consts,
-                           self.time_slot, self.id_slot, self.checks)
+        return scan.Schema(
+            self.nodes,
+            self.slot_flags,
+            self.programs,
+            self.consts,
+            self.time_slot,
+            self.id_slot,
+            self.checks,
+        )
 
 
 class _Program:
-    def __init__(self, ops: dict[str, int], slots: dict[str, int], objects: dict[str, int],
-                 consts: dict[str, int]) -> None:
+    def __init__(
+        self,
+        ops: dict[str, int],
+        slots: dict[str, int],
+        objects: dict[str, int],
+        consts: dict[str, int],
+    ) -> None:
         self.op = ops
         self.slots = slots
         self.objects = objects
@@ -495,8 +567,13 @@ class _Program:
         if isinstance(c, IsObject):
             return [op["C_OBJECT"], self.objects[c.path]]
         if isinstance(c, Is):
-            return [op["C_IS"], self.slots[c.path], int(c.ci), len(c.values),
-                    *(self.const(v) for v in c.values)]
+            return [
+                op["C_IS"],
+                self.slots[c.path],
+                int(c.ci),
+                len(c.values),
+                *(self.const(v) for v in c.values),
+            ]
         assert isinstance(c, AnyOf)
         out = [op["C_ANY"], len(c.conds)]
         for x in c.conds:
@@ -517,8 +594,14 @@ class _Program:
         at = len(prog)
         res = self.result(then)
         # [OP_CASE, next, result_at, ncond, conds..., result...]
-        prog += [self.op["OP_CASE"], at + 4 + len(body) + len(res), at + 4 + len(body),
-                 len(conds), *body, *res]
+        prog += [
+            self.op["OP_CASE"],
+            at + 4 + len(body) + len(res),
+            at + 4 + len(body),
+            len(conds),
+            *body,
+            *res,
+        ]
 
     def rule(self, rule: Cases) -> list[int]:
         prog: list[int] = []
@@ -526,16 +609,23 @@ class _Program:
             if isinstance(item, Lookup):
                 # [OP_LOOKUP, next, slot, ci, n, key, value, ...]
                 pairs = [self.const(x) for kv in item.table for x in kv]
-                prog += [self.op["OP_LOOKUP"], len(prog) + 5 + len(pairs),
-                         self.slots[item.path], int(item.ci), len(item.table), *pairs]
+                prog += [
+                    self.op["OP_LOOKUP"],
+                    len(prog) + 5 + len(pairs),
+                    self.slots[item.path],
+                    int(item.ci),
+                    len(item.table),
+                    *pairs,
+                ]
             else:
                 self.case(prog, item.conds, item.then)
         prog += [self.op["OP_DEFAULT"], *self.result(rule.default)]
         return prog
 
 
-def compile_native(fields: Sequence[Field], ops: dict[str, int],
-                   shapes: Sequence[Shape] = SHAPES) -> NativeSchema:
+def compile_native(
+    fields: Sequence[Field], ops: dict[str, int], shapes: Sequence[Shape] = SHAPES
+) -> NativeSchema:
     """The C scan's schema; `ops` are its opcode numbers (`_scan.OPCODES`)."""
     tree = _build_tree(fields, shapes, (TIME_PATH, ID_PATH))
     slots: dict[str, int] = {}
@@ -545,9 +635,19 @@ def compile_native(fields: Sequence[Field], ops: dict[str, int],
     for n in tree.walk():
         if n.is_object:
             objects[n.path] = n.index
-            nodes.append((n.strict, [(c.key.encode(), -1 if c.is_object else c.index,
-                                      c.index if c.is_object else -1)
-                                     for c in n.children.values()]))
+            nodes.append(
+                (
+                    n.strict,
+                    [
+                        (
+                            c.key.encode(),
+                            -1 if c.is_object else c.index,
+                            c.index if c.is_object else -1,
+                        )
+                        for c in n.children.values()
+                    ],
+                )
+            )
         else:
             slots[n.path] = n.index
             fl = 0
@@ -561,8 +661,15 @@ def compile_native(fields: Sequence[Field], ops: dict[str, int],
     programs = [prog.rule(f.rule) for f in fields]
     kinds = {"version": 0, "boolean": 1}
     checks = [(slots[s.path], kinds[s.kind]) for s in shapes if s.kind in kinds]
-    return NativeSchema(nodes, bytes(flags), programs, [s.encode() for s in consts],
-                        slots[TIME_PATH], slots[ID_PATH], checks)
+    return NativeSchema(
+        nodes,
+        bytes(flags),
+        programs,
+        [s.encode() for s in consts],
+        slots[TIME_PATH],
+        slots[ID_PATH],
+        checks,
+    )
 
 
 # ------------------------------------------------------------------ all three

@@ -37,7 +37,8 @@ _DIGEST_NAME = re.compile(
 )
 # The organization (if any), account and region of a digest's key.
 DIGEST_KEY_LAYOUT = re.compile(
-    r"AWSLogs/(?:(o-[a-z0-9]{10,32})/)?(\d{12})/CloudTrail-Digest/([^/]+)/")
+    r"AWSLogs/(?:(o-[a-z0-9]{10,32})/)?(\d{12})/CloudTrail-Digest/([^/]+)/"
+)
 _LOG_STAMP = re.compile(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_")
 
 
@@ -108,16 +109,20 @@ def parse_digest(data: bytes) -> DigestBody:
             raise DigestFormatError(f"logFiles item {i} is not an object")
         vals = [lf.get(k) for k in ("s3Bucket", "s3Object", "hashValue", "hashAlgorithm")]
         if not all(isinstance(v, str) and v for v in vals):
-            raise DigestFormatError(f"logFiles item {i} lacks s3Bucket, s3Object, hashValue "
-                                    "or hashAlgorithm")
+            raise DigestFormatError(
+                f"logFiles item {i} lacks s3Bucket, s3Object, hashValue or hashAlgorithm"
+            )
         entries.append(LogEntry(vals[0], vals[1], vals[2].strip().lower(), vals[3]))
     account = doc.get("awsAccountId")
     prev_hash = text("previousDigestHashValue", True)
     return DigestBody(
         account=account if isinstance(account, str) else None,
-        start=start, end=end,  # type: ignore[arg-type]
-        start_ms=parse_time_ms(start), end_ms=parse_time_ms(end),
-        bucket=text("digestS3Bucket"), key=text("digestS3Object"),  # type: ignore[arg-type]
+        start=start,
+        end=end,  # type: ignore[arg-type]
+        start_ms=parse_time_ms(start),
+        end_ms=parse_time_ms(end),
+        bucket=text("digestS3Bucket"),
+        key=text("digestS3Object"),  # type: ignore[arg-type]
         fingerprint=text("digestPublicKeyFingerprint"),  # type: ignore[arg-type]
         algorithm=text("digestSignatureAlgorithm"),  # type: ignore[arg-type]
         prev_bucket=text("previousDigestS3Bucket", True),
@@ -227,7 +232,9 @@ def _hash_stream(f, max_bytes: int, keep: bool, want_md5: bool) -> ContentHash:
     if error:
         return ContentHash(None, error)
     return ContentHash(
-        h.hexdigest(), note=note, md5=raw_md5.hexdigest() if raw_md5 else None,
+        h.hexdigest(),
+        note=note,
+        md5=raw_md5.hexdigest() if raw_md5 else None,
         data=b"".join(parts) if keep else None,
     )
 
@@ -314,7 +321,7 @@ def map_key(root: str, prefix: str, key: str) -> str | None:
     """The path in the copy of object `key`, under `root` (see `locate`). None for a key
     that has no ``AWSLogs/`` part or would step out of the copy (``..``, empty parts)."""
     if prefix and key.startswith(prefix + "AWSLogs/"):
-        tail = key[len(prefix):]
+        tail = key[len(prefix) :]
     else:
         j = key.find("AWSLogs/")
         while j > 0 and key[j - 1] != "/":
@@ -328,7 +335,6 @@ def map_key(root: str, prefix: str, key: str) -> str | None:
         if part in ("", ".", "..") or "\0" in part or any(s in part for s in seps):
             return None
     return os.path.join(root, *parts)
-
 
 
 def delivery_ms(path: str) -> int | None:

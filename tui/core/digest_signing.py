@@ -33,9 +33,7 @@ from dataclasses import dataclass, field
 _MAX_INPUT_BYTES = 16 << 20
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL
-)
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -102,8 +100,10 @@ class KeyRing:
             raise InputError(f"{source}: not an RSA public key")
         pkcs1 = key.public_bytes(Encoding.DER, PublicFormat.PKCS1)
         spki = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-        fps = {hashlib.md5(pkcs1, usedforsecurity=False).hexdigest(),
-               hashlib.md5(spki, usedforsecurity=False).hexdigest()}
+        fps = {
+            hashlib.md5(pkcs1, usedforsecurity=False).hexdigest(),
+            hashlib.md5(spki, usedforsecurity=False).hexdigest(),
+        }
         if stated:
             stated = stated.strip().lower()
             if stated not in fps:
@@ -166,8 +166,9 @@ def load_public_keys(paths: Iterable[str | os.PathLike]) -> KeyRing:
                 der = base64.b64decode("".join(value.split()), validate=True)
                 key = load_der_public_key(der)
             except (binascii.Error, ValueError, TypeError) as e:
-                raise InputError(f"{src}: Value is not a base64 DER public key ({_short(e)})"
-                                 ) from None
+                raise InputError(
+                    f"{src}: Value is not a base64 DER public key ({_short(e)})"
+                ) from None
             stated = _ci_get(item, "fingerprint")
             ring.add(key, src, stated if isinstance(stated, str) else None)
     return ring
@@ -225,8 +226,10 @@ class SignatureBook:
         elif etag:
             self.by_etag.setdefault(etag, []).append(sig)
         else:
-            raise InputError(f"{sig.source}: cannot tell which digest this signature is for "
-                             "(give \"digest\", or name the file after the digest)")
+            raise InputError(
+                f"{sig.source}: cannot tell which digest this signature is for "
+                '(give "digest", or name the file after the digest)'
+            )
         self.count += 1
 
 
@@ -246,7 +249,9 @@ def load_signatures(paths: Iterable[str | os.PathLike]) -> SignatureBook:
         name = os.fsdecode(p)
         if os.path.isdir(name):
             files = sorted(
-                os.path.join(d, f) for d, _, fs in os.walk(name) for f in fs
+                os.path.join(d, f)
+                for d, _, fs in os.walk(name)
+                for f in fs
                 if f.lower().endswith((".json", ".jsonl"))
             )
             if not files:
@@ -304,14 +309,17 @@ def _add_entry(book: SignatureBook, item: object, src: str, name_hint: str | Non
         ident = _ci_get(item, "digest", "key")
         etag = None
     if not isinstance(sig, str) or not sig.strip():
-        raise InputError(f"{src}: no signature (head-object output with no "
-                         "Metadata.signature is from an object that is not a digest file)")
+        raise InputError(
+            f"{src}: no signature (head-object output with no "
+            "Metadata.signature is from an object that is not a digest file)"
+        )
     sig = sig.strip()
     if len(sig) % 2 or not _HEX.fullmatch(sig):
         raise InputError(f"{src}: signature is not hex")
     name = _last_part(ident) if isinstance(ident, str) and ident.strip() else name_hint
-    book._add(name, etag, SuppliedSignature(sig.lower(), alg if isinstance(alg, str) else None,
-                                            src))
+    book._add(
+        name, etag, SuppliedSignature(sig.lower(), alg if isinstance(alg, str) else None, src)
+    )
 
 
 def _last_part(ident: str) -> str:
@@ -328,8 +336,9 @@ def _read_small(path: str) -> bytes:
     except OSError as e:
         raise InputError(f"{path}: {(e.strerror or str(e)).lower()}") from None
     if len(data) > _MAX_INPUT_BYTES:
-        raise InputError(f"{path}: larger than {_MAX_INPUT_BYTES >> 20} MiB; not a key or "
-                         "signature file")
+        raise InputError(
+            f"{path}: larger than {_MAX_INPUT_BYTES >> 20} MiB; not a key or signature file"
+        )
     return data
 
 

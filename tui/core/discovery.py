@@ -17,7 +17,12 @@ from operator import itemgetter
 
 # Names that are worth decoding (compared lower-cased).
 _CANDIDATE_SUFFIXES = (
-    ".json.gz", ".json", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz",
+    ".json.gz",
+    ".json",
+    ".jsonl",
+    ".jsonl.gz",
+    ".ndjson",
+    ".ndjson.gz",
 )
 # `aws s3 sync`/`cp` downloads into `<name>.<8 random hex digits>` and renames when done.
 _S3_TEMP = re.compile(r"\.(?:json|jsonl|ndjson)(?:\.gz)?\.[0-9a-fA-F]{8}$", re.IGNORECASE)
@@ -172,8 +177,10 @@ def _refusal(path: str, trees: tuple[str, ...], follow: bool) -> str:
         return f"symlink to {target} not followed: {system} is a system folder"
     if follow:
         return ""
-    return (f"symlink to {target} not followed: it leads outside the folders given "
-            "(--follow-symlinks follows it)")
+    return (
+        f"symlink to {target} not followed: it leads outside the folders given "
+        "(--follow-symlinks follows it)"
+    )
 
 
 def symlink_refusal(path: str, roots: Iterable[str], follow: bool = False) -> str:
@@ -257,8 +264,9 @@ def discover(
         elif stat.S_ISREG(st.st_mode):
             # A file named explicitly is always loaded, whatever its name, unless a digest.
             kind, _ = classify_name(root)
-            found.append((root, "digest" if kind == "digest" else (kind or "log"), st,
-                          layout_of(root)))
+            found.append(
+                (root, "digest" if kind == "digest" else (kind or "log"), st, layout_of(root))
+            )
         else:
             out.errors.append((root, "not a regular file or folder"))
 
@@ -375,8 +383,14 @@ def _walk(
             if dir_layout is None:
                 dir_layout = _dir_layout(dirpath)
                 layout_complete = None not in dir_layout[1:]
-            found.append((entry.path, kind, st,
-                          dir_layout if layout_complete else _with_name(dir_layout, name)))
+            found.append(
+                (
+                    entry.path,
+                    kind,
+                    st,
+                    dir_layout if layout_complete else _with_name(dir_layout, name),
+                )
+            )
         # Visit sub-folders in name order so which path wins for a folder reached twice
         # does not depend on the order the file system lists them.
         subdirs.sort()

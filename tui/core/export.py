@@ -169,7 +169,12 @@ def _column(values: Sequence[str], codes: np.ndarray, cell: Callable[[str], str]
 
 
 def write_csv(
-    store: Store, rows: np.ndarray, out: TextIO, *, header: bool = True, raw: bool = False,
+    store: Store,
+    rows: np.ndarray,
+    out: TextIO,
+    *,
+    header: bool = True,
+    raw: bool = False,
     columns: Sequence[str] | None = None,
 ) -> None:
     """Write the rows as CSV: `columns` ("time" and indexed field names; default
@@ -188,7 +193,8 @@ def write_csv(
     for at in range(0, len(rows), _CSV_CHUNK):
         part = rows[at : at + _CSV_CHUNK]
         cols = [
-            [format_time(t) for t in times[part].tolist()] if c == "time"
+            [format_time(t) for t in times[part].tolist()]
+            if c == "time"
             else _column(store.values(c), store.codes(c)[part], cell)
             for c in columns
         ]

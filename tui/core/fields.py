@@ -117,20 +117,36 @@ def _insight_or(path: str) -> Cases:
         default=At(path),
     )
 
+
 # Order matters: it is the column order of the store's code matrix and of every
 # derivation's output.
 FIELDS: tuple[Field, ...] = (
-    Field("service", "Service", _insight_or("eventSource"),
-          "eventSource (Insights events: insightDetails.eventSource)",
-          ("source", "eventsource")),
-    Field("event", "Event", _insight_or("eventName"),
-          "eventName (Insights events: insightDetails.eventName)", ("name", "eventname")),
+    Field(
+        "service",
+        "Service",
+        _insight_or("eventSource"),
+        "eventSource (Insights events: insightDetails.eventSource)",
+        ("source", "eventsource"),
+    ),
+    Field(
+        "event",
+        "Event",
+        _insight_or("eventName"),
+        "eventName (Insights events: insightDetails.eventName)",
+        ("name", "eventname"),
+    ),
     Field(
         "principal",
         "Principal",
         cases(
-            *first_of(f"{UI}.arn", f"{UI}.invokedBy", f"{UI}.onBehalfOf.userId",
-                      f"{UI}.userName", f"{UI}.principalId", f"{UI}.accountId"),
+            *first_of(
+                f"{UI}.arn",
+                f"{UI}.invokedBy",
+                f"{UI}.onBehalfOf.userId",
+                f"{UI}.userName",
+                f"{UI}.principalId",
+                f"{UI}.accountId",
+            ),
             when(IsObject("insightDetails"), then=INSIGHTS_PRINCIPAL),
             default="unknown",
         ),
@@ -139,43 +155,85 @@ FIELDS: tuple[Field, ...] = (
         "'unknown' for others",
         ("who",),
     ),
-    Field("ip", "Source IP", value("sourceIPAddress"), "sourceIPAddress (verbatim)",
-          ("sourceip", "sourceipaddress")),
+    Field(
+        "ip",
+        "Source IP",
+        value("sourceIPAddress"),
+        "sourceIPAddress (verbatim)",
+        ("sourceip", "sourceipaddress"),
+    ),
     Field("region", "Region", value("awsRegion"), "awsRegion", ("awsregion",)),
-    Field("account", "Account", first("recipientAccountId", f"{UI}.accountId"),
-          "recipientAccountId, else userIdentity.accountId", ("acct",)),
+    Field(
+        "account",
+        "Account",
+        first("recipientAccountId", f"{UI}.accountId"),
+        "recipientAccountId, else userIdentity.accountId",
+        ("acct",),
+    ),
     Field("error", "Error", value("errorCode"), "errorCode", ("errorcode",)),
-    Field("type", "Identity type", value(f"{UI}.type"), "userIdentity.type",
-          ("identity", "idtype")),
+    Field(
+        "type", "Identity type", value(f"{UI}.type"), "userIdentity.type", ("identity", "idtype")
+    ),
     Field(
         "cred",
         "Credential kind",
         cases(
             lookup(f"{UI}.type", _CRED_BY_TYPE),
-            when(any_of(is_(f"{UI}.type", "AWSAccount", "Unknown"), Empty(f"{UI}.type")),
-                 any_of(is_(f"{UI}.accountId", *_ANON_IDS, ci=True),
-                        is_(f"{UI}.principalId", *_ANON_IDS, ci=True)),
-                 then=CRED_ANONYMOUS),
+            when(
+                any_of(is_(f"{UI}.type", "AWSAccount", "Unknown"), Empty(f"{UI}.type")),
+                any_of(
+                    is_(f"{UI}.accountId", *_ANON_IDS, ci=True),
+                    is_(f"{UI}.principalId", *_ANON_IDS, ci=True),
+                ),
+                then=CRED_ANONYMOUS,
+            ),
             when(Empty(f"{UI}.type"), Present(f"{UI}.invokedBy"), then=CRED_SERVICE),
             default=CRED_OTHER,
         ),
         "derived from userIdentity.type (and an anonymous accountId/principalId, or "
         "invokedBy without a type): see docs/query.md, Credential kinds",
         ("credential",),
-        values=(CRED_ROOT, CRED_IAM_USER, CRED_ROLE, CRED_FEDERATED, CRED_SERVICE,
-                CRED_ANONYMOUS, CRED_OTHER),
+        values=(
+            CRED_ROOT,
+            CRED_IAM_USER,
+            CRED_ROLE,
+            CRED_FEDERATED,
+            CRED_SERVICE,
+            CRED_ANONYMOUS,
+            CRED_OTHER,
+        ),
     ),
-    Field("key", "Access key", value(f"{UI}.accessKeyId"), "userIdentity.accessKeyId",
-          ("accesskey", "akid")),
-    Field("role", "Role", cases(when(is_(f"{ISSUER}.type", "Role"), then=At(f"{ISSUER}.arn"))),
-          "sessionContext.sessionIssuer.arn when the issuer is a Role", ("issuer",)),
+    Field(
+        "key",
+        "Access key",
+        value(f"{UI}.accessKeyId"),
+        "userIdentity.accessKeyId",
+        ("accesskey", "akid"),
+    ),
+    Field(
+        "role",
+        "Role",
+        cases(when(is_(f"{ISSUER}.type", "Role"), then=At(f"{ISSUER}.arn"))),
+        "sessionContext.sessionIssuer.arn when the issuer is a Role",
+        ("issuer",),
+    ),
     Field("ua", "User agent", value("userAgent"), "userAgent", ("useragent", "agent")),
-    Field("user", "User name", first(f"{UI}.userName", f"{ISSUER}.userName"),
-          "userIdentity.userName, else sessionIssuer.userName"),
+    Field(
+        "user",
+        "User name",
+        first(f"{UI}.userName", f"{ISSUER}.userName"),
+        "userIdentity.userName, else sessionIssuer.userName",
+    ),
     Field("eventtype", "Event type", value("eventType"), "eventType"),
     Field("category", "Category", value("eventCategory"), "eventCategory", ("eventcategory",)),
-    Field("readonly", "Read-only", lowered("readOnly"),
-          "readOnly as 'true'/'false' ('' when absent)", ("ro",), values=("true", "false")),
+    Field(
+        "readonly",
+        "Read-only",
+        lowered("readOnly"),
+        "readOnly as 'true'/'false' ('' when absent)",
+        ("ro",),
+        values=("true", "false"),
+    ),
     Field(
         "mfa",
         "MFA",
@@ -196,19 +254,28 @@ FIELDS: tuple[Field, ...] = (
         "(arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION-NAME: the issuing role and the "
         "session name) or of a federated user session",
     ),
-    Field("sourceidentity", "Source identity",
-          first(f"{SC}.sourceIdentity", f"{UI}.sourceIdentity"),
-          "the source identity set when the role was assumed, kept through role chaining: "
-          "sessionContext.sourceIdentity, else userIdentity.sourceIdentity",
-          ("srcid",)),
-    Field("vpce", "VPC endpoint", value("vpcEndpointId"),
-          "vpcEndpointId: the VPC endpoint the request came through", ("vpcendpointid",)),
+    Field(
+        "sourceidentity",
+        "Source identity",
+        first(f"{SC}.sourceIdentity", f"{UI}.sourceIdentity"),
+        "the source identity set when the role was assumed, kept through role chaining: "
+        "sessionContext.sourceIdentity, else userIdentity.sourceIdentity",
+        ("srcid",),
+    ),
+    Field(
+        "vpce",
+        "VPC endpoint",
+        value("vpcEndpointId"),
+        "vpcEndpointId: the VPC endpoint the request came through",
+        ("vpcendpointid",),
+    ),
     Field(
         "console",
         "Console",
         cases(
-            lookup("eventType", {"awsconsolesignin": "sign-in", "awsconsoleaction": "action"},
-                   ci=True),
+            lookup(
+                "eventType", {"awsconsolesignin": "sign-in", "awsconsoleaction": "action"}, ci=True
+            ),
             when(is_("sessionCredentialFromConsole", "true", ci=True), then="session"),
         ),
         "console activity: 'sign-in' (eventType AwsConsoleSignIn: ConsoleLogin and the "
@@ -237,10 +304,18 @@ class PathField:
 
 
 PATH_FIELDS: tuple[PathField, ...] = (
-    PathField("requestid", ".requestID", "Request ID",
-              "requestID: the service's id of the request (one per event)"),
-    PathField("resource", "resources.ARN", "Resource",
-              "the ARN of any element of resources[] (an event may name several)"),
+    PathField(
+        "requestid",
+        ".requestID",
+        "Request ID",
+        "requestID: the service's id of the request (one per event)",
+    ),
+    PathField(
+        "resource",
+        "resources.ARN",
+        "Resource",
+        "the ARN of any element of resources[] (an event may name several)",
+    ),
 )
 PATH_FIELD_BY_NAME: dict[str, PathField] = {p.name: p for p in PATH_FIELDS}
 

@@ -27,7 +27,6 @@ Read-only: files are opened for reading and hashed as a stream (a 50 MB log file
 held in memory; see `digest_files`); nothing is written anywhere. Engine code: no Textual.
 """
 
-
 from __future__ import annotations
 
 import os
@@ -267,26 +266,37 @@ def _locate_all(digests: list[DigestCheck], rep: Report) -> dict[str, tuple[str,
         if where is None:
             d.state = DigestState.MOVED
             d.reason = f"its path is not its digestS3Object {d.body.key}"
-            rep.fail("moved-digest", d.path, f"digest is not where its content says it was "
-                     f"delivered ({d.body.key}); its log files are not checked")
+            rep.fail(
+                "moved-digest",
+                d.path,
+                f"digest is not where its content says it was "
+                f"delivered ({d.body.key}); its log files are not checked",
+            )
             continue
         d.root, d.prefix, gunzipped = where
         if gunzipped:
-            rep.note("gunzipped", d.path, "digest kept without its .gz (hashes are of the "
-                     "uncompressed content, so this changes nothing)")
+            rep.note(
+                "gunzipped",
+                d.path,
+                "digest kept without its .gz (hashes are of the "
+                "uncompressed content, so this changes nothing)",
+            )
         for e in d.body.log_files:
             d.files_listed += 1
             lp = map_key(d.root, d.prefix, e.s3_object)
             if lp is None:
-                rep.fail("unsafe-key", d.path, f"lists an object key that is not a place in "
-                         f"the copy: {e.s3_object}")
+                rep.fail(
+                    "unsafe-key",
+                    d.path,
+                    f"lists an object key that is not a place in the copy: {e.s3_object}",
+                )
                 continue
             listed.setdefault(_key(lp), (lp, []))[1].append((d, e))
     return listed
 
 
 def _chain_id(d: DigestCheck) -> tuple:
-    tail = d.body.key[len(d.prefix):] if d.body else d.path  # type: ignore[union-attr]
+    tail = d.body.key[len(d.prefix) :] if d.body else d.path  # type: ignore[union-attr]
     masked = _KEY_STAMP.sub("*", _KEY_DATE.sub("/*/", tail))
     return (_key(d.root or ""), masked)
 
@@ -319,8 +329,11 @@ def _check_chains(
 
 
 def _link(
-    d: DigestCheck, older: DigestCheck | None, by_path: dict[str, DigestCheck],
-    chains: _Chains, rep: Report,
+    d: DigestCheck,
+    older: DigestCheck | None,
+    by_path: dict[str, DigestCheck],
+    chains: _Chains,
+    rep: Report,
 ) -> str:
     """Check `d` against the previous digest it names; return how it links (a phrase).
     `older` is the chain's digest just before `d` in time, if the copy has one."""
@@ -328,62 +341,103 @@ def _link(
     assert b is not None and d.root is not None
     if b.prev_key is None:
         if older is None:
-            rep.note("chain-start", d.path, "starting digest: the chain begins here "
-                     "(validation was turned on)")
+            rep.note(
+                "chain-start",
+                d.path,
+                "starting digest: the chain begins here (validation was turned on)",
+            )
             return "start"
-        rep.note("restart", d.path, f"starting digest after {older.end}: validation or "
-                 f"logging was off; no digest covers {older.end} .. {b.start}")
+        rep.note(
+            "restart",
+            d.path,
+            f"starting digest after {older.end}: validation or "
+            f"logging was off; no digest covers {older.end} .. {b.start}",
+        )
         return "restart"
     prev = map_key(d.root, d.prefix, b.prev_key)
     if prev is None:
-        rep.fail("unsafe-key", d.path, "names a previous digest that is not a place in the "
-                 f"copy: {b.prev_key}")
+        rep.fail(
+            "unsafe-key",
+            d.path,
+            f"names a previous digest that is not a place in the copy: {b.prev_key}",
+        )
         return "previous key unusable"
     p = by_path.get(_key(prev))
     if p is None:
         if os.path.lexists(prev):
-            rep.note("previous-outside", d.path, f"its previous digest {prev} is not under "
-                     "the paths given; that link is not checked")
+            rep.note(
+                "previous-outside",
+                d.path,
+                f"its previous digest {prev} is not under "
+                "the paths given; that link is not checked",
+            )
             return "previous outside the paths"
         if older is None:
-            rep.note("copy-starts", d.path, f"the copy starts here: its previous digest "
-                     f"{prev} is not in the copy")
+            rep.note(
+                "copy-starts",
+                d.path,
+                f"the copy starts here: its previous digest {prev} is not in the copy",
+            )
             return "previous not in copy"
-        rep.fail("missing-digest", prev, f"digest missing: {d.path} names it as its "
-                 "previous, and older digests of the chain are present (deleted?)")
-        chains.missing.setdefault(_key(prev), DigestCheck(
-            prev, DigestState.MISSING, f"named as previous by {d.path}",
-            name=parse_digest_name(prev), root=d.root, org=d.org, account=d.account,
-            region=d.region, chain="missing"))
+        rep.fail(
+            "missing-digest",
+            prev,
+            f"digest missing: {d.path} names it as its "
+            "previous, and older digests of the chain are present (deleted?)",
+        )
+        chains.missing.setdefault(
+            _key(prev),
+            DigestCheck(
+                prev,
+                DigestState.MISSING,
+                f"named as previous by {d.path}",
+                name=parse_digest_name(prev),
+                root=d.root,
+                org=d.org,
+                account=d.account,
+                region=d.region,
+                chain="missing",
+            ),
+        )
         return "previous missing"
     chains.successors[_key(p.path)].append(d)
     if p.body is None:
         return "previous unreadable"
     if p.body.end_ms != b.start_ms:
-        rep.note("time-gap", d.path, f"starts at {b.start} but its previous digest ends at "
-                 f"{p.body.end}")
+        rep.note(
+            "time-gap", d.path, f"starts at {b.start} but its previous digest ends at {p.body.end}"
+        )
     if (b.prev_hash_algorithm or HASH_ALGORITHM).upper() != HASH_ALGORITHM:
-        rep.fail("unsupported-hash", d.path, "previous digest hash algorithm "
-                 f"{b.prev_hash_algorithm} is not SHA-256")
+        rep.fail(
+            "unsupported-hash",
+            d.path,
+            f"previous digest hash algorithm {b.prev_hash_algorithm} is not SHA-256",
+        )
         return "previous unchecked"
     if p.sha256 != b.prev_hash:
         if p.state is DigestState.OK:
             p.state = DigestState.MODIFIED
             p.reason = f"differs from the SHA-256 {d.path} records"
-        rep.fail("modified-digest", p.path, f"digest modified: SHA-256 {p.sha256}, its "
-                 f"successor {d.path} records {b.prev_hash}")
+        rep.fail(
+            "modified-digest",
+            p.path,
+            f"digest modified: SHA-256 {p.sha256}, its successor {d.path} records {b.prev_hash}",
+        )
         return "previous modified"
     if b.prev_bucket is not None and b.prev_bucket != p.body.bucket:
-        rep.fail("bucket-mismatch", d.path, f"names its previous digest in bucket "
-                 f"{b.prev_bucket}, but that digest says {p.body.bucket}")
+        rep.fail(
+            "bucket-mismatch",
+            d.path,
+            f"names its previous digest in bucket "
+            f"{b.prev_bucket}, but that digest says {p.body.bucket}",
+        )
         return "previous in another bucket"
     return "linked"
 
 
 # How a digest links when it names no digest the copy holds: the digest before it in time
 # then legitimately has no successor.
-_UNLINKED = ("restart", "previous missing", "previous outside the paths",
-             "previous key unusable")
+_UNLINKED = ("restart", "previous missing", "previous outside the paths", "previous key unusable")
 
 
 def _check_bypassed(group: list[DigestCheck], chains: _Chains, rep: Report) -> None:
@@ -391,17 +445,26 @@ def _check_bypassed(group: list[DigestCheck], chains: _Chains, rep: Report) -> N
     for i, d in enumerate(group):
         names = chains.successors.get(_key(d.path), [])
         if len(names) > 1:
-            rep.fail("forked-chain", d.path, f"named as previous by {len(names)} digests: "
-                     + ", ".join(n.path for n in names))
+            rep.fail(
+                "forked-chain",
+                d.path,
+                f"named as previous by {len(names)} digests: " + ", ".join(n.path for n in names),
+            )
         nxt = group[i + 1] if i + 1 < len(group) else None
         if not names and nxt is not None and nxt.chain not in _UNLINKED:
-            rep.fail("skipped-digest", d.path, f"no digest names it as previous, though "
-                     f"{nxt.path} follows it: the chain skips it")
+            rep.fail(
+                "skipped-digest",
+                d.path,
+                f"no digest names it as previous, though {nxt.path} follows it: the chain skips it",
+            )
 
 
 def _check_signatures(
-    digests: list[DigestCheck], successors: dict[str, list[DigestCheck]],
-    keys: KeyRing | None, book: SignatureBook | None, rep: Report,
+    digests: list[DigestCheck],
+    successors: dict[str, list[DigestCheck]],
+    keys: KeyRing | None,
+    book: SignatureBook | None,
+    rep: Report,
 ) -> None:
     if keys is None:
         if book is not None and book.count:
@@ -409,21 +472,26 @@ def _check_signatures(
         return
     for d in digests:
         if d.body is not None and d.sha256 is not None and d.state is not DigestState.MOVED:
-            d.signature = _check_signature(
-                d, keys, _signatures_for(d, successors, book, rep), rep)
+            d.signature = _check_signature(d, keys, _signatures_for(d, successors, book, rep), rep)
     if book is not None:
         # A signature exported for a digest the copy lacks: the newest digest of a chain
         # deleted from the copy shows only this way.
         here = {os.path.basename(d.body.key) for d in digests if d.body is not None}
         here |= {os.path.basename(d.path) for d in digests}
         for name in sorted(set(book.by_name) - here):
-            rep.note("signature-unused", "", f"a signature was given for digest {name}, "
-                     "which is not in the copy (not copied, outside the paths given, or "
-                     "deleted)")
+            rep.note(
+                "signature-unused",
+                "",
+                f"a signature was given for digest {name}, "
+                "which is not in the copy (not copied, outside the paths given, or "
+                "deleted)",
+            )
 
 
 def _signatures_for(
-    d: DigestCheck, successors: dict[str, list[DigestCheck]], book: SignatureBook | None,
+    d: DigestCheck,
+    successors: dict[str, list[DigestCheck]],
+    book: SignatureBook | None,
     rep: Report,
 ) -> list[tuple[str, str]]:
     """(hex signature, where it came from) for `d`: exported by the user, and repeated by
@@ -434,14 +502,21 @@ def _signatures_for(
     if book is not None:
         for s in book.lookup(os.path.basename(b.key), d.md5):
             if s.algorithm and s.algorithm != SIGNATURE_ALGORITHM:
-                rep.note("signature-algorithm", d.path, f"{s.source}: algorithm "
-                         f"{s.algorithm} is not {SIGNATURE_ALGORITHM}; ignored")
+                rep.note(
+                    "signature-algorithm",
+                    d.path,
+                    f"{s.source}: algorithm {s.algorithm} is not {SIGNATURE_ALGORITHM}; ignored",
+                )
                 continue
             found.append((s.signature, s.source))
     for succ in successors.get(_key(d.path), []):
         if succ.body is not None and succ.body.prev_signature:
-            found.append((succ.body.prev_signature.strip().lower(),
-                          f"previousDigestSignature of {succ.path}"))
+            found.append(
+                (
+                    succ.body.prev_signature.strip().lower(),
+                    f"previousDigestSignature of {succ.path}",
+                )
+            )
     return found
 
 
@@ -451,31 +526,43 @@ def _check_signature(
     b = d.body
     assert b is not None and d.sha256 is not None
     if b.algorithm != SIGNATURE_ALGORITHM:
-        rep.note("signature-algorithm", d.path, f"signed with {b.algorithm}, which trailscope "
-                 "cannot check")
+        rep.note(
+            "signature-algorithm",
+            d.path,
+            f"signed with {b.algorithm}, which trailscope cannot check",
+        )
         return SignatureState.UNSUPPORTED
     if not candidates:
-        rep.note("no-signature", d.path, "no signature for this digest: none was given and no "
-                 "later digest in the copy repeats it (export its x-amz-meta-signature)")
+        rep.note(
+            "no-signature",
+            d.path,
+            "no signature for this digest: none was given and no "
+            "later digest in the copy repeats it (export its x-amz-meta-signature)",
+        )
         return SignatureState.NO_SIGNATURE
     key = keys.find(b.fingerprint)
     if key is None:
         rep.note("no-key", d.path, f"no public key given has fingerprint {b.fingerprint}")
         return SignatureState.NO_KEY
     message = signing_string(b.end, b.bucket, b.key, d.sha256, b.prev_signature)
-    results = {sig: (verify_signature(key.key, sig, message), src)
-               for sig, src in reversed(candidates)}  # one check per distinct signature
+    results = {
+        sig: (verify_signature(key.key, sig, message), src) for sig, src in reversed(candidates)
+    }  # one check per distinct signature
     if any(ok for ok, _ in results.values()):
         for ok, src in results.values():
             if not ok:
-                rep.fail("bad-signature", d.path, f"signature from {src} does not verify "
-                         "(another one does)")
+                rep.fail(
+                    "bad-signature",
+                    d.path,
+                    f"signature from {src} does not verify (another one does)",
+                )
         return SignatureState.VERIFIED
     if d.state is DigestState.OK:
         d.state, d.reason = DigestState.BAD_SIGNATURE, "signature does not verify"
     srcs = "; ".join(src for _, src in results.values())
-    rep.fail("bad-signature", d.path, f"signature does not verify with key {b.fingerprint} "
-             f"({srcs})")
+    rep.fail(
+        "bad-signature", d.path, f"signature does not verify with key {b.fingerprint} ({srcs})"
+    )
     return SignatureState.FAILED
 
 
@@ -485,19 +572,25 @@ def _hash_listed(path: str, max_bytes: int) -> tuple[str, ContentHash]:
     if got.missing and path.endswith(".gz"):
         alt = hash_content(path[:-3], max_bytes)
         if not alt.missing:
-            alt.note = ("kept without its .gz" + (f"; {alt.note}" if alt.note else ""))
+            alt.note = "kept without its .gz" + (f"; {alt.note}" if alt.note else "")
             return path[:-3], alt
     return path, got
 
 
-def _file_check(
-    path: str, entries: list, got: tuple[str, ContentHash], rep: Report
-) -> FileCheck:
+def _file_check(path: str, entries: list, got: tuple[str, ContentHash], rep: Report) -> FileCheck:
     where, h = got
     digest, first = entries[0]
-    fc = FileCheck(where, FileState.VERIFIED, digest=digest.path, s3_object=first.s3_object,
-                   expected=first.hash_value, actual=h.sha256, account=digest.account,
-                   region=digest.region, delivered=_delivered(where))
+    fc = FileCheck(
+        where,
+        FileState.VERIFIED,
+        digest=digest.path,
+        s3_object=first.s3_object,
+        expected=first.hash_value,
+        actual=h.sha256,
+        account=digest.account,
+        region=digest.region,
+        delivered=_delivered(where),
+    )
     if h.missing:
         fc.state, fc.fails = FileState.MISSING, True
         fc.reason = "listed in the digest, not in the copy"
@@ -517,15 +610,21 @@ def _file_check(
             fc.state, fc.fails = FileState.MODIFIED, True
             fc.digest, fc.expected = d.path, e.hash_value
             fc.reason = "content differs from the SHA-256 in its digest"
-            rep.fail("modified", where, f"log file modified: SHA-256 {h.sha256}, {d.path} "
-                     f"records {e.hash_value}")
+            rep.fail(
+                "modified",
+                where,
+                f"log file modified: SHA-256 {h.sha256}, {d.path} records {e.hash_value}",
+            )
             return fc
     bad = [d for d, _ in entries if not d.trustworthy]
     if bad:
         fc.state, fc.fails, fc.digest = FileState.UNVERIFIABLE, True, bad[0].path
         fc.reason = f"matches its digest, but the digest is {bad[0].state}"
-        rep.fail("unverifiable", where, f"log file matches {bad[0].path}, which is "
-                 f"{bad[0].state}: not verified")
+        rep.fail(
+            "unverifiable",
+            where,
+            f"log file matches {bad[0].path}, which is {bad[0].state}: not verified",
+        )
         return fc
     fc.reason = h.note
     fc.signed = all(d.signature is SignatureState.VERIFIED for d, _ in entries)
@@ -537,8 +636,11 @@ def _file_check(
 
 
 def _check_unlisted(
-    files: Sequence, named: set[str], digests: list[DigestCheck],
-    missing: list[DigestCheck], rep: Report,
+    files: Sequence,
+    named: set[str],
+    digests: list[DigestCheck],
+    missing: list[DigestCheck],
+    rep: Report,
 ) -> None:
     """Log files of the copy that no digest names.
 
@@ -546,8 +648,7 @@ def _check_unlisted(
     trails with digests log the same account and region, a file is an addition only if the
     digests of every one of them cover its delivery time (its own trail would list it).
     """
-    per_trail: dict[tuple, dict[tuple, list[list[int]]]] = defaultdict(
-        lambda: defaultdict(list))
+    per_trail: dict[tuple, dict[tuple, list[list[int]]]] = defaultdict(lambda: defaultdict(list))
     for d in digests:
         if d.body is not None and d.root is not None and d.body.start_ms != NO_TIME:
             place = (_key(d.root), d.org, d.account, d.region)
@@ -556,7 +657,8 @@ def _check_unlisted(
     for d in missing:
         if d.name is not None and d.root is not None:
             missing_ends[(_key(d.root), d.org, d.account, d.region)].append(
-                parse_time_ms(_stamp_iso(d.name.stamp)))
+                parse_time_ms(_stamp_iso(d.name.stamp))
+            )
     outside = 0
     for tf in files:
         if _key(tf.path) in named:
@@ -567,8 +669,13 @@ def _check_unlisted(
         place = (_key(root), tf.org, tf.account, tf.region) if root is not None else None
         trails = per_trail.get(place, {}) if place is not None else {}
         t = delivery_ms(tf.path)
-        fc = FileCheck(tf.path, FileState.NOT_COVERED, account=tf.account, region=tf.region,
-                       delivered=None if t is None else format_time(t))
+        fc = FileCheck(
+            tf.path,
+            FileState.NOT_COVERED,
+            account=tf.account,
+            region=tf.region,
+            delivered=None if t is None else format_time(t),
+        )
         if not trails:
             fc.reason = "no digest of its account and region is in the copy"
         elif tf.kind != "log":
@@ -578,14 +685,19 @@ def _check_unlisted(
         elif all(_inside(t, _merge(iv)) for iv in trails.values()):
             fc.fails = True
             fc.reason = "delivered within the hours the digests cover, yet no digest lists it"
-            rep.fail("unlisted", tf.path, f"log file no digest lists, delivered "
-                     f"{format_time(t)} within the hours the digests of its account and region "
-                     "cover: an added file (or a file of another trail without digests)")
+            rep.fail(
+                "unlisted",
+                tf.path,
+                f"log file no digest lists, delivered "
+                f"{format_time(t)} within the hours the digests of its account and region "
+                "cover: an added file (or a file of another trail without digests)",
+            )
         else:
             union = _merge([iv for ivs in trails.values() for iv in ivs])
             if _inside(t, union):
-                fc.reason = ("delivered in hours the digests of only some of the trails "
-                             "logging here cover")
+                fc.reason = (
+                    "delivered in hours the digests of only some of the trails logging here cover"
+                )
             elif t < union[0][0] + UNLISTED_MARGIN_MS:
                 fc.reason = "delivered before the first digest of its account and region"
             elif t > union[-1][1] - UNLISTED_MARGIN_MS:
@@ -598,8 +710,11 @@ def _check_unlisted(
             outside += 1
         rep.files.append(fc)
     if outside:
-        rep.note("not-covered", "", f"{outside:,} log file(s) that no digest lists and that "
-                 "none had to list: not verified")
+        rep.note(
+            "not-covered",
+            "",
+            f"{outside:,} log file(s) that no digest lists and that none had to list: not verified",
+        )
 
 
 def _trail_id(d: DigestCheck) -> tuple:
@@ -672,6 +787,7 @@ def _stamp_iso(stamp: str) -> str:
 
 def _digest_order(d: DigestCheck) -> tuple:
     n = d.name
-    ident = (n.account, n.region, n.trail, n.home_region, n.backfill) if n else (
-        "", "", "", "", False)
+    ident = (
+        (n.account, n.region, n.trail, n.home_region, n.backfill) if n else ("", "", "", "", False)
+    )
     return (d.root or "", *ident, d.end, d.path)

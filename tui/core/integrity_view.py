@@ -57,15 +57,27 @@ class FileIntegrity:
         for f in self.report.files:
             if f.state is FileState.MISSING:
                 out.setdefault(_norm(f.path), (f.path, f.state, f.reason))
-        order = {s: i for i, s in enumerate((FileState.MODIFIED, FileState.MISSING,
-                                             FileState.UNVERIFIABLE, FileState.NOT_COVERED,
-                                             FileState.VERIFIED))}
+        order = {
+            s: i
+            for i, s in enumerate(
+                (
+                    FileState.MODIFIED,
+                    FileState.MISSING,
+                    FileState.UNVERIFIABLE,
+                    FileState.NOT_COVERED,
+                    FileState.VERIFIED,
+                )
+            )
+        }
         return sorted(out.values(), key=lambda r: (order[r[1]], r[0]))
 
     def rows_unverified(self) -> np.ndarray:
         """Store rows read from files that are not verified (sorted, unique)."""
-        bad = [i for i, f in enumerate(self.store.files)
-               if self.state_of(f.path)[0] is not FileState.VERIFIED]
+        bad = [
+            i
+            for i, f in enumerate(self.store.files)
+            if self.state_of(f.path)[0] is not FileState.VERIFIED
+        ]
         n = len(self.store)
         if not bad or not n:
             return np.empty(0, np.int64)

@@ -86,7 +86,8 @@ def load_columns(path: Path | None = None) -> list[ColumnSpec] | None:
             )
         width = c.get("width")
         if width is not None and (
-            not isinstance(width, int) or isinstance(width, bool)
+            not isinstance(width, int)
+            or isinstance(width, bool)
             or not MIN_WIDTH <= width <= MAX_WIDTH
         ):
             raise ListConfigError(f"{path}: width of {name} must be {MIN_WIDTH}..{MAX_WIDTH}")
@@ -100,10 +101,12 @@ def save_columns(cols: list[ColumnSpec], path: Path | None = None) -> Path:
     """Write `cols` atomically (temporary file, fsync, rename). Raises OSError."""
     path = columns_path() if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"columns": [
-        {"name": c.name} if c.width is None else {"name": c.name, "width": c.width}
-        for c in cols
-    ]}
+    data = {
+        "columns": [
+            {"name": c.name} if c.width is None else {"name": c.name, "width": c.width}
+            for c in cols
+        ]
+    }
     fd, tmp = tempfile.mkstemp(prefix=".columns-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -125,8 +125,10 @@ def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker
     res_r, res_w = ctx.Pipe(duplex=False)
     current = ctx.RawValue("q", -1)
     proc = ctx.Process(
-        target=parser_main, args=(task_r, res_w, current, parse),
-        name="trailscope-parser", daemon=True,
+        target=parser_main,
+        args=(task_r, res_w, current, parse),
+        name="trailscope-parser",
+        daemon=True,
     )
     proc.start()
     # Only the worker may hold its ends: then its death is end-of-file on `res_r`.

@@ -123,8 +123,11 @@ def json_type(v: object) -> str:
 def version_ok(v: object) -> bool:
     """eventVersion as CloudTrail writes it: `1.<digits>` (every version so far)."""
     return (
-        v.__class__ is str and v[:2] == "1." and len(v) > 2  # type: ignore[index]
-        and v[2:].isascii() and v[2:].isdigit()  # type: ignore[index,union-attr]
+        v.__class__ is str
+        and v[:2] == "1."
+        and len(v) > 2  # type: ignore[index]
+        and v[2:].isascii()
+        and v[2:].isdigit()  # type: ignore[index,union-attr]
     )
 
 
@@ -133,5 +136,3 @@ def readonly_ok(v: object) -> bool:
     if v is None or v is True or v is False:
         return True
     return v.__class__ is str and v.isascii() and v.lower() in ("true", "false")  # type: ignore
-
-

@@ -164,7 +164,10 @@ class PathColumn:
     @property
     def nbytes(self) -> int:
         return (
-            self._rows.nbytes + self._codes.nbytes + self.first_row.nbytes + self.table.nbytes
+            self._rows.nbytes
+            + self._codes.nbytes
+            + self.first_row.nbytes
+            + self.table.nbytes
             + 100 * (len(self._decoded) + len(self._display))
         )
 
@@ -180,12 +183,19 @@ class PathColumn:
                 return
             files = store.files
             todo = [
-                fid for fid in range(self.files_done, stop)
+                fid
+                for fid in range(self.files_done, stop)
                 if files[fid].line_rows is not None and files[fid].text_low
             ]
             jobs = [
-                (self.table, files[f].text_low, files[f].lstarts, files[f].lends, self._segs,
-                 self._finds)
+                (
+                    self.table,
+                    files[f].text_low,
+                    files[f].lstarts,
+                    files[f].lends,
+                    self._segs,
+                    self._finds,
+                )
                 for f in todo
             ]
             parts_r: list[np.ndarray] = []
@@ -341,8 +351,11 @@ class PathColumn:
             codes = np.concatenate([codes, np.array(more, np.int64)])
         elif done < size:
             rx = re.compile(
-                rb"^s" + rb"[^\n]*".join(re.escape(p.casefold().encode("utf-8", "surrogatepass"))
-                                        for p in matcher.parts) + rb"$",
+                rb"^s"
+                + rb"[^\n]*".join(
+                    re.escape(p.casefold().encode("utf-8", "surrogatepass")) for p in matcher.parts
+                )
+                + rb"$",
                 re.M,
             )
             keys, offs = self.table.blob(done)

@@ -351,4 +351,3 @@ def needles(key: tuple[Seg, ...]) -> tuple[bytes, ...]:
     if "/" in last:
         out.append(b"\\/")
     return tuple(out)
-

@@ -60,7 +60,14 @@ __all__ = [
 PIVOT_KEYWORDS: tuple[str, ...] = ("minted", "descends", "last")
 # Keywords that take a value like a field but are not store columns.
 KEYWORDS: tuple[str, ...] = (
-    "has", "is", "mark", "rule", "severity", "since", "until", *PIVOT_KEYWORDS
+    "has",
+    "is",
+    "mark",
+    "rule",
+    "severity",
+    "since",
+    "until",
+    *PIVOT_KEYWORDS,
 )
 # Detection rules' severities, least first (tui/core/detect reads them from here).
 SEVERITY_NAMES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
@@ -312,8 +319,20 @@ class Last:
 
 
 Node = (
-    Term | PathTerm | Text | Time | Has | Is | Mark | RuleTerm | Severity | Cred | Last | Not
-    | And | Or
+    Term
+    | PathTerm
+    | Text
+    | Time
+    | Has
+    | Is
+    | Mark
+    | RuleTerm
+    | Severity
+    | Cred
+    | Last
+    | Not
+    | And
+    | Or
 )
 
 
@@ -590,13 +609,37 @@ def _known_list() -> str:
 _EVENT_KEYS = {
     k.lower(): k
     for k in (
-        "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
-        "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters",
-        "responseElements", "additionalEventData", "requestID", "eventID", "readOnly",
-        "resources", "eventType", "apiVersion", "managementEvent", "recipientAccountId",
-        "serviceEventDetails", "sharedEventID", "vpcEndpointId", "vpcEndpointAccountId",
-        "eventCategory", "addendum", "sessionCredentialFromConsole", "edgeDeviceDetails",
-        "tlsDetails", "insightDetails",
+        "eventVersion",
+        "userIdentity",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "requestID",
+        "eventID",
+        "readOnly",
+        "resources",
+        "eventType",
+        "apiVersion",
+        "managementEvent",
+        "recipientAccountId",
+        "serviceEventDetails",
+        "sharedEventID",
+        "vpcEndpointId",
+        "vpcEndpointAccountId",
+        "eventCategory",
+        "addendum",
+        "sessionCredentialFromConsole",
+        "edgeDeviceDetails",
+        "tlsDetails",
+        "insightDetails",
     )
 }
 
@@ -825,7 +868,7 @@ _ANY = ValueMatcher.glob(["", ""])  # `*`: has a value
 def _regex_matcher(w: _Word) -> ValueMatcher:
     pattern, at = w.regex  # type: ignore[misc]
     if not pattern:
-        raise QueryError("empty /regex/ (to match an empty value write \"\")", at)
+        raise QueryError('empty /regex/ (to match an empty value write "")', at)
     try:
         return ValueMatcher.regex(pattern)
     except re.error as e:
@@ -1239,11 +1282,12 @@ def _severity_node(value: str, pos: int, vpos: int) -> Severity:
     if m is None or m.group(2) not in SEVERITY_NAMES:
         raise QueryError(
             f"bad severity {value!r}: one of {', '.join(SEVERITY_NAMES)}, optionally "
-            "after >=, >, <= or < (severity:>=medium)", vpos)
+            "after >=, >, <= or < (severity:>=medium)",
+            vpos,
+        )
     op, k = m.group(1), SEVERITY_NAMES.index(m.group(2))
     top = len(SEVERITY_NAMES) - 1
-    lo, hi = {None: (k, k), ">=": (k, top), ">": (k + 1, top), "<=": (0, k),
-              "<": (0, k - 1)}[op]
+    lo, hi = {None: (k, k), ">=": (k, top), ">": (k + 1, top), "<=": (0, k), "<": (0, k - 1)}[op]
     return Severity(lo, hi, pos)
 
 

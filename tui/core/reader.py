@@ -215,9 +215,7 @@ def inflate(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Inflated | ReadRe
     if not raw:
         return ReadResult(FileState.EMPTY, "file is empty (0 bytes)", [])
     if len(raw) > max_bytes:
-        return ReadResult(
-            FileState.TOO_LARGE, f"file is over the {_human(max_bytes)} cap", []
-        )
+        return ReadResult(FileState.TOO_LARGE, f"file is over the {_human(max_bytes)} cap", [])
     notes: list[str] = []
     damage = ""
     if raw[:2] == _GZIP_MAGIC:  # by content, not by name
@@ -442,7 +440,7 @@ def _each_record(data: bytes, skip_deep: bool) -> tuple[ReadResult, bool] | None
     if not acc.total:
         return None
     closed = _RECORDS_TAIL.fullmatch(text, pos) is not None
-    if acc.good and "\ufffd" in text[: pos] and not _valid_utf8(data):
+    if acc.good and "\ufffd" in text[:pos] and not _valid_utf8(data):
         acc.lenient[UTF8_REPLACED] = None
     return acc.result("records"), closed
 
@@ -527,8 +525,7 @@ class _Acc:
                 if type(r) is dict:
                     self.good.append(r)
                 else:
-                    self.reject(f"{where} record {i}: not a JSON object ({type(r).__name__})",
-                                True)
+                    self.reject(f"{where} record {i}: not a JSON object ({type(r).__name__})", True)
             return
         self.total += 1
         self.good.append(obj)
@@ -552,16 +549,21 @@ class _Acc:
                 if self.only_non_objects:
                     reason = f"{self.bad:,} of {self.total:,} {unit} are not JSON objects"
                 else:
-                    reason = (f"{self.bad:,} of {self.total:,} {unit} skipped; "
-                              f"first: {self.samples[0]}")
-            return ReadResult(FileState.LOADED, reason, self.good, self.bad, self.samples,
-                              fmt, lenient=lenient)
+                    reason = (
+                        f"{self.bad:,} of {self.total:,} {unit} skipped; first: {self.samples[0]}"
+                    )
+            return ReadResult(
+                FileState.LOADED, reason, self.good, self.bad, self.samples, fmt, lenient=lenient
+            )
         if self.total:
             return ReadResult(
                 FileState.NOT_CLOUDTRAIL,
-                f"none of the {self.total:,} {unit} is an event object; "
-                f"first: {self.samples[0]}",
-                [], self.bad, self.samples, fmt, lenient=lenient,
+                f"none of the {self.total:,} {unit} is an event object; first: {self.samples[0]}",
+                [],
+                self.bad,
+                self.samples,
+                fmt,
+                lenient=lenient,
             )
         return ReadResult(FileState.EMPTY, "no records", [], fmt=fmt, lenient=lenient)
 
@@ -611,8 +613,9 @@ def _decode_text(data: bytes, notes: list[str]) -> ReadResult:
                 # Several documents, one needing the lenient decoder.
                 return _decode_many(data, err)
             if truncated:
-                return ReadResult(FileState.TRUNCATED, f"JSON ends early ({err})", [],
-                                  lenient=label)
+                return ReadResult(
+                    FileState.TRUNCATED, f"JSON ends early ({err})", [], lenient=label
+                )
             return ReadResult(FileState.NOT_JSON, f"not JSON: {err}", [], lenient=label)
         if label:
             notes.append(label)
@@ -686,8 +689,9 @@ def _decode_many(data: bytes, whole_err: str) -> ReadResult:
         return _decode_jsonl(data, whole_err)
     if stop is not None and stop[2]:
         k = len(docs) + 1
-        return ReadResult(FileState.TRUNCATED, f"JSON ends early in document {k} ({stop[1]})",
-                          [], lenient=label)
+        return ReadResult(
+            FileState.TRUNCATED, f"JSON ends early in document {k} ({stop[1]})", [], lenient=label
+        )
     acc = _Acc()
     if label:
         acc.lenient[label] = None
@@ -845,7 +849,7 @@ def _lenient(data: bytes | str, e: orjson.JSONDecodeError) -> tuple[object, str,
     try:
         value = deepjson.loads(text)
     except deepjson.JSONDecodeError as e3:
-        rest_blank = not text[e3.pos:].strip()
+        rest_blank = not text[e3.pos :].strip()
         truncated = rest_blank or e3.msg.startswith("Unterminated string")
         return None, label, str(e3), truncated
     except ValueError as e3:  # e.g. an integer with more digits than int() allows

@@ -57,8 +57,9 @@ def _decoded(ev: CaseEvent) -> dict | None:
     return got if isinstance(got, dict) else None
 
 
-def report_items(events: Iterable[CaseEvent], annotations=None,
-                 origin_of: OriginLookup | None = None) -> list[ReportItem]:
+def report_items(
+    events: Iterable[CaseEvent], annotations=None, origin_of: OriginLookup | None = None
+) -> list[ReportItem]:
     """The report's rows. `annotations` (an `annotations.Annotations` over a loaded
     store) adds the in-trail check; `origin_of` the credential origin."""
     out = []
@@ -256,8 +257,11 @@ def jsonl_report(items: list[ReportItem], *, with_origin: bool = False) -> str:
             "cred": r.cred,
             "key": r.access_key,
             "labels": [{"label": m.label, "at": m.created_at} for m in ev.marks],
-            "note": None if ev.note is None else {
-                "text": ev.note.text, "createdAt": ev.note.created_at,
+            "note": None
+            if ev.note is None
+            else {
+                "text": ev.note.text,
+                "createdAt": ev.note.created_at,
                 "updatedAt": ev.note.updated_at,
             },
             "foundWith": ev.found_with,

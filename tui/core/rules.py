@@ -198,6 +198,7 @@ def primary_path(rule: Cases) -> str | None:
 
 # ------------------------------------------------------------------ the reference reading
 
+
 def get(rec: object, path: str) -> object:
     """The value at `path` in a parsed record (None when any step is not an object)."""
     v = rec

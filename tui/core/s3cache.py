@@ -91,8 +91,14 @@ class ObjectCache:
             return None
         return {str(k): str(v) for k, v in meta.items()}
 
-    def store(self, name: str, chunks: Iterable[bytes], *, expected_size: int | None = None,
-              metadata: dict[str, str] | None = None) -> tuple[Path, int]:
+    def store(
+        self,
+        name: str,
+        chunks: Iterable[bytes],
+        *,
+        expected_size: int | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> tuple[Path, int]:
         """Write an entry from `chunks` (an object's body) and return (path, bytes written).
 
         Raises OSError on a local write failure and ValueError when fewer or more bytes
@@ -175,8 +181,12 @@ class ObjectCache:
         entries = list(self._entries())
         uses = [st.st_atime for _, st in entries]
         return CacheInfo(
-            str(self.root), len(entries), sum(st.st_size for _, st in entries), self.limit,
-            min(uses) if uses else None, max(uses) if uses else None,
+            str(self.root),
+            len(entries),
+            sum(st.st_size for _, st in entries),
+            self.limit,
+            min(uses) if uses else None,
+            max(uses) if uses else None,
         )
 
     def clear(self) -> tuple[int, int]:

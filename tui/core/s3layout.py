@@ -56,7 +56,7 @@ def parse_url(text: str) -> S3URL:
     one) unless its last part is a log file name (.json, .json.gz...): then one object."""
     if not is_s3_url(text):
         raise BadURL(f"not an s3:// URL: {text}")
-    rest = text[len(SCHEME):]
+    rest = text[len(SCHEME) :]
     bucket, _, prefix = rest.partition("/")
     if not _BUCKET.match(bucket):
         raise BadURL(f"not a bucket name: {bucket!r} in {text}")
@@ -89,7 +89,7 @@ def position(prefix: str) -> Position:
     parts = prefix.rstrip("/").split("/") if prefix else []
     if "AWSLogs" not in parts:
         return Position("above")
-    rest = parts[len(parts) - parts[::-1].index("AWSLogs"):]
+    rest = parts[len(parts) - parts[::-1].index("AWSLogs") :]
     level = "awslogs"
     for i, p in enumerate(rest):
         nxt = _next_level(level, p)
@@ -97,7 +97,7 @@ def position(prefix: str) -> Position:
             return Position("other")
         level = nxt
         if level == "region":
-            dates = tuple(rest[i + 1:])
+            dates = tuple(rest[i + 1 :])
             if not dates:
                 return Position("region")
             if not _date_parts_ok(dates):
@@ -207,6 +207,7 @@ def start_after(keys: list[str], lookback: timedelta) -> str | None:
         return None
     newest = max(stamps)  # type: ignore[type-var]
     cut = (datetime.strptime(newest, "%Y%m%dT%H%M").replace(tzinfo=UTC) - lookback).strftime(
-        "%Y%m%dT%H%M")
+        "%Y%m%dT%H%M"
+    )
     before = [k for k, s in zip(keys, stamps, strict=True) if s < cut]  # type: ignore[operator]
     return max(before) if before else None

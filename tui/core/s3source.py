@@ -121,8 +121,10 @@ class S3Progress:
         """One line for a fetch under way `seconds`: objects and bytes done of the
         total, the transfer rate, objects from the cache and failed."""
         rate = self.transferred / seconds if seconds > 0 else 0.0
-        text = (f"s3 {self.objects_done:,}/{self.objects_total:,} objects, "
-                f"{_mb(self.bytes_done)} of {_mb(self.bytes_total)}, {_mb(rate)}/s")
+        text = (
+            f"s3 {self.objects_done:,}/{self.objects_total:,} objects, "
+            f"{_mb(self.bytes_done)} of {_mb(self.bytes_total)}, {_mb(rate)}/s"
+        )
         if self.cached:
             text += f", {self.cached:,} cached"
         if self.failed:
@@ -155,18 +157,30 @@ class S3Source:
 def _credential_errors() -> tuple[type[BaseException], ...]:
     from botocore import exceptions as bx
 
-    names = ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound",
-             "SSOError", "SSOTokenLoadError", "UnauthorizedSSOTokenError",
-             "TokenRetrievalError", "CredentialRetrievalError", "NoRegionError",
-             "EndpointConnectionError", "ConnectTimeoutError", "InvalidConfigError")
+    names = (
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "ProfileNotFound",
+        "SSOError",
+        "SSOTokenLoadError",
+        "UnauthorizedSSOTokenError",
+        "TokenRetrievalError",
+        "CredentialRetrievalError",
+        "NoRegionError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "InvalidConfigError",
+    )
     return tuple(getattr(bx, n) for n in names if hasattr(bx, n))
 
 
 def _fatal_message(e: BaseException) -> str:
     name = type(e).__name__
     if name in ("NoCredentialsError", "PartialCredentialsError"):
-        return ("no usable AWS credentials (looked in the environment, the shared "
-                f"config and credentials files, SSO and the instance role): {e}")
+        return (
+            "no usable AWS credentials (looked in the environment, the shared "
+            f"config and credentials files, SSO and the instance role): {e}"
+        )
     if "SSO" in name or name == "TokenRetrievalError":
         return f"AWS SSO session unusable ({e}); `aws sso login` renews it"
     return str(e)
@@ -194,8 +208,13 @@ class S3Trail:
     """The trail under one or more s3:// URLs. Not thread-safe: one caller at a time
     (fetching runs its own threads)."""
 
-    def __init__(self, urls: Sequence[str], options: S3Options | None = None, *,
-                 session: object | None = None):
+    def __init__(
+        self,
+        urls: Sequence[str],
+        options: S3Options | None = None,
+        *,
+        session: object | None = None,
+    ):
         self.urls: list[S3URL] = [parse_url(u) for u in urls]  # raises BadURL
         self.opts = options or S3Options()
         self.cache = ObjectCache(self.opts.cache_dir, self.opts.cache_limit)
@@ -227,7 +246,9 @@ class S3Trail:
                         user_agent_extra="trailscope",
                     )
                     self._client = session.client(
-                        "s3", endpoint_url=self.opts.endpoint_url, config=cfg,
+                        "s3",
+                        endpoint_url=self.opts.endpoint_url,
+                        config=cfg,
                         region_name=None if session.region_name else "us-east-1",
                     )
                 except _credential_errors() as e:
@@ -261,8 +282,9 @@ class S3Trail:
         self.whole = list(dict.fromkeys(self.whole + lst.whole))
         return lst
 
-    def _pages(self, lst: Listing, bucket: str, prefix: str, *, delimiter: bool,
-               after: str | None = None) -> tuple[builtins.list[str], builtins.list[dict]] | None:
+    def _pages(
+        self, lst: Listing, bucket: str, prefix: str, *, delimiter: bool, after: str | None = None
+    ) -> tuple[builtins.list[str], builtins.list[dict]] | None:
         """(common prefixes, objects) of one listing, or None with the error recorded."""
         url = f"s3://{bucket}/{prefix}"
         lst.listed.append(url)
@@ -304,10 +326,16 @@ class S3Trail:
         if kind != "digest" and not self.opts.logs:
             return
         mod = o.get("LastModified")
-        lst.objects.append(S3Object(
-            bucket, key, int(o.get("Size") or 0), str(o.get("ETag") or "").strip('"'),
-            int(mod.timestamp() * 1e9) if isinstance(mod, datetime) else 0, kind,
-        ))
+        lst.objects.append(
+            S3Object(
+                bucket,
+                key,
+                int(o.get("Size") or 0),
+                str(o.get("ETag") or "").strip('"'),
+                int(mod.timestamp() * 1e9) if isinstance(mod, datetime) else 0,
+                kind,
+            )
+        )
 
     def _one_object(self, lst: Listing, u: S3URL) -> None:
         got = self._pages(lst, u.bucket, u.prefix, delimiter=False)
@@ -320,11 +348,16 @@ class S3Trail:
         kind, _ = classify_name(u.prefix)
         o = match[0]
         mod = o.get("LastModified")
-        lst.objects.append(S3Object(
-            u.bucket, u.prefix, int(o.get("Size") or 0), str(o.get("ETag") or "").strip('"'),
-            int(mod.timestamp() * 1e9) if isinstance(mod, datetime) else 0,
-            "digest" if kind == "digest" else (kind or "log"),
-        ))
+        lst.objects.append(
+            S3Object(
+                u.bucket,
+                u.prefix,
+                int(o.get("Size") or 0),
+                str(o.get("ETag") or "").strip('"'),
+                int(mod.timestamp() * 1e9) if isinstance(mod, datetime) else 0,
+                "digest" if kind == "digest" else (kind or "log"),
+            )
+        )
 
     def _whole(self, lst: Listing, bucket: str, prefix: str, *, leaf: bool = False) -> None:
         """List everything under `prefix`; `leaf`: a region folder (followed by its day
@@ -353,15 +386,20 @@ class S3Trail:
             for o in objs:
                 self._add(lst, bucket, o)
             for cp in sorted(cps, reverse=True):
-                if cp[len(p):] == "AWSLogs/":
+                if cp[len(p) :] == "AWSLogs/":
                     found = True
                     self._layout(lst, bucket, cp, "awslogs")
                 elif depth + 1 < SEARCH_DEPTH:
                     stack.append((cp, depth + 1))
                 else:
-                    deeper.append((f"s3://{bucket}/{cp}", "not read: no AWSLogs/ within "
-                                   f"{SEARCH_DEPTH} folders of the prefix given (give this "
-                                   "prefix to read it)"))
+                    deeper.append(
+                        (
+                            f"s3://{bucket}/{cp}",
+                            "not read: no AWSLogs/ within "
+                            f"{SEARCH_DEPTH} folders of the prefix given (give this "
+                            "prefix to read it)",
+                        )
+                    )
         if found:
             lst.ignored += deeper
         else:
@@ -379,7 +417,7 @@ class S3Trail:
             self._add(lst, bucket, o)
         o = self.opts
         for cp in cps:
-            name = cp[len(prefix):-1]
+            name = cp[len(prefix) : -1]
             nxt = child_level(level, name)
             if nxt is None:
                 lst.ignored.append((f"s3://{bucket}/{cp}", "not part of the CloudTrail layout"))
@@ -418,7 +456,7 @@ class S3Trail:
             for o in objs:
                 self._add(lst, bucket, o)
             for cp in sorted(cps, reverse=True):
-                name = cp[len(p):-1]
+                name = cp[len(p) : -1]
                 width = (4, 2, 2)[len(parts)]
                 if not (name.isdigit() and len(name) == width):
                     lst.ignored.append((f"s3://{bucket}/{cp}", "not a date folder"))
@@ -428,9 +466,12 @@ class S3Trail:
 
     # ------------------------------------------------------------------ fetching
 
-    def fetch(self, objects: Sequence[S3Object],
-              on_progress: Callable[[S3Progress], None] | None = None,
-              cancel: threading.Event | None = None) -> Fetched:
+    def fetch(
+        self,
+        objects: Sequence[S3Object],
+        on_progress: Callable[[S3Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Fetched:
         """Bring `objects` into the cache (those already there cost nothing), with at
         most `connections` requests at a time. Per-object failures are in `errors`;
         after a cancel, what landed before it."""
@@ -447,17 +488,20 @@ class S3Trail:
         out.errors.sort(key=lambda e: order[e[0]])
         return out
 
-    def fetch_groups(self, objects: Sequence[S3Object], *,
-                     on_progress: Callable[[S3Progress], None] | None = None,
-                     cancel: threading.Event | None = None,
-                     every_s: float = 0.0) -> Iterator[Fetched]:
+    def fetch_groups(
+        self,
+        objects: Sequence[S3Object],
+        *,
+        on_progress: Callable[[S3Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        every_s: float = 0.0,
+    ) -> Iterator[Fetched]:
         """Fetch `objects` as `fetch` does, handing over what has landed as it lands: a
         group at most every `every_s` seconds (0: each object alone), in the order the
         downloads end, each with a copy of the progress so far. Setting `cancel` stops
         it: queued objects are not fetched, downloads under way stop at their next
         chunk, and no more groups come."""
-        prog = S3Progress(objects_total=len(objects),
-                          bytes_total=sum(o.size for o in objects))
+        prog = S3Progress(objects_total=len(objects), bytes_total=sum(o.size for o in objects))
         stop = threading.Event()  # the caller cancelled, or left the loop early
 
         def stopped() -> bool:
@@ -465,14 +509,18 @@ class S3Trail:
 
         group, in_group = Fetched(), 0
         last = time.monotonic()
-        landed = _fetch_threads(self.opts.connections, objects,
-                                lambda o: self._fetch_one(o, stopped), stopped)
+        landed = _fetch_threads(
+            self.opts.connections, objects, lambda o: self._fetch_one(o, stopped), stopped
+        )
         left = len(objects)
         try:
             while left:
                 # Wake up to hand over a group on time and to notice a cancel.
-                wait_s = _POLL_S if not in_group else min(
-                    _POLL_S, max(0.0, last + every_s - time.monotonic()))
+                wait_s = (
+                    _POLL_S
+                    if not in_group
+                    else min(_POLL_S, max(0.0, last + every_s - time.monotonic()))
+                )
                 try:
                     o, (path, reason, meta, cached, sent) = landed.get(timeout=wait_s)
                 except queue.Empty:
@@ -491,8 +539,9 @@ class S3Trail:
                         group.errors.append((o.url, reason))
                     else:
                         self.in_use.add(str(path))
-                        tf = TrailFile(o.url, o.kind, o.size, o.modified_ns,
-                                       *layout_of(o.key), local=str(path))
+                        tf = TrailFile(
+                            o.url, o.kind, o.size, o.modified_ns, *layout_of(o.key), local=str(path)
+                        )
                         (group.digests if o.kind == "digest" else group.files).append(tf)
                         if meta:
                             group.metadata[o.url] = meta
@@ -509,8 +558,11 @@ class S3Trail:
         if prog.transferred:
             self.cache.evict(keep=self.in_use)
 
-    def _fetch_one(self, o: S3Object, stopped: Callable[[], bool] = lambda: False,
-                   ) -> tuple[Path | None, str, dict | None, bool, int]:
+    def _fetch_one(
+        self,
+        o: S3Object,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> tuple[Path | None, str, dict | None, bool, int]:
         """(cache path or None, why not, S3 metadata of a digest, from cache?, bytes)."""
         if stopped():
             return None, CANCELLED, None, False, 0
@@ -529,10 +581,12 @@ class S3Trail:
             meta = dict(resp.get("Metadata") or {}) if o.kind == "digest" else None
             body = resp["Body"]
             try:
-                path, n = self.cache.store(entry_name(o.bucket, o.key, etag),
-                                           _until(stopped, body.iter_chunks(_CHUNK)),
-                                           expected_size=resp.get("ContentLength"),
-                                           metadata=meta)
+                path, n = self.cache.store(
+                    entry_name(o.bucket, o.key, etag),
+                    _until(stopped, body.iter_chunks(_CHUNK)),
+                    expected_size=resp.get("ContentLength"),
+                    metadata=meta,
+                )
             finally:
                 body.close()
             return path, "", meta, False, n
@@ -544,11 +598,22 @@ class S3Trail:
         except (BotoCoreError, ValueError) as e:
             return None, f"download failed: {e}", None, False, 0
         except OSError as e:
-            return None, (f"cannot write the cache copy in {self.cache.root}: "
-                          f"{(e.strerror or str(e)).lower()}"), None, False, 0
+            return (
+                None,
+                (
+                    f"cannot write the cache copy in {self.cache.root}: "
+                    f"{(e.strerror or str(e)).lower()}"
+                ),
+                None,
+                False,
+                0,
+            )
 
-    def fetch_keys(self, keys: Iterable[tuple[str, str]],
-                   on_progress: Callable[[S3Progress], None] | None = None) -> Fetched:
+    def fetch_keys(
+        self,
+        keys: Iterable[tuple[str, str]],
+        on_progress: Callable[[S3Progress], None] | None = None,
+    ) -> Fetched:
         """Fetch objects known by key alone (the log files digests list): a HEAD for each
         gives its ETag, then as `fetch`. Keys that do not exist are left out silently:
         whoever named them reports them missing."""
@@ -560,18 +625,25 @@ class S3Trail:
                 r = self.client().head_object(Bucket=bucket, Key=key)
             except ClientError as e:
                 reason = client_error_reason(e)
-                return None if reason.startswith("object no longer") else (
-                    f"s3://{bucket}/{key}", reason)
+                return (
+                    None
+                    if reason.startswith("object no longer")
+                    else (f"s3://{bucket}/{key}", reason)
+                )
             except BotoCoreError as e:
                 return (f"s3://{bucket}/{key}", f"cannot read: {e}")
             finally:
                 self.requests["head"] += 1
             mod = r.get("LastModified")
             kind = classify_name(key)[0] or "log"
-            return S3Object(bucket, key, int(r.get("ContentLength") or 0),
-                            str(r.get("ETag") or "").strip('"'),
-                            int(mod.timestamp() * 1e9) if isinstance(mod, datetime) else 0,
-                            kind)
+            return S3Object(
+                bucket,
+                key,
+                int(r.get("ContentLength") or 0),
+                str(r.get("ETag") or "").strip('"'),
+                int(mod.timestamp() * 1e9) if isinstance(mod, datetime) else 0,
+                kind,
+            )
 
         keys = sorted(set(keys))
         with ThreadPoolExecutor(max(1, self.opts.connections)) as ex:
@@ -602,9 +674,16 @@ class S3Trail:
     def listed(self, lst: Listing) -> Discovery:
         """What a listing alone tells: names ignored, prefixes that could not be listed,
         and the digest files (counted as a local load counts them); no files yet."""
-        return Discovery(files=[], ignored=lst.ignored, errors=sorted(lst.errors), digests=[
-            TrailFile(o.url, "digest", o.size, o.modified_ns, *layout_of(o.key))
-            for o in lst.objects if o.kind == "digest"])
+        return Discovery(
+            files=[],
+            ignored=lst.ignored,
+            errors=sorted(lst.errors),
+            digests=[
+                TrailFile(o.url, "digest", o.size, o.modified_ns, *layout_of(o.key))
+                for o in lst.objects
+                if o.kind == "digest"
+            ],
+        )
 
     def wanted(self, lst: Listing) -> builtins.list[S3Object]:
         """The listed objects a load fetches (digests only for `verify`)."""
@@ -618,14 +697,18 @@ class S3Trail:
 
     # ------------------------------------------------------------------ following
 
-    def poll(self, now: datetime | None = None,
-             rewalk: bool = False) -> tuple[Listing, builtins.list[S3Object]]:
+    def poll(
+        self, now: datetime | None = None, rewalk: bool = False
+    ) -> tuple[Listing, builtins.list[S3Object]]:
         """One round of following: list what can have changed; the objects not seen yet."""
         lst = Listing()
         if rewalk:
             recent = recent_days(now or datetime.now(UTC))
-            walker = S3Trail([str(u) for u in self.urls], _replace_window(
-                self.opts, Window(_day_ms(recent[0]), None)), session=self._session)
+            walker = S3Trail(
+                [str(u) for u in self.urls],
+                _replace_window(self.opts, Window(_day_ms(recent[0]), None)),
+                session=self._session,
+            )
             walker._client = self.client()
             lst = walker.list()
             self.requests.update(walker.requests)
@@ -635,8 +718,9 @@ class S3Trail:
             for bucket, region in self.leaves:
                 for day in days:
                     folder = region + day_prefix(day)
-                    after = start_after(sorted(self._seen_in.get((bucket, folder), ())),
-                                        self.opts.lookback)
+                    after = start_after(
+                        sorted(self._seen_in.get((bucket, folder), ())), self.opts.lookback
+                    )
                     got = self._pages(lst, bucket, folder, delimiter=False, after=after)
                     for o in got[1] if got else ():
                         self._add(lst, bucket, o)
@@ -668,8 +752,15 @@ class S3Trail:
         finally:
             cancel.set()
 
-    async def _follow(self, on_event: Callable, stop: asyncio.Event, cancel: threading.Event,
-                      max_bytes: int, jobs: int | None, interval: float) -> None:
+    async def _follow(
+        self,
+        on_event: Callable,
+        stop: asyncio.Event,
+        cancel: threading.Event,
+        max_bytes: int,
+        jobs: int | None,
+        interval: float,
+    ) -> None:
         from .tail import Changes, FollowEvent
 
         reported: set[tuple[str, str]] = set()
@@ -685,13 +776,20 @@ class S3Trail:
                 lst, new = await asyncio.to_thread(self.poll, None, rounds % REWALK_EVERY == 0)
                 got = await asyncio.to_thread(self.fetch, new, None, cancel)
             except S3Error as e:
-                on_event(FollowEvent([], Changes(), f"S3 unavailable: {e}; trying again in "
-                                     f"{interval:g} s", "poll"))
+                on_event(
+                    FollowEvent(
+                        [],
+                        Changes(),
+                        f"S3 unavailable: {e}; trying again in {interval:g} s",
+                        "poll",
+                    )
+                )
                 continue
             errors = [e for e in lst.errors + got.errors if e not in reported]
             reported.update(errors)
-            batches = (await asyncio.to_thread(_parse, got.files, max_bytes, jobs)
-                       if got.files else [])
+            batches = (
+                await asyncio.to_thread(_parse, got.files, max_bytes, jobs) if got.files else []
+            )
             # An object S3 refused or no longer has counts as seen (reported once); one
             # whose download failed on the way (network, local disk) is tried again.
             retry = {url for url, why in got.errors if why.startswith(_TRANSIENT)}
@@ -718,8 +816,9 @@ class S3Trail:
                 self._seen_in[(bucket, key[: key.rfind("/") + 1])].remove(key)
 
 
-def _fetch_threads(n: int, objects: Sequence[S3Object], fetch: Callable,
-                   stopped: Callable[[], bool]) -> queue.SimpleQueue:
+def _fetch_threads(
+    n: int, objects: Sequence[S3Object], fetch: Callable, stopped: Callable[[], bool]
+) -> queue.SimpleQueue:
     """Fetch `objects` on up to `n` threads; (object, result) pairs land in the queue
     returned as each ends. Daemon threads: a download stalled on the network when the
     program quits never holds up its exit (a ThreadPoolExecutor's threads are joined)."""
@@ -768,4 +867,3 @@ def _replace_window(o: S3Options, w: Window) -> S3Options:
 
 def _day_ms(day) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-

@@ -28,8 +28,10 @@ def safe_parts(key: str) -> list[str] | None:
     """The key's parts as local folder and file names, or None when it cannot be one
     without stepping out of the copy or losing its meaning (empty, `.`, `..`, NUL)."""
     parts = key.split("/")
-    if any(p in ("", ".", "..") or "\0" in p or len(p.encode("utf-8", "surrogatepass")) > 255
-           for p in parts):
+    if any(
+        p in ("", ".", "..") or "\0" in p or len(p.encode("utf-8", "surrogatepass")) > 255
+        for p in parts
+    ):
         return None
     return parts
 
@@ -37,8 +39,9 @@ def safe_parts(key: str) -> list[str] | None:
 class SignedCopy:
     """A context manager: `roots` to verify, `signatures` from S3 metadata, `rename`."""
 
-    def __init__(self, cache_root: str | os.PathLike, disc: Discovery,
-                 metadata: dict[str, dict[str, str]]):
+    def __init__(
+        self, cache_root: str | os.PathLike, disc: Discovery, metadata: dict[str, dict[str, str]]
+    ):
         self.disc = disc
         self.metadata = metadata
         self.base = Path(cache_root) / _VIEWS
@@ -55,11 +58,15 @@ class SignedCopy:
         for tf in [*self.disc.files, *self.disc.digests]:
             if not tf.local:
                 continue
-            bucket, _, key = tf.path[len("s3://"):].partition("/")
+            bucket, _, key = tf.path[len("s3://") :].partition("/")
             parts = safe_parts(key)
             if parts is None or not safe_parts(bucket):
-                self.unplaced.append((tf.path, "its key cannot be laid out as a local path "
-                                      "(empty, '.' or '..' parts)"))
+                self.unplaced.append(
+                    (
+                        tf.path,
+                        "its key cannot be laid out as a local path (empty, '.' or '..' parts)",
+                    )
+                )
                 continue
             dest = self.dir.joinpath(bucket, *parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +80,9 @@ class SignedCopy:
             sig = meta.get("signature")
             if sig:
                 try:
-                    self.signatures.add(url, sig, meta.get("signature-algorithm"),
-                                        f"{url} (x-amz-meta-signature)")
+                    self.signatures.add(
+                        url, sig, meta.get("signature-algorithm"), f"{url} (x-amz-meta-signature)"
+                    )
                 except InputError:
                     pass  # a malformed signature verifies nothing: the digest shows "no signature"
         return self
@@ -99,7 +107,9 @@ class SignedCopy:
                     setattr(item, f.name, fix(getattr(item, f.name)))
         report.findings = [
             replace(x, **{f.name: fix(getattr(x, f.name)) for f in fields(x)})
-            if is_dataclass(x) else x for x in report.findings
+            if is_dataclass(x)
+            else x
+            for x in report.findings
         ]
 
 
@@ -113,7 +123,7 @@ def listed_keys(disc: Discovery) -> set[tuple[str, str]]:
         if tf.local:
             d = read_digest(tf.local)
             if d.body is not None:
-                bucket = tf.path[len("s3://"):].partition("/")[0]
+                bucket = tf.path[len("s3://") :].partition("/")[0]
                 out.update((bucket, e.s3_object) for e in d.body.log_files)
     return out
 

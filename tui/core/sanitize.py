@@ -231,9 +231,7 @@ def _byte_class(bs: list[int]) -> str:
             runs.append((b, b))
     if len(runs) == 1 and runs[0][0] == runs[0][1]:
         return f"\\x{runs[0][0]:02x}"
-    body = "".join(
-        f"\\x{lo:02x}" if lo == hi else f"\\x{lo:02x}-\\x{hi:02x}" for lo, hi in runs
-    )
+    body = "".join(f"\\x{lo:02x}" if lo == hi else f"\\x{lo:02x}-\\x{hi:02x}" for lo, hi in runs)
     return "[" + body + "]"
 
 
@@ -265,7 +263,8 @@ _JSON_ANY_ESC_RX = re.compile(rb"\\(?<!\\\\)(?:\\\\)*(?:([bfnrt])|u([0-9a-fA-F]{
 # Raw bytes below 0x20 other than JSON whitespace: tab, LF and CR only ever appear
 # between tokens of valid JSON (pretty-printed files), never inside a string.
 _RAW_RANGES = [
-    r for lo, hi in _RANGES
+    r
+    for lo, hi in _RANGES
     for r in ([(lo, 0x08), (0x0B, 0x0C), (0x0E, hi)] if (lo, hi) == (0x00, 0x1F) else [(lo, hi)])
 ]
 

@@ -134,13 +134,17 @@ def _coalesce_false(e: exp.Expression) -> exp.Expression:
 
 
 def _nonempty(v: exp.Expression) -> exp.Expression:
-    return exp.NEQ(this=exp.Coalesce(this=v, expressions=[exp.Literal.string("")]),
-                   expression=exp.Literal.string(""))
+    return exp.NEQ(
+        this=exp.Coalesce(this=v, expressions=[exp.Literal.string("")]),
+        expression=exp.Literal.string(""),
+    )
 
 
 def _empty(v: exp.Expression) -> exp.Expression:
-    return exp.EQ(this=exp.Coalesce(this=v, expressions=[exp.Literal.string("")]),
-                  expression=exp.Literal.string(""))
+    return exp.EQ(
+        this=exp.Coalesce(this=v, expressions=[exp.Literal.string("")]),
+        expression=exp.Literal.string(""),
+    )
 
 
 def _first_nonempty(values: Sequence[exp.Expression], default: str | None) -> exp.Expression:
@@ -182,8 +186,10 @@ def match_text(v: exp.Expression, m: ValueMatcher) -> exp.Expression:
             return _empty(v)
         return _coalesce_false(exp.EQ(this=exp.Lower(this=v), expression=lit(m.text.lower())))
     pattern = "%".join(_like_escape(p.lower()) for p in m.parts)
-    like = exp.Escape(this=exp.Like(this=exp.Lower(this=v), expression=lit(pattern)),
-                      expression=exp.Literal.string("\\"))
+    like = exp.Escape(
+        this=exp.Like(this=exp.Lower(this=v), expression=lit(pattern)),
+        expression=exp.Literal.string("\\"),
+    )
     return _coalesce_false(like)
 
 
@@ -233,8 +239,9 @@ class Engine:
         return _fn("json_extract_scalar", v, exp.Literal.string("$"))
 
     def json_nonempty_object(self, v: exp.Expression) -> exp.Expression:
-        return exp.GT(this=_fn("json_size", v, exp.Literal.string("$")),
-                      expression=exp.Literal.number(0))
+        return exp.GT(
+            this=_fn("json_size", v, exp.Literal.string("$")), expression=exp.Literal.number(0)
+        )
 
     def event_time(self) -> exp.Expression:
         return _fn("try", _fn("from_iso8601_timestamp", _col("eventtime")))
@@ -261,8 +268,10 @@ class LakeEngine(Engine):
         return _col("eventtime")
 
     def time_literal(self, ms: int) -> exp.Expression:
-        return exp.Cast(this=exp.Literal.string(_iso_ms(ms, sep=" ", zone="")),
-                        to=exp.DataType.build("TIMESTAMP"))
+        return exp.Cast(
+            this=exp.Literal.string(_iso_ms(ms, sep=" ", zone="")),
+            to=exp.DataType.build("TIMESTAMP"),
+        )
 
     def readonly(self) -> exp.Expression:
         return exp.Lower(this=exp.Cast(this=_col("readonly"), to=exp.DataType.build("VARCHAR")))
@@ -280,8 +289,9 @@ class DuckEngine(Engine):
         return _fn("list_filter", arr, _lam(var, body))
 
     def any_match(self, arr, var, body):
-        return _coalesce_false(exp.GT(this=_fn("len", self.filter(arr, var, body)),
-                                      expression=exp.Literal.number(0)))
+        return _coalesce_false(
+            exp.GT(this=_fn("len", self.filter(arr, var, body)), expression=exp.Literal.number(0))
+        )
 
     def element(self, arr, index0):
         return _fn("list_extract", arr, exp.Literal.number(index0 + 1))
@@ -301,16 +311,24 @@ class DuckEngine(Engine):
     def json_scalar(self, v):
         kind = _fn("json_type", v)
         return exp.Case(
-            ifs=[exp.If(this=exp.In(this=kind, expressions=[
-                exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]), true=exp.Null())],
+            ifs=[
+                exp.If(
+                    this=exp.In(
+                        this=kind,
+                        expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")],
+                    ),
+                    true=exp.Null(),
+                )
+            ],
             default=_fn("json_extract_string", v, exp.Literal.string("$")),
         )
 
     def json_nonempty_object(self, v):
         return exp.And(
             this=exp.EQ(this=_fn("json_type", v), expression=exp.Literal.string("OBJECT")),
-            expression=exp.GT(this=_fn("len", _fn("json_keys", v)),
-                              expression=exp.Literal.number(0)),
+            expression=exp.GT(
+                this=_fn("len", _fn("json_keys", v)), expression=exp.Literal.number(0)
+            ),
         )
 
     def event_time(self):
@@ -321,7 +339,9 @@ class DuckEngine(Engine):
 
 
 ENGINES: dict[str, type[Engine]] = {
-    "athena": AthenaEngine, "lake": LakeEngine, "duckdb": DuckEngine,
+    "athena": AthenaEngine,
+    "lake": LakeEngine,
+    "duckdb": DuckEngine,
 }
 
 
@@ -348,20 +368,26 @@ def _cred(e: Engine) -> exp.Expression:
     """fields.py `cred`: by userIdentity.type, then anonymous and invokedBy callers."""
     t = _c(*_UI, "type")
     by_type = {
-        "Root": "root", "IAMUser": "iam-user", "AssumedRole": "role-session",
-        "Role": "role-session", "FederatedUser": "federated", "SAMLUser": "federated",
-        "WebIdentityUser": "federated", "IdentityCenterUser": "federated",
-        "AWSService": "aws-service", "AnonymousPrincipal": "anonymous",
+        "Root": "root",
+        "IAMUser": "iam-user",
+        "AssumedRole": "role-session",
+        "Role": "role-session",
+        "FederatedUser": "federated",
+        "SAMLUser": "federated",
+        "WebIdentityUser": "federated",
+        "IdentityCenterUser": "federated",
+        "AWSService": "aws-service",
+        "AnonymousPrincipal": "anonymous",
     }
     ifs = [
-        exp.If(this=exp.EQ(this=t, expression=exp.Literal.string(k)),
-               true=exp.Literal.string(v))
+        exp.If(this=exp.EQ(this=t, expression=exp.Literal.string(k)), true=exp.Literal.string(v))
         for k, v in by_type.items()
     ]
     no_type = _empty(t)
     anon_type = exp.Or(
-        this=exp.In(this=t, expressions=[exp.Literal.string("AWSAccount"),
-                                         exp.Literal.string("Unknown")]),
+        this=exp.In(
+            this=t, expressions=[exp.Literal.string("AWSAccount"), exp.Literal.string("Unknown")]
+        ),
         expression=no_type,
     )
     anon_ids = [exp.Literal.string("anonymous"), exp.Literal.string("anonymous_principal")]
@@ -370,31 +396,48 @@ def _cred(e: Engine) -> exp.Expression:
         # ASCII-only lower-casing in trailscope: a non-ASCII value never names anonymous.
         return _coalesce_false(exp.In(this=exp.Lower(this=v), expressions=anon_ids))
 
-    ifs.append(exp.If(
-        this=exp.And(this=exp.Paren(this=anon_type), expression=exp.Paren(this=exp.Or(
-            this=anon(_c(*_UI, "accountid")), expression=anon(_c(*_UI, "principalid"))))),
-        true=exp.Literal.string("anonymous"),
-    ))
-    ifs.append(exp.If(
-        this=exp.And(this=no_type, expression=_nonempty(_c(*_UI, "invokedby"))),
-        true=exp.Literal.string("aws-service"),
-    ))
+    ifs.append(
+        exp.If(
+            this=exp.And(
+                this=exp.Paren(this=anon_type),
+                expression=exp.Paren(
+                    this=exp.Or(
+                        this=anon(_c(*_UI, "accountid")), expression=anon(_c(*_UI, "principalid"))
+                    )
+                ),
+            ),
+            true=exp.Literal.string("anonymous"),
+        )
+    )
+    ifs.append(
+        exp.If(
+            this=exp.And(this=no_type, expression=_nonempty(_c(*_UI, "invokedby"))),
+            true=exp.Literal.string("aws-service"),
+        )
+    )
     return exp.Case(ifs=ifs, default=exp.Literal.string("other"))
 
 
 def _role(e: Engine) -> exp.Expression:
     return exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=_c(*_ISSUER, "type"), expression=exp.Literal.string("Role")),
-                    true=_c(*_ISSUER, "arn"))],
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=_c(*_ISSUER, "type"), expression=exp.Literal.string("Role")),
+                true=_c(*_ISSUER, "arn"),
+            )
+        ],
     )
 
 
 def _lookup_ci(v: exp.Expression, table: dict[str, str]) -> list[exp.If]:
     """rules.lookup(..., ci=True): the lower-cased value's entry."""
-    return [exp.If(this=_coalesce_false(exp.EQ(this=exp.Lower(this=v),
-                                               expression=exp.Literal.string(k))),
-                   true=exp.Literal.string(out))
-            for k, out in table.items()]
+    return [
+        exp.If(
+            this=_coalesce_false(exp.EQ(this=exp.Lower(this=v), expression=exp.Literal.string(k))),
+            true=exp.Literal.string(out),
+        )
+        for k, out in table.items()
+    ]
 
 
 def _member(e: Engine, col: str, key: str) -> exp.Expression:
@@ -408,28 +451,40 @@ def _member(e: Engine, col: str, key: str) -> exp.Expression:
 
 def _mfa(e: Engine) -> exp.Expression:
     """fields.py `mfa`: a sign-in's MFAUsed (Yes/No), else the session's mfaAuthenticated."""
-    return exp.Case(ifs=[
-        *_lookup_ci(_member(e, "additionaleventdata", "MFAUsed"), {"yes": "yes", "no": "no"}),
-        *_lookup_ci(_c(*_UI, "sessioncontext", "attributes", "mfaauthenticated"),
-                    {"true": "yes", "false": "no"}),
-    ])
+    return exp.Case(
+        ifs=[
+            *_lookup_ci(_member(e, "additionaleventdata", "MFAUsed"), {"yes": "yes", "no": "no"}),
+            *_lookup_ci(
+                _c(*_UI, "sessioncontext", "attributes", "mfaauthenticated"),
+                {"true": "yes", "false": "no"},
+            ),
+        ]
+    )
 
 
 def _session(e: Engine) -> exp.Expression:
     """fields.py `session`: the caller's ARN when it is a role or federated session."""
     kinds = [exp.Literal.string("AssumedRole"), exp.Literal.string("FederatedUser")]
-    return exp.Case(ifs=[exp.If(
-        this=_coalesce_false(exp.In(this=_c(*_UI, "type"), expressions=kinds)),
-        true=_c(*_UI, "arn"))])
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=_coalesce_false(exp.In(this=_c(*_UI, "type"), expressions=kinds)),
+                true=_c(*_UI, "arn"),
+            )
+        ]
+    )
 
 
 def _console(e: Engine) -> exp.Expression:
     """fields.py `console`: by eventType (ignoring case), else a console session's call."""
-    return exp.Case(ifs=[
-        *_lookup_ci(_c("eventtype"), {"awsconsolesignin": "sign-in",
-                                      "awsconsoleaction": "action"}),
-        *_lookup_ci(_c("sessioncredentialfromconsole"), {"true": "session"}),
-    ])
+    return exp.Case(
+        ifs=[
+            *_lookup_ci(
+                _c("eventtype"), {"awsconsolesignin": "sign-in", "awsconsoleaction": "action"}
+            ),
+            *_lookup_ci(_c("sessioncredentialfromconsole"), {"true": "session"}),
+        ]
+    )
 
 
 # Field -> its value from the table's columns (fields.py's rules): most are the first
@@ -438,8 +493,14 @@ _SOURCES: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
     "service": ((("eventsource",),), None),
     "event": ((("eventname",),), None),
     "principal": (
-        (_UI + ("arn",), _UI + ("invokedby",), _UI + ("onbehalfof", "userid"),
-         _UI + ("username",), _UI + ("principalid",), _UI + ("accountid",)),
+        (
+            _UI + ("arn",),
+            _UI + ("invokedby",),
+            _UI + ("onbehalfof", "userid"),
+            _UI + ("username",),
+            _UI + ("principalid",),
+            _UI + ("accountid",),
+        ),
         "unknown",
     ),
     "ip": ((("sourceipaddress",),), None),
@@ -452,8 +513,10 @@ _SOURCES: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
     "user": ((_UI + ("username",), _ISSUER + ("username",)), None),
     "eventtype": ((("eventtype",),), None),
     "category": ((("eventcategory",),), None),
-    "sourceidentity": ((_UI + ("sessioncontext", "sourceidentity"), _UI + ("sourceidentity",)),
-                       None),
+    "sourceidentity": (
+        (_UI + ("sessioncontext", "sourceidentity"), _UI + ("sourceidentity",)),
+        None,
+    ),
     "vpce": ((("vpcendpointid",),), None),
 }
 _DERIVED: dict[str, Callable[[Engine], exp.Expression]] = {
@@ -488,24 +551,26 @@ _V4 = rf"({_IPV4_OCTET}\.){{3}}{_IPV4_OCTET}"
 # accepts them).
 IPV6_RE = (
     "^("
-    + "|".join([
-        rf"({_H}:){{7}}{_H}",
-        rf"({_H}:){{1,7}}:",
-        rf"({_H}:){{1,6}}:{_H}",
-        rf"({_H}:){{1,5}}(:{_H}){{1,2}}",
-        rf"({_H}:){{1,4}}(:{_H}){{1,3}}",
-        rf"({_H}:){{1,3}}(:{_H}){{1,4}}",
-        rf"({_H}:){{1,2}}(:{_H}){{1,5}}",
-        rf"{_H}:(:{_H}){{1,6}}",
-        rf":((:{_H}){{1,7}}|:)",
-        rf"({_H}:){{6}}{_V4}",
-        rf"({_H}:){{1,5}}:{_V4}",
-        rf"({_H}:){{1,4}}:({_H}:){{1}}{_V4}",
-        rf"({_H}:){{1,3}}:({_H}:){{1,2}}{_V4}",
-        rf"({_H}:){{1,2}}:({_H}:){{1,3}}{_V4}",
-        rf"{_H}::({_H}:){{1,4}}{_V4}",
-        rf"::({_H}:){{0,5}}{_V4}",
-    ])
+    + "|".join(
+        [
+            rf"({_H}:){{7}}{_H}",
+            rf"({_H}:){{1,7}}:",
+            rf"({_H}:){{1,6}}:{_H}",
+            rf"({_H}:){{1,5}}(:{_H}){{1,2}}",
+            rf"({_H}:){{1,4}}(:{_H}){{1,3}}",
+            rf"({_H}:){{1,3}}(:{_H}){{1,4}}",
+            rf"({_H}:){{1,2}}(:{_H}){{1,5}}",
+            rf"{_H}:(:{_H}){{1,6}}",
+            rf":((:{_H}){{1,7}}|:)",
+            rf"({_H}:){{6}}{_V4}",
+            rf"({_H}:){{1,5}}:{_V4}",
+            rf"({_H}:){{1,4}}:({_H}:){{1}}{_V4}",
+            rf"({_H}:){{1,3}}:({_H}:){{1,2}}{_V4}",
+            rf"({_H}:){{1,2}}:({_H}:){{1,3}}{_V4}",
+            rf"{_H}::({_H}:){{1,4}}{_V4}",
+            rf"::({_H}:){{0,5}}{_V4}",
+        ]
+    )
     + ")(%[^%/]+)?$"
 )
 
@@ -557,8 +622,11 @@ class _Translator:
             return _or([self.node(c) for c in n.children])
         # mark:, and any term added to the language later: say so rather than guess.
         kind = type(n).__name__
-        what = "marks and notes live in the case file, not in the table" if kind == "Mark" \
+        what = (
+            "marks and notes live in the case file, not in the table"
+            if kind == "Mark"
             else f"the term kind {kind!r} has no SQL form"
+        )
         raise SqlError(f"not expressible in SQL: {what}", getattr(n, "pos", 0))
 
     def and_(self, n: And) -> exp.Expression:
@@ -580,11 +648,15 @@ class _Translator:
     def term(self, n: Term) -> exp.Expression:
         allowed = CLOSED_VALUES.get(n.field)
         m = n.matcher
-        if allowed and not m.wildcard and m.text and m.folded not in {
-            v.casefold() for v in allowed
-        }:
-            raise SqlError(f"unknown value {m.text!r} for {n.field}: (valid: "
-                           f"{', '.join(allowed)})", n.pos)
+        if (
+            allowed
+            and not m.wildcard
+            and m.text
+            and m.folded not in {v.casefold() for v in allowed}
+        ):
+            raise SqlError(
+                f"unknown value {m.text!r} for {n.field}: (valid: {', '.join(allowed)})", n.pos
+            )
         return match_text(field_sql(n.field, self.e), m)
 
     def text(self, n: Text) -> exp.Expression:
@@ -594,13 +666,16 @@ class _Translator:
             raise SqlError(
                 f"free text ({n.phrase!r}) needs each event's raw record, which the "
                 f"{self.e.name} table does not keep: use a field or a path term "
-                "(e.g. errorMessage:*denied*)", n.pos)
+                "(e.g. errorMessage:*denied*)",
+                n.pos,
+            )
         raw = exp.Lower(this=_col(RAW_COLUMN))
         parts = []
         for p in n.pieces:
             needle = orjson.dumps(p)[1:-1].decode().lower()
-            parts.append(exp.GT(this=_fn("strpos", raw, lit(needle)),
-                                expression=exp.Literal.number(0)))
+            parts.append(
+                exp.GT(this=_fn("strpos", raw, lit(needle)), expression=exp.Literal.number(0))
+            )
         return _coalesce_false(_and(parts)) if len(parts) > 1 else _coalesce_false(parts[0])
 
     # ------------------------------------------------------------------ time
@@ -613,7 +688,8 @@ class _Translator:
             if n.anchor == "newest":
                 self.notes.append(
                     f"{n.bound}:{n.spec} counted from now ({when}): SQL has no newest event "
-                    "without scanning the table")
+                    "without scanning the table"
+                )
             else:
                 self.notes.append(f"{n.bound}:{n.spec} = {when}")
         if n.bound == "since":
@@ -665,16 +741,26 @@ class _Translator:
         if name == "readonly":
             return match_text(field_sql("readonly", self.e), ValueMatcher.exact("true"))
         if name == "insight":
-            return match_text(field_sql("eventtype", self.e),
-                              ValueMatcher.exact("AwsCloudTrailInsight"))
+            return match_text(
+                field_sql("eventtype", self.e), ValueMatcher.exact("AwsCloudTrailInsight")
+            )
         if name == "dup-id":
-            raise SqlError("not expressible in SQL: is:dup-id (trailscope finds duplicate "
-                           "eventIDs while loading)", n.pos)
+            raise SqlError(
+                "not expressible in SQL: is:dup-id (trailscope finds duplicate "
+                "eventIDs while loading)",
+                n.pos,
+            )
         if name == "unverified":
-            raise SqlError("not expressible in SQL: is:unverified (trailscope checks local "
-                           "files against their digests: trailscope verify)", n.pos)
-        raise SqlError(f"unknown is:{n.name} (known in SQL: ip, ipv4, ipv6, service-ip, "
-                       "internal, readonly, insight)", n.pos)
+            raise SqlError(
+                "not expressible in SQL: is:unverified (trailscope checks local "
+                "files against their digests: trailscope verify)",
+                n.pos,
+            )
+        raise SqlError(
+            f"unknown is:{n.name} (known in SQL: ip, ipv4, ipv6, service-ip, "
+            "internal, readonly, insight)",
+            n.pos,
+        )
 
     # ------------------------------------------------------------------ paths
     def path_term(self, n: PathTerm) -> exp.Expression:
@@ -698,7 +784,9 @@ class _Translator:
         if col is None:
             raise SqlError(
                 f"not expressible in SQL: {path.text} (the {self.e.name} table has no column "
-                f"{first!r}; its columns: {', '.join(c.key for c in self.e.columns)})", pos)
+                f"{first!r}; its columns: {', '.join(c.key for c in self.e.columns)})",
+                pos,
+            )
         rest = segs[1:]
         if col.kind in ("str", "bool", "time"):
             if rest:
@@ -723,7 +811,9 @@ class _Translator:
             if sub is None:
                 raise SqlError(
                     f"not expressible in SQL: {path.text} ({seg!r} is not a field of "
-                    f"{col.key} in the {self.e.name} table)", pos)
+                    f"{col.key} in the {self.e.name} table)",
+                    pos,
+                )
             node = exp.Dot(this=node, expression=exp.to_identifier(sub.name))
             col = sub
             if col.kind != "struct" and i + 1 < len(rest):
@@ -755,8 +845,11 @@ class _Translator:
 
     def map_path(self, col: Column, rest, path: Path, pos: int) -> _PathSql:
         if len(rest) != 1 or not isinstance(rest[0], str):
-            raise SqlError(f"not expressible in SQL: {path.text} (the {self.e.name} table "
-                           f"keeps {col.key} as a map of strings: name one key in it)", pos)
+            raise SqlError(
+                f"not expressible in SQL: {path.text} (the {self.e.name} table "
+                f"keeps {col.key} as a map of strings: name one key in it)",
+                pos,
+            )
         v = _fn("element_at", _col(col.name), exp.Literal.string(rest[0]))
         return _PathSql(v, False, _nonempty(v))
 
@@ -774,25 +867,39 @@ class _Translator:
             else:
                 key = seg.lower()
                 if not _json_key_ok(key):
-                    raise SqlError(f"not expressible in SQL: the key {seg!r} (quotes, "
-                                   "backslashes and control characters)", pos)
+                    raise SqlError(
+                        f"not expressible in SQL: the key {seg!r} (quotes, "
+                        "backslashes and control characters)",
+                        pos,
+                    )
                 if not at_root:
                     lst = self.unwrap(lst)
                 step = lambda v, k=key: e.json_member(v, k)  # noqa: E731
             v = self.var()
             w = self.var()
-            lst = e.filter(e.transform(lst, v, step(exp.column(v))), w,
-                           exp.Not(this=exp.Is(this=exp.column(w), expression=exp.Null())))
+            lst = e.filter(
+                e.transform(lst, v, step(exp.column(v))),
+                w,
+                exp.Not(this=exp.Is(this=exp.column(w), expression=exp.Null())),
+            )
             at_root = False
         ends = self.unwrap(lst)
         v = self.var()
         s = self.var()
-        values = e.filter(e.transform(ends, v, exp.Lower(this=e.json_scalar(exp.column(v)))),
-                          s, _nonempty(exp.column(s)))
+        values = e.filter(
+            e.transform(ends, v, exp.Lower(this=e.json_scalar(exp.column(v)))),
+            s,
+            _nonempty(exp.column(s)),
+        )
         p = self.var()
-        present = e.any_match(ends, p, exp.Or(
-            this=_nonempty(e.json_scalar(exp.column(p))),
-            expression=_coalesce_false(e.json_nonempty_object(exp.column(p)))))
+        present = e.any_match(
+            ends,
+            p,
+            exp.Or(
+                this=_nonempty(e.json_scalar(exp.column(p))),
+                expression=_coalesce_false(e.json_nonempty_object(exp.column(p))),
+            ),
+        )
         return _PathSql(values, True, present)
 
     def unwrap(self, lst: exp.Expression) -> exp.Expression:
@@ -801,10 +908,22 @@ class _Translator:
         for _ in range(ARRAY_DEPTH):
             v = self.var()
             item = exp.column(v)
-            lst = _fn("flatten", e.transform(lst, v, exp.Case(
-                ifs=[exp.If(this=_coalesce_false(e.json_is_array(item)),
-                            true=e.json_as_array(item))],
-                default=exp.Array(expressions=[item]))))
+            lst = _fn(
+                "flatten",
+                e.transform(
+                    lst,
+                    v,
+                    exp.Case(
+                        ifs=[
+                            exp.If(
+                                this=_coalesce_false(e.json_is_array(item)),
+                                true=e.json_as_array(item),
+                            )
+                        ],
+                        default=exp.Array(expressions=[item]),
+                    ),
+                ),
+            )
         return lst
 
     # ------------------------------------------------------------------ partitions
@@ -915,8 +1034,9 @@ def _select_list(engine: Engine, select: str) -> list[exp.Expression]:
             js = exp.Cast(this=_col(c.name), to=exp.DataType.build("JSON"))
             out.append(exp.alias_(_fn("json_format", js), c.name))
         elif c.kind in ("bool", "time"):
-            out.append(exp.alias_(exp.Cast(this=_col(c.name), to=exp.DataType.build("VARCHAR")),
-                                  c.name))
+            out.append(
+                exp.alias_(exp.Cast(this=_col(c.name), to=exp.DataType.build("VARCHAR")), c.name)
+            )
         else:
             out.append(_col(c.name))
     return out

@@ -50,12 +50,18 @@ def _struct(key: str, *fields: Column, kind: str = "struct") -> Column:
     return Column(key.lower(), key, kind, fields)
 
 
-_ISSUER = _struct("sessionIssuer", _s("type"), _s("principalId"), _s("arn"), _s("accountId"),
-                  _s("userName"))
+_ISSUER = _struct(
+    "sessionIssuer", _s("type"), _s("principalId"), _s("arn"), _s("accountId"), _s("userName")
+)
 _USER_IDENTITY = _struct(
     "userIdentity",
-    _s("type"), _s("principalId"), _s("arn"), _s("accountId"), _s("invokedBy"),
-    _s("accessKeyId"), _s("userName"),
+    _s("type"),
+    _s("principalId"),
+    _s("arn"),
+    _s("accountId"),
+    _s("invokedBy"),
+    _s("accessKeyId"),
+    _s("userName"),
     # Not in the AWS documentation's table: the source identity of a role session that
     # some records keep here rather than in sessionContext (the `sourceidentity` field).
     _s("sourceIdentity"),
@@ -95,8 +101,13 @@ ATHENA_COLUMNS: tuple[Column, ...] = (
     _s("vpcEndpointId"),
     _s("vpcEndpointAccountId"),
     _s("eventCategory"),
-    _struct("addendum", _s("reason"), _s("updatedFields"), _s("originalRequestID"),
-            _s("originalEventID")),
+    _struct(
+        "addendum",
+        _s("reason"),
+        _s("updatedFields"),
+        _s("originalRequestID"),
+        _s("originalEventID"),
+    ),
     _s("sessionCredentialFromConsole"),
     _struct("tlsDetails", _s("tlsVersion"), _s("cipherSuite"), _s("clientProvidedHostHeader")),
 )
@@ -223,7 +234,6 @@ def duckdb_view_sql(files: Sequence[str], view: str = "cloudtrail_logs") -> str:
         f"  CAST(rec AS VARCHAR) AS {RAW_COLUMN},\n"
         f"  coalesce(nullif(regexp_extract(filename, '{_DAY_RX}', 1), ''),\n"
         "           strftime(TRY_CAST(rec->>'$.eventTime' AS TIMESTAMPTZ), '%Y/%m/%d'))\n"
-        f"    AS \"{DATE_PARTITION}\"\n"
+        f'    AS "{DATE_PARTITION}"\n'
         "FROM src;"
     )
-

@@ -125,14 +125,26 @@ class _Builder:
         self.row = row
         self.e = event
 
-    def add(self, sec: Section, label: str, value: object, path: str, f: str | None = None, *,
-            hint: str = "", tone: str = VALUE, always: bool = False, kind: str = "value",
-            display: str | None = None) -> None:
+    def add(
+        self,
+        sec: Section,
+        label: str,
+        value: object,
+        path: str,
+        f: str | None = None,
+        *,
+        hint: str = "",
+        tone: str = VALUE,
+        always: bool = False,
+        kind: str = "value",
+        display: str | None = None,
+    ) -> None:
         vs = text(value)
         if not vs and not always:
             return
-        sec.facts.append(Fact(label, vs, claim(self.store, self.row, f, vs), path, kind,
-                              display, hint, tone))
+        sec.facts.append(
+            Fact(label, vs, claim(self.store, self.row, f, vs), path, kind, display, hint, tone)
+        )
 
     def derived(self, sec: Section, label: str, name: str, **kw) -> None:
         """A field's own value, from the path its rule took it from."""
@@ -154,13 +166,25 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
     b.derived(who, "Principal", "principal", always=True, tone=STRING)
     b.add(who, "Identity type", ui.get("type"), "userIdentity.type", "type")
     cred = store.value(row, "cred")
-    b.add(who, "Credential", cred, "", "cred",
-          hint="(unsigned request: no credentials)" if cred == CRED_ANONYMOUS else "")
+    b.add(
+        who,
+        "Credential",
+        cred,
+        "",
+        "cred",
+        hint="(unsigned request: no credentials)" if cred == CRED_ANONYMOUS else "",
+    )
     key = text(ui.get("accessKeyId"))
     b.add(who, "Access key", key, "userIdentity.accessKeyId", "key", hint=_key_hint(key))
     itype = text(issuer.get("type"))
-    b.add(who, "Role / issuer", issuer.get("arn"), "userIdentity.sessionContext.sessionIssuer.arn",
-          "role", hint=f"({_cut(itype, 40)})" if itype else "")
+    b.add(
+        who,
+        "Role / issuer",
+        issuer.get("arn"),
+        "userIdentity.sessionContext.sessionIssuer.arn",
+        "role",
+        hint=f"({_cut(itype, 40)})" if itype else "",
+    )
     arn = text(ui.get("arn"))
     m = _ASSUMED.fullmatch(arn)
     if m:  # a role session is its whole ARN (role and session name): f filters on that
@@ -174,10 +198,19 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
         if mfa is not None:
             b.add(who, "MFA", mfa, "userIdentity.sessionContext.attributes.mfaAuthenticated")
         else:
-            b.add(who, "MFA", _d(e.get("additionalEventData")).get("MFAUsed"),
-                  "additionalEventData.MFAUsed", hint="(sign-in)")
-    b.add(who, "Session start", attrs.get("creationDate"),
-          "userIdentity.sessionContext.attributes.creationDate")
+            b.add(
+                who,
+                "MFA",
+                _d(e.get("additionalEventData")).get("MFAUsed"),
+                "additionalEventData.MFAUsed",
+                hint="(sign-in)",
+            )
+    b.add(
+        who,
+        "Session start",
+        attrs.get("creationDate"),
+        "userIdentity.sessionContext.attributes.creationDate",
+    )
     b.derived(who, "Source identity", "sourceidentity")
     b.add(who, "Invoked by", ui.get("invokedBy"), "userIdentity.invokedBy")
     b.derived(who, "User name", "user")
@@ -201,8 +234,16 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
 
     where = Section("where", "Where")
     ip = text(e.get("sourceIPAddress"))
-    b.add(where, "Source IP", ip, ".sourceIPAddress", "ip", hint=_ip_hint(ip),
-          always=ins is None, tone=STRING)
+    b.add(
+        where,
+        "Source IP",
+        ip,
+        ".sourceIPAddress",
+        "ip",
+        hint=_ip_hint(ip),
+        always=ins is None,
+        tone=STRING,
+    )
     b.add(where, "Region", e.get("awsRegion"), ".awsRegion", "region")
     b.add(where, "Recipient", e.get("recipientAccountId"), ".recipientAccountId", "account")
     b.add(where, "User agent", e.get("userAgent"), ".userAgent", "ua")
@@ -214,8 +255,7 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
     when = Section("when", "When")
     b.add(when, "Event time", e.get("eventTime"), ".eventTime", always=True)
     ms = store.time_ms(row)
-    b.add(when, "UTC", format_time(ms), "", kind="info",
-          hint="(unparsed)" if ms == NO_TIME else "")
+    b.add(when, "UTC", format_time(ms), "", kind="info", hint="(unparsed)" if ms == NO_TIME else "")
     b.add(when, "File", store.location(row), "", kind="info")
 
     outcome = Section("outcome", "Outcome")
@@ -224,8 +264,16 @@ def summarize(store: Store, row: int, event: object) -> list[Section]:
     b.add(outcome, "Message", e.get("errorMessage"), ".errorMessage")
     if not code and not text(e.get("errorMessage")) and ins is None:
         # Filtering on it narrows to successful calls: error:"".
-        b.add(outcome, "Result", "", ".errorCode", "error", always=True, display="success",
-              tone=STRING)
+        b.add(
+            outcome,
+            "Result",
+            "",
+            ".errorCode",
+            "error",
+            always=True,
+            display="success",
+            tone=STRING,
+        )
     if "responseElements" in e:
         outcome.subtrees.append(("Response", ".responseElements", e["responseElements"]))
 
@@ -275,11 +323,25 @@ def _insight(b: _Builder, ins: Insight) -> Section:
     base = "insightDetails"
     stats = f"{base}.insightContext.statistics"
     kind = {"ApiCallRateInsight": "API call rate", "ApiErrorRateInsight": "API error rate"}
-    b.add(sec, "Insight", ins.kind, f"{base}.insightType", always=True, tone=STRING,
-          hint=f"({kind[ins.kind]})" if ins.kind in kind else "")
+    b.add(
+        sec,
+        "Insight",
+        ins.kind,
+        f"{base}.insightType",
+        always=True,
+        tone=STRING,
+        hint=f"({kind[ins.kind]})" if ins.kind in kind else "",
+    )
     began = {"Start": "(the unusual activity began)", "End": "(the unusual activity ended)"}
-    b.add(sec, "State", ins.state, f"{base}.state", always=True, tone=STRING,
-          hint=began.get(ins.state, ""))
+    b.add(
+        sec,
+        "State",
+        ins.state,
+        f"{base}.state",
+        always=True,
+        tone=STRING,
+        hint=began.get(ins.state, ""),
+    )
     b.add(sec, "Service", ins.source, f"{base}.eventSource", "service", always=True)
     b.add(sec, "API", ins.name, f"{base}.eventName", "event", always=True, tone=STRING)
     if ins.error:  # the calls that fail with it: error:<code>
@@ -293,13 +355,26 @@ def _insight(b: _Builder, ins: Insight) -> Section:
         when = {"Start": "(in its first minute)", "End": "(over the whole insight)"}
         sec.facts.append(Fact("Rate", rate, None, stats, "info", hint=when.get(ins.state, "")))
     if ins.duration is not None:
-        sec.facts.append(Fact("Duration", f"{_minutes(ins.duration)} min", None,
-                              f"{stats}.insightDuration", "info"))
+        sec.facts.append(
+            Fact(
+                "Duration",
+                f"{_minutes(ins.duration)} min",
+                None,
+                f"{stats}.insightDuration",
+                "info",
+            )
+        )
     if ins.baseline_duration is not None:
         days = ins.baseline_duration / 1440
-        sec.facts.append(Fact(
-            "Baseline", f"{_minutes(ins.baseline_duration)} min ({days:.1f} days) before the start",
-            None, f"{stats}.baselineDuration", "info"))
+        sec.facts.append(
+            Fact(
+                "Baseline",
+                f"{_minutes(ins.baseline_duration)} min ({days:.1f} days) before the start",
+                None,
+                f"{stats}.baselineDuration",
+                "info",
+            )
+        )
     shown: dict[str, int] = {}
     for a in ins.attributions:
         label, f = _ATTRIBUTED.get(a.attribute, ("By other", None))
@@ -316,9 +391,17 @@ def _insight(b: _Builder, ins: Insight) -> Section:
         # Not an indexed field: the value lies somewhere in an attribution's nested
         # lists, under no one path, so f gives free text.
         where = f"{base}.insightContext.attributions" if f else ""
-        sec.facts.append(Fact(label, value, f, where, hint=hint,
-                              display="null (no error)" if value != a.value else None,
-                              tone=LITERAL if value != a.value else VALUE))
+        sec.facts.append(
+            Fact(
+                label,
+                value,
+                f,
+                where,
+                hint=hint,
+                display="null (no error)" if value != a.value else None,
+                tone=LITERAL if value != a.value else VALUE,
+            )
+        )
     for label, n in shown.items():
         if n > MAX_ATTRIBUTED:
             sec.notes.append(Note(f"{label}: {n - MAX_ATTRIBUTED:,} more in the Event JSON", HINT))
@@ -331,6 +414,17 @@ def _insight(b: _Builder, ins: Insight) -> Section:
         else:
             ms = b.store.time_ms(pair)
             at = format_time(ms) if ms != NO_TIME else "?"
-            sec.facts.append(Fact(f"Paired {other}", at, None, "", "pair", display=at,
-                                  hint="(enter: go to it)", tone=STRING, row=pair))
+            sec.facts.append(
+                Fact(
+                    f"Paired {other}",
+                    at,
+                    None,
+                    "",
+                    "pair",
+                    display=at,
+                    hint="(enter: go to it)",
+                    tone=STRING,
+                    row=pair,
+                )
+            )
     return sec

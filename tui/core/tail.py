@@ -132,9 +132,14 @@ class TailTracker:
                 path, kind, size, mtime = f.path, f.kind, f.size, f.mtime_ns
                 state, reason, records = f.state, f.reason, f.records
             verdict = (state, reason)
-            self.marks[path] = Mark(size, mtime, kind,
-                                    "loaded" if _loaded(state, records) else "skipped",
-                                    now, verdict=verdict)
+            self.marks[path] = Mark(
+                size,
+                mtime,
+                kind,
+                "loaded" if _loaded(state, records) else "skipped",
+                now,
+                verdict=verdict,
+            )
 
     def local(self, path: str) -> str:
         """A path as a watcher reports it, in the form discovery gives for its root."""
@@ -331,8 +336,9 @@ def is_watch_limit(e: BaseException) -> bool:
     """The OS ran out of file watches (inotify's max_user_watches / max_user_instances);
     watchfiles raises a plain OSError naming the limit."""
     text = str(e).lower()
-    return isinstance(e, OSError) and ("watch limit" in text or "too many open files" in text
-                                       or "no space left on device" in text)
+    return isinstance(e, OSError) and (
+        "watch limit" in text or "too many open files" in text or "no space left on device" in text
+    )
 
 
 @dataclass(slots=True)
@@ -410,8 +416,9 @@ async def follow(
                 batches = await loop.run_in_executor(executor, read_files, files, max_bytes)
             except BrokenExecutor as e:  # the worker died: go on in a thread
                 executor = None
-                note = ((note + "; " if note else "")
-                        + f"parser process failed ({e}); parsing in a thread")
+                note = (
+                    note + "; " if note else ""
+                ) + f"parser process failed ({e}); parsing in a thread"
         if batches is None:
             batches = await asyncio.to_thread(read_files, files, max_bytes)
         deliver(files, batches, ch, note)
@@ -500,9 +507,11 @@ async def follow(
             need_rescan = True
             if is_watch_limit(e):
                 mode = "rescan"
-                note = ("the OS ran out of file watches (inotify max_user_watches): new "
-                        "files are found by a full rescan every "
-                        f"{max(rescan_s, 10 * rescan_cost):.3g} s instead")
+                note = (
+                    "the OS ran out of file watches (inotify max_user_watches): new "
+                    "files are found by a full rescan every "
+                    f"{max(rescan_s, 10 * rescan_cost):.3g} s instead"
+                )
                 on_event(FollowEvent([], Changes(), note, mode))
                 note = ""
                 continue
@@ -565,8 +574,9 @@ async def _bulk(files, ch, note, deliver, stop, max_bytes, jobs) -> None:
             done += len(item)
             # The round's other changes go with the first chunk; every chunk carries
             # the rewritten list so each batch is labelled.
-            deliver(part, item, ch if first else Changes(rewritten=ch.rewritten),
-                    note if first else "")
+            deliver(
+                part, item, ch if first else Changes(rewritten=ch.rewritten), note if first else ""
+            )
             first = False
             if stop.is_set():
                 break  # what is left is read again after a restart (not marked)

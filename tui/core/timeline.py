@@ -130,7 +130,7 @@ def histogram(
     if lo_ms is None or hi_ms is None:
         valid = times
         if presorted:
-            valid = times[int(np.searchsorted(times, NO_TIME, side="right")):]
+            valid = times[int(np.searchsorted(times, NO_TIME, side="right")) :]
         # Only pay for a mask when NO_TIME is actually present (it sorts below all times).
         elif times.size and times.min() == NO_TIME:
             valid = times[times != NO_TIME]
@@ -171,8 +171,7 @@ def histogram(
             # that selection cost more than the rest of the histogram).
             ends = pos.tolist()
             spans = zip(ends, ends[1:], strict=False)
-            errors = np.array([np.count_nonzero(errs[a:b]) for a, b in spans],
-                              np.int64).reshape(n)
+            errors = np.array([np.count_nonzero(errs[a:b]) for a, b in spans], np.int64).reshape(n)
         else:
             errors = np.zeros(n, dtype=np.int64)
         return Histogram(start, step, _readonly(counts), _readonly(errors))

@@ -35,8 +35,18 @@ _DAY = 24 * _HOUR
 DEFAULT_HALF_MS = 10 * _MIN
 # Half-widths a window widens and narrows through (± each).
 WINDOW_STEPS_MS: tuple[int, ...] = (
-    _MIN, 2 * _MIN, 5 * _MIN, 10 * _MIN, 30 * _MIN, _HOUR, 2 * _HOUR, 6 * _HOUR,
-    12 * _HOUR, _DAY, 3 * _DAY, 7 * _DAY,
+    _MIN,
+    2 * _MIN,
+    5 * _MIN,
+    10 * _MIN,
+    30 * _MIN,
+    _HOUR,
+    2 * _HOUR,
+    6 * _HOUR,
+    12 * _HOUR,
+    _DAY,
+    3 * _DAY,
+    7 * _DAY,
 )
 # The fields "the same actor in that window" offers, in the order a key cycles them.
 ACTOR_FIELDS: tuple[str, ...] = ("principal", "ip", "key")
@@ -139,4 +149,3 @@ def actor_window_filter(
     rest = strip_time_terms(base) if base.strip() else ""
     narrowed = add_term(rest, field, value) if rest else term_for(field, value)
     return window_filter(narrowed, center_ms, half_ms)
-

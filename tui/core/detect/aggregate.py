@@ -33,8 +33,9 @@ def _timed(rows, times, *cols):
     return (rows[keep], times[keep], *(c[keep] for c in cols))
 
 
-def threshold(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, count: int,
-              window_ms: int) -> np.ndarray:
+def threshold(
+    rows: np.ndarray, times: np.ndarray, groups: np.ndarray, count: int, window_ms: int
+) -> np.ndarray:
     rows, times, groups = _timed(rows, times, groups)
     if len(rows) < count:
         return _NONE
@@ -61,8 +62,14 @@ def _pair_keys(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     return groups.astype(np.int64) * span + values.astype(np.int64)
 
 
-def distinct(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np.ndarray,
-             count: int, window_ms: int) -> np.ndarray:
+def distinct(
+    rows: np.ndarray,
+    times: np.ndarray,
+    groups: np.ndarray,
+    values: np.ndarray,
+    count: int,
+    window_ms: int,
+) -> np.ndarray:
     rows, times, groups, values = _timed(rows, times, groups, values)
     if len(rows) < count:
         return _NONE
@@ -87,8 +94,14 @@ def distinct(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np
     return both[keep]
 
 
-def first_seen(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: np.ndarray,
-               after_ms: int, group_first: np.ndarray | None = None) -> np.ndarray:
+def first_seen(
+    rows: np.ndarray,
+    times: np.ndarray,
+    groups: np.ndarray,
+    values: np.ndarray,
+    after_ms: int,
+    group_first: np.ndarray | None = None,
+) -> np.ndarray:
     """`group_first`: each group's first time, by group code, when `rows` hold only
     some of its events (a live update); else taken from `rows`."""
     rows, times, groups, values = _timed(rows, times, groups, values)
@@ -104,8 +117,9 @@ def first_seen(rows: np.ndarray, times: np.ndarray, groups: np.ndarray, values: 
     return np.sort(rows[first[since >= after_ms]])
 
 
-def group_first_times(times: np.ndarray, groups: np.ndarray, size: int,
-                      into: np.ndarray | None = None) -> np.ndarray:
+def group_first_times(
+    times: np.ndarray, groups: np.ndarray, size: int, into: np.ndarray | None = None
+) -> np.ndarray:
     """Each group's first time by group code (`size` codes), lowered by these events
     when `into` holds earlier ones; groups without a timed event hold the maximum."""
     out = np.full(size, np.iinfo(np.int64).max, np.int64)

@@ -95,8 +95,9 @@ def run_check(check: Check, store: Store, evidence: Evidence, rows: np.ndarray) 
     if check.kind == "other-than":
         mine = evidence.values(check.paths[0], rows)
         theirs = evidence.values(check.paths[1], rows)
-        return np.array([bool(a) and not (set(a) & set(b)) for a, b in zip(mine, theirs,
-                                                                             strict=True)], bool)
+        return np.array(
+            [bool(a) and not (set(a) & set(b)) for a, b in zip(mine, theirs, strict=True)], bool
+        )
     # foreign-account
     per_path = [evidence.values(p, rows) for p in check.paths]
     own = store.codes("account")[rows]

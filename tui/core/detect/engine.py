@@ -192,8 +192,9 @@ class Evidence:
         self._want_events: list[np.ndarray] = []
         self._events: dict[int, bytes] = {}
 
-    def want(self, rows: np.ndarray, paths: Iterable[Path], phrases: Iterable[str],
-             events: bool = False) -> None:
+    def want(
+        self, rows: np.ndarray, paths: Iterable[Path], phrases: Iterable[str], events: bool = False
+    ) -> None:
         """Gather the values of `paths`, the hits of `phrases` and (with `events`) the
         whole events, of `rows`, at the next `gather`."""
         for p in paths:
@@ -242,13 +243,16 @@ class Evidence:
             ls, le = fi.lstarts, fi.lends
             found = [(col, col.scan_lines(store, fi, text, lines)) for col, lines in scans]
             hits = [
-                (needle, rows[[text.find(needle, int(ls[k]), int(le[k])) >= 0
-                               for k in lines.tolist()]])
+                (
+                    needle,
+                    rows[[text.find(needle, int(ls[k]), int(le[k])) >= 0 for k in lines.tolist()]],
+                )
                 for needle, lines, rows in finds
             ]
             kept = [
                 (int(r), text[int(ls[k]) : int(le[k])])
-                for lines, rows in keeps for k, r in zip(lines.tolist(), rows.tolist(), strict=True)
+                for lines, rows in keeps
+                for k, r in zip(lines.tolist(), rows.tolist(), strict=True)
             ]
             return found, hits, kept
 
@@ -647,8 +651,9 @@ class Detections:
         if mask is not None:
             ranks = ranks[: len(mask)][mask[: len(ranks)]]
         tally = np.bincount(ranks[ranks >= 0].astype(np.int64), minlength=len(SEVERITIES))
-        return [(SEVERITIES[i], int(tally[i])) for i in range(len(SEVERITIES) - 1, -1, -1)
-                if tally[i]]
+        return [
+            (SEVERITIES[i], int(tally[i])) for i in range(len(SEVERITIES) - 1, -1, -1) if tally[i]
+        ]
 
     def explain(self, row: int, rule: Rule) -> str:
         """Why `rule` flagged `row`, in a sentence (values are raw: sanitise to show)."""
@@ -668,17 +673,23 @@ class Detections:
         tr = store.time_ms(row)
         if a.kind == "first-seen":
             first = int(t[t != NO_TIME].min()) if len(t) else tr
-            return (f"first {a.field} {store.value(row, a.field)!r} for {a.group} {who!r}, "
-                    f"seen since {format_time(first)} ({a.describe()})")
+            return (
+                f"first {a.field} {store.value(row, a.field)!r} for {a.group} {who!r}, "
+                f"seen since {format_time(first)} ({a.describe()})"
+            )
         near = mine[(t >= tr - a.window_ms) & (t <= tr + a.window_ms)]
         if a.kind == "threshold":
-            return (f"{len(near)} such events by {a.group} {who!r} within "
-                    f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
-                    f"({a.describe()})")
-        vals = np.unique(store.codes(a.field)[near])
-        return (f"{len(vals)} distinct {a.field} values by {a.group} {who!r} within "
+            return (
+                f"{len(near)} such events by {a.group} {who!r} within "
                 f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
-                f"({a.describe()})")
+                f"({a.describe()})"
+            )
+        vals = np.unique(store.codes(a.field)[near])
+        return (
+            f"{len(vals)} distinct {a.field} values by {a.group} {who!r} within "
+            f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
+            f"({a.describe()})"
+        )
 
 
 def by_severity(rules: Iterable[Rule], minimum: str) -> list[Rule]:

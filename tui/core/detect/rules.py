@@ -84,13 +84,19 @@ class Aggregate:
 
     def describe(self) -> str:
         if self.kind == "threshold":
-            return (f"at least {self.count} such events by one {self.group} within "
-                    f"{_fmt_duration(self.window_ms)}")
+            return (
+                f"at least {self.count} such events by one {self.group} within "
+                f"{_fmt_duration(self.window_ms)}"
+            )
         if self.kind == "distinct":
-            return (f"at least {self.count} distinct {self.field} values by one {self.group} "
-                    f"within {_fmt_duration(self.window_ms)}")
-        return (f"a {self.field} this {self.group} had not used before, "
-                f"{_fmt_duration(self.after_ms)} or more after its first such event")
+            return (
+                f"at least {self.count} distinct {self.field} values by one {self.group} "
+                f"within {_fmt_duration(self.window_ms)}"
+            )
+        return (
+            f"a {self.field} this {self.group} had not used before, "
+            f"{_fmt_duration(self.after_ms)} or more after its first such event"
+        )
 
 
 @dataclass(frozen=True)
@@ -235,8 +241,17 @@ def _checks(items) -> tuple[Check, ...]:
 
 
 _KEYS = {
-    "id", "title", "severity", "filter", "description", "tactics", "techniques",
-    "references", "false_positives", "aggregate", "checks",
+    "id",
+    "title",
+    "severity",
+    "filter",
+    "description",
+    "tactics",
+    "techniques",
+    "references",
+    "false_positives",
+    "aggregate",
+    "checks",
 }
 
 

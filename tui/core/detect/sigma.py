@@ -60,24 +60,66 @@ FIELD_MAP = {
 RECORD_KEYS = frozenset(
     k.lower()
     for k in (
-        "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
-        "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters",
-        "responseElements", "additionalEventData", "requestID", "eventID", "readOnly",
-        "resources", "eventType", "apiVersion", "managementEvent", "recipientAccountId",
-        "serviceEventDetails", "sharedEventID", "vpcEndpointId", "vpcEndpointAccountId",
-        "eventCategory", "addendum", "sessionCredentialFromConsole", "edgeDeviceDetails",
-        "tlsDetails", "insightDetails", "eventContext",
+        "eventVersion",
+        "userIdentity",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "requestID",
+        "eventID",
+        "readOnly",
+        "resources",
+        "eventType",
+        "apiVersion",
+        "managementEvent",
+        "recipientAccountId",
+        "serviceEventDetails",
+        "sharedEventID",
+        "vpcEndpointId",
+        "vpcEndpointAccountId",
+        "eventCategory",
+        "addendum",
+        "sessionCredentialFromConsole",
+        "edgeDeviceDetails",
+        "tlsDetails",
+        "insightDetails",
+        "eventContext",
     )
 )
 # Fields that hold objects: a Sigma `contains` on them means "its JSON text contains".
-OBJECT_FIELDS = frozenset({
-    "requestparameters", "responseelements", "additionaleventdata", "useridentity",
-    "resources", "serviceeventdetails", "tlsdetails", "insightdetails", "addendum",
-    "edgedevicedetails", "eventcontext", "useridentity.sessioncontext",
-    "useridentity.sessioncontext.sessionissuer", "useridentity.sessioncontext.attributes",
-})
-LEVELS = {"informational": "info", "low": "low", "medium": "medium", "high": "high",
-          "critical": "critical"}
+OBJECT_FIELDS = frozenset(
+    {
+        "requestparameters",
+        "responseelements",
+        "additionaleventdata",
+        "useridentity",
+        "resources",
+        "serviceeventdetails",
+        "tlsdetails",
+        "insightdetails",
+        "addendum",
+        "edgedevicedetails",
+        "eventcontext",
+        "useridentity.sessioncontext",
+        "useridentity.sessioncontext.sessionissuer",
+        "useridentity.sessioncontext.attributes",
+    }
+)
+LEVELS = {
+    "informational": "info",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "critical": "critical",
+}
 
 
 class Unsupported(Exception):
@@ -101,9 +143,18 @@ def _escape(piece: str) -> str:
     out = piece.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*")
     if is_clean(out):
         return out
-    return "".join(c if is_clean(c) else (
-        f"\\x{ord(c):02x}" if ord(c) < 0x100 else
-        f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}") for c in out)
+    return "".join(
+        c
+        if is_clean(c)
+        else (
+            f"\\x{ord(c):02x}"
+            if ord(c) < 0x100
+            else f"\\u{ord(c):04x}"
+            if ord(c) < 0x10000
+            else f"\\U{ord(c):08x}"
+        )
+        for c in out
+    )
 
 
 def _regex_term(name: str, pattern: str) -> str:
@@ -167,8 +218,9 @@ def _backend_class() -> type:
             if first not in RECORD_KEYS:
                 raise Unsupported(f"field {field_name!r} is not in CloudTrail records")
             try:
-                p = parse_path(field_name if ("." in field_name or "[" in field_name)
-                               else "." + field_name)
+                p = parse_path(
+                    field_name if ("." in field_name or "[" in field_name) else "." + field_name
+                )
             except PathError as e:
                 raise Unsupported(f"field {field_name!r}: {e.message}") from None
             return p.text, low in OBJECT_FIELDS
@@ -188,8 +240,10 @@ def _backend_class() -> type:
                     raise Unsupported(f"placeholder or special value in {field_name!r}")
             if is_object:
                 # The field holds an object: its text is searched in the whole event.
-                self.note(f"{field_name} holds an object: its value is searched as text "
-                          "anywhere in the event")
+                self.note(
+                    f"{field_name} holds an object: its value is searched as text "
+                    "anywhere in the event"
+                )
                 words = [f'"{_escape(p)}"' for p in pieces if p]
                 return "(" + " ".join([f"has:{name}", *words]) + ")"
             return f'{name}:"' + "*".join(_escape(p) for p in pieces) + '"'
@@ -227,9 +281,14 @@ def _backend_class() -> type:
             pattern = str(cond.value.regexp)
             if SigmaRegularExpressionFlag.IGNORECASE not in flags:
                 self.note(f"{cond.field}|re is matched ignoring case")
-            inline = "".join(f for flag, f in ((SigmaRegularExpressionFlag.MULTILINE, "m"),
-                                               (SigmaRegularExpressionFlag.DOTALL, "s"))
-                             if flag in flags)
+            inline = "".join(
+                f
+                for flag, f in (
+                    (SigmaRegularExpressionFlag.MULTILINE, "m"),
+                    (SigmaRegularExpressionFlag.DOTALL, "s"),
+                )
+                if flag in flags
+            )
             if inline:
                 pattern = f"(?{inline})" + pattern
             try:
@@ -241,8 +300,9 @@ def _backend_class() -> type:
         def convert_condition_field_eq_val_cidr(self, cond, state) -> str:
             name, _ = self.target(cond.field)
             if name != "ip":
-                raise Unsupported(f"{cond.field}|cidr: networks are matched on "
-                                  "sourceIPAddress only")
+                raise Unsupported(
+                    f"{cond.field}|cidr: networks are matched on sourceIPAddress only"
+                )
             return f"ip:{cond.value.network}"
 
         def convert_condition_field_eq_val_null(self, cond, state) -> str:
@@ -257,12 +317,14 @@ def _backend_class() -> type:
             return "-" + self.convert_condition_field_exists(cond, state)
 
         def convert_condition_field_eq_field(self, cond, state) -> str:
-            raise Unsupported(f"{cond.field}|fieldref: comparing two fields is not in the "
-                              "filter language")
+            raise Unsupported(
+                f"{cond.field}|fieldref: comparing two fields is not in the filter language"
+            )
 
         def convert_condition_field_compare_op_val(self, cond, state) -> str:
-            raise Unsupported(f"{cond.field}: numeric comparisons (lt, gt...) are not in the "
-                              "filter language")
+            raise Unsupported(
+                f"{cond.field}: numeric comparisons (lt, gt...) are not in the filter language"
+            )
 
         def convert_condition_field_eq_val_timestamp_part(self, cond, state) -> str:
             raise Unsupported(f"{cond.field}: timestamp parts are not supported")
@@ -274,11 +336,11 @@ def _backend_class() -> type:
         def convert_condition_val_str(self, cond, state) -> str:
             parts = list(cond.value.iter_parts())
             if any(p == SpecialChars.WILDCARD_SINGLE for p in parts):
-                raise Unsupported("keywords with '?' (free text has no single-character "
-                                  "wildcard)")
+                raise Unsupported("keywords with '?' (free text has no single-character wildcard)")
             multi = SpecialChars.WILDCARD_MULTI
-            words = "".join("*" if p == multi else p
-                            for p in parts if isinstance(p, str) or p == multi)
+            words = "".join(
+                "*" if p == multi else p for p in parts if isinstance(p, str) or p == multi
+            )
             pieces = [w for w in words.split("*") if w]
             if not pieces:
                 raise Unsupported("a keyword that is only wildcards")
@@ -299,9 +361,18 @@ def _backend_class() -> type:
     def _no_correlation(self, *args, **kwargs):
         raise Unsupported("correlation rules are not supported")
 
-    for kind in ("event_count", "value_count", "temporal", "temporal_ordered",
-                 "extended_temporal", "extended_temporal_ordered", "value_sum", "value_avg",
-                 "value_percentile", "value_median"):
+    for kind in (
+        "event_count",
+        "value_count",
+        "temporal",
+        "temporal_ordered",
+        "extended_temporal",
+        "extended_temporal_ordered",
+        "value_sum",
+        "value_avg",
+        "value_percentile",
+        "value_median",
+    ):
         setattr(_FilterBackend, f"convert_correlation_{kind}_rule", _no_correlation)
     _FilterBackend.__abstractmethods__ = frozenset()
     _CLASS.append(_FilterBackend)
@@ -330,8 +401,14 @@ def _attack(tags) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _rule_id(path: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^a-z0-9._-]+", "-", FsPath(path).name.lower().removesuffix(".yml")
-                  .removesuffix(".yaml")).strip("-") or "rule"
+    stem = (
+        re.sub(
+            r"[^a-z0-9._-]+",
+            "-",
+            FsPath(path).name.lower().removesuffix(".yml").removesuffix(".yaml"),
+        ).strip("-")
+        or "rule"
+    )
     rid = f"sigma.{stem}"
     n = 2
     while rid in taken:
@@ -370,13 +447,25 @@ def convert_text(text: str, path: str = "<text>", taken: set[str] | None = None)
             continue
         if not _is_cloudtrail(sr):
             ls = sr.logsource
-            out.append(Outcome(path, title, reason=(
-                f"logsource is not AWS CloudTrail (product: {ls.product}, service: "
-                f"{ls.service}, category: {ls.category})")))
+            out.append(
+                Outcome(
+                    path,
+                    title,
+                    reason=(
+                        f"logsource is not AWS CloudTrail (product: {ls.product}, service: "
+                        f"{ls.service}, category: {ls.category})"
+                    ),
+                )
+            )
             continue
         if not getattr(sr, "_output", True):
-            out.append(Outcome(path, title, reason=(
-                "only part of a correlation rule (Sigma's generate: false)")))
+            out.append(
+                Outcome(
+                    path,
+                    title,
+                    reason=("only part of a correlation rule (Sigma's generate: false)"),
+                )
+            )
             continue
         conv.notes = []
         try:
@@ -438,8 +527,11 @@ def load_paths(paths: Iterable[str]) -> list[Outcome]:
     for p in paths:
         fp = FsPath(p)
         if fp.is_dir():
-            files.extend(sorted(str(f) for f in fp.rglob("*") if f.suffix in (".yml", ".yaml")
-                                and f.is_file()))
+            files.extend(
+                sorted(
+                    str(f) for f in fp.rglob("*") if f.suffix in (".yml", ".yaml") and f.is_file()
+                )
+            )
         elif fp.is_file():
             files.append(str(fp))
         else:
@@ -457,4 +549,3 @@ def load_paths(paths: Iterable[str]) -> list[Outcome]:
 
 def load_dir(path: str) -> list[Outcome]:
     return load_paths([path])
-

@@ -213,8 +213,11 @@ def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[
             # The `need` least values: a heap pass when few of many are wanted (a view
             # of one Lambda role's events: every key tied at 1), else a sort.
             tl = ties.tolist()
-            first = (heapq.nsmallest(need, tl, key=values.__getitem__) if need * 16 < len(tl)
-                     else sorted(tl, key=values.__getitem__)[:need])
+            first = (
+                heapq.nsmallest(need, tl, key=values.__getitem__)
+                if need * 16 < len(tl)
+                else sorted(tl, key=values.__getitem__)[:need]
+            )
             ties = np.array(first, np.intp)
         nz = np.concatenate([above, ties[:need]])
     else:

@@ -173,7 +173,12 @@ class Masks:
 
     def has_names(self) -> Sequence[str]:
         return [f.name for f in FIELDS] + [
-            "eventid", "time", *self._HAS_FLAGS, "mark", "note", "detection"
+            "eventid",
+            "time",
+            *self._HAS_FLAGS,
+            "mark",
+            "note",
+            "detection",
         ]
 
     def mask_has(self, name: str) -> np.ndarray:
@@ -231,8 +236,17 @@ class Masks:
         t = t[t != NO_TIME]
         return int(t.max()) if len(t) else None
 
-    _IS = ("ip", "ipv4", "ipv6", "service-ip", "internal", "readonly", "insight", "dup-id",
-           "unverified")
+    _IS = (
+        "ip",
+        "ipv4",
+        "ipv6",
+        "service-ip",
+        "internal",
+        "readonly",
+        "insight",
+        "dup-id",
+        "unverified",
+    )
 
     def is_names(self) -> Sequence[str]:
         return self._IS

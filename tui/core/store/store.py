@@ -351,7 +351,9 @@ class Store(Masks):
                 if len(self._facets_all) > 64:
                     self._facets_all.clear()
                 got = self._facets_all[(field, top)] = (
-                    self.generation, top_values(self.value_counts(field), vals, top))
+                    self.generation,
+                    top_values(self.value_counts(field), vals, top),
+                )
             pairs, distinct = got[1]
             return list(pairs), distinct
         bins = np.bincount(self.columns.codes[f].view[mask], minlength=len(vals))
