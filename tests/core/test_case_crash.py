@@ -33,6 +33,20 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 
 
+def _line(child: subprocess.Popen) -> str:
+    """One line of the child's output, read a byte at a time from the pipe itself: a
+    buffered readline could take later lines that `communicate` (which reads the pipe,
+    not the buffer) would then never see."""
+    fd = child.stdout.fileno()  # type: ignore[union-attr]
+    got = b""
+    while not got.endswith(b"\n"):
+        b = os.read(fd, 1)
+        if not b:
+            break
+        got += b
+    return got.decode()
+
+
 def _kill_at_random(kind: str, path: Path, seed: int, rng: random.Random) -> tuple[int, bool]:
     """Start the child, kill it after a random delay; (actions acknowledged, whether a
     write was caught in flight: a hot journal or a temporary file left behind)."""
@@ -49,12 +63,12 @@ def _kill_at_random(kind: str, path: Path, seed: int, rng: random.Random) -> tup
         # Any time from the start: while the interpreter starts or the file is created.
         time.sleep(rng.uniform(0.0, 0.3))
     else:
-        head = child.stdout.readline()  # type: ignore[union-attr]
+        head = _line(child)
         assert head == "ready\n", child.communicate()[1][-2000:]
         if moment >= 0.5:
             # After the first acknowledged action: on a loaded machine a random delay
             # alone may end before any write, and the trials would test only the start.
-            head += child.stdout.readline()  # type: ignore[union-attr]
+            head += _line(child)
         time.sleep(rng.uniform(0.0, 0.25))
     child.send_signal(signal.SIGKILL)
     out, err = child.communicate(timeout=30)
