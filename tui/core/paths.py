@@ -37,6 +37,7 @@ from .sanitize import is_clean
 
 __all__ = [
     "CONTAINER",
+    "RECORD_KEYS",
     "Path",
     "PathError",
     "child_path",
@@ -50,6 +51,43 @@ __all__ = [
 ]
 
 Seg = str | int
+
+# The top-level keys of a CloudTrail record, as spelt (the record reference's fields):
+# a name that is one of them is meant as a path (`.requestID`).
+RECORD_KEYS: tuple[str, ...] = (
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "serviceEventDetails",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "eventCategory",
+    "addendum",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "tlsDetails",
+    "insightDetails",
+    "eventContext",
+)
 
 
 class PathError(ValueError):

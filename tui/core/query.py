@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from .fields import CLOSED_VALUES, FIELD_NAMES, PATH_FIELDS, resolve_field, resolve_path_field
-from .paths import Path, PathError, looks_like_path, parse_path
+from .paths import RECORD_KEYS, Path, PathError, looks_like_path, parse_path
 from .sanitize import is_clean
 
 __all__ = [
@@ -606,42 +606,7 @@ def _known_list() -> str:
 
 # Top-level keys of a CloudTrail record (lower-cased -> spelt), for the hint that a
 # name which is not a field may be meant as the event's own key (a path: `.requestID`).
-_EVENT_KEYS = {
-    k.lower(): k
-    for k in (
-        "eventVersion",
-        "userIdentity",
-        "eventTime",
-        "eventSource",
-        "eventName",
-        "awsRegion",
-        "sourceIPAddress",
-        "userAgent",
-        "errorCode",
-        "errorMessage",
-        "requestParameters",
-        "responseElements",
-        "additionalEventData",
-        "requestID",
-        "eventID",
-        "readOnly",
-        "resources",
-        "eventType",
-        "apiVersion",
-        "managementEvent",
-        "recipientAccountId",
-        "serviceEventDetails",
-        "sharedEventID",
-        "vpcEndpointId",
-        "vpcEndpointAccountId",
-        "eventCategory",
-        "addendum",
-        "sessionCredentialFromConsole",
-        "edgeDeviceDetails",
-        "tlsDetails",
-        "insightDetails",
-    )
-}
+_EVENT_KEYS = {k.lower(): k for k in RECORD_KEYS}
 
 
 class _Parser:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import ClassVar
 
+from .. import paths
 from ..paths import PathError, parse_path
 from ..query import QueryError, parse
 from ..sanitize import is_clean
@@ -55,45 +56,8 @@ FIELD_MAP = {
     "eventtype": "eventtype",
     "eventcategory": "category",
 }
-# Top-level keys of a CloudTrail record (query._EVENT_KEYS holds the same names for the
-# filter bar's hints).
-RECORD_KEYS = frozenset(
-    k.lower()
-    for k in (
-        "eventVersion",
-        "userIdentity",
-        "eventTime",
-        "eventSource",
-        "eventName",
-        "awsRegion",
-        "sourceIPAddress",
-        "userAgent",
-        "errorCode",
-        "errorMessage",
-        "requestParameters",
-        "responseElements",
-        "additionalEventData",
-        "requestID",
-        "eventID",
-        "readOnly",
-        "resources",
-        "eventType",
-        "apiVersion",
-        "managementEvent",
-        "recipientAccountId",
-        "serviceEventDetails",
-        "sharedEventID",
-        "vpcEndpointId",
-        "vpcEndpointAccountId",
-        "eventCategory",
-        "addendum",
-        "sessionCredentialFromConsole",
-        "edgeDeviceDetails",
-        "tlsDetails",
-        "insightDetails",
-        "eventContext",
-    )
-)
+# Top-level keys of a CloudTrail record, lower-cased (a Sigma field naming one is a path).
+RECORD_KEYS = frozenset(k.lower() for k in paths.RECORD_KEYS)
 # Fields that hold objects: a Sigma `contains` on them means "its JSON text contains".
 OBJECT_FIELDS = frozenset(
     {
