@@ -36,8 +36,9 @@ Two ways of timing a keypress are printed side by side.
    pending (their flags, or an Update / Layout / UpdateScroll message still queued at
    the screen), so that frame contains it. Two effects are timed per key:
    "first frame": the primary effect, on the widget that shows it (the list cursor
-   moved; the new view is in the list; the character is in the input; the tree
-   cursor moved); "full effect": everything the key changes (for list moves and
+   moved; the new view is in the list with the detail pane on its cursor's event and
+   the status line's count; the character is in the input; the tree cursor moved);
+   "full effect": everything the key changes (for list moves and
    filters also the detail pane showing the cursor's event, facets, timeline, status
    line), with every widget on the screen except the key-hint Footer drawn. The two
    differ because the list posts `EventHighlighted` and the detail pane is rebuilt
@@ -477,7 +478,15 @@ class Bench:
     def list_only(self) -> list:
         return [self.lst]
 
+    def view_first(self) -> list:
+        from widgets.status import StatusLine
+
+        return [self.lst, self.detail, self.app.query_one(StatusLine)]
+
     def view_applied(self, text: str, seq0: int, detail: bool = True) -> Callable[[], bool]:
+        """The view of `text` is applied: in the list, the detail pane and the status
+        line (`detail=False`: before the facets and timeline have it; they follow a frame
+        later over big views)."""
         app, lst, pane = self.app, self.lst, self.detail
 
         def ready() -> bool:
@@ -486,8 +495,8 @@ class Bench:
                 v is not None and v.seq > seq0 and v.seq == app.views.seq
                 and not app.views.pending
                 and v.query.text == text and v.query is app.query_obj
-                and (not detail or pane.row == lst.cursor_row)
-                # facets and timeline follow the list one frame later
+                and pane.row == lst.cursor_row
+                and app.status.matching == len(v.rows)
                 and (not detail or app.main.panels_pending is None)
             )
 
@@ -580,14 +589,14 @@ class Bench:
         await self.sample("filter apply (enter, indexed)", "enter",
                           self.view_applied(text, seq0), mode, wait_state=True,
                           first=self.view_applied(text, seq0, detail=False),
-                          first_widgets=self.list_only)
+                          first_widgets=self.view_first)
 
     async def clear_filter(self, mode: str) -> None:
         seq0 = self.app.views.seq
         await self.sample("clear filter (ctrl+x, all events)", "ctrl+x",
                           self.view_applied("", seq0), mode, wait_state=True,
                           first=self.view_applied("", seq0, detail=False),
-                          first_widgets=self.list_only)
+                          first_widgets=self.view_first)
 
     async def facet_pick(self, index: int, mode: str) -> None:
         from tui.core.query import add_term
@@ -606,7 +615,7 @@ class Bench:
         await self.sample("facet pick (enter)", "enter", self.view_applied(expected, seq0),
                           mode, wait_state=True,
                           first=self.view_applied(expected, seq0, detail=False),
-                          first_widgets=self.list_only)
+                          first_widgets=self.view_first)
 
     async def focus(self, widget) -> None:
         if not widget.has_focus:
@@ -769,8 +778,8 @@ def report(out: dict) -> None:
           " await pilot.pause().")
     print("  under Pilot: key -> full-effect frame, in the Pilot pass.")
     print("  first frame: key -> first frame showing the key's primary effect (list cursor moved /"
-          " new view in the list /\n    character in the input / tree cursor moved), that widget"
-          " drawn.")
+          " new view in the list,\n    detail pane and status / character in the input / tree"
+          " cursor moved), those widgets drawn.")
     print("  full effect: key -> first frame with everything it changes drawn (for list moves and"
           " filters: the detail\n    pane shows the cursor's event; facets, timeline, status) --"
           " every widget but the key-hint footer.")
