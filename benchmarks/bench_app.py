@@ -713,23 +713,25 @@ async def run(args) -> dict:
         objects_before = len(gc.get_objects())
         t_meas = perf()
         n = args.presses
-        await b.noop(n, "pilot")
-        for mode in ("pilot", "direct"):
-            await b.list_moves("j", n, mode, "list j (down)")
-        for mode in ("pilot", "direct"):
-            await b.list_moves("pagedown", n, mode, "list pagedown")
-        for mode in ("pilot", "direct"):
-            await b.ends(n, mode)
-        for mode in ("pilot", "direct"):
-            await b.detail_moves(n, mode)
-        for mode in ("pilot", "direct"):
-            await b.sorts(max(8, n // 4), mode)
-        for mode in ("pilot", "direct"):
-            await b.sorted_moves(n, mode)
-        for mode in ("pilot", "direct"):
+        modes = ("direct",) if args.filters_only else ("pilot", "direct")
+        if not args.filters_only:
+            await b.noop(n, "pilot")
+            for mode in modes:
+                await b.list_moves("j", n, mode, "list j (down)")
+            for mode in modes:
+                await b.list_moves("pagedown", n, mode, "list pagedown")
+            for mode in modes:
+                await b.ends(n, mode)
+            for mode in modes:
+                await b.detail_moves(n, mode)
+            for mode in modes:
+                await b.sorts(max(8, n // 4), mode)
+            for mode in modes:
+                await b.sorted_moves(n, mode)
+        for mode in modes:
             for i in range(args.filters):
                 await b.filter_apply(FILTERS[i % len(FILTERS)], mode)
-        for mode in ("pilot", "direct"):
+        for mode in modes:
             for i in range(args.filters):
                 await b.facet_pick(i, mode)
         b.close()
@@ -843,6 +845,9 @@ def main() -> None:
     ap.add_argument("--presses", type=int, default=60, help="samples per key action and mode")
     ap.add_argument("--filters", type=int, default=20,
                     help="filter applies and facet picks per mode (each filter is typed)")
+    ap.add_argument("--filters-only", action="store_true",
+                    help="only filter applies, clears and facet picks, direct (at 10M the"
+                         " other keys take most of the run)")
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--json", help="also write results here")
