@@ -389,6 +389,7 @@ class Bench:
         time_calls(app.query_one(Timeline), "set_data", self.spans["Timeline.set_data"])
         time_calls(self.detail, "show", self.spans["DetailPane.show"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
+        self.filters_only = False
         # Full (generation 2) garbage collections: they stop the UI thread.
         self.gc2: list[tuple[float, float]] = []
         self.gc_hits: dict[str, int] = {}
@@ -580,11 +581,18 @@ class Bench:
         await self.focus(self.lst)
         inp = app.filter_input
         await self.sample("focus filter (/)", "slash", lambda: inp.has_focus, mode)
-        typed = ""
-        for ch in text:
-            typed += ch
-            await self.sample("filter typing (1 char)", ch,
-                              lambda t=typed: inp.value == t, mode)
+        if self.filters_only:
+            # Set, not typed: the bar's value completion can take typed keys.
+            inp.value = text
+            inp.cursor_position = len(text)
+            await self.pilot.pause()
+            await self.clock.settle(busy=self._busy)
+        else:
+            typed = ""
+            for ch in text:
+                typed += ch
+                await self.sample("filter typing (1 char)", ch,
+                                  lambda t=typed: inp.value == t, mode)
         seq0 = app.views.seq
         await self.sample("filter apply (enter, indexed)", "enter",
                           self.view_applied(text, seq0), mode, wait_state=True,
@@ -714,6 +722,7 @@ async def run(args) -> dict:
         t_meas = perf()
         n = args.presses
         modes = ("direct",) if args.filters_only else ("pilot", "direct")
+        b.filters_only = args.filters_only
         if not args.filters_only:
             await b.noop(n, "pilot")
             for mode in modes:
