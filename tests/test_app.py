@@ -1363,6 +1363,47 @@ async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explore
     assert first == done, frames
 
 
+async def test_a_big_views_facets_and_timeline_follow_the_first_frame(
+    explorer, monkeypatch
+) -> None:
+    """Over a view too big to count in a frame's budget (PANELS_INLINE_MAX rows), a new
+    filter's first frame has the list, the detail pane and the status line; the facets
+    and the timeline come in a later frame, with the view's counts, and the app is not
+    settled until they have."""
+    import tui.main_screen
+
+    monkeypatch.setattr(tui.main_screen, "PANELS_INLINE_MAX", 5)
+    pilot, app = explorer, explorer.app
+    lst, pane = app.events_list, app.query_one(DetailPane)
+    facet = app.query_one(FacetPanel).lists[0]
+    timeline = app.query_one(Timeline)
+    frames: list[tuple[int, int, int, int, int]] = []
+    settled: list[bool] = []
+
+    def record() -> None:
+        frames.append(
+            (len(lst.rows), app.status.matching, pane.row, facet._total, len(timeline._times))
+        )
+        settled.append(app.settled)
+
+    app.main.frame_callbacks.append(record)
+    total = len(app.store)
+    await apply_filter(pilot, "has:error")
+    v = app.view
+    n = len(v.rows)
+    assert 5 < n < total
+    i = next(i for i, f in enumerate(frames) if f[0] == n)
+    assert frames[i] == (n, n, lst.cursor_row, total, total), frames
+    assert not settled[i]
+    assert frames[-1] == (n, n, lst.cursor_row, n, n)
+    # The facet's counts are the view's, counted directly.
+    direct: dict[str, int] = {}
+    for r in v.rows.tolist():
+        value = app.store.value(r, facet.field)
+        direct[value] = direct.get(value, 0) + 1
+    assert dict(facet.rows) == direct
+
+
 async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
     """What is painted, not only what the panes hold when a frame is drawn: the frame
     that repaints the list after a list key repaints the detail pane too, and a new

@@ -758,3 +758,55 @@ def test_a_reserved_bulk_load_grows_its_order_and_id_index_once(tmp_path):
     assert [reserved.event(int(r)) for r in reserved.ordered()] == [
         plain.event(int(r)) for r in plain.ordered()
     ]
+
+
+def test_code_columns_widen_when_a_dictionary_outgrows_them(tmp_path, kernel_path):
+    """A field's codes start as uint8 and widen (uint16, then int32) at the commit whose
+    values outgrow them. Values, filters and facet counts stay exact, including over the
+    time-ordered column built before a widening (later commits insert into it)."""
+    from collections import Counter
+
+    from tui.core.fields import FIELD_INDEX
+    from tui.core.view import compute_view
+
+    store = Store()
+    written: list[dict] = []
+    ip_at = FIELD_INDEX["ip"]
+
+    def commit(name: str, first: int, count: int, minute: int) -> None:
+        recs = [
+            event(
+                "E",
+                f"2026-11-20T10:{minute:02d}:{i % 60:02d}Z",
+                ip=f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}",
+                region="eu-west-1" if i % 3 == 0 else "us-east-1",
+            )
+            for i in range(first, first + count)
+        ]
+        path = write_records(trail_path(tmp_path, when="20261120T1005Z", suffix=name * 16), recs)
+        store.add(parse_file(str(path)))
+        store.commit()
+        written.extend(recs)
+
+    def check(dtype) -> None:
+        assert store.codes("ip").dtype == dtype
+        ordered = store.time_order.column(ip_at, lend=False)
+        assert ordered.dtype == dtype
+        assert np.array_equal(ordered, store.codes("ip")[store.ordered()])
+        assert Counter(store.value(r, "ip") for r in range(len(store))) == Counter(
+            e["sourceIPAddress"] for e in written
+        )
+        view = compute_view(store, parse("region:eu-west-1"), ("ip",))
+        want = Counter(e["sourceIPAddress"] for e in written if e["awsRegion"] == "eu-west-1")
+        pairs, distinct = view.facet(store, "ip", None)
+        assert dict(pairs) == want and distinct == len(want)
+        last = written[-1]["sourceIPAddress"]
+        assert len(parse(f"ip:{last}").evaluate(store).nonzero()[0]) == 1
+
+    # Later commits hold earlier times too: their codes are inserted inside the order.
+    commit("a", 0, 100, 30)
+    check(np.uint8)
+    commit("b", 100, 200, 10)  # 300 addresses
+    check(np.uint16)
+    commit("c", 300, 65_300, 20)  # 65,600 addresses
+    check(np.int32)

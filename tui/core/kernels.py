@@ -20,6 +20,8 @@ except ImportError:  # pragma: no cover - built by `pip install`, absent without
 __all__ = ["available", "count_codes", "insert_sorted", "set_native"]
 
 _native = _kernels is not None
+# The code types count_at reads (the store's narrow code columns, and int32).
+_CODE_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int32))
 
 
 def available() -> bool:
@@ -41,7 +43,7 @@ def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
     selection of a 1.3M column)."""
     if (
         not _native
-        or codes.dtype != np.int32
+        or codes.dtype not in _CODE_DTYPES
         or at.dtype != np.int64
         or not (codes.flags.c_contiguous and at.flags.c_contiguous)
     ):

@@ -55,6 +55,12 @@ class Column:
             nb[: self.n] = self.buf[: self.n]
             self.buf = nb
 
+    def widen(self, dtype: np.dtype) -> None:
+        """Hold items of the wider `dtype` from now on (the values are kept)."""
+        nb = np.empty(len(self.buf), dtype)
+        nb[: self.n] = self.buf[: self.n]
+        self.buf = nb
+
     @property
     def view(self) -> np.ndarray:
         return self.buf[: self.n]
@@ -93,6 +99,12 @@ class SortedArray:
         n, k = self.n, len(values)
         if not k:
             return
+        if values.dtype != self.buf.dtype:
+            # Codes that outgrew their narrow type: the array widens to theirs.
+            wide = np.promote_types(self.buf.dtype, values.dtype)
+            if wide != self.buf.dtype:
+                self.buf, self.lent = self.buf[:n].astype(wide), False
+            values = values.astype(wide)
         grow = self.lent or n + k > len(self.buf)
         # Room to grow: untouched room is not resident.
         cap = max(n + k + (n + k) // 8, self.room)

@@ -10,10 +10,19 @@ from .arrays import Column
 __all__ = ["EventColumns"]
 
 _ERROR = FIELD_INDEX["error"]
+# A field's codes take the narrowest of these that holds its dictionary: most fields
+# have a few hundred values at most, and the code columns were 64 of a row's ~120 bytes.
+CODE_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int32))
+
+
+def code_type(top: int) -> np.dtype:
+    """The narrowest code type that holds codes up to `top`."""
+    return next(t for t in CODE_TYPES if top <= np.iinfo(t).max)
 
 
 class EventColumns:
-    """Per row: each indexed field's code (int32, into that field's ValueDict), the
+    """Per row: each indexed field's code (into that field's ValueDict; uint8, uint16
+    or int32, widened by the append that outgrows it: see CODE_TYPES), the
     time (ms since 1970, NO_TIME for none), the sort key (see ordered.sort_keys), the
     first 16 bytes of the eventID and its 64-bit hash (0: no eventID), the file (its
     id in the file registry) and the record's number in it, and the flags (batch
@@ -22,7 +31,7 @@ class EventColumns:
     __slots__ = ("codes", "times", "keys", "eid", "idh", "file", "line", "flags")
 
     def __init__(self) -> None:
-        self.codes = [Column(np.int32) for _ in FIELDS]
+        self.codes = [Column(CODE_TYPES[0]) for _ in FIELDS]
         self.times = Column(np.int64)
         self.keys = Column(np.uint64)
         self.eid = Column(np.dtype("S16"))
@@ -60,7 +69,10 @@ class EventColumns:
         line: np.ndarray,
     ) -> None:
         """Add rows; `codes` is (fields, rows)."""
+        tops = codes.max(axis=1).tolist() if codes.shape[1] else ()
         for f, col in enumerate(self.codes):
+            if tops and tops[f] > np.iinfo(col.buf.dtype).max:
+                col.widen(code_type(tops[f]))
             col.append(codes[f])
         self.times.append(times)
         self.keys.append(keys)
