@@ -17,6 +17,8 @@ import json
 import os
 from pathlib import Path
 
+from .atomic import write_atomic
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no lock, still atomic
@@ -107,25 +109,5 @@ class _Lock:
 
 
 def _write_atomic(path: Path, entries: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     data = "".join(json.dumps(e, ensure_ascii=True) + "\n" for e in entries).encode("ascii")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # the rename itself survives a power cut once the folder is synced
-        dfd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    write_atomic(path, data)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import write_atomic
 from .fields import FIELD_INDEX
 from .paths import PathError, parse_path
 
@@ -107,18 +107,5 @@ def save_columns(cols: list[ColumnSpec], path: Path | None = None) -> Path:
             for c in cols
         ]
     }
-    fd, tmp = tempfile.mkstemp(prefix=".columns-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
     return path
