@@ -1661,26 +1661,32 @@ static int pspans_push(PSpans *s, const unsigned char *p, size_t len, unsigned c
     return 0;
 }
 
+/* The first '"' or '\\' at or after `p` (or `end`): sixteen bytes at a time. */
+static inline const unsigned char *quote_or_escape(const unsigned char *p,
+                                                   const unsigned char *end)
+{
+#ifdef __SSE2__
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+        if (bits)
+            return p + __builtin_ctz((unsigned)bits);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 /* Skip a string starting at its opening quote (no validation: the text was decoded
  * once already when the file was loaded). */
 static inline int pw_skip_string(Cur *c)
 {
     const unsigned char *p = c->p + 1, *end = c->end;
     for (;;) {
-#ifdef __SSE2__
-        while (end - p >= 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)p);
-            int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-            if (bits) {
-                p += __builtin_ctz((unsigned)bits);
-                break;
-            }
-            p += 16;
-        }
-#endif
-        while (p < end && *p != '"' && *p != '\\')
-            p++;
+        p = quote_or_escape(p, end);
         if (p >= end)
             return BAIL;
         if (*p == '"') {
@@ -1824,20 +1830,7 @@ static int pw_key(Cur *c, const unsigned char **kp, size_t *klen, int *esc)
     const unsigned char *s = c->p + 1, *p = s, *end = c->end;
     *esc = 0;
     for (;;) {
-#ifdef __SSE2__
-        while (end - p >= 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)p);
-            int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-            if (bits) {
-                p += __builtin_ctz((unsigned)bits);
-                break;
-            }
-            p += 16;
-        }
-#endif
-        while (p < end && *p != '"' && *p != '\\')
-            p++;
+        p = quote_or_escape(p, end);
         if (p >= end)
             return BAIL;
         if (*p == '"')
