@@ -265,3 +265,57 @@ async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
     while _threads_in("fetch_groups") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _threads_in("fetch_groups"), "a fetch still waits for the download"
+
+
+async def test_a_download_that_failed_and_then_loaded_is_no_longer_skipped(s3, flaky) -> None:
+    """Following retries an object whose download was cut off; once it loads, the
+    Skipped list and the status line stop naming it."""
+    now = datetime.now(UTC)
+    day, stamp = now.strftime("%Y%m%d"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    client = s3.client()
+    client.create_bucket(Bucket=BUCKET)
+    put(
+        client,
+        BUCKET,
+        log_key(when=f"{day}T0000Z", suffix="firstfirstfirstf"),
+        records_gz([event("Before", stamp)]),
+    )
+    cut_key = log_key(when=f"{day}T0005Z", suffix="cutcutcutcutcutc")
+    big = [event(f"Big{i}", stamp, detail="x" * 200) for i in range(200)]
+    put(client, BUCKET, cut_key, records_gz(big))
+    flaky.cut[cut_key] = 100
+    app = make_app(
+        [f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint, interval=0.2), watch=True
+    )
+    url = f"s3://{BUCKET}/{cut_key}"
+    async with run(app, (250, 40)) as pilot:
+        await wait_loaded(pilot, timeout=60)
+        assert url in dict(app.store.skipped())
+        assert "1 skipped" in status_text(app)
+        del flaky.cut[cut_key]  # the network recovers
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 201 and not app.store.pending_events,
+            timeout=30,
+            what="the retried object's events",
+        )
+        await settle(pilot)
+        assert url not in dict(app.store.skipped()), app.store.skipped()
+        assert "skipped" not in status_text(app), status_text(app)
+        # The same while following: a new object cut off, then let through.
+        late_key = log_key(when=f"{day}T0010Z", suffix="latelatelatelate")
+        flaky.cut[late_key] = 100
+        late_events = [event(f"Late{i}", stamp, detail="x" * 200) for i in range(200)]
+        put(client, BUCKET, late_key, records_gz(late_events))
+        late = f"s3://{BUCKET}/{late_key}"
+        await wait_for(pilot, lambda: late in dict(app.store.skipped()), what="the cut-off arrival")
+        del flaky.cut[late_key]
+        await wait_for(
+            pilot,
+            lambda: len(app.store) == 401 and not app.store.pending_events,
+            timeout=30,
+            what="the retried arrival's events",
+        )
+        await settle(pilot)
+        assert late not in dict(app.store.skipped()), app.store.skipped()
+        assert "skipped" not in status_text(app), status_text(app)
