@@ -41,6 +41,7 @@ class BackgroundAnalysis:
     _analysis_again = False  # rows were committed during a run: run once more
     _analysed_rows = 0  # rows the last run covered
     analysis_runs: list[float]  # seconds each run took (benchmarks read it)
+    rules_skipped = 0  # Sigma rules given on the command line that could not be loaded
 
     def attach_rules(self, rules=None) -> None:
         """Bind detection rules to the store: `rules`, or the built-in pack and the
@@ -58,6 +59,14 @@ class BackgroundAnalysis:
                 )
                 rules = rule_set(use_config=False).rules
         Detections(self.store, rules)
+        if self.rules_skipped:
+            n = self.rules_skipped
+            self.notify(
+                f"{n} Sigma rule{'s' if n != 1 else ''} skipped: `trailscope rules` says why",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
 
     @property
     def rules_pending(self) -> bool:

@@ -138,6 +138,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         case_path: str | None = None,
         history: FilterHistory | None = None,
         rules: Sequence | None = None,
+        rules_skipped: int = 0,
         detect: bool = True,
     ) -> None:
         super().__init__()
@@ -165,6 +166,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self._preloaded = store is not None
         self.initial_filter = initial_filter
         self.rules = rules  # detection rules (None: the built-in pack and the config's)
+        self.rules_skipped = rules_skipped  # Sigma rules given that could not be loaded
         self.detect = detect
         self.analysis_runs: list[float] = []
         self.query_obj: Query = parse("")

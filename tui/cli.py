@@ -199,6 +199,9 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         help="case file for marks, notes and saved filters (default: one per trail in "
         "$XDG_DATA_HOME/trailscope/cases, created at the first mark)",
     )
+    from . import detect_cmd
+
+    detect_cmd.rule_options(ex)
     _follow_opts(ex)
     _common(ex)
 
@@ -783,6 +786,12 @@ def explorer_app(args):
             return source
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
+    from . import detect_cmd
+
+    chosen = detect_cmd.explorer_rules(args)
+    if isinstance(chosen, int):
+        return chosen
+    rules, rules_skipped = chosen if chosen is not None else (None, [])
     from .app import TrailscopeApp  # Textual only when the explorer is wanted
     from .core.case import check_case_location, default_case_path
     from .core.history import FilterHistory
@@ -806,4 +815,6 @@ def explorer_app(args):
         source=source,
         case_path=case_path,
         history=FilterHistory(),
+        rules=rules,
+        rules_skipped=len(rules_skipped),
     )

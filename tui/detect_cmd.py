@@ -41,7 +41,8 @@ HIT_COLUMNS = (
 )
 
 
-def _rule_options(p: argparse.ArgumentParser) -> None:
+def rule_options(p: argparse.ArgumentParser) -> None:
+    """`--rules DIR`, `--no-builtin`, `--no-config` (detect and the explorer)."""
     p.add_argument(
         "--rules",
         action="append",
@@ -88,7 +89,7 @@ def add_parsers(sub, common, follow_opts) -> dict[str, argparse.ArgumentParser]:
     d.add_argument(
         "--new-only", action="store_true", help="with --follow: skip the hits already present"
     )
-    _rule_options(d)
+    rule_options(d)
     follow_opts(d)
     common(d)
 
@@ -185,6 +186,27 @@ def _rule_dict(r: Rule) -> dict:
         "false_positives": r.false_positives,
         "notes": list(r.notes),
     }
+
+
+def explorer_rules(args):
+    """The rules the explorer runs when `--rules`, `--no-builtin` or `--no-config` is
+    given: (rules, skipped Sigma outcomes), or an exit code (a missing DIR, an unreadable
+    config). None: the options were not used (the explorer loads the default set)."""
+    import os
+
+    if not (args.rules or args.no_builtin or args.no_config):
+        return None
+    missing = [d for d in args.rules if not os.path.exists(d)]
+    for d in missing:
+        _say(f"no such file or directory: {d}")
+    if missing:
+        return EXIT_USAGE
+    try:
+        rs = rule_set(args.rules, builtin=not args.no_builtin, use_config=not args.no_config)
+    except ConfigError as e:
+        _say(str(e))
+        return EXIT_USAGE
+    return rs.rules, rs.skipped
 
 
 # -------------------------------------------------------------------- detect
