@@ -464,3 +464,38 @@ def test_explore_refuses_a_case_file_inside_the_trail(tmp_path) -> None:
     assert got.returncode == 2
     assert "inside the trail" in got.stderr and "evidence" in got.stderr
     assert not (trail / "AWSLogs" / "case.sqlite").exists()
+
+
+async def test_the_detail_pane_shows_the_events_labels_and_note(tmp_path) -> None:
+    """Marking or noting an event shows at once in the detail pane's Case section (the
+    note's markup inert); f on a label filters to the events marked with it."""
+    from tests.test_detail import fact, fact_text, section
+    from widgets.detail import DetailPane
+
+    trail = _trail(tmp_path)
+    app = _app(trail, tmp_path)
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)
+        pane = app.query_one(DetailPane)
+        await _cursor_to(pilot, "id-list-1")
+        with pytest.raises(AssertionError):
+            section(pane, "case")  # nothing marked yet: no section
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MarkScreen), what="mark picker")
+        await pilot.press("1")  # suspicious
+        await wait_for(pilot, lambda: not isinstance(app.screen, MarkScreen), what="close")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, NoteScreen), what="note")
+        await pilot.press(*"from [@click=app.quit]odd[/] IP")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NoteScreen), what="close")
+        await settle(pilot)
+        assert fact_text(pane, "case", "Marked") == "suspicious"
+        assert fact_text(pane, "case", "Note").startswith("from [@click=app.quit]odd[/] IP")
+        assert "[@click=app.quit]" in screen_text(app)  # shown as typed, not run
+        pane.focus()
+        pane.move_cursor(fact(pane, "case", "Marked"), animate=False)
+        await pilot.press("f")
+        await settle(pilot)
+        assert app.query_obj.text == "mark:suspicious"
+        assert _ids(app) == ["id-list-1"]

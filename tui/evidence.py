@@ -144,8 +144,11 @@ class EvidenceActions:
             return None
 
     def _annotated(self: TrailscopeApp) -> None:
-        """Marks or notes changed: redraw the list's markers, re-run a filter using them."""
+        """Marks or notes changed: redraw the list's markers and the detail pane's Case
+        section, re-run a filter using them."""
         self.events_list.refresh_rows()
+        detail = self.main.detail_pane
+        detail.show(detail.row, force=True)
         if self.query_obj.uses_marks:
             self.request_view()
         elif self.view is not None:

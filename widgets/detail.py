@@ -346,6 +346,7 @@ class DetailPane(LineTree[NodeData]):
         keyed: dict[tuple, TreeNode[NodeData]] = {}
         sections = [
             *self._detections_section(row),
+            *self._case_section(row),
             *summarize(self.store, row, ev),
             *self._origin_section(row),
         ]
@@ -495,6 +496,21 @@ class DetailPane(LineTree[NodeData]):
                 lines.append(f"false positives: {' '.join(rule.false_positives.split())}")
             lines += [f"reference: {r}" for r in rule.references]
             sec.facts.extend(Fact("", line, kind="info", tone=HINT) for line in lines)
+        return [sec] if sec.facts else []
+
+    def _case_section(self, row: int) -> list[Section]:
+        """The event's labels in the case (f filters on `mark:LABEL`) and its note."""
+        ann = self.store.annotations
+        if ann is None:
+            return []
+        labels, note = ann.labels_of(row), ann.note_of(row)
+        sec = Section("case", "Case")
+        for label in labels:
+            sec.facts.append(Fact("Marked", label, field="mark", tone=STRING))
+        if note is not None:
+            sec.facts.append(
+                Fact("Note", note.text, kind="info", hint=f"(a: edit; {note.updated_at})")
+            )
         return [sec] if sec.facts else []
 
     def _origin_section(self, row: int) -> list[Section]:

@@ -17,6 +17,7 @@ from .dictionaries import ValueDict
 from .ordered import TIME_MAX
 
 if TYPE_CHECKING:
+    from ..case import Note
     from .store import Store
 
 __all__ = [
@@ -42,6 +43,7 @@ class AnnotationSource(Protocol):
     def rows_noted(self) -> np.ndarray: ...
     def label_counts(self, mask: np.ndarray | None = None) -> list[tuple[str, int]]: ...
     def labels_of(self, row: int) -> tuple[str, ...]: ...
+    def note_of(self, row: int) -> Note | None: ...
 
 
 class IntegritySource(Protocol):
