@@ -20,7 +20,7 @@ from .core import export
 from .core.batch import HOSTILE
 from .core.detect import SEVERITIES, Detections, Rule, by_severity
 from .core.detect.attack import TACTICS, technique_name
-from .core.detect.config import ConfigError, config_path, rule_set
+from .core.detect.config import ConfigError, RuleSet, config_path, rule_set
 from .core.normalize import format_time
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
@@ -114,18 +114,9 @@ def _say(msg: str) -> None:
 
 # -------------------------------------------------------------------- rules
 def cmd_rules(args) -> int:
-    import os
-
-    missing = [d for d in args.dirs if not os.path.exists(d)]
-    for d in missing:
-        _say(f"no such file or directory: {d}")
-    if missing:
-        return EXIT_USAGE
-    try:
-        rs = rule_set(args.dirs, builtin=not args.no_builtin, use_config=not args.no_config)
-    except ConfigError as e:
-        _say(str(e))
-        return EXIT_USAGE
+    rs = _chosen_rules(args.dirs, args)
+    if isinstance(rs, int):
+        return rs
     sigma_ids = {o.rule.id for o in rs.outcomes if o.rule is not None}
     builtin = [r for r in rs.rules if r.id not in sigma_ids]
     out = sys.stdout
@@ -192,21 +183,27 @@ def explorer_rules(args):
     """The rules the explorer runs when `--rules`, `--no-builtin` or `--no-config` is
     given: (rules, skipped Sigma outcomes), or an exit code (a missing DIR, an unreadable
     config). None: the options were not used (the explorer loads the default set)."""
-    import os
-
     if not (args.rules or args.no_builtin or args.no_config):
         return None
-    missing = [d for d in args.rules if not os.path.exists(d)]
+    rs = _chosen_rules(args.rules, args)
+    return rs if isinstance(rs, int) else (rs.rules, rs.skipped)
+
+
+def _chosen_rules(dirs: Sequence[str], args) -> RuleSet | int:
+    """The rule set `dirs` and `--no-builtin`/`--no-config` choose, or EXIT_USAGE (said
+    on stderr) when a DIR does not exist or the config cannot be read."""
+    import os
+
+    missing = [d for d in dirs if not os.path.exists(d)]
     for d in missing:
         _say(f"no such file or directory: {d}")
     if missing:
         return EXIT_USAGE
     try:
-        rs = rule_set(args.rules, builtin=not args.no_builtin, use_config=not args.no_config)
+        return rule_set(dirs, builtin=not args.no_builtin, use_config=not args.no_config)
     except ConfigError as e:
         _say(str(e))
         return EXIT_USAGE
-    return rs.rules, rs.skipped
 
 
 # -------------------------------------------------------------------- detect
