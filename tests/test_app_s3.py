@@ -171,12 +171,11 @@ async def test_a_download_cut_off_is_reported_with_its_reason(s3, flaky) -> None
 # ------------------------------------------------------------ following
 
 
-async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
-    """Following an S3 trail: an object put into today's folder after the load comes in
-    as a local arrival does (counted in the rate, queryable), once."""
+def _today_trail(client) -> tuple[datetime, str, str]:
+    """A bucket with one object in today's folder (where following looks): now, the
+    day as the key spells it, and now as an eventTime."""
     now = datetime.now(UTC)
     day, stamp = now.strftime("%Y%m%d"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    client = s3.client()
     client.create_bucket(Bucket=BUCKET)
     put(
         client,
@@ -184,6 +183,14 @@ async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
         log_key(when=f"{day}T0000Z", suffix="firstfirstfirstf"),
         records_gz([event("Before", stamp)]),
     )
+    return now, day, stamp
+
+
+async def test_follow_loads_a_new_object_as_an_arrival(s3) -> None:
+    """Following an S3 trail: an object put into today's folder after the load comes in
+    as a local arrival does (counted in the rate, queryable), once."""
+    client = s3.client()
+    now, day, stamp = _today_trail(client)
     app = make_app([f"s3://{BUCKET}"], source=_trail_source(s3.endpoint, interval=0.2), watch=True)
     async with run(app, (250, 40)) as pilot:
         await wait_loaded(pilot)
@@ -235,15 +242,8 @@ async def test_the_command_line_lists_then_opens_the_trail_to_follow(s3) -> None
 async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
     """A new object's download stalls on the network while following: `q` still ends
     the explorer at once, and the fetch under way stops."""
-    now = datetime.now(UTC)
     client = s3.client()
-    client.create_bucket(Bucket=BUCKET)
-    put(
-        client,
-        BUCKET,
-        log_key(when=now.strftime("%Y%m%dT0000Z"), suffix="firstfirstfirstf"),
-        records_gz([event("Before", now.strftime("%Y-%m-%dT%H:%M:%SZ"))]),
-    )
+    now, _, _ = _today_trail(client)
     app = make_app(
         [f"s3://{BUCKET}"], source=_trail_source(flaky.endpoint, interval=0.2), watch=True
     )
@@ -270,16 +270,8 @@ async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
 async def test_a_download_that_failed_and_then_loaded_is_no_longer_skipped(s3, flaky) -> None:
     """Following retries an object whose download was cut off; once it loads, the
     Skipped list and the status line stop naming it."""
-    now = datetime.now(UTC)
-    day, stamp = now.strftime("%Y%m%d"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
     client = s3.client()
-    client.create_bucket(Bucket=BUCKET)
-    put(
-        client,
-        BUCKET,
-        log_key(when=f"{day}T0000Z", suffix="firstfirstfirstf"),
-        records_gz([event("Before", stamp)]),
-    )
+    now, day, stamp = _today_trail(client)
     cut_key = log_key(when=f"{day}T0005Z", suffix="cutcutcutcutcutc")
     big = [event(f"Big{i}", stamp, detail="x" * 200) for i in range(200)]
     put(client, BUCKET, cut_key, records_gz(big))
