@@ -19,10 +19,13 @@ from textual import work
 from textual.message import Message
 
 from .core.credentials import credentials_of
+from .core.detect import detections_of
 from .core.sanitize import clean
 
 if TYPE_CHECKING:
-    from .core.store import Store
+    from .app_host import AppHost
+else:
+    AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
 
 
 class AnalysisDone(Message):
@@ -32,11 +35,10 @@ class AnalysisDone(Message):
         self.error = error
 
 
-class BackgroundAnalysis:
+class BackgroundAnalysis(AppHost):
     """Mixed into TrailscopeApp: `attach_rules` at start, `start_analysis` after
     commits; `analysing` gates the pump."""
 
-    store: Store
     analysing = False  # a run is under way in the worker
     _analysis_again = False  # rows were committed during a run: run once more
     _analysed_rows = 0  # rows the last run covered
@@ -84,7 +86,7 @@ class BackgroundAnalysis:
         t0 = time.perf_counter()
         error = None
         try:
-            det = self.store.detections
+            det = detections_of(self.store)
             if det is not None:
                 det.sync()
             credentials_of(self.store).catch_up()
@@ -102,7 +104,7 @@ class BackgroundAnalysis:
                 markup=False,
                 timeout=8,
             )
-        det = self.store.detections
+        det = detections_of(self.store)
         if det is not None and self.is_running:
             n = len(self.store)
             ranks = np.full(n, -1, np.int8)

@@ -14,6 +14,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from .core.store import OriginalUnavailable, Store
 from .help import TOPICS, topic_text
 from .s3_cmd import add_options as add_s3_options
 from .s3_cmd import split_paths
+
+if TYPE_CHECKING:
+    from .app import TrailscopeApp  # imported when the explorer is wanted (Textual)
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
@@ -94,7 +98,7 @@ class _Exit(Exception):
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         # argparse quotes some arguments in its messages, but not all (an unrecognized
         # one is shown as typed): escape them like any other text from outside.
         super().error(clean(message))
@@ -734,8 +738,8 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
     # table: sanitised for the terminal, one event per line
     widths = {"service": 24, "event": 28, "principal": 48, "ip": 18, "region": 14, "error": 24}
     if header:
-        cells = " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS)
-        out.write("time                  " + cells + "\n")
+        titles = " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS)
+        out.write("time                  " + titles + "\n")
     for r in rows.tolist():
         cells = [clean(store.value(r, f), widths[f]).ljust(widths[f]) for f in TABLE_FIELDS]
         out.write(f"{format_time(store.time_ms(r)):<21} " + " ".join(cells).rstrip() + "\n")
@@ -769,7 +773,7 @@ def cmd_explore(args) -> int:
     return app.return_code or EXIT_OK
 
 
-def explorer_app(args):
+def explorer_app(args: argparse.Namespace) -> TrailscopeApp | int:
     """The explorer for the command line's paths (an S3 trail listed first, fetched as
     it loads), or an exit code when it cannot open."""
     if not _check_paths(args.paths):

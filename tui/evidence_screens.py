@@ -68,7 +68,7 @@ class MarkScreen(ModalScreen[str | None]):
                 self.dismiss(self.labels[i])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.labels[int(event.option.id[1:])])
+        self.dismiss(self.labels[event.option_index])  # the options are the labels, in order
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)

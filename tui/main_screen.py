@@ -138,7 +138,7 @@ class MainScreen(FrameHookScreen):
     @on(EventList.ColumnsRequested)
     def _on_columns_requested(self, _msg: EventList.ColumnsRequested) -> None:
         lst = self.events_list
-        widths = dict(lst.layout())
+        widths = dict(lst.column_widths())
         self.app.push_screen(ColumnScreen(lst.column_specs, widths), self._columns_chosen)
 
     def _columns_chosen(self, choice: list[tuple[str, int | None]] | None) -> None:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from .core.query import QueryError, parse
 from .core.sanitize import clean
 from .core.sqlschema import DIALECTS
+
+if TYPE_CHECKING:
+    from .core.sqlgen import SqlError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -98,7 +102,7 @@ def add_parsers(sub, filter_opt) -> dict[str, argparse.ArgumentParser]:
     return {"sql": s, "athena": a}
 
 
-def _filter_error(text: str, e: QueryError, kind: str = "bad filter") -> int:
+def _filter_error(text: str, e: QueryError | SqlError, kind: str = "bad filter") -> int:
     pad = " " * len(clean(text[: e.position]))
     sys.stderr.write(f"trailscope: {kind}: {clean(str(e))}\n  {clean(text)}\n  {pad}^\n")
     return EXIT_USAGE

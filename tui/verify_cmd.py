@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Callable, Sequence
 
 from .core.sanitize import clean
 
@@ -156,7 +157,7 @@ def _progress_printer():
 # -------------------------------------------------------------------- JSON
 
 
-def report_dict(rep, key_notes: list[str] = ()) -> dict:
+def report_dict(rep, key_notes: Sequence[str] = ()) -> dict:
     files = Counter(str(f.state) for f in rep.files)
     present = rep.present
     return {
@@ -263,11 +264,11 @@ def write_text(rep, key_notes, out, problems_only: bool = False, all_files: bool
         named = [f for f in named if f.state.value != "verified"]
     w("\nLog files checked against the digests\n")
     if named:
-        rows = [("STATE", "FILE")]
+        lines = [("STATE", "FILE")]
         for f in named:
-            rows.append((f"{f.state}{' (signed)' if f.signed else ''}", clean(f.path)))
-        width = max(len(r[0]) for r in rows)
-        for (state, path), f in zip(rows, [None, *named], strict=True):
+            lines.append((f"{f.state}{' (signed)' if f.signed else ''}", clean(f.path)))
+        width = max(len(r[0]) for r in lines)
+        for (state, path), f in zip(lines, [None, *named], strict=True):
             line = f"  {state:<{width}}  {path}"
             if f is not None and f.reason:
                 line += f"  ({clean(f.reason)})"
@@ -332,7 +333,7 @@ def _write_not_covered(files, w, each: bool) -> None:
     w("  (--all-files lists each file)\n")
 
 
-def _table(rows: list[tuple[str, ...]], w) -> None:
+def _table(rows: Sequence[tuple[str, ...]], w: Callable[[str], object]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         w("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .discovery import Discovery, TrailFile, classify_name, layout_of
 from .reader import DEFAULT_MAX_BYTES
@@ -213,7 +214,7 @@ class S3Trail:
         urls: Sequence[str],
         options: S3Options | None = None,
         *,
-        session: object | None = None,
+        session: Any = None,  # a boto3.Session (boto3 has no type stubs)
     ):
         self.urls: list[S3URL] = [parse_url(u) for u in urls]  # raises BadURL
         self.opts = options or S3Options()

@@ -692,6 +692,13 @@ class Detections:
         )
 
 
+def detections_of(store: Store) -> Detections | None:
+    """The rules bound to `store`. `store.detections` is typed by the little the store's
+    masks ask of it; Detections is the one thing that binds there."""
+    det = store.detections
+    return det if isinstance(det, Detections) else None
+
+
 def by_severity(rules: Iterable[Rule], minimum: str) -> list[Rule]:
     """The rules at `minimum` severity or above."""
     floor = severity_rank(minimum)
