@@ -400,6 +400,7 @@ class CredentialIndex:
             row = int(fi.line_rows[k])
             if row < 0:
                 continue
+            event: object
             try:
                 event = self.store.event(row)
             except Exception:  # the file vanished or changed since it was loaded
