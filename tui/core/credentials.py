@@ -374,7 +374,7 @@ class CredentialIndex:
         for job, (scans, text) in zip(jobs, results, strict=True):
             fi = store.files[job[6]]
             for (_segs, lines, path), (ev, codes, fallback) in zip(job[4], scans, strict=True):
-                found = fi.line_rows[lines[np.frombuffer(ev, np.int32)]]  # type: ignore[index]
+                found = fi.line_rows[lines[np.frombuffer(ev, np.int32)]]
                 c = np.frombuffer(codes, np.int32)
                 if fallback:
                     fr, fc = self._walk(fi, text, lines[np.array(fallback, np.int64)], path)

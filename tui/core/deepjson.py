@@ -111,7 +111,7 @@ def _decode_iter(s: str, pos: int) -> tuple[object, int]:
         while stack:
             top = stack[-1]
             if top.__class__ is dict:
-                top[keys[-1]] = value  # type: ignore[index]
+                top[keys[-1]] = value
                 close = "}"
             else:
                 top.append(value)  # type: ignore[union-attr]

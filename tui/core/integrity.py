@@ -296,7 +296,7 @@ def _locate_all(digests: list[DigestCheck], rep: Report) -> dict[str, tuple[str,
 
 
 def _chain_id(d: DigestCheck) -> tuple:
-    tail = d.body.key[len(d.prefix) :] if d.body else d.path  # type: ignore[union-attr]
+    tail = d.body.key[len(d.prefix) :] if d.body else d.path
     masked = _KEY_STAMP.sub("*", _KEY_DATE.sub("/*/", tail))
     return (_key(d.root or ""), masked)
 

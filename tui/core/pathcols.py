@@ -373,7 +373,7 @@ class PathColumn:
 
     def _matches_special(self, code: int, matcher) -> bool:
         v = self.value(code)
-        return v is not CONTAINER and matcher.matches(v)  # type: ignore[arg-type]
+        return v is not CONTAINER and matcher.matches(v)
 
     # ------------------------------------------------------------------ masks
     def mask(self, n_rows: int, matcher, where: np.ndarray | None = None) -> np.ndarray:

@@ -852,7 +852,7 @@ def _lenient(data: bytes | str, e: orjson.JSONDecodeError) -> tuple[object, str,
     if "unexpected end" in msg or "EOF" in msg:
         return None, label, str(e), True
     if text is None:
-        text = data.decode("utf-8", "replace")  # type: ignore[union-attr]
+        text = data.decode("utf-8", "replace")
     what = _what_orjson_refused(msg, text, e.pos)
     if what is None:  # plain syntax error: the stdlib would not accept it either
         return None, label, str(e), False

@@ -310,7 +310,7 @@ class Evidence:
         for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
             v = col.value(c)  # type: ignore[union-attr]
             if v is not CONTAINER:
-                out[p].append(v)  # type: ignore[arg-type]
+                out[p].append(v)
         return out
 
 
