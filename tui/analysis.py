@@ -23,7 +23,10 @@ from .core.detect import detections_of
 from .core.sanitize import clean
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .app_host import AppHost
+    from .core.detect import Rule
 else:
     AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
 
@@ -44,7 +47,7 @@ class BackgroundAnalysis(AppHost):
     _analysed_rows = 0  # rows the last run covered
     analysis_runs: list[float]  # seconds each run took (benchmarks read it)
 
-    def attach_rules(self, rules=None) -> None:
+    def attach_rules(self, rules: Sequence[Rule] | None = None) -> None:
         """Bind detection rules to the store: `rules`, or the built-in pack and the
         configured Sigma rules (docs/detections.md). A config that cannot be read is
         reported; the built-in rules still run."""

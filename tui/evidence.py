@@ -11,6 +11,7 @@ Each action is one transaction in the case file (tui/core/case.py), on the UI th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,8 @@ from .core.view import LABEL_FACET
 from .evidence_screens import ExportScreen, MarkScreen, NameScreen, NoteScreen
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .app_host import AppHost
 else:
     AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
@@ -236,7 +239,7 @@ class EvidenceActions(AppHost):
         self.filter_input.value = saved.filter
         self.set_filter(saved.filter)
 
-    def evidence_commands(self):
+    def evidence_commands(self) -> Iterator[SystemCommand]:
         """Palette entries: each saved filter."""
         for f in self.evidence.saved_filters():
             yield SystemCommand(  # the palette reads both as markup
@@ -308,7 +311,7 @@ class EvidenceActions(AppHost):
     def export_job(
         self,
         screen: ExportScreen,
-        rows,
+        rows: np.ndarray,
         query: Query,
         path: str,
         fmt: str,
