@@ -13,8 +13,8 @@ import io
 import os
 import shlex
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from .core.discovery import absolute_paths
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
-from .core.query import QueryError, parse
+from .core.query import Query, QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
@@ -41,6 +41,7 @@ from .s3_cmd import split_paths
 
 if TYPE_CHECKING:
     from .app import TrailscopeApp  # imported when the explorer is wanted (Textual)
+    from .core.store import CommitResult
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
@@ -307,7 +308,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def _cmd_verify(args) -> int:
+def _cmd_verify(args: argparse.Namespace) -> int:
     from . import s3_cmd, verify_cmd
 
     if s3_cmd.mixed(args.paths):
@@ -317,43 +318,43 @@ def _cmd_verify(args) -> int:
     return verify_cmd.run(args)
 
 
-def _cmd_sql(args) -> int:
+def _cmd_sql(args: argparse.Namespace) -> int:
     from . import sql_cmd
 
     return sql_cmd.cmd_sql(args)
 
 
-def _cmd_athena(args) -> int:
+def _cmd_athena(args: argparse.Namespace) -> int:
     from . import sql_cmd
 
     return sql_cmd.cmd_athena(args, main)
 
 
-def _cmd_cache(args) -> int:
+def _cmd_cache(args: argparse.Namespace) -> int:
     from . import s3_cmd
 
     return s3_cmd.run_cache(args)
 
 
-def _cmd_detect(args) -> int:
+def _cmd_detect(args: argparse.Namespace) -> int:
     from . import detect_cmd
 
     return detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable, follow_commits)
 
 
-def _cmd_rules(args) -> int:
+def _cmd_rules(args: argparse.Namespace) -> int:
     from . import detect_cmd
 
     return detect_cmd.cmd_rules(args)
 
 
-def _cmd_card(args) -> int:
+def _cmd_card(args: argparse.Namespace) -> int:
     from . import card_cmd
 
     return card_cmd.run(args, _load)
 
 
-def _cmd_report(args) -> int:
+def _cmd_report(args: argparse.Namespace) -> int:
     return cmd_report(args, _load)
 
 
@@ -428,7 +429,7 @@ def _shell_quote(s: str) -> str:
     return clean(shlex.quote(s))
 
 
-def _progress_printer():
+def _progress_printer() -> Callable[[Progress], None] | None:
     if not sys.stderr.isatty():
         return None
 
@@ -445,15 +446,16 @@ def _progress_printer():
     return show
 
 
-def _load(args, paths: Sequence[str], query=None) -> Store:
+def _load(args: argparse.Namespace, paths: Sequence[str], query: Query | None = None) -> Store:
     """The store of the trail under `paths`. For s3:// URLs, the trail (S3Trail) is left
     in `args.s3_trail` (following needs it); _Exit when it cannot be read at all."""
     if split_paths(paths)[1]:
         from . import s3_cmd
 
-        store, trail = s3_cmd.load(args, paths, query)
-        if store is None:
-            raise _Exit(trail)
+        got = s3_cmd.load(args, paths, query)
+        if got[0] is None:
+            raise _Exit(got[1])
+        store, trail = got
         args.s3_trail = trail
         return store
     return load(
@@ -493,7 +495,7 @@ def stats_dict(store: Store) -> dict:
     return out
 
 
-def cmd_stats(args) -> int:
+def cmd_stats(args: argparse.Namespace) -> int:
     if not _check_paths(args.paths):
         return EXIT_USAGE
     store = _load(args, args.paths)
@@ -539,7 +541,7 @@ def _bad_filter(text: str, e: QueryError) -> None:
     sys.stderr.write(f"trailscope: bad filter: {clean(str(e))}\n  {clean(text)}\n  {pad}^\n")
 
 
-def cmd_query(args) -> int:
+def cmd_query(args: argparse.Namespace) -> int:
     paths = list(args.paths)
     text = args.filter
     if args.raw and args.fmt not in ("jsonl", "csv"):
@@ -601,14 +603,16 @@ def _attach_detections(store: Store) -> int | None:
     return None
 
 
-def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) -> int:
+def follow_query(
+    store: Store, q: Query, paths: Sequence[str], args: argparse.Namespace, shown: int = 0
+) -> int:
     """Stream new matching events as files land, like `tail -f | jq`, until interrupted,
     the --limit is reached or the reader of stdout goes away. `shown`: events already
     printed (with --format count, the total already printed)."""
     raw = getattr(args, "raw", False)
     printed = shown
 
-    def on_commit(res) -> bool:
+    def on_commit(res: CommitResult) -> bool:
         nonlocal printed
         mask = q.evaluate(store)
         new = res.rows[mask[res.rows]]
@@ -631,7 +635,12 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
     return follow_commits(store, paths, args, on_commit)
 
 
-def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
+def follow_commits(
+    store: Store,
+    paths: Sequence[str],
+    args: argparse.Namespace,
+    on_commit: Callable[[CommitResult], bool],
+) -> int:
     """Watch `paths` and commit each arrival into `store`, calling `on_commit(result)`
     after each commit that added events (it returns True to stop), until interrupted or
     the reader of stdout goes away. Skipped, rewritten and deleted files are reported on
@@ -711,7 +720,14 @@ def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
     return EXIT_OK
 
 
-def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool = False) -> None:
+def write_rows(
+    store: Store,
+    rows: np.ndarray,
+    fmt: str,
+    out: TextIO,
+    header: bool = True,
+    raw: bool = False,
+) -> None:
     """Print rows in one of the query formats. jsonl and csv are made safe by
     core/export.py (exact values with `raw`); table cells are `clean`ed and cut."""
     if fmt == "count":
@@ -747,7 +763,7 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
 
 
 # --------------------------------------------------------------------- help
-def cmd_help(args) -> int:
+def cmd_help(args: argparse.Namespace) -> int:
     """`trailscope help`: the overview; `help query`: the filter language (Markdown, as
     tui/query.md holds it); `help COMMAND`: that command's --help."""
     ap, commands = _parsers()
@@ -765,7 +781,7 @@ def cmd_help(args) -> int:
 
 
 # ------------------------------------------------------------------ explore
-def cmd_explore(args) -> int:
+def cmd_explore(args: argparse.Namespace) -> int:
     app = explorer_app(args)
     if isinstance(app, int):
         return app
@@ -782,9 +798,10 @@ def explorer_app(args: argparse.Namespace) -> TrailscopeApp | int:
     if split_paths(args.paths)[1]:
         from . import s3_cmd
 
-        source = s3_cmd.explorer_source(args, args.paths)
-        if isinstance(source, int):
-            return source
+        listed = s3_cmd.explorer_source(args, args.paths)
+        if isinstance(listed, int):
+            return listed
+        source = listed
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from .app import TrailscopeApp  # Textual only when the explorer is wanted

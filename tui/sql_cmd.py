@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .core.query import QueryError, parse
 from .core.sanitize import clean
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def add_parsers(sub, filter_opt) -> dict[str, argparse.ArgumentParser]:
+def add_parsers(
+    sub: argparse._SubParsersAction[Any],
+    filter_opt: Callable[[argparse.ArgumentParser, str], None],
+) -> dict[str, argparse.ArgumentParser]:
     """Register `sql` and `athena` on `sub`; `filter_opt(parser, help)` adds -e/--filter."""
     s = sub.add_parser(
         "sql",
@@ -117,7 +121,7 @@ def _print_sql(sql: str) -> None:
     sys.stdout.write("\n".join(clean(line) for line in sql.splitlines()) + "\n")
 
 
-def cmd_sql(args) -> int:
+def cmd_sql(args: argparse.Namespace) -> int:
     # sqlglot takes ~0.3 s to import: only the commands that translate pay for it.
     from .core.sqlgen import SqlError, to_sql
 
@@ -159,7 +163,7 @@ def cmd_sql(args) -> int:
     return EXIT_OK
 
 
-def _athena_client(args):
+def _athena_client(args: argparse.Namespace) -> Any:  # a boto3 client (no stubs), or None
     try:
         import boto3
     except ImportError:
@@ -169,7 +173,7 @@ def _athena_client(args):
     return session.client("athena")
 
 
-def cmd_athena(args, run_cli) -> int:
+def cmd_athena(args: argparse.Namespace, run_cli: Callable[[Sequence[str] | None], int]) -> int:
     """`run_cli(argv)` runs another trailscope command (cli.main) on the results."""
     from .core import athena
     from .core.sqlgen import SqlError, to_sql

@@ -51,6 +51,7 @@ from .rules import evaluate
 from .textsearch import inflate, pipelined
 
 if TYPE_CHECKING:
+    from .report import OriginLookup
     from .store import Store
 
 try:  # the C scan (tui/core/_scan.c)
@@ -726,7 +727,7 @@ def credentials_of(store: Store) -> CredentialIndex:
     return idx  # type: ignore[return-value]
 
 
-def origin_lookup(store: Store):
+def origin_lookup(store: Store) -> OriginLookup:
     """The case report's `OriginLookup` over a loaded trail: an annotated event's JSON ->
     one line saying where its credential came from, or None when it carries no key."""
     index = credentials_of(store)
