@@ -20,8 +20,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# ruff lint (rules in pyproject.toml), mypy on the engine, and the import layering
-# (tests/test_layers.py, tests/core/test_import_hygiene.py).
+# ruff lint (rules in pyproject.toml), mypy on the package (tui, widgets), and the
+# import layering (tests/test_layers.py, tests/core/test_import_hygiene.py).
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

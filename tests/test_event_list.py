@@ -220,8 +220,8 @@ async def test_click_selects(store: Store) -> None:
         await pilot.pause()
         await pilot.click(EventList, offset=(30, 4))
         assert el.cursor_index == 3
-        left = 1 + sum(w + 1 for _, w in el.layout()[:2])  # the third title: Event
-        assert el.layout()[2][0] == "event"
+        left = 1 + sum(w + 1 for _, w in el.column_widths()[:2])  # the third title: Event
+        assert el.column_widths()[2][0] == "event"
         await pilot.click(EventList, offset=(left + 2, 0))  # a title sorts by its column
         assert el.sort_key.column == "event" and not el.sort_key.descending
         assert el.cursor_index == 0  # a new order is read from its top

@@ -157,7 +157,7 @@ async def test_column_chooser_applies_and_saves(explorer) -> None:
     await pilot.pause()
     names = [n for n, _ in lst.column_specs]
     assert names == ["principal", "time", "event", "ip", "region", "error", "account"]
-    assert dict(lst.layout())["principal"] == width
+    assert dict(lst.column_widths())["principal"] == width
     assert "Account" in _header(app)
     # Kept for the next run, in the user's config dir (never beside the trail).
     saved = load_columns()
@@ -178,7 +178,7 @@ async def test_saved_columns_are_used_and_a_bad_file_reported(tmp_path: Path) ->
     app = make_app()
     async with run(app, (120, 30)) as pilot:
         await wait_loaded(pilot)
-        assert app.events_list.layout()[2] == ("user", 12)
+        assert app.events_list.column_widths()[2] == ("user", 12)
         assert "User name" in screen_text(app)
     cfg.write_text('{"columns": [{"name": "no pe"}]}')
     app = make_app()
@@ -260,7 +260,7 @@ def _cells(app, key: str) -> list[str]:
     """The values the list draws in column `key`, top rows first (as on screen)."""
     lst = app.events_list
     left = 1
-    for k, w in lst.layout():
+    for k, w in lst.column_widths():
         if k == key:
             break
         left += w + 1

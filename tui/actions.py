@@ -662,7 +662,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "col-toggle",
         "space,x",
-        "toggle",
+        "toggle_column",
         "Show/hide",
         "Show or hide the column under the cursor",
         "columns",

@@ -19,10 +19,16 @@ from textual import work
 from textual.message import Message
 
 from .core.credentials import credentials_of
+from .core.detect import detections_of
 from .core.sanitize import clean
 
 if TYPE_CHECKING:
-    from .core.store import Store
+    from collections.abc import Sequence
+
+    from .app_host import AppHost
+    from .core.detect import Rule
+else:
+    AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
 
 
 class AnalysisDone(Message):
@@ -32,18 +38,17 @@ class AnalysisDone(Message):
         self.error = error
 
 
-class BackgroundAnalysis:
+class BackgroundAnalysis(AppHost):
     """Mixed into TrailscopeApp: `attach_rules` at start, `start_analysis` after
     commits; `analysing` gates the pump."""
 
-    store: Store
     analysing = False  # a run is under way in the worker
     _analysis_again = False  # rows were committed during a run: run once more
     _analysed_rows = 0  # rows the last run covered
     analysis_runs: list[float]  # seconds each run took (benchmarks read it)
     rules_skipped = 0  # Sigma rules given on the command line that could not be loaded
 
-    def attach_rules(self, rules=None) -> None:
+    def attach_rules(self, rules: Sequence[Rule] | None = None) -> None:
         """Bind detection rules to the store: `rules`, or the built-in pack and the
         configured Sigma rules (docs/detections.md). A config that cannot be read is
         reported; the built-in rules still run."""
@@ -93,7 +98,7 @@ class BackgroundAnalysis:
         t0 = time.perf_counter()
         error = None
         try:
-            det = self.store.detections
+            det = detections_of(self.store)
             if det is not None:
                 det.sync()
             credentials_of(self.store).catch_up()
@@ -111,7 +116,7 @@ class BackgroundAnalysis:
                 markup=False,
                 timeout=8,
             )
-        det = self.store.detections
+        det = detections_of(self.store)
         if det is not None and self.is_running:
             n = len(self.store)
             ranks = np.full(n, -1, np.int8)

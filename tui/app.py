@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -441,7 +442,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self._update_status()
 
     # ------------------------------------------------------------------ keys
-    def on_event(self, event: events.Event):
+    def on_event(self, event: events.Event) -> Coroutine[Any, Any, None]:
         if isinstance(event, events.Key):
             self.redraw.key(time.monotonic())
             if event.key in LIST_KEYS and self.focused is self.events_list:

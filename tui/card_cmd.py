@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from .core.fields import resolve_field
 from .core.query import QueryError, Term, parse, term_for
@@ -22,7 +23,11 @@ from .core.sanitize import clean
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(sub, common: Callable, filter_opt: Callable) -> argparse.ArgumentParser:
+def add_parser(
+    sub: argparse._SubParsersAction[Any],
+    common: Callable[[argparse.ArgumentParser], None],
+    filter_opt: Callable[[argparse.ArgumentParser, str], None],
+) -> argparse.ArgumentParser:
     """Register the subcommand on `sub`; `common` adds the shared loading options and
     `filter_opt` the -e/--filter option."""
     c = sub.add_parser(
@@ -84,7 +89,7 @@ def split_args(args: list[str], filter_text: str) -> tuple[list[str], str]:
     return paths, " ".join(terms)
 
 
-def run(args, load: Callable) -> int:
+def run(args: argparse.Namespace, load: Callable) -> int:
     """`trailscope card`; `load(args, paths)` loads a trail into a store."""
     from . import cli
     from .core import export

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .core.case import (
     Case,
@@ -17,6 +18,11 @@ from .core.case import (
     tool_version,
 )
 from .core.sanitize import clean
+
+if TYPE_CHECKING:
+    from .core.query import Query
+    from .core.report import OriginLookup
+    from .core.store import Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
@@ -38,7 +44,7 @@ def add_query_case_options(q: argparse.ArgumentParser) -> None:
 
 
 def add_report_parser(
-    sub, common: Callable[[argparse.ArgumentParser], None]
+    sub: argparse._SubParsersAction[Any], common: Callable[[argparse.ArgumentParser], None]
 ) -> argparse.ArgumentParser:
     r = sub.add_parser(
         "report",
@@ -74,7 +80,7 @@ class QueryCase:
         self.case = case
 
     @classmethod
-    def from_args(cls, args, paths: Sequence[str]) -> QueryCase:
+    def from_args(cls, args: argparse.Namespace, paths: Sequence[str]) -> QueryCase:
         """Raises CaseError when --case names no usable case, or --saved needs one."""
         if args.case is not None:
             return cls(open_case_for(paths, args.case, create=False))
@@ -106,7 +112,7 @@ class QueryCase:
             return text
         return f"({got.filter}) ({text})"
 
-    def attach(self, store, query) -> None:
+    def attach(self, store: Store, query: Query) -> None:
         """Give the store the case's marks and notes before the query runs."""
         if self.case is not None:
             from .core.annotations import Annotations
@@ -119,7 +125,7 @@ class QueryCase:
 # -------------------------------------------------------------------- report
 
 
-def credential_origin_lookup(store):
+def credential_origin_lookup(store: Store | None) -> OriginLookup | None:
     """The report's credential-origin column: a `report.OriginLookup` over the loaded
     trail (the chain of the event's access key, on one line: `minted by AssumeRole by
     CALLER at TIME from IP <- ...`), or None without a trail, which leaves it out."""
@@ -130,7 +136,7 @@ def credential_origin_lookup(store):
     return origin_lookup(store)
 
 
-def cmd_report(args, load: Callable) -> int:
+def cmd_report(args: argparse.Namespace, load: Callable) -> int:
     """`trailscope report`; `load(args, paths)` loads a trail into a store."""
     from .core import report
 

@@ -13,7 +13,8 @@ import io
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import numpy as np
 
@@ -30,13 +31,17 @@ from .core.discovery import absolute_paths
 from .core.fields import FIELD_NAMES, FIELDS
 from .core.loader import Progress, load
 from .core.normalize import format_time
-from .core.query import QueryError, parse
+from .core.query import Query, QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
 from .help import TOPICS, topic_text
 from .s3_cmd import add_options as add_s3_options
 from .s3_cmd import split_paths
+
+if TYPE_CHECKING:
+    from .app import TrailscopeApp  # imported when the explorer is wanted (Textual)
+    from .core.store import CommitResult
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
@@ -94,7 +99,7 @@ class _Exit(Exception):
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         # argparse quotes some arguments in its messages, but not all (an unrecognized
         # one is shown as typed): escape them like any other text from outside.
         super().error(clean(message))
@@ -306,7 +311,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def _cmd_verify(args) -> int:
+def _cmd_verify(args: argparse.Namespace) -> int:
     from . import s3_cmd, verify_cmd
 
     if s3_cmd.mixed(args.paths):
@@ -316,43 +321,43 @@ def _cmd_verify(args) -> int:
     return verify_cmd.run(args)
 
 
-def _cmd_sql(args) -> int:
+def _cmd_sql(args: argparse.Namespace) -> int:
     from . import sql_cmd
 
     return sql_cmd.cmd_sql(args)
 
 
-def _cmd_athena(args) -> int:
+def _cmd_athena(args: argparse.Namespace) -> int:
     from . import sql_cmd
 
     return sql_cmd.cmd_athena(args, main)
 
 
-def _cmd_cache(args) -> int:
+def _cmd_cache(args: argparse.Namespace) -> int:
     from . import s3_cmd
 
     return s3_cmd.run_cache(args)
 
 
-def _cmd_detect(args) -> int:
+def _cmd_detect(args: argparse.Namespace) -> int:
     from . import detect_cmd
 
     return detect_cmd.cmd_detect(args, _load, _check_paths, _nothing_readable, follow_commits)
 
 
-def _cmd_rules(args) -> int:
+def _cmd_rules(args: argparse.Namespace) -> int:
     from . import detect_cmd
 
     return detect_cmd.cmd_rules(args)
 
 
-def _cmd_card(args) -> int:
+def _cmd_card(args: argparse.Namespace) -> int:
     from . import card_cmd
 
     return card_cmd.run(args, _load)
 
 
-def _cmd_report(args) -> int:
+def _cmd_report(args: argparse.Namespace) -> int:
     return cmd_report(args, _load)
 
 
@@ -427,7 +432,7 @@ def _shell_quote(s: str) -> str:
     return clean(shlex.quote(s))
 
 
-def _progress_printer():
+def _progress_printer() -> Callable[[Progress], None] | None:
     if not sys.stderr.isatty():
         return None
 
@@ -444,15 +449,16 @@ def _progress_printer():
     return show
 
 
-def _load(args, paths: Sequence[str], query=None) -> Store:
+def _load(args: argparse.Namespace, paths: Sequence[str], query: Query | None = None) -> Store:
     """The store of the trail under `paths`. For s3:// URLs, the trail (S3Trail) is left
     in `args.s3_trail` (following needs it); _Exit when it cannot be read at all."""
     if split_paths(paths)[1]:
         from . import s3_cmd
 
-        store, trail = s3_cmd.load(args, paths, query)
-        if store is None:
-            raise _Exit(trail)
+        got = s3_cmd.load(args, paths, query)
+        if got[0] is None:
+            raise _Exit(got[1])
+        store, trail = got
         args.s3_trail = trail
         return store
     return load(
@@ -492,7 +498,7 @@ def stats_dict(store: Store) -> dict:
     return out
 
 
-def cmd_stats(args) -> int:
+def cmd_stats(args: argparse.Namespace) -> int:
     if not _check_paths(args.paths):
         return EXIT_USAGE
     store = _load(args, args.paths)
@@ -538,7 +544,7 @@ def _bad_filter(text: str, e: QueryError) -> None:
     sys.stderr.write(f"trailscope: bad filter: {clean(str(e))}\n  {clean(text)}\n  {pad}^\n")
 
 
-def cmd_query(args) -> int:
+def cmd_query(args: argparse.Namespace) -> int:
     paths = list(args.paths)
     text = args.filter
     if args.raw and args.fmt not in ("jsonl", "csv"):
@@ -600,14 +606,16 @@ def _attach_detections(store: Store) -> int | None:
     return None
 
 
-def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) -> int:
+def follow_query(
+    store: Store, q: Query, paths: Sequence[str], args: argparse.Namespace, shown: int = 0
+) -> int:
     """Stream new matching events as files land, like `tail -f | jq`, until interrupted,
     the --limit is reached or the reader of stdout goes away. `shown`: events already
     printed (with --format count, the total already printed)."""
     raw = getattr(args, "raw", False)
     printed = shown
 
-    def on_commit(res) -> bool:
+    def on_commit(res: CommitResult) -> bool:
         nonlocal printed
         mask = q.evaluate(store)
         new = res.rows[mask[res.rows]]
@@ -630,7 +638,12 @@ def follow_query(store: Store, q, paths: Sequence[str], args, shown: int = 0) ->
     return follow_commits(store, paths, args, on_commit)
 
 
-def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
+def follow_commits(
+    store: Store,
+    paths: Sequence[str],
+    args: argparse.Namespace,
+    on_commit: Callable[[CommitResult], bool],
+) -> int:
     """Watch `paths` and commit each arrival into `store`, calling `on_commit(result)`
     after each commit that added events (it returns True to stop), until interrupted or
     the reader of stdout goes away. Skipped, rewritten and deleted files are reported on
@@ -710,7 +723,14 @@ def follow_commits(store: Store, paths: Sequence[str], args, on_commit) -> int:
     return EXIT_OK
 
 
-def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool = False) -> None:
+def write_rows(
+    store: Store,
+    rows: np.ndarray,
+    fmt: str,
+    out: TextIO,
+    header: bool = True,
+    raw: bool = False,
+) -> None:
     """Print rows in one of the query formats. jsonl and csv are made safe by
     core/export.py (exact values with `raw`); table cells are `clean`ed and cut."""
     if fmt == "count":
@@ -737,8 +757,8 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
     # table: sanitised for the terminal, one event per line
     widths = {"service": 24, "event": 28, "principal": 48, "ip": 18, "region": 14, "error": 24}
     if header:
-        cells = " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS)
-        out.write("time                  " + cells + "\n")
+        titles = " ".join(f.ljust(widths[f]) for f in TABLE_FIELDS)
+        out.write("time                  " + titles + "\n")
     for r in rows.tolist():
         cells = [clean(store.value(r, f), widths[f]).ljust(widths[f]) for f in TABLE_FIELDS]
         out.write(f"{format_time(store.time_ms(r)):<21} " + " ".join(cells).rstrip() + "\n")
@@ -746,7 +766,7 @@ def write_rows(store: Store, rows, fmt: str, out, header: bool = True, raw: bool
 
 
 # --------------------------------------------------------------------- help
-def cmd_help(args) -> int:
+def cmd_help(args: argparse.Namespace) -> int:
     """`trailscope help`: the overview; `help query`: the filter language (Markdown, as
     tui/query.md holds it); `help COMMAND`: that command's --help."""
     ap, commands = _parsers()
@@ -764,7 +784,7 @@ def cmd_help(args) -> int:
 
 
 # ------------------------------------------------------------------ explore
-def cmd_explore(args) -> int:
+def cmd_explore(args: argparse.Namespace) -> int:
     app = explorer_app(args)
     if isinstance(app, int):
         return app
@@ -772,7 +792,7 @@ def cmd_explore(args) -> int:
     return app.return_code or EXIT_OK
 
 
-def explorer_app(args):
+def explorer_app(args: argparse.Namespace) -> TrailscopeApp | int:
     """The explorer for the command line's paths (an S3 trail listed first, fetched as
     it loads), or an exit code when it cannot open."""
     if not _check_paths(args.paths):
@@ -781,9 +801,10 @@ def explorer_app(args):
     if split_paths(args.paths)[1]:
         from . import s3_cmd
 
-        source = s3_cmd.explorer_source(args, args.paths)
-        if isinstance(source, int):
-            return source
+        listed = s3_cmd.explorer_source(args, args.paths)
+        if isinstance(listed, int):
+            return listed
+        source = listed
     else:
         args.paths = absolute_paths(args.paths)  # the tail compares them with a watcher's
     from . import detect_cmd

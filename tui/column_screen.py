@@ -87,7 +87,7 @@ class ColumnScreen(ModalScreen[Choice | None]):
         return self._list.highlighted or 0
 
     # ---------------------------------------------------------------- actions
-    def action_toggle(self) -> None:
+    def action_toggle_column(self) -> None:
         i = self._cursor()
         if i < len(self.chosen):
             if len(self.chosen) == 1:

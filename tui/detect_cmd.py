@@ -12,18 +12,28 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from .core import export
 from .core.batch import HOSTILE
-from .core.detect import SEVERITIES, Detections, Rule, by_severity
+from .core.detect import SEVERITIES, Detections, Hit, Rule, by_severity
 from .core.detect.attack import TACTICS, technique_name
 from .core.detect.config import ConfigError, RuleSet, config_path, rule_set
 from .core.normalize import format_time
 from .core.sanitize import clean
 from .core.store import OriginalUnavailable, Store
+
+if TYPE_CHECKING:
+    from .core.store import CommitResult
+
+# What the CLI hands the commands (tui/cli.py: _load, _check_paths, follow_commits...).
+Load = Callable[[argparse.Namespace, Sequence[str]], Store]
+FollowCommits = Callable[
+    [Store, Sequence[str], argparse.Namespace, Callable[["CommitResult"], bool]], int
+]
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 HIT_COLUMNS = (
@@ -57,7 +67,11 @@ def rule_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(sub, common, follow_opts) -> dict[str, argparse.ArgumentParser]:
+def add_parsers(
+    sub: argparse._SubParsersAction[Any],
+    common: Callable[[argparse.ArgumentParser], None],
+    follow_opts: Callable[[argparse.ArgumentParser], None],
+) -> dict[str, argparse.ArgumentParser]:
     """Register `detect` and `rules` on `sub`; `common`/`follow_opts` add the shared
     options."""
     d = sub.add_parser(
@@ -113,7 +127,7 @@ def _say(msg: str) -> None:
 
 
 # -------------------------------------------------------------------- rules
-def cmd_rules(args) -> int:
+def cmd_rules(args: argparse.Namespace) -> int:
     rs = _chosen_rules(args.dirs, args)
     if isinstance(rs, int):
         return rs
@@ -179,7 +193,9 @@ def _rule_dict(r: Rule) -> dict:
     }
 
 
-def explorer_rules(args):
+def explorer_rules(
+    args: argparse.Namespace,
+) -> tuple[list[Rule], list] | int | None:
     """The rules the explorer runs when `--rules`, `--no-builtin` or `--no-config` is
     given: (rules, skipped Sigma outcomes), or an exit code (a missing DIR, an unreadable
     config). None: the options were not used (the explorer loads the default set)."""
@@ -189,7 +205,7 @@ def explorer_rules(args):
     return rs if isinstance(rs, int) else (rs.rules, rs.skipped)
 
 
-def _chosen_rules(dirs: Sequence[str], args) -> RuleSet | int:
+def _chosen_rules(dirs: Sequence[str], args: argparse.Namespace) -> RuleSet | int:
     """The rule set `dirs` and `--no-builtin`/`--no-config` choose, or EXIT_USAGE (said
     on stderr) when a DIR does not exist or the config cannot be read."""
     import os
@@ -207,7 +223,13 @@ def _chosen_rules(dirs: Sequence[str], args) -> RuleSet | int:
 
 
 # -------------------------------------------------------------------- detect
-def cmd_detect(args, load, check_paths, nothing_readable, follow_commits) -> int:
+def cmd_detect(
+    args: argparse.Namespace,
+    load: Load,
+    check_paths: Callable[[Sequence[str]], bool],
+    nothing_readable: Callable[[Store], bool],
+    follow_commits: FollowCommits,
+) -> int:
     from .core.discovery import absolute_paths
 
     try:
@@ -233,7 +255,7 @@ def cmd_detect(args, load, check_paths, nothing_readable, follow_commits) -> int
     if not args.follow:
         return EXIT_OK
 
-    def on_commit(_res) -> bool:
+    def on_commit(_res: CommitResult) -> bool:
         new = _hits(det.take_new())
         if new:
             write_hits(store, det, new, args.fmt, sys.stdout, header=False)
@@ -242,7 +264,7 @@ def cmd_detect(args, load, check_paths, nothing_readable, follow_commits) -> int
     return follow_commits(store, paths, args, on_commit)
 
 
-def _hits(found) -> list[tuple[Rule, int]]:
+def _hits(found: list[Hit]) -> list[tuple[Rule, int]]:
     return [(h.rule, int(r)) for h in found for r in h.rows.tolist()]
 
 
@@ -256,7 +278,12 @@ def _in_time_order(store: Store, hits: list[tuple[Rule, int]]) -> list[tuple[Rul
 
 
 def write_hits(
-    store: Store, det: Detections, hits: list[tuple[Rule, int]], fmt: str, out, header: bool = True
+    store: Store,
+    det: Detections,
+    hits: list[tuple[Rule, int]],
+    fmt: str,
+    out: TextIO,
+    header: bool = True,
 ) -> None:
     """Print hits in time order: a table (sanitised, cut), JSON Lines (the rule, the hit
     and the event, inert) or CSV (inert cells)."""
@@ -339,7 +366,7 @@ def _hit_json(store: Store, det: Detections, rule: Rule, row: int) -> bytes:
     return head[:-1] + b',"event":' + ev + b"}"
 
 
-def _summary(store: Store, det: Detections, rules: Sequence[Rule], rs) -> None:
+def _summary(store: Store, det: Detections, rules: Sequence[Rule], rs: RuleSet) -> None:
     counts = det.counts()
     total = sum(n for _, n in counts)
     flagged = len(det.rows_of_rule())

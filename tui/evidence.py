@@ -11,6 +11,7 @@ Each action is one transaction in the case file (tui/core/case.py), on the UI th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,11 @@ from .core.view import LABEL_FACET
 from .evidence_screens import ExportScreen, MarkScreen, NameScreen, NoteScreen
 
 if TYPE_CHECKING:
-    from .app import TrailscopeApp
+    import numpy as np
+
+    from .app_host import AppHost
+else:
+    AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
 
 __all__ = ["Evidence", "EvidenceActions"]
 
@@ -125,25 +130,23 @@ def uses_unverified(q: Query) -> bool:
     )
 
 
-class EvidenceActions:
+class EvidenceActions(AppHost):
     """The keys for marks, notes, saved filters and export (see tui/actions.py)."""
 
-    evidence: Evidence
-
-    def _row(self: TrailscopeApp) -> int | None:
+    def _row(self) -> int | None:
         row = self.events_list.cursor_row
         if row is None:
             self.notify("no event under the cursor", timeout=3)
         return row
 
-    def _annotations(self: TrailscopeApp) -> Annotations | None:
+    def _annotations(self) -> Annotations | None:
         try:
             return self.evidence.ensure_case()
         except CaseError as e:
             self.notify(clean(str(e)), severity="error", markup=False)
             return None
 
-    def _annotated(self: TrailscopeApp) -> None:
+    def _annotated(self) -> None:
         """Marks or notes changed: redraw the list's markers and the detail pane's Case
         section, re-run a filter using them."""
         self.events_list.refresh_rows()
@@ -155,7 +158,7 @@ class EvidenceActions:
             self.main.panels_pending = self.view
             self.main.show_panels()  # the label facet
 
-    def evidence_start(self: TrailscopeApp) -> None:
+    def evidence_start(self) -> None:
         """At start: past filters into the filter bar's history, the case if it exists."""
         ev = self.evidence
         self.filter_input.history[:0] = ev.past_filters()
@@ -164,7 +167,7 @@ class EvidenceActions:
                 self.notify(clean(problem), severity="error", markup=False)
 
     # ----------------------------------------------------------------- marks
-    def action_mark(self: TrailscopeApp) -> None:
+    def action_mark(self) -> None:
         row = self._row()
         if row is None or (ann := self._annotations()) is None:
             return
@@ -183,7 +186,7 @@ class EvidenceActions:
 
         self.push_screen(MarkScreen(ann.labels(), current), done)
 
-    def action_note(self: TrailscopeApp) -> None:
+    def action_note(self) -> None:
         row = self._row()
         if row is None or (ann := self._annotations()) is None:
             return
@@ -202,14 +205,14 @@ class EvidenceActions:
 
         self.push_screen(NoteScreen("" if note is None else note.text), done)
 
-    def action_label_facet(self: TrailscopeApp) -> None:
+    def action_label_facet(self) -> None:
         self.main.query_one("#facets").display = True
         fl = self.main.facet_panel.show(LABEL_FACET)
         if fl is not None:
             fl.focus()
 
     # -------------------------------------------------------- saved filters
-    def action_save_filter(self: TrailscopeApp) -> None:
+    def action_save_filter(self) -> None:
         text = self.query_obj.text
         if not text.strip():
             self.notify("no filter to save: apply one first", timeout=3)
@@ -230,7 +233,7 @@ class EvidenceActions:
 
         self.push_screen(NameScreen("Save the filter as (a name; recall it from ctrl+p):"), done)
 
-    def recall_filter(self: TrailscopeApp, name: str) -> None:
+    def recall_filter(self, name: str) -> None:
         case = self.evidence.case
         saved = None if case is None else case.saved_filter(name)
         if saved is None:
@@ -239,7 +242,7 @@ class EvidenceActions:
         self.filter_input.value = saved.filter
         self.set_filter(saved.filter)
 
-    def evidence_commands(self: TrailscopeApp):
+    def evidence_commands(self) -> Iterator[SystemCommand]:
         """Palette entries: each saved filter."""
         for f in self.evidence.saved_filters():
             yield SystemCommand(  # the palette reads both as markup
@@ -249,7 +252,7 @@ class EvidenceActions:
             )
 
     # ------------------------------------------------------------- integrity
-    def check_integrity(self: TrailscopeApp) -> None:
+    def check_integrity(self) -> None:
         """Check the loaded files against their digests in a worker (asked for by the
         Files screen or an is:unverified filter; after the load if asked during it), and
         again when files arrived since the last check (the old states stay meanwhile)."""
@@ -270,11 +273,11 @@ class EvidenceActions:
         self._integrity_job()
 
     @work(thread=True, group="integrity")
-    def _integrity_job(self: TrailscopeApp) -> None:
+    def _integrity_job(self) -> None:
         got = check(self.store, self.paths, self.jobs)
         self.call_from_thread(self._integrity_done, got)
 
-    def _integrity_done(self: TrailscopeApp, got: FileIntegrity) -> None:
+    def _integrity_done(self, got: FileIntegrity) -> None:
         from .screens import SkippedScreen
 
         self.evidence.integrity_running = False
@@ -285,13 +288,13 @@ class EvidenceActions:
         if isinstance(self.screen, SkippedScreen):
             self.screen.show_integrity(got)
 
-    def integrity_after_load(self: TrailscopeApp) -> None:
+    def integrity_after_load(self) -> None:
         if self.evidence.integrity_wanted:
             self.evidence.integrity_wanted = False
             self.check_integrity()
 
     # ---------------------------------------------------------------- export
-    def action_export(self: TrailscopeApp) -> None:
+    def action_export(self) -> None:
         if self.view is None or self.loading:
             self.notify("wait for the trail to load before exporting", timeout=3)
             return
@@ -309,9 +312,9 @@ class EvidenceActions:
 
     @work(thread=True, exclusive=True, group="export")
     def export_job(
-        self: TrailscopeApp,
+        self,
         screen: ExportScreen,
-        rows,
+        rows: np.ndarray,
         query: Query,
         path: str,
         fmt: str,
@@ -345,7 +348,7 @@ class EvidenceActions:
             res = f"export failed: {type(e).__name__}: {e}"
         self.call_from_thread(self._export_done, screen, res)
 
-    def _export_done(self: TrailscopeApp, screen: ExportScreen, res: ExportResult | str) -> None:
+    def _export_done(self, screen: ExportScreen, res: ExportResult | str) -> None:
         self.exporting = False
         self.pump()  # what arrived meanwhile
         if screen.is_attached:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -60,7 +61,7 @@ class MarkScreen(ModalScreen[str | None]):
             yield OptionList(*opts, id="mark-labels")
             yield Input(placeholder="or a new label: letters, digits, _ - .", id="mark-new")
 
-    def on_key(self, event) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.character and event.character.isdigit() and not isinstance(self.focused, Input):
             i = int(event.character) - 1
             if 0 <= i < min(9, len(self.labels)):
@@ -68,7 +69,7 @@ class MarkScreen(ModalScreen[str | None]):
                 self.dismiss(self.labels[i])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.labels[int(event.option.id[1:])])
+        self.dismiss(self.labels[event.option_index])  # the options are the labels, in order
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)

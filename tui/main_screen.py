@@ -46,6 +46,8 @@ from .core.view import LABEL_FACET, View
 from .policies import FreshValues
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .app import TrailscopeApp
 
 FACET_TOP = 60  # facet rows counted per view
@@ -138,7 +140,7 @@ class MainScreen(FrameHookScreen):
     @on(EventList.ColumnsRequested)
     def _on_columns_requested(self, _msg: EventList.ColumnsRequested) -> None:
         lst = self.events_list
-        widths = dict(lst.layout())
+        widths = dict(lst.column_widths())
         self.app.push_screen(ColumnScreen(lst.column_specs, widths), self._columns_chosen)
 
     def _columns_chosen(self, choice: list[tuple[str, int | None]] | None) -> None:
@@ -437,7 +439,7 @@ class MainScreen(FrameHookScreen):
             lst.refresh()
         self.facet_panel.set_fresh({f: FreshValues(self.store, f, m) for f, m in marks.items()})
 
-    def show_detections(self, ranks) -> None:
+    def show_detections(self, ranks: np.ndarray) -> None:
         """The rules have run over what is committed: mark the list's rows (`ranks`:
         per store row, the most severe flagging rule's rank, -1 none), recount the
         detection facets, redraw the detail pane's Detections and Origin."""

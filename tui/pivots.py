@@ -24,14 +24,14 @@ from .core.timewindow import (
 )
 
 if TYPE_CHECKING:
-    from .core.store import Store
+    from .app_host import AppHost
+else:
+    AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
 
 
-class PivotActions:
+class PivotActions(AppHost):
     """App actions (`tui/actions.py` binds them) that pivot from the cursor's event.
     Mixed into TrailscopeApp: it uses the app's store, filter and panes."""
-
-    store: Store
 
     _actor_cycle: tuple[int | None, int] = (None, -1)  # (row, ACTOR_FIELDS index) of `a`
 
@@ -154,7 +154,7 @@ class PivotActions:
             win = None
         # The window the filter holds when it is around this event, else the default.
         around = win is not None and abs(win.center_ms - ms) <= win.half_ms
-        half = win.half_ms if around else DEFAULT_HALF_MS
+        half = win.half_ms if win is not None and around else DEFAULT_HALF_MS
         self._actor_cycle = (row, i)
         self.replace_filter(actor_window_filter(name, value, ms, half))
 

@@ -10,15 +10,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .core.s3layout import BadURL, Window, is_s3_url
 from .core.sanitize import clean
 
+if TYPE_CHECKING:
+    from .core.discovery import Discovery
+    from .core.query import Query
+    from .core.s3source import Fetched, S3Progress, S3Source, S3Trail
+    from .core.store import Store
+
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 
-def add_options(p: argparse.ArgumentParser, size_type) -> None:
+def add_options(p: argparse.ArgumentParser, size_type: Callable[[str], int]) -> None:
     g = p.add_argument_group(
         "s3:// paths",
         "read the trail straight from S3 (credentials: the standard AWS chain; see docs/s3.md)",
@@ -115,7 +122,7 @@ def _time_ms(text: str, bound: str) -> int:
     return now + root.ms + (1 if bound == "until" else 0)
 
 
-def filter_window(query) -> Window:
+def filter_window(query: Query | None) -> Window:
     """The absolute time bounds a filter puts on every event it matches (`since:` and
     `until:` at its top level; `since:-1h`, relative to the newest event, gives none)."""
     from .core.query import And, Time
@@ -138,7 +145,7 @@ def filter_window(query) -> Window:
     return Window(lo, hi)
 
 
-def window(args, query=None) -> Window:
+def window(args: argparse.Namespace, query: Query | None = None) -> Window:
     lo = _time_ms(args.since, "since") if getattr(args, "since", None) else None
     hi = _time_ms(args.until, "until") if getattr(args, "until", None) else None
     if query is not None:
@@ -156,7 +163,12 @@ def _names(values: list[str] | None) -> frozenset[str] | None:
     return frozenset(v.strip() for vs in values for v in vs.split(",") if v.strip())
 
 
-def make_trail(args, urls: Sequence[str], query=None, digests: bool = False):
+def make_trail(
+    args: argparse.Namespace,
+    urls: Sequence[str],
+    query: Query | None = None,
+    digests: bool = False,
+) -> S3Trail:
     """The S3Trail for `urls` from the command line. Raises OptionError, BadURL."""
     from .core.s3cache import DEFAULT_LIMIT
     from .core.s3source import S3Options, S3Trail
@@ -184,13 +196,13 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
-def _progress_printer():
+def _progress_printer() -> Callable[[S3Progress], None] | None:
     if not sys.stderr.isatty():
         return None
     started = time.monotonic()
     last = [0.0]
 
-    def show(p) -> None:
+    def show(p: S3Progress) -> None:
         now = time.monotonic()
         if now - last[0] < 0.1 and p.objects_done != p.objects_total:
             return
@@ -206,7 +218,9 @@ def _progress_printer():
     return show
 
 
-def discover(trail, on_progress=None):
+def discover(
+    trail: S3Trail, on_progress: Callable[[S3Progress], None] | None = None
+) -> tuple[Discovery, Fetched]:
     """List and fetch with progress on stderr, then one summary line. Raises S3Error."""
     t0 = time.monotonic()
     lst = trail.list()
@@ -222,7 +236,9 @@ def discover(trail, on_progress=None):
     return trail.discovery(lst, got), got
 
 
-def load(args, urls: Sequence[str], query=None):
+def load(
+    args: argparse.Namespace, urls: Sequence[str], query: Query | None = None
+) -> tuple[Store, S3Trail] | tuple[None, int]:
     """(store, trail) for `trailscope stats/query/report s3://...`; store None when the
     trail cannot be read at all (the reason is printed)."""
     from .core.loader import load as load_files
@@ -249,7 +265,7 @@ def load(args, urls: Sequence[str], query=None):
     return store, trail
 
 
-def explorer_source(args, urls: Sequence[str]):
+def explorer_source(args: argparse.Namespace, urls: Sequence[str]) -> S3Source | int:
     """The explorer's S3 trail, listed before it opens (the explorer fetches it as it
     loads, with progress in its status line): an S3Source, or an exit code when the
     trail cannot be read at all."""
@@ -272,7 +288,7 @@ def explorer_source(args, urls: Sequence[str]):
 # -------------------------------------------------------------------- verify
 
 
-def verify(args, urls: Sequence[str]) -> int:
+def verify(args: argparse.Namespace, urls: Sequence[str]) -> int:
     """`trailscope verify s3://...`: fetch digests (with their signature metadata) and log
     files into the cache, lay them out under a private folder of hard links in the S3
     layout, and check that as `verify` checks a local copy, naming files by URL."""
@@ -315,7 +331,9 @@ def verify(args, urls: Sequence[str]) -> int:
 # -------------------------------------------------------------------- cache
 
 
-def add_cache_parser(sub, size_type) -> argparse.ArgumentParser:
+def add_cache_parser(
+    sub: argparse._SubParsersAction[Any], size_type: Callable[[str], int]
+) -> argparse.ArgumentParser:
     c = sub.add_parser(
         "cache",
         help="the local cache of S3 objects: info, clear",
@@ -334,7 +352,7 @@ def add_cache_parser(sub, size_type) -> argparse.ArgumentParser:
     return c
 
 
-def run_cache(args) -> int:
+def run_cache(args: argparse.Namespace) -> int:
     from .core import export
     from .core.s3cache import DEFAULT_LIMIT, ObjectCache
 

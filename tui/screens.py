@@ -3,6 +3,8 @@ The main screen is tui/main_screen.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +19,9 @@ from widgets.safe import label, safe_text
 
 from .actions import SCOPES, by_scope, key_label
 from .help import topic_text
+
+if TYPE_CHECKING:
+    from .core.integrity_view import FileIntegrity
 
 
 class HelpScreen(ModalScreen[None]):
@@ -92,14 +97,17 @@ class SkippedScreen(ModalScreen[None]):
     BINDINGS = bindings("skipped-screen")
 
     def __init__(
-        self, skipped: list[tuple[str, str]], extra: list[tuple[str, str]], integrity=None
+        self,
+        skipped: list[tuple[str, str]],
+        extra: list[tuple[str, str]],
+        integrity: FileIntegrity | str | None = None,  # a str: checking, or why not
     ) -> None:
         super().__init__()
         self.skipped = skipped
         self.extra = extra
         self.integrity = integrity
 
-    def show_integrity(self, integrity) -> None:
+    def show_integrity(self, integrity: FileIntegrity | str | None) -> None:
         self.integrity = integrity
         lst = self.query_one(OptionList)
         lst.clear_options()

@@ -11,15 +11,23 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .core.query import QueryError, parse
 from .core.sanitize import clean
 from .core.sqlschema import DIALECTS
 
+if TYPE_CHECKING:
+    from .core.sqlgen import SqlError
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def add_parsers(sub, filter_opt) -> dict[str, argparse.ArgumentParser]:
+def add_parsers(
+    sub: argparse._SubParsersAction[Any],
+    filter_opt: Callable[[argparse.ArgumentParser, str], None],
+) -> dict[str, argparse.ArgumentParser]:
     """Register `sql` and `athena` on `sub`; `filter_opt(parser, help)` adds -e/--filter."""
     s = sub.add_parser(
         "sql",
@@ -98,7 +106,7 @@ def add_parsers(sub, filter_opt) -> dict[str, argparse.ArgumentParser]:
     return {"sql": s, "athena": a}
 
 
-def _filter_error(text: str, e: QueryError, kind: str = "bad filter") -> int:
+def _filter_error(text: str, e: QueryError | SqlError, kind: str = "bad filter") -> int:
     pad = " " * len(clean(text[: e.position]))
     sys.stderr.write(f"trailscope: {kind}: {clean(str(e))}\n  {clean(text)}\n  {pad}^\n")
     return EXIT_USAGE
@@ -113,7 +121,7 @@ def _print_sql(sql: str) -> None:
     sys.stdout.write("\n".join(clean(line) for line in sql.splitlines()) + "\n")
 
 
-def cmd_sql(args) -> int:
+def cmd_sql(args: argparse.Namespace) -> int:
     # sqlglot takes ~0.3 s to import: only the commands that translate pay for it.
     from .core.sqlgen import SqlError, to_sql
 
@@ -155,7 +163,7 @@ def cmd_sql(args) -> int:
     return EXIT_OK
 
 
-def _athena_client(args):
+def _athena_client(args: argparse.Namespace) -> Any:  # a boto3 client (no stubs), or None
     try:
         import boto3
     except ImportError:
@@ -165,7 +173,7 @@ def _athena_client(args):
     return session.client("athena")
 
 
-def cmd_athena(args, run_cli) -> int:
+def cmd_athena(args: argparse.Namespace, run_cli: Callable[[Sequence[str] | None], int]) -> int:
     """`run_cli(argv)` runs another trailscope command (cli.main) on the results."""
     from .core import athena
     from .core.sqlgen import SqlError, to_sql

@@ -11,8 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .core.sanitize import clean
+
+if TYPE_CHECKING:
+    from .core.digest_signing import SignatureBook
+    from .core.integrity import DigestCheck, FileCheck, Report
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
@@ -26,7 +32,9 @@ MEANING = {
 }
 
 
-def add_parser(sub, common) -> argparse.ArgumentParser:
+def add_parser(
+    sub: argparse._SubParsersAction[Any], common: Callable[[argparse.ArgumentParser], None]
+) -> argparse.ArgumentParser:
     """Register the subcommand on `sub` (argparse subparsers); `common` adds the shared
     --max-file-size/--jobs options."""
     v = sub.add_parser(
@@ -85,7 +93,14 @@ def add_parser(sub, common) -> argparse.ArgumentParser:
     return v
 
 
-def run(args, *, paths=None, signatures=None, rename=None, unreadable=()) -> int:
+def run(
+    args: argparse.Namespace,
+    *,
+    paths: Sequence[str] | None = None,
+    signatures: SignatureBook | None = None,
+    rename: Callable[[Report], None] | None = None,
+    unreadable: Sequence[tuple[str, str]] = (),
+) -> int:
     """`paths`, `signatures`, `rename` and `unreadable` come from an S3 trail
     (s3_cmd.verify): its copy in the cache, the signatures fetched with its digests, a
     function turning the copy's paths in the report into URLs, objects it could not read."""
@@ -138,7 +153,7 @@ def run(args, *, paths=None, signatures=None, rename=None, unreadable=()) -> int
     return EXIT_OK
 
 
-def _progress_printer():
+def _progress_printer() -> Callable[[int, int], None] | None:
     if not sys.stderr.isatty():
         return None
 
@@ -156,7 +171,7 @@ def _progress_printer():
 # -------------------------------------------------------------------- JSON
 
 
-def report_dict(rep, key_notes: list[str] = ()) -> dict:
+def report_dict(rep: Report, key_notes: Sequence[str] = ()) -> dict:
     files = Counter(str(f.state) for f in rep.files)
     present = rep.present
     return {
@@ -193,7 +208,7 @@ def report_dict(rep, key_notes: list[str] = ()) -> dict:
     }
 
 
-def _digest_dict(d) -> dict:
+def _digest_dict(d: DigestCheck) -> dict:
     b, n = d.body, d.name
     return {
         "path": d.path,
@@ -219,7 +234,13 @@ def _digest_dict(d) -> dict:
 # -------------------------------------------------------------------- text
 
 
-def write_text(rep, key_notes, out, problems_only: bool = False, all_files: bool = False) -> None:
+def write_text(
+    rep: Report,
+    key_notes: Sequence[str],
+    out: TextIO,
+    problems_only: bool = False,
+    all_files: bool = False,
+) -> None:
     """Tables for a terminal; every string from the copy goes through `clean`."""
     w = out.write
     digests = [
@@ -263,17 +284,17 @@ def write_text(rep, key_notes, out, problems_only: bool = False, all_files: bool
         named = [f for f in named if f.state.value != "verified"]
     w("\nLog files checked against the digests\n")
     if named:
-        rows = [("STATE", "FILE")]
+        lines = [("STATE", "FILE")]
         for f in named:
-            rows.append((f"{f.state}{' (signed)' if f.signed else ''}", clean(f.path)))
-        width = max(len(r[0]) for r in rows)
-        for (state, path), f in zip(rows, [None, *named], strict=True):
+            lines.append((f"{f.state}{' (signed)' if f.signed else ''}", clean(f.path)))
+        width = max(len(r[0]) for r in lines)
+        for (state, path), fc in zip(lines, [None, *named], strict=True):
             line = f"  {state:<{width}}  {path}"
-            if f is not None and f.reason:
-                line += f"  ({clean(f.reason)})"
+            if fc is not None and fc.reason:
+                line += f"  ({clean(fc.reason)})"
             w(line + "\n")
-            if f is not None and f.state.value == "modified":
-                w(f"  {'':<{width}}  expected SHA-256 {f.expected}, found {f.actual}\n")
+            if fc is not None and fc.state.value == "modified":
+                w(f"  {'':<{width}}  expected SHA-256 {fc.expected}, found {fc.actual}\n")
     else:
         w("  none\n" if not problems_only else "  no problems\n")
 
@@ -310,7 +331,7 @@ def write_text(rep, key_notes, out, problems_only: bool = False, all_files: bool
     out.flush()
 
 
-def _write_not_covered(files, w, each: bool) -> None:
+def _write_not_covered(files: list[FileCheck], w: Callable[[str], object], each: bool) -> None:
     """Files no digest names and that need not be named: one line per account, region and
     reason (or per file with `each`)."""
     if not files:
@@ -332,7 +353,7 @@ def _write_not_covered(files, w, each: bool) -> None:
     w("  (--all-files lists each file)\n")
 
 
-def _table(rows: list[tuple[str, ...]], w) -> None:
+def _table(rows: Sequence[tuple[str, ...]], w: Callable[[str], object]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         w("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")

@@ -26,6 +26,7 @@ from textual.binding import BindingType
 from tui.core import deepjson
 from tui.core.cards import SUBJECT_FIELDS as CARD_SUBJECTS
 from tui.core.credentials import credentials_of
+from tui.core.detect import detections_of
 from tui.core.detect.attack import TACTICS, TECHNIQUES
 from tui.core.fields import FIELDS
 from tui.core.normalize import NO_TIME, format_time, text
@@ -378,8 +379,10 @@ class DetailPane(LineTree[NodeData]):
                     node, Text(title.ljust(width), S_LABEL), path, obj, 1, keyed, head=True
                 )
         self._section_name = "json"
-        title = Text("Event JSON", S_SECTION)
-        self._add_value(self.root, title, "", ev, 0, keyed, collapsed="json" in self._collapsed)
+        json_title = Text("Event JSON", S_SECTION)
+        self._add_value(
+            self.root, json_title, "", ev, 0, keyed, collapsed="json" in self._collapsed
+        )
         return keyed
 
     def _remember(self, node: TreeNode[NodeData], key: tuple, keyed: dict | None) -> None:
@@ -430,8 +433,7 @@ class DetailPane(LineTree[NodeData]):
         except ValueError:  # an int with more digits than int->str allows
             vs = "<huge number>"
         ref_cls = NullRef if v is None else ValueRef
-        ref = ref_cls(self._field_for(path, vs), vs, path)
-        node = parent.add_leaf(label, ref)
+        node = parent.add_leaf(label, ref_cls(self._field_for(path, vs), vs, path))
         self._remember(node, (section, path), keyed)
         return node
 
@@ -467,7 +469,7 @@ class DetailPane(LineTree[NodeData]):
         """What the detection rules say about the event (tui/core/detect): per rule its
         severity and title (f filters on `rule:ID`), why it matched, why it matters,
         its ATT&CK mapping and references, all as plain text."""
-        det = self.store.detections
+        det = detections_of(self.store)
         if det is None:
             return []
         sec = Section("detections", "Detections")

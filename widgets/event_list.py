@@ -634,7 +634,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def action_choose_columns(self) -> None:
         self.post_message(self.ColumnsRequested())
 
-    def layout(self) -> list[tuple[str, int]]:
+    def column_widths(self) -> list[tuple[str, int]]:
         """(column, width) as drawn now."""
         return list(self._columns(self.scrollable_content_region.width))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -23,7 +25,7 @@ class FilterInput(Input):
     class Left(Message):
         pass
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, **kw: Any) -> None:
         # Focus leaves the text unselected (`/` puts the cursor at its end): what is
         # typed adds to the filter instead of replacing it.
         kw.setdefault("select_on_focus", False)

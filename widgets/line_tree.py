@@ -348,15 +348,15 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
                 )
         # The cursor stays on its node; a node now hidden (or removed) hands it to its
         # nearest visible ancestor, else the cursor keeps its line.
-        node = self._cursor_node
-        while node is not None and not _shown(node, lines):
-            node = node.parent if node.parent is not self.root else None
-        if node is None:
+        keep = self._cursor_node
+        while keep is not None and not _shown(keep, lines):
+            keep = keep.parent if keep.parent is not self.root else None
+        if keep is None:
             line = min(self._cursor_line, len(lines) - 1)
-            node = lines[line][0] if line >= 0 else None
+            keep = lines[line][0] if line >= 0 else None
         else:
-            line = node._line
-        self._cursor_line, self._cursor_node = line, node
+            line = keep._line
+        self._cursor_line, self._cursor_node = line, keep
         self.virtual_size = Size(0, len(lines))
         return lines
 
@@ -434,7 +434,7 @@ class LineTree(QuietScroll, ScrollView, Generic[T], can_focus=True):
         return names
 
     # ------------------------------------------------------------------ rendering
-    def render_lines(self, crop):  # type: ignore[no-untyped-def]
+    def render_lines(self, crop: Region) -> list[Strip]:
         self._repaint_asked = False
         self._base = self.rich_style  # computing it costs ~50 us: once per paint
         return super().render_lines(crop)

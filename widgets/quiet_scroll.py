@@ -11,12 +11,19 @@ with no box decoration hands its own strips to the compositor (`QuietScroll.rend
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.style import Style
 from textual.geometry import Region, Spacing
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from .textual_private import LayoutFreeVirtualSize, vertical_scrollbar
+
+if TYPE_CHECKING:
+    from textual.scroll_view import ScrollView as ScrollPane
+else:
+    ScrollPane = object  # a mixin: the ScrollView comes after it in the pane's bases
 
 __all__ = ["QuietScroll", "StripScrollBar"]
 
@@ -70,7 +77,7 @@ class StripScrollBar(ScrollBar):
         return lines
 
 
-class QuietScroll(LayoutFreeVirtualSize):
+class QuietScroll(LayoutFreeVirtualSize, ScrollPane):
     """Mix into a ScrollView subclass (before it in the bases)."""
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -78,22 +85,22 @@ class QuietScroll(LayoutFreeVirtualSize):
         opacity: what Textual's per-line styling would return for them unchanged, at a
         fraction of its ~40 us per line (the panes cache their strips already).
         Anything decorated goes through Textual as usual."""
-        styles = self.styles  # type: ignore[attr-defined]
+        styles = self.styles
         if (
             styles.gutter != _NO_GUTTER
             or styles.tint.a
             or styles.text_opacity != 1.0
-            or self.opacity != 1.0  # type: ignore[attr-defined]
+            or self.opacity != 1.0
             or any(edge for edge, _ in styles.outline)
             or styles.has_rule("hatch")
         ):
-            return super().render_lines(crop)  # type: ignore[misc]
-        base_background, background = self.background_colors  # type: ignore[attr-defined]
+            return super().render_lines(crop)
+        base_background, background = self.background_colors
         inner = Style(bgcolor=(base_background + background).rich_color)
-        width = self.size.width  # type: ignore[attr-defined]
-        render_line = self.render_line  # type: ignore[attr-defined]
+        width = self.size.width
+        render_line = self.render_line
         lines = [render_line(y).adjust_cell_length(width, inner) for y in crop.line_range]
-        for line_filter in self.get_line_filters():  # type: ignore[attr-defined]
+        for line_filter in self.get_line_filters():
             lines = [line.apply_filter(line_filter, background) for line in lines]
         if crop.column_span != (0, width):
             lines = [line.crop(*crop.column_span) for line in lines]
@@ -102,4 +109,4 @@ class QuietScroll(LayoutFreeVirtualSize):
     @property
     def vertical_scrollbar(self) -> ScrollBar:
         """As Textual's, but a `StripScrollBar`."""
-        return vertical_scrollbar(self, StripScrollBar)  # type: ignore[arg-type]
+        return vertical_scrollbar(self, StripScrollBar)

@@ -11,6 +11,8 @@ piece by piece -- never via ``from_markup`` and never as a bare ``str``.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from rich.style import Style
 from rich.text import Span as TextSpan
 from rich.text import Text
@@ -18,6 +20,8 @@ from textual.content import Content
 from textual.content import Span as ContentSpan
 
 from tui.core.sanitize import clean_segments, is_clean
+
+S = TypeVar("S")  # a span's style: Rich's Text and Textual's Content each take their own
 
 __all__ = ["is_plain", "label", "markup_literal", "safe_content", "safe_text"]
 
@@ -45,13 +49,13 @@ def _as_str(value: object) -> str:
 
 
 def _pieces(
-    value: object, style: object, max_len: int | None, escape_style: object
-) -> tuple[str, list[tuple[int, int, object]]]:
+    value: object, style: S, max_len: int | None, escape_style: S
+) -> tuple[str, list[tuple[int, int, S]]]:
     """The sanitised text and its (start, end, style) spans: the base style over all
     of it, the escape style layered over each escape that sanitising added."""
     segments = clean_segments(_as_str(value), max_len)
     plain = "".join(piece for piece, _ in segments)
-    spans: list[tuple[int, int, object]] = []
+    spans: list[tuple[int, int, S]] = []
     if style and plain:
         spans.append((0, len(plain), style))
     pos = 0
@@ -76,7 +80,7 @@ def safe_text(
     """
     plain, spans = _pieces(value, style, max_len, escape_style)
     # Text(plain) is literal: the constructor never parses markup or emoji codes.
-    return Text(plain, spans=[TextSpan(a, b, st) for a, b, st in spans])  # type: ignore[arg-type]
+    return Text(plain, spans=[TextSpan(a, b, st) for a, b, st in spans])
 
 
 def safe_content(
@@ -88,7 +92,7 @@ def safe_content(
 ) -> Content:
     """Like `safe_text`, as textual Content (for Label, Static, DataTable cells...)."""
     plain, spans = _pieces(value, style, max_len, escape_style)
-    return Content(plain, [ContentSpan(a, b, st) for a, b, st in spans])  # type: ignore[arg-type]
+    return Content(plain, [ContentSpan(a, b, st) for a, b, st in spans])
 
 
 def label(*parts: tuple[str, str | Style] | str | Text) -> Text:

@@ -51,6 +51,7 @@ from .rules import evaluate
 from .textsearch import inflate, pipelined
 
 if TYPE_CHECKING:
+    from .report import OriginLookup
     from .store import Store
 
 try:  # the C scan (tui/core/_scan.c)
@@ -374,7 +375,7 @@ class CredentialIndex:
         for job, (scans, text) in zip(jobs, results, strict=True):
             fi = store.files[job[6]]
             for (_segs, lines, path), (ev, codes, fallback) in zip(job[4], scans, strict=True):
-                found = fi.line_rows[lines[np.frombuffer(ev, np.int32)]]  # type: ignore[index]
+                found = fi.line_rows[lines[np.frombuffer(ev, np.int32)]]
                 c = np.frombuffer(codes, np.int32)
                 if fallback:
                     fr, fc = self._walk(fi, text, lines[np.array(fallback, np.int64)], path)
@@ -400,6 +401,7 @@ class CredentialIndex:
             row = int(fi.line_rows[k])
             if row < 0:
                 continue
+            event: object
             try:
                 event = self.store.event(row)
             except Exception:  # the file vanished or changed since it was loaded
@@ -725,7 +727,7 @@ def credentials_of(store: Store) -> CredentialIndex:
     return idx  # type: ignore[return-value]
 
 
-def origin_lookup(store: Store):
+def origin_lookup(store: Store) -> OriginLookup:
     """The case report's `OriginLookup` over a loaded trail: an annotated event's JSON ->
     one line saying where its credential came from, or None when it carries no key."""
     index = credentials_of(store)

@@ -16,15 +16,20 @@ from __future__ import annotations
 import json
 import math
 import re
-from json.decoder import JSONDecodeError, scanstring
+from collections.abc import Callable
+
+# typeshed's json.decoder omits scanstring (the stdlib decoder's own string reader).
+from json.decoder import JSONDecodeError, scanstring  # type: ignore[attr-defined]
 from json.encoder import encode_basestring_ascii
+from typing import cast
 
 __all__ = ["MAX_DEPTH", "JSONDecodeError", "dumps", "loads", "raw_decode"]
 
 MAX_DEPTH = 1024  # nesting levels; orjson refuses deeper documents too
 DEPTH_ERROR = f"nesting too deep (over {MAX_DEPTH:,} levels)"
 
-_WS = re.compile(r"[ \t\n\r]*")
+# JSON whitespace at a position: it matches the empty string, so never returns None.
+_ws_at = cast(Callable[[str, int], re.Match[str]], re.compile(r"[ \t\n\r]*").match)
 _NUMBER = re.compile(r"(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?")
 _CONSTANTS = (("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf))
 _DECODER = json.JSONDecoder()
@@ -40,9 +45,9 @@ def loads(text: str | bytes) -> object:
         return json.loads(text)
     except RecursionError:
         pass
-    pos = _WS.match(text).end()
+    pos = _ws_at(text, 0).end()
     value, end = _decode_iter(text, pos)
-    end = _WS.match(text, end).end()
+    end = _ws_at(text, end).end()
     if end != len(text):
         raise JSONDecodeError("Extra data", text, end)
     return value
@@ -72,7 +77,7 @@ def dumps(value: object, *, sort_keys: bool = False) -> str:
 
 
 def _decode_iter(s: str, pos: int) -> tuple[object, int]:
-    ws = _WS.match
+    ws = _ws_at
     stack: list[dict | list] = []  # open containers, innermost last
     keys: list[str] = []  # per open container, the key its next value goes to
     while True:
@@ -106,7 +111,7 @@ def _decode_iter(s: str, pos: int) -> tuple[object, int]:
         while stack:
             top = stack[-1]
             if top.__class__ is dict:
-                top[keys[-1]] = value  # type: ignore[index]
+                top[keys[-1]] = value
                 close = "}"
             else:
                 top.append(value)  # type: ignore[union-attr]
@@ -131,10 +136,10 @@ def _key(s: str, pos: int) -> tuple[str, int]:
     if not s.startswith('"', pos):
         raise JSONDecodeError("Expecting property name enclosed in double quotes", s, pos)
     key, pos = scanstring(s, pos + 1, True)
-    pos = _WS.match(s, pos).end()
+    pos = _ws_at(s, pos).end()
     if not s.startswith(":", pos):
         raise JSONDecodeError("Expecting ':' delimiter", s, pos)
-    return key, _WS.match(s, pos + 1).end()
+    return key, _ws_at(s, pos + 1).end()
 
 
 def _scalar(s: str, pos: int) -> tuple[object, int]:

@@ -720,12 +720,12 @@ def shape_problems(rec: dict, *, check_time: bool = True) -> list[str]:
     for shape, keys in _SHAPE_KEYS:
         holder: object = rec
         for k in keys[:-1]:
-            holder = holder.get(k) if holder.__class__ is dict else None  # type: ignore[attr-defined]
+            holder = holder.get(k) if holder.__class__ is dict else None
         if holder.__class__ is not dict:
             continue
         name, kind = shape.path, shape.kind
-        present = keys[-1] in holder  # type: ignore[operator]
-        v = holder.get(keys[-1])  # type: ignore[attr-defined]
+        present = keys[-1] in holder
+        v = holder.get(keys[-1])
         if kind == "time":
             if check_time and parse_time_ms(v) == NO_TIME:
                 if v is None:
@@ -740,7 +740,7 @@ def shape_problems(rec: dict, *, check_time: bool = True) -> list[str]:
             if not version_ok(v):
                 if v.__class__ is not str:
                     out.append(f"{name} is {json_type(v)}, not a string")
-                elif v[:1].isdigit() and "." in v:  # type: ignore[index,operator]
+                elif v[:1].isdigit() and "." in v:
                     out.append(f"{name} {_quoted(v)} has an unknown major version (known: 1.x)")
                 else:
                     out.append(f"{name} {_quoted(v)} is not a version number")

@@ -89,14 +89,21 @@ def parse_digest(data: bytes) -> DigestBody:
     if not isinstance(doc, dict):
         raise DigestFormatError("not a JSON object")
 
-    def text(name: str, optional: bool = False) -> str | None:
+    def optional_text(name: str) -> str | None:
+        """The string `name`; None when absent (empty or not a string is an error)."""
         v = doc.get(name)
-        if v is None and optional:
+        if v is None:
             return None
-        if v is None or v == "":
+        if v == "":
             raise DigestFormatError(f"{name} is missing")
         if not isinstance(v, str):
             raise DigestFormatError(f"{name} is not a string")
+        return v
+
+    def text(name: str) -> str:
+        v = optional_text(name)
+        if v is None:
+            raise DigestFormatError(f"{name} is missing")
         return v
 
     start, end = text("digestStartTime"), text("digestEndTime")
@@ -107,29 +114,30 @@ def parse_digest(data: bytes) -> DigestBody:
     for i, lf in enumerate(files, 1):
         if not isinstance(lf, dict):
             raise DigestFormatError(f"logFiles item {i} is not an object")
-        vals = [lf.get(k) for k in ("s3Bucket", "s3Object", "hashValue", "hashAlgorithm")]
-        if not all(isinstance(v, str) and v for v in vals):
+        keys = ("s3Bucket", "s3Object", "hashValue", "hashAlgorithm")
+        vals = [v for k in keys if isinstance(v := lf.get(k), str) and v]
+        if len(vals) != len(keys):
             raise DigestFormatError(
                 f"logFiles item {i} lacks s3Bucket, s3Object, hashValue or hashAlgorithm"
             )
         entries.append(LogEntry(vals[0], vals[1], vals[2].strip().lower(), vals[3]))
     account = doc.get("awsAccountId")
-    prev_hash = text("previousDigestHashValue", True)
+    prev_hash = optional_text("previousDigestHashValue")
     return DigestBody(
         account=account if isinstance(account, str) else None,
         start=start,
-        end=end,  # type: ignore[arg-type]
+        end=end,
         start_ms=parse_time_ms(start),
         end_ms=parse_time_ms(end),
         bucket=text("digestS3Bucket"),
-        key=text("digestS3Object"),  # type: ignore[arg-type]
-        fingerprint=text("digestPublicKeyFingerprint"),  # type: ignore[arg-type]
-        algorithm=text("digestSignatureAlgorithm"),  # type: ignore[arg-type]
-        prev_bucket=text("previousDigestS3Bucket", True),
-        prev_key=text("previousDigestS3Object", True),
+        key=text("digestS3Object"),
+        fingerprint=text("digestPublicKeyFingerprint"),
+        algorithm=text("digestSignatureAlgorithm"),
+        prev_bucket=optional_text("previousDigestS3Bucket"),
+        prev_key=optional_text("previousDigestS3Object"),
         prev_hash=prev_hash.strip().lower() if prev_hash else None,
-        prev_hash_algorithm=text("previousDigestHashAlgorithm", True),
-        prev_signature=text("previousDigestSignature", True),
+        prev_hash_algorithm=optional_text("previousDigestHashAlgorithm"),
+        prev_signature=optional_text("previousDigestSignature"),
         log_files=tuple(entries),
     )
 
@@ -252,7 +260,7 @@ def _gunzip_stream(
                 return "gzip data ends early (the file is truncated)", ""
         try:
             total = _inflate(d, buf, sink, total, cap)
-        except zlib_ng.error as e:
+        except zlib_ng.error as e:  # type: ignore[misc]  # its stub types `error` as an instance
             return f"not valid gzip: {e}", ""
         if not d.eof:
             buf = b""
@@ -330,7 +338,7 @@ def map_key(root: str, prefix: str, key: str) -> str | None:
             return None
         tail = key[j:]
     parts = tail.split("/")
-    seps = {os.sep, os.altsep} - {None, "/"}
+    seps = {s for s in (os.sep, os.altsep) if s and s != "/"}
     for part in parts:
         if part in ("", ".", "..") or "\0" in part or any(s in part for s in seps):
             return None

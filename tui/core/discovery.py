@@ -233,11 +233,11 @@ def discover(
     out = Discovery()
     found: list[tuple[str, str, os.stat_result, Layout]] = []  # (path, kind, stat, layout)
     visited_dirs: set[tuple[int, int]] = set()
-    paths = [os.fsdecode(os.fspath(p)) for p in paths]
-    trees = _trees(paths if within is None else within)
+    roots = [os.fsdecode(os.fspath(p)) for p in paths]
+    trees = _trees(roots if within is None else within)
     walk = _Walk(follow_symlinks, trees)
 
-    for root in paths:
+    for root in roots:
         if within is not None and os.path.islink(root):
             why = _refusal(root, trees, follow_symlinks)
             if why:

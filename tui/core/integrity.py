@@ -296,7 +296,7 @@ def _locate_all(digests: list[DigestCheck], rep: Report) -> dict[str, tuple[str,
 
 
 def _chain_id(d: DigestCheck) -> tuple:
-    tail = d.body.key[len(d.prefix) :] if d.body else d.path  # type: ignore[union-attr]
+    tail = d.body.key[len(d.prefix) :] if d.body else d.path
     masked = _KEY_STAMP.sub("*", _KEY_DATE.sub("/*/", tail))
     return (_key(d.root or ""), masked)
 
@@ -666,8 +666,9 @@ def _check_unlisted(
         p = tf.path.replace(os.sep, "/") if os.sep != "/" else tf.path
         i = p.rfind("/AWSLogs/")
         root = tf.path[: i + 1] if i >= 0 else ("" if p.startswith("AWSLogs/") else None)
-        place = (_key(root), tf.org, tf.account, tf.region) if root is not None else None
-        trails = per_trail.get(place, {}) if place is not None else {}
+        # () when the file is outside an AWSLogs/ tree: no trail or digest is keyed so.
+        where = (_key(root), tf.org, tf.account, tf.region) if root is not None else ()
+        trails = per_trail.get(where, {})
         t = delivery_ms(tf.path)
         fc = FileCheck(
             tf.path,
@@ -702,7 +703,7 @@ def _check_unlisted(
                 fc.reason = "delivered before the first digest of its account and region"
             elif t > union[-1][1] - UNLISTED_MARGIN_MS:
                 fc.reason = "delivered after the newest digest of its account and region"
-            elif _in_missing_hours(t, union, missing_ends.get(place, ())):
+            elif _in_missing_hours(t, union, missing_ends.get(where, ())):
                 fc.reason = "delivered in the hours of a digest missing from the copy"
             else:
                 fc.reason = "delivered while no digest was being written"

@@ -54,9 +54,9 @@ class FileIntegrity:
         for f in self.store.files:
             state, reason = self.state_of(f.path)
             out[_norm(f.path)] = (f.path, state, reason)
-        for f in self.report.files:
-            if f.state is FileState.MISSING:
-                out.setdefault(_norm(f.path), (f.path, f.state, f.reason))
+        for fc in self.report.files:
+            if fc.state is FileState.MISSING:
+                out.setdefault(_norm(fc.path), (fc.path, fc.state, fc.reason))
         order = {
             s: i
             for i, s in enumerate(

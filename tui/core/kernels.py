@@ -15,7 +15,7 @@ import numpy as np
 try:  # tui/core/_kernels.c; numpy does the same, slower
     from . import _kernels
 except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
-    _kernels = None
+    _kernels = None  # type: ignore[assignment]  # mypy's idiom for an optional module
 
 __all__ = ["available", "count_codes", "insert_sorted", "set_native"]
 
@@ -49,7 +49,7 @@ def count_codes(codes: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
     ):
         return np.bincount(codes[at], minlength=size)
     out = np.zeros(size, np.int64)
-    _kernels.count_at(out, codes, at)  # type: ignore[union-attr]
+    _kernels.count_at(out, codes, at)
     return out
 
 
@@ -60,7 +60,7 @@ def insert_sorted(
     may be `src` (then it needs room for the k values). Only the part from the first
     position on moves."""
     if _native and values.dtype == dst.dtype:
-        _kernels.insert_sorted(  # type: ignore[union-attr]
+        _kernels.insert_sorted(
             dst, src, n, np.ascontiguousarray(pos, np.int64), np.ascontiguousarray(values)
         )
         return

@@ -19,7 +19,7 @@ def text(v: object) -> str:
     if v is None:
         return ""
     if v.__class__ is str:
-        return v  # type: ignore[return-value]
+        return v
     if v is True:
         return "true"
     if v is False:
@@ -44,7 +44,7 @@ def parse_time_ms(v: object) -> int:
     """
     if v.__class__ is not str:
         return NO_TIME
-    s: str = v  # type: ignore[assignment]
+    s: str = v
     if len(s) == 20 and s[19] == "Z" and s[10] == "T" and s[13] == ":" and s[16] == ":":
         day = _day_cache.get(s[:10])
         if day is None:
@@ -123,11 +123,7 @@ def json_type(v: object) -> str:
 def version_ok(v: object) -> bool:
     """eventVersion as CloudTrail writes it: `1.<digits>` (every version so far)."""
     return (
-        v.__class__ is str
-        and v[:2] == "1."
-        and len(v) > 2  # type: ignore[index]
-        and v[2:].isascii()
-        and v[2:].isdigit()  # type: ignore[index,union-attr]
+        v.__class__ is str and v[:2] == "1." and len(v) > 2 and v[2:].isascii() and v[2:].isdigit()
     )
 
 
@@ -135,4 +131,4 @@ def readonly_ok(v: object) -> bool:
     """readOnly as CloudTrail writes it (a boolean), or re-encoded as "true"/"false"."""
     if v is None or v is True or v is False:
         return True
-    return v.__class__ is str and v.isascii() and v.lower() in ("true", "false")  # type: ignore
+    return v.__class__ is str and v.isascii() and v.lower() in ("true", "false")

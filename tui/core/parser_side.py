@@ -49,6 +49,7 @@ def parser_main(
         while True:
             idx, args = tasks.recv()
             current.value = idx  # read by the parent if we die here
+            res: tuple[int, FileBatch | None, tuple[Exception, str] | None]
             try:
                 res = (idx, parse(args), None)
             except Exception as e:

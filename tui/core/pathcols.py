@@ -269,6 +269,7 @@ class PathColumn:
             row = int(fi.line_rows[k])
             if row < 0:
                 continue
+            event: object
             try:
                 event = store.event(row)
             except Exception:  # the file vanished or changed since it was loaded
@@ -344,7 +345,8 @@ class PathColumn:
         # Codes numbered since the last use of this pattern are the only ones tested.
         done, codes = self._globs.pop(matcher, (0, np.empty(0, np.int64)))
         size = len(self.table)
-        if done < size and getattr(matcher, "kind", ""):
+        kind: str = getattr(matcher, "kind", "")
+        if done < size and kind:
             # A /regex/ or a network: each value tested as text (values are lower-cased,
             # and a regex ignores case).
             more = [c for c in range(done, size) if self._matches_special(c, matcher)]
@@ -371,7 +373,7 @@ class PathColumn:
 
     def _matches_special(self, code: int, matcher) -> bool:
         v = self.value(code)
-        return v is not CONTAINER and matcher.matches(v)  # type: ignore[arg-type]
+        return v is not CONTAINER and matcher.matches(v)
 
     # ------------------------------------------------------------------ masks
     def mask(self, n_rows: int, matcher, where: np.ndarray | None = None) -> np.ndarray:
@@ -488,13 +490,13 @@ class PathColumn:
                 out[c] = got
                 continue
             v = self.value(c)
-            assert v is not CONTAINER
+            assert isinstance(v, str)  # text: CONTAINER is the one other value
             if v == v.upper():  # nothing a case could change
-                out[c] = self._display[c] = v  # type: ignore[assignment]
+                out[c] = self._display[c] = v
             elif not spell:
-                out[c] = v  # type: ignore[assignment]
+                out[c] = v
             else:
-                need.append((int(self.first_row[c]), c, v))  # type: ignore[arg-type]
+                need.append((int(self.first_row[c]), c, v))
         # By row: events of one file come together and the store reads the file once.
         for row, c, v in sorted(need):
             spelt = None

@@ -299,10 +299,10 @@ def values(event: object, key: tuple[Seg, ...], *, lower: bool = True) -> list:
         v, i = stack.pop()
         if v.__class__ is list:
             if i < n and key[i].__class__ is int:
-                if key[i] < len(v):  # type: ignore[operator, arg-type]
+                if key[i] < len(v):  # type: ignore[operator]
                     stack.append((v[key[i]], i + 1))  # type: ignore[index]
             else:
-                stack.extend((x, i) for x in reversed(v))  # type: ignore[call-overload]
+                stack.extend((x, i) for x in reversed(v))
         elif i == n:
             if v is None or v == "":
                 continue
@@ -314,7 +314,7 @@ def values(event: object, key: tuple[Seg, ...], *, lower: bool = True) -> list:
             out.append(t.lower() if lower else t)
         elif v.__class__ is dict and key[i].__class__ is str:
             k = key[i]
-            hits = [x for name, x in v.items() if name.lower() == k]  # type: ignore[attr-defined]
+            hits = [x for name, x in v.items() if name.lower() == k]
             stack.extend((x, i + 1) for x in reversed(hits))
     return out
 

@@ -24,9 +24,10 @@ import re
 import stat
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import orjson
 from zlib_ng import zlib_ng
@@ -92,7 +93,11 @@ def read_path(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> Re
     if isinstance(got, ReadResult):
         return got
     raw, stamp = got
-    result = decode_bytes(raw, max_bytes)
+    return _stamped(decode_bytes(raw, max_bytes), stamp)
+
+
+def _stamped(result: ReadResult, stamp: dict[str, int]) -> ReadResult:
+    """`result` with the file's fstat stamp (`read_raw`)."""
     result.size = stamp["size"]
     result.mtime_ns = stamp["mtime_ns"]
     result.inode = stamp["inode"]
@@ -121,13 +126,15 @@ def read_raw(
             st = os.fstat(f.fileno())
             stamp = dict(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, dev=st.st_dev)
             if not stat.S_ISREG(st.st_mode):
-                return ReadResult(FileState.UNREADABLE, "not a regular file", [], **stamp)
+                return _stamped(ReadResult(FileState.UNREADABLE, "not a regular file", []), stamp)
             if st.st_size > max_bytes:
-                return ReadResult(
-                    FileState.TOO_LARGE,
-                    f"file is {st.st_size:,} bytes, over the {_human(max_bytes)} cap",
-                    [],
-                    **stamp,
+                return _stamped(
+                    ReadResult(
+                        FileState.TOO_LARGE,
+                        f"file is {st.st_size:,} bytes, over the {_human(max_bytes)} cap",
+                        [],
+                    ),
+                    stamp,
                 )
             raw = _read_capped(f, st.st_size, max_bytes)
         except PermissionError:
@@ -135,8 +142,9 @@ def read_raw(
         except OSError as e:
             return ReadResult(FileState.UNREADABLE, _os_reason(e), [])
     if len(raw) > max_bytes:  # the file grew past the cap after fstat
-        return ReadResult(
-            FileState.TOO_LARGE, f"file grew past the {_human(max_bytes)} cap", [], **stamp
+        return _stamped(
+            ReadResult(FileState.TOO_LARGE, f"file grew past the {_human(max_bytes)} cap", []),
+            stamp,
         )
     return raw, stamp
 
@@ -254,10 +262,11 @@ def _gunzip(raw: bytes, max_bytes: int, notes: list[str]) -> tuple[bytes, str] |
     damage = ""
     while True:
         d = zlib_ng.decompressobj(31)
+        rest: bytes | None
         try:
             # max_length bounds the allocation: a gzip bomb stops at the cap.
             out = d.decompress(buf, max_bytes + 1 - total)
-        except zlib_ng.error as e:
+        except zlib_ng.error as e:  # type: ignore[misc]  # the stub types `error` as an instance
             out, rest, why = _salvage_member(buf, e)
             damage = damage or why
         else:
@@ -292,7 +301,7 @@ def _gunzip(raw: bytes, max_bytes: int, notes: list[str]) -> tuple[bytes, str] |
 _SALVAGE_STEPS = (4096, 64, 1)  # compressed bytes per step, narrowing in on the damage
 
 
-def _salvage_member(buf: bytes, err: zlib_ng.error) -> tuple[bytes, bytes, str]:
+def _salvage_member(buf: bytes, err: Exception) -> tuple[bytes, bytes, str]:
     """A gzip member zlib refused, decoded again as far as it goes -> (its text up to
     the damage, the bytes after it (only when the deflate data itself was whole), why).
 
@@ -312,11 +321,11 @@ def _salvage_member(buf: bytes, err: zlib_ng.error) -> tuple[bytes, bytes, str]:
     for step in _SALVAGE_STEPS:
         problem = None
         while pos < len(buf) and not d.eof:
-            saved = d.copy()
+            saved = d.copy()  # type: ignore[attr-defined]  # zlib-ng's stub lacks copy()
             chunk = view[pos : pos + step]
             try:
                 parts.append(d.decompress(chunk))
-            except zlib_ng.error as e:
+            except zlib_ng.error as e:  # type: ignore[misc]  # see _gunzip
                 problem, d = e, saved
                 break
             pos += len(chunk)
@@ -382,7 +391,8 @@ def _damaged(res: ReadResult, data: bytes, damage: str) -> ReadResult:
 
 _RECORDS_HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"Records"[ \t\n\r]*:[ \t\n\r]*\[')
 _RECORDS_TAIL = re.compile(r"\][ \t\n\r]*\}[ \t\n\r]*")
-_WS = re.compile(r"[ \t\n\r]*")
+# JSON whitespace at a position: it matches the empty string, so never returns None.
+_ws_at = cast(Callable[[str, int], re.Match[str]], re.compile(r"[ \t\n\r]*").match)
 
 
 # A string or a bracket: enough to find where a value ends without parsing it.
@@ -411,7 +421,7 @@ def _each_record(data: bytes, skip_deep: bool) -> tuple[ReadResult, bool] | None
     if text.startswith("]", pos):
         return None
     while True:
-        pos = _WS.match(text, pos).end()
+        pos = _ws_at(text, pos).end()
         acc.total += 1
         try:
             value, end = deepjson.raw_decode(text, pos)
@@ -433,7 +443,7 @@ def _each_record(data: bytes, skip_deep: bool) -> tuple[ReadResult, bool] | None
                     acc.lenient[label] = None
             else:
                 acc.reject(f"record {acc.total}: not a JSON object ({type(value).__name__})", True)
-        pos = _WS.match(text, end).end()
+        pos = _ws_at(text, end).end()
         if not text.startswith(",", pos):
             break
         pos += 1
@@ -577,8 +587,9 @@ _BIG_INT_S = re.compile(r"[\[:,]\s*-?\d{20,}\s*[,\]}]")
 
 
 def has_big_int(text: bytes | str) -> bool:
-    pattern = _BIG_INT_B if isinstance(text, bytes) else _BIG_INT_S
-    return pattern.search(text) is not None
+    if isinstance(text, bytes):
+        return _BIG_INT_B.search(text) is not None
+    return _BIG_INT_S.search(text) is not None
 
 
 def _exact(text: bytes | str, value: object) -> tuple[object, str]:
@@ -634,7 +645,7 @@ def _documents(text: str) -> tuple[list[tuple[object, int, int]], tuple[int, str
     """The JSON values of `text`, one after another -> ([(value, start, end)], None), or,
     where a value does not parse, the ones before it and (where, error, cut off)."""
     docs: list[tuple[object, int, int]] = []
-    pos = _WS.match(text).end()
+    pos = _ws_at(text, 0).end()
     while pos < len(text):
         try:
             value, end = deepjson.raw_decode(text, pos)
@@ -644,7 +655,7 @@ def _documents(text: str) -> tuple[list[tuple[object, int, int]], tuple[int, str
         except ValueError as e:  # an integer with more digits than int() allows
             return docs, (pos, str(e), False)
         docs.append((value, pos, end))
-        pos = _WS.match(text, end).end()
+        pos = _ws_at(text, end).end()
     return docs, None
 
 
@@ -720,36 +731,35 @@ def _lenient_label(text: str) -> str:
 
 
 def _from_doc(doc: object) -> ReadResult:
-    t = type(doc)
-    if t is dict:
-        recs = doc.get("Records", _MISSING)  # type: ignore[union-attr]
+    if type(doc) is dict:
+        recs = doc.get("Records", _MISSING)
         if recs is not _MISSING:
             if type(recs) is not list:
                 return ReadResult(
                     FileState.NOT_CLOUDTRAIL, f"Records is a JSON {_jtype(recs)}, not a list", []
                 )
             return _records(recs)
-        events = doc.get("Events", _MISSING)  # type: ignore[union-attr]
+        events = doc.get("Events", _MISSING)
         if events is not _MISSING:
             if type(events) is not list:
                 return ReadResult(
                     FileState.NOT_CLOUDTRAIL, f"Events is a JSON {_jtype(events)}, not a list", []
                 )
             return _lookup(events)
-        if any(k in doc for k in _EVENT_KEYS):  # type: ignore[operator]
-            return ReadResult(FileState.LOADED, "", [doc], fmt="event")  # type: ignore[list-item]
-        keys = ", ".join(list(doc)[:5])  # type: ignore[call-overload]
+        if any(k in doc for k in _EVENT_KEYS):
+            return ReadResult(FileState.LOADED, "", [doc], fmt="event")
+        keys = ", ".join(list(doc)[:5])
         return ReadResult(
             FileState.NOT_CLOUDTRAIL,
             "a JSON object without Records/Events" + (f" (keys: {keys})" if keys else ""),
             [],
         )
-    if t is list:
-        first = doc[0] if doc else None  # type: ignore[index]
+    if type(doc) is list:
+        first = doc[0] if doc else None
         # `aws cloudtrail lookup-events --query Events` prints a bare array of wrappers.
         if type(first) is dict and type(first.get("CloudTrailEvent")) is str:
-            return _lookup(doc)  # type: ignore[arg-type]
-        return _records(doc)  # type: ignore[arg-type]
+            return _lookup(doc)
+        return _records(doc)
     return ReadResult(FileState.NOT_CLOUDTRAIL, f"a JSON {_jtype(doc)}", [])
 
 
@@ -842,7 +852,7 @@ def _lenient(data: bytes | str, e: orjson.JSONDecodeError) -> tuple[object, str,
     if "unexpected end" in msg or "EOF" in msg:
         return None, label, str(e), True
     if text is None:
-        text = data.decode("utf-8", "replace")  # type: ignore[union-attr]
+        text = data.decode("utf-8", "replace")
     what = _what_orjson_refused(msg, text, e.pos)
     if what is None:  # plain syntax error: the stdlib would not accept it either
         return None, label, str(e), False

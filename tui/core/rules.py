@@ -205,7 +205,7 @@ def get(rec: object, path: str) -> object:
     for key in path.split("."):
         if v.__class__ is not dict:
             return None
-        v = v.get(key)  # type: ignore[attr-defined]
+        v = v.get(key)
     return v
 
 
@@ -219,7 +219,7 @@ def _holds(cond: Cond, rec: object) -> bool:
         if v.__class__ is not str:
             return False
         if cond.ci:
-            return v.isascii() and v.lower() in cond.values  # type: ignore[union-attr]
+            return v.isascii() and v.lower() in cond.values
         return v in cond.values
     if isinstance(cond, IsObject):
         return get(rec, cond.path).__class__ is dict
@@ -234,7 +234,7 @@ def _result(r: Result, rec: object) -> tuple[str, str]:
         if v is True or v is False:
             return ("true" if v else "false"), r.path
         if v.__class__ is str:
-            return v.lower(), r.path  # type: ignore[union-attr]
+            return v.lower(), r.path
     return text(v), r.path
 
 
@@ -246,7 +246,7 @@ def evaluate(rule: Cases, rec: object) -> tuple[str, str]:
             v = get(rec, item.path)
             if v.__class__ is str:
                 if item.ci:
-                    v = v.lower() if v.isascii() else None  # type: ignore[union-attr]
+                    v = v.lower() if v.isascii() else None
                 for key, out in item.table:
                     if v == key:
                         return out, item.path

@@ -202,12 +202,17 @@ def start_after(keys: list[str], lookback: timedelta) -> str | None:
     one with a later stamp (deliveries run in parallel), so listing starts `lookback`
     before the newest stamp seen: the last key seen stamped before that. None (list the
     whole folder) when a name has no stamp, since then the order says nothing."""
-    stamps = [name_stamp(k) for k in keys]
-    if not keys or any(s is None for s in stamps):
+    stamps: list[str] = []
+    for k in keys:
+        s = name_stamp(k)
+        if s is None:
+            return None
+        stamps.append(s)
+    if not stamps:
         return None
-    newest = max(stamps)  # type: ignore[type-var]
+    newest = max(stamps)
     cut = (datetime.strptime(newest, "%Y%m%dT%H%M").replace(tzinfo=UTC) - lookback).strftime(
         "%Y%m%dT%H%M"
     )
-    before = [k for k, s in zip(keys, stamps, strict=True) if s < cut]  # type: ignore[operator]
+    before = [k for k, s in zip(keys, stamps, strict=True) if s < cut]
     return max(before) if before else None

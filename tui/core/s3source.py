@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .discovery import Discovery, TrailFile, classify_name, layout_of
 from .reader import DEFAULT_MAX_BYTES
@@ -213,7 +214,7 @@ class S3Trail:
         urls: Sequence[str],
         options: S3Options | None = None,
         *,
-        session: object | None = None,
+        session: Any = None,  # a boto3.Session (boto3 has no type stubs)
     ):
         self.urls: list[S3URL] = [parse_url(u) for u in urls]  # raises BadURL
         self.opts = options or S3Options()
@@ -415,19 +416,19 @@ class S3Trail:
         cps, objs = got
         for o in objs:
             self._add(lst, bucket, o)
-        o = self.opts
+        opts = self.opts
         for cp in cps:
             name = cp[len(prefix) : -1]
             nxt = child_level(level, name)
             if nxt is None:
                 lst.ignored.append((f"s3://{bucket}/{cp}", "not part of the CloudTrail layout"))
-            elif nxt == "account" and o.accounts is not None and name not in o.accounts:
+            elif nxt == "account" and opts.accounts is not None and name not in opts.accounts:
                 continue
             elif nxt == "service" and not (
-                (name in LOG_SERVICES and o.logs) or (name == DIGEST_SERVICE and o.digests)
+                (name in LOG_SERVICES and opts.logs) or (name == DIGEST_SERVICE and opts.digests)
             ):
                 continue
-            elif nxt == "region" and o.regions is not None and name not in o.regions:
+            elif nxt == "region" and opts.regions is not None and name not in opts.regions:
                 continue
             else:
                 self._layout(lst, bucket, cp, nxt)
@@ -440,7 +441,7 @@ class S3Trail:
         if not w.bounded:
             self._whole(lst, bucket, start, leaf=True)
             return
-        stack = [(start, fixed)]
+        stack: list[tuple[str, tuple[str, ...]]] = [(start, fixed)]
         while stack:
             p, parts = stack.pop()
             if len(parts) == 3:
@@ -461,8 +462,9 @@ class S3Trail:
                 if not (name.isdigit() and len(name) == width):
                     lst.ignored.append((f"s3://{bucket}/{cp}", "not a date folder"))
                     continue
-                if w.wants(*parts, name):
-                    stack.append((cp, (*parts, name)))
+                folder = (*parts, name)  # year, month, day so far
+                if w.wants(*folder):
+                    stack.append((cp, folder))
 
     # ------------------------------------------------------------------ fetching
 

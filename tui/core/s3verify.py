@@ -107,7 +107,7 @@ class SignedCopy:
                     setattr(item, f.name, fix(getattr(item, f.name)))
         report.findings = [
             replace(x, **{f.name: fix(getattr(x, f.name)) for f in fields(x)})
-            if is_dataclass(x)
+            if is_dataclass(x) and not isinstance(x, type)
             else x
             for x in report.findings
         ]

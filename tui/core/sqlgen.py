@@ -148,7 +148,9 @@ def _empty(v: exp.Expression) -> exp.Expression:
 
 
 def _first_nonempty(values: Sequence[exp.Expression], default: str | None) -> exp.Expression:
-    args = [exp.Nullif(this=v, expression=exp.Literal.string("")) for v in values]
+    args: list[exp.Expression] = [
+        exp.Nullif(this=v, expression=exp.Literal.string("")) for v in values
+    ]
     if default is not None:
         args.append(exp.Literal.string(default))
     return exp.Coalesce(this=args[0], expressions=args[1:]) if len(args) > 1 else args[0]
@@ -708,8 +710,9 @@ class _Translator:
     # ------------------------------------------------------------------ has: / is:
     def has(self, n: Has) -> exp.Expression:
         name = n.name.lower()
-        if name in FIELD_NAMES or (alias := _field_alias(name)):
-            return _nonempty(field_sql(name if name in FIELD_NAMES else alias, self.e))
+        indexed = name if name in FIELD_NAMES else _field_alias(name)
+        if indexed:
+            return _nonempty(field_sql(indexed, self.e))
         if name == "eventid":
             return _nonempty(_col("eventid"))
         if name == "time":
@@ -942,7 +945,7 @@ class _Translator:
                     lo = b_lo if lo is None else max(lo, b_lo)
                 if b_hi is not None:
                     hi = b_hi if hi is None else min(hi, b_hi)
-        conds = []
+        conds: list[exp.Expression] = []
         part = _col(DATE_PARTITION)
         if lo is not None:
             conds.append(exp.GTE(this=part, expression=exp.Literal.string(_day(lo))))
@@ -1023,12 +1026,12 @@ def to_sql(
     )
 
 
-def _select_list(engine: Engine, select: str) -> list[exp.Expression]:
+def _select_list(engine: Engine, select: str) -> list[exp.Expr]:
     if select == "*":
         return [exp.Star()]
     if engine.name == "duckdb":
         return [exp.alias_(_col(RAW_COLUMN), "record")]
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     for c in engine.columns:
         if c.kind in ("struct", "array", "map"):
             js = exp.Cast(this=_col(c.name), to=exp.DataType.build("JSON"))

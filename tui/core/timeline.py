@@ -139,13 +139,13 @@ def histogram(
                 lo_ms = int(valid[0] if presorted else valid.min())
             if hi_ms is None:
                 hi_ms = int(valid[-1] if presorted else valid.max()) + 1
-        elif lo_ms is None and hi_ms is None:
+        elif hi_ms is not None:
+            lo_ms = hi_ms - 1
+        elif lo_ms is not None:
+            hi_ms = lo_ms + 1
+        else:
             empty = _readonly(np.zeros(0, dtype=np.int64))
             return Histogram(0, bucket_ms or NICE_STEPS_MS[0], empty, empty)
-        elif lo_ms is None:
-            lo_ms = hi_ms - 1  # type: ignore[operator]
-        else:
-            hi_ms = lo_ms + 1
     lo, hi = int(lo_ms), int(hi_ms)
     if hi <= lo:
         hi = lo + 1

@@ -8,7 +8,16 @@
 - attack.py: the ATT&CK tactics and techniques rules map to
 """
 
-from .engine import Detections, Hit, by_severity
+from .engine import Detections, Hit, by_severity, detections_of
 from .rules import SEVERITIES, Rule, RuleError, load_pack
 
-__all__ = ["SEVERITIES", "Detections", "Hit", "Rule", "RuleError", "by_severity", "load_pack"]
+__all__ = [
+    "SEVERITIES",
+    "Detections",
+    "Hit",
+    "Rule",
+    "RuleError",
+    "by_severity",
+    "detections_of",
+    "load_pack",
+]

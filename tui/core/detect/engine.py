@@ -169,6 +169,7 @@ class _FileRows:
         got = self._lines.get(fid)
         if got is None:
             lr = store.files[fid].line_rows
+            assert lr is not None  # a file with rows has its lines placed
             lines = np.flatnonzero(lr >= 0)
             got = self._lines[fid] = (lines, lr[lines].astype(np.int64))
             if len(self._lines) > 4096:
@@ -309,7 +310,7 @@ class Evidence:
         for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
             v = col.value(c)  # type: ignore[union-attr]
             if v is not CONTAINER:
-                out[p].append(v)  # type: ignore[arg-type]
+                out[p].append(v)
         return out
 
 
@@ -488,7 +489,7 @@ class Detections:
         affected = None if first else np.unique(gcol[new])
         if a.kind == "first-seen":
             return self._first_seen(rule, matched, new, first)
-        sel = matched if first else matched[member(gcol[matched], affected)]
+        sel = matched if affected is None else matched[member(gcol[matched], affected)]
         if not first:
             tn = times[new]
             tn = tn[tn != NO_TIME]
@@ -511,6 +512,7 @@ class Detections:
         # A late event may come before a value's first use in a window: the affected
         # groups' hits are replaced over the windows the new events touch (whose events
         # `sel` holds whole).
+        assert affected is not None  # old hits: not the first run
         drop = member(gcol[old], affected)
         lo_t, hi_t = tn.min() - a.window_ms, tn.max() + a.window_ms
         ot, ft = times[old], times[found]
@@ -531,6 +533,7 @@ class Detections:
         earlier, are counted again (their old hits replaced): a late event may come
         before a value's first use."""
         a = rule.aggregate
+        assert a is not None
         store = self.store
         gcol, vcol, times = store.codes(a.group), store.codes(a.field), store.times
         size = len(store.values(a.group))
@@ -542,6 +545,7 @@ class Detections:
             sel = self._time_ordered(matched)
             found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms)
             return self._set_hits(rule, old, found, found)
+        assert old_first is not None  # set by the first run
         pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
         new_pairs = (gcol[new].astype(np.int64) << 32) | vcol[new]
         moved = np.flatnonzero(gfirst[: len(old_first)] < old_first)  # groups seen earlier now
@@ -690,6 +694,13 @@ class Detections:
             f"{format_time(tr - a.window_ms)} .. {format_time(tr + a.window_ms)} "
             f"({a.describe()})"
         )
+
+
+def detections_of(store: Store) -> Detections | None:
+    """The rules bound to `store`. `store.detections` is typed by the little the store's
+    masks ask of it; Detections is the one thing that binds there."""
+    det = store.detections
+    return det if isinstance(det, Detections) else None
 
 
 def by_severity(rules: Iterable[Rule], minimum: str) -> list[Rule]:
