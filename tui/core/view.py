@@ -184,15 +184,23 @@ def _every_row(store: Store) -> Selection:
     return None, store.order, store.times_in_order(), store.errors_in_order()
 
 
+def _columns(store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order and the time-ordered times and error flags, for copying from now (not
+    lent: lending would make the next commit copy them whole)."""
+    to = store.time_order
+    return to.order.view, to.column("times", lend=False), to.column("errors", lend=False)
+
+
 def _stretch(store: Store, start: int, stop: int) -> Selection:
-    """Every position in [start, stop): slices of the lent (never changed) columns."""
+    """Every position in [start, stop) (copies, like takes)."""
     if (start, stop) == (0, len(store)):
         return _every_row(store)
+    order, times, errors = _columns(store)
     return (
         np.arange(start, stop, dtype=np.int64),
-        store.order[start:stop],
-        store.times_in_order()[start:stop],
-        store.errors_in_order()[start:stop],
+        order[start:stop].copy(),
+        times[start:stop].copy(),
+        errors[start:stop].copy(),
     )
 
 
@@ -223,7 +231,7 @@ def _select(store: Store, query: Query, now_ms: int) -> Selection:
         sel = found[0]
         return sel, store.order_at(sel), store.times_in_order(sel), store.errors_in_order(sel)
     # Each slice's takes go straight into its stretch of the results.
-    order, times, errors = store.order, store.times_in_order(), store.errors_in_order()
+    order, times, errors = _columns(store)
     out = (
         np.empty(total, np.int64),
         np.empty(total, order.dtype),
