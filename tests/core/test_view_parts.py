@@ -232,3 +232,22 @@ def test_what_is_not_a_narrowing(store, tmp_path):
     store.commit()
     v = check_view(store, q, base=b)
     assert "Late" in {store.value(int(r), "event") for r in v.rows}
+
+
+def test_views_say_whether_their_times_ascend(store, tmp_path):
+    # Clamped times (none, before 1970, after 2527) are ordered by eventID: unknown.
+    assert not compute_view(store, parse("")).ascending
+    # Clamped keys order by eventID: a time before 1970 can come before a missing one.
+    old = event("Old", "1960-01-01T00:00:00Z", event_id="0aaa")
+    none = event("None", "2026-11-20T10:00:00Z", event_id="ffff")
+    del none["eventTime"]
+    odd = load([write_records(trail_path(tmp_path / "odd"), [old, none]).parent])
+    v = compute_view(odd, parse(""))
+    assert not v.ascending and not bool((v.times[1:] >= v.times[:-1]).all())
+    rng = random.Random(4)
+    evs = [e for e in events(rng, 300, 0) if e.get("eventTime") not in ODD_TIMES + [""]]
+    plain_store = load([write_records(trail_path(tmp_path / "plain"), evs).parent])
+    for text in ("", "service:s3.amazonaws.com", "since:2026-11-20T11:00:00Z"):
+        v = compute_view(plain_store, parse(text))
+        assert v.ascending, text
+        assert bool((v.times[1:] >= v.times[:-1]).all())
