@@ -10,7 +10,11 @@ commit, so both paths are kept to a few vectorised passes over the store:
   positions, instead of gathers at scattered row numbers;
 - facet counts are full `bincount`s per shown field, so when only new rows were added
   and the old rows' verdicts did not change (any filter without relative time), a
-  refresh counts only the new rows and adds.
+  refresh counts only the new rows and adds;
+- the unfiltered view evaluates nothing; a time range is a stretch of the order (a
+  binary search), the other terms are tested over it only; a big view is tested in
+  slices on a small thread pool; a filter that narrows the view on screen is tested
+  at that view's positions only.
 """
 
 from __future__ import annotations
