@@ -7,8 +7,12 @@ for each of bench_app.py's filters times the steps the explorer runs on `enter`,
 order: the view (`compute_view`: the query over the time-ordered columns, the matching
 positions, the rows, times and error flags), the three default facets' counts and top
 60 (`View.facet`), the timeline's histogram and the list's search for the cursor's event
-(`EventList.set_rows` with `keep`); then the same with the filter cleared. Prints
-p50/p95 per step and for their sum; the Textual side (layout, render) is bench_app.py's.
+(`EventList.set_rows` with `keep`); then a time window (`since:-6h`, a stretch of the
+time order) and the filter cleared. Under each filter it also times a facet pick: the
+filter narrowed by its view's most common event name, computed from the view on screen
+(`compute_view(..., base=view)`: the new term is tested at the view's positions only).
+Prints p50/p95 per step and for their sum; the Textual side (layout, render) is
+bench_app.py's.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.bench_app import FILTERS  # noqa: E402
 from benchmarks.bench_engine import ensure_data  # noqa: E402
 from tui.core.loader import load  # noqa: E402
-from tui.core.query import parse  # noqa: E402
+from tui.core.query import add_term, parse  # noqa: E402
 from tui.core.timeline import histogram  # noqa: E402
 from tui.core.view import compute_view  # noqa: E402
 
@@ -41,24 +45,32 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * q))]
 
 
-def steps(store, q, cursor_row: int) -> dict[str, float]:
+def steps(store, q, cursor_row: int, pick) -> dict[str, float]:
     """One filter apply's engine steps, ms each."""
     out: dict[str, float] = {}
     t = time.perf_counter()
     v = compute_view(store, q, ())
     out["view (query, rows, times, errors)"] = (time.perf_counter() - t) * 1000
+    if pick is not None:
+        t = time.perf_counter()
+        compute_view(store, pick, (), base=v)
+        out["facet pick under it (narrowed view)"] = (time.perf_counter() - t) * 1000
     for f in FACETS:
         t = time.perf_counter()
         v.facet(store, f, FACET_TOP)
         out[f"facet {f}"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    sorted_ = bool((v.times[1:] >= v.times[:-1]).all())  # Timeline.set_data's check
+    # Timeline.set_data's check, unless the view knows its times ascend.
+    sorted_ = v.ascending or bool((v.times[1:] >= v.times[:-1]).all())
     histogram(v.times, v.errors, BUCKETS, presorted=sorted_)
     out["timeline histogram"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    hits = np.flatnonzero(np.asarray(v.rows, dtype=np.int64) == cursor_row)
+    # As EventList.set_rows keeps the cursor (unsorted): the event's place in the time
+    # order, then in the view's positions.
+    pos = int(store.positions_in_order(np.array([cursor_row], np.int64))[0])
+    i = pos if v.sel is None else int(np.searchsorted(v.sel, pos))
+    assert i < len(v.rows) and v.rows[i] == cursor_row or v.sel is not None
     out["list: find the cursor's event"] = (time.perf_counter() - t) * 1000
-    del hits
     return out
 
 
@@ -73,10 +85,14 @@ def main() -> None:
     store = load([path])
     print(f"loaded {len(store):,} events in {time.perf_counter() - t:.1f} s")
     cursor_row = int(store.order[len(store) // 2])
-    for text in (*FILTERS, ""):  # "": the filter cleared (ctrl+x), every event
+    for text in (*FILTERS, "since:-6h", ""):  # "": the filter cleared (ctrl+x), every event
         q = parse(text)
-        steps(store, q, cursor_row)  # first use builds time-ordered columns
-        runs = [steps(store, q, cursor_row) for _ in range(a.runs)]
+        pick = None
+        if q.root is not None:
+            top = compute_view(store, q, ()).facet(store, "event", 1)[0]
+            pick = parse(add_term(text, "event", top[0][0])) if top else None
+        steps(store, q, cursor_row, pick)  # first use builds time-ordered columns
+        runs = [steps(store, q, cursor_row, pick) for _ in range(a.runs)]
         n = len(compute_view(store, q, ()).rows)
         print(f"\n{text!r} ({n:,} matches), ms over {a.runs} runs:")
         for k in runs[0]:

@@ -281,6 +281,36 @@ async def test_set_rows_keeps_cursor(store: Store) -> None:
         assert el.cursor_index == 0 and el.scroll_offset.y == 0
 
 
+async def test_set_rows_with_positions_keeps_cursor(store: Store) -> None:
+    """With the rows' positions in the time order (what a view passes), the cursor's
+    event is found by binary search: kept when listed, else the nearest in time; and
+    without positions, every event's place is its position."""
+    app = ListApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.query_one(EventList)
+        order = store.order
+        el.set_rows(order)
+        el.move_to_index(len(order) // 2)
+        await pilot.pause()
+        row = el.cursor_row
+        assert row is not None
+        pos = np.arange(len(order))
+        keep = pos[(pos % 3 == 0) | (order == row)]
+        el.set_rows(order[keep], sel=keep)
+        assert el.cursor_row == row
+        without = pos[order != row][::2]
+        el.set_rows(order[without], sel=without)
+        t = store.time_ms(row)
+        assert (
+            abs(store.time_ms(el.cursor_row) - t) == np.abs(store.times[order[without]] - t).min()
+        )
+        now = el.cursor_row
+        el.set_rows(order)  # every event, no positions: straight to its place
+        await pilot.pause()
+        assert el.cursor_row == now
+        assert el.cursor_index == int(np.flatnonzero(order == now)[0])
+
+
 async def test_empty_and_loading(store: Store) -> None:
     app = ListApp(store)
     async with app.run_test(size=SIZE) as pilot:

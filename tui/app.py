@@ -563,13 +563,14 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.views.started_in_thread()
             self.status.busy = True
             fields = tuple(facets)  # counted in the thread too
-            self._compute_view(seq, query, fields, previous)
+            self._compute_view(seq, query, fields, previous, self.view)
             return
         try:
             for name in self.events_list.path_columns:  # few files to scan: now
                 self.store.path_column(parse_path(name))
             # Facet counts are taken when the facets are drawn (MainScreen.show_panels).
-            view = compute_view(self.store, query, (), previous)
+            # A filter that narrows the view on screen is tested at its rows only.
+            view = compute_view(self.store, query, (), previous, base=self.view)
         except QueryError as e:
             self._view_done(None, e)
             return
@@ -578,10 +579,15 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     @work(thread=True, group="view")
     def _compute_view(
-        self, seq: int, query: Query, fields: tuple[str, ...], previous: View | None
+        self,
+        seq: int,
+        query: Query,
+        fields: tuple[str, ...],
+        previous: View | None,
+        base: View | None = None,
     ) -> None:
         try:
-            view = compute_view(self.store, query, fields, previous)
+            view = compute_view(self.store, query, fields, previous, base=base)
         except QueryError as e:
             self.post_message(ViewReady(None, e))
             return

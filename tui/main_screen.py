@@ -388,6 +388,7 @@ class MainScreen(FrameHookScreen):
             v.errors,
             None if sel is None else self.store.time_ms(sel),
             presorted=True,  # a view's rows are in time order
+            ascending=v.ascending,  # and, without clamped times, their times ascend
         )
 
     def detection_facet(self, v: View, field: str) -> list[tuple[str, int]]:

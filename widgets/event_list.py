@@ -511,9 +511,24 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             if not self.sorted
             else sort_rows(self.store, rows, self._sort, ranks=self._ranks, sel=sel)
         )
-        self._show(shown, keep)
+        self._show(shown, keep, sel)
 
-    def _show(self, new: np.ndarray, keep: bool) -> None:
+    def _index_of(self, row: int, rows: np.ndarray, sel: np.ndarray | None) -> int | None:
+        """Where store row `row` is in `rows` (None: not listed). Unsorted rows are in
+        time order: the row's place in the store's order (a binary search), found in
+        `sel` (the rows' positions in that order, if known) or, for every event, the
+        place itself, spares a compare over every row (6 ms at 10M events)."""
+        if not self.sorted and len(rows):
+            pos = int(self.store.positions_in_order(np.array([row], np.int64))[0])
+            i = pos if sel is None else int(np.searchsorted(sel, pos))
+            if i < len(rows) and rows[i] == row:
+                return i
+            if sel is not None:
+                return None
+        hits = np.flatnonzero(rows == row)
+        return int(hits[0]) if len(hits) else None
+
+    def _show(self, new: np.ndarray, keep: bool, sel: np.ndarray | None = None) -> None:
         old_row = self.cursor_row
         old_screen = self._cursor - self._scroll_index()
         was_at_end = self.at_end and len(self._rows) > 0
@@ -524,8 +539,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         elif self.follow and was_at_end and not self.sorted:
             self._cursor = n - 1
         elif keep and old_row is not None:
-            hits = np.flatnonzero(new == old_row)
-            self._cursor = int(hits[0]) if len(hits) else self._nearest(self.store.time_ms(old_row))
+            at = self._index_of(old_row, new, sel)
+            self._cursor = at if at is not None else self._nearest(self.store.time_ms(old_row))
         else:
             self._cursor = 0
             old_screen = 0

@@ -208,14 +208,16 @@ class Timeline(Widget, can_focus=True):
         selected_ms: int | None = None,
         *,
         presorted: bool = False,
+        ascending: bool = False,
     ) -> None:
         """Show `times_ms` (unsorted ok; NO_TIME ignored); `error_mask` parallel bools.
-        `presorted`: the times are ascending (see `histogram`), which is much faster."""
+        `presorted`: the times are ascending (see `histogram`), which is much faster;
+        checked unless `ascending` (the caller knows they are)."""
         times = np.asarray(times_ms, dtype=np.int64)
         errors = None if error_mask is None else np.asarray(error_mask, dtype=bool)
         if errors is not None and errors.shape != times.shape:
             raise ValueError("error_mask must have the same shape as times_ms")
-        if presorted and times.size > 1:
+        if presorted and times.size > 1 and not ascending:
             # Trust, but check (~1 ms at 1M): the store orders pre-1970 or far-future
             # times by clipped keys, so hostile times can break the order.
             presorted = bool((times[1:] >= times[:-1]).all())

@@ -112,6 +112,14 @@ class QueryTarget(Protocol):
     def newest_time_in(self, mask: np.ndarray) -> int | None: ...
 
 
+class TimeSpans(QueryTarget, Protocol):
+    """A target in time order (store.masks.TimeOrdered): a time range is a contiguous
+    stretch of its rows, and any stretch is a target of its own."""
+
+    def time_span(self, lo_ms: int | None, hi_ms: int | None) -> tuple[int, int, bool]: ...
+    def part(self, start: int, stop: int) -> QueryTarget: ...
+
+
 def _escape_literal(s: str) -> str:
     s = s.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*")
     if is_clean(s):
@@ -944,6 +952,10 @@ def _check_closed(node: Term, target: QueryTarget) -> None:
     )
 
 
+def _conjuncts(node: Node) -> tuple[Node, ...]:
+    return node.children if isinstance(node, And) else (node,)
+
+
 def _walk(node: Node) -> Iterator[Node]:
     yield node
     if isinstance(node, Not):
@@ -1064,8 +1076,24 @@ class Query:
             now_ms = time.time_ns() // _NS_PER_MS
         if self.root is None:
             return np.array(target.mask_all(), dtype=bool, copy=True)
-        # Check has:/is: names and closed values up front so an unknown one fails the
-        # same way whether or not evaluation would have short-circuited past it.
+        self.check(target)
+        if hasattr(target, "time_span"):
+            spans: TimeSpans = target  # type: ignore[assignment]
+            start, stop, rest = self.span(spans, now_ms)
+            if (start, stop) != (0, target.row_count()):
+                out = np.zeros(target.row_count(), bool)
+                if stop > start:
+                    part = spans.part(start, stop)
+                    out[start:stop] = True if rest is None else rest.test(part, now_ms)
+                return out
+        return self.test(target, now_ms)
+
+    def check(self, target: QueryTarget) -> None:
+        """Raise QueryError for an unknown has:/is: name or closed value. Done up front
+        (and over the whole target), so an unknown one fails the same way whether or
+        not evaluation would have short-circuited past it."""
+        if self.root is None:
+            return
         has_names: Sequence[str] | None = None
         is_names: Sequence[str] | None = None
         for node in _walk(self.root):
@@ -1077,10 +1105,82 @@ class Query:
             elif isinstance(node, Is):
                 is_names = target.is_names() if is_names is None else is_names
                 _pick(node.name, is_names, "is", node.pos)
+
+    def test(self, target: QueryTarget, now_ms: int) -> np.ndarray:
+        """`evaluate` without `check`: for parts of a target whose whole was checked
+        (a fresh array)."""
+        if self.root is None:
+            return np.array(target.mask_all(), dtype=bool, copy=True)
         mask, owned = _eval(self.root, _Ctx(target, now_ms))
         if owned and mask.dtype == np.bool_:
             return mask
         return np.array(mask, dtype=bool, copy=True)
+
+    def span(self, target: TimeSpans, now_ms: int) -> tuple[int, int, Query | None]:
+        """(start, stop, rest) over a target in time order: the matches are the
+        positions in [start, stop) where `rest` holds (None: all of them). The query's
+        top-level since:/until: bounds are a contiguous stretch of the order (a binary
+        search); without them, [0, rows) and the whole query. `rest` is tested with
+        `test` over `target.part(start, stop)` (the whole target was checked)."""
+        n = target.row_count()
+        root = self.root
+        if root is None:
+            return 0, n, None
+        if isinstance(root, Time):
+            times, others = [root], []
+        elif isinstance(root, And):
+            times = [c for c in root.children if isinstance(c, Time)]
+            others = [c for c in root.children if not isinstance(c, Time)]
+        else:
+            return 0, n, self
+        if not times or self.has_last:
+            return 0, n, self
+        ctx = _Ctx(target, now_ms)
+        lo: int | None = None
+        hi: int | None = None
+        for tn in times:
+            b = ctx.bounds(tn)
+            if b is None:
+                return 0, 0, None
+            if b[0] is not None:
+                lo = b[0] if lo is None else max(lo, b[0])
+            if b[1] is not None:
+                hi = b[1] if hi is None else min(hi, b[1])
+        start, stop, exact = target.time_span(lo, hi)
+        if not exact:  # clamped times in the stretch: the bounds are tested there too
+            return start, stop, self
+        if not others:
+            return start, stop, None
+        rest = others[0] if len(others) == 1 else And(tuple(others))
+        return start, stop, Query(self.text, rest)
+
+    def narrowing(self, base: Query) -> Query | None:
+        """The terms this query adds to `base` when it is `base` AND those terms (a
+        facet pick, a pivot): its matches are then `base`'s matches where they hold.
+        None when it is not, or when `base`'s matches can change without a commit or
+        with the clock (marks, detections, digests, credentials, relative times)."""
+        if self.root is None or base.root is None or self.has_last:
+            return None
+        if base.is_relative or base.uses_marks or base.uses_detections:
+            return None
+        if base.uses_credentials or any(
+            isinstance(n, Is) and n.name.lower() == "unverified" for n in _walk(base.root)
+        ):
+            return None
+        mine = list(_conjuncts(self.root))
+        for c in _conjuncts(base.root):
+            if c not in mine:
+                return None
+            mine.remove(c)
+        if not mine:
+            return None
+        return Query(self.text, mine[0] if len(mine) == 1 else And(tuple(mine)))
+
+    @property
+    def has_last(self) -> bool:
+        """A `last:` term: it looks for the newest match over the whole target, so the
+        query is not evaluated by parts."""
+        return self.root is not None and any(isinstance(n, Last) for n in _walk(self.root))
 
     def fields(self) -> set[str]:
         """Canonical field names the query tests (for highlighting columns)."""

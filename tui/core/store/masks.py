@@ -4,7 +4,9 @@ term, over columns in store order (`Store`) or in time order (`TimeOrdered`)."""
 from __future__ import annotations
 
 import ipaddress
+import threading
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -14,7 +16,8 @@ from ..fields import FIELD_INDEX, FIELDS
 from ..normalize import NO_TIME
 from ..paths import Path
 from .dictionaries import ValueDict
-from .ordered import TIME_MAX
+from .ordered import KEY_TIME_SHIFT as _ID_SHIFT
+from .ordered import TIME_MAX, time_key
 
 if TYPE_CHECKING:
     from ..case import Note
@@ -28,10 +31,18 @@ __all__ = [
     "IpKinds",
     "Masks",
     "TimeOrdered",
+    "TimeOrderedPart",
     "ip_kind",
 ]
 
 _NO_ROWS = np.empty(0, np.int64)
+# Exact, folded values for is:readonly and is:insight (`_field_codes` reads .parts and
+# .folded of a query.ValueMatcher; not imported: query imports this package's users).
+_TRUE = SimpleNamespace(parts=None, folded="true")
+_INSIGHT = SimpleNamespace(parts=None, folded="awscloudtrailinsight")
+# Parts of one view evaluated by a thread pool share the store's lazily built lookups
+# (dictionaries' matches, time-ordered columns, the IP kinds): one builds at a time.
+_LOOKUPS = threading.RLock()
 
 
 class AnnotationSource(Protocol):
@@ -149,13 +160,16 @@ class Masks:
         lut[list(codes)] = True
         return lut[col]
 
-    def mask_field(self, field: str, matcher) -> np.ndarray:
+    def _field_codes(self, field: str, matcher) -> list[int]:
+        """The codes of `field` whose value `matcher` accepts (the dictionaries keep
+        what they looked up)."""
         d = self.dicts[FIELD_INDEX[field]]
         if matcher.parts is None:
-            codes = d.codes_folded(matcher.folded)
-        else:
-            codes = d.codes_matching(matcher)
-        return self.mask_codes(field, codes)
+            return d.codes_folded(matcher.folded)
+        return d.codes_matching(matcher)
+
+    def mask_field(self, field: str, matcher) -> np.ndarray:
+        return self.mask_codes(field, self._field_codes(field, matcher))
 
     def mask_time(self, lo_ms: int | None, hi_ms: int | None) -> np.ndarray:
         t = self._col_times()
@@ -258,11 +272,9 @@ class Masks:
             bit = {"ipv4": 1, "ipv6": 2, "ip": 3, "service-ip": 4, "internal": 8}[name]
             return (self._ip_kinds()[self._col_codes(FIELD_INDEX["ip"])] & bit) != 0
         if name == "readonly":
-            d = self.dicts[FIELD_INDEX["readonly"]]
-            return self.mask_codes("readonly", d.codes_folded("true"))
+            return self.mask_field("readonly", _TRUE)
         if name == "insight":
-            d = self.dicts[FIELD_INDEX["eventtype"]]
-            return self.mask_codes("eventtype", d.codes_folded("awscloudtrailinsight"))
+            return self.mask_field("eventtype", _INSIGHT)
         if name == "dup-id":
             return (self._col_flags() & CONFLICT) != 0
         if name == "unverified":
@@ -331,7 +343,45 @@ class TimeOrdered(Masks):
         return len(self.store)
 
     def newest_time_ms(self) -> int | None:
-        return self.store.newest_time_ms()
+        # The newest time is at the end of the order (O(1), where a pass over every
+        # row's time cost ~40 ms at 10M), unless the last sort keys are clamped.
+        keys = self.time_order.keys.view
+        if not len(keys):
+            return None
+        last = int(keys[-1]) >> _ID_SHIFT
+        if 0 < last < TIME_MAX:
+            return last
+        if last == TIME_MAX:  # times past the year 2527: the largest of that run
+            start = int(np.searchsorted(keys, time_key(TIME_MAX), "left"))
+            return int(self.time_order.column("times", lend=False)[start:].max())
+        return self.store.newest_time_ms()  # every time before 1970 or none
+
+    def time_span(self, lo_ms: int | None, hi_ms: int | None) -> tuple[int, int, bool]:
+        """Positions [start, stop) of the order outside which no event is in
+        `mask_time(lo_ms, hi_ms)`, by binary search on the sort keys; and whether every
+        event inside is (else `mask_time` over the part still decides: events without
+        a time, before 1970 or after 2527 share clamped keys at the ends)."""
+        keys = self.time_order.keys.view
+        if lo_ms is not None and hi_ms is not None and hi_ms <= lo_ms:
+            return 0, 0, True
+        lo = 0 if lo_ms is None else min(max(lo_ms, 0), TIME_MAX)
+        hi = TIME_MAX if hi_ms is None else min(max(hi_ms - 1, 0), TIME_MAX)
+        start = int(np.searchsorted(keys, time_key(lo), "left"))
+        stop = len(keys) if hi == TIME_MAX else int(np.searchsorted(keys, time_key(hi + 1), "left"))
+        stop = max(start, stop)
+        # Keys strictly between the clamps are the events' own times.
+        exact = start == stop or (
+            int(keys[start]) >> _ID_SHIFT > 0 and int(keys[stop - 1]) >> _ID_SHIFT < TIME_MAX
+        )
+        return start, stop, exact
+
+    def part(self, start: int, stop: int) -> TimeOrderedPart:
+        """Positions [start, stop) of the order as a query target (see TimeOrderedPart)."""
+        return TimeOrderedPart(self.store, slice(start, stop))
+
+    def at(self, positions: np.ndarray) -> TimeOrderedPart:
+        """The ascending `positions` of the order as a query target."""
+        return TimeOrderedPart(self.store, positions)
 
     def mask_text(self, phrase: str) -> np.ndarray:
         return self.store.mask_text(phrase)[self.time_order.order.view]
@@ -343,3 +393,115 @@ class TimeOrdered(Masks):
         if dense is not None:
             return col.mask_dense(dense, matcher)
         return col.mask(len(store), matcher, store.path_positions(col))
+
+
+class TimeOrderedPart(TimeOrdered):
+    """Some positions of the time order as a query target: mask position i is order
+    position `where[i]` (a slice, or ascending positions). A time range's other terms
+    are tested over its slice only, a big view's evaluation is split into slices for a
+    thread pool, and a term added to a filter is tested at the current view's positions
+    only. `last:` needs the newest match over the whole order: not evaluated here."""
+
+    def __init__(self, store: Store, where: slice | np.ndarray) -> None:
+        super().__init__(store)
+        self.where = where
+        if isinstance(where, slice):
+            self.start, self.stop = where.start, where.stop
+            self.size = where.stop - where.start
+        else:
+            self.size = len(where)
+
+    def _take(self, col: np.ndarray) -> np.ndarray:
+        return col[self.where]
+
+    def _col_codes(self, f: int) -> np.ndarray:
+        with _LOOKUPS:
+            col = super()._col_codes(f)
+        return self._take(col)
+
+    def _col_times(self) -> np.ndarray:
+        with _LOOKUPS:
+            col = super()._col_times()
+        return self._take(col)
+
+    def _col_flags(self) -> np.ndarray:
+        with _LOOKUPS:
+            col = super()._col_flags()
+        return self._take(col)
+
+    def _ip_kinds(self) -> np.ndarray:
+        with _LOOKUPS:
+            return super()._ip_kinds()
+
+    def _field_codes(self, field: str, matcher) -> list[int]:
+        with _LOOKUPS:
+            return super()._field_codes(field, matcher)
+
+    def mask_descends(self, matcher) -> np.ndarray:
+        with _LOOKUPS:
+            codes = self._credentials().key_codes_descending(matcher).tolist()
+        return self.mask_codes("key", codes)
+
+    # Terms answered by the case, the rules and the credential index: rows from
+    # sources that build what they hold on first use.
+    def mask_has(self, name: str) -> np.ndarray:
+        if name not in ("mark", "note", "detection"):
+            return super().mask_has(name)
+        with _LOOKUPS:
+            return super().mask_has(name)
+
+    def mask_mark(self, matcher) -> np.ndarray:
+        with _LOOKUPS:
+            return super().mask_mark(matcher)
+
+    def mask_rule(self, matcher) -> np.ndarray:
+        with _LOOKUPS:
+            return super().mask_rule(matcher)
+
+    def mask_severity(self, lo: int, hi: int) -> np.ndarray:
+        with _LOOKUPS:
+            return super().mask_severity(lo, hi)
+
+    def mask_minted(self, matcher) -> np.ndarray:
+        with _LOOKUPS:
+            return super().mask_minted(matcher)
+
+    def mask_is(self, name: str) -> np.ndarray:
+        if name != "unverified":
+            return super().mask_is(name)
+        with _LOOKUPS:
+            return super().mask_is(name)
+
+    def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        with _LOOKUPS:  # the sources' rows, and their places in the order
+            pos = self.time_order.positions(rows)
+        m = np.zeros(self.size, bool)
+        if isinstance(self.where, slice):
+            pos = pos[(pos >= self.start) & (pos < self.stop)]
+            m[pos - self.start] = True
+        else:
+            i = np.searchsorted(self.where, pos)
+            inside = i < self.size
+            i, pos = i[inside], pos[inside]
+            m[i[self.where[i] == pos]] = True
+        return m
+
+    def row_count(self) -> int:
+        return self.size
+
+    def newest_time_in(self, mask: np.ndarray) -> int | None:
+        raise NotImplementedError("last: is evaluated over the whole order")
+
+    def mask_text(self, phrase: str) -> np.ndarray:
+        with _LOOKUPS:  # searched (and kept) once
+            found = self.store.mask_text(phrase)
+        return found[self._take(self.time_order.order.view)]
+
+    def mask_path(self, path: Path, matcher) -> np.ndarray:
+        store = self.store
+        with _LOOKUPS:  # the path's column and its matches are built (and kept) once
+            col = store.path_column(path)
+            dense = store.path_dense(col)
+            if dense is None:
+                return self._take(col.mask(len(store), matcher, store.path_positions(col)))
+            return col.mask_dense(self._take(dense), matcher)

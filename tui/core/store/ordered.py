@@ -8,7 +8,7 @@ import numpy as np
 from .arrays import SortedArray
 from .columns import EventColumns
 
-__all__ = ["TimeOrder", "sort_keys"]
+__all__ = ["KEY_TIME_SHIFT", "TIME_MAX", "TimeOrder", "sort_keys", "time_key"]
 
 # Sort key: 44 bits of milliseconds since 1970 (to the year 2527; NO_TIME and earlier
 # times clamp to 0) above the first 20 bits of the eventID. Integer argsort is several
@@ -17,6 +17,12 @@ __all__ = ["TimeOrder", "sort_keys"]
 _TIME_BITS = 44
 _ID_BITS = 20
 TIME_MAX = (1 << _TIME_BITS) - 1  # the latest time a sort key holds (year 2527)
+KEY_TIME_SHIFT = _ID_BITS  # key >> KEY_TIME_SHIFT: the key's (clamped) time
+
+
+def time_key(t: int) -> np.uint64:
+    """The least sort key of time `t` (0 <= t <= TIME_MAX)."""
+    return np.uint64(t) << np.uint64(_ID_BITS)
 
 
 def sort_keys(times: np.ndarray, eid16: np.ndarray) -> np.ndarray:
