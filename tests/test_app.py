@@ -1614,11 +1614,21 @@ async def test_skipped_file_that_completes_leaves_the_skipped_screen(tmp_path: P
     app = make_app([tmp_path], watch=True, rescan_s=0.3)
     async with explore(app, (160, 40)) as pilot:
         await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
-        assert "files 1 loaded, 1 skipped" in status_text(app)
+        await wait_for(
+            pilot,
+            lambda: "files 1 loaded, 1 skipped" in status_text(app),
+            5,
+            what="the truncated file counted as skipped",
+        )
         p.write_bytes(full)
         await wait_for(pilot, lambda: len(app.store) == 51, 10, what="the completed file")
         await pilot.pause(0.7)  # rescans pass
-        assert "skipped" not in status_text(app) and "files 2 loaded" in status_text(app)
+        await wait_for(
+            pilot,
+            lambda: "skipped" not in status_text(app) and "files 2 loaded" in status_text(app),
+            5,
+            what="the status line to drop the skipped file",
+        )
         await pilot.press("S")
         assert isinstance(app.screen, SkippedScreen) and app.screen.skipped == []
         assert "0 file(s) skipped" in screen_text(app)
