@@ -1564,15 +1564,6 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
             }
             todo[ntodo++] = f;
         }
-        for (int k = 0; k < ntodo; k++) { /* and the text a found slot's value is in */
-            int f = todo[k];
-            if (vals[f].esc)
-                continue;
-            const Table *t = &self->tables[f];
-            const Ent *e = table_slot(t, hs[f]);
-            if (e->code >= 0 && e->h == hs[f])
-                __builtin_prefetch(t->arena + e->off);
-        }
         for (int k = 0; k < ntodo; k++) {
             int f = todo[k];
             int32_t *known = NULL;
