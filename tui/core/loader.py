@@ -18,6 +18,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from .batch import FileBatch, build_batch
 from .discovery import Discovery, TrailFile, discover
 from .parser_side import init_parser, parse_task, parser_main
@@ -123,6 +128,7 @@ def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker
     ctx = _context()
     task_r, task_w = ctx.Pipe(duplex=False)
     res_r, res_w = ctx.Pipe(duplex=False)
+    _widen_pipe(res_w)
     current = ctx.RawValue("q", -1)
     proc = ctx.Process(
         target=parser_main,
@@ -135,6 +141,23 @@ def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker
     task_r.close()
     res_w.close()
     return _Worker(proc, task_w, res_r, current)
+
+
+# A batch is ~160 kB pickled: through the default 64 kB pipe each took several
+# write/wake-up/read rounds between a parser and the main process.
+_PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(conn: Connection) -> None:
+    """Ask for a bigger pipe buffer (Linux; the system's limit may refuse it: then the
+    pipe keeps its size, which only costs time)."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setsize is None:
+        return
+    try:
+        fcntl.fcntl(conn.fileno(), setsize, _PIPE_BYTES)
+    except OSError:
+        pass
 
 
 def _stop_workers(workers: Iterable[_Worker], now: bool) -> None:
