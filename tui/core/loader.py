@@ -8,6 +8,7 @@ by the caller's thread.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -328,6 +329,28 @@ def load(
     disc = discovered or discover(paths, follow_symlinks=follow_symlinks)
     store = store if store is not None else Store()
     record_discovery(store, disc)
+    # The cyclic GC is off while loading: what a load keeps (batches, arrays, lists of
+    # values) holds no cycles, and each full pass walks every value in the value lists
+    # (millions at 10M): measured 1.2 s of the main process's CPU at 10M events.
+    # Restored as it was, however the load ends.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _fill(store, disc, max_bytes, jobs, on_progress, commit_every)
+    finally:
+        if collecting:
+            gc.enable()
+    return store
+
+
+def _fill(
+    store: Store,
+    disc: Discovery,
+    max_bytes: int,
+    jobs: int | None,
+    on_progress: Callable[[Progress], None] | None,
+    commit_every: int | None,
+) -> None:
     prog = Progress(files_total=len(disc.files), bytes_total=sum(f.size for f in disc.files))
     pending = 0
     for b in iter_batches(disc.files, max_bytes, jobs):
@@ -346,7 +369,6 @@ def load(
         if on_progress is not None:
             on_progress(prog)
     store.commit()
-    return store
 
 
 def record_discovery(store: Store, disc: Discovery) -> None:
