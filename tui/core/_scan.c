@@ -146,7 +146,9 @@ static int table_grow(Table *t)
 /* Whether `key` is the table's previous lookup (then its code is t->last.code). */
 static inline int table_repeats(const Table *t, const unsigned char *key, size_t len)
 {
+    /* the last byte before the call: values of a field often share their start */
     return t->last.code >= 0 && t->last.len == len &&
+           (len == 0 || t->arena[t->last.off + len - 1] == (char)key[len - 1]) &&
            memcmp(t->arena + t->last.off, key, len) == 0;
 }
 
@@ -591,8 +593,9 @@ static int match_member(const Node *nd, const unsigned char *name, size_t len)
 {
     if (len > MAX_NAME)
         return -1;
+    /* the first byte before the call: most members of a length differ there */
     for (int i = nd->first[len]; i < nd->first[len + 1]; i++)
-        if (memcmp(nd->m[i].name, name, len) == 0)
+        if ((len == 0 || nd->m[i].name[0] == name[0]) && memcmp(nd->m[i].name, name, len) == 0)
             return i;
     return -1;
 }
