@@ -19,6 +19,8 @@ timed at its first use, then credential terms, `last:`, a chain and cards as lat
 Path terms (PATHS) are timed at their first use, which scans the events and builds the
 path's column (wall, and the CPU of all the process's threads), then as later filters
 and facets over the kept column; the column's size and the RSS they add are printed.
+`--phases` also prints the main process's CPU per event by phase of the ingest (median
+over --repeat; timed by wrapping the store's methods, so a little slower).
 `--python-path` also ingests with the C scan turned off (TRAILSCOPE_NATIVE=0), alternating
 with the normal runs, and prints the ratio. `--against DIR` does the same with the code
 of another checkout (e.g. `git worktree add /tmp/base <commit>`, with its C scan built or
@@ -78,6 +80,32 @@ from tui.core.query import parse
 from tui.core.view import compute_view
 path, runs, jobs = sys.argv[2], int(sys.argv[3]), (int(sys.argv[4]) or None)
 filters, texts, paths = json.loads(sys.argv[5]), json.loads(sys.argv[6]), json.loads(sys.argv[7])
+phases = {}
+if os.environ.get("BENCH_PHASES"):  # --phases: the main process's CPU by phase
+    import gc
+    from multiprocessing.connection import Connection
+    from tui.core.store import dedupe, dictionaries, ordered, store as store_mod
+    def timed(owner, name, label):
+        f = getattr(owner, name)
+        def run(*a, **k):
+            c = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                phases[label] = phases.get(label, 0.0) + time.process_time() - c
+        setattr(owner, name, run)
+    timed(Connection, "recv", "receiving batches (pipe, unpickling)")
+    timed(dictionaries.Dictionaries, "learn", "merging new values into the dictionaries")
+    timed(store_mod.Store, "commit", "commits")
+    timed(dictionaries.Dictionaries, "store_codes", "  commits: code translation")
+    timed(dedupe.Deduper, "sift", "  commits: dedupe")
+    timed(ordered.TimeOrder, "merge", "  commits: time order")
+    def gc_time(phase, info, since=[0.0]):
+        if phase == "start":
+            since[0] = time.process_time()
+        else:
+            phases["cyclic GC"] = phases.get("cyclic GC", 0.0) + time.process_time() - since[0]
+    gc.callbacks.append(gc_time)
 t0 = time.perf_counter()
 c0 = time.process_time()
 store = load([path], jobs=jobs)
@@ -86,7 +114,8 @@ cpu_main = time.process_time() - c0
 ch = resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu_workers = ch.ru_utime + ch.ru_stime
 if os.environ.get("BENCH_INGEST_ONLY"):
-    print(json.dumps({"ingest_s": ingest, "cpu_main": cpu_main, "cpu_workers": cpu_workers}))
+    print(json.dumps({"ingest_s": ingest, "cpu_main": cpu_main, "cpu_workers": cpu_workers,
+                      "phases": dict(phases)}))
     sys.exit(0)
 rss_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 rss_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -99,7 +128,7 @@ def lat(fn):
     return {"p50": xs[len(xs) // 2], "p95": xs[min(len(xs) - 1, int(len(xs) * 0.95))]}
 
 out = {"events": len(store), "files": len(store.files), "ingest_s": ingest,
-       "cpu_main": cpu_main, "cpu_workers": cpu_workers,
+       "cpu_main": cpu_main, "cpu_workers": cpu_workers, "phases": dict(phases),
        "rss_main": rss_main, "rss_worker_max": rss_child, "lat": {}, "matches": {}}
 # As the explorer does: a view (matching rows in time order, their times and error
 # flags) evaluated over the store's time-ordered columns. The first use of a column
@@ -238,6 +267,11 @@ def main() -> None:
         help="also ingest with the code in DIR (another checkout), alternating",
     )
     ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="also print the main process's ingest CPU by phase, per event",
+    )
+    ap.add_argument(
         "--core",
         action="store_true",
         help="ingest, filters, facets and free text only (no path terms, no "
@@ -248,6 +282,8 @@ def main() -> None:
         sys.exit(f"{args.against}: its C scan is not built (copy tui/core/_scan*.so in)")
     if args.core:
         os.environ["BENCH_CORE"] = "1"
+    if args.phases:
+        os.environ["BENCH_PHASES"] = "1"
     results = {}
     for n in [int(x) for x in args.sizes.split(",")]:
         path = ensure_data(n, Path(args.data_dir))
@@ -334,6 +370,11 @@ def main() -> None:
         print(
             f"ingest CPU: main {med('cpu_main'):.2f} s, parser processes {med('cpu_workers'):.2f} s"
         )
+        if args.phases:
+            print("main process CPU by phase, per event:")
+            for k in r0["phases"]:
+                v = statistics.median(r["phases"].get(k, 0.0) for r in runs)
+                print(f"  {k:46s} {v:7.2f} s  {v / r0['events'] * 1e6:5.2f} us")
         for label, ratio, key, alt in (
             ("the C scan off", "C scan / off", "python_path_ingest_s_all", py_runs),
             (args.against, "this / that", "against_ingest_s_all", other_runs),

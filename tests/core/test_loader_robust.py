@@ -258,3 +258,24 @@ def test_parsers_run_at_most_a_window_ahead_of_the_consumer(tmp_path):
         assert len(list(gen)) == 11
     finally:
         gen.close()
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes")
+def test_result_pipes_hold_a_whole_batch():
+    """A parser's results pipe is widened (when the system allows it), so a batch of a
+    few hundred kB goes through in one write rather than 64 kB at a time."""
+    import fcntl
+
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, loader._PIPE_BYTES)
+    except OSError:
+        pytest.skip("this system refuses bigger pipes")
+    finally:
+        os.close(r)
+        os.close(w)
+    worker = loader._start_worker(parse_task)
+    try:
+        assert fcntl.fcntl(worker.results.fileno(), fcntl.F_GETPIPE_SZ) >= loader._PIPE_BYTES
+    finally:
+        loader._stop_workers([worker], now=True)

@@ -810,3 +810,33 @@ def test_code_columns_widen_when_a_dictionary_outgrows_them(tmp_path, kernel_pat
     check(np.uint16)
     commit("c", 300, 65_300, 20)  # 65,600 addresses
     check(np.int32)
+
+
+def test_load_pauses_the_cyclic_gc_and_restores_it(tmp_path):
+    """load() turns the cyclic GC off while it loads (see loader.load) and leaves it as
+    it found it: on, off, or on after a load that failed half-way."""
+    import gc
+
+    for f in range(3):
+        write_records(trail_path(tmp_path, suffix=f"{f:016d}"), [event("A")])
+    during: list[bool] = []
+
+    def watch(_progress) -> None:
+        during.append(gc.isenabled())
+
+    assert gc.isenabled()
+    assert len(load([tmp_path], on_progress=watch)) == 3
+    assert during == [False] * 3 and gc.isenabled()
+    gc.disable()
+    try:
+        load([tmp_path])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def fail(_progress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        load([tmp_path], on_progress=fail)
+    assert gc.isenabled()

@@ -143,14 +143,39 @@ static int table_grow(Table *t)
     return 0;
 }
 
+/* Whether `key` is the table's previous lookup (then its code is t->last.code). */
+static inline int table_repeats(const Table *t, const unsigned char *key, size_t len)
+{
+    /* the last byte before the call: values of a field often share their start */
+    return t->last.code >= 0 && t->last.len == len &&
+           (len == 0 || t->arena[t->last.off + len - 1] == (char)key[len - 1]) &&
+           memcmp(t->arena + t->last.off, key, len) == 0;
+}
+
+/* The slot where a key of hash `h` is looked up first: fetched ahead of the lookup
+ * (see Encoder_scan), as on big tables the lookup waits on it. */
+static inline const Ent *table_slot(const Table *t, uint64_t h)
+{
+    return &t->ents[h & (t->cap - 1)];
+}
+
+static int32_t table_code_hashed(Table *t, const unsigned char *key, size_t len, uint64_t h,
+                                 PyObject *fresh);
+
 /* The code of `key`; a new key gets the next code and its str is appended to `fresh`.
  * Returns -1 with an exception set on failure. */
 static int32_t table_code(Table *t, const unsigned char *key, size_t len, uint64_t seed,
                           PyObject *fresh)
 {
-    if (t->last.code >= 0 && t->last.len == len && memcmp(t->arena + t->last.off, key, len) == 0)
+    if (table_repeats(t, key, len))
         return t->last.code;
-    uint64_t h = hash_bytes(key, len, seed);
+    return table_code_hashed(t, key, len, hash_bytes(key, len, seed), fresh);
+}
+
+/* table_code with the key's hash already computed (and the previous lookup checked). */
+static int32_t table_code_hashed(Table *t, const unsigned char *key, size_t len, uint64_t h,
+                                 PyObject *fresh)
+{
     size_t mask = t->cap - 1, j = h & mask;
     for (;;) {
         Ent *e = &t->ents[j];
@@ -568,8 +593,9 @@ static int match_member(const Node *nd, const unsigned char *name, size_t len)
 {
     if (len > MAX_NAME)
         return -1;
+    /* the first byte before the call: most members of a length differ there */
     for (int i = nd->first[len]; i < nd->first[len + 1]; i++)
-        if (memcmp(nd->m[i].name, name, len) == 0)
+        if ((len == 0 || nd->m[i].name[0] == name[0]) && memcmp(nd->m[i].name, name, len) == 0)
             return i;
     return -1;
 }
@@ -1505,30 +1531,56 @@ static PyObject *Encoder_scan(Encoder *self, PyObject *arg)
             goto done;
         PyList_SET_ITEM(fresh, f, l);
     }
-    /* Phase 2: number the values. */
+    /* Phase 2: number the values. Per record, first the values answered without a
+     * lookup (a constant's code, the field's previous value), and the hashes of the
+     * rest with their table slots fetched ahead; then those lookups. On the big tables
+     * (access keys, principals, sessions: hundreds of thousands of values) each lookup
+     * waits on a cache miss; fetched together, a record's misses overlap. */
     int32_t *cd = (int32_t *)PyByteArray_AS_STRING(codes);
     int kc = sc->nconsts + 1;
     for (size_t i = 0; i < n; i++) {
         Val vals[MAX_FIELDS];
         int konst[MAX_FIELDS];
+        int todo[MAX_FIELDS];
+        uint64_t hs[MAX_FIELDS];
+        int ntodo = 0;
         derive(sc, &rs.recs[i], rs.vals + i * ns, vals, konst, scratch + stride, stride);
         for (int f = 0; f < nf; f++) {
-            int32_t *known = NULL;
             if (konst[f] != -1) {
-                known = &self->const_code[f * kc + (konst[f] == -2 ? kc - 1 : konst[f])];
-                if (*known >= 0) {
-                    cd[(size_t)f * n + i] = *known;
+                int32_t known = self->const_code[f * kc + (konst[f] == -2 ? kc - 1 : konst[f])];
+                if (known >= 0) {
+                    cd[(size_t)f * n + i] = known;
                     continue;
                 }
             }
-            const unsigned char *p = vals[f].p;
-            size_t len = vals[f].len;
-            if (vals[f].esc) { /* consumed by table_code before the next one */
-                len = unescape(&vals[f], scratch);
-                p = scratch;
+            Table *t = &self->tables[f];
+            if (!vals[f].esc) {
+                if (table_repeats(t, vals[f].p, vals[f].len)) {
+                    int32_t code = t->last.code;
+                    if (konst[f] != -1) /* a constant's first code: keep it (as below) */
+                        self->const_code[f * kc + (konst[f] == -2 ? kc - 1 : konst[f])] = code;
+                    cd[(size_t)f * n + i] = code;
+                    continue;
+                }
+                hs[f] = hash_bytes(vals[f].p, vals[f].len, self->seed);
+                __builtin_prefetch(table_slot(t, hs[f]));
             }
-            int32_t code = table_code(&self->tables[f], p, len, self->seed,
-                                      PyList_GET_ITEM(fresh, f));
+            todo[ntodo++] = f;
+        }
+        for (int k = 0; k < ntodo; k++) {
+            int f = todo[k];
+            int32_t *known = NULL;
+            if (konst[f] != -1)
+                known = &self->const_code[f * kc + (konst[f] == -2 ? kc - 1 : konst[f])];
+            int32_t code;
+            if (vals[f].esc) { /* the scratch copy is consumed before the next one */
+                size_t len = unescape(&vals[f], scratch);
+                code = table_code(&self->tables[f], scratch, len, self->seed,
+                                  PyList_GET_ITEM(fresh, f));
+            } else {
+                code = table_code_hashed(&self->tables[f], vals[f].p, vals[f].len, hs[f],
+                                         PyList_GET_ITEM(fresh, f));
+            }
             if (code < 0)
                 goto done;
             if (known)
