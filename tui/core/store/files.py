@@ -10,6 +10,7 @@ import numpy as np
 
 from ..batch import LENIENT, FileBatch
 from ..reader import counted
+from ..spill import Spilled
 
 __all__ = ["FileInfo", "FileRegistry"]
 
@@ -35,7 +36,7 @@ class FileInfo:
     orig_codec: str = "zstd"
     ostarts: np.ndarray | None = None
     oends: np.ndarray | None = None
-    text_low: bytes = b""
+    text_low: bytes | Spilled = b""  # see FileBatch: the free-text corpus
     lstarts: np.ndarray | None = None
     lends: np.ndarray | None = None
     line_rows: np.ndarray | None = None  # row per canonical line, -1 if dropped as duplicate
