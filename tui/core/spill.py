@@ -182,7 +182,10 @@ class Spills:
             f = self._open.get(t.file)
             if f is None:
                 f = self._open[t.file] = SpillFile(t.file)
-                os.unlink(t.file)  # lives on while open
+                try:
+                    os.unlink(t.file)  # lives on while open
+                except OSError:
+                    pass  # removed already: the folder goes at close() anyway
             t.file = f
         if batch.spill_error:
             self._note(batch.spill_error)
