@@ -161,7 +161,7 @@ class FileRegistry:
         k = len(rows)
         # int32 while rows fit it: 4 bytes per event less (40 MB at 10M events).
         dtype = np.int64 if k and int(rows.max()) >= 2**31 else np.int32
-        maps = {fid: np.full(n, -1, dtype) for fid, n in sizes}
+        maps: dict[int, np.ndarray] = {fid: np.full(n, -1, dtype) for fid, n in sizes}
         if k:
             cuts = np.flatnonzero(file[1:] != file[:-1]) + 1
             for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, k].tolist(), strict=True):
