@@ -10,6 +10,7 @@ timeout.
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -145,6 +146,13 @@ def _own_config_dir(tmp_path_factory, monkeypatch) -> None:
     """The user's config (saved list columns, rule folders) never reaches a test, and a
     test never writes into it: XDG_CONFIG_HOME is an empty folder of its own."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_spill_dir(tmp_path_factory) -> None:
+    """Bulk loads' spill files (tui/core/spill.py) go to the run's temp folder, not the
+    user's cache."""
+    os.environ.setdefault("TRAILSCOPE_SPILL_DIR", str(tmp_path_factory.mktemp("spill")))
 
 
 def run(app, size=DEFAULT_SIZE):

@@ -30,6 +30,7 @@ from .reader import (
     record_lenient,
 )
 from .sanitize import HOSTILE_RANGES, hostile_in_json
+from .spill import Spilled, SpillWriter
 
 try:  # the C scan (tui/core/_scan.c); optional, the Python path does the same work
     from . import _scan
@@ -134,13 +135,15 @@ class FileBatch:
     orig_codec: str = "zstd"
     ostarts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     oends: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    # The free-text corpus: zstd of lower-cased text, event i at [lstarts[i], lends[i]).
-    text_low: bytes = b""
+    # The free-text corpus: zstd of lower-cased text, event i at [lstarts[i], lends[i]);
+    # from a bulk load's parser processes, its place in a spill file (see spill.py).
+    text_low: bytes | Spilled = b""
     lstarts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     lends: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     # Where the file was read from when `path` names it otherwise (an S3 object's cache
     # copy: loader.iter_batches); the store re-reads originals from there.
     local: str = ""
+    spill_error: str = ""  # why this parser's spill file took no more (said once)
 
 
 def _canonical_lenient(rec: dict) -> bytes:
@@ -220,6 +223,18 @@ class Encoder:
 
 
 _encoder: Encoder | None = None
+_spill: SpillWriter | None = None
+
+
+def use_spill(folder: str) -> None:
+    """Called in bulk-loader parser processes: corpora go to a spill file in `folder`
+    (spill.py); "" keeps them in the batch."""
+    global _spill
+    _spill = SpillWriter(folder) if folder else None
+
+
+def spill_writer() -> SpillWriter | None:
+    return _spill
 
 
 def use_persistent_encoder() -> None:
@@ -413,7 +428,12 @@ def _lowered(b: FileBatch, text: bytes, starts: np.ndarray, ends: np.ndarray) ->
         np.cumsum(lens[:-1] + 1, out=lstarts[1:])
         b.lstarts, b.lends = _span32(lstarts), _span32(lstarts + lens)
         low = b"\n".join(parts)
-    b.text_low = _compressor().compress(low)
+    blob = _compressor().compress(low)
+    if _spill is None:
+        b.text_low = blob
+    else:
+        b.text_low = _spill.put(blob)
+        b.spill_error = _spill.take_error()
 
 
 def _span32(a: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from .batch import FileBatch, build_batch
 from .discovery import Discovery, TrailFile, discover
 from .parser_side import init_parser, parse_task, parser_main
 from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult
+from .spill import Spills
 from .store import Store
 
 COMMIT_EVERY = 100_000  # events per store commit while loading (see load)
@@ -125,7 +126,7 @@ class _Worker:
     delivered: int = 0
 
 
-def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker:
+def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch], spill: str) -> _Worker:
     ctx = _context()
     task_r, task_w = ctx.Pipe(duplex=False)
     res_r, res_w = ctx.Pipe(duplex=False)
@@ -133,7 +134,7 @@ def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch]) -> _Worker
     current = ctx.RawValue("q", -1)
     proc = ctx.Process(
         target=parser_main,
-        args=(task_r, res_w, current, parse),
+        args=(task_r, res_w, current, parse, spill),
         name="trailscope-parser",
         daemon=True,
     )
@@ -220,6 +221,7 @@ def _parse_parallel(
     workers: list[_Worker] = []
     nxt = fruitless = 0
     finished = False
+    spills = Spills()  # the parsers' free-text corpora, on disk
     try:
         while nxt < n:
             if nxt in done:
@@ -228,7 +230,7 @@ def _parse_parallel(
                 yield b
                 continue
             while todo and len(workers) < jobs:
-                workers.append(_start_worker(parse))
+                workers.append(_start_worker(parse, spills.folder))
             # Hand out files in order, to the least loaded worker first. A worker's
             # batches share its value numbering (batch.Encoder), so it must make them in
             # the order they are yielded: it only takes files after its last one (a
@@ -258,6 +260,7 @@ def _parse_parallel(
                         idx, batch, err = w.results.recv()
                         w.sent.remove(idx)
                         if err is None:
+                            spills.adopt(batch)
                             done[idx] = batch
                             w.delivered += 1
                             fruitless = 0
@@ -292,6 +295,7 @@ def _parse_parallel(
         finished = True
     finally:
         _stop_workers(workers, now=not finished)
+        spills.close()
 
 
 def _bury(w: _Worker) -> tuple[int | None, int | None]:

@@ -16,18 +16,19 @@ import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-from .batch import FileBatch, parse_file, use_persistent_encoder
+from .batch import FileBatch, parse_file, spill_writer, use_persistent_encoder, use_spill
 
 
 def parse_task(args: tuple[str, str, int]) -> FileBatch:
     return parse_file(*args)
 
 
-def init_parser() -> None:
+def init_parser(spill_folder: str = "") -> None:
     # Parsing allocates millions of short-lived, acyclic containers (decoded events):
     # the cyclic GC only burns time on them (measured ~30% of parse time).
     gc.disable()
     use_persistent_encoder()
+    use_spill(spill_folder)
 
 
 def parser_main(
@@ -35,11 +36,13 @@ def parser_main(
     results: Connection,
     current: ctypes.c_longlong,
     parse: Callable[[tuple[str, str, int]], FileBatch],
+    spill_folder: str = "",
 ) -> None:
-    """A parser process: parse (index, args) tasks until the parent closes `tasks`."""
+    """A parser process: parse (index, args) tasks until the parent closes `tasks`;
+    free-text corpora go to a spill file in `spill_folder` ("": in the batches)."""
     # Ctrl-C reaches the whole process group; the parent handles it and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    init_parser()
+    init_parser(spill_folder)
     # Results go out from a thread so parsing goes on while the parent is busy (e.g.
     # committing) and not reading; how far ahead is bounded by the parent's window.
     out: queue.SimpleQueue = queue.SimpleQueue()
@@ -60,6 +63,9 @@ def parser_main(
         pass  # the parent closed our pipe (all done) or went away
     out.put(None)
     sender.join()
+    spill = spill_writer()
+    if spill is not None:
+        spill.abandon()  # the parent has it open already, unless it died
 
 
 def _send_results(out: queue.SimpleQueue, results: Connection) -> None:

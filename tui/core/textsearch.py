@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import zstandard
 
+from .spill import Spilled, read_blob
+
 __all__ = ["find_all", "finder", "inflate", "pipelined", "search_blobs"]
 
 _tls = threading.local()
@@ -72,19 +74,22 @@ def find_all(data: bytes, needle: bytes) -> Iterator[int]:
         at = find(at + 1)
 
 
-def inflate(blob: bytes) -> bytes:
-    """A zstd blob inflated (a per-thread decompressor; releases the GIL)."""
+def inflate(blob: bytes | Spilled) -> bytes:
+    """A zstd blob inflated, read first from its spill file if it is there (a
+    per-thread decompressor; reading and inflating release the GIL)."""
     return _inflate(blob)
 
 
-def _inflate(blob: bytes) -> bytes:
+def _inflate(blob: bytes | Spilled) -> bytes:
     d = getattr(_tls, "dctx", None)
     if d is None:
         d = _tls.dctx = zstandard.ZstdDecompressor()
-    return d.decompress(blob)
+    return d.decompress(read_blob(blob))
 
 
-def _events_with(blob: bytes, needle: bytes, starts: np.ndarray, ends: np.ndarray) -> list[int]:
+def _events_with(
+    blob: bytes | Spilled, needle: bytes, starts: np.ndarray, ends: np.ndarray
+) -> list[int]:
     """Indexes of the events (by their [start, end) spans in the inflated text) that
     contain `needle`."""
     data = _inflate(blob)
@@ -134,7 +139,7 @@ def pipelined(fn: Callable, items: Sequence, ahead: int = 8) -> Iterator:
 
 
 def search_blobs(
-    blobs: Sequence[tuple[bytes, np.ndarray, np.ndarray]], needle: bytes, ahead: int = 8
+    blobs: Sequence[tuple[bytes | Spilled, np.ndarray, np.ndarray]], needle: bytes, ahead: int = 8
 ) -> Iterator[list[int]]:
     """For each (blob, starts, ends), in order: the events containing `needle`.
     Two threads work ahead of the consumer; memory stays bounded by `ahead` files."""
