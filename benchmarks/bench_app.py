@@ -1,6 +1,7 @@
 """Explorer keypress latency, headless: time to first frame, load time, keypress -> frame.
 
     python benchmarks/bench_app.py [--events 1000000] [--presses 60] [--filters 20]
+    python benchmarks/bench_app.py ... --no-sort --code DIR   # the app of another checkout
 
 Starts `TrailscopeApp([trail], watch=False)` under `App.run_test(size=(160, 50))` on a
 synthetic trail (benchmarks/data/trail-N, generated on first use like bench_engine.py),
@@ -54,6 +55,16 @@ Full (generation 2) garbage collections stop the UI thread for a while with a mi
 events loaded; the benchmark counts them (gc.callbacks) and marks how many direct
 samples overlapped one ("gc2"), since they make most of the tail.
 
+Every wait ends or fails loudly: when the app is idle (no frame for 3 s, no view being
+computed, nothing to commit) and what the benchmark waits for has not happened, the run
+stops with the key, the condition, the widgets not drawn and the focused widget's text.
+
+`--code DIR` times the app of another checkout (C scan built in place there) with this
+script: its tree goes first on sys.path; `AppState` reads the view/loader state both from
+this tree's App and from the App before it was split into MainScreen and policies
+(09f04b4). That tree has no sorting: `--no-sort` on both sides keeps the key sequence the
+same.
+
 A breakdown of the direct samples follows: calls timed on the instances (the key to
 `MainScreen.show_view` starting = parse + view worker + message hop; `show_view` and its
 parts; `DetailPane.show`; Textual's layout + render of the screen).
@@ -84,6 +95,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+# The checkout whose app is timed (--code). An environment variable, because the
+# loader's spawn workers import this script again (as __mp_main__) and must find the
+# same `tui` as the app.
+CODE_ENV = "BENCH_APP_CODE"
+CODE = Path(os.environ.get(CODE_ENV, ROOT))
+if CODE != ROOT:
+    sys.path.insert(0, str(CODE))
 
 FILTERS = (
     "service:s3.amazonaws.com",
@@ -94,6 +112,12 @@ NOOP_KEY = "z"  # no binding anywhere in the explorer's list scope
 SETTLE_S = 0.03
 KEY_GAP_S = 0.15  # direct mode: at least this long from one key to the next
 TIMEOUT_S = 60.0
+# A wait that cannot end: its condition is false, no frame for STALL_S (and STALL_POLLS
+# polls, so a blocked event loop -- a long GC pause -- does not count as idle) and the app
+# has nothing in flight. The benchmark then stops with what it was waiting for.
+STALL_S = 3.0
+STALL_POLLS = 30
+POLL_S = 0.05
 
 perf = time.perf_counter
 
@@ -121,6 +145,8 @@ class Probe:
         "done",
         "done_all",
         "label",
+        "clock",
+        "error",
     )
 
     def __init__(
@@ -140,6 +166,8 @@ class Probe:
         self.done = asyncio.Event()
         self.done_all = asyncio.Event()
         self.label = label
+        self.clock: FrameClock | None = None
+        self.error: str | None = None  # the last exception `ready()` raised, if any
 
     @property
     def ms(self) -> float | None:
@@ -150,11 +178,32 @@ class Probe:
         return None if self.t_all is None else (self.t_all - self.t0) * 1000
 
     async def wait(self, timeout: float = TIMEOUT_S, all_widgets: bool = False) -> bool:
-        try:
-            await asyncio.wait_for((self.done_all if all_widgets else self.done).wait(), timeout)
-        except TimeoutError:
-            return False
+        """Until the frame comes (True) or `timeout` passes (False). Raises WaitFailed as
+        soon as the frame cannot come (see FrameClock.stalled)."""
+        event = self.done_all if all_widgets else self.done
+        end = perf() + timeout
+        clock = self.clock
+        while not event.is_set():
+            left = end - perf()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(event.wait(), min(left, POLL_S))
+            except TimeoutError:
+                if clock is not None and clock.stalled(self.t0):
+                    raise WaitFailed(clock.describe(self, all_widgets)) from None
         return True
+
+
+class WaitFailed(RuntimeError):
+    """A wait condition that the app, idle, will never meet (the message says which)."""
+
+
+def focus_text(app) -> str:
+    """The focused widget, and its text if it holds one (the filter bar)."""
+    w = app.focused
+    value = getattr(w, "value", None)
+    return f"focus {w!r}" + (f" holding {value!r}" if isinstance(value, str) else "")
 
 
 class FrameClock:
@@ -172,6 +221,10 @@ class FrameClock:
         self._msg_types = (Update, Layout, UpdateScroll)
         self._full = False
         self._drawn: set[int] = set()
+        # Set by the benchmark: whether the app has work in flight (then a quiet screen is
+        # not a stall). Without it waits only time out.
+        self.busy: Callable[[], bool] | None = None
+        self._polls = 0  # stall polls since the last frame
         original = app._display
 
         def display(screen, renderable) -> None:
@@ -184,6 +237,7 @@ class FrameClock:
             now = perf()
             self.frames.append(now)
             self.frame_cost.append((now - t) * 1000)
+            self._polls = 0
             # Widgets repainted by this frame: their lines were rendered just now, from
             # their current state (Widget.refresh clears a widget's line cache at once).
             self._full = isinstance(renderable, LayoutUpdate)
@@ -206,8 +260,42 @@ class FrameClock:
         p = Probe(
             t0, ready, widgets if widgets is not None else self.effect_widgets, label, track_all
         )
+        p.clock = self
         self.probes.append(p)
         return p
+
+    def stalled(self, since: float) -> bool:
+        """Nothing can change any more: no frame since `since` for STALL_S and STALL_POLLS
+        calls of this (one per poll), and the app has nothing in flight."""
+        if self.busy is None:
+            return False
+        self._polls += 1
+        last = max(since, self.frames[-1] if self.frames else since)
+        return self._polls >= STALL_POLLS and perf() - last >= STALL_S and not self.busy()
+
+    def describe(self, probe: Probe, all_widgets: bool = False) -> str:
+        """Why `probe` is still waiting: its condition, and what on the screen is not drawn."""
+        try:
+            state = f"condition {'holds' if probe.ready() else 'is false'}"
+        except Exception as e:  # noqa: BLE001
+            state = f"condition raises {e!r}"
+        if probe.error is not None:
+            state += f" (raised {probe.error} at a frame)"
+        widgets = self.all_widgets() if all_widgets else list(probe.widgets())
+        dirty = [
+            f"{w!r}{' repaint' * w._repaint_required}{' layout' * w._layout_required}"
+            f"{' scroll' * w._scroll_required}"
+            for w in widgets
+            if w._repaint_required or w._layout_required or w._scroll_required
+        ]
+        queued = [type(m).__name__ for m in list(self.app.screen._message_queue.values)]
+        since = sum(1 for f in self.frames if f >= probe.t0)
+        return (
+            f"{probe.label or 'a wait'}: no frame can end it; {state}, {since} frames since the"
+            f" key, none for {perf() - max([probe.t0, *self.frames[-1:]]):.1f} s, nothing in"
+            f" flight; widgets not drawn: {dirty or 'none'}; queued at the screen:"
+            f" {queued or 'nothing'}; {focus_text(self.app)}"
+        )
 
     def all_widgets(self) -> list:
         return list(self.app.screen.walk_children(with_self=False))
@@ -237,8 +325,8 @@ class FrameClock:
                 ):
                     p.t_all = now
                     p.done_all.set()
-            except Exception:  # noqa: BLE001 - e.g. queried before the screen is composed
-                pass
+            except Exception as e:  # noqa: BLE001 - e.g. queried before the screen is composed
+                p.error = repr(e)  # kept for the stall report
             if p.t_frame is None or (p.track_all and p.t_all is None):
                 keep.append(p)
         self.probes = keep
@@ -276,6 +364,52 @@ class FrameClock:
             await asyncio.sleep(quiet)
             if len(self.frames) == n and (busy is None or not busy()):
                 return
+        raise WaitFailed(f"the app did not settle in {timeout:.0f} s (busy: {busy and busy()})")
+
+
+class AppState:
+    """The app state the benchmark waits on, read from this tree's app or from one before
+    the App was split into MainScreen and policies (09f04b4 and earlier: private attributes
+    of the App), so that one script times both sides of an A/B (`--code DIR`)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.split = hasattr(app, "views")
+
+    @property
+    def view_seq(self) -> int:
+        return self.app.views.seq if self.split else self.app._view_seq
+
+    def view_pending(self) -> bool:
+        app = self.app
+        return bool(app.views.pending if self.split else app._view_running or app._view_dirty)
+
+    def store_pending(self) -> bool:
+        store = self.app.store
+        return bool(store.pending_events if self.split else store._pending)
+
+    def loader_backlog(self) -> int:
+        return len(self.app.loader_backlog) if self.split else self.app._inflight
+
+    def panels_pending(self) -> bool:
+        app = self.app
+        return (app.main.panels_pending if self.split else app._panels_pending) is not None
+
+    def busy(self) -> bool:
+        return self.view_pending() or self.store_pending()
+
+    @property
+    def show_view(self) -> tuple[object, str]:
+        """Where a computed view is put on screen (object, method name)."""
+        return (self.app.main, "show_view") if self.split else (self.app, "_apply_view")
+
+    @property
+    def show_panels(self) -> tuple[object, str]:
+        """Where the facets and timeline of a view are drawn."""
+        return (self.app.main, "show_panels") if self.split else (self.app, "_apply_panels")
+
+    def can_sort(self) -> bool:
+        return hasattr(self.app.events_list, "set_sort")
 
 
 def code_version() -> str:
@@ -284,13 +418,13 @@ def code_version() -> str:
 
     try:
         head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(CODE), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(CODE), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             check=True,
@@ -302,9 +436,16 @@ def code_version() -> str:
 
 def detail_delay() -> float | None:
     """The app's deliberate delay before the detail pane follows the list, if it has one."""
-    import tui.main_screen
+    import importlib
 
-    return getattr(tui.main_screen, "DETAIL_DELAY", None)
+    for name in ("tui.main_screen", "tui.app"):  # the latter before the App was split
+        try:
+            delay = getattr(importlib.import_module(name), "DETAIL_DELAY", None)
+        except ImportError:
+            continue
+        if delay is not None:
+            return delay
+    return None
 
 
 def time_calls(obj, name: str, sink: list[tuple[float, float]]) -> None:
@@ -403,6 +544,8 @@ class Bench:
         self.app = app
         self.pilot = pilot
         self.clock = clock
+        self.state = AppState(app)
+        clock.busy = self._busy
         self._last_key = 0.0
         self.lst = app.events_list
         self.detail = app.query_one(DetailPane)
@@ -415,7 +558,7 @@ class Bench:
         self.spans: dict[str, list[tuple[float, float]]] = {
             "show_view": [],
             "EventList.set_rows": [],
-            "FacetPanel.set_all": [],
+            "facets+timeline": [],
             "Timeline.set_data": [],
             "DetailPane.show": [],
             "screen layout+render": [],
@@ -425,15 +568,17 @@ class Bench:
             ("_refresh_layout", "_compositor_refresh"),
             self.spans["screen layout+render"],
         )
-        time_calls(app.main, "show_view", self.spans["show_view"])
+        time_calls(*self.state.show_view, self.spans["show_view"])
         time_calls(self.lst, "set_rows", self.spans["EventList.set_rows"])
-        time_calls(self.facets, "set_all", self.spans["FacetPanel.set_all"])
+        time_calls(*self.state.show_panels, self.spans["facets+timeline"])
         time_calls(app.query_one(Timeline), "set_data", self.spans["Timeline.set_data"])
         time_calls(self.detail, "show", self.spans["DetailPane.show"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
         self.filters_only = False
         # Full (generation 2) garbage collections: they stop the UI thread.
         self.gc2: list[tuple[float, float]] = []
+        self.gcs: list[tuple[int, float, float]] = []  # every collection: generation, span
+        self.samples: list[dict] = []  # each direct sample, for finding what a slow one did
         self.gc_hits: dict[str, int] = {}
         self._gc_start: float | None = None
         gc.callbacks.append(self._gc_callback)
@@ -449,8 +594,21 @@ class Bench:
             r[kind].append(ms)
 
     def _busy(self) -> bool:
-        app = self.app
-        return app.views.pending or bool(app.store.pending_events)
+        return self.state.busy()
+
+    async def until(self, pred: Callable[[], bool], t0: float, label: str) -> None:
+        """Until `pred()` holds; WaitFailed if it cannot (the app idle without it) or
+        TIMEOUT_S passes."""
+        while not await wait_until(pred, POLL_S):
+            if self.clock.stalled(t0) or perf() - t0 > TIMEOUT_S:
+                try:
+                    why = "holds" if pred() else "is false"
+                except Exception as e:  # noqa: BLE001
+                    why = f"raises {e!r}"
+                raise WaitFailed(
+                    f"{label}: the condition {why} after {perf() - t0:.1f} s, the app idle;"
+                    f" {focus_text(self.app)}"
+                )
 
     async def sample(
         self,
@@ -473,11 +631,11 @@ class Bench:
         """
         if mode == "pilot":
             t0 = perf()
-            probe = self.clock.probe(t0, ready, label=action) if frame else None
+            label = f"{action} [{key!r}, Pilot]"
+            probe = self.clock.probe(t0, ready, label=label) if frame else None
             await self.pilot.press(key)
-            if wait_state and not await wait_until(ready):
-                self._rec(action, "pilot", None)
-                return
+            if wait_state:
+                await self.until(ready, t0, label)
             await self.pilot.pause()
             self._rec(action, "pilot", (perf() - t0) * 1000)
             if probe is not None:
@@ -499,9 +657,10 @@ class Bench:
             if first is not None
             else None
         )
-        probe = self.clock.probe(t0, ready, label=action)
+        probe = self.clock.probe(t0, ready, label=f"{action} [{key!r}]")
         send_key(self.app, key)
-        await probe.wait()
+        if not await probe.wait():
+            raise WaitFailed(f"{probe.label}: no frame showed it in {TIMEOUT_S:.0f} s")
         await probe.wait(5.0, all_widgets=True)
         for p in (pfirst, probe):
             if p is not None and p in self.clock.probes:
@@ -520,6 +679,23 @@ class Bench:
         for name, spans in self.spans.items():
             parts[name] = sum(e - s for s, e in spans if t0 <= s <= probe.t_frame) * 1000
         self.breakdown.setdefault(action, []).append(parts)
+        frames = [f for f in self.clock.frames if t0 < f <= probe.t_frame]
+        self.samples.append(
+            {
+                "action": action,
+                "key": key,
+                "ms": probe.ms,
+                "ms_first": (pfirst or probe).ms,
+                "frames": len(frames),
+                "first_frame_ms": (frames[0] - t0) * 1000 if frames else None,
+                "gc_ms": [
+                    [g, round((e - s) * 1000, 2)]
+                    for g, s, e in self.gcs
+                    if t0 <= s <= probe.t_frame or s <= t0 <= e
+                ],
+                "parts_ms": {k: round(v, 2) for k, v in parts.items()},
+            }
+        )
 
     # -------------------------------------------------------------- predicates
     def moved(self, before: int) -> Callable[[], bool]:
@@ -542,31 +718,32 @@ class Bench:
         """The view of `text` is applied: in the list, the detail pane and the status
         line (`detail=False`: before the facets and timeline have it; they follow a frame
         later over big views)."""
-        app, lst, pane = self.app, self.lst, self.detail
+        app, lst, pane, state = self.app, self.lst, self.detail, self.state
 
         def ready() -> bool:
             v = app.view
             return (
                 v is not None
                 and v.seq > seq0
-                and v.seq == app.views.seq
-                and not app.views.pending
+                and v.seq == state.view_seq
+                and not state.view_pending()
                 and v.query.text == text
                 and v.query is app.query_obj
                 and pane.row == lst.cursor_row
                 and app.status.matching == len(v.rows)
-                and (not detail or app.main.panels_pending is None)
+                and (not detail or not state.panels_pending())
             )
 
         return ready
 
     def _gc_callback(self, phase: str, info: dict) -> None:
-        if info.get("generation") != 2:
-            return
         if phase == "start":
             self._gc_start = perf()
         elif self._gc_start is not None:
-            self.gc2.append((self._gc_start, perf()))
+            span = (self._gc_start, perf())
+            self.gcs.append((info.get("generation", -1), *span))
+            if info.get("generation") == 2:
+                self.gc2.append(span)
             self._gc_start = None
 
     def close(self) -> None:
@@ -665,13 +842,19 @@ class Bench:
             await self.pilot.pause()
             await self.clock.settle(busy=self._busy)
         else:
+            # `/` keeps the applied filter in the bar, cursor at its end, and typing adds to
+            # it; before f42e0d7 focus selected it and the first key replaced it. Emptied
+            # here (not timed), the same keys type `text` on either code.
+            inp.value = ""
+            await self.pilot.pause()
+            await self.clock.settle(busy=self._busy)
             typed = ""
             for ch in text:
                 typed += ch
                 await self.sample(
                     "filter typing (1 char)", ch, lambda t=typed: inp.value == t, mode
                 )
-        seq0 = app.views.seq
+        seq0 = self.state.view_seq
         await self.sample(
             "filter apply (enter, indexed)",
             "enter",
@@ -683,7 +866,7 @@ class Bench:
         )
 
     async def clear_filter(self, mode: str) -> None:
-        seq0 = self.app.views.seq
+        seq0 = self.state.view_seq
         await self.sample(
             "clear filter (ctrl+x, all events)",
             "ctrl+x",
@@ -707,7 +890,7 @@ class Bench:
         await self.pilot.pause()
         value = fl.highlighted_value
         expected = add_term(app.query_obj.text, fl.field, value, False)
-        seq0 = app.views.seq
+        seq0 = self.state.view_seq
         await self.sample(
             "facet pick (enter)",
             "enter",
@@ -760,10 +943,12 @@ async def run(args) -> dict:
     start_resource_tracker()
     app = TrailscopeApp([str(trail)], watch=False)
     clock = FrameClock(app)
+    state = AppState(app)
     out: dict = {
         "events_requested": args.events,
         "trail": str(trail),
         "code": code_version(),
+        "code_dir": str(Path(sys.modules[TrailscopeApp.__module__].__file__).parents[1]),
         "detail_delay_s": detail_delay(),
     }
 
@@ -772,9 +957,9 @@ async def run(args) -> dict:
         return (
             not app.loading
             and v is not None
-            and not app.views.pending
-            and not app.store.pending_events
-            and not len(app.loader_backlog)
+            and not state.view_pending()
+            and not state.store_pending()
+            and not state.loader_backlog()
             and v.generation == app.store.generation
             and len(app.events_list.rows) == len(app.store)
         )
@@ -802,7 +987,8 @@ async def run(args) -> dict:
         )
         print(
             f"\n== explorer, {out['events']:,} events ({out['files']:,} files), "
-            f"{w}x{h} headless; code {out['code']} =="
+            f"{w}x{h} headless; code {out['code']} in {out['code_dir']}, C scan "
+            f"{'on' if 'tui.core._scan' in sys.modules else 'off'} =="
         )
         print(
             f"first frame (screen composed, 'loading…'):  {out['first_frame_s']:.3f} s"
@@ -843,10 +1029,16 @@ async def run(args) -> dict:
                 await b.ends(n, mode)
             for mode in modes:
                 await b.detail_moves(n, mode)
-            for mode in modes:
-                await b.sorts(max(8, n // 4), mode)
-            for mode in modes:
-                await b.sorted_moves(n, mode)
+            if args.no_sort or not b.state.can_sort():
+                print(
+                    "sorting: not timed ("
+                    + ("--no-sort)" if args.no_sort else "no sorting in this code)")
+                )
+            else:
+                for mode in modes:
+                    await b.sorts(max(8, n // 4), mode)
+                for mode in modes:
+                    await b.sorted_moves(n, mode)
         for mode in modes:
             for i in range(args.filters):
                 await b.filter_apply(FILTERS[i % len(FILTERS)], mode)
@@ -875,6 +1067,7 @@ async def run(args) -> dict:
             for a, rows in b.breakdown.items()
         }
         out["timeouts"] = b.timeouts
+        out["samples"] = b.samples
     return out
 
 
@@ -951,7 +1144,7 @@ def report(out: dict) -> None:
         "key -> view ready (worker)",
         "show_view",
         "EventList.set_rows",
-        "FacetPanel.set_all",
+        "facets+timeline",
         "Timeline.set_data",
         "DetailPane.show",
         "screen layout+render",
@@ -960,7 +1153,7 @@ def report(out: dict) -> None:
         "key->view ready",
         "show_view",
         "set_rows",
-        "facets.set_all",
+        "facets+timeline",
         "timeline",
         "detail.show",
         "layout+render",
@@ -968,7 +1161,9 @@ def report(out: dict) -> None:
     print(
         "\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
         " to show_view starting\n(parse, view worker thread, message hop); show_view includes"
-        " set_rows, facets.set_all and timeline.set_data;\nlayout+render: Textual's"
+        " set_rows and, over views of up to 200k rows,\nfacets+timeline (over bigger ones they"
+        " are drawn a frame later); timeline: its set_data, within facets+timeline;\n"
+        "layout+render: Textual's"
         " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):"
     )
     print(f"{'action':36s} " + " ".join(f"{c:>15s}" for c in short))
@@ -976,6 +1171,22 @@ def report(out: dict) -> None:
         if not any(d.get(c, 0) >= 0.05 for c in cols):
             continue
         print(f"{a:36s} " + " ".join(f"{d[c]:15.1f}" if c in d else f"{'-':>15s}" for c in cols))
+    slowest: dict[str, dict] = {}
+    for smp in out["samples"]:
+        a = smp["action"]
+        if a.startswith(("filter apply", "clear filter", "facet pick", "sort (")) and (
+            a not in slowest or smp["ms"] > slowest[a]["ms"]
+        ):
+            slowest[a] = smp
+    if slowest:
+        print(
+            "\nthe slowest direct sample of each view-changing key: frames drawn up to it,"
+            " collections during it\n(generation: ms), and its parts as above, ms:"
+        )
+        for a, smp in slowest.items():
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in smp["parts_ms"].items() if v >= 0.05)
+            gcs = ", ".join(f"gen{g}: {ms:.1f}" for g, ms in smp["gc_ms"]) or "none"
+            print(f"  {a}: {smp['ms']:.1f} ms, {smp['frames']} frames, collections {gcs}; {parts}")
     if out["timeouts"]:
         print(
             f"timeouts (no matching frame within {TIMEOUT_S:.0f} s, or 5 s for +footer):"
@@ -1025,11 +1236,29 @@ def main() -> None:
         help="only filter applies, clears and facet picks, direct (at 10M the"
         " other keys take most of the run)",
     )
+    ap.add_argument(
+        "--no-sort", action="store_true", help="skip the sort key and moves in a sorted list"
+    )
+    ap.add_argument(
+        "--code",
+        metavar="DIR",
+        help="time the app of another checkout (its C scan built in place) with this script",
+    )
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--json", help="also write results here")
     args = ap.parse_args()
-    out = asyncio.run(run(args))
+    if args.code:
+        global CODE
+        import benchmarks.bench_engine  # noqa: F401 - this tree's data helpers, before the switch
+
+        CODE = Path(args.code).resolve()
+        os.environ[CODE_ENV] = str(CODE)
+        sys.path.insert(0, str(CODE))
+    try:
+        out = asyncio.run(run(args))
+    except WaitFailed as e:
+        raise SystemExit(f"bench_app: stopped, a wait cannot end: {e}") from None
     report(out)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))

@@ -1404,6 +1404,36 @@ async def test_a_big_views_facets_and_timeline_follow_the_first_frame(
     assert dict(facet.rows) == direct
 
 
+async def test_the_view_of_every_event_goes_out_in_one_frame_at_any_size(
+    explorer, monkeypatch
+) -> None:
+    """Clearing the filter: however many events, the facets come from the store's
+    per-commit counts, so they and the timeline go out with the list, in one frame."""
+    import tui.main_screen
+
+    monkeypatch.setattr(tui.main_screen, "PANELS_INLINE_MAX", 5)
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    facet = app.query_one(FacetPanel).lists[0]
+    timeline = app.query_one(Timeline)
+    frames: list[tuple[int, int, int, int]] = []
+    app.main.frame_callbacks.append(
+        lambda: frames.append(
+            (len(lst.rows), app.status.matching, facet._total, len(timeline._times))
+        )
+    )
+    total = len(app.store)
+    await apply_filter(pilot, "has:error")
+    assert 5 < len(app.view.rows) < total
+    frames.clear()
+    lst.focus()
+    await pilot.press("ctrl+x")
+    await settle(pilot)
+    assert app.query_obj.text == "" and len(app.view.rows) == total
+    first = next(f for f in frames if f[0] == total)
+    assert first == (total, total, total, total), frames
+
+
 async def test_a_keys_panes_reach_the_terminal_in_one_frame(explorer) -> None:
     """What is painted, not only what the panes hold when a frame is drawn: the frame
     that repaints the list after a list key repaints the detail pane too, and a new

@@ -341,7 +341,11 @@ class MainScreen(FrameHookScreen):
             app.redraw.filter_shown(now)
             self._detail_row = lst.cursor_row
             self._show_detail()  # a no-op when the pane already shows that row
-            if len(v.rows) <= PANELS_INLINE_MAX:
+            # The view of every event counts from the store's per-commit facets
+            # (View.facet): ~2 ms at 1M, less than the extra frame (clear filter at 1M:
+            # 44.6 / 53.7 ms p50 / p95 in two frames).
+            every_event = len(v.rows) == len(self.store) and current
+            if len(v.rows) <= PANELS_INLINE_MAX or every_event:
                 self.show_panels()
             else:
                 self.call_after_refresh(self.show_panels)
