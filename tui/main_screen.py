@@ -59,8 +59,10 @@ NARROW = 100  # columns: the facets start hidden (ctrl+t shows them)
 SHORT = 32  # lines
 # View rows above which a new filter's facets and timeline go out a frame after the list.
 # Counting the facets is a pass per field over the view's rows (~20 ns a row for the
-# three default facets at 10M events): up to here it costs less than the extra frame.
-PANELS_INLINE_MAX = 200_000
+# three default facets): up to here it costs less than the extra frame. At 1M events a
+# 414k-row view: filter apply p95 49-61 ms with 200,000 here, 30-32 ms with 600,000
+# (bench_app.py --events 1000000 --filters 12 --filters-only, three runs each way).
+PANELS_INLINE_MAX = 600_000
 
 
 def in_app_task(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
