@@ -47,6 +47,7 @@ from .core.query import Query, QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.s3source import S3Progress, S3Source
 from .core.sanitize import clean
+from .core.spill import keep_out_of
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import LABEL_FACET, View, compute_view
@@ -152,6 +153,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
         resource_tracker.ensure_running()
         self.paths = list(paths)
+        keep_out_of(self.paths)  # the trail is evidence: no spill folder inside it
         # Not walked: the files found already, or an S3 trail (listed, fetched as it loads).
         self.source = source
         self.s3_progress: S3Progress | None = None  # an S3 trail's download so far

@@ -299,3 +299,27 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_a_spill_folder_never_goes_inside_the_trail(tmp_path, monkeypatch):
+    """TRAILSCOPE_SPILL_DIR inside the trail being loaded (or the cache under a home
+    folder given as the trail): the spill goes to the temp folder instead, and nothing
+    is written under the trail."""
+    root = tmp_path / "trail"
+    write_trail(root)
+    inside = root / "spill-here"
+    monkeypatch.setenv("TRAILSCOPE_SPILL_DIR", str(inside))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    before = sorted(p for p in root.rglob("*"))
+    store = load([str(root)], jobs=2)
+    assert len(store) == 8 * 60
+    assert sorted(p for p in root.rglob("*")) == before  # nothing written in the trail
+    assert not inside.exists()
+    assert rows_of(store.mask_text("describeinstances")) == expected_rows(
+        store, "describeinstances"
+    )
+    assert any(isinstance(fi.text_low, Spilled) for fi in store.files)  # spilled elsewhere

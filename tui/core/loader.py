@@ -28,7 +28,7 @@ from .batch import FileBatch, build_batch
 from .discovery import Discovery, TrailFile, discover
 from .parser_side import init_parser, parse_task, parser_main
 from .reader import DEFAULT_MAX_BYTES, FileState, ReadResult
-from .spill import Spills
+from .spill import Spills, keep_out_of
 from .store import Store
 
 COMMIT_EVERY = 100_000  # events per store commit while loading (see load)
@@ -330,6 +330,8 @@ def load(
     go as they are merged: measured at 1M events, peak RSS 669 MB in one commit,
     426 MB in chunks of 100k, in the same time (15.7 s). `follow_symlinks`: see
     discovery (symlinks that leave the given folders are followed only when asked)."""
+    paths = list(paths)
+    keep_out_of(paths)  # the trail is evidence: no spill folder inside it
     disc = discovered or discover(paths, follow_symlinks=follow_symlinks)
     store = store if store is not None else Store()
     record_discovery(store, disc)

@@ -29,7 +29,15 @@ import tempfile
 import weakref
 from pathlib import Path
 
-__all__ = ["SpillFile", "SpillWriter", "Spilled", "Spills", "read_blob", "spill_root"]
+__all__ = [
+    "SpillFile",
+    "SpillWriter",
+    "Spilled",
+    "Spills",
+    "keep_out_of",
+    "read_blob",
+    "spill_root",
+]
 
 
 class SpillFile:
@@ -154,6 +162,15 @@ def spill_root() -> Path | None:
     return base / "trailscope" / "tmp"
 
 
+_KEEP_OUT: list[str] = []  # trail paths (evidence): no spill folder goes inside one
+
+
+def keep_out_of(paths) -> None:
+    """Spill folders of this process stay out of these trail paths (a spill root inside
+    one is passed over, as a case file or an export there is refused)."""
+    _KEEP_OUT.extend(str(p) for p in paths if not str(p).startswith("s3://"))
+
+
 class Spills:
     """The main process's side of one bulk load: the private folder the parsers write
     in, and the spill files opened so far (by path)."""
@@ -166,7 +183,10 @@ class Spills:
         root = spill_root()
         if root is None:
             return
+        err: OSError | str = "no folder outside the trail"
         for where in (root, Path(tempfile.gettempdir())):
+            if _inside_a_trail(where):
+                continue
             try:
                 where.mkdir(parents=True, exist_ok=True)
                 self.folder = tempfile.mkdtemp(prefix="spill-", dir=where)  # mode 0700
@@ -204,3 +224,11 @@ class Spills:
             sys.stderr.write(
                 f"trailscope: the free-text corpus is kept in memory, not on disk: {why}\n"
             )
+
+
+def _inside_a_trail(folder: Path) -> bool:
+    if not _KEEP_OUT:
+        return False
+    from .case import evidence_root_of
+
+    return evidence_root_of(folder / "spill-", _KEEP_OUT) is not None
