@@ -29,6 +29,8 @@ import tempfile
 import weakref
 from pathlib import Path
 
+from .sanitize import clean
+
 __all__ = [
     "SpillFile",
     "SpillWriter",
@@ -222,7 +224,7 @@ class Spills:
         if not cls._noted:
             cls._noted = True
             sys.stderr.write(
-                f"trailscope: the free-text corpus is kept in memory, not on disk: {why}\n"
+                f"trailscope: the free-text corpus is kept in memory, not on disk: {clean(why)}\n"
             )
 
 
