@@ -166,7 +166,9 @@ def test_jsonl_report_round_trips_values_and_holds_no_raw_controls(setup):
     assert [x["event"] for x in lines] == ["ConsoleLogin", "Quiet", HOSTILE_NAME]
     login, quiet, hostile = lines
     assert hostile["ip"] == HOSTILE_IP and hostile["principal"] == HOSTILE_ARN
-    assert [lab["label"] for lab in hostile["labels"]] == ["suspicious", "ioc"]
+    # Labels in the order they were put on (marks in the same millisecond: by label).
+    labels = [(lab["at"], lab["label"]) for lab in hostile["labels"]]
+    assert {label for _, label in labels} == {"suspicious", "ioc"} and labels == sorted(labels)
     assert hostile["note"]["text"] == NOTE and hostile["foundWith"] == FILTER
     assert hostile["record"] == recs[1]  # the event itself, value-exact
     assert login["record"]["requestParameters"]["big"] == 123456789012345678901234567890
