@@ -164,13 +164,14 @@ def spill_root() -> Path | None:
     return base / "trailscope" / "tmp"
 
 
-_KEEP_OUT: list[str] = []  # trail paths (evidence): no spill folder goes inside one
+_KEEP_OUT: dict[str, None] = {}  # trail paths (evidence): no spill folder goes inside one
 
 
 def keep_out_of(paths) -> None:
     """Spill folders of this process stay out of these trail paths (a spill root inside
     one is passed over, as a case file or an export there is refused)."""
-    _KEEP_OUT.extend(str(p) for p in paths if not str(p).startswith("s3://"))
+    # A dict: a process that loads the same trail again (tailing, tests) adds nothing.
+    _KEEP_OUT.update(dict.fromkeys(str(p) for p in paths if not str(p).startswith("s3://")))
 
 
 class Spills:
