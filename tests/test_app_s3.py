@@ -267,11 +267,26 @@ async def test_quit_while_following_waits_for_no_download(s3, flaky) -> None:
     assert not _threads_in("fetch_groups"), "a fetch still waits for the download"
 
 
+async def _let_through(pilot, app, flaky, key: str, url: str, events: int) -> None:
+    """The network recovers for `key`: following retries it, its events load, and the
+    Skipped list and the status line stop naming it."""
+    del flaky.cut[key]
+    await wait_for(
+        pilot,
+        lambda: len(app.store) == events and not app.store.pending_events,
+        timeout=30,
+        what=f"the retried events of {key}",
+    )
+    await settle(pilot)
+    assert url not in dict(app.store.skipped()), app.store.skipped()
+    assert "skipped" not in status_text(app), status_text(app)
+
+
 async def test_a_download_that_failed_and_then_loaded_is_no_longer_skipped(s3, flaky) -> None:
     """Following retries an object whose download was cut off; once it loads, the
     Skipped list and the status line stop naming it."""
     client = s3.client()
-    now, day, stamp = _today_trail(client)
+    _, day, stamp = _today_trail(client)
     cut_key = log_key(when=f"{day}T0005Z", suffix="cutcutcutcutcutc")
     big = [event(f"Big{i}", stamp, detail="x" * 200) for i in range(200)]
     put(client, BUCKET, cut_key, records_gz(big))
@@ -284,16 +299,7 @@ async def test_a_download_that_failed_and_then_loaded_is_no_longer_skipped(s3, f
         await wait_loaded(pilot, timeout=60)
         assert url in dict(app.store.skipped())
         assert "1 skipped" in status_text(app)
-        del flaky.cut[cut_key]  # the network recovers
-        await wait_for(
-            pilot,
-            lambda: len(app.store) == 201 and not app.store.pending_events,
-            timeout=30,
-            what="the retried object's events",
-        )
-        await settle(pilot)
-        assert url not in dict(app.store.skipped()), app.store.skipped()
-        assert "skipped" not in status_text(app), status_text(app)
+        await _let_through(pilot, app, flaky, cut_key, url, 201)
         # The same while following: a new object cut off, then let through.
         late_key = log_key(when=f"{day}T0010Z", suffix="latelatelatelate")
         flaky.cut[late_key] = 100
@@ -301,13 +307,4 @@ async def test_a_download_that_failed_and_then_loaded_is_no_longer_skipped(s3, f
         put(client, BUCKET, late_key, records_gz(late_events))
         late = f"s3://{BUCKET}/{late_key}"
         await wait_for(pilot, lambda: late in dict(app.store.skipped()), what="the cut-off arrival")
-        del flaky.cut[late_key]
-        await wait_for(
-            pilot,
-            lambda: len(app.store) == 401 and not app.store.pending_events,
-            timeout=30,
-            what="the retried arrival's events",
-        )
-        await settle(pilot)
-        assert late not in dict(app.store.skipped()), app.store.skipped()
-        assert "skipped" not in status_text(app), status_text(app)
+        await _let_through(pilot, app, flaky, late_key, late, 401)
