@@ -184,6 +184,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self._tail_stop: asyncio.Event | None = None
         self._bytes_total = 0
         self._bytes_done = 0
+        self._spill_noted = False  # a failed spill write is said once
         # When things happen (tui/policies.py).
         self.commits = CommitPacer()
         self.redraw = RedrawPacer()
@@ -359,6 +360,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         for b in msg.batches:
             self.store.add(b)
             self._bytes_done += b.size
+            if b.spill_error and not self._spill_noted:
+                self._note_spill_failure(b.spill_error)
         if msg.done:
             self.loading = False
             self.events_list.loading_text = ""
@@ -371,6 +374,17 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self._start_tail()
             self.integrity_after_load()
         self._update_status()
+
+    def _note_spill_failure(self, why: str) -> None:
+        # Said on the screen: the engine's stderr note is hidden under the explorer.
+        self._spill_noted = True
+        self.notify(
+            f"the free-text corpus is kept in memory, not on disk: {clean(why)}",
+            title="memory",
+            severity="warning",
+            markup=False,
+            timeout=12,
+        )
 
     def warm_columns(self) -> None:
         """Build the facet fields' time-ordered columns once the trail is loaded, not in

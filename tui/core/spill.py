@@ -17,7 +17,8 @@ process whose parent died removes its own file. `TRAILSCOPE_SPILL_DIR=off` keeps
 corpus in memory.
 
 A write that fails (a full disk, a file size limit) is not an error: that parser keeps
-the rest of its blobs in memory, and the main process says so once on stderr.
+the rest of its blobs in memory, and the main process says so once (on stderr; the
+explorer in a toast).
 """
 
 from __future__ import annotations
