@@ -100,6 +100,8 @@ if os.environ.get("BENCH_PHASES"):  # --phases: the main process's CPU by phase
     timed(dictionaries.Dictionaries, "store_codes", "  commits: code translation")
     timed(dedupe.Deduper, "sift", "  commits: dedupe")
     timed(ordered.TimeOrder, "merge", "  commits: time order")
+    if hasattr(ordered.TimeOrder, "_catch_up"):  # a load merges the order once, at its end
+        timed(ordered.TimeOrder, "_catch_up", "time order, merged at the end")
     def gc_time(phase, info, since=[0.0]):
         if phase == "start":
             since[0] = time.process_time()
