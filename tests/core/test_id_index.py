@@ -1,12 +1,13 @@
-"""The eventID index (dedupe.IdIndex): levels merged by size answer like one list of
-(hash, row) pairs, whatever the commits' sizes."""
+"""The eventID index (dedupe.IdIndex): its two levels and the bit map that answers
+most "is it held?" questions answer like one list of (hash, row) pairs, whatever the
+commits' sizes, with room reserved or not (the map then grows)."""
 
 from __future__ import annotations
 
-import math
 import random
 
 import numpy as np
+import pytest
 
 from tui.core.store.dedupe import IdIndex
 
@@ -20,15 +21,16 @@ def _add(index: IdIndex, model: dict[int, list[int]], hashes: list[int], first_r
         model.setdefault(hv, []).append(r)
 
 
-def test_levels_answer_like_one_index_for_bulk_and_tail_sized_commits():
+@pytest.mark.parametrize("reserve", [50_000, 0])
+def test_the_index_answers_like_one_list_for_bulk_and_tail_sized_commits(reserve):
     rng = random.Random(5)
     index, model = IdIndex(), {}
-    index.reserve(50_000)
+    if reserve:
+        index.reserve(reserve)
     row = 0
     # A bulk load's big commits, then a tail's small ones, then a big one again.
     sizes = [4000] * 9 + [rng.randrange(1, 40) for _ in range(300)] + [5000, 1, 3000]
     pool = [rng.getrandbits(64) for _ in range(20_000)]
-    most = 0
     for size in sizes:
         # Re-used hashes (re-deliveries and collisions) within and across commits.
         hashes = [
@@ -36,12 +38,14 @@ def test_levels_answer_like_one_index_for_bulk_and_tail_sized_commits():
         ]
         _add(index, model, hashes, row)
         row += size
-        most = max(most, len(index.young))
         assert len(index) == row
-        # Each younger level is at most half the one before it.
-        sizes_now = [index.big_h.n] + [h.n for h, _ in index.young]
-        assert all(a > 2 * b for a, b in zip(sizes_now, sizes_now[1:], strict=False))
-    assert most <= math.log2(row) + 1
+        if size in (4000, 3000):  # every hash just added is found
+            h = np.unique(np.array(hashes, np.uint64))
+            assert index.contains(h).all()
+    assert len(index._seen) >= len(index)  # at least 8 bits per hash held
+    # The map answers most questions about hashes not held without a search.
+    fresh = np.sort(np.array([rng.getrandbits(64) | 1 for _ in range(5000)], np.uint64))
+    assert index._maybe(fresh).mean() < 0.2
     for hv in rng.sample(sorted(model), 2000) + pool[:200]:
         assert index.rows(hv) == model.get(hv, [])  # oldest first
     probe = np.array(
