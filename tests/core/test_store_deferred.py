@@ -119,3 +119,28 @@ def test_load_defers_and_equals_per_commit_merges(tmp_path):
         plain.commit()
     assert len(loaded) == len(plain)
     assert _snapshot(loaded) == _snapshot(plain)
+
+
+def test_a_load_stopped_part_way_leaves_the_order_merged(tmp_path):
+    """A load that ends by an exception (Ctrl-C in the progress callback) still leaves
+    a store whose order holds every committed row, and no longer defers."""
+    _tricky_trail(tmp_path)
+    seen = []
+
+    def stop_after_some(progress) -> None:
+        seen.append(progress.files_done)
+        if progress.files_done == 9:
+            raise KeyboardInterrupt
+
+    store = Store()
+    try:
+        load([tmp_path], store=store, commit_every=50, jobs=1, on_progress=stop_after_some)
+    except KeyboardInterrupt:
+        pass
+    assert seen[-1] == 9
+    to = store.time_order
+    assert not to._deferring and not to._deferred
+    assert 0 < len(to.order.view) == len(store)
+    assert sorted(to.order.view.tolist()) == list(range(len(store)))
+    keys = store.columns.keys.view[to.order.view]
+    assert (keys[1:] >= keys[:-1]).all()
