@@ -323,3 +323,45 @@ def test_a_spill_folder_never_goes_inside_the_trail(tmp_path, monkeypatch):
         store, "describeinstances"
     )
     assert any(isinstance(fi.text_low, Spilled) for fi in store.files)  # spilled elsewhere
+
+
+def test_a_spilled_corpus_is_compressed_for_speed_and_reads_back_the_same(tmp_path):
+    """A corpus bound for a spill file (disk) takes the fast zstd level, one kept in
+    memory the compact one; both inflate to the same lower-cased text, hostile and
+    non-ASCII bytes included (the general path's re-spanned text too)."""
+    import zstandard
+
+    from tui.core import batch
+
+    root = tmp_path / "trail"
+    write_trail(root, files=1)
+    write_lenient(root)
+    files = [f.path for f in discover([root]).files]
+    assert len(files) == 2
+    memory = {p: batch.parse_file(p) for p in files}
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    batch.use_spill(str(spill_dir))
+    try:
+        spilled = {p: batch.parse_file(p) for p in files}
+    finally:
+        writer = batch.spill_writer()
+        batch.use_spill("")
+    dctx = zstandard.ZstdDecompressor()
+    texts = []
+    for p in files:
+        m, s = memory[p], spilled[p]
+        assert isinstance(m.text_low, bytes) and isinstance(s.text_low, Spilled)
+        with open(s.text_low.file, "rb") as fh:  # type: ignore[arg-type]
+            fh.seek(s.text_low.offset)
+            blob = fh.read(s.text_low.length)
+        text = dctx.decompress(m.text_low)
+        assert dctx.decompress(blob) == text
+        assert blob == zstandard.ZstdCompressor(level=batch._SPILL_ZLEVEL).compress(text)
+        assert m.text_low == zstandard.ZstdCompressor(level=batch._ZLEVEL).compress(text)
+        assert (m.lstarts.tolist(), m.lends.tolist()) == (s.lstarts.tolist(), s.lends.tolist())
+        texts.append(text)
+    whole = b"".join(texts)
+    for h in ("[@click=app.quit]", "\x1b[31m", "\u202eevil", "i\u0307stanbul äöü"):
+        assert orjson.dumps(h)[1:-1] in whole, h  # hostile and non-ASCII text was there
+    writer.abandon()

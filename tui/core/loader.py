@@ -341,9 +341,13 @@ def load(
     # Restored as it was, however the load ends.
     collecting = gc.isenabled()
     gc.disable()
+    # Nothing reads the time order until the load ends: it is merged once, at the end
+    # (or at a read, should one come), not at every commit (see TimeOrder.defer).
+    store.time_order.defer(True)
     try:
         _fill(store, disc, max_bytes, jobs, on_progress, commit_every)
     finally:
+        store.time_order.defer(False)
         if collecting:
             gc.enable()
     return store

@@ -26,15 +26,48 @@ class IdIndex:
     tailing): new ids go into a small level, folded into the big one when it reaches
     1/16 of it. Within a hash, rows come in arrival order."""
 
-    __slots__ = ("big_h", "big_r", "new_h", "new_r")
+    __slots__ = ("big_h", "big_r", "new_h", "new_r", "_seen", "_seen_shift")
 
     def __init__(self) -> None:
         self.big_h = SortedArray(np.empty(0, np.uint64))
         self.big_r = SortedArray(np.empty(0, np.int64))
         self._clear_new()
+        # A bit per slice of the hash space, set for each hash held: most hashes a
+        # commit asks about are new, and their clear bit answers at one memory read,
+        # where a binary search into millions of hashes costs ~20 (measured at 10M
+        # events in commits of 100k: 1.43 s of binary searches in all).
+        self._seen = np.zeros(0, np.uint8)
+        self._seen_shift = 64
 
     def reserve(self, rows: int) -> None:
         self.big_h.room = self.big_r.room = rows
+        self._size_seen(rows)
+
+    def _size_seen(self, rows: int) -> None:
+        """At least 8 bits per hash (a clear bit for ~7/8 of the hashes not held); the
+        map doubles as the index outgrows it, rebuilt from the hashes held."""
+        bits = 1 << max(16, (8 * max(rows, 1) - 1).bit_length())
+        if bits <= 8 * len(self._seen):
+            return
+        self._seen = np.zeros(bits // 8, np.uint8)
+        self._seen_shift = 64 - (bits.bit_length() - 1)
+        for level in (self.big_h.view, self.new_h.view):
+            self._mark(level)
+
+    def _mark(self, h: np.ndarray) -> None:
+        """Set the bits of sorted hashes `h` (sorted: each byte's bits are or-ed
+        together first, so no byte is written twice in one fancy assignment)."""
+        if not len(h):
+            return
+        slot = h >> np.uint64(self._seen_shift)
+        byte = slot >> np.uint64(3)
+        bits = np.left_shift(np.uint8(1), (slot & np.uint64(7)).astype(np.uint8))
+        first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        self._seen[byte[first]] |= np.bitwise_or.reduceat(bits, first)
+
+    def _maybe(self, h: np.ndarray) -> np.ndarray:
+        slot = h >> np.uint64(self._seen_shift)
+        return (self._seen[slot >> np.uint64(3)] >> (slot & 7).astype(np.uint8)) & 1 != 0
 
     def _clear_new(self) -> None:
         self.new_h = SortedArray(np.empty(0, np.uint64))
@@ -47,6 +80,9 @@ class IdIndex:
         """Add (hash, row) pairs, in (hash, row) order, rows newer than any held."""
         if not len(h):
             return
+        if len(self) + len(h) > len(self._seen):  # fewer than 8 bits per hash
+            self._size_seen(2 * (len(self) + len(h)))
+        self._mark(h)
         if len(h) * 8 > len(self):  # a bulk load: merge straight into the big level
             self._fold()
             self._merge(self.big_h, self.big_r, h, rows)
@@ -70,11 +106,15 @@ class IdIndex:
     def contains(self, hs: np.ndarray) -> np.ndarray:
         """Per hash of sorted `hs`: is it held?"""
         found = np.zeros(len(hs), bool)
+        if not len(self):
+            return found
+        maybe = np.flatnonzero(self._maybe(hs))
+        q = hs[maybe]
         for level in (self.big_h.view, self.new_h.view):
             if len(level):
                 # Sorted queries: numpy's binary search narrows from the previous hit.
-                pos = np.minimum(np.searchsorted(level, hs), len(level) - 1)
-                found |= level[pos] == hs
+                pos = np.minimum(np.searchsorted(level, q), len(level) - 1)
+                found[maybe[level[pos] == q]] = True
         return found
 
     def rows(self, hv: int) -> list[int]:
