@@ -1,10 +1,13 @@
 """The event list's sort orders: matching rows re-ordered by a column, headless.
 
-A view's rows come in time order. Sorting them by a field is one stable argsort of
+A view's rows come in time order. Sorting them by a field is one stable sort of
 small integers: each value code is mapped to the rank of its value (dictionary codes
 are in order of first sight, not of value), and a stable sort over time-ordered input
 leaves events with equal values in time order -- the tie-break, with no second key.
-Ranks are cached per field and rebuilt only when the field's dictionary grows.
+The ranks are few (a field's distinct values), so the sort is a counting sort
+(`kernels.sort_by_rank`, O(n), without the GIL: `prepare_sort` lets the event list
+run it on a thread). Ranks are cached per field and rebuilt only when the field's
+dictionary grows.
 
 Empty values (no error, no IP...) sort last in both directions: a column sorted
 either way shows the events that have the value first.
@@ -12,15 +15,18 @@ either way shows the events that have the value first.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .fields import FIELD_INDEX
+from .kernels import sort_by_rank
 from .store import Store
 
-__all__ = ["ERRORS_FIRST", "SortKey", "Ranks", "sort_rows", "SORTABLE"]
+__all__ = ["ERRORS_FIRST", "SortKey", "Ranks", "prepare_sort", "sort_rows", "SORTABLE"]
 
 TIME = "time"
 ERRORS_FIRST = "errors"  # failed calls first, each group in time order
@@ -58,12 +64,17 @@ class Ranks:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._fields: dict[str, _ValueOrder] = {}
+        self._lock = threading.Lock()  # the event list sorts on a thread too
 
-    def of(self, field: str, descending: bool = False) -> np.ndarray:
-        got = self._fields.get(field)
-        if got is None:
-            got = self._fields[field] = _ValueOrder()
-        return got.table(self.store.values(field), descending)
+    def of(self, field: str, descending: bool = False, n: int | None = None) -> np.ndarray:
+        """The rank of each of the field's first `n` value codes (all of them by default:
+        a sort on a thread passes the count it saw, the dictionary may grow meanwhile)."""
+        with self._lock:
+            got = self._fields.get(field)
+            if got is None:
+                got = self._fields[field] = _ValueOrder()
+            values = self.store.values(field)
+            return got.table(values, descending, len(values) if n is None else n)
 
 
 _REBUILD_SHARE = 8  # more new values than 1/8 of the known: sort them all afresh
@@ -79,13 +90,12 @@ class _ValueOrder:
         self.empty: int | None = None  # the code of ""
         self._tables: dict[bool, np.ndarray] = {}
 
-    def table(self, values: list[str], descending: bool) -> np.ndarray:
-        n = len(values)
-        if n != self.seen:
+    def table(self, values: list[str], descending: bool, n: int) -> np.ndarray:
+        if n > self.seen:
             self._place(values, n)
         got = self._tables.get(descending)
-        if got is None or len(got) != n:
-            got = self._tables[descending] = self._build(n, descending)
+        if got is None:
+            got = self._tables[descending] = self._build(self.seen, descending)
         return got
 
     def _place(self, values: list[str], n: int) -> None:
@@ -132,36 +142,68 @@ def sort_rows(
     view's `sel`; None with every row listed): the codes are then read from the
     time-ordered columns, sequentially, instead of gathered at scattered rows.
     """
+    return prepare_sort(store, rows, key, ranks=ranks, sel=sel)()
+
+
+def prepare_sort(
+    store: Store,
+    rows: np.ndarray,
+    key: SortKey,
+    *,
+    ranks: Ranks | None = None,
+    sel: np.ndarray | None = None,
+    lend: bool = False,
+) -> Callable[[], np.ndarray]:
+    """`sort_rows` as a call to make later, on any thread (the work releases the GIL).
+    With `lend`, the time-ordered column it reads is taken now as one that later
+    commits leave alone (they copy it instead of inserting in place), so the call may
+    run while the store grows; its result is then for the rows given, not the ones
+    committed since."""
     rows = np.asarray(rows, np.int64)
     if key.is_time_order or len(rows) < 2:
-        return rows
+        return lambda: rows
     if key.column == TIME:
-        return rows[::-1].copy()
+        return lambda: rows[::-1].copy()
     if key.column == ERRORS_FIRST:
-        failed = _errors(store, rows, sel)
+        failed = _errors_source(store, rows, sel, lend)
         # Stable sort on "not failed": the failures first, both groups in time order.
-        return rows[np.argsort(np.asarray(failed) == 0, kind="stable")]
+        return lambda: rows[np.argsort(np.asarray(failed()) == 0, kind="stable")]
     if key.column not in FIELD_INDEX:
         raise ValueError(f"cannot sort by {key.column!r}")
-    table = (ranks or Ranks(store)).of(key.column, key.descending)
-    rank = table[_codes(store, key.column, rows, sel)]
-    return rows[np.argsort(rank, kind="stable")]
+    codes = _codes_source(store, key.column, rows, sel, lend)
+    ranks = ranks or Ranks(store)
+    n_values = len(store.values(key.column))
+    field, descending = key.column, key.descending
+
+    def run() -> np.ndarray:
+        table = ranks.of(field, descending, n_values)
+        return sort_by_rank(rows, np.ascontiguousarray(codes()), table)
+
+    return run
 
 
-def _codes(store: Store, field: str, rows: np.ndarray, sel: np.ndarray | None) -> np.ndarray:
+def _codes_source(
+    store: Store, field: str, rows: np.ndarray, sel: np.ndarray | None, lend: bool
+) -> Callable[[], np.ndarray]:
     full = len(rows) == len(store)
     if sel is not None or full:
-        col = store.time_order.column(FIELD_INDEX[field], lend=False)
+        col = store.time_order.column(FIELD_INDEX[field], lend=lend)
         if full and sel is None:
-            return col if len(col) == len(rows) else store.codes(field)[rows]
-        if sel is not None and len(col) > int(sel[-1]):
-            return col[sel]
-    return store.codes(field)[rows]
+            if len(col) == len(rows):
+                return lambda: col
+        elif sel is not None and len(col) > int(sel[-1]):
+            return lambda: col[sel]
+    by_row = store.codes(field)  # appended to, never changed in place
+    return lambda: by_row[rows]
 
 
-def _errors(store: Store, rows: np.ndarray, sel: np.ndarray | None) -> np.ndarray:
-    if sel is not None:
-        return store.errors_in_order(sel)
-    if len(rows) == len(store):
-        return np.asarray(store.errors_in_order(), bool)
-    return store.codes("error")[rows] != 0
+def _errors_source(
+    store: Store, rows: np.ndarray, sel: np.ndarray | None, lend: bool
+) -> Callable[[], np.ndarray]:
+    if sel is not None or len(rows) == len(store):
+        col = store.time_order.column("errors", lend=lend)
+        if sel is not None:
+            return lambda: col[sel]
+        return lambda: col
+    by_row = store.codes("error")
+    return lambda: by_row[rows] != 0
