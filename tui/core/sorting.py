@@ -26,7 +26,7 @@ from .fields import FIELD_INDEX
 from .kernels import sort_by_rank
 from .store import Store
 
-__all__ = ["ERRORS_FIRST", "SortKey", "Ranks", "prepare_sort", "sort_rows", "SORTABLE"]
+__all__ = ["ERRORS_FIRST", "TIME", "SortKey", "Ranks", "prepare_sort", "sort_rows", "SORTABLE"]
 
 TIME = "time"
 ERRORS_FIRST = "errors"  # failed calls first, each group in time order
