@@ -166,8 +166,8 @@ def prepare_sort(
         return lambda: rows[::-1].copy()
     if key.column == ERRORS_FIRST:
         failed = _errors_source(store, rows, sel, lend)
-        # Stable sort on "not failed": the failures first, both groups in time order.
-        return lambda: rows[np.argsort(np.asarray(failed()) == 0, kind="stable")]
+        # A rank sort of the flags, failed (1) ranked 0: both groups keep time order.
+        return lambda: sort_by_rank(rows, np.asarray(failed(), bool).view(np.uint8), _FAILED_FIRST)
     if key.column not in FIELD_INDEX:
         raise ValueError(f"cannot sort by {key.column!r}")
     codes = _codes_source(store, key.column, rows, sel, lend)
@@ -180,6 +180,9 @@ def prepare_sort(
         return sort_by_rank(rows, np.ascontiguousarray(codes()), table)
 
     return run
+
+
+_FAILED_FIRST = np.array([1, 0], np.uint16)  # the rank of "not failed", "failed"
 
 
 def _codes_source(
