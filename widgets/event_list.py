@@ -35,7 +35,7 @@ from tui.core.fields import FIELD_BY_NAME
 from tui.core.normalize import NO_TIME, format_time
 from tui.core.paths import CONTAINER, PathError, parse_path
 from tui.core.sanitize import clean
-from tui.core.sorting import ERRORS_FIRST, TIME, Ranks, SortKey, prepare_sort, sort_rows
+from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, prepare_sort, sort_rows
 from tui.core.store import Store
 
 from .bindings import bindings
@@ -460,13 +460,22 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         column's order) from a thread, superseding any sort still running."""
         self._sort_seq += 1
         key = self._sort
-        if key.is_time_order or key.column == TIME or len(rows) < self.sort_thread_min:
+        if self._at_once(key, len(rows)):
             shown = sort_rows(self.store, rows, key, ranks=self._ranks, sel=sel)
             self._show(shown, keep, sel, key)
             return
         # The columns it reads are lent (commits meanwhile copy rather than change them).
         job = prepare_sort(self.store, rows, key, ranks=self._ranks, sel=sel, lend=True)
         self._sort_job(job, self._sort_seq, key, keep)
+
+    def _at_once(self, key: SortKey, n: int) -> bool:
+        """Sort on the UI thread: the time order, or a small view whose field's value
+        ranks are ready (a first sort by principal orders its values: seconds at 10M)."""
+        if key.is_time_order:
+            return True
+        if n >= self.sort_thread_min:
+            return False
+        return key.column not in FIELD_BY_NAME or self._ranks.ready(key.column, key.descending)
 
     @work(thread=True, group="sort", exit_on_error=False)
     def _sort_job(self, job: Callable[[], np.ndarray], seq: int, key: SortKey, keep: bool) -> None:

@@ -255,3 +255,54 @@ def test_a_prepared_sort_sorts_the_rows_it_was_given(tmp_path) -> None:
     write_records(trail_path(more), [event("Alpha", "2026-11-20T09:00:00Z")] * 3)
     load([str(more)], store=store)  # inserts before every old event in the time order
     assert _names(store, job()) == ["Bravo", "Delta"]
+
+
+@pytest.mark.parametrize("run", [7, 1 << 13])
+def test_ranks_sorted_in_runs_match_one_sort(tmp_path, monkeypatch, run) -> None:
+    """Value orders built from sorted runs merged (big dictionaries: see _RUN), afresh
+    and as values arrive, give the ranks of one sort of every value."""
+    import random
+
+    from tui.core import sorting
+
+    monkeypatch.setattr(sorting, "_RUN", run)
+    rnd = random.Random(run)
+    store = None
+    kept = None
+    for stage, count in enumerate([300, 20, 5]):
+        records = [
+            event(
+                f"{rnd.choice('zZaé-')}{rnd.randrange(10**4)}",
+                ip="" if i == stage else f"10.{stage}.{i % 7}.{rnd.randrange(200)}",
+            )
+            for i in range(count)
+        ]
+        d = tmp_path / f"s{stage}"
+        write_records(trail_path(d), records)
+        store = load([str(d)], store=store)
+        kept = kept or Ranks(store)
+        for field in ("event", "ip"):
+            values = store.values(field)
+            filled = sorted((v, c) for c, v in enumerate(values) if v)
+            for desc in (False, True):
+                want = np.empty(len(values), np.int64)
+                for rank, (_, c) in enumerate(reversed(filled) if desc else filled):
+                    want[c] = rank
+                if "" in values:
+                    want[values.index("")] = len(filled)
+                assert kept.of(field, desc).tolist() == want.tolist(), (stage, field, desc)
+                assert kept.ready(field, desc)
+
+
+def test_ranks_ready_only_when_little_is_left_to_sort(tmp_path, monkeypatch) -> None:
+    from tui.core import sorting
+
+    monkeypatch.setattr(sorting, "_QUICK", 30)
+    write_records(trail_path(tmp_path), [event(f"E{i:03d}") for i in range(40)])
+    store = load([str(tmp_path)])
+    ranks = Ranks(store)
+    assert not ranks.ready("event")  # 40 values to sort, then a table of 40: 80 > 30
+    ranks.of("event")
+    assert ranks.ready("event") and not ranks.ready("event", descending=True)
+    ranks.of("event", descending=True)
+    assert ranks.ready("event", descending=True)
