@@ -235,10 +235,17 @@ def test_every_key_and_view_equals_the_plain_order(random_store, kernel_path) ->
     views = [compute_view(store, parse(q)) for q in ("region:eu-west-1", '-ip:""', "")]
     for key in _KEYS:
         want = _plain(store, store.order, key)
+        # As on the list's thread, first with the column not built (gathered by row).
+        lent = prepare_sort(store, store.order, key, ranks=ranks, lend=True)
+        assert lent().tolist() == want, key
         assert sort_rows(store, store.order, key, ranks=ranks).tolist() == want, key
+        lent = prepare_sort(store, store.order, key, ranks=ranks, lend=True)
+        assert lent().tolist() == want, key
         for v in views:
             want = _plain(store, v.rows, key)
             assert sort_rows(store, v.rows, key, ranks=ranks, sel=v.sel).tolist() == want
+            lent = prepare_sort(store, v.rows, key, ranks=ranks, sel=v.sel, lend=True)
+            assert lent().tolist() == want
             assert sort_rows(store, v.rows, key).tolist() == want
 
 
