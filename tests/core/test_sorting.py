@@ -273,6 +273,7 @@ def test_ranks_sorted_in_runs_match_one_sort(tmp_path, monkeypatch, run) -> None
     from tui.core import sorting
 
     monkeypatch.setattr(sorting, "_RUN", run)
+    monkeypatch.setattr(sorting, "_ONE_SORT", run)
     rnd = random.Random(run)
     store = None
     kept = None

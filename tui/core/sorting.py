@@ -95,10 +95,11 @@ class Ranks:
 
 
 _REBUILD_SHARE = 8  # more new values than 1/8 of the known: sort them all afresh
-# Values sorted in one call at most: sorted() holds the GIL throughout (0.8-1.4 s for
-# the 1.5M principals of 10M events), freezing the UI while the list's thread sorts.
-# Longer sets are sorted in runs and merged by a generator, which gives the GIL up:
-# 1.5M ARN-like values, 1.8 s in all against 0.8 s, but the longest hold 38 ms.
+# sorted() holds the GIL throughout (0.8-1.4 s for the 1.5M principals of 10M
+# events), freezing the UI while the list's thread sorts. Sets of more than _ONE_SORT
+# values are sorted in runs of _RUN merged by a generator, which gives the GIL up: for
+# 1.5M ARN-like values 1.8 s in all against 0.8 s, but the longest hold 38 ms.
+_ONE_SORT = 1 << 16  # one sorted(): ~20-40 ms
 _RUN = 1 << 13
 _QUICK = 50_000  # values to sort or convert that `ready` calls quick (~20 ms)
 
@@ -106,7 +107,7 @@ _QUICK = 50_000  # values to sort or convert that `ready` calls quick (~20 ms)
 def _by_value(values: list[str], codes: range | list[int]) -> list[int]:
     """`codes` ordered by their values (distinct: a dictionary's)."""
     key = values.__getitem__
-    if len(codes) <= _RUN:
+    if len(codes) <= _ONE_SORT:
         return sorted(codes, key=key)
     runs = [sorted(codes[i : i + _RUN], key=key) for i in range(0, len(codes), _RUN)]
     return list(heapq.merge(*runs, key=key))
