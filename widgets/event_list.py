@@ -452,7 +452,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             return
         self._sort = key
         self._sort_and_show(self._time_rows, keep, None)
-        self.refresh_rows()  # the header's arrow moves
+        # The header's arrow moves. Rows' strips do not depend on the order (cached by
+        # store row): kept, a list still in its old order while a thread sorts redraws
+        # at no cost.
+        self.refresh()
         self.post_message(self.LayoutChanged())
 
     def _sort_and_show(self, rows: np.ndarray, keep: bool, sel: np.ndarray | None) -> None:
