@@ -395,8 +395,12 @@ class AppState:
         app = self.app
         return (app.main.panels_pending if self.split else app._panels_pending) is not None
 
+    def sorting(self) -> bool:
+        """The list sorts a big view on a thread (code without that: never)."""
+        return bool(getattr(self.app.events_list, "sorting", False))
+
     def busy(self) -> bool:
-        return self.view_pending() or self.store_pending()
+        return self.view_pending() or self.store_pending() or self.sorting()
 
     @property
     def show_view(self) -> tuple[object, str]:
@@ -789,7 +793,9 @@ class Bench:
 
     async def sorts(self, n: int, mode: str) -> None:
         """The sort key: sort by the next shown column (re-sorts every listed event); the
-        way back to time order is the view's own order, a "(reset)" not measured."""
+        way back to time order is the view's own order, a "(reset)" not measured. First
+        frame: the key's answer (the header's arrow; "sorting by…" while a big view sorts
+        on a thread); full effect: the list in the new order."""
         from tui.actions import ACTIONS
 
         key = next(a for a in ACTIONS if a.id == "list-sort").keys.split(",")[0]
@@ -802,7 +808,14 @@ class Bench:
                 if lst.shown_columns[-1] == before.column
                 else f"sort ({key}, next column)"
             )
-            await self.sample(action, key, lambda b=before: lst.sort_key != b, mode)
+            await self.sample(
+                action,
+                key,
+                lambda b=before: lst.sort_key != b and not self.state.sorting(),
+                mode,
+                first=lambda b=before: lst.sort_key != b,
+                first_widgets=self.list_only,
+            )
 
     async def sorted_moves(self, n: int, mode: str) -> None:
         """List moves while the list is sorted by principal."""
@@ -1017,9 +1030,14 @@ async def run(args) -> dict:
         objects_before = len(gc.get_objects())
         t_meas = perf()
         n = args.presses
-        modes = ("direct",) if args.filters_only else ("pilot", "direct")
+        modes = ("direct",) if args.filters_only or args.sort_only else ("pilot", "direct")
         b.filters_only = args.filters_only
-        if not args.filters_only:
+        if args.sort_only:
+            for mode in modes:
+                await b.sorts(max(8, n // 4), mode)
+            for mode in modes:
+                await b.sorted_moves(n, mode)
+        elif not args.filters_only:
             await b.noop(n, "pilot")
             for mode in modes:
                 await b.list_moves("j", n, mode, "list j (down)")
@@ -1039,10 +1057,10 @@ async def run(args) -> dict:
                     await b.sorts(max(8, n // 4), mode)
                 for mode in modes:
                     await b.sorted_moves(n, mode)
-        for mode in modes:
+        for mode in modes if not args.sort_only else ():
             for i in range(args.filters):
                 await b.filter_apply(FILTERS[i % len(FILTERS)], mode)
-        for mode in modes:
+        for mode in modes if not args.sort_only else ():
             for i in range(args.filters):
                 await b.facet_pick(i, mode)
         b.close()
@@ -1238,6 +1256,11 @@ def main() -> None:
     )
     ap.add_argument(
         "--no-sort", action="store_true", help="skip the sort key and moves in a sorted list"
+    )
+    ap.add_argument(
+        "--sort-only",
+        action="store_true",
+        help="only the sort key and moves in a sorted list, direct (a short run at 10M)",
     )
     ap.add_argument(
         "--code",

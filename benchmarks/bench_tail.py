@@ -435,6 +435,8 @@ async def run_app_async(args, root: Path) -> dict:
             v = app.view
             if v is None or not awaiting or not clock.clean([lst]):
                 return
+            if getattr(lst, "sorting", False):  # --sort: the new rows' order not yet shown
+                return
             t = time.time()
             keep = []
             for gen, name in awaiting:
@@ -469,6 +471,12 @@ async def run_app_async(args, root: Path) -> dict:
         if not await wait_until(lambda: app.tailing and not app.loading, 120):
             raise SystemExit("the explorer did not start tailing")
         inp.cursor_blink = False
+        if args.sort:
+            from tui.core.sorting import SortKey
+
+            lst.set_sort(SortKey(args.sort))
+            if not await wait_until(lambda: not getattr(lst, "sorting", False), 60):
+                raise SystemExit("the list did not sort")
         await asyncio.sleep(1.0)  # let the watcher start
         writer.go.set()
         if not await wait_until(lambda: len(lst.rows) >= 100, 60):
@@ -620,6 +628,8 @@ def report_app(r: dict, args) -> None:
     )
     if args.preload:
         print(f"opened on top of: {', '.join(args.preload)}")
+    if args.sort:
+        print(f"the list sorted by {args.sort} throughout")
     print(
         f"writer: {w['files']:,} files, {w['events']:,} events in {w['seconds']:.1f} s "
         f"-> {w['events_per_s']:,.0f} events/s (schedule lag max {w['max_schedule_lag_ms']:.0f} ms)"
@@ -711,6 +721,12 @@ def main() -> None:
         help="--app: without the detection rules (they run after each commit)",
     )
     ap.add_argument("--filter", default="", help="follower's filter (CLI mode)")
+    ap.add_argument(
+        "--sort",
+        metavar="COLUMN",
+        help="(--app) the list sorted by this column (e.g. principal) throughout; a file is"
+        " on screen once the list shows the new rows in that order",
+    )
     ap.add_argument(
         "--format",
         choices=("table", "jsonl", "csv"),

@@ -318,3 +318,110 @@ async def test_palette_runs_the_lists_commands(explorer) -> None:
     await pilot.press("escape")  # cancel: nothing changes, nothing is saved
     await wait_for(pilot, lambda: not isinstance(app.screen, ColumnScreen), 3, what="close")
     assert load_columns() is None
+
+
+# ------------------------------------------------------- big views sort on a thread
+def _plain_order(app, rows, field: str, descending: bool = False) -> list[int]:
+    """By definition: filled values by value, then empty ones; ties in time order."""
+    val = app.store.value
+    filled = [int(r) for r in rows if val(int(r), field)]
+    empty = [int(r) for r in rows if not val(int(r), field)]
+    return sorted(filled, key=lambda r: val(r, field), reverse=descending) + empty
+
+
+async def _sorts_done(pilot, app) -> None:
+    """Wait until no sort thread runs (a superseded one included) and the app settled."""
+    await wait_for(
+        pilot,
+        lambda: not any(w.group == "sort" and not w.is_finished for w in app.workers),
+        10,
+        what="the sort threads",
+    )
+    await settle(pilot)
+
+
+async def test_a_threaded_sort_shows_the_old_order_until_the_new_one_lands(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    lst.sort_thread_min = 0  # every view is "big"
+    lst.move_to_index(7)
+    row, old = lst.cursor_row, lst.rows.copy()
+    with lst._ranks._lock:  # the thread waits for the field's ranks
+        lst.set_sort(type(lst.sort_key)("principal", descending=True), keep=True)
+        await pilot.pause(0.1)
+        assert lst.sorting and np.array_equal(lst.rows, old) and lst.cursor_row == row
+        assert "sorting by Principal ↓…" in status_text(app)
+        assert "Principal ↓" in _header(app)
+        await pilot.press("j")  # the list still answers: the cursor moves in the old order
+        assert lst.cursor_index == 8
+        row = lst.cursor_row
+    await _sorts_done(pilot, app)
+    assert not lst.sorting
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "principal", descending=True)
+    assert lst.cursor_row == row  # kept on its event
+    assert "sorted Principal ↓" in status_text(app) and "sorting" not in status_text(app)
+
+
+async def test_a_superseded_sort_never_lands(explorer) -> None:
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    lst.sort_thread_min = 0
+    key = type(lst.sort_key)
+    with lst._ranks._lock:
+        lst.set_sort(key("event"))  # on a thread, held
+        lst.set_sort(key())  # back to time order, at once: the held sort is stale
+        assert not lst.sorting and np.array_equal(lst.rows, app.view.rows)
+    await _sorts_done(pilot, app)
+    assert not lst.sorted and np.array_equal(lst.rows, app.view.rows)
+
+    # A new filter supersedes a sort of the old rows: the sort of the new rows lands.
+    with lst._ranks._lock:
+        lst.set_sort(key("ip"))
+        app.set_filter("-region:us-east-2")
+        await pilot.pause(0.1)
+    await _sorts_done(pilot, app)
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "ip")
+    assert "us-east-2" not in _values(app, "region") and not lst.sorting
+
+
+async def test_tailing_while_sorted_on_a_thread_keeps_the_order(tmp_path: Path) -> None:
+    """Real watchfiles on a tmp dir: each delivery re-sorts the view on the list's
+    thread; the list is in sorted order after each, the cursor on its event."""
+    import gzip
+
+    import orjson
+
+    def deliver(name: str, records: list[dict]) -> None:
+        final = trail_path(tmp_path, when="20261120T1100Z", suffix=name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(final.name + ".0a1b2c3d")
+        tmp.write_bytes(gzip.compress(orjson.dumps({"Records": records}), mtime=0))
+        os.rename(tmp, final)
+
+    names = ["Kilo", "Bravo", "Kilo", "Alpha", "Echo", "Bravo"]
+    write_records(
+        trail_path(tmp_path, suffix="base000000000000"),
+        [event(n, f"2026-11-20T10:{i:02d}:00Z") for i, n in enumerate(names)],
+    )
+    app = make_app([tmp_path], watch=True, rescan_s=1.0)
+    async with run(app, (120, 30)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.tailing, 5, what="tailing")
+        lst = app.events_list
+        lst.sort_thread_min = 0
+        lst.set_sort(type(lst.sort_key)("event"))
+        await _sorts_done(pilot, app)
+        lst.move_to_index(2)
+        row = lst.cursor_row
+        want = 6
+        for part, batch in enumerate([["Charlie", "Alpha"], ["Zulu", "Bravo", "Delta"]]):
+            deliver(
+                f"more{part}0000000000000"[:16],
+                [event(n, f"2026-11-20T{9 + part:02d}:{i:02d}:30Z") for i, n in enumerate(batch)],
+            )
+            want += len(batch)
+            await wait_for(pilot, lambda w=want: len(app.view.rows) == w, 10, what="arrivals")
+            await _sorts_done(pilot, app)
+            assert len(lst.rows) == want
+            assert lst.rows.tolist() == _plain_order(app, app.view.rows, "event")
+            assert lst.cursor_row == row

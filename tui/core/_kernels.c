@@ -3,13 +3,15 @@
  *
  * - count_at: facet counts at a view's positions, without gathering the codes first;
  * - insert_sorted: the sorted inserts that keep the time order, the id index and the
- *   time-ordered columns current as commits arrive.
+ *   time-ordered columns current as commits arrive;
+ * - sort_by_rank: the event list's sort by a column, a counting sort over value ranks.
  *
- * Both release the GIL and check their arguments rather than trusting the caller.
+ * All release the GIL and check their arguments rather than trusting the caller.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* count_at(out, codes, at): out[codes[i]] += 1 for each position i in `at`.
@@ -120,14 +122,115 @@ static PyObject *insert_sorted(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* sort_by_rank(out, rows, codes, table, nranks): out = rows ordered by table[codes[i]],
+ * stable (rows with equal ranks keep their order: time order, the sort's tie-break).
+ * rows, out: int64, one per row; codes: uint8, uint16 or int32 (item size 1, 2 or 4),
+ * the code of each row; table: uint16 or uint32 (item size 2 or 4), each code's rank,
+ * every rank below nranks. A counting sort: one pass counts the ranks, one places the
+ * rows, O(n + nranks) -- where numpy's stable argsort of 32-bit ranks is a merge sort,
+ * and the rank gather and the take are two more passes. Without the GIL (the event
+ * list sorts big views on a thread). */
+#define RANK_OF(TC, TT, i) ((int64_t)((const TT *)table.buf)[((const TC *)codes.buf)[i]])
+#define SORT_BY_RANK(TC, TT)                                                    \
+    for (Py_ssize_t i = 0; i < n; i++) {                                        \
+        int64_t c = (int64_t)((const TC *)codes.buf)[i];                        \
+        if (c < 0 || c >= nt) {                                                 \
+            bad = 1;                                                            \
+            break;                                                              \
+        }                                                                       \
+        int64_t r = (int64_t)((const TT *)table.buf)[c];                        \
+        if (r >= nranks) {                                                      \
+            bad = 2;                                                            \
+            break;                                                              \
+        }                                                                       \
+        start[r]++;                                                             \
+    }                                                                           \
+    if (!bad) {                                                                 \
+        int64_t at = 0;                                                         \
+        for (Py_ssize_t r = 0; r < nranks; r++) {                               \
+            int64_t c = start[r];                                               \
+            start[r] = at;                                                      \
+            at += c;                                                            \
+        }                                                                       \
+        for (Py_ssize_t i = 0; i < n; i++)                                      \
+            o[start[RANK_OF(TC, TT, i)]++] = w[i];                              \
+    }
+
+#define SORT_BY_RANK_T(TC)          \
+    if (table.itemsize == 2) {      \
+        SORT_BY_RANK(TC, uint16_t)  \
+    } else {                        \
+        SORT_BY_RANK(TC, uint32_t)  \
+    }
+
+static PyObject *sort_by_rank(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer out, rows, codes, table;
+    Py_ssize_t nranks;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*n", &out, &rows, &codes, &table, &nranks))
+        return NULL;
+    Py_ssize_t n = rows.len / 8, ci = codes.itemsize, ti = table.itemsize;
+    Py_ssize_t nt = ti > 0 ? table.len / ti : 0;
+    const char *err = NULL;
+    if (rows.itemsize != 8 || out.itemsize != 8 || out.len != rows.len)
+        err = "rows and out must be int64 and of one length";
+    else if (ci != 1 && ci != 2 && ci != 4)
+        err = "codes must be 1, 2 or 4 bytes each";
+    else if (ti != 2 && ti != 4)
+        err = "ranks must be 2 or 4 bytes each";
+    else if (codes.len != n * ci)
+        err = "one code per row";
+    else if (nranks < 0)
+        err = "nranks must not be negative";
+    int64_t *start = NULL;
+    if (!err) {
+        start = calloc((size_t)nranks + 1, sizeof(int64_t));
+        if (!start) {
+            err = "out of memory";
+        }
+    }
+    int bad = 0;
+    if (!err) {
+        int64_t *o = out.buf;
+        const int64_t *w = rows.buf;
+        Py_BEGIN_ALLOW_THREADS
+        if (ci == 1) {
+            SORT_BY_RANK_T(uint8_t)
+        } else if (ci == 2) {
+            SORT_BY_RANK_T(uint16_t)
+        } else {
+            SORT_BY_RANK_T(int32_t)
+        }
+        Py_END_ALLOW_THREADS
+        free(start);
+    }
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&table);
+    if (err) {
+        if (start == NULL && !strcmp(err, "out of memory"))
+            return PyErr_NoMemory();
+        PyErr_SetString(PyExc_ValueError, err);
+        return NULL;
+    }
+    if (bad) {
+        PyErr_SetString(PyExc_IndexError, bad == 1 ? "code out of range" : "rank out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"count_at", count_at, METH_VARARGS, "count_at(out, codes, at): out[codes[i]] += 1 for i in at"},
     {"insert_sorted", insert_sorted, METH_VARARGS,
      "insert_sorted(dst, src, n, pos, values): dst[:n+k] = np.insert(src[:n], pos, values)"},
+    {"sort_by_rank", sort_by_rank, METH_VARARGS,
+     "sort_by_rank(out, rows, codes, table, nranks): rows stably ordered by table[codes]"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef kernels_module = {
-    PyModuleDef_HEAD_INIT, "_kernels", "The store's numpy kernels: facet counts, sorted inserts.",
+    PyModuleDef_HEAD_INIT, "_kernels", "The store's numpy kernels: facet counts, sorted inserts, rank sorts.",
     -1, module_methods, NULL, NULL, NULL, NULL,
 };
 

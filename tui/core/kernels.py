@@ -1,11 +1,12 @@
-"""The store's two numpy kernels, in C where `_kernels.c` is built, else in numpy:
+"""The store's numpy kernels, in C where `_kernels.c` is built, else in numpy:
 
 - `count_codes`: facet counts at a view's positions (`bincount(codes[at])`);
 - `insert_sorted`: `np.insert` of sorted positions into an array that has room, which
   keeps the time order, the id index and the time-ordered columns current as commits
-  arrive.
+  arrive;
+- `sort_by_rank`: rows stably ordered by their values' ranks (the event list's sort).
 
-Both give the same answers either way (tests run both); the C versions only save time.
+All give the same answers either way (tests run both); the C versions only save time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ try:  # tui/core/_kernels.c; numpy does the same, slower
 except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
     _kernels = None  # type: ignore[assignment]  # mypy's idiom for an optional module
 
-__all__ = ["available", "count_codes", "insert_sorted", "set_native"]
+__all__ = ["available", "count_codes", "insert_sorted", "set_native", "sort_by_rank"]
 
 _native = _kernels is not None
 # The code types count_at reads (the store's narrow code columns, and int32).
@@ -69,3 +70,26 @@ def insert_sorted(
     if dst is not src:
         dst[:p0] = src[:p0]
     dst[p0 : n + len(values)] = tail
+
+
+_RANK_DTYPES = (np.dtype(np.uint16), np.dtype(np.uint32))
+
+
+def sort_by_rank(rows: np.ndarray, codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """`rows[np.argsort(table[codes], kind="stable")]`: `rows` (int64) ordered by the
+    rank `table` gives each one's code, equal ranks in their order. In C, a counting
+    sort in two passes without the GIL (the ranks are few: a field's distinct values);
+    numpy's stable argsort is a radix sort for 16-bit ranks but a merge sort for
+    32-bit ones, after a gather of the ranks."""
+    if (
+        not _native
+        or rows.dtype != np.int64
+        or codes.dtype not in _CODE_DTYPES
+        or table.dtype not in _RANK_DTYPES
+        or not (rows.flags.c_contiguous and codes.flags.c_contiguous)
+        or not table.flags.c_contiguous
+    ):
+        return rows[np.argsort(table[codes], kind="stable")]
+    out = np.empty(len(rows), np.int64)
+    _kernels.sort_by_rank(out, rows, codes, table, len(table) + 1)
+    return out
