@@ -52,7 +52,7 @@ from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import LABEL_FACET, View, compute_view
 from .evidence import Evidence, EvidenceActions, uses_unverified
-from .main_screen import MainScreen
+from .main_screen import FACET_TOP, MainScreen
 from .pivots import PivotActions
 from .policies import (
     ArrivalRate,
@@ -570,9 +570,18 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         try:
             for name in self.events_list.path_columns:  # few files to scan: now
                 self.store.path_column(parse_path(name))
-            # Facet counts are taken when the facets are drawn (MainScreen.show_panels).
-            # A filter that narrows the view on screen is tested at its rows only.
-            view = compute_view(self.store, query, (), previous, base=self.view)
+            # A new filter's facets (counts and top values) are taken with its view,
+            # in slices on both cores, so they go out in the list's frame; arrivals'
+            # counts are taken when the facets are drawn (MainScreen.show_panels). A
+            # filter that narrows the view on screen is tested at its rows only.
+            view = compute_view(
+                self.store,
+                query,
+                self.main.facet_panel.fields if previous is None else (),
+                previous,
+                base=self.view,
+                facet_top=FACET_TOP,
+            )
         except QueryError as e:
             self._view_done(None, e)
             return
