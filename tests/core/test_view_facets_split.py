@@ -101,3 +101,43 @@ def test_share_raises_what_an_item_raises(monkeypatch):
 
     with pytest.raises(ValueError, match="item 3"):
         view_mod._share(boom, list(range(8)))
+
+
+FAULTS = """
+import resource, sys
+import numpy as np
+from tui.core.view import keep_big_buffers
+kept = keep_big_buffers() if sys.argv[1] == "keep" else False
+def touch():
+    a = np.empty(40 << 17, np.int64)  # 40 MiB: above glibc's adaptive mmap threshold
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    a.fill(1)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+touch()
+print(kept, touch())
+"""
+
+
+@pytest.mark.skipif(
+    not __import__("platform").libc_ver()[0] == "glibc", reason="glibc's mallopt only"
+)
+def test_kept_big_buffers_are_reused_without_page_faults():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def run(mode: str) -> tuple[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", FAULTS, mode], cwd=root, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        kept, faults = out.stdout.split()
+        return kept, int(faults)
+
+    kept, faults = run("keep")
+    assert kept == "True"
+    assert faults < 1000  # the freed 40 MiB is reused: its pages are already there
+    plain = run("plain")
+    assert plain[0] == "False" and plain[1] > 5000  # a fresh mapping: a fault per page

@@ -19,7 +19,9 @@ commit, so both paths are kept to a few vectorised passes over the store:
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import threading
 import time
 from collections.abc import Iterable
@@ -35,7 +37,7 @@ from .query import Query
 from .store import Store, top_values
 from .store.ordered import KEY_TIME_SHIFT, TIME_MAX
 
-__all__ = ["LABEL_FACET", "View", "compute_view", "top_values"]
+__all__ = ["LABEL_FACET", "View", "compute_view", "keep_big_buffers", "top_values"]
 
 # The facet of the case's labels (counted by `label_counts`; picking one adds mark:LABEL).
 LABEL_FACET = "mark"
@@ -162,6 +164,33 @@ class View:
                 got = col.counts(self.mask)
             self.path_bins[name] = got
         return got
+
+
+# glibc serves an allocation above its mmap threshold (which adapts up to 32 MiB) with a
+# fresh mapping, every page of it faulted in and zeroed on first touch, and unmaps it when
+# freed. At 10M events a view of 4.1M rows makes three such arrays (positions, rows,
+# times: 33 MB each) on every key: ~24,000 page faults, 70 ms of a 22 ms view
+# (benchmarks/bench_view.py, `region:us-east-1`). Above these thresholds the arrays come
+# from the heap, and a freed view's memory is reused by the next.
+BIG_BUFFER_MMAP_MIN = 128 << 20  # M_MMAP_THRESHOLD: allocations below it use the heap
+BIG_BUFFER_TRIM_MIN = 256 << 20  # M_TRIM_THRESHOLD: free memory kept at the heap's top
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def keep_big_buffers() -> bool:
+    """Have the C allocator keep and reuse big freed buffers (views' arrays) instead of
+    mapping fresh pages for each (see BIG_BUFFER_MMAP_MIN): glibc only, process-wide,
+    so the explorer calls it once a trail is loaded. Returns whether it took effect."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return bool(mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, BIG_BUFFER_TRIM_MIN)
+    )
 
 
 # A view over at least this many positions of the time order is evaluated in slices,
