@@ -141,3 +141,34 @@ def test_kept_big_buffers_are_reused_without_page_faults():
     assert faults < 1000  # the freed 40 MiB is reused: its pages are already there
     plain = run("plain")
     assert plain[0] == "False" and plain[1] > 5000  # a fresh mapping: a fault per page
+
+
+def _ranked_directly(bins, values, top):
+    pairs = sorted(
+        ((int(c), values[i], i) for i, c in enumerate(bins.tolist()) if c),
+        key=lambda x: (-x[0], x[1]),
+    )
+    return [i for _, _, i in pairs[:top]], len(pairs)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_values_among_candidates_equal_a_full_ranking(monkeypatch, seed):
+    import numpy as np
+
+    from tui.core.store import dictionaries
+
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(dictionaries, "CANDIDATES_MIN", 64)
+    monkeypatch.setattr(dictionaries, "_SAMPLE", 256)
+    n = 5000
+    # Heavy-tailed counts with many ties (at the cut too), zeros, and a few big ones.
+    bins = rng.zipf(1.6, n).astype(np.int64)
+    bins[rng.random(n) < [0.1, 0.5, 0.9, 0.3, 0.0, 0.99][seed]] = 0
+    bins[rng.integers(0, n, 5)] = 1000
+    values = [f"v{rng.integers(0, 10**6):07d}-{i}" for i in range(n)]
+    for top in (1, 7, 60, 200):
+        want = _ranked_directly(bins, values, top)
+        got, distinct = dictionaries.ranked_codes(bins, values, top)
+        assert (got.tolist(), distinct) == want, (seed, top)
+    if seed < 5:  # the path under test: the selection among candidates
+        assert dictionaries._candidates(bins, 60) is not None
