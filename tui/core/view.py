@@ -37,7 +37,7 @@ from .query import Query
 from .store import Store, top_values
 from .store.ordered import KEY_TIME_SHIFT, TIME_MAX
 
-__all__ = ["LABEL_FACET", "View", "compute_view", "keep_big_buffers", "top_values"]
+__all__ = ["LABEL_FACET", "View", "compute_view", "keep_big_buffers", "take_facets", "top_values"]
 
 # The facet of the case's labels (counted by `label_counts`; picking one adds mark:LABEL).
 LABEL_FACET = "mark"
@@ -427,16 +427,22 @@ def compute_view(
             )
             added[: len(bins)] += bins
             view.bins[name] = added
+    take_facets(store, view, fields, facet_top)
+    return view
+
+
+def take_facets(store: Store, view: View, fields: Iterable[str], top: int | None) -> None:
+    """Count `fields` under `view` (the stored ones in slices on the view pool when the
+    view is big) and, with `top`, keep the stored fields' top values (`View.facet`)."""
     fields = list(fields)
     stored = [name for name in fields if name in FIELD_INDEX]
     _count_fields(store, view, stored)
     for name in fields:
         if name != LABEL_FACET and name not in FIELD_INDEX:  # labels: counted when drawn
             view.counts(store, name)  # (marks change without a commit)
-    if facet_top is not None and stored:
+    if top is not None and stored:
         if len(view.rows) >= COUNT_SPLIT_MIN:
-            _share(lambda name: view.facet(store, name, facet_top), stored)
+            _share(lambda name: view.facet(store, name, top), stored)
         else:
             for name in stored:
-                view.facet(store, name, facet_top)
-    return view
+                view.facet(store, name, top)
