@@ -172,3 +172,31 @@ def test_top_values_among_candidates_equal_a_full_ranking(monkeypatch, seed):
         assert (got.tolist(), distinct) == want, (seed, top)
     if seed < 5:  # the path under test: the selection among candidates
         assert dictionaries._candidates(bins, 60) is not None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_presorted_error_counts_equal_a_count_per_bucket(seed):
+    """The presorted histogram's errors per bucket (failed events' indexes searched at
+    the bucket edges) equal a direct count, with many events on bucket edges and
+    equal times, and errors in runs."""
+    import numpy as np
+
+    from tui.core.normalize import NO_TIME
+    from tui.core.timeline import histogram
+
+    rng = np.random.default_rng(seed)
+    step = 60_000
+    t0 = 1_790_000_000_000 - 1_790_000_000_000 % step
+    n = 4000
+    times = np.sort(t0 + step * rng.integers(0, 30, n) + rng.choice([0, 0, 0, 1, step - 1], n))
+    times[: rng.integers(0, 4)] = NO_TIME
+    errs = rng.random(n) < [0.0, 0.05, 0.5, 1.0][seed]
+    errs[100:300] = True
+    for lo, hi in ((None, None), (t0 + 3 * step, t0 + 9 * step), (t0 - step, t0 + step)):
+        h = histogram(times, errs, 40, lo, hi, step, presorted=True)
+        want = [
+            int(np.count_nonzero(errs[(times >= a) & (times < a + step)]))
+            for a in range(h.start_ms, h.end_ms, step)
+        ]
+        assert h.errors.tolist() == want
+        assert h.errors.dtype == np.int64
