@@ -575,10 +575,11 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             # in slices on both cores, so they go out in the list's frame; arrivals'
             # counts are taken when the facets are drawn (MainScreen.show_panels). A
             # filter that narrows the view on screen is tested at its rows only.
+            stored = [f for f in self.main.facet_panel.fields if f in FIELD_INDEX]
             view = compute_view(
                 self.store,
                 query,
-                self.main.facet_panel.fields if previous is None else (),
+                stored if previous is None else (),  # paths, labels, detections: when drawn
                 previous,
                 base=self.view,
                 facet_top=FACET_TOP,
