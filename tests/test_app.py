@@ -1366,15 +1366,18 @@ async def test_filter_draws_list_detail_facets_and_timeline_in_one_frame(explore
 async def test_a_big_views_facets_and_timeline_follow_the_first_frame(
     explorer, monkeypatch
 ) -> None:
-    """Over a view too big to count in a frame's budget (PANELS_INLINE_MAX rows), a new
-    filter's first frame has the list, the detail pane and the status line; the facets
-    and the timeline come in a later frame, with the view's counts, and the app is not
-    settled until they have."""
+    """Over a view too big to count in a frame's budget (PANELS_INLINE_MAX rows) whose
+    facets are not all taken with the view (here a JSON-path facet, counted when drawn),
+    a new filter's first frame has the list, the detail pane and the status line; the
+    facets and the timeline come in a later frame, with the view's counts, and the app
+    is not settled until they have."""
     import tui.main_screen
 
     monkeypatch.setattr(tui.main_screen, "PANELS_INLINE_MAX", 5)
     pilot, app = explorer, explorer.app
     lst, pane = app.events_list, app.query_one(DetailPane)
+    app.query_one(FacetPanel).lists[-1].set_field("requestParameters.bucketName")
+    await settle(pilot)
     facet = app.query_one(FacetPanel).lists[0]
     timeline = app.query_one(Timeline)
     frames: list[tuple[int, int, int, int, int]] = []
@@ -1402,6 +1405,47 @@ async def test_a_big_views_facets_and_timeline_follow_the_first_frame(
         value = app.store.value(r, facet.field)
         direct[value] = direct.get(value, 0) + 1
     assert dict(facet.rows) == direct
+
+
+async def test_a_big_views_facets_taken_with_the_view_go_out_in_its_first_frame(
+    explorer, monkeypatch
+) -> None:
+    """Over a view of more than PANELS_INLINE_MAX rows whose facets are stored fields,
+    the counts and top values are taken with the view (compute_view's facet_top), so
+    the list, detail pane, status line, facets and timeline go out in one frame, with
+    the view's counts."""
+    import tui.main_screen
+
+    monkeypatch.setattr(tui.main_screen, "PANELS_INLINE_MAX", 5)
+    pilot, app = explorer, explorer.app
+    lst, pane = app.events_list, app.query_one(DetailPane)
+    facets = app.query_one(FacetPanel).lists
+    timeline = app.query_one(Timeline)
+    frames: list[tuple[int, int, int, tuple[int, ...], int]] = []
+    app.main.frame_callbacks.append(
+        lambda: frames.append(
+            (
+                len(lst.rows),
+                app.status.matching,
+                pane.row,
+                tuple(fl._total for fl in facets),
+                len(timeline._times),
+            )
+        )
+    )
+    total = len(app.store)
+    await apply_filter(pilot, "has:error")
+    v = app.view
+    n = len(v.rows)
+    assert 5 < n < total
+    first = next(f for f in frames if f[0] == n)
+    assert first == (n, n, lst.cursor_row, (n,) * len(facets), n), frames
+    for fl in facets:
+        direct: dict[str, int] = {}
+        for r in v.rows.tolist():
+            value = app.store.value(r, fl.field)
+            direct[value] = direct.get(value, 0) + 1
+        assert dict(fl.rows) == direct, fl.field
 
 
 async def test_the_view_of_every_event_goes_out_in_one_frame_at_any_size(

@@ -50,9 +50,9 @@ from .core.sanitize import clean
 from .core.spill import keep_out_of
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import LABEL_FACET, View, compute_view
+from .core.view import LABEL_FACET, View, compute_view, keep_big_buffers
 from .evidence import Evidence, EvidenceActions, uses_unverified
-from .main_screen import MainScreen
+from .main_screen import FACET_TOP, MainScreen
 from .pivots import PivotActions
 from .policies import (
     ArrivalRate,
@@ -391,6 +391,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         the first filter's keypress: filtered facet counts read them, and building three
         took ~10 ms of that key at 1.3M events (in a traced tail benchmark run the first
         two filter applies were the slowest two). Commits keep them current from then on."""
+        keep_big_buffers()  # a view's arrays reuse freed memory, not fresh pages
         try:
             fields = self.main.facet_panel.fields
         except NoMatches:  # closing: only the head start is lost
@@ -584,9 +585,19 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         try:
             for name in self.events_list.path_columns:  # few files to scan: now
                 self.store.path_column(parse_path(name))
-            # Facet counts are taken when the facets are drawn (MainScreen.show_panels).
-            # A filter that narrows the view on screen is tested at its rows only.
-            view = compute_view(self.store, query, (), previous, base=self.view)
+            # A new filter's facets (counts and top values) are taken with its view,
+            # in slices on both cores, so they go out in the list's frame; arrivals'
+            # counts are taken when the facets are drawn (MainScreen.show_panels). A
+            # filter that narrows the view on screen is tested at its rows only.
+            stored = [f for f in self.main.facet_panel.fields if f in FIELD_INDEX]
+            view = compute_view(
+                self.store,
+                query,
+                stored if previous is None else (),  # paths, labels, detections: when drawn
+                previous,
+                base=self.view,
+                facet_top=FACET_TOP,
+            )
         except QueryError as e:
             self._view_done(None, e)
             return

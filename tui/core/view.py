@@ -19,7 +19,9 @@ commit, so both paths are kept to a few vectorised passes over the store:
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import threading
 import time
 from collections.abc import Iterable
@@ -35,7 +37,7 @@ from .query import Query
 from .store import Store, top_values
 from .store.ordered import KEY_TIME_SHIFT, TIME_MAX
 
-__all__ = ["LABEL_FACET", "View", "compute_view", "top_values"]
+__all__ = ["LABEL_FACET", "View", "compute_view", "keep_big_buffers", "take_facets", "top_values"]
 
 # The facet of the case's labels (counted by `label_counts`; picking one adds mark:LABEL).
 LABEL_FACET = "mark"
@@ -60,6 +62,12 @@ class View:
     # `times` ascend (no event's sort key was clamped: every time is after 1970 and
     # before 2527): the timeline can take them as sorted without checking 10M pairs.
     ascending: bool = False
+    # (field, top) -> `facet`'s answer, kept: the counts and top-N selection of the
+    # facets shown are taken with the view (`compute_view(..., top=N)`), so drawing
+    # them is cheap enough to go out in the same frame as the list.
+    tops: dict[tuple[str, int | None], tuple[list[tuple[str, int]], int]] = field(
+        default_factory=dict
+    )
     _mask: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -129,9 +137,18 @@ class View:
             bins, with_values = self._path_counts(store, name)
             col = store.path_column(parse_path(name))
             return col.top(bins, with_values, len(self.rows), top, store)
-        if len(self.rows) == len(store) and self.generation == store.generation:
-            return store.facet(name, None, top)  # every event: kept per commit
-        return top_values(self.counts(store, name), store.values(name), top)
+        got = self.tops.get((name, top))
+        if got is None:
+            if len(self.rows) == len(store) and self.generation == store.generation:
+                got = store.facet(name, None, top)  # every event: kept per commit
+            else:
+                got = top_values(self.counts(store, name), store.values(name), top)
+            self.tops[(name, top)] = got
+        return got
+
+    def has_tops(self, names: Iterable[str], top: int | None) -> bool:
+        """Whether `facet(name, top)` is already taken for every one of `names`."""
+        return all((name, top) in self.tops for name in names)
 
     def _path_counts(self, store: Store, name: str) -> tuple[np.ndarray, int]:
         got = self.path_bins.get(name)
@@ -147,6 +164,33 @@ class View:
                 got = col.counts(self.mask)
             self.path_bins[name] = got
         return got
+
+
+# glibc serves an allocation above its mmap threshold (which adapts up to 32 MiB) with a
+# fresh mapping, every page of it faulted in and zeroed on first touch, and unmaps it when
+# freed. At 10M events a view of 4.1M rows makes three such arrays (positions, rows,
+# times: 33 MB each) on every key: ~24,000 page faults, 70 ms of a 22 ms view
+# (benchmarks/bench_view.py, `region:us-east-1`). Above these thresholds the arrays come
+# from the heap, and a freed view's memory is reused by the next.
+BIG_BUFFER_MMAP_MIN = 128 << 20  # M_MMAP_THRESHOLD: allocations below it use the heap
+BIG_BUFFER_TRIM_MIN = 256 << 20  # M_TRIM_THRESHOLD: free memory kept at the heap's top
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def keep_big_buffers() -> bool:
+    """Have the C allocator keep and reuse big freed buffers (views' arrays) instead of
+    mapping fresh pages for each (see BIG_BUFFER_MMAP_MIN): glibc only, process-wide,
+    so the explorer calls it once a trail is loaded. Returns whether it took effect."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return bool(mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, BIG_BUFFER_TRIM_MIN)
+    )
 
 
 # A view over at least this many positions of the time order is evaluated in slices,
@@ -175,6 +219,68 @@ def _map(fn, items: list) -> list:
     later = [pool.submit(fn, it) for it in items[1:]]
     first = fn(items[0])
     return [first, *(f.result() for f in later)]
+
+
+def _share(fn, items: list) -> list:
+    """`fn` over `items` on this thread and the view pool's, each taking the next item
+    as it is free (`_map` gives the pool's one thread all but the first on 2 cores)."""
+    global _pool
+    if len(items) < 2 or _workers() < 2:
+        return [fn(it) for it in items]
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_workers() - 1, thread_name_prefix="view")
+        pool = _pool
+    results: list = [None] * len(items)
+    queue = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = next(queue, None)
+            if i is None:
+                return
+            results[i] = fn(items[i])
+
+    helpers = [pool.submit(work) for _ in range(min(_workers() - 1, len(items) - 1))]
+    work()
+    for h in helpers:
+        if not h.cancel():  # not started (the pool busy elsewhere): nothing left to take
+            h.result()
+    return results
+
+
+# A view of at least this many rows counts each facet in slices of its positions on
+# both cores (then adds the slices' counts): at 10M events the principal facet's count
+# over 4.1M positions into 1.5M values is ~20 ms on one core.
+COUNT_SPLIT_MIN = 1 << 19
+
+
+def _count_fields(store: Store, view: View, names: list[str]) -> None:
+    """`view.counts` of the stored fields `names`, in slices on the view pool when the
+    view is big (each slice a `count_in_order` of its positions; the sum is the count)."""
+    todo = [n for n in names if n not in view.bins]
+    sel = view.sel
+    k = _workers()
+    if (
+        not todo
+        or sel is None
+        or view.generation != store.generation
+        or len(sel) < COUNT_SPLIT_MIN
+        or k < 2
+    ):
+        for name in todo:
+            view.counts(store, name)
+        return
+    edges = [len(sel) * i // k for i in range(k + 1)]
+    jobs = [(name, edges[i], edges[i + 1]) for name in todo for i in range(k)]
+    parts = _share(lambda job: store.count_in_order(job[0], sel[job[1] : job[2]]), jobs)
+    for i, name in enumerate(todo):
+        got = parts[i * k]
+        for more in parts[i * k + 1 : (i + 1) * k]:
+            got += more
+        view.bins[name] = got
 
 
 def _slices(start: int, stop: int, splittable: bool) -> list[tuple[int, int]]:
@@ -288,12 +394,15 @@ def compute_view(
     previous: View | None = None,
     now_ms: int | None = None,
     base: View | None = None,
+    facet_top: int | None = None,
 ) -> View:
     """Evaluate `query` over `store` and count `fields`. Raises QueryError.
 
     `previous` (a view of the same query on an earlier generation) lets the counts be
     updated from the new rows only, when every old row kept its verdict. `base` (the
     view on screen) spares a query that only narrows it the terms they share.
+    `facet_top`: also take the top `facet_top` values of the stored fields among
+    `fields` (`View.facet`), so that drawing the facets costs little.
     """
     if now_ms is None:
         now_ms = time.time_ns() // 1_000_000
@@ -318,7 +427,22 @@ def compute_view(
             )
             added[: len(bins)] += bins
             view.bins[name] = added
-    for name in fields:
-        if name != LABEL_FACET:  # counted when drawn: marks change without a commit
-            view.counts(store, name)
+    take_facets(store, view, fields, facet_top)
     return view
+
+
+def take_facets(store: Store, view: View, fields: Iterable[str], top: int | None) -> None:
+    """Count `fields` under `view` (the stored ones in slices on the view pool when the
+    view is big) and, with `top`, keep the stored fields' top values (`View.facet`)."""
+    fields = list(fields)
+    stored = [name for name in fields if name in FIELD_INDEX]
+    _count_fields(store, view, stored)
+    for name in fields:
+        if name != LABEL_FACET and name not in FIELD_INDEX:  # labels: counted when drawn
+            view.counts(store, name)  # (marks change without a commit)
+    if top is not None and stored:
+        if len(view.rows) >= COUNT_SPLIT_MIN:
+            _share(lambda name: view.facet(store, name, top), stored)
+        else:
+            for name in stored:
+                view.facet(store, name, top)

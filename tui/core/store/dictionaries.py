@@ -192,6 +192,31 @@ def _order_ties(codes: list[int], counts: np.ndarray, values: list[str]) -> list
     return codes
 
 
+# Count arrays of at least this many values look for the top among candidates first.
+CANDIDATES_MIN = 1 << 16
+_SAMPLE = 1 << 14  # counts sampled (evenly spaced) to choose the candidates' bound
+
+
+def _candidates(bins: np.ndarray, top: int) -> np.ndarray | None:
+    """The codes whose count may be among the `top` largest, when few: those with a
+    count at least the k-th largest of an even sample of the counts, k chosen so about
+    4 x `top` codes reach it. If at least `top` do, the top-th largest count is at or
+    above that bound, so every code above or tied with it is a candidate. None: no
+    useful bound (a small or sparse array, or too few reach it)."""
+    n = len(bins)
+    if n < CANDIDATES_MIN:
+        return None
+    sample = bins[:: max(1, n // _SAMPLE)]
+    k = -(-4 * top * len(sample) // n) + 1
+    if k >= len(sample) // 4:
+        return None
+    bound = np.partition(sample, len(sample) - k)[len(sample) - k]
+    if bound <= 0:
+        return None
+    cand = np.flatnonzero(bins >= bound)
+    return cand if top <= len(cand) <= n // 8 else None
+
+
 def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[np.ndarray, int]:
     """The codes with a count, most frequent first (ties by value, see TIES_BY_VALUE),
     at most `top` of them, and how many values occur at all. The top are chosen by a
@@ -199,7 +224,9 @@ def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[
     Python-level work per value beyond the tie budget (at 1.5M values, top 60: 28 ms
     of CPU with a selection over the nonzero counts, ~8 ms over the array as is; but a
     filtered view's counts are mostly zeros, and selecting over all of them then cost
-    more than gathering the few counted)."""
+    more than gathering the few counted). Over a big count array the selection is
+    among candidates (`_candidates`): at 10M events, the principal facet's top 60 of
+    1.5M counts took 7-14 ms over the nonzero counts."""
     distinct = int(np.count_nonzero(bins))
     if top is not None and distinct > top:
         if top <= 0:
@@ -207,10 +234,12 @@ def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[
         # The cut is the top-th largest count: a partial selection (introselect) over
         # the count array. np.partition, as only the value is needed (argpartition
         # costs ~3x); then one pass each for the values above it and tied with it.
-        if distinct * 2 < len(bins):  # mostly zeros (a filtered view): among the counted
-            nz = np.flatnonzero(bins)
+        cand = _candidates(bins, top)
+        if cand is not None or distinct * 2 < len(bins):
+            # Among the candidates, or (mostly zeros: a filtered view) the counted.
+            nz = cand if cand is not None else np.flatnonzero(bins)
             cnt = bins[nz]
-            k = distinct - top
+            k = len(nz) - top
             cut = np.partition(cnt, k)[k]
             above, ties = nz[cnt > cut], nz[cnt == cut]  # ties in code order
         else:
