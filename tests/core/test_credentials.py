@@ -655,3 +655,47 @@ def test_every_real_minting_record_is_found():
         pairs = zip(rows.tolist(), codes.tolist(), strict=True)
         got = {(r, idx.spell(c, r).lower()) for r, c in pairs}
         assert got == expected and len(rows) == len(expected), mode
+
+
+# ------------------------------------------------------------------ key numbering
+def test_lower_raw_keys_equal_the_per_value_keys():
+    """The whole-list path gives what raw_key(v.lower()) gives value by value, on random
+    lists of plain keys mixed (or not) with values it must hand to the per-value path."""
+    import random
+
+    from tui.core.credentials import _lower_raw_keys
+    from tui.core.paths import raw_key
+
+    rnd = random.Random(21)
+    odd = ["", "ASIA\x1b[31m", 'a"b', "a\\b", "é", "İ", "a\nb", "\x7f", "\u202e", "tab\t"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcxyz-_/:+= "
+    for _ in range(300):
+        vals = [
+            "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
+            for _ in range(rnd.randint(0, 40))
+        ]
+        if rnd.random() < 0.5:
+            vals.insert(rnd.randint(0, len(vals)), rnd.choice(odd))
+        assert _lower_raw_keys(vals) == [raw_key(v.lower()) for v in vals]
+
+
+def test_key_codes_numbered_in_slices_equal_one_by_one(tmp_path, native, monkeypatch):
+    """`key` values numbered in slices (here of 2) get the code each value's own raw key
+    has in the table, '' gets -1, and chains read the same."""
+    from tui.core import credentials as creds
+    from tui.core.paths import raw_key
+
+    monkeypatch.setattr(creds, "_KEYS_SLICE", 2)
+    write_files(tmp_path, chained_trail())
+    store = loaded(tmp_path, native)
+    idx = store.credentials
+    idx.catch_up()
+    vals = store.values("key")
+    assert len(vals) > 4 and "" in vals
+    want = [int(idx.table.lookup(raw_key(v.lower()))) if v else -1 for v in vals]
+    assert idx._key2code.tolist() == want
+    assert all(c >= 0 for v, c in zip(vals, want, strict=True) if v)
+    monkeypatch.setattr(creds, "_KEYS_SLICE", 8192)
+    whole = loaded(tmp_path, native)
+    for row in range(len(store)):
+        assert idx.chain(row).lines() == whole.credentials.chain(row).lines()

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -279,6 +280,28 @@ def record_hints(event: object) -> list[tuple[str, str]]:
     return out
 
 
+# Key values numbered per slice: each slice's inserts are one C loop holding the GIL
+# (~3 ms), so a waiting UI thread gets it between slices.
+_KEYS_SLICE = 8192
+_PLAIN_LINES = re.compile(r"[\x20-\x7e\n]*")
+
+
+def _lower_raw_keys(vals: list[str]) -> list[bytes]:
+    """`raw_key(v.lower())` of each value, made for the whole list at once when every
+    value is plain printable ASCII (the access keys of a trail): one join, lower and
+    split instead of a Python call per value."""
+    text = "\n".join(vals)
+    if (
+        text.isascii()
+        and '"' not in text
+        and "\\" not in text
+        and text.count("\n") == len(vals) - 1
+        and _PLAIN_LINES.fullmatch(text)
+    ):
+        return ("s" + text.lower().replace("\n", "\ns")).encode().split(b"\n")
+    return [raw_key(v.lower()) for v in vals]
+
+
 class CredentialIndex:
     """Minted keys over a store's rows (see the module docstring). Every read catches up
     with the files committed since. A lock keeps the index's own state whole between
@@ -422,8 +445,19 @@ class CredentialIndex:
         if done >= len(vals):
             return
         insert = self.table.insert
-        new = [insert(raw_key(v.lower())) if v else -1 for v in vals[done:]]
-        self._key2code = np.concatenate([self._key2code, np.array(new, np.int32)])
+        parts = [self._key2code]
+        for lo in range(done, len(vals), _KEYS_SLICE):
+            part = vals[lo : lo + _KEYS_SLICE]
+            keys = _lower_raw_keys(part)
+            empty = part.index("") if "" in part else -1  # a dictionary holds it once
+            if empty >= 0:
+                del keys[empty]
+            codes = list(map(insert, keys))
+            if empty >= 0:
+                codes.insert(empty, -1)
+            parts.append(np.array(codes, np.int32))
+            time.sleep(0)  # let a waiting UI thread have the GIL between slices
+        self._key2code = np.concatenate(parts)
         self._note_kinds()
 
     def _note_kinds(self) -> None:
