@@ -4,6 +4,8 @@ pack out, a missing DIR is a usage error before the explorer opens."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import run, settle, toasts, wait_for, wait_loaded
 from tests.test_cli_detect import sigma_dir
 from tests.trailgen import event, trail_path, write_records
@@ -54,3 +56,32 @@ def test_a_missing_rules_folder_is_a_usage_error(tmp_path, capsys) -> None:
     gone = tmp_path / "no-such-rules"
     assert explorer_app(parse_args([str(root), "--rules", str(gone)])) == 2
     assert f"no such file or directory: {gone}" in capsys.readouterr().err
+
+
+async def test_the_analysis_runs_with_a_short_switch_interval_then_restores_it(
+    tmp_path, monkeypatch
+) -> None:
+    """While the rules and the credential index run in their worker, a thread waiting
+    for the GIL (the UI's) gets it after SWITCH_INTERVAL_S; the interval is put back when
+    the run ends, and the rules' results are those of a run without it."""
+    import sys
+
+    from tui import analysis
+    from tui.core.credentials import CredentialIndex
+
+    seen: list[float] = []
+    real = CredentialIndex.catch_up
+
+    def catch_up(self) -> None:
+        seen.append(sys.getswitchinterval())
+        real(self)
+
+    monkeypatch.setattr(CredentialIndex, "catch_up", catch_up)
+    before = sys.getswitchinterval()
+    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
+    async with run(app, (160, 40)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: not app.rules_pending, what="the rules to run")
+        assert seen and seen[0] == pytest.approx(min(before, analysis.SWITCH_INTERVAL_S))
+        assert sys.getswitchinterval() == before
+        assert await _rows(pilot, app, "has:detection") == 1  # StopLogging

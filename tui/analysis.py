@@ -11,6 +11,7 @@ the rules' lock.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
     from .core.detect import Rule
 else:
     AppHost = object  # the mixin's real host is TrailscopeApp (tui/app_host.py says why)
+
+# While the analysis runs, a thread waiting for the GIL has it after this long instead
+# of CPython's 5 ms: the UI thread lets the GIL go at each big numpy call of a key and
+# waits for it again after each while the analysis runs Python. The price is more
+# switches while both run.
+SWITCH_INTERVAL_S = 0.0002
 
 
 class AnalysisDone(Message):
@@ -97,6 +104,8 @@ class BackgroundAnalysis(AppHost):
     def _analyse(self) -> None:
         t0 = time.perf_counter()
         error = None
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
         try:
             det = detections_of(self.store)
             if det is not None:
@@ -104,6 +113,8 @@ class BackgroundAnalysis(AppHost):
             credentials_of(self.store).catch_up()
         except Exception as e:  # a rule or the index failing must not stop the explorer
             error = f"{type(e).__name__}: {e}"
+        finally:
+            sys.setswitchinterval(switch)
         self.post_message(AnalysisDone(time.perf_counter() - t0, error))
 
     def on_analysis_done(self, msg: AnalysisDone) -> None:

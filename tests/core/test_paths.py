@@ -693,3 +693,30 @@ def test_c_scan_survives_garbage_and_agrees_on_any_valid_mutation() -> None:
             continue
         got = {raw_value(table.raw(c)) for c in np.frombuffer(codes, np.int32).tolist()}
         assert got == set(values(event, key)), (text, key)
+
+
+@pytest.mark.skipif(not batch.native_available(), reason="the C scan is not built")
+def test_path_table_keeps_every_code_across_grows_with_threads_inserting() -> None:
+    """Inserts that double a big table rehash it without the GIL (under the table's
+    lock): codes stay dense and each key keeps its code while two threads insert the
+    same keys at once."""
+    import threading
+
+    from tui.core._scan import PathTable
+
+    table = PathTable()
+    keys = [b"sasia%07d" % i for i in range(300_000)]
+    got: dict[int, list[int]] = {}
+
+    def fill(name: int) -> None:
+        got[name] = [table.insert(k) for k in keys]
+
+    threads = [threading.Thread(target=fill, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got[0] == got[1]
+    assert sorted(got[0]) == list(range(len(keys)))
+    assert all(table.lookup(k) == c for k, c in zip(keys, got[0], strict=True))
+    assert table.lookup(b"sasia-none") == -1 and len(table) == len(keys)

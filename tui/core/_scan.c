@@ -2398,7 +2398,17 @@ static PyObject *PathTable_insert(PathTable *self, PyObject *arg)
         return NULL;
     }
     ptable_lock(self);
-    int32_t code = ptable_code(self, (unsigned char)p[0], (const unsigned char *)p + 1, n - 1, 1);
+    int32_t code;
+    if (self->cap >= 65536 && (self->count + 1) * 2 > self->cap) {
+        /* This insert may double the table: rehashing millions of entries takes
+         * hundreds of ms, which other threads (the explorer's UI) get to use. The lock
+         * keeps the table to this thread; `arg` keeps `p` alive. */
+        Py_BEGIN_ALLOW_THREADS
+        code = ptable_code(self, (unsigned char)p[0], (const unsigned char *)p + 1, n - 1, 1);
+        Py_END_ALLOW_THREADS
+    } else {
+        code = ptable_code(self, (unsigned char)p[0], (const unsigned char *)p + 1, n - 1, 1);
+    }
     PyThread_release_lock(self->lock);
     if (code < 0)
         return PyErr_NoMemory();
