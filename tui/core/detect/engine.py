@@ -45,6 +45,7 @@ _NONE = np.empty(0, np.int64)
 # only paths or text) is evaluated over the whole store, through its path columns and
 # free-text cache, instead of candidate by candidate.
 WHOLE_STORE_MIN = 200_000
+_JOIN_EVERY = 64  # Evidence.gather: per-file parts joined this often
 
 
 @dataclass(frozen=True)
@@ -233,9 +234,10 @@ class Evidence:
                 work.setdefault(fid, ([], [], []))[1].append((needle, lines, rows))
         for fid, lines, rows in self.files.split(store, whole):
             work.setdefault(fid, ([], [], []))[2].append((lines, rows))
-        jobs = [
+        jobs: list[tuple | None] = [
             (store.files[fid], *w) for fid, w in sorted(work.items()) if store.files[fid].text_low
         ]
+        del work  # the jobs hold its lists now: each is freed once its file is read
 
         def read(job):
             # In a worker thread: inflating and the C scans run without the GIL.
@@ -257,15 +259,26 @@ class Evidence:
             ]
             return found, hits, kept
 
+        # Tens of thousands of small arrays per 1M events (a file's values per path, its
+        # lines per scan): freed at the end in one go they held the GIL ~30 ms at 1M and
+        # ~250 ms at 10M, so each file's job is dropped once read and the parts are
+        # joined every _JOIN_EVERY files.
         by_col: dict[int, tuple[PathColumn, list, list]] = {}
         by_needle: dict[bytes, list[np.ndarray]] = {}
-        for found, hits, kept in pipelined(read, jobs):
+        for i, (found, hits, kept) in enumerate(pipelined(read, jobs)):
+            jobs[i] = None  # submitted already (pipelined reads ahead of this)
             for col, (r, c) in found:
                 got = by_col.setdefault(id(col), (col, [], []))
                 got[1].append(r)
                 got[2].append(c)
+                if len(got[1]) >= _JOIN_EVERY:
+                    got[1][:] = [np.concatenate(got[1])]
+                    got[2][:] = [np.concatenate(got[2])]
             for needle, rows in hits:
-                by_needle.setdefault(needle, []).append(rows)
+                parts = by_needle.setdefault(needle, [])
+                parts.append(rows)
+                if len(parts) >= _JOIN_EVERY:
+                    parts[:] = [np.concatenate(parts)]
             self._events.update(kept)
         for col, rs, cs in by_col.values():
             col.extend(np.concatenate(rs), np.concatenate(cs))
