@@ -1,0 +1,106 @@
+"""The explorer's post-load analysis against another thread: how long it keeps the GIL.
+
+    python benchmarks/bench_analysis.py [--events 1000000] [--switch 0.0002]
+
+Loads the trail (benchmarks/data/trail-N, generated on first use like bench_engine.py),
+freezes the garbage collector as the explorer does once loaded, then runs what
+tui/analysis.py runs in its worker (the detection rules' sync, then the credential
+index's catch_up) in a thread, while the main thread sleeps 0.5 ms in a loop and
+records how late each sleep ends: the time it waited for the GIL, as the UI thread
+waits between keys and after each numpy call of a key. `--switch` sets the GIL switch
+interval during the run (the explorer's worker sets tui.analysis.SWITCH_INTERVAL_S;
+0 leaves CPython's 5 ms). Prints the analysis's wall time by part, its CPU (the
+thread's and the process's), the lateness percentiles and the count of waits over 15
+and 50 ms, with the analysis's stack at the longest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--switch", type=float, default=None, help="seconds; default: the app's")
+    ap.add_argument("--data-dir", default=str(HERE / "data"))
+    args = ap.parse_args()
+    from benchmarks.bench_engine import ensure_data
+    from tui.analysis import SWITCH_INTERVAL_S
+    from tui.core.credentials import credentials_of
+    from tui.core.detect import Detections, detections_of
+    from tui.core.detect.config import rule_set
+    from tui.core.discovery import discover
+    from tui.core.loader import load
+
+    path = ensure_data(args.events, Path(args.data_dir))
+    t = time.perf_counter()
+    store = load(sorted(f.path for f in discover([str(path)]).files))
+    print(f"{len(store):,} events loaded in {time.perf_counter() - t:.1f} s")
+    Detections(store, rule_set(use_config=False).rules)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)  # as tui.policies.GcPolicy once loaded
+    switch = SWITCH_INTERVAL_S if args.switch is None else args.switch
+    if switch:
+        sys.setswitchinterval(switch)
+    res: dict[str, float] = {}
+
+    def analyse() -> None:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        det = detections_of(store)
+        assert det is not None
+        det.sync()
+        t1 = time.perf_counter()
+        credentials_of(store).catch_up()
+        res.update(rules=t1 - t0, credentials=time.perf_counter() - t1, cpu=time.thread_time() - c0)
+
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    worker = threading.Thread(target=analyse)
+    worker.start()
+    late: list[float] = []
+    where: Counter[str] = Counter()
+    while worker.is_alive():
+        t = time.perf_counter()
+        time.sleep(0.0005)
+        ms = (time.perf_counter() - t - 0.0005) * 1000
+        late.append(ms)
+        frame = sys._current_frames().get(worker.ident or 0)
+        if ms > 50 and frame is not None:
+            stack = list(traceback.walk_stack(frame))[:3]
+            where[" < ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in stack)] += 1
+    worker.join()
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
+    late.sort()
+
+    def q(p: float) -> float:
+        return late[min(len(late) - 1, int(p * len(late)))]
+
+    print(
+        f"analysis: rules {res['rules']:.2f} s + credentials {res['credentials']:.2f} s wall; "
+        f"CPU {res['cpu']:.2f} s its thread, {cpu:.2f} s the process "
+        f"(switch interval {switch * 1000:g} ms)"
+    )
+    print(
+        f"GIL wait of a 0.5 ms sleeper, ms: p50 {q(0.5):.2f} p95 {q(0.95):.2f} "
+        f"p99 {q(0.99):.1f} max {late[-1]:.1f} ({len(late):,} sleeps; "
+        f"{sum(x > 15 for x in late)} over 15 ms, {sum(x > 50 for x in late)} over 50 ms)"
+    )
+    for w, n in where.most_common(5):
+        print(f"  analysis at {w} after a wait over 50 ms ({n}x)")
+
+
+if __name__ == "__main__":
+    main()
