@@ -206,6 +206,28 @@ def test_a_filter_that_narrows_the_view_is_tested_at_its_positions(store, base, 
     check_view(store, q, base=b)
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_narrowing_of_a_big_view_tested_in_slices_equals_the_plain_one(
+    store, monkeypatch, workers
+):
+    monkeypatch.setattr(view_mod, "SPLIT_MIN", 50)
+    monkeypatch.setattr(view_mod, "_workers", lambda: workers)
+    monkeypatch.setattr(view_mod, "_pool", None)
+    for base, extra in (
+        ("-event:PutObject", "has:error"),
+        ("-event:PutObject", "service:s3.amazonaws.com -has:error"),
+        ("has:time", "getobject"),
+        ("has:time", "service:nope"),
+        ("-event:PutObject", "service:*.amazonaws.com"),  # every base row kept
+    ):
+        b = compute_view(store, parse(base))
+        assert b.sel is not None and len(view_mod._slices(0, len(b.sel), True)) == workers
+        q = parse(f"{base} {extra}")
+        assert q.narrowing(b.query) is not None
+        v = check_view(store, q, base=b)
+        assert v.sel is not None and np.array_equal(v.sel, compute_view(store, q).sel)
+
+
 def test_what_is_not_a_narrowing(store, tmp_path):
     q = parse("has:error service:s3.amazonaws.com")
     assert parse("service:s3.amazonaws.com").narrowing(parse("has:error")) is None

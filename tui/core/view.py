@@ -354,24 +354,33 @@ def _select(store: Store, query: Query, now_ms: int) -> Selection:
     if len(found) == 1:
         sel = found[0]
         return sel, store.order_at(sel), store.times_in_order(sel), store.errors_in_order(sel)
-    # Each slice's takes go straight into its stretch of the results.
     order, times, errors = _columns(store)
-    out = (
-        np.empty(total, np.int64),
-        np.empty(total, order.dtype),
-        np.empty(total, times.dtype),
-        np.empty(total, errors.dtype),
-    )
+    return _takes(found, None, (order, times, errors))
+
+
+def _takes(
+    found: list[np.ndarray], sel: np.ndarray | None, columns: tuple[np.ndarray, ...]
+) -> Selection:
+    """The positions and each column taken at the slices' indices `found` (ascending,
+    slice after slice), each slice's takes on the view pool straight into its stretch
+    of the results. The positions are `sel` at those indices, or the indices (`sel`
+    None: they index the time order itself)."""
+    total = sum(len(f) for f in found)
+    srcs = columns if sel is None else (sel, *columns)
+    outs = [np.empty(total, c.dtype) for c in srcs]
+    if sel is None:
+        outs.insert(0, np.empty(total, np.int64))
     offsets = np.cumsum([0, *(len(f) for f in found)]).tolist()
 
     def take(i: int) -> None:
         at, lo, hi = found[i], offsets[i], offsets[i + 1]
-        out[0][lo:hi] = at
-        for col, dst in zip((order, times, errors), out[1:], strict=True):
+        if sel is None:
+            outs[0][lo:hi] = at
+        for col, dst in zip(srcs, outs[-len(srcs) :], strict=True):
             np.take(col, at, out=dst[lo:hi], mode="clip")  # "raise" would buffer `out`
 
     _map(take, list(range(len(found))))
-    return out
+    return outs[0], outs[1], outs[2], outs[3]
 
 
 def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Selection | None:
@@ -383,8 +392,22 @@ def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Sel
     extra = query.narrowing(base.query)
     if extra is None:
         return None
-    keep = np.flatnonzero(extra.test(store.time_ordered().at(base.sel), now_ms))
-    return base.sel[keep], base.rows[keep], base.times[keep], base.errors[keep]
+    target, sel = store.time_ordered(), base.sel
+    # A big view is tested in slices of its positions on the view pool, as in _select.
+    pieces = _slices(0, len(sel), not extra.has_last)
+
+    def kept(piece: tuple[int, int]) -> np.ndarray:
+        a, b = piece
+        keep = np.flatnonzero(extra.test(target.at(sel[a:b]), now_ms))
+        if a:
+            keep += a
+        return keep
+
+    found = _map(kept, pieces)
+    if len(found) == 1:
+        keep = found[0]
+        return sel[keep], base.rows[keep], base.times[keep], base.errors[keep]
+    return _takes(found, sel, (base.rows, base.times, base.errors))
 
 
 def compute_view(
