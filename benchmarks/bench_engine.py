@@ -142,6 +142,7 @@ for name, text in filters.items():
 errors_view = compute_view(store, parse("has:error"))
 def facets():
     errors_view.bins.clear()  # counted afresh each time
+    getattr(errors_view, "tops", {}).clear()  # and the top values kept with them
     for f in ("service", "principal", "ip"):
         errors_view.facet(store, f, 50)
 facets()
