@@ -207,15 +207,20 @@ def _workers() -> int:
     return max(1, min(4, cores or 1))
 
 
-def _map(fn, items: list) -> list:
-    """`fn` over `items`, the first on this thread and the rest on the view pool."""
+def _view_pool() -> ThreadPoolExecutor:
+    """The threads beside the caller's that big views are computed on (made once)."""
     global _pool
-    if len(items) == 1:
-        return [fn(items[0])]
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(_workers() - 1 or 1, thread_name_prefix="view")
-        pool = _pool
+        return _pool
+
+
+def _map(fn, items: list) -> list:
+    """`fn` over `items`, the first on this thread and the rest on the view pool."""
+    if len(items) == 1:
+        return [fn(items[0])]
+    pool = _view_pool()
     later = [pool.submit(fn, it) for it in items[1:]]
     first = fn(items[0])
     return [first, *(f.result() for f in later)]
@@ -224,13 +229,9 @@ def _map(fn, items: list) -> list:
 def _share(fn, items: list) -> list:
     """`fn` over `items` on this thread and the view pool's, each taking the next item
     as it is free (`_map` gives the pool's one thread all but the first on 2 cores)."""
-    global _pool
     if len(items) < 2 or _workers() < 2:
         return [fn(it) for it in items]
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_workers() - 1, thread_name_prefix="view")
-        pool = _pool
+    pool = _view_pool()
     results: list = [None] * len(items)
     queue = iter(range(len(items)))
     lock = threading.Lock()
