@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import (
     make_app,
+    painted_frames,
     paste,
     run,
     screen_text,
@@ -360,6 +361,34 @@ async def test_a_threaded_sort_shows_the_old_order_until_the_new_one_lands(explo
     assert lst.rows.tolist() == _plain_order(app, app.view.rows, "principal", descending=True)
     assert lst.cursor_row == row  # kept on its event
     assert "sorted Principal ↓" in status_text(app) and "sorting" not in status_text(app)
+
+
+async def test_a_threaded_sorts_key_is_drawn_without_waiting_for_the_order(
+    explorer, monkeypatch
+) -> None:
+    """A list key holds the screen's updates until the detail pane follows the cursor
+    (FrameHold); a sort on a thread moves no cursor until its order lands, so its
+    answer (the header's arrow, "sorting by…") goes out at once, not at the hold's
+    time limit (made 30 s here: only a release can end it)."""
+    import tui.app
+
+    pilot, app = explorer, explorer.app
+    monkeypatch.setattr(tui.app, "FRAME_HOLD_MAX_S", 30.0)
+    lst = app.events_list
+    lst.sort_thread_min = 0
+    lst.focus()
+    await pilot.pause()
+    frames = painted_frames(app)
+    with lst._ranks._lock:  # the thread waits for the field's ranks
+        await pilot.press("o")
+        await pilot.pause(0.1)
+        assert lst.sorting and lst.sort_key.column == "service"
+        assert not app.frame_hold.held
+        assert any("EventList" in f or "*" in f for f in frames)  # the arrow drawn
+        assert "Service ↑" in _header(app) and "sorting by Service ↑…" in status_text(app)
+    await _sorts_done(pilot, app)
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "service")
+    assert app.query_one(DetailPane).row == lst.cursor_row == lst.rows[0]
 
 
 async def test_a_superseded_sort_never_lands(explorer) -> None:

@@ -157,8 +157,15 @@ class MainScreen(FrameHookScreen):
             )
 
     @on(EventList.LayoutChanged)
+    @in_app_task
     def _on_list_layout(self, _msg: EventList.LayoutChanged) -> None:
         self.explorer.update_status()
+        # A sort key's answer is complete: the header's arrow and the status line (a
+        # big view's new order lands later, from the list's thread, and moves nothing
+        # now). A cursor it moved was posted first, and its handler has run (both hop
+        # to the app's task in order): the held frame goes out now, not at the hold's
+        # time limit (FRAME_HOLD_MAX_S: 50 ms, the sort key's whole answer at 10M).
+        self.explorer.frame_hold.release()
 
     # ------------------------------------------------------------------ panes
     @property
