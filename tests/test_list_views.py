@@ -367,28 +367,68 @@ async def test_a_threaded_sorts_key_is_drawn_without_waiting_for_the_order(
     explorer, monkeypatch
 ) -> None:
     """A list key holds the screen's updates until the detail pane follows the cursor
-    (FrameHold); a sort on a thread moves no cursor until its order lands, so its
-    answer (the header's arrow, "sorting by…") goes out at once, not at the hold's
-    time limit (made 30 s here: only a release can end it)."""
+    (FrameHold); a sort on a thread moves no cursor until its order lands, so the
+    answer of one not expected to land at once (the header's arrow, "sorting by…")
+    goes out at once, not at the hold's time limit (made 30 s here, and
+    SORT_LANDING_S too: only a release can end it)."""
     import tui.app
+    import tui.main_screen
 
     pilot, app = explorer, explorer.app
     monkeypatch.setattr(tui.app, "FRAME_HOLD_MAX_S", 30.0)
+    monkeypatch.setattr(tui.main_screen, "SORT_LANDING_S", 30.0)
     lst = app.events_list
     lst.sort_thread_min = 0
+    lst.quick_sort_max = 0  # as a 10M-row view
     lst.focus()
     await pilot.pause()
     frames = painted_frames(app)
     with lst._ranks._lock:  # the thread waits for the field's ranks
         await pilot.press("o")
         await pilot.pause(0.1)
-        assert lst.sorting and lst.sort_key.column == "service"
+        assert lst.sorting and not lst.landing_soon and lst.sort_key.column == "service"
         assert not app.frame_hold.held
         assert any("EventList" in f or "*" in f for f in frames)  # the arrow drawn
         assert "Service ↑" in _header(app) and "sorting by Service ↑…" in status_text(app)
     await _sorts_done(pilot, app)
     assert lst.rows.tolist() == _plain_order(app, app.view.rows, "service")
     assert app.query_one(DetailPane).row == lst.cursor_row == lst.rows[0]
+
+
+async def test_a_quick_threaded_sort_lands_in_the_keys_frame(explorer, monkeypatch) -> None:
+    """A sort on the list's thread that lands within SORT_LANDING_S (made 30 s here,
+    and the hold's own limit too) goes out with the key's answer: no frame shows the
+    old order under the new arrow."""
+    import threading
+
+    import tui.app
+    import tui.main_screen
+
+    pilot, app = explorer, explorer.app
+    monkeypatch.setattr(tui.main_screen, "SORT_LANDING_S", 30.0)
+    monkeypatch.setattr(tui.app, "FRAME_HOLD_MAX_S", 30.0)
+    lst = app.events_list
+    lst.sort_thread_min = 0
+    lst.focus()
+    await pilot.pause()
+    shown: list[tuple[bool, bool]] = []  # per frame: sorting, sorted
+    display = app._display
+
+    def record(screen, update) -> None:
+        if update is not None:
+            shown.append((lst.sorting, lst.sorted))
+        display(screen, update)
+
+    app._display = record
+    assert lst._ranks.ready("service")
+    lock = lst._ranks._lock  # the thread waits for the field's ranks: 0.3 s, longer
+    lock.acquire()  # than a frame takes to come
+    threading.Timer(0.3, lock.release).start()
+    await pilot.press("o")
+    await _sorts_done(pilot, app)
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "service")
+    assert shown and shown[0] == (False, True) and (True, True) not in shown
+    assert not app.frame_hold.held
 
 
 async def test_a_threaded_sort_finds_where_the_cursor_lands(explorer) -> None:
