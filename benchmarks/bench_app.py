@@ -488,6 +488,29 @@ def time_outer_calls(obj, names: Iterable[str], sink: list[tuple[float, float]])
         setattr(obj, name, wrapper)
 
 
+def time_hold(app, sink: list[tuple[float, float]]) -> None:
+    """Record (start, end) of each hold of the app's screen updates (a list key's frame
+    waits for the detail pane: `FrameHold`), if the app has one."""
+    hold = getattr(app, "frame_hold", None)
+    if hold is None:
+        return
+    started: list[float] = []
+    original_hold, original_release = hold.hold, hold.release
+
+    def holding() -> bool:
+        got = original_hold()
+        if got:
+            started[:] = [perf()]
+        return got
+
+    def release() -> None:
+        original_release()
+        if started:
+            sink.append((started.pop(), perf()))
+
+    hold.hold, hold.release = holding, release
+
+
 def make_key(key: str):
     """The Key event Pilot would send for `key` (same name and character rules)."""
     from textual import events
@@ -569,6 +592,8 @@ class Bench:
             "Timeline.set_data": [],
             "DetailPane.show": [],
             "screen layout+render": [],
+            "EventList.set_sort": [],
+            "frame held": [],
         }
         time_outer_calls(
             app.screen,
@@ -580,6 +605,8 @@ class Bench:
         time_calls(*self.state.show_panels, self.spans["facets+timeline"])
         time_calls(app.query_one(Timeline), "set_data", self.spans["Timeline.set_data"])
         time_calls(self.detail, "show", self.spans["DetailPane.show"])
+        time_calls(self.lst, "set_sort", self.spans["EventList.set_sort"])
+        time_hold(app, self.spans["frame held"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
         self.filters_only = False
         # Full (generation 2) garbage collections: they stop the UI thread.
@@ -1189,6 +1216,8 @@ def report(out: dict) -> None:
         "Timeline.set_data",
         "DetailPane.show",
         "screen layout+render",
+        "EventList.set_sort",
+        "frame held",
     ]
     short = [
         "key->view ready",
@@ -1198,6 +1227,8 @@ def report(out: dict) -> None:
         "timeline",
         "detail.show",
         "layout+render",
+        "set_sort",
+        "frame held",
     ]
     print(
         "\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
@@ -1205,7 +1236,9 @@ def report(out: dict) -> None:
         " set_rows and, over views of up to 200k rows,\nfacets+timeline (over bigger ones they"
         " are drawn a frame later); timeline: its set_data, within facets+timeline;\n"
         "layout+render: Textual's"
-        " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):"
+        " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one);\n"
+        "frame held: a list key's screen updates held until the detail pane follows"
+        " (FrameHold; released by the pane, or by a timer):"
     )
     print(f"{'action':36s} " + " ".join(f"{c:>15s}" for c in short))
     for a, d in bd.items():
