@@ -749,7 +749,7 @@ class Bench:
                 and v.query.text == text
                 and v.query is app.query_obj
                 and pane.row == lst.cursor_row
-                and app.status.matching == len(v.rows)
+                and app.status.matching == len(v)  # (not v.rows: that takes a lazy view's rows)
                 and (not detail or not state.panels_pending())
             )
 
