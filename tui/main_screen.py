@@ -42,7 +42,7 @@ from .core.query import QueryError, add_term, quote_value, term_for, time_range_
 from .core.sanitize import clean
 from .core.store import Store
 from .core.timebuckets import top_value
-from .core.view import LABEL_FACET, View
+from .core.view import LABEL_FACET, View, prepare_filter
 from .policies import FreshValues
 
 if TYPE_CHECKING:
@@ -235,6 +235,14 @@ class MainScreen(FrameHookScreen):
     def _on_filter_applied(self, msg: FilterInput.Applied) -> None:
         if self.explorer.set_filter(msg.text):
             self.events_list.focus(scroll_visible=False)
+
+    @on(FilterInput.Changed)
+    @in_app_task
+    def _on_filter_typed(self, msg: FilterInput.Changed) -> None:
+        # The fields a filter being typed names get their time-ordered columns now
+        # (once each), not on `enter` (prepare_filter).
+        if not self.explorer.loading:
+            prepare_filter(self.store, msg.value)
 
     @on(FilterInput.Left)
     @in_app_task

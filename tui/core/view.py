@@ -33,7 +33,7 @@ import numpy as np
 from .fields import FIELD_INDEX
 from .kernels import count_codes
 from .paths import parse_path
-from .query import Query
+from .query import Query, QueryError, parse
 from .store import Store, top_values
 from .store.ordered import KEY_TIME_SHIFT, TIME_MAX
 from .timeline import OrderedTimes
@@ -44,6 +44,7 @@ __all__ = [
     "ViewRows",
     "compute_view",
     "keep_big_buffers",
+    "prepare_filter",
     "take_facets",
     "top_values",
 ]
@@ -519,6 +520,21 @@ def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Sel
 
     found = _map(kept, pieces)
     return _at(store, sel[found[0]] if len(found) == 1 else _joined(found, sel))
+
+
+def prepare_filter(store: Store, text: str) -> list[str]:
+    """Build now the time-ordered code columns of the stored fields `text` (a filter
+    being typed) tests, those not built yet; returns their names. A filter's first
+    view of a field otherwise builds its column on `enter` (a gather over every event:
+    8-20 ms at 10M events); while typing, the key that names the field pays it."""
+    try:
+        q = parse(text)
+    except QueryError:
+        return []
+    to = store.time_order
+    todo = sorted(f for f in q.fields() if f in FIELD_INDEX and not to.built(FIELD_INDEX[f]))
+    store.prepare_in_order(todo)
+    return todo
 
 
 def compute_view(
