@@ -111,6 +111,7 @@ FILTERS = (
     "region:us-east-1",
     'cred:role-session -error:"" region:us-east-1',
 )
+PROFILED = ("filter apply (enter, indexed)", "facet pick (enter)")  # --profile
 NOOP_KEY = "z"  # no binding anywhere in the explorer's list scope
 SETTLE_S = 0.03
 KEY_GAP_S = 0.15  # direct mode: at least this long from one key to the next
@@ -609,6 +610,8 @@ class Bench:
         time_hold(app, self.spans["frame held"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
         self.filters_only = False
+        # --profile: action -> cProfile of the UI thread from the key to its frame
+        self.profiles: dict | None = None
         # Full (generation 2) garbage collections: they stop the UI thread.
         self.gc2: list[tuple[float, float]] = []
         self.gcs: list[tuple[int, float, float]] = []  # every collection: generation, span
@@ -695,9 +698,14 @@ class Bench:
             else None
         )
         probe = self.clock.probe(t0, ready, label=f"{action} [{key!r}]")
+        prof = self.profiles.get(action) if self.profiles is not None else None
+        if prof is not None:
+            prof.enable()
         send_key(self.app, key)
         if not await probe.wait():
             raise WaitFailed(f"{probe.label}: no frame showed it in {TIMEOUT_S:.0f} s")
+        if prof is not None:
+            prof.disable()
         await probe.wait(5.0, all_widgets=True)
         for p in (pfirst, probe):
             if p is not None and p in self.clock.probes:
@@ -768,7 +776,7 @@ class Bench:
                 and v.query.text == text
                 and v.query is app.query_obj
                 and pane.row == lst.cursor_row
-                and app.status.matching == len(v.rows)
+                and app.status.matching == len(v)  # (not v.rows: that takes a lazy view's rows)
                 and (not detail or not state.panels_pending())
             )
 
@@ -1082,6 +1090,10 @@ async def run(args) -> dict:
         n = args.presses
         modes = ("direct",) if args.filters_only or args.sort_only else ("pilot", "direct")
         b.filters_only = args.filters_only
+        if args.profile:
+            import cProfile
+
+            b.profiles = {a: cProfile.Profile() for a in PROFILED}
         if args.sort_only:
             for mode in modes:
                 await b.sorts(max(8, n // 4), mode)
@@ -1114,6 +1126,9 @@ async def run(args) -> dict:
             for i in range(args.filters):
                 await b.facet_pick(i, mode)
         b.close()
+        for action, prof in (b.profiles or {}).items():
+            name = action.split(" (")[0].replace(" ", "-")
+            prof.dump_stats(f"{args.profile}-{name}.prof")
         for d in (b.results, b.breakdown, b.gc_hits):
             d.pop("(reset)", None)
         pauses = [(e - s_) * 1000 for s_, e in b.gc2]
@@ -1345,6 +1360,12 @@ def main() -> None:
         metavar="N",
         help="set the app's PANELS_INLINE_MAX (views of more rows draw facets and timeline"
         " a frame later): times that two-frame path on a small trail",
+    )
+    ap.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="cProfile the UI thread from each filter apply / facet pick key (direct) to"
+        " its frame; writes PREFIX-<action>.prof",
     )
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))

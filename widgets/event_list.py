@@ -37,6 +37,7 @@ from tui.core.paths import CONTAINER, PathError, parse_path
 from tui.core.sanitize import clean
 from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, prepare_sort, sort_rows
 from tui.core.store import Store
+from tui.core.view import ViewRows
 
 from .bindings import bindings
 from .messages import EventHighlighted
@@ -391,8 +392,9 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         # Per store row: the rank of the most severe detection rule that flagged it, -1
         # none (the app sets it when the rules have run; refresh_rows redraws).
         self.detection_ranks: np.ndarray = np.empty(0, np.int8)
-        self._rows: np.ndarray = np.empty(0, np.int64)  # display order
-        self._time_rows: np.ndarray = self._rows  # the same rows in time order
+        # display order (a view's lazy rows while in time order: set_rows)
+        self._rows: np.ndarray | ViewRows = np.empty(0, np.int64)
+        self._time_seq: np.ndarray | ViewRows = self._rows  # the same rows in time order
         self._sort = SortKey()  # the order asked for
         self._shown_sort = SortKey()  # the order of `_rows` (another while sorting)
         self._sort_seq = 0  # each new sort or new rows supersede the sort running
@@ -415,7 +417,12 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     @property
     def rows(self) -> np.ndarray:
         """Store rows in display order (read-only by convention)."""
-        return self._rows
+        return np.asarray(self._rows)  # (taken whole if a view's rows were lazy: ViewRows)
+
+    @property
+    def _time_rows(self) -> np.ndarray:
+        """The rows in time order, as an array (taken whole if a view's were lazy)."""
+        return np.asarray(self._time_seq)
 
     @property
     def cursor_index(self) -> int:
@@ -596,22 +603,33 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             parts.append("hidden: " + ", ".join(column_title(k) for k in hidden))
         return " · ".join(parts)
 
-    def set_rows(self, rows: np.ndarray, keep: bool = True, sel: np.ndarray | None = None) -> None:
+    def set_rows(
+        self, rows: np.ndarray | ViewRows, keep: bool = True, sel: np.ndarray | None = None
+    ) -> None:
         """Show `rows` (store rows in time order), sorted by `sort_key`.
 
         With `keep`, the cursor stays on the same event if it is still listed, else
         lands on the event nearest in time; it keeps its place on screen either way.
         Without `keep` (a fresh view) it goes to the top. `sel`: the rows' positions in
-        the store's current time order, if known (a faster sort).
+        the store's current time order, if known (a faster sort). A view's rows as
+        `ViewRows` are listed in time order without being taken whole (a page of them
+        is drawn); a sort or an array use takes them.
         """
-        rows = np.asarray(rows, dtype=np.int64)
-        self._time_rows = rows
+        if not isinstance(rows, ViewRows):
+            rows = np.asarray(rows, dtype=np.int64)
+        self._time_seq = rows
         if self._path_waiting:  # rows drawn before a path column was built
             self._path_waiting = False
             self.refresh_rows()
-        self._sort_and_show(rows, keep, sel)
+        if isinstance(rows, ViewRows) and self._sort.is_time_order:
+            self._sort_seq += 1  # as _sort_and_show: supersedes a sort still running
+            self._show(rows, keep, sel, self._sort)
+            return
+        self._sort_and_show(np.asarray(rows, dtype=np.int64), keep, sel)
 
-    def _index_of(self, row: int, rows: np.ndarray, sel: np.ndarray | None) -> int | None:
+    def _index_of(
+        self, row: int, rows: np.ndarray | ViewRows, sel: np.ndarray | None
+    ) -> int | None:
         """Where store row `row` is in `rows` (None: not listed). Unsorted rows are in
         time order: the row's place in the store's order (a binary search), found in
         `sel` (the rows' positions in that order, if known) or, for every event, the
@@ -623,12 +641,12 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 return i
             if sel is not None:
                 return None
-        hits = np.flatnonzero(rows == row)
+        hits = np.flatnonzero(np.asarray(rows) == row)
         return int(hits[0]) if len(hits) else None
 
     def _show(
         self,
-        new: np.ndarray,
+        new: np.ndarray | ViewRows,
         keep: bool,
         sel: np.ndarray | None,
         order: SortKey,
@@ -685,7 +703,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def move_to_row(self, store_row: int) -> bool:
         """Put the cursor on `store_row` if it is listed; returns whether it is."""
-        hits = np.flatnonzero(self._rows == store_row)
+        hits = np.flatnonzero(np.asarray(self._rows) == store_row)
         if not len(hits):
             return False
         self.move_to_index(int(hits[0]))
@@ -694,7 +712,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def jump_to_time(self, ms: int) -> None:
         """Cursor to the first row with time >= `ms` (the last row if none is)."""
         times = self.store.times
-        rows = self._time_rows
+        rows = self._time_seq
         i = min(bisect_left(rows, ms, key=lambda r: int(times[r])), len(rows) - 1)
         if self._shown_sort.is_time_order:
             self.move_to_index(i)
@@ -703,8 +721,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def move_to_newest(self) -> None:
         """Cursor to the newest listed event (the last row unless sorted)."""
-        if len(self._time_rows):
-            self.move_to_row(int(self._time_rows[-1]))
+        if len(self._time_seq):
+            self.move_to_row(int(self._time_seq[-1]))
 
     def visible_columns(self) -> list[str]:
         """The columns shown at the current width ("time" and field names)."""
@@ -807,14 +825,14 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         i = self._nearest_in_time(ms)
         if self._shown_sort.is_time_order:
             return i
-        hits = np.flatnonzero(self._rows == self._time_rows[i])
+        hits = np.flatnonzero(np.asarray(self._rows) == self._time_seq[i])
         return int(hits[0]) if len(hits) else 0
 
     def _nearest_in_time(self, ms: int, rows: np.ndarray | None = None) -> int:
         """Index of the row of `rows` (time order; the list's by default) nearest in time
         to `ms`."""
         times = self.store.times
-        rows = self._time_rows if rows is None else rows
+        rows = self._time_seq if rows is None else rows
         i = bisect_left(rows, ms, key=lambda r: int(times[r]))
         if i >= len(rows):
             return len(rows) - 1
