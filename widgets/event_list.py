@@ -828,11 +828,11 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         hits = np.flatnonzero(np.asarray(self._rows) == self._time_seq[i])
         return int(hits[0]) if len(hits) else 0
 
-    def _nearest_in_time(self, ms: int, rows: np.ndarray | None = None) -> int:
-        """Index of the row of `rows` (time order; the list's by default) nearest in time
-        to `ms`."""
+    def _nearest_in_time(self, ms: int, given: np.ndarray | None = None) -> int:
+        """Index of the row of `given` (time order; the list's by default) nearest in
+        time to `ms`."""
         times = self.store.times
-        rows = self._time_seq if rows is None else rows
+        rows = self._time_seq if given is None else given
         i = bisect_left(rows, ms, key=lambda r: int(times[r]))
         if i >= len(rows):
             return len(rows) - 1
