@@ -88,6 +88,7 @@ import gc
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -701,9 +702,11 @@ class Bench:
         prof = self.profiles.get(action) if self.profiles is not None else None
         if prof is not None:
             prof.enable()
+        faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         send_key(self.app, key)
         if not await probe.wait():
             raise WaitFailed(f"{probe.label}: no frame showed it in {TIMEOUT_S:.0f} s")
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
         if prof is not None:
             prof.disable()
         await probe.wait(5.0, all_widgets=True)
@@ -732,6 +735,7 @@ class Bench:
                 "ms": probe.ms,
                 "ms_first": (pfirst or probe).ms,
                 "frames": len(frames),
+                "page_faults": faults,
                 "analysing": analysing or bool(getattr(self.app, "analysing", False)),
                 "first_frame_ms": (frames[0] - t0) * 1000 if frames else None,
                 "gc_ms": [
@@ -1278,6 +1282,19 @@ def report(out: dict) -> None:
             bg = ", during the detections/credential analysis" if smp.get("analysing") else ""
             print(
                 f"  {a}: {smp['ms']:.1f} ms, {smp['frames']} frames, collections {gcs}{bg}; {parts}"
+            )
+        print(
+            "\neach view-changing direct sample in order: ms, page faults (the process's"
+            " minor faults, key to frame), key -> view ready / show_view / layout+render ms:"
+        )
+        for smp in out["samples"]:
+            if not smp["action"].startswith(("filter apply", "clear filter", "facet pick")):
+                continue
+            p = smp["parts_ms"]
+            print(
+                f"  {smp['action'][:14]:14s} {smp['ms']:6.1f} ms {smp.get('page_faults', 0):7d} pf"
+                f"  {p.get('key -> view ready (worker)', 0):5.1f} / {p.get('show_view', 0):5.1f}"
+                f" / {p.get('screen layout+render', 0):5.1f}"
             )
         during = [s["action"] for s in out["samples"] if s.get("analysing")]
         if during:

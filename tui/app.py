@@ -50,7 +50,7 @@ from .core.sanitize import clean
 from .core.spill import keep_out_of
 from .core.store import Store
 from .core.tail import FollowEvent, TailTracker, follow
-from .core.view import LABEL_FACET, View, compute_view, keep_big_buffers
+from .core.view import LABEL_FACET, View, compute_view, keep_big_buffers, warm_view_heap
 from .evidence import Evidence, EvidenceActions, uses_unverified
 from .main_screen import FACET_TOP, MainScreen
 from .pivots import PivotActions
@@ -397,6 +397,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         except NoMatches:  # closing: only the head start is lost
             return
         self.store.prepare_in_order(f for f in fields if f in FIELD_INDEX)  # not paths
+        warm_view_heap(self.store, fields)  # the first big views fault in no fresh pages
 
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:

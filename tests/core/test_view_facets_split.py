@@ -143,6 +143,51 @@ def test_kept_big_buffers_are_reused_without_page_faults():
     assert plain[0] == "False" and plain[1] > 5000  # a fresh mapping: a fault per page
 
 
+WARM_FAULTS = """
+import resource, sys
+import numpy as np
+from tui.core import view
+view._workers = lambda: 2  # one pool thread, as on two cores
+assert view.keep_big_buffers()
+if sys.argv[1] == "warm":
+    view.touch_heaps(96 << 20, 48 << 20)
+def faults(nbytes):
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    a = np.ones(nbytes, np.uint8)
+    got = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+    del a
+    return got
+pool = view._view_pool().submit(faults, 40 << 20).result()
+print(faults(80 << 20), pool)
+"""
+
+
+@pytest.mark.skipif(
+    not __import__("platform").libc_ver()[0] == "glibc", reason="glibc's mallopt only"
+)
+def test_touched_heaps_give_views_arrays_without_page_faults():
+    """After `touch_heaps`, big arrays on this thread and on the view pool's come from
+    memory already faulted in; without it, each page of them is faulted in on first use."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def run(mode: str) -> tuple[int, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", WARM_FAULTS, mode], cwd=root, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        main, pool = out.stdout.split()
+        return int(main), int(pool)
+
+    main, pool = run("warm")
+    assert main < 1000 and pool < 1000, (main, pool)
+    main, pool = run("cold")
+    assert main > 15000 and pool > 7500, (main, pool)  # 80 and 40 MiB: a fault per page
+
+
 def _ranked_directly(bins, values, top):
     pairs = sorted(
         ((int(c), values[i], i) for i, c in enumerate(bins.tolist()) if c),
