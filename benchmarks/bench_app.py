@@ -703,10 +703,12 @@ class Bench:
         if prof is not None:
             prof.enable()
         faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        ui_faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
         send_key(self.app, key)
         if not await probe.wait():
             raise WaitFailed(f"{probe.label}: no frame showed it in {TIMEOUT_S:.0f} s")
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
+        ui_faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - ui_faults0
         if prof is not None:
             prof.disable()
         await probe.wait(5.0, all_widgets=True)
@@ -736,6 +738,7 @@ class Bench:
                 "ms_first": (pfirst or probe).ms,
                 "frames": len(frames),
                 "page_faults": faults,
+                "page_faults_ui": ui_faults,
                 "analysing": analysing or bool(getattr(self.app, "analysing", False)),
                 "first_frame_ms": (frames[0] - t0) * 1000 if frames else None,
                 "gc_ms": [
@@ -967,6 +970,13 @@ class Bench:
             await self.clock.settle(busy=self._busy)
 
 
+def rss_mb() -> tuple[float, float]:
+    """The process's resident memory now and its peak, MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        now = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return now / 1e6, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB
+
+
 def start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker before Textual redirects stderr.
 
@@ -1003,6 +1013,11 @@ async def run(args) -> dict:
         import tui.main_screen
 
         tui.main_screen.PANELS_INLINE_MAX = args.panels_inline_max
+    if args.no_warm_heap:  # A/B: the first views fault their heap in themselves
+        import tui.app
+
+        if hasattr(tui.app, "warm_view_heap"):
+            tui.app.warm_view_heap = lambda store, fields: (0, 0)
     start_resource_tracker()
     app = TrailscopeApp([str(trail)], watch=False)
     clock = FrameClock(app)
@@ -1087,6 +1102,9 @@ async def run(args) -> dict:
             f"{len(gc.get_objects()):,} tracked objects"
         )
         await clock.settle()
+        out["rss_mb_before_keys"] = rss_mb()
+        now_mb, peak_mb = out["rss_mb_before_keys"]
+        print(f"RSS before the keys: {now_mb:.0f} MB now, {peak_mb:.0f} MB peak")
 
         b = Bench(app, pilot, clock)
         objects_before = len(gc.get_objects())
@@ -1154,6 +1172,7 @@ async def run(args) -> dict:
             for a, rows in b.breakdown.items()
         }
         out["timeouts"] = b.timeouts
+        out["rss_mb_after_keys"] = rss_mb()
         out["samples"] = b.samples
     return out
 
@@ -1285,7 +1304,8 @@ def report(out: dict) -> None:
             )
         print(
             "\neach view-changing direct sample in order: ms, page faults (the process's"
-            " minor faults, key to frame), key -> view ready / show_view / layout+render ms:"
+            " minor faults, key to frame; of them the UI thread's), key -> view ready /"
+            " show_view / layout+render ms:"
         )
         for smp in out["samples"]:
             if not smp["action"].startswith(("filter apply", "clear filter", "facet pick")):
@@ -1293,9 +1313,13 @@ def report(out: dict) -> None:
             p = smp["parts_ms"]
             print(
                 f"  {smp['action'][:14]:14s} {smp['ms']:6.1f} ms {smp.get('page_faults', 0):7d} pf"
+                f" ({smp.get('page_faults_ui', 0):5d} UI)"
                 f"  {p.get('key -> view ready (worker)', 0):5.1f} / {p.get('show_view', 0):5.1f}"
                 f" / {p.get('screen layout+render', 0):5.1f}"
             )
+        if "rss_mb_after_keys" in out:
+            now_mb, peak_mb = out["rss_mb_after_keys"]
+            print(f"  RSS after the keys: {now_mb:.0f} MB now, {peak_mb:.0f} MB peak")
         during = [s["action"] for s in out["samples"] if s.get("analysing")]
         if during:
             print(
@@ -1383,6 +1407,11 @@ def main() -> None:
         metavar="PREFIX",
         help="cProfile the UI thread from each filter apply / facet pick key (direct) to"
         " its frame; writes PREFIX-<action>.prof",
+    )
+    ap.add_argument(
+        "--no-warm-heap",
+        action="store_true",
+        help="A/B: skip the explorer's warm_view_heap after the load",
     )
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
