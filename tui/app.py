@@ -391,13 +391,14 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         the first filter's keypress: filtered facet counts read them, and building three
         took ~10 ms of that key at 1.3M events (in a traced tail benchmark run the first
         two filter applies were the slowest two). Commits keep them current from then on."""
-        keep_big_buffers()  # a view's arrays reuse freed memory, not fresh pages
+        kept = keep_big_buffers()  # a view's arrays reuse freed memory, not fresh pages
         try:
             fields = self.main.facet_panel.fields
         except NoMatches:  # closing: only the head start is lost
             return
         self.store.prepare_in_order(f for f in fields if f in FIELD_INDEX)  # not paths
-        warm_view_heap(self.store, fields)  # the first big views fault in no fresh pages
+        if kept:  # freed memory stays: the first big views fault in no fresh pages
+            warm_view_heap(self.store, fields)
 
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:

@@ -188,6 +188,27 @@ def test_touched_heaps_give_views_arrays_without_page_faults():
     assert main > 15000 and pool > 7500, (main, pool)  # 80 and 40 MiB: a fault per page
 
 
+def test_warm_view_heap_sizes_follow_the_store_and_leave_views_unchanged(store, monkeypatch):
+    """What `warm_view_heap` touches: nothing on a store whose views are not split; else
+    a view of half the events' arrays on each thread, within the caps, and the views
+    computed after it are the same."""
+    monkeypatch.setattr(view_mod, "_workers", lambda: 2)
+    assert view_mod.warm_view_heap(store, FIELDS) == (0, 0)  # 960 events < SPLIT_MIN
+    before = [compute_view(store, parse(t), FIELDS, facet_top=7) for t in FILTERS]
+    monkeypatch.setattr(view_mod, "SPLIT_MIN", 256)
+    monkeypatch.setattr(view_mod, "COUNT_SPLIT_MIN", 256)
+    main, pool = view_mod.warm_view_heap(store, FIELDS)
+    n, m = len(store), len(store) // 2
+    counters = sum(8 * len(store.values(f)) for f in FIELDS)
+    assert (main, pool) == (9 * m + 8 * (n // 2) + counters, 9 * m + counters)
+    monkeypatch.setattr(view_mod, "WARM_POOL_MAX", 1000)
+    assert view_mod.warm_view_heap(store, FIELDS)[1] == 1000
+    after = [compute_view(store, parse(t), FIELDS, facet_top=7) for t in FILTERS]
+    for a, b in zip(before, after, strict=True):
+        assert a.rows.tolist() == b.rows.tolist()
+        assert all(a.facet(store, f, 7) == b.facet(store, f, 7) for f in FIELDS)
+
+
 def _ranked_directly(bins, values, top):
     pairs = sorted(
         ((int(c), values[i], i) for i, c in enumerate(bins.tolist()) if c),

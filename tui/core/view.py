@@ -304,8 +304,9 @@ def warm_view_heap(store: Store, fields: Iterable[str]) -> tuple[int, int]:
     there (its slice's compare and positions, the facet counters, and here the joined
     positions), then free it. With `keep_big_buffers` in effect freed memory stays with
     the process, so the first views do not pay those pages: at 10M events the first
-    filter applies faulted in 2,400-4,100 pages each (10-16 MB; none once warmed,
-    `bench_app.py --filters-only`). Returns the bytes touched here and on each pool thread."""
+    filter applies faulted in up to 6,300 pages each (none once warmed:
+    `bench_app.py --filters-only [--no-warm-heap]`). Returns the bytes touched here
+    and on each pool thread."""
     n = len(store)
     k = _workers()
     if n < SPLIT_MIN or k < 2:
