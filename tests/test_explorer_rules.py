@@ -72,9 +72,9 @@ async def test_the_analysis_runs_with_a_short_switch_interval_then_restores_it(
     seen: list[float] = []
     real = CredentialIndex.catch_up
 
-    def catch_up(self) -> None:
+    def catch_up(self, gate=None) -> None:
         seen.append(sys.getswitchinterval())
-        real(self)
+        real(self, gate)
 
     monkeypatch.setattr(CredentialIndex, "catch_up", catch_up)
     before = sys.getswitchinterval()

@@ -7,6 +7,10 @@ while tailing; the pump commits nothing while that runs (the store only changes 
 nobody else reads it), so arrivals wait for the rules, keys do not. The list's
 markers read a copy of the results made when a run ends, so drawing never waits on
 the rules' lock.
+
+Keys come first: a key, click or paste closes the run's pause gate (tui/core/pause.py),
+and the run waits at its next checkpoint (between rules, files, slices) until the frame
+answering the input is drawn and no more input came for PAUSE_GRACE_S.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from textual.message import Message
 
 from .core.credentials import credentials_of
 from .core.detect import detections_of
+from .core.pause import PauseGate
 from .core.sanitize import clean
 
 if TYPE_CHECKING:
@@ -36,6 +41,11 @@ else:
 # waits for it again after each while the analysis runs Python. The price is more
 # switches while both run.
 SWITCH_INTERVAL_S = 0.0002
+# The gate stays closed this long after the frame answering an input, so the next key of
+# a burst (typing, key repeat ~30/s) finds the analysis still paused.
+PAUSE_GRACE_S = 0.06
+# An input that draws no frame reopens the gate after this long.
+PAUSE_FRAMELESS_S = 0.25
 
 
 class AnalysisDone(Message):
@@ -53,6 +63,8 @@ class BackgroundAnalysis(AppHost):
     _analysis_again = False  # rows were committed during a run: run once more
     _analysed_rows = 0  # rows the last run covered
     analysis_runs: list[float]  # seconds each run took (benchmarks read it)
+    pause_gate: PauseGate  # closed while an input waits for its frame
+    _input_seq = 0  # inputs seen: a reopen planned before the latest one is void
     rules_skipped = 0  # Sigma rules given on the command line that could not be loaded
 
     def attach_rules(self, rules: Sequence[Rule] | None = None) -> None:
@@ -100,6 +112,27 @@ class BackgroundAnalysis(AppHost):
         self._analysed_rows = len(self.store)
         self._analyse()
 
+    def pause_for_input(self) -> None:
+        """An input arrived (key, click, paste): hold the analysis until the frame
+        answering it is drawn (`resume_after_frame`) or PAUSE_FRAMELESS_S passed."""
+        if not self.analysing:
+            return
+        self._input_seq += 1
+        self.pause_gate.close()
+        seq = self._input_seq
+        self.set_timer(PAUSE_FRAMELESS_S, lambda: self._reopen(seq))
+
+    def resume_after_frame(self) -> None:
+        """A frame is drawn: the analysis goes on PAUSE_GRACE_S later unless more input
+        comes meanwhile."""
+        if self.pause_gate.closed:
+            seq = self._input_seq
+            self.set_timer(PAUSE_GRACE_S, lambda: self._reopen(seq))
+
+    def _reopen(self, seq: int) -> None:
+        if seq == self._input_seq:
+            self.pause_gate.open()
+
     @work(thread=True, group="analysis")
     def _analyse(self) -> None:
         t0 = time.perf_counter()
@@ -109,8 +142,8 @@ class BackgroundAnalysis(AppHost):
         try:
             det = detections_of(self.store)
             if det is not None:
-                det.sync()
-            credentials_of(self.store).catch_up()
+                det.sync(self.pause_gate)
+            credentials_of(self.store).catch_up(self.pause_gate)
         except Exception as e:  # a rule or the index failing must not stop the explorer
             error = f"{type(e).__name__}: {e}"
         finally:
@@ -119,6 +152,7 @@ class BackgroundAnalysis(AppHost):
 
     def on_analysis_done(self, msg: AnalysisDone) -> None:
         self.analysing = False
+        self.pause_gate.open()
         self.analysis_runs.append(msg.seconds)
         if msg.error is not None:
             self.notify(
