@@ -65,6 +65,7 @@ class BackgroundAnalysis(AppHost):
     analysis_runs: list[float]  # seconds each run took (benchmarks read it)
     pause_gate: PauseGate  # closed while an input waits for its frame
     _input_seq = 0  # inputs seen: a reopen planned before the latest one is void
+    _framed = True  # a frame was drawn since the latest input
     rules_skipped = 0  # Sigma rules given on the command line that could not be loaded
 
     def attach_rules(self, rules: Sequence[Rule] | None = None) -> None:
@@ -118,19 +119,22 @@ class BackgroundAnalysis(AppHost):
         if not self.analysing:
             return
         self._input_seq += 1
+        self._framed = False
         self.pause_gate.close()
         seq = self._input_seq
-        self.set_timer(PAUSE_FRAMELESS_S, lambda: self._reopen(seq))
+        self.set_timer(PAUSE_FRAMELESS_S, lambda: self._reopen(seq, unless_framed=True))
 
     def resume_after_frame(self) -> None:
         """A frame is drawn: the analysis goes on PAUSE_GRACE_S later unless more input
         comes meanwhile."""
-        if self.pause_gate.closed:
+        if self.pause_gate.closed and not self._framed:
+            self._framed = True
             seq = self._input_seq
             self.set_timer(PAUSE_GRACE_S, lambda: self._reopen(seq))
 
-    def _reopen(self, seq: int) -> None:
-        if seq == self._input_seq:
+    def _reopen(self, seq: int, unless_framed: bool = False) -> None:
+        # A frame since the input planned its own reopen (resume_after_frame).
+        if seq == self._input_seq and not (unless_framed and self._framed):
             self.pause_gate.open()
 
     @work(thread=True, group="analysis")
