@@ -1,6 +1,7 @@
 """The explorer's post-load analysis against another thread: how long it keeps the GIL.
 
     python benchmarks/bench_analysis.py [--events 1000000] [--switch 0.0002]
+    python benchmarks/bench_analysis.py --stretches [--no-gate] [--gen0 N]
 
 Loads the trail (benchmarks/data/trail-N, generated on first use like bench_engine.py),
 freezes the garbage collector as the explorer does once loaded, then runs what
@@ -12,6 +13,14 @@ interval during the run (the explorer's worker sets tui.analysis.SWITCH_INTERVAL
 0 leaves CPython's 5 ms). Prints the analysis's wall time by part, its CPU (the
 thread's and the process's), the lateness percentiles and the count of waits over 15
 and 50 ms, with the analysis's stack at the longest.
+
+The run is given an open pause gate, as the app's worker is (tui/core/pause.py: keys
+close it), so the checkpoints' cost is in its wall time; `--no-gate` runs it without
+one. `--stretches` notes each thread's CPU time between checkpoints and prints the
+longest stretches and where they begin and end: how long a closed gate can take to
+hold the analysis. The garbage collections during the analysis are counted by
+generation with their durations; `--gen0 N` sets the young-generation threshold for
+the run (the explorer's: tui.policies.GcPolicy).
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--switch", type=float, default=None, help="seconds; default: the app's")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
+    ap.add_argument("--no-gate", action="store_true", help="run without a pause gate")
+    ap.add_argument("--stretches", action="store_true", help="CPU between checkpoints")
+    ap.add_argument("--gen0", type=int, default=None, help="young threshold during the run")
     args = ap.parse_args()
     from benchmarks.bench_engine import ensure_data
     from tui.analysis import SWITCH_INTERVAL_S
@@ -43,6 +55,8 @@ def main() -> None:
     from tui.core.detect.config import rule_set
     from tui.core.discovery import discover
     from tui.core.loader import load
+    from tui.core.pause import PauseGate
+    from tui.policies import GcPolicy
 
     path = ensure_data(args.events, Path(args.data_dir))
     t = time.perf_counter()
@@ -51,7 +65,32 @@ def main() -> None:
     Detections(store, rule_set(use_config=False).rules)
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)  # as tui.policies.GcPolicy once loaded
+    young = GcPolicy().young_threshold if args.gen0 is None else args.gen0
+    gc.set_threshold(young, 20, 20)  # as tui.policies.GcPolicy once loaded, or --gen0
+    stretches: list[tuple[float, str, str]] = []
+    last: dict[int, tuple[float, str]] = {}
+
+    class NotingGate(PauseGate):
+        def checkpoint(self) -> bool:
+            t = time.thread_time()
+            f = sys._getframe(2)
+            here = f"{Path(f.f_code.co_filename).name}:{f.f_lineno}"
+            tid = threading.get_ident()
+            if tid in last:
+                stretches.append((t - last[tid][0], last[tid][1], here))
+            last[tid] = (t, here)
+            return super().checkpoint()
+
+    gate = None if args.no_gate else NotingGate() if args.stretches else PauseGate()
+    collections: list[tuple[int, float]] = []
+    gc_t0 = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_t0[0] = time.perf_counter()
+        else:
+            collections.append((info["generation"], (time.perf_counter() - gc_t0[0]) * 1000))
+
     switch = SWITCH_INTERVAL_S if args.switch is None else args.switch
     if switch:
         sys.setswitchinterval(switch)
@@ -61,12 +100,13 @@ def main() -> None:
         t0, c0 = time.perf_counter(), time.thread_time()
         det = detections_of(store)
         assert det is not None
-        det.sync()
+        det.sync(gate)
         t1 = time.perf_counter()
-        credentials_of(store).catch_up()
+        credentials_of(store).catch_up(gate)
         res.update(rules=t1 - t0, credentials=time.perf_counter() - t1, cpu=time.thread_time() - c0)
 
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    gc.callbacks.append(on_gc)
     worker = threading.Thread(target=analyse)
     worker.start()
     late: list[float] = []
@@ -81,6 +121,7 @@ def main() -> None:
             stack = list(traceback.walk_stack(frame))[:3]
             where[" < ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in stack)] += 1
     worker.join()
+    gc.callbacks.remove(on_gc)
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
     late.sort()
@@ -91,7 +132,8 @@ def main() -> None:
     print(
         f"analysis: rules {res['rules']:.2f} s + credentials {res['credentials']:.2f} s wall; "
         f"CPU {res['cpu']:.2f} s its thread, {cpu:.2f} s the process "
-        f"(switch interval {switch * 1000:g} ms)"
+        f"(switch interval {switch * 1000:g} ms; "
+        f"{'no pause gate' if gate is None else 'an open pause gate'})"
     )
     print(
         f"GIL wait of a 0.5 ms sleeper, ms: p50 {q(0.5):.2f} p95 {q(0.95):.2f} "
@@ -100,6 +142,28 @@ def main() -> None:
     )
     for w, n in where.most_common(5):
         print(f"  analysis at {w} after a wait over 50 ms ({n}x)")
+    by_gen: dict[int, list[float]] = {}
+    for g, ms in collections:
+        by_gen.setdefault(g, []).append(ms)
+    print(
+        f"garbage collections during it (young threshold {young:,}): "
+        + (
+            "; ".join(
+                f"gen{g} {len(v)}x, max {max(v):.1f} ms, {sum(v):.0f} ms in all"
+                for g, v in sorted(by_gen.items())
+            )
+            or "none"
+        )
+    )
+    if stretches:
+        stretches.sort(reverse=True)
+        long = sum(d > 0.005 for d, _, _ in stretches)
+        print(
+            f"CPU between checkpoints, per thread: {len(stretches):,} stretches, {long} over"
+            " 5 ms; the longest:"
+        )
+        for d, a, b in stretches[:8]:
+            print(f"  {d * 1000:7.1f} ms  {a} -> {b}")
 
 
 if __name__ == "__main__":

@@ -187,3 +187,30 @@ def test_a_gated_lock_is_reentrant_and_plain_when_ungated():
     with lock.holding(gate):
         with lock:
             assert not gate.waiting
+
+
+@pytest.mark.parametrize("arrivals", [False, True])
+def test_aggregates_run_per_slice_of_their_groups_equal_one_run(trail, monkeypatch, arrivals):
+    """An aggregate over many rows runs per slice of its groups, with checkpoints
+    between slices: with slices of a few rows (and the trail arriving a file per
+    commit, late files first), every rule flags what one unsliced run flags."""
+    from tests.core.test_detect_engine import _arrive_one_by_one
+    from tui.core.detect import engine
+
+    plain_det, _ = _analysed(trail, None)
+    monkeypatch.setattr(engine, "AGG_SLICE_ROWS", 7)
+    if arrivals:
+        store, det, _new = _arrive_one_by_one([trail], PACK, 3)
+
+        def keyed(s, rows):
+            return sorted((s.time_ms(int(r)), bytes(s.id_prefixes[int(r)])) for r in rows)
+
+        for rule in PACK:
+            want = keyed(plain_det.store, plain_det.hits(rule.id))
+            assert keyed(store, det.hits(rule.id)) == want, rule.id
+    else:
+        gate = RandomPauses(4)
+        det, _ = _analysed(trail, gate)
+        for rule in PACK:
+            assert np.array_equal(det.hits(rule.id), plain_det.hits(rule.id)), rule.id
+    assert sum(len(det.hits(r.id)) for r in PACK if r.aggregate is not None) > 0

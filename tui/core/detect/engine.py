@@ -48,6 +48,10 @@ _NO_CODES = np.empty(0, np.int32)
 WHOLE_STORE_MIN = 200_000
 _JOIN_EVERY = 64  # Evidence.gather: per-file parts joined this often
 _SPLIT_CHECK = 256  # _FileRows.split: files between pause checkpoints (~1 ms)
+# An aggregate over more matched rows than this is run per slice of its groups (groups
+# are independent), with a pause checkpoint between slices: one np.unique over 10M rows
+# took ~1 s of a core.
+AGG_SLICE_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -64,29 +68,42 @@ class RowSet(Masks):
     Indexed fields, flags and times are the store's columns at those rows; path and
     free-text terms are answered from `evidence`, scanned from these events only."""
 
-    def __init__(self, store: Store, rows: np.ndarray, evidence: Evidence | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rows: np.ndarray,
+        evidence: Evidence | None = None,
+        span: tuple[int, int] | None = None,
+    ) -> None:
         self.store = store
         self.rows = rows
         self.dicts = store.dicts
         self.evidence = evidence
+        # `rows` are the stretch [lo, hi) of the store: columns are sliced, not copied
+        # (a take of every code column over 10M rows, rule by rule, was most of the
+        # first pass's memory traffic).
+        self._span = span
         self._cols: dict[object, np.ndarray] = {}
+
+    def _at(self, col: np.ndarray) -> np.ndarray:
+        return col[self._span[0] : self._span[1]] if self._span else col[self.rows]
 
     def _col_codes(self, f: int) -> np.ndarray:
         got = self._cols.get(f)
         if got is None:
-            got = self._cols[f] = self.store.codes(FIELDS[f].name)[self.rows]
+            got = self._cols[f] = self._at(self.store.codes(FIELDS[f].name))
         return got
 
     def _col_times(self) -> np.ndarray:
         got = self._cols.get("t")
         if got is None:
-            got = self._cols["t"] = self.store.times[self.rows]
+            got = self._cols["t"] = self._at(self.store.times)
         return got
 
     def _col_flags(self) -> np.ndarray:
         got = self._cols.get("f")
         if got is None:
-            got = self._cols["f"] = self.store.flags[self.rows]
+            got = self._cols["f"] = self._at(self.store.flags)
         return got
 
     def _ip_kinds(self) -> np.ndarray:
@@ -460,7 +477,7 @@ class Detections:
         gate = self._gate
         self._files.update(store)
         rows = np.arange(lo, hi, dtype=np.int64)
-        base = RowSet(store, rows)
+        base = RowSet(store, rows, span=(lo, hi))
         evidence = Evidence(store, self._files, gate)
         plans: list[tuple[Rule, np.ndarray, bool]] = []  # (rule, candidates, exact yet)
         for rule in self.rules:
@@ -543,9 +560,10 @@ class Detections:
         t, g = times[sel], gcol[sel]
         checkpoint(self._gate)
         if a.kind == "threshold":
-            found = agg_fns.threshold(sel, t, g, a.count, a.window_ms)
+            found = self._by_groups(agg_fns.threshold, sel, t, g, (), a.count, a.window_ms)
         else:
-            found = agg_fns.distinct(sel, t, g, store.codes(a.field)[sel], a.count, a.window_ms)
+            vals = (store.codes(a.field)[sel],)
+            found = self._by_groups(agg_fns.distinct, sel, t, g, vals, a.count, a.window_ms)
         checkpoint(self._gate)
         old = self._hits[rule.id]
         if not len(old):
@@ -588,7 +606,9 @@ class Detections:
         if first:
             sel = self._time_ordered(matched)
             checkpoint(self._gate)
-            found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms)
+            found = self._by_groups(
+                agg_fns.first_seen, sel, times[sel], gcol[sel], (vcol[sel],), a.after_ms
+            )
             return self._set_hits(rule, old, found, found)
         assert old_first is not None  # set by the first run
         pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
@@ -599,12 +619,42 @@ class Detections:
             touched |= member(gcol[matched], moved)
         sel = self._time_ordered(matched[touched])
         checkpoint(self._gate)
-        found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms, gfirst)
+        found = self._by_groups(
+            agg_fns.first_seen, sel, times[sel], gcol[sel], (vcol[sel],), a.after_ms, gfirst
+        )
         old_pairs = (gcol[old].astype(np.int64) << 32) | vcol[old]
         drop = member(old_pairs, new_pairs)
         if len(moved):
             drop |= member(gcol[old], moved)
         return self._set_hits(rule, old, merge([old[~drop], found]), found)
+
+    def _by_groups(
+        self,
+        fn,
+        rows: np.ndarray,
+        times: np.ndarray,
+        groups: np.ndarray,
+        cols: tuple[np.ndarray, ...],
+        *args,
+    ) -> np.ndarray:
+        """`fn(rows, times, groups, *cols, *args)` (an aggregate.py function: sorted rows),
+        run over each slice of the groups when the rows are many, with a pause checkpoint
+        between slices; what each group flags depends on its own events alone, so the
+        union of the slices' rows is the whole run's."""
+        if len(rows) <= AGG_SLICE_ROWS:
+            return fn(rows, times, groups, *cols, *args)
+        k = min(64, -(-len(rows) // AGG_SLICE_ROWS))
+        part = (groups % k).astype(np.uint8)
+        out = []
+        for i in range(k):
+            checkpoint(self._gate)
+            at = np.flatnonzero(part == i)
+            if len(at):
+                out.append(fn(rows[at], times[at], groups[at], *(c[at] for c in cols), *args))
+        checkpoint(self._gate)
+        found = np.concatenate(out) if out else _NONE
+        found.sort()
+        return found
 
     def _time_ordered(self, rows: np.ndarray) -> np.ndarray:
         """`rows` in the store's time order (time, eventID, arrival)."""
