@@ -82,14 +82,16 @@ def main() -> None:
             return super().checkpoint()
 
     gate = None if args.no_gate else NotingGate() if args.stretches else PauseGate()
-    collections: list[tuple[int, float]] = []
-    gc_t0 = [0.0]
+    collections: list[tuple[int, float, float]] = []  # (generation, wall ms, CPU ms)
+    gc_t0 = [0.0, 0.0]
 
     def on_gc(phase: str, info: dict) -> None:
+        # A collection runs in the thread that tripped it, holding the GIL throughout.
         if phase == "start":
-            gc_t0[0] = time.perf_counter()
+            gc_t0[:] = time.perf_counter(), time.thread_time()
         else:
-            collections.append((info["generation"], (time.perf_counter() - gc_t0[0]) * 1000))
+            wall = (time.perf_counter() - gc_t0[0]) * 1000
+            collections.append((info["generation"], wall, (time.thread_time() - gc_t0[1]) * 1000))
 
     switch = SWITCH_INTERVAL_S if args.switch is None else args.switch
     if switch:
@@ -142,14 +144,15 @@ def main() -> None:
     )
     for w, n in where.most_common(5):
         print(f"  analysis at {w} after a wait over 50 ms ({n}x)")
-    by_gen: dict[int, list[float]] = {}
-    for g, ms in collections:
-        by_gen.setdefault(g, []).append(ms)
+    by_gen: dict[int, list[tuple[float, float]]] = {}
+    for g, wall, cpu_ms in collections:
+        by_gen.setdefault(g, []).append((wall, cpu_ms))
     print(
-        f"garbage collections during it (young threshold {young:,}): "
+        f"garbage collections during it (young threshold {young:,}; wall / CPU ms): "
         + (
             "; ".join(
-                f"gen{g} {len(v)}x, max {max(v):.1f} ms, {sum(v):.0f} ms in all"
+                f"gen{g} {len(v)}x, max {max(w for w, _ in v):.1f} / {max(c for _, c in v):.1f},"
+                f" {sum(w for w, _ in v):.0f} / {sum(c for _, c in v):.0f} in all"
                 for g, v in sorted(by_gen.items())
             )
             or "none"

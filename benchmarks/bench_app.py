@@ -516,6 +516,23 @@ def pct(xs: list[float], q: float) -> float:
     return s[max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))]
 
 
+def where_analysis() -> str | None:
+    """Where the analysis worker is (its innermost frame in tui/), when a key is sent."""
+    for frame in sys._current_frames().values():
+        stack = []
+        f = frame
+        while f is not None:
+            stack.append(f)
+            f = f.f_back
+        if not any(x.f_code.co_name == "_analyse" for x in stack):
+            continue
+        for x in stack:
+            path = Path(x.f_code.co_filename)
+            if "tui" in path.parts:
+                return f"{path.name}:{x.f_lineno} {x.f_code.co_name}"
+    return None
+
+
 def stats(xs: list[float]) -> dict | None:
     if not xs:
         return None
@@ -662,6 +679,7 @@ class Bench:
         # The detections and credential index run in a worker thread after the load
         # (tui/analysis.py); at 10M events they can still run while keys are timed.
         analysing = bool(getattr(self.app, "analysing", False))
+        analysis_at = where_analysis() if analysing else None
         pfirst = (
             self.clock.probe(t0, first, first_widgets, label=action, track_all=False)
             if first is not None
@@ -698,6 +716,7 @@ class Bench:
                 "ms_first": (pfirst or probe).ms,
                 "frames": len(frames),
                 "analysing": analysing or bool(getattr(self.app, "analysing", False)),
+                "analysis_at": analysis_at,
                 "first_frame_ms": (frames[0] - t0) * 1000 if frames else None,
                 "gc_ms": [
                     [g, round((e - s) * 1000, 2)]

@@ -15,6 +15,7 @@ answering the input is drawn and no more input came for PAUSE_GRACE_S.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -41,6 +42,13 @@ else:
 # waits for it again after each while the analysis runs Python. The price is more
 # switches while both run.
 SWITCH_INTERVAL_S = 0.0002
+# While the analysis runs, a young collection waits for this many new container objects
+# (the explorer's own threshold: tui.policies.GcPolicy). The analysis makes ~45k short-
+# lived tuples and lists per million events (per-file work lists), freed as it goes; at
+# 10M its threshold collections took up to 23 ms each, holding the GIL, and none runs
+# with this threshold (benchmarks/bench_analysis.py --gen0). The explorer's collections
+# between keys and after frames still run meanwhile.
+ANALYSIS_YOUNG_THRESHOLD = 1_000_000
 # The gate stays closed this long after the frame answering an input, so the next key of
 # a burst (typing, key repeat ~30/s) finds the analysis still paused.
 PAUSE_GRACE_S = 0.06
@@ -143,6 +151,10 @@ class BackgroundAnalysis(AppHost):
         error = None
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
+        young, *older = gc.get_threshold()
+        raised = max(young, ANALYSIS_YOUNG_THRESHOLD) if young else 0  # 0: left off
+        if raised:
+            gc.set_threshold(raised, *older)
         try:
             det = detections_of(self.store)
             if det is not None:
@@ -152,6 +164,8 @@ class BackgroundAnalysis(AppHost):
             error = f"{type(e).__name__}: {e}"
         finally:
             sys.setswitchinterval(switch)
+            if raised and gc.get_threshold()[0] == raised:  # else the explorer set its own
+                gc.set_threshold(young, *gc.get_threshold()[1:])
         self.post_message(AnalysisDone(time.perf_counter() - t0, error))
 
     def on_analysis_done(self, msg: AnalysisDone) -> None:
