@@ -65,12 +65,11 @@ async def test_the_analysis_runs_with_a_short_switch_interval_then_restores_it(
     for the GIL (the UI's) gets it after SWITCH_INTERVAL_S; the interval is put back when
     the run ends, and the rules' results are those of a run without it. The young-
     generation threshold is raised for the run the same way."""
+    import gc
     import sys
 
     from tui import analysis
     from tui.core.credentials import CredentialIndex
-
-    import gc
 
     seen: list[float] = []
     young: list[int] = []
