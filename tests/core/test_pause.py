@@ -214,3 +214,22 @@ def test_aggregates_run_per_slice_of_their_groups_equal_one_run(trail, monkeypat
         for rule in PACK:
             assert np.array_equal(det.hits(rule.id), plain_det.hits(rule.id)), rule.id
     assert sum(len(det.hits(r.id)) for r in PACK if r.aggregate is not None) > 0
+
+
+def test_rules_tested_over_stretches_of_rows_equal_one_run(trail, monkeypatch):
+    """The first pass tests each rule's indexed part over stretches of rows with
+    checkpoints between: with stretches of 97 rows, the pack and filters of every kind
+    of term (paths, text, NOT, OR) flag what one pass over all rows flags."""
+    from tests.core.test_detect_engine import FILTERS, rule
+    from tui.core.detect import engine
+
+    rules = [*PACK, *(rule(t, f"f{i}") for i, t in enumerate(FILTERS))]
+    store = load([trail])
+    plain = Detections(store, rules)
+    plain.sync()
+    monkeypatch.setattr(engine, "SUPERSET_SLICE_ROWS", 97)
+    det = Detections(load([trail]), rules)
+    det.sync(RandomPauses(5))
+    for r in rules:
+        assert np.array_equal(det.hits(r.id), plain.hits(r.id)), r.id
+    assert sum(len(det.hits(r.id)) for r in rules) > 0

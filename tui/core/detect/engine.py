@@ -52,6 +52,10 @@ _SPLIT_CHECK = 256  # _FileRows.split: files between pause checkpoints (~1 ms)
 # are independent), with a pause checkpoint between slices: one np.unique over 10M rows
 # took ~1 s of a core.
 AGG_SLICE_ROWS = 250_000
+# A rule's indexed part is tested over this many rows at a time, with a pause checkpoint
+# between (each term's mask is the row's own): over 10M rows at once, one rule's test
+# kept a core ~50-150 ms.
+SUPERSET_SLICE_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -477,14 +481,18 @@ class Detections:
         gate = self._gate
         self._files.update(store)
         rows = np.arange(lo, hi, dtype=np.int64)
-        base = RowSet(store, rows, span=(lo, hi))
+        step = SUPERSET_SLICE_ROWS
+        bases = [
+            RowSet(store, rows[a - lo : min(hi, a + step) - lo], span=(a, min(hi, a + step)))
+            for a in range(lo, hi, step)
+        ]
         evidence = Evidence(store, self._files, gate)
         plans: list[tuple[Rule, np.ndarray, bool]] = []  # (rule, candidates, exact yet)
         for rule in self.rules:
             checkpoint(gate)
             t0 = time.perf_counter()
             root = rule.query.root
-            sup = superset(root, base)
+            sup = self._superset(root, bases)
             cands = rows if sup is None else rows[sup]
             needs_scan = _expensive(root)
             if needs_scan and len(cands) > WHOLE_STORE_MIN:
@@ -524,6 +532,19 @@ class Detections:
         if changed:
             self.version += 1
             self._union = None
+
+    def _superset(self, root, bases: list[RowSet]) -> np.ndarray | None:
+        """`superset(root, ...)` over the rows of `bases` (consecutive stretches), one
+        stretch at a time."""
+        masks = []
+        for i, base in enumerate(bases):
+            if i:
+                checkpoint(self._gate)
+            m = superset(root, base)
+            if m is None:
+                return None  # no limit: the same for every stretch
+            masks.append(m)
+        return masks[0] if len(masks) == 1 else np.concatenate(masks)
 
     def _clock(self, rule: Rule, t0: float) -> None:
         self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - t0
