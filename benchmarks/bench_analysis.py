@@ -2,6 +2,7 @@
 
     python benchmarks/bench_analysis.py [--events 1000000] [--switch 0.0002]
     python benchmarks/bench_analysis.py --stretches [--no-gate] [--gen0 N]
+    python benchmarks/bench_analysis.py --keys [--no-gate]
 
 Loads the trail (benchmarks/data/trail-N, generated on first use like bench_engine.py),
 freezes the garbage collector as the explorer does once loaded, then runs what
@@ -21,6 +22,13 @@ longest stretches and where they begin and end: how long a closed gate can take 
 hold the analysis. The garbage collections during the analysis are counted by
 generation with their durations; `--gen0 N` sets the young-generation threshold for
 the run (the explorer's: tui.policies.GcPolicy).
+
+`--keys`: instead of the sleeper, the main thread presses "keys" while the analysis
+runs, one every 0.2 s: it closes the gate (as the app does on a key), computes a real
+view (tui/core/view.compute_view, filters in turn, facets included) and runs 10 ms of
+Python (a stand-in for Textual's layout and render), then waits PAUSE_GRACE_S and
+opens the gate. Printed: each key's wall time, and the CPU the other threads (the
+analysis, its search threads, the view pool) used during it.
 """
 
 from __future__ import annotations
@@ -39,6 +47,64 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
+KEY_FILTERS = (
+    "service:s3.amazonaws.com",
+    "region:us-east-1",
+    'cred:role-session -error:"" region:us-east-1',
+    "event:Describe*",
+)
+
+
+def press_keys(store, worker: threading.Thread, gate) -> None:
+    from tui.analysis import PAUSE_GRACE_S
+    from tui.core.query import parse
+    from tui.core.view import compute_view
+
+    keys: list[tuple[float, float, bool, str]] = []  # (wall ms, others' CPU ms, analysing, where)
+    i = 0
+    while worker.is_alive():
+        time.sleep(0.2)
+        t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
+        if gate is not None:
+            gate.close()
+        at = ""
+        frame = sys._current_frames().get(worker.ident or 0)
+        while frame is not None and not at:
+            if "tui" in Path(frame.f_code.co_filename).parts:
+                at = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}"
+            frame = frame.f_back
+        compute_view(store, parse(KEY_FILTERS[i % len(KEY_FILTERS)]), ("service", "principal"))
+        end = time.perf_counter() + 0.010
+        n = 0
+        while time.perf_counter() < end:  # Textual's share of a key, in Python
+            n += len({k: k for k in range(50)})
+        wall = (time.perf_counter() - t0) * 1000
+        others = (time.process_time() - c0 - (time.thread_time() - m0)) * 1000
+        keys.append((wall, others, worker.is_alive(), at))
+        time.sleep(PAUSE_GRACE_S)
+        if gate is not None:
+            gate.open()
+        i += 1
+    during = sorted(k for k in keys if k[2])
+    if not during:
+        print("keys: none during the analysis")
+        return
+    walls = sorted(k[0] for k in during)
+    others = sorted(k[1] for k in during)
+
+    def q(xs: list[float], p: float) -> float:
+        return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+    print(
+        f"keys during the analysis ({len(during)}; {'gate closed' if gate else 'no gate'}):"
+        f" wall p50 {q(walls, 0.5):.1f} p95 {q(walls, 0.95):.1f} max {walls[-1]:.1f} ms;"
+        f" other threads' CPU meanwhile p50 {q(others, 0.5):.1f} p95 {q(others, 0.95):.1f}"
+        f" max {others[-1]:.1f} ms"
+    )
+    for wall, other, _, at in during[-5:]:
+        print(f"  {wall:6.1f} ms (others {other:5.1f}), the analysis at {at} when pressed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -47,6 +113,7 @@ def main() -> None:
     ap.add_argument("--no-gate", action="store_true", help="run without a pause gate")
     ap.add_argument("--stretches", action="store_true", help="CPU between checkpoints")
     ap.add_argument("--gen0", type=int, default=None, help="young threshold during the run")
+    ap.add_argument("--keys", action="store_true", help="time keys pressed during the run")
     args = ap.parse_args()
     from benchmarks.bench_engine import ensure_data
     from tui.analysis import SWITCH_INTERVAL_S
@@ -113,7 +180,9 @@ def main() -> None:
     worker.start()
     late: list[float] = []
     where: Counter[str] = Counter()
-    while worker.is_alive():
+    if args.keys:
+        press_keys(store, worker, gate)
+    while worker.is_alive() and not args.keys:
         t = time.perf_counter()
         time.sleep(0.0005)
         ms = (time.perf_counter() - t - 0.0005) * 1000
@@ -126,6 +195,8 @@ def main() -> None:
     gc.callbacks.remove(on_gc)
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
+    if not late:
+        late.append(0.0)
     late.sort()
 
     def q(p: float) -> float:
