@@ -74,8 +74,6 @@ SYNC_TEXT_FILES = 64  # free text (or a path column) over more unscanned files u
 PUMP_SECONDS = 0.25
 WARM_AFTER_LOAD_S = 0.3  # see warm_columns
 FRAME_HOLD_MAX_S = 0.05  # a held frame goes out after this long if the key moved nothing
-# Keys that move the list cursor (from the action table): their frame waits for the
-# detail pane (FrameHold).
 # What the user waits on: the analysis pauses while these are answered (tui/analysis.py).
 _INPUT_EVENTS = (
     events.Key,
@@ -84,6 +82,8 @@ _INPUT_EVENTS = (
     events.MouseScrollUp,
     events.Paste,
 )
+# Keys that move the list cursor (from the action table): their frame waits for the
+# detail pane (FrameHold).
 LIST_KEYS = frozenset(k for a in ACTIONS if a.scope == "list" for k in a.keys.split(","))
 
 
