@@ -21,7 +21,8 @@ one. `--stretches` notes each thread's CPU time between checkpoints and prints t
 longest stretches and where they begin and end: how long a closed gate can take to
 hold the analysis. The garbage collections during the analysis are counted by
 generation with their durations; `--gen0 N` sets the young-generation threshold for
-the run (the explorer's: tui.policies.GcPolicy).
+the run (the explorer's while it runs: tui.analysis.ANALYSIS_YOUNG_THRESHOLD; between
+runs: tui.policies.GcPolicy, 50,000).
 
 `--keys`: instead of the sleeper, the main thread presses "keys" while the analysis
 runs, one every 0.2 s: it closes the gate (as the app does on a key), computes a real
@@ -116,14 +117,13 @@ def main() -> None:
     ap.add_argument("--keys", action="store_true", help="time keys pressed during the run")
     args = ap.parse_args()
     from benchmarks.bench_engine import ensure_data
-    from tui.analysis import SWITCH_INTERVAL_S
+    from tui.analysis import ANALYSIS_YOUNG_THRESHOLD, SWITCH_INTERVAL_S
     from tui.core.credentials import credentials_of
     from tui.core.detect import Detections, detections_of
     from tui.core.detect.config import rule_set
     from tui.core.discovery import discover
     from tui.core.loader import load
     from tui.core.pause import PauseGate
-    from tui.policies import GcPolicy
 
     path = ensure_data(args.events, Path(args.data_dir))
     t = time.perf_counter()
@@ -132,8 +132,8 @@ def main() -> None:
     Detections(store, rule_set(use_config=False).rules)
     gc.collect()
     gc.freeze()
-    young = GcPolicy().young_threshold if args.gen0 is None else args.gen0
-    gc.set_threshold(young, 20, 20)  # as tui.policies.GcPolicy once loaded, or --gen0
+    young = ANALYSIS_YOUNG_THRESHOLD if args.gen0 is None else args.gen0
+    gc.set_threshold(young, 20, 20)  # as the explorer's worker sets it, or --gen0
     stretches: list[tuple[float, str, str]] = []
     last: dict[int, tuple[float, str]] = {}
 
