@@ -128,3 +128,27 @@ async def test_a_click_and_a_paste_close_the_gate_while_the_analysis_runs(
             assert len(gate.log) == n and not gate.closed
     finally:
         go.set()
+
+
+async def test_closing_the_app_opens_the_gate(tmp_path, monkeypatch) -> None:
+    """The key that closes the explorer held the analysis; once the app is gone the
+    gate is open, so the worker ends rather than waiting out its bound."""
+    go = threading.Event()
+    real_sync = Detections.sync
+
+    def held_sync(self, gate=None) -> None:
+        go.wait(30)
+        real_sync(self, gate)
+
+    monkeypatch.setattr(Detections, "sync", held_sync)
+    monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 5.0)
+    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
+    gate = app.pause_gate = LoggedGate()
+    try:
+        async with run(app, (160, 40)) as pilot:
+            await _loaded(pilot)
+            await pilot.press("j")
+            assert gate.closed
+        assert not gate.closed
+    finally:
+        go.set()
