@@ -111,6 +111,7 @@ FILTERS = (
     "region:us-east-1",
     'cred:role-session -error:"" region:us-east-1',
 )
+PROFILED = ("filter apply (enter, indexed)", "facet pick (enter)")  # --profile
 NOOP_KEY = "z"  # no binding anywhere in the explorer's list scope
 SETTLE_S = 0.03
 KEY_GAP_S = 0.15  # direct mode: at least this long from one key to the next
@@ -488,6 +489,29 @@ def time_outer_calls(obj, names: Iterable[str], sink: list[tuple[float, float]])
         setattr(obj, name, wrapper)
 
 
+def time_hold(app, sink: list[tuple[float, float]]) -> None:
+    """Record (start, end) of each hold of the app's screen updates (a list key's frame
+    waits for the detail pane: `FrameHold`), if the app has one."""
+    hold = getattr(app, "frame_hold", None)
+    if hold is None:
+        return
+    started: list[float] = []
+    original_hold, original_release = hold.hold, hold.release
+
+    def holding() -> bool:
+        got = original_hold()
+        if got:
+            started[:] = [perf()]
+        return got
+
+    def release() -> None:
+        original_release()
+        if started:
+            sink.append((started.pop(), perf()))
+
+    hold.hold, hold.release = holding, release
+
+
 def make_key(key: str):
     """The Key event Pilot would send for `key` (same name and character rules)."""
     from textual import events
@@ -586,6 +610,8 @@ class Bench:
             "Timeline.set_data": [],
             "DetailPane.show": [],
             "screen layout+render": [],
+            "EventList.set_sort": [],
+            "frame held": [],
         }
         time_outer_calls(
             app.screen,
@@ -597,8 +623,12 @@ class Bench:
         time_calls(*self.state.show_panels, self.spans["facets+timeline"])
         time_calls(app.query_one(Timeline), "set_data", self.spans["Timeline.set_data"])
         time_calls(self.detail, "show", self.spans["DetailPane.show"])
+        time_calls(self.lst, "set_sort", self.spans["EventList.set_sort"])
+        time_hold(app, self.spans["frame held"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
         self.filters_only = False
+        # --profile: action -> cProfile of the UI thread from the key to its frame
+        self.profiles: dict | None = None
         # Full (generation 2) garbage collections: they stop the UI thread.
         self.gc2: list[tuple[float, float]] = []
         self.gcs: list[tuple[int, float, float]] = []  # every collection: generation, span
@@ -686,9 +716,14 @@ class Bench:
             else None
         )
         probe = self.clock.probe(t0, ready, label=f"{action} [{key!r}]")
+        prof = self.profiles.get(action) if self.profiles is not None else None
+        if prof is not None:
+            prof.enable()
         send_key(self.app, key)
         if not await probe.wait():
             raise WaitFailed(f"{probe.label}: no frame showed it in {TIMEOUT_S:.0f} s")
+        if prof is not None:
+            prof.disable()
         await probe.wait(5.0, all_widgets=True)
         for p in (pfirst, probe):
             if p is not None and p in self.clock.probes:
@@ -760,7 +795,7 @@ class Bench:
                 and v.query.text == text
                 and v.query is app.query_obj
                 and pane.row == lst.cursor_row
-                and app.status.matching == len(v.rows)
+                and app.status.matching == len(v)  # (not v.rows: that takes a lazy view's rows)
                 and (not detail or not state.panels_pending())
             )
 
@@ -1077,6 +1112,10 @@ async def run(args) -> dict:
         n = args.presses
         modes = ("direct",) if args.filters_only or args.sort_only else ("pilot", "direct")
         b.filters_only = args.filters_only
+        if args.profile:
+            import cProfile
+
+            b.profiles = {a: cProfile.Profile() for a in PROFILED}
         if args.sort_only:
             for mode in modes:
                 await b.sorts(max(8, n // 4), mode)
@@ -1109,6 +1148,9 @@ async def run(args) -> dict:
             for i in range(args.filters):
                 await b.facet_pick(i, mode)
         b.close()
+        for action, prof in (b.profiles or {}).items():
+            name = action.split(" (")[0].replace(" ", "-")
+            prof.dump_stats(f"{args.profile}-{name}.prof")
         for d in (b.results, b.breakdown, b.gc_hits):
             d.pop("(reset)", None)
         pauses = [(e - s_) * 1000 for s_, e in b.gc2]
@@ -1219,6 +1261,8 @@ def report(out: dict) -> None:
         "Timeline.set_data",
         "DetailPane.show",
         "screen layout+render",
+        "EventList.set_sort",
+        "frame held",
     ]
     short = [
         "key->view ready",
@@ -1228,6 +1272,8 @@ def report(out: dict) -> None:
         "timeline",
         "detail.show",
         "layout+render",
+        "set_sort",
+        "frame held",
     ]
     print(
         "\nwhere a direct keypress spends its time, ms (medians). key->view ready: from the key"
@@ -1235,7 +1281,9 @@ def report(out: dict) -> None:
         " set_rows and, over views of up to 200k rows,\nfacets+timeline (over bigger ones they"
         " are drawn a frame later); timeline: its set_data, within facets+timeline;\n"
         "layout+render: Textual's"
-        " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one):"
+        " Screen._refresh_layout/_compositor_refresh (all frames up to the measured one);\n"
+        "frame held: a list key's screen updates held until the detail pane follows"
+        " (FrameHold; released by the pane, or by a timer):"
     )
     print(f"{'action':36s} " + " ".join(f"{c:>15s}" for c in short))
     for a, d in bd.items():
@@ -1386,6 +1434,12 @@ def main() -> None:
         metavar="N",
         help="set the app's PANELS_INLINE_MAX (views of more rows draw facets and timeline"
         " a frame later): times that two-frame path on a small trail",
+    )
+    ap.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="cProfile the UI thread from each filter apply / facet pick key (direct) to"
+        " its frame; writes PREFIX-<action>.prof",
     )
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))

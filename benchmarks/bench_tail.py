@@ -2,6 +2,7 @@
 
     python benchmarks/bench_tail.py [--rate 5000] [--seconds 60] [--per-file 500]
     python benchmarks/bench_tail.py --app [--rate 5000] [--seconds 60] [--per-file 500]
+    python benchmarks/bench_tail.py --clear-after-commit --preload TRAIL [--rounds 12]
 
 A writer process lands CloudTrail files in a fresh trail folder
 (benchmarks/data/tail-*, removed afterwards) at a steady rate: `rate / per_file` files
@@ -707,6 +708,69 @@ def print_pooled(paths: list[str]) -> None:
         print(f"  {k:24s} {fmt(dist(xs))}")
 
 
+def run_clear_after_commit(args, root: Path) -> None:
+    """--clear-after-commit: headless, the engine's share of clearing the filter after
+    a tail's commit. Loads the --preload trail, shows a filter's view, then per round
+    lands one file of --per-file events (gen_trail.write_file into `root`), adds and
+    commits it as the tail does, and times the unfiltered view with the facet panel's
+    fields counted and their top 60 taken (`compute_view(store, "", ...)`, as the
+    explorer's ctrl+x), then the same again (nothing committed since)."""
+    import resource
+    from datetime import UTC, datetime, timedelta
+
+    from benchmarks.gen_trail import ACCOUNTS, REGIONS, write_file
+    from tui.core.batch import parse_file
+    from tui.core.loader import load
+    from tui.core.query import parse
+    from tui.core.view import compute_view, keep_big_buffers
+
+    facets, top = ("service", "principal", "ip"), 60
+    if len(args.preload) != 1:
+        raise SystemExit("--clear-after-commit needs one --preload trail")
+    t = time.perf_counter()
+    store = load(args.preload)
+    print(f"loaded {len(store):,} events in {time.perf_counter() - t:.1f} s")
+    keep_big_buffers()  # as the explorer does once a trail is loaded
+    compute_view(store, parse(""), facets, facet_top=top)
+    when = datetime.now(UTC)
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    first: list[float] = []
+    first_cpu: list[float] = []
+    again: list[float] = []
+    commits: list[float] = []
+    for i in range(args.rounds):
+        compute_view(store, parse("service:s3.amazonaws.com"), facets, facet_top=top)
+        path = write_file(
+            root, ACCOUNTS[0][0], REGIONS[0], when + timedelta(minutes=5 * i), args.per_file, i
+        )
+        t = time.perf_counter()
+        store.add(parse_file(str(path)))
+        store.commit()
+        commits.append((time.perf_counter() - t) * 1000)
+        t, c = time.perf_counter(), cpu()
+        compute_view(store, parse(""), facets, facet_top=top)
+        first.append((time.perf_counter() - t) * 1000)
+        first_cpu.append((cpu() - c) * 1000)
+        t = time.perf_counter()
+        compute_view(store, parse(""), facets, facet_top=top)
+        again.append((time.perf_counter() - t) * 1000)
+    print(
+        f"{args.rounds} rounds of one {args.per_file}-event file onto {len(store):,} events,"
+        f" facets {', '.join(facets)} (top {top}), ms:"
+    )
+    for label, xs in (
+        ("add + commit", commits),
+        ("clear filter after the commit", first),
+        ("  its CPU", first_cpu),
+        ("clear filter again", again),
+    ):
+        print(f"  {label:32s} {fmt(dist(xs))}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rate", type=float, default=5000.0, help="events per second")
@@ -751,6 +815,13 @@ def main() -> None:
         help="(--app) also open this trail first, e.g. benchmarks/data/trail-1000000",
     )
     ap.add_argument(
+        "--clear-after-commit",
+        action="store_true",
+        help="headless: time clearing the filter after each commit of one file onto the"
+        " --preload trail (see run_clear_after_commit)",
+    )
+    ap.add_argument("--rounds", type=int, default=12, help="--clear-after-commit: files committed")
+    ap.add_argument(
         "--pool",
         nargs="+",
         metavar="JSON",
@@ -775,6 +846,9 @@ def main() -> None:
 
     code = code_version()  # before the app's modules are imported
     try:
+        if args.clear_after_commit:
+            run_clear_after_commit(args, root)
+            return
         if args.app:
             res = asyncio.run(run_app_async(args, root))
             res["code"] = code

@@ -1,11 +1,12 @@
 """Where a filter apply's time goes, headless: the engine's share of the explorer's work.
 
-    python benchmarks/bench_view.py [--events 10000000] [--runs 15]
+    python benchmarks/bench_view.py [--events 10000000] [--runs 15] [--eager]
 
 Loads benchmarks/data/trail-N once (generated on first use, like bench_engine.py), then
 for each of bench_app.py's filters times the steps the explorer runs on `enter`, in its
 order: the view (`compute_view`: the query over the time-ordered columns, the matching
-positions, the rows, times and error flags), the three default facets' counts and top
+positions; the rows, times and error flags of a view under LAZY_MIN rows, else when
+first asked for), the three default facets' counts and top
 60 (`take_facets`, which the explorer runs with a new filter's view: counts in slices on
 the view pool over a big view), the timeline's histogram and the list's search for the cursor's event
 (`EventList.set_rows` with `keep`); then a time window (`since:-6h`, a stretch of the
@@ -31,6 +32,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.bench_app import FILTERS  # noqa: E402
 from benchmarks.bench_engine import ensure_data  # noqa: E402
+from tui.core import view as view_mod  # noqa: E402
 from tui.core.loader import load  # noqa: E402
 from tui.core.query import add_term, parse  # noqa: E402
 from tui.core.timeline import histogram  # noqa: E402
@@ -51,7 +53,9 @@ def steps(store, q, cursor_row: int, pick) -> dict[str, float]:
     out: dict[str, float] = {}
     t = time.perf_counter()
     v = compute_view(store, q, ())
-    out["view (query, rows, times, errors)"] = (time.perf_counter() - t) * 1000
+    out["view (query, positions; rows, times, errors if < LAZY_MIN)"] = (
+        time.perf_counter() - t
+    ) * 1000
     if pick is not None:
         t = time.perf_counter()
         compute_view(store, pick, (), base=v)
@@ -60,17 +64,22 @@ def steps(store, q, cursor_row: int, pick) -> dict[str, float]:
     take_facets(store, v, FACETS, FACET_TOP)
     out["facets (counts, top 60)"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    # Timeline.set_data's check, unless the view knows its times ascend.
+    # As the timeline: a lazy view's ascending times by binary searches through its
+    # positions (View.ordered_times), the error flags taken; else Timeline.set_data's
+    # check, unless the view knows its times ascend.
+    times = v.ordered_times()
     sorted_ = v.ascending or bool((v.times[1:] >= v.times[:-1]).all())
-    histogram(v.times, v.errors, BUCKETS, presorted=sorted_)
+    histogram(times, v.errors, BUCKETS, presorted=sorted_)
     out["timeline histogram"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     # As EventList.set_rows keeps the cursor (unsorted): the event's place in the time
     # order, then in the view's positions.
     pos = int(store.positions_in_order(np.array([cursor_row], np.int64))[0])
     i = pos if v.sel is None else int(np.searchsorted(v.sel, pos))
-    assert i < len(v.rows) and v.rows[i] == cursor_row or v.sel is not None
-    out["list: find the cursor's event"] = (time.perf_counter() - t) * 1000
+    rows = v.row_list()  # as the list: a page of a lazy view's rows
+    assert i < len(rows) and rows[i] == cursor_row or v.sel is not None
+    _ = [int(rows[j]) for j in range(i, min(i + 48, len(rows)))]
+    out["list: the cursor's event, a page"] = (time.perf_counter() - t) * 1000
     return out
 
 
@@ -79,7 +88,14 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--data-dir", default=str(HERE / "data"))
+    ap.add_argument(
+        "--eager",
+        action="store_true",
+        help="every view takes its rows, times and error flags at once (LAZY_MIN off)",
+    )
     a = ap.parse_args()
+    if a.eager:
+        view_mod.LAZY_MIN = 1 << 62
     path = ensure_data(a.events, Path(a.data_dir))
     t = time.perf_counter()
     store = load([path])

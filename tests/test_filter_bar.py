@@ -51,3 +51,36 @@ async def test_typing_and_clearing_the_filter_does_not_lay_out_the_screen() -> N
         assert fi.scroll_x > 0 and fi.scroll_x == fi.max_scroll_x
         shown = "".join(seg.text for seg in fi.render_line(0))
         assert "us-east-1" in shown and "service:" not in shown
+
+
+async def test_a_typed_filter_builds_its_fields_time_ordered_columns_before_enter() -> None:
+    from tui.core.fields import FIELD_INDEX
+    from tui.core.query import parse
+
+    app = make_app()
+    async with run(app, (120, 24)) as pilot:
+        await wait_loaded(pilot)
+        await settle(pilot)
+        to = app.store.time_order
+        region, agent = FIELD_INDEX["region"], FIELD_INDEX["ua"]
+        assert not to.built(region) and not to.built(agent)
+        await pilot.press("slash")
+        for ch in "region:us-west-2 ua:":  # ("ua:" alone does not parse yet)
+            await pilot.press(ch if ch != " " else "space")
+        await settle(pilot)
+        assert to.built(region) and not to.built(agent)
+        await pilot.press("a")
+        await settle(pilot)
+        assert to.built(agent)  # before enter
+        text = app.filter_input.value
+        await pilot.press("enter")
+        await settle(pilot)
+        want = parse(text).evaluate(app.store)
+        assert app.view is not None and app.view.rows.tolist() == [
+            int(r) for r in app.store.time_order.order.view if want[r]
+        ]
+        await pilot.press("slash")
+        for ch in " ((":  # does not parse: nothing built, nothing raised
+            await pilot.press(ch if ch != " " else "space")
+        await settle(pilot)
+        assert app.filter_input.value.endswith("((")

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import (
     make_app,
+    painted_frames,
     paste,
     run,
     screen_text,
@@ -360,6 +361,119 @@ async def test_a_threaded_sort_shows_the_old_order_until_the_new_one_lands(explo
     assert lst.rows.tolist() == _plain_order(app, app.view.rows, "principal", descending=True)
     assert lst.cursor_row == row  # kept on its event
     assert "sorted Principal ↓" in status_text(app) and "sorting" not in status_text(app)
+
+
+async def test_a_threaded_sorts_key_is_drawn_without_waiting_for_the_order(
+    explorer, monkeypatch
+) -> None:
+    """A list key holds the screen's updates until the detail pane follows the cursor
+    (FrameHold); a sort on a thread moves no cursor until its order lands, so the
+    answer of one not expected to land at once (the header's arrow, "sorting by…")
+    goes out at once, not at the hold's time limit (made 30 s here, and
+    SORT_LANDING_S too: only a release can end it)."""
+    import tui.app
+    import tui.main_screen
+
+    pilot, app = explorer, explorer.app
+    monkeypatch.setattr(tui.app, "FRAME_HOLD_MAX_S", 30.0)
+    monkeypatch.setattr(tui.main_screen, "SORT_LANDING_S", 30.0)
+    lst = app.events_list
+    lst.sort_thread_min = 0
+    lst.quick_sort_max = 0  # as a 10M-row view
+    lst.focus()
+    await pilot.pause()
+    frames = painted_frames(app)
+    with lst._ranks._lock:  # the thread waits for the field's ranks
+        await pilot.press("o")
+        await pilot.pause(0.1)
+        assert lst.sorting and not lst.landing_soon and lst.sort_key.column == "service"
+        assert not app.frame_hold.held
+        assert any("EventList" in f or "*" in f for f in frames)  # the arrow drawn
+        assert "Service ↑" in _header(app) and "sorting by Service ↑…" in status_text(app)
+    await _sorts_done(pilot, app)
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "service")
+    assert app.query_one(DetailPane).row == lst.cursor_row == lst.rows[0]
+
+
+async def test_a_quick_threaded_sort_lands_in_the_keys_frame(explorer, monkeypatch) -> None:
+    """A sort on the list's thread that lands within SORT_LANDING_S (made 30 s here,
+    and the hold's own limit too) goes out with the key's answer: no frame shows the
+    old order under the new arrow."""
+    import threading
+
+    import tui.app
+    import tui.main_screen
+
+    pilot, app = explorer, explorer.app
+    monkeypatch.setattr(tui.main_screen, "SORT_LANDING_S", 30.0)
+    monkeypatch.setattr(tui.app, "FRAME_HOLD_MAX_S", 30.0)
+    lst = app.events_list
+    lst.sort_thread_min = 0
+    lst.focus()
+    await pilot.pause()
+    shown: list[tuple[bool, bool]] = []  # per frame: sorting, sorted
+    display = app._display
+
+    def record(screen, update) -> None:
+        if update is not None:
+            shown.append((lst.sorting, lst.sorted))
+        display(screen, update)
+
+    app._display = record
+    assert lst._ranks.ready("service")
+    lock = lst._ranks._lock  # the thread waits for the field's ranks: 0.3 s, longer
+    lock.acquire()  # than a frame takes to come
+    threading.Timer(0.3, lock.release).start()
+    await pilot.press("o")
+    await _sorts_done(pilot, app)
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "service")
+    assert shown and shown[0] == (False, True) and (True, True) not in shown
+    assert not app.frame_hold.held
+
+
+async def test_a_threaded_sort_finds_where_the_cursor_lands(explorer) -> None:
+    """A view re-sorted on the list's thread (a filter change while sorted) lands with
+    the cursor on its event, or, filtered out, on the event nearest to it in time: the
+    thread finds the place (the list searched 10M rows for it, 6 ms, on the UI
+    thread); with the cursor moved meanwhile, the list finds it itself."""
+    pilot, app = explorer, explorer.app
+    lst = app.events_list
+    lst.sort_thread_min = 0
+    key = type(lst.sort_key)
+    lst.set_sort(key("principal"))
+    await _sorts_done(pilot, app)
+    searched: list[str] = []
+    for name in ("_index_of", "_nearest"):
+        real = getattr(lst, name)
+        setattr(lst, name, lambda *a, _real=real, _name=name: searched.append(_name) or _real(*a))
+    store = app.store
+    lst.move_to_index(len(lst.rows) // 2)
+    row = lst.cursor_row
+    region = store.value(row, "region")
+    other = next(v for v in store.values("region") if v and v != region)
+    app.set_filter(f"-region:{other}")  # keeps the cursor's event
+    await _sorts_done(pilot, app)
+    assert lst.rows.tolist() == _plain_order(app, app.view.rows, "principal")
+    assert lst.cursor_row == row and not searched
+
+    # A filter without the cursor's event: the nearest in time (earlier on a tie).
+    ms = store.time_ms(row)
+    app.set_filter(f"-region:{other} -region:{region}")
+    await _sorts_done(pilot, app)
+    rows = app.view.rows.tolist()
+    assert row not in rows and not searched
+    gap = min(abs(store.time_ms(r) - ms) for r in rows)
+    assert lst.cursor_row == next(r for r in rows if abs(store.time_ms(r) - ms) == gap)
+
+    # The cursor moved while the thread sorted: the list finds its event.
+    with lst._ranks._lock:
+        app.set_filter(f"-region:{region}")
+        await pilot.pause(0.1)
+        assert any(w.group == "sort" and not w.is_finished for w in app.workers)
+        lst.move_to_index(lst.cursor_index + 1)
+        row = lst.cursor_row
+    await _sorts_done(pilot, app)
+    assert lst.cursor_row == row and searched == ["_index_of"]
 
 
 async def test_a_superseded_sort_never_lands(explorer) -> None:

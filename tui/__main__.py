@@ -9,9 +9,13 @@ first file instead of 0.17 s.
 
 
 def main() -> int:
-    from .cli import main as cli_main
+    from . import cli
 
-    return cli_main()
+    cli.keep_loaded()
+    try:
+        return cli.main()
+    finally:
+        cli.leave_to_exit()  # the process ends now: no need to free the trail
 
 
 if __name__ == "__main__":

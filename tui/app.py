@@ -747,7 +747,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     def action_jump_newest(self) -> None:
         lst = self.events_list
-        if self.view is not None and len(self.view.rows):
+        if self.view is not None and len(self.view):
             lst.move_to_newest()
         self.status.new_pending = 0
         self._update_status()
@@ -793,7 +793,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         fill_status(
             self.status,
             self.store,
-            None if self.view is None else self.view.rows,
+            None if self.view is None else self.view.row_list(),  # (its length)
             loading=self.loading,
             load_fraction=(self._bytes_done / self._bytes_total) if self._bytes_total else 0.0,
             filter_text=self.query_obj.text,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import platform
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO, TypeVar
 
 import numpy as np
 
@@ -42,6 +43,8 @@ from .s3_cmd import split_paths
 if TYPE_CHECKING:
     from .app import TrailscopeApp  # imported when the explorer is wanted (Textual)
     from .core.store import CommitResult
+
+_T = TypeVar("_T")
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
@@ -460,14 +463,53 @@ def _load(args: argparse.Namespace, paths: Sequence[str], query: Query | None = 
             raise _Exit(got[1])
         store, trail = got
         args.s3_trail = trail
-        return store
-    return load(
-        paths,
-        max_bytes=args.max_file_size,
-        jobs=args.jobs,
-        on_progress=_progress_printer(),
-        follow_symlinks=args.follow_symlinks,
+        return _kept(store)
+    return _kept(
+        load(
+            paths,
+            max_bytes=args.max_file_size,
+            jobs=args.jobs,
+            on_progress=_progress_printer(),
+            follow_symlinks=args.follow_symlinks,
+        )
     )
+
+
+# What the command loaded, while the process is to end with the command (the
+# `trailscope` entry point sets a list; cli.main called in-process does not):
+# `leave_to_exit` then lets the process end without freeing it. At 10M events,
+# freeing a store's millions of values takes ~0.9 s before the shell prompt returns.
+_loaded: list[object] | None = None
+
+
+def _kept(obj: _T) -> _T:
+    if _loaded is not None:
+        _loaded.append(obj)
+    return obj
+
+
+def keep_loaded() -> None:
+    """Keep what the command loads until `leave_to_exit` (the process ends after it)."""
+    global _loaded
+    _loaded = []
+
+
+def leave_to_exit() -> None:
+    """Give up what the command loaded without freeing it: one reference each that no
+    one owns, so neither the command's return nor the interpreter's finalisation walks
+    millions of objects, and out of the collector's sight, so its last collection at
+    exit does not walk them either; the kernel takes the memory back when the process
+    ends (open files are closed by their finalizers at exit as before). CPython only."""
+    global _loaded
+    kept, _loaded = _loaded or [], None
+    if not kept or platform.python_implementation() != "CPython":
+        return
+    import ctypes
+    import gc
+
+    for obj in kept:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+    gc.freeze()  # the collection at exit would walk them all (~2 s at 10M)
 
 
 def _nothing_readable(store: Store) -> bool:
@@ -788,6 +830,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     app = explorer_app(args)
     if isinstance(app, int):
         return app
+    _kept(app)  # its store: quitting at 10M would free it before the prompt returns
     app.run()
     return app.return_code or EXIT_OK
 

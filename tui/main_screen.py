@@ -42,7 +42,7 @@ from .core.query import QueryError, add_term, quote_value, term_for, time_range_
 from .core.sanitize import clean
 from .core.store import Store
 from .core.timebuckets import top_value
-from .core.view import LABEL_FACET, View
+from .core.view import LABEL_FACET, View, prepare_filter
 from .policies import FreshValues
 
 if TYPE_CHECKING:
@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 FACET_TOP = 60  # facet rows counted per view
 DETAIL_DELAY = 0.06  # seconds the list cursor rests before the detail pane follows...
 HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
+# A sort key's frame waits this long for a sort on the list's thread expected to land
+# at once (EventList.landing_soon; 1M rows: 3-6 ms), so that the new order goes out
+# with the key's answer in one frame; a longer sort (10M rows: 60-190 ms; a first sort
+# by principal, building its ranks) shows "sorting by…" meanwhile.
+SORT_LANDING_S = 0.015
 STACK_BELOW = 180  # columns: the detail pane goes below the list in a narrower terminal
 BESIDE_MIN = 80  # columns of list + detail: narrower, the detail pane cannot go beside
 NARROW = 100  # columns: the facets start hidden (ctrl+t shows them)
@@ -157,8 +162,20 @@ class MainScreen(FrameHookScreen):
             )
 
     @on(EventList.LayoutChanged)
+    @in_app_task
     def _on_list_layout(self, _msg: EventList.LayoutChanged) -> None:
         self.explorer.update_status()
+        # A sort key's answer is complete: the header's arrow and the status line. A
+        # cursor it moved was posted first, and its handler has run (both hop to the
+        # app's task in order). A big view's new order lands later, from the list's
+        # thread (its cursor move releases the hold): the held frame goes out now, or
+        # if the order should land at once after SORT_LANDING_S at most; not at the
+        # hold's own limit (FRAME_HOLD_MAX_S, 50 ms: the sort key's whole answer at 10M).
+        hold = self.explorer.frame_hold
+        if self.events_list.landing_soon and hold.held:
+            self.set_timer(SORT_LANDING_S, hold.release)
+        else:
+            hold.release()
 
     # ------------------------------------------------------------------ panes
     @property
@@ -236,6 +253,14 @@ class MainScreen(FrameHookScreen):
         if self.explorer.set_filter(msg.text):
             self.events_list.focus(scroll_visible=False)
 
+    @on(FilterInput.Changed)
+    @in_app_task
+    def _on_filter_typed(self, msg: FilterInput.Changed) -> None:
+        # The fields a filter being typed names get their time-ordered columns now
+        # (once each), not on `enter` (prepare_filter).
+        if not self.explorer.loading:
+            prepare_filter(self.store, msg.value)
+
     @on(FilterInput.Left)
     @in_app_task
     def _on_filter_left(self, _msg: FilterInput.Left) -> None:
@@ -280,7 +305,9 @@ class MainScreen(FrameHookScreen):
         v = self.explorer.view
         if v is None or not self.explorer.is_running:
             return
-        top = top_value(self.store, "principal", v.rows, v.times, msg.lo_ms, msg.hi_ms)
+        # (read through the view's positions while its rows are not taken: View.lazy)
+        times, rows = v.ordered_times(), v.row_list()
+        top = top_value(self.store, "principal", rows, times, msg.lo_ms, msg.hi_ms)  # type: ignore[arg-type]
         value, count = top if top is not None else (None, 0)
         self.query_one(Timeline).show_top(msg.lo_ms, msg.hi_ms, value, count)
 
@@ -306,15 +333,14 @@ class MainScreen(FrameHookScreen):
         app = self.explorer
         lst = self.events_list
         at_end = lst.at_end
-        grew = (
-            previous is not None and previous.query is v.query and len(v.rows) > len(previous.rows)
-        )
+        grew = previous is not None and previous.query is v.query and len(v) > len(previous)
         # Events arriving with the cursor on the first row (as it starts while loading)
         # keep it on the first row, like follow keeps it on the last: otherwise older
         # events loaded later would be scrolled off above an arbitrary first batch.
         at_top = grew and lst.cursor_index == 0 and not (app.follow and at_end)
         current = v.generation == self.store.generation  # v.sel is the store's order
-        lst.set_rows(v.rows, keep=not at_top, sel=v.sel if current else None)
+        # The rows as a sequence: a lazy view's are taken a page at a time (View.row_list).
+        lst.set_rows(v.row_list(), keep=not at_top, sel=v.sel if current else None)
         if grew:
             assert previous is not None
             # Same filter, more rows: events arrived. Follow, or count them for "+N new".
@@ -323,7 +349,7 @@ class MainScreen(FrameHookScreen):
             elif app.tailing and previous.generation >= app.tail_generation:
                 # Only rows committed since tailing began: the load's last commits
                 # are not arrivals.
-                app.status.new_pending += len(v.rows) - len(previous.rows)
+                app.status.new_pending += len(v) - len(previous)
         if lst.at_end:
             app.status.new_pending = 0
         self.panels_pending = v
@@ -346,10 +372,10 @@ class MainScreen(FrameHookScreen):
             # The view of every event counts from the store's per-commit facets
             # (View.facet): ~2 ms at 1M, less than the extra frame (clear filter at 1M:
             # 44.6 / 53.7 ms p50 / p95 in two frames).
-            every_event = len(v.rows) == len(self.store) and current
+            every_event = len(v) == len(self.store) and current
             # Facets taken with the view (compute_view's facet_top) cost little to draw.
             ready = v.has_tops(self.facet_panel.fields, FACET_TOP)
-            if len(v.rows) <= PANELS_INLINE_MAX or every_event or ready:
+            if len(v) <= PANELS_INLINE_MAX or every_event or ready:
                 self.show_panels()
             else:
                 self.call_after_refresh(self.show_panels)
@@ -386,13 +412,13 @@ class MainScreen(FrameHookScreen):
             if fl.field in DETECTION_FACETS:
                 if not app.rules_pending:  # else when the rules are done (show_detections)
                     pairs = self.detection_facet(v, fl.field)
-                    fl.set_counts(pairs, len(v.rows), len(pairs))
+                    fl.set_counts(pairs, len(v), len(pairs))
                 continue
             counts, distinct = v.facet(self.store, fl.field, FACET_TOP)
-            fl.set_counts(counts, len(v.rows), distinct)
+            fl.set_counts(counts, len(v), distinct)
         sel = self.events_list.cursor_row
         self.query_one(Timeline).set_data(
-            v.times,
+            v.ordered_times(),  # a lazy view's times: binary searches through `sel`
             v.errors,
             None if sel is None else self.store.time_ms(sel),
             presorted=True,  # a view's rows are in time order
@@ -430,7 +456,7 @@ class MainScreen(FrameHookScreen):
         if msg.field in DETECTION_FACETS:
             return  # set_field filled it from _facet_counter
         counts, distinct = v.facet(self.store, msg.field, FACET_TOP)
-        msg.facet.set_counts(counts, len(v.rows), distinct)
+        msg.facet.set_counts(counts, len(v), distinct)
 
     def show_fresh(self, marks: dict[str, dict[int, float]], expired: bool) -> None:
         """Mark the values first seen while tailing (field -> code -> expiry), in the
@@ -460,7 +486,7 @@ class MainScreen(FrameHookScreen):
             for fl in self.facet_panel.lists:
                 if fl.field in DETECTION_FACETS:
                     pairs = self.detection_facet(v, fl.field)
-                    fl.set_counts(pairs, len(v.rows), len(pairs))
+                    fl.set_counts(pairs, len(v), len(pairs))
         pane = self.query_one(DetailPane)
         if pane.analysing:
             pane.analysing = False

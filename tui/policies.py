@@ -11,12 +11,12 @@ from __future__ import annotations
 import gc
 import threading
 from collections import deque
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sized
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 __all__ = [
     "ArrivalRate",
@@ -449,7 +449,7 @@ class _Files(Protocol):
 def fill_status(
     s: _Status,
     store: _Files,
-    rows: np.ndarray | None,
+    rows: Sized | None,  # the view's rows (only counted)
     *,
     loading: bool,
     load_fraction: float,

@@ -37,6 +37,7 @@ from tui.core.paths import CONTAINER, PathError, parse_path
 from tui.core.sanitize import clean
 from tui.core.sorting import ERRORS_FIRST, Ranks, SortKey, prepare_sort, sort_rows
 from tui.core.store import Store
+from tui.core.view import ViewRows
 
 from .bindings import bindings
 from .messages import EventHighlighted
@@ -367,6 +368,10 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     at 1M rows, 60-190 ms at 10M): the list keeps its order meanwhile, the status line
     says it is sorting, and the new order replaces it in one frame."""
 
+    quick_sort_max = 2_000_000
+    """A thread's sort of fewer rows, by a column whose value ranks are ready, is
+    expected to land at once (`landing_soon`: 3-6 ms at 1M rows, 60-190 at 10M)."""
+
     loading_text: reactive[str] = reactive("")
     """Shown instead of "no events match" while the app is still loading."""
 
@@ -387,11 +392,13 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         # Per store row: the rank of the most severe detection rule that flagged it, -1
         # none (the app sets it when the rules have run; refresh_rows redraws).
         self.detection_ranks: np.ndarray = np.empty(0, np.int8)
-        self._rows: np.ndarray = np.empty(0, np.int64)  # display order
-        self._time_rows: np.ndarray = self._rows  # the same rows in time order
+        # display order (a view's lazy rows while in time order: set_rows)
+        self._rows: np.ndarray | ViewRows = np.empty(0, np.int64)
+        self._time_seq: np.ndarray | ViewRows = self._rows  # the same rows in time order
         self._sort = SortKey()  # the order asked for
         self._shown_sort = SortKey()  # the order of `_rows` (another while sorting)
         self._sort_seq = 0  # each new sort or new rows supersede the sort running
+        self._quick = False  # the sort running on the thread is expected to land at once
         self._ranks = Ranks(store)
         self._col_defs: tuple[_Col, ...] = _COLUMNS
         self._shown: tuple[str, ...] = ()  # column keys in the last layout
@@ -410,7 +417,12 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     @property
     def rows(self) -> np.ndarray:
         """Store rows in display order (read-only by convention)."""
-        return self._rows
+        return np.asarray(self._rows)  # (taken whole if a view's rows were lazy: ViewRows)
+
+    @property
+    def _time_rows(self) -> np.ndarray:
+        """The rows in time order, as an array (taken whole if a view's were lazy)."""
+        return np.asarray(self._time_seq)
 
     @property
     def cursor_index(self) -> int:
@@ -443,6 +455,13 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         """A sort runs on a thread: the rows shown are in their former order."""
         return self._shown_sort != self._sort
 
+    @property
+    def landing_soon(self) -> bool:
+        """A sort runs on the thread that should land within a frame (a view of fewer
+        than `quick_sort_max` rows, its column's ranks ready): worth waiting for, so
+        the key's answer and the new order go out in one frame."""
+        return self.sorting and self._quick
+
     def set_sort(self, key: SortKey, keep: bool = False) -> None:
         """Re-order the rows by `key`. The cursor goes to the first row (a new order is
         read from its top: errors first shows the errors), or with `keep` stays on its
@@ -467,9 +486,12 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             shown = sort_rows(self.store, rows, key, ranks=self._ranks, sel=sel)
             self._show(shown, keep, sel, key)
             return
+        self._quick = len(rows) < self.quick_sort_max and (
+            key.column not in FIELD_BY_NAME or self._ranks.ready(key.column, key.descending)
+        )
         # The columns it reads are lent (commits meanwhile copy rather than change them).
         job = prepare_sort(self.store, rows, key, ranks=self._ranks, sel=sel, lend=True)
-        self._sort_job(job, self._sort_seq, key, keep)
+        self._sort_job(job, self._sort_seq, key, keep, rows, self.cursor_row if keep else None)
 
     def _at_once(self, key: SortKey, n: int) -> bool:
         """Sort on the UI thread: the time order, or a small view whose field's value
@@ -481,20 +503,52 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         return key.column not in FIELD_BY_NAME or self._ranks.ready(key.column, key.descending)
 
     @work(thread=True, group="sort", exit_on_error=False)
-    def _sort_job(self, job: Callable[[], np.ndarray], seq: int, key: SortKey, keep: bool) -> None:
+    def _sort_job(
+        self,
+        job: Callable[[], np.ndarray],
+        seq: int,
+        key: SortKey,
+        keep: bool,
+        rows: np.ndarray,
+        find: int | None,
+    ) -> None:
+        """Sort, and find where the cursor lands in the new order: on `find` (the
+        cursor's event when the sort began), or if it is not listed the event nearest
+        to it in time. Searching 10M rows is 6 ms on the UI thread, here it is not."""
         try:
             got = job()
         except (IndexError, ValueError):  # pragma: no cover - lent columns do not change
             got = None
-        self.app.call_from_thread(self._sorted, got, seq, key, keep)
+        at = None if got is None or find is None else self._landing(got, rows, find)
+        self.app.call_from_thread(self._sorted, got, seq, key, keep, find, at)
 
-    def _sorted(self, got: np.ndarray | None, seq: int, key: SortKey, keep: bool) -> None:
-        """A thread's sort is done: shown unless a newer sort or newer rows came since."""
+    def _landing(self, order: np.ndarray, rows: np.ndarray, row: int) -> int | None:
+        """The index in `order` (`rows` sorted) of `row`, or of the row of `rows`
+        nearest to it in time (as `_show` keeps a cursor)."""
+        hits = np.flatnonzero(order == row)
+        if not len(hits) and len(rows):
+            near = rows[self._nearest_in_time(self.store.time_ms(row), rows)]
+            hits = np.flatnonzero(order == near)
+        return int(hits[0]) if len(hits) else None
+
+    def _sorted(
+        self,
+        got: np.ndarray | None,
+        seq: int,
+        key: SortKey,
+        keep: bool,
+        find: int | None = None,
+        at: int | None = None,
+    ) -> None:
+        """A thread's sort is done: shown unless a newer sort or newer rows came since.
+        `at`: where the cursor lands, found by the thread for the cursor's event `find`
+        (used while the cursor is still on it)."""
         if seq != self._sort_seq:
             return
         if got is None:  # pragma: no cover - see _sort_job: sort here, as small views are
             got = sort_rows(self.store, self._time_rows, key, ranks=self._ranks)
-        self._show(got, keep, None, key)
+        found = at if find is not None and find == self.cursor_row else None
+        self._show(got, keep, None, key, found)
         self.post_message(self.LayoutChanged())  # the status line: sorted, not sorting
 
     @property
@@ -549,22 +603,33 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             parts.append("hidden: " + ", ".join(column_title(k) for k in hidden))
         return " · ".join(parts)
 
-    def set_rows(self, rows: np.ndarray, keep: bool = True, sel: np.ndarray | None = None) -> None:
+    def set_rows(
+        self, rows: np.ndarray | ViewRows, keep: bool = True, sel: np.ndarray | None = None
+    ) -> None:
         """Show `rows` (store rows in time order), sorted by `sort_key`.
 
         With `keep`, the cursor stays on the same event if it is still listed, else
         lands on the event nearest in time; it keeps its place on screen either way.
         Without `keep` (a fresh view) it goes to the top. `sel`: the rows' positions in
-        the store's current time order, if known (a faster sort).
+        the store's current time order, if known (a faster sort). A view's rows as
+        `ViewRows` are listed in time order without being taken whole (a page of them
+        is drawn); a sort or an array use takes them.
         """
-        rows = np.asarray(rows, dtype=np.int64)
-        self._time_rows = rows
+        if not isinstance(rows, ViewRows):
+            rows = np.asarray(rows, dtype=np.int64)
+        self._time_seq = rows
         if self._path_waiting:  # rows drawn before a path column was built
             self._path_waiting = False
             self.refresh_rows()
-        self._sort_and_show(rows, keep, sel)
+        if isinstance(rows, ViewRows) and self._sort.is_time_order:
+            self._sort_seq += 1  # as _sort_and_show: supersedes a sort still running
+            self._show(rows, keep, sel, self._sort)
+            return
+        self._sort_and_show(np.asarray(rows, dtype=np.int64), keep, sel)
 
-    def _index_of(self, row: int, rows: np.ndarray, sel: np.ndarray | None) -> int | None:
+    def _index_of(
+        self, row: int, rows: np.ndarray | ViewRows, sel: np.ndarray | None
+    ) -> int | None:
         """Where store row `row` is in `rows` (None: not listed). Unsorted rows are in
         time order: the row's place in the store's order (a binary search), found in
         `sel` (the rows' positions in that order, if known) or, for every event, the
@@ -576,11 +641,19 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
                 return i
             if sel is not None:
                 return None
-        hits = np.flatnonzero(rows == row)
+        hits = np.flatnonzero(np.asarray(rows) == row)
         return int(hits[0]) if len(hits) else None
 
-    def _show(self, new: np.ndarray, keep: bool, sel: np.ndarray | None, order: SortKey) -> None:
-        """Show `new`, the rows in `order`."""
+    def _show(
+        self,
+        new: np.ndarray | ViewRows,
+        keep: bool,
+        sel: np.ndarray | None,
+        order: SortKey,
+        found: int | None = None,
+    ) -> None:
+        """Show `new`, the rows in `order`; `found`: where the cursor lands in it with
+        `keep`, if known (the sort thread finds it)."""
         old_row = self.cursor_row
         old_screen = self._cursor - self._scroll_index()
         was_at_end = self.at_end and len(self._rows) > 0
@@ -591,6 +664,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
             self._cursor = 0
         elif self.follow and was_at_end and order.is_time_order:
             self._cursor = n - 1
+        elif keep and old_row is not None and found is not None:
+            self._cursor = found
         elif keep and old_row is not None:
             at = self._index_of(old_row, new, sel)
             self._cursor = at if at is not None else self._nearest(self.store.time_ms(old_row))
@@ -628,7 +703,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def move_to_row(self, store_row: int) -> bool:
         """Put the cursor on `store_row` if it is listed; returns whether it is."""
-        hits = np.flatnonzero(self._rows == store_row)
+        hits = np.flatnonzero(np.asarray(self._rows) == store_row)
         if not len(hits):
             return False
         self.move_to_index(int(hits[0]))
@@ -637,7 +712,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
     def jump_to_time(self, ms: int) -> None:
         """Cursor to the first row with time >= `ms` (the last row if none is)."""
         times = self.store.times
-        rows = self._time_rows
+        rows = self._time_seq
         i = min(bisect_left(rows, ms, key=lambda r: int(times[r])), len(rows) - 1)
         if self._shown_sort.is_time_order:
             self.move_to_index(i)
@@ -646,8 +721,8 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
 
     def move_to_newest(self) -> None:
         """Cursor to the newest listed event (the last row unless sorted)."""
-        if len(self._time_rows):
-            self.move_to_row(int(self._time_rows[-1]))
+        if len(self._time_seq):
+            self.move_to_row(int(self._time_seq[-1]))
 
     def visible_columns(self) -> list[str]:
         """The columns shown at the current width ("time" and field names)."""
@@ -750,12 +825,14 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         i = self._nearest_in_time(ms)
         if self._shown_sort.is_time_order:
             return i
-        hits = np.flatnonzero(self._rows == self._time_rows[i])
+        hits = np.flatnonzero(np.asarray(self._rows) == self._time_seq[i])
         return int(hits[0]) if len(hits) else 0
 
-    def _nearest_in_time(self, ms: int) -> int:
+    def _nearest_in_time(self, ms: int, given: np.ndarray | None = None) -> int:
+        """Index of the row of `given` (time order; the list's by default) nearest in
+        time to `ms`."""
         times = self.store.times
-        rows = self._time_rows
+        rows = self._time_seq if given is None else given
         i = bisect_left(rows, ms, key=lambda r: int(times[r]))
         if i >= len(rows):
             return len(rows) - 1

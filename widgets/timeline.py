@@ -46,6 +46,7 @@ from tui.core.timebuckets import (
 from tui.core.timebuckets import Span as TimeSpan
 from tui.core.timeline import (
     Histogram,
+    OrderedTimes,
     axis_labels,
     format_bucket_ms,
     histogram,
@@ -176,7 +177,7 @@ class Timeline(Widget, can_focus=True):
         disabled: bool = False,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self._times: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._times: np.ndarray | OrderedTimes = np.zeros(0, dtype=np.int64)
         self._errors: np.ndarray | None = None
         self._all: tuple[int, int] | None = None  # [min, max+1) of the valid times
         # Views (default, zoomed, panned) stay inside the core: outliers are only counted.
@@ -203,7 +204,7 @@ class Timeline(Widget, can_focus=True):
     # ------------------------------------------------------------------ data in
     def set_data(
         self,
-        times_ms: np.ndarray,
+        times_ms: np.ndarray | OrderedTimes,
         error_mask: np.ndarray | None = None,
         selected_ms: int | None = None,
         *,
@@ -213,7 +214,10 @@ class Timeline(Widget, can_focus=True):
         """Show `times_ms` (unsorted ok; NO_TIME ignored); `error_mask` parallel bools.
         `presorted`: the times are ascending (see `histogram`), which is much faster;
         checked unless `ascending` (the caller knows they are)."""
-        times = np.asarray(times_ms, dtype=np.int64)
+        # A view's times read through its positions (OrderedTimes, ascending) are
+        # binary-searched, not taken whole.
+        ordered = isinstance(times_ms, OrderedTimes) and presorted and ascending
+        times = times_ms if ordered else np.asarray(times_ms, dtype=np.int64)
         errors = None if error_mask is None else np.asarray(error_mask, dtype=bool)
         if errors is not None and errors.shape != times.shape:
             raise ValueError("error_mask must have the same shape as times_ms")
@@ -230,7 +234,8 @@ class Timeline(Widget, can_focus=True):
             if presorted:
                 valid = times[int(np.searchsorted(times, NO_TIME, side="right")) :]
             else:  # only the ends matter for the range: sorting is the simple way there
-                valid = np.sort(times[times != NO_TIME] if times.min() == NO_TIME else times)
+                t = np.asarray(times)
+                valid = np.sort(t[t != NO_TIME] if t.min() == NO_TIME else t)
             self._untimed = int(times.size - valid.size)
             if valid.size:
                 self._all = (int(valid[0]), int(valid[-1]) + 1)
@@ -377,6 +382,7 @@ class Timeline(Widget, can_focus=True):
             first = int(np.searchsorted(t, NO_TIME, side="right"))
             a, b = (int(x) for x in np.searchsorted(t, [lo, hi]))
             return max(0, a - first), int(t.size - b)
+        t = np.asarray(t)  # (an array unless presorted)
         before = int(np.count_nonzero(t < lo)) - self._untimed  # NO_TIME is the minimum
         return max(0, before), int(np.count_nonzero(t >= hi))
 
@@ -849,6 +855,7 @@ class Timeline(Widget, can_focus=True):
                 a, b = np.searchsorted(t, [lo, hi])
                 n = int(b - a)
             else:
+                t = np.asarray(t)  # (an array unless presorted)
                 n = int(np.count_nonzero((t >= lo) & (t < hi)))
             self._range_count = (key, n)
         return self._range_count[1]

@@ -699,3 +699,18 @@ def test_key_codes_numbered_in_slices_equal_one_by_one(tmp_path, native, monkeyp
     whole = loaded(tmp_path, native)
     for row in range(len(store)):
         assert idx.chain(row).lines() == whole.credentials.chain(row).lines()
+
+
+def test_entries_of_a_code_are_found_as_by_a_scan():
+    from tui.core.credentials import _ByCode
+
+    rng = np.random.default_rng(5)
+    by = _ByCode()
+    codes = []
+    for _ in range(4):  # merged in four updates, as commits add minting records
+        more = rng.integers(0, 50, 300).astype(np.int32)
+        by.add(more, len(codes))
+        codes.extend(more.tolist())
+    for code in (*range(-1, 52), np.int64(7), np.int32(9)):
+        want = [i for i, c in enumerate(codes) if c == code]
+        assert by.of(code).tolist() == want  # arrival order within a code

@@ -104,8 +104,11 @@ class _ByCode:
         self.entries = np.insert(self.entries, pos, first_entry + s)
 
     def of(self, code: int) -> np.ndarray:
-        lo = np.searchsorted(self.codes, code, "left")
-        hi = np.searchsorted(self.codes, code, "right")
+        # As the codes' own type: numpy would cast the whole array to a Python int's
+        # int64 for each search (1.2 ms per detail pane at 10M events, 3M entries).
+        typed = self.codes.dtype.type(code)
+        lo = np.searchsorted(self.codes, typed, "left")
+        hi = np.searchsorted(self.codes, typed, "right")
         return self.entries[lo:hi]
 
     def of_many(self, codes: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from .normalize import NO_TIME
 __all__ = [
     "NICE_STEPS_MS",
     "Histogram",
+    "OrderedTimes",
     "axis_labels",
     "choose_bucket",
     "format_bucket_ms",
@@ -95,13 +97,54 @@ class Histogram:
         return lo, lo + self.bucket_ms
 
 
+class OrderedTimes:
+    """The ascending times `col[sel]` (`col` ascending, `sel` ascending positions in
+    it), read through `sel` instead of taken whole: what the timeline asks of a view's
+    sorted times is binary searches (bucket edges, ranges) and a few values near its
+    ends. `histogram(presorted=True)` and the timeline take it for an int64 array;
+    `np.asarray` takes every time."""
+
+    __slots__ = ("col", "sel")
+
+    def __init__(self, col: np.ndarray, sel: np.ndarray) -> None:
+        self.col, self.sel = col, sel
+
+    def __len__(self) -> int:
+        return len(self.sel)
+
+    @property
+    def size(self) -> int:
+        return len(self.sel)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self.sel),)
+
+    def searchsorted(self, v, side: str = "left", sorter=None) -> Any:
+        """`np.searchsorted(col[sel], v, side)`: where `v` falls in `col`, then where
+        that position falls among `sel` (`col[p] < x` exactly when p is before x's
+        place in `col`, and both ascend)."""
+        return np.searchsorted(self.sel, np.searchsorted(self.col, v, side))  # type: ignore[call-overload]
+
+    def __getitem__(self, i) -> Any:
+        if isinstance(i, slice):
+            if i.step not in (None, 1):
+                raise IndexError("OrderedTimes: only contiguous slices")
+            return OrderedTimes(self.col, self.sel[i])
+        return self.col[self.sel[i]]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        got = self.col[self.sel]
+        return got if dtype is None else got.astype(dtype, copy=False)
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
 
 
 def histogram(
-    times_ms: np.ndarray,
+    times_ms: np.ndarray | OrderedTimes,
     error_mask: np.ndarray | None,
     max_buckets: int,
     lo_ms: int | None = None,
@@ -120,7 +163,9 @@ def histogram(
     buckets is used; an explicit `bucket_ms` is used as given (e.g. to keep bar width
     steady while panning). `error_mask` is a bool array parallel to `times_ms`.
     """
-    times = np.asarray(times_ms, dtype=np.int64)
+    # Sorted times read through a view's positions are binary-searched, not taken.
+    ordered = isinstance(times_ms, OrderedTimes) and presorted
+    times: Any = times_ms if ordered else np.asarray(times_ms, np.int64)
     errs = None if error_mask is None else np.asarray(error_mask, dtype=bool)
     if errs is not None and errs.shape != times.shape:
         raise ValueError("error_mask must have the same shape as times_ms")
@@ -128,7 +173,7 @@ def histogram(
         raise ValueError("bucket_ms must be positive")
 
     if lo_ms is None or hi_ms is None:
-        valid = times
+        valid: Any = times
         if presorted:
             valid = times[int(np.searchsorted(times, NO_TIME, side="right")) :]
         # Only pay for a mask when NO_TIME is actually present (it sorts below all times).

@@ -33,23 +33,35 @@ import numpy as np
 from .fields import FIELD_INDEX
 from .kernels import count_codes
 from .paths import parse_path
-from .query import Query
+from .query import Query, QueryError, parse
 from .store import Store, top_values
 from .store.ordered import KEY_TIME_SHIFT, TIME_MAX
+from .timeline import OrderedTimes
 
-__all__ = ["LABEL_FACET", "View", "compute_view", "keep_big_buffers", "take_facets", "top_values"]
+__all__ = [
+    "LABEL_FACET",
+    "View",
+    "ViewRows",
+    "compute_view",
+    "keep_big_buffers",
+    "prepare_filter",
+    "take_facets",
+    "top_values",
+]
 
 # The facet of the case's labels (counted by `label_counts`; picking one adds mark:LABEL).
 LABEL_FACET = "mark"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class View:
     query: Query
     size: int  # store rows at `generation`
-    rows: np.ndarray  # matching rows in time order
-    times: np.ndarray  # times_ms of `rows`, same order
-    errors: np.ndarray  # bool: rows[i] failed
+    # The matching rows in time order, their times and error flags: see `rows`,
+    # `times`, `errors` (None until taken from `_src`).
+    _rows: np.ndarray | None
+    _times: np.ndarray | None
+    _errors: np.ndarray | None
     generation: int
     bins: dict[str, np.ndarray] = field(default_factory=dict)  # field -> count per code
     # path (as spelt) -> (count per code of its column, matching rows with a value)
@@ -69,9 +81,45 @@ class View:
         default_factory=dict
     )
     _mask: np.ndarray | None = None
+    # The store's time order and its time-ordered times and error flags as of
+    # `generation` (None: `rows`, `times`, `errors` are taken). A view of millions
+    # of rows takes them at `sel` on first use: the first frame needs a page of rows
+    # (`row_list`), the count and the timeline, whose times are binary-searched
+    # (`ordered_times`). The store's time order has its lazy views take them before
+    # a commit changes those columns (`TimeOrder.keep_current`).
+    _src: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.sel) if self._rows is None else len(self._rows)  # type: ignore[arg-type]
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The matching rows in time order."""
+        if self._rows is None:
+            self._rows = self._take(0)
+        return self._rows
+
+    @property
+    def times(self) -> np.ndarray:
+        """times_ms of `rows`, same order."""
+        if self._times is None:
+            self._times = self._take(1)
+        return self._times
+
+    @property
+    def errors(self) -> np.ndarray:
+        """bool: rows[i] failed."""
+        if self._errors is None:
+            self._errors = self._take(2)
+        return self._errors
+
+    def _take(self, i: int) -> np.ndarray:
+        src, sel = self._src, self.sel
+        assert src is not None and sel is not None
+        got = _take_at(src[i], sel)
+        if sum(x is None for x in (self._rows, self._times, self._errors)) == 1:
+            self._src = None  # the last of the three: the store's columns are let go
+        return got
 
     @property
     def mask(self) -> np.ndarray:
@@ -79,12 +127,37 @@ class View:
         for (incremental updates, most-rows counts): a new filter's view seldom needs
         it, and scattering 400k rows into 1M cost ~2 ms of the keypress."""
         if self._mask is None:
-            if len(self.rows) == self.size:
+            if len(self) == self.size:
                 self._mask = np.ones(self.size, bool)
             else:
                 self._mask = np.zeros(self.size, bool)
                 self._mask[self.rows] = True
         return self._mask
+
+    @property
+    def lazy(self) -> bool:
+        """Whether `rows` (or `times`, `errors`) are still to be taken."""
+        return self._src is not None
+
+    def take_all(self) -> None:
+        """Take `rows`, `times` and `errors` now (the store's time order is about to
+        change under `_src`)."""
+        if self._src is not None:
+            self._rows, self._times, self._errors = self.rows, self.times, self.errors
+            self._src = None
+
+    def row_list(self) -> ViewRows:
+        """`rows` as a sequence that takes only the rows asked for while the view is
+        lazy (a page of the list), and all of them when used as an array."""
+        return ViewRows(self)
+
+    def ordered_times(self) -> np.ndarray | OrderedTimes:
+        """`times`, or while the view is lazy and its times ascend, the same times read
+        through `sel` by binary searches (`OrderedTimes`), for the timeline."""
+        if self._times is not None or self._src is None or not self.ascending:
+            return self.times
+        assert self.sel is not None
+        return OrderedTimes(self._src[1], self.sel)
 
     def counts(self, store: Store, name: str) -> np.ndarray:
         """Count per value code of `name` (a field, or a JSON path as spelt) among the
@@ -96,13 +169,13 @@ class View:
             # The store may have grown since (the explorer defers redraws while keys
             # come in): count over the rows this view was computed on.
             col, size = store.codes(name)[: self.size], len(store.values(name))
-            if len(self.rows) == len(store) and self.generation == store.generation:
+            if len(self) == len(store) and self.generation == store.generation:
                 got = store.value_counts(name)  # every event matches: shared, cached
-            elif len(self.rows) == len(col):
+            elif len(self) == len(col):
                 got = np.bincount(col, minlength=size)
             elif self.sel is not None and self.generation == store.generation:
                 got = store.count_in_order(name, self.sel)
-            elif len(self.rows) * 2 <= len(col):
+            elif len(self) * 2 <= len(col):
                 # Counting by row number beats a boolean selection (1 vs 3.5 ms at 1M).
                 got = count_codes(col, self.rows, size)
             else:  # most rows match: count the few that do not, and subtract
@@ -136,10 +209,10 @@ class View:
         if name not in FIELD_INDEX:
             bins, with_values = self._path_counts(store, name)
             col = store.path_column(parse_path(name))
-            return col.top(bins, with_values, len(self.rows), top, store)
+            return col.top(bins, with_values, len(self), top, store)
         got = self.tops.get((name, top))
         if got is None:
-            if len(self.rows) == len(store) and self.generation == store.generation:
+            if len(self) == len(store) and self.generation == store.generation:
                 got = store.facet(name, None, top)  # every event: kept per commit
             else:
                 got = top_values(self.counts(store, name), store.values(name), top)
@@ -156,7 +229,7 @@ class View:
             col = store.path_column(parse_path(name))
             current = self.generation == store.generation
             dense = store.path_dense(col) if current and self.sel is not None else None
-            if len(self.rows) == self.size == len(store):
+            if len(self) == self.size == len(store):
                 got = col.counts(None)  # every event: kept per column
             elif dense is not None:
                 got = col.counts_dense(dense, self.sel)  # type: ignore[arg-type]
@@ -164,6 +237,31 @@ class View:
                 got = col.counts(self.mask)
             self.path_bins[name] = got
         return got
+
+
+class ViewRows:
+    """A view's rows as a sequence (`View.row_list`): while the view is lazy, indexing
+    takes just the rows asked for (a page of the list: `order[sel[i]]`); used as an
+    array (`np.asarray`), it is `View.rows` (all taken)."""
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+    def __getitem__(self, i):
+        v = self.view
+        src = v._src
+        if v._rows is not None or src is None:
+            return v.rows[i]
+        return src[0][v.sel[i]]  # type: ignore[index]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        rows = self.view.rows
+        return rows if dtype is None else rows.astype(dtype, copy=False)
 
 
 # glibc serves an allocation above its mmap threshold (which adapts up to 32 MiB) with a
@@ -292,7 +390,14 @@ def _slices(start: int, stop: int, splittable: bool) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-Selection = tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]  # sel, rows, times, errors
+# A view of at least this many rows takes its rows, times and error flags when first
+# asked for (`View.rows`); a smaller one at once (a few ms of takes at 10M events and
+# 4M matches, well under a millisecond below this).
+LAZY_MIN = 1 << 16
+
+# sel, rows, times, errors: the positions in the time order (None: every row) and the
+# columns at them, or None for each column still to be taken at `sel` (see LAZY_MIN).
+Selection = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]
 
 
 def _every_row(store: Store) -> Selection:
@@ -300,8 +405,8 @@ def _every_row(store: Store) -> Selection:
 
 
 def _columns(store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The order and the time-ordered times and error flags, for copying from now (not
-    lent: lending would make the next commit copy them whole)."""
+    """The order and the time-ordered times and error flags, for copying from until the
+    next commit (not lent: lending would make the next commit copy them whole)."""
     to = store.time_order
     return to.order.view, to.column("times", lend=False), to.column("errors", lend=False)
 
@@ -316,23 +421,42 @@ def _ascending(store: Store) -> bool:
     return int(keys[0]) >> KEY_TIME_SHIFT > 0 and int(keys[-1]) >> KEY_TIME_SHIFT < TIME_MAX
 
 
+def _take_at(col: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """`col[sel]`, in slices on the view pool when `sel` is big."""
+    pieces = _slices(0, len(sel), True)
+    if len(pieces) == 1:
+        return col[sel]
+    out = np.empty(len(sel), col.dtype)
+
+    def take(piece: tuple[int, int]) -> None:
+        a, b = piece
+        np.take(col, sel[a:b], out=out[a:b], mode="clip")  # "raise" would buffer `out`
+
+    _map(take, pieces)
+    return out
+
+
+def _at(store: Store, sel: np.ndarray) -> Selection:
+    """Positions `sel` of the time order, with the columns at them taken now when they
+    are few (else by the view when first asked for: LAZY_MIN)."""
+    if len(sel) >= LAZY_MIN:
+        return sel, None, None, None
+    order, times, errors = _columns(store)
+    return sel, order[sel], times[sel], errors[sel]
+
+
 def _stretch(store: Store, start: int, stop: int) -> Selection:
-    """Every position in [start, stop) (copies, like takes)."""
+    """Every position in [start, stop)."""
     if (start, stop) == (0, len(store)):
         return _every_row(store)
-    order, times, errors = _columns(store)
-    return (
-        np.arange(start, stop, dtype=np.int64),
-        order[start:stop].copy(),
-        times[start:stop].copy(),
-        errors[start:stop].copy(),
-    )
+    return _at(store, np.arange(start, stop, dtype=np.int64))
 
 
 def _select(store: Store, query: Query, now_ms: int) -> Selection:
-    """The matching positions of the time order and the rows, times and error flags
-    at them. A time range is a stretch of the order (binary search); the rest of the
-    query is tested over that stretch only, in slices on the view pool when it is big."""
+    """The matching positions of the time order (and the rows, times and error flags
+    at them, or those to be taken: `_at`). A time range is a stretch of the order
+    (binary search); the rest of the query is tested over that stretch only, in
+    slices on the view pool when it is big."""
     target = store.time_ordered()
     start, stop, rest = query.span(target, now_ms)
     if rest is None:
@@ -352,36 +476,26 @@ def _select(store: Store, query: Query, now_ms: int) -> Selection:
     total = sum(len(f) for f in found)
     if total == len(store):
         return _every_row(store)
-    if len(found) == 1:
-        sel = found[0]
-        return sel, store.order_at(sel), store.times_in_order(sel), store.errors_in_order(sel)
-    order, times, errors = _columns(store)
-    return _takes(found, None, (order, times, errors))
+    return _at(store, found[0] if len(found) == 1 else _joined(found, None))
 
 
-def _takes(
-    found: list[np.ndarray], sel: np.ndarray | None, columns: tuple[np.ndarray, ...]
-) -> Selection:
-    """The positions and each column taken at the slices' indices `found` (ascending,
-    slice after slice), each slice's takes on the view pool straight into its stretch
-    of the results. The positions are `sel` at those indices, or the indices (`sel`
-    None: they index the time order itself)."""
+def _joined(found: list[np.ndarray], sel: np.ndarray | None) -> np.ndarray:
+    """The positions at the slices' indices `found` (ascending, slice after slice): `sel`
+    at those indices, or the indices (`sel` None: they index the time order itself),
+    each slice's on the view pool straight into its stretch of the result."""
     total = sum(len(f) for f in found)
-    srcs = columns if sel is None else (sel, *columns)
-    outs = [np.empty(total, c.dtype) for c in srcs]
-    if sel is None:
-        outs.insert(0, np.empty(total, np.int64))
+    out = np.empty(total, np.int64)
     offsets = np.cumsum([0, *(len(f) for f in found)]).tolist()
 
-    def take(i: int) -> None:
+    def put(i: int) -> None:
         at, lo, hi = found[i], offsets[i], offsets[i + 1]
         if sel is None:
-            outs[0][lo:hi] = at
-        for col, dst in zip(srcs, outs[-len(srcs) :], strict=True):
-            np.take(col, at, out=dst[lo:hi], mode="clip")  # "raise" would buffer `out`
+            out[lo:hi] = at
+        else:
+            np.take(sel, at, out=out[lo:hi], mode="clip")  # "raise" would buffer `out`
 
-    _map(take, list(range(len(found))))
-    return outs[0], outs[1], outs[2], outs[3]
+    _map(put, list(range(len(found))))
+    return out
 
 
 def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Selection | None:
@@ -405,10 +519,22 @@ def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Sel
         return keep
 
     found = _map(kept, pieces)
-    if len(found) == 1:
-        keep = found[0]
-        return sel[keep], base.rows[keep], base.times[keep], base.errors[keep]
-    return _takes(found, sel, (base.rows, base.times, base.errors))
+    return _at(store, sel[found[0]] if len(found) == 1 else _joined(found, sel))
+
+
+def prepare_filter(store: Store, text: str) -> list[str]:
+    """Build now the time-ordered code columns of the stored fields `text` (a filter
+    being typed) tests, those not built yet; returns their names. A filter's first
+    view of a field otherwise builds its column on `enter` (a gather over every event:
+    8-20 ms at 10M events); while typing, the key that names the field pays it."""
+    try:
+        q = parse(text)
+    except QueryError:
+        return []
+    to = store.time_order
+    todo = sorted(f for f in q.fields() if f in FIELD_INDEX and not to.built(FIELD_INDEX[f]))
+    store.prepare_in_order(todo)
+    return todo
 
 
 def compute_view(
@@ -438,9 +564,20 @@ def compute_view(
         query.check(store.time_ordered())
         got = _narrowed(store, query, base, now_ms)
         sel, rows, times, errors = got if got is not None else _select(store, query, now_ms)
+    lazy = rows is None
     view = View(
-        query, n, rows, times, errors, store.generation, sel=sel, ascending=_ascending(store)
+        query,
+        n,
+        rows,
+        times,
+        errors,
+        store.generation,
+        sel=sel,
+        ascending=_ascending(store),
+        _src=_columns(store) if lazy else None,
     )
+    if lazy:
+        store.time_order.keep_current(view)
     old = previous if previous is not None and previous.query == query else None
     if old is not None and old.size <= n and np.array_equal(old.mask, view.mask[: old.size]):
         start = old.size
@@ -465,7 +602,7 @@ def take_facets(store: Store, view: View, fields: Iterable[str], top: int | None
         if name != LABEL_FACET and name not in FIELD_INDEX:  # labels: counted when drawn
             view.counts(store, name)  # (marks change without a commit)
     if top is not None and stored:
-        if len(view.rows) >= COUNT_SPLIT_MIN:
+        if len(view) >= COUNT_SPLIT_MIN:
             _share(lambda name: view.facet(store, name, top), stored)
         else:
             for name in stored:

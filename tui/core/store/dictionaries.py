@@ -217,7 +217,22 @@ def _candidates(bins: np.ndarray, top: int) -> np.ndarray | None:
     return cand if top <= len(cand) <= n // 8 else None
 
 
-def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[np.ndarray, int]:
+def _reaching(bins: np.ndarray, top: int, bound: int) -> np.ndarray | None:
+    """The codes whose count is at least `bound`, if `top` or more are: the top-th
+    largest count is then at least `bound`, so they hold every code above or tied with
+    it (a bound known from earlier counts, which only grow)."""
+    cand = np.flatnonzero(bins >= max(1, bound))
+    return cand if len(cand) >= top else None
+
+
+def ranked_codes(
+    bins: np.ndarray,
+    values: list[str],
+    top: int | None,
+    *,
+    bound: int | None = None,
+    distinct: int | None = None,
+) -> tuple[np.ndarray, int]:
     """The codes with a count, most frequent first (ties by value, see TIES_BY_VALUE),
     at most `top` of them, and how many values occur at all. The top are chosen by a
     partial selection over the counts, and the order is a numpy sort of counts: no
@@ -226,15 +241,20 @@ def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[
     filtered view's counts are mostly zeros, and selecting over all of them then cost
     more than gathering the few counted). Over a big count array the selection is
     among candidates (`_candidates`): at 10M events, the principal facet's top 60 of
-    1.5M counts took 7-14 ms over the nonzero counts."""
-    distinct = int(np.count_nonzero(bins))
+    1.5M counts took 7-14 ms over the nonzero counts.
+
+    `bound`: a count that at least `top` codes reach (the cut of an earlier top-N of
+    counts that have only grown since): the candidates are the codes reaching it.
+    `distinct`: the number of nonzero counts, when known. Neither changes the answer."""
+    if distinct is None:
+        distinct = int(np.count_nonzero(bins))
     if top is not None and distinct > top:
         if top <= 0:
             return np.empty(0, np.intp), distinct
         # The cut is the top-th largest count: a partial selection (introselect) over
         # the count array. np.partition, as only the value is needed (argpartition
         # costs ~3x); then one pass each for the values above it and tied with it.
-        cand = _candidates(bins, top)
+        cand = _candidates(bins, top) if bound is None else _reaching(bins, top, bound)
         if cand is not None or distinct * 2 < len(bins):
             # Among the candidates, or (mostly zeros: a filtered view) the counted.
             nz = cand if cand is not None else np.flatnonzero(bins)
@@ -268,11 +288,17 @@ def ranked_codes(bins: np.ndarray, values: list[str], top: int | None) -> tuple[
 
 
 def top_values(
-    bins: np.ndarray, values: list[str], top: int | None
+    bins: np.ndarray,
+    values: list[str],
+    top: int | None,
+    *,
+    bound: int | None = None,
+    distinct: int | None = None,
 ) -> tuple[list[tuple[str, int]], int]:
     """(value, count) pairs from a bincount, most frequent first (ties by value, see
-    TIES_BY_VALUE), and how many values occur at all."""
-    codes, distinct = ranked_codes(bins, values, top)
+    TIES_BY_VALUE), and how many values occur at all (`bound`, `distinct`: see
+    `ranked_codes`)."""
+    codes, distinct = ranked_codes(bins, values, top, bound=bound, distinct=distinct)
     cl = codes.tolist()
     return list(zip(map(values.__getitem__, cl), bins[codes].tolist(), strict=True)), distinct
 

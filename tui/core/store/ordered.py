@@ -3,6 +3,10 @@ commits, and the columns views read gathered in that order."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from typing import Protocol
+
 import numpy as np
 
 from .arrays import SortedArray
@@ -32,6 +36,10 @@ def sort_keys(times: np.ndarray, eid16: np.ndarray) -> np.ndarray:
     return (t << np.uint64(_ID_BITS)) | (prefix.astype(np.uint64) >> np.uint64(64 - _ID_BITS))
 
 
+class Lazy(Protocol):
+    def take_all(self) -> None: ...
+
+
 class TimeOrder:
     """`order`: the rows in time order, and `keys`: their sort keys, ascending.
 
@@ -51,6 +59,10 @@ class TimeOrder:
         # Rows noted by merges while deferring: always the newest rows of `columns`
         # (commits append them), so they are known by their count alone.
         self._deferred = 0
+        # Views that read the order and time-ordered columns as they are now, to take
+        # what they need from them before a merge changes them in place (keep_current).
+        self._readers: weakref.WeakSet[Lazy] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()  # views may be made on a worker thread
 
     @property
     def order(self) -> SortedArray:
@@ -103,7 +115,22 @@ class TimeOrder:
             self._catch_up()
         self._merge(rows, keys)
 
+    def keep_current(self, reader: Lazy) -> None:
+        """`reader` reads the order and time-ordered columns as they are now (without
+        copying them): before the next merge changes them in place, its `take_all` is
+        called (then it is forgotten). Held weakly: a view dropped costs nothing."""
+        with self._readers_lock:
+            self._readers.add(reader)
+
+    def _readers_take_all(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = list(self._readers), weakref.WeakSet()
+        for r in readers:
+            r.take_all()
+
     def _merge(self, rows: np.ndarray, keys: np.ndarray) -> None:
+        # Inserts and tie fixes below write into the order and columns in place.
+        self._readers_take_all()
         n_old = self._order.n
         # Inserting a sorted chunk is O(n + k log n); a full sort only pays when the
         # chunk outweighs the store (measured at 1M: chunks of 100k went 0.38 -> 0.17 s
@@ -129,6 +156,7 @@ class TimeOrder:
 
     def _sort_all(self) -> None:
         """The order made afresh from every stored row's key."""
+        self._readers_take_all()  # (they would keep the old arrays alive otherwise)
         allkeys = self.columns.keys.view
         order = np.argsort(allkeys, kind="stable")
         self._order = SortedArray(order, self.room)

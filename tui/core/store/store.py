@@ -49,6 +49,42 @@ class CommitResult:
 _IP = FIELD_INDEX["ip"]
 
 
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """One field's count per value code over rows [0, rows), and how many are nonzero."""
+
+    rows: int
+    bins: np.ndarray
+    distinct: int
+
+    def extended(self, codes: np.ndarray, size: int) -> _Counted:
+        """These counts and those of `codes` (the rows after `rows`), over `size` values:
+        a new array (the old one may be in use), O(values + rows added)."""
+        bins = np.zeros(size, np.int64)
+        bins[: len(self.bins)] = self.bins
+        if len(codes) >= size:
+            added = np.bincount(codes, minlength=size)
+            seen = np.flatnonzero(added)
+            fresh = int(np.count_nonzero(bins[seen] == 0))
+            bins += added
+        else:  # few rows: their distinct codes, no array of every value
+            seen, n = np.unique(codes, return_counts=True)
+            fresh = int(np.count_nonzero(bins[seen] == 0))
+            bins[seen] += n
+        return _Counted(self.rows + len(codes), bins, self.distinct + fresh)
+
+
+@dataclass(frozen=True, slots=True)
+class _Top:
+    """A facet over every event: its pairs and distinct values, from `bins`; `cut`, the
+    count of its last value when it holds `top` of them (a bound for the next one)."""
+
+    bins: np.ndarray
+    cut: int | None
+    pairs: list[tuple[str, int]]
+    distinct: int
+
+
 class Store(Masks):
     """Events in rows (arrival order), by way of `add` (a parsed file) and `commit`.
 
@@ -81,9 +117,8 @@ class Store(Masks):
         self.generation = 0  # commits so far
         self.duplicates = 0
         self.conflicts = 0
-        self._value_counts: dict[str, tuple[int, np.ndarray]] = {}  # see value_counts
-        # (field, top) -> (generation, facet over every event): see facet
-        self._facets_all: dict[tuple[str, int | None], tuple[int, tuple]] = {}
+        self._value_counts: dict[str, _Counted] = {}  # see value_counts
+        self._facets_all: dict[tuple[str, int | None], _Top] = {}  # see facet
         # Marks and notes (a case), for mark:/has:mark/has:note; None: nothing marked.
         self.annotations: AnnotationSource | None = None
         # Detection rules' hits, for rule:/has:detection; None: nothing flagged.
@@ -321,15 +356,30 @@ class Store(Masks):
         return self.facet(field, mask, top)[0]
 
     def value_counts(self, field: str) -> np.ndarray:
-        """Count per value code of `field` over every event (read-only; kept until the
-        next commit: clearing the filter at 1M events then costs no bincounts)."""
+        """Count per value code of `field` over every event (read-only; one per field
+        value added). Kept, and brought up to date from the rows committed since: after
+        a commit (a tail's few hundred events) clearing the filter counts those rows,
+        not every event again (a bincount of each facet's 10M codes: 145-155 ms for the
+        three facets at 10M events)."""
+        return self._counted(field).bins
+
+    def _counted(self, field: str) -> _Counted:
+        # Rows are only appended and their codes never change, so the counts of the
+        # rows counted before plus those of the rows since are the counts of all.
+        f = FIELD_INDEX[field]
+        col = self.columns.codes[f].view  # before the size: every code in it is below
+        size = len(self.dicts[f].values)
         got = self._value_counts.get(field)
-        if got is None or got[0] != self.generation:
-            f = FIELD_INDEX[field]
-            bins = np.bincount(self.columns.codes[f].view, minlength=len(self.dicts[f].values))
-            bins.flags.writeable = False
-            got = self._value_counts[field] = (self.generation, bins)
-        return got[1]
+        if got is not None and got.rows == len(col) and len(got.bins) == size:
+            return got
+        if got is None or got.rows > len(col):
+            bins = np.bincount(col, minlength=size)
+            got = _Counted(len(col), bins, int(np.count_nonzero(bins)))
+        else:
+            got = got.extended(col[got.rows :], size)
+        got.bins.flags.writeable = False
+        self._value_counts[field] = got
+        return got
 
     def count_map(self, field: str) -> dict[str, int]:
         """Every value of `field` -> its events, most first (a complete facet)."""
@@ -343,19 +393,25 @@ class Store(Masks):
         f = FIELD_INDEX[field]
         vals = self.dicts[f].values
         if mask is None:
-            # Kept until the next commit, like value_counts: clearing the filter at 10M
+            # Kept while the counts are, like value_counts: clearing the filter at 10M
             # events redraws facets whose top-N selection over 1.5M principals costs
-            # 5-10 ms each.
+            # 5-10 ms each. After a commit the counts have only grown: the codes that
+            # reach the former top-N's cut hold the new top-N (`ranked_codes`).
+            counted = self._counted(field)
             got = self._facets_all.get((field, top))
-            if got is None or got[0] != self.generation:
+            if got is None or got.bins is not counted.bins:
                 if len(self._facets_all) > 64:
                     self._facets_all.clear()
-                got = self._facets_all[(field, top)] = (
-                    self.generation,
-                    top_values(self.value_counts(field), vals, top),
+                pairs, distinct = top_values(
+                    counted.bins,
+                    vals,
+                    top,
+                    bound=None if got is None else got.cut,
+                    distinct=counted.distinct,
                 )
-            pairs, distinct = got[1]
-            return list(pairs), distinct
+                cut = pairs[-1][1] if top is not None and len(pairs) == top else None
+                got = self._facets_all[(field, top)] = _Top(counted.bins, cut, pairs, distinct)
+            return list(got.pairs), got.distinct
         bins = np.bincount(self.columns.codes[f].view[mask], minlength=len(vals))
         return top_values(bins, vals, top)
 
