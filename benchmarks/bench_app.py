@@ -541,6 +541,23 @@ def pct(xs: list[float], q: float) -> float:
     return s[max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))]
 
 
+def where_analysis() -> str | None:
+    """Where the analysis worker is (its innermost frame in tui/), when a key is sent."""
+    for frame in sys._current_frames().values():
+        stack = []
+        f = frame
+        while f is not None:
+            stack.append(f)
+            f = f.f_back
+        if not any(x.f_code.co_name == "_analyse" for x in stack):
+            continue
+        for x in stack:
+            path = Path(x.f_code.co_filename)
+            if "tui" in path.parts:
+                return f"{path.name}:{x.f_lineno} {x.f_code.co_name}"
+    return None
+
+
 def stats(xs: list[float]) -> dict | None:
     if not xs:
         return None
@@ -693,6 +710,7 @@ class Bench:
         # The detections and credential index run in a worker thread after the load
         # (tui/analysis.py); at 10M events they can still run while keys are timed.
         analysing = bool(getattr(self.app, "analysing", False))
+        analysis_at = where_analysis() if analysing else None
         pfirst = (
             self.clock.probe(t0, first, first_widgets, label=action, track_all=False)
             if first is not None
@@ -740,6 +758,7 @@ class Bench:
                 "page_faults": faults,
                 "page_faults_ui": ui_faults,
                 "analysing": analysing or bool(getattr(self.app, "analysing", False)),
+                "analysis_at": analysis_at,
                 "first_frame_ms": (frames[0] - t0) * 1000 if frames else None,
                 "gc_ms": [
                     [g, round((e - s) * 1000, 2)]
@@ -1020,6 +1039,9 @@ async def run(args) -> dict:
             tui.app.warm_view_heap = lambda store, fields: (0, 0)
     start_resource_tracker()
     app = TrailscopeApp([str(trail)], watch=False)
+    if args.no_pause and hasattr(app, "pause_for_input"):
+        app.pause_for_input = lambda: None  # the analysis runs on through keys
+    t_app = perf()
     clock = FrameClock(app)
     state = AppState(app)
     out: dict = {
@@ -1174,6 +1196,14 @@ async def run(args) -> dict:
         out["timeouts"] = b.timeouts
         out["rss_mb_after_keys"] = rss_mb()
         out["samples"] = b.samples
+        gate = getattr(app, "pause_gate", None)
+        out["analysis"] = {
+            "runs_s": list(getattr(app, "analysis_runs", [])),
+            "pause": None if args.no_pause else getattr(app, "pause_for_input", None) is not None,
+            "pauses": getattr(gate, "pauses", None),
+            "paused_s": getattr(gate, "paused_s", None),
+            "loaded_s": t_loaded - t_app,
+        }
     return out
 
 
@@ -1327,6 +1357,7 @@ def report(out: dict) -> None:
                 f" thread holds the GIL between numpy calls): {len(during)} of"
                 f" {len(out['samples'])}"
             )
+    report_analysis(out)
     if out["timeouts"]:
         print(
             f"timeouts (no matching frame within {TIMEOUT_S:.0f} s, or 5 s for +footer):"
@@ -1358,6 +1389,44 @@ def report(out: dict) -> None:
     ]
     if over:
         print("  full effect above 50 ms p95: " + "; ".join(f"{a} {v:.0f} ms" for a, v in over))
+
+
+def report_analysis(out: dict) -> None:
+    """The keys pressed while the post-load analysis ran, and what pausing it cost."""
+    a = out.get("analysis")
+    if not a:
+        return
+    during: dict[str, list[float]] = {}
+    for smp in out["samples"]:
+        if smp.get("analysing") and smp["ms"] is not None:
+            during.setdefault(smp["action"], []).append(smp["ms"])
+    runs = ", ".join(f"{s:.1f}" for s in a["runs_s"]) or "none ended"
+    how = {True: "paused while keys are answered", False: "not paused (--no-pause)"}
+    print(
+        f"\nthe detections/credential analysis ({how.get(a['pause'], 'no pause gate')}):"
+        f" run(s) {runs} s after a load of {a['loaded_s']:.1f} s"
+        + (
+            f"; {a['pauses']} waits at its checkpoints, {a['paused_s']:.1f} s summed over"
+            " its threads"
+            if a.get("pauses") is not None and a["pause"]
+            else ""
+        )
+    )
+    if not during:
+        print("  no direct sample overlapped it")
+        return
+    print("  direct samples that overlapped it, full effect, ms:")
+    for action, ms in during.items():
+        st = stats(ms)
+        print(
+            f"    {action:36s} n={st['n']:<3d} p50 {st['p50']:7.1f}  p95 {st['p95']:7.1f}"
+            f"  max {st['max']:7.1f}"
+        )
+    every = stats([x for ms in during.values() for x in ms])
+    print(
+        f"    {'every key':36s} n={every['n']:<3d} p50 {every['p50']:7.1f}  p95 {every['p95']:7.1f}"
+        f"  max {every['max']:7.1f}"
+    )
 
 
 def main() -> None:
@@ -1394,6 +1463,11 @@ def main() -> None:
         action="store_true",
         help="time keys only once the detections/credential analysis (a worker thread"
         " started after the load) has ended; by default keys may overlap it",
+    )
+    ap.add_argument(
+        "--no-pause",
+        action="store_true",
+        help="keys do not pause the analysis (tui/analysis.py pause_for_input): to compare",
     )
     ap.add_argument(
         "--panels-inline-max",

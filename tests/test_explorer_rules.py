@@ -63,18 +63,22 @@ async def test_the_analysis_runs_with_a_short_switch_interval_then_restores_it(
 ) -> None:
     """While the rules and the credential index run in their worker, a thread waiting
     for the GIL (the UI's) gets it after SWITCH_INTERVAL_S; the interval is put back when
-    the run ends, and the rules' results are those of a run without it."""
+    the run ends, and the rules' results are those of a run without it. The young-
+    generation threshold is raised for the run the same way."""
+    import gc
     import sys
 
     from tui import analysis
     from tui.core.credentials import CredentialIndex
 
     seen: list[float] = []
+    young: list[int] = []
     real = CredentialIndex.catch_up
 
-    def catch_up(self) -> None:
+    def catch_up(self, gate=None) -> None:
         seen.append(sys.getswitchinterval())
-        real(self)
+        young.append(gc.get_threshold()[0])
+        real(self, gate)
 
     monkeypatch.setattr(CredentialIndex, "catch_up", catch_up)
     before = sys.getswitchinterval()
@@ -84,4 +88,7 @@ async def test_the_analysis_runs_with_a_short_switch_interval_then_restores_it(
         await wait_for(pilot, lambda: not app.rules_pending, what="the rules to run")
         assert seen and seen[0] == pytest.approx(min(before, analysis.SWITCH_INTERVAL_S))
         assert sys.getswitchinterval() == before
+        # The young-generation threshold is raised for the run and the explorer's put back.
+        assert young[0] == analysis.ANALYSIS_YOUNG_THRESHOLD
+        assert gc.get_threshold()[0] == app.gc_policy.young_threshold
         assert await _rows(pilot, app, "has:detection") == 1  # StopLogging

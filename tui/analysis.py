@@ -7,10 +7,15 @@ while tailing; the pump commits nothing while that runs (the store only changes 
 nobody else reads it), so arrivals wait for the rules, keys do not. The list's
 markers read a copy of the results made when a run ends, so drawing never waits on
 the rules' lock.
+
+Keys come first: a key, click or paste closes the run's pause gate (tui/core/pause.py),
+and the run waits at its next checkpoint (between rules, files, slices) until the frame
+answering the input is drawn and no more input came for PAUSE_GRACE_S.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -21,6 +26,7 @@ from textual.message import Message
 
 from .core.credentials import credentials_of
 from .core.detect import detections_of
+from .core.pause import PauseGate
 from .core.sanitize import clean
 
 if TYPE_CHECKING:
@@ -36,6 +42,18 @@ else:
 # waits for it again after each while the analysis runs Python. The price is more
 # switches while both run.
 SWITCH_INTERVAL_S = 0.0002
+# While the analysis runs, a young collection waits for this many new container objects
+# (the explorer's own threshold: tui.policies.GcPolicy). The analysis makes ~45k short-
+# lived tuples and lists per million events (per-file work lists), freed as it goes; at
+# 10M its threshold collections took up to 23 ms each, holding the GIL, and none runs
+# with this threshold (benchmarks/bench_analysis.py --gen0). The explorer's collections
+# between keys and after frames still run meanwhile.
+ANALYSIS_YOUNG_THRESHOLD = 1_000_000
+# The gate stays closed this long after the frame answering an input, so the next key of
+# a burst (typing, key repeat ~30/s) finds the analysis still paused.
+PAUSE_GRACE_S = 0.06
+# An input that draws no frame reopens the gate after this long.
+PAUSE_FRAMELESS_S = 0.25
 
 
 class AnalysisDone(Message):
@@ -53,6 +71,9 @@ class BackgroundAnalysis(AppHost):
     _analysis_again = False  # rows were committed during a run: run once more
     _analysed_rows = 0  # rows the last run covered
     analysis_runs: list[float]  # seconds each run took (benchmarks read it)
+    pause_gate: PauseGate  # closed while an input waits for its frame
+    _input_seq = 0  # inputs seen: a reopen planned before the latest one is void
+    _framed = True  # a frame was drawn since the latest input
     rules_skipped = 0  # Sigma rules given on the command line that could not be loaded
 
     def attach_rules(self, rules: Sequence[Rule] | None = None) -> None:
@@ -100,25 +121,56 @@ class BackgroundAnalysis(AppHost):
         self._analysed_rows = len(self.store)
         self._analyse()
 
+    def pause_for_input(self) -> None:
+        """An input arrived (key, click, paste): hold the analysis until the frame
+        answering it is drawn (`resume_after_frame`) or PAUSE_FRAMELESS_S passed."""
+        if not self.analysing:
+            return
+        self._input_seq += 1
+        self._framed = False
+        self.pause_gate.close()
+        seq = self._input_seq
+        self.set_timer(PAUSE_FRAMELESS_S, lambda: self._reopen(seq, unless_framed=True))
+
+    def resume_after_frame(self) -> None:
+        """A frame is drawn: the analysis goes on PAUSE_GRACE_S later unless more input
+        comes meanwhile."""
+        if self.pause_gate.closed and not self._framed:
+            self._framed = True
+            seq = self._input_seq
+            self.set_timer(PAUSE_GRACE_S, lambda: self._reopen(seq))
+
+    def _reopen(self, seq: int, unless_framed: bool = False) -> None:
+        # A frame since the input planned its own reopen (resume_after_frame).
+        if seq == self._input_seq and not (unless_framed and self._framed):
+            self.pause_gate.open()
+
     @work(thread=True, group="analysis")
     def _analyse(self) -> None:
         t0 = time.perf_counter()
         error = None
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
+        young, *older = gc.get_threshold()
+        raised = max(young, ANALYSIS_YOUNG_THRESHOLD) if young else 0  # 0: left off
+        if raised:
+            gc.set_threshold(raised, *older)
         try:
             det = detections_of(self.store)
             if det is not None:
-                det.sync()
-            credentials_of(self.store).catch_up()
+                det.sync(self.pause_gate)
+            credentials_of(self.store).catch_up(self.pause_gate)
         except Exception as e:  # a rule or the index failing must not stop the explorer
             error = f"{type(e).__name__}: {e}"
         finally:
             sys.setswitchinterval(switch)
+            if raised and gc.get_threshold()[0] == raised:  # else the explorer set its own
+                gc.set_threshold(young, *gc.get_threshold()[1:])
         self.post_message(AnalysisDone(time.perf_counter() - t0, error))
 
     def on_analysis_done(self, msg: AnalysisDone) -> None:
         self.analysing = False
+        self.pause_gate.open()
         self.analysis_runs.append(msg.seconds)
         if msg.error is not None:
             self.notify(

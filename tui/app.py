@@ -43,6 +43,7 @@ from .core.fields import FIELD_INDEX
 from .core.history import FilterHistory
 from .core.loader import iter_batches, parser_process, record_discovery
 from .core.paths import parse_path
+from .core.pause import PauseGate
 from .core.query import Query, QueryError, parse
 from .core.reader import DEFAULT_MAX_BYTES
 from .core.s3source import S3Progress, S3Source
@@ -73,6 +74,14 @@ SYNC_TEXT_FILES = 64  # free text (or a path column) over more unscanned files u
 PUMP_SECONDS = 0.25
 WARM_AFTER_LOAD_S = 0.3  # see warm_columns
 FRAME_HOLD_MAX_S = 0.05  # a held frame goes out after this long if the key moved nothing
+# What the user waits on: the analysis pauses while these are answered (tui/analysis.py).
+_INPUT_EVENTS = (
+    events.Key,
+    events.MouseDown,
+    events.MouseScrollDown,
+    events.MouseScrollUp,
+    events.Paste,
+)
 # Keys that move the list cursor (from the action table): their frame waits for the
 # detail pane (FrameHold).
 LIST_KEYS = frozenset(k for a in ACTIONS if a.scope == "list" for k in a.keys.split(","))
@@ -172,6 +181,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.rules_skipped = rules_skipped  # Sigma rules given that could not be loaded
         self.detect = detect
         self.analysis_runs: list[float] = []
+        self.pause_gate = PauseGate()  # the analysis waits while an input is answered
         self.query_obj: Query = parse("")
         self.view: View | None = None
         self.status = StatusInfo()
@@ -253,6 +263,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     def on_unmount(self) -> None:
         self._fetch_cancel.set()
+        self.pause_gate.open()  # the key that closed the app held the analysis: let it end
         self.gc_policy.restore()
         self.evidence.close()
 
@@ -447,6 +458,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         if self.redraw.frame_drawn():
             self.call_later(self.pump)
         self.gc_policy.after_frame(self.frame_hold.held)
+        self.resume_after_frame()
 
     def _idle_gc(self) -> None:
         self.gc_policy.when_idle(time.monotonic(), self.redraw.last_input)
@@ -462,6 +474,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     # ------------------------------------------------------------------ keys
     def on_event(self, event: events.Event) -> Coroutine[Any, Any, None]:
+        if isinstance(event, _INPUT_EVENTS):
+            self.pause_for_input()
         if isinstance(event, events.Key):
             self.redraw.key(time.monotonic())
             if event.key in LIST_KEYS and self.focused is self.events_list:

@@ -48,6 +48,7 @@ from .fields import FIELD_BY_NAME, FIELD_INDEX
 from .normalize import NO_TIME, format_time, parse_time_ms
 from .pathcols import PyTable
 from .paths import CONTAINER, decode_event, raw_key, raw_value, values
+from .pause import GatedLock, PauseGate, checkpoint
 from .rules import evaluate
 from .textsearch import inflate, pipelined
 
@@ -217,7 +218,8 @@ def _scan_file(job: tuple) -> tuple:
     """Worker: one file's scans, one per path over the lines of the events that write
     their key there: [(events, codes, fallback)], and the text when any event needs
     the Python walk."""
-    table, blob, lstarts, lends, scans, finds = job
+    table, blob, lstarts, lends, scans, finds, gate = job
+    checkpoint(gate)
     text = inflate(blob)
     out = []
     need_text = False
@@ -320,7 +322,8 @@ class CredentialIndex:
         # No needles: the lines given are the candidates (a needle search would read
         # the whole text to rule out the few events given).
         self._finds = {self._segs[p]: () for p in _PATHS}
-        self._lock = threading.RLock()
+        self._lock = GatedLock()  # held by catch_up; a reader waiting on it opens its gate
+        self._gate: PauseGate | None = None  # the gate of the catch_up under way
         self.files_done = 0
         self.rows_done = 0
         self.version = 0  # bumped when minting records are added
@@ -348,18 +351,23 @@ class CredentialIndex:
         """Committed files not scanned yet: 0 means reads answer at once."""
         return self.store.committed_files() - self.files_done
 
-    def catch_up(self) -> None:
-        """Scan the minting events committed since the last call."""
-        with self._lock:
-            store = self.store
-            n = len(store)
-            if self.rows_done < n:
-                self._scan(self.rows_done, n)
-                self.rows_done = n
-            # Rows come only with files and files only with commits, so the files
-            # committed by now are the ones scanned.
-            self.files_done = store.committed_files()
-            self._sync_keys()
+    def catch_up(self, gate: PauseGate | None = None) -> None:
+        """Scan the minting events committed since the last call; with `gate`, the scan
+        waits at its checkpoints while the gate is closed (tui/core/pause.py)."""
+        with self._lock.holding(gate):
+            outer, self._gate = self._gate, gate
+            try:
+                store = self.store
+                n = len(store)
+                if self.rows_done < n:
+                    self._scan(self.rows_done, n)
+                    self.rows_done = n
+                # Rows come only with files and files only with commits, so the files
+                # committed by now are the ones scanned.
+                self.files_done = store.committed_files()
+                self._sync_keys()
+            finally:
+                self._gate = outer
 
     def _path_of_event_code(self) -> np.ndarray:
         """Per `event` value code: the index in _PATHS of where it writes a key, or -1."""
@@ -378,14 +386,22 @@ class CredentialIndex:
         rows = lo + np.flatnonzero(kinds >= 0)
         if not len(rows):
             return
+        gate = self._gate
+        checkpoint(gate)
         kinds = kinds[rows - lo]
         fids, lines = store.file_lines(rows)
+        checkpoint(gate)
         # One scan per (file, path): the rows grouped by both, in line order.
         order = np.lexsort((lines, kinds, fids))
+        checkpoint(gate)
         fids, kinds, lines = fids[order], kinds[order], lines[order].astype(np.int64)
         cuts = np.flatnonzero((fids[1:] != fids[:-1]) | (kinds[1:] != kinds[:-1])) + 1
         jobs: list[tuple] = []
-        for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(fids)].tolist(), strict=True):
+        checkpoint(gate)
+        bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(fids)].tolist(), strict=True)
+        for k, (a, b) in enumerate(bounds):
+            if k % 256 == 255:
+                checkpoint(gate)  # ~1 ms of this loop
             fid, path = int(fids[a]), _PATHS[int(kinds[a])]
             scan = (self._segs[path], lines[a:b], path)
             if jobs and jobs[-1][6] == fid:
@@ -397,8 +413,9 @@ class CredentialIndex:
             jobs.append((self.table, fi.text_low, fi.lstarts, fi.lends, [scan], self._finds, fid))
         rows_parts: list[np.ndarray] = []
         codes_parts: list[np.ndarray] = []
-        results = pipelined(_scan_file, [j[:6] for j in jobs])
+        results = pipelined(_scan_file, [(*j[:6], gate) for j in jobs])
         for job, (scans, text) in zip(jobs, results, strict=True):
+            checkpoint(gate)
             fi = store.files[job[6]]
             for (_segs, lines, path), (ev, codes, fallback) in zip(job[4], scans, strict=True):
                 found = fi.line_rows[lines[np.frombuffer(ev, np.int32)]]
@@ -408,6 +425,7 @@ class CredentialIndex:
                     found, c = np.concatenate([found, fr]), np.concatenate([c, fc])
                 rows_parts.append(found)
                 codes_parts.append(c)
+        checkpoint(gate)
         self._sync_keys()
         if rows_parts:
             self._add(
@@ -460,6 +478,7 @@ class CredentialIndex:
                 codes.insert(empty, -1)
             parts.append(np.array(codes, np.int32))
             time.sleep(0)  # let a waiting UI thread have the GIL between slices
+            checkpoint(self._gate)
         self._key2code = np.concatenate(parts)
         self._note_kinds()
 

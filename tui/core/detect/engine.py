@@ -18,7 +18,6 @@ says about one event (the detail pane).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ..fields import FIELDS
 from ..normalize import NO_TIME, format_time
 from ..pathcols import PathColumn
 from ..paths import CONTAINER, Path, decode_event
+from ..pause import GatedLock, PauseGate, checkpoint
 from ..query import And, Not, Or, PathTerm, Query, Text, ValueMatcher
 from ..store import Store
 from ..store.masks import Masks
@@ -47,6 +47,15 @@ _NO_CODES = np.empty(0, np.int32)
 # free-text cache, instead of candidate by candidate.
 WHOLE_STORE_MIN = 200_000
 _JOIN_EVERY = 64  # Evidence.gather: per-file parts joined this often
+_SPLIT_CHECK = 256  # _FileRows.split: files between pause checkpoints (~1 ms)
+# An aggregate over more matched rows than this is run per slice of its groups (groups
+# are independent), with a pause checkpoint between slices: one np.unique over 10M rows
+# took ~1 s of a core.
+AGG_SLICE_ROWS = 250_000
+# A rule's indexed part is tested over this many rows at a time, with a pause checkpoint
+# between (each term's mask is the row's own): over 10M rows at once, one rule's test
+# kept a core ~50-150 ms.
+SUPERSET_SLICE_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -63,29 +72,42 @@ class RowSet(Masks):
     Indexed fields, flags and times are the store's columns at those rows; path and
     free-text terms are answered from `evidence`, scanned from these events only."""
 
-    def __init__(self, store: Store, rows: np.ndarray, evidence: Evidence | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rows: np.ndarray,
+        evidence: Evidence | None = None,
+        span: tuple[int, int] | None = None,
+    ) -> None:
         self.store = store
         self.rows = rows
         self.dicts = store.dicts
         self.evidence = evidence
+        # `rows` are the stretch [lo, hi) of the store: columns are sliced, not copied
+        # (a take of every code column over 10M rows, rule by rule, was most of the
+        # first pass's memory traffic).
+        self._span = span
         self._cols: dict[object, np.ndarray] = {}
+
+    def _at(self, col: np.ndarray) -> np.ndarray:
+        return col[self._span[0] : self._span[1]] if self._span else col[self.rows]
 
     def _col_codes(self, f: int) -> np.ndarray:
         got = self._cols.get(f)
         if got is None:
-            got = self._cols[f] = self.store.codes(FIELDS[f].name)[self.rows]
+            got = self._cols[f] = self._at(self.store.codes(FIELDS[f].name))
         return got
 
     def _col_times(self) -> np.ndarray:
         got = self._cols.get("t")
         if got is None:
-            got = self._cols["t"] = self.store.times[self.rows]
+            got = self._cols["t"] = self._at(self.store.times)
         return got
 
     def _col_flags(self) -> np.ndarray:
         got = self._cols.get("f")
         if got is None:
-            got = self._cols["f"] = self.store.flags[self.rows]
+            got = self._cols["f"] = self._at(self.store.flags)
         return got
 
     def _ip_kinds(self) -> np.ndarray:
@@ -153,14 +175,19 @@ class _FileRows:
             o = np.argsort(f, kind="stable")
             self.firsts, self.fids = f[o], i[o]
 
-    def split(self, store: Store, rows: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    def split(
+        self, store: Store, rows: np.ndarray, gate: PauseGate | None = None
+    ) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """[(file id, lines, rows)] for sorted `rows`, by file."""
         if not len(rows):
             return []
         at = np.searchsorted(self.firsts, rows, side="right") - 1
         out = []
         cuts = np.flatnonzero(at[1:] != at[:-1]) + 1
-        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(rows)].tolist(), strict=True):
+        bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(rows)].tolist(), strict=True)
+        for k, (lo, hi) in enumerate(bounds):
+            if k % _SPLIT_CHECK == _SPLIT_CHECK - 1:
+                checkpoint(gate)
             fid = int(self.fids[at[lo]])
             lines, frows = self._file_lines(store, fid)
             part = rows[lo:hi]
@@ -185,9 +212,10 @@ class Evidence:
     their files' lower-cased text (each file inflated once): what the candidates of
     every rule need, gathered in one pass."""
 
-    def __init__(self, store: Store, files: _FileRows) -> None:
+    def __init__(self, store: Store, files: _FileRows, gate: PauseGate | None = None) -> None:
         self.store = store
         self.files = files
+        self.gate = gate  # checked before each file is read and after each is taken in
         self.cols: dict[Path, PathColumn] = {}
         self.text_hits: dict[bytes, np.ndarray] = {}  # needle -> sorted rows holding it
         self._want_paths: dict[Path, list[np.ndarray]] = {}
@@ -226,15 +254,17 @@ class Evidence:
         # Per file, what to read in it: (path, lines) to scan, (needle, lines, rows) to
         # search, (lines, rows) to keep whole.
         work: dict[int, tuple[list, list, list]] = {}
+        gate = self.gate
         for p, want in paths.items():
             col = self.cols.setdefault(p, PathColumn(p))
-            for fid, lines, _rows in self.files.split(store, want):
+            for fid, lines, _rows in self.files.split(store, want, gate):
                 work.setdefault(fid, ([], [], []))[0].append((col, lines))
         for needle, want in texts.items():
-            for fid, lines, rows in self.files.split(store, want):
+            for fid, lines, rows in self.files.split(store, want, gate):
                 work.setdefault(fid, ([], [], []))[1].append((needle, lines, rows))
-        for fid, lines, rows in self.files.split(store, whole):
+        for fid, lines, rows in self.files.split(store, whole, gate):
             work.setdefault(fid, ([], [], []))[2].append((lines, rows))
+        checkpoint(gate)
         jobs: list[tuple | None] = [
             (store.files[fid], *w) for fid, w in sorted(work.items()) if store.files[fid].text_low
         ]
@@ -242,6 +272,7 @@ class Evidence:
 
         def read(job):
             # In a worker thread: inflating and the C scans run without the GIL.
+            checkpoint(gate)
             fi, scans, finds, keeps = job
             text = inflate(fi.text_low)
             ls, le = fi.lstarts, fi.lends
@@ -268,6 +299,7 @@ class Evidence:
         by_needle: dict[bytes, list[np.ndarray]] = {}
         for i, (found, hits, kept) in enumerate(pipelined(read, jobs)):
             jobs[i] = None  # submitted already (pipelined reads ahead of this)
+            checkpoint(gate)
             for col, (r, c) in found:
                 got = by_col.setdefault(id(col), (col, [], []))
                 got[1].append(r)
@@ -404,7 +436,8 @@ class Detections:
         self.by_id = {r.id: r for r in self.rules}
         self.version = 0  # bumped whenever hits change
         self.seconds: dict[str, float] = {}  # time spent per rule (all syncs), for benchmarks
-        self._lock = threading.RLock()
+        self._lock = GatedLock()  # held by a run; a reader waiting on it opens its gate
+        self._gate: PauseGate | None = None  # the gate of the run under way
         self._hits: dict[str, np.ndarray] = {r.id: _NONE for r in self.rules}
         self._matched: dict[str, np.ndarray] = {}  # aggregate rules: rows their filter selects
         # ... and those rows' group codes, extended with them: `explain` compares these
@@ -419,14 +452,19 @@ class Detections:
         store.detections = self
 
     # ---------------------------------------------------------------- running
-    def sync(self) -> None:
-        """Run the rules over the rows committed since the last call."""
-        with self._lock:
+    def sync(self, gate: PauseGate | None = None) -> None:
+        """Run the rules over the rows committed since the last call; with `gate`, the
+        run waits at its checkpoints while the gate is closed (tui/core/pause.py)."""
+        with self._lock.holding(gate):
             n = len(self.store)
             if n <= self._upto:
                 return
             lo, self._upto = self._upto, n
-            self._run(lo, n)
+            outer, self._gate = self._gate, gate
+            try:
+                self._run(lo, n)
+            finally:
+                self._gate = outer
 
     def take_new(self) -> list[Hit]:
         """Hits found since the last call (each hit once), by rule."""
@@ -440,15 +478,21 @@ class Detections:
 
     def _run(self, lo: int, hi: int) -> None:
         store = self.store
+        gate = self._gate
         self._files.update(store)
         rows = np.arange(lo, hi, dtype=np.int64)
-        base = RowSet(store, rows)
-        evidence = Evidence(store, self._files)
+        step = SUPERSET_SLICE_ROWS
+        bases = [
+            RowSet(store, rows[a - lo : min(hi, a + step) - lo], span=(a, min(hi, a + step)))
+            for a in range(lo, hi, step)
+        ]
+        evidence = Evidence(store, self._files, gate)
         plans: list[tuple[Rule, np.ndarray, bool]] = []  # (rule, candidates, exact yet)
         for rule in self.rules:
+            checkpoint(gate)
             t0 = time.perf_counter()
             root = rule.query.root
-            sup = superset(root, base)
+            sup = self._superset(root, bases)
             cands = rows if sup is None else rows[sup]
             needs_scan = _expensive(root)
             if needs_scan and len(cands) > WHOLE_STORE_MIN:
@@ -470,6 +514,7 @@ class Detections:
         )
         changed = False
         for rule, cands, exact in plans:
+            checkpoint(gate)
             t0 = time.perf_counter()
             if len(cands) and not exact:
                 cands = cands[rule.query.evaluate(RowSet(store, cands, evidence))]
@@ -487,6 +532,19 @@ class Detections:
         if changed:
             self.version += 1
             self._union = None
+
+    def _superset(self, root, bases: list[RowSet]) -> np.ndarray | None:
+        """`superset(root, ...)` over the rows of `bases` (consecutive stretches), one
+        stretch at a time."""
+        masks = []
+        for i, base in enumerate(bases):
+            if i:
+                checkpoint(self._gate)
+            m = superset(root, base)
+            if m is None:
+                return None  # no limit: the same for every stretch
+            masks.append(m)
+        return masks[0] if len(masks) == 1 else np.concatenate(masks)
 
     def _clock(self, rule: Rule, t0: float) -> None:
         self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - t0
@@ -510,6 +568,7 @@ class Detections:
         if a.kind == "first-seen":
             return self._first_seen(rule, matched, new, first)
         sel = matched if affected is None else matched[member(gcol[matched], affected)]
+        checkpoint(self._gate)
         if not first:
             tn = times[new]
             tn = tn[tn != NO_TIME]
@@ -520,10 +579,13 @@ class Detections:
             sel = sel[(t >= tn.min() - span) & (t <= tn.max() + span)]
         sel = self._time_ordered(sel)
         t, g = times[sel], gcol[sel]
+        checkpoint(self._gate)
         if a.kind == "threshold":
-            found = agg_fns.threshold(sel, t, g, a.count, a.window_ms)
+            found = self._by_groups(agg_fns.threshold, sel, t, g, (), a.count, a.window_ms)
         else:
-            found = agg_fns.distinct(sel, t, g, store.codes(a.field)[sel], a.count, a.window_ms)
+            vals = (store.codes(a.field)[sel],)
+            found = self._by_groups(agg_fns.distinct, sel, t, g, vals, a.count, a.window_ms)
+        checkpoint(self._gate)
         old = self._hits[rule.id]
         if not len(old):
             return self._set_hits(rule, old, found, found)
@@ -561,9 +623,13 @@ class Detections:
         gfirst = agg_fns.group_first_times(times[new], gcol[new], size, old_first)
         self._group_first[rule.id] = gfirst
         old = self._hits[rule.id]
+        checkpoint(self._gate)
         if first:
             sel = self._time_ordered(matched)
-            found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms)
+            checkpoint(self._gate)
+            found = self._by_groups(
+                agg_fns.first_seen, sel, times[sel], gcol[sel], (vcol[sel],), a.after_ms
+            )
             return self._set_hits(rule, old, found, found)
         assert old_first is not None  # set by the first run
         pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
@@ -573,12 +639,43 @@ class Detections:
         if len(moved):
             touched |= member(gcol[matched], moved)
         sel = self._time_ordered(matched[touched])
-        found = agg_fns.first_seen(sel, times[sel], gcol[sel], vcol[sel], a.after_ms, gfirst)
+        checkpoint(self._gate)
+        found = self._by_groups(
+            agg_fns.first_seen, sel, times[sel], gcol[sel], (vcol[sel],), a.after_ms, gfirst
+        )
         old_pairs = (gcol[old].astype(np.int64) << 32) | vcol[old]
         drop = member(old_pairs, new_pairs)
         if len(moved):
             drop |= member(gcol[old], moved)
         return self._set_hits(rule, old, merge([old[~drop], found]), found)
+
+    def _by_groups(
+        self,
+        fn,
+        rows: np.ndarray,
+        times: np.ndarray,
+        groups: np.ndarray,
+        cols: tuple[np.ndarray, ...],
+        *args,
+    ) -> np.ndarray:
+        """`fn(rows, times, groups, *cols, *args)` (an aggregate.py function: sorted rows),
+        run over each slice of the groups when the rows are many, with a pause checkpoint
+        between slices; what each group flags depends on its own events alone, so the
+        union of the slices' rows is the whole run's."""
+        if len(rows) <= AGG_SLICE_ROWS:
+            return fn(rows, times, groups, *cols, *args)
+        k = min(64, -(-len(rows) // AGG_SLICE_ROWS))
+        part = (groups % k).astype(np.uint8)
+        out = []
+        for i in range(k):
+            checkpoint(self._gate)
+            at = np.flatnonzero(part == i)
+            if len(at):
+                out.append(fn(rows[at], times[at], groups[at], *(c[at] for c in cols), *args))
+        checkpoint(self._gate)
+        found = np.concatenate(out) if out else _NONE
+        found.sort()
+        return found
 
     def _time_ordered(self, rows: np.ndarray) -> np.ndarray:
         """`rows` in the store's time order (time, eventID, arrival)."""
