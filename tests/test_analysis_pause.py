@@ -152,3 +152,79 @@ async def test_closing_the_app_opens_the_gate(tmp_path, monkeypatch) -> None:
         assert not gate.closed
     finally:
         go.set()
+
+
+async def test_a_big_analysis_gives_its_free_memory_back_and_warms_the_view_heap_again(
+    tmp_path, monkeypatch
+) -> None:
+    """A run over TRIM_AFTER_ROWS new rows or more ends with the allocator's free memory
+    given back (in the worker) and the view heap warmed again (on the UI thread); a
+    smaller run, as a tail commit's, leaves both alone."""
+    trims: list[str] = []
+    warms: list[str] = []
+    real_trim = analysis.give_back_free_memory
+
+    def trim() -> bool:
+        trims.append(threading.current_thread().name)
+        return real_trim()
+
+    monkeypatch.setattr(analysis, "give_back_free_memory", trim)
+    monkeypatch.setattr(analysis, "TRIM_AFTER_ROWS", 100)  # the trail has 121 events
+    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
+    monkeypatch.setattr(
+        app, "warm_view_heap", lambda: warms.append(threading.current_thread().name)
+    )
+    async with run(app, (160, 40)) as pilot:
+        await _loaded(pilot)
+        await wait_for(pilot, lambda: not app.analysing and not app.rules_pending)
+        assert len(trims) == 1 and trims[0] != threading.current_thread().name
+        assert warms == [threading.current_thread().name]
+        monkeypatch.setattr(analysis, "TRIM_AFTER_ROWS", 10**9)
+        runs = len(app.analysis_runs)
+        app._analysed_rows -= 5  # as if a commit brought five rows: a small run
+        app.start_analysis()
+        await wait_for(pilot, lambda: len(app.analysis_runs) > runs and not app.analysing)
+        assert len(trims) == 1 and len(warms) == 1
+
+
+GIVE_BACK = """
+import sys
+import numpy as np
+from tui.core.view import give_back_free_memory, keep_big_buffers
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) // 1024
+
+assert keep_big_buffers()
+parts = [np.ones(40 << 20, np.uint8) for _ in range(6)]  # 240 MiB from the heap
+keep = np.ones(1 << 20, np.uint8)  # above them: the heap's top cannot shrink past it
+del parts
+before = rss_mb()
+assert give_back_free_memory()
+print(before, rss_mb())
+"""
+
+
+def test_free_memory_kept_for_views_is_given_back_on_request():
+    """With big freed buffers kept (`keep_big_buffers`), freed arrays stay in the
+    process's memory until `give_back_free_memory` hands them back."""
+    import platform
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's allocator only")
+    out = subprocess.run(
+        [sys.executable, "-c", GIVE_BACK],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    before, after = map(int, out.stdout.split())
+    assert before - after > 200, (before, after)  # the 240 MiB freed went back
