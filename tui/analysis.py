@@ -28,7 +28,6 @@ from .core.credentials import credentials_of
 from .core.detect import detections_of
 from .core.pause import PauseGate
 from .core.sanitize import clean
-from .core.view import give_back_free_memory
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,17 +57,10 @@ PAUSE_FRAMELESS_S = 0.25
 
 
 class AnalysisDone(Message):
-    def __init__(self, seconds: float, error: str | None = None, trimmed: bool = False) -> None:
+    def __init__(self, seconds: float, error: str | None = None) -> None:
         super().__init__()
         self.seconds = seconds
         self.error = error
-        self.trimmed = trimmed  # the run's free memory was given back (the view heap too)
-
-
-# A run over at least this many new rows gives the C allocator's free memory back when
-# it ends: the explorer keeps big freed buffers for views (`keep_big_buffers`), so the
-# analysis's temporaries after a 10M load (~580 MB) would otherwise stay with it.
-TRIM_AFTER_ROWS = 1_000_000
 
 
 class BackgroundAnalysis(AppHost):
@@ -126,9 +118,8 @@ class BackgroundAnalysis(AppHost):
             self._analysis_again = True
             return
         self.analysing = True
-        new_rows = len(self.store) - self._analysed_rows
         self._analysed_rows = len(self.store)
-        self._analyse(new_rows)
+        self._analyse()
 
     def pause_for_input(self) -> None:
         """An input arrived (key, click, paste): hold the analysis until the frame
@@ -155,7 +146,7 @@ class BackgroundAnalysis(AppHost):
             self.pause_gate.open()
 
     @work(thread=True, group="analysis")
-    def _analyse(self, new_rows: int) -> None:
+    def _analyse(self) -> None:
         t0 = time.perf_counter()
         error = None
         switch = sys.getswitchinterval()
@@ -175,15 +166,12 @@ class BackgroundAnalysis(AppHost):
             sys.setswitchinterval(switch)
             if raised and gc.get_threshold()[0] == raised:  # else the explorer set its own
                 gc.set_threshold(young, *gc.get_threshold()[1:])
-        trimmed = new_rows >= TRIM_AFTER_ROWS and give_back_free_memory()
-        self.post_message(AnalysisDone(time.perf_counter() - t0, error, trimmed))
+        self.post_message(AnalysisDone(time.perf_counter() - t0, error))
 
     def on_analysis_done(self, msg: AnalysisDone) -> None:
         self.analysing = False
         self.pause_gate.open()
         self.analysis_runs.append(msg.seconds)
-        if msg.trimmed and self.is_running:
-            self.warm_view_heap()
         if msg.error is not None:
             self.notify(
                 clean(f"detection rules failed: {msg.error}"),

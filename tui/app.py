@@ -181,7 +181,6 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.rules_skipped = rules_skipped  # Sigma rules given that could not be loaded
         self.detect = detect
         self.analysis_runs: list[float] = []
-        self._big_buffers_kept = False  # keep_big_buffers took effect (warm_columns)
         self.pause_gate = PauseGate()  # the analysis waits while an input is answered
         self.query_obj: Query = parse("")
         self.view: View | None = None
@@ -403,25 +402,14 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         the first filter's keypress: filtered facet counts read them, and building three
         took ~10 ms of that key at 1.3M events (in a traced tail benchmark run the first
         two filter applies were the slowest two). Commits keep them current from then on."""
-        self._big_buffers_kept = keep_big_buffers()  # views reuse freed memory
+        kept = keep_big_buffers()  # a view's arrays reuse freed memory, not fresh pages
         try:
             fields = self.main.facet_panel.fields
         except NoMatches:  # closing: only the head start is lost
             return
         self.store.prepare_in_order(f for f in fields if f in FIELD_INDEX)  # not paths
-        self.warm_view_heap()
-
-    def warm_view_heap(self) -> None:
-        """While freed memory stays with the process (`keep_big_buffers`), fault in the
-        heap big views take their arrays from, so the first ones fault in no fresh pages
-        (again after the analysis has given its free memory back)."""
-        if not self._big_buffers_kept:
-            return
-        try:
-            fields = self.main.facet_panel.fields
-        except NoMatches:  # closing
-            return
-        warm_view_heap(self.store, fields)
+        if kept:  # freed memory stays: the first big views fault in no fresh pages
+            warm_view_heap(self.store, fields)
 
     # ------------------------------------------------------------------- pump
     def pump(self) -> None:

@@ -62,9 +62,6 @@ class AppHost(App[int]):
     def pump(self) -> None: ...
 
     @abstractmethod
-    def warm_view_heap(self) -> None: ...
-
-    @abstractmethod
     def request_view(self) -> None: ...
 
     @abstractmethod

@@ -43,7 +43,6 @@ __all__ = [
     "View",
     "ViewRows",
     "compute_view",
-    "give_back_free_memory",
     "keep_big_buffers",
     "warm_view_heap",
     "prepare_filter",
@@ -291,23 +290,6 @@ def keep_big_buffers() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN)) and bool(
         mallopt(_M_TRIM_THRESHOLD, BIG_BUFFER_TRIM_MIN)
     )
-
-
-def give_back_free_memory() -> bool:
-    """Return the C allocator's free memory to the system (glibc's malloc_trim): with
-    `keep_big_buffers` in effect the temporaries of a long job (the analysis after a
-    load: ~580 MB at 10M events) would otherwise stay with the process. It also drops
-    the pages `warm_view_heap` faulted in; warm them again after. Returns whether it
-    ran."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return False
-    trim.argtypes = (ctypes.c_size_t,)
-    trim(0)  # (ctypes lets the GIL go during the call)
-    return True
 
 
 # The heap `warm_view_heap` touches on the view pool's threads stays below a thread
