@@ -40,6 +40,19 @@ async def _loaded(pilot) -> None:
     await pilot.pause()
 
 
+def _hold_the_rules(monkeypatch) -> threading.Event:
+    """Keep the analysis under way (the app's `analysing`) until the event is set."""
+    go = threading.Event()
+    real_sync = Detections.sync
+
+    def held_sync(self, gate=None) -> None:
+        go.wait(30)
+        real_sync(self, gate)
+
+    monkeypatch.setattr(Detections, "sync", held_sync)
+    return go
+
+
 class LoggedGate(PauseGate):
     """Notes when it closes and opens (monotonic seconds)."""
 
@@ -59,14 +72,7 @@ class LoggedGate(PauseGate):
 async def test_input_closes_the_gate_and_the_frame_answering_it_reopens_it(
     tmp_path, monkeypatch
 ) -> None:
-    go = threading.Event()
-    real_sync = Detections.sync
-
-    def held_sync(self, gate=None) -> None:
-        go.wait(30)  # the analysis is under way (the app's `analysing`) until released
-        real_sync(self, gate)
-
-    monkeypatch.setattr(Detections, "sync", held_sync)
+    go = _hold_the_rules(monkeypatch)
     monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 0.4)  # a window to look in
     app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
     gate = app.pause_gate = LoggedGate()
@@ -100,14 +106,7 @@ async def test_input_closes_the_gate_and_the_frame_answering_it_reopens_it(
 async def test_a_click_and_a_paste_close_the_gate_while_the_analysis_runs(
     tmp_path, monkeypatch
 ) -> None:
-    go = threading.Event()
-    real_sync = Detections.sync
-
-    def held_sync(self, gate=None) -> None:
-        go.wait(30)
-        real_sync(self, gate)
-
-    monkeypatch.setattr(Detections, "sync", held_sync)
+    go = _hold_the_rules(monkeypatch)
     monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 0.4)
     app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
     gate = app.pause_gate = LoggedGate()
@@ -133,14 +132,7 @@ async def test_a_click_and_a_paste_close_the_gate_while_the_analysis_runs(
 async def test_closing_the_app_opens_the_gate(tmp_path, monkeypatch) -> None:
     """The key that closes the explorer held the analysis; once the app is gone the
     gate is open, so the worker ends rather than waiting out its bound."""
-    go = threading.Event()
-    real_sync = Detections.sync
-
-    def held_sync(self, gate=None) -> None:
-        go.wait(30)
-        real_sync(self, gate)
-
-    monkeypatch.setattr(Detections, "sync", held_sync)
+    go = _hold_the_rules(monkeypatch)
     monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 5.0)
     app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
     gate = app.pause_gate = LoggedGate()

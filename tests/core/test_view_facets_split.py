@@ -121,19 +121,24 @@ print(kept, touch())
 @pytest.mark.skipif(
     not __import__("platform").libc_ver()[0] == "glibc", reason="glibc's mallopt only"
 )
-def test_kept_big_buffers_are_reused_without_page_faults():
+def _script_output(script: str, mode: str) -> list[str]:
+    """The words a fresh interpreter prints running `script` with argument `mode`
+    (allocator settings and page faults are per process)."""
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", script, mode], cwd=root, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
 
+
+def test_kept_big_buffers_are_reused_without_page_faults():
     def run(mode: str) -> tuple[str, int]:
-        out = subprocess.run(
-            [sys.executable, "-c", FAULTS, mode], cwd=root, capture_output=True, text=True
-        )
-        assert out.returncode == 0, out.stderr
-        kept, faults = out.stdout.split()
+        kept, faults = _script_output(FAULTS, mode)
         return kept, int(faults)
 
     kept, faults = run("keep")
@@ -168,18 +173,9 @@ print(faults(80 << 20), pool)
 def test_touched_heaps_give_views_arrays_without_page_faults():
     """After `touch_heaps`, big arrays on this thread and on the view pool's come from
     memory already faulted in; without it, each page of them is faulted in on first use."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
 
     def run(mode: str) -> tuple[int, int]:
-        out = subprocess.run(
-            [sys.executable, "-c", WARM_FAULTS, mode], cwd=root, capture_output=True, text=True
-        )
-        assert out.returncode == 0, out.stderr
-        main, pool = out.stdout.split()
+        main, pool = _script_output(WARM_FAULTS, mode)
         return int(main), int(pool)
 
     main, pool = run("warm")
