@@ -470,25 +470,30 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         if key == self._sort:
             return
         self._sort = key
-        self._sort_and_show(self._time_rows, keep, None)
+        self._sort_and_show(self._time_seq, keep, None)
         # The header's arrow moves. Rows' strips do not depend on the order (cached by
         # store row): kept, a list still in its old order while a thread sorts redraws
         # at no cost.
         self.refresh()
         self.post_message(self.LayoutChanged())
 
-    def _sort_and_show(self, rows: np.ndarray, keep: bool, sel: np.ndarray | None) -> None:
-        """Show `rows` (time order) in the order asked for: at once, or (a big view, a
-        column's order) from a thread, superseding any sort still running."""
+    def _sort_and_show(
+        self, given: np.ndarray | ViewRows, keep: bool, sel: np.ndarray | None
+    ) -> None:
+        """Show `given` (time order) in the order asked for: as given (time order: a
+        view's lazy rows stay lazy), at once, or (a big view, a column's order) from a
+        thread, superseding any sort still running."""
         self._sort_seq += 1
         key = self._sort
+        if key.is_time_order:
+            self._show(given, keep, sel, key)
+            return
+        rows = np.asarray(given, dtype=np.int64)
         if self._at_once(key, len(rows)):
             shown = sort_rows(self.store, rows, key, ranks=self._ranks, sel=sel)
             self._show(shown, keep, sel, key)
             return
-        self._quick = len(rows) < self.quick_sort_max and (
-            key.column not in FIELD_BY_NAME or self._ranks.ready(key.column, key.descending)
-        )
+        self._quick = len(rows) < self.quick_sort_max and self._ranks_ready(key)
         # The columns it reads are lent (commits meanwhile copy rather than change them).
         job = prepare_sort(self.store, rows, key, ranks=self._ranks, sel=sel, lend=True)
         self._sort_job(job, self._sort_seq, key, keep, rows, self.cursor_row if keep else None)
@@ -498,8 +503,11 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         ranks are ready (a first sort by principal orders its values: seconds at 10M)."""
         if key.is_time_order:
             return True
-        if n >= self.sort_thread_min:
-            return False
+        return n < self.sort_thread_min and self._ranks_ready(key)
+
+    def _ranks_ready(self, key: SortKey) -> bool:
+        """Sorting by `key` needs no value ranks built first (not a field's order, or
+        that field's ranks are built)."""
         return key.column not in FIELD_BY_NAME or self._ranks.ready(key.column, key.descending)
 
     @work(thread=True, group="sort", exit_on_error=False)
@@ -621,11 +629,7 @@ class EventList(QuietScroll, ScrollView, can_focus=True):
         if self._path_waiting:  # rows drawn before a path column was built
             self._path_waiting = False
             self.refresh_rows()
-        if isinstance(rows, ViewRows) and self._sort.is_time_order:
-            self._sort_seq += 1  # as _sort_and_show: supersedes a sort still running
-            self._show(rows, keep, sel, self._sort)
-            return
-        self._sort_and_show(np.asarray(rows, dtype=np.int64), keep, sel)
+        self._sort_and_show(rows, keep, sel)
 
     def _index_of(
         self, row: int, rows: np.ndarray | ViewRows, sel: np.ndarray | None
