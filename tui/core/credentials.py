@@ -48,7 +48,7 @@ from .fields import FIELD_BY_NAME, FIELD_INDEX
 from .normalize import NO_TIME, format_time, parse_time_ms
 from .pathcols import PyTable
 from .paths import CONTAINER, decode_event, raw_key, raw_value, values
-from .pause import GatedLock, PauseGate, checkpoint
+from .pause import GatedLock, PauseGate, checkpoint, checkpointed
 from .rules import evaluate
 from .textsearch import inflate, pipelined
 
@@ -399,9 +399,7 @@ class CredentialIndex:
         jobs: list[tuple] = []
         checkpoint(gate)
         bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(fids)].tolist(), strict=True)
-        for k, (a, b) in enumerate(bounds):
-            if k % 256 == 255:
-                checkpoint(gate)  # ~1 ms of this loop
+        for a, b in checkpointed(bounds, gate):
             fid, path = int(fids[a]), _PATHS[int(kinds[a])]
             scan = (self._segs[path], lines[a:b], path)
             if jobs and jobs[-1][6] == fid:

@@ -29,7 +29,7 @@ from ..fields import FIELDS
 from ..normalize import NO_TIME, format_time
 from ..pathcols import PathColumn
 from ..paths import CONTAINER, Path, decode_event
-from ..pause import GatedLock, PauseGate, checkpoint
+from ..pause import GatedLock, PauseGate, checkpoint, checkpointed
 from ..query import And, Not, Or, PathTerm, Query, Text, ValueMatcher
 from ..store import Store
 from ..store.masks import Masks
@@ -47,7 +47,6 @@ _NO_CODES = np.empty(0, np.int32)
 # free-text cache, instead of candidate by candidate.
 WHOLE_STORE_MIN = 200_000
 _JOIN_EVERY = 64  # Evidence.gather: per-file parts joined this often
-_SPLIT_CHECK = 256  # _FileRows.split: files between pause checkpoints (~1 ms)
 # An aggregate over more matched rows than this is run per slice of its groups (groups
 # are independent), with a pause checkpoint between slices: one np.unique over 10M rows
 # took ~1 s of a core.
@@ -185,9 +184,7 @@ class _FileRows:
         out = []
         cuts = np.flatnonzero(at[1:] != at[:-1]) + 1
         bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(rows)].tolist(), strict=True)
-        for k, (lo, hi) in enumerate(bounds):
-            if k % _SPLIT_CHECK == _SPLIT_CHECK - 1:
-                checkpoint(gate)
+        for lo, hi in checkpointed(bounds, gate):
             fid = int(self.fids[at[lo]])
             lines, frows = self._file_lines(store, fid)
             part = rows[lo:hi]
