@@ -40,19 +40,6 @@ async def _loaded(pilot) -> None:
     await pilot.pause()
 
 
-def _hold_the_rules(monkeypatch) -> threading.Event:
-    """Keep the analysis under way (the app's `analysing`) until the event is set."""
-    go = threading.Event()
-    real_sync = Detections.sync
-
-    def held_sync(self, gate=None) -> None:
-        go.wait(30)
-        real_sync(self, gate)
-
-    monkeypatch.setattr(Detections, "sync", held_sync)
-    return go
-
-
 class LoggedGate(PauseGate):
     """Notes when it closes and opens (monotonic seconds)."""
 
@@ -69,13 +56,27 @@ class LoggedGate(PauseGate):
         super().open()
 
 
+def _held_explorer(tmp_path, monkeypatch, grace_s: float):
+    """The explorer over `_trail`, its analysis held until `go` is set and its gate
+    logged; inputs keep the gate closed `grace_s` after their frame."""
+    go = threading.Event()
+    real_sync = Detections.sync
+
+    def held_sync(self, gate=None) -> None:
+        go.wait(30)  # the analysis is under way (the app's `analysing`) until released
+        real_sync(self, gate)
+
+    monkeypatch.setattr(Detections, "sync", held_sync)
+    monkeypatch.setattr(analysis, "PAUSE_GRACE_S", grace_s)
+    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
+    gate = app.pause_gate = LoggedGate()
+    return app, gate, go
+
+
 async def test_input_closes_the_gate_and_the_frame_answering_it_reopens_it(
     tmp_path, monkeypatch
 ) -> None:
-    go = _hold_the_rules(monkeypatch)
-    monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 0.4)  # a window to look in
-    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
-    gate = app.pause_gate = LoggedGate()
+    app, gate, go = _held_explorer(tmp_path, monkeypatch, grace_s=0.4)  # a window to look in
     frames: list[float] = []
     try:
         async with run(app, (160, 40)) as pilot:
@@ -106,10 +107,7 @@ async def test_input_closes_the_gate_and_the_frame_answering_it_reopens_it(
 async def test_a_click_and_a_paste_close_the_gate_while_the_analysis_runs(
     tmp_path, monkeypatch
 ) -> None:
-    go = _hold_the_rules(monkeypatch)
-    monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 0.4)
-    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
-    gate = app.pause_gate = LoggedGate()
+    app, gate, go = _held_explorer(tmp_path, monkeypatch, grace_s=0.4)
     try:
         async with run(app, (160, 40)) as pilot:
             await _loaded(pilot)
@@ -132,10 +130,7 @@ async def test_a_click_and_a_paste_close_the_gate_while_the_analysis_runs(
 async def test_closing_the_app_opens_the_gate(tmp_path, monkeypatch) -> None:
     """The key that closes the explorer held the analysis; once the app is gone the
     gate is open, so the worker ends rather than waiting out its bound."""
-    go = _hold_the_rules(monkeypatch)
-    monkeypatch.setattr(analysis, "PAUSE_GRACE_S", 5.0)
-    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
-    gate = app.pause_gate = LoggedGate()
+    app, gate, go = _held_explorer(tmp_path, monkeypatch, grace_s=5.0)
     try:
         async with run(app, (160, 40)) as pilot:
             await _loaded(pilot)
