@@ -327,3 +327,60 @@ def test_count_codes_matches_bincount(kernel_path: str) -> None:
             count_codes(codes, np.array([2], np.int64), 2)  # a code past the counts
         with pytest.raises(IndexError):
             count_codes(codes, np.array([-1], np.int64), 3)
+
+
+# Mask sizes around select_at's blocks (2048 entries) and its 64-entry runs of misses.
+SELECT_SIZES = [0, 1, 7, 63, 64, 65, 127, 2047, 2048, 2049, 4096, 5000, 20_001]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.003, 0.4, 0.97, 1.0])
+def test_select_at_equals_flatnonzero_and_take(kernel_path: str, share: float) -> None:
+    """The selection kernel (C when built, numpy otherwise) writes exactly the
+    positions flatnonzero finds (offset by `base`, or read through `sel`) into a
+    stretch of a bigger array, and takes the columns there as fancy indexing does,
+    at every size around its block boundaries."""
+    from tui.core.kernels import select_at
+
+    rng = np.random.default_rng(int(share * 1000) + 7)
+    col_bool = rng.random(60_000) < 0.3
+    col_i64 = rng.integers(-(2**40), 2**40, 60_000)
+    col_i32 = rng.integers(-(2**31), 2**31 - 1, 60_000).astype(np.int32)  # 4-byte items
+    for n in SELECT_SIZES:
+        mask = rng.random(n) < share
+        want_at = np.flatnonzero(mask)
+        for base, sel in [
+            (0, None),
+            (17, None),
+            (0, np.sort(rng.choice(60_000, n, replace=False)).astype(np.int64)),
+        ]:
+            want = want_at + base if sel is None else sel[want_at]
+            k = len(want)
+            out = np.full(k + 6, -1, np.int64)  # the positions go to out[3:-3]
+            dsts = [np.zeros(k, c.dtype) for c in (col_bool, col_i64, col_i32)]
+            take = list(zip((col_bool, col_i64, col_i32), dsts, strict=True))
+            select_at(out[3 : 3 + k], mask, base, sel, take)
+            assert out[3 : 3 + k].tolist() == want.tolist()
+            assert out[:3].tolist() == [-1] * 3 and out[3 + k :].tolist() == [-1] * 3
+            for (src, _), dst in zip(take, dsts, strict=True):
+                assert np.array_equal(dst, src[want])
+
+
+def test_select_at_refuses_what_does_not_fit(kernel_path: str) -> None:
+    """A wrong count of places, a position past a column taken: an error, not a write
+    out of bounds."""
+    from tui.core.kernels import select_at
+
+    mask = np.array([True, False, True, True] * 600)
+    with pytest.raises((ValueError, IndexError)):
+        select_at(np.empty(10, np.int64), mask)  # 1800 positions
+    with pytest.raises((ValueError, IndexError)):
+        select_at(np.empty(2000, np.int64), mask)
+    col = np.zeros(2399, bool)  # the last position, 2399, is past it
+    with pytest.raises(IndexError):
+        select_at(np.empty(1800, np.int64), mask, 0, None, [(col, np.empty(1800, bool))])
+    sel = np.arange(2400, dtype=np.int64)
+    sel[-1] = 5000  # read through sel: past the column too
+    with pytest.raises(IndexError):
+        select_at(
+            np.empty(1800, np.int64), mask, 0, sel, [(np.zeros(2400, bool), np.empty(1800, bool))]
+        )

@@ -126,6 +126,33 @@ def test_narrowed_and_split_lazy_views_equal_the_plain_ones(tmp_path, monkeypatc
         assert b.rows.tolist() == plain_rows(store, base, NOW)
 
 
+@pytest.mark.parametrize("lazy_min", [0, EAGER])
+def test_split_views_equal_the_plain_ones_on_either_kernel_path(
+    tmp_path, monkeypatch, kernel_path, lazy_min
+):
+    """The matching positions of a big view's slices, written by the selection kernel
+    (C, or numpy) straight into one array with the error flags taken there (and the
+    rows and times under LAZY_MIN), equal the plain evaluation; so do the narrowed."""
+    store = make_store(tmp_path, 5, True)
+    monkeypatch.setattr(view_mod, "SPLIT_MIN", 40)
+    monkeypatch.setattr(view_mod, "_workers", lambda: 3)
+    monkeypatch.setattr(view_mod, "_pool", None)
+    monkeypatch.setattr(view_mod, "LAZY_MIN", lazy_min)
+    for base, extra in (
+        ("-event:PutObject", "has:error"),
+        ("-service:iam.amazonaws.com", "service:s3.amazonaws.com"),
+        ("service:nope", "has:error"),
+    ):
+        b = compute_view(store, parse(base), now_ms=NOW)
+        v = compute_view(store, parse(f"{base} {extra}"), base=b, now_ms=NOW)
+        for view, text in ((b, base), (v, f"{base} {extra}")):
+            assert view.lazy == (lazy_min == 0), text
+            want = plain_rows(store, text, NOW)
+            assert view.errors.tolist() == [store.value(r, "error") != "" for r in want]
+            assert view.rows.tolist() == want, text
+            assert view.times.tolist() == [store.time_ms(r) for r in want]
+
+
 @pytest.mark.parametrize("taken", ["nothing", "rows", "times"])
 def test_a_lazy_view_keeps_its_rows_across_commits(tmp_path, monkeypatch, taken):
     """A commit inserts into the time order and its columns in place; a lazy view made

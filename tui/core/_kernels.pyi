@@ -9,3 +9,12 @@ def insert_sorted(
 def sort_by_rank(
     out: np.ndarray, rows: np.ndarray, codes: np.ndarray, table: np.ndarray, nranks: int, /
 ) -> None: ...
+def select_at(
+    out: np.ndarray,
+    mask: np.ndarray,
+    base: int,
+    sel: np.ndarray | None,
+    srcs: tuple[np.ndarray, ...],
+    dsts: tuple[np.ndarray, ...],
+    /,
+) -> int: ...

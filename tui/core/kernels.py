@@ -4,12 +4,16 @@
 - `insert_sorted`: `np.insert` of sorted positions into an array that has room, which
   keeps the time order, the id index and the time-ordered columns current as commits
   arrive;
-- `sort_by_rank`: rows stably ordered by their values' ranks (the event list's sort).
+- `sort_by_rank`: rows stably ordered by their values' ranks (the event list's sort);
+- `select_at`: the positions where a filter's mask holds and the columns taken at
+  them, in one pass (a view's matches and its error flags).
 
 All give the same answers either way (tests run both); the C versions only save time.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,7 +22,14 @@ try:  # tui/core/_kernels.c; numpy does the same, slower
 except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
     _kernels = None  # type: ignore[assignment]  # mypy's idiom for an optional module
 
-__all__ = ["available", "count_codes", "insert_sorted", "set_native", "sort_by_rank"]
+__all__ = [
+    "available",
+    "count_codes",
+    "insert_sorted",
+    "select_at",
+    "set_native",
+    "sort_by_rank",
+]
 
 _native = _kernels is not None
 # The code types count_at reads (the store's narrow code columns, and int32).
@@ -93,3 +104,47 @@ def sort_by_rank(rows: np.ndarray, codes: np.ndarray, table: np.ndarray) -> np.n
     out = np.empty(len(rows), np.int64)
     _kernels.sort_by_rank(out, rows, codes, table, len(table) + 1)
     return out
+
+
+def _plain(a: np.ndarray, dtype: np.dtype | None = None) -> bool:
+    return a.flags.c_contiguous and (dtype is None or a.dtype == dtype)
+
+
+_INT64 = np.dtype(np.int64)
+
+
+def select_at(
+    out: np.ndarray,
+    mask: np.ndarray,
+    base: int = 0,
+    sel: np.ndarray | None = None,
+    take: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+) -> None:
+    """The positions where `mask` holds, into `out` (which has exactly that many
+    places): `base + i` for mask index i, or `sel[i]` with `sel`; and for each (src,
+    dst) of `take`, `dst[:] = src[out]`. In C, one pass over the mask, straight into
+    `out` (a slice of a bigger array), each block's columns taken while its positions
+    are in the cache; numpy makes the positions, copies them and reads them again
+    for each take."""
+    if (
+        _native
+        and _plain(out, _INT64)
+        and _plain(mask, np.dtype(bool))
+        and (sel is None or _plain(sel, _INT64))
+        and all(_plain(s) and _plain(d, s.dtype) for s, d in take)
+    ):
+        got = _kernels.select_at(
+            out, mask, base, sel, tuple(s for s, _ in take), tuple(d for _, d in take)
+        )
+        if got != len(out):
+            raise ValueError(f"{got} positions for {len(out)} places")
+        return
+    at = np.flatnonzero(mask)
+    if len(at) != len(out):
+        raise ValueError(f"{len(at)} positions for {len(out)} places")
+    if sel is not None:
+        np.take(sel, at, out=out)
+    else:
+        np.add(at, base, out=out, casting="unsafe")
+    for src, dst in take:
+        dst[:] = src[out]

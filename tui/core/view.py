@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fields import FIELD_INDEX
-from .kernels import count_codes
+from .kernels import count_codes, select_at
 from .paths import parse_path
 from .query import Query, QueryError, parse
 from .store import Store, top_values
@@ -504,7 +504,7 @@ def _stretch(store: Store, start: int, stop: int) -> Selection:
 
 def _select(store: Store, query: Query, now_ms: int) -> Selection:
     """The matching positions of the time order (and the rows, times and error flags
-    at them, or those to be taken: `_at`). A time range is a stretch of the order
+    at them, or those to be taken: `_matches`). A time range is a stretch of the order
     (binary search); the rest of the query is tested over that stretch only, in
     slices on the view pool when it is big."""
     target = store.time_ordered()
@@ -514,38 +514,45 @@ def _select(store: Store, query: Query, now_ms: int) -> Selection:
     whole = (start, stop) == (0, len(store))
     pieces = _slices(start, stop, not rest.has_last)
 
-    def positions(piece: tuple[int, int]) -> np.ndarray:
+    def tested(piece: tuple[int, int]) -> Tested:
         a, b = piece
         part = target if whole and len(pieces) == 1 else target.part(a, b)
-        found = np.flatnonzero(rest.test(part, now_ms))
-        if a:
-            found += a
-        return found
+        mask = rest.test(part, now_ms)
+        return mask, int(np.count_nonzero(mask)), a, None
 
-    found = _map(positions, pieces)
-    total = sum(len(f) for f in found)
-    if total == len(store):
+    parts = _map(tested, pieces)
+    if sum(p[1] for p in parts) == len(store):
         return _every_row(store)
-    return _at(store, found[0] if len(found) == 1 else _joined(found, None))
+    return _matches(store, parts)
 
 
-def _joined(found: list[np.ndarray], sel: np.ndarray | None) -> np.ndarray:
-    """The positions at the slices' indices `found` (ascending, slice after slice): `sel`
-    at those indices, or the indices (`sel` None: they index the time order itself),
-    each slice's on the view pool straight into its stretch of the result."""
-    total = sum(len(f) for f in found)
+# One slice's test: its mask, how many it holds, and what its mask index i stands for
+# in the time order: position base + i, or sel[i] (a view's positions, narrowed).
+Tested = tuple[np.ndarray, int, int, np.ndarray | None]
+
+
+def _matches(store: Store, parts: list[Tested]) -> Selection:
+    """The positions where the slices' masks hold, each slice's on the view pool
+    straight into its stretch of the result (`select_at`), with the error flags there
+    taken in the same pass (the timeline draws them with the first frame); also the
+    rows and times under LAZY_MIN rows, else they are taken when first asked for."""
+    total = sum(p[1] for p in parts)
     out = np.empty(total, np.int64)
-    offsets = np.cumsum([0, *(len(f) for f in found)]).tolist()
+    order, times, errors = _columns(store)
+    srcs = [errors] if total >= LAZY_MIN else [order, times, errors]
+    taken = [np.empty(total, src.dtype) for src in srcs]
+    offsets = np.cumsum([0, *(p[1] for p in parts)]).tolist()
 
     def put(i: int) -> None:
-        at, lo, hi = found[i], offsets[i], offsets[i + 1]
-        if sel is None:
-            out[lo:hi] = at
-        else:
-            np.take(sel, at, out=out[lo:hi], mode="clip")  # "raise" would buffer `out`
+        mask, _, base, sel = parts[i]
+        lo, hi = offsets[i], offsets[i + 1]
+        take = [(src, dst[lo:hi]) for src, dst in zip(srcs, taken, strict=True)]
+        select_at(out[lo:hi], mask, base, sel, take)
 
-    _map(put, list(range(len(found))))
-    return out
+    _map(put, list(range(len(parts))))
+    if len(taken) == 1:
+        return out, None, None, taken[0]
+    return out, taken[0], taken[1], taken[2]
 
 
 def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Selection | None:
@@ -561,15 +568,12 @@ def _narrowed(store: Store, query: Query, base: View | None, now_ms: int) -> Sel
     # A big view is tested in slices of its positions on the view pool, as in _select.
     pieces = _slices(0, len(sel), not extra.has_last)
 
-    def kept(piece: tuple[int, int]) -> np.ndarray:
+    def tested(piece: tuple[int, int]) -> Tested:
         a, b = piece
-        keep = np.flatnonzero(extra.test(target.at(sel[a:b]), now_ms))
-        if a:
-            keep += a
-        return keep
+        mask = extra.test(target.at(sel[a:b]), now_ms)
+        return mask, int(np.count_nonzero(mask)), 0, sel[a:b]
 
-    found = _map(kept, pieces)
-    return _at(store, sel[found[0]] if len(found) == 1 else _joined(found, sel))
+    return _matches(store, _map(tested, pieces))
 
 
 def prepare_filter(store: Store, text: str) -> list[str]:
