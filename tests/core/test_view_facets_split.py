@@ -83,6 +83,25 @@ def test_split_counts_and_kept_tops_equal_a_direct_count(store, monkeypatch, wor
             assert fresh.facet(store, name, 7) == (pairs, distinct)
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("share", [0, 10**9])
+def test_counts_by_field_or_in_slices_equal_a_direct_count(store, monkeypatch, workers, share):
+    """A big view's facets counted on the view pool: every field in slices of the
+    positions (share 0), or each field whole on a thread of its own (share too high
+    for any field to be sliced): the counts are the direct ones either way."""
+    monkeypatch.setattr(view_mod, "COUNT_SPLIT_MIN", 10)
+    monkeypatch.setattr(view_mod, "COUNT_SLICE_SHARE", share)
+    monkeypatch.setattr(view_mod, "_workers", lambda: workers)
+    monkeypatch.setattr(view_mod, "_pool", None)
+    for text in FILTERS:
+        v = compute_view(store, parse(text), FIELDS, facet_top=7)
+        for name in FIELDS:
+            want = direct(store, v.rows, name)
+            values = store.values(name)
+            got = Counter({values[c]: n for c, n in enumerate(v.counts(store, name).tolist()) if n})
+            assert got == want, (text, name)
+
+
 def test_share_runs_every_item_once_in_order(monkeypatch):
     monkeypatch.setattr(view_mod, "_workers", lambda: 2)
     monkeypatch.setattr(view_mod, "_pool", None)
