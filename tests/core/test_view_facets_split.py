@@ -84,12 +84,21 @@ def test_split_counts_and_kept_tops_equal_a_direct_count(store, monkeypatch, wor
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-@pytest.mark.parametrize("share", [0, 10**9])
-def test_counts_by_field_or_in_slices_equal_a_direct_count(store, monkeypatch, workers, share):
-    """A big view's facets counted on the view pool: every field in slices of the
-    positions (share 0), or each field whole on a thread of its own (share too high
-    for any field to be sliced): the counts are the direct ones either way."""
-    monkeypatch.setattr(view_mod, "COUNT_SPLIT_MIN", 10)
+@pytest.mark.parametrize(
+    ("split_min", "share"),
+    [
+        (10, 0),  # a big view: every field in slices of the positions
+        (10, 10**9),  # a big view: no field has values few enough to be sliced
+        (10**9, 0),  # a view under COUNT_SPLIT_MIN: each field whole on a thread
+    ],
+)
+def test_counts_by_field_or_in_slices_equal_a_direct_count(
+    store, monkeypatch, workers, split_min, share
+):
+    """A view's facets counted on the view pool, each field whole on a thread of its
+    own or in slices of the positions: the counts are the direct ones either way."""
+    monkeypatch.setattr(view_mod, "COUNT_SPLIT_MIN", split_min)
+    monkeypatch.setattr(view_mod, "COUNT_FIELDS_MIN", 10)
     monkeypatch.setattr(view_mod, "COUNT_SLICE_SHARE", share)
     monkeypatch.setattr(view_mod, "_workers", lambda: workers)
     monkeypatch.setattr(view_mod, "_pool", None)
