@@ -689,6 +689,24 @@ async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
     assert isinstance(app.focused, FilterInput)
 
 
+async def test_key_hints_are_compared_once_after_the_frame(explorer, monkeypatch) -> None:
+    """Textual signals changed bindings several times in one key (a focus move, each
+    reactive change); the hint line compares its hints once, after the frame that
+    answers the key, rather than once per signal."""
+    pilot, app = explorer, explorer.app
+    hints = app.query_one(KeyHints)
+    await pilot.pause()
+    calls = []
+    real = KeyHints.hints
+    monkeypatch.setattr(KeyHints, "hints", lambda self: calls.append(1) or real(self))
+    for _ in range(5):
+        app.screen.refresh_bindings()
+    await pilot.pause()
+    await pilot.pause()
+    assert len(calls) == 1
+    assert "Quit" in hints.render().plain
+
+
 async def test_key_hints_follow_focus_without_new_widgets(explorer) -> None:
     """The bottom line lists the focused pane's keys; a focus move re-renders text only
     (Textual's Footer mounted new key widgets on every focus move and kept some)."""

@@ -42,6 +42,7 @@ class KeyHints(Widget):
         self._line: Text | None = None
         self._shown: list[tuple[str, str, bool]] | None = None
         self._strip: tuple[int, Strip] | None = None
+        self._check_due = False
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -50,9 +51,23 @@ class KeyHints(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen) -> None:
-        # Textual signals this after most keys; repaint only when the hints differ.
-        if screen is self.screen and self.hints() != self._shown:
-            self._line = self._strip = None
+        # Textual signals this after most keys, 3-4 times in a filter apply (the focus
+        # moves, reactive attributes change): the hints are compared once, after the
+        # frame that answers the key (as Textual's Footer recomposes), and the line
+        # repainted only when they differ.
+        if screen is self.screen and not self._check_due:
+            self._check_due = True
+            self.call_after_refresh(self._check_hints)
+
+    def _check_hints(self) -> None:
+        self._check_due = False
+        if not self.is_attached:
+            return
+        hints = self.hints()
+        if hints != self._shown:
+            self._shown = hints
+            self._line = self._build(hints)
+            self._strip = None
             self.refresh()
 
     def notify_style_update(self) -> None:
