@@ -5,8 +5,8 @@
 Loads benchmarks/data/trail-N once (generated on first use, like bench_engine.py), then
 for each of bench_app.py's filters times the steps the explorer runs on `enter`, in its
 order: the view (`compute_view`: the query over the time-ordered columns, the matching
-positions; the rows, times and error flags of a view under LAZY_MIN rows, else when
-first asked for), the three default facets' counts and top
+positions and their error flags; the rows and times of a view under LAZY_MIN rows,
+else when first asked for), the three default facets' counts and top
 60 (`take_facets`, which the explorer runs with a new filter's view: counts in slices on
 the view pool over a big view), the timeline's histogram and the list's search for the cursor's event
 (`EventList.set_rows` with `keep`); then a time window (`since:-6h`, a stretch of the
@@ -53,7 +53,7 @@ def steps(store, q, cursor_row: int, pick) -> dict[str, float]:
     out: dict[str, float] = {}
     t = time.perf_counter()
     v = compute_view(store, q, ())
-    out["view (query, positions; rows, times, errors if < LAZY_MIN)"] = (
+    out["view (query, positions, errors; rows, times if < LAZY_MIN)"] = (
         time.perf_counter() - t
     ) * 1000
     if pick is not None:
