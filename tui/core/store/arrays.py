@@ -65,6 +65,13 @@ class Column:
     def view(self) -> np.ndarray:
         return self.buf[: self.n]
 
+    def forked(self) -> Column:
+        """A column with these rows, for appending off the owner's thread: it writes
+        only past `n` of the shared buffer, or into a new one (see Store.stage)."""
+        col = Column.__new__(Column)
+        col.buf, col.n = self.buf, self.n
+        return col
+
 
 class SortedArray:
     """An array kept in some order, with room at the end for sorted inserts.
@@ -93,6 +100,13 @@ class SortedArray:
         """The array, for keeping."""
         self.lent = True
         return self.buf[: self.n]
+
+    def forked(self) -> SortedArray:
+        """The same array, whose inserts go to a new buffer (this one is left as it is:
+        readers of it keep it unchanged)."""
+        got = SortedArray(self.buf, self.room)
+        got.n, got.lent = self.n, True
+        return got
 
     def insert(self, pos: np.ndarray, values: np.ndarray) -> None:
         """`np.insert(view, pos, values)`, in place; `pos` is non-decreasing."""

@@ -115,6 +115,33 @@ class TimeOrder:
             self._catch_up()
         self._merge(rows, keys)
 
+    def forked(self, columns: EventColumns) -> TimeOrder:
+        """This order over `columns` (a fork of this order's, appended to), for a merge
+        off the owner's thread: its inserts go to new buffers, so readers of this one
+        (lazy views, the owner's thread) see it unchanged; `adopt` takes it back."""
+        if self._deferring or self._deferred:
+            raise RuntimeError("a deferred time order is merged on the owner's thread")
+        got = TimeOrder(columns)
+        got.room = self.room
+        got._order, got._keys = self._order.forked(), self._keys.forked()
+        got._columns = {name: col.forked() for name, col in self._columns.items()}
+        return got
+
+    def merged_apart(self, rows: np.ndarray, keys: np.ndarray, built: list[str | int]) -> None:
+        """`merge` in a fork (`forked`), then the time-ordered columns `built` (those the
+        forked order had) made again if a full sort dropped them."""
+        self.merge(rows, keys)
+        for name in built:
+            self.column(name, lend=False)
+
+    def adopt(self, fork: TimeOrder) -> None:
+        """Take the merged order, keys and time-ordered columns of `fork` (of this
+        order). Readers of the arrays replaced keep them as they were: nothing wrote
+        into them, so `keep_current` readers need not take anything."""
+        self._order, self._keys = fork._order, fork._keys
+        self._columns = fork._columns
+        self._ranks = None
+
     def keep_current(self, reader: Lazy) -> None:
         """`reader` reads the order and time-ordered columns as they are now (without
         copying them): before the next merge changes them in place, its `take_all` is
