@@ -431,11 +431,13 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         if self.redraw.commit_waits_for_frame(now):
             return  # it runs right after that frame (after_frame)
         staged = self.store.staged
-        if staged is not None:
-            if staged.ready:
-                self._publish(now)
-        elif (pending := self.store.pending_events) and self.commits.due(
-            now, loading=self.loading, stored=len(self.store), pending=pending
+        if staged is not None and staged.ready:
+            self._publish(now)
+            staged = None
+        if (
+            staged is None
+            and (pending := self.store.pending_events)
+            and self.commits.due(now, loading=self.loading, stored=len(self.store), pending=pending)
         ):
             if self.commits.staged(pending):
                 self._stage(now)
@@ -491,8 +493,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         if self.tailing and len(res.rows):
             self.arrivals.add(now, len(res.rows))
             self.fresh.add(res.new_values, now)
-        if not self.loading and self.detect:
-            self.start_analysis()
+        if not self.loading and self.detect and not self.store.pending_events:
+            self.start_analysis()  # (after a staged commit, the load's rest first)
 
     def after_frame(self) -> None:
         """Called once the main screen has composed a frame: a commit put off for it runs

@@ -195,3 +195,22 @@ def test_an_empty_stage_and_a_commit_of_redeliveries(tmp_path):
     assert res.rows.tolist() == want.rows.tolist()
     assert res.duplicates == want.duplicates == 40 - len(want.rows) > 0
     assert _state(store) == _state(plain)
+
+
+def test_the_time_range_is_kept_across_commits(tmp_path):
+    """Store.time_range() over every event is kept and extended by the rows committed
+    since (staged or direct); it equals a pass over every time."""
+    from tui.core.normalize import NO_TIME
+
+    paths = _tricky_trail(tmp_path, files=8)
+    store = Store()
+    assert store.time_range() is None
+    for i, p in enumerate(paths):
+        store.add(parse_file(p))
+        if i % 2:
+            store.commit()
+        else:
+            store.publish(_staged(store))
+        t = store.times[store.times != NO_TIME]
+        assert store.time_range() == (int(t.min()), int(t.max()))
+        assert store.newest_time_ms() == int(t.max())

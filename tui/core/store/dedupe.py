@@ -71,11 +71,13 @@ class IdIndex:
 
     def forked(self) -> IdIndex:
         """This index, for adding to off the owner's thread: its arrays go to new
-        buffers on the first insert, the bit map is copied (this one is unchanged)."""
+        buffers on the first insert (this one's are unchanged). The bit map is shared:
+        a bit set for a hash this index does not hold only costs `contains` a binary
+        search, and only commits (none meanwhile) read it."""
         got = IdIndex.__new__(IdIndex)
         got.big_h, got.big_r = self.big_h.forked(), self.big_r.forked()
         got.new_h, got.new_r = self.new_h.forked(), self.new_r.forked()
-        got._seen, got._seen_shift = self._seen.copy(), self._seen_shift
+        got._seen, got._seen_shift = self._seen, self._seen_shift
         return got
 
     def _clear_new(self) -> None:
