@@ -202,6 +202,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         # When things happen (tui/policies.py).
         self.commits = CommitPacer()
         self._staged_at = 0.0  # when the commit being prepared was staged
+        self._reserved = False  # room reserved for the load (_stage)
         self.redraw = RedrawPacer()
         self.views = ViewRequests()
         self.fresh = FreshMarks()
@@ -461,7 +462,15 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def _stage(self, now: float) -> None:
         """A big commit (the load's): prepared on a thread while keys are answered from
         the store as it is, then published by the pump, O(new rows) (Store.stage)."""
-        staged = self.store.stage()
+        store = self.store
+        if self.loading and not self._reserved and self._bytes_done:
+            # Room for the whole load, estimated from its bytes (as loader.load does):
+            # the columns are not regrown, and the buffers a staged commit replaces
+            # are big enough for the next one's (Store.publish's spares).
+            self._reserved = True
+            est = (len(store) + store.pending_events) * self._bytes_total // self._bytes_done
+            store.reserve(est * 9 // 8)
+        staged = store.stage()
         if staged is not None:
             self._staged_at = now
             self._prepare_commit(staged)
@@ -477,7 +486,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def _publish(self, now: float) -> None:
         staged = self.store.staged
         assert staged is not None
-        res = self.store.publish(staged)
+        res = self.store.publish(staged, more=self.loading)
         self._committed(res, now, started=self._staged_at)
 
     def _commit(self, now: float) -> None:

@@ -63,8 +63,9 @@ def _staged(store: Store) -> object:
     return staged
 
 
+@pytest.mark.parametrize("more", [False, True])
 @pytest.mark.parametrize("groups", [(1, 3, 6, 14), (2, 4, 5, 9, 14)])
-def test_staged_commits_equal_direct_ones(tmp_path, groups):
+def test_staged_commits_equal_direct_ones(tmp_path, groups, more):
     paths = _tricky_trail(tmp_path)
     plain, staged = Store(), Store()
     start = 0
@@ -78,7 +79,7 @@ def test_staged_commits_equal_direct_ones(tmp_path, groups):
                 s.prepare_in_order(["event", "service"])
                 s.time_order.column("flags")
         want = plain.commit()
-        got = staged.publish(_staged(staged))
+        got = staged.publish(_staged(staged), more=more)
         assert got.rows.tolist() == want.rows.tolist()
         assert (got.duplicates, got.conflicts) == (want.duplicates, want.conflicts)
         assert got.new_values == want.new_values
@@ -99,7 +100,7 @@ def test_staged_and_direct_commits_mix(tmp_path):
         if i % 3 == 1:
             mixed.commit()  # a tail's small commit: in place, after staged ones
         else:
-            mixed.publish(_staged(mixed))
+            mixed.publish(_staged(mixed), more=True)
     assert _state(mixed) == _state(plain)
     assert _ordered_columns(mixed) == _ordered_columns(plain)
 
@@ -214,3 +215,47 @@ def test_the_time_range_is_kept_across_commits(tmp_path):
         t = store.times[store.times != NO_TIME]
         assert store.time_range() == (int(t.min()), int(t.max()))
         assert store.newest_time_ms() == int(t.max())
+
+
+def test_a_spare_buffer_is_taken_only_when_nobody_holds_it():
+    from tui.core.store.arrays import SortedArray
+
+    base = SortedArray(np.arange(0, 20, 2, dtype=np.int64))
+    spare = np.full(64, -1, np.int64)
+    fork = base.forked(spare)
+    del spare
+    fork.insert(np.array([1, 5]), np.array([1, 9], np.int64))
+    assert fork.spare is None and len(fork.buf) == 64  # the spare's buffer
+    assert fork.view.tolist() == [0, 1, 2, 4, 6, 8, 9, 10, 12, 14, 16, 18]
+    assert base.view.tolist() == list(range(0, 20, 2))  # the forked array: unchanged
+    held = np.full(64, -1, np.int64)
+    view = held[:8]  # a reader's view of it
+    fork = base.forked(held)
+    fork.insert(np.array([0]), np.array([-5], np.int64))
+    assert fork.buf is not held and view.tolist() == [-1] * 8
+
+
+def test_lazy_views_keep_their_arrays_across_staged_commits_with_spares(tmp_path, monkeypatch):
+    """A load's staged commits hand the buffers they replace to the next one: a lazy
+    view made between them still holds those, so they are not reused under it."""
+    monkeypatch.setattr(view_mod, "LAZY_MIN", 1)
+    paths = _tricky_trail(tmp_path, files=9)
+    store, plain = Store(), Store()
+    query = parse("-event:C")
+    views = []
+    for i in range(3):
+        for p in paths[3 * i : 3 * i + 3]:
+            store.add(parse_file(p))
+            plain.add(parse_file(p))
+        store.publish(_staged(store), more=True)
+        plain.commit()
+        store.prepare_in_order(["event"])
+        monkeypatch.setattr(view_mod, "LAZY_MIN", 1 << 60)
+        want = compute_view(plain, query, ())
+        monkeypatch.setattr(view_mod, "LAZY_MIN", 1)
+        lazy = compute_view(store, query, ())
+        assert lazy.lazy
+        views.append((lazy, want.rows.tolist(), want.times.tolist()))
+    for lazy, rows, times in views:
+        assert lazy.rows.tolist() == rows and lazy.times.tolist() == times
+    assert _state(store) == _state(plain)

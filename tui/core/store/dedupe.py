@@ -26,7 +26,7 @@ class IdIndex:
     tailing): new ids go into a small level, folded into the big one when it reaches
     1/16 of it. Within a hash, rows come in arrival order."""
 
-    __slots__ = ("big_h", "big_r", "new_h", "new_r", "_seen", "_seen_shift")
+    __slots__ = ("big_h", "big_r", "new_h", "new_r", "_seen", "_seen_shift", "spares")
 
     def __init__(self) -> None:
         self.big_h = SortedArray(np.empty(0, np.uint64))
@@ -38,6 +38,7 @@ class IdIndex:
         # events in commits of 100k: 1.43 s of binary searches in all).
         self._seen = np.zeros(0, np.uint8)
         self._seen_shift = 64
+        self.spares: tuple[np.ndarray | None, np.ndarray | None] = (None, None)  # see forked
 
     def reserve(self, rows: int) -> None:
         self.big_h.room = self.big_r.room = rows
@@ -74,11 +75,22 @@ class IdIndex:
         buffers on the first insert (this one's are unchanged). The bit map is shared:
         a bit set for a hash this index does not hold only costs `contains` a binary
         search, and only commits (none meanwhile) read it."""
+        spare_h, spare_r = self.spares
+        self.spares = (None, None)
         got = IdIndex.__new__(IdIndex)
-        got.big_h, got.big_r = self.big_h.forked(), self.big_r.forked()
+        got.big_h, got.big_r = self.big_h.forked(spare_h), self.big_r.forked(spare_r)
         got.new_h, got.new_r = self.new_h.forked(), self.new_r.forked()
         got._seen, got._seen_shift = self._seen, self._seen_shift
+        got.spares = (None, None)
         return got
+
+    def keep_spares(self, old: IdIndex) -> None:
+        """`old`'s big level's buffers (this index replaced it) for the next fork's new
+        ones (see SortedArray.forked)."""
+        self.spares = (
+            None if old.big_h.buf is self.big_h.buf else old.big_h.buf,
+            None if old.big_r.buf is self.big_r.buf else old.big_r.buf,
+        )
 
     def _clear_new(self) -> None:
         self.new_h = SortedArray(np.empty(0, np.uint64))
@@ -89,6 +101,7 @@ class IdIndex:
 
     def add(self, h: np.ndarray, rows: np.ndarray) -> None:
         """Add (hash, row) pairs, in (hash, row) order, rows newer than any held."""
+        self.spares = (None, None)  # (a fork's, once taken, or a direct commit's)
         if not len(h):
             return
         if len(self) + len(h) > len(self._seen):  # fewer than 8 bits per hash
@@ -179,13 +192,16 @@ class Deduper:
         self.apply(got)
         return got
 
-    def apply(self, got: Sifted) -> None:
+    def apply(self, got: Sifted, keep_spares: bool = False) -> None:
         """Make a sift's outcome part of the store: the stored rows it flags CONFLICT,
-        its duplicates' descriptions, its index."""
+        its duplicates' descriptions, its index (`keep_spares`: a fork's, the index it
+        replaces keeps its buffers for the next fork: IdIndex.keep_spares)."""
         if got.stored_conflicts:
             self.columns.flags.buf[got.stored_conflicts] |= CONFLICT
         self.samples.extend(got.samples[: max(0, SAMPLES - len(self.samples))])
         if got.ids is not None:
+            if keep_spares and got.ids is not self.ids:
+                got.ids.keep_spares(self.ids)
             self.ids = got.ids
 
     def sifted(
