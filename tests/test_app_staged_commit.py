@@ -112,3 +112,44 @@ async def test_keys_are_answered_while_a_commit_is_prepared(tmp_path: Path, held
         plain.add(parse_file(str(p)))
     plain.commit()
     assert _orders(store) == _orders(plain)
+
+
+async def test_the_analysis_waits_for_events_still_pending_after_a_publish(
+    tmp_path: Path, held
+) -> None:
+    """Files that arrive while a commit is prepared are committed next; the analysis
+    (rules, credential index) starts once nothing is pending, over every event (it used
+    to start at the publish, and the pump then waited for it to end)."""
+    hold, started, release = held
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(60, "a", 10))
+    later = [
+        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(50, f"c{i}", 9))
+        for i in range(2)
+    ]
+    app = make_app([first])
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: not app.analysing, what="the first analysis")
+        store = app.store
+        hold.set()
+        store.add(parse_file(str(later[0])))
+        app.commits.next_at_once()
+        app.pump()
+        await wait_for(pilot, started.is_set, what="the commit to be prepared")
+        hold.clear()
+        store.add(parse_file(str(later[1])))  # arrives while the first is prepared
+        starts: list[tuple[int, int]] = []
+        start_analysis = app.start_analysis
+
+        def noted() -> None:
+            starts.append((len(store), store.pending_events))
+            start_analysis()
+
+        app.start_analysis = noted  # type: ignore[method-assign]
+        release.set()
+        await wait_for(pilot, lambda: len(store) == 160, what="both commits")
+        await settle(pilot)
+        assert starts and all(pending == 0 for _, pending in starts)
+        assert starts[-1][0] == 160
+        assert app._analysed_rows == 160

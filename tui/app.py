@@ -11,7 +11,8 @@ to processes) and arrive as messages; a 4 Hz pump on the UI thread commits them 
 the store. Views (filter, order, facet counts: `core.view`) are computed on the UI
 thread, except free text not yet cached, which runs in a thread worker; the pump never
 commits while one runs, so the store only changes on the UI thread while nobody else
-reads it.
+reads it. A big commit (a load's) is prepared in a thread worker apart from the store
+(`Store.stage`), and the pump publishes it on the UI thread once it is ready.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`Store`: the event store the rest of the code uses, wiring the parts of this package.
 
-Mutation (`add`, `commit`) happens on one thread; readers on that same thread. The
-explorer honours that by committing from its UI thread.
+Mutation (`add`, `commit`, `stage`, `publish`) happens on one thread; readers on that
+same thread. The explorer honours that by committing from its UI thread; a big commit
+is prepared on another (`StagedCommit.prepare`) without changing what readers see.
 """
 
 from __future__ import annotations
