@@ -259,3 +259,25 @@ def test_lazy_views_keep_their_arrays_across_staged_commits_with_spares(tmp_path
     for lazy, rows, times in views:
         assert lazy.rows.tolist() == rows and lazy.times.tolist() == times
     assert _state(store) == _state(plain)
+
+
+def test_columns_built_while_a_commit_is_prepared_are_kept(tmp_path):
+    """A time-ordered column the owner builds after the stage (a filter being typed)
+    is in the published order too, current (not dropped to be built in a key)."""
+    paths = _tricky_trail(tmp_path, files=6)
+    store, plain = Store(), Store()
+    for s in (store, plain):
+        for p in paths[:3]:
+            s.add(parse_file(p))
+        s.commit()
+        for p in paths[3:]:
+            s.add(parse_file(p))
+    staged = store.stage()
+    assert staged is not None
+    store.prepare_in_order(["service"])  # after the stage, before the preparation ends
+    staged.prepare()
+    store.publish(staged)
+    plain.commit()
+    f = FIELD_INDEX["service"]
+    assert store.time_order.built(f)
+    assert store.time_order.column(f).tolist() == plain.time_order.column(f).tolist()

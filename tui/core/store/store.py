@@ -669,4 +669,9 @@ class StagedCommit:
         columns.append(*got.appended())
         self.line_rows = FileRegistry.line_rows(got.sizes, got.file, got.line, got.rows)
         order.merged_apart(got.rows, got.keys, self._built)
+        # Columns the owner built meanwhile (a filter typed: `prepare_filter`) would be
+        # dropped at the publish and built again in the key that needs them: built
+        # here instead. (list() of a dict takes its keys at once, under the GIL.)
+        for name in list(store.time_order._columns):
+            order.column(name, lend=False)
         self.got, self.columns, self.order = got, columns, order
