@@ -628,6 +628,7 @@ class Bench:
         time_hold(app, self.spans["frame held"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
         self.filters_only = False
+        self.during_load = False  # --during-load: keys while the trail loads
         # --profile: action -> cProfile of the UI thread from the key to its frame
         self.profiles: dict | None = None
         # Full (generation 2) garbage collections: they stop the UI thread.
@@ -649,6 +650,8 @@ class Bench:
             r[kind].append(ms)
 
     def _busy(self) -> bool:
+        if self.during_load:  # events are pending all along: wait for views only
+            return self.state.view_pending() or self.state.sorting()
         return self.state.busy()
 
     async def until(self, pred: Callable[[], bool], t0: float, label: str) -> None:
@@ -710,6 +713,7 @@ class Bench:
         # The detections and credential index run in a worker thread after the load
         # (tui/analysis.py); at 10M events they can still run while keys are timed.
         analysing = bool(getattr(self.app, "analysing", False))
+        loading = bool(self.app.loading or self.state.store_pending())
         analysis_at = where_analysis() if analysing else None
         pfirst = (
             self.clock.probe(t0, first, first_widgets, label=action, track_all=False)
@@ -758,6 +762,7 @@ class Bench:
                 "page_faults": faults,
                 "page_faults_ui": ui_faults,
                 "analysing": analysing or bool(getattr(self.app, "analysing", False)),
+                "loading": loading,
                 "analysis_at": analysis_at,
                 "first_frame_ms": (frames[0] - t0) * 1000 if frames else None,
                 "gc_ms": [
@@ -1012,6 +1017,153 @@ def start_resource_tracker() -> None:
     resource_tracker.ensure_running()
 
 
+# ------------------------------------------------------------------ during the load
+DURING_LOAD_FILTER = "region:us-east-1"
+
+
+class LoopLag:
+    """How late the app's event loop (the UI thread) wakes a 5 ms sleep: the lateness
+    is how long the thread was held by something else (a commit, a view, a frame)."""
+
+    STEP_S = 0.005
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []  # (when it should have woken, ms late)
+
+    async def run(self) -> None:
+        while True:
+            t = perf()
+            await asyncio.sleep(self.STEP_S)
+            self.spans.append((t + self.STEP_S, (perf() - t - self.STEP_S) * 1000))
+
+
+def random_moment_wait(stalls_ms: list[float], span_ms: float) -> dict:
+    """What a key pressed at a random moment of `span_ms` waits before the UI thread
+    can take it up, from the thread's stalls: inside a stall of L ms it waits what is
+    left of it (uniform in 0..L), between stalls nothing. The keys this benchmark sends
+    cannot meet a stall (its coroutine runs on that thread): this is what they miss."""
+    if span_ms <= 0:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+
+    def share_over(x: float) -> float:  # of the span, waiting more than x
+        return sum(max(0.0, s_ - x) for s_ in stalls_ms) / span_ms
+
+    out = {}
+    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        lo, hi = 0.0, max(stalls_ms, default=0.0)
+        if share_over(0.0) <= 1 - q:
+            out[name] = 0.0
+            continue
+        for _ in range(50):  # bisect: share_over falls as x grows
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if share_over(mid) > 1 - q else (lo, mid)
+        out[name] = round(hi, 1)
+    return out
+
+
+async def keys_during_load(app, pilot, clock: FrameClock, loaded: Callable[[], bool]) -> dict:
+    """Keys pressed from the first events on screen until the load is all committed and
+    shown: rounds of list `j` / `pagedown`, a filter typed and applied, `j` in it, and
+    the filter cleared. Each is timed like a direct sample (key to the frame with its
+    full effect); only keys sent while events were still loading or pending count.
+    Also the UI thread's longest stall (LoopLag) and its time in commits."""
+    await wait_until(
+        lambda: app.view is not None and len(app.store) > 0 and len(app.events_list.rows) > 0,
+        timeout=600,
+        step=0.01,
+    )
+    t_first = perf()
+    b = Bench(app, pilot, clock)
+    b.during_load = True
+    commit_spans: list[tuple[float, float]] = []
+    for name in ("commit", "publish"):  # publish: a commit prepared on a thread
+        if hasattr(app.store, name):
+            time_calls(app.store, name, commit_spans)
+    lag = LoopLag()
+    task = asyncio.create_task(lag.run())
+    rounds = 0
+    try:
+        while not loaded():
+            rounds += 1
+            await b.list_moves("j", 2, "direct", "list j (down)")
+            await b.list_moves("pagedown", 1, "direct", "list pagedown")
+            if loaded():
+                break
+            await b.filter_apply(DURING_LOAD_FILTER, "direct")
+            await b.list_moves("j", 1, "direct", "list j (down)")
+            await b.clear_filter("direct")
+    finally:
+        task.cancel()
+        b.close()
+    t_end = perf()
+    during = [s_ for s_ in b.samples if s_["loading"] and s_["ms"] is not None]
+    by_action: dict[str, list[float]] = {}
+    for s_ in during:
+        by_action.setdefault(s_["action"], []).append(s_["ms"])
+    lags = [ms for t, ms in lag.spans if t_first <= t <= t_end]
+    wait = random_moment_wait(lags, (t_end - t_first) * 1000)
+    return {
+        "first_events_s": t_first,
+        "rounds": rounds,
+        "samples": during,
+        "actions": {a: stats(ms) for a, ms in by_action.items()},
+        "every_key": stats([ms for ms in by_action.values() for ms in ms]),
+        "stall_ms": {
+            "max": max(lags, default=0.0),
+            "p99": pct(lags, 0.99) if lags else 0.0,
+            "over_60": sum(1 for x in lags if x > 60),
+            "stalls_over_1ms": [round(x, 1) for x in lags if x > 1],
+        },
+        "random_moment_wait_ms": wait,
+        "commits_ui_ms": [
+            (round(s_ - t_first, 2), round((e - s_) * 1000, 1)) for s_, e in commit_spans
+        ],
+    }
+
+
+def report_during_load(out: dict) -> None:
+    d = out.get("during_load")
+    if not d:
+        return
+    print(
+        f"\nkeys during the load ({d['rounds']} rounds from the first events on screen at"
+        f" {d['first_events_s']:.1f} s to the load's end at {out['loaded_s']:.1f} s;"
+        f" direct, key to the frame with the full effect, ms):"
+    )
+    for action, st in d["actions"].items():
+        print(
+            f"    {action:36s} n={st['n']:<3d} p50 {st['p50']:7.1f}  p95 {st['p95']:7.1f}"
+            f"  max {st['max']:7.1f}"
+        )
+    ev = d["every_key"]
+    if ev:
+        print(
+            f"    {'every key':36s} n={ev['n']:<3d} p50 {ev['p50']:7.1f}  p95 {ev['p95']:7.1f}"
+            f"  max {ev['max']:7.1f}"
+        )
+    st = d["stall_ms"]
+    print(
+        f"  the UI thread's longest stall (a 5 ms sleep's lateness): {st['max']:.1f} ms"
+        f" (p99 {st['p99']:.1f}; {st['over_60']} over 60 ms)"
+    )
+    w = d.get("random_moment_wait_ms")
+    if w:
+        print(
+            f"  a key pressed at a random moment of the load waits for the UI thread (its"
+            f" stalls): p50 {w['p50']:.1f}, p95 {w['p95']:.1f}, p99 {w['p99']:.1f} ms"
+            " (the keys above are sent from that thread, so they never meet a stall)"
+        )
+    cs = d["commits_ui_ms"]
+    if cs:
+        print(
+            f"  commits on the UI thread: {len(cs)}, longest {max(ms for _, ms in cs):.1f} ms,"
+            f" in all {sum(ms for _, ms in cs):.0f} ms: "
+            + ", ".join(f"{t:.1f}s:{ms:.0f}" for t, ms in cs)
+        )
+    slow = sorted(d["samples"], key=lambda s_: -s_["ms"])[:5]
+    print("  the slowest keys: " + "; ".join(f"{s_['action']} {s_['ms']:.0f} ms" for s_ in slow))
+
+
 async def wait_loaded(app, probe: Probe, timeout: float = 600.0) -> float:
     """Frame time at which the fully loaded view was first on screen."""
     end = perf() + timeout
@@ -1037,6 +1189,11 @@ async def run(args) -> dict:
 
         if hasattr(tui.app, "warm_view_heap"):
             tui.app.warm_view_heap = lambda store, fields: (0, 0)
+    if args.direct_commits:
+        import tui.policies
+
+        if hasattr(tui.policies.CommitPacer, "STAGE_MIN"):
+            tui.policies.CommitPacer.STAGE_MIN = 1 << 62
     start_resource_tracker()
     app = TrailscopeApp([str(trail)], watch=False)
     if args.no_pause and hasattr(app, "pause_for_input"):
@@ -1074,6 +1231,9 @@ async def run(args) -> dict:
         t_pause = perf()
         app.filter_input.cursor_blink = False
         first = clock.frames[0] if clock.frames else None
+        if args.during_load:
+            out["during_load"] = await keys_during_load(app, pilot, clock, fully_loaded)
+            out["during_load"]["first_events_s"] -= t_start
         t_loaded = await wait_loaded(app, loaded_probe)
         t_analysed = None
         if args.after_analysis:
@@ -1123,6 +1283,10 @@ async def run(args) -> dict:
             f"{freed:,}), again at once: {out['gc_collect_after_load_ms'][1]:.0f} ms; "
             f"{len(gc.get_objects()):,} tracked objects"
         )
+        if args.during_load:
+            out["load_cpu_s"] = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+            out["loadavg"] = os.getloadavg()
+            return out
         await clock.settle()
         out["rss_mb_before_keys"] = rss_mb()
         now_mb, peak_mb = out["rss_mb_before_keys"]
@@ -1487,6 +1651,18 @@ def main() -> None:
         action="store_true",
         help="A/B: skip the explorer's warm_view_heap after the load",
     )
+    ap.add_argument(
+        "--during-load",
+        action="store_true",
+        help="only keys pressed while the trail loads (from the first events on screen"
+        " to the last commit): list moves, a filter typed and applied, clear; and the UI"
+        " thread's longest stall",
+    )
+    ap.add_argument(
+        "--direct-commits",
+        action="store_true",
+        help="A/B: every commit on the UI thread (no commit prepared on a thread)",
+    )
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--json", help="also write results here")
@@ -1502,7 +1678,11 @@ def main() -> None:
         out = asyncio.run(run(args))
     except WaitFailed as e:
         raise SystemExit(f"bench_app: stopped, a wait cannot end: {e}") from None
-    report(out)
+    if args.during_load:
+        report_during_load(out)
+        print(f"  main process CPU {out['load_cpu_s']:.1f} s; load average {out['loadavg']}")
+    else:
+        report(out)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
 

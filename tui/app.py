@@ -11,7 +11,8 @@ to processes) and arrive as messages; a 4 Hz pump on the UI thread commits them 
 the store. Views (filter, order, facet counts: `core.view`) are computed on the UI
 thread, except free text not yet cached, which runs in a thread worker; the pump never
 commits while one runs, so the store only changes on the UI thread while nobody else
-reads it.
+reads it. A big commit (a load's) is prepared in a thread worker apart from the store
+(`Store.stage`), and the pump publishes it on the UI thread once it is ready.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from .core.reader import DEFAULT_MAX_BYTES
 from .core.s3source import S3Progress, S3Source
 from .core.sanitize import clean
 from .core.spill import keep_out_of
-from .core.store import Store
+from .core.store import CommitResult, StagedCommit, Store
 from .core.tail import FollowEvent, TailTracker, follow
 from .core.view import LABEL_FACET, View, compute_view, keep_big_buffers, warm_view_heap
 from .evidence import Evidence, EvidenceActions, uses_unverified
@@ -104,6 +105,10 @@ class BatchesReady(Message):
         super().__init__()
         self.batches = batches
         self.done = done
+
+
+class CommitPrepared(Message):
+    """A commit staged by the pump is prepared (on its thread): publish it."""
 
 
 class FetchProgress(Message):
@@ -197,6 +202,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self._spill_noted = False  # a failed spill write is said once
         # When things happen (tui/policies.py).
         self.commits = CommitPacer()
+        self._staged_at = 0.0  # when the commit being prepared was staged
+        self._reserved = False  # room reserved for the load (_stage)
         self.redraw = RedrawPacer()
         self.views = ViewRequests()
         self.fresh = FreshMarks()
@@ -380,7 +387,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.pump()
             self.gc_policy.settle()
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
-            self.start_analysis()
+            if self.store.staged is None:  # else once it is published (_committed)
+                self.start_analysis()
             self._tail_wanted = self.watch_paths
             self._start_tail()
             self.integrity_after_load()
@@ -402,6 +410,9 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         the first filter's keypress: filtered facet counts read them, and building three
         took ~10 ms of that key at 1.3M events (in a traced tail benchmark run the first
         two filter applies were the slowest two). Commits keep them current from then on."""
+        if self.store.staged is not None:  # its publish would drop them: after it
+            self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
+            return
         kept = keep_big_buffers()  # a view's arrays reuse freed memory, not fresh pages
         try:
             fields = self.main.facet_panel.fields
@@ -421,11 +432,19 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         now = time.monotonic()
         if self.redraw.commit_waits_for_frame(now):
             return  # it runs right after that frame (after_frame)
-        pending = self.store.pending_events
-        if pending and self.commits.due(
-            now, loading=self.loading, stored=len(self.store), pending=pending
+        staged = self.store.staged
+        if staged is not None and staged.ready:
+            self._publish(now)
+            staged = None
+        if (
+            staged is None
+            and (pending := self.store.pending_events)
+            and self.commits.due(now, loading=self.loading, stored=len(self.store), pending=pending)
         ):
-            self._commit(now)
+            if self.commits.staged(pending):
+                self._stage(now)
+            else:
+                self._commit(now)
         self._start_tail()  # once the load is committed, if wanted
         if not self.redraw.stale:
             return
@@ -441,16 +460,51 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.request_view()
         self._update_status()
 
+    def _stage(self, now: float) -> None:
+        """A big commit (the load's): prepared on a thread while keys are answered from
+        the store as it is, then published by the pump, O(new rows) (Store.stage)."""
+        store = self.store
+        if self.loading and not self._reserved and self._bytes_done:
+            # Room for the whole load, estimated from its bytes (as loader.load does):
+            # the columns are not regrown, and the buffers a staged commit replaces
+            # are big enough for the next one's (Store.publish's spares).
+            self._reserved = True
+            est = (len(store) + store.pending_events) * self._bytes_total // self._bytes_done
+            store.reserve(est * 9 // 8)
+        staged = store.stage()
+        if staged is not None:
+            self._staged_at = now
+            self._prepare_commit(staged)
+
+    @work(thread=True, group="commit")
+    def _prepare_commit(self, staged: StagedCommit) -> None:
+        staged.prepare()
+        self.post_message(CommitPrepared())
+
+    def on_commit_prepared(self, _msg: CommitPrepared) -> None:
+        self.pump()
+
+    def _publish(self, now: float) -> None:
+        staged = self.store.staged
+        assert staged is not None
+        res = self.store.publish(staged, more=self.loading)
+        self._committed(res, now, started=self._staged_at)
+
     def _commit(self, now: float) -> None:
         res = self.store.commit()
-        self.commits.committed(now, time.monotonic() - now)
+        self._committed(res, now, started=now)
+
+    def _committed(self, res: CommitResult, now: float, started: float) -> None:
+        """After a commit (direct at `now`, or staged at `started` and published at
+        `now`): the pacing, the redraw, arrivals, the analysis."""
+        self.commits.committed(started, time.monotonic() - now)
         if len(res.rows) or self.view is None:
             self.redraw.stale = True
         if self.tailing and len(res.rows):
             self.arrivals.add(now, len(res.rows))
             self.fresh.add(res.new_values, now)
-        if not self.loading and self.detect:
-            self.start_analysis()
+        if not self.loading and self.detect and not self.store.pending_events:
+            self.start_analysis()  # (after a staged commit, the load's rest first)
 
     def after_frame(self) -> None:
         """Called once the main screen has composed a frame: a commit put off for it runs

@@ -67,6 +67,17 @@ class CommitPacer:
             return False
         return loading or now - self.last >= self.gap
 
+    # A commit of this many events or more is prepared on a thread (Store.stage) and
+    # published on the UI thread in O(new rows): at 2M-9M events a load's commit cost
+    # the UI thread 0.4-1 s, mostly O(store) (the time order's merge, the id index's
+    # fold, columns regrown). Smaller ones (a tail's) stay direct: they insert into
+    # the order in place, moving only its newest part, where a staged one copies it.
+    STAGE_MIN = 20_000
+
+    def staged(self, pending: int) -> bool:
+        """Whether a commit of `pending` events is prepared on a thread."""
+        return pending >= self.STAGE_MIN
+
     def committed(self, started: float, cost: float) -> None:
         self.last = started
         self.gap = min(self.max_gap, cost / self.share)

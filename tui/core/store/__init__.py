@@ -26,13 +26,14 @@ from .dictionaries import top_values
 from .files import FileInfo
 from .masks import AnnotationSource, TimeOrdered, ip_kind
 from .originals import OriginalUnavailable
-from .store import CommitResult, Store
+from .store import CommitResult, StagedCommit, Store
 
 __all__ = [
     "AnnotationSource",
     "CommitResult",
     "FileInfo",
     "OriginalUnavailable",
+    "StagedCommit",
     "Store",
     "TimeOrdered",
     "ip_kind",

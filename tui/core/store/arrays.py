@@ -5,6 +5,7 @@ untouched room costs no resident memory."""
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -65,6 +66,13 @@ class Column:
     def view(self) -> np.ndarray:
         return self.buf[: self.n]
 
+    def forked(self) -> Column:
+        """A column with these rows, for appending off the owner's thread: it writes
+        only past `n` of the shared buffer, or into a new one (see Store.stage)."""
+        col = Column.__new__(Column)
+        col.buf, col.n = self.buf, self.n
+        return col
+
 
 class SortedArray:
     """An array kept in some order, with room at the end for sorted inserts.
@@ -76,13 +84,16 @@ class SortedArray:
     moves to a new buffer instead. `room`: the least capacity a new buffer gets (a bulk
     load reserves its size up front, so its commits do not regrow every array)."""
 
-    __slots__ = ("buf", "n", "lent", "room")
+    __slots__ = ("buf", "n", "lent", "room", "spare")
 
     def __init__(self, arr: np.ndarray, room: int = 0) -> None:
         self.buf = arr
         self.n = len(arr)
         self.lent = False
         self.room = room
+        # A buffer this array may take as its next new one, if nothing else holds it
+        # then (see forked): its pages are resident already.
+        self.spare: np.ndarray | None = None
 
     @property
     def view(self) -> np.ndarray:
@@ -93,6 +104,17 @@ class SortedArray:
         """The array, for keeping."""
         self.lent = True
         return self.buf[: self.n]
+
+    def forked(self, spare: np.ndarray | None = None) -> SortedArray:
+        """The same array, whose inserts go to a new buffer (this one is left as it is:
+        readers of it keep it unchanged). `spare`: a buffer this array had before, for
+        that new one if nobody holds it any more: a staged commit at 10M events would
+        otherwise fault in ~80 MB of fresh pages per array (Store.stage)."""
+        got = SortedArray(self.buf, self.room)
+        got.n, got.lent = self.n, True
+        if spare is not None and spare is not self.buf:
+            got.spare = spare
+        return got
 
     def insert(self, pos: np.ndarray, values: np.ndarray) -> None:
         """`np.insert(view, pos, values)`, in place; `pos` is non-decreasing."""
@@ -108,6 +130,19 @@ class SortedArray:
         grow = self.lent or n + k > len(self.buf)
         # Room to grow: untouched room is not resident.
         cap = max(n + k + (n + k) // 8, self.room)
-        dst = np.empty(cap, self.buf.dtype) if grow else self.buf
+        dst = self.buf
+        if grow:
+            spare, self.spare = self.spare, None
+            # Held only here (and by getrefcount's argument): no view of it is left.
+            if (
+                spare is not None
+                and spare.dtype == self.buf.dtype
+                and len(spare) >= n + k
+                and sys.getrefcount(spare) <= 2
+            ):
+                dst = spare
+            else:
+                del spare
+                dst = np.empty(cap, self.buf.dtype)
         insert_sorted(dst, self.buf, n, pos, values)
         self.buf, self.lent, self.n = dst, False, n + k

@@ -43,9 +43,8 @@ class EventColumns:
     def __len__(self) -> int:
         return self.times.n
 
-    def reserve(self, rows: int) -> None:
-        """Room for `rows` rows in all (each regrowth copies every column)."""
-        for col in (
+    def all(self) -> tuple[Column, ...]:
+        return (
             *self.codes,
             self.times,
             self.keys,
@@ -54,7 +53,25 @@ class EventColumns:
             self.file,
             self.line,
             self.flags,
-        ):
+        )
+
+    def forked(self) -> EventColumns:
+        """These columns for appending off the owner's thread (`Column.forked`); `adopt`
+        takes the appended ones back."""
+        got = EventColumns.__new__(EventColumns)
+        got.codes = [c.forked() for c in self.codes]
+        for name in ("times", "keys", "eid", "idh", "file", "line", "flags"):
+            setattr(got, name, getattr(self, name).forked())
+        return got
+
+    def adopt(self, fork: EventColumns) -> None:
+        """Take the buffers and lengths of `fork` (these columns, appended to)."""
+        for mine, theirs in zip(self.all(), fork.all(), strict=True):
+            mine.buf, mine.n = theirs.buf, theirs.n
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows in all (each regrowth copies every column)."""
+        for col in self.all():
             col.reserve(rows)
 
     def append(

@@ -3,7 +3,7 @@ that share an eventID but differ are all kept, flagged CONFLICT."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -26,7 +26,7 @@ class IdIndex:
     tailing): new ids go into a small level, folded into the big one when it reaches
     1/16 of it. Within a hash, rows come in arrival order."""
 
-    __slots__ = ("big_h", "big_r", "new_h", "new_r", "_seen", "_seen_shift")
+    __slots__ = ("big_h", "big_r", "new_h", "new_r", "_seen", "_seen_shift", "spares")
 
     def __init__(self) -> None:
         self.big_h = SortedArray(np.empty(0, np.uint64))
@@ -38,6 +38,7 @@ class IdIndex:
         # events in commits of 100k: 1.43 s of binary searches in all).
         self._seen = np.zeros(0, np.uint8)
         self._seen_shift = 64
+        self.spares: tuple[np.ndarray | None, np.ndarray | None] = (None, None)  # see forked
 
     def reserve(self, rows: int) -> None:
         self.big_h.room = self.big_r.room = rows
@@ -69,6 +70,28 @@ class IdIndex:
         slot = h >> np.uint64(self._seen_shift)
         return (self._seen[slot >> np.uint64(3)] >> (slot & 7).astype(np.uint8)) & 1 != 0
 
+    def forked(self) -> IdIndex:
+        """This index, for adding to off the owner's thread: its arrays go to new
+        buffers on the first insert (this one's are unchanged). The bit map is shared:
+        a bit set for a hash this index does not hold only costs `contains` a binary
+        search, and only commits (none meanwhile) read it."""
+        spare_h, spare_r = self.spares
+        self.spares = (None, None)
+        got = IdIndex.__new__(IdIndex)
+        got.big_h, got.big_r = self.big_h.forked(spare_h), self.big_r.forked(spare_r)
+        got.new_h, got.new_r = self.new_h.forked(), self.new_r.forked()
+        got._seen, got._seen_shift = self._seen, self._seen_shift
+        got.spares = (None, None)
+        return got
+
+    def keep_spares(self, old: IdIndex) -> None:
+        """`old`'s big level's buffers (this index replaced it) for the next fork's new
+        ones (see SortedArray.forked)."""
+        self.spares = (
+            None if old.big_h.buf is self.big_h.buf else old.big_h.buf,
+            None if old.big_r.buf is self.big_r.buf else old.big_r.buf,
+        )
+
     def _clear_new(self) -> None:
         self.new_h = SortedArray(np.empty(0, np.uint64))
         self.new_r = SortedArray(np.empty(0, np.int64))
@@ -78,6 +101,7 @@ class IdIndex:
 
     def add(self, h: np.ndarray, rows: np.ndarray) -> None:
         """Add (hash, row) pairs, in (hash, row) order, rows newer than any held."""
+        self.spares = (None, None)  # (a fork's, once taken, or a direct commit's)
         if not len(h):
             return
         if len(self) + len(h) > len(self._seen):  # fewer than 8 bits per hash
@@ -136,6 +160,12 @@ class Sifted:
     duplicates: int
     conflicts: int  # pending records that share an eventID with another, content differs
     stored_flagged: bool  # a stored row was flagged CONFLICT
+    # Stored rows that now share an eventID with a pending record (to flag CONFLICT),
+    # the duplicates' descriptions (Deduper.samples) and the index with the kept
+    # records' ids: what `Deduper.apply` makes part of the store.
+    stored_conflicts: list[int] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)
+    ids: IdIndex | None = None
 
 
 class Deduper:
@@ -157,9 +187,37 @@ class Deduper:
         file: np.ndarray,
         line: np.ndarray,
     ) -> Sifted:
+        """`sifted`, then `apply`: the store's flags and index changed at once."""
+        got = self.sifted(idh, eid, flags, file, line, self.ids)
+        self.apply(got)
+        return got
+
+    def apply(self, got: Sifted, keep_spares: bool = False) -> None:
+        """Make a sift's outcome part of the store: the stored rows it flags CONFLICT,
+        its duplicates' descriptions, its index (`keep_spares`: a fork's, the index it
+        replaces keeps its buffers for the next fork: IdIndex.keep_spares)."""
+        if got.stored_conflicts:
+            self.columns.flags.buf[got.stored_conflicts] |= CONFLICT
+        self.samples.extend(got.samples[: max(0, SAMPLES - len(self.samples))])
+        if got.ids is not None:
+            if keep_spares and got.ids is not self.ids:
+                got.ids.keep_spares(self.ids)
+            self.ids = got.ids
+
+    def sifted(
+        self,
+        idh: np.ndarray,
+        eid: np.ndarray,
+        flags: np.ndarray,
+        file: np.ndarray,
+        line: np.ndarray,
+        index: IdIndex,
+    ) -> Sifted:
         """Drop re-deliveries; flag records that share an eventID but differ (in
-        `flags`, and in the stored rows' flags); then index the kept records' ids as
-        the rows they will be stored at (after the stored ones, in order).
+        `flags`; the stored ones are listed in `stored_conflicts`); then index the kept
+        records' ids as the rows they will be stored at (after the stored ones, in
+        order), in `index` (the store's own, or a fork of it: `IdIndex.forked`).
+        Nothing of the store changes here but `ids`.
 
         A record is a duplicate when an earlier one has the same eventID and the same
         content, whatever its formatting (pretty-printed, keys in another order).
@@ -182,18 +240,20 @@ class Deduper:
             within[s[1:][eq]] = True
             within[s[:-1][eq]] = True
         existing = np.zeros(len(ids), bool)
-        existing[s] = self.ids.contains(hs)
+        existing[s] = index.contains(hs)
         cand = ids[within | existing]
-        got = Sifted(keep, 0, 0, False)
+        got = Sifted(keep, 0, 0, False, ids=index)
         if len(cand):
-            self._compare(cand, got, idh, eid, flags, file, line)
+            self._compare(cand, got, idh, eid, flags, file, line, index)
         # The kept records with an eventID, in hash order, join the index.
         id_pos = by_hash[keep[by_hash]]
         rank = (np.cumsum(keep) - 1)[id_pos]
-        self.ids.add(idh[id_pos], len(self.columns) + rank)
+        index.add(idh[id_pos], len(self.columns) + rank)
         return got
 
-    def _compare(self, cand: np.ndarray, got: Sifted, idh, eid, flags, file, line) -> None:
+    def _compare(
+        self, cand: np.ndarray, got: Sifted, idh, eid, flags, file, line, index: IdIndex
+    ) -> None:
         """Settle each candidate against the earlier records with its id hash: the
         stored rows ("row", r) and the pending records before it ("p", i)."""
         keep = got.keep
@@ -225,7 +285,7 @@ class Deduper:
             hv = int(idh[i])
             members = seen.get(hv)
             if members is None:
-                members = seen[hv] = [("row", r) for r in self.ids.rows(hv)]
+                members = seen[hv] = [("row", r) for r in index.rows(hv)]
             mine = read("p", i)
             mine_keys: dict[bool, object] = {}  # content key of `mine`, per way
             same_id = []
@@ -248,15 +308,15 @@ class Deduper:
             if duplicate_of is not None:
                 keep[i] = False
                 got.duplicates += 1
-                if len(self.samples) < SAMPLES:
-                    self.samples.append(f"{where('p', i)} repeats {where(*duplicate_of)}")
+                if len(self.samples) + len(got.samples) < SAMPLES:
+                    got.samples.append(f"{where('p', i)} repeats {where(*duplicate_of)}")
                 continue
             if same_id:
                 got.conflicts += 1
                 flags[i] |= CONFLICT
                 for kind, ref in same_id:
                     if kind == "row":
-                        stored_flags[ref] |= CONFLICT
+                        got.stored_conflicts.append(ref)
                         got.stored_flagged = True
                     else:
                         flags[ref] |= CONFLICT

@@ -63,6 +63,8 @@ class TimeOrder:
         # what they need from them before a merge changes them in place (keep_current).
         self._readers: weakref.WeakSet[Lazy] = weakref.WeakSet()
         self._readers_lock = threading.Lock()  # views may be made on a worker thread
+        # Buffers replaced by the last staged commit, for the next one's (see adopt).
+        self._spares: dict[str | int, np.ndarray] = {}
 
     @property
     def order(self) -> SortedArray:
@@ -115,6 +117,49 @@ class TimeOrder:
             self._catch_up()
         self._merge(rows, keys)
 
+    def forked(self, columns: EventColumns) -> TimeOrder:
+        """This order over `columns` (a fork of this order's, appended to), for a merge
+        off the owner's thread: its inserts go to new buffers, so readers of this one
+        (lazy views, the owner's thread) see it unchanged; `adopt` takes it back."""
+        if self._deferring or self._deferred:
+            raise RuntimeError("a deferred time order is merged on the owner's thread")
+        spares, self._spares = self._spares, {}
+        got = TimeOrder(columns)
+        got.room = self.room
+        got._order = self._order.forked(spares.pop("order", None))
+        got._keys = self._keys.forked(spares.pop("keys", None))
+        got._columns = {
+            name: col.forked(spares.pop(name, None)) for name, col in self._columns.items()
+        }
+        return got
+
+    def merged_apart(self, rows: np.ndarray, keys: np.ndarray, built: list[str | int]) -> None:
+        """`merge` in a fork (`forked`), then the time-ordered columns `built` (those the
+        forked order had) made again if a full sort dropped them."""
+        self.merge(rows, keys)
+        for name in built:
+            self.column(name, lend=False)
+
+    def adopt(self, fork: TimeOrder, keep_spares: bool = False) -> None:
+        """Take the merged order, keys and time-ordered columns of `fork` (of this
+        order). Readers of the arrays replaced keep them as they were: nothing wrote
+        into them, so `keep_current` readers need not take anything. `keep_spares`:
+        the replaced buffers are kept for the next fork's new ones (more staged
+        commits are coming: a load), when nobody holds them by then."""
+        if keep_spares:
+            old = {"order": self._order, "keys": self._keys, **self._columns}
+            new = {"order": fork._order, "keys": fork._keys, **fork._columns}
+            self._spares = {
+                name: arr.buf
+                for name, arr in old.items()
+                if name in new and new[name].buf is not arr.buf
+            }
+        else:
+            self._spares = {}
+        self._order, self._keys = fork._order, fork._keys
+        self._columns = fork._columns
+        self._ranks = None
+
     def keep_current(self, reader: Lazy) -> None:
         """`reader` reads the order and time-ordered columns as they are now (without
         copying them): before the next merge changes them in place, its `take_all` is
@@ -131,6 +176,7 @@ class TimeOrder:
     def _merge(self, rows: np.ndarray, keys: np.ndarray) -> None:
         # Inserts and tie fixes below write into the order and columns in place.
         self._readers_take_all()
+        self._spares = {}
         n_old = self._order.n
         # Inserting a sorted chunk is O(n + k log n); a full sort only pays when the
         # chunk outweighs the store (measured at 1M: chunks of 100k went 0.38 -> 0.17 s

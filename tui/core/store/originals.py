@@ -8,6 +8,7 @@ keep their canonical text zstd-compressed in their FileInfo.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import orjson
@@ -36,16 +37,22 @@ class Originals:
         self.local_paths: dict[str, str] = {}
         self._dctx = zstandard.ZstdDecompressor()
         self._texts: OrderedDict[int, bytes] = OrderedDict()
+        # A commit prepared on a thread reads stored records (dedupe) while the owner
+        # shows them: the kept texts change under one lock.
+        self._lock = threading.Lock()
 
     def text(self, fid: int) -> bytes:
         """File `fid`'s decoded text (kept among the last CACHED_FILES used)."""
-        data = self._texts.get(fid)
-        if data is None:
-            data = self._texts[fid] = self.read(self.files[fid])
+        with self._lock:
+            data = self._texts.get(fid)
+            if data is not None:
+                self._texts.move_to_end(fid)
+                return data
+        data = self.read(self.files[fid])  # outside the lock: a file's inflate takes ms
+        with self._lock:
+            self._texts[fid] = data
             if len(self._texts) > CACHED_FILES:
                 self._texts.popitem(last=False)
-        else:
-            self._texts.move_to_end(fid)
         return data
 
     def record(self, fid: int, line: int) -> bytes:
@@ -60,7 +67,8 @@ class Originals:
 
     def forget(self) -> None:
         """Drop the kept texts: the next read of each goes back to its source."""
-        self._texts.clear()
+        with self._lock:
+            self._texts.clear()
 
     def decode(self, blob: bytes, codec: str) -> bytes:
         if codec == "gzip":

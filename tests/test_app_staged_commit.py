@@ -1,0 +1,155 @@
+"""The explorer prepares big commits on a thread (Store.stage, tui/app.py `_stage`):
+keys are answered while one is prepared, from the store as it was, which the UI reads
+unchanged until the publish; the store then equals one committed directly."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_app, run, settle, wait_for, wait_loaded
+from tests.trailgen import event, trail_path, write_records
+from tui.core.batch import parse_file
+from tui.core.store import StagedCommit, Store
+from tui.policies import CommitPacer
+from widgets.detail import DetailPane
+
+
+def _events(n: int, tag: str, hour: int) -> list[dict]:
+    return [
+        event(
+            ("GetObject", "PutObject", "RunInstances")[i % 3],
+            f"2026-11-20T{hour + i % 2:02d}:{i % 60:02d}:{(7 * i) % 60:02d}Z",
+            source=("s3.amazonaws.com", "ec2.amazonaws.com")[i % 2],
+            event_id=f"{tag}-{i:04d}",
+        )
+        for i in range(n)
+    ]
+
+
+def _orders(store: Store) -> list[dict]:
+    return [store.event(int(r)) for r in store.time_order.order.view]
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """StagedCommit.prepare waits for `release` once `hold` is set (`started` tells it
+    is waiting)."""
+    hold, started, release = threading.Event(), threading.Event(), threading.Event()
+    prepare = StagedCommit.prepare
+
+    def held_prepare(self) -> None:
+        if hold.is_set():
+            started.set()
+            release.wait(20)
+        prepare(self)
+
+    monkeypatch.setattr(StagedCommit, "prepare", held_prepare)
+    monkeypatch.setattr(CommitPacer, "STAGE_MIN", 1)  # every commit staged
+    yield hold, started, release
+    release.set()
+
+
+async def test_keys_are_answered_while_a_commit_is_prepared(tmp_path: Path, held) -> None:
+    hold, started, release = held
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(120, "a", 10))
+    later = [
+        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(80, f"b{i}", 9))
+        for i in range(3)
+    ]
+    app = make_app([first])
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)  # (staged too: STAGE_MIN 1)
+        store = app.store
+        lst, pane = app.events_list, app.query_one(DetailPane)
+        hold.set()
+        for p in later:  # as a loader's files arrive; the pump stages them
+            store.add(parse_file(str(p)))
+        app.commits.next_at_once()
+        app.pump()
+        await wait_for(pilot, started.is_set, what="the commit to be prepared")
+        staged = store.staged
+        assert staged is not None and not staged.ready
+        before = (len(store), store.generation, _orders(store))
+        assert before[0] == 120
+
+        # A list key, answered while the commit waits on its thread.
+        lst.focus()
+        await pilot.pause()
+        cursor = lst.cursor_index
+        await pilot.press("j")
+        await wait_for(pilot, lambda: lst.cursor_index == cursor + 1, what="the cursor")
+        await wait_for(pilot, lambda: pane.row == lst.cursor_row, what="the detail pane")
+        # A filter typed and applied: its view is of the store as it was.
+        await pilot.press("slash")
+        for ch in "event:PutObject":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: app.view is not None and app.view.query.text == "event:PutObject",
+            what="the filter's view",
+        )
+        assert len(app.view) == 40  # of the 120 committed events, not the 240 pending
+        assert store.staged is staged and not staged.ready
+        assert (len(store), store.generation, _orders(store)) == before
+
+        release.set()
+        await wait_for(pilot, lambda: store.staged is None, what="the publish")
+        await settle(pilot)
+        assert len(store) == 360 and store.generation == before[1] + 1
+        puts = sum(1 for e in _orders(store) if e["eventName"] == "PutObject")
+        assert len(app.view) == puts > 40  # the filter's view now over every event
+
+    plain = Store()
+    for p in (first / "AWSLogs").rglob("*.json.gz"):
+        plain.add(parse_file(str(p)))
+    plain.commit()
+    for p in later:
+        plain.add(parse_file(str(p)))
+    plain.commit()
+    assert _orders(store) == _orders(plain)
+
+
+async def test_the_analysis_waits_for_events_still_pending_after_a_publish(
+    tmp_path: Path, held
+) -> None:
+    """Files that arrive while a commit is prepared are committed next; the analysis
+    (rules, credential index) starts once nothing is pending, over every event (it used
+    to start at the publish, and the pump then waited for it to end)."""
+    hold, started, release = held
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(60, "a", 10))
+    later = [
+        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(50, f"c{i}", 9))
+        for i in range(2)
+    ]
+    app = make_app([first])
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: not app.analysing, what="the first analysis")
+        store = app.store
+        hold.set()
+        store.add(parse_file(str(later[0])))
+        app.commits.next_at_once()
+        app.pump()
+        await wait_for(pilot, started.is_set, what="the commit to be prepared")
+        hold.clear()
+        store.add(parse_file(str(later[1])))  # arrives while the first is prepared
+        starts: list[tuple[int, int]] = []
+        start_analysis = app.start_analysis
+
+        def noted() -> None:
+            starts.append((len(store), store.pending_events))
+            start_analysis()
+
+        app.start_analysis = noted  # type: ignore[method-assign]
+        release.set()
+        await wait_for(pilot, lambda: len(store) == 160, what="both commits")
+        await settle(pilot)
+        assert starts and all(pending == 0 for _, pending in starts)
+        assert starts[-1][0] == 160
+        assert app._analysed_rows == 160
