@@ -368,6 +368,16 @@ def test_a_wildcard_tested_in_steps_equals_one_pass_and_hands_on_its_progress(mo
         worker.join(30)
         assert got == [want]
         assert d._globs[matcher] == (len(d.values), want)
+        alone = ValueDict()  # paused, then let go on without a reader meanwhile
+        alone.codes_of(values)
+        gate.close()
+        worker = _run_in_thread(
+            lambda d=alone, m=matcher, g=gate, out=got: out.append(d.codes_matching(m, g))
+        )
+        _parked(gate)
+        gate.open()
+        worker.join(30)
+        assert got == [want, want] and alone._globs[matcher] == (len(alone.values), want)
         d.codes_of(["10.1.2.3", "nothing"])  # values that arrive later are tested too
         plain.codes_of(["10.1.2.3", "nothing"])
         assert d.codes_matching(matcher, gate) == plain.codes_matching(matcher)

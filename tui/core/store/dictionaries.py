@@ -75,18 +75,22 @@ class ValueDict:
         done, codes = self._globs.pop(matcher, (0, []))
         values = self.values
         test = matcher.matches
+        found: list[int] = []  # matched after `codes` (which is shared: never extended)
         while done < len(values):
             hi = len(values) if gate is None else min(len(values), done + MATCH_STEP)
-            codes = codes + [c for c in range(done, hi) if test(values[c])]
+            found += [c for c in range(done, hi) if test(values[c])]
             done = hi
             if gate is not None and done < len(values):
                 closed = gate.closed
                 if closed:  # what is tested so far, for a thread that asks meanwhile
+                    codes, found = codes + found, []
                     self._globs[matcher] = (done, codes)
                 checkpoint(gate)
                 got = self._globs.pop(matcher, None) if closed else None
                 if got is not None and got[0] > done:  # it went on from there
                     done, codes = got
+        if found:
+            codes = codes + found
         self._globs[matcher] = (len(values), codes)
         if len(self._globs) > 32:
             self._globs.popitem(last=False)
