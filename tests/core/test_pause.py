@@ -194,11 +194,14 @@ def test_a_gated_lock_is_reentrant_and_plain_when_ungated():
 def test_aggregates_run_per_slice_of_their_groups_equal_one_run(trail, monkeypatch, arrivals):
     """An aggregate over many rows runs per slice of its groups, with checkpoints
     between slices: with slices of a few rows (and the trail arriving a file per
-    commit, late files first), every rule flags what one unsliced run flags."""
+    commit, late files first, each later run's passes over the rows matched before in
+    steps of a few rows), every rule flags what one unsliced run flags."""
     from tests.core.test_detect_engine import _arrive_one_by_one
     from tui.core.detect import engine
 
     plain_det, _ = _analysed(trail, None)
+    if arrivals:  # and the later runs' passes over what matched before, in steps
+        _small_steps(monkeypatch)
     monkeypatch.setattr(engine, "AGG_SLICE_ROWS", 7)
     if arrivals:
         store, det, _new = _arrive_one_by_one([trail], PACK, 3)

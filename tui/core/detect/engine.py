@@ -600,7 +600,11 @@ class Detections:
         affected = None if first else np.unique(new_groups)
         if a.kind == "first-seen":
             return self._first_seen(rule, matched, new, new_groups, first)
-        sel = matched if affected is None else matched[member(gcol[matched], affected)]
+        if affected is None:
+            sel = matched
+        else:  # the affected groups' rows, found in steps (millions matched at 10M)
+            groups = self._matched_groups[rule.id]
+            sel = matched[self._stepped(len(matched), lambda a, b: member(groups[a:b], affected))]
         checkpoint(self._gate)
         if not first:
             tn = times[new]
@@ -671,13 +675,18 @@ class Detections:
             found = self._by_groups(agg_fns.first_seen, sel, cols, a.after_ms, gfirst, pairs=True)
             return self._set_hits(rule, old, found, found)
         assert old_first is not None  # set by the first run
-        pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
-        new_pairs = (gcol[new].astype(np.int64) << 32) | vcol[new]
+        new_pairs = (new_groups.astype(np.int64) << 32) | vcol[new]
         moved = np.flatnonzero(gfirst[: len(old_first)] < old_first)  # groups seen earlier now
-        touched = member(pairs, new_pairs)
-        if len(moved):
-            touched |= member(gcol[matched], moved)
-        sel = self._time_ordered(matched[touched])
+        groups = self._matched_groups[rule.id]
+
+        def touched(a: int, b: int) -> np.ndarray:
+            g = groups[a:b]
+            hit = member((g.astype(np.int64) << 32) | vcol[matched[a:b]], new_pairs)
+            if len(moved):
+                hit |= member(g, moved)
+            return hit
+
+        sel = self._time_ordered(matched[self._stepped(len(matched), touched)])
         checkpoint(self._gate)
         found = self._by_groups(agg_fns.first_seen, sel, cols, a.after_ms, gfirst, pairs=True)
         old_pairs = (gcol[old].astype(np.int64) << 32) | vcol[old]
@@ -743,6 +752,16 @@ class Detections:
             out[at : at + len(got)] = got
             at += len(got)
         return out[:at]
+
+    def _stepped(self, n: int, part) -> np.ndarray:
+        """A mask of n rows, `part(a, b)` giving rows [a, b): STEP_ROWS at a time with
+        checkpoints between."""
+        out = np.empty(n, bool)
+        for lo in range(0, n, STEP_ROWS):
+            checkpoint(self._gate)
+            hi = min(n, lo + STEP_ROWS)
+            out[lo:hi] = part(lo, hi)
+        return out
 
     def _take(self, col: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """`col[rows]`, STEP_ROWS at a time with checkpoints between."""
