@@ -1,7 +1,7 @@
 """The explorer's post-load analysis against another thread: how long it keeps the GIL.
 
     python benchmarks/bench_analysis.py [--events 1000000] [--switch 0.0002]
-    python benchmarks/bench_analysis.py --stretches [--no-gate] [--gen0 N]
+    python benchmarks/bench_analysis.py --stretches [--over MS] [--no-gate] [--gen0 N]
     python benchmarks/bench_analysis.py --keys [--no-gate]
 
 Loads the trail (benchmarks/data/trail-N, generated on first use like bench_engine.py),
@@ -17,16 +17,17 @@ and 50 ms, with the analysis's stack at the longest.
 
 The run is given an open pause gate, as the app's worker is (tui/core/pause.py: keys
 close it), so the checkpoints' cost is in its wall time; `--no-gate` runs it without
-one. `--stretches` notes each thread's CPU time between checkpoints and prints the
-longest stretches and where they begin and end: how long a closed gate can take to
-hold the analysis. The garbage collections during the analysis are counted by
+one. `--stretches` notes each thread's CPU time between checkpoints and lists the
+stretches over `--over` ms (20) by where they begin and end: how long a closed gate
+can take to hold the analysis. The garbage collections during the analysis are counted by
 generation with their durations; `--gen0 N` sets the young-generation threshold for
 the run (the explorer's while it runs: tui.analysis.ANALYSIS_YOUNG_THRESHOLD; between
 runs: tui.policies.GcPolicy, 50,000).
 
 `--keys`: instead of the sleeper, the main thread presses "keys" while the analysis
 runs, one every 0.2 s: it closes the gate (as the app does on a key), computes a real
-view (tui/core/view.compute_view, filters in turn, facets included) and runs 10 ms of
+view (tui/core/view.compute_view, filters in turn, facets included; each computed once
+before the run, as the explorer has drawn its first view by then) and runs 10 ms of
 Python (a stand-in for Textual's layout and render), then waits PAUSE_GRACE_S and
 opens the gate. Printed: each key's wall time, and the CPU the other threads (the
 analysis, its search threads, the view pool) used during it.
@@ -56,6 +57,20 @@ KEY_FILTERS = (
 )
 
 
+def warm_views(store) -> None:
+    """Each key's view once, before the run: the explorer has drawn its first view by
+    the time the analysis starts (the first compute at 10M builds what views share)."""
+    from tui.core.query import parse
+    from tui.core.view import compute_view
+
+    t0 = time.perf_counter()
+    for text in KEY_FILTERS:
+        compute_view(store, parse(text), ("service", "principal"))
+    print(
+        f"the keys' views computed once before the run: {(time.perf_counter() - t0) * 1000:.0f} ms"
+    )
+
+
 def press_keys(store, worker: threading.Thread, gate) -> None:
     from tui.analysis import PAUSE_GRACE_S
     from tui.core.query import parse
@@ -63,6 +78,7 @@ def press_keys(store, worker: threading.Thread, gate) -> None:
 
     keys: list[tuple[float, float, bool, str]] = []  # (wall ms, others' CPU ms, analysing, where)
     i = 0
+    worker.start()
     while worker.is_alive():
         time.sleep(0.2)
         t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
@@ -81,7 +97,7 @@ def press_keys(store, worker: threading.Thread, gate) -> None:
             n += len({k: k for k in range(50)})
         wall = (time.perf_counter() - t0) * 1000
         others = (time.process_time() - c0 - (time.thread_time() - m0)) * 1000
-        keys.append((wall, others, worker.is_alive(), at))
+        keys.append((wall, others, worker.is_alive(), f"#{i} at {at}"))
         time.sleep(PAUSE_GRACE_S)
         if gate is not None:
             gate.open()
@@ -103,7 +119,7 @@ def press_keys(store, worker: threading.Thread, gate) -> None:
         f" max {others[-1]:.1f} ms"
     )
     for wall, other, _, at in during[-5:]:
-        print(f"  {wall:6.1f} ms (others {other:5.1f}), the analysis at {at} when pressed")
+        print(f"  {wall:6.1f} ms (others {other:5.1f}), key {at} when pressed")
 
 
 def main() -> None:
@@ -113,6 +129,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=str(HERE / "data"))
     ap.add_argument("--no-gate", action="store_true", help="run without a pause gate")
     ap.add_argument("--stretches", action="store_true", help="CPU between checkpoints")
+    ap.add_argument("--over", type=float, default=20.0, help="--stretches: list those over MS")
     ap.add_argument("--gen0", type=int, default=None, help="young threshold during the run")
     ap.add_argument("--keys", action="store_true", help="time keys pressed during the run")
     args = ap.parse_args()
@@ -164,24 +181,29 @@ def main() -> None:
     if switch:
         sys.setswitchinterval(switch)
     res: dict[str, float] = {}
+    det_seconds: dict[str, float] = {}
 
     def analyse() -> None:
         t0, c0 = time.perf_counter(), time.thread_time()
         det = detections_of(store)
         assert det is not None
         det.sync(gate)
+        det_seconds.update(det.seconds)
         t1 = time.perf_counter()
         credentials_of(store).catch_up(gate)
         res.update(rules=t1 - t0, credentials=time.perf_counter() - t1, cpu=time.thread_time() - c0)
 
+    if args.keys:
+        warm_views(store)
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     gc.callbacks.append(on_gc)
     worker = threading.Thread(target=analyse)
-    worker.start()
     late: list[float] = []
     where: Counter[str] = Counter()
     if args.keys:
         press_keys(store, worker, gate)
+    else:
+        worker.start()
     while worker.is_alive() and not args.keys:
         t = time.perf_counter()
         time.sleep(0.0005)
@@ -229,15 +251,22 @@ def main() -> None:
             or "none"
         )
     )
+    slowest = sorted(det_seconds.items(), key=lambda kv: -kv[1])[:6]
+    print("slowest rules, s: " + ", ".join(f"{k} {v:.2f}" for k, v in slowest))
     if stretches:
-        stretches.sort(reverse=True)
-        long = sum(d > 0.005 for d, _, _ in stretches)
+        over = args.over / 1000
+        long = sum(d > over for d, _, _ in stretches)
         print(
             f"CPU between checkpoints, per thread: {len(stretches):,} stretches, {long} over"
-            " 5 ms; the longest:"
+            f" {args.over:g} ms (longest {max(d for d, _, _ in stretches) * 1000:.1f} ms);"
+            " those, by where they begin and end (count, longest, sum):"
         )
-        for d, a, b in stretches[:8]:
-            print(f"  {d * 1000:7.1f} ms  {a} -> {b}")
+        sites: dict[tuple[str, str], list[float]] = {}
+        for d, a, b in stretches:
+            if d > over:
+                sites.setdefault((a, b), []).append(d * 1000)
+        for (a, b), ds in sorted(sites.items(), key=lambda kv: -max(kv[1])):
+            print(f"  {len(ds):4}x {max(ds):7.1f} ms {sum(ds):8.1f} ms  {a} -> {b}")
 
 
 if __name__ == "__main__":

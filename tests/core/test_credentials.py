@@ -714,3 +714,47 @@ def test_entries_of_a_code_are_found_as_by_a_scan():
     for code in (*range(-1, 52), np.int64(7), np.int32(9)):
         want = [i for i, c in enumerate(codes) if c == code]
         assert by.of(code).tolist() == want  # arrival order within a code
+
+
+def test_minting_rows_ordered_by_one_packed_key_as_by_lexsort():
+    """The scan's order of minting rows (file, path, line) from one stable sort of a
+    packed key: lexsort's, with the files in order (as a load commits them) or not."""
+    from tui.core.credentials import _by_file_path_line
+
+    rng = np.random.default_rng(3)
+    for sorted_files in (True, False):
+        n = 20_000
+        fids = rng.integers(0, 3000, n).astype(np.int32)
+        if sorted_files:
+            fids.sort()
+        kinds = rng.integers(0, 3, n).astype(np.int8)
+        lines = rng.integers(0, 2**31 - 1, n).astype(np.int32)
+        lines[: n // 2] = rng.integers(0, 40, n // 2)  # ties on every part
+        want = np.lexsort((lines, kinds, fids))
+        assert np.array_equal(_by_file_path_line(fids, kinds, lines), want)
+    empty = np.empty(0, np.int32)
+    assert len(_by_file_path_line(empty, empty.astype(np.int8), empty)) == 0
+
+
+@pytest.mark.skipif(not batch.native_available(), reason="the C scan is not built")
+def test_an_index_with_its_table_presized_equals_one_grown_by_doubling(tmp_path, monkeypatch):
+    """The index reserves its key table's room for a run (and maps it in steps) before
+    it scans: each minting record, key code and chain is what an index whose table grows
+    by doubling finds (test_paths: a reserved table never doubles)."""
+    from tui.core import credentials as creds
+
+    write_files(tmp_path, chained_trail())
+    monkeypatch.setattr(creds, "_PREFAULT_BYTES", 4096)
+    store = loaded(tmp_path, "native")
+    idx = store.credentials
+    idx.catch_up()
+    monkeypatch.setattr(creds.CredentialIndex, "_reserve", lambda self, more: None)
+    grown = loaded(tmp_path, "native")
+    gidx = grown.credentials
+    gidx.catch_up()
+    assert len(idx) == len(gidx) > 0
+    for name in ("_rows", "_codes", "_times", "_parents", "_key2code"):
+        assert np.array_equal(getattr(idx, name), getattr(gidx, name)), name
+    assert idx.table.blob(0) == gidx.table.blob(0)
+    for row in range(len(store)):
+        assert idx.chain(row).lines() == grown.credentials.chain(row).lines()

@@ -720,3 +720,33 @@ def test_path_table_keeps_every_code_across_grows_with_threads_inserting() -> No
     assert sorted(got[0]) == list(range(len(keys)))
     assert all(table.lookup(k) == c for k, c in zip(keys, got[0], strict=True))
     assert table.lookup(b"sasia-none") == -1 and len(table) == len(keys)
+
+
+@pytest.mark.skipif(not batch.native_available(), reason="the C scan is not built")
+def test_a_reserved_path_table_numbers_like_a_growing_one_and_never_doubles() -> None:
+    """`reserve(n)` makes room for n entries at once (the credential index presizes its
+    table so no insert rehashes it mid-run) and `prefault` maps it in steps: the codes,
+    lookups and raw keys are a growing table's, and inserting up to n keys leaves the
+    slots as reserved. Reserving a table that holds keys rehashes them, codes kept."""
+    from tui.core._scan import PathTable
+
+    keys = [b"sasia%07d" % i for i in range(40_000)] + [b"o", b"j\\u0041", b"v\xc3\xa9"]
+    grown, reserved = PathTable(), PathTable()
+    half = [grown.insert(k) for k in keys[:1000]]
+    assert [reserved.insert(k) for k in keys[:1000]] == half
+    reserved.reserve(len(keys))  # a rehash of the 1000 held
+    assert all(reserved.lookup(k) == c for k, c in zip(keys[:1000], half, strict=True))
+    steps = 1
+    while not reserved.prefault(64 << 10):
+        steps += 1
+    assert steps > 4
+    size = reserved.nbytes
+    codes = [reserved.insert(k) for k in keys]
+    assert codes == [grown.insert(k) for k in keys] == list(range(len(keys)))
+    assert reserved.nbytes - size < 1 << 21  # the arena and offsets grow; slots did not
+    assert reserved.blob(0) == grown.blob(0) and reserved.kinds(0) == grown.kinds(0)
+    assert reserved.lookup(b"sasia-none") == -1
+    reserved.reserve(10)  # smaller than held: nothing changes
+    assert reserved.nbytes >= size and len(reserved) == len(keys)
+    with pytest.raises(ValueError):
+        reserved.reserve(-1)

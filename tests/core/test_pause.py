@@ -5,6 +5,7 @@ its bound lets it run; a thread waiting on the paused run's results opens it."""
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 
@@ -193,11 +194,14 @@ def test_a_gated_lock_is_reentrant_and_plain_when_ungated():
 def test_aggregates_run_per_slice_of_their_groups_equal_one_run(trail, monkeypatch, arrivals):
     """An aggregate over many rows runs per slice of its groups, with checkpoints
     between slices: with slices of a few rows (and the trail arriving a file per
-    commit, late files first), every rule flags what one unsliced run flags."""
+    commit, late files first, each later run's passes over the rows matched before in
+    steps of a few rows), every rule flags what one unsliced run flags."""
     from tests.core.test_detect_engine import _arrive_one_by_one
     from tui.core.detect import engine
 
     plain_det, _ = _analysed(trail, None)
+    if arrivals:  # and the later runs' passes over what matched before, in steps
+        _small_steps(monkeypatch)
     monkeypatch.setattr(engine, "AGG_SLICE_ROWS", 7)
     if arrivals:
         store, det, _new = _arrive_one_by_one([trail], PACK, 3)
@@ -233,3 +237,151 @@ def test_rules_tested_over_stretches_of_rows_equal_one_run(trail, monkeypatch):
     for r in rules:
         assert np.array_equal(det.hits(r.id), plain.hits(r.id)), r.id
     assert sum(len(det.hits(r.id)) for r in rules) > 0
+
+
+class SitePauses(RandomPauses):
+    """RandomPauses that also notes the functions on the stack at each checkpoint."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.sites: set[str] = set()
+
+    def checkpoint(self) -> bool:
+        f = sys._getframe(1)
+        names = set()
+        while f is not None:
+            names.add(f.f_code.co_name)
+            f = f.f_back
+        with self.lock:
+            self.sites |= names
+        return super().checkpoint()
+
+
+def _small_steps(monkeypatch) -> None:
+    """Every stepped pass of the analysis takes many steps over the small trail."""
+    from tui.core import credentials, pause
+    from tui.core.detect import engine
+    from tui.core.store import dictionaries
+
+    monkeypatch.setattr(engine, "STEP_ROWS", 8)
+    monkeypatch.setattr(engine, "POSITIONS_STEP", 3)
+    monkeypatch.setattr(engine, "AGG_SLICE_ROWS", 40)
+    monkeypatch.setattr(engine, "SUPERSET_SLICE_ROWS", 97)
+    monkeypatch.setattr(dictionaries, "MATCH_STEP", 7)
+    monkeypatch.setattr(credentials, "_PREFAULT_BYTES", 4096)
+    monkeypatch.setattr(pause, "CHECK_EVERY", 2)
+
+
+# Where the analysis's passes over many rows or values step (what --stretches found long
+# at 10M), each with checkpoints between steps.
+STEPPED = {
+    "_time_ordered",  # both ways: positions of a few rows, a pass over the order for many
+    "_by_groups",  # dealing rows to slices, and between slices
+    "_merged",  # the union of the slices' hits
+    "_take",  # the matched rows' group codes
+    "_first_seen",  # each group's first time
+    "_candidates",  # a rule's indexed part per stretch of rows
+    "_joined",  # its candidates copied
+    "codes_matching",  # a regex over a field's values (first-seen-ip's ip:/.../)
+    "run_check",  # a rule's checks, event by event
+    "_reserve",  # the key table's memory mapped
+}
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_every_stepped_pass_pauses_and_the_run_equals_an_unpaused_one(trail, monkeypatch, seed):
+    """With steps small enough that each stepped pass takes many, paused at random
+    checkpoints: the rules flag and the index finds what one unpaused run with the
+    default steps does, and every stepped pass was paused in."""
+    plain_det, plain_index = _analysed(trail, None)
+    _small_steps(monkeypatch)
+    gate = SitePauses(seed)
+    det, index = _analysed(trail, gate)
+    assert STEPPED <= gate.sites, STEPPED - gate.sites
+    for rule in PACK:
+        assert np.array_equal(det.hits(rule.id), plain_det.hits(rule.id)), rule.id
+    assert sum(len(det.hits(r.id)) for r in PACK if r.aggregate is not None) > 0
+    assert len(index) == len(plain_index) > 100
+    for name in ("_rows", "_times"):
+        assert np.array_equal(getattr(index, name), getattr(plain_index, name)), name
+    for name in ("_codes", "_parents", "_key2code"):
+        assert _keys(index, name) == _keys(plain_index, name), name
+
+
+def test_the_bound_ends_a_stepped_run_under_a_held_key(trail, monkeypatch):
+    """A key held throughout (the gate never opens) over a run of many small steps, the
+    rules and the credential index: the bound lets it through to the end, and it finds
+    what an unpaused run finds."""
+    plain_det, plain_index = _analysed(trail, None)
+    _small_steps(monkeypatch)
+    store = load([trail])
+    det = Detections(store, PACK)
+    index = credentials_of(store)
+    gate = PauseGate(hold_s=0.01, run_s=0.005)
+    gate.close()
+    worker = _run_in_thread(lambda: (det.sync(gate), index.catch_up(gate)))
+    worker.join(300)
+    assert not worker.is_alive()
+    assert gate.closed and gate.pauses >= 10
+    for rule in PACK:
+        assert np.array_equal(det.hits(rule.id), plain_det.hits(rule.id)), rule.id
+    assert len(index) == len(plain_index)
+
+
+def test_a_wildcard_tested_in_steps_equals_one_pass_and_hands_on_its_progress(monkeypatch):
+    """A regex or glob over a field's values, tested a few values at a time with
+    checkpoints: the codes one pass finds. A thread asking while the stepped test is
+    paused takes up what it tested, and the test then goes on from there."""
+    from tui.core.query import parse
+    from tui.core.store import dictionaries
+    from tui.core.store.dictionaries import ValueDict
+
+    rnd = random.Random(8)
+    values = [
+        rnd.choice(
+            [
+                f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(256)}",
+                f"2001:db8::{rnd.randrange(1 << 16):x}",
+                f"{rnd.choice(['ec2', 's3', 'sts'])}.amazonaws.com",
+                "AWS Internal",
+            ]
+        )
+        for _ in range(3000)
+    ]
+    for text in ("ip:/^[0-9a-f:.]+$/", "ip:10.1*", "ip:*amazonaws.com"):
+        matcher = parse(text).root.matcher
+        plain = ValueDict()
+        plain.codes_of(values)
+        want = plain.codes_matching(matcher)
+        assert want == [c for c, v in enumerate(plain.values) if matcher.matches(v)]
+
+        monkeypatch.setattr(dictionaries, "MATCH_STEP", 50)
+        d = ValueDict()
+        d.codes_of(values)
+        gate = PauseGate(hold_s=3600.0)
+        gate.close()
+        got: list[list[int]] = []
+        worker = _run_in_thread(
+            lambda d=d, m=matcher, g=gate, out=got: out.append(d.codes_matching(m, g))
+        )
+        _parked(gate)
+        assert d._globs[matcher][0] == 50  # its progress, for whoever asks
+        assert d.codes_matching(matcher) == want  # a reader meanwhile
+        gate.open()
+        worker.join(30)
+        assert got == [want]
+        assert d._globs[matcher] == (len(d.values), want)
+        alone = ValueDict()  # paused, then let go on without a reader meanwhile
+        alone.codes_of(values)
+        gate.close()
+        worker = _run_in_thread(
+            lambda d=alone, m=matcher, g=gate, out=got: out.append(d.codes_matching(m, g))
+        )
+        _parked(gate)
+        gate.open()
+        worker.join(30)
+        assert got == [want, want] and alone._globs[matcher] == (len(alone.values), want)
+        d.codes_of(["10.1.2.3", "nothing"])  # values that arrive later are tested too
+        plain.codes_of(["10.1.2.3", "nothing"])
+        assert d.codes_matching(matcher, gate) == plain.codes_matching(matcher)
+        monkeypatch.undo()

@@ -2035,7 +2035,8 @@ static int pw_walk(Cur *c, const PSeg *segs, int nseg, int i, int depth, PSpans 
 
 typedef struct {
     uint64_t h;
-    int32_t code; /* -1: empty */
+    int32_t slot; /* code + 1; 0: empty (a new table is calloc'd: its pages are mapped
+                   * as they are first written, not all at its allocation) */
 } PEnt;
 
 typedef struct {
@@ -2043,6 +2044,7 @@ typedef struct {
     PyThread_type_lock lock; /* guards the tables: scans insert without the GIL */
     PEnt *ents;
     size_t cap, count;
+    size_t faulted; /* bytes of `ents` from its start known to be mapped (prefault) */
     unsigned char *arena;
     size_t alen, acap;
     uint64_t *offs; /* offs[code]: its key's start in the arena; offs[count] = alen */
@@ -2054,26 +2056,30 @@ static uint64_t ptable_hash(const unsigned char *p, size_t n, unsigned char kind
     return hash_bytes(p, n, 0x51ED270B27A3C4F1ull ^ kind);
 }
 
-static int ptable_grow(PathTable *t)
+/* Rehash into `ncap` slots (a power of two, more than the entries). */
+static int ptable_resize(PathTable *t, size_t ncap)
 {
-    size_t ncap = t->cap ? t->cap * 2 : 1024;
-    PEnt *n = PyMem_RawMalloc(ncap * sizeof(PEnt));
+    PEnt *n = PyMem_RawCalloc(ncap, sizeof(PEnt));
     if (!n)
         return -1;
-    for (size_t i = 0; i < ncap; i++)
-        n[i].code = -1;
     for (size_t i = 0; i < t->cap; i++) {
-        if (t->ents[i].code < 0)
+        if (!t->ents[i].slot)
             continue;
         size_t j = t->ents[i].h & (ncap - 1);
-        while (n[j].code >= 0)
+        while (n[j].slot)
             j = (j + 1) & (ncap - 1);
         n[j] = t->ents[i];
     }
     PyMem_RawFree(t->ents);
     t->ents = n;
     t->cap = ncap;
+    t->faulted = 0;
     return 0;
+}
+
+static int ptable_grow(PathTable *t)
+{
+    return ptable_resize(t, t->cap ? t->cap * 2 : 1024);
 }
 
 /* The code of (kind, p[0:n]); inserted when `add`, else -1 when absent. -2: no memory.
@@ -2087,13 +2093,14 @@ static int32_t ptable_code(PathTable *t, unsigned char kind, const unsigned char
     size_t mask = t->cap - 1, j = h & mask;
     for (;;) {
         PEnt *e = &t->ents[j];
-        if (e->code < 0)
+        if (!e->slot)
             break;
         if (e->h == h) {
-            const unsigned char *k = t->arena + t->offs[e->code];
-            size_t klen = t->offs[e->code + 1] - t->offs[e->code] - 1;
+            int32_t c = e->slot - 1;
+            const unsigned char *k = t->arena + t->offs[c];
+            size_t klen = t->offs[c + 1] - t->offs[c] - 1;
             if (klen == n + 1 && k[0] == kind && memcmp(k + 1, p, n) == 0)
-                return e->code;
+                return c;
         }
         j = (j + 1) & mask;
     }
@@ -2129,7 +2136,7 @@ static int32_t ptable_code(PathTable *t, unsigned char kind, const unsigned char
     t->offs[code + 1] = t->alen;
     t->count++;
     t->ents[j].h = h;
-    t->ents[j].code = code;
+    t->ents[j].slot = code + 1;
     if (t->count * 2 > t->cap && ptable_grow(t) < 0)
         return -2;
     return code;
@@ -2415,6 +2422,61 @@ static PyObject *PathTable_insert(PathTable *self, PyObject *arg)
     return PyLong_FromLong(code);
 }
 
+/* reserve(n): room for n entries in all, so that inserts up to that many never double
+ * the table (an insert doubles it once it is half full). A rehash it needs runs now,
+ * without the GIL, under the table's lock: a caller chooses when (the credential index
+ * between two pause checkpoints, not amid its key numbering). */
+static PyObject *PathTable_reserve(PathTable *self, PyObject *arg)
+{
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (n < 0 || (size_t)n > (size_t)INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "reserve: 0 to 2**31 - 1 entries");
+        return NULL;
+    }
+    size_t cap = 1024;
+    while (cap < 2 * (size_t)n)
+        cap *= 2;
+    int rc = 0;
+    ptable_lock(self);
+    if (cap > self->cap) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = ptable_resize(self, cap);
+        Py_END_ALLOW_THREADS
+    }
+    PyThread_release_lock(self->lock);
+    if (rc < 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* prefault(nbytes) -> done: map up to `nbytes` more of the table's slots, in order,
+ * without the GIL; True once all are. A fresh big table's pages are otherwise mapped
+ * one at a time by the inserts that first write them, holding the GIL (at 10M, numbering
+ * 8k keys into a fresh 256 MB table held it ~50 ms); mapped all at once they kept a
+ * core ~90 ms: a caller maps them in steps, between pause checkpoints. */
+static PyObject *PathTable_prefault(PathTable *self, PyObject *arg)
+{
+    Py_ssize_t nbytes = PyLong_AsSsize_t(arg);
+    if (nbytes == -1 && PyErr_Occurred())
+        return NULL;
+    ptable_lock(self);
+    size_t size = self->cap * sizeof(PEnt), stop = self->faulted + (size_t)(nbytes > 0 ? nbytes : 0);
+    if (stop > size)
+        stop = size;
+    volatile unsigned char *p = (volatile unsigned char *)self->ents;
+    size_t b = self->faulted;
+    Py_BEGIN_ALLOW_THREADS
+    for (; b < stop; b += 4096)
+        p[b] = p[b];
+    Py_END_ALLOW_THREADS
+    self->faulted = stop;
+    int done = self->faulted >= size;
+    PyThread_release_lock(self->lock);
+    return PyBool_FromLong(done);
+}
+
 /* lookup(raw) -> code, or -1 when never numbered. */
 static PyObject *PathTable_lookup(PathTable *self, PyObject *arg)
 {
@@ -2533,6 +2595,8 @@ static PyMethodDef PathTable_methods[] = {
      "scan(text, starts, ends, segs, needles) -> (events, codes, fallback)"},
     {"insert", (PyCFunction)PathTable_insert, METH_O, "insert(raw) -> code"},
     {"lookup", (PyCFunction)PathTable_lookup, METH_O, "lookup(raw) -> code or -1"},
+    {"reserve", (PyCFunction)PathTable_reserve, METH_O, "reserve(n): room for n entries"},
+    {"prefault", (PyCFunction)PathTable_prefault, METH_O, "prefault(nbytes) -> all mapped"},
     {"raw", (PyCFunction)PathTable_raw, METH_O, "raw(code) -> raw key"},
     {"blob", (PyCFunction)PathTable_blob, METH_O, "blob(start) -> (keys, int64 offsets)"},
     {"trim", (PyCFunction)PathTable_trim, METH_NOARGS, "give back spare room"},

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..normalize import NO_TIME
 
-__all__ = ["distinct", "first_seen", "threshold"]
+__all__ = ["distinct", "first_seen", "group_first_times", "lower_first_times", "threshold"]
 
 _NONE = np.empty(0, np.int64)
 _TIME_BITS = 44  # ms since 1970 fit in 44 bits to the year 2527
@@ -125,6 +125,13 @@ def group_first_times(
     out = np.full(size, np.iinfo(np.int64).max, np.int64)
     if into is not None:
         out[: len(into)] = into
-    keep = times != NO_TIME
-    np.minimum.at(out, groups[keep], times[keep])
+    lower_first_times(out, times, groups)
     return out
+
+
+def lower_first_times(first: np.ndarray, times: np.ndarray, groups: np.ndarray) -> None:
+    """Lower `first` (each group's first time, by group code) in place by these events'
+    times (events without a time left out): a run over events in parts, one at a time,
+    ends where one run over all of them does."""
+    keep = times != NO_TIME
+    np.minimum.at(first, groups[keep], times[keep])

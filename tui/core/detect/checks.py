@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
+from ..pause import PauseGate, checkpointed
 from .rules import Check
 
 if TYPE_CHECKING:
@@ -85,25 +86,31 @@ def public_policy(doc: object) -> bool:
     return False
 
 
-def run_check(check: Check, store: Store, evidence: Evidence, rows: np.ndarray) -> np.ndarray:
-    """Which of `rows` (sorted) pass `check`."""
+def run_check(
+    check: Check, store: Store, evidence: Evidence, rows: np.ndarray, gate: PauseGate | None = None
+) -> np.ndarray:
+    """Which of `rows` (sorted) pass `check`; with `gate`, a pause checkpoint every
+    few hundred events (each is Python: a decoded event, a policy parsed)."""
     if check.kind == "public-policy":
         key = check.paths[0].key
         return np.array(
-            [any(public_policy(d) for d in _at(evidence.event(int(r)), key)) for r in rows], bool
+            [
+                any(public_policy(d) for d in _at(evidence.event(r), key))
+                for r in checkpointed(rows.tolist(), gate)
+            ],
+            bool,
         )
     if check.kind == "other-than":
         mine = evidence.values(check.paths[0], rows)
         theirs = evidence.values(check.paths[1], rows)
-        return np.array(
-            [bool(a) and not (set(a) & set(b)) for a, b in zip(mine, theirs, strict=True)], bool
-        )
+        pairs = checkpointed(zip(mine, theirs, strict=True), gate)
+        return np.array([bool(a) and not (set(a) & set(b)) for a, b in pairs], bool)
     # foreign-account
     per_path = [evidence.values(p, rows) for p in check.paths]
     own = store.codes("account")[rows]
     names = store.values("account")
     out = np.zeros(len(rows), bool)
-    for i in range(len(rows)):
+    for i in checkpointed(range(len(rows)), gate):
         home = names[own[i]]
         for v in (v for vals in per_path for v in vals[i]):
             accounts, everyone = accounts_named(v)

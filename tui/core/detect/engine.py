@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from ..fields import FIELDS
+from ..fields import FIELD_INDEX, FIELDS
 from ..normalize import NO_TIME, format_time
 from ..pathcols import PathColumn
 from ..paths import CONTAINER, Path, decode_event
@@ -48,13 +48,22 @@ _NO_CODES = np.empty(0, np.int32)
 WHOLE_STORE_MIN = 200_000
 _JOIN_EVERY = 64  # Evidence.gather: per-file parts joined this often
 # An aggregate over more matched rows than this is run per slice of its groups (groups
-# are independent), with a pause checkpoint between slices: one np.unique over 10M rows
-# took ~1 s of a core.
-AGG_SLICE_ROWS = 250_000
+# are independent; first-seen pairs too), with a pause checkpoint between slices: one
+# np.unique over 10M rows took ~1 s of a core; a `distinct` over 50k rows takes ~9 ms.
+AGG_SLICE_ROWS = 50_000
+# Passes over an aggregate's matched rows (millions at 10M: gathers of their codes and
+# times, the time-order pass, the split into slices) go this many rows at a time, with a
+# pause checkpoint between: over 8M rows at once, each kept a core 100-450 ms.
+STEP_ROWS = 1 << 18
+# ... and where rows stand in the time order is looked up this many at a time (binary
+# searches over 10M sort keys, ties resolved in Python: ~1 us a row).
+POSITIONS_STEP = 1 << 13
+# first-seen pairs (group, value) are dealt to slices by this mix of their two codes.
+_PAIR_MIX = 1_000_003
 # A rule's indexed part is tested over this many rows at a time, with a pause checkpoint
-# between (each term's mask is the row's own): over 10M rows at once, one rule's test
-# kept a core ~50-150 ms.
-SUPERSET_SLICE_ROWS = 1 << 20
+# between (each term's mask is the row's own): over 1M rows, a rule's test kept a core
+# up to ~25 ms.
+SUPERSET_SLICE_ROWS = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,13 @@ class RowSet(Masks):
         rows: np.ndarray,
         evidence: Evidence | None = None,
         span: tuple[int, int] | None = None,
+        gate: PauseGate | None = None,
     ) -> None:
         self.store = store
         self.rows = rows
         self.dicts = store.dicts
         self.evidence = evidence
+        self.gate = gate  # a wildcard's first test over a field's values yields to it
         # `rows` are the stretch [lo, hi) of the store: columns are sliced, not copied
         # (a take of every code column over 10M rows, rule by rule, was most of the
         # first pass's memory traffic).
@@ -111,6 +122,11 @@ class RowSet(Masks):
 
     def _ip_kinds(self) -> np.ndarray:
         return self.store.ip_kinds.table()
+
+    def _field_codes(self, field: str, matcher) -> list[int]:
+        if matcher.parts is None:
+            return super()._field_codes(field, matcher)
+        return self.dicts[FIELD_INDEX[field]].codes_matching(matcher, self.gate)
 
     def _mask_of_rows(self, rows: np.ndarray) -> np.ndarray:
         return np.isin(self.rows, rows)
@@ -480,7 +496,9 @@ class Detections:
         rows = np.arange(lo, hi, dtype=np.int64)
         step = SUPERSET_SLICE_ROWS
         bases = [
-            RowSet(store, rows[a - lo : min(hi, a + step) - lo], span=(a, min(hi, a + step)))
+            RowSet(
+                store, rows[a - lo : min(hi, a + step) - lo], span=(a, min(hi, a + step)), gate=gate
+            )
             for a in range(lo, hi, step)
         ]
         evidence = Evidence(store, self._files, gate)
@@ -489,8 +507,7 @@ class Detections:
             checkpoint(gate)
             t0 = time.perf_counter()
             root = rule.query.root
-            sup = self._superset(root, bases)
-            cands = rows if sup is None else rows[sup]
+            cands = self._candidates(root, bases, rows)
             needs_scan = _expensive(root)
             if needs_scan and len(cands) > WHOLE_STORE_MIN:
                 cands = rows[rule.query.evaluate(store)[lo:hi]]
@@ -514,10 +531,10 @@ class Detections:
             checkpoint(gate)
             t0 = time.perf_counter()
             if len(cands) and not exact:
-                cands = cands[rule.query.evaluate(RowSet(store, cands, evidence))]
+                cands = cands[rule.query.evaluate(RowSet(store, cands, evidence, gate=gate))]
             for check in rule.checks:
                 if len(cands):
-                    cands = cands[run_check(check, store, evidence, cands)]
+                    cands = cands[run_check(check, store, evidence, cands, gate)]
             if rule.aggregate is None:
                 if len(cands):
                     self._hits[rule.id] = np.concatenate([self._hits[rule.id], cands])
@@ -530,18 +547,34 @@ class Detections:
             self.version += 1
             self._union = None
 
-    def _superset(self, root, bases: list[RowSet]) -> np.ndarray | None:
-        """`superset(root, ...)` over the rows of `bases` (consecutive stretches), one
-        stretch at a time."""
-        masks = []
+    def _candidates(self, root, bases: list[RowSet], rows: np.ndarray) -> np.ndarray:
+        """`rows[superset(root, ...)]` (`rows` when it sets no limit), over the rows of
+        `bases` (consecutive stretches of `rows`), one stretch at a time."""
+        parts = []
         for i, base in enumerate(bases):
             if i:
                 checkpoint(self._gate)
             m = superset(root, base)
             if m is None:
-                return None  # no limit: the same for every stretch
-            masks.append(m)
-        return masks[0] if len(masks) == 1 else np.concatenate(masks)
+                return rows  # no limit: the same for every stretch
+            parts.append(base.rows[m])
+        return self._joined(parts)
+
+    def _joined(self, parts: list[np.ndarray]) -> np.ndarray:
+        """`np.concatenate(parts)`, copied STEP_ROWS at a time with checkpoints between
+        (8M candidates at once: ~50 ms of a core)."""
+        total = sum(len(p) for p in parts)
+        if len(parts) == 1 or total <= STEP_ROWS:
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        out = np.empty(total, parts[0].dtype)
+        at = 0
+        for p in parts:
+            for lo in range(0, len(p), STEP_ROWS):
+                checkpoint(self._gate)
+                piece = p[lo : lo + STEP_ROWS]
+                out[at : at + len(piece)] = piece
+                at += len(piece)
+        return out
 
     def _clock(self, rule: Rule, t0: float) -> None:
         self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - t0
@@ -555,16 +588,23 @@ class Detections:
             return False
         store = self.store
         gcol = store.codes(a.group)
-        groups = np.concatenate([self._matched_groups.get(rule.id, _NO_CODES), gcol[new]])
-        with self._lock:
-            matched = self._matched[rule.id] = np.concatenate([old_matched, new])
-            self._matched_groups[rule.id] = groups
-        times = store.times
+        new_groups = self._take(gcol, new)
+        old_groups = self._matched_groups.get(rule.id, _NO_CODES)
         first = not len(old_matched)
-        affected = None if first else np.unique(gcol[new])
+        with self._lock:  # at first the new rows are all (no copy of millions)
+            matched = self._matched[rule.id] = new if first else np.concatenate([old_matched, new])
+            self._matched_groups[rule.id] = (
+                new_groups if first else np.concatenate([old_groups, new_groups])
+            )
+        times = store.times
+        affected = None if first else np.unique(new_groups)
         if a.kind == "first-seen":
-            return self._first_seen(rule, matched, new, first)
-        sel = matched if affected is None else matched[member(gcol[matched], affected)]
+            return self._first_seen(rule, matched, new, new_groups, first)
+        if affected is None:
+            sel = matched
+        else:  # the affected groups' rows, found in steps (millions matched at 10M)
+            groups = self._matched_groups[rule.id]
+            sel = matched[self._stepped(len(matched), lambda a, b: member(groups[a:b], affected))]
         checkpoint(self._gate)
         if not first:
             tn = times[new]
@@ -575,13 +615,12 @@ class Detections:
             t = times[sel]
             sel = sel[(t >= tn.min() - span) & (t <= tn.max() + span)]
         sel = self._time_ordered(sel)
-        t, g = times[sel], gcol[sel]
         checkpoint(self._gate)
         if a.kind == "threshold":
-            found = self._by_groups(agg_fns.threshold, sel, t, g, (), a.count, a.window_ms)
+            found = self._by_groups(agg_fns.threshold, sel, (times, gcol), a.count, a.window_ms)
         else:
-            vals = (store.codes(a.field)[sel],)
-            found = self._by_groups(agg_fns.distinct, sel, t, g, vals, a.count, a.window_ms)
+            cols = (times, gcol, store.codes(a.field))
+            found = self._by_groups(agg_fns.distinct, sel, cols, a.count, a.window_ms)
         checkpoint(self._gate)
         old = self._hits[rule.id]
         if not len(old):
@@ -606,40 +645,50 @@ class Detections:
             self._fresh.append(Hit(rule, fresh))
         return len(fresh) > 0 or len(hits) != len(old)
 
-    def _first_seen(self, rule: Rule, matched: np.ndarray, new: np.ndarray, first: bool) -> bool:
+    def _first_seen(
+        self, rule: Rule, matched: np.ndarray, new: np.ndarray, new_groups: np.ndarray, first: bool
+    ) -> bool:
         """First-seen values. At first over every matching event; later, only the pairs
         (group, value) the new events hold, and the groups whose first time they moved
         earlier, are counted again (their old hits replaced): a late event may come
-        before a value's first use."""
+        before a value's first use. Each group's first time is kept (`_group_first`), so
+        pairs are independent: they are dealt to slices, not their groups (a principal
+        with 250k events at 10M would be one slice)."""
         a = rule.aggregate
         assert a is not None
         store = self.store
         gcol, vcol, times = store.codes(a.group), store.codes(a.field), store.times
         size = len(store.values(a.group))
         old_first = self._group_first.get(rule.id)
-        gfirst = agg_fns.group_first_times(times[new], gcol[new], size, old_first)
+        gfirst = agg_fns.group_first_times(_NONE, _NO_CODES, size, old_first)
+        for lo in range(0, len(new), STEP_ROWS):
+            checkpoint(self._gate)
+            part = new[lo : lo + STEP_ROWS]
+            agg_fns.lower_first_times(gfirst, times[part], new_groups[lo : lo + STEP_ROWS])
         self._group_first[rule.id] = gfirst
         old = self._hits[rule.id]
         checkpoint(self._gate)
+        cols = (times, gcol, vcol)
         if first:
             sel = self._time_ordered(matched)
             checkpoint(self._gate)
-            found = self._by_groups(
-                agg_fns.first_seen, sel, times[sel], gcol[sel], (vcol[sel],), a.after_ms
-            )
+            found = self._by_groups(agg_fns.first_seen, sel, cols, a.after_ms, gfirst, pairs=True)
             return self._set_hits(rule, old, found, found)
         assert old_first is not None  # set by the first run
-        pairs = (gcol[matched].astype(np.int64) << 32) | vcol[matched]
-        new_pairs = (gcol[new].astype(np.int64) << 32) | vcol[new]
+        new_pairs = (new_groups.astype(np.int64) << 32) | vcol[new]
         moved = np.flatnonzero(gfirst[: len(old_first)] < old_first)  # groups seen earlier now
-        touched = member(pairs, new_pairs)
-        if len(moved):
-            touched |= member(gcol[matched], moved)
-        sel = self._time_ordered(matched[touched])
+        groups = self._matched_groups[rule.id]
+
+        def touched(a: int, b: int) -> np.ndarray:
+            g = groups[a:b]
+            hit = member((g.astype(np.int64) << 32) | vcol[matched[a:b]], new_pairs)
+            if len(moved):
+                hit |= member(g, moved)
+            return hit
+
+        sel = self._time_ordered(matched[self._stepped(len(matched), touched)])
         checkpoint(self._gate)
-        found = self._by_groups(
-            agg_fns.first_seen, sel, times[sel], gcol[sel], (vcol[sel],), a.after_ms, gfirst
-        )
+        found = self._by_groups(agg_fns.first_seen, sel, cols, a.after_ms, gfirst, pairs=True)
         old_pairs = (gcol[old].astype(np.int64) << 32) | vcol[old]
         drop = member(old_pairs, new_pairs)
         if len(moved):
@@ -647,41 +696,112 @@ class Detections:
         return self._set_hits(rule, old, merge([old[~drop], found]), found)
 
     def _by_groups(
-        self,
-        fn,
-        rows: np.ndarray,
-        times: np.ndarray,
-        groups: np.ndarray,
-        cols: tuple[np.ndarray, ...],
-        *args,
+        self, fn, rows: np.ndarray, cols: tuple[np.ndarray, ...], *args, pairs: bool = False
     ) -> np.ndarray:
-        """`fn(rows, times, groups, *cols, *args)` (an aggregate.py function: sorted rows),
-        run over each slice of the groups when the rows are many, with a pause checkpoint
-        between slices; what each group flags depends on its own events alone, so the
-        union of the slices' rows is the whole run's."""
+        """`fn(rows, times, groups, *values, *args)` (an aggregate.py function: sorted
+        rows) over `rows` (in time order) and the store columns `cols` (times, groups,
+        values...) at those rows, run over each slice of the groups (with `pairs`, of
+        the (group, value) pairs) when the rows are many, with a pause checkpoint
+        between slices; what each group (pair) flags depends on its own events alone,
+        so the union of the slices' rows is the whole run's."""
         if len(rows) <= AGG_SLICE_ROWS:
-            return fn(rows, times, groups, *cols, *args)
-        k = min(64, -(-len(rows) // AGG_SLICE_ROWS))
-        part = (groups % k).astype(np.uint8)
+            return fn(rows, *(c[rows] for c in cols), *args)
+        k = min(-(-len(rows) // AGG_SLICE_ROWS), 1 << 15)
+        # Each slice's rows, in time order: dealt out STEP_ROWS at a time (a stable sort
+        # of 16-bit slice numbers is a radix sort).
+        pieces: list[list[np.ndarray]] = [[] for _ in range(k)]
+        for lo in range(0, len(rows), STEP_ROWS):
+            checkpoint(self._gate)
+            r = rows[lo : lo + STEP_ROWS]
+            key = cols[1][r].astype(np.int64)
+            if pairs:
+                key = key * _PAIR_MIX + cols[2][r]
+            part = (key % k).astype(np.uint16)
+            o = np.argsort(part, kind="stable")
+            cuts = np.cumsum(np.bincount(part, minlength=k))[:-1]
+            for i, piece in enumerate(np.split(r[o], cuts)):
+                pieces[i].append(piece)
         out = []
         for i in range(k):
             checkpoint(self._gate)
-            at = np.flatnonzero(part == i)
+            at = np.concatenate(pieces[i])
+            pieces[i] = []
             if len(at):
-                out.append(fn(rows[at], times[at], groups[at], *(c[at] for c in cols), *args))
-        checkpoint(self._gate)
-        found = np.concatenate(out) if out else _NONE
-        found.sort()
-        return found
+                out.append(fn(at, *(c[at] for c in cols), *args))
+        return self._merged(out)
+
+    def _merged(self, parts: list[np.ndarray]) -> np.ndarray:
+        """The sorted union of row arrays (`merge`), STEP_ROWS at a time when they are
+        many: marked in a mask over the store, then read back in order (sorting a
+        million flagged rows at once kept a core ~60 ms at 10M)."""
+        total = sum(len(p) for p in parts)
+        if total <= STEP_ROWS:
+            checkpoint(self._gate)
+            return merge(parts)
+        n = len(self.store)
+        m = np.zeros(n, bool)
+        for p in parts:
+            for lo in range(0, len(p), STEP_ROWS):
+                checkpoint(self._gate)
+                m[p[lo : lo + STEP_ROWS]] = True
+        out = np.empty(total, np.int64)
+        at = 0
+        for lo in range(0, n, STEP_ROWS * 4):
+            checkpoint(self._gate)
+            got = lo + np.flatnonzero(m[lo : lo + STEP_ROWS * 4])
+            out[at : at + len(got)] = got
+            at += len(got)
+        return out[:at]
+
+    def _stepped(self, n: int, part) -> np.ndarray:
+        """A mask of n rows, `part(a, b)` giving rows [a, b): STEP_ROWS at a time with
+        checkpoints between."""
+        out = np.empty(n, bool)
+        for lo in range(0, n, STEP_ROWS):
+            checkpoint(self._gate)
+            hi = min(n, lo + STEP_ROWS)
+            out[lo:hi] = part(lo, hi)
+        return out
+
+    def _take(self, col: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """`col[rows]`, STEP_ROWS at a time with checkpoints between."""
+        if len(rows) <= STEP_ROWS:
+            return col[rows]
+        out = np.empty(len(rows), col.dtype)
+        for lo in range(0, len(rows), STEP_ROWS):
+            checkpoint(self._gate)
+            np.take(col, rows[lo : lo + STEP_ROWS], out=out[lo : lo + STEP_ROWS])
+        return out
 
     def _time_ordered(self, rows: np.ndarray) -> np.ndarray:
-        """`rows` in the store's time order (time, eventID, arrival)."""
+        """`rows` (unique) in the store's time order (time, eventID, arrival), worked
+        out STEP_ROWS at a time with checkpoints between."""
         store = self.store
-        if len(rows) * 8 > len(store):  # a pass over the store's order is cheaper
-            m = np.zeros(len(store), bool)
-            m[rows] = True
-            return store.ordered(m)
-        return rows[np.argsort(store.positions_in_order(rows), kind="stable")]
+        n = len(store)
+        gate = self._gate
+        if len(rows) * 64 <= n:  # few: sorted by where each stands in the order
+            pos = np.empty(len(rows), np.int64)
+            for lo in range(0, len(rows), POSITIONS_STEP):
+                checkpoint(gate)
+                pos[lo : lo + POSITIONS_STEP] = store.positions_in_order(
+                    rows[lo : lo + POSITIONS_STEP]
+                )
+            checkpoint(gate)
+            return rows[np.argsort(pos, kind="stable")]
+        # Many: a pass over the store's order picking them.
+        m = np.zeros(n, bool)
+        for lo in range(0, len(rows), STEP_ROWS):
+            checkpoint(gate)
+            m[rows[lo : lo + STEP_ROWS]] = True
+        out = np.empty(len(rows), np.int64)  # filled as it goes (its pages too)
+        at = 0
+        for lo in range(0, n, STEP_ROWS):
+            checkpoint(gate)
+            o = store.order_at(np.arange(lo, min(n, lo + STEP_ROWS)))
+            got = o[m[o]]
+            out[at : at + len(got)] = got
+            at += len(got)
+        return out[:at]
 
     # ---------------------------------------------------------------- reads
     def hits(self, rule_id: str) -> np.ndarray:
