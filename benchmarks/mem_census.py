@@ -1,6 +1,7 @@
 """What the explorer's memory holds at each stage of a load (a benchmark, not a test).
 
-    python benchmarks/mem_census.py --events 10000000 [--census] [--malloc-info]
+    python benchmarks/mem_census.py --events 10000000 [--census STAGE...] [--malloc-info]
+    MEM_CENSUS_CODE=/path/to/other/checkout python benchmarks/mem_census.py ...
 
 Runs the explorer headless (Pilot, as bench_app.py) over a generated trail and prints, when
 the load is on screen, 2 s later (facet columns, warmed view heap) and once the
@@ -26,6 +27,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The checkout whose explorer is measured (an environment variable: the loader's spawn
+# workers import this script again and must find the same `tui`).
+CODE = os.environ.get("MEM_CENSUS_CODE")
+if CODE:
+    sys.path.insert(0, CODE)
 
 MB = 1 << 20
 
