@@ -281,9 +281,9 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 # unmapped when freed: the analysis runs in threads of their own, whose glibc arenas the
 # views never allocate from, and what its temporaries left there was kept for nothing
 # (at 10M events 184-214 MB free in the worker's arena, 41-62 MB in each search
-# thread's; now 134-141 and 11). numpy asks for huge pages from 4 MiB, so they fault in
-# 2 MiB at a time. glibc maps only when no free chunk fits, so the views' warmed heap serves keys
-# meanwhile as before.
+# thread's; now 134-141 and 11). The price: each mapping's pages are faulted in afresh
+# (4 KiB at a time: the store turns numpy's huge-page advice off). glibc maps only when
+# no free chunk fits, so the views' warmed heap serves keys meanwhile as before.
 RETURNED_MMAP_MIN = 4 << 20
 _GLIBC_MMAP_MAX = 32 << 20  # the most glibc's adaptive threshold rises to (64-bit)
 _mallopt_lock = threading.Lock()
