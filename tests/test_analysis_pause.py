@@ -139,3 +139,32 @@ async def test_closing_the_app_opens_the_gate(tmp_path, monkeypatch) -> None:
         assert not gate.closed
     finally:
         go.set()
+
+
+async def test_the_analysis_runs_with_its_big_temporaries_given_back(tmp_path, monkeypatch) -> None:
+    """The detections and the credential index run under `big_buffers_returned` (their
+    temporaries are unmapped when freed: tests/core/test_view_facets_split.py), and it
+    ends with the run."""
+    from tui.core import credentials
+    from tui.core import view as view_mod
+
+    seen: list[tuple[str, int]] = []
+    real_sync, real_catch_up = Detections.sync, credentials.CredentialIndex.catch_up
+
+    def sync(self, gate=None) -> None:
+        seen.append(("detections", view_mod._returning))
+        real_sync(self, gate)
+
+    def catch_up(self, gate=None) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            seen.append(("credentials", view_mod._returning))
+        real_catch_up(self, gate)
+
+    monkeypatch.setattr(Detections, "sync", sync)
+    monkeypatch.setattr(credentials.CredentialIndex, "catch_up", catch_up)
+    app = explorer_app(parse_args([str(_trail(tmp_path)), "--no-follow"]))
+    async with run(app, (160, 40)) as pilot:
+        await _loaded(pilot)
+        await wait_for(pilot, lambda: app.analysis_runs)
+        assert ("detections", 1) in seen and ("credentials", 1) in seen
+        assert view_mod._returning == 0

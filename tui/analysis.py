@@ -28,6 +28,7 @@ from .core.credentials import credentials_of
 from .core.detect import detections_of
 from .core.pause import PauseGate
 from .core.sanitize import clean
+from .core.view import big_buffers_returned
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,7 +92,7 @@ class BackgroundAnalysis(AppHost):
                     clean(f"detection rules: {e}"), severity="error", markup=False, timeout=8
                 )
                 rules = rule_set(use_config=False).rules
-        Detections(self.store, rules)
+        Detections(self.store, rules, keep_new=False)  # the explorer reads hits, not new ones
         if self.rules_skipped:
             n = self.rules_skipped
             self.notify(
@@ -156,10 +157,11 @@ class BackgroundAnalysis(AppHost):
         if raised:
             gc.set_threshold(raised, *older)
         try:
-            det = detections_of(self.store)
-            if det is not None:
-                det.sync(self.pause_gate)
-            credentials_of(self.store).catch_up(self.pause_gate)
+            with big_buffers_returned():  # its temporaries go back when freed
+                det = detections_of(self.store)
+                if det is not None:
+                    det.sync(self.pause_gate)
+                credentials_of(self.store).catch_up(self.pause_gate)
         except Exception as e:  # a rule or the index failing must not stop the explorer
             error = f"{type(e).__name__}: {e}"
         finally:

@@ -388,3 +388,64 @@ def test_explanations_of_aggregate_hits_count_what_a_direct_count_finds(tmp_path
         near = gets[(ipc[gets] == ipc[r]) & (np.abs(times[gets] - times[r]) <= 300_000)]
         n = len(np.unique(regc[near]))
         assert det.explain(r, dist).startswith(f"{n} distinct region values by ip ")
+
+
+def test_the_explorers_detections_keep_less_and_find_the_same(tmp_path):
+    """The explorer's detections (keep_new=False) keep no new hits for take_new, their
+    aggregates' matched rows as int32 and no files' line maps between runs; commit by
+    commit (late events included) their hits and explanations equal the detect
+    command's (keep_new)."""
+    rnd = random.Random(5)
+    rules = [
+        rule(
+            "event:GetObject",
+            rid="burst",
+            aggregate={"kind": "threshold", "group": "ip", "count": 3, "window": "5m"},
+        ),
+        rule(
+            "event:GetObject",
+            rid="spread",
+            aggregate={
+                "kind": "distinct",
+                "group": "ip",
+                "field": "region",
+                "count": 2,
+                "window": "5m",
+            },
+        ),
+        rule(
+            "event:ListBuckets",
+            rid="first",
+            aggregate={"kind": "first-seen", "group": "ip", "field": "region", "after": "1m"},
+        ),
+        rule('event:ListBuckets "eu-west-1"', rid="plain"),
+    ]
+    ips, regions = ["198.51.100.1", "198.51.100.2", "203.0.113.9"], ["us-east-1", "eu-west-1"]
+    kept, lean = Store(), Store()
+    det_kept, det_lean = Detections(kept, rules), Detections(lean, rules, keep_new=False)
+    for k in range(6):
+        recs = [
+            event(
+                rnd.choice(["GetObject", "GetObject", "ListBuckets"]),
+                f"2026-11-20T10:{rnd.randrange(30):02d}:{rnd.randrange(60):02d}Z",
+                source="s3.amazonaws.com",
+                ip=rnd.choice(ips),
+                region=rnd.choice(regions),
+            )
+            for _ in range(25)
+        ]
+        path = write_records(trail_path(tmp_path, suffix=f"{k:016x}"), recs)
+        for store in (kept, lean):
+            store.add(parse_file(str(path)))
+            store.commit()
+        det_kept.sync()
+        det_lean.sync()
+        assert det_lean.take_new() == [] and det_kept.take_new()
+        for r in rules:
+            hits = det_lean.hits(r.id)
+            assert np.array_equal(hits, det_kept.hits(r.id)), r.id
+            for row in hits.tolist():
+                assert det_lean.explain(row, r) == det_kept.explain(row, r)
+        assert {m.dtype for m in det_lean._matched.values()} == {np.dtype(np.int32)}
+        assert not det_lean._files._lines
+    assert all(len(det_lean.hits(r.id)) for r in rules)

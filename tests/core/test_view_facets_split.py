@@ -134,8 +134,11 @@ def test_share_raises_what_an_item_raises(monkeypatch):
 FAULTS = """
 import resource, sys
 import numpy as np
-from tui.core.view import keep_big_buffers
+from tui.core.view import big_buffers_returned, keep_big_buffers
 kept = keep_big_buffers() if sys.argv[1] == "keep" else False
+if sys.argv[1] == "keep-during-analysis":  # kept from the end of the analysis on
+    with big_buffers_returned():
+        kept = keep_big_buffers()
 def touch():
     a = np.empty(40 << 17, np.int64)  # 40 MiB: above glibc's adaptive mmap threshold
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -149,7 +152,7 @@ print(kept, touch())
 @pytest.mark.skipif(
     not __import__("platform").libc_ver()[0] == "glibc", reason="glibc's mallopt only"
 )
-def _script_output(script: str, mode: str) -> list[str]:
+def _script_output(script: str, *mode: str) -> list[str]:
     """The words a fresh interpreter prints running `script` with argument `mode`
     (allocator settings and page faults are per process)."""
     import subprocess
@@ -158,7 +161,7 @@ def _script_output(script: str, mode: str) -> list[str]:
 
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-c", script, mode], cwd=root, capture_output=True, text=True
+        [sys.executable, "-c", script, *mode], cwd=root, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
     return out.stdout.split()
@@ -174,6 +177,8 @@ def test_kept_big_buffers_are_reused_without_page_faults():
     assert faults < 1000  # the freed 40 MiB is reused: its pages are already there
     plain = run("plain")
     assert plain[0] == "False" and plain[1] > 5000  # a fresh mapping: a fault per page
+    kept, faults = run("keep-during-analysis")
+    assert kept == "True" and faults < 1000
 
 
 WARM_FAULTS = """
@@ -290,3 +295,63 @@ def test_presorted_error_counts_equal_a_count_per_bucket(seed):
         ]
         assert h.errors.tolist() == want
         assert h.errors.dtype == np.int64
+
+
+RETURNED = """
+import contextlib, resource, sys, threading
+import numpy as np
+from tui.core import view
+view._workers = lambda: 2  # one pool thread, as on two cores
+assert view.keep_big_buffers()
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon"):
+            return int(line.split()[1]) >> 10
+kept = []
+def analysis():  # its own thread: big temporaries, and small results it keeps
+    for i in range(24):
+        a = np.ones((6 + i % 4) << 20, np.uint8)
+        b = np.ones(30 << 20, np.uint8)
+        kept.append(a[: 1 << 16].copy())
+        del a, b
+def faults(nbytes):
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    a = np.ones(nbytes, np.uint8)
+    got = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+    del a
+    return got
+before = rss()
+returned = sys.argv[1] == "returned"
+with view.big_buffers_returned() if returned else contextlib.nullcontext():
+    # The explorer warms the views' heaps once its analysis started (warm_view_heap).
+    heap = view._heap_for_views() if sys.argv[2] == "heap" else contextlib.nullcontext()
+    with heap:
+        view.touch_heaps(96 << 20, 48 << 20)
+    t = threading.Thread(target=analysis)
+    t.start()
+    t.join()
+kept_mb = rss() - before
+pool = view._view_pool().submit(faults, 40 << 20).result()
+print(kept_mb, faults(80 << 20), pool)
+"""
+
+
+@pytest.mark.skipif(
+    not __import__("platform").libc_ver()[0] == "glibc", reason="glibc's mallopt only"
+)
+def test_an_analysis_gives_back_its_temporaries_and_leaves_the_views_heap_warm():
+    """Under `big_buffers_returned` a thread's big temporaries are unmapped when freed
+    (kept, its heap held them: 36 MB here); the views' heaps warmed meanwhile
+    (`_heap_for_views`, as `warm_view_heap`) stay: views' arrays on the UI thread and on
+    the view pool's take no fresh pages after it. Warmed without it, they would."""
+
+    def run(*mode: str) -> tuple[int, int, int]:
+        kept, main, pool = _script_output(RETURNED, *mode)
+        return int(kept), int(main), int(pool)
+
+    kept, main, pool = run("returned", "heap")
+    assert kept - 144 < 12 and main < 1000 and pool < 1000, (kept, main, pool)
+    kept, main, pool = run("kept", "heap")
+    assert kept - 144 > 24 and main < 1000 and pool < 1000, (kept, main, pool)
+    kept, main, pool = run("returned", "plain")
+    assert main > 15000 and pool > 7500, (kept, main, pool)  # the warm went back too

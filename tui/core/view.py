@@ -24,8 +24,9 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,7 @@ __all__ = [
     "View",
     "ViewRows",
     "compute_view",
+    "big_buffers_returned",
     "keep_big_buffers",
     "warm_view_heap",
     "prepare_filter",
@@ -274,12 +276,22 @@ class ViewRows:
 BIG_BUFFER_MMAP_MIN = 128 << 20  # M_MMAP_THRESHOLD: allocations below it use the heap
 BIG_BUFFER_TRIM_MIN = 256 << 20  # M_TRIM_THRESHOLD: free memory kept at the heap's top
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+# While a run whose temporaries no view reuses is under way (the explorer's analysis,
+# `big_buffers_returned`), allocations of this size or more are mapped afresh and
+# unmapped when freed: the analysis runs in threads of their own, whose glibc arenas the
+# views never allocate from, and what its temporaries left there was kept for nothing
+# (at 10M events 184-214 MB free in the worker's arena, 41-62 MB in each search
+# thread's; now 134-141 and 11). The price: each mapping's pages are faulted in afresh
+# (4 KiB at a time: the store turns numpy's huge-page advice off). glibc maps only when
+# no free chunk fits, so the views' warmed heap serves keys meanwhile as before.
+RETURNED_MMAP_MIN = 4 << 20
+_GLIBC_MMAP_MAX = 32 << 20  # the most glibc's adaptive threshold rises to (64-bit)
+_mallopt_lock = threading.Lock()
+_big_kept = False  # keep_big_buffers took effect
+_returning = 0  # runs under big_buffers_returned
 
 
-def keep_big_buffers() -> bool:
-    """Have the C allocator keep and reuse big freed buffers (views' arrays) instead of
-    mapping fresh pages for each (see BIG_BUFFER_MMAP_MIN): glibc only, process-wide,
-    so the explorer calls it once a trail is loaded. Returns whether it took effect."""
+def _mallopt(param: int, value: int) -> bool:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -287,9 +299,40 @@ def keep_big_buffers() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return bool(mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, BIG_BUFFER_TRIM_MIN)
-    )
+    return bool(mallopt(param, value))
+
+
+def keep_big_buffers() -> bool:
+    """Have the C allocator keep and reuse big freed buffers (views' arrays) instead of
+    mapping fresh pages for each (see BIG_BUFFER_MMAP_MIN): glibc only, process-wide,
+    so the explorer calls it once a trail is loaded. Returns whether it took effect.
+    Under `big_buffers_returned` the mmap threshold is raised when that run ends."""
+    global _big_kept
+    with _mallopt_lock:
+        if not _mallopt(_M_TRIM_THRESHOLD, BIG_BUFFER_TRIM_MIN):
+            return False
+        _big_kept = _returning > 0 or _mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN)
+        return _big_kept
+
+
+@contextmanager
+def big_buffers_returned() -> Iterator[None]:
+    """Within it, allocations of RETURNED_MMAP_MIN or more that no free chunk holds are
+    mapped afresh and unmapped when freed (process-wide; glibc only): for a run whose
+    temporaries no view reuses. On leaving, the threshold `keep_big_buffers` set (or
+    glibc's adaptive maximum, when it was not called) is back."""
+    global _returning
+    with _mallopt_lock:
+        _returning += 1
+        if _returning == 1:
+            _mallopt(_M_MMAP_THRESHOLD, RETURNED_MMAP_MIN)
+    try:
+        yield
+    finally:
+        with _mallopt_lock:
+            _returning -= 1
+            if not _returning:
+                _mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN if _big_kept else _GLIBC_MMAP_MAX)
 
 
 # The heap `warm_view_heap` touches on the view pool's threads stays below a thread
@@ -315,8 +358,25 @@ def warm_view_heap(store: Store, fields: Iterable[str]) -> tuple[int, int]:
     counters = sum(8 * len(store.values(f)) for f in fields if f in FIELD_INDEX)
     pool_bytes = min(9 * m + counters, WARM_POOL_MAX)
     main_bytes = min(9 * m + 8 * (n // 2) + counters, BIG_BUFFER_TRIM_MIN // 2)
-    touch_heaps(main_bytes, pool_bytes)
+    with _heap_for_views():
+        touch_heaps(main_bytes, pool_bytes)
     return main_bytes, pool_bytes
+
+
+@contextmanager
+def _heap_for_views() -> Iterator[None]:
+    """Big allocations come from the heap meanwhile, also while the analysis runs under
+    `big_buffers_returned` (the explorer warms the views' heap during it): mapped, the
+    warmed memory would be unmapped when freed."""
+    with _mallopt_lock:
+        if _returning and _big_kept:
+            _mallopt(_M_MMAP_THRESHOLD, BIG_BUFFER_MMAP_MIN)
+    try:
+        yield
+    finally:
+        with _mallopt_lock:
+            if _returning and _big_kept:
+                _mallopt(_M_MMAP_THRESHOLD, RETURNED_MMAP_MIN)
 
 
 def touch_heaps(main_bytes: int, pool_bytes: int) -> None:
