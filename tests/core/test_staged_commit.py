@@ -8,6 +8,7 @@ rows, events without a time or an eventID)."""
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -281,3 +282,19 @@ def test_columns_built_while_a_commit_is_prepared_are_kept(tmp_path):
     f = FIELD_INDEX["service"]
     assert store.time_order.built(f)
     assert store.time_order.column(f).tolist() == plain.time_order.column(f).tolist()
+
+
+def test_a_published_commit_lets_go_of_its_events(tmp_path):
+    """Whatever still reaches a published commit (the explorer's thread worker: cycles,
+    and no collector while a trail loads) does not keep its files' events alive."""
+    paths = _tricky_trail(tmp_path)
+    store = Store()
+    batches = [parse_file(p) for p in paths]
+    held = [weakref.ref(b.times) for b in batches if b.n]
+    for b in batches:
+        store.add(b)
+    del batches, b
+    staged = _staged(store)
+    store.publish(staged)
+    assert len(store) and held
+    assert [r() for r in held] == [None] * len(held)  # `staged` is still here

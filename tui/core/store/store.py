@@ -230,7 +230,9 @@ class Store(Masks):
         self.time_order.adopt(staged.order, keep_spares=more)
         if got.sifted.stored_flagged:
             self.time_order.forget("flags")
-        return self._committed(got)
+        res = self._committed(got)
+        staged.release()
+        return res
 
     def committed_files(self) -> int:
         """How many of `files`, from the first, are committed (pending files are always
@@ -675,3 +677,13 @@ class StagedCommit:
         for name in list(store.time_order._columns):
             order.column(name, lend=False)
         self.got, self.columns, self.order = got, columns, order
+
+    def release(self) -> None:
+        """Let go of the events and buffers, once published. The explorer's loading
+        keeps the garbage collector off, and a thread worker's objects form cycles: a
+        published commit they still reached kept its files' events (~1 KB each) and the
+        buffers it replaced until the load's end (at 10M events 2.5 GB more at the
+        peak)."""
+        self.pending, self.own, self.line_rows = [], {}, {}
+        self.got = self.columns = self.order = None
+        self._columns = self._order = None  # type: ignore[assignment]
