@@ -338,6 +338,21 @@ def test_candidates_read_over_many_files_with_parts_joined_often_agree(tmp_path,
     assert any(len(det.hits(f"r{i}")) for i in range(len(texts)))
 
 
+def _s3_burst(rnd: random.Random) -> list[dict]:
+    """25 S3 calls within half an hour from three IPs in two regions (late ones too)."""
+    ips, regions = ["198.51.100.1", "198.51.100.2", "203.0.113.9"], ["us-east-1", "eu-west-1"]
+    return [
+        event(
+            rnd.choice(["GetObject", "GetObject", "ListBuckets"]),
+            f"2026-11-20T10:{rnd.randrange(30):02d}:{rnd.randrange(60):02d}Z",
+            source="s3.amazonaws.com",
+            ip=rnd.choice(ips),
+            region=rnd.choice(regions),
+        )
+        for _ in range(25)
+    ]
+
+
 def test_explanations_of_aggregate_hits_count_what_a_direct_count_finds(tmp_path):
     """`explain` reads the group codes kept beside each rule's matched rows; after
     arrivals in several commits (late events included) its counts equal a count over
@@ -359,20 +374,10 @@ def test_explanations_of_aggregate_hits_count_what_a_direct_count_finds(tmp_path
             "window": "5m",
         },
     )
-    ips, regions = ["198.51.100.1", "198.51.100.2", "203.0.113.9"], ["us-east-1", "eu-west-1"]
     store = Store()
     det = Detections(store, [thr, dist])
     for k in range(6):
-        recs = [
-            event(
-                rnd.choice(["GetObject", "GetObject", "ListBuckets"]),
-                f"2026-11-20T10:{rnd.randrange(30):02d}:{rnd.randrange(60):02d}Z",
-                source="s3.amazonaws.com",
-                ip=rnd.choice(ips),
-                region=rnd.choice(regions),
-            )
-            for _ in range(25)
-        ]
+        recs = _s3_burst(rnd)
         store.add(parse_file(str(write_records(trail_path(tmp_path, suffix=f"{k:016x}"), recs))))
         store.commit()
         det.take_new()
@@ -420,20 +425,10 @@ def test_the_explorers_detections_keep_less_and_find_the_same(tmp_path):
         ),
         rule('event:ListBuckets "eu-west-1"', rid="plain"),
     ]
-    ips, regions = ["198.51.100.1", "198.51.100.2", "203.0.113.9"], ["us-east-1", "eu-west-1"]
     kept, lean = Store(), Store()
     det_kept, det_lean = Detections(kept, rules), Detections(lean, rules, keep_new=False)
     for k in range(6):
-        recs = [
-            event(
-                rnd.choice(["GetObject", "GetObject", "ListBuckets"]),
-                f"2026-11-20T10:{rnd.randrange(30):02d}:{rnd.randrange(60):02d}Z",
-                source="s3.amazonaws.com",
-                ip=rnd.choice(ips),
-                region=rnd.choice(regions),
-            )
-            for _ in range(25)
-        ]
+        recs = _s3_burst(rnd)
         path = write_records(trail_path(tmp_path, suffix=f"{k:016x}"), recs)
         for store in (kept, lean):
             store.add(parse_file(str(path)))
