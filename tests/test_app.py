@@ -1788,3 +1788,16 @@ def test_watch_limit_shows_in_the_status_line(tmp_path: Path) -> None:
     got = orjson.loads(out.stdout.splitlines()[-1])
     assert "no file watch: rescanning" in got["status"]
     assert len(got["notes"]) == 1 and "ran out of file watches" in got["notes"][0]
+
+
+async def test_a_status_update_after_the_panes_are_gone_is_dropped(tmp_path: Path) -> None:
+    """The once-a-second tick can come while the explorer closes, after its panes are
+    removed: it must not raise (a raise there failed the app's exit)."""
+    write_records(trail_path(tmp_path), [event("A")])
+    app = make_app([tmp_path])
+    async with explore(app) as pilot:
+        assert len(app.store) == 1
+        app.tailing = True  # the tick updates the status line while following
+        await app.events_list.remove()
+        await pilot.pause()
+        app.tick()

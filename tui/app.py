@@ -858,4 +858,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             rate_per_min=float(self.arrivals.per_window(now)) if self.tailing else None,
         )
         self.status.transfer = self._fetch_text(now) if self.loading else ""
-        self.main.show_status(self.status)
+        try:
+            self.main.show_status(self.status)
+        except NoMatches:  # closing: a timer's status update after the panes are gone
+            pass
