@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pytest
 from rich.cells import cell_len
+from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input
 
@@ -1801,3 +1802,23 @@ async def test_a_status_update_after_the_panes_are_gone_is_dropped(tmp_path: Pat
         await app.events_list.remove()
         await pilot.pause()
         app.tick()
+
+
+async def test_keys_typed_ahead_after_slash_go_to_the_filter(tmp_path: Path) -> None:
+    """`/` and the filter typed in one burst (one read of the terminal: typed ahead,
+    pasted, batched by SSH) all reach the filter bar: none runs as a list action (`e`
+    exports, `i` opens a card, `s` saves the filter)."""
+    write_records(trail_path(tmp_path), [event("A"), event("B", "2026-11-20T10:01:00Z")])
+    app = make_app([tmp_path])
+    async with explore(app) as pilot:
+        app.events_list.focus()
+        await pilot.pause()
+        main = app.screen
+        burst = [events.Key("slash", "/")] + [events.Key(c, c) for c in "service"]
+        for key in burst:
+            app.post_message(key)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is main  # no export dialog, card or prompt
+        assert app.focused is app.filter_input
+        assert app.filter_input.value == "service"

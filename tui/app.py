@@ -28,6 +28,7 @@ from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.widgets import Input
 
 from widgets.bindings import bindings
 from widgets.event_list import EventList
@@ -105,6 +106,10 @@ class BatchesReady(Message):
         super().__init__()
         self.batches = batches
         self.done = done
+
+
+async def _nothing() -> None:
+    """What `on_event` returns for an event it handled itself."""
 
 
 class CommitPrepared(Message):
@@ -534,7 +539,24 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.redraw.key(time.monotonic())
             if event.key in LIST_KEYS and self.focused is self.events_list:
                 self._hold_frame()
+            if self._opens_filter(event):
+                # Here, not as the focused pane's binding: that runs from the pane's
+                # own queue, after this loop has sent it the keys typed ahead in the
+                # same read (pasted, or batched by a slow SSH link), which then ran as
+                # list actions (`e` opened the export dialog) instead of filter text.
+                self.action_focus_filter()
+                event.stop()
+                return _nothing()
         return super().on_event(event)
+
+    def _opens_filter(self, key: events.Key) -> bool:
+        """`key` is the filter key pressed on the panes (not typed in a text field)."""
+        bound = self._bindings.key_to_bindings.get(key.key, ())
+        return (
+            self.screen is self.main
+            and not isinstance(self.focused, Input)
+            and any(b.action == "focus_filter" for b in bound)
+        )
 
     def _hold_frame(self) -> None:
         """Hold screen updates until the detail pane shows the event a list key moves
@@ -748,9 +770,11 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     # ---------------------------------------------------------------- actions
     def action_focus_filter(self) -> None:
-        # The cursor at the end: typing adds to the filter (ctrl+x clears it).
+        # The cursor at the end: typing adds to the filter (ctrl+x clears it). Focused
+        # at once, not at the next idle (Widget.focus): the keys after this one in the
+        # app's queue go to the filter (on_event).
         inp = self.filter_input
-        inp.focus()
+        self.screen.set_focus(inp)
         inp.cursor_position = len(inp.value)
 
     def action_focus_list(self) -> None:
