@@ -108,6 +108,12 @@ class BatchesReady(Message):
         self.done = done
 
 
+# The keys of the app's focus_filter action (the action table is the bindings' source).
+_FILTER_KEYS = frozenset(
+    k.strip() for a in ACTIONS if a.action == "focus_filter" for k in a.keys.split(",")
+)
+
+
 async def _nothing() -> None:
     """What `on_event` returns for an event it handled itself."""
 
@@ -551,11 +557,10 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     def _opens_filter(self, key: events.Key) -> bool:
         """`key` is the filter key pressed on the panes (not typed in a text field)."""
-        bound = self._bindings.key_to_bindings.get(key.key, ())
         return (
-            self.screen is self.main
+            key.key in _FILTER_KEYS
+            and self.screen is self.main
             and not isinstance(self.focused, Input)
-            and any(b.action == "focus_filter" for b in bound)
         )
 
     def _hold_frame(self) -> None:
