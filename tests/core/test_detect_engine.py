@@ -338,6 +338,28 @@ def test_candidates_read_over_many_files_with_parts_joined_often_agree(tmp_path,
     assert any(len(det.hits(f"r{i}")) for i in range(len(texts)))
 
 
+def _burst_and_spread() -> list:
+    """A threshold and a distinct-values rule over GetObject, grouped by source IP."""
+    return [
+        rule(
+            "event:GetObject",
+            rid="burst",
+            aggregate={"kind": "threshold", "group": "ip", "count": 3, "window": "5m"},
+        ),
+        rule(
+            "event:GetObject",
+            rid="spread",
+            aggregate={
+                "kind": "distinct",
+                "group": "ip",
+                "field": "region",
+                "count": 2,
+                "window": "5m",
+            },
+        ),
+    ]
+
+
 def _s3_burst(rnd: random.Random) -> list[dict]:
     """25 S3 calls within half an hour from three IPs in two regions (late ones too)."""
     ips, regions = ["198.51.100.1", "198.51.100.2", "203.0.113.9"], ["us-east-1", "eu-west-1"]
@@ -358,22 +380,7 @@ def test_explanations_of_aggregate_hits_count_what_a_direct_count_finds(tmp_path
     arrivals in several commits (late events included) its counts equal a count over
     the whole store."""
     rnd = random.Random(3)
-    thr = rule(
-        "event:GetObject",
-        rid="burst",
-        aggregate={"kind": "threshold", "group": "ip", "count": 3, "window": "5m"},
-    )
-    dist = rule(
-        "event:GetObject",
-        rid="spread",
-        aggregate={
-            "kind": "distinct",
-            "group": "ip",
-            "field": "region",
-            "count": 2,
-            "window": "5m",
-        },
-    )
+    thr, dist = _burst_and_spread()
     store = Store()
     det = Detections(store, [thr, dist])
     for k in range(6):
@@ -402,22 +409,7 @@ def test_the_explorers_detections_keep_less_and_find_the_same(tmp_path):
     command's (keep_new)."""
     rnd = random.Random(5)
     rules = [
-        rule(
-            "event:GetObject",
-            rid="burst",
-            aggregate={"kind": "threshold", "group": "ip", "count": 3, "window": "5m"},
-        ),
-        rule(
-            "event:GetObject",
-            rid="spread",
-            aggregate={
-                "kind": "distinct",
-                "group": "ip",
-                "field": "region",
-                "count": 2,
-                "window": "5m",
-            },
-        ),
+        *_burst_and_spread(),
         rule(
             "event:ListBuckets",
             rid="first",
