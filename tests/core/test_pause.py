@@ -351,13 +351,13 @@ def test_a_wildcard_tested_in_steps_equals_one_pass_and_hands_on_its_progress(mo
     for text in ("ip:/^[0-9a-f:.]+$/", "ip:10.1*", "ip:*amazonaws.com"):
         matcher = parse(text).root.matcher
         plain = ValueDict()
-        plain.codes_of(values)
+        plain.lut(values)
         want = plain.codes_matching(matcher)
         assert want == [c for c, v in enumerate(plain.values) if matcher.matches(v)]
 
         monkeypatch.setattr(dictionaries, "MATCH_STEP", 50)
         d = ValueDict()
-        d.codes_of(values)
+        d.lut(values)
         gate = PauseGate(hold_s=3600.0)
         gate.close()
         got: list[list[int]] = []
@@ -372,7 +372,7 @@ def test_a_wildcard_tested_in_steps_equals_one_pass_and_hands_on_its_progress(mo
         assert got == [want]
         assert d._globs[matcher] == (len(d.values), want)
         alone = ValueDict()  # paused, then let go on without a reader meanwhile
-        alone.codes_of(values)
+        alone.lut(values)
         gate.close()
         worker = _run_in_thread(
             lambda d=alone, m=matcher, g=gate, out=got: out.append(d.codes_matching(m, g))
@@ -381,7 +381,7 @@ def test_a_wildcard_tested_in_steps_equals_one_pass_and_hands_on_its_progress(mo
         gate.open()
         worker.join(30)
         assert got == [want, want] and alone._globs[matcher] == (len(alone.values), want)
-        d.codes_of(["10.1.2.3", "nothing"])  # values that arrive later are tested too
-        plain.codes_of(["10.1.2.3", "nothing"])
+        d.lut(["10.1.2.3", "nothing"])  # values that arrive later are tested too
+        plain.lut(["10.1.2.3", "nothing"])
         assert d.codes_matching(matcher, gate) == plain.codes_matching(matcher)
         monkeypatch.undo()

@@ -2630,6 +2630,507 @@ static PyTypeObject PathTableType = {
     .tp_doc = "The values of one JSON path: numbering by raw key, and the scan that finds them.",
 };
 
+/* ---- StrTable: the distinct values of one indexed field ----------------------------
+ *
+ * Code = position, values kept as UTF-8 in one arena with an offset each, found by a
+ * hash table of 8-byte slots (PEnt, as PathTable's). A Python list of str plus a dict
+ * from str to code held ~150 bytes per value (the str object, the dict entry, the code's
+ * int object, the list's pointer): at 10M events the key, principal and session fields
+ * hold 7.5M values, 1.1 GB, and the collector walked the lists' 7.5M pointers at every
+ * full collection. Here a value costs its bytes plus ~20.
+ *
+ * Threads: every method holds the GIL, but for the rehash when the table doubles (hundreds
+ * of ms at millions of values), which runs without it under `lock`; lookups take the
+ * lock, and reading a value by code (arena and offsets, never moved by a rehash) needs
+ * only the GIL. Values are encoded with "surrogatepass", so any str round-trips. */
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock;
+    PEnt *ents;
+    size_t cap, count;
+    char *arena;
+    size_t alen, acap;
+    uint64_t *offs; /* offs[code]: the value's start; offs[count] = alen */
+    size_t ocap;
+    int32_t *wide; /* the codes of values with a byte >= 0x80 (few), ascending */
+    size_t nwide, wcap;
+} StrTable;
+
+#define STAB_SEED 0x2545F4914F6CDD1Dull
+
+static inline size_t stab_probe_start(uint32_t tag, size_t cap)
+{
+    return (size_t)(((uint64_t)tag * cap) >> 32);
+}
+
+/* Rehash into `ncap` slots; the caller holds the lock (and may have let go of the GIL). */
+static int stab_resize(StrTable *t, size_t ncap)
+{
+    PEnt *n = PyMem_RawCalloc(ncap, sizeof(PEnt));
+    if (!n)
+        return -1;
+    size_t mask = ncap - 1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->ents[i].slot)
+            continue;
+        size_t j = stab_probe_start(t->ents[i].tag, ncap);
+        while (n[j].slot)
+            j = (j + 1) & mask;
+        n[j] = t->ents[i];
+    }
+    PyMem_RawFree(t->ents);
+    t->ents = n;
+    t->cap = ncap;
+    return 0;
+}
+
+/* Room in the slots for `want` values in all (at most 3/4 full). A rehash of a big
+ * table runs without the GIL; the caller holds the lock. */
+static int stab_reserve_slots(StrTable *t, size_t want)
+{
+    size_t cap = t->cap ? t->cap : 64;
+    while (want * 4 > cap * 3)
+        cap *= 2;
+    if (cap == t->cap)
+        return 0;
+    int rc;
+    if (t->count > 65536) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = stab_resize(t, cap);
+        Py_END_ALLOW_THREADS
+    } else {
+        rc = stab_resize(t, cap);
+    }
+    return rc;
+}
+
+/* Room for `n` more values of `bytes` bytes in all (GIL held: readers of the arena and
+ * the offsets hold it too). */
+static int stab_reserve_room(StrTable *t, size_t n, size_t bytes)
+{
+    if (t->alen + bytes > t->acap) {
+        size_t ncap = t->acap ? t->acap : 4096;
+        while (ncap < t->alen + bytes)
+            ncap *= 2;
+        char *na = PyMem_RawRealloc(t->arena, ncap);
+        if (!na)
+            return -1;
+        t->arena = na;
+        t->acap = ncap;
+    }
+    if (t->count + n + 1 > t->ocap) {
+        size_t ncap = t->ocap ? t->ocap : 256;
+        while (ncap < t->count + n + 1)
+            ncap *= 2;
+        uint64_t *no = PyMem_RawRealloc(t->offs, ncap * sizeof(uint64_t));
+        if (!no)
+            return -1;
+        if (!t->ocap)
+            no[0] = 0;
+        t->offs = no;
+        t->ocap = ncap;
+    }
+    return 0;
+}
+
+/* The code of p[0:n], added when `add` (room reserved by the caller), else -1; -2: no
+ * memory. */
+static int32_t stab_code(StrTable *t, const char *p, size_t n, int add)
+{
+    if (!t->cap)
+        return -1;
+    uint32_t tag = (uint32_t)(hash_bytes((const unsigned char *)p, n, STAB_SEED) >> 32);
+    size_t mask = t->cap - 1, j = stab_probe_start(tag, t->cap);
+    for (;;) {
+        PEnt *e = &t->ents[j];
+        if (!e->slot)
+            break;
+        if (e->tag == tag) {
+            int32_t c = e->slot - 1;
+            if (t->offs[c + 1] - t->offs[c] == n && memcmp(t->arena + t->offs[c], p, n) == 0)
+                return c;
+        }
+        j = (j + 1) & mask;
+    }
+    if (!add)
+        return -1;
+    int32_t code = (int32_t)t->count;
+    size_t k = 0;
+    while (k < n && !((unsigned char)p[k] & 0x80))
+        k++;
+    if (k < n) {
+        if (t->nwide == t->wcap) {
+            size_t ncap = t->wcap ? t->wcap * 2 : 64;
+            int32_t *nw = PyMem_RawRealloc(t->wide, ncap * sizeof(int32_t));
+            if (!nw)
+                return -2;
+            t->wide = nw;
+            t->wcap = ncap;
+        }
+        t->wide[t->nwide++] = code;
+    }
+    memcpy(t->arena + t->alen, p, n);
+    t->alen += n;
+    t->offs[code + 1] = t->alen;
+    t->count++;
+    t->ents[j].tag = tag;
+    t->ents[j].slot = code + 1;
+    return code;
+}
+
+/* A str's UTF-8 (surrogates passed through): points into `s` or into *hold (a new bytes
+ * object the caller releases). */
+static const char *stab_utf8(PyObject *s, Py_ssize_t *n, PyObject **hold)
+{
+    *hold = NULL;
+    if (!PyUnicode_Check(s)) {
+        PyErr_Format(PyExc_TypeError, "values are str, not %.80s", Py_TYPE(s)->tp_name);
+        return NULL;
+    }
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        *n = PyUnicode_GET_LENGTH(s);
+        return (const char *)PyUnicode_DATA(s);
+    }
+    const char *p = PyUnicode_AsUTF8AndSize(s, n);
+    if (p)
+        return p;
+    if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+        return NULL;
+    PyErr_Clear();
+    *hold = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
+    if (!*hold)
+        return NULL;
+    *n = PyBytes_GET_SIZE(*hold);
+    return PyBytes_AS_STRING(*hold);
+}
+
+static void stab_lock(StrTable *t)
+{
+    if (!PyThread_acquire_lock(t->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(t->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static int StrTable_init(StrTable *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "", kwlist))
+        return -1;
+    if (!self->lock && !(self->lock = PyThread_allocate_lock())) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void StrTable_dealloc(StrTable *self)
+{
+    if (self->lock)
+        PyThread_free_lock(self->lock);
+    PyMem_RawFree(self->ents);
+    PyMem_RawFree(self->arena);
+    PyMem_RawFree(self->offs);
+    PyMem_RawFree(self->wide);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* codes(values, add=True) -> bytes: the int32 code of each str of the sequence, the
+ * ones not seen before added in order when `add`, else -1 for them. */
+static PyObject *StrTable_codes(StrTable *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"values", "add", NULL};
+    PyObject *seq_in;
+    int add = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", kwlist, &seq_in, &add))
+        return NULL;
+    if (!self->lock) {
+        PyErr_SetString(PyExc_RuntimeError, "StrTable not initialised");
+        return NULL;
+    }
+    /* A tuple of the values: the loop below may let go of the GIL (a rehash), and the
+     * sequence must stay as it is meanwhile. */
+    PyObject *seq = PySequence_Tuple(seq_in);
+    if (!seq)
+        return NULL;
+    Py_ssize_t m = PyTuple_GET_SIZE(seq);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, m * (Py_ssize_t)sizeof(int32_t));
+    if (!out) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    int32_t *o = (int32_t *)PyBytes_AS_STRING(out);
+    int failed = 0;
+    stab_lock(self);
+    if (add) {
+        /* Room for every value first: no rehash or move mid-loop. */
+        size_t bytes = 0;
+        for (Py_ssize_t i = 0; i < m && !failed; i++) {
+            PyObject *hold;
+            Py_ssize_t n;
+            if (!stab_utf8(PyTuple_GET_ITEM(seq, i), &n, &hold))
+                failed = 1;
+            else
+                bytes += (size_t)n;
+            Py_XDECREF(hold);
+        }
+        if (!failed && self->count + (size_t)m >= (size_t)INT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "too many values for int32 codes");
+            failed = 1;
+        }
+        if (!failed && (stab_reserve_room(self, (size_t)m, bytes) < 0 ||
+                        stab_reserve_slots(self, self->count + (size_t)m) < 0)) {
+            PyErr_NoMemory();
+            failed = 1;
+        }
+    }
+    for (Py_ssize_t i = 0; i < m && !failed; i++) {
+        PyObject *hold;
+        Py_ssize_t n;
+        const char *p = stab_utf8(PyTuple_GET_ITEM(seq, i), &n, &hold);
+        if (!p) {
+            failed = 1;
+            break;
+        }
+        o[i] = stab_code(self, p, (size_t)n, add);
+        Py_XDECREF(hold);
+        if (o[i] == -2) {
+            PyErr_NoMemory();
+            failed = 1;
+        }
+    }
+    PyThread_release_lock(self->lock);
+    Py_DECREF(seq);
+    if (failed) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* code(value) -> its code, added if new. */
+static PyObject *StrTable_code(StrTable *self, PyObject *arg)
+{
+    PyObject *one = PyTuple_Pack(1, arg);
+    if (!one)
+        return NULL;
+    PyObject *args = PyTuple_Pack(1, one);
+    Py_DECREF(one);
+    if (!args)
+        return NULL;
+    PyObject *b = StrTable_codes(self, args, NULL);
+    Py_DECREF(args);
+    if (!b)
+        return NULL;
+    long c = ((int32_t *)PyBytes_AS_STRING(b))[0];
+    Py_DECREF(b);
+    return PyLong_FromLong(c);
+}
+
+/* get(value) -> its code, or -1 when never added (or not a str). */
+static PyObject *StrTable_get(StrTable *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg) || !self->lock)
+        return PyLong_FromLong(-1);
+    PyObject *hold;
+    Py_ssize_t n;
+    const char *p = stab_utf8(arg, &n, &hold);
+    if (!p)
+        return NULL;
+    stab_lock(self);
+    int32_t c = stab_code(self, p, (size_t)n, 0);
+    PyThread_release_lock(self->lock);
+    Py_XDECREF(hold);
+    return PyLong_FromLong(c);
+}
+
+/* fold_scan(folded, start) -> (stop, hits, wide): from code `start` to the table's end
+ * (`stop`), the codes of the ASCII values equal to `folded` but for ASCII case (none
+ * unless `folded` is ASCII), and the codes of the values that are not ASCII, for the
+ * caller to casefold (they are few; 'K', U+212A, folds to 'k'). A case-insensitive exact
+ * match without a folded copy of every value (at 10M events the `key` field's 4M: a dict
+ * of ~750 MB and seconds to build). */
+static PyObject *StrTable_fold_scan(StrTable *self, PyObject *args)
+{
+    PyObject *folded;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "Un", &folded, &start))
+        return NULL;
+    if (start < 0)
+        start = 0;
+    size_t stop = self->count;
+    PyObject *hits = PyList_New(0), *wide = PyList_New(0), *out = NULL;
+    if (!hits || !wide)
+        goto done;
+    if (PyUnicode_IS_COMPACT_ASCII(folded)) {
+        const unsigned char *nd = PyUnicode_DATA(folded);
+        size_t n = (size_t)PyUnicode_GET_LENGTH(folded);
+        for (size_t c = (size_t)start; c < stop; c++) {
+            if (self->offs[c + 1] - self->offs[c] != n)
+                continue;
+            const unsigned char *v = (const unsigned char *)self->arena + self->offs[c];
+            size_t i = 0;
+            for (; i < n; i++) {
+                unsigned char a = v[i], b = nd[i];
+                if (a != b && !(a >= 'A' && a <= 'Z' && (unsigned char)(a + 32) == b))
+                    break;
+            }
+            if (i == n) {
+                PyObject *x = PyLong_FromSize_t(c);
+                if (!x || PyList_Append(hits, x) < 0) {
+                    Py_XDECREF(x);
+                    goto done;
+                }
+                Py_DECREF(x);
+            }
+        }
+    }
+    /* The wide codes from `start` on: a binary search, as they ascend. */
+    size_t lo = 0, hi = self->nwide;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((Py_ssize_t)self->wide[mid] < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < self->nwide && (size_t)self->wide[k] < stop; k++) {
+        PyObject *x = PyLong_FromLong(self->wide[k]);
+        if (!x || PyList_Append(wide, x) < 0) {
+            Py_XDECREF(x);
+            goto done;
+        }
+        Py_DECREF(x);
+    }
+    out = Py_BuildValue("(nOO)", (Py_ssize_t)stop, hits, wide);
+done:
+    Py_XDECREF(hits);
+    Py_XDECREF(wide);
+    return out;
+}
+
+/* index(value) -> its code, as list.index (ValueError when absent). */
+static PyObject *StrTable_index(StrTable *self, PyObject *arg)
+{
+    PyObject *c = StrTable_get(self, arg);
+    if (c && PyLong_AsLong(c) < 0) {
+        Py_DECREF(c);
+        PyErr_SetString(PyExc_ValueError, "not a value of this table");
+        return NULL;
+    }
+    return c;
+}
+
+static int StrTable_contains(StrTable *self, PyObject *arg)
+{
+    PyObject *c = StrTable_get(self, arg);
+    if (!c)
+        return -1;
+    long v = PyLong_AsLong(c);
+    Py_DECREF(c);
+    return v >= 0;
+}
+
+static PyObject *stab_value(StrTable *t, size_t c)
+{
+    const char *p = t->arena + t->offs[c];
+    size_t n = (size_t)(t->offs[c + 1] - t->offs[c]);
+    size_t i = 0;
+    while (i < n && !((unsigned char)p[i] & 0x80))
+        i++;
+    if (i == n) {
+        PyObject *s = PyUnicode_New((Py_ssize_t)n, 127);
+        if (s)
+            memcpy(PyUnicode_DATA(s), p, n);
+        return s;
+    }
+    return PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, "surrogatepass");
+}
+
+static Py_ssize_t StrTable_len(StrTable *self)
+{
+    return (Py_ssize_t)self->count;
+}
+
+static PyObject *StrTable_item(StrTable *self, Py_ssize_t i)
+{
+    if (i < 0 || (size_t)i >= self->count) {
+        PyErr_SetString(PyExc_IndexError, "no such code");
+        return NULL;
+    }
+    return stab_value(self, (size_t)i);
+}
+
+/* t[i] (negative from the end, as a list) or t[a:b:s] -> list of str. */
+static PyObject *StrTable_subscript(StrTable *self, PyObject *key)
+{
+    if (PySlice_Check(key)) {
+        Py_ssize_t start, stop, step;
+        if (PySlice_Unpack(key, &start, &stop, &step) < 0)
+            return NULL;
+        Py_ssize_t len = PySlice_AdjustIndices((Py_ssize_t)self->count, &start, &stop, step);
+        PyObject *out = PyList_New(len);
+        for (Py_ssize_t k = 0; out && k < len; k++) {
+            PyObject *s = stab_value(self, (size_t)(start + k * step));
+            if (!s)
+                Py_CLEAR(out);
+            else
+                PyList_SET_ITEM(out, k, s);
+        }
+        return out;
+    }
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
+    if (i < 0)
+        i += (Py_ssize_t)self->count;
+    return StrTable_item(self, i);
+}
+
+static PyObject *StrTable_nbytes(StrTable *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSize_t(self->cap * sizeof(PEnt) + self->acap + self->ocap * sizeof(uint64_t));
+}
+
+static PyMethodDef StrTable_methods[] = {
+    {"codes", (PyCFunction)(void (*)(void))StrTable_codes, METH_VARARGS | METH_KEYWORDS,
+     "codes(values, add=True) -> int32 codes as bytes (-1: absent, when not add)"},
+    {"code", (PyCFunction)StrTable_code, METH_O, "code(value) -> code, added if new"},
+    {"get", (PyCFunction)StrTable_get, METH_O, "get(value) -> code, or -1"},
+    {"index", (PyCFunction)StrTable_index, METH_O, "index(value) -> code (ValueError: absent)"},
+    {"fold_scan", (PyCFunction)StrTable_fold_scan, METH_VARARGS,
+     "fold_scan(folded, start) -> (stop, ASCII codes equal but for case, non-ASCII codes)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef StrTable_getset[] = {
+    {"nbytes", (getter)StrTable_nbytes, NULL, "bytes held", NULL}, {NULL, NULL, NULL, NULL, NULL}};
+
+static PySequenceMethods StrTable_as_sequence = {
+    .sq_length = (lenfunc)StrTable_len,
+    .sq_item = (ssizeargfunc)StrTable_item,
+    .sq_contains = (objobjproc)StrTable_contains,
+};
+
+static PyMappingMethods StrTable_as_mapping = {
+    .mp_length = (lenfunc)StrTable_len,
+    .mp_subscript = (binaryfunc)StrTable_subscript,
+};
+
+static PyTypeObject StrTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tui.core._scan.StrTable",
+    .tp_basicsize = sizeof(StrTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)StrTable_init,
+    .tp_dealloc = (destructor)StrTable_dealloc,
+    .tp_methods = StrTable_methods,
+    .tp_getset = StrTable_getset,
+    .tp_as_sequence = &StrTable_as_sequence,
+    .tp_as_mapping = &StrTable_as_mapping,
+    .tp_doc = "Distinct str values numbered in order of arrival: code -> value, value -> code.",
+};
+
 /* set_hostile_ranges([(lo, hi), ...]): sorted, disjoint, inclusive. */
 static PyObject *set_hostile_ranges(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -2720,7 +3221,7 @@ static PyObject *opcodes(void)
 PyMODINIT_FUNC PyInit__scan(void)
 {
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&PathTableType) < 0 ||
-        PyType_Ready(&SchemaType) < 0)
+        PyType_Ready(&SchemaType) < 0 || PyType_Ready(&StrTableType) < 0)
         return NULL;
 #ifdef __SSE2__
     init_pop8();
@@ -2731,6 +3232,7 @@ PyMODINIT_FUNC PyInit__scan(void)
     PyObject *ops = opcodes();
     if (!ops || PyModule_AddObjectRef(m, "Encoder", (PyObject *)&EncoderType) < 0 ||
         PyModule_AddObjectRef(m, "PathTable", (PyObject *)&PathTableType) < 0 ||
+        PyModule_AddObjectRef(m, "StrTable", (PyObject *)&StrTableType) < 0 ||
         PyModule_AddObjectRef(m, "Schema", (PyObject *)&SchemaType) < 0 ||
         PyModule_AddObjectRef(m, "OPCODES", ops) < 0) {
         Py_XDECREF(ops);

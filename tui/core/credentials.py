@@ -38,6 +38,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -293,7 +294,7 @@ _KEYS_SLICE = 8192
 _PLAIN_LINES = re.compile(r"[\x20-\x7e\n]*")
 
 
-def _lower_raw_keys(vals: list[str]) -> list[bytes]:
+def _lower_raw_keys(vals: Sequence[str]) -> list[bytes]:
     """`raw_key(v.lower())` of each value, made for the whole list at once when every
     value is plain printable ASCII (the access keys of a trail): one join, lower and
     split instead of a Python call per value."""
@@ -386,9 +387,9 @@ class CredentialIndex:
     def _path_of_event_code(self) -> np.ndarray:
         """Per `event` value code: the index in _PATHS of where it writes a key, or -1."""
         which = np.full(len(self.store.values("event")), -1, np.int8)
-        index = self.store.dicts[FIELD_INDEX["event"]].index
+        events = self.store.dicts[FIELD_INDEX["event"]]
         for name, path in MINTERS.items():
-            code = index.get(name)
+            code = events.get(name)
             if code is not None:
                 which[code] = _PATHS.index(path)
         return which

@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import threading
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +104,7 @@ _RUN = 1 << 13
 _QUICK = 50_000  # values to sort or convert that `ready` calls quick (~20 ms)
 
 
-def _by_value(values: list[str], codes: range | list[int]) -> list[int]:
+def _by_value(values: Sequence[str], codes: range | list[int]) -> list[int]:
     """`codes` ordered by their values (distinct: a dictionary's)."""
     key = values.__getitem__
     if len(codes) <= _ONE_SORT:
@@ -117,14 +117,13 @@ class _ValueOrder:
     """One field's non-empty value codes in value order, kept up to date."""
 
     def __init__(self) -> None:
-        self.values: list[str] = []  # the non-empty values, ascending
-        self.codes: list[int] = []  # their codes, same order
+        self.codes: list[int] = []  # the non-empty values' codes, ascending by value
         self.seen = 0  # codes [0, seen) are placed
         self.empty: int | None = None  # the code of ""
         self.tables: dict[bool, np.ndarray] = {}
         self.lock = threading.Lock()
 
-    def table(self, values: list[str], descending: bool, n: int) -> np.ndarray:
+    def table(self, values: Sequence[str], descending: bool, n: int) -> np.ndarray:
         if n > self.seen:
             self._place(values, n)
         got = self.tables.get(descending)
@@ -132,32 +131,29 @@ class _ValueOrder:
             got = self.tables[descending] = self._build(self.seen, descending)
         return got
 
-    def _place(self, values: list[str], n: int) -> None:
+    def _place(self, values: Sequence[str], n: int) -> None:
         new = range(self.seen, n)
         if len(new) * _REBUILD_SHARE > self.seen:
             self.codes = _by_value(values, range(n))
-            self.values = [values[c] for c in self.codes]
         else:
             # One merge pass of slices, O(known + new): inserting each new value into
-            # the lists moved the rest once per value (1,000 new principals into 1.5M
-            # known: seconds with the GIL held).
+            # the list moved the rest once per value (1,000 new principals into 1.5M
+            # known: seconds with the GIL held). The places are found by the values of
+            # the codes (no list of the values beside: the store's dictionary is it).
             add = _by_value(values, new)
-            at = [bisect_right(self.values, values[c]) for c in add]
-            vals: list[str] = []
+            value = values.__getitem__
+            at = [bisect_right(self.codes, value(c), key=value) for c in add]
             codes: list[int] = []
             prev = 0
             for i, c in zip(at, add, strict=True):
-                vals += self.values[prev:i]
                 codes += self.codes[prev:i]
-                vals.append(values[c])
                 codes.append(c)
                 prev = i
-            self.values = vals + self.values[prev:]
             self.codes = codes + self.codes[prev:]
         if self.empty is None and "" in values[self.seen : n]:
             self.empty = self.seen + values[self.seen : n].index("")
-        if self.empty is not None and self.values and self.values[0] == "":
-            del self.values[0], self.codes[0]
+        if self.empty is not None and self.codes and self.codes[0] == self.empty:
+            del self.codes[0]
         self.seen = n
         self.tables.clear()
 

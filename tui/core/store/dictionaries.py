@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,7 +18,15 @@ from ..batch import FileBatch
 from ..fields import FIELDS
 from ..pause import PauseGate, checkpoint
 
-__all__ = ["NFIELDS", "Dictionaries", "ValueDict", "count_map", "ranked_codes", "top_values"]
+__all__ = [
+    "NFIELDS",
+    "Dictionaries",
+    "ValueDict",
+    "count_map",
+    "native_tables",
+    "ranked_codes",
+    "top_values",
+]
 
 NFIELDS = len(FIELDS)
 # Values a wildcard or regex is tested against between two pause checkpoints: ~1-2 ms
@@ -25,24 +34,54 @@ NFIELDS = len(FIELDS)
 MATCH_STEP = 4096
 
 
-# A key no value equals, put in every `ValueDict.index`. A dict whose keys are all str
-# keeps no hashes in its entries (CPython 3.11+): each probe then reads the hash from
-# the key object, one more cache miss per probe on a dict of 100k+ values that arrive
-# in no order. With one key of another type the dict keeps the hashes beside the keys.
-# Measured replaying the 1M trail's batches from two parsers (834k fresh values):
+try:  # tui/core/_scan.c: the values in one arena; a list and a dict otherwise
+    from .._scan import StrTable as _StrTable
+except ImportError:  # pragma: no cover - built by `pip install`, absent without a compiler
+    _StrTable = None  # mypy's idiom for an optional module
+
+_native = _StrTable is not None
+if _StrTable is not None:  # a read-only sequence of str, as the list it replaces
+    Sequence.register(_StrTable)
+
+
+def native_tables(flag: bool | None = None) -> bool:
+    """Whether new `ValueDict`s keep their values in C (`_scan.StrTable`) or in a Python
+    list and dict; with `flag`, set it (when built) and return the previous setting.
+    Tests compare the two."""
+    global _native
+    before = _native
+    if flag is not None:
+        _native = bool(flag) and _StrTable is not None
+    return before
+
+
+# A key no value equals, put in every Python `ValueDict` index. A dict whose keys are
+# all str keeps no hashes in its entries (CPython 3.11+): each probe then reads the hash
+# from the key object, one more cache miss per probe on a dict of 100k+ values that
+# arrive in no order. With one key of another type the dict keeps the hashes beside the
+# keys. Measured replaying the 1M trail's batches from two parsers (834k fresh values):
 # `learn` ~500 -> ~400 ns per value.
 _NOT_A_VALUE = object()
 
 
 class ValueDict:
-    """Distinct values of one field; code = position in `values`. `index`: value ->
-    code (and one private key that is not a value: look values up with `get`)."""
+    """Distinct values of one field; code = position in `values` (a sequence of str:
+    `_scan.StrTable` when built, else a list). Look values up with `get`.
 
-    __slots__ = ("values", "index", "_folded", "_folded_n", "_globs")
+    The C table holds a value in its UTF-8 bytes plus ~20 (the list and dict ~150: the
+    str, the dict entry, the code's int, the list's pointer): at 10M events the key,
+    principal and session fields' 7.5M values took 1.1 GB as Python objects, and every
+    full collection walked the lists' pointers. A value read from it is a new str."""
+
+    __slots__ = ("values", "_index", "_folded", "_folded_n", "_globs")
 
     def __init__(self) -> None:
-        self.values: list[str] = []
-        self.index: dict[str, int] = {_NOT_A_VALUE: -1}  # type: ignore[dict-item]
+        self.values: Sequence[str]
+        self._index: dict[str, int] | None
+        if _native:
+            self.values, self._index = _StrTable(), None
+        else:
+            self.values, self._index = [], {_NOT_A_VALUE: -1}  # type: ignore[dict-item]
         self._folded: dict[str, list[int]] = {}
         self._folded_n = 0
         # Wildcard matcher -> (values tested, codes that matched): a view is recomputed
@@ -50,23 +89,33 @@ class ValueDict:
         # costs ~20 ms, so each value is tested once per pattern.
         self._globs: OrderedDict[object, tuple[int, list[int]]] = OrderedDict()
 
+    def get(self, v: str) -> int | None:
+        """The code of `v`, or None when it never occurred."""
+        if self._index is None:
+            c = self.values.get(v)  # type: ignore[attr-defined]
+            return None if c < 0 else c
+        return self._index.get(v)
+
     def code(self, v: str) -> int:
-        c = self.index.get(v)
+        """The code of `v`, added when new."""
+        if self._index is None:
+            return self.values.code(v)  # type: ignore[attr-defined]
+        c = self._index.get(v)
         if c is None:
-            c = self.index[v] = len(self.values)
-            self.values.append(v)
+            c = self._index[v] = len(self.values)
+            self.values.append(v)  # type: ignore[attr-defined]
         return c
 
-    def codes_of(self, values: list[str]) -> list[int]:
-        """Codes for `values`, adding the ones not seen before."""
-        out = list(map(self.index.get, values))
+    def lut(self, values: Sequence[str]) -> np.ndarray:
+        """int32 codes for `values`, adding the ones not seen before (in order)."""
+        if self._index is None:
+            return np.frombuffer(self.values.codes(values), np.int32)  # type: ignore[attr-defined]
+        index = self._index
+        out = list(map(index.get, values))
         if None in out:
             code = self.code
             out = [code(v) if c is None else c for v, c in zip(values, out, strict=True)]
-        return out  # type: ignore[return-value]
-
-    def lut(self, values: list[str]) -> np.ndarray:
-        return np.array(self.codes_of(values), np.int32)
+        return np.array(out, np.int32)
 
     def codes_matching(self, matcher, gate: PauseGate | None = None) -> list[int]:
         """Codes whose value `matcher` (a wildcard `query.ValueMatcher`) accepts. With
@@ -97,12 +146,29 @@ class ValueDict:
         return codes
 
     def codes_folded(self, folded: str) -> list[int]:
-        """Codes whose value equals `folded` case-insensitively."""
+        """Codes whose value equals `folded` case-insensitively (ascending)."""
+        if self._index is None:
+            return self._codes_folded_native(folded)
         if self._folded_n < len(self.values):
             for c in range(self._folded_n, len(self.values)):
                 self._folded.setdefault(self.values[c].casefold(), []).append(c)
             self._folded_n = len(self.values)
         return self._folded.get(folded, [])
+
+    def _codes_folded_native(self, folded: str) -> list[int]:
+        # A scan of the values added since this value was last asked for (the C table's
+        # lengths first: ~2 ms per million values), kept per value like the wildcards'.
+        key = ("=", folded)
+        done, codes = self._globs.pop(key, (0, []))
+        stop, hits, wide = self.values.fold_scan(folded, done)  # type: ignore[attr-defined]
+        values = self.values
+        hits += [c for c in wide if values[c].casefold() == folded]
+        if hits:
+            codes = sorted(codes + hits)
+        self._globs[key] = (stop, codes)
+        if len(self._globs) > 32:
+            self._globs.popitem(last=False)
+        return codes
 
 
 class Dictionaries:
@@ -113,19 +179,32 @@ class Dictionaries:
         self.dicts = [ValueDict() for _ in FIELDS]
         for d in self.dicts:
             d.code("")
-        self._encoders: dict[int, list[list[int]]] = {}
-        self._enc_cache: dict[int, list[np.ndarray]] = {}
+        # Per persistent encoder, per field: (buffer, length), its codes' store codes in
+        # buffer[:length]. The buffer grows by doubling into a new one, and the pair is
+        # replaced at once: a commit prepared on another thread takes the pairs as they
+        # were, and what it holds is never written again.
+        self._encoders: dict[int, list[tuple[np.ndarray, int]]] = {}
         self._sizes = [len(d.values) for d in self.dicts]  # at the last new_values()
 
     def learn(self, b: FileBatch) -> None:
         """Extend the encoder's code translation with the values it sent first here
         (at add() time: an encoder's batches come in order, each value once)."""
-        trans = self._encoders.setdefault(b.enc_token, [[] for _ in range(NFIELDS)])
+        empty = np.empty(0, np.int32)
+        trans = self._encoders.setdefault(b.enc_token, [(empty, 0)] * NFIELDS)
         for f in range(NFIELDS):
-            t = trans[f]
-            if b.enc_base[f] != len(t):
+            buf, n = trans[f]
+            if b.enc_base[f] != n:
                 raise RuntimeError("encoder batches arrived out of order")
-            t.extend(self.dicts[f].codes_of(b.uniques[f]))
+            new = b.uniques[f]
+            if not new:
+                continue
+            codes = self.dicts[f].lut(new)
+            if n + len(codes) > len(buf):
+                grown = np.empty(max(1024, 2 * (n + len(codes))), np.int32)
+                grown[:n] = buf[:n]
+                buf = grown
+            buf[n : n + len(codes)] = codes
+            trans[f] = (buf, n + len(codes))
 
     def own_tables(self, batches: list[FileBatch]) -> dict[int, list[np.ndarray]]:
         """Per batch without a persistent encoder (by its index in `batches`), the store
@@ -183,15 +262,7 @@ class Dictionaries:
         return P
 
     def _enc_arrays(self, token: int) -> list[np.ndarray]:
-        lists = self._encoders[token]
-        cached = self._enc_cache.get(token)
-        if cached is None:
-            cached = self._enc_cache[token] = [np.array(t, np.int32) for t in lists]
-        else:  # the lists only grow: convert just the new tail of each
-            for f, (a, t) in enumerate(zip(cached, lists, strict=True)):
-                if len(a) != len(t):
-                    cached[f] = np.concatenate([a, np.array(t[len(a) :], np.int32)])
-        return cached
+        return [buf[:n] for buf, n in self._encoders[token]]
 
     def new_values(self) -> dict[str, list[int]]:
         """Field -> codes first seen since the last call (a commit's new values: batches
@@ -213,7 +284,7 @@ class Dictionaries:
 TIES_BY_VALUE = 100_000
 
 
-def _order_ties(codes: list[int], counts: np.ndarray, values: list[str]) -> list[int]:
+def _order_ties(codes: list[int], counts: np.ndarray, values: Sequence[str]) -> list[int]:
     """`codes` (sorted by count, most first, ties in code order) with each run of equal
     counts sorted by value, as long as the TIES_BY_VALUE budget lasts."""
     bounds = np.flatnonzero(np.diff(counts)) + 1
@@ -262,7 +333,7 @@ def _reaching(bins: np.ndarray, top: int, bound: int) -> np.ndarray | None:
 
 def ranked_codes(
     bins: np.ndarray,
-    values: list[str],
+    values: Sequence[str],
     top: int | None,
     *,
     bound: int | None = None,
@@ -324,7 +395,7 @@ def ranked_codes(
 
 def top_values(
     bins: np.ndarray,
-    values: list[str],
+    values: Sequence[str],
     top: int | None,
     *,
     bound: int | None = None,
@@ -338,7 +409,7 @@ def top_values(
     return list(zip(map(values.__getitem__, cl), bins[codes].tolist(), strict=True)), distinct
 
 
-def count_map(bins: np.ndarray, values: list[str]) -> dict[str, int]:
+def count_map(bins: np.ndarray, values: Sequence[str]) -> dict[str, int]:
     """Every value with a count -> its count, most frequent first (a complete facet, as
     `stats --json` writes it): built without a pair per value on the way."""
     codes = ranked_codes(bins, values, None)[0]

@@ -98,7 +98,7 @@ def ip_kind(v: str) -> int:
 class IpKinds:
     """`ip_kind` of each value of the ip field, by code; extended as values arrive."""
 
-    def __init__(self, values: list[str]) -> None:
+    def __init__(self, values: Sequence[str]) -> None:
         self.values = values
         self._kinds = np.zeros(0, np.uint8)
 

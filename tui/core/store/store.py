@@ -7,7 +7,7 @@ is prepared on another (`StagedCommit.prepare`) without changing what readers se
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -270,12 +270,13 @@ class Store(Masks):
         f = FIELD_INDEX[field]
         return self.dicts[f].values[self.columns.codes[f].buf[row]]
 
-    def values(self, field: str) -> list[str]:
+    def values(self, field: str) -> Sequence[str]:
+        """The field's distinct values by code (read only; a read gives a new str)."""
         return self.dicts[FIELD_INDEX[field]].values
 
     def code_of(self, field: str, value: str) -> int | None:
         """The code of `value` in `field`, None if the store has never seen it."""
-        return self.dicts[FIELD_INDEX[field]].index.get(value)
+        return self.dicts[FIELD_INDEX[field]].get(value)
 
     def time_ms(self, row: int) -> int:
         return int(self.columns.times.buf[row])

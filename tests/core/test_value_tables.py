@@ -1,0 +1,170 @@
+"""The value dictionaries' C table (`_scan.StrTable`) against the Python list and dict it
+replaces: the same codes, the same values back, and a store loaded either way the same."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import numpy as np
+import pytest
+
+from tests.trailgen import event, trail_path, write_records
+from tui.core import loader
+from tui.core.fields import FIELD_NAMES
+from tui.core.loader import load
+from tui.core.query import parse
+from tui.core.store.dictionaries import ValueDict, native_tables
+
+_scan = pytest.importorskip("tui.core._scan", reason="the C scan is not built")
+
+# Values a log can hold: empty, ASCII, multi-byte UTF-8, a lone surrogate (JSON's
+# "\ud800" escape), NUL and controls, long ones, and ones equal but for case.
+ODD = ["", "a", "A", "é", "e\u0301", "\ud800", "x\udfffy", "\x00", "\x1b[31m", "💥", "a" * 5000]
+
+
+def _random_values(rng: random.Random, n: int) -> list[str]:
+    alphabet = "abcAKIA0123456789/:-_é💥\u202e\x1b"
+    return [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(n)
+    ] + ODD
+
+
+@pytest.fixture
+def python_tables():
+    before = native_tables(False)
+    yield
+    native_tables(before)
+
+
+def test_codes_and_values_match_a_list_and_dict():
+    rng = random.Random(7)
+    table = _scan.StrTable()
+    ref: dict[str, int] = {}
+    for _ in range(30):  # batches with repeats inside and across them
+        batch = rng.sample(_random_values(rng, 300), 200) + ODD
+        got = np.frombuffer(table.codes(batch), np.int32).tolist()
+        want = [ref.setdefault(v, len(ref)) for v in batch]
+        assert got == want
+    values = list(ref)
+    assert len(table) == len(values)
+    assert list(table) == values  # every value read back as it was given
+    assert table[-1] == values[-1] and table[3:40:7] == values[3:40:7]
+    for v in ODD + ["never seen", "\udc80"]:
+        assert table.get(v) == ref.get(v, -1)
+        assert (v in table) == (v in ref)
+    assert table.index("é") == ref["é"]
+    with pytest.raises(ValueError):
+        table.index("never seen")
+    with pytest.raises(IndexError):
+        table[len(values)]
+
+
+def test_codes_without_adding_and_bad_input_change_nothing():
+    table = _scan.StrTable()
+    table.codes(["a", "b"])
+    assert np.frombuffer(table.codes(["b", "z"], add=False), np.int32).tolist() == [1, -1]
+    with pytest.raises(TypeError):
+        table.codes(["c", 5])  # the str before the bad item is not added either
+    with pytest.raises(TypeError):
+        table.code(b"bytes")
+    assert list(table) == ["a", "b"] and table.get(5) == -1
+
+
+def test_growing_past_a_million_values_keeps_every_code():
+    # Doubling the slots of a big table runs without the GIL: a reader on another
+    # thread meanwhile must still find every value added before.
+    table = _scan.StrTable()
+    first = [f"ASIA{i:016d}" for i in range(100_000)]
+    table.codes(first)
+    stop = threading.Event()
+    misses: list[int] = []
+
+    def read() -> None:
+        k = 0
+        while not stop.is_set():
+            k = (k * 7919 + 1) % len(first)
+            if table.get(first[k]) != k or table[k] != first[k]:
+                misses.append(k)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for lo in range(100_000, 1_100_000, 100_000):
+            more = [f"ASIA{i:016d}" for i in range(lo, lo + 100_000)]
+            assert np.frombuffer(table.codes(more), np.int32)[-1] == lo + 99_999
+    finally:
+        stop.set()
+        reader.join()
+    assert not misses
+    assert table.get("ASIA0000000000999999") == 999_999 and len(table) == 1_100_000
+
+
+def test_value_dict_answers_the_same_either_way(python_tables):
+    rng = random.Random(11)
+    batches = [_random_values(rng, 100) for _ in range(5)]
+    plain = ValueDict()  # the Python list and dict (the fixture)
+    native_tables(True)
+    native = ValueDict()
+    assert isinstance(plain.values, list) and not isinstance(native.values, list)
+    for b in batches:
+        assert plain.lut(b).tolist() == native.lut(b).tolist()
+    assert list(plain.values) == list(native.values)
+    for v in ODD + ["never seen"]:
+        assert plain.get(v) == native.get(v)
+        assert plain.code(v) == native.code(v)
+    # Case-insensitive exact matches, asked again after more values arrive: non-ASCII
+    # values that fold to ASCII ('\u212a' Kelvin sign to 'k', 'ß' to 'ss') included.
+    folds = ["a", "é", "ss", "key", "k", "x\udfffy", "", "never seen"]
+    for more in (["KEY", "\u212aey", "Key"], ["ß", "SS", "A"]):
+        for b in (more, batches[0]):
+            assert plain.lut(b).tolist() == native.lut(b).tolist()
+        for f in folds:
+            assert plain.codes_folded(f) == native.codes_folded(f), f
+    assert native.codes_folded("key") == [native.get(v) for v in ("KEY", "\u212aey", "Key")]
+
+
+def _trail(tmp_path):
+    rng = random.Random(5)
+    for k in range(6):
+        records = []
+        for i in range(120):
+            session = f"s-{rng.randint(0, 40)}-\u00e9"
+            records.append(
+                event(
+                    rng.choice(["GetObject", "PutObject", "AssumeRole", "\x1b[2JList"]),
+                    f"2026-11-2{k % 3}T1{i % 10}:0{i % 6}:00Z",
+                    ip=f"10.0.{rng.randint(0, 3)}.{rng.randint(0, 255)}",
+                    identity={
+                        "type": "AssumedRole",
+                        "arn": f"arn:aws:sts::111122223333:assumed-role/R{k}/{session}",
+                        "accountId": "111122223333",
+                        "accessKeyId": f"ASIA{rng.randint(0, 10**12):016d}",
+                        "principalId": f"AROAEXAMPLE:{session}",
+                    },
+                )
+            )
+        write_records(trail_path(tmp_path, suffix=f"{k:016d}"), records)
+    return tmp_path
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_store_loads_the_same_with_either_table(tmp_path, python_tables, monkeypatch, jobs):
+    # jobs=2: parser processes with persistent encoders (`Dictionaries.learn`); 1: each
+    # file's own values (`own_tables`).
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    root = _trail(tmp_path)
+    plain = load([root], jobs=jobs)
+    native_tables(True)
+    native = load([root], jobs=jobs)
+    assert len(native) == len(plain) == 720
+    for f in FIELD_NAMES:
+        assert list(native.values(f)) == list(plain.values(f)), f
+        assert native.counts(f) == plain.counts(f), f
+        assert np.array_equal(native.codes(f), plain.codes(f)), f
+    for text in ("key:ASIA0*", "principal:*R3*", "event:getobject", "ip:10.0.1.0/24"):
+        q = parse(text)
+        assert np.array_equal(q.evaluate(native), q.evaluate(plain)), text
+    some = plain.value(0, "key")
+    assert native.code_of("key", some) == plain.code_of("key", some) is not None
+    assert native.code_of("key", "nothing") is plain.code_of("key", "nothing") is None
