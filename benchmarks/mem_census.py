@@ -195,6 +195,12 @@ def census(app) -> list[tuple[str, int, int, int]]:
     for name, roots in parts:
         a, b, n = reach(roots, seen)
         out.append((name, a // MB, b // MB, n))
+        if name == "store.dictionaries":  # the C value tables (`_scan.StrTable`)
+            tables = [d.values for d in st.dicts if hasattr(d.values, "nbytes")]
+            if tables:
+                held = sum(t.nbytes for t in tables)
+                values = sum(len(t) for t in tables)
+                out.append((f"store.dictionaries (C: {values} values)", held // MB, 0, 0))
     seen.discard(id(det))
     seen.discard(id(cred))
     for name, part in (("detections", det), ("credentials", cred)):

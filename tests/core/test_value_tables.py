@@ -168,3 +168,56 @@ def test_a_store_loads_the_same_with_either_table(tmp_path, python_tables, monke
     some = plain.value(0, "key")
     assert native.code_of("key", some) == plain.code_of("key", some) is not None
     assert native.code_of("key", "nothing") is plain.code_of("key", "nothing") is None
+
+
+def test_globs_tested_in_c_match_the_python_test(python_tables):
+    from tui.core.query import ValueMatcher
+
+    rng = random.Random(3)
+    values = _random_values(rng, 400) + [
+        "aba",
+        "ab",
+        "ABBA",
+        "Straße",
+        "STRASSE",
+        "\u212aey",
+        "key",
+        "x*y",
+        "a\\b",
+        "a.b",
+        "a\nb",
+    ]
+    plain = ValueDict()
+    plain.lut(values)
+    native_tables(True)
+    native = ValueDict()
+    native.lut(values)
+    globs = [
+        ("", ""),
+        ("a", ""),
+        ("", "a"),
+        ("ab", "ba"),
+        ("a", "b", "a"),
+        ("", "ss", ""),
+        ("", "ß", ""),
+        ("k", ""),
+        ("", "é", ""),
+        ("AKIA", ""),
+        ("", "💥"),
+        ("x", "y"),
+        ("a", "", "b"),
+        ("", ".", ""),
+        ("a\\", "b"),
+        ("", "\n", ""),
+        ("", "\x1b[", ""),
+    ]
+    for parts in globs:
+        m = ValueMatcher.glob(parts)
+        want = plain.codes_matching(m)
+        assert native.codes_matching(m) == want, parts
+        assert want == [c for c, v in enumerate(plain.values) if m.matches(v)]
+    more = ["ABA", "Aba", "kEY"]  # tested again once more values arrived
+    assert plain.lut(more).tolist() == native.lut(more).tolist()
+    for parts in (("a", "a"), ("k", "")):
+        m = ValueMatcher.glob(parts)
+        assert native.codes_matching(m) == plain.codes_matching(m), parts

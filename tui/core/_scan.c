@@ -3010,6 +3010,119 @@ done:
     return out;
 }
 
+/* Whether ASCII `v` (lower-cased) is `parts[0]*parts[1]*...*parts[np-1]` in full: starts
+ * with the first part, ends with the last, holds the middle ones in order between,
+ * leftmost first (with only '*' between literals, the leftmost place of each part
+ * leaves the most room for the rest). */
+static int glob_full(const char *v, size_t n, const char *const *pp, const size_t *pl, Py_ssize_t np)
+{
+    size_t head = pl[0], tail = pl[np - 1];
+    if (head + tail > n || memcmp(v, pp[0], head) != 0 ||
+        memcmp(v + n - tail, pp[np - 1], tail) != 0)
+        return 0;
+    size_t at = head, stop = n - tail;
+    for (Py_ssize_t k = 1; k < np - 1; k++) {
+        if (!pl[k])
+            continue;
+        if (stop - at < pl[k])
+            return 0;
+        const char *hit = memmem(v + at, stop - at, pp[k], pl[k]);
+        if (!hit)
+            return 0;
+        at = (size_t)(hit - v) + pl[k];
+    }
+    return 1;
+}
+
+/* glob_scan(parts, lo, hi) -> (hits, wide): of the codes lo..hi (clamped to the table),
+ * the ASCII values that, lower-cased, are the glob `parts` in full (parts: casefolded
+ * literals between '*'s, at least two; the empty value never matches), and the values
+ * that are not ASCII, for the caller to test (casefolding can take them to ASCII). No
+ * ASCII value matches a part that is not ASCII. */
+static PyObject *StrTable_glob_scan(StrTable *self, PyObject *args)
+{
+    PyObject *parts;
+    Py_ssize_t lo, hi;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyTuple_Type, &parts, &lo, &hi))
+        return NULL;
+    Py_ssize_t np = PyTuple_GET_SIZE(parts);
+    if (np < 2) {
+        PyErr_SetString(PyExc_ValueError, "a glob has at least two parts");
+        return NULL;
+    }
+    if (lo < 0)
+        lo = 0;
+    if (hi > (Py_ssize_t)self->count)
+        hi = (Py_ssize_t)self->count;
+    const char **pp = PyMem_Malloc(np * sizeof(char *));
+    size_t *pl = PyMem_Malloc(np * sizeof(size_t));
+    PyObject *hits = PyList_New(0), *wide = PyList_New(0), *out = NULL;
+    char *low = NULL;
+    size_t lowcap = 0;
+    int ascii = 1;
+    if (!pp || !pl || !hits || !wide) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < np; k++) {
+        PyObject *p = PyTuple_GET_ITEM(parts, k);
+        if (!PyUnicode_Check(p)) {
+            PyErr_SetString(PyExc_TypeError, "glob parts are str");
+            goto done;
+        }
+        if (!PyUnicode_IS_COMPACT_ASCII(p)) {
+            ascii = 0;
+            pp[k] = "";
+            pl[k] = 0;
+            continue;
+        }
+        pp[k] = (const char *)PyUnicode_DATA(p);
+        pl[k] = (size_t)PyUnicode_GET_LENGTH(p);
+    }
+    for (Py_ssize_t c = lo; c < hi; c++) {
+        const char *v = self->arena + self->offs[c];
+        size_t n = (size_t)(self->offs[c + 1] - self->offs[c]);
+        if (n > lowcap) {
+            size_t ncap = lowcap ? lowcap : 256;
+            while (ncap < n)
+                ncap *= 2;
+            char *nl = PyMem_Realloc(low, ncap);
+            if (!nl) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            low = nl;
+            lowcap = ncap;
+        }
+        int is_wide = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)v[i];
+            if (ch & 0x80) {
+                is_wide = 1;
+                break;
+            }
+            low[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        }
+        PyObject *into = is_wide ? wide : (ascii && n && glob_full(low, n, pp, pl, np) ? hits : NULL);
+        if (into) {
+            PyObject *x = PyLong_FromSsize_t(c);
+            if (!x || PyList_Append(into, x) < 0) {
+                Py_XDECREF(x);
+                goto done;
+            }
+            Py_DECREF(x);
+        }
+    }
+    out = PyTuple_Pack(2, hits, wide);
+done:
+    PyMem_Free(pp);
+    PyMem_Free(pl);
+    PyMem_Free(low);
+    Py_XDECREF(hits);
+    Py_XDECREF(wide);
+    return out;
+}
+
 /* index(value) -> its code, as list.index (ValueError when absent). */
 static PyObject *StrTable_index(StrTable *self, PyObject *arg)
 {
@@ -3099,6 +3212,8 @@ static PyMethodDef StrTable_methods[] = {
     {"code", (PyCFunction)StrTable_code, METH_O, "code(value) -> code, added if new"},
     {"get", (PyCFunction)StrTable_get, METH_O, "get(value) -> code, or -1"},
     {"index", (PyCFunction)StrTable_index, METH_O, "index(value) -> code (ValueError: absent)"},
+    {"glob_scan", (PyCFunction)StrTable_glob_scan, METH_VARARGS,
+     "glob_scan(parts, lo, hi) -> (ASCII codes matching the glob, non-ASCII codes)"},
     {"fold_scan", (PyCFunction)StrTable_fold_scan, METH_VARARGS,
      "fold_scan(folded, start) -> (stop, ASCII codes equal but for case, non-ASCII codes)"},
     {NULL, NULL, 0, NULL}};
