@@ -112,6 +112,29 @@ FILTERS = (
     "region:us-east-1",
     'cred:role-session -error:"" region:us-east-1',
 )
+
+
+def pivot_filters(store, rounds: int) -> list[tuple[str, str]]:
+    """(label, filter) for --pivots: an investigation's pivots on the values of rows
+    spread over the trail, each value new (a field's first exact or wildcard test can
+    cost what later ones do not): the row's access key, principal and session exactly,
+    and a wildcard on its principal's last 8 characters."""
+    from tui.core.query import term_for
+
+    out: list[tuple[str, str]] = []
+    n = len(store)
+    for r in range(max(1, rounds // 4 + 1)):
+        row = int(store.ordered()[(2 * r + 1) * n // (2 * (rounds // 4 + 2))])
+        for field in ("key", "principal", "session"):
+            value = store.value(row, field)
+            if value:
+                out.append((f"pivot {field} (exact)", term_for(field, value)))
+        tail = "".join(c for c in store.value(row, "principal")[-8:] if c.isalnum() or c in "-_.")
+        if tail:
+            out.append(("pivot principal (wildcard)", f"principal:*{tail}*"))
+    return out
+
+
 PROFILED = ("filter apply (enter, indexed)", "facet pick (enter)")  # --profile
 NOOP_KEY = "z"  # no binding anywhere in the explorer's list scope
 SETTLE_S = 0.03
@@ -916,7 +939,9 @@ class Bench:
                 "detail tree down/up", key, lambda e=expected: d.cursor_line == e, mode
             )
 
-    async def filter_apply(self, text: str, mode: str) -> None:
+    async def filter_apply(
+        self, text: str, mode: str, label: str = "filter apply (enter, indexed)"
+    ) -> None:
         app = self.app
         await self.focus(self.lst)
         inp = app.filter_input
@@ -942,7 +967,7 @@ class Bench:
                 )
         seq0 = self.state.view_seq
         await self.sample(
-            "filter apply (enter, indexed)",
+            label,
             "enter",
             self.view_applied(text, seq0),
             mode,
@@ -1327,9 +1352,14 @@ async def run(args) -> dict:
                     await b.sorts(max(8, n // 4), mode)
                 for mode in modes:
                     await b.sorted_moves(n, mode)
+        pivots = pivot_filters(b.app.store, args.filters) if args.pivots else []
         for mode in modes if not args.sort_only else ():
             for i in range(args.filters):
-                await b.filter_apply(FILTERS[i % len(FILTERS)], mode)
+                if pivots:
+                    label, text = pivots[i % len(pivots)]
+                    await b.filter_apply(text, mode, label)
+                else:
+                    await b.filter_apply(FILTERS[i % len(FILTERS)], mode)
         for mode in modes if not args.sort_only else ():
             for i in range(args.filters):
                 await b.facet_pick(i, mode)
@@ -1527,7 +1557,7 @@ def report(out: dict) -> None:
             f"timeouts (no matching frame within {TIMEOUT_S:.0f} s, or 5 s for +footer):"
             f" {out['timeouts']}"
         )
-    keys = [a for a in acts if a.startswith(("list ", "filter apply"))]
+    keys = [a for a in acts if a.startswith(("list ", "filter apply", "pivot "))]
     sort = next((a for a in acts if a.startswith("sort (")), None)
     if sort is not None and acts[sort]["frame"]:
         p95 = acts[sort]["frame"]["p95"]
@@ -1608,6 +1638,12 @@ def main() -> None:
         action="store_true",
         help="only filter applies, clears and facet picks, direct (at 10M the"
         " other keys take most of the run)",
+    )
+    ap.add_argument(
+        "--pivots",
+        action="store_true",
+        help="the filters applied are pivots on values of the trail's rows (a key, a"
+        " principal, a session exactly, a wildcard on a principal), each value new",
     )
     ap.add_argument(
         "--no-sort", action="store_true", help="skip the sort key and moves in a sorted list"
