@@ -221,3 +221,34 @@ def test_globs_tested_in_c_match_the_python_test(python_tables):
     for parts in (("a", "a"), ("k", "")):
         m = ValueMatcher.glob(parts)
         assert native.codes_matching(m) == plain.codes_matching(m), parts
+
+
+def test_session_shares_the_principal_values_and_answers_as_its_own(tmp_path):
+    # A role session's ARN is its principal: one value table for both fields. The
+    # session field must still answer only for the values its events hold.
+    users = [
+        event("GetObject", f"2026-11-20T10:0{i}:00Z", source="s3.amazonaws.com") for i in range(3)
+    ]  # IAM user alice: a principal, no session
+    arns = [f"arn:aws:sts::111122223333:assumed-role/R/s{i % 2}" for i in range(4)]
+    roles = [
+        event(
+            "PutObject",
+            f"2026-11-20T11:0{i}:00Z",
+            identity={"type": "AssumedRole", "arn": arn, "accountId": "111122223333"},
+        )
+        for i, arn in enumerate(arns)
+    ]
+    write_records(trail_path(tmp_path), users + roles)
+    store = load([tmp_path])
+    from tui.core.fields import FIELD_INDEX
+
+    assert store.dicts[FIELD_INDEX["session"]] is store.dicts[FIELD_INDEX["principal"]]
+    alice = "arn:aws:iam::111122223333:user/alice"
+    assert dict(store.counts("principal")) == {alice: 3, arns[0]: 2, arns[1]: 2}
+    assert dict(store.counts("session")) == {"": 3, arns[0]: 2, arns[1]: 2}
+    top, distinct = store.facet("session", None, 10)
+    assert dict(top) == {"": 3, arns[0]: 2, arns[1]: 2} and distinct == 3
+    assert not parse(f'session:"{alice}"').evaluate(store).any()
+    assert int(parse(f"session:{arns[1]}").evaluate(store).sum()) == 2
+    assert int(parse("session:*user/alice").evaluate(store).sum()) == 0
+    assert int(parse("principal:*user/alice").evaluate(store).sum()) == 3

@@ -67,6 +67,9 @@ class Field:
     doc: str  # where the value comes from, for users (help, docs/query.md)
     aliases: tuple[str, ...] = ()
     values: tuple[str, ...] | None = None  # a closed set (see CLOSED_VALUES)
+    # The field whose value dictionary this one's codes index: one table for two fields
+    # whose values are mostly the same strings (store.dictionaries).
+    values_of: str | None = None
 
     @property
     def leaf(self) -> str | None:
@@ -253,6 +256,8 @@ FIELDS: tuple[Field, ...] = (
         "the STS session that made the call: userIdentity.arn of a role session "
         "(arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION-NAME: the issuing role and the "
         "session name) or of a federated user session",
+        # A session's ARN is its principal: at 10M events 1.7M values, 160 MB twice.
+        values_of="principal",
     ),
     Field(
         "sourceidentity",

@@ -189,8 +189,11 @@ class Dictionaries:
     per persistent encoder the translation of its codes into the store's."""
 
     def __init__(self) -> None:
-        self.dicts = [ValueDict() for _ in FIELDS]
-        for d in self.dicts:
+        # A field with `values_of` shares that field's ValueDict: its codes index the
+        # same values (a value that only the other field holds has no rows in it).
+        own = {f.name: ValueDict() for f in FIELDS if f.values_of is None}
+        self.dicts = [own[f.values_of or f.name] for f in FIELDS]
+        for d in own.values():
             d.code("")
         # Per persistent encoder, per field: (buffer, length), its codes' store codes in
         # buffer[:length]. The buffer grows by doubling into a new one, and the pair is
