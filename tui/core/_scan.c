@@ -2034,7 +2034,8 @@ static int pw_walk(Cur *c, const PSeg *segs, int nseg, int i, int depth, PSpans 
 }
 
 /* A slot: the top 32 bits of the key's hash and its code, 8 bytes (at 10M events the
- * credential index holds 5.6M keys in 16M slots). The tag places the key too (its top
+ * credential index holds 5.6M keys in 8M slots, at most 3/4 full: linear probes stay
+ * short, and a miss reads few slots past a tag). The tag places the key too (its top
  * bits pick the slot, `ptable_slot`), so growing needs no hash of the keys again. */
 typedef struct {
     uint32_t tag;
@@ -2146,7 +2147,7 @@ static int32_t ptable_code(PathTable *t, unsigned char kind, const unsigned char
     t->count++;
     t->ents[j].tag = tag;
     t->ents[j].slot = code + 1;
-    if (t->count * 2 > t->cap && ptable_grow(t) < 0)
+    if (t->count * 4 > t->cap * 3 && ptable_grow(t) < 0)
         return -2;
     return code;
 }
@@ -2415,7 +2416,7 @@ static PyObject *PathTable_insert(PathTable *self, PyObject *arg)
     }
     ptable_lock(self);
     int32_t code;
-    if (self->cap >= 65536 && (self->count + 1) * 2 > self->cap) {
+    if (self->cap >= 65536 && (self->count + 1) * 4 > self->cap * 3) {
         /* This insert may double the table: rehashing millions of entries takes
          * hundreds of ms, which other threads (the explorer's UI) get to use. The lock
          * keeps the table to this thread; `arg` keeps `p` alive. */
@@ -2432,7 +2433,7 @@ static PyObject *PathTable_insert(PathTable *self, PyObject *arg)
 }
 
 /* reserve(n): room for n entries in all, so that inserts up to that many never double
- * the table (an insert doubles it once it is half full). A rehash it needs runs now,
+ * the table (an insert doubles it once it is 3/4 full). A rehash it needs runs now,
  * without the GIL, under the table's lock: a caller chooses when (the credential index
  * between two pause checkpoints, not amid its key numbering). */
 static PyObject *PathTable_reserve(PathTable *self, PyObject *arg)
@@ -2445,7 +2446,7 @@ static PyObject *PathTable_reserve(PathTable *self, PyObject *arg)
         return NULL;
     }
     size_t cap = 1024;
-    while (cap < 2 * (size_t)n)
+    while (cap * 3 < 4 * (size_t)n)
         cap *= 2;
     int rc = 0;
     ptable_lock(self);
