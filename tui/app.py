@@ -511,6 +511,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.commits.committed(started, time.monotonic() - now)
         if len(res.rows) or self.view is None:
             self.redraw.stale = True
+        if self.loading:
+            self.call_later(self.gc_policy.part_loaded)  # a frame may go out first
         if self.tailing and len(res.rows):
             self.arrivals.add(now, len(res.rows))
             self.fresh.add(res.new_values, now)
