@@ -1112,6 +1112,12 @@ async def keys_during_load(
 
         print(breakdown(sampler))
         dump(sampler, sample_ui)
+        from benchmarks.ui_sampler import inside
+
+        worst = sorted(lag.spans, key=lambda x: -x[1])[:15]  # (due, ms late)
+        stretches = [(due, due + ms / 1000) for due, ms in worst]
+        print("the UI thread's longest stalls, and where its CPU went in them:")
+        print("\n".join("  " + line for line in inside(sampler, stretches)))
     during = [s_ for s_ in b.samples if s_["loading"] and s_["ms"] is not None]
     by_action: dict[str, list[float]] = {}
     for s_ in during:

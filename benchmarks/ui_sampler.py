@@ -69,6 +69,9 @@ class UiSampler:
         # stack (outermost first, "path:function") -> CPU seconds
         self.cpu: Counter[tuple[str, ...]] = Counter()
         self.samples = 0
+        # (perf_counter, CPU seconds, stack) of each sample that charged CPU: what the
+        # thread did inside a given stretch (a stall of the event loop, say)
+        self.timeline: list[tuple[float, float, tuple[str, ...]]] = []
         self.cpu_total = 0.0
         self.wall = 0.0
         self._stop = threading.Event()
@@ -100,6 +103,7 @@ class UiSampler:
             if used > 0:
                 self.cpu[stack] += used
                 self.cpu_total += used
+                self.timeline.append((time.perf_counter(), used, stack))
             self.samples += 1
         self.wall = time.perf_counter() - t0
 
@@ -153,3 +157,16 @@ def dump(s: UiSampler, path: str) -> None:
     rows = [{"stack": list(k), "cpu_s": v} for k, v in s.cpu.most_common()]
     with open(path, "w") as f:
         json.dump({"cpu_s": s.cpu_total, "wall_s": s.wall, "samples": s.samples, "stacks": rows}, f)
+
+
+def inside(s: UiSampler, spans: list[tuple[float, float]], top: int = 3) -> list[str]:
+    """For each (start, end) stretch, the categories the thread's CPU went to in it."""
+    out = []
+    for a, b in spans:
+        cats: Counter[str] = Counter()
+        for t, used, stack in s.timeline:
+            if a <= t <= b + 0.002:
+                cats[categorise(stack)] += used
+        parts = ", ".join(f"{c} {v * 1000:.0f}" for c, v in cats.most_common(top))
+        out.append(f"{(b - a) * 1000:6.1f} ms stall: CPU ms {parts}")
+    return out

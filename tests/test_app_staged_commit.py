@@ -153,3 +153,40 @@ async def test_the_analysis_waits_for_events_still_pending_after_a_publish(
         assert starts and all(pending == 0 for _, pending in starts)
         assert starts[-1][0] == 160
         assert app._analysed_rows == 160
+
+
+async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(tmp_path: Path, held) -> None:
+    """The files a staged commit took are let go of on a thread once it is published
+    (freeing a 10M load's commit's ~1,000 files held the UI thread 5-28 ms); the store
+    is the same as one committed directly."""
+    import weakref
+
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(40, "a", 10))
+    later = [
+        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(30, f"d{i}", 9))
+        for i in range(4)
+    ]
+    app = make_app([first])
+    freed_on: list[int] = []
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)
+        store = app.store
+        watched = []
+        for p in later:
+            b = parse_file(str(p))
+            watched.append(weakref.ref(b.times, lambda _r: freed_on.append(threading.get_ident())))
+            store.add(b)
+        del b
+        app.commits.next_at_once()
+        app.pump()
+        await wait_for(pilot, lambda: len(store) == 160, what="the staged commit")
+        await wait_for(pilot, lambda: len(freed_on) == 4, what="the files to be freed")
+        assert threading.get_ident() not in freed_on  # (the UI thread runs the test)
+        plain = Store()
+        for p in first.rglob("*.json.gz"):
+            plain.add(parse_file(str(p)))
+        for p in later:
+            plain.add(parse_file(str(p)))
+        plain.commit()
+        assert _orders(store) == _orders(plain)

@@ -692,6 +692,7 @@ class StagedCommit:
         self.line_rows = FileRegistry.line_rows(got.sizes, got.file, got.line, got.rows)
         order.merged_apart(got.rows, got.keys, self._built)
         got.let_go_of_columns()  # freed here, not on the publishing (UI) thread
+        self.own = {}  # the value tables: only `_Gathered` read them
         # Columns the owner built meanwhile (a filter typed: `prepare_filter`) would be
         # dropped at the publish and built again in the key that needs them: built
         # here instead. (list() of a dict takes its keys at once, under the GIL.)
