@@ -190,3 +190,45 @@ async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(tmp_path: 
             plain.add(parse_file(str(p)))
         plain.commit()
         assert _orders(store) == _orders(plain)
+
+
+async def test_a_filtered_view_of_arrivals_is_computed_in_a_thread(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A commit's redraw of a filtered view over a big store (THREAD_ARRIVALS_MIN) is
+    computed in a thread, not on the UI thread; the view and its facet counts equal
+    the ones computed in place."""
+    import tui.app
+    from tui.core.query import parse
+    from tui.core.view import compute_view
+    from widgets.facets import FacetPanel
+
+    monkeypatch.setattr(tui.app, "THREAD_ARRIVALS_MIN", 0)
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(60, "a", 10))
+    later = [
+        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(40, f"e{i}", 9))
+        for i in range(3)
+    ]
+    app = make_app([first])
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)
+        store = app.store
+        assert app.set_filter("event:GetObject")
+        await settle(pilot)
+        threaded = app.views.threaded
+        for p in later:
+            store.add(parse_file(str(p)))
+        app.commits.next_at_once()
+        app.pump()
+        await wait_for(pilot, lambda: len(store) == 180, what="the commit")
+        await settle(pilot)
+        assert app.views.threaded == threaded + 1
+        assert not app.status.busy
+        view = app.view
+        assert view is not None and view.generation == store.generation
+        want = compute_view(store, parse("event:GetObject"))
+        assert view.rows.tolist() == want.rows.tolist() and 0 < len(want) < 180
+        assert app.events_list.rows.tolist() == want.rows.tolist()
+        for f in app.query_one(FacetPanel).fields:
+            assert view.facet(store, f, None) == want.facet(store, f, None), f

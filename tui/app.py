@@ -73,6 +73,9 @@ from .screens import HelpScreen, JumpScreen, SkippedScreen
 from .timeparse import parse_jump_time
 
 SYNC_TEXT_FILES = 64  # free text (or a path column) over more unscanned files uses a thread
+# A filtered view of arrivals (a commit's redraw) over this many events is computed in a
+# thread: nobody waits for it, and inline it held the UI thread ~50 ms per commit at 10M.
+THREAD_ARRIVALS_MIN = 1_000_000
 PUMP_SECONDS = 0.25
 WARM_AFTER_LOAD_S = 0.3  # see warm_columns
 FRAME_HOLD_MAX_S = 0.05  # a held frame goes out after this long if the key moved nothing
@@ -468,7 +471,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         if self.fresh.changed:
             self.fresh.changed = False
             self.main.show_fresh(self.fresh.live(), expired=False)
-        self.request_view()
+        self.request_view(arrivals=True)
         self._update_status()
 
     def _stage(self, now: float) -> None:
@@ -668,11 +671,13 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES
         )
 
-    def request_view(self) -> None:
+    def request_view(self, arrivals: bool = False) -> None:
         """Recompute the view for the current filter and store. Indexed filters take a
         few ms even at a million events, so they run right here: a thread would only
         fight the renderer for the GIL (measured: ~70 ms key -> view at 100k). Free
-        text that is not cached yet (a second or more) goes to a worker thread."""
+        text that is not cached yet (a second or more) goes to a worker thread, and so
+        does a filtered view of `arrivals` (committed events) over a big store: keys
+        are answered meanwhile (its work is mostly numpy's, without the GIL)."""
         if self.views.defer():
             return
         self.redraw.stale = False  # whatever is committed goes into this view
@@ -689,6 +694,12 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.views.started_in_thread()
             self.status.busy = True
             fields = tuple(facets)  # counted in the thread too
+            self._compute_view(seq, query, fields, previous, self.view)
+            return
+        if arrivals and query.root is not None and len(self.store) >= THREAD_ARRIVALS_MIN:
+            self.views.started_in_thread()  # (not "searching…": nobody asked for it)
+            stored = [f for f in self.main.facet_panel.fields if f in FIELD_INDEX]
+            fields = (*stored, *self.events_list.path_columns)  # the rest when drawn
             self._compute_view(seq, query, fields, previous, self.view)
             return
         try:
