@@ -155,12 +155,19 @@ async def test_the_analysis_waits_for_events_still_pending_after_a_publish(
         assert app._analysed_rows == 160
 
 
-async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(tmp_path: Path, held) -> None:
+async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(
+    tmp_path: Path, held, monkeypatch
+) -> None:
     """The files a staged commit took are let go of on a thread once it is published
-    (freeing a 10M load's commit's ~1,000 files held the UI thread 5-28 ms); the store
-    is the same as one committed directly."""
+    (freeing a 10M load's commit's ~1,000 files held the UI thread 5-28 ms), without
+    being formatted on the way (a worker's default description is its arguments' repr:
+    seconds at 1M events); the store is the same as one committed directly."""
     import weakref
 
+    from tui.core.batch import FileBatch
+
+    formatted: list[str] = []
+    monkeypatch.setattr(FileBatch, "__repr__", lambda b: formatted.append(b.path) or "batch")
     first = tmp_path / "first"
     write_records(trail_path(first, suffix="a" * 16), _events(40, "a", 10))
     later = [
@@ -183,6 +190,7 @@ async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(tmp_path: 
         await wait_for(pilot, lambda: len(store) == 160, what="the staged commit")
         await wait_for(pilot, lambda: len(freed_on) == 4, what="the files to be freed")
         assert threading.get_ident() not in freed_on  # (the UI thread runs the test)
+        assert formatted == []
         plain = Store()
         for p in first.rglob("*.json.gz"):
             plain.add(parse_file(str(p)))

@@ -506,7 +506,9 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self._committed(res, now, started=self._staged_at)
         self._let_go(files)
 
-    @work(thread=True, group="let-go")
+    # (a description: Textual's default is the repr of the arguments, here every file's
+    # arrays: seconds of the UI thread at 1M events)
+    @work(thread=True, group="let-go", description="let go of a published commit's files")
     def _let_go(self, objects: list) -> None:
         """Free a published commit's parsed files here, not on the UI thread (a 10M
         load's commit holds ~1,000 files' arrays: 5-28 ms to free), a few at a time:
@@ -724,7 +726,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         view.seq = seq
         self._view_done(view, None)
 
-    @work(thread=True, group="view")
+    @work(thread=True, group="view", description="compute a view")  # (not the View's repr)
     def _compute_view(
         self,
         seq: int,
