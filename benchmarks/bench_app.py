@@ -1118,6 +1118,11 @@ async def keys_during_load(
         stretches = [(due, due + ms / 1000) for due, ms in worst]
         print("the UI thread's longest stalls, and where its CPU went in them:")
         print("\n".join("  " + line for line in inside(sampler, stretches)))
+        print("the sampler's longest waits, and the other threads' frames just after:")
+        for t, gap, threads in sorted(sampler.gaps, key=lambda g: -g[1])[:8]:
+            print(f"  {gap * 1000:6.1f} ms at {t - t_first:6.2f} s:")
+            for name, frames in threads.items():
+                print(f"      {name:24s} {' < '.join(frames)}")
     during = [s_ for s_ in b.samples if s_["loading"] and s_["ms"] is not None]
     by_action: dict[str, list[float]] = {}
     for s_ in during:

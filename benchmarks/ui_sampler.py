@@ -72,6 +72,11 @@ class UiSampler:
         # (perf_counter, CPU seconds, stack) of each sample that charged CPU: what the
         # thread did inside a given stretch (a stall of the event loop, say)
         self.timeline: list[tuple[float, float, tuple[str, ...]]] = []
+        # (when, gap, every other thread's innermost frames) for each sample that came
+        # `gap_s` or more after the one before: the sampler could not run (the GIL was
+        # held, by whoever these stacks show just after, or the machine was busy)
+        self.gaps: list[tuple[float, float, dict[str, list[str]]]] = []
+        self.gap_s = 0.05
         self.cpu_total = 0.0
         self.wall = 0.0
         self._stop = threading.Event()
@@ -93,10 +98,28 @@ class UiSampler:
             frame = frame.f_back
         return tuple(reversed(out))
 
+    def _others(self) -> dict[str, list[str]]:
+        names = {t.ident: t.name for t in threading.enumerate()}
+        out = {}
+        for ident, frame in sys._current_frames().items():
+            if ident == threading.get_ident():
+                continue
+            frames = []
+            while frame is not None and len(frames) < 4:
+                code = frame.f_code
+                frames.append(f"{_short(code.co_filename + ':' + code.co_name)}:{frame.f_lineno}")
+                frame = frame.f_back
+            out[names.get(ident, str(ident))] = frames
+        return out
+
     def _run(self) -> None:
-        t0 = time.perf_counter()
+        t0 = before = time.perf_counter()
         last = time.clock_gettime(self.clock)
         while not self._stop.wait(self.step_s):
+            now_t = time.perf_counter()
+            if now_t - before >= self.gap_s:
+                self.gaps.append((now_t, now_t - before, self._others()))
+            before = now_t
             stack = self._stack()
             now = time.clock_gettime(self.clock)
             used, last = now - last, now
@@ -155,8 +178,18 @@ def dump(s: UiSampler, path: str) -> None:
     import json
 
     rows = [{"stack": list(k), "cpu_s": v} for k, v in s.cpu.most_common()]
+    gaps = [{"t": t, "gap_s": g, "threads": th} for t, g, th in s.gaps]
     with open(path, "w") as f:
-        json.dump({"cpu_s": s.cpu_total, "wall_s": s.wall, "samples": s.samples, "stacks": rows}, f)
+        json.dump(
+            {
+                "cpu_s": s.cpu_total,
+                "wall_s": s.wall,
+                "samples": s.samples,
+                "stacks": rows,
+                "gaps": gaps,
+            },
+            f,
+        )
 
 
 def inside(s: UiSampler, spans: list[tuple[float, float]], top: int = 3) -> list[str]:

@@ -140,6 +140,10 @@ class Store(Masks):
         fid = self.registry.add(batch)
         if batch.enc_token:
             self.dictionaries.learn(batch)
+            # Its values are the store's now (an encoder's batch is coded through its
+            # translation): dropped, they are no longer walked by each of a load's
+            # young collections (GcPolicy.part_loaded) while the batch waits.
+            batch.uniques = []
         if batch.n:
             self._pending.append((fid, batch))
         return fid
