@@ -240,3 +240,35 @@ async def test_a_filtered_view_of_arrivals_is_computed_in_a_thread(
         assert app.events_list.rows.tolist() == want.rows.tolist()
         for f in app.query_one(FacetPanel).fields:
             assert view.facet(store, f, None) == want.facet(store, f, None), f
+
+
+async def test_column_buffers_a_publish_replaces_are_freed_off_the_ui_thread(
+    tmp_path: Path, held
+) -> None:
+    """A commit that regrows the columns replaces their buffers at the publish: the old
+    ones (at 10M events hundreds of MB) are freed on a thread, not the UI thread."""
+    import weakref
+
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(20, "a", 10))
+    later = [
+        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(500, f"g{i}", 9))
+        for i in range(3)
+    ]
+    app = make_app([first])
+    freed_on: list[int] = []
+    async with run(app, (160, 50)) as pilot:
+        await wait_loaded(pilot)
+        store = app.store
+        old = store.columns.times.buf
+        room = len(old)
+        watched = weakref.ref(old, lambda _r: freed_on.append(threading.get_ident()))
+        del old
+        for p in later:
+            store.add(parse_file(str(p)))
+        assert store.pending_events > room  # the commit regrows the columns
+        app.commits.next_at_once()
+        app.pump()
+        await wait_for(pilot, lambda: len(store) == 1520, what="the staged commit")
+        await wait_for(pilot, lambda: watched() is None, what="the old buffer to be freed")
+        assert freed_on and threading.get_ident() not in freed_on
