@@ -9,10 +9,12 @@ tui/policies.py; this module connects them to timers, workers and messages.
 Threads: files are parsed by `loader.iter_batches` in a worker thread (which fans out
 to processes) and arrive as messages; a 4 Hz pump on the UI thread commits them into
 the store. Views (filter, order, facet counts: `core.view`) are computed on the UI
-thread, except free text not yet cached, which runs in a thread worker; the pump never
-commits while one runs, so the store only changes on the UI thread while nobody else
-reads it. A big commit (a load's) is prepared in a thread worker apart from the store
-(`Store.stage`), and the pump publishes it on the UI thread once it is ready.
+thread, except free text not yet cached and a filtered view of arrivals over a big
+store, which run in a thread worker; the pump never commits while one runs, so the
+store only changes on the UI thread while nobody else reads it. A big commit (a load's)
+is prepared in a thread worker apart from the store (`Store.stage`), and the pump
+publishes it on the UI thread once it is ready; what the publish lets go of is freed in
+another (`_let_go`).
 """
 
 from __future__ import annotations
@@ -513,9 +515,9 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     # arrays: seconds of the UI thread at 1M events)
     @work(thread=True, group="let-go", description="let go of a published commit's files")
     def _let_go(self, objects: list) -> None:
-        """Free a published commit's parsed files here, not on the UI thread (a 10M
-        load's commit holds ~1,000 files' arrays: 5-28 ms to free), a few at a time:
-        each drop holds the GIL."""
+        """Free what a publish let go of here, not on the UI thread (a 10M load's commit
+        holds ~1,000 files' arrays: 5-28 ms to free), a few at a time: each drop holds
+        the GIL."""
         while objects:
             del objects[-16:]
 
