@@ -91,6 +91,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -1086,7 +1087,9 @@ def random_moment_wait(stalls_ms: list[float], span_ms: float) -> dict:
     return out
 
 
-async def keys_during_load(app, pilot, clock: FrameClock, loaded: Callable[[], bool]) -> dict:
+async def keys_during_load(
+    app, pilot, clock: FrameClock, loaded: Callable[[], bool], sample_ui: str | None = None
+) -> dict:
     """Keys pressed from the first events on screen until the load is all committed and
     shown: rounds of list `j` / `pagedown`, a filter typed and applied, `j` in it, and
     the filter cleared. Each is timed like a direct sample (key to the frame with its
@@ -1106,6 +1109,12 @@ async def keys_during_load(app, pilot, clock: FrameClock, loaded: Callable[[], b
             time_calls(app.store, name, commit_spans)
     lag = LoopLag()
     task = asyncio.create_task(lag.run())
+    sampler = None
+    if sample_ui is not None:  # --sample-ui: the UI thread's CPU by stack (ui_sampler.py)
+        from benchmarks.ui_sampler import UiSampler
+
+        sampler = UiSampler(threading.main_thread().ident or 0)
+        sampler.start()
     rounds = 0
     try:
         while not loaded():
@@ -1120,7 +1129,25 @@ async def keys_during_load(app, pilot, clock: FrameClock, loaded: Callable[[], b
     finally:
         task.cancel()
         b.close()
+        if sampler is not None:
+            sampler.stop()
     t_end = perf()
+    if sampler is not None:
+        from benchmarks.ui_sampler import breakdown, dump
+
+        print(breakdown(sampler))
+        dump(sampler, sample_ui)
+        from benchmarks.ui_sampler import inside
+
+        worst = sorted(lag.spans, key=lambda x: -x[1])[:15]  # (due, ms late)
+        stretches = [(due, due + ms / 1000) for due, ms in worst]
+        print("the UI thread's longest stalls, and where its CPU went in them:")
+        print("\n".join("  " + line for line in inside(sampler, stretches)))
+        print("the sampler's longest waits, and the other threads' frames just after:")
+        for t, gap, threads in sorted(sampler.gaps, key=lambda g: -g[1])[:8]:
+            print(f"  {gap * 1000:6.1f} ms at {t - t_first:6.2f} s:")
+            for name, frames in threads.items():
+                print(f"      {name:24s} {' < '.join(frames)}")
     during = [s_ for s_ in b.samples if s_["loading"] and s_["ms"] is not None]
     by_action: dict[str, list[float]] = {}
     for s_ in during:
@@ -1257,7 +1284,9 @@ async def run(args) -> dict:
         app.filter_input.cursor_blink = False
         first = clock.frames[0] if clock.frames else None
         if args.during_load:
-            out["during_load"] = await keys_during_load(app, pilot, clock, fully_loaded)
+            out["during_load"] = await keys_during_load(
+                app, pilot, clock, fully_loaded, args.sample_ui
+            )
             out["during_load"]["first_events_s"] -= t_start
         t_loaded = await wait_loaded(app, loaded_probe)
         t_analysed = None
@@ -1693,6 +1722,13 @@ def main() -> None:
         help="only keys pressed while the trail loads (from the first events on screen"
         " to the last commit): list moves, a filter typed and applied, clear; and the UI"
         " thread's longest stall",
+    )
+    ap.add_argument(
+        "--sample-ui",
+        metavar="FILE",
+        help="with --during-load: sample the UI thread's stack every 1 ms and charge its"
+        " CPU time to it (benchmarks/ui_sampler.py); prints the breakdown, writes the"
+        " stacks to FILE (JSON)",
     )
     ap.add_argument(
         "--direct-commits",

@@ -171,6 +171,45 @@ def test_gc_is_off_while_loading_then_frozen_and_paced(gc_state) -> None:
     assert gc.get_freeze_count() > 0  # what lived through the load is not scanned again
 
 
+def test_gc_during_a_load_frees_the_garbage_and_freezes_the_rest_at_each_commit(
+    gc_state,
+) -> None:
+    """While loading, each commit's checkpoint collects the cycles that became garbage
+    and freezes what lives, so the collection at the load's end walks only what came
+    after the last commit (not every value the store learned)."""
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    p = GcPolicy()
+    p.pause()
+    kept = [[i] for i in range(5_000)]  # the store's growth: tracked, alive
+    cycle = Node()
+    dead = weakref.ref(cycle)
+    del cycle  # garbage only a collection finds (the collector is off)
+    assert dead() is not None
+    p.part_loaded()
+    assert dead() is None  # collected at the commit, not kept to the load's end
+    assert gc.get_freeze_count() >= len(kept)
+    assert len(gc.get_objects()) < 1_000  # what the last collection walks
+    after = [[i] for i in range(100)]
+    assert len(gc.get_objects()) < 1_000 + len(after)
+    p.settle()
+    assert gc.isenabled() and len(kept) == 5_000
+
+
+def test_gc_checkpoints_only_while_loading(gc_state) -> None:
+    p = GcPolicy()
+    gc.enable()
+    gc.collect()
+    objs = [[i] for i in range(3_000)]
+    frozen = gc.get_freeze_count()
+    p.part_loaded()  # the collector is on: not a load
+    assert gc.get_freeze_count() == frozen and len(objs) == 3_000
+
+
 def test_gc_collects_young_objects_after_frames_and_in_pauses(gc_state) -> None:
     p = GcPolicy(young_threshold=10**6, idle_s=0.1, idle_min=1_000, frame_min=5_000)
     gc.set_threshold(10**6)

@@ -9,10 +9,12 @@ tui/policies.py; this module connects them to timers, workers and messages.
 Threads: files are parsed by `loader.iter_batches` in a worker thread (which fans out
 to processes) and arrive as messages; a 4 Hz pump on the UI thread commits them into
 the store. Views (filter, order, facet counts: `core.view`) are computed on the UI
-thread, except free text not yet cached, which runs in a thread worker; the pump never
-commits while one runs, so the store only changes on the UI thread while nobody else
-reads it. A big commit (a load's) is prepared in a thread worker apart from the store
-(`Store.stage`), and the pump publishes it on the UI thread once it is ready.
+thread, except free text not yet cached and a filtered view of arrivals over a big
+store, which run in a thread worker; the pump never commits while one runs, so the
+store only changes on the UI thread while nobody else reads it. A big commit (a load's)
+is prepared in a thread worker apart from the store (`Store.stage`), and the pump
+publishes it on the UI thread once it is ready; what the publish lets go of is freed in
+another (`_let_go`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ from .screens import HelpScreen, JumpScreen, SkippedScreen
 from .timeparse import parse_jump_time
 
 SYNC_TEXT_FILES = 64  # free text (or a path column) over more unscanned files uses a thread
+# A filtered view of arrivals (a commit's redraw) over this many events is computed in a
+# thread: nobody waits for it, and inline it held the UI thread ~50 ms per commit at 10M.
+THREAD_ARRIVALS_MIN = 1_000_000
 PUMP_SECONDS = 0.25
 WARM_AFTER_LOAD_S = 0.3  # see warm_columns
 FRAME_HOLD_MAX_S = 0.05  # a held frame goes out after this long if the key moved nothing
@@ -468,7 +473,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         if self.fresh.changed:
             self.fresh.changed = False
             self.main.show_fresh(self.fresh.live(), expired=False)
-        self.request_view()
+        self.request_view(arrivals=True)
         self._update_status()
 
     def _stage(self, now: float) -> None:
@@ -498,8 +503,23 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def _publish(self, now: float) -> None:
         staged = self.store.staged
         assert staged is not None
+        # What the publish lets go of is freed on a thread (_let_go): the commit's files,
+        # and the columns' buffers if the commit regrew them (100+ ms at 10M).
+        dropped: list = [b for _, b in staged.pending]
+        dropped += [c.buf for c in self.store.columns.all()]
         res = self.store.publish(staged, more=self.loading)
         self._committed(res, now, started=self._staged_at)
+        self._let_go(dropped)
+
+    # (a description: Textual's default is the repr of the arguments, here every file's
+    # arrays: seconds of the UI thread at 1M events)
+    @work(thread=True, group="let-go", description="let go of a published commit's files")
+    def _let_go(self, objects: list) -> None:
+        """Free what a publish let go of here, not on the UI thread (a 10M load's commit
+        holds ~1,000 files' arrays: 5-28 ms to free), a few at a time: each drop holds
+        the GIL."""
+        while objects:
+            del objects[-16:]
 
     def _commit(self, now: float) -> None:
         res = self.store.commit()
@@ -511,6 +531,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.commits.committed(started, time.monotonic() - now)
         if len(res.rows) or self.view is None:
             self.redraw.stale = True
+        if self.loading:
+            self.call_later(self.gc_policy.part_loaded)  # a frame may go out first
         if self.tailing and len(res.rows):
             self.arrivals.add(now, len(res.rows))
             self.fresh.add(res.new_values, now)
@@ -656,11 +678,13 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             and self.store.path_backlog(parse_path(name)) > SYNC_TEXT_FILES
         )
 
-    def request_view(self) -> None:
+    def request_view(self, arrivals: bool = False) -> None:
         """Recompute the view for the current filter and store. Indexed filters take a
         few ms even at a million events, so they run right here: a thread would only
         fight the renderer for the GIL (measured: ~70 ms key -> view at 100k). Free
-        text that is not cached yet (a second or more) goes to a worker thread."""
+        text that is not cached yet (a second or more) goes to a worker thread, and so
+        does a filtered view of `arrivals` (committed events) over a big store: keys
+        are answered meanwhile (its work is mostly numpy's, without the GIL)."""
         if self.views.defer():
             return
         self.redraw.stale = False  # whatever is committed goes into this view
@@ -677,6 +701,12 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.views.started_in_thread()
             self.status.busy = True
             fields = tuple(facets)  # counted in the thread too
+            self._compute_view(seq, query, fields, previous, self.view)
+            return
+        if arrivals and query.root is not None and len(self.store) >= THREAD_ARRIVALS_MIN:
+            self.views.started_in_thread()  # (not "searching…": nobody asked for it)
+            stored = [f for f in self.main.facet_panel.fields if f in FIELD_INDEX]
+            fields = (*stored, *self.events_list.path_columns)  # the rest when drawn
             self._compute_view(seq, query, fields, previous, self.view)
             return
         try:
@@ -701,7 +731,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         view.seq = seq
         self._view_done(view, None)
 
-    @work(thread=True, group="view")
+    @work(thread=True, group="view", description="compute a view")  # (not the View's repr)
     def _compute_view(
         self,
         seq: int,

@@ -316,6 +316,17 @@ class GcPolicy:
         only costs pauses. `settle` enables it again (and `restore` on exit)."""
         self.gc.disable()
 
+    def part_loaded(self) -> None:
+        """A commit of a load is in the store: collect the young garbage (the panes'
+        churn since the last one) and freeze what lives, as `settle` does at the end.
+        Only while paused (loading). `settle`'s full collection then walks only what came
+        after the last commit, not the whole store: at 10M events it held the UI thread
+        0.4-0.7 s at the load's end, walking the value dictionaries' lists and dicts."""
+        if self.gc.isenabled():
+            return
+        self.gc.collect(1)
+        self.gc.freeze()
+
     def settle(self) -> None:
         """After loading: everything alive now (store, widgets) lives long. Freezing it
         keeps full collections from scanning it; measured here, full collections over

@@ -298,3 +298,51 @@ def test_a_published_commit_lets_go_of_its_events(tmp_path):
     store.publish(staged)
     assert len(store) and held
     assert [r() for r in held] == [None] * len(held)  # `staged` is still here
+
+
+def test_the_concatenated_columns_are_freed_where_the_commit_is_prepared(tmp_path, monkeypatch):
+    """The commit's columns, once appended (copied), are let go of by `prepare` on its
+    thread: the publish (the explorer's UI thread) frees none of them."""
+    from tui.core.store import store as store_mod
+
+    appended: list[weakref.ref] = []
+    original = store_mod._Gathered.appended
+
+    def appended_seen(self):  # what `prepare` appends, watched
+        arrays = original(self)
+        appended.extend(weakref.ref(a) for a in arrays)
+        return arrays
+
+    monkeypatch.setattr(store_mod._Gathered, "appended", appended_seen)
+    paths = _tricky_trail(tmp_path)
+    store, plain = Store(), Store()
+    for p in paths:
+        store.add(parse_file(p))
+        plain.add(parse_file(p))
+    staged = _staged(store)
+    assert len(appended) == 8
+    assert [r() for r in appended] == [None] * 8  # none left for the publish to free
+    got = store.publish(staged)
+    want = plain.commit()
+    assert got.rows.tolist() == want.rows.tolist()
+    assert _state(store) == _state(plain)
+
+
+def test_each_commit_reports_the_values_it_saw_first(tmp_path):
+    """`new_values`: per field, the codes of the values no earlier commit had, each
+    reported once, whether the commit is direct or staged."""
+    paths = _tricky_trail(tmp_path, files=10)
+    store = Store()
+    seen: dict[str, set[str]] = {}
+    for i, p in enumerate(paths):
+        store.add(parse_file(p))
+        before = len(store)
+        res = store.commit() if i % 2 else store.publish(_staged(store), more=True)
+        for name in ("ip", "principal", "event"):
+            rows = np.arange(before, len(store))
+            values = {store.values(name)[c] for c in store.codes(name)[rows]}
+            first = values - seen.setdefault(name, {""})
+            got = [store.values(name)[c] for c in res.new_values.get(name, ())]
+            assert sorted(got) == sorted(first), (i, name)
+            seen[name] |= values
+    assert len(seen["event"]) > 2 and len(seen["principal"]) > 1

@@ -384,3 +384,35 @@ def test_select_at_refuses_what_does_not_fit(kernel_path: str) -> None:
         select_at(
             np.empty(1800, np.int64), mask, 0, sel, [(np.zeros(2400, bool), np.empty(1800, bool))]
         )
+
+
+def test_an_encoder_batch_lets_go_of_its_values_once_learned(tmp_path):
+    """A parser process's batch (persistent encoder) teaches the store its values at
+    add(), then drops them (a load's young collections walked them while it waited);
+    its events read the same as the same file parsed here."""
+    from tui.core.discovery import TrailFile
+    from tui.core.loader import parser_process
+    from tui.core.tail import read_files
+
+    paths = [
+        write_records(
+            trail_path(tmp_path, suffix=f"{i:016d}"),
+            [event(ip=f"198.51.100.{i * 3 + k}", user=f"u{k}") for k in range(3)],
+        )
+        for i in range(2)
+    ]
+    store, plain = Store(), Store()
+    with parser_process() as pool:
+        for path in paths:
+            tf = TrailFile(str(path), "log", path.stat().st_size, path.stat().st_mtime_ns)
+            (batch,) = pool.submit(read_files, [tf]).result(timeout=60)
+            assert batch.enc_token and batch.uniques
+            store.add(batch)
+            assert batch.uniques == []
+            plain.add(parse_file(str(path)))
+    store.commit()
+    plain.commit()
+    assert len(store) == 6
+    assert [store.event(r) for r in range(6)] == [plain.event(r) for r in range(6)]
+    for f in ("ip", "principal"):
+        assert [store.value(r, f) for r in range(6)] == [plain.value(r, f) for r in range(6)]
