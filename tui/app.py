@@ -64,6 +64,7 @@ from .policies import (
     FrameHold,
     FreshMarks,
     GcPolicy,
+    KeyGate,
     LoaderBacklog,
     RedrawPacer,
     ViewRequests,
@@ -116,6 +117,20 @@ _FILTER_KEYS = frozenset(
 
 async def _nothing() -> None:
     """What `on_event` returns for an event it handled itself."""
+
+
+class KeyEcho(Message):
+    """Sent after a key to the widget the key went to: it reaches the app once the key
+    has been through that widget, its ancestors and its binding. A second echo, sent
+    then to the widget focused, follows what those posted to it on the same way (the
+    filter bar's Applied, an Input's Submitted that closes its screen; a screen just
+    pushed composes and focuses its first widget before it). Then the key is done
+    (KeyGate): the next key goes where this one left the focus."""
+
+    def __init__(self, seq: int, passes: int) -> None:
+        super().__init__()
+        self.seq = seq
+        self.passes = passes  # this one included
 
 
 class CommitPrepared(Message):
@@ -223,6 +238,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.undo = FilterUndo()
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
+        self.key_gate: KeyGate[events.Key | events.Paste] = KeyGate()
+        self._key_gate_timer = False  # a check of an overdue key is set
         # Marks, notes, saved filters (the case file), filter history, exports.
         self.evidence = Evidence(self.store, self.paths, case_path, history)
         self.exporting = False  # an export thread reads the store: no commits meanwhile
@@ -541,19 +558,71 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def on_event(self, event: events.Event) -> Coroutine[Any, Any, None]:
         if isinstance(event, _INPUT_EVENTS):
             self.pause_for_input()
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            # From the terminal (a key coming back up from a widget is forwarded).
+            if isinstance(event, events.Key):
+                self.redraw.key(time.monotonic())
+            if self.key_gate.busy:  # its turn comes when the keys before it are done
+                self.key_gate.held.append(event)
+                self._check_key_gate_later()
+                return _nothing()
+            return self._send_key(event)
+        return super().on_event(event)
+
+    async def _send_key(self, event: events.Key | events.Paste) -> None:
+        """Send a key (or paste) from the terminal where Textual would, and follow it
+        with KeyEcho to know when it is done (KeyGate)."""
         if isinstance(event, events.Key):
-            self.redraw.key(time.monotonic())
             if event.key in LIST_KEYS and self.focused is self.events_list:
                 self._hold_frame()
             if self._opens_filter(event):
-                # Here, not as the focused pane's binding: that runs from the pane's
-                # own queue, after this loop has sent it the keys typed ahead in the
-                # same read (pasted, or batched by a slow SSH link), which then ran as
-                # list actions (`e` opened the export dialog) instead of filter text.
+                # Here, not as the focused pane's binding (which runs once the key
+                # has come back up from the pane): focused at once, with no key to
+                # wait for.
                 self.action_focus_filter()
                 event.stop()
-                return _nothing()
-        return super().on_event(event)
+                return
+        seq = self.key_gate.sent(time.monotonic())
+        target = self.focused or self.screen  # where App.on_event forwards it
+        await super().on_event(event)
+        passes = 2
+        if not event.is_forwarded:  # taken by a priority binding: its effects only
+            target, passes = self.focused or self.screen, 1
+        if not target.post_message(KeyEcho(seq, passes)):
+            await self._key_done(seq)
+
+    async def _send_held(self) -> None:
+        """Send the held keys whose turn it is: up to one that goes to a widget."""
+        while (event := self.key_gate.next()) is not None:
+            await self._send_key(event)
+
+    async def on_key_echo(self, echo: KeyEcho) -> None:
+        echo.stop()
+        if echo.passes > 1:
+            target = self.focused or self.screen
+            if target.post_message(KeyEcho(echo.seq, echo.passes - 1)):
+                return
+        # After what is already in this queue (a focus set by `Widget.focus`).
+        self.call_later(self._key_done, echo.seq)
+
+    async def _key_done(self, seq: int) -> None:
+        if self.key_gate.done(seq):
+            await self._send_held()
+
+    def _check_key_gate_later(self) -> None:
+        if not self._key_gate_timer:
+            self._key_gate_timer = True
+            self.set_timer(self.key_gate.max_wait_s, self._check_key_gate)
+
+    async def _check_key_gate(self) -> None:
+        """A key whose echo never came (its widget went away) holds the rest no longer."""
+        self._key_gate_timer = False
+        gate = self.key_gate
+        if gate.overdue(time.monotonic()):
+            gate.done(gate.seq)
+        await self._send_held()
+        if gate.busy:
+            self._check_key_gate_later()
 
     def _opens_filter(self, key: events.Key) -> bool:
         """`key` is the filter key pressed on the panes (not typed in a text field)."""
