@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.widgets import Input
 
@@ -259,3 +260,59 @@ def test_key_gate_holds_keys_until_the_one_before_is_done() -> None:
     assert gate.next() == "c"
     assert not gate.busy  # nothing held; "c" not sent yet (a key the app takes itself)
     assert gate.next() is None
+
+
+async def state_after(tmp_path: Path, keys: list[str], *, at_once: bool) -> tuple:
+    """Where the explorer is after `keys` from the list: sent in one burst, or one at a
+    time with the app settled between them (as a person types)."""
+    async with explore(app_on(tmp_path)) as pilot:
+        app = pilot.app
+        await on_list(pilot)
+        if at_once:
+            await burst(pilot, [key(k) for k in keys])
+        else:
+            for k in keys:
+                await pilot.press(k)
+                await settle(pilot)
+        return (
+            type(app.screen).__name__,
+            type(app.focused).__name__,
+            app.query_obj.text,
+            app.filter_input.value,
+            app.store.event(app.events_list.cursor_row)["eventName"],
+            app.query_one(DetailPane).cursor_line,
+            [(e.labels, e.note and e.note.text) for e in case.events()]
+            if (case := app.evidence.case)
+            else [],
+        )
+
+
+async def test_keys_typed_after_a_cards_enter_go_back_to_the_list(tmp_path: Path) -> None:
+    """`i` (the card of the event's principal), Enter (filter to its first line), `jj`:
+    as if typed one at a time."""
+    keys = ["i", "enter", "j", "j"]
+    slow = await state_after(tmp_path / "slow", keys, at_once=False)
+    assert slow[:2] == ("MainScreen", "EventList") and slow[2]
+    assert await state_after(tmp_path / "burst", keys, at_once=True) == slow
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["m", "1", "j", "j"],  # mark with the first label, then move
+        ["a", "x", "enter", "j"],  # a note "x", then move
+        ["tab", "tab", "j", "j"],  # to the detail pane, then move its cursor
+        ["shift+tab", "down", "enter", "j"],  # to the facets, filter by the second value
+        ["question_mark", "escape", "j"],  # help opened and closed
+        ["e", "escape", "j"],  # export dialog opened and closed
+    ],
+    ids=lambda keys: "-".join(keys),
+)
+async def test_a_burst_goes_where_the_same_keys_one_at_a_time_go(
+    tmp_path: Path, keys: list[str]
+) -> None:
+    """The mark dialog's digit and the note dialog's text were lost in a burst (sent to
+    the list before the dialog was up). The others held before too (a bound key's action
+    is looked up once the key is back at the app, after the focus move before it): kept."""
+    slow = await state_after(tmp_path / "slow", keys, at_once=False)
+    assert await state_after(tmp_path / "burst", keys, at_once=True) == slow
