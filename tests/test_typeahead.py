@@ -316,3 +316,17 @@ async def test_a_burst_goes_where_the_same_keys_one_at_a_time_go(
     is looked up once the key is back at the app, after the focus move before it): kept."""
     slow = await state_after(tmp_path / "slow", keys, at_once=False)
     assert await state_after(tmp_path / "burst", keys, at_once=True) == slow
+
+
+async def test_a_path_typed_ahead_in_the_column_chooser_becomes_a_column(tmp_path: Path) -> None:
+    """`c` (columns), `p` (add a JSON path), the path, Enter (added), Enter (apply): the
+    list shows the path's column. The path's letters ran as the chooser's keys (`a` auto
+    width, `d` defaults...) before its field had the focus."""
+    path = "requestParameters.bucketName"
+    async with explore(app_on(tmp_path)) as pilot:
+        app = pilot.app
+        await on_list(pilot)
+        main = app.screen
+        await burst(pilot, [*typed("cp" + path), key("enter"), key("enter")])
+        assert app.screen is main
+        assert path in [name for name, _ in app.events_list.column_specs]
