@@ -103,6 +103,18 @@ async def test_keys_typed_after_escape_in_the_filter_go_to_the_list(tmp_path: Pa
         assert app.events_list.cursor_index == 2
 
 
+async def test_list_keys_typed_before_slash_move_the_list(tmp_path: Path) -> None:
+    """`jj/x`: the two `j` move the list cursor before `/` takes the focus to the bar
+    (they came back up from the list after it, and were looked up in the bar's keys)."""
+    async with explore(app_on(tmp_path)) as pilot:
+        app = pilot.app
+        await on_list(pilot)
+        await burst(pilot, typed("jj/x"))
+        assert app.events_list.cursor_index == 2
+        assert isinstance(app.focused, FilterInput)
+        assert app.filter_input.value == "x"
+
+
 async def test_two_filters_typed_ahead_in_one_burst(tmp_path: Path) -> None:
     """`/` held behind the keys before it is still the filter key when its turn comes:
     `/S3` Enter `j` `/abc` Esc `j`."""

@@ -294,13 +294,17 @@ class KeyGate(Generic[_K]):
 
     The app says when a key is `sent` (its number: `seq`) and when that key is `done`;
     a `done` for any other key (late, after `overdue` gave up on it) changes nothing.
-    `next` gives the held key whose turn it is, if no key is being handled.
+    `next` gives the held key whose turn it is, if no key is being handled. Keys that
+    cannot move the focus (a list cursor key, a character typed into a field) need not
+    be waited for: they are sent one after the other, and `unconfirmed` is where they
+    went, until a key that may move the focus waits for them there.
     """
 
     def __init__(self, max_wait_s: float = 1.0) -> None:
         self.held: deque[_K] = deque()
         self.seq = 0  # the key sent last
         self.max_wait_s = max_wait_s  # a key whose end never came holds no longer
+        self.unconfirmed: object | None = None
         self._sent_at: float | None = None  # when the key being handled was sent
 
     @property
