@@ -294,17 +294,19 @@ class KeyGate(Generic[_K]):
 
     The app says when a key is `sent` (its number: `seq`) and when that key is `done`;
     a `done` for any other key (late, after `overdue` gave up on it) changes nothing.
-    `next` gives the held key whose turn it is, if no key is being handled. Keys that
-    cannot move the focus (a list cursor key, a character typed into a field) need not
-    be waited for: they are sent one after the other, and `unconfirmed` is where they
-    went, until a key that may move the focus waits for them there.
+    `next` gives the held key whose turn it is, if no key is being handled.
+
+    A key is only waited for when the next one comes: `unconfirmed` is where the keys
+    sent since the last wait went, and how many echo passes their end takes (2 if one
+    of them may move the focus). Keys that cannot (a list cursor key, a character typed
+    into a field) are sent one after the other without a wait.
     """
 
     def __init__(self, max_wait_s: float = 1.0) -> None:
         self.held: deque[_K] = deque()
         self.seq = 0  # the key sent last
         self.max_wait_s = max_wait_s  # a key whose end never came holds no longer
-        self.unconfirmed: object | None = None
+        self.unconfirmed: tuple[Any, int] | None = None  # (where, echo passes)
         self._sent_at: float | None = None  # when the key being handled was sent
 
     @property
