@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from tests.conftest import explore, make_app, settle, wait_for
 from tests.trailgen import event, trail_path, write_records
@@ -251,6 +251,21 @@ async def test_keys_typed_while_narrowing_a_facet_go_where_each_leaves_focus(
 
 
 # ------------------------------------------------------------------------ the gate
+async def test_a_key_whose_end_never_comes_holds_the_next_one_no_longer(tmp_path: Path) -> None:
+    """Keys sent to a widget that never answers the echo (one not running: its queue is
+    never read) hold the next key for `max_wait_s`, not for ever."""
+    async with explore(app_on(tmp_path)) as pilot:
+        app = pilot.app
+        await on_list(pilot)
+        app.key_gate.max_wait_s = 0.2
+        app.key_gate.unconfirmed = (Static(), 2)
+        app.post_message(key("j"))
+        await pilot.pause(0.05)
+        assert app.events_list.cursor_index == 0  # held
+        await wait_for(pilot, lambda: app.events_list.cursor_index == 1, timeout=3)
+        assert not app.key_gate.busy
+
+
 def test_key_gate_holds_keys_until_the_one_before_is_done() -> None:
     gate: KeyGate[str] = KeyGate(max_wait_s=1.0)
     assert not gate.busy

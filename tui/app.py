@@ -590,6 +590,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             seq = gate.sent(time.monotonic())
             if not before.post_message(KeyEcho(seq, passes)):
                 self.call_later(self._key_done, seq)  # gone, and its keys with it
+            self._check_key_gate_later()
             return
         if isinstance(event, events.Key) and self._opens_filter(event):
             # Here, not as the focused pane's binding (which runs once the key has
