@@ -598,14 +598,15 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.action_focus_filter()
             event.stop()
             return
-        self._before_sending(event)
+        self._hold_list_frame(event)
         await super().on_event(event)
         if event.is_forwarded:
             gate.unconfirmed = (target, 1 if keeps else 2)
         else:  # taken by a priority binding: only its effects to wait for
             gate.unconfirmed = (self.focused or self.screen, 1)
 
-    def _before_sending(self, event: events.Key | events.Paste) -> None:
+    def _hold_list_frame(self, event: events.Key | events.Paste) -> None:
+        """A list key's frame waits for the detail pane (FrameHold)."""
         if isinstance(event, events.Key) and event.key in LIST_KEYS:
             if self.focused is self.events_list:
                 self._hold_frame()
@@ -621,7 +622,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         return isinstance(target, Input) and event.is_printable
 
     async def _send_held(self) -> None:
-        """Send the held keys whose turn it is: up to one that goes to a widget."""
+        """Send the held keys in turn, until one has to wait for those before it."""
         while (event := self.key_gate.next()) is not None:
             await self._send_key(event)
 
