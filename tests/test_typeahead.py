@@ -329,6 +329,7 @@ async def test_keys_typed_after_a_cards_enter_go_back_to_the_list(tmp_path: Path
         ["m", "1", "j", "j"],  # mark with the first label, then move
         ["a", "x", "enter", "j"],  # a note "x", then move
         ["tab", "tab", "j", "j"],  # to the detail pane, then move its cursor
+        ["tab", "tab", "j", "j", "tab", "s"],  # ... then on to the filter bar, and type
         ["shift+tab", "down", "enter", "j"],  # to the facets, filter by the second value
         ["question_mark", "escape", "j"],  # help opened and closed
         ["e", "escape", "j"],  # export dialog opened and closed
@@ -339,8 +340,9 @@ async def test_a_burst_goes_where_the_same_keys_one_at_a_time_go(
     tmp_path: Path, keys: list[str]
 ) -> None:
     """The mark dialog's digit and the note dialog's text were lost in a burst (sent to
-    the list before the dialog was up). The others held before too (a bound key's action
-    is looked up once the key is back at the app, after the focus move before it): kept."""
+    the list before the dialog was up), and the `s` typed after Tab into the bar ran as
+    the app's key. The others held before too (a bound key's action is looked up once
+    the key is back at the app, after the focus move before it): kept."""
     slow = await state_after(tmp_path / "slow", keys, at_once=False)
     assert await state_after(tmp_path / "burst", keys, at_once=True) == slow
 

@@ -31,8 +31,9 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from widgets.bindings import bindings
+from widgets.detail import DetailPane
 from widgets.event_list import EventList
-from widgets.facets import DETECTION_FACETS
+from widgets.facets import DETECTION_FACETS, FacetOptions
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
 from widgets.timeline import Timeline
@@ -88,14 +89,23 @@ _INPUT_EVENTS = (
 # Keys that move the list cursor (from the action table): their frame waits for the
 # detail pane (FrameHold).
 LIST_KEYS = frozenset(k for a in ACTIONS if a.scope == "list" for k in a.keys.split(","))
-# Keys that only move the list cursor: the key after one need not wait for it (KeyGate).
-_CURSOR_ACTIONS = ("cursor_down", "cursor_up", "page_down", "page_up", "first", "last")
-LIST_CURSOR_KEYS = frozenset(
-    k
-    for a in ACTIONS
-    if a.scope == "list" and a.action in _CURSOR_ACTIONS
-    for k in a.keys.split(",")
-)
+# Keys that only move a pane's cursor (its cursor rows of the action table): they cannot
+# move the focus, so the key after one need not wait for it (KeyGate).
+_CURSOR_MOVES = ("cursor_", "page", "first", "last", "move(", "edge(")
+_CURSOR_KEYS: dict[type, frozenset[str]] = {
+    pane: frozenset(
+        k
+        for a in ACTIONS
+        if a.scope == scope and a.action.startswith(_CURSOR_MOVES)
+        for k in a.keys.split(",")
+    )
+    for pane, scope in (
+        (EventList, "list"),
+        (DetailPane, "detail"),
+        (Timeline, "timeline"),
+        (FacetOptions, "facet-rows"),
+    )
+}
 
 
 class Discovered(Message):
@@ -612,13 +622,13 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
                 self._hold_frame()
 
     def _keeps_focus(self, event: events.Key | events.Paste, target: object) -> bool:
-        """`event`, sent to `target`, cannot move the focus: a list cursor key, or a
+        """`event`, sent to `target`, cannot move the focus: a pane's cursor key, or a
         character typed into a text field. Those are most keys, and the ones that come
         fast (a held key, typing): the next one need not wait for them."""
         if not isinstance(event, events.Key):
             return False
-        if target is self.events_list:
-            return event.key in LIST_CURSOR_KEYS
+        if (cursor_keys := _CURSOR_KEYS.get(type(target))) is not None:
+            return event.key in cursor_keys
         return isinstance(target, Input) and event.is_printable
 
     async def _send_held(self) -> None:
