@@ -43,6 +43,7 @@ async def burst(pilot, keys: list[events.Key]) -> None:
     app = pilot.app
     for k in keys:
         app.post_message(k)
+    await pilot.pause()  # the app reads them (holding those whose turn has not come)
     await wait_for(pilot, lambda: not app.key_gate.busy, what="the burst to be handled")
     await settle(pilot)
 
