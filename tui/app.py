@@ -33,8 +33,9 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from widgets.bindings import bindings
+from widgets.detail import DetailPane
 from widgets.event_list import EventList
-from widgets.facets import DETECTION_FACETS
+from widgets.facets import DETECTION_FACETS, FacetOptions
 from widgets.filter_bar import FilterInput
 from widgets.status import StatusInfo
 from widgets.timeline import Timeline
@@ -66,6 +67,7 @@ from .policies import (
     FrameHold,
     FreshMarks,
     GcPolicy,
+    KeyGate,
     LoaderBacklog,
     RedrawPacer,
     ViewRequests,
@@ -92,6 +94,23 @@ _INPUT_EVENTS = (
 # Keys that move the list cursor (from the action table): their frame waits for the
 # detail pane (FrameHold).
 LIST_KEYS = frozenset(k for a in ACTIONS if a.scope == "list" for k in a.keys.split(","))
+# Keys that only move a pane's cursor (its cursor rows of the action table): they cannot
+# move the focus, so the key after one need not wait for it (KeyGate).
+_CURSOR_MOVES = ("cursor_", "page", "first", "last", "move(", "edge(")
+_CURSOR_KEYS: dict[type, frozenset[str]] = {
+    pane: frozenset(
+        k
+        for a in ACTIONS
+        if a.scope == scope and a.action.startswith(_CURSOR_MOVES)
+        for k in a.keys.split(",")
+    )
+    for pane, scope in (
+        (EventList, "list"),
+        (DetailPane, "detail"),
+        (Timeline, "timeline"),
+        (FacetOptions, "facet-rows"),
+    )
+}
 
 
 class Discovered(Message):
@@ -121,6 +140,20 @@ _FILTER_KEYS = frozenset(
 
 async def _nothing() -> None:
     """What `on_event` returns for an event it handled itself."""
+
+
+class KeyEcho(Message):
+    """Sent, when a key comes after others, to the widget they went to: it reaches the
+    app once they have been through that widget, its ancestors and their bindings. A
+    second echo, sent then to the widget focused, follows what those posted to it on
+    the same way (the filter bar's Applied, an Input's Submitted that closes its screen;
+    a screen just pushed composes and focuses its first widget before it). Then they
+    are done (KeyGate), and the new key goes where they left the focus."""
+
+    def __init__(self, seq: int, passes: int) -> None:
+        super().__init__()
+        self.seq = seq
+        self.passes = passes  # this one included
 
 
 class CommitPrepared(Message):
@@ -228,6 +261,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.undo = FilterUndo()
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
+        self.key_gate: KeyGate[events.Key | events.Paste] = KeyGate()
+        self._key_gate_timer = False  # a check of an overdue key is set
         # Marks, notes, saved filters (the case file), filter history, exports.
         self.evidence = Evidence(self.store, self.paths, case_path, history)
         self.exporting = False  # an export thread reads the store: no commits meanwhile
@@ -563,19 +598,93 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
     def on_event(self, event: events.Event) -> Coroutine[Any, Any, None]:
         if isinstance(event, _INPUT_EVENTS):
             self.pause_for_input()
-        if isinstance(event, events.Key):
-            self.redraw.key(time.monotonic())
-            if event.key in LIST_KEYS and self.focused is self.events_list:
-                self._hold_frame()
-            if self._opens_filter(event):
-                # Here, not as the focused pane's binding: that runs from the pane's
-                # own queue, after this loop has sent it the keys typed ahead in the
-                # same read (pasted, or batched by a slow SSH link), which then ran as
-                # list actions (`e` opened the export dialog) instead of filter text.
-                self.action_focus_filter()
-                event.stop()
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            # From the terminal (a key coming back up from a widget is forwarded).
+            if isinstance(event, events.Key):
+                self.redraw.key(time.monotonic())
+            if self.key_gate.busy:  # its turn comes when the keys before it are done
+                self.key_gate.held.append(event)
+                self._check_key_gate_later()
                 return _nothing()
+            return self._send_key(event)
         return super().on_event(event)
+
+    async def _send_key(self, event: events.Key | events.Paste) -> None:
+        """Send a key (or paste) from the terminal where Textual would, once the keys
+        sent before it are done (KeyGate): their end is waited for only now, so that
+        a key alone costs nothing more and its frame goes out as soon as before."""
+        gate = self.key_gate
+        target = self.focused or self.screen  # where App.on_event forwards it
+        keeps = self._keeps_focus(event, target)
+        if gate.unconfirmed is not None and not (keeps and gate.unconfirmed == (target, 1)):
+            gate.held.appendleft(event)
+            (before, passes), gate.unconfirmed = gate.unconfirmed, None
+            seq = gate.sent(time.monotonic())
+            if not before.post_message(KeyEcho(seq, passes)):
+                self.call_later(self._key_done, seq)  # gone, and its keys with it
+            self._check_key_gate_later()
+            return
+        if isinstance(event, events.Key) and self._opens_filter(event):
+            # Here, not as the focused pane's binding (which runs once the key has
+            # come back up from the pane): focused at once, with no key to wait for.
+            self.action_focus_filter()
+            event.stop()
+            return
+        self._hold_list_frame(event)
+        await super().on_event(event)
+        if event.is_forwarded:
+            gate.unconfirmed = (target, 1 if keeps else 2)
+        else:  # taken by a priority binding: only its effects to wait for
+            gate.unconfirmed = (self.focused or self.screen, 1)
+
+    def _hold_list_frame(self, event: events.Key | events.Paste) -> None:
+        """A list key's frame waits for the detail pane (FrameHold)."""
+        if isinstance(event, events.Key) and event.key in LIST_KEYS:
+            if self.focused is self.events_list:
+                self._hold_frame()
+
+    def _keeps_focus(self, event: events.Key | events.Paste, target: object) -> bool:
+        """`event`, sent to `target`, cannot move the focus: a pane's cursor key, or a
+        character typed into a text field. Those are most keys, and the ones that come
+        fast (a held key, typing): the next one need not wait for them."""
+        if not isinstance(event, events.Key):
+            return False
+        if (cursor_keys := _CURSOR_KEYS.get(type(target))) is not None:
+            return event.key in cursor_keys
+        return isinstance(target, Input) and event.is_printable
+
+    async def _send_held(self) -> None:
+        """Send the held keys in turn, until one has to wait for those before it."""
+        while (event := self.key_gate.next()) is not None:
+            await self._send_key(event)
+
+    async def on_key_echo(self, echo: KeyEcho) -> None:
+        echo.stop()
+        if echo.passes > 1:
+            target = self.focused or self.screen
+            if target.post_message(KeyEcho(echo.seq, echo.passes - 1)):
+                return
+        # After what is already in this queue (a focus set by `Widget.focus`).
+        self.call_later(self._key_done, echo.seq)
+
+    async def _key_done(self, seq: int) -> None:
+        if self.key_gate.done(seq):
+            await self._send_held()
+
+    def _check_key_gate_later(self) -> None:
+        if not self._key_gate_timer:
+            self._key_gate_timer = True
+            self.set_timer(self.key_gate.max_wait_s, self._check_key_gate)
+
+    async def _check_key_gate(self) -> None:
+        """A key whose echo never came (its widget went away) holds the rest no longer."""
+        self._key_gate_timer = False
+        gate = self.key_gate
+        if gate.overdue(time.monotonic()):
+            gate.done(gate.seq)
+        await self._send_held()
+        if gate.busy:
+            self._check_key_gate_later()
 
     def _opens_filter(self, key: events.Key) -> bool:
         """`key` is the filter key pressed on the panes (not typed in a text field)."""

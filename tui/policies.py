@@ -13,10 +13,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping, Sized
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     pass
+
+_K = TypeVar("_K")
 
 __all__ = [
     "ArrivalRate",
@@ -26,6 +28,7 @@ __all__ = [
     "FreshMarks",
     "FreshValues",
     "GcPolicy",
+    "KeyGate",
     "LoaderBacklog",
     "RedrawPacer",
     "ViewRequests",
@@ -278,6 +281,58 @@ class FrameHold:
         if held is not None:
             held.__exit__(None, None, None)
             self._released()
+
+
+# -------------------------------------------------------------------------- keys
+class KeyGate(Generic[_K]):
+    """Keys go to the widgets one at a time: one that comes while the key before it is
+    still being handled is held, and sent once that key's effect is done (a focus move,
+    a screen pushed or dismissed). Keys read from the terminal together (typed ahead,
+    pasted, batched by a slow SSH link) were all sent at once to the widget focused
+    when they came in: after `/abc` Enter, `jj` went into the filter text instead of
+    moving the list cursor.
+
+    The app says when a key is `sent` (its number: `seq`) and when that key is `done`;
+    a `done` for any other key (late, after `overdue` gave up on it) changes nothing.
+    `next` gives the held key whose turn it is, if no key is being handled.
+
+    A key is only waited for when the next one comes: `unconfirmed` is where the keys
+    sent since the last wait went, and how many echo passes their end takes (2 if one
+    of them may move the focus). Keys that cannot (a list cursor key, a character typed
+    into a field) are sent one after the other without a wait.
+    """
+
+    def __init__(self, max_wait_s: float = 1.0) -> None:
+        self.held: deque[_K] = deque()
+        self.seq = 0  # the key sent last
+        self.max_wait_s = max_wait_s  # a key whose end never came holds no longer
+        self.unconfirmed: tuple[Any, int] | None = None  # (where, echo passes)
+        self._sent_at: float | None = None  # when the key being handled was sent
+
+    @property
+    def busy(self) -> bool:
+        """A key is being handled, or keys wait: a new key waits its turn."""
+        return self._sent_at is not None or bool(self.held)
+
+    def sent(self, now: float) -> int:
+        self.seq += 1
+        self._sent_at = now
+        return self.seq
+
+    def done(self, seq: int) -> bool:
+        """Key `seq` is handled; False if it was not the key being handled."""
+        if seq != self.seq or self._sent_at is None:
+            return False
+        self._sent_at = None
+        return True
+
+    def next(self) -> _K | None:
+        if self._sent_at is not None or not self.held:
+            return None
+        return self.held.popleft()
+
+    def overdue(self, now: float) -> bool:
+        return self._sent_at is not None and now - self._sent_at > self.max_wait_s
 
 
 # ----------------------------------------------------------------- garbage collection
