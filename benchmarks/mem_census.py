@@ -196,7 +196,9 @@ def census(app) -> list[tuple[str, int, int, int]]:
         a, b, n = reach(roots, seen)
         out.append((name, a // MB, b // MB, n))
         if name == "store.dictionaries":  # the C value tables (`_scan.StrTable`)
-            tables = list({id(d): d.values for d in st.dicts if hasattr(d.values, "nbytes")}.values())
+            tables = list(
+                {id(d): d.values for d in st.dicts if hasattr(d.values, "nbytes")}.values()
+            )
             if tables:
                 held = sum(t.nbytes for t in tables)
                 values = sum(len(t) for t in tables)

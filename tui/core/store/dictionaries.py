@@ -200,7 +200,6 @@ class Dictionaries:
         # replaced at once: a commit prepared on another thread takes the pairs as they
         # were, and what it holds is never written again.
         self._encoders: dict[int, list[tuple[np.ndarray, int]]] = {}
-        self._sizes = [len(d.values) for d in self.dicts]  # at the last new_values()
 
     def learn(self, b: FileBatch) -> None:
         """Extend the encoder's code translation with the values it sent first here
@@ -279,18 +278,6 @@ class Dictionaries:
 
     def _enc_arrays(self, token: int) -> list[np.ndarray]:
         return [buf[:n] for buf, n in self._encoders[token]]
-
-    def new_values(self) -> dict[str, list[int]]:
-        """Field -> codes first seen since the last call (a commit's new values: batches
-        from a persistent encoder teach the dicts at add() time, others at commit)."""
-        before = self._sizes
-        new = {
-            FIELDS[f].name: list(range(before[f], len(self.dicts[f].values)))
-            for f in range(NFIELDS)
-            if len(self.dicts[f].values) > before[f]
-        }
-        self._sizes = [len(d.values) for d in self.dicts]
-        return new
 
 
 # Ties on a count are ordered by value while at most this many values (over all tied
