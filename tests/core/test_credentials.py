@@ -549,6 +549,28 @@ def test_hostile_and_escaped_keys(tmp_path, native):
     assert names(store, term_for("minted", hostile)) == ["AssumeRole"]
 
 
+def test_a_minted_key_is_spelt_as_the_events_that_used_it(tmp_path, native):
+    """The chain names a minted key as an event used it: upper case (the lookup tried
+    first) or in another case (found case-blind), else as its minting record wrote it."""
+    u = user(A, "u", "AKIASPELL00000000001")
+    upper, mixed, unused = "ASIAUPPER00000000001", "ASIAMixed00000000002", "ASIAunused0000000003"
+    write_records(
+        trail_path(tmp_path),
+        [
+            assume_role(u, A, "R", "a", upper.lower(), "2026-11-20T10:00:00Z", "192.0.2.1", A),
+            assume_role(u, A, "R", "b", mixed.upper(), "2026-11-20T10:01:00Z", "192.0.2.1", A),
+            assume_role(u, A, "R", "c", unused, "2026-11-20T10:02:00Z", "192.0.2.1", A),
+            event("UseA", "2026-11-20T10:03:00Z", identity=session(A, "R", "a", upper)),
+            event("UseB", "2026-11-20T10:04:00Z", identity=session(A, "R", "b", mixed)),
+        ],
+    )
+    store = loaded(tmp_path, native)
+    idx = credentials_of(store)
+    rows, codes = idx.minted_in(np.ones(len(store), bool))
+    spelt = sorted(idx.spell(c, r) for r, c in zip(rows.tolist(), codes.tolist(), strict=True))
+    assert spelt == sorted([upper, mixed, unused])
+
+
 def test_index_is_built_once_and_catches_up(tmp_path):
     files = write_files(tmp_path, chained_trail())
     store = Store()
