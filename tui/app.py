@@ -436,6 +436,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             self.events_list.loading_text = ""
             self.commits.next_at_once()
             self.pump()
+            self.store.let_go_of_spares()  # (a commit still staged drops them at its publish)
             self.gc_policy.settle()
             self.set_timer(WARM_AFTER_LOAD_S, self.warm_columns)
             if self.store.staged is None:  # else once it is published (_committed)

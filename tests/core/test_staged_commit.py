@@ -262,6 +262,21 @@ def test_lazy_views_keep_their_arrays_across_staged_commits_with_spares(tmp_path
     assert _state(store) == _state(plain)
 
 
+def test_the_spares_go_when_the_load_ends_after_its_last_publish(tmp_path):
+    """A load's commits keep the buffers they replace for the next one; when the load
+    ends after its last commit was published, nothing more is coming: they go."""
+    paths = _tricky_trail(tmp_path, files=6)
+    store = Store()
+    for i in range(2):
+        for p in paths[3 * i : 3 * i + 3]:
+            store.add(parse_file(p))
+        store.publish(_staged(store), more=True)
+    kept = [a for a in store.deduper.ids.spares if a is not None]
+    assert kept or store.time_order._spares  # the second commit replaced buffers
+    store.let_go_of_spares()
+    assert store.deduper.ids.spares == (None, None) and not store.time_order._spares
+
+
 def test_columns_built_while_a_commit_is_prepared_are_kept(tmp_path):
     """A time-ordered column the owner builds after the stage (a filter being typed)
     is in the published order too, current (not dropped to be built in a key)."""

@@ -160,6 +160,10 @@ class TimeOrder:
         self._columns = fork._columns
         self._ranks = None
 
+    def let_go_of_spares(self) -> None:
+        """No more staged commits are coming: the buffers kept for them go."""
+        self._spares = {}
+
     def keep_current(self, reader: Lazy) -> None:
         """`reader` reads the order and time-ordered columns as they are now (without
         copying them): before the next merge changes them in place, its `take_all` is
