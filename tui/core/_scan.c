@@ -2067,19 +2067,49 @@ static inline size_t ptable_slot(uint32_t tag, size_t cap)
 }
 
 /* Rehash into `ncap` slots (a power of two, more than the entries). */
-static int ptable_resize(PathTable *t, size_t ncap)
+/* The `cap` slots `ents` rehashed into `ncap` (a power of two, more than the entries);
+ * NULL: no memory. The path tables and the value tables share the slot layout. */
+static PEnt *slots_rehashed(const PEnt *ents, size_t cap, size_t ncap)
 {
     PEnt *n = PyMem_RawCalloc(ncap, sizeof(PEnt));
     if (!n)
-        return -1;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->ents[i].slot)
+        return NULL;
+    for (size_t i = 0; i < cap; i++) {
+        if (!ents[i].slot)
             continue;
-        size_t j = ptable_slot(t->ents[i].tag, ncap);
+        size_t j = ptable_slot(ents[i].tag, ncap);
         while (n[j].slot)
             j = (j + 1) & (ncap - 1);
-        n[j] = t->ents[i];
+        n[j] = ents[i];
     }
+    return n;
+}
+
+/* Take `lock`, letting go of the GIL while another thread holds it. */
+static void lock_waiting(PyThread_type_lock lock)
+{
+    if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+/* A table's lock, made once (tp_init may run again): -1 with MemoryError. */
+static int lock_made(PyThread_type_lock *lock)
+{
+    if (!*lock && !(*lock = PyThread_allocate_lock())) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static int ptable_resize(PathTable *t, size_t ncap)
+{
+    PEnt *n = slots_rehashed(t->ents, t->cap, ncap);
+    if (!n)
+        return -1;
     PyMem_RawFree(t->ents);
     t->ents = n;
     t->cap = ncap;
@@ -2157,14 +2187,7 @@ static int PathTable_init(PathTable *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "", kwlist))
         return -1;
-    if (!self->lock) {
-        self->lock = PyThread_allocate_lock();
-        if (!self->lock) {
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
-    return 0;
+    return lock_made(&self->lock);
 }
 
 static void PathTable_dealloc(PathTable *self)
@@ -2179,11 +2202,7 @@ static void PathTable_dealloc(PathTable *self)
 
 static void ptable_lock(PathTable *t)
 {
-    if (!PyThread_acquire_lock(t->lock, NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(t->lock, WAIT_LOCK);
-        Py_END_ALLOW_THREADS
-    }
+    lock_waiting(t->lock);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -2659,26 +2678,12 @@ typedef struct {
 
 #define STAB_SEED 0x2545F4914F6CDD1Dull
 
-static inline size_t stab_probe_start(uint32_t tag, size_t cap)
-{
-    return (size_t)(((uint64_t)tag * cap) >> 32);
-}
-
 /* Rehash into `ncap` slots; the caller holds the lock (and may have let go of the GIL). */
 static int stab_resize(StrTable *t, size_t ncap)
 {
-    PEnt *n = PyMem_RawCalloc(ncap, sizeof(PEnt));
+    PEnt *n = slots_rehashed(t->ents, t->cap, ncap);
     if (!n)
         return -1;
-    size_t mask = ncap - 1;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->ents[i].slot)
-            continue;
-        size_t j = stab_probe_start(t->ents[i].tag, ncap);
-        while (n[j].slot)
-            j = (j + 1) & mask;
-        n[j] = t->ents[i];
-    }
     PyMem_RawFree(t->ents);
     t->ents = n;
     t->cap = ncap;
@@ -2741,7 +2746,7 @@ static int32_t stab_code(StrTable *t, const char *p, size_t n, int add)
     if (!t->cap)
         return -1;
     uint32_t tag = (uint32_t)(hash_bytes((const unsigned char *)p, n, STAB_SEED) >> 32);
-    size_t mask = t->cap - 1, j = stab_probe_start(tag, t->cap);
+    size_t mask = t->cap - 1, j = ptable_slot(tag, t->cap);
     for (;;) {
         PEnt *e = &t->ents[j];
         if (!e->slot)
@@ -2807,11 +2812,7 @@ static const char *stab_utf8(PyObject *s, Py_ssize_t *n, PyObject **hold)
 
 static void stab_lock(StrTable *t)
 {
-    if (!PyThread_acquire_lock(t->lock, NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(t->lock, WAIT_LOCK);
-        Py_END_ALLOW_THREADS
-    }
+    lock_waiting(t->lock);
 }
 
 static int StrTable_init(StrTable *self, PyObject *args, PyObject *kw)
@@ -2819,11 +2820,7 @@ static int StrTable_init(StrTable *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "", kwlist))
         return -1;
-    if (!self->lock && !(self->lock = PyThread_allocate_lock())) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
+    return lock_made(&self->lock);
 }
 
 static void StrTable_dealloc(StrTable *self)
