@@ -29,6 +29,23 @@ def _events(n: int, tag: str, hour: int) -> list[dict]:
     ]
 
 
+def _first_and_later(
+    tmp_path: Path, first_events: int, later: tuple[int, str, int]
+) -> tuple[Path, list[Path]]:
+    """A trail loaded at the start (its folder) and files for later commits: `later` is
+    (events per file, a tag for their names, files)."""
+    first = tmp_path / "first"
+    write_records(trail_path(first, suffix="a" * 16), _events(first_events, "a", 10))
+    per_file, tag, files = later
+    paths = [
+        write_records(
+            trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(per_file, f"{tag}{i}", 9)
+        )
+        for i in range(files)
+    ]
+    return first, paths
+
+
 def _orders(store: Store) -> list[dict]:
     return [store.event(int(r)) for r in store.time_order.order.view]
 
@@ -54,12 +71,7 @@ def held(monkeypatch):
 
 async def test_keys_are_answered_while_a_commit_is_prepared(tmp_path: Path, held) -> None:
     hold, started, release = held
-    first = tmp_path / "first"
-    write_records(trail_path(first, suffix="a" * 16), _events(120, "a", 10))
-    later = [
-        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(80, f"b{i}", 9))
-        for i in range(3)
-    ]
+    first, later = _first_and_later(tmp_path, 120, (80, "b", 3))
     app = make_app([first])
     async with run(app, (160, 50)) as pilot:
         await wait_loaded(pilot)  # (staged too: STAGE_MIN 1)
@@ -121,12 +133,7 @@ async def test_the_analysis_waits_for_events_still_pending_after_a_publish(
     (rules, credential index) starts once nothing is pending, over every event (it used
     to start at the publish, and the pump then waited for it to end)."""
     hold, started, release = held
-    first = tmp_path / "first"
-    write_records(trail_path(first, suffix="a" * 16), _events(60, "a", 10))
-    later = [
-        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(50, f"c{i}", 9))
-        for i in range(2)
-    ]
+    first, later = _first_and_later(tmp_path, 60, (50, "c", 2))
     app = make_app([first])
     async with run(app, (160, 50)) as pilot:
         await wait_loaded(pilot)
@@ -168,12 +175,7 @@ async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(
 
     formatted: list[str] = []
     monkeypatch.setattr(FileBatch, "__repr__", lambda b: formatted.append(b.path) or "batch")
-    first = tmp_path / "first"
-    write_records(trail_path(first, suffix="a" * 16), _events(40, "a", 10))
-    later = [
-        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(30, f"d{i}", 9))
-        for i in range(4)
-    ]
+    first, later = _first_and_later(tmp_path, 40, (30, "d", 4))
     app = make_app([first])
     freed_on: list[int] = []
     async with run(app, (160, 50)) as pilot:
@@ -212,12 +214,7 @@ async def test_a_filtered_view_of_arrivals_is_computed_in_a_thread(
     from widgets.facets import FacetPanel
 
     monkeypatch.setattr(tui.app, "THREAD_ARRIVALS_MIN", 0)
-    first = tmp_path / "first"
-    write_records(trail_path(first, suffix="a" * 16), _events(60, "a", 10))
-    later = [
-        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(40, f"e{i}", 9))
-        for i in range(3)
-    ]
+    first, later = _first_and_later(tmp_path, 60, (40, "e", 3))
     app = make_app([first])
     async with run(app, (160, 50)) as pilot:
         await wait_loaded(pilot)
@@ -249,12 +246,7 @@ async def test_column_buffers_a_publish_replaces_are_freed_off_the_ui_thread(
     ones (at 10M events hundreds of MB) are freed on a thread, not the UI thread."""
     import weakref
 
-    first = tmp_path / "first"
-    write_records(trail_path(first, suffix="a" * 16), _events(20, "a", 10))
-    later = [
-        write_records(trail_path(tmp_path / "later", suffix=f"{i:016d}"), _events(500, f"g{i}", 9))
-        for i in range(3)
-    ]
+    first, later = _first_and_later(tmp_path, 20, (500, "g", 3))
     app = make_app([first])
     freed_on: list[int] = []
     async with run(app, (160, 50)) as pilot:
