@@ -46,6 +46,17 @@ def _first_and_later(
     return first, paths
 
 
+def _committed(groups: list[list[Path]]) -> Store:
+    """A store of the files parsed in place, one commit per group (what the app's
+    staged commits must equal)."""
+    plain = Store()
+    for group in groups:
+        for p in group:
+            plain.add(parse_file(str(p)))
+        plain.commit()
+    return plain
+
+
 def _orders(store: Store) -> list[dict]:
     return [store.event(int(r)) for r in store.time_order.order.view]
 
@@ -116,13 +127,7 @@ async def test_keys_are_answered_while_a_commit_is_prepared(tmp_path: Path, held
         puts = sum(1 for e in _orders(store) if e["eventName"] == "PutObject")
         assert len(app.view) == puts > 40  # the filter's view now over every event
 
-    plain = Store()
-    for p in (first / "AWSLogs").rglob("*.json.gz"):
-        plain.add(parse_file(str(p)))
-    plain.commit()
-    for p in later:
-        plain.add(parse_file(str(p)))
-    plain.commit()
+    plain = _committed([sorted(first.rglob("*.json.gz")), later])
     assert _orders(store) == _orders(plain)
 
 
@@ -193,12 +198,7 @@ async def test_a_published_commit_s_files_are_freed_off_the_ui_thread(
         await wait_for(pilot, lambda: len(freed_on) == 4, what="the files to be freed")
         assert threading.get_ident() not in freed_on  # (the UI thread runs the test)
         assert formatted == []
-        plain = Store()
-        for p in first.rglob("*.json.gz"):
-            plain.add(parse_file(str(p)))
-        for p in later:
-            plain.add(parse_file(str(p)))
-        plain.commit()
+        plain = _committed([[*first.rglob("*.json.gz"), *later]])
         assert _orders(store) == _orders(plain)
 
 
