@@ -181,6 +181,16 @@ def test_kept_big_buffers_are_reused_without_page_faults():
     assert kept == "True" and faults < 1000
 
 
+# The page faults a thread takes writing a fresh array of `nbytes` (child scripts).
+FAULTS_PROBE = """
+def faults(nbytes):
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    a = np.ones(nbytes, np.uint8)
+    got = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+    del a
+    return got
+"""
+
 WARM_FAULTS = """
 import resource, sys
 import numpy as np
@@ -189,15 +199,9 @@ view._workers = lambda: 2  # one pool thread, as on two cores
 assert view.keep_big_buffers()
 if sys.argv[1] == "warm":
     view.touch_heaps(96 << 20, 48 << 20)
-def faults(nbytes):
-    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-    a = np.ones(nbytes, np.uint8)
-    got = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
-    del a
-    return got
-pool = view._view_pool().submit(faults, 40 << 20).result()
+{FAULTS_PROBE}pool = view._view_pool().submit(faults, 40 << 20).result()
 print(faults(80 << 20), pool)
-"""
+""".replace("{FAULTS_PROBE}", FAULTS_PROBE)
 
 
 @pytest.mark.skipif(
@@ -314,13 +318,7 @@ def analysis():  # its own thread: big temporaries, and small results it keeps
         b = np.ones(30 << 20, np.uint8)
         kept.append(a[: 1 << 16].copy())
         del a, b
-def faults(nbytes):
-    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-    a = np.ones(nbytes, np.uint8)
-    got = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
-    del a
-    return got
-before = rss()
+{FAULTS_PROBE}before = rss()
 returned = sys.argv[1] == "returned"
 with view.big_buffers_returned() if returned else contextlib.nullcontext():
     # The explorer warms the views' heaps once its analysis started (warm_view_heap).
@@ -333,7 +331,7 @@ with view.big_buffers_returned() if returned else contextlib.nullcontext():
 kept_mb = rss() - before
 pool = view._view_pool().submit(faults, 40 << 20).result()
 print(kept_mb, faults(80 << 20), pool)
-"""
+""".replace("{FAULTS_PROBE}", FAULTS_PROBE)
 
 
 @pytest.mark.skipif(
