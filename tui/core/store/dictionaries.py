@@ -153,7 +153,11 @@ class ValueDict:
                     done, codes = got
         if found:
             codes = codes + found
-        self._globs[matcher] = (len(values), codes)
+        return self._remember(matcher, len(values), codes)
+
+    def _remember(self, key: object, done: int, codes: list[int]) -> list[int]:
+        """Keep what a test found over the first `done` values (the 32 latest tests)."""
+        self._globs[key] = (done, codes)
         if len(self._globs) > 32:
             self._globs.popitem(last=False)
         return codes
@@ -178,10 +182,7 @@ class ValueDict:
         hits += [c for c in wide if values[c].casefold() == folded]
         if hits:
             codes = sorted(codes + hits)
-        self._globs[key] = (stop, codes)
-        if len(self._globs) > 32:
-            self._globs.popitem(last=False)
-        return codes
+        return self._remember(key, stop, codes)
 
 
 class Dictionaries:
