@@ -637,6 +637,7 @@ class Bench:
             "screen layout+render": [],
             "EventList.set_sort": [],
             "frame held": [],
+            "detail deferred (as a held key)": [],
         }
         time_outer_calls(
             app.screen,
@@ -650,6 +651,8 @@ class Bench:
         time_calls(self.detail, "show", self.spans["DetailPane.show"])
         time_calls(self.lst, "set_sort", self.spans["EventList.set_sort"])
         time_hold(app, self.spans["frame held"])
+        if hasattr(getattr(app, "main", None), "show_detail_after"):
+            time_calls(app.main, "show_detail_after", self.spans["detail deferred (as a held key)"])
         self.breakdown: dict[str, list[dict[str, float]]] = {}
         self.filters_only = False
         self.during_load = False  # --during-load: keys while the trail loads
@@ -780,6 +783,8 @@ class Bench:
             {
                 "action": action,
                 "key": key,
+                "t0": t0,
+                "t_frame": probe.t_frame,
                 "ms": probe.ms,
                 "ms_first": (pfirst or probe).ms,
                 "frames": len(frames),
@@ -1143,6 +1148,23 @@ async def keys_during_load(
         stretches = [(due, due + ms / 1000) for due, ms in worst]
         print("the UI thread's longest stalls, and where its CPU went in them:")
         print("\n".join("  " + line for line in inside(sampler, stretches)))
+        print("CPU of the threads alive at the end, over the load (s):")
+        for name, cpu in sorted(sampler.threads_cpu.items(), key=lambda x: -x[1]):
+            if cpu > 0.05:
+                print(f"  {name:50s} {cpu:6.2f}")
+        print("the slowest keys, and where the UI thread's CPU went from the key to its frame:")
+        slow = sorted(
+            (x for x in b.samples if x["loading"] and x["ms"] is not None), key=lambda x: -x["ms"]
+        )[:12]
+        for x, line in zip(
+            slow, inside(sampler, [(x["t0"], x["t_frame"]) for x in slow], top=6), strict=True
+        ):
+            gaps = [g for t, g, _ in sampler.gaps if x["t0"] <= t <= x["t_frame"] + 0.002]
+            print(
+                f"  {x['action']:22s} frames {x['frames']} first {x['first_frame_ms'] or 0:.0f}"
+                f" gc {x['gc_ms']} sampler gaps {[round(g * 1000) for g in gaps]}\n"
+                f"      {line}\n      parts {x['parts_ms']}"
+            )
         print("the sampler's longest waits, and the other threads' frames just after:")
         for t, gap, threads in sorted(sampler.gaps, key=lambda g: -g[1])[:8]:
             print(f"  {gap * 1000:6.1f} ms at {t - t_first:6.2f} s:")

@@ -83,11 +83,31 @@ class UiSampler:
         self._thread = threading.Thread(target=self._run, name="ui-sampler", daemon=True)
 
     def start(self) -> None:
+        self._cpu0 = self._threads_cpu()
+        self._seen = dict(self._cpu0)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._seen.update(self._threads_cpu())
+        # name -> CPU seconds each thread used from the start to its last sight (taken
+        # every ~100 samples): a thread's Python work competes for the GIL
+        self.threads_cpu = {
+            name: cpu - self._cpu0.get(name, 0.0) for name, cpu in self._seen.items()
+        }
+
+    @staticmethod
+    def _threads_cpu() -> dict[str, float]:
+        out = {}
+        for t in threading.enumerate():
+            try:
+                out[f"{t.name} ({t.ident})"] = time.clock_gettime(
+                    time.pthread_getcpuclockid(t.ident or 0)
+                )
+            except OSError:  # ended meanwhile
+                pass
+        return out
 
     def _stack(self) -> tuple[str, ...]:
         frame = sys._current_frames().get(self.thread_id)
@@ -128,6 +148,8 @@ class UiSampler:
                 self.cpu_total += used
                 self.timeline.append((time.perf_counter(), used, stack))
             self.samples += 1
+            if self.samples % 100 == 0:
+                self._seen.update(self._threads_cpu())
         self.wall = time.perf_counter() - t0
 
 
@@ -201,5 +223,6 @@ def inside(s: UiSampler, spans: list[tuple[float, float]], top: int = 3) -> list
             if a <= t <= b + 0.002:
                 cats[categorise(stack)] += used
         parts = ", ".join(f"{c} {v * 1000:.0f}" for c, v in cats.most_common(top))
-        out.append(f"{(b - a) * 1000:6.1f} ms stall: CPU ms {parts}")
+        total = sum(cats.values()) * 1000
+        out.append(f"{(b - a) * 1000:6.1f} ms: CPU {total:.0f} ms: {parts}")
     return out
