@@ -690,6 +690,32 @@ async def test_list_move_and_detail_pane_share_one_frame(explorer) -> None:
     assert isinstance(app.focused, FilterInput)
 
 
+@pytest.mark.parametrize("apart_s, held", [(0.15, False), (0.02, True)])
+async def test_a_key_handled_late_is_judged_held_by_when_it_came(
+    explorer, monkeypatch, apart_s, held
+) -> None:
+    """Two `j` keys that came `apart_s` apart from the terminal but are handled back to
+    back (the UI thread was busy when the first came, as during a big load): the detail
+    pane waits for the cursor to rest only when the keys themselves came close together
+    (a held key). Keys pressed separately show their event at once."""
+    pilot, app = explorer, explorer.app
+    lst, pane = app.events_list, app.query_one(DetailPane)
+    await pilot.pause(0.2)
+    start = lst.cursor_index
+    deferred: list[float] = []
+    defer = app.main.show_detail_after
+    monkeypatch.setattr(app.main, "show_detail_after", lambda s: (deferred.append(s), defer(s)))
+    first, second = events.Key("j", "j"), events.Key("j", "j")
+    first.time = time.monotonic() - 0.3
+    second.time = first.time + apart_s
+    app.post_message(first)
+    app.post_message(second)
+    await wait_for(pilot, lambda: lst.cursor_index == start + 2, 3, what="the two moves")
+    await settle(pilot)
+    assert bool(deferred) is held, deferred
+    assert pane.row == lst.cursor_row
+
+
 async def test_key_hints_are_compared_once_after_the_frame(explorer, monkeypatch) -> None:
     """Textual signals changed bindings several times in one key (a focus move, each
     reactive change); the hint line compares its hints once, after the frame that

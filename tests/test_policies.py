@@ -20,6 +20,7 @@ from tui.policies import (
     FreshMarks,
     FreshValues,
     GcPolicy,
+    HeldKeys,
     LoaderBacklog,
     RedrawPacer,
     ViewRequests,
@@ -131,6 +132,27 @@ def test_a_commit_due_before_a_filters_frame_runs_after_it() -> None:
     r.filter_shown(6.0)
     assert not r.commit_waits_for_frame(6.3)  # no frame came: it waits 0.25 s at most
     assert not r.frame_drawn()
+
+
+def test_a_move_is_held_by_when_its_key_came_not_when_it_was_handled() -> None:
+    held = HeldKeys(within_s=0.1, key_life_s=0.5)
+    # Two keys 150 ms apart, handled 20 ms apart (the first one late): not held.
+    held.key(came_at=10.0, now=10.13)
+    assert held.moved(10.13) is False
+    held.key(came_at=10.15, now=10.15)
+    assert held.moved(10.15) is False
+    # Two keys 30 ms apart, handled 200 ms apart: held.
+    held.key(came_at=11.0, now=11.0)
+    assert held.moved(11.0) is False
+    held.key(came_at=11.03, now=11.2)
+    assert held.moved(11.2) is True
+    # Moves without keys of their own: by how close they are handled.
+    assert held.moved(11.25) is True
+    assert held.moved(11.5) is False
+    # A key whose move never came (j on the last row) does not judge a click later.
+    held.key(came_at=12.0, now=12.0)
+    held.key(came_at=12.02, now=12.02)
+    assert held.moved(13.0) is False
 
 
 def test_frame_hold_spans_two_calls_and_releases_once() -> None:

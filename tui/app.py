@@ -67,6 +67,7 @@ from .policies import (
     FrameHold,
     FreshMarks,
     GcPolicy,
+    HeldKeys,
     KeyGate,
     LoaderBacklog,
     RedrawPacer,
@@ -91,8 +92,8 @@ _INPUT_EVENTS = (
     events.MouseScrollUp,
     events.Paste,
 )
-# Keys that move the list cursor (from the action table): their frame waits for the
-# detail pane (FrameHold).
+# The list's keys (from the action table): a frame in which one moved the cursor waits
+# for the detail pane (FrameHold).
 LIST_KEYS = frozenset(k for a in ACTIONS if a.scope == "list" for k in a.keys.split(","))
 # Keys that only move a pane's cursor (its cursor rows of the action table): they cannot
 # move the focus, so the key after one need not wait for it (KeyGate).
@@ -262,6 +263,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         self.loader_backlog = LoaderBacklog()
         self.frame_hold = FrameHold(self.batch_update, released=self._frame_released)
         self.key_gate: KeyGate[events.Key | events.Paste] = KeyGate()
+        self.held_keys = HeldKeys()  # list keys held down: the detail pane waits
         self._key_gate_timer = False  # a check of an overdue key is set
         # Marks, notes, saved filters (the case file), filter history, exports.
         self.evidence = Evidence(self.store, self.paths, case_path, history)
@@ -642,6 +644,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         """A list key's frame waits for the detail pane (FrameHold)."""
         if isinstance(event, events.Key) and event.key in LIST_KEYS:
             if self.focused is self.events_list:
+                if event.key in _CURSOR_KEYS[EventList]:
+                    self.held_keys.key(event.time, time.monotonic())
                 self._hold_frame()
 
     def _keeps_focus(self, event: events.Key | events.Paste, target: object) -> bool:

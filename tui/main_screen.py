@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 FACET_TOP = 60  # facet rows counted per view
 DETAIL_DELAY = 0.06  # seconds the list cursor rests before the detail pane follows...
-HELD_KEY_S = 0.1  # ...when moves come closer together than this (a held key)
+# ...when moves come as a held key's (tui/policies.py HeldKeys: keys < 100 ms apart)
 # A sort key's frame waits this long for a sort on the list's thread expected to land
 # at once (EventList.landing_soon; 1M rows: 3-6 ms), so that the new order goes out
 # with the key's answer in one frame; a longer sort (10M rows: 60-190 ms; a first sort
@@ -111,7 +111,6 @@ class MainScreen(FrameHookScreen):
         self.panels_pending: View | None = None  # a view whose facets/timeline are not drawn
         self._detail_row: int | None = None
         self._detail_timer: Timer | None = None
-        self._last_highlight = 0.0  # the last cursor move
 
     @property
     def explorer(self) -> TrailscopeApp:
@@ -515,9 +514,7 @@ class MainScreen(FrameHookScreen):
         # Rebuilding the detail tree costs more than moving the list cursor: while keys
         # repeat (j held down, paging), show the event once the cursor rests.
         self._detail_row = msg.row
-        now = time.monotonic()
-        repeating = now - self._last_highlight < HELD_KEY_S
-        self._last_highlight = now
+        repeating = app.held_keys.moved(time.monotonic())
         if self._detail_timer is not None:
             self._detail_timer.stop()
             self._detail_timer = None

@@ -28,6 +28,7 @@ __all__ = [
     "FreshMarks",
     "FreshValues",
     "GcPolicy",
+    "HeldKeys",
     "KeyGate",
     "LoaderBacklog",
     "RedrawPacer",
@@ -336,6 +337,45 @@ class KeyGate(Generic[_K]):
 
 
 # ----------------------------------------------------------------- garbage collection
+class HeldKeys:
+    """Whether a list cursor move comes from a key held down (or keys typed faster than
+    `within_s` apart): then the detail pane waits for the cursor to rest.
+
+    A move made by a key is judged by when that key came from the terminal (Textual's
+    `Key.time`, stamped as the terminal is read), against the list key before it; not
+    by when the move is handled. While a load keeps the UI thread busy, a key handled
+    late lands close to the move before it: judged by handling times it looked held,
+    and its detail pane waited DETAIL_DELAY for nothing (list `j` during a 10M load: 107
+    ms where the list moved in 35). Moves with no key of their own (a click, the rest
+    of a burst's moves, the cursor following arrivals) are judged by how close they are
+    handled to the move before, as before.
+    """
+
+    def __init__(self, within_s: float = 0.1, key_life_s: float = 0.5) -> None:
+        self.within_s = within_s
+        self.key_life_s = key_life_s  # a key whose move never came judges no later move
+        self._key_at: float | None = None  # when the last list key came (Key.time)
+        # (held, handled at) of each key handled whose move is still to come, in order:
+        # keys queued while the UI thread was busy are all handled before their moves.
+        self._unjudged: deque[tuple[bool, float]] = deque(maxlen=64)
+        self._moved_at = float("-inf")  # when the last move was handled
+
+    def key(self, came_at: float, now: float) -> None:
+        """A list key that came at `came_at` (its Key.time) is handled at `now`."""
+        held = self._key_at is not None and came_at - self._key_at < self.within_s
+        self._key_at = came_at
+        self._unjudged.append((held, now))
+
+    def moved(self, now: float) -> bool:
+        """The cursor moved (handled at `now`): whether the move is a held key's."""
+        unjudged = self._unjudged
+        while unjudged and now - unjudged[0][1] >= self.key_life_s:
+            unjudged.popleft()  # keys that moved nothing (j on the last row)
+        held = unjudged.popleft()[0] if unjudged else now - self._moved_at < self.within_s
+        self._moved_at = now
+        return held
+
+
 class _Collector(Protocol):
     def collect(self, generation: int = 2) -> int: ...
     def disable(self) -> None: ...
