@@ -363,6 +363,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
         buf: list[FileBatch] = []
         last = time.monotonic()
         for b in iter_batches(disc.files, self.max_bytes, self.jobs):
+            self.store.learn_ahead(b)
             buf.append(b)
             now = time.monotonic()
             if now - last > 0.1 or len(buf) >= 64:
@@ -391,6 +392,8 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
             errors += group.errors
             self._post_loader(FetchProgress(group.progress, group.errors))
             batches = list(iter_batches(group.files, self.max_bytes, self.jobs))
+            for b in batches:
+                self.store.learn_ahead(b)
             if batches:
                 self._post_loader(BatchesReady(batches, False))
             self._wait_for_ui()

@@ -252,3 +252,60 @@ def test_session_shares_the_principal_values_and_answers_as_its_own(tmp_path):
     assert int(parse(f"session:{arns[1]}").evaluate(store).sum()) == 2
     assert int(parse("session:*user/alice").evaluate(store).sum()) == 0
     assert int(parse("principal:*user/alice").evaluate(store).sum()) == 3
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_values_learnt_on_the_loaders_thread_load_the_same(tmp_path, monkeypatch, native):
+    """The explorer's loader thread puts each batch's new values in the dictionaries as
+    it arrives (`Store.learn_ahead`), while other threads read them and the owner adds
+    and commits: the store ends as a plain load's, code for code."""
+    import queue
+
+    from tui.core.discovery import discover
+    from tui.core.store import Store
+
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    before = native_tables(native)
+    try:
+        root = _trail(tmp_path)
+        plain = load([root], jobs=2)
+        store = Store()
+        arrived: queue.Queue = queue.Queue()
+        done = threading.Event()
+        reads: list[int] = []
+
+        def loader_thread() -> None:
+            for b in loader.iter_batches(discover([root]).files, jobs=2):
+                store.learn_ahead(b)
+                assert b.learnt and b.uniques == []
+                arrived.put(b)
+            arrived.put(None)
+
+        def reader() -> None:  # as views, facets and filters read meanwhile
+            d = store.dicts[FIELD_NAMES.index("key")]
+            while not done.is_set():
+                n = len(d.values)
+                assert all(d.get(d.values[c]) == c for c in range(max(0, n - 50), n))
+                d.codes_folded("asia0")
+                reads.append(n)
+
+        threads = [threading.Thread(target=loader_thread), threading.Thread(target=reader)]
+        for t in threads:
+            t.start()
+        try:
+            while (b := arrived.get(timeout=60)) is not None:
+                store.add(b)
+                if len(store.pending) >= 2:
+                    store.commit()
+            store.commit()
+        finally:
+            done.set()
+            for t in threads:
+                t.join(60)
+        assert len(reads) > 1
+        assert len(store) == len(plain) == 720
+        for f in FIELD_NAMES:
+            assert list(store.values(f)) == list(plain.values(f)), f
+            assert np.array_equal(store.codes(f), plain.codes(f)), f
+    finally:
+        native_tables(before)

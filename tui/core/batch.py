@@ -140,6 +140,7 @@ class FileBatch:
     uniques: list[list[str]] = field(default_factory=list)
     enc_token: int = 0
     enc_base: list[int] = field(default_factory=list)
+    learnt: bool = False  # its values are in a store's dictionaries (Store.learn_ahead)
     codes: np.ndarray = field(default_factory=lambda: np.empty((NFIELDS, 0), np.int32))
     # The originals: `orig` decoded by `orig_codec` ("gzip": the file's own bytes;
     # "zstd": compressed text) gives a text in which event i is [ostarts[i], oends[i]).

@@ -9,6 +9,7 @@ with the first batch that saw it. `Dictionaries` maps both to the store's codes.
 from __future__ import annotations
 
 import heapq
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -103,9 +104,10 @@ class ValueDict:
         if self._index is None:
             return self.values.code(v)  # type: ignore[attr-defined]
         c = self._index.get(v)
-        if c is None:
-            c = self._index[v] = len(self.values)
+        if c is None:  # the value before its code: a reader never finds a code unfilled
+            c = len(self.values)
             self.values.append(v)  # type: ignore[attr-defined]
+            self._index[v] = c
         return c
 
     def lut(self, values: Sequence[str]) -> np.ndarray:
@@ -166,10 +168,11 @@ class ValueDict:
         """Codes whose value equals `folded` case-insensitively (ascending)."""
         if self._index is None:
             return self._codes_folded_native(folded)
-        if self._folded_n < len(self.values):
-            for c in range(self._folded_n, len(self.values)):
+        n = len(self.values)  # once: the loader's thread may add values meanwhile
+        if self._folded_n < n:
+            for c in range(self._folded_n, n):
                 self._folded.setdefault(self.values[c].casefold(), []).append(c)
-            self._folded_n = len(self.values)
+            self._folded_n = n
         return self._folded.get(folded, [])
 
     def _codes_folded_native(self, folded: str) -> list[int]:
@@ -201,10 +204,17 @@ class Dictionaries:
         # replaced at once: a commit prepared on another thread takes the pairs as they
         # were, and what it holds is never written again.
         self._encoders: dict[int, list[tuple[np.ndarray, int]]] = {}
+        # Values are added by one thread at a time: a load's batches are learnt on the
+        # loader's thread (Store.learn_ahead), other files' at their commit.
+        self._adding = threading.Lock()
 
     def learn(self, b: FileBatch) -> None:
         """Extend the encoder's code translation with the values it sent first here
-        (at add() time: an encoder's batches come in order, each value once)."""
+        (an encoder's batches come in order, each value once; any thread)."""
+        with self._adding:
+            self._learn(b)
+
+    def _learn(self, b: FileBatch) -> None:
         empty = np.empty(0, np.int32)
         trans = self._encoders.setdefault(b.enc_token, [(empty, 0)] * NFIELDS)
         for f in range(NFIELDS):
@@ -226,11 +236,12 @@ class Dictionaries:
         """Per batch without a persistent encoder (by its index in `batches`), the store
         codes of its own values, per field: the values new to the store are added here.
         `store_codes` then reads no dictionary (it can run off the owner's thread)."""
-        return {
-            j: [self.dicts[f].lut(b.uniques[f]) for f in range(NFIELDS)]
-            for j, b in enumerate(batches)
-            if not b.enc_token
-        }
+        with self._adding:
+            return {
+                j: [self.dicts[f].lut(b.uniques[f]) for f in range(NFIELDS)]
+                for j, b in enumerate(batches)
+                if not b.enc_token
+            }
 
     def store_codes(
         self, batches: list[FileBatch], own: dict[int, list[np.ndarray]] | None = None

@@ -104,11 +104,12 @@ class IpKinds:
 
     def table(self) -> np.ndarray:
         vals = self.values
-        if len(self._kinds) < len(vals):
+        n = len(vals)  # once: the loader's thread may add values meanwhile
+        if len(self._kinds) < n:
             old = self._kinds
-            new = np.zeros(len(vals), np.uint8)
+            new = np.zeros(n, np.uint8)
             new[: len(old)] = old
-            for c in range(len(old), len(vals)):
+            for c in range(len(old), n):
                 new[c] = ip_kind(vals[c])
             self._kinds = new
         return self._kinds

@@ -138,15 +138,23 @@ class Store(Masks):
         if batch.local:
             self.local_paths[batch.path] = batch.local
         fid = self.registry.add(batch)
-        if batch.enc_token:
+        self.learn_ahead(batch)
+        if batch.n:
+            self._pending.append((fid, batch))
+        return fid
+
+    def learn_ahead(self, batch: FileBatch) -> None:
+        """Put a parser process's batch's new values in the dictionaries before `add`
+        (on any thread; an encoder's batches in the order it sent them). The explorer's
+        loader thread does this as batches arrive: on the UI thread, at 10M events, it
+        took 1.4 s of the load in stalls of up to 77 ms."""
+        if batch.enc_token and not batch.learnt:
             self.dictionaries.learn(batch)
+            batch.learnt = True
             # Its values are the store's now (an encoder's batch is coded through its
             # translation): dropped, they are no longer walked by each of a load's
             # young collections (GcPolicy.part_loaded) while the batch waits.
             batch.uniques = []
-        if batch.n:
-            self._pending.append((fid, batch))
-        return fid
 
     @property
     def pending(self) -> tuple[FileBatch, ...]:
