@@ -181,6 +181,42 @@ async def test_first_frame_before_loading_finishes(tmp_path: Path, monkeypatch) 
         assert "loading" not in screen_text(app)
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX niceness")
+async def test_the_parser_processes_of_a_load_run_nicer_than_the_explorer(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """While a load keeps every core busy, the explorer's UI thread gets one when it
+    wants it: its parser processes run PARSER_NICE steps nicer than it."""
+    import multiprocessing as mp
+
+    import tui.app as app_module
+    import tui.core.loader as loader_module
+
+    monkeypatch.setattr(loader_module, "PARALLEL_MIN_BYTES", 0)  # parse in processes
+    total = write_trail(tmp_path, files=8, per_file=50)
+    seen: list[int] = []
+    parse = app_module.iter_batches
+    earlier = {p.pid for p in mp.active_children()}  # (other tests' may linger)
+
+    def spied(*args, **kw):
+        batches = parse(*args, **kw)
+        first = next(batches)  # the parsers are up and have parsed
+        seen.extend(
+            os.getpriority(os.PRIO_PROCESS, p.pid)
+            for p in mp.active_children()
+            if p.name == "trailscope-parser" and p.pid not in earlier
+        )
+        yield first
+        yield from batches
+
+    monkeypatch.setattr(app_module, "iter_batches", spied)
+    app = make_app([tmp_path])
+    async with explore(app, (120, 36)):
+        assert len(app.store) == total
+    assert app_module.PARSER_NICE > 0
+    assert seen and set(seen) == {min(19, os.nice(0) + app_module.PARSER_NICE)}
+
+
 async def test_a_loads_new_values_are_learnt_on_the_loaders_thread(
     tmp_path: Path, monkeypatch
 ) -> None:

@@ -19,9 +19,9 @@ async def test_a_failed_spill_write_is_said_in_a_toast_once_and_loses_nothing(
     expected = int(load([root], jobs=1).mask_text("shared-in-both").sum())
     monkeypatch.setenv("TRAILSCOPE_SPILL_DIR", str(tmp_path / "spill"))
 
-    def parse_on_a_full_disk(files, max_bytes, jobs):
+    def parse_on_a_full_disk(files, max_bytes, jobs, nice=0):
         work = [(f.path, f.kind, max_bytes) for f in files]
-        return loader._parse_parallel(work, 2, parse=parse_with_a_small_file_limit)
+        return loader._parse_parallel(work, 2, parse=parse_with_a_small_file_limit, nice=nice)
 
     monkeypatch.setattr(tui.app, "iter_batches", parse_on_a_full_disk)
     app = make_app([root])

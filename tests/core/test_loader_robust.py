@@ -60,6 +60,12 @@ def parse_poison_raises(args: tuple[str, str, int]) -> FileBatch:
     return parse_task(args)
 
 
+def parse_and_tell_niceness(args: tuple[str, str, int]) -> FileBatch:
+    b = parse_task(args)
+    b.reason = f"nice {os.nice(0)}"
+    return b
+
+
 def parse_and_mark(args: tuple[str, str, int]) -> FileBatch:
     Path(args[0] + ".parsed").touch()
     return parse_task(args)
@@ -258,6 +264,30 @@ def test_parsers_run_at_most_a_window_ahead_of_the_consumer(tmp_path):
         assert len(list(gen)) == 11
     finally:
         gen.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="POSIX niceness")
+def test_parser_processes_run_as_much_nicer_as_asked(tmp_path):
+    """The explorer's parsers yield the CPU to its UI thread: asked to, every parser
+    process (the load's and the tail's) runs that many steps nicer than its parent."""
+    from tui.core.loader import parser_process
+
+    write_trail(tmp_path, files=6, per_file=5)
+    mine = os.nice(0)
+    want = {f"nice {min(19, mine + 7)}"}
+    got = bounded(
+        lambda: list(
+            loader._parse_parallel(work_list(tmp_path), 2, nice=7, parse=parse_and_tell_niceness)
+        )
+    )
+    assert {b.reason for b in got} == want and len(got) == 6  # type: ignore[attr-defined]
+    plain = bounded(
+        lambda: list(loader._parse_parallel(work_list(tmp_path), 2, parse=parse_and_tell_niceness))
+    )
+    assert {b.reason for b in plain} == {f"nice {mine}"}  # type: ignore[attr-defined]
+    with parser_process(7) as pool:
+        assert pool.submit(os.nice, 0).result(timeout=60) == min(19, mine + 7)
+    assert os.nice(0) == mine  # the parent's own is untouched
 
 
 @pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes")

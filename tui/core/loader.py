@@ -60,10 +60,13 @@ def _context() -> mp.context.BaseContext:
     return _ctx
 
 
-def parser_process() -> ProcessPoolExecutor:
+def parser_process(nice: int = 0) -> ProcessPoolExecutor:
     """One parser process for live tail in the explorer: parsing there leaves the UI
-    thread the GIL (in a thread, each 500-event file held it for ~7 ms)."""
-    return ProcessPoolExecutor(1, mp_context=_context(), initializer=init_parser)
+    thread the GIL (in a thread, each 500-event file held it for ~7 ms). `nice`: see
+    `iter_batches`."""
+    return ProcessPoolExecutor(
+        1, mp_context=_context(), initializer=init_parser, initargs=("", nice)
+    )
 
 
 def default_jobs() -> int:
@@ -77,9 +80,13 @@ def iter_batches(
     files: Iterable[TrailFile],
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
+    *,
+    nice: int = 0,
 ) -> Generator[FileBatch, None, None]:
     """Parse files, yielding batches in the order given (deterministic store order).
-    A file read from elsewhere than its name (`TrailFile.local`) keeps its name."""
+    A file read from elsewhere than its name (`TrailFile.local`) keeps its name.
+    `nice`: the parser processes run that many steps nicer than this one (the explorer
+    keeps a core for its UI thread while they take the rest)."""
     files = list(files)
     jobs = default_jobs() if jobs is None else jobs
     total = sum(f.size for f in files)
@@ -87,7 +94,7 @@ def iter_batches(
     if jobs <= 1 or len(files) < 4 or total < PARALLEL_MIN_BYTES:
         batches: Iterator[FileBatch] = map(parse_task, work)
     else:
-        batches = _parse_parallel(work, jobs, sizes=[f.size for f in files])
+        batches = _parse_parallel(work, jobs, sizes=[f.size for f in files], nice=nice)
     if not any(f.local for f in files):
         yield from batches
         return
@@ -126,7 +133,9 @@ class _Worker:
     delivered: int = 0
 
 
-def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch], spill: str) -> _Worker:
+def _start_worker(
+    parse: Callable[[tuple[str, str, int]], FileBatch], spill: str, nice: int = 0
+) -> _Worker:
     ctx = _context()
     task_r, task_w = ctx.Pipe(duplex=False)
     res_r, res_w = ctx.Pipe(duplex=False)
@@ -134,7 +143,7 @@ def _start_worker(parse: Callable[[tuple[str, str, int]], FileBatch], spill: str
     current = ctx.RawValue("q", -1)
     proc = ctx.Process(
         target=parser_main,
-        args=(task_r, res_w, current, parse, spill),
+        args=(task_r, res_w, current, parse, spill, nice),
         name="trailscope-parser",
         daemon=True,
     )
@@ -205,6 +214,7 @@ def _parse_parallel(
     sizes: list[int] | None = None,
     parse: Callable[[tuple[str, str, int]], FileBatch] = parse_task,
     window: int | None = None,
+    nice: int = 0,
 ) -> Iterator[FileBatch]:
     """Parse `work` in `jobs` worker processes, yielding batches in order.
 
@@ -230,7 +240,7 @@ def _parse_parallel(
                 yield b
                 continue
             while todo and len(workers) < jobs:
-                workers.append(_start_worker(parse, spills.folder))
+                workers.append(_start_worker(parse, spills.folder, nice))
             # Hand out files in order, to the least loaded worker first. A worker's
             # batches share its value numbering (batch.Encoder), so it must make them in
             # the order they are yielded: it only takes files after its last one (a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import queue
 import signal
 import threading
@@ -23,7 +24,13 @@ def parse_task(args: tuple[str, str, int]) -> FileBatch:
     return parse_file(*args)
 
 
-def init_parser(spill_folder: str = "") -> None:
+def init_parser(spill_folder: str = "", nice: int = 0) -> None:
+    """Set up a parser process; `nice`: run it that many steps nicer than its parent."""
+    if nice and hasattr(os, "nice"):  # POSIX
+        try:
+            os.nice(nice)
+        except OSError:  # refused: parse at the parent's priority
+            pass
     # Parsing allocates millions of short-lived, acyclic containers (decoded events):
     # the cyclic GC only burns time on them (measured ~30% of parse time).
     gc.disable()
@@ -37,12 +44,13 @@ def parser_main(
     current: ctypes.c_longlong,
     parse: Callable[[tuple[str, str, int]], FileBatch],
     spill_folder: str = "",
+    nice: int = 0,
 ) -> None:
     """A parser process: parse (index, args) tasks until the parent closes `tasks`;
     free-text corpora go to a spill file in `spill_folder` ("": in the batches)."""
     # Ctrl-C reaches the whole process group; the parent handles it and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    init_parser(spill_folder)
+    init_parser(spill_folder, nice)
     # Results go out from a thread so parsing goes on while the parent is busy (e.g.
     # committing) and not reading; how far ahead is bounded by the parent's window.
     out: queue.SimpleQueue = queue.SimpleQueue()

@@ -363,12 +363,14 @@ async def follow(
     max_bytes: int = DEFAULT_MAX_BYTES,
     executor: Executor | None = None,
     jobs: int | None = None,
+    nice: int = 0,
 ) -> None:
     """Watch until `stop` is set, calling `on_event` with every accepted batch.
 
     Files are parsed in `executor` when given (the explorer passes a worker process, so
     parsing never competes with its UI thread for the GIL), else in a thread; a round
-    of BULK_MIN_BYTES or more goes to `jobs` parser processes, as a load does."""
+    of BULK_MIN_BYTES or more goes to `jobs` parser processes, as a load does (`nice`:
+    see loader.iter_batches)."""
     import watchfiles  # imported here: the rest of the engine does not need it
 
     mode = "poll" if poll else "watch"
@@ -407,7 +409,7 @@ async def follow(
         nonlocal executor
         files = ch.to_read
         if sum(f.size for f in files) >= BULK_MIN_BYTES:
-            await _bulk(files, ch, note, deliver, stop, max_bytes, jobs)
+            await _bulk(files, ch, note, deliver, stop, max_bytes, jobs, nice)
             return
         batches = None
         if executor is not None and files:
@@ -525,7 +527,7 @@ async def follow(
             await _sleep_or_stop(stop, min(5.0, 0.2 * 2**failures))
 
 
-async def _bulk(files, ch, note, deliver, stop, max_bytes, jobs) -> None:
+async def _bulk(files, ch, note, deliver, stop, max_bytes, jobs, nice=0) -> None:
     """Parse a big round as a load does (the loader's parser processes, in order) and
     deliver it in chunks of about COMMIT_EVERY events (or BULK_CHUNK_S of parsing)."""
     loop = asyncio.get_running_loop()
@@ -537,7 +539,7 @@ async def _bulk(files, ch, note, deliver, stop, max_bytes, jobs) -> None:
         loop.call_soon_threadsafe(chunks.put_nowait, item)
 
     def produce() -> None:
-        gen = iter_batches(files, max_bytes, jobs)
+        gen = iter_batches(files, max_bytes, jobs, nice=nice)
         chunk: list[FileBatch] = []
         events, since = 0, time.monotonic()
         try:
