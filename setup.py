@@ -14,7 +14,9 @@ setup(
         Extension(
             "tui.core._scan",
             sources=["tui/core/_scan.c"],
-            extra_compile_args=["-O2"],
+            # -pthread: a wildcard's scan of a big value table runs on several threads
+            extra_compile_args=["-O2", "-pthread"],
+            extra_link_args=["-pthread"],
             optional=True,
         ),
         Extension(

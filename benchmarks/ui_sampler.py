@@ -28,7 +28,7 @@ from collections.abc import Sequence
 # walk naturally (the view inside show_view is "view", not "list").
 CATEGORIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("gc (explicit collections)", "tui/policies.py", ("settle", "after_frame", "when_idle")),
-    ("store.add: Dictionaries.learn (the lead's)", "store/dictionaries.py", ()),
+    ("value dictionaries (learn, lookups)", "store/dictionaries.py", ()),
     ("store.add: the rest", "store/store.py", ("add",)),
     ("publish (Store.publish)", "store/store.py", ("publish",)),
     ("commit direct (Store.commit)", "store/store.py", ("commit",)),

@@ -309,3 +309,75 @@ def test_values_learnt_on_the_loaders_thread_load_the_same(tmp_path, monkeypatch
             assert np.array_equal(store.codes(f), plain.codes(f)), f
     finally:
         native_tables(before)
+
+
+def _arena_trail_values(rng: random.Random) -> list[str]:
+    """Values laid out so that `deploy` falls everywhere the arena pass of a glob_scan
+    could miss or double it: across a 64 KiB block's end (inside one value), across two
+    values' boundary (no match), in values longer than a block, in odd cases, in values
+    that are not ASCII, and not at all."""
+    values: list[str] = []
+    off = 0
+
+    def add(v: str) -> None:
+        nonlocal off
+        values.append(v)
+        off += len(v.encode("utf-8", "surrogatepass"))
+
+    words = ["deploy", "DePlOy", "depl", "eploy", "sandbox", "x", "", "é", "deploy-é"]
+    for block in range(1, 7):
+        while off < block * 65536 - 4000:
+            add("-".join(rng.choice(words) for _ in range(rng.randint(0, 6))) + f"#{len(values)}")
+        add(str(block) + "f" * (block * 65536 - 3 - off - 2))  # the next starts 4 before
+        add("xdEploy-" + str(block))  # `deploy` across the block's end
+        add(f"ab{block}-dep")  # ...and across two values (no match)
+        add(f"loy-cd{block}")
+    add("q" * 70000 + "Deploy" + "q" * 70000)  # longer than a block, match in its middle
+    add("deploy" + "z" * 140000)  # ...at its start
+    add("z" * 140000 + "deploY")  # ...at its end
+    add("z" * 140000)
+    add("Straße-deploy")  # not ASCII: the caller's to test
+    assert len(set(values)) == len(values)  # each stored: the arena is laid out as above
+    return values
+
+
+def test_globs_with_no_anchored_end_scan_the_arena_like_the_python_test(python_tables):
+    from tui.core.query import ValueMatcher
+
+    rng = random.Random(11)
+    values = _arena_trail_values(rng)
+    plain = ValueDict()
+    plain.lut(values)
+    native_tables(True)
+    native = ValueDict()
+    native.lut(values)
+    table = native.values
+    values = list(plain.values)  # each once, by code
+    for parts in [
+        ("", "deploy", ""),
+        ("", "dep", "loy", ""),
+        ("", "eploy", "-", ""),
+        ("", "sandbox", "deploy", ""),
+        ("", "deploy", "x"),
+        ("x", "deploy", ""),
+        ("", "nothing-here", ""),
+        ("", "é-deploy", ""),
+        ("", "qqqq", ""),
+    ]:
+        m = ValueMatcher.glob(parts)
+        want = [c for c, v in enumerate(values) if m.matches(v)]
+        assert plain.codes_matching(m) == want, parts
+        assert native.codes_matching(m) == want, parts
+        folded = tuple(p.casefold() for p in parts)
+        for _ in range(20):  # stretches of codes, as a paused scan asks for them
+            lo = rng.randint(0, len(values))
+            hi = rng.randint(lo, len(values))
+            threads = rng.choice([1, 2, 3])  # each thread given 500 values or more
+            hits, wide = table.glob_scan(folded, lo, hi, threads, 500)
+            assert hits == sorted(hits)
+            got = sorted(hits + [c for c in wide if m.matches(values[c])])
+            assert got == [c for c in want if lo <= c < hi], (parts, lo, hi)
+            assert wide == [c for c in range(lo, hi) if not values[c].isascii()]
+    assert any(
+        "xdEploy" in values[c] for c in native.codes_matching(ValueMatcher.glob(("", "deploy", "")))
+    )

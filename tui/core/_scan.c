@@ -1670,6 +1670,7 @@ static PyObject *lower_ascii(PyObject *Py_UNUSED(module), PyObject *arg)
  * are kept one after another in an arena, each followed by '\n' (raw keys hold no
  * newline), so Python can run a regex over all of them at once. */
 
+#include <pthread.h>
 #include <pythread.h>
 
 typedef struct {
@@ -3046,32 +3047,193 @@ static int glob_full(const char *v, size_t n, const char *const *pp, const size_
     return 1;
 }
 
-/* glob_scan(parts, lo, hi) -> (hits, wide): of the codes lo..hi (clamped to the table),
- * the ASCII values that, lower-cased, are the glob `parts` in full (parts: casefolded
- * literals between '*'s, at least two; the empty value never matches), and the values
- * that are not ASCII, for the caller to test (casefolding can take them to ASCII). No
- * ASCII value matches a part that is not ASCII. */
+/* A glob with no anchored end (`*abc*`, `*abc*def*`) whose longest part is at least this
+ * long: the values holding that part are found by one pass of memmem over their stretch
+ * of the arena (lower-cased a block at a time), and only they are tested in full. A glob
+ * with an anchored end tests every value, its ends first (most values fail there). */
+#define GLOB_ARENA_MIN 3
+#define GLOB_BLOCK (1 << 16)
+
+static inline unsigned char ascii_lower_byte(unsigned char ch)
+{
+    return (unsigned char)(ch + (((unsigned char)(ch - 'A') < 26u) << 5));
+}
+
+/* The codes a glob scan found, and its buffers: one per thread of a scan, used without
+ * the GIL (raw allocations only). */
+typedef struct {
+    StrTable *t;
+    Py_ssize_t lo, hi;
+    const char *const *pp;
+    const size_t *pl;
+    Py_ssize_t np, longest;
+    int32_t *hits;
+    size_t nhits, hcap;
+    char *low, *buf;
+    size_t lowcap, bufcap;
+    int nomem;
+} GlobScan;
+
+/* Room for `n` bytes in *buf (of *cap); 0 when out of memory. */
+static int glob_room(char **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 1;
+    size_t ncap = *cap ? *cap : 256;
+    while (ncap < n)
+        ncap *= 2;
+    char *nb = PyMem_RawRealloc(*buf, ncap);
+    if (!nb)
+        return 0;
+    *buf = nb;
+    *cap = ncap;
+    return 1;
+}
+
+/* Test value `c` in full: keep it when it is ASCII and, lower-cased, matches. (Values
+ * that are not ASCII are the caller's, from the table's `wide`.) */
+static void glob_test(GlobScan *g, Py_ssize_t c)
+{
+    const StrTable *t = g->t;
+    const char *const *pp = g->pp;
+    const size_t *pl = g->pl;
+    Py_ssize_t np = g->np;
+    const char *v = t->arena + t->offs[c];
+    size_t n = (size_t)(t->offs[c + 1] - t->offs[c]);
+    if (!n)
+        return; /* the empty value never matches */
+    /* The anchored ends first, on the value's own bytes: most values fail there. */
+    size_t hl = pl[0], tl = pl[np - 1];
+    if (hl + tl > n)
+        return;
+    for (size_t i = 0; i < hl; i++)
+        if (ascii_lower_byte((unsigned char)v[i]) != (unsigned char)pp[0][i])
+            return;
+    for (size_t i = 0; i < tl; i++)
+        if (ascii_lower_byte((unsigned char)v[n - tl + i]) != (unsigned char)pp[np - 1][i])
+            return;
+    if (!glob_room(&g->low, &g->lowcap, n)) {
+        g->nomem = 1;
+        return;
+    }
+    if (ascii_lower((unsigned char *)g->low, (const unsigned char *)v, n) & 0x80)
+        return;
+    if (!glob_full(g->low, n, pp, pl, np))
+        return;
+    if (g->nhits == g->hcap) {
+        size_t ncap = g->hcap ? 2 * g->hcap : 256;
+        int32_t *nh = PyMem_RawRealloc(g->hits, ncap * sizeof(int32_t));
+        if (!nh) {
+            g->nomem = 1;
+            return;
+        }
+        g->hits = nh;
+        g->hcap = ncap;
+    }
+    g->hits[g->nhits++] = (int32_t)c;
+}
+
+/* The codes lo..hi whose value holds the glob's longest part `lit` (m bytes, lower case)
+ * somewhere, lower-cased, each tested in full (glob_test): memmem over the arena a block
+ * at a time. A value is tested once, at its first occurrence; then the search goes on
+ * from its end. */
+static void glob_arena(GlobScan *g)
+{
+    const StrTable *t = g->t;
+    const char *lit = g->pp[g->longest];
+    size_t m = g->pl[g->longest];
+    const uint64_t *offs = t->offs;
+    Py_ssize_t c = g->lo, hi = g->hi;
+    uint64_t end = offs[hi];
+    /* Blocks overlap by m - 1 bytes so an occurrence across a block's end is found. */
+    if (!glob_room(&g->buf, &g->bufcap, GLOB_BLOCK + m)) {
+        g->nomem = 1;
+        return;
+    }
+    char *buf = g->buf;
+    for (uint64_t pos = offs[c]; pos < end && c < hi && !g->nomem; pos += GLOB_BLOCK) {
+        size_t len = (size_t)(end - pos < GLOB_BLOCK + m - 1 ? end - pos : GLOB_BLOCK + m - 1);
+        if (len < m)
+            break;
+        ascii_lower((unsigned char *)buf, (const unsigned char *)t->arena + pos, len);
+        size_t at = 0;
+        while (at + m <= len) {
+            const char *hit = memmem(buf + at, len - at, lit, m);
+            if (!hit)
+                break;
+            uint64_t p = pos + (uint64_t)(hit - buf);
+            if (p < offs[c]) { /* in a value tested already */
+                at = (size_t)(offs[c] - pos);
+                continue;
+            }
+            while (c < hi && offs[c + 1] <= p)
+                c++; /* occurrences come in order: the value holding p */
+            if (c >= hi)
+                break;
+            if (p + m <= offs[c + 1]) { /* inside value c, not across its end */
+                glob_test(g, c);
+                c++; /* the next occurrence that counts is in a later value */
+                if (c >= hi || offs[c] >= pos + len)
+                    break;
+                at = (size_t)(offs[c] - pos);
+            } else {
+                at = (size_t)(hit - buf) + 1;
+            }
+        }
+        /* The next block starts GLOB_BLOCK on; values before `c` are done. */
+        if (c < hi && offs[c] > pos + GLOB_BLOCK)
+            pos = offs[c] - GLOB_BLOCK; /* (the loop adds GLOB_BLOCK) */
+    }
+}
+
+/* One thread's stretch: the arena pass for a glob with no anchored end whose longest
+ * part is GLOB_ARENA_MIN bytes or more, else each value in turn. */
+static void *glob_stretch(void *arg)
+{
+    GlobScan *g = arg;
+    const size_t *pl = g->pl;
+    if (g->longest && pl[g->longest] >= GLOB_ARENA_MIN && !pl[0] && !pl[g->np - 1])
+        glob_arena(g);
+    else
+        for (Py_ssize_t c = g->lo; c < g->hi && !g->nomem; c++)
+            glob_test(g, c);
+    return NULL;
+}
+
+#define GLOB_THREADS_MAX 8
+
+/* glob_scan(parts, lo, hi, threads=1, per_thread=65536) -> (hits, wide): of the codes
+ * lo..hi (clamped to the table), the ASCII values that, lower-cased, are the glob `parts`
+ * in full (parts: casefolded literals between '*'s, at least two; the empty value never
+ * matches), and the values that are not ASCII, for the caller to test (casefolding can
+ * take them to ASCII). No ASCII value matches a part that is not ASCII. The scan runs
+ * without the GIL, on up to `threads` threads (each given `per_thread` values at least),
+ * holding the table's lock: no value moves meanwhile. */
 static PyObject *StrTable_glob_scan(StrTable *self, PyObject *args)
 {
     PyObject *parts;
     Py_ssize_t lo, hi;
-    if (!PyArg_ParseTuple(args, "O!nn", &PyTuple_Type, &parts, &lo, &hi))
+    int threads = 1;
+    Py_ssize_t per_thread = 65536;
+    if (!PyArg_ParseTuple(args, "O!nn|in", &PyTuple_Type, &parts, &lo, &hi, &threads,
+                          &per_thread))
         return NULL;
     Py_ssize_t np = PyTuple_GET_SIZE(parts);
     if (np < 2) {
         PyErr_SetString(PyExc_ValueError, "a glob has at least two parts");
         return NULL;
     }
-    if (lo < 0)
-        lo = 0;
-    if (hi > (Py_ssize_t)self->count)
-        hi = (Py_ssize_t)self->count;
+    if (!self->lock) {
+        PyErr_SetString(PyExc_RuntimeError, "StrTable not initialised");
+        return NULL;
+    }
     const char **pp = PyMem_Malloc(np * sizeof(char *));
     size_t *pl = PyMem_Malloc(np * sizeof(size_t));
     PyObject *hits = PyList_New(0), *wide = PyList_New(0), *out = NULL;
-    char *low = NULL;
-    size_t lowcap = 0;
-    int ascii = 1;
+    GlobScan g[GLOB_THREADS_MAX];
+    int ng = 0, ascii = 1;
+    Py_ssize_t longest = 0;
+    memset(g, 0, sizeof g);
     if (!pp || !pl || !hits || !wide) {
         PyErr_NoMemory();
         goto done;
@@ -3090,40 +3252,83 @@ static PyObject *StrTable_glob_scan(StrTable *self, PyObject *args)
         }
         pp[k] = (const char *)PyUnicode_DATA(p);
         pl[k] = (size_t)PyUnicode_GET_LENGTH(p);
+        if (k > 0 && k < np - 1 && (!longest || pl[k] > pl[longest]))
+            longest = k; /* a middle part: the ends are tested cheaply on every value */
     }
-    for (Py_ssize_t c = lo; c < hi; c++) {
-        const char *v = self->arena + self->offs[c];
-        size_t n = (size_t)(self->offs[c + 1] - self->offs[c]);
-        if (n > lowcap) {
-            size_t ncap = lowcap ? lowcap : 256;
-            while (ncap < n)
-                ncap *= 2;
-            char *nl = PyMem_Realloc(low, ncap);
-            if (!nl) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            low = nl;
-            lowcap = ncap;
+    stab_lock(self); /* (the parts' str objects are the caller's: they stay meanwhile) */
+    if (lo < 0)
+        lo = 0;
+    if (hi > (Py_ssize_t)self->count)
+        hi = (Py_ssize_t)self->count;
+    if (ascii && lo < hi) {
+        Py_ssize_t span = hi - lo;
+        ng = threads < 1 ? 1 : threads > GLOB_THREADS_MAX ? GLOB_THREADS_MAX : threads;
+        while (ng > 1 && span / ng < per_thread)
+            ng--;
+        for (int k = 0; k < ng; k++) {
+            g[k].t = self;
+            g[k].lo = lo + span * k / ng;
+            g[k].hi = lo + span * (k + 1) / ng;
+            g[k].pp = pp;
+            g[k].pl = pl;
+            g[k].np = np;
+            g[k].longest = longest;
         }
-        /* Lower-cased without a branch per byte (the compiler vectorises it); a byte
-         * >= 0x80 anywhere makes the value wide. */
-        int is_wide = (ascii_lower((unsigned char *)low, (const unsigned char *)v, n) & 0x80) != 0;
-        PyObject *into = is_wide ? wide : (ascii && n && glob_full(low, n, pp, pl, np) ? hits : NULL);
-        if (into) {
-            PyObject *x = PyLong_FromSsize_t(c);
-            if (!x || PyList_Append(into, x) < 0) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_t tids[GLOB_THREADS_MAX];
+        int started[GLOB_THREADS_MAX] = {0};
+        for (int k = 1; k < ng; k++)
+            started[k] = pthread_create(&tids[k], NULL, glob_stretch, &g[k]) == 0;
+        glob_stretch(&g[0]);
+        for (int k = 1; k < ng; k++) {
+            if (started[k])
+                pthread_join(tids[k], NULL);
+            else
+                glob_stretch(&g[k]); /* no thread to be had: here */
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyThread_release_lock(self->lock);
+    for (int k = 0; k < ng; k++) {
+        if (g[k].nomem) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (size_t i = 0; i < g[k].nhits; i++) {
+            PyObject *x = PyLong_FromLong(g[k].hits[i]);
+            if (!x || PyList_Append(hits, x) < 0) {
                 Py_XDECREF(x);
                 goto done;
             }
             Py_DECREF(x);
         }
     }
+    /* The values that are not ASCII, lo..hi: the table keeps their codes ascending. */
+    size_t a = 0, b = self->nwide;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if ((Py_ssize_t)self->wide[mid] < lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    for (size_t k = a; k < self->nwide && (Py_ssize_t)self->wide[k] < hi; k++) {
+        PyObject *x = PyLong_FromLong(self->wide[k]);
+        if (!x || PyList_Append(wide, x) < 0) {
+            Py_XDECREF(x);
+            goto done;
+        }
+        Py_DECREF(x);
+    }
     out = PyTuple_Pack(2, hits, wide);
 done:
+    for (int k = 0; k < ng; k++) {
+        PyMem_RawFree(g[k].hits);
+        PyMem_RawFree(g[k].low);
+        PyMem_RawFree(g[k].buf);
+    }
     PyMem_Free(pp);
     PyMem_Free(pl);
-    PyMem_Free(low);
     Py_XDECREF(hits);
     Py_XDECREF(wide);
     return out;
@@ -3219,7 +3424,8 @@ static PyMethodDef StrTable_methods[] = {
     {"get", (PyCFunction)StrTable_get, METH_O, "get(value) -> code, or -1"},
     {"index", (PyCFunction)StrTable_index, METH_O, "index(value) -> code (ValueError: absent)"},
     {"glob_scan", (PyCFunction)StrTable_glob_scan, METH_VARARGS,
-     "glob_scan(parts, lo, hi) -> (ASCII codes matching the glob, non-ASCII codes)"},
+     "glob_scan(parts, lo, hi, threads=1, per_thread=65536) -> (ASCII codes matching the"
+     " glob, non-ASCII codes)"},
     {"fold_scan", (PyCFunction)StrTable_fold_scan, METH_VARARGS,
      "fold_scan(folded, start) -> (stop, ASCII codes equal but for case, non-ASCII codes)"},
     {NULL, NULL, 0, NULL}};
