@@ -2944,6 +2944,29 @@ static PyObject *StrTable_get(StrTable *self, PyObject *arg)
     return PyLong_FromLong(c);
 }
 
+/* Append to `list` the codes lo..hi of the values that are not ASCII (the table keeps
+ * them ascending: a binary search for the first). -1 on error. */
+static int stab_wide_into(const StrTable *t, Py_ssize_t lo, Py_ssize_t hi, PyObject *list)
+{
+    size_t a = 0, b = t->nwide;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if ((Py_ssize_t)t->wide[mid] < lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    for (size_t k = a; k < t->nwide && (Py_ssize_t)t->wide[k] < hi; k++) {
+        PyObject *x = PyLong_FromLong(t->wide[k]);
+        if (!x || PyList_Append(list, x) < 0) {
+            Py_XDECREF(x);
+            return -1;
+        }
+        Py_DECREF(x);
+    }
+    return 0;
+}
+
 /* fold_scan(folded, start) -> (stop, hits, wide): from code `start` to the table's end
  * (`stop`), the codes of the ASCII values equal to `folded` but for ASCII case (none
  * unless `folded` is ASCII), and the codes of the values that are not ASCII, for the
@@ -2985,23 +3008,8 @@ static PyObject *StrTable_fold_scan(StrTable *self, PyObject *args)
             }
         }
     }
-    /* The wide codes from `start` on: a binary search, as they ascend. */
-    size_t lo = 0, hi = self->nwide;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if ((Py_ssize_t)self->wide[mid] < start)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t k = lo; k < self->nwide && (size_t)self->wide[k] < stop; k++) {
-        PyObject *x = PyLong_FromLong(self->wide[k]);
-        if (!x || PyList_Append(wide, x) < 0) {
-            Py_XDECREF(x);
-            goto done;
-        }
-        Py_DECREF(x);
-    }
+    if (stab_wide_into(self, start, (Py_ssize_t)stop, wide) < 0)
+        goto done;
     out = Py_BuildValue("(nOO)", (Py_ssize_t)stop, hits, wide);
 done:
     Py_XDECREF(hits);
@@ -3303,23 +3311,8 @@ static PyObject *StrTable_glob_scan(StrTable *self, PyObject *args)
             Py_DECREF(x);
         }
     }
-    /* The values that are not ASCII, lo..hi: the table keeps their codes ascending. */
-    size_t a = 0, b = self->nwide;
-    while (a < b) {
-        size_t mid = (a + b) / 2;
-        if ((Py_ssize_t)self->wide[mid] < lo)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    for (size_t k = a; k < self->nwide && (Py_ssize_t)self->wide[k] < hi; k++) {
-        PyObject *x = PyLong_FromLong(self->wide[k]);
-        if (!x || PyList_Append(wide, x) < 0) {
-            Py_XDECREF(x);
-            goto done;
-        }
-        Py_DECREF(x);
-    }
+    if (stab_wide_into(self, lo, hi, wide) < 0)
+        goto done;
     out = PyTuple_Pack(2, hits, wide);
 done:
     for (int k = 0; k < ng; k++) {
