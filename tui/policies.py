@@ -336,7 +336,6 @@ class KeyGate(Generic[_K]):
         return self._sent_at is not None and now - self._sent_at > self.max_wait_s
 
 
-# ----------------------------------------------------------------- garbage collection
 class HeldKeys:
     """Whether a list cursor move comes from a key held down (or keys typed faster than
     `within_s` apart): then the detail pane waits for the cursor to rest.
@@ -376,6 +375,7 @@ class HeldKeys:
         return held
 
 
+# ----------------------------------------------------------------- garbage collection
 class _Collector(Protocol):
     def collect(self, generation: int = 2) -> int: ...
     def disable(self) -> None: ...
