@@ -15,7 +15,7 @@ from tests.trailgen import event, trail_path, write_records
 from tui import analysis
 from tui.cli import explorer_app, parse_args
 from tui.core.detect import Detections
-from tui.core.pause import PauseGate
+from tui.core.pause import PauseGate, WorkStopped
 
 
 def _trail(tmp_path):
@@ -127,18 +127,34 @@ async def test_a_click_and_a_paste_close_the_gate_while_the_analysis_runs(
         go.set()
 
 
-async def test_closing_the_app_opens_the_gate(tmp_path, monkeypatch) -> None:
-    """The key that closes the explorer held the analysis; once the app is gone the
-    gate is open, so the worker ends rather than waiting out its bound."""
+async def test_closing_the_app_stops_the_analysis(tmp_path, monkeypatch) -> None:
+    """The key that closes the explorer held the analysis; closing stops it, so its
+    worker ends at its next checkpoint rather than running on to its end (at 10M events
+    up to ~15 s, which closing waited for)."""
     app, gate, go = _held_explorer(tmp_path, monkeypatch, grace_s=5.0)
+    ended = threading.Event()
+    stopped: list[BaseException] = []
+    real_sync = Detections.sync
+
+    def sync_noting_the_end(self, gate=None) -> None:
+        try:
+            real_sync(self, gate)
+        except BaseException as e:
+            stopped.append(e)
+            raise
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(Detections, "sync", sync_noting_the_end)
     try:
         async with run(app, (160, 40)) as pilot:
             await _loaded(pilot)
             await pilot.press("j")
-            assert gate.closed
-        assert not gate.closed
+            assert gate.closed and app.analysing
     finally:
-        go.set()
+        go.set()  # the held analysis goes on: into the stopped gate
+    assert ended.wait(10)
+    assert [type(e) for e in stopped] == [WorkStopped]
 
 
 async def test_the_analysis_runs_with_its_big_temporaries_given_back(tmp_path, monkeypatch) -> None:

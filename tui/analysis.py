@@ -26,7 +26,7 @@ from textual.message import Message
 
 from .core.credentials import credentials_of
 from .core.detect import detections_of
-from .core.pause import PauseGate
+from .core.pause import PauseGate, WorkStopped
 from .core.sanitize import clean
 from .core.view import big_buffers_returned
 
@@ -162,6 +162,8 @@ class BackgroundAnalysis(AppHost):
                 if det is not None:
                     det.sync(self.pause_gate)
                 credentials_of(self.store).catch_up(self.pause_gate)
+        except WorkStopped:  # the explorer is closing: nobody waits for the results
+            return
         except Exception as e:  # a rule or the index failing must not stop the explorer
             error = f"{type(e).__name__}: {e}"
         finally:

@@ -328,7 +328,7 @@ class TrailscopeApp(EvidenceActions, PivotActions, BackgroundAnalysis, App[int])
 
     def on_unmount(self) -> None:
         self._fetch_cancel.set()
-        self.pause_gate.open()  # the key that closed the app held the analysis: let it end
+        self.pause_gate.stop()  # the analysis ends at its next checkpoint
         self.gc_policy.restore()
         self.evidence.close()
 

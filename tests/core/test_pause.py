@@ -16,7 +16,7 @@ from benchmarks.gen_trail import generate
 from tui.core.credentials import credentials_of
 from tui.core.detect import Detections, load_pack
 from tui.core.loader import load
-from tui.core.pause import GatedLock, PauseGate
+from tui.core.pause import GatedLock, PauseGate, WorkStopped
 
 PACK = load_pack()
 
@@ -121,6 +121,33 @@ def test_a_closed_gate_holds_the_run_until_it_opens(trail):
     assert gate.pauses >= 1
     for rule in PACK:
         assert np.array_equal(det.hits(rule.id), plain_det.hits(rule.id)), rule.id
+
+
+def test_a_stopped_gate_ends_the_run_at_once_waiting_or_not(trail):
+    """The explorer closing stops its analysis: a run waiting at a closed gate wakes and
+    ends (WorkStopped), and so does one running at its next checkpoint."""
+    store = load([trail])
+    gate = PauseGate(hold_s=3600.0)
+    gate.close()
+    ended: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            Detections(store, PACK).sync(gate)
+        except WorkStopped as e:
+            ended.append(e)
+
+    worker = _run_in_thread(run)
+    _parked(gate)
+    t0 = time.monotonic()
+    gate.stop()
+    worker.join(10)
+    assert not worker.is_alive() and len(ended) == 1
+    assert time.monotonic() - t0 < 2.0
+    ungated = PauseGate()
+    ungated.stop()  # open, but stopped
+    with pytest.raises(WorkStopped):
+        Detections(load([trail]), PACK).sync(ungated)
 
 
 def test_the_bound_lets_work_through_a_gate_that_never_opens(trail):

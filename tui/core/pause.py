@@ -24,14 +24,20 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["GatedLock", "PauseGate", "checkpoint", "checkpointed"]
+__all__ = ["GatedLock", "PauseGate", "WorkStopped", "checkpoint", "checkpointed"]
 
 _T = TypeVar("_T")
 
 
+class WorkStopped(Exception):
+    """Raised at a checkpoint of a stopped gate: nobody wants the work's results any
+    more (the explorer is closing)."""
+
+
 class PauseGate:
     """Open: `checkpoint()` returns at once. Closed: it waits until the gate opens, a
-    reader waits on the work (`reader_waiting`), or the bound lets the work through."""
+    reader waits on the work (`reader_waiting`), or the bound lets the work through.
+    Stopped: it raises WorkStopped."""
 
     def __init__(
         self, hold_s: float = 0.5, run_s: float = 0.1, clock: Callable[[], float] = time.monotonic
@@ -41,6 +47,7 @@ class PauseGate:
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
+        self._stopped = False
         self._since = 0.0  # when the current stretch of holding began
         self._readers = 0
         self.waiting = 0  # threads waiting at a checkpoint now
@@ -65,6 +72,14 @@ class PauseGate:
             self._closed = False
             self._cond.notify_all()
 
+    def stop(self) -> None:
+        """End the work at its next checkpoint (WorkStopped), a waiting one at once: at
+        10M events the explorer's analysis runs ~15 s after the load, and closing the
+        explorer meanwhile waited for it."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
     @contextmanager
     def reader_waiting(self) -> Iterator[None]:
         """While a thread waits for the work's results, the work is not held."""
@@ -79,13 +94,17 @@ class PauseGate:
 
     def checkpoint(self) -> bool:
         """Called by the work between stretches: waits while the gate holds it. True
-        if it waited."""
+        if it waited; WorkStopped once the gate is stopped."""
         if not self._closed:  # the common case, without the lock
+            if self._stopped:
+                raise WorkStopped
             return False
         t0 = time.perf_counter()
         waited = False
         with self._cond:
             while self._closed and not self._readers:
+                if self._stopped:
+                    raise WorkStopped
                 held = self._clock() - self._since
                 if held >= self.hold_s:
                     if held < self.hold_s + self.run_s:
