@@ -181,40 +181,69 @@ async def test_first_frame_before_loading_finishes(tmp_path: Path, monkeypatch) 
         assert "loading" not in screen_text(app)
 
 
+async def test_closing_the_explorer_mid_load_ends_the_load(tmp_path: Path, monkeypatch) -> None:
+    """Quitting while a trail loads ends the load: the loader's thread stops taking
+    batches and closes the parsing (its parser processes stop), rather than the process
+    waiting for the rest of the load (at 10M events `q` took 29 s to return)."""
+    import threading
+
+    import tui.app as app_module
+    import tui.core.loader as loader_module
+
+    monkeypatch.setattr(loader_module, "PARALLEL_MIN_BYTES", 0)  # parse in processes
+    write_trail(tmp_path, files=60, per_file=50)
+    taken: list[int] = []
+    started, ended = threading.Event(), threading.Event()
+    parse = app_module.iter_batches
+
+    def slow(*args, **kw):  # batches come 0.1 s apart: the app closes among them
+        try:
+            for b in parse(*args, **kw):
+                taken.append(b.n)
+                started.set()
+                time.sleep(0.1)
+                yield b
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(app_module, "iter_batches", slow)
+    app = make_app([tmp_path])
+    async with run(app, (120, 36)) as pilot:
+        await wait_for(pilot, started.is_set, 20, what="the first batch")
+    assert ended.wait(3), "the parsing went on after the explorer closed"
+    assert len(taken) < 60
+
+
 @pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX niceness")
 async def test_the_parser_processes_of_a_load_run_nicer_than_the_explorer(
     tmp_path: Path, monkeypatch
 ) -> None:
     """While a load keeps every core busy, the explorer's UI thread gets one when it
     wants it: its parser processes run PARSER_NICE steps nicer than it."""
-    import multiprocessing as mp
-
     import tui.app as app_module
     import tui.core.loader as loader_module
+    from tests.core.test_loader_robust import parse_and_tell_niceness
 
     monkeypatch.setattr(loader_module, "PARALLEL_MIN_BYTES", 0)  # parse in processes
     total = write_trail(tmp_path, files=8, per_file=50)
-    seen: list[int] = []
-    parse = app_module.iter_batches
-    earlier = {p.pid for p in mp.active_children()}  # (other tests' may linger)
+    # Each batch says the niceness of the process that parsed it: the processes this
+    # load started, not another test's (a closed app's loader thread can run on).
+    told: list[str] = []
+    parallel = loader_module._parse_parallel
 
-    def spied(*args, **kw):
-        batches = parse(*args, **kw)
-        first = next(batches)  # the parsers are up and have parsed
-        seen.extend(
-            os.getpriority(os.PRIO_PROCESS, p.pid)
-            for p in mp.active_children()
-            if p.name == "trailscope-parser" and p.pid not in earlier
-        )
-        yield first
-        yield from batches
+    def telling(work, jobs, **kw):
+        for b in parallel(work, jobs, **{**kw, "parse": parse_and_tell_niceness}):
+            told.append(b.reason)
+            b.reason = ""
+            yield b
 
-    monkeypatch.setattr(app_module, "iter_batches", spied)
+    monkeypatch.setattr(loader_module, "_parse_parallel", telling)
     app = make_app([tmp_path])
     async with explore(app, (120, 36)):
         assert len(app.store) == total
     assert app_module.PARSER_NICE > 0
-    assert seen and set(seen) == {min(19, os.nice(0) + app_module.PARSER_NICE)}
+    assert len(told) == 8
+    assert set(told) == {f"nice {min(19, os.nice(0) + app_module.PARSER_NICE)}"}
 
 
 async def test_a_loads_new_values_are_learnt_on_the_loaders_thread(
