@@ -13,6 +13,7 @@ All give the same answers either way (tests run both); the C versions only save 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -148,3 +149,10 @@ def select_at(
         np.add(at, base, out=out, casting="unsafe")
     for src, dst in take:
         dst[:] = src[out]
+
+
+def work_threads() -> int:
+    """Threads a big piece of work (a view's slices, a wildcard's scan) is split over:
+    the cores this process may run on, up to 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cores or 1))

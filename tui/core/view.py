@@ -20,7 +20,6 @@ commit, so both paths are kept to a few vectorised passes over the store:
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 import threading
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fields import FIELD_INDEX
-from .kernels import count_codes, select_at
+from .kernels import count_codes, select_at, work_threads
 from .paths import parse_path
 from .query import Query, QueryError, parse
 from .store import Store, top_values
@@ -410,9 +409,8 @@ _pool_lock = threading.Lock()
 
 
 def _workers() -> int:
-    """Slices a big view is split into: the cores this process may run on (up to 4)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, cores or 1))
+    """Slices a big view is split into (tests set it)."""
+    return work_threads()
 
 
 def _view_pool() -> ThreadPoolExecutor:
